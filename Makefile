@@ -1,0 +1,36 @@
+# The two commands of the README: `make run` and `make test`.
+# Both install first (idempotent, quick when nothing changed).
+
+VENV   := .venv
+PYTHON := $(VENV)/bin/python
+FLASK  := $(VENV)/bin/flask --app app
+PYTEST_WORKERS ?= auto
+
+.PHONY: install run test lint send-mail clean
+
+install: $(VENV)/.installed node_modules/.installed
+
+$(VENV)/.installed: requirements.txt requirements-dev.txt
+	test -x $(PYTHON) || python3 -m venv $(VENV)
+	$(PYTHON) -m pip install --quiet --disable-pip-version-check -r requirements.txt -r requirements-dev.txt
+	touch $@
+
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+run: install
+	FLASK_DEBUG=1 $(FLASK) init-db
+	FLASK_DEBUG=1 $(FLASK) run --host 127.0.0.1 --port 5000
+
+test: install
+	$(PYTHON) -m pytest -n $(PYTEST_WORKERS) -q
+
+lint: install
+	$(VENV)/bin/ruff check .
+
+send-mail: install
+	$(FLASK) send-mail --loop
+
+clean:
+	rm -rf $(VENV) node_modules .pytest_cache .ruff_cache
