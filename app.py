@@ -1,0 +1,51 @@
+"""Application factory: ``flask --app app run`` or ``gunicorn "app:create_app()"``."""
+
+from __future__ import annotations
+
+from flask import Flask, request
+from flask_wtf.csrf import CSRFError
+
+import cli
+import config
+import database
+import mailer
+import security
+from extensions import csrf, htmx, login_manager, mail
+from models import User
+from views import activation, auth, captcha, dev, errors, main, registration, structure
+
+
+def create_app(test_config: dict | None = None) -> Flask:
+    app = Flask(__name__, instance_relative_config=True)
+    config.load(app, test_config)
+
+    database.init_app(app)
+    csrf.init_app(app)
+    mail.init_app(app)
+    htmx.init_app(app)
+    login_manager.init_app(app)
+    login_manager.user_loader(User.from_session_id)
+    mailer.init_app(app)
+    security.init_app(app)
+
+    for blueprint in (main.bp, registration.bp, captcha.bp, activation.bp, auth.bp, structure.bp):
+        app.register_blueprint(blueprint)
+    if app.config["DEV_OUTBOX_PAGE"]:
+        app.register_blueprint(dev.bp)
+    errors.register(app)
+    app.register_error_handler(CSRFError, errors.csrf_error)
+
+    @app.context_processor
+    def _layout() -> dict:
+        # One place decides full page or fragment: htmx requests that are not
+        # boosted get the step's fragment.
+        partial = bool(request.htmx) and not request.htmx.boosted
+        return {"base_template": "layouts/partial.html" if partial else "layouts/base.html"}
+
+    @app.after_request
+    def _vary(response):
+        response.vary.add("HX-Request")
+        return response
+
+    cli.register(app)
+    return app

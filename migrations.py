@@ -1,0 +1,52 @@
+"""Schema creation and upgrades (``flask --app app init-db``).
+
+A new database gets every table at once and is stamped with SCHEMA_VERSION. An
+existing one runs the steps above its recorded version, in order, each in a
+transaction, so an upgrade keeps the data.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from playhouse.migrate import SchemaMigrator
+
+from models import MODELS, SchemaVersion, User, db
+
+Step = Callable[[SchemaMigrator], None]
+
+# version -> step that brings the schema from version - 1 to version.
+STEPS: dict[int, Step] = {}
+SCHEMA_VERSION = max(STEPS, default=1)
+
+
+def current_version() -> int:
+    row = SchemaVersion.select().first()
+    return row.version if row else 0
+
+
+def _stamp(version: int) -> None:
+    SchemaVersion.delete().execute()
+    SchemaVersion.create(version=version)
+
+
+def migrate() -> tuple[int, int]:
+    """Bring the schema to SCHEMA_VERSION; returns (before, after)."""
+    with db.atomic():
+        db.create_tables([SchemaVersion])
+        before = current_version()
+        if before == 0 and not User.table_exists():
+            db.create_tables(MODELS)
+            _stamp(SCHEMA_VERSION)
+            return before, SCHEMA_VERSION
+    migrator = SchemaMigrator.from_database(db.obj)
+    version = before or 1
+    for target in range(version + 1, SCHEMA_VERSION + 1):
+        with db.atomic():
+            STEPS[target](migrator)
+            _stamp(target)
+        version = target
+    if before == 0:
+        with db.atomic():
+            _stamp(version)
+    return before, version
