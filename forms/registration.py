@@ -1,0 +1,83 @@
+"""Sign-up forms: personal information (step 2) and captcha (step 3)."""
+
+from __future__ import annotations
+
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, EmailField, HiddenField, StringField, TelField
+from wtforms.validators import DataRequired, InputRequired, Length, Optional
+
+from forms.validators import Email, PersonName, Phone, SameAs
+
+REQUIRED = "Ce champ est obligatoire."
+
+SURVEY_CONSENT_LABEL = (
+    "J'accepte que mon nom, prénom et adresse électronique soient utilisés par le "
+    "Ministère chargé du Budget (et par le prestataire réalisant les enquêtes de "
+    "satisfaction pour le compte de l'AIFE) afin de recevoir l'enquête de satisfaction "
+    "sur Chorus Pro. Je note par ailleurs que je pourrai à tout moment exercer mon droit "
+    "de retrait en décochant l'option."
+)
+
+
+class PersonalInfoForm(FlaskForm):
+    email = EmailField(
+        "Adresse e-mail",
+        validators=[DataRequired(REQUIRED), Length(max=254), Email()],
+        render_kw={"autocomplete": "email", "spellcheck": "false"},
+    )
+    email_confirm = EmailField(
+        "Confirmez votre adresse e-mail",
+        validators=[
+            DataRequired(REQUIRED),
+            SameAs("email", "Les deux adresses e-mail ne sont pas identiques.", case_sensitive=False),
+        ],
+        render_kw={"autocomplete": "email", "spellcheck": "false"},
+    )
+    first_name = StringField(
+        "Prénom",
+        validators=[DataRequired(REQUIRED), PersonName()],
+        render_kw={"autocomplete": "given-name"},
+    )
+    last_name = StringField(
+        "Nom",
+        validators=[DataRequired(REQUIRED), PersonName()],
+        render_kw={"autocomplete": "family-name"},
+    )
+    phone = TelField(
+        "Téléphone",
+        validators=[Optional(), Length(max=40), Phone()],
+        render_kw={"autocomplete": "tel"},
+    )
+    contact_email = EmailField(
+        "Adresse email de contact",
+        validators=[Optional(), Length(max=254), Email()],
+        render_kw={"autocomplete": "email", "spellcheck": "false"},
+    )
+    survey_consent = BooleanField(SURVEY_CONSENT_LABEL)
+    terms = BooleanField(
+        "J'accepte les conditions",
+        validators=[InputRequired("Vous devez accepter les conditions pour créer un compte.")],
+    )
+
+    # Fields validated one by one when they lose focus.
+    INLINE = ("email", "email_confirm", "first_name", "last_name", "phone", "contact_email")
+
+    def signup_data(self) -> dict:
+        """The validated data, as kept between step 2 and the captcha."""
+        return {
+            "email": self.email.data,
+            "first_name": self.first_name.data,
+            "last_name": self.last_name.data,
+            "phone": self.phone.data or None,
+            "contact_email": self.contact_email.data or self.email.data,
+            "survey_consent": bool(self.survey_consent.data),
+        }
+
+
+class CaptchaForm(FlaskForm):
+    challenge_id = HiddenField(validators=[DataRequired()])
+    answer = StringField(
+        "Reproduire la suite de caractères",
+        validators=[DataRequired(REQUIRED), Length(max=20)],
+        render_kw={"autocomplete": "off", "autocapitalize": "characters", "spellcheck": "false"},
+    )

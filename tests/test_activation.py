@@ -1,0 +1,157 @@
+"""Step 4: the activation link and the first password."""
+
+from __future__ import annotations
+
+import threading
+from datetime import timedelta
+
+import pytest
+from conftest import PASSWORD, Client
+
+from models import Token, User, db, utcnow
+
+
+def user(app) -> User:
+    with app.app_context(), db.connection_context():
+        return User.get()
+
+
+@pytest.fixture
+def link(signup):
+    signup.create_account()
+    return signup.activation_path()
+
+
+def test_opening_the_link_shows_the_form_and_changes_nothing(app, any_client, link):
+    for _ in range(2):  # a mail scanner may open it first
+        response = any_client.get(link)
+        text = response.get_data(as_text=True)
+        assert response.status_code == 200
+        for label in (
+            "Mise à jour du mot de passe",
+            "Nouveau mot de passe",
+            "Confirmation du nouveau mot de passe",
+            "Soumettre",
+        ):
+            assert label in text
+        assert "12 caractères minimum" in text
+    assert user(app).status == User.PENDING
+    with app.app_context(), db.connection_context():
+        assert Token.get().used_at is None
+
+
+def test_a_good_password_activates_signs_in_and_leads_to_the_structure_step(app, any_client, link):
+    response = any_client.submit(link, {"password": PASSWORD, "password_confirm": PASSWORD})
+    if any_client.htmx:
+        assert response.status_code == 200
+        assert response.headers["HX-Push-Url"] == "/structure/"
+        text = response.get_data(as_text=True)
+    else:
+        assert response.status_code == 303 and response.headers["Location"] == "/structure/"
+        text = any_client.get("/structure/").get_data(as_text=True)
+    assert "Créer une nouvelle structure" in text
+    assert "Se déconnecter" in text
+    account = user(app)
+    assert account.status == User.ACTIVE and account.activated_at is not None
+    assert account.password_hash.startswith("$argon2id$")
+    assert PASSWORD not in account.password_hash
+
+
+@pytest.mark.parametrize(
+    ("password", "confirm", "message"),
+    [
+        ("Court-1a", "Court-1a", "au moins 12 caractères"),
+        ("tout en minuscules", "tout en minuscules", "3 types"),
+        ("Azertyuiop123!", "Azertyuiop123!", "trop courant"),
+        ("Marie-Curie-2024!", "Marie-Curie-2024!", "ni votre nom"),
+        ("X" * 60 + "y1!" + "z" * 66, "X" * 60 + "y1!" + "z" * 66, "128"),
+        (PASSWORD, PASSWORD + "x", "ne sont pas identiques"),
+    ],
+)
+def test_a_password_breaking_the_rule_is_refused_and_keeps_the_link(
+    app, any_client, link, password, confirm, message
+):
+    response = any_client.submit(link, {"password": password, "password_confirm": confirm})
+    assert response.status_code == 422
+    assert message in response.get_data(as_text=True)
+    assert user(app).status == User.PENDING
+    assert any_client.get(link).status_code == 200
+
+
+def test_a_long_pasted_password_of_128_characters_is_accepted_whole(app, client, link):
+    password = ("Aa1-" * 32)[:128]
+    password = "Kq9!" + "".join(chr(97 + (i * 7) % 26) for i in range(124))
+    response = client.submit(link, {"password": password, "password_confirm": password})
+    assert response.status_code == 303
+    with app.app_context():
+        from passwords import verify_password
+
+        assert verify_password(user(app).password_hash, password)[0]
+        assert not verify_password(user(app).password_hash, password[:-1])[0]
+
+
+def test_a_used_link_gets_a_page_offering_a_new_one(any_client, link):
+    any_client.submit(link, {"password": PASSWORD, "password_confirm": PASSWORD})
+    response = any_client.get(link)
+    assert response.status_code == 410
+    text = response.get_data(as_text=True)
+    assert "plus valable" in text and "Recevoir un nouveau lien" in text
+    again = any_client.submit(link, {"password": PASSWORD, "password_confirm": PASSWORD})
+    assert again.status_code == 410
+
+
+def test_an_expired_link_is_refused(app, any_client, link):
+    with app.app_context(), db.connection_context():
+        Token.update(expires_at=utcnow() - timedelta(seconds=1)).execute()
+    assert any_client.get(link).status_code == 410
+    response = any_client.submit(link, {"password": PASSWORD, "password_confirm": PASSWORD})
+    assert response.status_code == 410
+    assert user(app).status == User.PENDING
+
+
+def test_the_link_lives_for_the_configured_minutes(app, link):
+    with app.app_context(), db.connection_context():
+        token = Token.get()
+        assert token.expires_at - token.created_at == timedelta(minutes=60)
+
+
+def test_an_unknown_token_is_refused(any_client, link):
+    assert any_client.get("/activation/not-a-token").status_code == 410
+
+
+def test_the_same_link_submitted_twice_at_once_activates_once(app, link):
+    app.test_client_class = Client
+    clients = [app.test_client() for _ in range(2)]
+    forms = [
+        {"password": PASSWORD, "password_confirm": PASSWORD, "csrf_token": c.csrf_token()} for c in clients
+    ]
+    barrier = threading.Barrier(2)
+    statuses = []
+
+    def submit(client, form):
+        barrier.wait()
+        statuses.append(client.post(link, data=form).status_code)
+
+    threads = [threading.Thread(target=submit, args=pair) for pair in zip(clients, forms, strict=True)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(statuses) == [303, 410]
+    with app.app_context(), db.connection_context():
+        assert Token.select().where(Token.used_at.is_null(False)).count() == 1
+
+
+def test_the_password_checklist_follows_what_is_typed(htmx_client):
+    empty = htmx_client.submit("/mot-de-passe/regles", {"password": ""}).get_data(as_text=True)
+    assert "checklist__item--ok" not in empty
+    text = htmx_client.submit("/mot-de-passe/regles", {"password": "abcdefghijkL"}).get_data(as_text=True)
+    assert text.count("checklist__item--ok") == 3  # length, upper case, lower case
+    assert 'id="password-rules"' in text
+
+
+def test_the_password_field_asks_for_the_live_checklist(client, link):
+    text = client.get(link).get_data(as_text=True)
+    assert 'hx-post="/mot-de-passe/regles"' in text
+    assert 'hx-trigger="input changed delay:150ms"' in text
+    assert "maxlength" not in text  # nothing is cut from a pasted password

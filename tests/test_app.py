@@ -1,0 +1,144 @@
+"""Configuration, storage, headers and error pages."""
+
+from __future__ import annotations
+
+import sqlite3
+
+import pytest
+from conftest import clean_environment, make_app
+
+import migrations
+from app import create_app
+from models import SchemaVersion, User, db
+
+
+def test_production_refuses_to_start_without_a_secret_key(tmp_path, monkeypatch):
+    clean_environment(monkeypatch)
+    with pytest.raises(RuntimeError, match="FLASK_SECRET_KEY"):
+        create_app({"DATABASE_URL": f"sqlite:///{tmp_path / 'x.db'}"})
+    monkeypatch.setenv("FLASK_SECRET_KEY", "12345678901234567890")
+    app = create_app({"DATABASE_URL": f"sqlite:///{tmp_path / 'x.db'}"})
+    assert app.config["SECRET_KEY"] == "12345678901234567890"  # a string, not a number
+
+
+def test_the_captcha_test_hook_is_refused_outside_testing(tmp_path, monkeypatch):
+    clean_environment(monkeypatch)
+    monkeypatch.setenv("FLASK_CAPTCHA_FIXED_ANSWER", "123456")
+    with pytest.raises(RuntimeError, match="CAPTCHA_FIXED_ANSWER"):
+        create_app({"SECRET_KEY": "s", "DATABASE_URL": f"sqlite:///{tmp_path / 'x.db'}"})
+    app = create_app({"TESTING": True, "SECRET_KEY": "s", "DATABASE_URL": f"sqlite:///{tmp_path / 'x.db'}"})
+    assert app.config["CAPTCHA_FIXED_ANSWER"] == "123456"
+
+
+def test_the_environment_wins_over_the_test_mode_defaults(tmp_path, monkeypatch):
+    clean_environment(monkeypatch)
+    monkeypatch.setenv("FLASK_MAIL_SUPPRESS_SEND", "false")
+    monkeypatch.setenv("FLASK_MAIL_SERVER", "127.0.0.1")
+    monkeypatch.setenv("FLASK_MAIL_PORT", "2525")
+    monkeypatch.setenv("FLASK_MAIL_PASSWORD", "000123")
+    monkeypatch.setenv("FLASK_ACTIVATION_TTL_MINUTES", "15")
+    app = make_app(tmp_path)
+    assert app.config["MAIL_SUPPRESS_SEND"] is False
+    assert app.config["MAIL_PORT"] == 2525
+    assert app.config["MAIL_PASSWORD"] == "000123"
+    assert app.config["ACTIVATION_TTL_MINUTES"] == 15
+    assert app.config["MAIL_DELIVERY"] is True
+    assert app.extensions["mail"].suppress is False
+
+
+def test_testing_defaults_apply_when_nothing_is_explicit(app):
+    assert app.config["MAIL_SUPPRESS_SEND"] is True
+    assert app.config["PASSWORD_HASH_PROFILE"] == "CHEAPEST"
+    assert app.config["MAIL_DELIVERY"] is False
+
+
+def test_the_database_is_a_wal_sqlite_file_with_foreign_keys(app, tmp_path):
+    with app.app_context(), db.connection_context():
+        assert db.execute_sql("PRAGMA journal_mode").fetchone()[0] == "wal"
+        assert db.execute_sql("PRAGMA foreign_keys").fetchone()[0] == 1
+        assert db.execute_sql("PRAGMA busy_timeout").fetchone()[0] == 5000
+    assert (tmp_path / "test.db").exists()
+
+
+def test_init_db_is_idempotent(app):
+    runner = app.test_cli_runner()
+    first = runner.invoke(args=["init-db"])
+    second = runner.invoke(args=["init-db"])
+    assert first.exit_code == 0 and second.exit_code == 0
+    assert "up to date" in second.output
+    with app.app_context(), db.connection_context():
+        assert SchemaVersion.select().count() == 1
+
+
+def test_init_db_keeps_the_data_of_an_existing_database(app, tmp_path):
+    with app.app_context(), db.connection_context():
+        User.create(
+            email="a@b.fr",
+            first_name="A",
+            last_name="B",
+            contact_email="a@b.fr",
+            terms_accepted_at=User.created_at.default(),
+        )
+    result = app.test_cli_runner().invoke(args=["init-db"])
+    assert result.exit_code == 0
+    connection = sqlite3.connect(tmp_path / "test.db")
+    assert connection.execute("select email from user").fetchall() == [("a@b.fr",)]
+
+
+def test_a_migration_step_runs_once_on_an_older_database(app, monkeypatch):
+    ran = []
+    monkeypatch.setitem(migrations.STEPS, migrations.SCHEMA_VERSION + 1, lambda migrator: ran.append(1))
+    monkeypatch.setattr(migrations, "SCHEMA_VERSION", migrations.SCHEMA_VERSION + 1)
+    with app.app_context(), db.connection_context():
+        assert migrations.migrate() == (migrations.SCHEMA_VERSION - 1, migrations.SCHEMA_VERSION)
+        assert migrations.migrate() == (migrations.SCHEMA_VERSION, migrations.SCHEMA_VERSION)
+    assert ran == [1]
+
+
+def test_unique_login_email_is_enforced_by_the_database(app):
+    from peewee import IntegrityError
+
+    with app.app_context(), db.connection_context():
+        fields = {
+            "first_name": "A",
+            "last_name": "B",
+            "contact_email": "a@b.fr",
+            "terms_accepted_at": User.created_at.default(),
+        }
+        User.create(email="a@b.fr", **fields)
+        with pytest.raises(IntegrityError), db.atomic():
+            User.create(email="a@b.fr", **fields)
+
+
+def test_security_headers(client):
+    headers = client.get("/").headers
+    assert "script-src 'self'" in headers["Content-Security-Policy"]
+    assert "frame-ancestors 'none'" in headers["Content-Security-Policy"]
+    assert headers["X-Content-Type-Options"] == "nosniff"
+    assert headers["Referrer-Policy"] == "same-origin"
+
+
+def test_no_inline_script_or_handler_in_pages(client):
+    for url in ("/", "/inscription/", "/connexion"):
+        text = client.get(url).get_data(as_text=True)
+        assert "<script>" not in text
+        assert " onclick=" not in text and " onload=" not in text and "style=" not in text
+
+
+def test_errors_are_pages_in_french_without_internals(any_client):
+    response = any_client.get("/nulle-part")
+    assert response.status_code == 404
+    assert "Page introuvable" in response.get_data(as_text=True)
+    if any_client.htmx:
+        assert response.headers["HX-Retarget"] == "#main"
+
+
+def test_an_unexpected_error_is_a_french_500_page(app, client):
+    @app.get("/boom")
+    def boom():
+        raise ZeroDivisionError
+
+    response = client.get("/boom")
+    assert response.status_code == 500
+    text = response.get_data(as_text=True)
+    assert "Erreur du service" in text and "ZeroDivisionError" not in text

@@ -1,0 +1,162 @@
+"""Mail: the outbox, the development page, and delivery to a real SMTP
+server (aiosmtpd on 127.0.0.1)."""
+
+from __future__ import annotations
+
+import re
+import socket
+import time
+from email import message_from_bytes, policy
+
+import pytest
+from aiosmtpd.controller import Controller
+from conftest import PASSWORD, Client, clean_environment, make_app
+
+from models import OutboxMail, User, db
+
+
+class Mailbox:
+    """An SMTP handler that keeps what it accepts, and can refuse (4xx) first."""
+
+    def __init__(self):
+        self.messages = []
+        self.refuse = 0
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        if self.refuse:
+            self.refuse -= 1
+            return "451 4.3.0 Try again later"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server, session, envelope):
+        self.messages.append(message_from_bytes(envelope.content, policy=policy.default))
+        return "250 Message accepted"
+
+    def wait_for(self, count: int, timeout: float = 10.0):
+        deadline = time.monotonic() + timeout
+        while len(self.messages) < count and time.monotonic() < deadline:
+            time.sleep(0.02)
+        return self.messages
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture
+def smtp():
+    handler = Mailbox()
+    controller = Controller(handler, hostname="127.0.0.1", port=free_port())
+    controller.start()
+    handler.port = controller.port
+    yield handler
+    controller.stop()
+
+
+@pytest.fixture
+def smtp_app(tmp_path, monkeypatch, smtp):
+    clean_environment(monkeypatch)
+    app = make_app(
+        tmp_path,
+        MAIL_SERVER="127.0.0.1",
+        MAIL_PORT=smtp.port,
+        MAIL_SUPPRESS_SEND=False,
+        MAIL_DEFAULT_SENDER="Portail <portail@exemple.fr>",
+        EXTERNAL_BASE_URL="http://portail.test",
+    )
+    app.test_client_class = Client
+    return app
+
+
+def sign_up(client, email="marie.curie@exemple.fr"):
+    from conftest import PERSON
+
+    client.submit("/inscription/", {**PERSON, "email": email, "email_confirm": email})
+    page = client.get("/inscription/captcha").get_data(as_text=True)
+    challenge = re.search(r'name="challenge_id" value="([^"]+)"', page).group(1)
+    return client.submit("/inscription/captcha", {"challenge_id": challenge, "answer": "K7MX3P"})
+
+
+def text_of(message) -> str:
+    return message.get_body(preferencelist=("plain",)).get_content()
+
+
+def test_the_activation_mail_reaches_a_real_smtp_server_and_its_link_works(smtp_app, smtp):
+    client = smtp_app.test_client()
+    assert sign_up(client).status_code == 303
+    [message] = smtp.wait_for(1)
+    assert message["To"] == "marie.curie@exemple.fr"
+    assert message["Subject"] == "Activez votre compte"
+    assert message.get_body(preferencelist=("html",)) is not None
+    link = re.search(r"http://portail\.test(/activation/\S+)", text_of(message)).group(1)
+    assert client.get(link).status_code == 200
+    response = client.submit(link, {"password": PASSWORD, "password_confirm": PASSWORD})
+    assert response.status_code == 303
+    with smtp_app.app_context(), db.connection_context():
+        assert User.get().status == User.ACTIVE
+        assert OutboxMail.get().sent_at is not None
+
+
+def test_a_refusing_server_delays_the_mail_which_then_arrives_once(smtp_app, smtp):
+    smtp.refuse = 1
+    client = smtp_app.test_client()
+    assert sign_up(client).status_code == 303  # the request never fails
+    deadline = time.monotonic() + 10
+    with smtp_app.app_context(), db.connection_context():
+        while OutboxMail.get().attempts == 0 and time.monotonic() < deadline:
+            time.sleep(0.02)
+        mail = OutboxMail.get()
+        assert mail.sent_at is None and mail.attempts == 1
+        assert "451" in mail.last_error
+        assert mail.next_attempt_at > mail.created_at  # backoff
+        assert User.select().count() == 1
+    runner = smtp_app.test_cli_runner()
+    assert "0 sent" in runner.invoke(args=["send-mail"]).output  # not due yet
+    with smtp_app.app_context(), db.connection_context():
+        OutboxMail.update(next_attempt_at=OutboxMail.created_at).execute()
+    assert "1 sent, 0 failed" in runner.invoke(args=["send-mail"]).output
+    assert "0 sent" in runner.invoke(args=["send-mail"]).output
+    time.sleep(0.2)
+    assert len(smtp.messages) == 1
+
+
+def test_a_server_that_is_down_loses_neither_account_nor_mail(tmp_path, monkeypatch):
+    clean_environment(monkeypatch)
+    app = make_app(tmp_path, MAIL_SERVER="127.0.0.1", MAIL_PORT=free_port(), MAIL_SUPPRESS_SEND=False)
+    app.test_client_class = Client
+    assert sign_up(app.test_client()).status_code == 303
+    deadline = time.monotonic() + 10
+    with app.app_context(), db.connection_context():
+        while OutboxMail.get().attempts == 0 and time.monotonic() < deadline:
+            time.sleep(0.02)
+        mail = OutboxMail.get()
+        assert mail.sent_at is None and mail.attempts == 1
+        assert User.select().count() == 1
+
+
+def test_without_a_server_mail_stays_in_the_outbox_printed_and_listed(app, client, mailbox, caplog):
+    with caplog.at_level("WARNING"):
+        sign_up(client)
+    [mail] = mailbox()
+    assert mail.sent_at is None
+    link = re.search(r"http://localhost(/activation/\S+)", mail.body_text).group(1)
+    assert link in caplog.text
+    page = client.get("/dev/courriels").get_data(as_text=True)
+    assert "Activez votre compte" in page and link in page
+
+
+def test_the_development_page_does_not_exist_in_production(tmp_path, monkeypatch):
+    clean_environment(monkeypatch)
+    from app import create_app
+
+    app = create_app({"SECRET_KEY": "s", "DATABASE_URL": f"sqlite:///{tmp_path / 'p.db'}"})
+    assert app.test_client().get("/dev/courriels").status_code == 404
+
+
+def test_send_mail_without_a_server_says_so(app):
+    result = app.test_cli_runner().invoke(args=["send-mail"])
+    assert result.exit_code != 0
+    assert "FLASK_MAIL_SERVER" in result.output

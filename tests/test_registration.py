@@ -1,0 +1,333 @@
+"""Steps 1 to 3: home, personal information, captcha, mail sent."""
+
+from __future__ import annotations
+
+import re
+import threading
+
+import pytest
+from conftest import CAPTCHA_ANSWER, PERSON
+
+from models import CaptchaChallenge, Token, User, db
+
+
+def is_fragment(response) -> bool:
+    return "<html" not in response.get_data(as_text=True)
+
+
+def users(app) -> list[User]:
+    with app.app_context(), db.connection_context():
+        return list(User.select())
+
+
+# -- step 1 and the page/fragment contract ----------------------------------
+
+
+def test_home_offers_to_create_an_account_as_a_page_and_a_fragment(client, htmx_client):
+    page = client.get("/")
+    assert page.status_code == 200
+    assert "<html" in page.get_data(as_text=True)
+    assert "Créer un compte" in page.get_data(as_text=True)
+    fragment = htmx_client.get("/")
+    assert "Créer un compte" in fragment.get_data(as_text=True)
+    assert is_fragment(fragment)
+    assert "HX-Request" in page.headers["Vary"] and "Cookie" in page.headers["Vary"]
+
+
+def test_boosted_requests_get_the_full_page(htmx_client):
+    response = htmx_client.get("/", headers={"HX-Request": "true", "HX-Boosted": "true"})
+    assert "<html" in response.get_data(as_text=True)
+
+
+def test_htmx_is_served_by_the_app_from_the_npm_package(client):
+    page = client.get("/").get_data(as_text=True)
+    src = re.search(r'<script src="([^"]*htmx[^"]*)"', page).group(1)
+    assert src.startswith("/")
+    script = client.get(src)
+    assert script.status_code == 200
+    assert b"htmx" in script.data
+    script.close()
+    assert '"includeIndicatorStyles": false' in page
+    assert '"historyRestoreAsHxRequest": false' in page
+
+
+# -- step 2 ----------------------------------------------------------------
+
+
+def test_personal_info_shows_the_seed_labels(any_client):
+    response = any_client.get("/inscription/")
+    text = response.get_data(as_text=True)
+    assert response.status_code == 200
+    for label in (
+        "Adresse e-mail",
+        "Confirmez votre adresse e-mail",
+        "Prénom",
+        "Nom",
+        "Téléphone",
+        "Adresse email de contact",
+        "J'accepte les conditions",
+        "afin de recevoir l'enquête de satisfaction",
+    ):
+        assert label in text.replace("&#39;", "'")
+
+
+def test_valid_personal_info_leads_to_the_captcha_without_creating_an_account(app, client):
+    response = client.submit("/inscription/", PERSON)
+    assert response.status_code == 303
+    assert response.headers["Location"] == "/inscription/captcha"
+    assert users(app) == []
+    assert "Reproduire la suite de caractères" in client.get("/inscription/captcha").get_data(as_text=True)
+
+
+def test_valid_personal_info_under_htmx_swaps_in_the_captcha_and_pushes_its_url(app, htmx_client):
+    response = htmx_client.submit("/inscription/", PERSON)
+    assert response.status_code == 200
+    assert response.headers["HX-Push-Url"] == "/inscription/captcha"
+    text = response.get_data(as_text=True)
+    assert "Valider le Captcha" in text and is_fragment(response)
+    assert users(app) == []
+
+
+@pytest.mark.parametrize(
+    ("changes", "field", "message"),
+    [
+        ({"email": ""}, "email", "Ce champ est obligatoire."),
+        ({"email": "marie.curie", "email_confirm": "marie.curie"}, "email", "adresse e-mail valide"),
+        ({"email_confirm": "marie@exemple.fr"}, "email_confirm", "ne sont pas identiques"),
+        ({"first_name": ""}, "first_name", "Ce champ est obligatoire."),
+        ({"first_name": "M4rie"}, "first_name", ""),
+        ({"last_name": "C" * 101}, "last_name", "100"),
+        ({"phone": "12"}, "phone", "numéro de téléphone valide"),
+        ({"contact_email": "pas une adresse"}, "contact_email", "adresse e-mail valide"),
+        ({"terms": ""}, "terms", "accepter les conditions"),
+    ],
+)
+def test_bad_personal_info_is_shown_next_to_its_field(any_client, changes, field, message):
+    response = any_client.submit("/inscription/", {**PERSON, **changes})
+    text = response.get_data(as_text=True).replace("&#39;", "'")
+    assert response.status_code == 422
+    error = re.search(rf'<p class="error-message" id="{field}-error">(.*?)</p>', text, re.S)
+    assert error, f"no error next to {field}"
+    assert message in error.group(1)
+    assert 'aria-describedby="' in text and f"{field}-error" in text
+    assert re.search(rf'id="{field}"[^>]*aria-invalid="true"|aria-invalid="true"[^>]*id="{field}"', text)
+    assert 'class="error-summary"' in text and f'href="#{field}"' in text
+    # Nothing typed is lost.
+    if changes.get(field, "x") and field != "terms":
+        assert str(changes[field]).replace("'", "&#39;") in response.get_data(as_text=True)
+
+
+def test_names_in_any_script_and_international_phones_are_kept(app, client):
+    client.submit(
+        "/inscription/",
+        {**PERSON, "first_name": "Zoé-Anaïs", "last_name": "N'Diaye Østergård", "phone": "+32 2 511 22 33"},
+    )
+    with client.session_transaction() as session:
+        kept = session["signup"]
+    assert kept["first_name"] == "Zoé-Anaïs"
+    assert kept["last_name"] == "N'Diaye Østergård"
+    assert kept["phone"] == "+3225112233"
+    assert kept["email"] == "marie.curie@exemple.fr"
+    assert kept["contact_email"] == "marie.curie@exemple.fr"
+
+
+def test_inline_validation_renders_one_field_with_the_submit_rules(htmx_client):
+    response = htmx_client.submit(
+        "/inscription/champ/email_confirm", {**PERSON, "email_confirm": "autre@exemple.fr"}
+    )
+    text = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert text.strip().startswith('<div class="field field--error" id="field-email_confirm">')
+    assert "ne sont pas identiques" in text
+    assert "field-first_name" not in text
+    ok = htmx_client.submit("/inscription/champ/email_confirm", PERSON).get_data(as_text=True)
+    assert "error-message" not in ok
+
+
+def test_inline_validation_of_an_unknown_field_is_a_404(htmx_client):
+    assert htmx_client.submit("/inscription/champ/password", PERSON).status_code == 404
+
+
+@pytest.mark.parametrize(
+    "url", ["/inscription/", "/inscription/captcha", "/inscription/champ/email", "/inscription/renvoyer"]
+)
+def test_every_post_requires_the_csrf_token(any_client, url):
+    response = any_client.post(url, data=PERSON)
+    assert response.status_code == 400
+    assert "formulaire n'est plus valide" in response.get_data(as_text=True).replace("&#39;", "'")
+
+
+# -- step 3: the captcha ------------------------------------------------------
+
+
+def test_the_captcha_step_needs_the_personal_info_first(any_client):
+    response = any_client.get("/inscription/captcha")
+    assert response.status_code == 303
+    assert response.headers["Location"] == "/inscription/"
+
+
+def challenge_on(page: str) -> str:
+    return re.search(r'name="challenge_id" value="([^"]+)"', page).group(1)
+
+
+def test_captcha_page_shows_image_audio_and_new_image(client):
+    client.submit("/inscription/", PERSON)
+    text = client.get("/inscription/captcha").get_data(as_text=True)
+    challenge = challenge_on(text)
+    assert f"/captcha/{challenge}.png" in text
+    assert f"/captcha/{challenge}.wav" in text
+    assert "Nouvelle image" in text and "Valider le Captcha" in text
+    assert CAPTCHA_ANSWER not in text
+
+
+def test_passing_the_captcha_creates_the_pending_account_with_its_mail(app, any_client, mailbox):
+    any_client.submit("/inscription/", PERSON)
+    page = any_client.get("/inscription/captcha").get_data(as_text=True)
+    response = any_client.submit(
+        "/inscription/captcha", {"challenge_id": challenge_on(page), "answer": CAPTCHA_ANSWER.lower()}
+    )
+    if any_client.htmx:
+        assert response.status_code == 200
+        assert response.headers["HX-Push-Url"] == "/inscription/envoye"
+        text = response.get_data(as_text=True)
+    else:
+        assert response.status_code == 303
+        text = any_client.get(response.headers["Location"]).get_data(as_text=True)
+    assert "lien d'activation" in text.replace("&#39;", "'")
+    assert "Renvoyer le courriel" in text
+    [user] = users(app)
+    assert user.status == User.PENDING and user.email == "marie.curie@exemple.fr"
+    assert user.password_hash is None
+    [mail] = mailbox()
+    assert mail.recipient == "marie.curie@exemple.fr"
+    with app.app_context(), db.connection_context():
+        [token] = Token.select()
+        raw = re.search(r"/activation/(\S+)", mail.body_text).group(1)
+        assert raw not in token.token_hash and len(token.token_hash) == 64
+
+
+def test_a_wrong_answer_spends_the_challenge_and_shows_a_new_one(app, any_client):
+    any_client.submit("/inscription/", PERSON)
+    first = challenge_on(any_client.get("/inscription/captcha").get_data(as_text=True))
+    response = any_client.submit("/inscription/captcha", {"challenge_id": first, "answer": "WRONG1"})
+    assert response.status_code == 422
+    text = response.get_data(as_text=True)
+    assert "ne correspondent pas" in text
+    assert challenge_on(text) != first
+    # The first challenge had its one attempt: the right answer no longer works.
+    again = any_client.submit("/inscription/captcha", {"challenge_id": first, "answer": CAPTCHA_ANSWER})
+    assert again.status_code == 422
+    assert users(app) == []
+
+
+def test_an_expired_challenge_is_refused(app, client):
+    client.submit("/inscription/", PERSON)
+    challenge = challenge_on(client.get("/inscription/captcha").get_data(as_text=True))
+    with app.app_context(), db.connection_context():
+        CaptchaChallenge.update(expires_at=CaptchaChallenge.created_at).execute()
+    response = client.submit("/inscription/captcha", {"challenge_id": challenge, "answer": CAPTCHA_ANSWER})
+    assert response.status_code == 422
+    assert users(app) == []
+
+
+def test_new_image_replaces_the_widget_under_htmx_and_the_page_without_js(app, client, htmx_client):
+    client.submit("/inscription/", PERSON)
+    first = challenge_on(client.get("/inscription/captcha").get_data(as_text=True))
+    response = client.submit("/inscription/captcha/nouveau", {"challenge_id": first})
+    assert response.status_code == 303 and response.headers["Location"] == "/inscription/captcha"
+    with app.app_context(), db.connection_context():
+        assert CaptchaChallenge.live(first) is None
+
+    htmx_client.submit("/inscription/", PERSON)
+    second = challenge_on(htmx_client.get("/inscription/captcha").get_data(as_text=True))
+    widget = htmx_client.submit("/inscription/captcha/nouveau", {"challenge_id": second})
+    text = widget.get_data(as_text=True)
+    assert text.strip().startswith('<div class="captcha" id="captcha-widget">')
+    assert challenge_on(text) != second
+
+
+# -- the same address twice -------------------------------------------------------
+
+
+def test_an_existing_address_gets_the_same_page_and_its_owner_a_mail(app, client, signup, mailbox):
+    signup.create_account()
+    signup.activate()
+    client.get("/")  # a new visitor would have no session; the answer must not differ
+    with client.session_transaction() as session:
+        session.clear()
+    first_mails = len(mailbox())
+    signup.personal_info(first_name="Autre")
+    response = signup.captcha()
+    assert response.status_code == 303 and response.headers["Location"] == "/inscription/envoye"
+    [user] = users(app)
+    assert user.first_name == "Marie"
+    mails = mailbox()[first_mails:]
+    assert [m.subject for m in mails] == ["Votre compte existe déjà"]
+    assert "/connexion" in mails[0].body_text
+
+
+def test_a_pending_address_signing_up_again_gets_a_fresh_link(app, signup, mailbox):
+    signup.create_account()
+    old = signup.activation_path()
+    signup.create_account()
+    new = signup.activation_path()
+    assert old != new
+    assert len(users(app)) == 1
+    assert signup.client.get(old).status_code == 410
+
+
+def test_the_same_address_signed_up_twice_at_once_gives_one_account(app, tmp_path):
+    from conftest import Client
+
+    app.test_client_class = Client
+    clients = [app.test_client() for _ in range(2)]
+    forms = []
+    for client in clients:
+        client.submit("/inscription/", PERSON)
+        page = client.get("/inscription/captcha").get_data(as_text=True)
+        forms.append(
+            {"challenge_id": challenge_on(page), "answer": CAPTCHA_ANSWER, "csrf_token": client.csrf_token()}
+        )
+    barrier = threading.Barrier(2)
+    statuses = []
+
+    def submit(client, form):
+        barrier.wait()
+        statuses.append(client.post("/inscription/captcha", data=form).status_code)
+
+    threads = [threading.Thread(target=submit, args=pair) for pair in zip(clients, forms, strict=True)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert statuses == [303, 303]
+    assert len(users(app)) == 1
+
+
+# -- the mail-sent page ---------------------------------------------------------------
+
+
+def test_resend_sends_a_new_link_after_the_cooldown(app, any_client, mailbox):
+    app.config["RESEND_COOLDOWN_SECONDS"] = 0
+    any_client.submit("/inscription/", PERSON)
+    page = any_client.get("/inscription/captcha").get_data(as_text=True)
+    any_client.submit("/inscription/captcha", {"challenge_id": challenge_on(page), "answer": CAPTCHA_ANSWER})
+    response = any_client.submit("/inscription/renvoyer")
+    assert response.status_code in (200, 303)
+    links = [re.search(r"/activation/\S+", m.body_text).group(0) for m in mailbox()]
+    assert len(links) == 2 and links[0] != links[1]
+    assert any_client.get(links[0]).status_code == 410
+    assert any_client.get(links[1]).status_code == 200
+
+
+def test_resend_within_the_cooldown_sends_nothing_more(app, client, mailbox):
+    client.submit("/inscription/", PERSON)
+    page = client.get("/inscription/captcha").get_data(as_text=True)
+    client.submit("/inscription/captcha", {"challenge_id": challenge_on(page), "answer": CAPTCHA_ANSWER})
+    client.submit("/inscription/renvoyer")
+    assert len(mailbox()) == 1
+
+
+def test_the_mail_sent_page_needs_a_sign_up(any_client):
+    response = any_client.get("/inscription/envoye")
+    assert response.status_code == 303

@@ -1,0 +1,40 @@
+"""« Mise à jour du mot de passe », opened from the activation mail."""
+
+from __future__ import annotations
+
+from flask import Blueprint, render_template, request, url_for
+
+import accounts
+from forms.account import NewPasswordForm
+from forms.validators import password_checks
+from views import advance, invalid, page
+from views.auth import sign_in
+from views.structure import structure_step
+
+bp = Blueprint("activation", __name__)
+
+
+@bp.route("/activation/<token>", methods=["GET", "POST"])
+def set_password(token: str):
+    # Opening the link changes nothing: only the POST consumes the token.
+    user = accounts.pending_activation(token)
+    if user is None:
+        return page("activation/invalid_link.html", 410)
+    form = NewPasswordForm(context=accounts.password_context(user))
+    if not form.is_submitted():
+        return page("activation/set_password.html", form=form, user=user, checks=password_checks(""))
+    if not form.validate():
+        return invalid("activation/set_password.html", form=form, user=user, checks=password_checks(""))
+    user = accounts.activate(token, form.password.data)
+    if user is None:
+        return page("activation/invalid_link.html", 410)
+    sign_in(user)
+    return advance(url_for("structure.choose"), structure_step)
+
+
+@bp.post("/mot-de-passe/regles")
+def password_rules():
+    """The rule's checklist for what is typed so far (live, under htmx)."""
+    return render_template(
+        "activation/_password_rules.html", checks=password_checks(request.form.get("password", ""))
+    )

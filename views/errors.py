@@ -1,0 +1,47 @@
+"""Error pages in French, without internals."""
+
+from __future__ import annotations
+
+from flask import Flask, render_template, request
+from werkzeug.exceptions import HTTPException
+
+MESSAGES = {
+    400: ("Requête invalide", "La demande n'a pas pu être traitée. Revenez en arrière et réessayez."),
+    403: ("Accès refusé", "Vous n'avez pas accès à cette page."),
+    404: ("Page introuvable", "La page demandée n'existe pas ou n'existe plus."),
+    405: ("Action impossible", "Cette action n'est pas possible sur cette page."),
+    410: ("Page expirée", "Cette page n'est plus disponible."),
+    413: ("Envoi trop volumineux", "Les données envoyées sont trop volumineuses."),
+    429: (
+        "Trop de tentatives",
+        "Vous avez fait trop de demandes en peu de temps. Patientez quelques minutes puis réessayez.",
+    ),
+    500: ("Erreur du service", "Une erreur inattendue s'est produite. Réessayez dans quelques instants."),
+}
+
+
+def render_error(status: int, message: str | None = None):
+    title, text = MESSAGES.get(status, MESSAGES[500] if status >= 500 else MESSAGES[400])
+    response = render_template("errors/error.html", title=title, text=message or text, status=status)
+    headers = {}
+    if request.htmx:
+        # Show the error in place of the page's content, whatever was targeted.
+        headers = {"HX-Retarget": "#main", "HX-Reswap": "innerHTML"}
+    return response, status, headers
+
+
+def csrf_error(_error):
+    return render_error(
+        400, "Votre session a expiré ou le formulaire n'est plus valide. Rechargez la page et recommencez."
+    )
+
+
+def register(app: Flask) -> None:
+    @app.errorhandler(HTTPException)
+    def _http_error(error: HTTPException):
+        return render_error(error.code or 500)
+
+    @app.errorhandler(Exception)
+    def _unexpected(error: Exception):
+        app.logger.exception("Unhandled error")
+        return render_error(500)
