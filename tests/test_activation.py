@@ -147,6 +147,7 @@ def test_the_password_checklist_follows_what_is_typed(htmx_client):
     assert "checklist__item--ok" not in empty
     text = htmx_client.submit("/mot-de-passe/regles", {"password": "abcdefghijkL"}).get_data(as_text=True)
     assert text.count("checklist__item--ok") == 3  # length, upper case, lower case
+    assert "(2 sur 3)" in text
     assert 'id="password-rules"' in text
 
 

@@ -1,0 +1,464 @@
+"""Field rules shared by the forms and the rest of the code.
+
+Each rule is a plain function that returns the cleaned value or raises
+``wtforms.validators.ValidationError`` with a French message; the WTForms
+validator classes below only call those functions, so a form and any other
+caller (a view, a CLI command, a model) apply exactly the same rule.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from functools import cache
+
+import phonenumbers
+from email_validator import EmailNotValidError, validate_email
+from wtforms.validators import ValidationError
+
+__all__ = [
+    "EMAIL_MAX",
+    "NAME_MAX",
+    "PASSWORD_MAX",
+    "PASSWORD_MIN",
+    "PASSWORD_MIN_KINDS",
+    "Email",
+    "PasswordCheck",
+    "PasswordRule",
+    "PersonName",
+    "Phone",
+    "SameAs",
+    "ValidationError",
+    "check_password",
+    "check_person_name",
+    "is_common_password",
+    "normalize_email",
+    "normalize_phone",
+    "password_checks",
+    "password_context_words",
+    "password_kinds",
+]
+
+
+def _fold(text: str) -> str:
+    """Lower case without accents: « Élodie » -> « elodie »."""
+    decomposed = unicodedata.normalize("NFKD", text)
+    return "".join(ch for ch in decomposed if not unicodedata.combining(ch)).casefold()
+
+
+# --------------------------------------------------------------------------- e-mail
+
+EMAIL_MAX = 254
+EMAIL_MESSAGE = "Saisissez une adresse e-mail valide, par exemple nom@exemple.fr."
+EMAIL_TOO_LONG = f"L'adresse e-mail doit contenir au plus {EMAIL_MAX} caractères."
+
+
+def _email_reason(text: str) -> str | None:
+    """A short French reason for the obvious mistakes, else None."""
+    if any(ch.isspace() for ch in text):
+        return "L'adresse ne doit pas contenir d'espace."
+    count = text.count("@")
+    if count == 0:
+        return "Il manque le caractère @."
+    if count > 1:
+        return "L'adresse ne doit contenir qu'un seul caractère @."
+    local, domain = text.split("@")
+    if not local:
+        return "Il manque la partie située avant le @."
+    if not domain:
+        return "Il manque le nom de domaine après le @."
+    if "." not in domain:
+        return "Le nom de domaine après le @ doit contenir un point, par exemple exemple.fr."
+    return None
+
+
+def normalize_email(value: str) -> str:
+    """The normalised address, entirely lower-cased (it is the login key)."""
+    text = value.strip() if isinstance(value, str) else ""
+    if not text:
+        raise ValidationError(EMAIL_MESSAGE)
+    if len(text) > EMAIL_MAX:
+        raise ValidationError(EMAIL_TOO_LONG)
+    reason = _email_reason(text)
+    if reason:
+        raise ValidationError(f"{reason} {EMAIL_MESSAGE}")
+    try:
+        info = validate_email(text, check_deliverability=False)
+    except EmailNotValidError:
+        raise ValidationError(EMAIL_MESSAGE) from None
+    normalized = info.normalized.lower()
+    if len(normalized) > EMAIL_MAX:
+        raise ValidationError(EMAIL_TOO_LONG)
+    return normalized
+
+
+class Email:
+    """Validates an e-mail field and replaces its data by the normalised address.
+    An empty field is left to ``Optional``/``DataRequired``."""
+
+    def __call__(self, form, field) -> None:
+        if not field.data:
+            return
+        field.data = normalize_email(field.data)
+
+
+# --------------------------------------------------------------------------- confirmation
+
+
+class SameAs:
+    """The field must repeat another field of the form.
+
+    ``case_sensitive=True`` (passwords): exact equality, nothing stripped.
+    ``case_sensitive=False`` (e-mail): equality after strip, ignoring case."""
+
+    def __init__(
+        self,
+        other_field_name: str,
+        message: str = "Les deux valeurs saisies ne sont pas identiques.",
+        case_sensitive: bool = True,
+    ):
+        self.other_field_name = other_field_name
+        self.message = message
+        self.case_sensitive = case_sensitive
+
+    def _key(self, value) -> str:
+        text = value if isinstance(value, str) else ("" if value is None else str(value))
+        if self.case_sensitive:
+            return text
+        return unicodedata.normalize("NFC", text.strip()).casefold()
+
+    def __call__(self, form, field) -> None:
+        try:
+            other = form[self.other_field_name]
+        except KeyError:
+            raise ValidationError(f"Champ inconnu : {self.other_field_name}.") from None
+        if self._key(field.data) != self._key(other.data):
+            raise ValidationError(self.message)
+
+
+# --------------------------------------------------------------------------- person names
+
+NAME_MAX = 100
+NAME_TOO_LONG = f"Ce champ doit contenir au plus {NAME_MAX} caractères."
+NAME_ALLOWED = "Utilisez uniquement des lettres, des espaces, des traits d'union (-) et des apostrophes (')."
+NAME_NO_LETTER = "Ce champ doit contenir au moins une lettre."
+NAME_EDGES = "Ce champ ne peut ni commencer ni se terminer par un trait d'union ou une apostrophe."
+_NAME_PUNCTUATION = "-'’"
+
+
+def check_person_name(value: str) -> str:
+    """A first or last name, cleaned: outer spaces removed, inner runs of
+    white space collapsed to one space. Letters of any script, spaces,
+    hyphens and apostrophes."""
+    text = value if isinstance(value, str) else ""
+    cleaned = " ".join(unicodedata.normalize("NFC", text).split())
+    if len(cleaned) > NAME_MAX:
+        raise ValidationError(NAME_TOO_LONG)
+    after_letter = False
+    for ch in cleaned:
+        # Combining marks that NFC cannot merge (Devanagari, Thai…) belong to
+        # the letter before them.
+        is_mark = after_letter and unicodedata.category(ch) in ("Mn", "Mc")
+        if not (ch.isalpha() or is_mark or ch == " " or ch in _NAME_PUNCTUATION):
+            if ch.isprintable():
+                raise ValidationError(f"Le caractère « {ch} » n'est pas autorisé. {NAME_ALLOWED}")
+            raise ValidationError(f"Ce champ contient un caractère non autorisé. {NAME_ALLOWED}")
+        after_letter = ch.isalpha() or is_mark
+    if not any(ch.isalpha() for ch in cleaned):
+        raise ValidationError(NAME_NO_LETTER)
+    if cleaned[0] in _NAME_PUNCTUATION or cleaned[-1] in _NAME_PUNCTUATION:
+        raise ValidationError(NAME_EDGES)
+    return cleaned
+
+
+class PersonName:
+    """Validates a name field and replaces its data by the cleaned name."""
+
+    def __call__(self, form, field) -> None:
+        if not field.data:
+            return
+        field.data = check_person_name(field.data)
+
+
+# --------------------------------------------------------------------------- phone numbers
+
+PHONE_MESSAGE = "Saisissez un numéro de téléphone valide, par exemple 01 23 45 67 89 ou +33 1 23 45 67 89."
+_PHONE_MAX_INPUT = 50
+_PHONE_CHARS = re.compile(r"\+?[\d\s().\-/]+")
+# Overseas departments and collectivities dialled from France with the same
+# ten-digit national format (0690…, 0262…): a number that is not valid in
+# metropolitan France is tried there before being refused.
+_FRENCH_OVERSEAS = ("GP", "MQ", "GF", "RE", "YT", "PM", "BL", "MF")
+
+
+def _parse_valid(text: str, region: str) -> phonenumbers.PhoneNumber | None:
+    try:
+        number = phonenumbers.parse(text, region)
+    except phonenumbers.NumberParseException:
+        return None
+    return number if phonenumbers.is_valid_number(number) else None
+
+
+def normalize_phone(value: str, region: str = "FR") -> str:
+    """The number in E.164 (+33123456789). National numbers are read in
+    ``region``; numbers starting with + or 00 are international."""
+    text = value.strip() if isinstance(value, str) else ""
+    if (
+        not text
+        or len(text) > _PHONE_MAX_INPUT
+        or not _PHONE_CHARS.fullmatch(text)
+        or not any(ch.isdigit() for ch in text)
+    ):
+        raise ValidationError(PHONE_MESSAGE)
+    if text.startswith("00"):
+        text = "+" + text[2:]
+    number = _parse_valid(text, region)
+    if number is None and region.upper() == "FR" and not text.startswith("+"):
+        for overseas in _FRENCH_OVERSEAS:
+            number = _parse_valid(text, overseas)
+            if number is not None:
+                break
+    if number is None:
+        raise ValidationError(PHONE_MESSAGE)
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+class Phone:
+    """Validates a phone field and replaces its data by the E.164 number."""
+
+    def __init__(self, region: str = "FR"):
+        self.region = region
+
+    def __call__(self, form, field) -> None:
+        if not field.data:
+            return
+        field.data = normalize_phone(field.data, self.region)
+
+
+# --------------------------------------------------------------------------- passwords
+
+PASSWORD_MIN = 12
+PASSWORD_MAX = 128
+PASSWORD_MIN_KINDS = 3
+
+PASSWORD_TOO_SHORT = f"Le mot de passe doit contenir au moins {PASSWORD_MIN} caractères."
+PASSWORD_TOO_LONG = f"Le mot de passe doit contenir au plus {PASSWORD_MAX} caractères."
+PASSWORD_KINDS = (
+    f"Le mot de passe doit contenir au moins {PASSWORD_MIN_KINDS} types de caractères parmi : "
+    "majuscules, minuscules, chiffres, caractères spéciaux."
+)
+PASSWORD_COMMON = "Ce mot de passe est trop courant. Choisissez-en un autre."
+PASSWORD_CONTEXT = "Le mot de passe ne doit contenir ni votre nom, ni votre prénom, ni votre adresse e-mail."
+
+
+@dataclass(frozen=True, slots=True)
+class PasswordCheck:
+    """One line of the rule shown next to the password field."""
+
+    key: str
+    label: str
+    ok: bool
+
+
+def _is_upper(ch: str) -> bool:
+    return ch.isupper()
+
+
+def _is_lower(ch: str) -> bool:
+    return ch.islower()
+
+
+def _is_digit(ch: str) -> bool:
+    return ch.isdigit()
+
+
+def _is_special(ch: str) -> bool:
+    # Anything that is neither a letter nor a digit, spaces included.
+    return not (ch.isalpha() or ch.isdigit())
+
+
+_KINDS: tuple[tuple[str, str, Callable[[str], bool]], ...] = (
+    ("upper", "Une majuscule", _is_upper),
+    ("lower", "Une minuscule", _is_lower),
+    ("digit", "Un chiffre", _is_digit),
+    ("special", "Un caractère spécial", _is_special),
+)
+
+
+def password_checks(password: str) -> list[PasswordCheck]:
+    """Length, then the four kinds of characters, in that order."""
+    password = password or ""
+    checks = [PasswordCheck("length", f"{PASSWORD_MIN} caractères minimum", len(password) >= PASSWORD_MIN)]
+    for key, label, test in _KINDS:
+        checks.append(PasswordCheck(key, label, any(test(ch) for ch in password)))
+    return checks
+
+
+def password_kinds(password: str) -> int:
+    """How many of the four kinds (upper, lower, digit, special) the password has."""
+    password = password or ""
+    return sum(1 for _key, _label, test in _KINDS if any(test(ch) for ch in password))
+
+
+# Common French passwords (lower case, without accents), on top of zxcvbn's list.
+FRENCH_COMMON_PASSWORDS = frozenset(
+    {
+        "azerty",
+        "azertyui",
+        "azertyuiop",
+        "azerty123",
+        "qsdfghjklm",
+        "wxcvbn",
+        "motdepasse",
+        "mot2passe",
+        "monmotdepasse",
+        "soleil",
+        "bonjour",
+        "bonsoir",
+        "salut",
+        "coucou",
+        "jetaime",
+        "doudou",
+        "loulou",
+        "chouchou",
+        "chocolat",
+        "bisounours",
+        "princesse",
+        "bienvenue",
+        "marseille",
+        "allezlom",
+        "paris",
+        "toulouse",
+        "bordeaux",
+        "france",
+        "liberte",
+        "chorus",
+        "choruspro",
+        "chorus-pro",
+        "facture",
+        "factures",
+        "facturation",
+        "portail",
+        "administrateur",
+    }
+)
+
+# Common "leet" substitutions, undone before looking a base up.
+_UNLEET = str.maketrans({"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t", "@": "a", "$": "s"})
+_REPEATED = re.compile(r"(.+?)\1+")
+
+
+@cache
+def _common_passwords() -> frozenset[str]:
+    from zxcvbn.frequency_lists import FREQUENCY_LISTS
+
+    return frozenset(FREQUENCY_LISTS["passwords"]) | FRENCH_COMMON_PASSWORDS
+
+
+def _strip_decoration(text: str) -> str:
+    """Drops leading and trailing digits and special characters (years, "123", "!!")."""
+    start, end = 0, len(text)
+    while start < end and not text[start].isalpha():
+        start += 1
+    while end > start and not text[end - 1].isalpha():
+        end -= 1
+    return text[start:end]
+
+
+def is_common_password(password: str) -> bool:
+    """True for a common password, even decorated with digits or special
+    characters around it (« Azertyuiop123! », « Password2024!! »)."""
+    common = _common_passwords()
+    lowered = (password or "").lower()
+    if lowered in common or _fold(lowered) in common:
+        return True
+    base = _strip_decoration(_fold(lowered))
+    candidates = {base, base.translate(_UNLEET)}
+    repeated = _REPEATED.fullmatch(base)
+    if repeated:  # « azertyazerty »
+        candidates.add(repeated.group(1))
+    return any(len(candidate) >= 4 and candidate in common for candidate in candidates)
+
+
+# Public mail providers: their domain says nothing about the user.
+_MAIL_PROVIDERS = frozenset(
+    {
+        "aol",
+        "bbox",
+        "free",
+        "gmail",
+        "gmx",
+        "googlemail",
+        "hotmail",
+        "icloud",
+        "laposte",
+        "live",
+        "msn",
+        "neuf",
+        "orange",
+        "outlook",
+        "proton",
+        "protonmail",
+        "sfr",
+        "wanadoo",
+        "yahoo",
+    }
+)
+_WORD_SPLIT = re.compile(r"[\W_]+")
+_CONTEXT_MIN = 3
+
+
+def _words(text: str) -> set[str]:
+    return {word for word in _WORD_SPLIT.split(_fold(text)) if len(word) >= _CONTEXT_MIN}
+
+
+def password_context_words(context: Iterable[str]) -> set[str]:
+    """The words (folded, at least 3 characters) a password may not contain:
+    each item split on non-alphanumerics; for an e-mail, its local part and
+    the domain label before the top-level domain."""
+    words: set[str] = set()
+    for item in context or ():
+        if not isinstance(item, str) or not item.strip():
+            continue
+        item = item.strip()
+        if "@" in item:
+            local, _, domain = item.rpartition("@")
+            words |= _words(local)
+            folded_local = _fold(local)
+            if len(folded_local) >= _CONTEXT_MIN:
+                words.add(folded_local)
+            labels = [label for label in domain.split(".") if label]
+            if len(labels) >= 2:
+                words |= {word for word in _words(labels[-2]) if word not in _MAIL_PROVIDERS}
+        else:
+            words |= _words(item)
+    return words
+
+
+def check_password(password: str, context: Iterable[str] = ()) -> None:
+    """Raises ValidationError with the first rule the password breaks."""
+    password = password or ""
+    if len(password) < PASSWORD_MIN:
+        raise ValidationError(PASSWORD_TOO_SHORT)
+    if len(password) > PASSWORD_MAX:
+        raise ValidationError(PASSWORD_TOO_LONG)
+    if password_kinds(password) < PASSWORD_MIN_KINDS:
+        raise ValidationError(PASSWORD_KINDS)
+    if is_common_password(password):
+        raise ValidationError(PASSWORD_COMMON)
+    folded = _fold(password)
+    if any(word in folded for word in password_context_words(context)):
+        raise ValidationError(PASSWORD_CONTEXT)
+
+
+class PasswordRule:
+    """Validates a new password. ``context`` returns the words the password
+    may not contain (names, e-mail addresses); it is called at validation."""
+
+    def __init__(self, context: Callable[[], Iterable[str]] | None = None):
+        self.context = context
+
+    def __call__(self, form, field) -> None:
+        check_password(field.data or "", self.context() if self.context else ())
