@@ -10,11 +10,23 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from flask import current_app
 
 
+# OWASP's Password Storage Cheat Sheet: argon2id, 19 MiB, 2 iterations, 1 lane.
+OWASP = argon2.Parameters(
+    type=argon2.Type.ID,
+    version=19,
+    salt_len=16,
+    hash_len=32,
+    time_cost=2,
+    memory_cost=19 * 1024,
+    parallelism=1,
+)
+
+
 @cache
 def _hasher_for(profile: str) -> PasswordHasher:
-    # RFC_9106_LOW_MEMORY (argon2id, 64 MiB, t=3, p=4) exceeds OWASP's minimum;
-    # CHEAPEST is for tests only.
-    return PasswordHasher.from_parameters(getattr(argon2.profiles, profile))
+    """OWASP by default; any of argon2.profiles by name (CHEAPEST for tests)."""
+    parameters = OWASP if profile == "OWASP" else getattr(argon2.profiles, profile)
+    return PasswordHasher.from_parameters(parameters)
 
 
 @cache
