@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from flask import Flask
-from playhouse.db_url import connect
+from playhouse.db_url import connect, parse
 
 from models import db
 
@@ -17,6 +19,9 @@ SQLITE_PRAGMAS = {
 
 def open_database(url: str):
     if url.startswith("sqlite"):
+        path = parse(url)["database"]
+        if path and path != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)  # e.g. a new instance folder
         # Write transactions take the lock up front so two writers queue on
         # busy_timeout instead of failing to upgrade a read lock.
         return connect(url, pragmas=SQLITE_PRAGMAS, lock_type="IMMEDIATE", timeout=5)

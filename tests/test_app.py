@@ -60,6 +60,14 @@ def test_the_database_is_a_wal_sqlite_file_with_foreign_keys(app, tmp_path):
     assert (tmp_path / "test.db").exists()
 
 
+def test_init_db_creates_the_folder_of_a_new_database(tmp_path, monkeypatch):
+    clean_environment(monkeypatch)
+    app = make_app(tmp_path, DATABASE_URL=f"sqlite:///{tmp_path / 'instance' / 'portail.db'}")
+    result = app.test_cli_runner().invoke(args=["init-db"])
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "instance" / "portail.db").exists()
+
+
 def test_init_db_is_idempotent(app):
     runner = app.test_cli_runner()
     first = runner.invoke(args=["init-db"])
