@@ -22,7 +22,7 @@ from models import CaptchaChallenge
 ALPHABET = "ACEFGHKMNPRTWXY34679"
 LENGTH = 6
 
-_image = ImageCaptcha(width=240, height=80)
+_image = ImageCaptcha(width=300, height=90, font_sizes=(48, 52, 56))
 _audio = AudioCaptcha()
 
 
