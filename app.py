@@ -12,7 +12,20 @@ import mailer
 import security
 from extensions import csrf, htmx, login_manager, mail
 from models import User
-from views import activation, auth, captcha, dev, errors, main, registration, structure
+from views import (
+    account,
+    activation,
+    approvals,
+    auth,
+    captcha,
+    dev,
+    errors,
+    main,
+    recovery,
+    registration,
+    space,
+    structure,
+)
 
 
 def create_app(test_config: dict | None = None) -> Flask:
@@ -28,7 +41,18 @@ def create_app(test_config: dict | None = None) -> Flask:
     mailer.init_app(app)
     security.init_app(app)
 
-    for blueprint in (main.bp, registration.bp, captcha.bp, activation.bp, auth.bp, structure.bp):
+    for blueprint in (
+        main.bp,
+        registration.bp,
+        captcha.bp,
+        activation.bp,
+        auth.bp,
+        structure.bp,
+        space.bp,
+        approvals.bp,
+    ):
+        app.register_blueprint(blueprint)
+    for blueprint in (recovery.bp, account.bp):
         app.register_blueprint(blueprint)
     if app.config["DEV_OUTBOX_PAGE"]:
         app.register_blueprint(dev.bp)

@@ -9,14 +9,40 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from peewee import SQL, DateTimeField, IntegerField
 from playhouse.migrate import SchemaMigrator
+from playhouse.migrate import migrate as migrate_schema
 
-from models import MODELS, SchemaVersion, User, db
+from models import MODELS, AuditEvent, Membership, SchemaVersion, Structure, User, db
 
 Step = Callable[[SchemaMigrator], None]
 
 # version -> step that brings the schema from version - 1 to version.
 STEPS: dict[int, Step] = {}
+
+
+def _structures(_migrator: SchemaMigrator) -> None:
+    """2: structures and the memberships that attach accounts to them."""
+    db.create_tables([Structure, Membership])
+
+
+STEPS[2] = _structures
+
+
+def _audit_and_sign_in_throttle(migrator: SchemaMigrator) -> None:
+    """3: the audit table and the sign-in throttle's columns."""
+    db.create_tables([AuditEvent])
+    table = User._meta.table_name
+    # NOT NULL with a DEFAULT in one ALTER: no table rebuild (which, on SQLite,
+    # would drop the user table under the foreign keys that point to it).
+    failures = IntegerField(default=0, constraints=[SQL("DEFAULT 0")])
+    migrate_schema(
+        migrator.add_column(table, "failed_sign_ins", failures, allow_not_null=True),
+        migrator.add_column(table, "last_failed_sign_in_at", DateTimeField(null=True)),
+    )
+
+
+STEPS[3] = _audit_and_sign_in_throttle
 SCHEMA_VERSION = max(STEPS, default=1)
 
 

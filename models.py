@@ -13,11 +13,13 @@ from datetime import UTC, datetime, timedelta
 from flask_login import UserMixin
 from peewee import (
     BooleanField,
+    Case,
     CharField,
     DatabaseProxy,
     DateTimeField,
     ForeignKeyField,
     IntegerField,
+    IntegrityError,
     Model,
     TextField,
 )
@@ -63,6 +65,9 @@ class User(UserMixin, BaseModel):
     activated_at = DateTimeField(null=True)
     # Part of the session's user id: bumping it signs the user out everywhere.
     session_epoch = IntegerField(default=0)
+    # Sign-in throttle: failures in a row and the time of the last one.
+    failed_sign_ins = IntegerField(default=0)
+    last_failed_sign_in_at = DateTimeField(null=True)
 
     @property
     def full_name(self) -> str:
@@ -101,6 +106,44 @@ class User(UserMixin, BaseModel):
         """Store a rehashed password (same password, stronger parameters)."""
         User.update(password_hash=password_hash).where(User.id == self.id).execute()
         self.password_hash = password_hash
+
+    def change_password(self, password_hash: str) -> None:
+        """A new password: every open session ends (the epoch moves on) and
+        the sign-in throttle starts afresh."""
+        User.update(
+            password_hash=password_hash,
+            session_epoch=User.session_epoch + 1,
+            failed_sign_ins=0,
+            last_failed_sign_in_at=None,
+        ).where(User.id == self.id).execute()
+        fresh = User.get_by_id(self.id)
+        self.password_hash, self.session_epoch = fresh.password_hash, fresh.session_epoch
+        self.failed_sign_ins, self.last_failed_sign_in_at = 0, None
+
+    def sign_in_blocked_until(self, after: int, base: timedelta, cap: timedelta) -> datetime | None:
+        """From the ``after``-th failure in a row, no attempt is accepted for a
+        delay that doubles with each failure, up to ``cap``: a slowdown, never
+        a lockout."""
+        if self.failed_sign_ins < after or self.last_failed_sign_in_at is None:
+            return None
+        doublings = min(self.failed_sign_ins - after, 32)  # 2**32 periods are past any cap
+        return self.last_failed_sign_in_at + min(base * 2**doublings, cap)
+
+    def record_failed_sign_in(self, window: timedelta) -> None:
+        """Count a failure; failures older than ``window`` are forgotten."""
+        now = utcnow()
+        stale = User.last_failed_sign_in_at.is_null() | (User.last_failed_sign_in_at < now - window)
+        User.update(
+            failed_sign_ins=Case(None, [(stale, 1)], User.failed_sign_ins + 1),
+            last_failed_sign_in_at=now,
+        ).where(User.id == self.id).execute()
+        fresh = User.get_by_id(self.id)
+        self.failed_sign_ins, self.last_failed_sign_in_at = fresh.failed_sign_ins, now
+
+    def clear_failed_sign_ins(self) -> None:
+        if self.failed_sign_ins:
+            User.update(failed_sign_ins=0, last_failed_sign_in_at=None).where(User.id == self.id).execute()
+            self.failed_sign_ins, self.last_failed_sign_in_at = 0, None
 
 
 class Token(BaseModel):
@@ -253,4 +296,317 @@ class OutboxMail(BaseModel):
         self.save()
 
 
-MODELS: list[type[BaseModel]] = [SchemaVersion, User, Token, CaptchaChallenge, OutboxMail]
+class Structure(BaseModel):
+    """A company (or a person) on the portal, identified by its type of
+    identifier and its normalised identifier, unique together."""
+
+    identifier_type = CharField()  # forms.validators.IDENTIFIER_TYPES
+    identifier = CharField()  # normalised: no spaces, upper case
+    company_name = CharField(max_length=100)  # raison sociale
+    label = CharField(max_length=100, null=True)
+    email = CharField(null=True)
+    phone = CharField(null=True)  # E.164
+    address = CharField(max_length=38)
+    address_2 = CharField(max_length=38, null=True)
+    address_3 = CharField(max_length=38, null=True)
+    city = CharField(max_length=38)
+    postal_code = CharField(max_length=10)
+    country = CharField(max_length=2)  # ISO 3166 alpha-2
+    non_diffusible = BooleanField(default=False)
+    created_by = ForeignKeyField(User, null=True, backref="created_structures", on_delete="SET NULL")
+    created_at = DateTimeField(default=utcnow)
+    updated_at = DateTimeField(default=utcnow)
+
+    class Meta:
+        indexes = ((("identifier_type", "identifier"), True),)
+
+    # What the gestionnaire principal may change (never the identifier).
+    DETAILS = (
+        "company_name",
+        "label",
+        "email",
+        "phone",
+        "address",
+        "address_2",
+        "address_3",
+        "city",
+        "postal_code",
+        "country",
+        "non_diffusible",
+    )
+    ASSIGNED_ATTEMPTS = 5
+
+    @classmethod
+    def register(
+        cls, creator: User, identifier_type: str, identifier: str | None, assigned_prefix: str = "", **details
+    ) -> Structure:
+        """Create the structure and its creator's membership as gestionnaire
+        principal. With ``assigned_prefix`` the portal numbers the structure
+        itself (``identifier`` is ignored). Raises IntegrityError when the
+        identifier is taken (the unique index decides, even between
+        concurrent creations)."""
+        attempts = cls.ASSIGNED_ATTEMPTS if assigned_prefix else 1
+        for attempt in range(attempts):
+            if assigned_prefix:
+                identifier = assigned_prefix + "".join(secrets.choice("0123456789") for _ in range(10))
+            try:
+                with db.atomic():
+                    now = utcnow()
+                    structure = cls.create(
+                        identifier_type=identifier_type,
+                        identifier=identifier,
+                        created_by=creator,
+                        created_at=now,
+                        updated_at=now,
+                        **{name: details.get(name) for name in cls.DETAILS if name in details},
+                    )
+                    Membership.create(
+                        user=creator,
+                        structure=structure,
+                        role=Membership.MANAGER,
+                        status=Membership.ACTIVE,
+                        requested_at=now,
+                        decided_at=now,
+                        decided_by=creator,
+                    )
+                    return structure
+            except IntegrityError:
+                if attempt == attempts - 1:
+                    raise
+        raise AssertionError("unreachable")
+
+    @classmethod
+    def find(cls, identifier_type: str, identifier: str) -> Structure | None:
+        return cls.get_or_none((cls.identifier_type == identifier_type) & (cls.identifier == identifier))
+
+    def update_details(self, **details) -> None:
+        for name in self.DETAILS:
+            if name in details:
+                setattr(self, name, details[name])
+        self.updated_at = utcnow()
+        self.save(only=[*(getattr(Structure, name) for name in self.DETAILS), Structure.updated_at])
+
+    def assign_identifier(self, identifier_type: str, identifier: str, from_types: tuple[str, ...]) -> bool:
+        """Give a structure numbered by the portal its real identifier (its
+        SIRET, once registered). False if it has one already; IntegrityError
+        if another structure has it."""
+        changed = (
+            Structure.update(identifier_type=identifier_type, identifier=identifier, updated_at=utcnow())
+            .where((Structure.id == self.id) & Structure.identifier_type.in_(from_types))
+            .execute()
+        )
+        if changed == 1:
+            self.identifier_type, self.identifier = identifier_type, identifier
+        return changed == 1
+
+    def membership_of(self, user) -> Membership | None:
+        """The user's active membership of this structure, if any."""
+        if user is None or not getattr(user, "is_authenticated", False):
+            return None
+        return Membership.get_or_none(
+            (Membership.structure == self)
+            & (Membership.user == user.id)
+            & (Membership.status == Membership.ACTIVE)
+        )
+
+    def is_managed_by(self, user) -> bool:
+        membership = self.membership_of(user)
+        return membership is not None and membership.role == Membership.MANAGER
+
+    def discloses_to(self, user) -> bool:
+        """Whether the address, e-mail and phone may be shown to that user:
+        always to active members, to others unless « Non diffusible »."""
+        return not self.non_diffusible or self.membership_of(user) is not None
+
+    def manager(self) -> User | None:
+        membership = (
+            Membership.select()
+            .where(
+                (Membership.structure == self)
+                & (Membership.role == Membership.MANAGER)
+                & (Membership.status == Membership.ACTIVE)
+            )
+            .first()
+        )
+        return membership.user if membership else None
+
+    def active_members(self) -> list[Membership]:
+        return list(
+            Membership.select(Membership, User)
+            .join(User, on=(Membership.user == User.id))
+            .where((Membership.structure == self) & (Membership.status == Membership.ACTIVE))
+            .order_by(Membership.role, User.last_name, User.first_name)
+        )
+
+    def hand_over(self, manager: User, membership_id: int) -> Membership | None:
+        """Make another active member the gestionnaire principal; the current
+        one becomes utilisateur. None (and nothing changed) unless ``manager``
+        is the structure's gestionnaire principal and the other membership an
+        active utilisateur of it."""
+        with db.atomic() as transaction:
+            demoted = (
+                Membership.update(role=Membership.USER)
+                .where(
+                    (Membership.structure == self)
+                    & (Membership.user == manager.id)
+                    & (Membership.role == Membership.MANAGER)
+                    & (Membership.status == Membership.ACTIVE)
+                )
+                .execute()
+            )
+            promoted = 0
+            if demoted == 1:
+                promoted = (
+                    Membership.update(role=Membership.MANAGER)
+                    .where(
+                        (Membership.id == membership_id)
+                        & (Membership.structure == self)
+                        & (Membership.role == Membership.USER)
+                        & (Membership.status == Membership.ACTIVE)
+                    )
+                    .execute()
+                )
+            if promoted != 1:
+                transaction.rollback()
+                return None
+        return Membership.get_by_id(membership_id)
+
+
+class Membership(BaseModel):
+    """A user's link to a structure: a request for attachment while pending,
+    then a role once active. One per user and structure; one gestionnaire
+    principal per structure."""
+
+    MANAGER = "gestionnaire_principal"
+    USER = "utilisateur"
+
+    PENDING = "pending"
+    ACTIVE = "active"
+    REFUSED = "refused"
+    CANCELLED = "cancelled"
+
+    user = ForeignKeyField(User, backref="memberships", on_delete="CASCADE")
+    structure = ForeignKeyField(Structure, backref="memberships", on_delete="CASCADE")
+    role = CharField(default=USER)
+    status = CharField(default=PENDING, index=True)
+    requested_at = DateTimeField(default=utcnow)
+    decided_at = DateTimeField(null=True)
+    decided_by = ForeignKeyField(User, null=True, backref="decisions", on_delete="SET NULL")
+
+    class Meta:
+        indexes = ((("user", "structure"), True),)
+
+    @classmethod
+    def request(cls, user: User, structure: Structure) -> tuple[Membership, bool]:
+        """Ask to be attached: (the membership, True if a request was made
+        now). A refused or cancelled request can be made again; a pending or
+        active membership is returned as it is."""
+        try:
+            with db.atomic():
+                return cls.create(user=user, structure=structure, requested_at=utcnow()), True
+        except IntegrityError:
+            pass
+        existing = cls.get((cls.user == user) & (cls.structure == structure))
+        renewed = (
+            cls.update(
+                status=cls.PENDING, role=cls.USER, requested_at=utcnow(), decided_at=None, decided_by=None
+            )
+            .where((cls.id == existing.id) & cls.status.in_((cls.REFUSED, cls.CANCELLED)))
+            .execute()
+        )
+        return cls.get_by_id(existing.id), renewed == 1
+
+    def _decide(self, status: str, by: User | None) -> bool:
+        now = utcnow()
+        won = (
+            Membership.update(status=status, decided_at=now, decided_by=by)
+            .where((Membership.id == self.id) & (Membership.status == Membership.PENDING))
+            .execute()
+        )
+        if won == 1:
+            self.status, self.decided_at, self.decided_by = status, now, by
+        return won == 1
+
+    def approve(self, by: User) -> bool:
+        """The requester becomes an utilisateur of the structure; of concurrent
+        decisions exactly one wins."""
+        return self._decide(Membership.ACTIVE, by)
+
+    def refuse(self, by: User) -> bool:
+        return self._decide(Membership.REFUSED, by)
+
+    def cancel(self) -> bool:
+        """The requester withdraws a pending request."""
+        return self._decide(Membership.CANCELLED, None)
+
+    @classmethod
+    def of_user(cls, user: User, *statuses: str) -> list[Membership]:
+        return list(
+            cls.select(cls, Structure)
+            .join(Structure, on=(cls.structure == Structure.id))
+            .where((cls.user == user.id) & cls.status.in_(statuses))
+            .order_by(Structure.company_name, cls.id)
+        )
+
+    @classmethod
+    def has_active(cls, user: User) -> bool:
+        return cls.select().where((cls.user == user.id) & (cls.status == cls.ACTIVE)).exists()
+
+    @classmethod
+    def managed_structures(cls, user: User) -> list[Structure]:
+        return list(
+            Structure.select()
+            .join(cls, on=(cls.structure == Structure.id))
+            .where((cls.user == user.id) & (cls.role == cls.MANAGER) & (cls.status == cls.ACTIVE))
+            .order_by(Structure.company_name, Structure.id)
+        )
+
+    @classmethod
+    def pending_for(cls, structures: list[Structure]) -> list[Membership]:
+        """Pending requests for these structures, oldest first."""
+        return list(
+            cls.select(cls, User, Structure)
+            .join(User, on=(cls.user == User.id))
+            .switch(cls)
+            .join(Structure, on=(cls.structure == Structure.id))
+            .where(cls.structure.in_([s.id for s in structures]) & (cls.status == cls.PENDING))
+            .order_by(cls.requested_at, cls.id)
+        )
+
+
+# At most one gestionnaire principal per structure, whatever the code does.
+Membership.add_index(
+    Membership.index(
+        Membership.structure,
+        unique=True,
+        where=(Membership.role == Membership.MANAGER),
+        name="membership_one_manager",
+    )
+)
+
+
+MODELS: list[type[BaseModel]] = [
+    SchemaVersion,
+    User,
+    Token,
+    CaptchaChallenge,
+    OutboxMail,
+    Structure,
+    Membership,
+]
+
+
+class AuditEvent(BaseModel):
+    """A security event; ``audit`` lists the names. Never a password, a
+    token or a captcha answer."""
+
+    at = DateTimeField(default=utcnow, index=True)  # UTC
+    user = ForeignKeyField(User, null=True, backref="audit_events", on_delete="SET NULL")
+    account = CharField(null=True, index=True)  # the login e-mail then: kept if the account goes
+    client_address = CharField(null=True)
+    event = CharField(index=True)
+    outcome = CharField()
+    details = TextField(null=True)  # JSON
+
+
+MODELS.append(AuditEvent)

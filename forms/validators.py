@@ -462,3 +462,418 @@ class PasswordRule:
 
     def __call__(self, form, field) -> None:
         check_password(field.data or "", self.context() if self.context else ())
+
+
+# --------------------------------------------------------------------------- countries
+
+
+@cache
+def _french_country_names() -> dict[str, str]:
+    import gettext
+
+    import pycountry
+
+    translation = gettext.translation("iso3166-1", pycountry.LOCALES_DIR, languages=["fr"])
+    return {country.alpha_2: translation.gettext(country.name) for country in pycountry.countries}
+
+
+@cache
+def country_choices() -> tuple[tuple[str, str], ...]:
+    """ISO 3166 countries as (alpha-2, French name): France first, then the
+    others in French alphabetical order."""
+    names = _french_country_names()
+    others = sorted((code for code in names if code != "FR"), key=lambda code: _fold(names[code]))
+    return (("FR", names["FR"]), *((code, names[code]) for code in others))
+
+
+def country_name(code: str | None) -> str:
+    """The French name of an ISO 3166 alpha-2 code (the code itself if unknown)."""
+    return _french_country_names().get((code or "").upper(), code or "")
+
+
+# France and the territories that use its postal system (97x, 98x), with the
+# start every code there must have.
+FRENCH_POSTAL_PREFIXES = {
+    "FR": "",
+    "GP": "971",
+    "MQ": "972",
+    "GF": "973",
+    "RE": "974",
+    "PM": "975",
+    "YT": "976",
+    "BL": "97133",
+    "MF": "97150",
+    "MC": "980",
+    "TF": "984",
+    "WF": "986",
+    "PF": "987",
+    "NC": "988",
+}
+# Where INSEE registers companies (SIRET): France, its overseas départements,
+# and the collectivities that are in the SIRENE register.
+SIRET_COUNTRIES = frozenset({"FR", "GP", "MQ", "GF", "RE", "YT", "PM", "BL", "MF"})
+# The European Union: member states, plus the ISO codes of territories that
+# are part of it (French outermost regions, Åland).
+EU_COUNTRIES = frozenset(
+    {
+        "AT", "BE", "BG", "CY", "CZ", "DE", "DK", "EE", "ES", "FI", "FR", "GR", "HR", "HU",
+        "IE", "IT", "LT", "LU", "LV", "MT", "NL", "PL", "PT", "RO", "SE", "SI", "SK",
+        "GP", "MQ", "GF", "RE", "YT", "MF", "AX",
+    }
+)  # fmt: skip
+COUNTRY_UNKNOWN = "Choisissez un pays dans la liste."
+
+
+def check_country(value: str) -> str:
+    """An ISO 3166 alpha-2 code, upper case."""
+    code = value.strip().upper() if isinstance(value, str) else ""
+    if code not in _french_country_names():
+        raise ValidationError(COUNTRY_UNKNOWN)
+    return code
+
+
+# --------------------------------------------------------------------------- structure identifiers
+
+SIRET = "siret"
+UE = "ue"
+HORS_UE = "hors_ue"
+RIDET = "ridet"
+TAHITI = "tahiti"
+EN_COURS = "en_cours"
+PARTICULIER = "particulier"
+
+
+@dataclass(frozen=True, slots=True)
+class IdentifierType:
+    """One of Chorus Pro's seven identifier types. ``label``/``hint`` describe
+    the identifier the user types; ``internal_prefix`` marks the types for
+    which the portal assigns the identifier itself."""
+
+    code: str
+    name: str
+    label: str
+    hint: str
+    internal_prefix: str = ""
+
+    @property
+    def internal(self) -> bool:
+        return bool(self.internal_prefix)
+
+
+_ASSIGNED_HINT = (
+    "Pas d'identifiant à saisir : le portail attribue à la structure un identifiant interne, "
+    "affiché après sa création. Vous pourrez renseigner son SIRET plus tard."
+)
+IDENTIFIER_TYPES: dict[str, IdentifierType] = {
+    kind.code: kind
+    for kind in (
+        IdentifierType(
+            SIRET,
+            "SIRET",
+            "Identifiant Siret",
+            "14 chiffres, par exemple 732 829 320 00074. Vérification du format faite par l'INSEE.",
+        ),
+        IdentifierType(
+            UE,
+            "UE hors France",
+            "Numéro de TVA intracommunautaire",
+            "Avec le code du pays au début, par exemple DE136695976 ou BE0403170701.",
+        ),
+        IdentifierType(
+            HORS_UE,
+            "Hors UE",
+            "Numéro d'identification hors UE",
+            "Le numéro d'immatriculation de la structure dans son pays : 18 lettres et chiffres au plus.",
+        ),
+        IdentifierType(
+            RIDET,
+            "RIDET",
+            "Numéro RIDET",
+            "7 chiffres pour l'entreprise puis 3 pour l'établissement, par exemple 1234567.001.",
+        ),
+        IdentifierType(
+            TAHITI,
+            "TAHITI",
+            "Numéro TAHITI",
+            "6 caractères pour l'entreprise (une lettre ou un chiffre puis 5 chiffres), suivis "
+            "le cas échéant des 3 chiffres de l'établissement, par exemple A12345 001.",
+        ),
+        IdentifierType(
+            EN_COURS,
+            "En cours d'immatriculation",
+            "Identifiant attribué par le portail",
+            _ASSIGNED_HINT,
+            internal_prefix="EC",
+        ),
+        IdentifierType(
+            PARTICULIER,
+            "Particulier",
+            "Identifiant attribué par le portail",
+            _ASSIGNED_HINT,
+            internal_prefix="PA",
+        ),
+    )
+}
+INTERNAL_DIGITS = 10
+IDENTIFIER_TYPE_UNKNOWN = "Choisissez un type d'identifiant dans la liste."
+SIRET_LENGTH = "Le SIRET doit contenir 14 chiffres."
+SIRET_FORMAT = "Le SIRET ne doit contenir que des chiffres (les espaces sont acceptés)."
+SIRET_CHECKSUM = "Ce numéro SIRET n'est pas valide : vérifiez les chiffres saisis (clé de contrôle fausse)."
+VAT_PREFIX = (
+    "Commencez le numéro par le code du pays membre de l'Union européenne, par exemple DE pour l'Allemagne."
+)
+VAT_FRANCE = "Ce numéro de TVA est français : pour une structure française, choisissez le type SIRET."
+VAT_INVALID = "Ce numéro de TVA intracommunautaire n'est pas valide : vérifiez les caractères saisis."
+HORS_UE_FORMAT = "Saisissez 18 lettres (sans accent) et chiffres au plus."
+RIDET_FORMAT = "Le numéro RIDET comporte 7 chiffres puis 3 chiffres, par exemple 1234567.001."
+TAHITI_FORMAT = (
+    "Le numéro TAHITI comporte une lettre ou un chiffre puis 5 chiffres, suivis le cas échéant "
+    "des 3 chiffres de l'établissement, par exemple A12345 001."
+)
+IDENTIFIER_REQUIRED = "Ce champ est obligatoire."
+
+# Greece's VAT numbers start with EL, its ISO code is GR.
+_VAT_PREFIX_COUNTRY = {"EL": "GR"}
+_SEPARATORS = re.compile(r"[\s.\-/]+")
+_HORS_UE = re.compile(r"[A-Z0-9]{1,18}")
+_RIDET = re.compile(r"\d{10}")
+_TAHITI = re.compile(r"[A-Z0-9]\d{5}(?:\d{3})?")
+
+
+def identifier_type(code: str) -> IdentifierType:
+    kind = IDENTIFIER_TYPES.get(code) if isinstance(code, str) else None
+    if kind is None:
+        raise ValidationError(IDENTIFIER_TYPE_UNKNOWN)
+    return kind
+
+
+def _compact(value: str) -> str:
+    return _SEPARATORS.sub("", unicodedata.normalize("NFKC", value)).upper()
+
+
+def _check_siret(text: str) -> str:
+    from stdnum.exceptions import InvalidChecksum, InvalidLength
+    from stdnum.exceptions import ValidationError as StdnumError
+    from stdnum.fr import siret
+
+    try:
+        return siret.validate(_compact(text))
+    except InvalidLength:
+        raise ValidationError(SIRET_LENGTH) from None
+    except InvalidChecksum:
+        raise ValidationError(SIRET_CHECKSUM) from None
+    except StdnumError:
+        raise ValidationError(SIRET_FORMAT) from None
+
+
+def _check_vat(text: str) -> str:
+    from stdnum.eu import vat
+    from stdnum.exceptions import ValidationError as StdnumError
+
+    number = _compact(text)
+    prefix = number[:2]
+    if prefix == "GR":
+        number, prefix = "EL" + number[2:], "EL"
+    if prefix == "FR":
+        raise ValidationError(VAT_FRANCE)
+    if not prefix.isalpha() or _VAT_PREFIX_COUNTRY.get(prefix, prefix) not in EU_COUNTRIES:
+        raise ValidationError(VAT_PREFIX)
+    try:
+        return vat.validate(number)
+    except StdnumError:
+        raise ValidationError(VAT_INVALID) from None
+
+
+def _check_pattern(text: str, pattern: re.Pattern, message: str) -> str:
+    number = _compact(text)
+    if not pattern.fullmatch(number):
+        raise ValidationError(message)
+    return number
+
+
+def normalize_identifier(code: str, value: str) -> str:
+    """The identifier of that type, normalised (no spaces or separators,
+    upper case). For the types the portal numbers itself, the identifier it
+    assigned (EC…, PA…), e.g. to find the structure."""
+    kind = identifier_type(code)
+    text = value.strip() if isinstance(value, str) else ""
+    if not text:
+        raise ValidationError(IDENTIFIER_REQUIRED)
+    if len(text) > 40:
+        raise ValidationError("Ce champ doit contenir au plus 40 caractères.")
+    if kind.code == SIRET:
+        return _check_siret(text)
+    if kind.code == UE:
+        return _check_vat(text)
+    if kind.code == HORS_UE:
+        return _check_pattern(text, _HORS_UE, HORS_UE_FORMAT)
+    if kind.code == RIDET:
+        return _check_pattern(text, _RIDET, RIDET_FORMAT)
+    if kind.code == TAHITI:
+        return _check_pattern(text, _TAHITI, TAHITI_FORMAT)
+    example = kind.internal_prefix + "0123456789"
+    pattern = re.compile(rf"{kind.internal_prefix}\d{{{INTERNAL_DIGITS}}}")
+    return _check_pattern(
+        text, pattern, f"Saisissez l'identifiant attribué par le portail, par exemple {example}."
+    )
+
+
+def vat_country(vat_number: str) -> str:
+    """The ISO country of a normalised intra-EU VAT number."""
+    prefix = vat_number[:2]
+    return _VAT_PREFIX_COUNTRY.get(prefix, prefix)
+
+
+def check_identifier_country(code: str, identifier: str, country: str) -> None:
+    """The cross-field rule between the identifier and the country of the
+    structure; raises a message meant for the country field."""
+    if code == SIRET and country not in SIRET_COUNTRIES:
+        raise ValidationError(
+            "Une structure identifiée par un SIRET doit être située en France "
+            "ou dans un département ou une collectivité d'outre-mer."
+        )
+    if code == UE and identifier and country != vat_country(identifier):
+        expected = vat_country(identifier)
+        raise ValidationError(
+            f"Le numéro de TVA commence par {identifier[:2]} : choisissez le pays "
+            f"correspondant ({country_name(expected)})."
+        )
+    if code == HORS_UE and country in EU_COUNTRIES:
+        raise ValidationError(
+            "Une structure « Hors UE » doit être située hors de l'Union européenne. Pour un pays "
+            "de l'Union, choisissez le type « UE hors France » ou « SIRET »."
+        )
+    if code == RIDET and country != "NC":
+        raise ValidationError(
+            "Une structure identifiée par un numéro RIDET doit être située en Nouvelle-Calédonie."
+        )
+    if code == TAHITI and country != "PF":
+        raise ValidationError(
+            "Une structure identifiée par un numéro TAHITI doit être située en Polynésie française."
+        )
+
+
+class Identifier:
+    """Validates the identifier for the type chosen in ``type_field`` and
+    replaces its data by the normalised identifier. For the types the portal
+    numbers itself, nothing is typed: the data becomes empty."""
+
+    def __init__(self, type_field: str = "identifier_type", assigned_allowed: bool = False):
+        self.type_field = type_field
+        # True when looking a structure up: its assigned identifier is typed.
+        self.assigned_allowed = assigned_allowed
+
+    def __call__(self, form, field) -> None:
+        code = form[self.type_field].data
+        if code not in IDENTIFIER_TYPES:
+            field.data = ""
+            return  # the type field reports it
+        if IDENTIFIER_TYPES[code].internal and not self.assigned_allowed:
+            field.data = ""
+            return
+        field.data = normalize_identifier(code, field.data)
+
+
+# --------------------------------------------------------------------------- postal addresses
+
+ADDRESS_LINE_MAX = 38
+ADDRESS_LINE_TOO_LONG = (
+    f"Ce champ doit contenir au plus {ADDRESS_LINE_MAX} caractères (norme postale). "
+    "Utilisez les compléments d'adresse pour la suite."
+)
+ADDRESS_LINE_CHARS = "Ce champ contient un caractère non autorisé."
+POSTAL_CODE_FRENCH = "Le code postal doit contenir 5 chiffres, par exemple 75001."
+POSTAL_CODE_OTHER = "Le code postal doit contenir au plus 10 lettres, chiffres, espaces ou traits d'union."
+_POSTAL_OTHER = re.compile(r"[A-Z0-9](?:[A-Z0-9 \-]{0,8}[A-Z0-9])?")
+
+
+def check_address_line(value: str) -> str:
+    """A line of a postal address: white space collapsed, printable
+    characters only, at most 38 characters (NF Z10-011)."""
+    text = value if isinstance(value, str) else ""
+    cleaned = " ".join(unicodedata.normalize("NFC", text).split())
+    if any(not ch.isprintable() for ch in cleaned):
+        raise ValidationError(ADDRESS_LINE_CHARS)
+    if len(cleaned) > ADDRESS_LINE_MAX:
+        raise ValidationError(ADDRESS_LINE_TOO_LONG)
+    return cleaned
+
+
+def check_postal_code(value: str, country: str) -> str:
+    """The postal code for that country, normalised (upper case, single spaces):
+    5 digits for France and the territories using its postal system,
+    elsewhere up to 10 letters, digits, spaces and hyphens."""
+    text = " ".join(value.split()).upper() if isinstance(value, str) else ""
+    if country in FRENCH_POSTAL_PREFIXES:
+        code = text.replace(" ", "")
+        if not (len(code) == 5 and code.isascii() and code.isdigit()) or code.startswith("00"):
+            raise ValidationError(POSTAL_CODE_FRENCH)
+        prefix = FRENCH_POSTAL_PREFIXES[country]
+        if not code.startswith(prefix):
+            raise ValidationError(
+                f"Le code postal ne correspond pas au pays choisi ({country_name(country)}) : "
+                f"il doit commencer par {prefix}."
+            )
+        return code
+    if not _POSTAL_OTHER.fullmatch(text):
+        raise ValidationError(POSTAL_CODE_OTHER)
+    return text
+
+
+class AddressLine:
+    """Validates an address line and replaces its data by the cleaned line."""
+
+    def __call__(self, form, field) -> None:
+        if not field.data:
+            return
+        field.data = check_address_line(field.data)
+
+
+class PostalCode:
+    """Validates a postal code for the country chosen in ``country_field``."""
+
+    def __init__(self, country_field: str = "country"):
+        self.country_field = country_field
+
+    def __call__(self, form, field) -> None:
+        if not field.data:
+            return
+        country = form[self.country_field].data
+        field.data = check_postal_code(field.data, country if isinstance(country, str) else "")
+
+
+class PhoneInCountry:
+    """Validates a phone number read in the country chosen in ``country_field``
+    (national numbers are that country's) and replaces it by E.164."""
+
+    def __init__(self, country_field: str = "country"):
+        self.country_field = country_field
+
+    def __call__(self, form, field) -> None:
+        if not field.data:
+            return
+        country = form[self.country_field].data
+        region = country if isinstance(country, str) and country in _french_country_names() else "FR"
+        field.data = normalize_phone(field.data, region)
+
+
+__all__ += [
+    "EU_COUNTRIES",
+    "FRENCH_POSTAL_PREFIXES",
+    "IDENTIFIER_TYPES",
+    "SIRET_COUNTRIES",
+    "AddressLine",
+    "Identifier",
+    "IdentifierType",
+    "PhoneInCountry",
+    "PostalCode",
+    "check_address_line",
+    "check_country",
+    "check_identifier_country",
+    "check_postal_code",
+    "country_choices",
+    "country_name",
+    "identifier_type",
+    "normalize_identifier",
+    "vat_country",
+]

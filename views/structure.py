@@ -1,13 +1,63 @@
-"""Step 5: attach the account to a structure."""
+"""Steps 5 and 6: attach the account to a structure, by creating it or by
+asking to join it; then the structure's page, its edit and its manager role."""
 
 from __future__ import annotations
 
-from flask import Blueprint
-from flask_login import login_required
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
 
-from views import page
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
+
+import structures
+from forms.structure import (
+    EXISTS,
+    NOT_FOUND,
+    AttachmentRequestForm,
+    HandoverForm,
+    SiretForm,
+    StructureEditForm,
+    StructureForm,
+    StructureSearchForm,
+)
+from forms.validators import IDENTIFIER_TYPES, country_name
+from models import Membership, Structure
+from views import advance, invalid, page
+from views.space import space_page
 
 bp = Blueprint("structure", __name__, url_prefix="/structure")
+
+CREATED = "Votre compte est désormais actif et vous êtes rattaché à une structure."
+PARIS = ZoneInfo("Europe/Paris")
+ROLES = {Membership.MANAGER: "Gestionnaire principal", Membership.USER: "Utilisateur"}
+STATUSES = {
+    Membership.PENDING: "En attente",
+    Membership.ACTIVE: "Acceptée",
+    Membership.REFUSED: "Refusée",
+    Membership.CANCELLED: "Annulée",
+}
+
+
+@bp.app_template_filter("date_fr")
+def date_fr(value: datetime | None) -> str:
+    """A stored UTC time as French users read it: « 14/03/2025 à 09:30 »."""
+    if value is None:
+        return ""
+    local = value.replace(tzinfo=UTC).astimezone(PARIS)
+    return local.strftime("%d/%m/%Y à %H:%M")
+
+
+@bp.app_context_processor
+def _structure_helpers() -> dict:
+    return {
+        "country_name": country_name,
+        "identifier_types": IDENTIFIER_TYPES,
+        "role_labels": ROLES,
+        "status_labels": STATUSES,
+    }
+
+
+# -- step 5: the choice ---------------------------------------------------------------
 
 
 @bp.get("/")
@@ -17,4 +67,202 @@ def choose():
 
 
 def structure_step():
-    return page("structure/choose.html")
+    """The choice between creating a structure and asking to join one; a user
+    attached to a structure already goes to « Mon espace »."""
+    if Membership.has_active(current_user):
+        return redirect(url_for("space.home"), 303)
+    return page(
+        "structure/choose.html",
+        search=StructureSearchForm(formdata=None),
+        pending=Membership.of_user(current_user, Membership.PENDING),
+    )
+
+
+# -- step 6: a new structure -----------------------------------------------------------
+
+
+@bp.route("/nouvelle", methods=["GET", "POST"])
+@login_required
+def create():
+    form = StructureForm()
+    if not form.is_submitted():
+        return page("structure/create.html", form=form)
+    if not form.validate():
+        return invalid("structure/create.html", form=form)
+    try:
+        structure = structures.create(current_user, form.structure_data())
+    except structures.AlreadyExists:
+        form.identifier.errors = [f"{EXISTS}. Vous pouvez demander à y être rattaché."]
+        offer = AttachmentRequestForm(
+            formdata=None, identifier_type=form.identifier_type.data, identifier=form.identifier.data
+        )
+        return invalid("structure/create.html", form=form, offer=offer)
+    message = CREATED
+    kind = IDENTIFIER_TYPES[structure.identifier_type]
+    if kind.internal:
+        message += f" Identifiant attribué à la structure : {structure.identifier}."
+    flash(message, "success")
+    return advance(url_for("space.home"), space_page)
+
+
+@bp.post("/nouvelle/identifiant")
+@login_required
+def identifier_field():
+    """The identifier's block for the type chosen (htmx, when the type changes)."""
+    form = StructureSearchForm() if request.args.get("recherche") else StructureForm()
+    return render_template("structure/_identifier.html", form=form)
+
+
+# -- attachment: find a structure, then ask ---------------------------------------------
+
+
+@bp.get("/rattachement")
+@login_required
+def search():
+    """Find a structure by identifier type and identifier (a GET form)."""
+    if not request.args:
+        return page("structure/search.html", search=StructureSearchForm(formdata=None))
+    form = StructureSearchForm(formdata=request.args)
+    if not form.validate():
+        return invalid("structure/search.html", search=form)
+    structure = Structure.find(form.identifier_type.data, form.identifier.data)
+    if structure is None:
+        form.identifier.errors = [NOT_FOUND]
+        return invalid("structure/search.html", search=form, not_found=True)
+    return page(
+        "structure/search.html",
+        search=form,
+        found=structure,
+        disclosed=structure.discloses_to(current_user),
+        membership=Membership.get_or_none(
+            (Membership.structure == structure) & (Membership.user == current_user.id)
+        ),
+        offer=AttachmentRequestForm(
+            formdata=None, identifier_type=structure.identifier_type, identifier=structure.identifier
+        ),
+    )
+
+
+@bp.post("/rattachement/demande")
+@login_required
+def request_attachment():
+    form = AttachmentRequestForm()
+    if not form.validate():
+        abort(400)
+    structure = Structure.find(form.identifier_type.data, form.identifier.data)
+    if structure is None:
+        abort(404)
+    membership, requested = structures.request_attachment(current_user, structure)
+    if requested:
+        flash(
+            "Votre demande de rattachement a été transmise au gestionnaire principal de la structure "
+            f"{structure.company_name}. Vous recevrez un courriel dès qu'il l'aura traitée.",
+            "success",
+        )
+    elif membership.status == Membership.ACTIVE:
+        flash(f"Vous êtes déjà rattaché à la structure {structure.company_name}.", "info")
+    else:
+        flash(
+            f"Votre demande de rattachement à la structure {structure.company_name} est en attente.", "info"
+        )
+    return advance(url_for("space.home"), space_page)
+
+
+# -- a structure, for its members --------------------------------------------------------
+
+
+def _member_structure(structure_id: int, manager: bool = False) -> tuple[Structure, Membership]:
+    """The structure and the current user's active membership; 403 for
+    anyone else (404 if it does not exist)."""
+    structure = Structure.get_or_none(Structure.id == structure_id)
+    if structure is None:
+        abort(404)
+    membership = structure.membership_of(current_user)
+    if membership is None or (manager and membership.role != Membership.MANAGER):
+        abort(403)
+    return structure, membership
+
+
+def _detail_page(
+    structure: Structure, membership: Membership, handover: HandoverForm | None = None, status=200
+):
+    members = structure.active_members()
+    if handover is None and membership.role == Membership.MANAGER:
+        handover = HandoverForm(formdata=None, members=_successors(members))
+    return page(
+        "structure/detail.html",
+        status,
+        structure=structure,
+        membership=membership,
+        members=members,
+        handover=handover,
+    )
+
+
+def _successors(members: list[Membership]) -> list[Membership]:
+    return [m for m in members if m.role == Membership.USER]
+
+
+@bp.get("/<int:structure_id>/")
+@login_required
+def detail(structure_id: int):
+    structure, membership = _member_structure(structure_id)
+    return _detail_page(structure, membership)
+
+
+@bp.route("/<int:structure_id>/modifier", methods=["GET", "POST"])
+@login_required
+def edit(structure_id: int):
+    structure, _membership = _member_structure(structure_id, manager=True)
+    form = StructureEditForm(structure=structure)
+    siret = SiretForm(formdata=None, structure=structure)
+    if not form.is_submitted():
+        return page("structure/edit.html", form=form, siret=siret, structure=structure)
+    if not form.validate():
+        return invalid("structure/edit.html", form=form, siret=siret, structure=structure)
+    structures.update(structure, form.details())
+    flash("Les informations de la structure ont été mises à jour.", "success")
+    url = url_for(".detail", structure_id=structure.id)
+    return advance(url, lambda: detail(structure.id))
+
+
+@bp.post("/<int:structure_id>/siret")
+@login_required
+def assign_siret(structure_id: int):
+    """A structure first numbered by the portal receives its SIRET."""
+    structure, _membership = _member_structure(structure_id, manager=True)
+    if not IDENTIFIER_TYPES[structure.identifier_type].internal:
+        abort(409)
+    form = StructureEditForm(formdata=None, structure=structure)
+    siret = SiretForm(structure=structure)
+    if siret.validate():
+        try:
+            assigned = structures.assign_siret(structure, siret.identifier.data)
+        except structures.AlreadyExists:
+            siret.identifier.errors = ["Une structure avec ce SIRET existe déjà sur le portail."]
+        else:
+            if not assigned:
+                abort(409)
+            flash(f"Le SIRET {structure.identifier} est enregistré pour la structure.", "success")
+            url = url_for(".detail", structure_id=structure.id)
+            return advance(url, lambda: detail(structure.id))
+    return invalid("structure/edit.html", form=form, siret=siret, structure=structure)
+
+
+@bp.post("/<int:structure_id>/gestionnaire")
+@login_required
+def hand_over(structure_id: int):
+    structure, membership = _member_structure(structure_id, manager=True)
+    form = HandoverForm(members=_successors(structure.active_members()))
+    if not form.validate():
+        return _detail_page(structure, membership, handover=form, status=422)
+    successor = structures.hand_over(structure, current_user, form.member.data)
+    if successor is None:
+        abort(409)
+    flash(
+        f"{successor.user.full_name} est désormais gestionnaire principal de la structure. "
+        "Vous en restez utilisateur.",
+        "success",
+    )
+    url = url_for(".detail", structure_id=structure.id)
+    return advance(url, lambda: detail(structure.id))

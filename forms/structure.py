@@ -1,0 +1,257 @@
+"""Structure forms: the structure itself (step 6), its later edits, finding a
+structure to ask for attachment, and handing over the manager role."""
+
+from __future__ import annotations
+
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, EmailField, HiddenField, SelectChoice, SelectField, StringField, TelField
+from wtforms.validators import DataRequired, Length, Optional
+
+from forms.validators import (
+    IDENTIFIER_TYPES,
+    SIRET,
+    AddressLine,
+    Email,
+    Identifier,
+    IdentifierType,
+    PhoneInCountry,
+    PostalCode,
+    ValidationError,
+    check_identifier_country,
+    country_choices,
+)
+
+REQUIRED = "Ce champ est obligatoire."
+EXISTS = "Cette structure existe déjà"
+NOT_FOUND = "Aucune structure n'est enregistrée sur le portail avec cet identifiant. Vérifiez-le."
+NOT_A_CHOICE = "Choisissez une valeur dans la liste."
+TYPE_CHOICES = [SelectChoice(kind.code, kind.name) for kind in IDENTIFIER_TYPES.values()]
+
+
+def _max(length: int) -> Length:
+    return Length(max=length, message=f"Ce champ doit contenir au plus {length} caractères.")
+
+
+def _countries() -> list[SelectChoice]:
+    return [SelectChoice(code, name) for code, name in country_choices()]
+
+
+def _select(label: str, **kwargs) -> SelectField:
+    return SelectField(
+        label, invalid_choice_message=NOT_A_CHOICE, invalid_value_message=NOT_A_CHOICE, **kwargs
+    )
+
+
+# Declared before the other fields so that they come first in every form (the
+# error summary's order) and are validated before the country is checked
+# against them.
+IDENTIFIER_TYPE_FIELD = _select(
+    "Type d'identifiant", choices=TYPE_CHOICES, default=SIRET, validators=[DataRequired(REQUIRED)]
+)
+IDENTIFIER_FIELD = StringField(
+    "Identifiant", validators=[Identifier("identifier_type")], render_kw={"spellcheck": "false"}
+)
+SEARCH_IDENTIFIER_FIELD = StringField(
+    "Identifiant",
+    validators=[Identifier("identifier_type", assigned_allowed=True)],
+    render_kw={"spellcheck": "false"},
+)
+
+
+class IdentifierFields:
+    """Type d'identifiant + the identifier, whose label and hint follow the type."""
+
+    # Looking a structure up: the identifier the portal assigned is typed too.
+    ASSIGNED_TYPED = False
+
+    def kind(self) -> IdentifierType:
+        return IDENTIFIER_TYPES.get(self.identifier_type.data) or IDENTIFIER_TYPES[SIRET]
+
+    def identifier_typed(self) -> bool:
+        """Whether the user types an identifier for the chosen type."""
+        return self.ASSIGNED_TYPED or not self.kind().internal
+
+    def identifier_hint(self) -> str:
+        kind = self.kind()
+        if kind.internal and self.ASSIGNED_TYPED:
+            return (
+                "L'identifiant que le portail a attribué à la structure lors de sa création, "
+                f"par exemple {kind.internal_prefix}0123456789."
+            )
+        return kind.hint
+
+    def label_identifier(self) -> None:
+        self.identifier.label.text = self.kind().label
+
+
+class StructureDetails(FlaskForm):
+    """Everything but the identifier: raison sociale, contact, postal address."""
+
+    company_name = StringField(
+        "Raison sociale",
+        validators=[DataRequired(REQUIRED), _max(100)],
+        filters=[lambda value: " ".join(value.split()) if isinstance(value, str) else value],
+        render_kw={"autocomplete": "organization"},
+    )
+    label = StringField(
+        "Libellé de la structure",
+        validators=[Optional(), _max(100)],
+        filters=[lambda value: " ".join(value.split()) if isinstance(value, str) else value],
+    )
+    email = EmailField(
+        "Adresse électronique",
+        validators=[Optional(), _max(254), Email()],
+        render_kw={"autocomplete": "email", "spellcheck": "false"},
+    )
+    phone = TelField(
+        "Téléphone",
+        validators=[Optional(), _max(40), PhoneInCountry("country")],
+        render_kw={"autocomplete": "tel"},
+    )
+    address = StringField(
+        "Adresse",
+        validators=[DataRequired(REQUIRED), AddressLine()],
+        render_kw={"autocomplete": "address-line1"},
+    )
+    address_2 = StringField(
+        "Complément d'adresse 1",
+        validators=[Optional(), AddressLine()],
+        render_kw={"autocomplete": "address-line2"},
+    )
+    address_3 = StringField(
+        "Complément d'adresse 2",
+        validators=[Optional(), AddressLine()],
+        render_kw={"autocomplete": "address-line3"},
+    )
+    city = StringField(
+        "Ville",
+        validators=[DataRequired(REQUIRED), AddressLine()],
+        render_kw={"autocomplete": "address-level2"},
+    )
+    postal_code = StringField(
+        "Code postal",
+        validators=[DataRequired(REQUIRED), PostalCode("country")],
+        render_kw={"autocomplete": "postal-code"},
+    )
+    country = _select(
+        "Pays",
+        choices=_countries,
+        default="FR",
+        validators=[DataRequired(REQUIRED)],
+        render_kw={"autocomplete": "country"},
+    )
+    non_diffusible = BooleanField("Non diffusible")
+
+    GENERAL = ("company_name", "label", "email", "phone")
+    ADDRESS = ("address", "address_2", "address_3", "city", "postal_code", "country")
+
+    def details(self) -> dict:
+        data = {name: (self[name].data or None) for name in (*self.GENERAL, *self.ADDRESS)}
+        data["non_diffusible"] = bool(self.non_diffusible.data)
+        return data
+
+    def identifier_for_country(self) -> tuple[str, str]:
+        raise NotImplementedError
+
+    def validate_country(self, field) -> None:
+        code, identifier = self.identifier_for_country()
+        if code:
+            check_identifier_country(code, identifier, field.data)
+
+
+class StructureForm(IdentifierFields, StructureDetails):
+    """Step 6: « Informations générales » and « Adresse postale »."""
+
+    identifier_type = IDENTIFIER_TYPE_FIELD
+    identifier = IDENTIFIER_FIELD
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.label_identifier()
+
+    def identifier_for_country(self) -> tuple[str, str]:
+        if self.identifier_type.errors or self.identifier.errors:
+            return "", ""  # already reported on those fields
+        return self.identifier_type.data, self.identifier.data or ""
+
+    def structure_data(self) -> dict:
+        kind = self.kind()
+        return {
+            "identifier_type": kind.code,
+            "identifier": None if kind.internal else self.identifier.data,
+            "assigned_prefix": kind.internal_prefix,
+            **self.details(),
+        }
+
+
+class StructureEditForm(StructureDetails):
+    """The gestionnaire principal's edit: the identifier stays."""
+
+    def __init__(self, *args, structure=None, **kwargs):
+        self.structure = structure
+        super().__init__(*args, obj=structure, **kwargs)
+
+    def identifier_for_country(self) -> tuple[str, str]:
+        return self.structure.identifier_type, self.structure.identifier
+
+
+class StructureSearchForm(IdentifierFields, FlaskForm):
+    """Find a structure by its identifier type and identifier (a GET search)."""
+
+    ASSIGNED_TYPED = True
+
+    class Meta:
+        csrf = False
+
+    identifier_type = IDENTIFIER_TYPE_FIELD
+    identifier = SEARCH_IDENTIFIER_FIELD
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.label_identifier()
+
+
+class AttachmentRequestForm(FlaskForm):
+    """The structure found, as hidden fields of « Demander le rattachement »."""
+
+    identifier_type = HiddenField(validators=[DataRequired()])
+    identifier = HiddenField(validators=[DataRequired()])
+
+
+class SiretForm(FlaskForm):
+    """The SIRET of a structure first numbered by the portal."""
+
+    identifier = StringField(
+        "Identifiant Siret",
+        validators=[DataRequired(REQUIRED), Identifier("identifier_type")],
+        render_kw={"inputmode": "numeric", "spellcheck": "false"},
+    )
+    identifier_type = HiddenField(default=SIRET)
+
+    def __init__(self, *args, structure=None, **kwargs):
+        self.structure = structure
+        super().__init__(*args, **kwargs)
+        self.identifier_type.data = SIRET
+
+    def validate_identifier(self, field) -> None:
+        if field.errors:
+            return
+        try:
+            check_identifier_country(SIRET, field.data, self.structure.country)
+        except ValidationError as error:
+            raise ValidationError(
+                f"{error} Modifiez d'abord le pays de la structure si elle est située en France."
+            ) from None
+
+
+class HandoverForm(FlaskForm):
+    member = _select(
+        "Nouveau gestionnaire principal",
+        coerce=int,
+        choices=[],
+        validators=[DataRequired("Choisissez un membre de la structure.")],
+    )
+
+    def __init__(self, *args, members=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.member.choices = [SelectChoice(m.id, f"{m.user.full_name} ({m.user.email})") for m in members]

@@ -1,0 +1,148 @@
+"""Structure use cases: create a structure, ask to be attached to one, decide
+on a request, hand over the manager role, edit. Each runs its changes, and
+the mail they cause, in one transaction.
+
+Mail to someone who is not an active member of a structure never carries its
+address, e-mail or phone (« Non diffusible » or not: they are not needed)."""
+
+from __future__ import annotations
+
+from peewee import IntegrityError
+
+import mailer
+from forms.validators import IDENTIFIER_TYPES, SIRET
+from models import Membership, Structure, User, db
+
+
+class AlreadyExists(Exception):
+    """A structure with that identifier type and identifier exists."""
+
+
+def create(creator: User, data: dict) -> Structure:
+    """The structure and its creator as gestionnaire principal, or
+    AlreadyExists (nothing created, even against a concurrent creation)."""
+    try:
+        with db.atomic():
+            structure = Structure.register(creator, **data)
+            mailer.queue(
+                creator.contact_email,
+                "Votre structure est créée",
+                "structure_created",
+                user=creator,
+                structure=structure,
+                kind=IDENTIFIER_TYPES[structure.identifier_type],
+                url=mailer.external_url("structure.detail", structure_id=structure.id),
+            )
+    except IntegrityError:
+        raise AlreadyExists from None
+    return structure
+
+
+def update(structure: Structure, details: dict) -> None:
+    with db.atomic():
+        structure.update_details(**details)
+
+
+def assign_siret(structure: Structure, siret: str) -> bool:
+    """Give a structure numbered by the portal its SIRET. False if it has an
+    external identifier already; AlreadyExists if another structure has it."""
+    internal = tuple(code for code, kind in IDENTIFIER_TYPES.items() if kind.internal)
+    try:
+        with db.atomic():
+            return structure.assign_identifier(SIRET, siret, internal)
+    except IntegrityError:
+        raise AlreadyExists from None
+
+
+def request_attachment(user: User, structure: Structure) -> tuple[Membership, bool]:
+    """A pending membership, the gestionnaire principal and the requester told
+    by mail; (membership, False) when there was one already (pending or active)."""
+    with db.atomic():
+        membership, requested = Membership.request(user, structure)
+        if requested:
+            manager = structure.manager()
+            if manager is not None:
+                mailer.queue(
+                    manager.contact_email,
+                    "Nouvelle demande de rattachement",
+                    "attachment_requested",
+                    manager=manager,
+                    requester=user,
+                    structure=structure,
+                    url=mailer.external_url("approvals.index"),
+                )
+            mailer.queue(
+                user.contact_email,
+                "Votre demande de rattachement est envoyée",
+                "attachment_request_sent",
+                user=user,
+                structure=structure,
+                kind=IDENTIFIER_TYPES[structure.identifier_type],
+                url=mailer.external_url("space.home"),
+            )
+    return membership, requested
+
+
+def decide(membership: Membership, manager: User, approve: bool) -> bool:
+    """Approve or refuse a pending request; the requester gets the decision
+    by mail. False if the request is no longer pending or ``manager`` is not
+    (or no longer) the structure's gestionnaire principal."""
+    with db.atomic():
+        structure = Structure.get_by_id(membership.structure_id)
+        if not structure.is_managed_by(manager):
+            return False
+        done = membership.approve(manager) if approve else membership.refuse(manager)
+        if done:
+            requester = User.get_by_id(membership.user_id)
+            mailer.queue(
+                requester.contact_email,
+                "Votre demande de rattachement est acceptée"
+                if approve
+                else "Votre demande de rattachement est refusée",
+                "attachment_approved" if approve else "attachment_refused",
+                user=requester,
+                structure=structure,
+                kind=IDENTIFIER_TYPES[structure.identifier_type],
+                url=mailer.external_url("space.home"),
+            )
+        return done
+
+
+def cancel(membership: Membership, user: User) -> bool:
+    """The requester withdraws a pending request; the gestionnaire principal
+    is told. False if it was not pending any more."""
+    with db.atomic():
+        if membership.user_id != user.id or not membership.cancel():
+            return False
+        structure = Structure.get_by_id(membership.structure_id)
+        manager = structure.manager()
+        if manager is not None:
+            mailer.queue(
+                manager.contact_email,
+                "Demande de rattachement annulée",
+                "attachment_cancelled",
+                manager=manager,
+                requester=user,
+                structure=structure,
+            )
+        return True
+
+
+def hand_over(structure: Structure, manager: User, membership_id: int) -> Membership | None:
+    """Another active member becomes the gestionnaire principal (and is told);
+    the former one stays as utilisateur."""
+    with db.atomic():
+        membership = structure.hand_over(manager, membership_id)
+        if membership is None:
+            return None
+        successor = User.get_by_id(membership.user_id)
+        mailer.queue(
+            successor.contact_email,
+            "Vous êtes gestionnaire principal de votre structure",
+            "manager_role_received",
+            user=successor,
+            former=manager,
+            structure=structure,
+            url=mailer.external_url("structure.detail", structure_id=structure.id),
+        )
+        return membership

@@ -1,0 +1,446 @@
+"""Attachment to an existing structure: search, request, « Approbations »
+(approve, refuse), cancel, mails, access rules, « Non diffusible », handover
+of the manager role, edits."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from conftest import PASSWORD, PERSON, Client
+from structure_helpers import (
+    LUCIE,
+    PIERRE,
+    SIRET,
+    SIRET_NORMALISED,
+    create_structure,
+    error_of,
+    follow,
+    is_fragment,
+    mails_to,
+    memberships,
+    new_client,
+    query,
+    sign_up,
+    structures,
+    text_of,
+)
+
+from models import Membership, Structure
+
+SEARCH = f"/structure/rattachement?identifier_type=siret&identifier={SIRET.replace(' ', '+')}"
+MANAGER_CONTACT = "direction@ateliers-curie.fr"
+
+
+@pytest.fixture
+def manager(app, mailbox):
+    """Marie, gestionnaire principal of « Ateliers Curie » (mail to her contact e-mail)."""
+    client = new_client(app, mailbox, {**PERSON, "contact_email": MANAGER_CONTACT})
+    assert create_structure(client).status_code == 303
+    return client
+
+
+@pytest.fixture
+def requester(app, any_client, mailbox, manager):
+    """Pierre, signed in on a full-page or htmx client, structure not joined yet."""
+    return sign_up(any_client, mailbox, PIERRE)
+
+
+def request_attachment(client):
+    return client.submit(
+        "/structure/rattachement/demande", {"identifier_type": "siret", "identifier": SIRET_NORMALISED}
+    )
+
+
+def requests_mailed(mailbox) -> list:
+    return [m for m in mails_to(mailbox, MANAGER_CONTACT) if m.subject == "Nouvelle demande de rattachement"]
+
+
+def sign_in(app, email: str):
+    app.test_client_class = Client
+    client = app.test_client()
+    response = client.submit("/connexion", {"email": email, "password": PASSWORD})
+    assert response.status_code == 303
+    return client
+
+
+def pending_id(app) -> int:
+    return query(app, lambda: Membership.get(Membership.status == Membership.PENDING).id)
+
+
+def structure_id(app) -> int:
+    return query(app, lambda: Structure.get().id)
+
+
+# -- search ------------------------------------------------------------------------------
+
+
+def test_search_finds_the_structure_and_offers_the_request(requester):
+    response = requester.get(SEARCH)
+    text = text_of(response)
+    assert response.status_code == 200 and is_fragment(response) == requester.htmx
+    assert "Étape 6 sur 6" in text and "Structure trouvée" in text
+    assert "Ateliers Curie" in text and SIRET_NORMALISED in text
+    assert "12 rue de la Paix" in text and "contact@ateliers-curie.fr" in text  # diffusible
+    assert "Demander le rattachement" in text
+
+
+def test_search_page_without_a_query_shows_the_form(requester):
+    response = requester.get("/structure/rattachement")
+    text = text_of(response)
+    assert response.status_code == 200 and "Rechercher la structure" in text
+    assert "error-message" not in text
+
+
+@pytest.mark.parametrize(
+    ("query_string", "message"),
+    [
+        ("identifier_type=siret&identifier=35600000000048", "Aucune structure n'est enregistrée"),
+        ("identifier_type=siret&identifier=123", "14 chiffres"),
+        ("identifier_type=en_cours&identifier=EC12", "EC0123456789"),
+        ("identifier_type=nope&identifier=1", "Choisissez une valeur dans la liste."),
+    ],
+)
+def test_search_errors_are_shown_next_to_their_field(requester, query_string, message):
+    response = requester.get(f"/structure/rattachement?{query_string}")
+    assert response.status_code == 422
+    field = "identifier_type" if "nope" in query_string else "identifier"
+    assert message in error_of(response, field)
+
+
+def test_a_non_diffusible_structure_hides_its_details_from_non_members(app, manager, any_client, mailbox):
+    query(app, lambda: Structure.update(non_diffusible=True).execute())
+    requester = sign_up(any_client, mailbox, PIERRE)
+    text = text_of(requester.get(SEARCH))
+    assert "Ateliers Curie" in text and "Non diffusibles" in text
+    for secret in ("12 rue de la Paix", "75002", "contact@ateliers-curie.fr", "+33123456789", "Bâtiment B"):
+        assert secret not in text
+    request_attachment(requester)
+    for mail in mailbox():
+        for secret in ("12 rue de la Paix", "contact@ateliers-curie.fr", "+33123456789"):
+            assert secret not in mail.body_text and secret not in (mail.body_html or "")
+    # Members see everything.
+    member_page = text_of(manager.get(f"/structure/{structure_id(app)}/"))
+    assert "12 rue de la Paix" in member_page and "contact@ateliers-curie.fr" in member_page
+    # The structure's own page is for members only.
+    response = requester.get(f"/structure/{structure_id(app)}/")
+    assert response.status_code == 403 and "12 rue de la Paix" not in text_of(response)
+
+
+# -- the request and its mails -----------------------------------------------------------
+
+
+def test_a_request_is_pending_and_mailed_to_the_manager_and_the_requester(app, requester, mailbox):
+    response = request_attachment(requester)
+    text = follow(requester, response)
+    assert "Votre demande de rattachement a été transmise" in text
+    assert "Mes demandes de rattachement" in text and "En attente" in text
+    assert "Annuler la demande" in text
+    [_, pending] = memberships(app)
+    assert pending.status == Membership.PENDING and pending.role == Membership.USER
+    [to_manager] = requests_mailed(mailbox)
+    assert to_manager.subject == "Nouvelle demande de rattachement"
+    assert "Pierre Durand" in to_manager.body_text and "pierre.durand@exemple.fr" in to_manager.body_text
+    assert "/approbations/" in to_manager.body_text
+    [to_requester] = mails_to(mailbox, "pierre.contact@exemple.fr")
+    assert to_requester.subject == "Votre demande de rattachement est envoyée"
+    assert "Ateliers Curie" in to_requester.body_text
+
+
+def test_asking_twice_makes_one_request_and_one_mail(app, requester, mailbox):
+    request_attachment(requester)
+    response = request_attachment(requester)
+    assert "est en attente" in follow(requester, response)
+    assert len(memberships(app)) == 2
+    assert len(requests_mailed(mailbox)) == 1
+    # The search page says so instead of offering the request again.
+    text = text_of(requester.get(SEARCH))
+    assert "est en attente depuis le" in text and "Demander le rattachement</button>" not in text
+
+
+def test_a_request_for_an_unknown_structure_is_a_404(requester):
+    response = requester.submit(
+        "/structure/rattachement/demande", {"identifier_type": "siret", "identifier": "35600000000048"}
+    )
+    assert response.status_code == 404
+
+
+# -- cancel ------------------------------------------------------------------------------
+
+
+def test_the_requester_cancels_in_place(app, requester, mailbox):
+    request_attachment(requester)
+    membership_id = pending_id(app)
+    response = requester.submit(f"/espace/demandes/{membership_id}/annuler")
+    if requester.htmx:
+        text = text_of(response)
+        assert response.status_code == 200
+        assert text.strip().startswith(f'<tr id="request-{membership_id}">')
+        assert "Annulée" in text and "Annuler la demande" not in text and "<h1>" not in text
+    else:
+        text = follow(requester, response)
+        assert "Votre demande de rattachement est annulée." in text
+    assert memberships(app)[1].status == Membership.CANCELLED
+    [cancelled] = [
+        m for m in mails_to(mailbox, MANAGER_CONTACT) if m.subject == "Demande de rattachement annulée"
+    ]
+    assert "Pierre Durand" in cancelled.body_text
+    # Cancelled: nothing left to decide, nor to cancel again.
+    assert requester.submit(f"/espace/demandes/{membership_id}/annuler").status_code in (303, 409)
+    assert len(mails_to(mailbox, MANAGER_CONTACT)) == 3  # created, requested, cancelled
+    # A new request is possible.
+    request_attachment(requester)
+    assert memberships(app)[1].status == Membership.PENDING
+
+
+def test_the_cancel_buttons_target_their_row(app, requester):
+    request_attachment(requester)
+    text = text_of(requester.get("/espace/"))
+    form = re.search(r'<form action="/espace/demandes/\d+/annuler"[^>]*>', text).group(0)
+    assert 'method="post"' in form and 'hx-target="closest tr"' in form and 'hx-swap="outerHTML"' in form
+
+
+def test_nobody_cancels_someone_elses_request(app, requester, manager):
+    request_attachment(requester)
+    response = manager.submit(f"/espace/demandes/{pending_id(app)}/annuler")
+    assert response.status_code == 403 and "Accès refusé" in text_of(response)
+    assert memberships(app)[1].status == Membership.PENDING
+
+
+# -- « Approbations » --------------------------------------------------------------------
+
+
+@pytest.fixture
+def manager_view(app, any_client, mailbox):
+    """Marie as gestionnaire principal on a full-page or htmx client, with
+    Pierre's pending request; returns (client, membership id)."""
+    marie = sign_up(any_client, mailbox, {**PERSON, "contact_email": MANAGER_CONTACT})
+    assert create_structure(marie).status_code in (200, 303)
+    request_attachment(new_client(app, mailbox, PIERRE))
+    return marie, pending_id(app)
+
+
+def test_approbations_lists_pending_requests(manager_view):
+    marie, membership_id = manager_view
+    response = marie.get("/approbations/")
+    text = text_of(response)
+    assert response.status_code == 200 and is_fragment(response) == marie.htmx
+    assert "<h1>Approbations</h1>" in text
+    row = re.search(rf'<tr id="approval-{membership_id}">.*?</tr>', text, re.S).group(0)
+    assert "Pierre Durand" in row and "pierre.durand@exemple.fr" in row
+    assert re.search(r"\d\d/\d\d/\d{4} à \d\d:\d\d", row)
+    assert "Approuver" in row and "Refuser" in row
+    for form in re.findall(r"<form [^>]*>", row):
+        assert 'hx-target="closest tr"' in form and 'hx-swap="outerHTML"' in form
+    assert "Approbations" in text_of(marie.get("/espace/"))
+
+
+def test_approving_makes_the_requester_a_user_and_tells_them(app, manager_view, mailbox):
+    marie, membership_id = manager_view
+    response = marie.submit(f"/approbations/{membership_id}/approuver")
+    if marie.htmx:
+        text = text_of(response)
+        assert response.status_code == 200
+        assert text.strip().startswith(f'<tr id="approval-{membership_id}">') and "<h1>" not in text
+        assert "Acceptée le" in text and "Approuver" not in text
+    else:
+        text = follow(marie, response)
+        assert "Pierre Durand est désormais rattaché à la structure Ateliers Curie." in text
+    membership = memberships(app)[1]
+    assert membership.status == Membership.ACTIVE and membership.role == Membership.USER
+    assert membership.decided_by_id == membership.structure.created_by_id
+    [mail] = [m for m in mails_to(mailbox, "pierre.contact@exemple.fr") if "acceptée" in m.subject]
+    assert "Ateliers Curie" in mail.body_text
+    # The requester now sees the structure.
+    pierre = sign_in(app, "pierre.durand@exemple.fr")
+    espace = text_of(pierre.get("/espace/"))
+    assert "vous êtes rattaché à une structure" in espace and "Utilisateur" in espace
+    assert "Approbations</a>" not in espace
+    # Deciding again changes nothing.
+    again = marie.submit(f"/approbations/{membership_id}/refuser")
+    assert again.status_code in (303, 409)
+    assert memberships(app)[1].status == Membership.ACTIVE
+
+
+def test_refusing_tells_the_requester_who_may_ask_again(app, manager_view, mailbox):
+    marie, membership_id = manager_view
+    response = marie.submit(f"/approbations/{membership_id}/refuser")
+    if marie.htmx:
+        assert response.status_code == 200 and "Refusée le" in text_of(response)
+    else:
+        assert "La demande de Pierre Durand est refusée." in follow(marie, response)
+    assert memberships(app)[1].status == Membership.REFUSED
+    [mail] = [m for m in mails_to(mailbox, "pierre.contact@exemple.fr") if "refusée" in m.subject]
+    assert "a refusé votre demande" in mail.body_text
+
+
+# -- access rules -------------------------------------------------------------------------
+
+
+def test_only_the_manager_may_decide(app, manager_view, mailbox):
+    _marie, membership_id = manager_view
+    lucie = new_client(app, mailbox, LUCIE, htmx=True)
+    for action in ("approuver", "refuser"):
+        response = lucie.submit(f"/approbations/{membership_id}/{action}")
+        assert response.status_code == 403
+        assert "Accès refusé" in text_of(response)
+        assert response.headers["HX-Retarget"] == "#main"
+    assert lucie.get("/approbations/").status_code == 403
+    assert memberships(app)[1].status == Membership.PENDING
+
+
+def test_a_user_of_the_structure_may_not_decide_nor_edit(app, manager_view, mailbox):
+    marie, membership_id = manager_view
+    marie.submit(f"/approbations/{membership_id}/approuver")
+    lucie = new_client(app, mailbox, LUCIE)
+    request_attachment(lucie)
+    lucie_request = query(app, lambda: Membership.get(Membership.status == Membership.PENDING).id)
+    pierre = sign_in(app, "pierre.durand@exemple.fr")
+    assert pierre.submit(f"/approbations/{lucie_request}/approuver").status_code == 403
+    sid = structure_id(app)
+    assert pierre.get(f"/structure/{sid}/").status_code == 200  # a member sees the structure
+    assert pierre.get(f"/structure/{sid}/modifier").status_code == 403
+    assert pierre.submit(f"/structure/{sid}/gestionnaire", {"member": membership_id}).status_code == 403
+
+
+def test_pages_of_unknown_things_are_404(app, manager):
+    assert manager.get("/structure/999/").status_code == 404
+    assert manager.submit("/approbations/999/approuver").status_code == 404
+    assert manager.submit("/espace/demandes/999/annuler").status_code == 404
+
+
+# -- handover ------------------------------------------------------------------------------
+
+
+def test_the_manager_hands_the_role_to_an_active_member(app, manager_view, mailbox):
+    marie, membership_id = manager_view
+    marie.submit(f"/approbations/{membership_id}/approuver")
+    sid = structure_id(app)
+    page = text_of(marie.get(f"/structure/{sid}/"))
+    assert "Transférer le rôle de gestionnaire principal" in page
+    assert f'<option value="{membership_id}">Pierre Durand (pierre.durand@exemple.fr)</option>' in page
+    response = marie.submit(f"/structure/{sid}/gestionnaire", {"member": membership_id})
+    text = follow(marie, response)
+    assert "Pierre Durand est désormais gestionnaire principal de la structure." in text
+    roles = {m.user.first_name: m.role for m in memberships(app)}
+    assert roles == {"Marie": Membership.USER, "Pierre": Membership.MANAGER}
+    [mail] = [
+        m for m in mails_to(mailbox, "pierre.contact@exemple.fr") if "gestionnaire principal" in m.subject
+    ]
+    assert "Marie Curie vous a transmis le rôle" in mail.body_text
+    # The former manager decides nothing any more.
+    assert marie.get("/approbations/").status_code == 403
+    assert marie.get(f"/structure/{sid}/modifier").status_code == 403
+
+
+@pytest.mark.parametrize("member", ["", "abc", "999", "own"])
+def test_the_role_goes_only_to_another_active_member(app, manager_view, member):
+    marie, membership_id = manager_view
+    marie.submit(f"/approbations/{membership_id}/approuver")
+    if member == "own":
+        member = str(memberships(app)[0].id)
+    response = marie.submit(f"/structure/{structure_id(app)}/gestionnaire", {"member": member})
+    assert response.status_code == 422
+    assert "Choisissez" in error_of(response, "member")
+    roles = [m.role for m in memberships(app)]
+    assert roles == [Membership.MANAGER, Membership.USER]
+
+
+def test_the_handover_is_refused_for_a_pending_request(app, manager_view):
+    marie, membership_id = manager_view
+    response = marie.submit(f"/structure/{structure_id(app)}/gestionnaire", {"member": membership_id})
+    assert response.status_code == 422
+    assert "Aucun autre membre actif" in text_of(response)
+    assert memberships(app)[0].role == Membership.MANAGER
+
+
+def test_the_model_keeps_one_manager(app, manager_view):
+    _marie, membership_id = manager_view
+    with app.app_context():
+        from models import db
+
+        with db.connection_context():
+            structure = Structure.get()
+            manager = structure.manager()
+            Membership.get_by_id(membership_id).approve(manager)
+            assert structure.hand_over(manager, membership_id) is not None
+            # The former manager cannot hand over again.
+            assert structure.hand_over(manager, membership_id) is None
+            assert structure.manager().first_name == "Pierre"
+
+
+# -- edits ---------------------------------------------------------------------------------
+
+
+def test_the_manager_edits_the_structure_but_not_its_identifier(app, any_client, mailbox):
+    marie = sign_up(any_client, mailbox)
+    create_structure(marie)
+    sid = structure_id(app)
+    page = marie.get(f"/structure/{sid}/modifier")
+    text = text_of(page)
+    assert page.status_code == 200 and is_fragment(page) == marie.htmx
+    assert "<legend>Informations générales</legend>" in text and "<legend>Adresse postale</legend>" in text
+    assert 'value="Ateliers Curie"' in text and 'name="identifier"' not in text
+    changes = {
+        "company_name": "Ateliers Curie et Fils",
+        "label": "",
+        "address": "1 avenue Foch",
+        "city": "Lyon",
+        "postal_code": "69001",
+        "country": "FR",
+        "non_diffusible": "y",
+        "identifier": "35600000000048",
+        "identifier_type": "ue",
+    }
+    response = marie.submit(f"/structure/{sid}/modifier", changes)
+    text = follow(marie, response)
+    assert "Les informations de la structure ont été mises à jour." in text
+    [structure] = structures(app)
+    assert structure.company_name == "Ateliers Curie et Fils" and structure.city == "Lyon"
+    assert structure.non_diffusible is True and structure.label is None
+    assert structure.identifier == SIRET_NORMALISED and structure.identifier_type == "siret"
+
+
+def test_an_edit_keeps_the_country_rule_of_the_identifier(app, client, mailbox):
+    marie = sign_up(client, mailbox)
+    create_structure(marie)
+    sid = structure_id(app)
+    response = marie.submit(
+        f"/structure/{sid}/modifier",
+        {
+            "company_name": "Ateliers Curie",
+            "address": "Rue Haute 1",
+            "city": "Bruxelles",
+            "postal_code": "1000",
+            "country": "BE",
+        },
+    )
+    assert response.status_code == 422
+    assert "en France" in error_of(response, "country")
+    assert 'value="Rue Haute 1"' in text_of(response)
+    assert structures(app)[0].country == "FR"
+
+
+def test_a_structure_numbered_by_the_portal_receives_its_siret_later(app, any_client, mailbox):
+    marie = sign_up(any_client, mailbox)
+    create_structure(marie, identifier_type="en_cours", identifier="")
+    sid = structure_id(app)
+    assert "Renseigner le SIRET" in text_of(marie.get(f"/structure/{sid}/modifier"))
+    bad = marie.submit(f"/structure/{sid}/siret", {"identifier": "73282932000075"})
+    assert bad.status_code == 422 and "clé de contrôle" in error_of(bad, "identifier")
+    response = marie.submit(f"/structure/{sid}/siret", {"identifier": SIRET})
+    assert f"Le SIRET {SIRET_NORMALISED} est enregistré" in follow(marie, response)
+    [structure] = structures(app)
+    assert (structure.identifier_type, structure.identifier) == ("siret", SIRET_NORMALISED)
+    assert marie.submit(f"/structure/{sid}/siret", {"identifier": SIRET}).status_code == 409
+
+
+def test_a_siret_taken_by_another_structure_is_refused(app, client, mailbox):
+    pierre = new_client(app, mailbox, PIERRE)
+    create_structure(pierre)
+    marie = sign_up(client, mailbox)
+    create_structure(marie, identifier_type="particulier", identifier="")
+    sid = query(app, lambda: Structure.get(Structure.identifier_type == "particulier").id)
+    response = marie.submit(f"/structure/{sid}/siret", {"identifier": SIRET})
+    assert response.status_code == 422
+    assert "existe déjà" in error_of(response, "identifier")

@@ -1,0 +1,62 @@
+"""« Approbations »: the gestionnaire principal decides on attachment requests."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, flash, render_template, request, url_for
+from flask_login import current_user, login_required
+
+import structures
+from models import Membership, Structure
+from views import advance, page
+
+bp = Blueprint("approvals", __name__, url_prefix="/approbations")
+
+
+@bp.get("/")
+@login_required
+def index():
+    return approvals_page()
+
+
+def approvals_page():
+    managed = Membership.managed_structures(current_user)
+    if not managed:
+        abort(403)
+    return page("approvals/index.html", managed=managed, requests=Membership.pending_for(managed))
+
+
+@bp.post("/<int:membership_id>/approuver")
+@login_required
+def approve(membership_id: int):
+    return _decide(membership_id, approve=True)
+
+
+@bp.post("/<int:membership_id>/refuser")
+@login_required
+def refuse(membership_id: int):
+    return _decide(membership_id, approve=False)
+
+
+def _decide(membership_id: int, approve: bool):
+    membership = Membership.get_or_none(Membership.id == membership_id)
+    if membership is None:
+        abort(404)
+    structure = Structure.get_by_id(membership.structure_id)
+    if not structure.is_managed_by(current_user):
+        abort(403)
+    decided = structures.decide(membership, current_user, approve)
+    membership = Membership.get_by_id(membership_id)
+    requester = membership.user
+    if decided and approve:
+        message = f"{requester.full_name} est désormais rattaché à la structure {structure.company_name}."
+    elif decided:
+        message = f"La demande de {requester.full_name} est refusée."
+    else:
+        message = "Cette demande a déjà été traitée ou annulée."
+    if request.htmx:
+        # The row replaces itself with the decision.
+        return render_template(
+            "approvals/_row.html", item=membership, message=message
+        ), 200 if decided else 409
+    flash(message, "success" if decided else "error")
+    return advance(url_for(".index"), approvals_page)

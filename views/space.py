@@ -1,0 +1,55 @@
+"""« Mon espace »: the signed-in user's structures, roles and requests."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, flash, render_template, request, url_for
+from flask_login import current_user, login_required
+
+import structures
+from models import Membership
+from views import advance, page
+
+bp = Blueprint("space", __name__, url_prefix="/espace")
+
+
+@bp.get("/")
+@login_required
+def home():
+    return space_page()
+
+
+def space_page(status: int = 200):
+    memberships = Membership.of_user(current_user, Membership.ACTIVE)
+    managed = Membership.managed_structures(current_user)
+    return page(
+        "space/home.html",
+        status,
+        memberships=memberships,
+        requests=Membership.of_user(current_user, Membership.PENDING),
+        managed=managed,
+        to_decide=len(Membership.pending_for(managed)) if managed else 0,
+    )
+
+
+@bp.post("/demandes/<int:membership_id>/annuler")
+@login_required
+def cancel(membership_id: int):
+    """The requester withdraws a pending request: under htmx its row is
+    swapped in place, otherwise back to « Mon espace »."""
+    membership = Membership.get_or_none(Membership.id == membership_id)
+    if membership is None:
+        abort(404)
+    if membership.user_id != current_user.id:
+        abort(403)
+    cancelled = structures.cancel(membership, current_user)
+    membership = Membership.get_by_id(membership_id)
+    if cancelled:
+        message = "Votre demande de rattachement est annulée."
+    else:
+        message = "Cette demande a déjà été traitée : elle ne peut plus être annulée."
+    if request.htmx:
+        return render_template(
+            "space/_request_row.html", item=membership, message=message
+        ), 200 if cancelled else 409
+    flash(message, "success" if cancelled else "error")
+    return advance(url_for(".home"), space_page)
