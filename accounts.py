@@ -8,9 +8,11 @@ from datetime import timedelta
 from flask import current_app
 from peewee import IntegrityError
 
+import audit
 import mailer
-from models import Token, User, db, utcnow
-from passwords import hash_password
+from forms.validators import ValidationError, normalize_email
+from models import AuditEvent, CaptchaChallenge, Token, User, db, utcnow
+from passwords import hash_password, verify_password
 
 
 def _ttl(key: str) -> timedelta:
@@ -24,10 +26,13 @@ def sign_up(data: dict) -> None:
         with db.atomic():
             user = User.create(terms_accepted_at=utcnow(), **data)
             _send_activation(user)
+            audit.record("account.created", user)
     except IntegrityError:
         # The database's unique index decides, even between concurrent sign-ups.
         with db.atomic():
-            _notify_existing(User.by_email(data["email"]))
+            existing = User.by_email(data["email"])
+            _notify_existing(existing)
+            audit.record("account.signup_existing", existing)
 
 
 def resend_activation(email: str) -> None:
@@ -42,6 +47,7 @@ def resend_activation(email: str) -> None:
         if last and utcnow() - last < cooldown:
             return
         _notify_existing(user)
+        audit.record("activation.resent", user)
 
 
 def _notify_existing(user: User | None) -> None:
@@ -56,7 +62,7 @@ def _notify_existing(user: User | None) -> None:
         "account_exists",
         user=user,
         login_url=mailer.external_url("auth.login"),
-        reset_url=mailer.external_url("auth.login"),
+        reset_url=mailer.external_url("recovery.request"),
     )
 
 
@@ -92,9 +98,202 @@ def activate(raw_token: str, password: str) -> User | None:
         if user.status != User.PENDING:
             return None
         user.activate(password_hash)
+        audit.record("account.activated", user)
         return user
 
 
 def password_context(user: User) -> tuple[str, ...]:
     """Words a password may not contain."""
     return (user.first_name, user.last_name, user.email, user.contact_email)
+
+
+# --------------------------------------------------------------------------- signing in
+
+
+def _normalised(email: str) -> str:
+    try:
+        return normalize_email(email)
+    except ValidationError:
+        return (email or "").strip().lower()
+
+
+def _throttle(user: User):
+    config = current_app.config
+    return user.sign_in_blocked_until(
+        config["SIGN_IN_THROTTLE_AFTER"],
+        timedelta(seconds=config["SIGN_IN_THROTTLE_BASE_SECONDS"]),
+        timedelta(seconds=config["SIGN_IN_THROTTLE_MAX_SECONDS"]),
+    )
+
+
+def authenticate(email: str, password: str) -> User | None:
+    """The active account with that e-mail and password, else None whatever
+    the reason: unknown address, wrong password, inactive account, or an
+    account in its sign-in delay. The password is always hashed (a dummy hash
+    for an unknown address) so that every answer takes as long."""
+    user = User.by_email(_normalised(email))
+    stored = user.password_hash if user and user.is_active else None
+    ok, new_hash = verify_password(stored, password)
+    with db.atomic():
+        if user is None:
+            audit.record("auth.sign_in", None, "failure", reason="unknown_account")
+            return None
+        blocked_until = _throttle(user)
+        if blocked_until and utcnow() < blocked_until:
+            # Refused without counting: the delay ends at a known time.
+            audit.record("auth.sign_in", user, "throttled")
+            return None
+        if not ok:
+            user.record_failed_sign_in(timedelta(hours=current_app.config["SIGN_IN_FAILURE_WINDOW_HOURS"]))
+            reason = "wrong_password" if user.is_active else f"account_{user.status}"
+            audit.record("auth.sign_in", user, "failure", reason=reason, failures=user.failed_sign_ins)
+            return None
+        if new_hash:
+            user.set_password_hash(new_hash)
+        user.clear_failed_sign_ins()
+        audit.record("auth.sign_in", user)
+    return user
+
+
+# --------------------------------------------------------------------------- password reset
+
+
+def request_reset(email: str) -> None:
+    """« Mot de passe oublié ? »: mail a reset link (revoking older ones) if the
+    address has an active account; a pending account gets its activation link
+    instead. The caller answers the same whatever happened."""
+    with db.atomic():
+        user = User.by_email(_normalised(email))
+        if user is None or user.status == User.DISABLED:
+            audit.record("password.reset_requested", user, "disabled_account" if user else "unknown_account")
+            return
+        if user.status == User.PENDING:
+            _send_activation(user)
+            audit.record("password.reset_requested", user, "pending_account")
+            return
+        raw = Token.issue(user, Token.RESET, _ttl("RESET_TTL_MINUTES"))
+        mailer.queue(
+            user.email,
+            "Réinitialisez votre mot de passe",
+            "reset",
+            user=user,
+            url=mailer.external_url("recovery.reset", token=raw),
+            ttl_minutes=current_app.config["RESET_TTL_MINUTES"],
+        )
+        audit.record("password.reset_requested", user)
+
+
+def pending_reset(raw_token: str) -> User | None:
+    """The account a still valid reset link is for; changes nothing."""
+    token = Token.peek(raw_token, Token.RESET)
+    if token is None or not token.user.is_active:
+        return None
+    return token.user
+
+
+def reset_password(raw_token: str, password: str) -> User | None:
+    """Consume the link and set the new password; every session of the
+    account ends. None if the link was used, revoked or expired meanwhile."""
+    password_hash = hash_password(password)  # slow: outside the write lock
+    with db.atomic():
+        token = Token.consume(raw_token, Token.RESET)
+        if token is None:
+            return None
+        user = User.get_by_id(token.user_id)
+        if not user.is_active:
+            return None
+        user.change_password(password_hash)
+        _notify_password_changed(user)
+        audit.record("password.reset", user)
+        return user
+
+
+def _notify_password_changed(user: User) -> None:
+    for recipient in dict.fromkeys((user.email, user.contact_email)):
+        mailer.queue(
+            recipient,
+            "Votre mot de passe a été modifié",
+            "password_changed",
+            user=user,
+            reset_url=mailer.external_url("recovery.request"),
+        )
+
+
+# --------------------------------------------------------------------------- « Mon compte »
+
+
+def change_password(user: User, current: str, new: str) -> bool:
+    """Replace the password if ``current`` is right; every session of the
+    account ends (the caller signs the current one in again)."""
+    ok, _ = verify_password(user.password_hash, current)
+    if not ok:
+        with db.atomic():
+            audit.record("password.changed", user, "failure")
+        return False
+    password_hash = hash_password(new)
+    with db.atomic():
+        user.change_password(password_hash)
+        _notify_password_changed(user)
+        audit.record("password.changed", user)
+    return True
+
+
+PROFILE_FIELDS = ("first_name", "last_name", "phone", "contact_email")
+
+
+def update_profile(user: User, data: dict) -> list[str]:
+    """Save the editable identity fields; returns the names of those changed."""
+    changed = [name for name in PROFILE_FIELDS if getattr(user, name) != data[name]]
+    if not changed:
+        return []
+    with db.atomic():
+        for name in changed:
+            setattr(user, name, data[name])
+        user.save(only=[getattr(User, name) for name in changed])
+        audit.record("profile.updated", user, fields=changed)
+    return changed
+
+
+def set_survey_consent(user: User, consent: bool) -> bool:
+    """Give or withdraw the satisfaction-survey consent; True if it changed."""
+    if user.survey_consent == consent:
+        return False
+    with db.atomic():
+        User.update(survey_consent=consent).where(User.id == user.id).execute()
+        user.survey_consent = consent
+        audit.record("survey_consent.changed", user, consent=consent)
+    return True
+
+
+# --------------------------------------------------------------------------- clean-up
+
+
+def purge(pending_days: int, audit_days: int | None = None) -> dict[str, int]:
+    """Delete pending accounts never activated created more than
+    ``pending_days`` ago (their tokens go with them), used and expired tokens,
+    spent and expired captcha challenges, and audit events older than
+    ``audit_days``. Returns what was deleted, by kind."""
+    now = utcnow()
+    with db.atomic():
+        counts = {
+            "accounts": User.delete()
+            .where(
+                (User.status == User.PENDING)
+                & User.activated_at.is_null()
+                & (User.created_at < now - timedelta(days=pending_days))
+            )
+            .execute(),
+            "tokens": Token.delete()
+            .where(Token.used_at.is_null(False) | (Token.expires_at <= now))
+            .execute(),
+            "captcha_challenges": CaptchaChallenge.delete()
+            .where(CaptchaChallenge.used_at.is_null(False) | (CaptchaChallenge.expires_at <= now))
+            .execute(),
+            "audit_events": AuditEvent.delete()
+            .where(AuditEvent.at < now - timedelta(days=audit_days))
+            .execute()
+            if audit_days
+            else 0,
+        }
+        audit.record("account.purged", None, pending_days=pending_days, **counts)
+    return counts

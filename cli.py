@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import json
 import time
+from datetime import datetime, timedelta
 
 import click
 from flask import Flask, current_app
 from flask.cli import with_appcontext
 
+import accounts
+import audit
 import mailer
 import migrations
 from models import db
@@ -16,6 +20,8 @@ from models import db
 def register(app: Flask) -> None:
     app.cli.add_command(init_db)
     app.cli.add_command(send_mail)
+    app.cli.add_command(purge)
+    app.cli.add_command(audit_events)
 
 
 @click.command("init-db")
@@ -46,3 +52,91 @@ def send_mail(loop: bool, interval: float) -> None:
         if not loop:
             return
         time.sleep(interval)
+
+
+@click.command("purge")
+@with_appcontext
+@click.option(
+    "--days",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Age in days of the pending accounts to delete (default: PURGE_PENDING_AFTER_DAYS).",
+)
+@click.option(
+    "--audit-days",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Keep audit events this many days (default: AUDIT_RETENTION_DAYS).",
+)
+def purge(days: int | None, audit_days: int | None) -> None:
+    """Delete accounts never activated, used and expired links, spent and
+    expired captcha challenges, and old audit events."""
+    days = days or int(current_app.config["PURGE_PENDING_AFTER_DAYS"])
+    audit_days = audit_days or int(current_app.config["AUDIT_RETENTION_DAYS"])
+    with db.connection_context():
+        counts = accounts.purge(days, audit_days)
+    click.echo(
+        f"Deleted {counts['accounts']} pending account(s) older than {days} days, "
+        f"{counts['tokens']} link(s), {counts['captcha_challenges']} captcha challenge(s), "
+        f"{counts['audit_events']} audit event(s) older than {audit_days} days."
+    )
+
+
+def _utc_date(value: str | None) -> datetime | None:
+    if value is None:
+        return None
+    for shape in ("%Y-%m-%d", "%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M"):
+        try:
+            return datetime.strptime(value, shape)
+        except ValueError:
+            continue
+    raise click.BadParameter(f"{value!r}: expected YYYY-MM-DD or YYYY-MM-DDTHH:MM (UTC).")
+
+
+@click.command("audit")
+@with_appcontext
+@click.option("--account", help="Login e-mail of the account.")
+@click.option("--since", help="From this date or time, UTC (YYYY-MM-DD[THH:MM]).")
+@click.option("--until", help="Before this date or time, UTC; a date alone includes that day.")
+@click.option("--event", help="Event name, e.g. auth.sign_in (see audit.py).")
+@click.option("--limit", type=click.IntRange(min=1), default=200, show_default=True, help="Latest N events.")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
+def audit_events(
+    account: str | None, since: str | None, until: str | None, event: str | None, limit: int, as_json: bool
+) -> None:
+    """List security events, oldest first, times in UTC."""
+    start, end = _utc_date(since), _utc_date(until)
+    if end is not None and until is not None and len(until) == 10:
+        end += timedelta(days=1)
+    with db.connection_context():
+        rows = audit.events(account=account, since=start, until=end, event=event, limit=limit)
+    for row in rows:
+        if as_json:
+            click.echo(
+                json.dumps(
+                    {
+                        "at": row.at.isoformat() + "Z",
+                        "account": row.account,
+                        "client_address": row.client_address,
+                        "event": row.event,
+                        "outcome": row.outcome,
+                        "details": json.loads(row.details) if row.details else {},
+                    },
+                    ensure_ascii=False,
+                )
+            )
+        else:
+            click.echo(
+                "  ".join(
+                    [
+                        row.at.strftime("%Y-%m-%dT%H:%M:%SZ"),
+                        row.account or "-",
+                        row.client_address or "-",
+                        row.event,
+                        row.outcome,
+                        row.details or "",
+                    ]
+                ).rstrip()
+            )
+    if not rows and not as_json:
+        click.echo("No event.")

@@ -24,6 +24,47 @@ DEFAULTS = {
     "WTF_CSRF_TIME_LIMIT": None,  # the token lives as long as the session
     "CAPTCHA_FIXED_ANSWER": None,
     "MAIL_OUTBOX_DELIVERY_DELAY": 0.0,
+    # Reverse proxies in front of the app whose X-Forwarded-* headers are
+    # trusted (werkzeug ProxyFix). 0: the client address is the socket's.
+    "TRUSTED_PROXIES": 0,
+    # Sign-in throttle: from the 5th failure in a row, attempts for that
+    # account are refused for 30 s, doubling each failure, at most 15 minutes.
+    "SIGN_IN_THROTTLE_AFTER": 5,
+    "SIGN_IN_THROTTLE_BASE_SECONDS": 30,
+    "SIGN_IN_THROTTLE_MAX_SECONDS": 900,
+    "SIGN_IN_FAILURE_WINDOW_HOURS": 24,
+    # `flask purge`: pending accounts never activated, and audit events, older than this.
+    "PURGE_PENDING_AFTER_DAYS": 30,
+    "AUDIT_RETENTION_DAYS": 365,
+    # Flask-Limiter. Several workers need a shared store, e.g. redis://localhost:6379.
+    "RATELIMIT_ENABLED": True,
+    "RATELIMIT_STORAGE_URI": "memory://",
+    "RATELIMIT_STRATEGY": "moving-window",
+    # Limits (limits' notation), by client address and, "_EMAIL", by e-mail address.
+    "RATELIMIT_SIGN_IN": "20 per minute; 200 per day",
+    "RATELIMIT_SIGN_IN_EMAIL": "10 per 15 minutes; 50 per day",
+    "RATELIMIT_SIGN_UP": "20 per hour; 100 per day",
+    "RATELIMIT_CAPTCHA": "20 per hour; 100 per day",
+    "RATELIMIT_CAPTCHA_EMAIL": "10 per hour",
+    "RATELIMIT_CAPTCHA_NEW": "60 per hour",  # new challenges (captcha page, « Nouvelle image »)
+    "RATELIMIT_CAPTCHA_MEDIA": "120 per hour",
+    "RATELIMIT_RESET": "10 per hour; 50 per day",
+    "RATELIMIT_RESET_EMAIL": "3 per 15 minutes; 10 per day",
+    "RATELIMIT_RESET_LINK": "20 per hour",
+    "RATELIMIT_RESEND": "10 per hour; 50 per day",
+    "RATELIMIT_RESEND_EMAIL": "3 per 15 minutes; 10 per day",
+    "RATELIMIT_PASSWORD_CHANGE": "10 per 15 minutes",
+    "RATELIMIT_PASSWORD_CHANGE_EMAIL": "5 per 15 minutes",
+}
+
+# Defaults outside development (neither debug nor testing): cookies only over
+# HTTPS, the session cookie with the __Host- prefix (no Domain, Path=/).
+PRODUCTION_DEFAULTS = {
+    "SESSION_COOKIE_SECURE": True,
+    "SESSION_COOKIE_NAME": "__Host-session",
+    "REMEMBER_COOKIE_SECURE": True,
+    "REMEMBER_COOKIE_NAME": "__Host-remember_token",
+    "PREFERRED_URL_SCHEME": "https",
 }
 
 # Defaults of the test mode, for keys not set explicitly.
@@ -43,6 +84,8 @@ STRING_KEYS = (
     "CAPTCHA_FIXED_ANSWER",
     "DATABASE_URL",
     "EXTERNAL_BASE_URL",
+    "RATELIMIT_STORAGE_URI",
+    "SESSION_COOKIE_NAME",
 )
 
 
@@ -60,6 +103,10 @@ def load(app: Flask, config: dict | None) -> None:
 
     if app.testing:
         for key, value in TESTING_DEFAULTS.items():
+            if key not in explicit_keys:
+                app.config[key] = value
+    if not is_development(app):
+        for key, value in PRODUCTION_DEFAULTS.items():
             if key not in explicit_keys:
                 app.config[key] = value
 

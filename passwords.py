@@ -9,7 +9,6 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from flask import current_app
 
-
 # OWASP's Password Storage Cheat Sheet: argon2id, 19 MiB, 2 iterations, 1 lane.
 OWASP = argon2.Parameters(
     type=argon2.Type.ID,

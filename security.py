@@ -1,17 +1,35 @@
-"""Security headers on every response."""
+"""Security helpers: headers on every response, the client address behind
+trusted proxies, and the rate limits the views declare."""
 
 from __future__ import annotations
 
-from flask import Flask, request
+import hashlib
+import time
+from collections.abc import Callable
+
+from flask import Flask, current_app, request
+from flask_limiter.util import get_remote_address
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from extensions import limiter
+from forms.validators import ValidationError, normalize_email
 
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self'; "
     "media-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; "
     "form-action 'self'"
 )
+HSTS = "max-age=31536000; includeSubDomains"
 
 
 def init_app(app: Flask) -> None:
+    proxies = int(app.config["TRUSTED_PROXIES"] or 0)
+    if proxies > 0:
+        # Only then are X-Forwarded-For/-Proto/-Host believed, and only the
+        # hops the configured proxies added: a client cannot choose its address.
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies)
+    limiter.init_app(app)
+
     @app.after_request
     def _headers(response):
         headers = response.headers
@@ -20,6 +38,72 @@ def init_app(app: Flask) -> None:
         # Token links sit in URLs: never send them to another site.
         headers.setdefault("Referrer-Policy", "same-origin")
         headers.setdefault("X-Frame-Options", "DENY")
+        headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
+        headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=(), payment=()")
+        if response.mimetype == "text/html":
+            # Pages carry CSRF tokens, personal data or token links: never stored.
+            headers.setdefault("Cache-Control", "no-store")
         if request.is_secure:
-            headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
+            headers.setdefault("Strict-Transport-Security", HSTS)
         return response
+
+
+def client_address() -> str:
+    """The client's address: the socket's, or the one trusted proxies saw."""
+    return get_remote_address()
+
+
+def email_key(email: str | None) -> str:
+    """A rate-limit key for an e-mail address: normalised, then hashed so that
+    the limits' storage holds no address."""
+    if not email or not isinstance(email, str):
+        return ""
+    try:
+        email = normalize_email(email)
+    except ValidationError:
+        email = email.strip().lower()
+    return "email:" + hashlib.sha256(email.encode()).hexdigest()
+
+
+def form_email() -> str | None:
+    return request.form.get("email")
+
+
+def limit(setting: str, email: Callable[[], str | None] | None = None, methods=("POST",)):
+    """A limit read from ``RATELIMIT_<setting>`` at each request, keyed by the
+    client address, or with ``email`` by the e-mail address it returns
+    (requests without one are not counted by that limit)."""
+
+    def value() -> str:
+        return current_app.config[f"RATELIMIT_{setting}"]
+
+    if email is None:
+        return limiter.limit(value, methods=list(methods), per_method=True)
+    return limiter.limit(
+        value,
+        key_func=lambda: email_key(email()),
+        exempt_when=lambda: not email_key(email()),
+        methods=list(methods),
+        per_method=True,
+    )
+
+
+def limits(setting: str, email: Callable[[], str | None] | None = None, methods=("POST",)):
+    """Both limits of an endpoint: ``RATELIMIT_<setting>`` by client address,
+    and ``RATELIMIT_<setting>_EMAIL`` by e-mail address when ``email`` is given."""
+
+    def decorate(view):
+        view = limit(setting, methods=methods)(view)
+        if email is not None:
+            view = limit(f"{setting}_EMAIL", email=email, methods=methods)(view)
+        return view
+
+    return decorate
+
+
+def retry_after_seconds() -> int | None:
+    """Seconds until the limit the request broke lets it through again."""
+    current = limiter.current_limit
+    if current is None or not current.breached:
+        return None
+    return max(1, int(current.reset_at - time.time()))

@@ -1,11 +1,13 @@
-"""Password forms: first password (activation) and, later, reset."""
+"""Account forms: a new password (activation and reset), and « Mon compte »
+(identity, survey consent, password change)."""
 
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import PasswordField
-from wtforms.validators import DataRequired
+from wtforms import BooleanField, PasswordField
+from wtforms.validators import DataRequired, Length
 
+from forms.registration import SURVEY_CONSENT_LABEL, PersonalInfoForm
 from forms.validators import PasswordRule, SameAs
 
 REQUIRED = "Ce champ est obligatoire."
@@ -28,6 +30,49 @@ class NewPasswordForm(FlaskForm):
         ],
         render_kw={"autocomplete": "new-password"},
     )
+
+    def __init__(self, *args, context: tuple[str, ...] = (), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.password.validators = [*self.password.validators, PasswordRule(lambda: context)]
+
+
+class ProfileForm(FlaskForm):
+    """The identity fields a user may edit, with the very rules of sign-up."""
+
+    first_name = PersonalInfoForm.first_name
+    last_name = PersonalInfoForm.last_name
+    phone = PersonalInfoForm.phone
+    contact_email = PersonalInfoForm.contact_email
+
+    def profile_data(self, login_email: str) -> dict:
+        return {
+            "first_name": self.first_name.data,
+            "last_name": self.last_name.data,
+            "phone": self.phone.data or None,
+            "contact_email": self.contact_email.data or login_email,
+        }
+
+
+class SurveyConsentForm(FlaskForm):
+    survey_consent = BooleanField(SURVEY_CONSENT_LABEL)
+
+
+def _again(unbound):
+    return unbound.field_class(*unbound.args, **unbound.kwargs)
+
+
+class ChangePasswordForm(FlaskForm):
+    """The current password, then a new one under the rule of step 4."""
+
+    current_password = PasswordField(
+        "Mot de passe actuel",
+        validators=[DataRequired(REQUIRED), Length(max=1024)],
+        render_kw={"autocomplete": "current-password"},
+    )
+    # The fields of NewPasswordForm, declared anew so that they come after
+    # the current password (WTForms orders fields by creation).
+    password = _again(NewPasswordForm.password)
+    password_confirm = _again(NewPasswordForm.password_confirm)
 
     def __init__(self, *args, context: tuple[str, ...] = (), **kwargs):
         super().__init__(*args, **kwargs)

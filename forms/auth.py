@@ -1,10 +1,12 @@
-"""Sign-in form."""
+"""Sign-in form and the form asking for an address to mail a link to."""
 
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
 from wtforms import EmailField, PasswordField
 from wtforms.validators import DataRequired, Length
+
+from forms.validators import Email
 
 REQUIRED = "Ce champ est obligatoire."
 
@@ -19,4 +21,15 @@ class LoginForm(FlaskForm):
         "Mot de passe",
         validators=[DataRequired(REQUIRED), Length(max=1024)],
         render_kw={"autocomplete": "current-password"},
+    )
+
+
+class EmailRequestForm(FlaskForm):
+    """An address to send a link to: « Mot de passe oublié ? », or a new
+    activation link. The answer never says whether it has an account."""
+
+    email = EmailField(
+        "Adresse e-mail",
+        validators=[DataRequired(REQUIRED), Length(max=254), Email()],
+        render_kw={"autocomplete": "username", "spellcheck": "false"},
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from conftest import clean_environment, make_app
+
 from passwords import hash_password, verify_password
 
 

@@ -242,7 +242,7 @@ def test_new_image_replaces_the_widget_under_htmx_and_the_page_without_js(app, c
     second = challenge_on(htmx_client.get("/inscription/captcha").get_data(as_text=True))
     widget = htmx_client.submit("/inscription/captcha/nouveau", {"challenge_id": second})
     text = widget.get_data(as_text=True)
-    assert text.strip().startswith('<div class="captcha" id="captcha-widget">')
+    assert text.strip().startswith('<div class="captcha" id="captcha-widget"')
     assert challenge_on(text) != second
 
 

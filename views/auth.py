@@ -5,12 +5,13 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 from flask import Blueprint, flash, redirect, request, session, url_for
-from flask_login import login_user, logout_user
+from flask_login import current_user, login_user, logout_user
 
+import accounts
+import audit
 from forms.auth import LoginForm
-from forms.validators import normalize_email
-from models import User
-from passwords import verify_password
+from models import User, db
+from security import form_email, limits
 from views import invalid, page
 
 bp = Blueprint("auth", __name__)
@@ -19,6 +20,7 @@ FAILED = "Adresse e-mail ou mot de passe incorrect."
 
 
 @bp.route("/connexion", methods=["GET", "POST"])
+@limits("SIGN_IN", email=form_email)
 def login():
     form = LoginForm()
     next_url = safe_next(request.values.get("next"))
@@ -26,8 +28,9 @@ def login():
         return page("auth/login.html", form=form, next_url=next_url)
     if not form.validate():
         return invalid("auth/login.html", form=form, next_url=next_url)
-    user = authenticate(form.email.data, form.password.data)
+    user = accounts.authenticate(form.email.data, form.password.data)
     if user is None:
+        # One message whatever the reason (see accounts.authenticate).
         form.form_errors.append(FAILED)
         return invalid("auth/login.html", form=form, next_url=next_url)
     sign_in(user)
@@ -36,27 +39,13 @@ def login():
 
 @bp.post("/deconnexion")
 def logout():
+    if current_user.is_authenticated:
+        with db.atomic():
+            audit.record("auth.sign_out", current_user._get_current_object())
     logout_user()
     session.clear()
     flash("Vous êtes déconnecté.", "info")
     return _full_redirect(url_for("main.home"))
-
-
-def authenticate(email: str, password: str) -> User | None:
-    """The active account with that e-mail and password. Unknown e-mails cost
-    the same hashing time as wrong passwords."""
-    try:
-        email = normalize_email(email)
-    except ValueError:
-        email = email.strip().lower()
-    user = User.by_email(email)
-    stored = user.password_hash if user and user.is_active else None
-    ok, new_hash = verify_password(stored, password)
-    if not ok:
-        return None
-    if new_hash:
-        user.set_password_hash(new_hash)
-    return user
 
 
 def sign_in(user: User) -> None:
@@ -69,13 +58,17 @@ def sign_in(user: User) -> None:
 
 
 def safe_next(target: str | None) -> str | None:
-    """A ``next`` that stays on this site: a path, never a scheme or a host."""
-    if not target:
+    """A ``next`` that stays on this site: a path, never a scheme or a host.
+    Browsers drop tabs and newlines and read a backslash as a slash, so any
+    of those, and any control character, refuse it."""
+    if not target or not isinstance(target, str) or len(target) > 2048:
+        return None
+    if any(ch == "\\" or ord(ch) < 0x20 or ord(ch) == 0x7F for ch in target):
+        return None
+    if not target.startswith("/") or target.startswith("//"):
         return None
     parts = urlsplit(target)
-    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
-        return None
-    if "\\" in target:
+    if parts.scheme or parts.netloc:
         return None
     return target
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, Response, abort
 
 import challenges
+from security import limit
 
 bp = Blueprint("captcha", __name__, url_prefix="/captcha")
 
@@ -16,6 +17,7 @@ def _media(challenge_id: str, body: bytes, mimetype: str) -> Response:
 
 
 @bp.get("/<challenge_id>.png")
+@limit("CAPTCHA_MEDIA", methods=("GET",))
 def image(challenge_id: str):
     if not challenges.is_live(challenge_id):
         abort(404)
@@ -23,6 +25,7 @@ def image(challenge_id: str):
 
 
 @bp.get("/<challenge_id>.wav")
+@limit("CAPTCHA_MEDIA", methods=("GET",))
 def audio(challenge_id: str):
     if not challenges.is_live(challenge_id):
         abort(404)

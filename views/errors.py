@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
-from flask import Flask, render_template, request
+from flask import Flask, current_app, render_template, request
+from flask_limiter import RateLimitExceeded
 from werkzeug.exceptions import HTTPException
+
+from security import client_address, retry_after_seconds
 
 MESSAGES = {
     400: ("Requête invalide", "La demande n'a pas pu être traitée. Revenez en arrière et réessayez."),
@@ -15,6 +18,10 @@ MESSAGES = {
     429: (
         "Trop de tentatives",
         "Vous avez fait trop de demandes en peu de temps. Patientez quelques minutes puis réessayez.",
+    ),
+    503: (
+        "Service indisponible",
+        "Le service est momentanément indisponible. Réessayez dans quelques instants.",
     ),
     500: ("Erreur du service", "Une erreur inattendue s'est produite. Réessayez dans quelques instants."),
 }
@@ -30,6 +37,34 @@ def render_error(status: int, message: str | None = None):
     return response, status, headers
 
 
+def _wait_text(seconds: int) -> str:
+    if seconds < 60:
+        return "moins d'une minute"
+    minutes = -(-seconds // 60)
+    if minutes <= 60:
+        return f"{minutes} minute{'s' if minutes > 1 else ''}"
+    hours = -(-minutes // 60)
+    return f"{hours} heure{'s' if hours > 1 else ''}"
+
+
+def too_many_requests(_error: RateLimitExceeded):
+    """429 with how long to wait; the limit's details stay in the log."""
+    seconds = retry_after_seconds()
+    current_app.logger.warning(
+        "Rate limit reached: %s %s from %s", request.method, request.path, client_address()
+    )
+    text = MESSAGES[429][1]
+    if seconds:
+        text = (
+            "Vous avez fait trop de demandes en peu de temps. "
+            f"Patientez {_wait_text(seconds)} avant de réessayer."
+        )
+    body, status, headers = render_error(429, text)
+    if seconds:
+        headers["Retry-After"] = str(seconds)
+    return body, status, headers
+
+
 def csrf_error(_error):
     return render_error(
         400, "Votre session a expiré ou le formulaire n'est plus valide. Rechargez la page et recommencez."
@@ -37,6 +72,8 @@ def csrf_error(_error):
 
 
 def register(app: Flask) -> None:
+    app.register_error_handler(RateLimitExceeded, too_many_requests)
+
     @app.errorhandler(HTTPException)
     def _http_error(error: HTTPException):
         return render_error(error.code or 500)

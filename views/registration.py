@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, session, url_for
+import time
+
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, session, url_for
 
 import accounts
 import challenges
+from forms.auth import EmailRequestForm
 from forms.registration import CaptchaForm, PersonalInfoForm
+from security import limit, limits
 from views import advance, invalid, page
 
 bp = Blueprint("registration", __name__, url_prefix="/inscription")
@@ -15,9 +19,19 @@ bp = Blueprint("registration", __name__, url_prefix="/inscription")
 # no account row exists before that.
 PENDING_KEY = "signup"
 SENT_KEY = "signup_sent_to"
+SENT_AT_KEY = "signup_sent_at"  # when this browser last had a mail sent: the resend cooldown
+
+
+def _pending_email() -> str | None:
+    return (session.get(PENDING_KEY) or {}).get("email")
+
+
+def _resend_email() -> str | None:
+    return request.form.get("email") or session.get(SENT_KEY)
 
 
 @bp.route("/", methods=["GET", "POST"])
+@limit("SIGN_UP")
 def personal_info():
     kept = session.get(PENDING_KEY) or {}
     form = PersonalInfoForm(data={**kept, "email_confirm": kept.get("email")})
@@ -40,6 +54,8 @@ def validate_field(name: str):
 
 
 @bp.route("/captcha", methods=["GET", "POST"])
+@limits("CAPTCHA", email=_pending_email)
+@limit("CAPTCHA_NEW", methods=("GET",))
 def captcha():
     if PENDING_KEY not in session:
         flash("Complétez d'abord vos informations personnelles.", "info")
@@ -59,10 +75,12 @@ def captcha():
     data = session.pop(PENDING_KEY)
     accounts.sign_up(data)
     session[SENT_KEY] = data["email"]
+    session[SENT_AT_KEY] = time.time()
     return advance(url_for(".sent"), _sent_step)
 
 
 @bp.post("/captcha/nouveau")
+@limit("CAPTCHA_NEW")
 def new_challenge():
     """« Nouvelle image »: the widget under htmx, the captcha step otherwise."""
     form = CaptchaForm()
@@ -86,14 +104,41 @@ def sent():
     return _sent_step()
 
 
-@bp.post("/renvoyer")
+@bp.route("/renvoyer", methods=["GET", "POST"])
+@limits("RESEND", email=_resend_email)
 def resend():
+    """A new activation link: from the mail-sent page (the address is in the
+    session), or from an expired link's page (the address is asked for)."""
+    form = EmailRequestForm()
+    if not form.is_submitted():
+        return page("registration/resend.html", form=form)
+    if "email" in request.form:
+        if not form.validate():
+            return invalid("registration/resend.html", form=form)
+        session[SENT_KEY] = form.email.data
     email = session.get(SENT_KEY)
     if email is None:
-        return redirect(url_for(".personal_info"), 303)
-    accounts.resend_activation(email)
-    flash("Si votre demande est valide, un nouveau courriel vient de vous être envoyé.", "success")
+        return redirect(url_for(".resend"), 303)
+    wait = _cooldown_left()
+    if wait:
+        # Told from this browser's own last request: says nothing about the address.
+        flash(
+            f"Un courriel vient d'être envoyé. Vous pourrez en demander un autre dans {wait} secondes.",
+            "info",
+        )
+    else:
+        accounts.resend_activation(email)
+        session[SENT_AT_KEY] = time.time()
+        flash("Si votre demande est valide, un nouveau courriel vient de vous être envoyé.", "success")
     return advance(url_for(".sent"), _sent_step)
+
+
+def _cooldown_left() -> int:
+    cooldown = current_app.config["RESEND_COOLDOWN_SECONDS"]
+    sent_at = session.get(SENT_AT_KEY)
+    if not isinstance(sent_at, int | float):
+        return 0
+    return max(0, int(sent_at + cooldown - time.time() + 0.999))
 
 
 def _captcha_step(form: CaptchaForm | None = None, status: int = 200):

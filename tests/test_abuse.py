@@ -1,0 +1,191 @@
+"""Rate limits (Flask-Limiter), the client address behind proxies, the 429 page."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from conftest import CAPTCHA_ANSWER, PERSON, Client, HtmxClient, clean_environment, make_app
+
+EMAIL = "marie.curie@exemple.fr"
+
+
+@pytest.fixture(params=["page", "htmx"])
+def limited(request, tmp_path, monkeypatch):
+    """``limited(**settings)``: a client (full page, then htmx) of an app whose
+    limits are on, with the given RATELIMIT_* settings."""
+    clean_environment(monkeypatch)
+
+    def build(**settings):
+        app = make_app(tmp_path, RATELIMIT_ENABLED=True, **settings)
+        app.test_client_class = HtmxClient if request.param == "htmx" else Client
+        return app.test_client()
+
+    return build
+
+
+def from_address(address: str) -> dict:
+    return {"environ_base": {"REMOTE_ADDR": address}}
+
+
+def wrong_sign_in(client, email="personne@exemple.fr", **kwargs):
+    return client.submit("/connexion", {"email": email, "password": "Pas-le-bon-1234"}, **kwargs)
+
+
+def assert_429_page(client, response):
+    assert response.status_code == 429
+    text = response.get_data(as_text=True)
+    assert "Trop de tentatives" in text and "Patientez" in text
+    assert int(response.headers["Retry-After"]) > 0
+    if client.htmx:
+        assert "<html" not in text
+        assert response.headers["HX-Retarget"] == "#main"
+    else:
+        assert "<html" in text
+
+
+def test_limits_are_off_in_tests_unless_asked(any_client):
+    for _ in range(30):
+        assert wrong_sign_in(any_client).status_code == 422
+
+
+def test_429_after_the_sign_in_limit_by_address(limited):
+    client = limited(RATELIMIT_SIGN_IN="3 per minute")
+    for index in range(3):
+        assert wrong_sign_in(client, f"p{index}@exemple.fr").status_code == 422
+    response = wrong_sign_in(client, "autre@exemple.fr")
+    assert_429_page(client, response)
+    other = wrong_sign_in(client, "autre@exemple.fr", **from_address("198.51.100.7"))
+    assert other.status_code == 422  # another address has its own count
+
+
+def test_429_after_the_sign_in_limit_by_email_whatever_the_address(limited):
+    client = limited(RATELIMIT_SIGN_IN_EMAIL="2 per minute")
+    assert wrong_sign_in(client, EMAIL, **from_address("198.51.100.1")).status_code == 422
+    assert wrong_sign_in(client, "Marie.Curie@Exemple.FR", **from_address("198.51.100.2")).status_code == 422
+    assert_429_page(client, wrong_sign_in(client, EMAIL, **from_address("198.51.100.3")))
+    assert wrong_sign_in(client, "autre@exemple.fr", **from_address("198.51.100.3")).status_code == 422
+
+
+def test_opening_the_sign_in_page_is_not_counted(limited):
+    client = limited(RATELIMIT_SIGN_IN="2 per minute")
+    for _ in range(5):
+        assert client.get("/connexion").status_code == 200
+    assert wrong_sign_in(client).status_code == 422
+
+
+def test_forged_x_forwarded_for_does_not_change_the_key(limited):
+    client = limited(RATELIMIT_SIGN_IN="2 per minute")
+    for index in range(2):
+        wrong_sign_in(client, headers={"X-Forwarded-For": f"203.0.113.{index}"})
+    response = wrong_sign_in(client, headers={"X-Forwarded-For": "203.0.113.99"})
+    assert response.status_code == 429
+
+
+def test_behind_a_trusted_proxy_the_address_it_saw_is_the_key(limited):
+    client = limited(RATELIMIT_SIGN_IN="2 per minute", TRUSTED_PROXIES=1)
+    for index in range(4):  # four clients behind the proxy
+        response = wrong_sign_in(client, headers={"X-Forwarded-For": f"203.0.113.{index}"})
+        assert response.status_code == 422
+    # A client forging the header gets only its own address counted: the
+    # proxy appends the address it saw, and only that hop is trusted.
+    for forged in ("1.1.1.1", "2.2.2.2"):
+        wrong_sign_in(client, headers={"X-Forwarded-For": f"{forged}, 203.0.113.50"})
+    response = wrong_sign_in(client, headers={"X-Forwarded-For": "3.3.3.3, 203.0.113.50"})
+    assert response.status_code == 429
+
+
+def _start_sign_up(client):
+    client.submit("/inscription/", PERSON)
+
+
+def _challenge(client) -> str:
+    page = client.get("/inscription/captcha").get_data(as_text=True)
+    return re.search(r'name="challenge_id" value="([^"]+)"', page).group(1)
+
+
+def _captcha(client, address="127.0.0.1"):
+    return client.submit(
+        "/inscription/captcha",
+        {"challenge_id": _challenge(client), "answer": "WRONG1"},
+        **from_address(address),
+    )
+
+
+ENDPOINTS = {
+    # setting: (prepare(client), request(client, n)) — the n-th attempt
+    "SIGN_UP": (None, lambda c, n: c.submit("/inscription/", {**PERSON, "terms": ""})),
+    "CAPTCHA": (_start_sign_up, lambda c, n: _captcha(c)),
+    "CAPTCHA_EMAIL": (_start_sign_up, lambda c, n: _captcha(c, f"198.51.100.{n}")),
+    "CAPTCHA_NEW": (_start_sign_up, lambda c, n: c.get("/inscription/captcha")),
+    "CAPTCHA_MEDIA": (None, lambda c, n: c.get("/captcha/inconnu.png")),
+    "CAPTCHA_MEDIA audio": (None, lambda c, n: c.get("/captcha/inconnu.wav")),
+    "RESET": (None, lambda c, n: c.submit("/mot-de-passe-oublie/", {"email": f"p{n}@exemple.fr"})),
+    "RESET_EMAIL": (
+        None,
+        lambda c, n: c.submit("/mot-de-passe-oublie/", {"email": EMAIL}, **from_address(f"198.51.100.{n}")),
+    ),
+    "RESET_LINK": (None, lambda c, n: c.submit("/mot-de-passe-oublie/jeton-inconnu", {"password": "x"})),
+    "RESEND": (None, lambda c, n: c.submit("/inscription/renvoyer", {"email": f"p{n}@exemple.fr"})),
+    "RESEND_EMAIL": (
+        None,
+        lambda c, n: c.submit("/inscription/renvoyer", {"email": EMAIL}, **from_address(f"198.51.100.{n}")),
+    ),
+}
+
+
+@pytest.mark.parametrize("setting", ENDPOINTS)
+def test_429_after_the_limit_on_each_abusable_endpoint(limited, setting):
+    limit = 2
+    client = limited(**{f"RATELIMIT_{setting.split()[0]}": f"{limit} per minute"})
+    prepare, attempt = ENDPOINTS[setting]
+    if prepare:
+        prepare(client)
+    for n in range(limit):
+        assert attempt(client, n).status_code != 429, f"attempt {n + 1} of {limit} refused"
+    assert_429_page(client, attempt(client, limit))
+
+
+def test_the_captcha_limit_leaves_a_good_answer_possible_under_it(limited):
+    client = limited(RATELIMIT_CAPTCHA="3 per minute")
+    _start_sign_up(client)
+    _captcha(client)
+    response = client.submit(
+        "/inscription/captcha", {"challenge_id": _challenge(client), "answer": CAPTCHA_ANSWER}
+    )
+    assert response.status_code in (200, 303)
+
+
+def test_429_after_the_password_change_limit(limited):
+    client = limited(RATELIMIT_PASSWORD_CHANGE_EMAIL="2 per minute")
+    from conftest import PASSWORD, Signup
+
+    signup = Signup(client, lambda recipient=None: _outbox(client, recipient))
+    signup.create_account()
+    signup.activate()
+    data = {"current_password": "Pas-le-bon-1234", "password": "x", "password_confirm": "x"}
+    for address in ("198.51.100.1", "198.51.100.2"):
+        assert client.submit("/mon-compte/mot-de-passe", data, **from_address(address)).status_code == 422
+    data["current_password"] = PASSWORD
+    assert_429_page(client, client.submit("/mon-compte/mot-de-passe", data, **from_address("198.51.100.3")))
+
+
+def _outbox(client, recipient):
+    from models import OutboxMail, db
+
+    with client.application.app_context(), db.connection_context():
+        query = OutboxMail.select().order_by(OutboxMail.id)
+        if recipient:
+            query = query.where(OutboxMail.recipient == recipient)
+        return list(query)
+
+
+def test_the_storage_is_configurable(tmp_path, monkeypatch):
+    from extensions import limiter
+
+    clean_environment(monkeypatch)
+    monkeypatch.setenv("FLASK_RATELIMIT_STORAGE_URI", "memory://")
+    app = make_app(tmp_path, RATELIMIT_ENABLED=True)
+    assert app.config["RATELIMIT_STORAGE_URI"] == "memory://"
+    assert type(limiter.storage).__name__ == "MemoryStorage"
+    assert make_app(tmp_path, RATELIMIT_ENABLED=True).config["RATELIMIT_STORAGE_URI"] == "memory://"

@@ -1,0 +1,178 @@
+"""Resending the activation mail, and the clean-up of what is never used."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+import pytest
+from conftest import PERSON
+
+from models import AuditEvent, CaptchaChallenge, Token, User, db, utcnow
+
+EMAIL = "marie.curie@exemple.fr"
+# CSRF tokens carry a timestamp: they differ from one second to the next.
+CSRF = re.compile(r'csrf_token"[^>]*?value="[^"]+|"X-CSRFToken": "[^"]+')
+
+
+def activation_links(mailbox, email=EMAIL) -> list[str]:
+    return [
+        re.search(r"/activation/\S+", m.body_text).group(0)
+        for m in mailbox(email)
+        if m.subject == "Activez votre compte"
+    ]
+
+
+# -- resend from the mail-sent page ------------------------------------------------
+
+
+def test_resend_within_the_cooldown_says_when_and_sends_nothing(any_client, signup, mailbox):
+    signup.client = any_client
+    signup.create_account()
+    response = any_client.submit("/inscription/renvoyer")
+    text = (
+        response.get_data(as_text=True)
+        if any_client.htmx
+        else any_client.get("/inscription/envoye").get_data(as_text=True)
+    )
+    assert "Vous pourrez en demander un autre dans" in text
+    assert len(activation_links(mailbox)) == 1
+
+
+def test_resend_after_the_cooldown_revokes_the_older_link(app, any_client, signup, mailbox):
+    app.config["RESEND_COOLDOWN_SECONDS"] = 0
+    signup.client = any_client
+    signup.create_account()
+    any_client.submit("/inscription/renvoyer")
+    old, new = activation_links(mailbox)
+    assert any_client.get(old).status_code == 410
+    assert any_client.get(new).status_code == 200
+
+
+def test_the_mail_sent_page_states_the_cooldown(client, signup):
+    signup.create_account()
+    text = client.get("/inscription/envoye").get_data(as_text=True)
+    assert "60 secondes après le précédent" in text
+
+
+# -- resend from the expired link's page ------------------------------------------------
+
+
+def test_the_expired_link_page_leads_to_a_new_link(app, any_client, signup, mailbox):
+    signup.create_account()
+    [link] = activation_links(mailbox)
+    with app.app_context(), db.connection_context():
+        Token.update(
+            created_at=utcnow() - timedelta(minutes=61), expires_at=utcnow() - timedelta(minutes=1)
+        ).execute()
+    expired = any_client.get(link)
+    assert expired.status_code == 410
+    assert 'href="/inscription/renvoyer"' in expired.get_data(as_text=True)
+    form = any_client.get("/inscription/renvoyer")
+    assert form.status_code == 200
+    assert "Recevoir un nouveau lien d'activation" in form.get_data(as_text=True).replace("&#39;", "'")
+    response = any_client.submit("/inscription/renvoyer", {"email": "Marie.Curie@Exemple.fr"})
+    assert response.status_code in (200, 303)
+    old, new = activation_links(mailbox)
+    assert any_client.get(new).status_code == 200
+    assert any_client.get(old).status_code == 410
+
+
+def test_enumeration_on_resend_gets_the_same_answer_for_any_address(app, any_client, signup, mailbox):
+    signup.create_account(email="actif@exemple.fr", email_confirm="actif@exemple.fr")
+    signup.activate(email="actif@exemple.fr")
+    signup.create_account()
+    app.config["RESEND_COOLDOWN_SECONDS"] = 0
+    answers = set()
+    for email in (EMAIL, "actif@exemple.fr", "personne@exemple.fr"):
+        response = any_client.submit("/inscription/renvoyer", {"email": email})
+        page = any_client.get("/inscription/envoye").get_data(as_text=True)
+        answers.add((response.status_code, CSRF.sub("CSRF", page.replace(email, "ADDRESS"))))
+    assert len(answers) == 1
+    assert mailbox("personne@exemple.fr") == []
+
+
+def test_resend_with_a_malformed_address_is_shown_next_to_the_field(any_client):
+    response = any_client.submit("/inscription/renvoyer", {"email": "marie"})
+    assert response.status_code == 422
+    text = response.get_data(as_text=True)
+    assert "Il manque le caractère @." in text and 'aria-invalid="true"' in text
+
+
+# -- purge ------------------------------------------------------------------------
+
+
+def make_user(email: str, status: str, age_days: int) -> User:
+    created = utcnow() - timedelta(days=age_days)
+    return User.create(
+        email=email,
+        first_name="A",
+        last_name="B",
+        contact_email=email,
+        terms_accepted_at=created,
+        created_at=created,
+        status=status,
+        activated_at=created if status == User.ACTIVE else None,
+    )
+
+
+def test_purge_deletes_what_is_never_used_and_keeps_the_rest(app):
+    now = utcnow()
+    with app.app_context(), db.connection_context():
+        old_pending = make_user("vieux@exemple.fr", User.PENDING, 40)
+        make_user("recent@exemple.fr", User.PENDING, 5)
+        old_active = make_user("actif@exemple.fr", User.ACTIVE, 400)
+        for raw, expires, used in (
+            ("live", now + timedelta(minutes=5), None),
+            ("used", now + timedelta(minutes=5), now),
+            ("expired", now - timedelta(minutes=1), None),
+        ):
+            Token.create(
+                user=old_active, purpose=Token.RESET, token_hash=raw, expires_at=expires, used_at=used
+            )
+        Token.create(user=old_pending, purpose=Token.ACTIVATION, token_hash="orphan", expires_at=now)
+        CaptchaChallenge.create(id="live", expires_at=now + timedelta(minutes=5))
+        CaptchaChallenge.create(id="spent", expires_at=now + timedelta(minutes=5), used_at=now)
+        CaptchaChallenge.create(id="old", expires_at=now - timedelta(minutes=1))
+        AuditEvent.create(
+            event="auth.sign_in", outcome="success", user=old_pending, account="vieux@exemple.fr"
+        )
+        AuditEvent.create(event="auth.sign_in", outcome="success", at=now - timedelta(days=400))
+
+    result = app.test_cli_runner().invoke(args=["purge", "--days", "30"])
+
+    assert result.exit_code == 0, result.output
+    assert "Deleted 1 pending account(s) older than 30 days" in result.output
+    with app.app_context(), db.connection_context():
+        assert sorted(u.email for u in User.select()) == ["actif@exemple.fr", "recent@exemple.fr"]
+        assert [t.token_hash for t in Token.select()] == ["live"]
+        assert [c.id for c in CaptchaChallenge.select()] == ["live"]
+        kept = AuditEvent.get(AuditEvent.event == "auth.sign_in")
+        assert kept.user is None and kept.account == "vieux@exemple.fr"  # the trail outlives the account
+        purged = AuditEvent.get(AuditEvent.event == "account.purged")
+        assert '"accounts": 1' in purged.details
+
+
+@pytest.mark.parametrize("days", [7, 60])
+def test_purge_age_comes_from_the_configuration(tmp_path, monkeypatch, days):
+    from conftest import clean_environment, make_app
+
+    clean_environment(monkeypatch)
+    monkeypatch.setenv("FLASK_PURGE_PENDING_AFTER_DAYS", str(days))
+    app = make_app(tmp_path)
+    with app.app_context(), db.connection_context():
+        make_user("a@exemple.fr", User.PENDING, 10)
+    app.test_cli_runner().invoke(args=["purge"])
+    with app.app_context(), db.connection_context():
+        assert User.select().count() == (1 if days == 60 else 0)
+
+
+def test_a_purged_signup_can_sign_up_again(app, client, signup, mailbox):
+    signup.create_account()
+    with app.app_context(), db.connection_context():
+        User.update(created_at=utcnow() - timedelta(days=31)).execute()
+    app.test_cli_runner().invoke(args=["purge"])
+    with client.session_transaction() as session:
+        session.clear()
+    signup.create_account(**{k: v for k, v in PERSON.items() if k != "terms"}, terms="y")
+    assert client.get(signup.activation_path()).status_code == 200

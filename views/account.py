@@ -1,0 +1,98 @@
+"""« Mon compte »: identity, survey consent and password of the signed-in user."""
+
+from __future__ import annotations
+
+from flask import Blueprint, flash, url_for
+from flask_login import current_user, login_required
+
+import accounts
+from forms.account import ChangePasswordForm, ProfileForm, SurveyConsentForm
+from forms.validators import password_checks
+from models import User
+from security import limits
+from views import advance, page
+from views.auth import sign_in
+
+bp = Blueprint("account", __name__, url_prefix="/mon-compte")
+
+CURRENT_MISMATCH = "Le mot de passe actuel est incorrect."
+
+
+def _user() -> User:
+    return current_user._get_current_object()
+
+
+def _signed_in_email() -> str | None:
+    return current_user.email if current_user.is_authenticated else None
+
+
+@bp.get("/")
+@login_required
+def show():
+    return account_step()
+
+
+@bp.post("/informations")
+@login_required
+def profile():
+    form = ProfileForm()
+    if not form.validate():
+        return account_step(422, profile=form)
+    changed = accounts.update_profile(_user(), form.profile_data(_user().email))
+    flash(
+        "Vos informations ont été enregistrées." if changed else "Aucune modification à enregistrer.",
+        "success" if changed else "info",
+    )
+    return advance(url_for(".show"), account_step)
+
+
+@bp.post("/enquete")
+@login_required
+def survey_consent():
+    form = SurveyConsentForm()
+    if not form.validate():
+        return account_step(422, consent=form)
+    consent = bool(form.survey_consent.data)
+    accounts.set_survey_consent(_user(), consent)
+    flash(
+        "Vous recevrez l'enquête de satisfaction."
+        if consent
+        else "Votre consentement est retiré : vous ne recevrez pas l'enquête de satisfaction.",
+        "success",
+    )
+    return advance(url_for(".show"), account_step)
+
+
+@bp.post("/mot-de-passe")
+@login_required
+@limits("PASSWORD_CHANGE", email=_signed_in_email)
+def password():
+    user = _user()
+    form = ChangePasswordForm(context=accounts.password_context(user))
+    if not form.validate():
+        return account_step(422, password=form)
+    if not accounts.change_password(user, form.current_password.data, form.password.data):
+        form.current_password.errors = [CURRENT_MISMATCH]
+        return account_step(422, password=form)
+    # Every session of the account has ended; this one goes on.
+    sign_in(user)
+    flash("Votre mot de passe a été modifié. Vos autres sessions ont été fermées.", "success")
+    return advance(url_for(".show"), account_step)
+
+
+def account_step(status: int = 200, profile=None, consent=None, password=None):
+    """The page with its three forms; the one just submitted keeps what was
+    typed and its errors, the others show the account as stored."""
+    user = _user()
+    profile = profile or ProfileForm(formdata=None, obj=user)
+    consent = consent or SurveyConsentForm(formdata=None, survey_consent=user.survey_consent)
+    password = password or ChangePasswordForm(formdata=None)
+    return page(
+        "account/show.html",
+        status,
+        user=user,
+        profile=profile,
+        consent=consent,
+        password=password,
+        checks=password_checks(""),
+    )

@@ -1,0 +1,65 @@
+"""« Mot de passe oublié ? »: ask for a link, then choose a new password."""
+
+from __future__ import annotations
+
+from flask import Blueprint, flash, redirect, session, url_for
+
+import accounts
+from forms.account import NewPasswordForm
+from forms.auth import EmailRequestForm
+from forms.validators import password_checks
+from security import form_email, limit, limits
+from views import advance, invalid, page
+from views.account import account_step
+from views.auth import sign_in
+
+bp = Blueprint("recovery", __name__, url_prefix="/mot-de-passe-oublie")
+
+SENT_KEY = "reset_sent_to"
+
+
+@bp.route("/", methods=["GET", "POST"], endpoint="request")
+@limits("RESET", email=form_email)
+def ask():
+    form = EmailRequestForm()
+    if not form.is_submitted():
+        return page("recovery/request.html", form=form)
+    if not form.validate():
+        return invalid("recovery/request.html", form=form)
+    # The same answer whether or not the address has an account.
+    accounts.request_reset(form.email.data)
+    session[SENT_KEY] = form.email.data
+    return advance(url_for(".sent"), _sent_step)
+
+
+@bp.get("/envoye")
+def sent():
+    if SENT_KEY not in session:
+        return redirect(url_for(".request"), 303)
+    return _sent_step()
+
+
+def _sent_step():
+    return page("recovery/sent.html", email=session[SENT_KEY])
+
+
+@bp.route("/<token>", methods=["GET", "POST"])
+@limit("RESET_LINK")
+def reset(token: str):
+    # Opening the link changes nothing: only the POST consumes the token.
+    user = accounts.pending_reset(token)
+    if user is None:
+        return page("recovery/invalid_link.html", 410)
+    form = NewPasswordForm(context=accounts.password_context(user))
+    context = {"form": form, "user": user, "checks": password_checks("")}
+    if not form.is_submitted():
+        return page("recovery/reset.html", **context)
+    if not form.validate():
+        return invalid("recovery/reset.html", **context)
+    user = accounts.reset_password(token, form.password.data)
+    if user is None:
+        return page("recovery/invalid_link.html", 410)
+    # Every other session of the account has ended; this one starts afresh.
+    sign_in(user)
+    flash("Votre mot de passe a été modifié. Vos autres sessions ont été fermées.", "success")
+    return advance(url_for("account.show"), account_step)
