@@ -6,7 +6,7 @@ PYTHON := $(VENV)/bin/python
 FLASK  := $(VENV)/bin/flask --app app
 PYTEST_WORKERS ?= auto
 
-.PHONY: install run test lint send-mail clean
+.PHONY: install browser run test lint send-mail clean
 
 install: $(VENV)/.installed node_modules/.installed
 
@@ -19,11 +19,24 @@ node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
+# The browser tests drive Debian's Chromium, never a downloaded browser.
+CHROMIUM := /usr/bin/chromium
+
+browser:
+	@if [ ! -x $(CHROMIUM) ]; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium; \
+	  else \
+	    echo "Chromium is missing; install it with:  sudo sh -c 'apt-get update && apt-get install -y chromium'"; exit 1; \
+	  fi; \
+	fi
+
 run: install
 	FLASK_DEBUG=1 $(FLASK) init-db
 	FLASK_DEBUG=1 $(FLASK) run --host 127.0.0.1 --port 5000
 
-test: install
+test: install browser
+	@echo "Screenshots of the browser tests go to $(CURDIR)/test-artifacts/screenshots"
 	$(PYTHON) -m pytest -n $(PYTEST_WORKERS) -q
 
 lint: install

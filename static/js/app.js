@@ -1,30 +1,54 @@
-// Accessibility after an htmx swap of the page's content: move focus to the
-// new step's heading (or to the error summary) and announce the change.
+// Accessibility after htmx changes the page without reloading it: move focus
+// to the new step's heading (or to the error summary) and announce the change
+// in the aria-live region #announcer.
 (function () {
   "use strict";
 
   function announce(text) {
     var region = document.getElementById("announcer");
-    if (!region) return;
+    if (!region || !text) return;
     region.textContent = "";
+    // A change after the region was emptied is what screen readers announce.
     window.setTimeout(function () { region.textContent = text; }, 50);
+  }
+
+  function normalise(text) {
+    return text.replace(/\s+/g, " ").trim();
+  }
+
+  // A new step (or the same step with its errors) is in #main.
+  function showStep(main) {
+    if (!main) return;
+    var summary = main.querySelector(".error-summary");
+    var heading = main.querySelector("h1");
+    var focus = summary || heading;
+    if (focus) {
+      if (!focus.hasAttribute("tabindex")) focus.setAttribute("tabindex", "-1");
+      focus.focus();
+    }
+    if (summary) {
+      announce(normalise(summary.textContent));
+    } else if (heading) {
+      announce(normalise(heading.textContent));
+    }
   }
 
   document.addEventListener("htmx:afterSettle", function (event) {
     var target = event.detail.target;
-    if (!target || target.id !== "main") return;
-    var summary = target.querySelector(".error-summary");
-    var heading = target.querySelector("h1");
-    var focus = summary || heading;
-    if (focus) {
-      if (!focus.hasAttribute("tabindex")) focus.setAttribute("tabindex", "-1");
-      focus.focus({ preventScroll: false });
+    if (target && target.id === "main") {
+      showStep(target);
+      return;
     }
-    if (summary) {
-      announce(summary.textContent.replace(/\s+/g, " ").trim());
-    } else if (heading) {
-      announce(heading.textContent.trim());
+    // A part of the page that tells what changed, e.g. « Nouvelle image ».
+    var swapped = event.target;
+    if (swapped && swapped.getAttribute && swapped.hasAttribute("data-announce")) {
+      announce(swapped.getAttribute("data-announce"));
     }
+  });
+
+  // Back and forward: htmx puts the step of that address back in the page.
+  document.addEventListener("htmx:historyRestore", function () {
+    showStep(document.getElementById("main"));
   });
 
   // Links in the error summary focus their field.

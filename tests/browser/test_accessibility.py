@@ -1,0 +1,107 @@
+"""axe-core finds no WCAG 2.1 A/AA violation on any page of the flow nor in
+any of its error states, with JavaScript on and with JavaScript disabled.
+Each state is also photographed at desktop and phone width."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from playwright.sync_api import expect
+
+from .helpers import (
+    CAPTCHA,
+    MAIL_SENT,
+    SET_PASSWORD,
+    SIGN_IN,
+    check_page,
+    new_person,
+)
+
+pytestmark = pytest.mark.browser
+
+
+def expect_errors(visitor, *messages: str) -> None:
+    expect(visitor.error_summary).to_be_visible()
+    for message in messages:
+        expect(visitor.error_summary).to_contain_text(message)
+
+
+def test_every_page_and_error_state(any_visitor, request, console_allows):
+    visitor, page = any_visitor, any_visitor.page
+    # Photographed once: without JavaScript the pages look the same.
+    shots = request.getfixturevalue("shots") if visitor.javascript else None
+    person = new_person("axe")
+    # Pages answered with these statuses on purpose (Chromium logs them).
+    console_allows += [r"status of 404 \(NOT FOUND\)", r"status of 410 \(GONE\)"]
+
+    page.goto("/")
+    check_page(page, shots, "accueil")
+
+    page.goto("/connexion")
+    visitor.expect_step(SIGN_IN)
+    check_page(page, shots, "connexion")
+    visitor.button("Se connecter").click()
+    expect_errors(visitor, "Ce champ est obligatoire.")
+    check_page(page, shots, "connexion vide")
+    visitor.field("Adresse e-mail").fill("personne@exemple.fr")
+    visitor.field("Mot de passe").fill("pas le bon mot de passe")
+    visitor.button("Se connecter").click()
+    expect_errors(visitor, "incorrect")
+    check_page(page, shots, "connexion refusee")
+
+    visitor.start_signup()
+    visitor.submit_personal_info()
+    expect_errors(visitor, "Ce champ est obligatoire.", "accepter les conditions")
+    check_page(page, shots, "informations personnelles vides")
+    visitor.field("Adresse e-mail").fill("marie.curie@exemple")
+    visitor.field("Confirmez votre adresse e-mail").fill("autre@exemple.fr")
+    visitor.field("Prénom").fill("Marie")
+    visitor.field("Nom").fill("Curie")
+    visitor.field("Téléphone").fill("12")
+    visitor.field("Adresse email de contact").fill("contact@")
+    visitor.submit_personal_info()
+    expect_errors(visitor, "Téléphone")
+    check_page(page, shots, "informations personnelles invalides")
+
+    visitor.fill_personal_info(person)
+    visitor.field("Adresse email de contact").fill("")
+    visitor.submit_personal_info()
+    visitor.expect_step(CAPTCHA)
+    check_page(page, shots, "captcha")
+    visitor.button("Valider le Captcha").click()
+    expect_errors(visitor, "Ce champ est obligatoire.")
+    check_page(page, shots, "captcha vide")
+    visitor.solve_captcha("AAAAAA")
+    expect_errors(visitor, "ne correspondent pas")
+    check_page(page, shots, "captcha faux")
+    visitor.solve_captcha()
+    visitor.expect_step(MAIL_SENT)
+    check_page(page, shots, "courriel envoye")
+    visitor.button("Renvoyer le courriel").click()
+    expect(page.locator(".notice--success").first).to_be_visible()
+    check_page(page, shots, "courriel renvoye")
+
+    link = visitor.activation_link(person)
+    page.goto(link)
+    visitor.expect_step(SET_PASSWORD)
+    check_page(page, shots, "mot de passe")
+    visitor.button("Soumettre").click()
+    expect_errors(visitor, "Ce champ est obligatoire.")
+    check_page(page, shots, "mot de passe vide")
+    visitor.set_password("motdepasse")
+    expect_errors(visitor, "Nouveau mot de passe")
+    check_page(page, shots, "mot de passe refuse")
+    visitor.set_password(person.password, confirm=person.password + "x")
+    expect_errors(visitor, "identiques")
+    check_page(page, shots, "mot de passe different")
+    visitor.set_password(person.password)
+    visitor.expect_structure_step()
+    check_page(page, shots, "structure")
+
+    page.goto(link)  # used already
+    expect(visitor.heading).to_have_text(re.compile("plus valable"))
+    check_page(page, shots, "lien expire")
+    page.goto("/nulle-part")
+    expect(visitor.heading).to_have_text("Page introuvable")
+    check_page(page, shots, "page introuvable")

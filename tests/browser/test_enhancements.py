@@ -1,0 +1,190 @@
+"""With JavaScript on, htmx enhances the steps: each one swaps in place with its
+own address, back/forward and reload show the right step, focus moves to the
+new heading (or the error summary) and #announcer says it; fields are checked
+when they lose focus, and the password checklist follows what is typed."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from playwright.sync_api import expect
+
+from .helpers import (
+    CAPTCHA,
+    HOME,
+    MAIL_SENT,
+    PERSONAL_INFO,
+    SET_PASSWORD,
+    check_axe,
+    expect_focus,
+    focused,
+    new_person,
+)
+
+pytestmark = pytest.mark.browser
+
+SUMMARY = re.compile(r"^Le formulaire contient (une erreur|des erreurs)")
+
+
+def expect_new_step(visitor, title: str, path: str) -> None:
+    """The step arrived in place: same document, its URL pushed, the focus on
+    its heading, and announced."""
+    visitor.expect_step(title)
+    visitor.expect_path(path)
+    visitor.expect_same_document()
+    expect_focus(visitor.page, title, tag="h1")
+    visitor.expect_announced(title)
+    expect(visitor.page).to_have_title(re.compile(r" – Portail Structures$"))
+
+
+def expect_error_summary_focused(visitor) -> None:
+    expect(visitor.error_summary).to_be_visible()
+    expect_focus(visitor.page, SUMMARY, tag="div")
+    visitor.expect_announced(SUMMARY)
+    visitor.expect_same_document()
+    expect(visitor.page).to_have_title(re.compile(r"^Erreur – "))
+
+
+def test_each_step_swaps_in_place_with_focus_and_announcement(visitor):
+    page = visitor.page
+    person = new_person()
+    page.goto("/")
+    visitor.mark_document()
+
+    visitor.link("Créer un compte").click()
+    expect_new_step(visitor, PERSONAL_INFO, "/inscription/")
+
+    visitor.submit_personal_info()  # empty: 422, the errors swap in place
+    expect_error_summary_focused(visitor)
+    expect(visitor.error_for("Adresse e-mail")).to_contain_text("Ce champ est obligatoire.")
+    visitor.expect_path("/inscription/")
+
+    # A link of the summary takes the focus to its field.
+    visitor.error_summary.get_by_role("link", name=re.compile("^Prénom")).click()
+    expect_focus(page, "Prénom", tag="input")
+
+    visitor.fill_personal_info(person)
+    visitor.submit_personal_info()
+    expect_new_step(visitor, CAPTCHA, "/inscription/captcha")
+
+    visitor.solve_captcha("AAAAAA")  # wrong: 422 with a new image
+    expect_error_summary_focused(visitor)
+    expect(visitor.error_for("Reproduire la suite de caractères")).to_contain_text("ne correspondent pas")
+    visitor.solve_captcha()
+    expect_new_step(visitor, MAIL_SENT, "/inscription/envoye")
+
+    page.goto(visitor.activation_link(person))
+    visitor.mark_document()
+    visitor.set_password("court")
+    expect_error_summary_focused(visitor)
+    visitor.set_password(person.password)
+    visitor.expect_structure_step()
+    visitor.expect_same_document()
+    heading = visitor.heading.inner_text()
+    expect_focus(page, heading, tag="h1")
+    visitor.expect_announced(heading)
+    visitor.expect_signed_in(person)  # the header changed with the step
+
+
+def test_back_forward_and_reload_show_the_right_step(visitor):
+    page = visitor.page
+    person = new_person()
+    page.goto("/")
+    visitor.mark_document()
+    visitor.link("Créer un compte").click()
+    visitor.expect_step(PERSONAL_INFO)
+    visitor.fill_personal_info(person)
+    visitor.submit_personal_info()
+    visitor.expect_step(CAPTCHA)
+
+    page.go_back()
+    visitor.expect_path("/inscription/")
+    visitor.expect_step(PERSONAL_INFO)
+    visitor.expect_same_document()
+    expect_focus(page, PERSONAL_INFO, tag="h1")
+    visitor.expect_announced(PERSONAL_INFO)
+    # What was typed is still there.
+    expect(visitor.field("Adresse e-mail")).to_have_value(person.email)
+    expect(visitor.field("Prénom")).to_have_value(person.first_name)
+
+    page.go_back()
+    visitor.expect_path("/")
+    visitor.expect_step(HOME)
+
+    page.go_forward()
+    visitor.expect_step(PERSONAL_INFO)
+    page.go_forward()
+    visitor.expect_path("/inscription/captcha")
+    visitor.expect_step(CAPTCHA)
+    visitor.expect_same_document()
+    check_axe(page, "after back and forward")
+
+    page.reload()
+    visitor.expect_step(CAPTCHA)
+    expect(page.locator("main")).to_contain_text(person.email)
+    visitor.solve_captcha()
+    visitor.expect_step(MAIL_SENT)
+    page.reload()
+    visitor.expect_step(MAIL_SENT)
+    visitor.expect_path("/inscription/envoye")
+
+
+def test_fields_are_checked_when_they_lose_focus(visitor):
+    page = visitor.page
+    visitor.start_signup()
+    email = visitor.field("Adresse e-mail")
+    email.fill("marie.curie@")
+    page.keyboard.press("Tab")
+
+    error = page.locator("#email-error")
+    expect(error).to_be_visible()
+    expect(error).to_contain_text("adresse e-mail")
+    expect(page.locator("#field-email #email-error")).to_have_count(1)  # next to the field
+    email = visitor.field("Adresse e-mail")
+    expect(email).to_have_attribute("aria-invalid", "true")
+    expect(email).to_have_attribute("aria-describedby", re.compile(r"\bemail-error\b"))
+    expect(email).to_have_value("marie.curie@")  # nothing typed is lost
+    # The check did not take the focus away from where the person went.
+    assert focused(page)["name"] == "Confirmez votre adresse e-mail"
+    check_axe(page, "inline error")
+
+    visitor.field("Confirmez votre adresse e-mail").fill("autre@exemple.fr")
+    page.keyboard.press("Tab")
+    expect(page.locator("#email_confirm-error")).to_be_visible()
+
+    email.fill("marie.curie@exemple.fr")
+    email.blur()
+    expect(page.locator("#email-error")).to_have_count(0)
+    expect(visitor.field("Adresse e-mail")).not_to_have_attribute("aria-invalid", "true")
+
+    visitor.field("Téléphone").fill("12")
+    page.keyboard.press("Tab")
+    expect(page.locator("#phone-error")).to_be_visible()
+    check_axe(page, "inline errors")
+
+
+def test_the_password_checklist_follows_what_is_typed(visitor):
+    page = visitor.page
+    person = visitor.create_account()
+    visitor.open_activation_link(person)
+    rules = page.locator("#password-rules")
+    met = rules.locator(".checklist__item--ok")
+    expect(met).to_have_count(0)
+
+    visitor.field("Nouveau mot de passe").focus()
+    page.keyboard.type("abcdefgh", delay=15)
+    expect(met).to_have_count(1)
+    expect(met).to_have_text([re.compile("Une minuscule")])
+
+    page.keyboard.type("jkmn", delay=15)  # 12 characters
+    expect(met.filter(has_text="12 caractères minimum")).to_have_count(1)
+
+    page.keyboard.type("7Q", delay=15)  # digits and upper case: 3 kinds
+    expect(rules.locator(":scope > li").nth(1)).to_have_class(re.compile("checklist__item--ok"))
+    check_axe(page, "checklist met")
+
+    page.keyboard.press("Control+A")
+    page.keyboard.press("Backspace")
+    expect(met).to_have_count(0)
+    visitor.expect_step(SET_PASSWORD)

@@ -1,0 +1,99 @@
+"""The account journey with the keyboard alone: Tab, Shift+Tab, Enter, Space
+and typing, never a click or a fill. Every element reached shows its focus."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from playwright.sync_api import expect
+
+from .helpers import (
+    CAPTCHA,
+    CAPTCHA_ANSWER,
+    HOME,
+    MAIL_SENT,
+    PERSONAL_INFO,
+    SET_PASSWORD,
+    SIGN_IN,
+    expect_focus,
+    focused,
+    new_person,
+    tab_to,
+)
+
+pytestmark = pytest.mark.browser
+
+
+def type_into(page, label: str, text: str) -> None:
+    tab_to(page, label)
+    page.keyboard.type(text)
+
+
+def test_account_journey_with_the_keyboard_alone(visitor):
+    page = visitor.page
+    keyboard = page.keyboard
+    person = new_person("clavier")
+
+    page.goto("/")
+    # The first Tab reaches the skip link, which leads to the content.
+    keyboard.press("Tab")
+    assert focused(page)["name"] == "Aller au contenu"
+    keyboard.press("Enter")
+    assert focused(page)["id"] == "main"
+    tab_to(page, "Créer un compte")
+    keyboard.press("Enter")
+    visitor.expect_step(PERSONAL_INFO)
+    expect_focus(page, PERSONAL_INFO, tag="h1")
+
+    type_into(page, "Adresse e-mail", person.email)
+    type_into(page, "Confirmez votre adresse e-mail", person.email)
+    # Back to the first field: it kept what was typed.
+    tab_to(page, "Adresse e-mail", backwards=True)
+    expect(visitor.field("Adresse e-mail")).to_have_value(person.email)
+    type_into(page, "Prénom", person.first_name)
+    type_into(page, "Nom", person.last_name)
+    type_into(page, "Téléphone", person.phone)
+    tab_to(page, "J'accepte les conditions")
+    keyboard.press("Space")
+    expect(visitor.field("J'accepte les conditions")).to_be_checked()
+    tab_to(page, "Continuer")
+    keyboard.press("Enter")
+
+    visitor.expect_step(CAPTCHA)
+    expect_focus(page, CAPTCHA, tag="h1")
+    image = page.get_by_role("img", name=re.compile("^Image contenant"))
+    first_image = image.get_attribute("src")
+    tab_to(page, "Nouvelle image")
+    keyboard.press("Space")
+    expect(image).not_to_have_attribute("src", first_image)
+    expect_focus(page, "Nouvelle image", tag="button")  # the focus stays where it was
+    visitor.expect_announced("Nouvelle image affichée.")
+    type_into(page, "Reproduire la suite de caractères", CAPTCHA_ANSWER.lower())
+    keyboard.press("Enter")  # Enter in the answer validates (not « Nouvelle image »)
+
+    visitor.expect_step(MAIL_SENT)
+    expect_focus(page, MAIL_SENT, tag="h1")
+
+    page.goto(visitor.activation_link(person))  # the link from the mail
+    visitor.expect_step(SET_PASSWORD)
+    type_into(page, "Nouveau mot de passe", person.password)
+    type_into(page, "Confirmation du nouveau mot de passe", person.password)
+    keyboard.press("Enter")
+    visitor.expect_structure_step()
+    visitor.expect_signed_in(person)
+    expect_focus(page, visitor.heading.inner_text(), tag="h1")
+
+    # Signing out and in again, still with the keyboard.
+    tab_to(page, "Se déconnecter", backwards=True)
+    keyboard.press("Enter")
+    visitor.expect_step(HOME)
+    visitor.expect_signed_out()
+    tab_to(page, "Se connecter")
+    keyboard.press("Enter")
+    visitor.expect_step(SIGN_IN)
+    type_into(page, "Adresse e-mail", person.email)
+    type_into(page, "Mot de passe", person.password)
+    keyboard.press("Enter")
+    visitor.expect_structure_step()
+    visitor.expect_signed_in(person)
