@@ -29,10 +29,11 @@ Event names (``outcome`` is "success" unless stated):
 - ``account.purged``             accounts.purge (`flask purge`): one event, details
                                  are counts.
 
-Reserved for the structures (to be wired by their use cases):
+Structures (structures.py):
 
 - ``structure.created``          a structure and its gestionnaire principal.
 - ``membership.requested``       a request to be attached (rattachement).
+- ``membership.cancelled``       the requester withdrew a pending request.
 - ``membership.decided``         outcome "approved" or "refused", details
                                  ``structure``, ``requester``.
 - ``membership.role_handed_over`` the gestionnaire principal role moves to another

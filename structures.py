@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from peewee import IntegrityError
 
+import audit
 import mailer
 from forms.validators import IDENTIFIER_TYPES, SIRET
 from models import Membership, Structure, User, db
@@ -24,6 +25,7 @@ def create(creator: User, data: dict) -> Structure:
     try:
         with db.atomic():
             structure = Structure.register(creator, **data)
+            audit.record("structure.created", creator, structure=structure.id)
             mailer.queue(
                 creator.contact_email,
                 "Votre structure est créée",
@@ -60,6 +62,7 @@ def request_attachment(user: User, structure: Structure) -> tuple[Membership, bo
     with db.atomic():
         membership, requested = Membership.request(user, structure)
         if requested:
+            audit.record("membership.requested", user, structure=structure.id)
             manager = structure.manager()
             if manager is not None:
                 mailer.queue(
@@ -94,6 +97,13 @@ def decide(membership: Membership, manager: User, approve: bool) -> bool:
         done = membership.approve(manager) if approve else membership.refuse(manager)
         if done:
             requester = User.get_by_id(membership.user_id)
+            audit.record(
+                "membership.decided",
+                manager,
+                outcome="approved" if approve else "refused",
+                structure=structure.id,
+                requester=requester.email,
+            )
             mailer.queue(
                 requester.contact_email,
                 "Votre demande de rattachement est acceptée"
@@ -114,6 +124,7 @@ def cancel(membership: Membership, user: User) -> bool:
     with db.atomic():
         if membership.user_id != user.id or not membership.cancel():
             return False
+        audit.record("membership.cancelled", user, structure=membership.structure_id)
         structure = Structure.get_by_id(membership.structure_id)
         manager = structure.manager()
         if manager is not None:
@@ -136,6 +147,7 @@ def hand_over(structure: Structure, manager: User, membership_id: int) -> Member
         if membership is None:
             return None
         successor = User.get_by_id(membership.user_id)
+        audit.record("membership.role_handed_over", manager, structure=structure.id, to=successor.email)
         mailer.queue(
             successor.contact_email,
             "Vous êtes gestionnaire principal de votre structure",
