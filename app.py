@@ -13,6 +13,7 @@ import security
 from extensions import csrf, htmx, login_manager, mail
 from models import User
 from views import (
+    RowIdConverter,
     account,
     activation,
     approvals,
@@ -41,6 +42,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     mailer.init_app(app)
     security.init_app(app)
 
+    app.url_map.converters["id"] = RowIdConverter
     for blueprint in (
         main.bp,
         registration.bp,

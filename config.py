@@ -138,3 +138,12 @@ def _check_secrets(app: Flask) -> None:
                 '(e.g. python -c "import secrets; print(secrets.token_hex(32))").'
             )
         app.config["SECRET_KEY"] = secrets.token_hex(32)
+    if not is_development(app) and not (
+        app.config.get("EXTERNAL_BASE_URL") or app.config.get("TRUSTED_HOSTS")
+    ):
+        # Links in mails (activation, reset) must never follow a Host header
+        # that a client chose.
+        raise RuntimeError(
+            "FLASK_EXTERNAL_BASE_URL (e.g. https://portail.example.fr) or FLASK_TRUSTED_HOSTS "
+            "must be set outside development: links in mails are built from it."
+        )

@@ -6,7 +6,6 @@ the console and listed on the development page."""
 
 from __future__ import annotations
 
-import smtplib
 import threading
 from datetime import timedelta
 
@@ -80,7 +79,7 @@ def deliver_pending(limit: int = 100) -> tuple[int, int]:
             continue  # another worker has it
         try:
             mail.send(_message(item))
-        except (smtplib.SMTPException, OSError) as exc:
+        except Exception as exc:  # noqa: BLE001 - one bad mail must not stop the others
             item.mark_failed(f"{type(exc).__name__}: {exc}")
             current_app.logger.warning("Mail %s to %s not delivered: %s", item.id, item.recipient, exc)
             failed += 1

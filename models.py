@@ -116,6 +116,8 @@ class User(UserMixin, BaseModel):
             failed_sign_ins=0,
             last_failed_sign_in_at=None,
         ).where(User.id == self.id).execute()
+        # Reset links sent before the change die with the old password.
+        Token.revoke(self, Token.RESET)
         fresh = User.get_by_id(self.id)
         self.password_hash, self.session_epoch = fresh.password_hash, fresh.session_epoch
         self.failed_sign_ins, self.last_failed_sign_in_at = 0, None
@@ -166,12 +168,17 @@ class Token(BaseModel):
     def issue(cls, user: User, purpose: str, ttl: timedelta) -> str:
         """Create a token, revoking the user's older ones of that purpose."""
         now = utcnow()
-        cls.update(used_at=now).where(
-            (cls.user == user) & (cls.purpose == purpose) & cls.used_at.is_null()
-        ).execute()
+        cls.revoke(user, purpose)
         raw = secrets.token_urlsafe(32)
         cls.create(user=user, purpose=purpose, token_hash=sha256(raw), created_at=now, expires_at=now + ttl)
         return raw
+
+    @classmethod
+    def revoke(cls, user: User, purpose: str) -> None:
+        """End every open token of that purpose."""
+        cls.update(used_at=utcnow()).where(
+            (cls.user == user) & (cls.purpose == purpose) & cls.used_at.is_null()
+        ).execute()
 
     @classmethod
     def _usable(cls, raw: str, purpose: str):

@@ -7,7 +7,7 @@ import hashlib
 import time
 from collections.abc import Callable
 
-from flask import Flask, current_app, request
+from flask import Flask, abort, current_app, request
 from flask_limiter.util import get_remote_address
 from werkzeug.middleware.proxy_fix import ProxyFix
 
@@ -22,7 +22,24 @@ CSP = (
 HSTS = "max-age=31536000; includeSubDomains"
 
 
+def _refuse_nul_characters() -> None:
+    """No field or URL of this portal holds a NUL character; PostgreSQL cannot
+    store one. Refuse such a request whole (400) before any view sees it."""
+    values = [request.path]
+    for _name, given in request.args.lists():
+        values.extend(given)
+    if request.method == "POST" and request.mimetype in (
+        "application/x-www-form-urlencoded",
+        "multipart/form-data",
+    ):
+        for _name, given in request.form.lists():
+            values.extend(given)
+    if any("\x00" in value for value in values):
+        abort(400)
+
+
 def init_app(app: Flask) -> None:
+    app.before_request(_refuse_nul_characters)
     proxies = int(app.config["TRUSTED_PROXIES"] or 0)
     if proxies > 0:
         # Only then are X-Forwarded-For/-Proto/-Host believed, and only the

@@ -3,17 +3,17 @@
 
 from __future__ import annotations
 
-from flask_wtf import FlaskForm
 from wtforms import BooleanField, PasswordField
 from wtforms.validators import DataRequired, Length
 
+from forms import Form
 from forms.registration import SURVEY_CONSENT_LABEL, PersonalInfoForm
 from forms.validators import PasswordRule, SameAs
 
 REQUIRED = "Ce champ est obligatoire."
 
 
-class NewPasswordForm(FlaskForm):
+class NewPasswordForm(Form):
     """« Mise à jour du mot de passe ». ``context`` lists the words the
     password may not contain (the user's names and e-mail)."""
 
@@ -36,7 +36,7 @@ class NewPasswordForm(FlaskForm):
         self.password.validators = [*self.password.validators, PasswordRule(lambda: context)]
 
 
-class ProfileForm(FlaskForm):
+class ProfileForm(Form):
     """The identity fields a user may edit, with the very rules of sign-up."""
 
     first_name = PersonalInfoForm.first_name
@@ -53,7 +53,7 @@ class ProfileForm(FlaskForm):
         }
 
 
-class SurveyConsentForm(FlaskForm):
+class SurveyConsentForm(Form):
     survey_consent = BooleanField(SURVEY_CONSENT_LABEL)
 
 
@@ -61,7 +61,7 @@ def _again(unbound):
     return unbound.field_class(*unbound.args, **unbound.kwargs)
 
 
-class ChangePasswordForm(FlaskForm):
+class ChangePasswordForm(Form):
     """The current password, then a new one under the rule of step 4."""
 
     current_password = PasswordField(

@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-from flask_wtf import FlaskForm
 from wtforms import EmailField, PasswordField
 from wtforms.validators import DataRequired, Length
 
+from forms import Form
 from forms.validators import Email
 
 REQUIRED = "Ce champ est obligatoire."
 
 
-class LoginForm(FlaskForm):
+class LoginForm(Form):
     email = EmailField(
         "Adresse e-mail",
         validators=[DataRequired(REQUIRED), Length(max=254)],
@@ -24,7 +24,7 @@ class LoginForm(FlaskForm):
     )
 
 
-class EmailRequestForm(FlaskForm):
+class EmailRequestForm(Form):
     """An address to send a link to: « Mot de passe oublié ? », or a new
     activation link. The answer never says whether it has an account."""
 

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, HiddenField, StringField, TelField
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
+from forms import Form
 from forms.validators import Email, PersonName, Phone, SameAs
 
 REQUIRED = "Ce champ est obligatoire."
@@ -19,7 +19,7 @@ SURVEY_CONSENT_LABEL = (
 )
 
 
-class PersonalInfoForm(FlaskForm):
+class PersonalInfoForm(Form):
     email = EmailField(
         "Adresse e-mail",
         validators=[DataRequired(REQUIRED), Length(max=254), Email()],
@@ -74,7 +74,7 @@ class PersonalInfoForm(FlaskForm):
         }
 
 
-class CaptchaForm(FlaskForm):
+class CaptchaForm(Form):
     challenge_id = HiddenField(validators=[DataRequired()])
     answer = StringField(
         "Reproduire la suite de caractères",

@@ -3,10 +3,10 @@ structure to ask for attachment, and handing over the manager role."""
 
 from __future__ import annotations
 
-from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, HiddenField, SelectChoice, SelectField, StringField, TelField
 from wtforms.validators import DataRequired, Length, Optional
 
+from forms import Form
 from forms.validators import (
     IDENTIFIER_TYPES,
     SIRET,
@@ -84,7 +84,7 @@ class IdentifierFields:
         self.identifier.label.text = self.kind().label
 
 
-class StructureDetails(FlaskForm):
+class StructureDetails(Form):
     """Everything but the identifier: raison sociale, contact, postal address."""
 
     company_name = StringField(
@@ -195,7 +195,7 @@ class StructureEditForm(StructureDetails):
         return self.structure.identifier_type, self.structure.identifier
 
 
-class StructureSearchForm(IdentifierFields, FlaskForm):
+class StructureSearchForm(IdentifierFields, Form):
     """Find a structure by its identifier type and identifier (a GET search)."""
 
     ASSIGNED_TYPED = True
@@ -211,14 +211,14 @@ class StructureSearchForm(IdentifierFields, FlaskForm):
         self.label_identifier()
 
 
-class AttachmentRequestForm(FlaskForm):
+class AttachmentRequestForm(Form):
     """The structure found, as hidden fields of « Demander le rattachement »."""
 
     identifier_type = HiddenField(validators=[DataRequired()])
     identifier = HiddenField(validators=[DataRequired()])
 
 
-class SiretForm(FlaskForm):
+class SiretForm(Form):
     """The SIRET of a structure first numbered by the portal."""
 
     identifier = StringField(
@@ -244,7 +244,7 @@ class SiretForm(FlaskForm):
             ) from None
 
 
-class HandoverForm(FlaskForm):
+class HandoverForm(Form):
     member = _select(
         "Nouveau gestionnaire principal",
         coerce=int,

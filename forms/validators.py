@@ -52,6 +52,10 @@ def _fold(text: str) -> str:
 
 EMAIL_MAX = 254
 EMAIL_MESSAGE = "Saisissez une adresse e-mail valide, par exemple nom@exemple.fr."
+EMAIL_ACCENTS = (
+    "Les caractères accentués ou spéciaux ne sont pas acceptés avant le @. "
+    "Saisissez une adresse e-mail valide, par exemple nom@exemple.fr."
+)
 EMAIL_TOO_LONG = f"L'adresse e-mail doit contenir au plus {EMAIL_MAX} caractères."
 
 
@@ -85,10 +89,14 @@ def normalize_email(value: str) -> str:
     if reason:
         raise ValidationError(f"{reason} {EMAIL_MESSAGE}")
     try:
-        info = validate_email(text, check_deliverability=False)
-    except EmailNotValidError:
+        # Mail servers and Flask-Mail speak ASCII before the @ (no SMTPUTF8);
+        # an internationalised domain is kept in its ASCII (punycode) form.
+        info = validate_email(text, check_deliverability=False, allow_smtputf8=False)
+    except EmailNotValidError as error:
+        if "before the @-sign" in str(error) and "Internationalized" in str(error):
+            raise ValidationError(EMAIL_ACCENTS) from None
         raise ValidationError(EMAIL_MESSAGE) from None
-    normalized = info.normalized.lower()
+    normalized = (info.ascii_email or info.normalized).lower()
     if len(normalized) > EMAIL_MAX:
         raise ValidationError(EMAIL_TOO_LONG)
     return normalized

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sqlite3
 
 import pytest
-from conftest import clean_environment, make_app
+from conftest import CSRF_IN_PAGE, Client, Signup, clean_environment, make_app
 
 import migrations
 from app import create_app
@@ -17,15 +17,59 @@ def test_production_refuses_to_start_without_a_secret_key(tmp_path, monkeypatch)
     with pytest.raises(RuntimeError, match="FLASK_SECRET_KEY"):
         create_app({"DATABASE_URL": f"sqlite:///{tmp_path / 'x.db'}"})
     monkeypatch.setenv("FLASK_SECRET_KEY", "12345678901234567890")
+    monkeypatch.setenv("FLASK_EXTERNAL_BASE_URL", "https://portail.exemple.fr")
     app = create_app({"DATABASE_URL": f"sqlite:///{tmp_path / 'x.db'}"})
     assert app.config["SECRET_KEY"] == "12345678901234567890"  # a string, not a number
+
+
+def test_production_refuses_to_start_without_a_base_for_mail_links(tmp_path, monkeypatch):
+    clean_environment(monkeypatch)
+    settings = {"SECRET_KEY": "s", "DATABASE_URL": f"sqlite:///{tmp_path / 'x.db'}"}
+    with pytest.raises(RuntimeError, match="FLASK_EXTERNAL_BASE_URL"):
+        create_app(settings)
+    assert create_app({**settings, "TRUSTED_HOSTS": ["portail.exemple.fr"]})
+
+
+def test_a_forged_host_header_never_reaches_a_mail_link(tmp_path, monkeypatch):
+    """Reset-link poisoning: the attacker asks for the victim's reset from their own host."""
+    clean_environment(monkeypatch)
+    app = make_app(tmp_path, EXTERNAL_BASE_URL="https://portail.exemple.fr", RESEND_COOLDOWN_SECONDS=0)
+    app.test_client_class = Client
+    Signup(app.test_client(), lambda r=None: read_outbox(app, r)).create_account()
+    attacker = app.test_client()
+    evil = "http://evil.example"
+    token = CSRF_IN_PAGE.search(attacker.get("/", base_url=evil).get_data(as_text=True))
+    response = attacker.post(
+        "/inscription/renvoyer",
+        data={"email": "marie.curie@exemple.fr", "csrf_token": token.group(1) or token.group(2)},
+        base_url=evil,
+    )
+    assert response.status_code == 303
+    mails = read_outbox(app)
+    assert len(mails) == 2
+    for mail in mails:
+        assert "evil.example" not in mail.body_text
+        assert "https://portail.exemple.fr/activation/" in mail.body_text
+
+
+def read_outbox(app, recipient=None):
+    from models import OutboxMail
+
+    with app.app_context(), db.connection_context():
+        return list(OutboxMail.select().order_by(OutboxMail.id))
 
 
 def test_the_captcha_test_hook_is_refused_outside_testing(tmp_path, monkeypatch):
     clean_environment(monkeypatch)
     monkeypatch.setenv("FLASK_CAPTCHA_FIXED_ANSWER", "123456")
     with pytest.raises(RuntimeError, match="CAPTCHA_FIXED_ANSWER"):
-        create_app({"SECRET_KEY": "s", "DATABASE_URL": f"sqlite:///{tmp_path / 'x.db'}"})
+        create_app(
+            {
+                "SECRET_KEY": "s",
+                "EXTERNAL_BASE_URL": "https://portail.exemple.fr",
+                "DATABASE_URL": f"sqlite:///{tmp_path / 'x.db'}",
+            }
+        )
     app = create_app({"TESTING": True, "SECRET_KEY": "s", "DATABASE_URL": f"sqlite:///{tmp_path / 'x.db'}"})
     assert app.config["CAPTCHA_FIXED_ANSWER"] == "123456"
 

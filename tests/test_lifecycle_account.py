@@ -189,3 +189,23 @@ def test_the_password_form_shows_the_rule_checked_live(signed_in):
     assert "12 caractères minimum" in text
     assert 'hx-post="/mot-de-passe/regles"' in text
     assert 'autocomplete="current-password"' in text and 'autocomplete="new-password"' in text
+
+
+def test_a_reset_link_sent_before_a_password_change_dies_with_the_old_password(app, signed_in, mailbox):
+    from conftest import link_in
+
+    app.test_client_class = type(signed_in)
+    other = app.test_client()
+    other.submit("/mot-de-passe-oublie/", {"email": EMAIL})
+    [reset] = [m for m in mailbox(EMAIL) if "/mot-de-passe-oublie/" in m.body_text]
+    link = link_in(reset)
+    assert other.get(link).status_code == 200
+    signed_in.submit(
+        "/mon-compte/mot-de-passe",
+        {"current_password": PASSWORD, "password": NEW_PASSWORD, "password_confirm": NEW_PASSWORD},
+    )
+    response = other.submit(
+        link, {"password": "Encore-Autre-Chose-9", "password_confirm": "Encore-Autre-Chose-9"}
+    )
+    assert response.status_code == 410
+    assert other.submit("/connexion", {"email": EMAIL, "password": NEW_PASSWORD}).status_code in (204, 303)

@@ -152,7 +152,13 @@ def test_the_development_page_does_not_exist_in_production(tmp_path, monkeypatch
     clean_environment(monkeypatch)
     from app import create_app
 
-    app = create_app({"SECRET_KEY": "s", "DATABASE_URL": f"sqlite:///{tmp_path / 'p.db'}"})
+    app = create_app(
+        {
+            "SECRET_KEY": "s",
+            "EXTERNAL_BASE_URL": "https://portail.exemple.fr",
+            "DATABASE_URL": f"sqlite:///{tmp_path / 'p.db'}",
+        }
+    )
     assert app.test_client().get("/dev/courriels").status_code == 404
 
 
@@ -160,3 +166,16 @@ def test_send_mail_without_a_server_says_so(app):
     result = app.test_cli_runner().invoke(args=["send-mail"])
     assert result.exit_code != 0
     assert "FLASK_MAIL_SERVER" in result.output
+
+
+def test_one_undeliverable_mail_does_not_stop_the_others(smtp_app, smtp):
+    import mailer
+
+    with smtp_app.test_request_context(), db.connection_context():
+        OutboxMail.create(recipient="jösé@exemple.fr", subject="A", body_text="a")
+        OutboxMail.create(recipient="ok@exemple.fr", subject="B", body_text="b")
+        assert mailer.deliver_pending() == (1, 1)
+        bad, good = OutboxMail.select().order_by(OutboxMail.id)
+        assert bad.sent_at is None and bad.attempts == 1 and bad.claimed_until is None
+        assert good.sent_at is not None
+    assert [m["To"] for m in smtp.wait_for(1)] == ["ok@exemple.fr"]

@@ -5,6 +5,15 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from flask import Response, make_response, redirect, render_template, request
+from werkzeug.routing import IntegerConverter
+
+
+class RowIdConverter(IntegerConverter):
+    """``<id:name>``: a database row id, 1 to 2**63 - 1. A larger number is no
+    id (404), rather than an overflow in the database driver (500)."""
+
+    def __init__(self, url_map, *args, **kwargs):
+        super().__init__(url_map, min=1, max=2**63 - 1)
 
 
 def page(template: str, status: int = 200, **context) -> Response:

@@ -25,13 +25,13 @@ def approvals_page():
     return page("approvals/index.html", managed=managed, requests=Membership.pending_for(managed))
 
 
-@bp.post("/<int:membership_id>/approuver")
+@bp.post("/<id:membership_id>/approuver")
 @login_required
 def approve(membership_id: int):
     return _decide(membership_id, approve=True)
 
 
-@bp.post("/<int:membership_id>/refuser")
+@bp.post("/<id:membership_id>/refuser")
 @login_required
 def refuse(membership_id: int):
     return _decide(membership_id, approve=False)

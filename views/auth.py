@@ -6,6 +6,7 @@ from urllib.parse import urlsplit
 
 from flask import Blueprint, flash, redirect, request, session, url_for
 from flask_login import current_user, login_user, logout_user
+from werkzeug.urls import iri_to_uri
 
 import accounts
 import audit
@@ -79,6 +80,6 @@ def _full_redirect(url: str):
     if request.htmx:
         response = redirect(url, 303)
         response.status_code = 204
-        response.headers["HX-Redirect"] = url
+        response.headers["HX-Redirect"] = iri_to_uri(url)  # headers are Latin-1
         return response
     return redirect(url, 303)

@@ -31,7 +31,7 @@ def space_page(status: int = 200):
     )
 
 
-@bp.post("/demandes/<int:membership_id>/annuler")
+@bp.post("/demandes/<id:membership_id>/annuler")
 @login_required
 def cancel(membership_id: int):
     """The requester withdraws a pending request: under htmx its row is

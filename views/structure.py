@@ -203,14 +203,14 @@ def _successors(members: list[Membership]) -> list[Membership]:
     return [m for m in members if m.role == Membership.USER]
 
 
-@bp.get("/<int:structure_id>/")
+@bp.get("/<id:structure_id>/")
 @login_required
 def detail(structure_id: int):
     structure, membership = _member_structure(structure_id)
     return _detail_page(structure, membership)
 
 
-@bp.route("/<int:structure_id>/modifier", methods=["GET", "POST"])
+@bp.route("/<id:structure_id>/modifier", methods=["GET", "POST"])
 @login_required
 def edit(structure_id: int):
     structure, _membership = _member_structure(structure_id, manager=True)
@@ -226,7 +226,7 @@ def edit(structure_id: int):
     return advance(url, lambda: detail(structure.id))
 
 
-@bp.post("/<int:structure_id>/siret")
+@bp.post("/<id:structure_id>/siret")
 @login_required
 def assign_siret(structure_id: int):
     """A structure first numbered by the portal receives its SIRET."""
@@ -249,7 +249,7 @@ def assign_siret(structure_id: int):
     return invalid("structure/edit.html", form=form, siret=siret, structure=structure)
 
 
-@bp.post("/<int:structure_id>/gestionnaire")
+@bp.post("/<id:structure_id>/gestionnaire")
 @login_required
 def hand_over(structure_id: int):
     structure, membership = _member_structure(structure_id, manager=True)
