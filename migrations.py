@@ -7,9 +7,10 @@ transaction, so an upgrade keeps the data.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import contextlib
+from collections.abc import Callable, Iterator
 
-from peewee import SQL, DateTimeField, IntegerField
+from peewee import SQL, DateTimeField, IntegerField, PeeweeException, PostgresqlDatabase
 from playhouse.migrate import SchemaMigrator
 from playhouse.migrate import migrate as migrate_schema
 
@@ -56,8 +57,34 @@ def _stamp(version: int) -> None:
     SchemaVersion.create(version=version)
 
 
+# Key of the PostgreSQL advisory lock that lets one migration run at a time.
+MIGRATION_LOCK_KEY = 7_305_140_217
+
+
+@contextlib.contextmanager
+def _one_at_a_time() -> Iterator[None]:
+    """Several workers may run init-db at once: on PostgreSQL they queue on a
+    session advisory lock held for the whole migration (concurrent CREATE
+    TABLE IF NOT EXISTS would fail there). SQLite is left as it is."""
+    if not isinstance(db.obj, PostgresqlDatabase):
+        yield
+        return
+    db.execute_sql("SELECT pg_advisory_lock(%s)", (MIGRATION_LOCK_KEY,))
+    try:
+        yield
+    finally:
+        # A dead connection has released the lock already.
+        with contextlib.suppress(PeeweeException):
+            db.execute_sql("SELECT pg_advisory_unlock(%s)", (MIGRATION_LOCK_KEY,))
+
+
 def migrate() -> tuple[int, int]:
     """Bring the schema to SCHEMA_VERSION; returns (before, after)."""
+    with _one_at_a_time():
+        return _migrate()
+
+
+def _migrate() -> tuple[int, int]:
     with db.atomic():
         db.create_tables([SchemaVersion])
         before = current_version()

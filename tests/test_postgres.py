@@ -1,0 +1,411 @@
+"""The app on a real PostgreSQL server: schema, upgrades, the account path,
+structures, and the races the database decides (« grow to PostgreSQL and
+several workers »).
+
+One throwaway server per test session (per xdist worker), a fresh database
+per test."""
+
+from __future__ import annotations
+
+import re
+import threading
+
+import pg_server
+import pytest
+from conftest import CAPTCHA_ANSWER, PASSWORD, PERSON, Client, Signup, clean_environment, make_app
+from peewee import IntegrityError
+from structure_helpers import (
+    PIERRE,
+    SIRET_NORMALISED,
+    STRUCTURE,
+    create_structure,
+    error_of,
+    new_client,
+    text_of,
+)
+
+import audit
+import migrations
+from app import create_app
+from models import AuditEvent, Membership, OutboxMail, Structure, Token, User, db, utcnow
+
+EMAIL = "marie.curie@exemple.fr"
+
+
+# -- fixtures ----------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def postgres():
+    """A PostgreSQL server for this session (this xdist worker), removed at the end."""
+    server = problem = None
+    try:
+        server = pg_server.PostgresServer().start()
+    except pg_server.ServerUnavailable as error:
+        problem = str(error)
+    if server is None:
+        pytest.fail(f"The PostgreSQL tests need a PostgreSQL server. {problem}", pytrace=False)
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def scheme() -> str:
+    """The URL scheme; ``postgresql+pool`` (a connection pool per process) by parametrize."""
+    return "postgresql"
+
+
+@pytest.fixture
+def database_url(postgres, scheme) -> str:
+    return postgres.url(postgres.create_database()).replace("postgresql://", f"{scheme}://", 1)
+
+
+@pytest.fixture
+def pg_app(tmp_path, monkeypatch, database_url):
+    clean_environment(monkeypatch)
+    app = make_app(tmp_path, DATABASE_URL=database_url)
+    app.test_client_class = Client
+    return app
+
+
+@pytest.fixture
+def pg_mailbox(pg_app):
+    def read(recipient: str | None = None) -> list[OutboxMail]:
+        with pg_app.app_context(), db.connection_context():
+            query = OutboxMail.select().order_by(OutboxMail.id)
+            if recipient:
+                query = query.where(OutboxMail.recipient == recipient)
+            return list(query)
+
+    return read
+
+
+@pytest.fixture
+def pg_client(pg_app) -> Client:
+    return pg_app.test_client()
+
+
+@pytest.fixture
+def pg_signup(pg_client, pg_mailbox) -> Signup:
+    return Signup(pg_client, pg_mailbox)
+
+
+def query(app, fn):
+    with app.app_context(), db.connection_context():
+        return fn()
+
+
+def init_db(app) -> str:
+    result = app.test_cli_runner().invoke(args=["init-db"])
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+def challenge_on(page: str) -> str:
+    return re.search(r'name="challenge_id" value="([^"]+)"', page).group(1)
+
+
+def at_once(calls) -> list:
+    """Run the calls in threads released together; their results."""
+    barrier = threading.Barrier(len(calls))
+    results = []
+
+    def run(call):
+        barrier.wait()
+        results.append(call())
+
+    threads = [threading.Thread(target=run, args=(call,)) for call in calls]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return results
+
+
+# -- schema ------------------------------------------------------------------------------
+
+
+def test_init_db_creates_the_schema_on_a_new_database_and_is_idempotent(postgres, tmp_path, monkeypatch):
+    clean_environment(monkeypatch)
+    name = postgres.create_database()
+    app = create_app({"TESTING": True, "SECRET_KEY": "test-secret", "DATABASE_URL": postgres.url(name)})
+
+    first = init_db(app)
+    second = init_db(app)
+
+    assert f"schema version 0 -> {migrations.SCHEMA_VERSION}" in first
+    assert f"Database up to date (schema version {migrations.SCHEMA_VERSION})" in second
+    connection = postgres.connect(name)
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT version FROM schema_version")
+            assert cursor.fetchall() == [(migrations.SCHEMA_VERSION,)]
+            cursor.execute("SELECT indexdef FROM pg_indexes WHERE indexname = 'membership_one_manager'")
+            (definition,) = cursor.fetchone()
+    finally:
+        connection.close()
+    # The partial unique index, with its condition, as on SQLite.
+    assert "UNIQUE" in definition and "gestionnaire_principal" in definition and "WHERE" in definition
+
+
+def test_init_db_on_a_migrated_database_changes_nothing(pg_app):
+    assert "Database up to date" in init_db(pg_app)
+    assert "Database up to date" in init_db(pg_app)
+
+
+def make_older(postgres, database_url: str, older: int) -> None:
+    """Take the schema back to version ``older`` (1: before the structures,
+    2: before the audit table and the sign-in throttle), rows kept."""
+    connection = postgres.connect(database_url.rsplit("/", 1)[1])
+    try:
+        with connection.cursor() as cursor:
+            if older == 1:
+                cursor.execute('DROP TABLE "membership"')
+                cursor.execute('DROP TABLE "structure"')
+            cursor.execute('DROP TABLE "audit_event"')
+            cursor.execute('ALTER TABLE "user" DROP COLUMN failed_sign_ins')
+            cursor.execute('ALTER TABLE "user" DROP COLUMN last_failed_sign_in_at')
+            cursor.execute("UPDATE schema_version SET version = %s", (older,))
+    finally:
+        connection.close()
+
+
+@pytest.mark.parametrize("older", [1, 2])
+def test_an_older_database_upgrades_and_keeps_its_rows(postgres, pg_app, database_url, older):
+    with pg_app.app_context(), db.connection_context():
+        user = User.create(
+            email=EMAIL,
+            first_name="Marie",
+            last_name="Curie",
+            contact_email=EMAIL,
+            terms_accepted_at=utcnow(),
+        )
+        Token.create(user=user, purpose=Token.RESET, token_hash="h", expires_at=utcnow())
+    make_older(postgres, database_url, older)
+
+    output = init_db(pg_app)
+
+    assert f"{older} -> {migrations.SCHEMA_VERSION}" in output
+    assert "Database up to date" in init_db(pg_app)
+    with pg_app.app_context(), db.connection_context():
+        marie = User.get()
+        assert (marie.email, marie.failed_sign_ins, marie.last_failed_sign_in_at) == (EMAIL, 0, None)
+        assert Token.select().count() == 1
+        audit.record("auth.sign_in", marie)
+        assert AuditEvent.select().count() == 1
+        # The structures work after the upgrade, their one-manager index too.
+        structure = Structure.register(marie, "siret", SIRET_NORMALISED, **_details())
+        assert structure.manager() == marie
+
+
+def _details() -> dict:
+    return {
+        "company_name": "Ateliers Curie",
+        "address": "1 rue",
+        "city": "Paris",
+        "postal_code": "75002",
+        "country": "FR",
+    }
+
+
+@pytest.mark.parametrize("older", [0, 1])
+def test_workers_running_init_db_at_once_migrate_once(postgres, tmp_path, monkeypatch, older):
+    """Each worker may run init-db as it starts: one migrates, the others
+    wait for it and find the schema up to date."""
+    clean_environment(monkeypatch)
+    url = postgres.url(postgres.create_database())
+    app = create_app({"TESTING": True, "SECRET_KEY": "test-secret", "DATABASE_URL": url})
+    if older:
+        init_db(app)
+        make_older(postgres, url, older)
+
+    def migrate():
+        with app.app_context(), db.connection_context():
+            return migrations.migrate()
+
+    results = at_once([migrate] * 3)
+
+    latest = migrations.SCHEMA_VERSION
+    assert sorted(results) == sorted([(older, latest), (latest, latest), (latest, latest)])
+    assert "Database up to date" in init_db(app)
+    with app.app_context(), db.connection_context():
+        assert [row.version for row in migrations.SchemaVersion.select()] == [latest]
+
+
+# -- the account path --------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("scheme", ["postgresql", "postgresql+pool"])
+def test_sign_up_activation_and_sign_in(pg_app, pg_client, pg_signup, pg_mailbox):
+    assert pg_signup.personal_info().status_code == 303
+    response = pg_signup.captcha()
+    assert response.status_code == 303, text_of(response)
+    with pg_app.app_context(), db.connection_context():
+        pending = User.get()
+        assert pending.status == User.PENDING and pending.survey_consent is False
+        assert pending.created_at.tzinfo is None  # naive UTC, as on SQLite
+
+    activated = pg_signup.activate()
+    assert activated.status_code == 303, text_of(activated)
+    assert pg_client.get(pg_signup.activation_path()).status_code == 410  # single use
+    pg_client.submit("/deconnexion")
+
+    wrong = pg_client.submit("/connexion", {"email": EMAIL, "password": "Pas-le-bon-1234"})
+    assert wrong.status_code == 422
+    signed_in = pg_client.submit("/connexion", {"email": "Marie.Curie@Exemple.fr", "password": PASSWORD})
+    assert signed_in.status_code == 303 and signed_in.headers["Location"] == "/structure/"
+    assert "Se déconnecter" in text_of(pg_client.get("/structure/"))
+    with pg_app.app_context(), db.connection_context():
+        marie = User.get()
+        assert marie.status == User.ACTIVE and marie.activated_at is not None
+        assert marie.failed_sign_ins == 0  # cleared by the good password
+        events = [e.event for e in AuditEvent.select().order_by(AuditEvent.id)]
+    assert events[:2] == ["account.created", "account.activated"]
+    assert events.count("auth.sign_in") == 2
+
+
+def test_signing_up_again_with_the_address_mails_its_owner(pg_app, pg_signup, pg_mailbox):
+    pg_signup.create_account()
+    pg_signup.activate()
+    pg_signup.client.submit("/deconnexion")
+    again = pg_signup.create_account()
+    assert again.status_code == 303  # the same answer: no account is revealed
+    assert [m.subject for m in pg_mailbox(EMAIL)] == ["Activez votre compte", "Votre compte existe déjà"]
+    assert query(pg_app, User.select().count) == 1
+
+
+def test_two_sign_ups_with_the_same_address_at_once_make_one_account(pg_app, pg_mailbox):
+    clients = [pg_app.test_client() for _ in range(2)]
+    forms = []
+    for client in clients:
+        client.submit("/inscription/", PERSON)
+        page = client.get("/inscription/captcha").get_data(as_text=True)
+        forms.append(
+            {"challenge_id": challenge_on(page), "answer": CAPTCHA_ANSWER, "csrf_token": client.csrf_token()}
+        )
+
+    statuses = at_once(
+        [
+            lambda c=client, f=form: c.post("/inscription/captcha", data=f).status_code
+            for client, form in zip(clients, forms, strict=True)
+        ]
+    )
+
+    assert statuses == [303, 303]
+    assert query(pg_app, User.select().count) == 1
+    # The loser's transaction was rolled back whole: one activation link is live.
+    assert query(pg_app, Token.select().where(Token.used_at.is_null()).count) == 1
+    assert {m.subject for m in pg_mailbox(EMAIL)} == {"Activez votre compte"}
+
+
+@pytest.mark.parametrize("scheme", ["postgresql", "postgresql+pool"])
+def test_the_same_activation_link_submitted_twice_at_once_activates_once(pg_app, pg_signup):
+    pg_signup.create_account()
+    link = pg_signup.activation_path()
+    clients = [pg_app.test_client() for _ in range(2)]
+    forms = [
+        {"password": PASSWORD, "password_confirm": PASSWORD, "csrf_token": c.csrf_token()} for c in clients
+    ]
+
+    statuses = at_once(
+        [
+            lambda c=client, f=form: c.post(link, data=f).status_code
+            for client, form in zip(clients, forms, strict=True)
+        ]
+    )
+
+    assert sorted(statuses) == [303, 410]
+    with pg_app.app_context(), db.connection_context():
+        assert Token.select().where(Token.used_at.is_null(False)).count() == 1
+        assert User.get().session_epoch == 1  # activated once
+        assert AuditEvent.select().where(AuditEvent.event == "account.activated").count() == 1
+
+
+# -- structures --------------------------------------------------------------------------
+
+
+def test_a_structure_is_created_once_and_the_duplicate_refused(pg_app, pg_mailbox):
+    pierre = new_client(pg_app, pg_mailbox, PIERRE)
+    assert create_structure(pierre).status_code == 303
+    marie = new_client(pg_app, pg_mailbox, PERSON)
+
+    response = create_structure(marie, identifier=SIRET_NORMALISED, company_name="Autre nom")
+
+    assert response.status_code == 422
+    assert "Cette structure existe déjà" in error_of(response, "identifier")
+    assert 'value="Autre nom"' in text_of(response)  # nothing typed is lost
+    # The refused INSERT left the connection usable: the next requests work.
+    assert marie.get("/structure/").status_code == 200
+    with pg_app.app_context(), db.connection_context():
+        assert Structure.select().count() == 1 and Membership.select().count() == 1
+        assert [s.identifier for s in Structure.select()] == [SIRET_NORMALISED]
+        assert Structure.get().non_diffusible is False
+
+
+def test_two_creations_of_one_structure_at_once_make_one(pg_app, pg_mailbox):
+    clients = [new_client(pg_app, pg_mailbox, person) for person in (PERSON, PIERRE)]
+    forms = [{**STRUCTURE, "csrf_token": c.csrf_token()} for c in clients]
+
+    responses = at_once(
+        [
+            lambda c=client, f=form: c.post("/structure/nouvelle", data=f)
+            for client, form in zip(clients, forms, strict=True)
+        ]
+    )
+
+    assert sorted(r.status_code for r in responses) == [303, 422]
+    loser = next(r for r in responses if r.status_code == 422)
+    assert "Cette structure existe déjà" in text_of(loser)
+    with pg_app.app_context(), db.connection_context():
+        assert Structure.select().count() == 1 and Membership.select().count() == 1
+
+
+def test_asking_twice_to_be_attached_makes_one_request(pg_app, pg_mailbox):
+    pierre = new_client(pg_app, pg_mailbox, PIERRE)
+    assert create_structure(pierre).status_code == 303
+    marie = new_client(pg_app, pg_mailbox, PERSON)
+    form = {"identifier_type": "siret", "identifier": SIRET_NORMALISED}
+
+    first = marie.submit("/structure/rattachement/demande", form)
+    second = marie.submit("/structure/rattachement/demande", form)
+
+    # The second INSERT is refused by the unique index inside the use case's
+    # transaction (a savepoint): the transaction goes on and answers.
+    assert first.status_code == 303, text_of(first)
+    assert second.status_code == 303, text_of(second)
+    assert "est en attente" in text_of(marie.get(second.headers["Location"]))
+    with pg_app.app_context(), db.connection_context():
+        statuses = [(m.role, m.status) for m in Membership.select().order_by(Membership.id)]
+    assert statuses == [
+        (Membership.MANAGER, Membership.ACTIVE),
+        (Membership.USER, Membership.PENDING),
+    ]
+    requests = [m for m in pg_mailbox() if m.subject == "Nouvelle demande de rattachement"]
+    assert len(requests) == 1
+
+
+def test_one_manager_per_structure_is_enforced_and_handing_over_works(pg_app):
+    with pg_app.app_context(), db.connection_context():
+        marie, pierre = (
+            User.create(
+                email=email, first_name="A", last_name="B", contact_email=email, terms_accepted_at=utcnow()
+            )
+            for email in (EMAIL, "pierre.durand@exemple.fr")
+        )
+        structure = Structure.register(marie, "siret", SIRET_NORMALISED, **_details())
+        with pytest.raises(IntegrityError), db.atomic():
+            Membership.create(
+                user=pierre, structure=structure, role=Membership.MANAGER, status=Membership.ACTIVE
+            )
+        # The failed INSERT did not poison the connection.
+        member = Membership.create(
+            user=pierre, structure=structure, role=Membership.USER, status=Membership.ACTIVE
+        )
+
+        assert structure.hand_over(marie, member.id) is not None
+
+        assert structure.manager() == pierre
+        roles = {m.user_id: m.role for m in Membership.select()}
+        assert roles == {marie.id: Membership.USER, pierre.id: Membership.MANAGER}
