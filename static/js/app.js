@@ -29,7 +29,14 @@
     if (summary) {
       announce(normalise(summary.textContent));
     } else if (heading) {
-      announce(normalise(heading.textContent));
+      // The step's title, then what just happened (« Vos informations ont
+      // été enregistrées. »): the messages sit above the heading, where the
+      // focus does not go.
+      var parts = [normalise(heading.textContent)];
+      main.querySelectorAll(".notice--flash").forEach(function (notice) {
+        parts.push(normalise(notice.textContent));
+      });
+      announce(parts.join(". "));
     }
   }
 
@@ -39,11 +46,12 @@
       showStep(target);
       return;
     }
-    // A part of the page that tells what changed, e.g. « Nouvelle image ».
+    // A part of the page that tells what changed, e.g. « Nouvelle image »,
+    // or a table row that now holds the decision taken on it.
     var swapped = event.target;
-    if (swapped && swapped.getAttribute && swapped.hasAttribute("data-announce")) {
-      announce(swapped.getAttribute("data-announce"));
-    }
+    if (!swapped || !swapped.getAttribute) return;
+    var telling = swapped.hasAttribute("data-announce") ? swapped : swapped.querySelector("[data-announce]");
+    if (telling) announce(telling.getAttribute("data-announce"));
   });
 
   // Back and forward: htmx puts the step of that address back in the page.

@@ -23,7 +23,19 @@ import pytest
 from aiosmtpd.controller import Controller
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
-from .helpers import CAPTCHA_ANSWER, Inbox, Screenshots, Visitor, without_javascript
+from .helpers import (
+    CAPTCHA_ANSWER,
+    Company,
+    Inbox,
+    Person,
+    Screenshots,
+    Visitor,
+    http_create_structure,
+    http_sign_up,
+    new_company,
+    new_person,
+    without_javascript,
+)
 
 REPO = Path(__file__).resolve().parents[2]
 SCREENSHOTS = REPO / "test-artifacts" / "screenshots"
@@ -189,12 +201,15 @@ def browser() -> Iterator[Browser]:
         chromium.close()
 
 
-def _open_page(request, browser: Browser, live_server: LiveServer, *, javascript: bool) -> Page:
+def _open_page(
+    request, browser: Browser, live_server: LiveServer, *, javascript: bool, storage_state: dict | None = None
+) -> Page:
     context = browser.new_context(
         base_url=live_server.url,
         java_script_enabled=javascript,
         viewport=DESKTOP,
         locale="fr-FR",
+        storage_state=storage_state,
     )
     context.set_default_timeout(TIMEOUT_MS)
     context.add_init_script(CSP_REPORTER)
@@ -265,6 +280,52 @@ def open_visitor(request, browser, live_server, inbox):
         return Visitor(page, inbox, javascript=javascript)
 
     return open_one
+
+
+@dataclass
+class Owner:
+    person: Person
+    company: Company
+    storage_state: dict
+
+
+@pytest.fixture(scope="session")
+def owner_account(browser, live_server, inbox) -> Owner:
+    """The gestionnaire principal of a structure, shared by the tests of a
+    worker: signed up once (through plain requests), then its cookies open
+    each test's own browser context. Tests may add structures and decide
+    requests; none changes its password nor signs its session out."""
+    context = browser.new_context(base_url=live_server.url)
+    try:
+        person = new_person("gestionnaire", first_name="Hélène", last_name="Langevin")
+        company = new_company("Laboratoires Langevin")
+        http_sign_up(context.request, inbox, person)
+        http_create_structure(context.request, company)
+        return Owner(person, company, context.storage_state())
+    finally:
+        context.close()
+
+
+@pytest.fixture
+def open_owner(request, browser, live_server, inbox, owner_account):
+    """The shared structure owner in a browser context of its own, signed in:
+    ``open_owner(javascript=True) -> Visitor``."""
+
+    def open_one(javascript: bool = True) -> Visitor:
+        page = _open_page(
+            request, browser, live_server, javascript=javascript, storage_state=owner_account.storage_state
+        )
+        owner = Visitor(page, inbox, javascript=javascript)
+        owner.person, owner.company = owner_account.person, owner_account.company
+        return owner
+
+    return open_one
+
+
+@pytest.fixture(params=["js", "nojs"])
+def any_owner(request, open_owner) -> Visitor:
+    """The shared structure owner, with JavaScript on and again disabled."""
+    return open_owner(javascript=request.param == "js")
 
 
 @pytest.fixture

@@ -2,8 +2,9 @@
 they go through (``Visitor``), the keyboard, and the checks made on every page
 (axe-core, screenshots at desktop and phone width).
 
-Later steps of the journey (structure, attachment, lifecycle) extend
-``Visitor`` with one method per step, in the same manner."""
+``Visitor`` has one method per step of the journey, the structure steps
+included; ``http_sign_up`` and ``http_create_structure`` make the starting
+point of a test whose subject comes later."""
 
 from __future__ import annotations
 
@@ -17,7 +18,8 @@ from email.message import EmailMessage
 from functools import cache
 from pathlib import Path
 
-from playwright.sync_api import Locator, Page, expect
+from playwright.sync_api import APIRequestContext, Locator, Page, expect
+from stdnum import luhn
 
 REPO = Path(__file__).resolve().parents[2]
 AXE = REPO / "node_modules" / "axe-core" / "axe.min.js"
@@ -35,6 +37,18 @@ MAIL_SENT = "Vérifiez votre messagerie"
 SET_PASSWORD = "Mise à jour du mot de passe"
 SIGN_IN = "Se connecter"
 STRUCTURE_PATH = "/structure/"
+STRUCTURE_CHOICE = "Créer une nouvelle structure"
+STRUCTURE_FORM = "Renseignez les informations générales"
+STRUCTURE_FORM_PATH = "/structure/nouvelle"
+SPACE = "Mon espace"
+SPACE_PATH = "/espace/"
+APPROVALS = "Approbations"
+APPROVALS_PATH = "/approbations/"
+ACCOUNT = "Mon compte"
+ACCOUNT_PATH = "/mon-compte/"
+CREATED = "Votre compte est désormais actif et vous êtes rattaché à une structure."
+ATTACHED = "vous êtes rattaché à une structure"
+EXISTS = "Cette structure existe déjà"
 
 
 # -- mail --------------------------------------------------------------------
@@ -103,6 +117,95 @@ class Person:
 def new_person(tag: str = "marie", **changes) -> Person:
     """Someone with an e-mail address no other test uses."""
     return Person(email=f"{tag}.{secrets.token_hex(4)}@exemple.fr", **changes)
+
+
+# -- structures ----------------------------------------------------------------
+
+
+def new_siret() -> str:
+    """A valid SIRET no other test uses: a random SIREN with its Luhn key,
+    then an establishment number whose last digit makes all 14 Luhn-valid."""
+    siren = "".join(secrets.choice("0123456789") for _ in range(8))
+    siren += luhn.calc_check_digit(siren)
+    number = siren + "".join(secrets.choice("0123456789") for _ in range(4))
+    return number + luhn.calc_check_digit(number)
+
+
+@dataclass
+class Company:
+    siret: str
+    name: str = "Ateliers Curie"
+    address: str = "12 rue de la Paix"
+    city: str = "Paris"
+    postal_code: str = "75002"
+
+
+def new_company(name: str = "Ateliers Curie", **changes) -> Company:
+    """A company with a SIRET of its own."""
+    return Company(siret=new_siret(), name=f"{name} {secrets.token_hex(2).upper()}", **changes)
+
+
+# -- set-ups through plain HTTP requests ------------------------------------------
+# What a test only needs as a starting point (an active account, a structure)
+# is made with the browser context's request API: the same forms, the same
+# cookies, without drawing each page. The journeys do it all in the page.
+
+
+def _form_value(html: str, name: str) -> str:
+    match = re.search(rf'<input[^>]*\bname="{re.escape(name)}"[^>]*\bvalue="([^"]*)"', html)
+    assert match, f"no {name} in the page"
+    return match.group(1)
+
+
+def _post(http: APIRequestContext, url: str, form: dict, *, from_url: str | None = None) -> str:
+    """Submit a form as the browser would: the CSRF token of the page it is on."""
+    page = http.get(from_url or url)
+    assert page.ok, f"GET {from_url or url}: {page.status}"
+    response = http.post(url, form={"csrf_token": _form_value(page.text(), "csrf_token"), **form})
+    assert response.ok, f"POST {url}: {response.status}\n{response.text()[:2000]}"
+    return response.text()
+
+
+def http_sign_up(http: APIRequestContext, inbox: Inbox, person: Person) -> None:
+    """An active account for ``person``, signed in in that browser context."""
+    _post(
+        http,
+        "/inscription/",
+        {
+            "email": person.email,
+            "email_confirm": person.email,
+            "first_name": person.first_name,
+            "last_name": person.last_name,
+            "phone": person.phone,
+            "terms": "y",
+        },
+    )
+    captcha = http.get("/inscription/captcha").text()
+    _post(
+        http,
+        "/inscription/captcha",
+        {"challenge_id": _form_value(captcha, "challenge_id"), "answer": CAPTCHA_ANSWER},
+        from_url="/inscription/captcha",
+    )
+    link = Inbox.link_in(inbox.wait_for(person.email, "Activez votre compte"))
+    _post(http, link, {"password": person.password, "password_confirm": person.password})
+
+
+def http_create_structure(http: APIRequestContext, company: Company) -> None:
+    page = _post(
+        http,
+        STRUCTURE_FORM_PATH,
+        {
+            "identifier_type": "siret",
+            "identifier": company.siret,
+            "company_name": company.name,
+            "address": company.address,
+            "city": company.city,
+            "postal_code": company.postal_code,
+            "country": "FR",
+        },
+    )
+    assert CREATED in page, "the structure was not created"
 
 
 # -- checks on a page ----------------------------------------------------------
@@ -265,6 +368,7 @@ class Visitor:
         self.inbox = inbox
         self.javascript = javascript
         self.person: Person | None = None
+        self.company: Company | None = None  # the structure this person manages, if any
 
     # -- reading the page
     @property
@@ -392,3 +496,69 @@ class Visitor:
         self.field("Adresse e-mail").fill(person.email)
         self.field("Mot de passe").fill(person.password if password is None else password)
         self.button("Se connecter").click()
+
+    def sign_up_quickly(self, person: Person | None = None) -> Person:
+        """An active account, signed in, made through plain requests (see
+        ``http_sign_up``): for tests whose subject comes later."""
+        person = person or new_person()
+        self.person = person
+        http_sign_up(self.page.request, self.inbox, person)
+        return person
+
+    # -- the header
+    def nav_link(self, name: str) -> Locator:
+        return self.account_nav.get_by_role("link", name=name, exact=True)
+
+    def expect_current_nav(self, name: str | None) -> None:
+        """aria-current="page" is on that link of the header, and on no other."""
+        current = self.account_nav.locator("[aria-current=page]")
+        if name is None:
+            expect(current).to_have_count(0)
+        else:
+            expect(current).to_have_text([name])
+
+    # -- mail
+    def open_link_from_mail(self, subject: str, count: int = 1) -> None:
+        """Open the link of the ``count``-th mail with that subject, as the person would."""
+        self.page.goto(Inbox.link_in(self.inbox.wait_for(self.person.email, subject, count)))
+
+    # -- structures
+    @property
+    def main(self) -> Locator:
+        return self.page.locator("main")
+
+    @property
+    def identifier(self) -> Locator:
+        """The identifier's field, whatever its label (it follows the type)."""
+        return self.page.locator("#identifier")
+
+    def start_new_structure(self) -> None:
+        self.link(STRUCTURE_CHOICE).click()
+        self.expect_step(STRUCTURE_FORM)
+        self.expect_path(STRUCTURE_FORM_PATH)
+
+    def fill_structure(self, company: Company, *, non_diffusible: bool = False) -> None:
+        """Informations générales and Adresse postale, the identifier type
+        left at SIRET (its default)."""
+        self.identifier.fill(company.siret)
+        self.field("Raison sociale").fill(company.name)
+        self.field("Adresse").fill(company.address)
+        self.field("Ville").fill(company.city)
+        self.field("Code postal").fill(company.postal_code)
+        if non_diffusible:
+            self.field("Non diffusible").check()
+
+    def submit_structure(self) -> None:
+        self.button("Soumettre").click()
+
+    def create_structure(self, company: Company) -> None:
+        """From the structure step to « Mon espace », attached as its manager."""
+        self.start_new_structure()
+        self.fill_structure(company)
+        self.submit_structure()
+        self.expect_step(SPACE)
+        expect(self.main).to_contain_text(CREATED)
+
+    def row_of(self, text: str) -> Locator:
+        """The table row that mentions ``text`` (a name, an e-mail)."""
+        return self.page.get_by_role("row").filter(has_text=text)

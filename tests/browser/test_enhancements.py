@@ -12,13 +12,21 @@ from playwright.sync_api import expect
 
 from .helpers import (
     CAPTCHA,
+    CREATED,
     HOME,
     MAIL_SENT,
     PERSONAL_INFO,
     SET_PASSWORD,
+    SPACE,
+    SPACE_PATH,
+    STRUCTURE_CHOICE,
+    STRUCTURE_FORM,
+    STRUCTURE_FORM_PATH,
+    STRUCTURE_PATH,
     check_axe,
     expect_focus,
     focused,
+    new_company,
     new_person,
 )
 
@@ -27,14 +35,14 @@ pytestmark = pytest.mark.browser
 SUMMARY = re.compile(r"^Le formulaire contient (une erreur|des erreurs)")
 
 
-def expect_new_step(visitor, title: str, path: str) -> None:
+def expect_new_step(visitor, title: str, path: str, message: str | None = None) -> None:
     """The step arrived in place: same document, its URL pushed, the focus on
-    its heading, and announced."""
+    its heading, and announced (with the ``message`` shown above it)."""
     visitor.expect_step(title)
     visitor.expect_path(path)
     visitor.expect_same_document()
     expect_focus(visitor.page, title, tag="h1")
-    visitor.expect_announced(title)
+    visitor.expect_announced(f"{title}. {message}" if message else title)
     expect(visitor.page).to_have_title(re.compile(r" – Portail Structures$"))
 
 
@@ -188,3 +196,65 @@ def test_the_password_checklist_follows_what_is_typed(visitor):
     page.keyboard.press("Backspace")
     expect(met).to_have_count(0)
     visitor.expect_step(SET_PASSWORD)
+
+
+def test_structure_steps_swap_in_place_with_focus_and_announcement(visitor):
+    page = visitor.page
+    visitor.sign_up_quickly()
+    company = new_company()
+    page.goto(STRUCTURE_PATH)
+    visitor.expect_structure_step()
+    visitor.mark_document()
+
+    visitor.link(STRUCTURE_CHOICE).click()
+    expect_new_step(visitor, STRUCTURE_FORM, STRUCTURE_FORM_PATH)
+
+    # The identifier's label and hint follow the type, swapped in place; the
+    # focus stays on the select and the new label is announced (aria-live).
+    identifier_type = visitor.field("Type d'identifiant")
+    identifier_type.focus()
+    identifier_type.select_option(label="RIDET")
+    expect(visitor.field("Numéro RIDET")).to_be_visible()
+    expect(page.locator("#identifier-hint")).to_contain_text("1234567.001")
+    expect(page.locator("#identifier-block")).to_have_attribute("aria-live", "polite")
+    expect_focus(page, "Type d'identifiant", tag="select")
+    identifier_type.select_option(label="En cours d'immatriculation")
+    expect(page.locator("#identifier-assigned")).to_contain_text("Pas d'identifiant à saisir")
+    expect(visitor.identifier).to_be_hidden()
+    identifier_type.select_option(label="SIRET")
+    expect(visitor.field("Identifiant Siret")).to_be_visible()
+    visitor.expect_same_document()
+
+    visitor.submit_structure()  # empty: 422, the errors swap in place
+    expect_error_summary_focused(visitor)
+    expect(visitor.error_for("Raison sociale")).to_contain_text("Ce champ est obligatoire.")
+    visitor.expect_path(STRUCTURE_FORM_PATH)
+    visitor.error_summary.get_by_role("link", name=re.compile("^Code postal")).click()
+    expect_focus(page, "Code postal", tag="input")
+
+    visitor.fill_structure(company)
+    visitor.identifier.fill("732 829 320 00075")  # one digit wrong
+    visitor.submit_structure()
+    expect_error_summary_focused(visitor)
+    expect(visitor.error_for("Identifiant Siret")).to_contain_text("clé de contrôle")
+    expect(visitor.field("Raison sociale")).to_have_value(company.name)  # nothing typed is lost
+
+    visitor.identifier.fill(company.siret)
+    visitor.submit_structure()
+    expect_new_step(visitor, SPACE, SPACE_PATH, message=CREATED)
+    visitor.expect_current_nav(SPACE)  # the header changed with the step
+
+    page.go_back()
+    visitor.expect_path(STRUCTURE_FORM_PATH)
+    visitor.expect_step(STRUCTURE_FORM)
+    visitor.expect_same_document()
+    expect_focus(page, STRUCTURE_FORM, tag="h1")
+    visitor.expect_announced(STRUCTURE_FORM)
+    visitor.expect_current_nav(None)
+    page.go_forward()
+    visitor.expect_path(SPACE_PATH)
+    visitor.expect_step(SPACE)
+    expect(visitor.row_of(company.name)).to_contain_text("Gestionnaire principal")
+    page.reload()
+    visitor.expect_step(SPACE)
+    visitor.expect_current_nav(SPACE)

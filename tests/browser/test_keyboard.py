@@ -1,5 +1,6 @@
-"""The account journey with the keyboard alone: Tab, Shift+Tab, Enter, Space
-and typing, never a click or a fill. Every element reached shows its focus."""
+"""The journey with the keyboard alone: Tab, Shift+Tab, Enter, Space, the
+arrow keys and typing, never a click or a fill. Every element reached shows
+its focus."""
 
 from __future__ import annotations
 
@@ -11,13 +12,17 @@ from playwright.sync_api import expect
 from .helpers import (
     CAPTCHA,
     CAPTCHA_ANSWER,
+    CREATED,
     HOME,
     MAIL_SENT,
     PERSONAL_INFO,
     SET_PASSWORD,
     SIGN_IN,
+    SPACE,
+    STRUCTURE_FORM,
     expect_focus,
     focused,
+    new_company,
     new_person,
     tab_to,
 )
@@ -30,7 +35,7 @@ def type_into(page, label: str, text: str) -> None:
     page.keyboard.type(text)
 
 
-def test_account_journey_with_the_keyboard_alone(visitor):
+def test_journey_with_the_keyboard_alone(visitor):
     page = visitor.page
     keyboard = page.keyboard
     person = new_person("clavier")
@@ -97,3 +102,35 @@ def test_account_journey_with_the_keyboard_alone(visitor):
     keyboard.press("Enter")
     visitor.expect_structure_step()
     visitor.expect_signed_in(person)
+
+    # Step 6: the structure form, its select, its checkbox, its submit.
+    company = new_company("Clavier")
+    tab_to(page, "Créer une nouvelle structure")
+    keyboard.press("Enter")
+    visitor.expect_step(STRUCTURE_FORM)
+    expect_focus(page, STRUCTURE_FORM, tag="h1")
+    tab_to(page, "Type d'identifiant")
+    keyboard.press("ArrowDown")  # the next type: the identifier's label follows
+    expect(visitor.field("Type d'identifiant")).to_have_value("ue")
+    expect(visitor.field("Numéro de TVA intracommunautaire")).to_be_visible()
+    expect_focus(page, "Type d'identifiant", tag="select")  # the swap left the focus there
+    keyboard.press("ArrowUp")
+    expect(visitor.field("Identifiant Siret")).to_be_visible()
+    type_into(page, "Identifiant Siret", company.siret)
+    type_into(page, "Raison sociale", company.name)
+    type_into(page, "Adresse", company.address)
+    type_into(page, "Ville", company.city)
+    type_into(page, "Code postal", company.postal_code)
+    tab_to(page, "Non diffusible")
+    keyboard.press("Space")
+    expect(visitor.field("Non diffusible")).to_be_checked()
+    tab_to(page, "Soumettre")
+    keyboard.press("Enter")
+    visitor.expect_step(SPACE)
+    expect_focus(page, SPACE, tag="h1")
+    expect(visitor.main).to_contain_text(CREATED)
+    # Its structure is one Tab away, and opens with Enter.
+    tab_to(page, company.name)
+    keyboard.press("Enter")
+    expect(visitor.heading).to_have_text(company.name)
+    expect(visitor.main).to_contain_text("Non diffusible")
