@@ -21,6 +21,7 @@ from views import (
     captcha,
     dev,
     errors,
+    filters,
     main,
     recovery,
     registration,
@@ -59,6 +60,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     if app.config["DEV_OUTBOX_PAGE"]:
         app.register_blueprint(dev.bp)
     errors.register(app)
+    filters.register(app)
     app.register_error_handler(CSRFError, errors.csrf_error)
 
     @app.context_processor

@@ -113,15 +113,23 @@ def test_a_non_diffusible_structure_hides_its_details_from_non_members(app, mana
     requester = sign_up(any_client, mailbox, PIERRE)
     text = text_of(requester.get(SEARCH))
     assert "Ateliers Curie" in text and "Non diffusibles" in text
-    for secret in ("12 rue de la Paix", "75002", "contact@ateliers-curie.fr", "+33123456789", "Bâtiment B"):
+    for secret in (
+        "12 rue de la Paix",
+        "75002",
+        "contact@ateliers-curie.fr",
+        "+33123456789",
+        "01 23 45 67 89",
+        "Bâtiment B",
+    ):
         assert secret not in text
     request_attachment(requester)
     for mail in mailbox():
-        for secret in ("12 rue de la Paix", "contact@ateliers-curie.fr", "+33123456789"):
+        for secret in ("12 rue de la Paix", "contact@ateliers-curie.fr", "+33123456789", "01 23 45 67 89"):
             assert secret not in mail.body_text and secret not in (mail.body_html or "")
     # Members see everything.
     member_page = text_of(manager.get(f"/structure/{structure_id(app)}/"))
     assert "12 rue de la Paix" in member_page and "contact@ateliers-curie.fr" in member_page
+    assert "01 23 45 67 89" in member_page
     # The structure's own page is for members only.
     response = requester.get(f"/structure/{structure_id(app)}/")
     assert response.status_code == 403 and "12 rue de la Paix" not in text_of(response)

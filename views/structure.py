@@ -3,9 +3,6 @@ asking to join it; then the structure's page, its edit and its manager role."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-from zoneinfo import ZoneInfo
-
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
@@ -28,7 +25,6 @@ from views.space import space_page
 bp = Blueprint("structure", __name__, url_prefix="/structure")
 
 CREATED = "Votre compte est désormais actif et vous êtes rattaché à une structure."
-PARIS = ZoneInfo("Europe/Paris")
 ROLES = {Membership.MANAGER: "Gestionnaire principal", Membership.USER: "Utilisateur"}
 STATUSES = {
     Membership.PENDING: "En attente",
@@ -36,15 +32,6 @@ STATUSES = {
     Membership.REFUSED: "Refusée",
     Membership.CANCELLED: "Annulée",
 }
-
-
-@bp.app_template_filter("date_fr")
-def date_fr(value: datetime | None) -> str:
-    """A stored UTC time as French users read it: « 14/03/2025 à 09:30 »."""
-    if value is None:
-        return ""
-    local = value.replace(tzinfo=UTC).astimezone(PARIS)
-    return local.strftime("%d/%m/%Y à %H:%M")
 
 
 @bp.app_context_processor

@@ -1,0 +1,41 @@
+"""Template filters: values as French users read them."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
+
+import phonenumbers
+from flask import Flask
+
+PARIS = ZoneInfo("Europe/Paris")
+
+
+def date_fr(value: datetime | None) -> str:
+    """A stored UTC time in Paris time: « 14/03/2025 à 09:30 »."""
+    if value is None:
+        return ""
+    local = value.replace(tzinfo=UTC).astimezone(PARIS)
+    return local.strftime("%d/%m/%Y à %H:%M")
+
+
+def phone(value: str | None) -> str:
+    """A stored E.164 number, French numbers as « 01 23 45 67 89 », others
+    in international form « +32 2 511 22 33 »."""
+    if not value:
+        return ""
+    try:
+        number = phonenumbers.parse(value)
+    except phonenumbers.NumberParseException:
+        return value
+    style = (
+        phonenumbers.PhoneNumberFormat.NATIONAL
+        if number.country_code == 33
+        else phonenumbers.PhoneNumberFormat.INTERNATIONAL
+    )
+    return phonenumbers.format_number(number, style)
+
+
+def register(app: Flask) -> None:
+    app.add_template_filter(date_fr, "date_fr")
+    app.add_template_filter(phone, "phone")
