@@ -67,14 +67,21 @@ def _notify_existing(user: User | None) -> None:
 
 
 def _send_activation(user: User) -> None:
-    raw = Token.issue(user, Token.ACTIVATION, _ttl("ACTIVATION_TTL_MINUTES"))
+    _send_link(user, Token.ACTIVATION, "Activez votre compte", "activation.set_password")
+
+
+def _send_link(user: User, purpose: str, subject: str, endpoint: str) -> None:
+    """A new single-use link (older ones revoked), mailed to the login e-mail
+    with the template named after its purpose."""
+    ttl_key = f"{purpose.upper()}_TTL_MINUTES"
+    raw = Token.issue(user, purpose, _ttl(ttl_key))
     mailer.queue(
         user.email,
-        "Activez votre compte",
-        "activation",
+        subject,
+        purpose,
         user=user,
-        url=mailer.external_url("activation.set_password", token=raw),
-        ttl_minutes=current_app.config["ACTIVATION_TTL_MINUTES"],
+        url=mailer.external_url(endpoint, token=raw),
+        ttl_minutes=current_app.config[ttl_key],
     )
 
 
@@ -171,15 +178,7 @@ def request_reset(email: str) -> None:
             _send_activation(user)
             audit.record("password.reset_requested", user, "pending_account")
             return
-        raw = Token.issue(user, Token.RESET, _ttl("RESET_TTL_MINUTES"))
-        mailer.queue(
-            user.email,
-            "Réinitialisez votre mot de passe",
-            "reset",
-            user=user,
-            url=mailer.external_url("recovery.reset", token=raw),
-            ttl_minutes=current_app.config["RESET_TTL_MINUTES"],
-        )
+        _send_link(user, Token.RESET, "Réinitialisez votre mot de passe", "recovery.reset")
         audit.record("password.reset_requested", user)
 
 

@@ -102,14 +102,24 @@ def normalize_email(value: str) -> str:
     return normalized
 
 
-class Email:
-    """Validates an e-mail field and replaces its data by the normalised address.
-    An empty field is left to ``Optional``/``DataRequired``."""
+class Cleans:
+    """Base of the validators that check a filled-in field with a rule and
+    replace its data by the rule's cleaned value. An empty field is left to
+    ``Optional``/``DataRequired``."""
+
+    def clean(self, form, value: str) -> str:
+        raise NotImplementedError
 
     def __call__(self, form, field) -> None:
-        if not field.data:
-            return
-        field.data = normalize_email(field.data)
+        if field.data:
+            field.data = self.clean(form, field.data)
+
+
+class Email(Cleans):
+    """Replaces the data by the normalised address."""
+
+    def clean(self, form, value: str) -> str:
+        return normalize_email(value)
 
 
 # --------------------------------------------------------------------------- confirmation
@@ -181,13 +191,11 @@ def check_person_name(value: str) -> str:
     return cleaned
 
 
-class PersonName:
-    """Validates a name field and replaces its data by the cleaned name."""
+class PersonName(Cleans):
+    """Replaces the data by the cleaned name."""
 
-    def __call__(self, form, field) -> None:
-        if not field.data:
-            return
-        field.data = check_person_name(field.data)
+    def clean(self, form, value: str) -> str:
+        return check_person_name(value)
 
 
 # --------------------------------------------------------------------------- phone numbers
@@ -233,16 +241,14 @@ def normalize_phone(value: str, region: str = "FR") -> str:
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
-class Phone:
-    """Validates a phone field and replaces its data by the E.164 number."""
+class Phone(Cleans):
+    """Replaces the data by the E.164 number."""
 
     def __init__(self, region: str = "FR"):
         self.region = region
 
-    def __call__(self, form, field) -> None:
-        if not field.data:
-            return
-        field.data = normalize_phone(field.data, self.region)
+    def clean(self, form, value: str) -> str:
+        return normalize_phone(value, self.region)
 
 
 # --------------------------------------------------------------------------- passwords
@@ -828,41 +834,35 @@ def check_postal_code(value: str, country: str) -> str:
     return text
 
 
-class AddressLine:
-    """Validates an address line and replaces its data by the cleaned line."""
+class AddressLine(Cleans):
+    """Replaces the data by the cleaned line."""
 
-    def __call__(self, form, field) -> None:
-        if not field.data:
-            return
-        field.data = check_address_line(field.data)
+    def clean(self, form, value: str) -> str:
+        return check_address_line(value)
 
 
-class PostalCode:
+class PostalCode(Cleans):
     """Validates a postal code for the country chosen in ``country_field``."""
 
     def __init__(self, country_field: str = "country"):
         self.country_field = country_field
 
-    def __call__(self, form, field) -> None:
-        if not field.data:
-            return
+    def clean(self, form, value: str) -> str:
         country = form[self.country_field].data
-        field.data = check_postal_code(field.data, country if isinstance(country, str) else "")
+        return check_postal_code(value, country if isinstance(country, str) else "")
 
 
-class PhoneInCountry:
+class PhoneInCountry(Cleans):
     """Validates a phone number read in the country chosen in ``country_field``
     (national numbers are that country's) and replaces it by E.164."""
 
     def __init__(self, country_field: str = "country"):
         self.country_field = country_field
 
-    def __call__(self, form, field) -> None:
-        if not field.data:
-            return
+    def clean(self, form, value: str) -> str:
         country = form[self.country_field].data
         region = country if isinstance(country, str) and country in _french_country_names() else "FR"
-        field.data = normalize_phone(field.data, region)
+        return normalize_phone(value, region)
 
 
 __all__ += [
