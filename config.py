@@ -43,7 +43,9 @@ DEFAULTS = {
     # Limits (limits' notation), by client address and, "_EMAIL", by e-mail address.
     "RATELIMIT_SIGN_IN": "20 per minute; 200 per day",
     "RATELIMIT_SIGN_IN_EMAIL": "10 per 15 minutes; 50 per day",
-    "RATELIMIT_SIGN_UP": "20 per hour; 100 per day",
+    # Step 2 only: colleagues behind one company address correct their typos;
+    # the captcha (below) is what gates account creation.
+    "RATELIMIT_SIGN_UP": "60 per hour; 300 per day",
     "RATELIMIT_CAPTCHA": "20 per hour; 100 per day",
     "RATELIMIT_CAPTCHA_EMAIL": "10 per hour",
     "RATELIMIT_CAPTCHA_NEW": "60 per hour",  # new challenges (captcha page, « Nouvelle image »)
