@@ -12,7 +12,7 @@ from flask.testing import FlaskClient
 
 import migrations
 from app import create_app
-from models import OutboxMail, db
+from models import OutboxMail, User, db, utcnow
 
 CAPTCHA_ANSWER = "K7MX3P"
 PASSWORD = "Correct-Cheval-42"
@@ -107,6 +107,18 @@ def mailbox(app):
             return list(query)
 
     return read
+
+
+def user_row(email: str = "marie.curie@exemple.fr", **fields) -> User:
+    """An account written straight to the database (inside an app context),
+    for tests about storage rather than the sign-up flow."""
+    defaults = {
+        "first_name": "Marie",
+        "last_name": "Curie",
+        "contact_email": email,
+        "terms_accepted_at": utcnow(),
+    }
+    return User.create(email=email, **{**defaults, **fields})
 
 
 def link_in(mail: OutboxMail) -> str:

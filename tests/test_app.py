@@ -5,11 +5,11 @@ from __future__ import annotations
 import sqlite3
 
 import pytest
-from conftest import CSRF_IN_PAGE, Client, Signup, clean_environment, make_app
+from conftest import CSRF_IN_PAGE, Client, Signup, clean_environment, make_app, user_row
 
 import migrations
 from app import create_app
-from models import SchemaVersion, User, db
+from models import SchemaVersion, db
 
 
 def test_production_refuses_to_start_without_a_secret_key(tmp_path, monkeypatch):
@@ -124,13 +124,7 @@ def test_init_db_is_idempotent(app):
 
 def test_init_db_keeps_the_data_of_an_existing_database(app, tmp_path):
     with app.app_context(), db.connection_context():
-        User.create(
-            email="a@b.fr",
-            first_name="A",
-            last_name="B",
-            contact_email="a@b.fr",
-            terms_accepted_at=User.created_at.default(),
-        )
+        user_row("a@b.fr")
     result = app.test_cli_runner().invoke(args=["init-db"])
     assert result.exit_code == 0
     connection = sqlite3.connect(tmp_path / "test.db")
@@ -151,15 +145,9 @@ def test_unique_login_email_is_enforced_by_the_database(app):
     from peewee import IntegrityError
 
     with app.app_context(), db.connection_context():
-        fields = {
-            "first_name": "A",
-            "last_name": "B",
-            "contact_email": "a@b.fr",
-            "terms_accepted_at": User.created_at.default(),
-        }
-        User.create(email="a@b.fr", **fields)
+        user_row("a@b.fr")
         with pytest.raises(IntegrityError), db.atomic():
-            User.create(email="a@b.fr", **fields)
+            user_row("a@b.fr")
 
 
 def test_security_headers(client):

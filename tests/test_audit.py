@@ -8,7 +8,7 @@ import sqlite3
 from datetime import datetime, timedelta
 
 import pytest
-from conftest import CAPTCHA_ANSWER, PASSWORD, link_in
+from conftest import CAPTCHA_ANSWER, PASSWORD, link_in, user_row
 
 import audit
 import migrations
@@ -114,13 +114,7 @@ def test_an_event_is_lost_with_the_change_it_describes(app):
 @pytest.fixture
 def recorded(app):
     with app.app_context(), db.connection_context():
-        marie = User.create(
-            email=EMAIL,
-            first_name="Marie",
-            last_name="Curie",
-            contact_email=EMAIL,
-            terms_accepted_at=utcnow(),
-        )
+        marie = user_row(EMAIL)
         for at, event, user in (
             (datetime(2025, 3, 1, 8, 0), "auth.sign_in", marie),
             (datetime(2025, 3, 2, 23, 59), "password.changed", marie),
@@ -178,13 +172,7 @@ def test_an_older_database_upgrades_and_keeps_its_rows(app, tmp_path, older):
     """A database made before the audit table and the sign-in throttle gets
     them by init-db, whether it is at version 1 or 2 (structures)."""
     with app.app_context(), db.connection_context():
-        user = User.create(
-            email=EMAIL,
-            first_name="Marie",
-            last_name="Curie",
-            contact_email=EMAIL,
-            terms_accepted_at=utcnow(),
-        )
+        user = user_row(EMAIL)
         Token.create(user=user, purpose=Token.RESET, token_hash="h", expires_at=utcnow())
     connection = sqlite3.connect(tmp_path / "test.db")
     with connection:

@@ -6,7 +6,7 @@ import re
 from datetime import timedelta
 
 import pytest
-from conftest import PERSON
+from conftest import PERSON, user_row
 
 from models import AuditEvent, CaptchaChallenge, Token, User, db, utcnow
 
@@ -104,11 +104,8 @@ def test_resend_with_a_malformed_address_is_shown_next_to_the_field(any_client):
 
 def make_user(email: str, status: str, age_days: int) -> User:
     created = utcnow() - timedelta(days=age_days)
-    return User.create(
-        email=email,
-        first_name="A",
-        last_name="B",
-        contact_email=email,
+    return user_row(
+        email,
         terms_accepted_at=created,
         created_at=created,
         status=status,

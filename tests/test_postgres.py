@@ -12,7 +12,16 @@ import threading
 
 import pg_server
 import pytest
-from conftest import CAPTCHA_ANSWER, PASSWORD, PERSON, Client, Signup, clean_environment, make_app
+from conftest import (
+    CAPTCHA_ANSWER,
+    PASSWORD,
+    PERSON,
+    Client,
+    Signup,
+    clean_environment,
+    make_app,
+    user_row,
+)
 from peewee import IntegrityError
 from structure_helpers import (
     PIERRE,
@@ -175,13 +184,7 @@ def make_older(postgres, database_url: str, older: int) -> None:
 @pytest.mark.parametrize("older", [1, 2])
 def test_an_older_database_upgrades_and_keeps_its_rows(postgres, pg_app, database_url, older):
     with pg_app.app_context(), db.connection_context():
-        user = User.create(
-            email=EMAIL,
-            first_name="Marie",
-            last_name="Curie",
-            contact_email=EMAIL,
-            terms_accepted_at=utcnow(),
-        )
+        user = user_row(EMAIL)
         Token.create(user=user, purpose=Token.RESET, token_hash="h", expires_at=utcnow())
     make_older(postgres, database_url, older)
 
@@ -388,12 +391,7 @@ def test_asking_twice_to_be_attached_makes_one_request(pg_app, pg_mailbox):
 
 def test_one_manager_per_structure_is_enforced_and_handing_over_works(pg_app):
     with pg_app.app_context(), db.connection_context():
-        marie, pierre = (
-            User.create(
-                email=email, first_name="A", last_name="B", contact_email=email, terms_accepted_at=utcnow()
-            )
-            for email in (EMAIL, "pierre.durand@exemple.fr")
-        )
+        marie, pierre = (user_row(email) for email in (EMAIL, "pierre.durand@exemple.fr"))
         structure = Structure.register(marie, "siret", SIRET_NORMALISED, **_details())
         with pytest.raises(IntegrityError), db.atomic():
             Membership.create(
