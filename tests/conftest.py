@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 from urllib.parse import urlsplit
 
+import pg_server
 import pytest
 from flask.testing import FlaskClient
 
@@ -172,3 +173,19 @@ class Signup:
 @pytest.fixture
 def signup(client, mailbox):
     return Signup(client, mailbox)
+
+
+@pytest.fixture(scope="session")
+def postgres():
+    """A PostgreSQL server for this session (this xdist worker), removed at the end."""
+    server = problem = None
+    try:
+        server = pg_server.PostgresServer().start()
+    except pg_server.ServerUnavailable as error:
+        problem = str(error)
+    if server is None:
+        pytest.fail(f"The PostgreSQL tests need a PostgreSQL server. {problem}", pytrace=False)
+    try:
+        yield server
+    finally:
+        server.stop()

@@ -10,7 +10,6 @@ from __future__ import annotations
 import re
 import threading
 
-import pg_server
 import pytest
 from conftest import (
     CAPTCHA_ANSWER,
@@ -42,22 +41,6 @@ EMAIL = "marie.curie@exemple.fr"
 
 
 # -- fixtures ----------------------------------------------------------------------------
-
-
-@pytest.fixture(scope="session")
-def postgres():
-    """A PostgreSQL server for this session (this xdist worker), removed at the end."""
-    server = problem = None
-    try:
-        server = pg_server.PostgresServer().start()
-    except pg_server.ServerUnavailable as error:
-        problem = str(error)
-    if server is None:
-        pytest.fail(f"The PostgreSQL tests need a PostgreSQL server. {problem}", pytrace=False)
-    try:
-        yield server
-    finally:
-        server.stop()
 
 
 @pytest.fixture

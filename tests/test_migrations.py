@@ -1,0 +1,390 @@
+"""Schema upgrades: a database made at any earlier version, with rows in it,
+comes out of ``init-db`` with the very schema of a new one and its rows kept,
+on SQLite and on PostgreSQL; a future step adding a column to an existing
+table upgrades every earlier version too; the steps build what the models
+describe; two ``init-db`` at the same instant migrate once."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+from conftest import clean_environment
+from peewee import SQL, DateTimeField, IntegerField
+from playhouse.db_url import connect
+from playhouse.migrate import migrate as migrate_schema
+
+import migrations
+from app import create_app
+from migrations import v001_accounts, v002_structures, v003_audit_and_sign_in_throttle
+from models import MODELS, Structure, User, db
+
+ROOT = Path(__file__).resolve().parent.parent
+LATEST = migrations.SCHEMA_VERSION
+AT = datetime(2026, 1, 2, 3, 4, 5)
+FOREIGN_KEY_ACTIONS = {"a": "NO ACTION", "c": "CASCADE", "n": "SET NULL", "r": "RESTRICT", "d": "SET DEFAULT"}
+
+
+# -- databases on either engine ------------------------------------------------------------
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def new_url(request, tmp_path, monkeypatch):
+    """Makes the URL of a new, empty database on the engine under test."""
+    clean_environment(monkeypatch)
+    if request.param == "postgresql":
+        server = request.getfixturevalue("postgres")
+        return lambda: server.url(server.create_database())
+    count = iter(range(1000))
+    return lambda: f"sqlite:///{tmp_path / f'db{next(count)}.sqlite'}"
+
+
+def app_on(url: str):
+    """An app bound to that database (the models' proxy follows the last one made)."""
+    return create_app({"TESTING": True, "SECRET_KEY": "test-secret", "DATABASE_URL": url})
+
+
+def init_db(url: str) -> str:
+    result = app_on(url).test_cli_runner().invoke(args=["init-db"])
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+def build_at(url: str, version: int) -> None:
+    """A database at ``version``, made by the real steps, with rows of that time."""
+    with app_on(url).app_context(), db.connection_context():
+        assert migrations.migrate(version) == (0, version)
+        for fill in FILLS[:version]:
+            fill()
+
+
+def _fill_v1() -> None:
+    user = v001_accounts.User.create(
+        email="marie.curie@exemple.fr",
+        first_name="Marie",
+        last_name="Curie",
+        phone="+33612345678",
+        contact_email="marie@exemple.fr",
+        survey_consent=True,
+        terms_accepted_at=AT,
+        password_hash="h",
+        status="active",
+        created_at=AT,
+        activated_at=AT,
+        session_epoch=3,
+    )
+    v001_accounts.Token.create(user=user, purpose="reset", token_hash="t", created_at=AT, expires_at=AT)
+    v001_accounts.CaptchaChallenge.create(id="c", created_at=AT, expires_at=AT)
+    v001_accounts.OutboxMail.create(
+        recipient="marie@exemple.fr",
+        subject="Bienvenue",
+        body_text="Bonjour",
+        created_at=AT,
+        next_attempt_at=AT,
+    )
+
+
+def _fill_v2() -> None:
+    user = v002_structures.User.get()
+    structure = v002_structures.Structure.create(
+        identifier_type="siret",
+        identifier="73282932000074",
+        company_name="Ateliers Curie",
+        address="1 rue",
+        city="Paris",
+        postal_code="75002",
+        country="FR",
+        created_by=user,
+        created_at=AT,
+        updated_at=AT,
+    )
+    v002_structures.Membership.create(
+        user=user, structure=structure, role="gestionnaire_principal", status="active", requested_at=AT
+    )
+
+
+def _fill_v3() -> None:
+    db.execute_sql('UPDATE "user" SET failed_sign_ins = 2')
+    v003_audit_and_sign_in_throttle.AuditEvent.create(
+        at=AT, user=v003_audit_and_sign_in_throttle.User.get(), event="auth.sign_in", outcome="ok"
+    )
+
+
+FILLS = [_fill_v1, _fill_v2, _fill_v3]
+
+
+def test_every_version_has_its_rows():
+    assert len(FILLS) == LATEST, "a new step needs a _fill_vNNN with a few rows of its tables"
+
+
+# -- what a database holds ----------------------------------------------------------------
+
+
+def schema_of(url: str, ordered: bool = True) -> dict:
+    """Tables, columns (type, length, nullability, default), indexes (with
+    their SQL, so partial ones too) and foreign keys (with ON DELETE)."""
+    database = connect(url)
+    with database.connection_context():
+        schema = {}
+        for table in database.get_tables():
+            lengths = _lengths(database, table)
+            columns = [
+                (c.name, c.data_type, lengths.get(c.name), c.null, c.primary_key, ordered and c.default)
+                for c in database.get_columns(table)
+            ]
+            indexes = [(i.name, tuple(i.columns), i.unique, i.sql) for i in database.get_indexes(table)]
+            schema[table] = {
+                "columns": columns if ordered else sorted(columns),
+                "indexes": sorted(indexes),
+                "foreign_keys": sorted(_foreign_keys(database, table)),
+            }
+    return schema
+
+
+def _lengths(database, table: str) -> dict:
+    if database.__class__.__name__.startswith("Sqlite"):
+        return {}  # in the type: VARCHAR(100)
+    cursor = database.execute_sql(
+        "SELECT column_name, character_maximum_length FROM information_schema.columns WHERE table_name = %s",
+        (table,),
+    )
+    return dict(cursor.fetchall())
+
+
+def _foreign_keys(database, table: str) -> list[tuple]:
+    if database.__class__.__name__.startswith("Sqlite"):
+        rows = database.execute_sql(f'PRAGMA foreign_key_list("{table}")').fetchall()
+        return [
+            (source, target, column, on_delete) for _i, _s, target, source, column, _u, on_delete, _m in rows
+        ]
+    cursor = database.execute_sql(
+        "SELECT a.attname, c.confrelid::regclass::text, af.attname, c.confdeltype FROM pg_constraint c "
+        "JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = c.conkey[1] "
+        "JOIN pg_attribute af ON af.attrelid = c.confrelid AND af.attnum = c.confkey[1] "
+        "WHERE c.contype = 'f' AND c.conrelid = %s::regclass",
+        (f'"{table}"',),
+    )
+    return [
+        (source, target.strip('"'), column, FOREIGN_KEY_ACTIONS[kind])
+        for source, target, column, kind in cursor
+    ]
+
+
+def rows_of(url: str) -> dict[str, list[dict]]:
+    database = connect(url)
+    with database.connection_context():
+        rows = {}
+        for table in database.get_tables():
+            cursor = database.execute_sql(f'SELECT * FROM "{table}" ORDER BY 1')  # noqa: S608 - catalogue names
+            names = [column[0] for column in cursor.description]
+            rows[table] = [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+    return rows
+
+
+def assert_rows_kept(before: dict, after: dict) -> None:
+    """Every row of before is in after, the columns it had unchanged."""
+    for table, rows in before.items():
+        if table == "schema_version":
+            continue
+        kept = [{name: row[name] for name in old} for row, old in zip(after[table], rows, strict=True)]
+        assert kept == rows, table
+
+
+# -- a future step, in the test only ------------------------------------------------------
+
+
+@pytest.fixture(params=[False, True], ids=["today", "with-a-future-column"])
+def future(request, monkeypatch):
+    """Optionally one more step that adds columns to ``structure`` (created by
+    step 2), with the model's fields to match: the change that broke upgrades
+    when steps created their tables from the live models."""
+    if not request.param:
+        yield LATEST
+        return
+    checked_at = DateTimeField(null=True)
+    checks = IntegerField(default=0, constraints=[SQL("DEFAULT 0")])
+
+    def add_directory_columns(migrator) -> None:
+        migrate_schema(
+            migrator.add_column("structure", "directory_checked_at", checked_at),
+            migrator.add_column("structure", "directory_checks", checks, allow_not_null=True),
+        )
+
+    monkeypatch.setitem(migrations.STEPS, LATEST + 1, add_directory_columns)
+    monkeypatch.setattr(migrations, "SCHEMA_VERSION", LATEST + 1)
+    Structure._meta.add_field("directory_checked_at", checked_at.clone())
+    Structure._meta.add_field("directory_checks", IntegerField(default=0))
+    yield LATEST + 1
+    Structure._meta.remove_field("directory_checked_at")
+    Structure._meta.remove_field("directory_checks")
+
+
+# -- upgrades -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("older", range(LATEST + 1))
+def test_a_database_of_any_earlier_version_upgrades_to_the_new_schema_with_its_rows(new_url, future, older):
+    fresh = new_url()
+    assert f"schema version 0 -> {future}" in init_db(fresh)
+    old = new_url()
+    build_at(old, older)
+    rows = rows_of(old)
+
+    output = init_db(old)
+
+    expected = f"{older} -> {future}" if older < future else f"up to date (schema version {future})"
+    assert expected in output
+    assert schema_of(old) == schema_of(fresh)
+    assert_rows_kept(rows, rows_of(old))
+    assert "Database up to date" in init_db(old)
+    with app_on(old).app_context(), db.connection_context():
+        if older:  # the application reads what the older version wrote
+            marie = User.get()
+            assert (marie.email, marie.session_epoch) == ("marie.curie@exemple.fr", 3)
+            assert marie.failed_sign_ins == (2 if older >= 3 else 0)
+        if future > LATEST and older >= 2:
+            assert Structure.get().directory_checks == 0
+        assert [row.version for row in migrations.SchemaVersion.select()] == [future]
+
+
+def test_the_steps_build_what_the_models_describe(new_url, future):
+    """Tables, columns, types, nullability, indexes and foreign keys as
+    ``create_tables(MODELS)`` would make them (column order and SQL defaults
+    aside: ALTER TABLE adds at the end, with a DEFAULT)."""
+    by_steps, by_models = new_url(), new_url()
+    init_db(by_steps)
+    with app_on(by_models).app_context(), db.connection_context():
+        db.create_tables(MODELS)
+    assert schema_of(by_steps, ordered=False) == schema_of(by_models, ordered=False)
+
+
+def test_steps_are_numbered_from_one_without_gaps():
+    assert sorted(migrations.STEPS) == list(range(1, LATEST + 1))
+    for version, step in migrations.STEPS.items():
+        assert step.__module__.startswith(f"migrations.v{version:03d}_")
+
+
+def test_no_step_imports_the_application_models():
+    for path in (ROOT / "migrations").glob("v*.py"):
+        source = path.read_text()
+        assert "from models import" not in source and "import models" not in source, path.name
+
+
+def test_a_database_made_before_the_version_table_counts_as_the_first_release(new_url):
+    url = new_url()
+    build_at(url, 1)
+    database = connect(url)
+    with database.connection_context():
+        database.execute_sql('DROP TABLE "schema_version"')
+    assert f"0 -> {LATEST}" in init_db(url)
+    assert schema_of(url) == schema_of(_fresh(new_url))
+
+
+def _fresh(new_url) -> str:
+    url = new_url()
+    init_db(url)
+    return url
+
+
+def test_a_newer_database_is_left_as_it_is(new_url):
+    url = _fresh(new_url)
+    with app_on(url).app_context(), db.connection_context():
+        migrations.SchemaVersion.update(version=LATEST + 1).execute()
+    assert f"Database up to date (schema version {LATEST + 1})" in init_db(url)
+
+
+def test_a_failing_step_leaves_the_database_at_the_version_before(new_url, monkeypatch):
+    url = new_url()
+    build_at(url, LATEST)
+    before = schema_of(url)
+
+    def broken(migrator) -> None:
+        migrate_schema(migrator.add_column("structure", "half_done", DateTimeField(null=True)))
+        raise RuntimeError("step failed")
+
+    monkeypatch.setitem(migrations.STEPS, LATEST + 1, broken)
+    monkeypatch.setattr(migrations, "SCHEMA_VERSION", LATEST + 1)
+    result = app_on(url).test_cli_runner().invoke(args=["init-db"])
+    assert result.exit_code != 0
+    assert schema_of(url) == before
+    with app_on(url).app_context(), db.connection_context():
+        assert migrations.current_version() == LATEST
+
+
+# -- two init-db at the same instant on SQLite --------------------------------------------
+
+# Run in each process: a future step that writes down that it ran and holds
+# the migration for a second, then init-db once the start file appears.
+WORKER = textwrap.dedent(
+    """
+    import sys, time
+    from pathlib import Path
+    from peewee import DateTimeField
+    from playhouse.migrate import migrate
+    import app, migrations
+
+    start, log = Path(sys.argv[1]), Path(sys.argv[2])
+
+    def slow_step(migrator):
+        with log.open("a") as out:
+            out.write("ran\\n")
+        time.sleep(1.0)
+        migrate(migrator.add_column("structure", "directory_checked_at", DateTimeField(null=True)))
+
+    migrations.STEPS[migrations.SCHEMA_VERSION + 1] = slow_step
+    migrations.SCHEMA_VERSION += 1
+    while not start.exists():
+        time.sleep(0.002)
+    from flask.cli import main
+    sys.argv = ["flask", "--app", "app", "init-db"]
+    main()
+    """
+)
+
+
+@pytest.mark.parametrize("older", [0, 1])
+def test_two_init_db_at_the_same_instant_on_sqlite_migrate_once(tmp_path, monkeypatch, older):
+    clean_environment(monkeypatch)
+    path = tmp_path / "portail.db"
+    url = f"sqlite:///{path}"
+    if older:
+        build_at(url, older)
+    start, log = tmp_path / "start", tmp_path / "ran.log"
+    environment = {key: value for key, value in os.environ.items() if not key.startswith("FLASK_")}
+    environment.update(
+        FLASK_DATABASE_URL=url, FLASK_SECRET_KEY="test-secret", FLASK_EXTERNAL_BASE_URL="http://localhost"
+    )
+    workers = [
+        subprocess.Popen(  # noqa: S603 - our own script, with this interpreter
+            [sys.executable, "-c", WORKER, str(start), str(log)],
+            cwd=ROOT,
+            env=environment,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        for _ in range(2)
+    ]
+    try:
+        start.touch()
+        outputs = [worker.communicate(timeout=60)[0] for worker in workers]
+    finally:
+        for worker in workers:
+            if worker.poll() is None:
+                worker.kill()
+                worker.wait()
+
+    assert [worker.returncode for worker in workers] == [0, 0], outputs
+    target = LATEST + 1
+    assert sorted(line.strip() for line in outputs) == [
+        f"Database ready: schema version {older} -> {target}.",
+        f"Database up to date (schema version {target}).",
+    ]
+    assert log.read_text() == "ran\n"
+    assert [row["version"] for row in rows_of(url)["schema_version"]] == [target]
+    assert [c for c, *_ in schema_of(url)["structure"]["columns"]].count("directory_checked_at") == 1
