@@ -109,6 +109,8 @@ def migrate(target: int | None = None) -> tuple[int, int]:
                 STEPS[step](migrator)
                 _stamp(step)
             version = step
+        if version > before and not isinstance(db.obj, PostgresqlDatabase):
+            _check_foreign_keys()
         if version != current_version():
             _stamp(version)
         return before, version
@@ -142,7 +144,7 @@ def _sqlite_lock() -> Iterator[None]:
     """The version check and every step in one BEGIN IMMEDIATE transaction:
     a second writer waits for the commit (busy_timeout raised meanwhile),
     then reads the new version. Foreign keys can only be switched outside a
-    transaction; they are checked before the commit instead."""
+    transaction; ``migrate`` checks them before the commit instead."""
     foreign_keys = db.pragma("foreign_keys")
     busy_timeout = db.pragma("busy_timeout")
     db.pragma("foreign_keys", 0)
@@ -150,9 +152,13 @@ def _sqlite_lock() -> Iterator[None]:
     try:
         with db.atomic(lock_type="IMMEDIATE"):
             yield
-            broken = db.execute_sql("PRAGMA foreign_key_check").fetchall()
-            if broken:
-                raise MigrationError(f"Foreign keys broken by the migration: {broken[:5]}")
     finally:
         db.pragma("busy_timeout", busy_timeout)
         db.pragma("foreign_keys", foreign_keys)
+
+
+def _check_foreign_keys() -> None:
+    """On SQLite, before the commit: what the steps did with the foreign keys off."""
+    broken = db.execute_sql("PRAGMA foreign_key_check").fetchall()
+    if broken:
+        raise MigrationError(f"Foreign keys broken by the migration: {broken[:5]}")

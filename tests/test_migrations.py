@@ -220,8 +220,9 @@ def future(request, monkeypatch):
     Structure._meta.add_field("directory_checked_at", checked_at.clone())
     Structure._meta.add_field("directory_checks", IntegerField(default=0))
     yield LATEST + 1
-    Structure._meta.remove_field("directory_checked_at")
-    Structure._meta.remove_field("directory_checks")
+    for name in ("directory_checked_at", "directory_checks"):
+        Structure._meta.remove_field(name)
+        delattr(Structure, name)  # remove_field leaves the class attribute
 
 
 # -- upgrades -----------------------------------------------------------------------------
@@ -314,6 +315,29 @@ def test_a_failing_step_leaves_the_database_at_the_version_before(new_url, monke
     assert schema_of(url) == before
     with app_on(url).app_context(), db.connection_context():
         assert migrations.current_version() == LATEST
+
+
+def test_a_step_that_breaks_a_foreign_key_is_undone_on_sqlite(tmp_path, monkeypatch):
+    """The foreign keys are off while the steps run on SQLite (a table rebuild
+    would cascade deletes otherwise): they are checked before the commit."""
+    clean_environment(monkeypatch)
+    url = f"sqlite:///{tmp_path / 'portail.db'}"
+    build_at(url, LATEST)
+    before = rows_of(url)
+
+    def orphan_token(_migrator) -> None:
+        db.execute_sql('UPDATE "token" SET user_id = 999')
+
+    monkeypatch.setitem(migrations.STEPS, LATEST + 1, orphan_token)
+    monkeypatch.setattr(migrations, "SCHEMA_VERSION", LATEST + 1)
+    app = app_on(url)
+    with app.app_context(), db.connection_context():
+        with pytest.raises(migrations.MigrationError, match="Foreign keys broken"):
+            migrations.migrate()
+        assert migrations.current_version() == LATEST
+        # The connection is as it was: foreign keys on, the usual busy timeout.
+        assert db.pragma("foreign_keys") == 1 and db.pragma("busy_timeout") == 5000
+    assert rows_of(url) == before
 
 
 # -- two init-db at the same instant on SQLite --------------------------------------------
