@@ -109,16 +109,20 @@ def migrate(target: int | None = None) -> tuple[int, int]:
                 STEPS[step](migrator)
                 _stamp(step)
             version = step
-        if version > before and not isinstance(db.obj, PostgresqlDatabase):
+        if version > before and not _on_postgresql():
             _check_foreign_keys()
         if version != current_version():
             _stamp(version)
         return before, version
 
 
+def _on_postgresql() -> bool:
+    return isinstance(db.obj, PostgresqlDatabase)
+
+
 @contextlib.contextmanager
 def _one_at_a_time() -> Iterator[None]:
-    if isinstance(db.obj, PostgresqlDatabase):
+    if _on_postgresql():
         with _postgres_lock():
             yield
     else:

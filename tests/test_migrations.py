@@ -65,44 +65,25 @@ def build_at(url: str, version: int) -> None:
 
 def _fill_v1() -> None:
     user = v001_accounts.User.create(
-        email="marie.curie@exemple.fr",
-        first_name="Marie",
-        last_name="Curie",
-        phone="+33612345678",
-        contact_email="marie@exemple.fr",
-        survey_consent=True,
-        terms_accepted_at=AT,
-        password_hash="h",
-        status="active",
-        created_at=AT,
-        activated_at=AT,
-        session_epoch=3,
-    )
+        email="marie.curie@exemple.fr", first_name="Marie", last_name="Curie", phone="+33612345678",
+        contact_email="marie@exemple.fr", survey_consent=True, terms_accepted_at=AT, password_hash="h",
+        status="active", created_at=AT, activated_at=AT, session_epoch=3,
+    )  # fmt: skip
     v001_accounts.Token.create(user=user, purpose="reset", token_hash="t", created_at=AT, expires_at=AT)
     v001_accounts.CaptchaChallenge.create(id="c", created_at=AT, expires_at=AT)
     v001_accounts.OutboxMail.create(
-        recipient="marie@exemple.fr",
-        subject="Bienvenue",
-        body_text="Bonjour",
-        created_at=AT,
+        recipient="marie@exemple.fr", subject="Bienvenue", body_text="Bonjour", created_at=AT,
         next_attempt_at=AT,
-    )
+    )  # fmt: skip
 
 
 def _fill_v2() -> None:
     user = v002_structures.User.get()
     structure = v002_structures.Structure.create(
-        identifier_type="siret",
-        identifier="73282932000074",
-        company_name="Ateliers Curie",
-        address="1 rue",
-        city="Paris",
-        postal_code="75002",
-        country="FR",
-        created_by=user,
-        created_at=AT,
-        updated_at=AT,
-    )
+        identifier_type="siret", identifier="73282932000074", company_name="Ateliers Curie",
+        address="1 rue", city="Paris", postal_code="75002", country="FR", created_by=user,
+        created_at=AT, updated_at=AT,
+    )  # fmt: skip
     v002_structures.Membership.create(
         user=user, structure=structure, role="gestionnaire_principal", status="active", requested_at=AT
     )
