@@ -82,15 +82,23 @@ class Phone(Cleans):
         return normalize_phone(value, self.region)
 
 
-class PhoneInCountry(Cleans):
-    """Validates a phone number read in the country chosen in ``country_field``
-    (national numbers are that country's) and replaces it by E.164."""
+class InCountry(Cleans):
+    """A rule that depends on the country chosen in ``country_field``."""
 
     def __init__(self, country_field: str = "country"):
         self.country_field = country_field
 
-    def clean(self, form, value: str) -> str:
+    def country(self, form) -> str:
         country = form[self.country_field].data
+        return country if isinstance(country, str) else ""
+
+
+class PhoneInCountry(InCountry):
+    """Validates a phone number read in the country chosen in ``country_field``
+    (national numbers are that country's) and replaces it by E.164."""
+
+    def clean(self, form, value: str) -> str:
+        country = self.country(form)
         return normalize_phone(value, country if is_country(country) else "FR")
 
 
@@ -101,15 +109,11 @@ class AddressLine(Cleans):
         return check_address_line(value)
 
 
-class PostalCode(Cleans):
+class PostalCode(InCountry):
     """Validates a postal code for the country chosen in ``country_field``."""
 
-    def __init__(self, country_field: str = "country"):
-        self.country_field = country_field
-
     def clean(self, form, value: str) -> str:
-        country = form[self.country_field].data
-        return check_postal_code(value, country if isinstance(country, str) else "")
+        return check_postal_code(value, self.country(form))
 
 
 class Identifier:
