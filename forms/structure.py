@@ -211,7 +211,7 @@ class SiretForm(Form):
     """The SIRET of a structure first numbered by the portal."""
 
     identifier = StringField(
-        "Identifiant Siret",
+        IDENTIFIER_TYPES[SIRET].label,
         validators=[DataRequired(REQUIRED), Identifier("identifier_type")],
         render_kw={"inputmode": "numeric", "spellcheck": "false"},
     )

@@ -39,6 +39,7 @@ class IdentifierType:
         return bool(self.internal_prefix)
 
 
+_ASSIGNED_LABEL = "Identifiant attribué par le portail"
 _ASSIGNED_HINT = (
     "Pas d'identifiant à saisir : le portail attribue à la structure un identifiant interne, "
     "affiché après sa création. Vous pourrez renseigner son SIRET plus tard."
@@ -80,14 +81,14 @@ IDENTIFIER_TYPES: dict[str, IdentifierType] = {
         IdentifierType(
             EN_COURS,
             "En cours d'immatriculation",
-            "Identifiant attribué par le portail",
+            _ASSIGNED_LABEL,
             _ASSIGNED_HINT,
             internal_prefix="EC",
         ),
         IdentifierType(
             PARTICULIER,
             "Particulier",
-            "Identifiant attribué par le portail",
+            _ASSIGNED_LABEL,
             _ASSIGNED_HINT,
             internal_prefix="PA",
         ),

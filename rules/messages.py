@@ -9,6 +9,7 @@ EMAILS_DIFFER = "Les deux adresses e-mail ne sont pas identiques."
 PASSWORDS_DIFFER = "Les deux mots de passe ne sont pas identiques."
 
 
-def too_long(length: int) -> str:
-    """« Ce champ doit contenir au plus 100 caractères. »"""
-    return f"Ce champ doit contenir au plus {length} caractères."
+def too_long(length: int, why: str = "") -> str:
+    """« Ce champ doit contenir au plus 100 caractères. »; ``why`` goes
+    before the full stop: « … 38 caractères (norme postale). »"""
+    return f"Ce champ doit contenir au plus {length} caractères{why}."

@@ -8,6 +8,7 @@ import unicodedata
 from functools import cache
 
 from rules import RuleError, fold
+from rules.messages import too_long
 
 
 @cache
@@ -79,8 +80,7 @@ def check_country(value: str) -> str:
 
 ADDRESS_LINE_MAX = 38
 ADDRESS_LINE_TOO_LONG = (
-    f"Ce champ doit contenir au plus {ADDRESS_LINE_MAX} caractères (norme postale). "
-    "Utilisez les compléments d'adresse pour la suite."
+    f"{too_long(ADDRESS_LINE_MAX, ' (norme postale)')} Utilisez les compléments d'adresse pour la suite."
 )
 ADDRESS_LINE_CHARS = "Ce champ contient un caractère non autorisé."
 POSTAL_CODE_FRENCH = "Le code postal doit contenir 5 chiffres, par exemple 75001."
