@@ -10,7 +10,7 @@ from peewee import IntegrityError
 
 import audit
 import mailer
-from forms.validators import ValidationError, normalize_email
+from audit import Event, Outcome
 from models import AuditEvent, CaptchaChallenge, Token, User, db, utcnow
 from passwords import hash_password, verify_password
 
@@ -26,13 +26,13 @@ def sign_up(data: dict) -> None:
         with db.atomic():
             user = User.create(terms_accepted_at=utcnow(), **data)
             _send_activation(user)
-            audit.record("account.created", user)
+            audit.record(Event.ACCOUNT_CREATED, user)
     except IntegrityError:
         # The database's unique index decides, even between concurrent sign-ups.
         with db.atomic():
             existing = User.by_email(data["email"])
             _notify_existing(existing)
-            audit.record("account.signup_existing", existing)
+            audit.record(Event.SIGNUP_EXISTING, existing)
 
 
 def resend_activation(email: str) -> None:
@@ -47,7 +47,7 @@ def resend_activation(email: str) -> None:
         if last and utcnow() - last < cooldown:
             return
         _notify_existing(user)
-        audit.record("activation.resent", user)
+        audit.record(Event.ACTIVATION_RESENT, user)
 
 
 def _notify_existing(user: User | None) -> None:
@@ -105,7 +105,7 @@ def activate(raw_token: str, password: str) -> User | None:
         if user.status != User.PENDING:
             return None
         user.activate(password_hash)
-        audit.record("account.activated", user)
+        audit.record(Event.ACCOUNT_ACTIVATED, user)
         return user
 
 
@@ -115,13 +115,6 @@ def password_context(user: User) -> tuple[str, ...]:
 
 
 # --------------------------------------------------------------------------- signing in
-
-
-def _normalised(email: str) -> str:
-    try:
-        return normalize_email(email)
-    except ValidationError:
-        return (email or "").strip().lower()
 
 
 def _throttle(user: User):
@@ -138,27 +131,27 @@ def authenticate(email: str, password: str) -> User | None:
     the reason: unknown address, wrong password, inactive account, or an
     account in its sign-in delay. The password is always hashed (a dummy hash
     for an unknown address) so that every answer takes as long."""
-    user = User.by_email(_normalised(email))
+    user = User.by_email(email)
     stored = user.password_hash if user and user.is_active else None
     ok, new_hash = verify_password(stored, password)
     with db.atomic():
         if user is None:
-            audit.record("auth.sign_in", None, "failure", reason="unknown_account")
+            audit.record(Event.SIGN_IN, None, Outcome.FAILURE, reason="unknown_account")
             return None
         blocked_until = _throttle(user)
         if blocked_until and utcnow() < blocked_until:
             # Refused without counting: the delay ends at a known time.
-            audit.record("auth.sign_in", user, "throttled")
+            audit.record(Event.SIGN_IN, user, Outcome.THROTTLED)
             return None
         if not ok:
             user.record_failed_sign_in(timedelta(hours=current_app.config["SIGN_IN_FAILURE_WINDOW_HOURS"]))
             reason = "wrong_password" if user.is_active else f"account_{user.status}"
-            audit.record("auth.sign_in", user, "failure", reason=reason, failures=user.failed_sign_ins)
+            audit.record(Event.SIGN_IN, user, Outcome.FAILURE, reason=reason, failures=user.failed_sign_ins)
             return None
         if new_hash:
             user.set_password_hash(new_hash)
         user.clear_failed_sign_ins()
-        audit.record("auth.sign_in", user)
+        audit.record(Event.SIGN_IN, user)
     return user
 
 
@@ -170,16 +163,17 @@ def request_reset(email: str) -> None:
     address has an active account; a pending account gets its activation link
     instead. The caller answers the same whatever happened."""
     with db.atomic():
-        user = User.by_email(_normalised(email))
+        user = User.by_email(email)
         if user is None or user.status == User.DISABLED:
-            audit.record("password.reset_requested", user, "disabled_account" if user else "unknown_account")
+            outcome = Outcome.DISABLED_ACCOUNT if user else Outcome.UNKNOWN_ACCOUNT
+            audit.record(Event.RESET_REQUESTED, user, outcome)
             return
         if user.status == User.PENDING:
             _send_activation(user)
-            audit.record("password.reset_requested", user, "pending_account")
+            audit.record(Event.RESET_REQUESTED, user, Outcome.PENDING_ACCOUNT)
             return
         _send_link(user, Token.RESET, "Réinitialisez votre mot de passe", "recovery.reset")
-        audit.record("password.reset_requested", user)
+        audit.record(Event.RESET_REQUESTED, user)
 
 
 def pending_reset(raw_token: str) -> User | None:
@@ -203,7 +197,7 @@ def reset_password(raw_token: str, password: str) -> User | None:
             return None
         user.change_password(password_hash)
         _notify_password_changed(user)
-        audit.record("password.reset", user)
+        audit.record(Event.PASSWORD_RESET, user)
         return user
 
 
@@ -227,13 +221,13 @@ def change_password(user: User, current: str, new: str) -> bool:
     ok, _ = verify_password(user.password_hash, current)
     if not ok:
         with db.atomic():
-            audit.record("password.changed", user, "failure")
+            audit.record(Event.PASSWORD_CHANGED, user, Outcome.FAILURE)
         return False
     password_hash = hash_password(new)
     with db.atomic():
         user.change_password(password_hash)
         _notify_password_changed(user)
-        audit.record("password.changed", user)
+        audit.record(Event.PASSWORD_CHANGED, user)
     return True
 
 
@@ -249,7 +243,7 @@ def update_profile(user: User, data: dict) -> list[str]:
         for name in changed:
             setattr(user, name, data[name])
         user.save(only=[getattr(User, name) for name in changed])
-        audit.record("profile.updated", user, fields=changed)
+        audit.record(Event.PROFILE_UPDATED, user, fields=changed)
     return changed
 
 
@@ -260,7 +254,7 @@ def set_survey_consent(user: User, consent: bool) -> bool:
     with db.atomic():
         User.update(survey_consent=consent).where(User.id == user.id).execute()
         user.survey_consent = consent
-        audit.record("survey_consent.changed", user, consent=consent)
+        audit.record(Event.SURVEY_CONSENT_CHANGED, user, consent=consent)
     return True
 
 
@@ -294,5 +288,5 @@ def purge(pending_days: int, audit_days: int | None = None) -> dict[str, int]:
             if audit_days
             else 0,
         }
-        audit.record("account.purged", None, pending_days=pending_days, **counts)
+        audit.record(Event.ACCOUNT_PURGED, None, pending_days=pending_days, **counts)
     return counts

@@ -11,7 +11,8 @@ import database
 import mailer
 import security
 from extensions import csrf, htmx, login_manager, mail
-from models import User
+from models import Membership, User
+from rules.identifiers import SIRET
 from views import (
     RowIdConverter,
     account,
@@ -74,6 +75,9 @@ def create_app(test_config: dict | None = None) -> Flask:
     def _vary(response):
         response.vary.add("HX-Request")
         return response
+
+    # Templates compare against these names, never against raw strings.
+    app.jinja_env.globals.update(Membership=Membership, SIRET=SIRET)
 
     cli.register(app)
     return app

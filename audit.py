@@ -3,41 +3,8 @@ address and outcome.
 
 Call ``record`` inside the transaction of the change it describes, so that the
 event and the change are kept or lost together. Never pass a password, a token
-or a captcha answer: ``record`` refuses details named like one.
-
-Event names (``outcome`` is "success" unless stated):
-
-- ``account.created``            accounts.sign_up: a pending account exists.
-- ``account.signup_existing``    accounts.sign_up: sign-up with an address that has
-                                 an account (its owner is mailed).
-- ``account.activated``          accounts.activate: first password set.
-- ``activation.resent``          accounts.resend_activation: a new activation link.
-- ``auth.sign_in``               accounts.authenticate: "success", "failure" (wrong
-                                 password, unknown address, inactive account; details
-                                 ``reason``) or "throttled" (refused during the delay).
-- ``auth.sign_out``              views.auth.logout.
-- ``password.reset_requested``   accounts.request_reset: "success" (link mailed),
-                                 "unknown_account", "disabled_account", or
-                                 "pending_account" (activation link mailed instead).
-- ``password.reset``             accounts.reset_password: new password from a link,
-                                 every session revoked.
-- ``password.changed``           accounts.change_password: "success", or "failure"
-                                 (wrong current password).
-- ``profile.updated``            accounts.update_profile (details ``fields``: names of
-                                 the changed fields, never their values).
-- ``survey_consent.changed``     accounts.set_survey_consent (details ``consent``).
-- ``account.purged``             accounts.purge (`flask purge`): one event, details
-                                 are counts.
-
-Structures (structures.py):
-
-- ``structure.created``          a structure and its gestionnaire principal.
-- ``membership.requested``       a request to be attached (rattachement).
-- ``membership.cancelled``       the requester withdrew a pending request.
-- ``membership.decided``         outcome "approved" or "refused", details
-                                 ``structure``, ``requester``.
-- ``membership.role_handed_over`` the gestionnaire principal role moves to another
-                                 member (details ``structure``, ``to``).
+or a captcha answer: ``record`` refuses details named like one. The events'
+names are the constants of ``Event``; their outcomes, those of ``Outcome``.
 """
 
 from __future__ import annotations
@@ -48,13 +15,70 @@ from datetime import datetime
 from flask import has_request_context
 
 from models import AuditEvent, User
+from rules.email import lookup_email
 from security import client_address
+
+
+class Event:
+    """The name of each event; ``outcome`` is ``Outcome.SUCCESS`` unless stated."""
+
+    # accounts.sign_up: a pending account exists.
+    ACCOUNT_CREATED = "account.created"
+    # accounts.sign_up with an address that has an account (its owner is mailed).
+    SIGNUP_EXISTING = "account.signup_existing"
+    # accounts.activate: first password set.
+    ACCOUNT_ACTIVATED = "account.activated"
+    # accounts.resend_activation: a new activation link.
+    ACTIVATION_RESENT = "activation.resent"
+    # accounts.authenticate: SUCCESS, FAILURE (wrong password, unknown address,
+    # inactive account; details ``reason``) or THROTTLED (refused during the delay).
+    SIGN_IN = "auth.sign_in"
+    # views.auth.logout.
+    SIGN_OUT = "auth.sign_out"
+    # accounts.request_reset: SUCCESS (link mailed), UNKNOWN_ACCOUNT,
+    # DISABLED_ACCOUNT, or PENDING_ACCOUNT (activation link mailed instead).
+    RESET_REQUESTED = "password.reset_requested"
+    # accounts.reset_password: new password from a link, every session revoked.
+    PASSWORD_RESET = "password.reset"
+    # accounts.change_password: SUCCESS, or FAILURE (wrong current password).
+    PASSWORD_CHANGED = "password.changed"
+    # accounts.update_profile (details ``fields``: names of the changed fields,
+    # never their values).
+    PROFILE_UPDATED = "profile.updated"
+    # accounts.set_survey_consent (details ``consent``).
+    SURVEY_CONSENT_CHANGED = "survey_consent.changed"
+    # accounts.purge (`flask purge`): one event, details are counts.
+    ACCOUNT_PURGED = "account.purged"
+
+    # structures.create: a structure and its gestionnaire principal.
+    STRUCTURE_CREATED = "structure.created"
+    # structures.request_attachment: a request to be attached (rattachement).
+    MEMBERSHIP_REQUESTED = "membership.requested"
+    # structures.cancel: the requester withdrew a pending request.
+    MEMBERSHIP_CANCELLED = "membership.cancelled"
+    # structures.decide: APPROVED or REFUSED, details ``structure``, ``requester``.
+    MEMBERSHIP_DECIDED = "membership.decided"
+    # structures.hand_over: the gestionnaire principal role moves to another
+    # member (details ``structure``, ``to``).
+    ROLE_HANDED_OVER = "membership.role_handed_over"
+
+
+class Outcome:
+    SUCCESS = "success"
+    FAILURE = "failure"
+    THROTTLED = "throttled"
+    UNKNOWN_ACCOUNT = "unknown_account"
+    DISABLED_ACCOUNT = "disabled_account"
+    PENDING_ACCOUNT = "pending_account"
+    APPROVED = "approved"
+    REFUSED = "refused"
+
 
 # Words of a detail's name that say it could hold a secret: refused.
 FORBIDDEN = frozenset({"password", "token", "answer", "secret", "hash", "otp"})
 
 
-def record(event: str, user: User | None = None, outcome: str = "success", **details) -> AuditEvent:
+def record(event: str, user: User | None = None, outcome: str = Outcome.SUCCESS, **details) -> AuditEvent:
     """Write one event; ``details`` are small JSON-serialisable facts."""
     for name in details:
         if FORBIDDEN & set(name.lower().split("_")):
@@ -83,7 +107,7 @@ def events(
     """Events, oldest first, filtered by account e-mail, time (UTC) and name."""
     query = AuditEvent.select()
     if account:
-        query = query.where(AuditEvent.account == account.strip().lower())
+        query = query.where(AuditEvent.account == lookup_email(account))
     if since:
         query = query.where(AuditEvent.at >= since)
     if until:

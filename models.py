@@ -24,6 +24,9 @@ from peewee import (
     TextField,
 )
 
+from rules.email import lookup_email
+from rules.identifiers import ASSIGNED_TYPES, IDENTIFIER_TYPES, IdentifierType, new_assigned_identifier
+
 db = DatabaseProxy()
 
 
@@ -91,7 +94,7 @@ class User(UserMixin, BaseModel):
 
     @classmethod
     def by_email(cls, email: str) -> User | None:
-        return cls.get_or_none(cls.email == email.lower())
+        return cls.get_or_none(cls.email == lookup_email(email))
 
     def activate(self, password_hash: str) -> None:
         """Set the first password and make the account usable."""
@@ -307,7 +310,7 @@ class Structure(BaseModel):
     """A company (or a person) on the portal, identified by its type of
     identifier and its normalised identifier, unique together."""
 
-    identifier_type = CharField()  # forms.validators.IDENTIFIER_TYPES
+    identifier_type = CharField()  # a code of rules.identifiers.IDENTIFIER_TYPES
     identifier = CharField()  # normalised: no spaces, upper case
     company_name = CharField(max_length=100)  # raison sociale
     label = CharField(max_length=100, null=True)
@@ -343,19 +346,25 @@ class Structure(BaseModel):
     )
     ASSIGNED_ATTEMPTS = 5
 
+    @property
+    def kind(self) -> IdentifierType:
+        """Its type of identifier, from the catalogue."""
+        return IDENTIFIER_TYPES[self.identifier_type]
+
     @classmethod
     def register(
-        cls, creator: User, identifier_type: str, identifier: str | None, assigned_prefix: str = "", **details
+        cls, creator: User, identifier_type: str, identifier: str | None = None, **details
     ) -> Structure:
         """Create the structure and its creator's membership as gestionnaire
-        principal. With ``assigned_prefix`` the portal numbers the structure
-        itself (``identifier`` is ignored). Raises IntegrityError when the
+        principal. For a type the portal numbers itself, it draws the
+        identifier (``identifier`` is ignored). Raises IntegrityError when the
         identifier is taken (the unique index decides, even between
         concurrent creations)."""
-        attempts = cls.ASSIGNED_ATTEMPTS if assigned_prefix else 1
+        kind = IDENTIFIER_TYPES[identifier_type]
+        attempts = cls.ASSIGNED_ATTEMPTS if kind.internal else 1
         for attempt in range(attempts):
-            if assigned_prefix:
-                identifier = assigned_prefix + "".join(secrets.choice("0123456789") for _ in range(10))
+            if kind.internal:
+                identifier = new_assigned_identifier(kind)
             try:
                 with db.atomic():
                     now = utcnow()
@@ -393,13 +402,13 @@ class Structure(BaseModel):
         self.updated_at = utcnow()
         self.save(only=[*(getattr(Structure, name) for name in self.DETAILS), Structure.updated_at])
 
-    def assign_identifier(self, identifier_type: str, identifier: str, from_types: tuple[str, ...]) -> bool:
+    def assign_identifier(self, identifier_type: str, identifier: str) -> bool:
         """Give a structure numbered by the portal its real identifier (its
         SIRET, once registered). False if it has one already; IntegrityError
         if another structure has it."""
         changed = (
             Structure.update(identifier_type=identifier_type, identifier=identifier, updated_at=utcnow())
-            .where((Structure.id == self.id) & Structure.identifier_type.in_(from_types))
+            .where((Structure.id == self.id) & Structure.identifier_type.in_(ASSIGNED_TYPES))
             .execute()
         )
         if changed == 1:

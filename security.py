@@ -12,7 +12,7 @@ from flask_limiter.util import get_remote_address
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from extensions import limiter
-from forms.validators import ValidationError, normalize_email
+from rules.email import lookup_email
 
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self'; "
@@ -75,11 +75,7 @@ def email_key(email: str | None) -> str:
     the limits' storage holds no address."""
     if not email or not isinstance(email, str):
         return ""
-    try:
-        email = normalize_email(email)
-    except ValidationError:
-        email = email.strip().lower()
-    return "email:" + hashlib.sha256(email.encode()).hexdigest()
+    return "email:" + hashlib.sha256(lookup_email(email).encode()).hexdigest()
 
 
 def form_email() -> str | None:

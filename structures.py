@@ -11,8 +11,9 @@ from peewee import IntegrityError
 
 import audit
 import mailer
-from forms.validators import IDENTIFIER_TYPES, SIRET
+from audit import Event, Outcome
 from models import Membership, Structure, User, db
+from rules.identifiers import SIRET
 
 
 class AlreadyExists(Exception):
@@ -25,14 +26,14 @@ def create(creator: User, data: dict) -> Structure:
     try:
         with db.atomic():
             structure = Structure.register(creator, **data)
-            audit.record("structure.created", creator, structure=structure.id)
+            audit.record(Event.STRUCTURE_CREATED, creator, structure=structure.id)
             mailer.queue(
                 creator.contact_email,
                 "Votre structure est créée",
                 "structure_created",
                 user=creator,
                 structure=structure,
-                kind=IDENTIFIER_TYPES[structure.identifier_type],
+                kind=structure.kind,
                 url=mailer.external_url("structure.detail", structure_id=structure.id),
             )
     except IntegrityError:
@@ -48,10 +49,9 @@ def update(structure: Structure, details: dict) -> None:
 def assign_siret(structure: Structure, siret: str) -> bool:
     """Give a structure numbered by the portal its SIRET. False if it has an
     external identifier already; AlreadyExists if another structure has it."""
-    internal = tuple(code for code, kind in IDENTIFIER_TYPES.items() if kind.internal)
     try:
         with db.atomic():
-            return structure.assign_identifier(SIRET, siret, internal)
+            return structure.assign_identifier(SIRET, siret)
     except IntegrityError:
         raise AlreadyExists from None
 
@@ -62,7 +62,7 @@ def request_attachment(user: User, structure: Structure) -> tuple[Membership, bo
     with db.atomic():
         membership, requested = Membership.request(user, structure)
         if requested:
-            audit.record("membership.requested", user, structure=structure.id)
+            audit.record(Event.MEMBERSHIP_REQUESTED, user, structure=structure.id)
             manager = structure.manager()
             if manager is not None:
                 mailer.queue(
@@ -80,7 +80,7 @@ def request_attachment(user: User, structure: Structure) -> tuple[Membership, bo
                 "attachment_request_sent",
                 user=user,
                 structure=structure,
-                kind=IDENTIFIER_TYPES[structure.identifier_type],
+                kind=structure.kind,
                 url=mailer.external_url("space.home"),
             )
     return membership, requested
@@ -98,9 +98,9 @@ def decide(membership: Membership, manager: User, approve: bool) -> bool:
         if done:
             requester = User.get_by_id(membership.user_id)
             audit.record(
-                "membership.decided",
+                Event.MEMBERSHIP_DECIDED,
                 manager,
-                outcome="approved" if approve else "refused",
+                outcome=Outcome.APPROVED if approve else Outcome.REFUSED,
                 structure=structure.id,
                 requester=requester.email,
             )
@@ -112,7 +112,7 @@ def decide(membership: Membership, manager: User, approve: bool) -> bool:
                 "attachment_approved" if approve else "attachment_refused",
                 user=requester,
                 structure=structure,
-                kind=IDENTIFIER_TYPES[structure.identifier_type],
+                kind=structure.kind,
                 url=mailer.external_url("space.home"),
             )
         return done
@@ -124,7 +124,7 @@ def cancel(membership: Membership, user: User) -> bool:
     with db.atomic():
         if membership.user_id != user.id or not membership.cancel():
             return False
-        audit.record("membership.cancelled", user, structure=membership.structure_id)
+        audit.record(Event.MEMBERSHIP_CANCELLED, user, structure=membership.structure_id)
         structure = Structure.get_by_id(membership.structure_id)
         manager = structure.manager()
         if manager is not None:
@@ -147,7 +147,7 @@ def hand_over(structure: Structure, manager: User, membership_id: int) -> Member
         if membership is None:
             return None
         successor = User.get_by_id(membership.user_id)
-        audit.record("membership.role_handed_over", manager, structure=structure.id, to=successor.email)
+        audit.record(Event.ROLE_HANDED_OVER, manager, structure=structure.id, to=successor.email)
         mailer.queue(
             successor.contact_email,
             "Vous êtes gestionnaire principal de votre structure",

@@ -1,4 +1,5 @@
-"""Forms, one module per area; validators.py holds the shared field rules."""
+"""Forms, one module per area; validators.py turns the rules of ``rules``
+into WTForms validators."""
 
 from __future__ import annotations
 

@@ -9,8 +9,7 @@ from wtforms.validators import DataRequired, Length
 from forms import Form
 from forms.registration import SURVEY_CONSENT_LABEL, PersonalInfoForm
 from forms.validators import PasswordRule, SameAs
-
-REQUIRED = "Ce champ est obligatoire."
+from rules.messages import PASSWORDS_DIFFER, REQUIRED
 
 
 class NewPasswordForm(Form):
@@ -26,7 +25,7 @@ class NewPasswordForm(Form):
         "Confirmation du nouveau mot de passe",
         validators=[
             DataRequired(REQUIRED),
-            SameAs("password", "Les deux mots de passe ne sont pas identiques."),
+            SameAs("password", PASSWORDS_DIFFER),
         ],
         render_kw={"autocomplete": "new-password"},
     )

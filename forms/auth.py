@@ -7,8 +7,7 @@ from wtforms.validators import DataRequired, Length
 
 from forms import Form
 from forms.validators import Email
-
-REQUIRED = "Ce champ est obligatoire."
+from rules.messages import REQUIRED
 
 
 class LoginForm(Form):

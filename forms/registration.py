@@ -7,8 +7,7 @@ from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
 from forms import Form
 from forms.validators import Email, PersonName, Phone, SameAs
-
-REQUIRED = "Ce champ est obligatoire."
+from rules.messages import EMAILS_DIFFER, REQUIRED
 
 SURVEY_CONSENT_LABEL = (
     "J'accepte que mon nom, prénom et adresse électronique soient utilisés par le "
@@ -29,7 +28,7 @@ class PersonalInfoForm(Form):
         "Confirmez votre adresse e-mail",
         validators=[
             DataRequired(REQUIRED),
-            SameAs("email", "Les deux adresses e-mail ne sont pas identiques.", case_sensitive=False),
+            SameAs("email", EMAILS_DIFFER, case_sensitive=False),
         ],
         render_kw={"autocomplete": "email", "spellcheck": "false"},
     )

@@ -7,29 +7,18 @@ from wtforms import BooleanField, EmailField, HiddenField, SelectChoice, SelectF
 from wtforms.validators import DataRequired, Length, Optional
 
 from forms import Form
-from forms.validators import (
-    IDENTIFIER_TYPES,
-    SIRET,
-    AddressLine,
-    Email,
-    Identifier,
-    IdentifierType,
-    PhoneInCountry,
-    PostalCode,
-    ValidationError,
-    check_identifier_country,
-    country_choices,
-)
+from forms.validators import AddressLine, Email, Identifier, PhoneInCountry, PostalCode, field_error
+from rules.identifiers import IDENTIFIER_TYPES, SIRET, IdentifierType, check_identifier_country
+from rules.messages import NOT_A_CHOICE, REQUIRED, too_long
+from rules.places import country_choices
 
-REQUIRED = "Ce champ est obligatoire."
 EXISTS = "Cette structure existe déjà"
 NOT_FOUND = "Aucune structure n'est enregistrée sur le portail avec cet identifiant. Vérifiez-le."
-NOT_A_CHOICE = "Choisissez une valeur dans la liste."
 TYPE_CHOICES = [SelectChoice(kind.code, kind.name) for kind in IDENTIFIER_TYPES.values()]
 
 
 def _max(length: int) -> Length:
-    return Length(max=length, message=f"Ce champ doit contenir au plus {length} caractères.")
+    return Length(max=length, message=too_long(length))
 
 
 def _countries() -> list[SelectChoice]:
@@ -156,7 +145,8 @@ class StructureDetails(Form):
     def validate_country(self, field) -> None:
         code, identifier = self.identifier_for_country()
         if code:
-            check_identifier_country(code, identifier, field.data)
+            with field_error():
+                check_identifier_country(code, identifier, field.data)
 
 
 class StructureForm(IdentifierFields, StructureDetails):
@@ -179,7 +169,6 @@ class StructureForm(IdentifierFields, StructureDetails):
         return {
             "identifier_type": kind.code,
             "identifier": None if kind.internal else self.identifier.data,
-            "assigned_prefix": kind.internal_prefix,
             **self.details(),
         }
 
@@ -222,7 +211,7 @@ class SiretForm(Form):
     """The SIRET of a structure first numbered by the portal."""
 
     identifier = StringField(
-        "Identifiant Siret",
+        IDENTIFIER_TYPES[SIRET].label,
         validators=[DataRequired(REQUIRED), Identifier("identifier_type")],
         render_kw={"inputmode": "numeric", "spellcheck": "false"},
     )
@@ -236,12 +225,8 @@ class SiretForm(Form):
     def validate_identifier(self, field) -> None:
         if field.errors:
             return
-        try:
+        with field_error(then="Modifiez d'abord le pays de la structure si elle est située en France."):
             check_identifier_country(SIRET, field.data, self.structure.country)
-        except ValidationError as error:
-            raise ValidationError(
-                f"{error} Modifiez d'abord le pays de la structure si elle est située en France."
-            ) from None
 
 
 class HandoverForm(Form):

@@ -7,21 +7,10 @@ from __future__ import annotations
 import pytest
 from wtforms import Form, StringField
 
-from forms.validators import (
-    IDENTIFIER_TYPES,
-    AddressLine,
-    Identifier,
-    PhoneInCountry,
-    PostalCode,
-    ValidationError,
-    check_address_line,
-    check_country,
-    check_identifier_country,
-    check_postal_code,
-    country_choices,
-    country_name,
-    normalize_identifier,
-)
+from forms.validators import AddressLine, Identifier, PhoneInCountry, PostalCode
+from rules import RuleError as ValidationError
+from rules.identifiers import IDENTIFIER_TYPES, check_identifier_country, normalize_identifier
+from rules.places import check_address_line, check_country, check_postal_code, country_choices, country_name
 
 
 def error_of(rule, *args) -> str:

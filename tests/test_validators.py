@@ -7,25 +7,21 @@ import pytest
 from wtforms import Form, PasswordField, StringField
 from wtforms.validators import DataRequired, Optional
 
-from forms.validators import (
+from forms.validators import Email, PasswordRule, PersonName, Phone, SameAs
+from rules import RuleError as ValidationError
+from rules.email import normalize_email
+from rules.names import check_person_name
+from rules.passwords import (
     PASSWORD_MAX,
     PASSWORD_MIN,
-    Email,
     PasswordCheck,
-    PasswordRule,
-    PersonName,
-    Phone,
-    SameAs,
-    ValidationError,
     check_password,
-    check_person_name,
     is_common_password,
-    normalize_email,
-    normalize_phone,
     password_checks,
     password_context_words,
     password_kinds,
 )
+from rules.phone import normalize_phone
 
 EMAIL_HINT = "Saisissez une adresse e-mail valide, par exemple nom@exemple.fr."
 PHONE_HINT = "Saisissez un numéro de téléphone valide, par exemple 01 23 45 67 89 ou +33 1 23 45 67 89."
@@ -472,7 +468,7 @@ def test_same_as_unknown_field():
 
 
 def test_addresses_are_ascii_before_the_at_and_punycode_after():
-    from forms.validators import EMAIL_ACCENTS
+    from rules.email import EMAIL_ACCENTS
 
     with pytest.raises(ValidationError, match="accentués"):
         normalize_email("Jösé@Exemple.fr")

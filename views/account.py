@@ -7,8 +7,8 @@ from flask_login import current_user, login_required
 
 import accounts
 from forms.account import ChangePasswordForm, ProfileForm, SurveyConsentForm
-from forms.validators import password_checks
 from models import User
+from rules.passwords import password_checks
 from security import limits
 from views import advance, page
 from views.auth import sign_in

@@ -6,7 +6,7 @@ from flask import Blueprint, render_template, request, url_for
 
 import accounts
 from forms.account import NewPasswordForm
-from forms.validators import password_checks
+from rules.passwords import password_checks
 from views import advance, invalid, page
 from views.auth import sign_in
 from views.structure import structure_step

@@ -10,6 +10,7 @@ from werkzeug.urls import iri_to_uri
 
 import accounts
 import audit
+from audit import Event
 from forms.auth import LoginForm
 from models import User, db
 from security import form_email, limits
@@ -42,7 +43,7 @@ def login():
 def logout():
     if current_user.is_authenticated:
         with db.atomic():
-            audit.record("auth.sign_out", current_user._get_current_object())
+            audit.record(Event.SIGN_OUT, current_user._get_current_object())
     logout_user()
     session.clear()
     flash("Vous êtes déconnecté.", "info")

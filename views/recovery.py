@@ -7,7 +7,7 @@ from flask import Blueprint, flash, redirect, session, url_for
 import accounts
 from forms.account import NewPasswordForm
 from forms.auth import EmailRequestForm
-from forms.validators import password_checks
+from rules.passwords import password_checks
 from security import form_email, limit, limits
 from views import advance, invalid, page
 from views.account import account_step

@@ -17,8 +17,9 @@ from forms.structure import (
     StructureForm,
     StructureSearchForm,
 )
-from forms.validators import IDENTIFIER_TYPES, country_name
 from models import Membership, Structure
+from rules.identifiers import IDENTIFIER_TYPES
+from rules.places import country_name
 from views import advance, invalid, page
 from views.space import space_page
 
@@ -85,8 +86,7 @@ def create():
         )
         return invalid("structure/create.html", form=form, offer=offer)
     message = CREATED
-    kind = IDENTIFIER_TYPES[structure.identifier_type]
-    if kind.internal:
+    if structure.kind.internal:
         message += f" Identifiant attribué à la structure : {structure.identifier}."
     flash(message, "success")
     return advance(url_for("space.home"), space_page)
@@ -218,7 +218,7 @@ def edit(structure_id: int):
 def assign_siret(structure_id: int):
     """A structure first numbered by the portal receives its SIRET."""
     structure, _membership = _member_structure(structure_id, manager=True)
-    if not IDENTIFIER_TYPES[structure.identifier_type].internal:
+    if not structure.kind.internal:
         abort(409)
     form = StructureEditForm(formdata=None, structure=structure)
     siret = SiretForm(structure=structure)

@@ -1,0 +1,70 @@
+"""E-mail addresses: the login key, so entirely lower-cased."""
+
+from __future__ import annotations
+
+from email_validator import EmailNotValidError, validate_email
+
+from rules import RuleError
+
+EMAIL_MAX = 254
+EMAIL_MESSAGE = "Saisissez une adresse e-mail valide, par exemple nom@exemple.fr."
+EMAIL_ACCENTS = (
+    "Les caractères accentués ou spéciaux ne sont pas acceptés avant le @. "
+    "Saisissez une adresse e-mail valide, par exemple nom@exemple.fr."
+)
+EMAIL_TOO_LONG = f"L'adresse e-mail doit contenir au plus {EMAIL_MAX} caractères."
+
+
+def _email_reason(text: str) -> str | None:
+    """A short French reason for the obvious mistakes, else None."""
+    if any(ch.isspace() for ch in text):
+        return "L'adresse ne doit pas contenir d'espace."
+    count = text.count("@")
+    if count == 0:
+        return "Il manque le caractère @."
+    if count > 1:
+        return "L'adresse ne doit contenir qu'un seul caractère @."
+    local, domain = text.split("@")
+    if not local:
+        return "Il manque la partie située avant le @."
+    if not domain:
+        return "Il manque le nom de domaine après le @."
+    if "." not in domain:
+        return "Le nom de domaine après le @ doit contenir un point, par exemple exemple.fr."
+    return None
+
+
+def normalize_email(value: str) -> str:
+    """The normalised address, entirely lower-cased (it is the login key)."""
+    text = value.strip() if isinstance(value, str) else ""
+    if not text:
+        raise RuleError(EMAIL_MESSAGE)
+    if len(text) > EMAIL_MAX:
+        raise RuleError(EMAIL_TOO_LONG)
+    reason = _email_reason(text)
+    if reason:
+        raise RuleError(f"{reason} {EMAIL_MESSAGE}")
+    try:
+        # Mail servers and Flask-Mail speak ASCII before the @ (no SMTPUTF8);
+        # an internationalised domain is kept in its ASCII (punycode) form.
+        info = validate_email(text, check_deliverability=False, allow_smtputf8=False)
+    except EmailNotValidError as error:
+        if "before the @-sign" in str(error) and "Internationalized" in str(error):
+            raise RuleError(EMAIL_ACCENTS) from None
+        raise RuleError(EMAIL_MESSAGE) from None
+    normalized = (info.ascii_email or info.normalized).lower()
+    if len(normalized) > EMAIL_MAX:
+        raise RuleError(EMAIL_TOO_LONG)
+    return normalized
+
+
+def lookup_email(value: str | None) -> str:
+    """What an address typed anywhere is looked up by (an account, a rate
+    limit, the audit trail): the normalised address, or for text that is no
+    valid address, the text stripped and lower-cased. Never raises."""
+    if not isinstance(value, str):
+        return ""
+    try:
+        return normalize_email(value)
+    except RuleError:
+        return value.strip().lower()

@@ -1,0 +1,40 @@
+"""First and last names of people."""
+
+from __future__ import annotations
+
+import unicodedata
+
+from rules import RuleError
+from rules.messages import too_long
+
+NAME_MAX = 100
+NAME_TOO_LONG = too_long(NAME_MAX)
+NAME_ALLOWED = "Utilisez uniquement des lettres, des espaces, des traits d'union (-) et des apostrophes (')."
+NAME_NO_LETTER = "Ce champ doit contenir au moins une lettre."
+NAME_EDGES = "Ce champ ne peut ni commencer ni se terminer par un trait d'union ou une apostrophe."
+_NAME_PUNCTUATION = "-'’"
+
+
+def check_person_name(value: str) -> str:
+    """A first or last name, cleaned: outer spaces removed, inner runs of
+    white space collapsed to one space. Letters of any script, spaces,
+    hyphens and apostrophes."""
+    text = value if isinstance(value, str) else ""
+    cleaned = " ".join(unicodedata.normalize("NFC", text).split())
+    if len(cleaned) > NAME_MAX:
+        raise RuleError(NAME_TOO_LONG)
+    after_letter = False
+    for ch in cleaned:
+        # Combining marks that NFC cannot merge (Devanagari, Thai…) belong to
+        # the letter before them.
+        is_mark = after_letter and unicodedata.category(ch) in ("Mn", "Mc")
+        if not (ch.isalpha() or is_mark or ch == " " or ch in _NAME_PUNCTUATION):
+            if ch.isprintable():
+                raise RuleError(f"Le caractère « {ch} » n'est pas autorisé. {NAME_ALLOWED}")
+            raise RuleError(f"Ce champ contient un caractère non autorisé. {NAME_ALLOWED}")
+        after_letter = ch.isalpha() or is_mark
+    if not any(ch.isalpha() for ch in cleaned):
+        raise RuleError(NAME_NO_LETTER)
+    if cleaned[0] in _NAME_PUNCTUATION or cleaned[-1] in _NAME_PUNCTUATION:
+        raise RuleError(NAME_EDGES)
+    return cleaned
