@@ -1,80 +1,24 @@
 """Fixtures: an app on a temporary SQLite file per test, a ``client`` (plain
 browser, JavaScript off), an ``htmx_client`` (the headers htmx sends), the
-outbox as captured mail, and ``signup`` actions."""
+outbox as captured mail, ``signup`` actions, an active ``account``; and the
+same app on a throwaway PostgreSQL server (``pg_app`` and its companions).
+
+What the fixtures are made of lives in ``tests.support``."""
 
 from __future__ import annotations
 
-import re
-from urllib.parse import urlsplit
-
-import pg_server
 import pytest
-from flask.testing import FlaskClient
 
-import migrations
-from app import create_app
-from models import OutboxMail, User, db, utcnow
-
-CAPTCHA_ANSWER = "K7MX3P"
-PASSWORD = "Correct-Cheval-42"
-CSRF_IN_PAGE = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"|"X-CSRFToken": "([^"]+)"')
-
-
-def clean_environment(monkeypatch) -> None:
-    """FLASK_* variables win over the test config: start without them."""
-    import os
-
-    for key in list(os.environ):
-        if key.startswith("FLASK_"):
-            monkeypatch.delenv(key)
-
-
-def make_app(tmp_path, **overrides):
-    settings = {
-        "TESTING": True,
-        "SECRET_KEY": "test-secret",
-        "DATABASE_URL": f"sqlite:///{tmp_path / 'test.db'}",
-        "CAPTCHA_FIXED_ANSWER": CAPTCHA_ANSWER,
-        **overrides,
-    }
-    app = create_app(settings)
-    with app.app_context(), db.connection_context():
-        migrations.migrate()
-    return app
+from tests.support import pg_server
+from tests.support.app import Client, HtmxClient, clean_environment, make_app, outbox
+from tests.support.constants import EMAIL
+from tests.support.signup import Signup
 
 
 @pytest.fixture
 def app(tmp_path, monkeypatch):
     clean_environment(monkeypatch)
     return make_app(tmp_path)
-
-
-class Client(FlaskClient):
-    """A test client that sends the form's CSRF token like a browser does."""
-
-    htmx = False
-
-    def open(self, *args, **kwargs):
-        if self.htmx:
-            headers = dict(kwargs.pop("headers", None) or {})
-            headers.setdefault("HX-Request", "true")
-            headers.setdefault("HX-Current-URL", "http://localhost/")
-            kwargs["headers"] = headers
-        return super().open(*args, **kwargs)
-
-    def csrf_token(self) -> str:
-        page = super().open("/", headers={}).get_data(as_text=True)
-        match = CSRF_IN_PAGE.search(page)
-        assert match, "no CSRF token in the home page"
-        return match.group(1) or match.group(2)
-
-    def submit(self, url: str, data: dict | None = None, **kwargs):
-        """POST a form with its CSRF token."""
-        return self.post(url, data={"csrf_token": self.csrf_token(), **(data or {})}, **kwargs)
-
-
-class HtmxClient(Client):
-    htmx = True
 
 
 @pytest.fixture
@@ -98,81 +42,25 @@ def any_client(request, app):
 
 @pytest.fixture
 def mailbox(app):
-    """The mail the app wrote to its outbox, oldest first."""
-
-    def read(recipient: str | None = None) -> list[OutboxMail]:
-        with app.app_context(), db.connection_context():
-            query = OutboxMail.select().order_by(OutboxMail.id)
-            if recipient:
-                query = query.where(OutboxMail.recipient == recipient)
-            return list(query)
-
-    return read
-
-
-def user_row(email: str = "marie.curie@exemple.fr", **fields) -> User:
-    """An account written straight to the database (inside an app context),
-    for tests about storage rather than the sign-up flow."""
-    defaults = {
-        "first_name": "Marie",
-        "last_name": "Curie",
-        "contact_email": email,
-        "terms_accepted_at": utcnow(),
-    }
-    return User.create(email=email, **{**defaults, **fields})
-
-
-def link_in(mail: OutboxMail) -> str:
-    """The path of the first link of this site in a mail's text."""
-    match = re.search(r"https?://\S+", mail.body_text)
-    assert match, f"no link in {mail.body_text!r}"
-    return urlsplit(match.group(0)).path
-
-
-PERSON = {
-    "email": "Marie.Curie@Exemple.fr",
-    "email_confirm": "marie.curie@exemple.fr",
-    "first_name": "Marie",
-    "last_name": "Curie",
-    "phone": "01 23 45 67 89",
-    "contact_email": "",
-    "terms": "y",
-}
-
-
-class Signup:
-    def __init__(self, client: Client, mailbox):
-        self.client = client
-        self.mailbox = mailbox
-
-    def personal_info(self, **changes):
-        return self.client.submit("/inscription/", {**PERSON, **changes})
-
-    def captcha(self, answer: str = CAPTCHA_ANSWER):
-        page = self.client.get("/inscription/captcha").get_data(as_text=True)
-        challenge = re.search(r'name="challenge_id" value="([^"]+)"', page)
-        assert challenge, "no captcha challenge on the page"
-        return self.client.submit(
-            "/inscription/captcha", {"challenge_id": challenge.group(1), "answer": answer}
-        )
-
-    def create_account(self, **changes):
-        self.personal_info(**changes)
-        return self.captcha()
-
-    def activation_path(self, email: str = "marie.curie@exemple.fr") -> str:
-        mails = [m for m in self.mailbox(email) if m.subject == "Activez votre compte"]
-        assert mails, f"no activation mail for {email}"
-        return link_in(mails[-1])
-
-    def activate(self, password: str = PASSWORD, email: str = "marie.curie@exemple.fr"):
-        path = self.activation_path(email)
-        return self.client.submit(path, {"password": password, "password_confirm": password})
+    """The mail the app wrote to its outbox, oldest first: ``mailbox(recipient=None)``."""
+    return lambda recipient=None: outbox(app, recipient)
 
 
 @pytest.fixture
 def signup(client, mailbox):
     return Signup(client, mailbox)
+
+
+@pytest.fixture
+def account(signup) -> str:
+    """An active account (PERSON, PASSWORD), signed out again; its address."""
+    signup.create_account()
+    signup.activate()
+    signup.client.submit("/deconnexion")
+    return EMAIL
+
+
+# -- the same app on PostgreSQL -------------------------------------------------------
 
 
 @pytest.fixture(scope="session")
@@ -189,3 +77,47 @@ def postgres():
         yield server
     finally:
         server.stop()
+
+
+@pytest.fixture
+def scheme() -> str:
+    """The URL scheme; ``postgresql+pool`` (a connection pool per process) by parametrize."""
+    return "postgresql"
+
+
+@pytest.fixture
+def database_url(postgres, scheme) -> str:
+    return postgres.url(postgres.create_database()).replace("postgresql://", f"{scheme}://", 1)
+
+
+@pytest.fixture
+def pg_app(tmp_path, monkeypatch, database_url):
+    clean_environment(monkeypatch)
+    app = make_app(tmp_path, DATABASE_URL=database_url)
+    app.test_client_class = Client
+    return app
+
+
+@pytest.fixture
+def pg_mailbox(pg_app):
+    return lambda recipient=None: outbox(pg_app, recipient)
+
+
+@pytest.fixture
+def pg_client(pg_app) -> Client:
+    return pg_app.test_client()
+
+
+@pytest.fixture
+def pg_signup(pg_client, pg_mailbox) -> Signup:
+    return Signup(pg_client, pg_mailbox)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def any_database_app(request):
+    """Runs a test twice: the app on SQLite, then on PostgreSQL (plain clients)."""
+    if request.param == "postgresql":
+        return request.getfixturevalue("pg_app")
+    app = request.getfixturevalue("app")
+    app.test_client_class = Client
+    return app

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import re
-
 import pytest
-from conftest import CAPTCHA_ANSWER, PERSON, Client, HtmxClient, clean_environment, make_app
 
-EMAIL = "marie.curie@exemple.fr"
+from tests.support.app import Client, HtmxClient, clean_environment, make_app, outbox
+from tests.support.constants import CAPTCHA_ANSWER, EMAIL, PASSWORD
+from tests.support.signup import PERSON, Signup, challenge_on
 
 
 @pytest.fixture(params=["page", "htmx"])
@@ -100,8 +99,7 @@ def _start_sign_up(client):
 
 
 def _challenge(client) -> str:
-    page = client.get("/inscription/captcha").get_data(as_text=True)
-    return re.search(r'name="challenge_id" value="([^"]+)"', page).group(1)
+    return challenge_on(client.get("/inscription/captcha").get_data(as_text=True))
 
 
 def _captcha(client, address="127.0.0.1"):
@@ -158,9 +156,7 @@ def test_the_captcha_limit_leaves_a_good_answer_possible_under_it(limited):
 
 def test_429_after_the_password_change_limit(limited):
     client = limited(RATELIMIT_PASSWORD_CHANGE_EMAIL="2 per minute")
-    from conftest import PASSWORD, Signup
-
-    signup = Signup(client, lambda recipient=None: _outbox(client, recipient))
+    signup = Signup(client, lambda recipient=None: outbox(client.application, recipient))
     signup.create_account()
     signup.activate()
     data = {"current_password": "Pas-le-bon-1234", "password": "x", "password_confirm": "x"}
@@ -168,16 +164,6 @@ def test_429_after_the_password_change_limit(limited):
         assert client.submit("/mon-compte/mot-de-passe", data, **from_address(address)).status_code == 422
     data["current_password"] = PASSWORD
     assert_429_page(client, client.submit("/mon-compte/mot-de-passe", data, **from_address("198.51.100.3")))
-
-
-def _outbox(client, recipient):
-    from models import OutboxMail, db
-
-    with client.application.app_context(), db.connection_context():
-        query = OutboxMail.select().order_by(OutboxMail.id)
-        if recipient:
-            query = query.where(OutboxMail.recipient == recipient)
-        return list(query)
 
 
 def test_the_storage_is_configurable(tmp_path, monkeypatch):

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import pytest
-from conftest import Client, clean_environment, make_app
 from flask import abort
 
 import migrations
 from app import create_app
 from models import db
+from tests.support.app import Client, clean_environment, make_app
 
 
 def test_every_response_carries_the_security_headers(client):

@@ -7,25 +7,17 @@ import re
 from datetime import timedelta
 
 import pytest
-from conftest import PASSWORD
 
 import accounts
 from models import User, db, utcnow
+from tests.support.constants import CAPTCHA_ANSWER, EMAIL, PASSWORD
+from tests.support.signup import PERSON, challenge_on
 from views.auth import safe_next
 
-EMAIL = "marie.curie@exemple.fr"
 WRONG = "Pas-le-bon-1234"
 FAILED = "Adresse e-mail ou mot de passe incorrect."
 # CSRF tokens carry a timestamp: they differ from one second to the next.
 CSRF = re.compile(r'csrf_token"[^>]*?value="[^"]+|"X-CSRFToken": "[^"]+')
-
-
-@pytest.fixture
-def account(signup):
-    signup.create_account()
-    signup.activate()
-    signup.client.submit("/deconnexion")
-    return EMAIL
 
 
 def sign_in(client, password, email=EMAIL, **kwargs):
@@ -150,8 +142,8 @@ def test_enumeration_on_sign_up_gets_the_same_answer(app, any_client, signup):
             session.clear()
         any_client.submit("/inscription/", {**signup_person(email)})
         page = any_client.get("/inscription/captcha").get_data(as_text=True)
-        challenge = page.split('name="challenge_id" value="', 1)[1].split('"', 1)[0]
-        response = any_client.submit("/inscription/captcha", {"challenge_id": challenge, "answer": "K7MX3P"})
+        form = {"challenge_id": challenge_on(page), "answer": CAPTCHA_ANSWER}
+        response = any_client.submit("/inscription/captcha", form)
         sent = any_client.get("/inscription/envoye").get_data(as_text=True)
         answers.append(
             (
@@ -165,8 +157,6 @@ def test_enumeration_on_sign_up_gets_the_same_answer(app, any_client, signup):
 
 
 def signup_person(email):
-    from conftest import PERSON
-
     return {**PERSON, "email": email, "email_confirm": email}
 
 

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-import threading
 from datetime import timedelta
 
 import pytest
-from conftest import PASSWORD, Client
 
 from models import Token, User, db, utcnow
+from tests.support.app import Client
+from tests.support.concurrency import at_once
+from tests.support.constants import PASSWORD
 
 
 def user(app) -> User:
@@ -125,18 +126,12 @@ def test_the_same_link_submitted_twice_at_once_activates_once(app, link):
     forms = [
         {"password": PASSWORD, "password_confirm": PASSWORD, "csrf_token": c.csrf_token()} for c in clients
     ]
-    barrier = threading.Barrier(2)
-    statuses = []
-
-    def submit(client, form):
-        barrier.wait()
-        statuses.append(client.post(link, data=form).status_code)
-
-    threads = [threading.Thread(target=submit, args=pair) for pair in zip(clients, forms, strict=True)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    statuses = at_once(
+        [
+            lambda c=client, f=form: c.post(link, data=f).status_code
+            for client, form in zip(clients, forms, strict=True)
+        ]
+    )
     assert sorted(statuses) == [303, 410]
     with app.app_context(), db.connection_context():
         assert Token.select().where(Token.used_at.is_null(False)).count() == 1

@@ -5,11 +5,12 @@ from __future__ import annotations
 import sqlite3
 
 import pytest
-from conftest import CSRF_IN_PAGE, Client, Signup, clean_environment, make_app, user_row
 
 import migrations
 from app import create_app
 from models import SchemaVersion, db
+from tests.support.app import CSRF_IN_PAGE, Client, clean_environment, make_app, user_row
+from tests.support.signup import Signup
 
 
 def test_production_refuses_to_start_without_a_secret_key(tmp_path, monkeypatch):

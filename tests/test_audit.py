@@ -8,15 +8,15 @@ import sqlite3
 from datetime import datetime, timedelta
 
 import pytest
-from conftest import CAPTCHA_ANSWER, PASSWORD, link_in, user_row
 
 import audit
 import migrations
 import models
 from models import AuditEvent, Token, User, db, utcnow
+from tests.support.app import user_row
+from tests.support.constants import CAPTCHA_ANSWER, EMAIL, NEW_PASSWORD, PASSWORD
+from tests.support.signup import link_in
 
-EMAIL = "marie.curie@exemple.fr"
-NEW_PASSWORD = "Nouveau-Velo-Rouge-77"
 THIRD_PASSWORD = "Troisieme-Velo-Vert-55"
 
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import json
 
-from conftest import PERSON
-from structure_helpers import PIERRE, SIRET_NORMALISED, create_structure, new_client, query
-
 from models import AuditEvent, Membership, Structure
+from tests.support.app import query
+from tests.support.signup import PERSON
+from tests.support.structures import PIERRE, SIRET_NORMALISED, create_structure, new_client
 
 
 def structure_events(app) -> list[tuple[str, str, str, dict]]:

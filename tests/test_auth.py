@@ -3,15 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from conftest import PASSWORD
 
-
-@pytest.fixture
-def account(signup):
-    signup.create_account()
-    signup.activate()
-    signup.client.submit("/deconnexion")
-    return "marie.curie@exemple.fr"
+from tests.support.constants import PASSWORD
 
 
 def test_sign_in_with_the_right_password(any_client, account):

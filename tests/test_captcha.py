@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 import pytest
-from conftest import make_app
 
 import challenges
 from models import CaptchaChallenge, db
+from tests.support.app import make_app
 
 
 @pytest.fixture
 def real_app(tmp_path, monkeypatch):
     """An app with real random answers (no test hook)."""
-    from conftest import clean_environment
+    from tests.support.app import clean_environment
 
     clean_environment(monkeypatch)
     return make_app(tmp_path, CAPTCHA_FIXED_ANSWER=None)

@@ -5,7 +5,9 @@ from __future__ import annotations
 import io
 
 import pytest
-from conftest import PASSWORD, PERSON
+
+from tests.support.constants import PASSWORD
+from tests.support.signup import PERSON
 
 
 @pytest.mark.parametrize(

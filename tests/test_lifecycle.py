@@ -6,11 +6,12 @@ import re
 from datetime import timedelta
 
 import pytest
-from conftest import PERSON, user_row
 
 from models import AuditEvent, CaptchaChallenge, Token, User, db, utcnow
+from tests.support.app import user_row
+from tests.support.constants import EMAIL
+from tests.support.signup import PERSON
 
-EMAIL = "marie.curie@exemple.fr"
 # CSRF tokens carry a timestamp: they differ from one second to the next.
 CSRF = re.compile(r'csrf_token"[^>]*?value="[^"]+|"X-CSRFToken": "[^"]+')
 
@@ -152,7 +153,7 @@ def test_purge_deletes_what_is_never_used_and_keeps_the_rest(app):
 
 @pytest.mark.parametrize("days", [7, 60])
 def test_purge_age_comes_from_the_configuration(tmp_path, monkeypatch, days):
-    from conftest import clean_environment, make_app
+    from tests.support.app import clean_environment, make_app
 
     clean_environment(monkeypatch)
     monkeypatch.setenv("FLASK_PURGE_PENDING_AFTER_DAYS", str(days))

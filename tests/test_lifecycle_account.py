@@ -3,12 +3,9 @@
 from __future__ import annotations
 
 import pytest
-from conftest import PASSWORD
 
 from models import User, db
-
-EMAIL = "marie.curie@exemple.fr"
-NEW_PASSWORD = "Nouveau-Velo-Rouge-77"
+from tests.support.constants import EMAIL, NEW_PASSWORD, PASSWORD
 
 
 @pytest.fixture
@@ -192,7 +189,7 @@ def test_the_password_form_shows_the_rule_checked_live(signed_in):
 
 
 def test_a_reset_link_sent_before_a_password_change_dies_with_the_old_password(app, signed_in, mailbox):
-    from conftest import link_in
+    from tests.support.signup import link_in
 
     app.test_client_class = type(signed_in)
     other = app.test_client()

@@ -3,27 +3,19 @@
 from __future__ import annotations
 
 import re
-import threading
 from datetime import timedelta
 
 import pytest
-from conftest import PASSWORD, Client, link_in
 
 from models import Token, User, db, utcnow
+from tests.support.app import Client
+from tests.support.concurrency import at_once
+from tests.support.constants import EMAIL, NEW_PASSWORD, PASSWORD
+from tests.support.signup import link_in
 
-EMAIL = "marie.curie@exemple.fr"
 # CSRF tokens carry a timestamp: they differ from one second to the next.
 CSRF = re.compile(r'csrf_token"[^>]*?value="[^"]+|"X-CSRFToken": "[^"]+')
-NEW_PASSWORD = "Nouveau-Velo-Rouge-77"
 RESET_SUBJECT = "Réinitialisez votre mot de passe"
-
-
-@pytest.fixture
-def account(signup):
-    signup.create_account()
-    signup.activate()
-    signup.client.submit("/deconnexion")
-    return EMAIL
 
 
 def ask_reset(client, email=EMAIL):
@@ -185,18 +177,12 @@ def test_token_used_twice_at_once_resets_once(app, account, mailbox):
         {"password": p, "password_confirm": p, "csrf_token": c.csrf_token()}
         for c, p in zip(clients, passwords, strict=True)
     ]
-    barrier = threading.Barrier(2)
-    statuses = [0, 0]
-
-    def submit(index):
-        barrier.wait()
-        statuses[index] = clients[index].post(link, data=forms[index]).status_code
-
-    threads = [threading.Thread(target=submit, args=(index,)) for index in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    statuses = at_once(
+        [
+            lambda c=client, f=form: c.post(link, data=f).status_code
+            for client, form in zip(clients, forms, strict=True)
+        ]
+    )
     assert sorted(statuses) == [303, 410]
     with app.app_context(), db.connection_context():
         assert (

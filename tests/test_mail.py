@@ -4,15 +4,16 @@ server (aiosmtpd on 127.0.0.1)."""
 from __future__ import annotations
 
 import re
-import socket
 import time
 from email import message_from_bytes, policy
 
 import pytest
-from aiosmtpd.controller import Controller
-from conftest import PASSWORD, Client, clean_environment, make_app
 
 from models import OutboxMail, User, db
+from tests.support.app import Client, clean_environment, make_app
+from tests.support.constants import PASSWORD
+from tests.support.signup import Signup
+from tests.support.smtp import free_port, smtp_server
 
 
 class Mailbox:
@@ -40,20 +41,10 @@ class Mailbox:
         return self.messages
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture
 def smtp():
-    handler = Mailbox()
-    controller = Controller(handler, hostname="127.0.0.1", port=free_port())
-    controller.start()
-    handler.port = controller.port
-    yield handler
-    controller.stop()
+    with smtp_server(Mailbox()) as handler:
+        yield handler
 
 
 @pytest.fixture
@@ -72,12 +63,7 @@ def smtp_app(tmp_path, monkeypatch, smtp):
 
 
 def sign_up(client, email="marie.curie@exemple.fr"):
-    from conftest import PERSON
-
-    client.submit("/inscription/", {**PERSON, "email": email, "email_confirm": email})
-    page = client.get("/inscription/captcha").get_data(as_text=True)
-    challenge = re.search(r'name="challenge_id" value="([^"]+)"', page).group(1)
-    return client.submit("/inscription/captcha", {"challenge_id": challenge, "answer": "K7MX3P"})
+    return Signup(client, mailbox=None).create_account(email=email, email_confirm=email)
 
 
 def text_of(message) -> str:

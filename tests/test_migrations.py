@@ -14,7 +14,6 @@ from datetime import datetime
 from pathlib import Path
 
 import pytest
-from conftest import clean_environment
 from peewee import SQL, DateTimeField, IntegerField
 from playhouse.db_url import connect
 from playhouse.migrate import migrate as migrate_schema
@@ -23,6 +22,7 @@ import migrations
 from app import create_app
 from migrations import v001_accounts, v002_structures, v003_audit_and_sign_in_throttle
 from models import MODELS, Structure, User, db
+from tests.support.app import clean_environment
 
 ROOT = Path(__file__).resolve().parent.parent
 LATEST = migrations.SCHEMA_VERSION

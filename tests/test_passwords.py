@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from conftest import clean_environment, make_app
-
 from passwords import hash_password, verify_password
+from tests.support.app import clean_environment, make_app
 
 
 def test_production_hashes_are_argon2id_with_owasp_parameters(tmp_path, monkeypatch):

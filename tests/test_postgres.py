@@ -7,113 +7,25 @@ per test."""
 
 from __future__ import annotations
 
-import re
-import threading
-
 import pytest
-from conftest import (
-    CAPTCHA_ANSWER,
-    PASSWORD,
-    PERSON,
-    Client,
-    Signup,
-    clean_environment,
-    make_app,
-    user_row,
-)
 from peewee import IntegrityError
-from structure_helpers import (
-    PIERRE,
-    SIRET_NORMALISED,
-    STRUCTURE,
-    create_structure,
-    error_of,
-    new_client,
-    text_of,
-)
 
 import audit
 import migrations
 from app import create_app
-from models import AuditEvent, Membership, OutboxMail, Structure, Token, User, db, utcnow
-
-EMAIL = "marie.curie@exemple.fr"
-
-
-# -- fixtures ----------------------------------------------------------------------------
-
-
-@pytest.fixture
-def scheme() -> str:
-    """The URL scheme; ``postgresql+pool`` (a connection pool per process) by parametrize."""
-    return "postgresql"
-
-
-@pytest.fixture
-def database_url(postgres, scheme) -> str:
-    return postgres.url(postgres.create_database()).replace("postgresql://", f"{scheme}://", 1)
-
-
-@pytest.fixture
-def pg_app(tmp_path, monkeypatch, database_url):
-    clean_environment(monkeypatch)
-    app = make_app(tmp_path, DATABASE_URL=database_url)
-    app.test_client_class = Client
-    return app
-
-
-@pytest.fixture
-def pg_mailbox(pg_app):
-    def read(recipient: str | None = None) -> list[OutboxMail]:
-        with pg_app.app_context(), db.connection_context():
-            query = OutboxMail.select().order_by(OutboxMail.id)
-            if recipient:
-                query = query.where(OutboxMail.recipient == recipient)
-            return list(query)
-
-    return read
-
-
-@pytest.fixture
-def pg_client(pg_app) -> Client:
-    return pg_app.test_client()
-
-
-@pytest.fixture
-def pg_signup(pg_client, pg_mailbox) -> Signup:
-    return Signup(pg_client, pg_mailbox)
-
-
-def query(app, fn):
-    with app.app_context(), db.connection_context():
-        return fn()
+from models import AuditEvent, Membership, Structure, Token, User, db, utcnow
+from tests.support.app import clean_environment, query, user_row
+from tests.support.concurrency import at_once
+from tests.support.constants import EMAIL, PASSWORD
+from tests.support.responses import error_of, text_of
+from tests.support.signup import PERSON
+from tests.support.structures import PIERRE, SIRET_NORMALISED, STRUCTURE, create_structure, new_client
 
 
 def init_db(app) -> str:
     result = app.test_cli_runner().invoke(args=["init-db"])
     assert result.exit_code == 0, result.output
     return result.output
-
-
-def challenge_on(page: str) -> str:
-    return re.search(r'name="challenge_id" value="([^"]+)"', page).group(1)
-
-
-def at_once(calls) -> list:
-    """Run the calls in threads released together; their results."""
-    barrier = threading.Barrier(len(calls))
-    results = []
-
-    def run(call):
-        barrier.wait()
-        results.append(call())
-
-    threads = [threading.Thread(target=run, args=(call,)) for call in calls]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return results
 
 
 # -- schema ------------------------------------------------------------------------------
@@ -260,30 +172,6 @@ def test_signing_up_again_with_the_address_mails_its_owner(pg_app, pg_signup, pg
     assert again.status_code == 303  # the same answer: no account is revealed
     assert [m.subject for m in pg_mailbox(EMAIL)] == ["Activez votre compte", "Votre compte existe déjà"]
     assert query(pg_app, User.select().count) == 1
-
-
-def test_two_sign_ups_with_the_same_address_at_once_make_one_account(pg_app, pg_mailbox):
-    clients = [pg_app.test_client() for _ in range(2)]
-    forms = []
-    for client in clients:
-        client.submit("/inscription/", PERSON)
-        page = client.get("/inscription/captcha").get_data(as_text=True)
-        forms.append(
-            {"challenge_id": challenge_on(page), "answer": CAPTCHA_ANSWER, "csrf_token": client.csrf_token()}
-        )
-
-    statuses = at_once(
-        [
-            lambda c=client, f=form: c.post("/inscription/captcha", data=f).status_code
-            for client, form in zip(clients, forms, strict=True)
-        ]
-    )
-
-    assert statuses == [303, 303]
-    assert query(pg_app, User.select().count) == 1
-    # The loser's transaction was rolled back whole: one activation link is live.
-    assert query(pg_app, Token.select().where(Token.used_at.is_null()).count) == 1
-    assert {m.subject for m in pg_mailbox(EMAIL)} == {"Activez votre compte"}
 
 
 @pytest.mark.parametrize("scheme", ["postgresql", "postgresql+pool"])

@@ -4,26 +4,23 @@ creation, uniqueness (also under concurrent submits), « Mon espace »."""
 from __future__ import annotations
 
 import re
-import threading
 
 import pytest
-from structure_helpers import (
+
+from models import Membership
+from tests.support.concurrency import at_once
+from tests.support.responses import error_of, follow, is_fragment, text_of
+from tests.support.structures import (
     PIERRE,
     SIRET_NORMALISED,
     STRUCTURE,
     create_structure,
-    error_of,
-    follow,
-    is_fragment,
     mails_to,
     memberships,
     new_client,
     sign_up,
     structures,
-    text_of,
 )
-
-from models import Membership
 
 CREATED = "Votre compte est désormais actif et vous êtes rattaché à une structure."
 
@@ -319,18 +316,12 @@ def test_an_existing_structure_is_not_created_twice_and_attachment_is_offered(ap
 def test_two_concurrent_creations_of_the_same_structure_make_one(app, mailbox):
     clients = [new_client(app, mailbox, PIERRE), new_client(app, mailbox, {**PIERRE, **LUCIE_CHANGES})]
     forms = [{**STRUCTURE, "csrf_token": c.csrf_token()} for c in clients]
-    barrier = threading.Barrier(2)
-    responses = []
-
-    def submit(client, form):
-        barrier.wait()
-        responses.append(client.post("/structure/nouvelle", data=form))
-
-    threads = [threading.Thread(target=submit, args=pair) for pair in zip(clients, forms, strict=True)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    responses = at_once(
+        [
+            lambda c=client, f=form: c.post("/structure/nouvelle", data=f)
+            for client, form in zip(clients, forms, strict=True)
+        ]
+    )
     assert sorted(r.status_code for r in responses) == [303, 422]
     loser = next(r for r in responses if r.status_code == 422)
     assert "Cette structure existe déjà" in text_of(loser)

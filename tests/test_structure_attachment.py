@@ -7,26 +7,24 @@ from __future__ import annotations
 import re
 
 import pytest
-from conftest import PASSWORD, PERSON, Client
-from structure_helpers import (
+
+from models import Membership, Structure
+from tests.support.app import Client, query
+from tests.support.constants import PASSWORD
+from tests.support.responses import error_of, follow, is_fragment, text_of
+from tests.support.signup import PERSON
+from tests.support.structures import (
     LUCIE,
     PIERRE,
     SIRET,
     SIRET_NORMALISED,
     create_structure,
-    error_of,
-    follow,
-    is_fragment,
     mails_to,
     memberships,
     new_client,
-    query,
     sign_up,
     structures,
-    text_of,
 )
-
-from models import Membership, Structure
 
 SEARCH = f"/structure/rattachement?identifier_type=siret&identifier={SIRET.replace(' ', '+')}"
 MANAGER_CONTACT = "direction@ateliers-curie.fr"

@@ -1,12 +1,10 @@
-"""Shared helpers of the structure tests: signed-in users and a structure."""
+"""The structure tests' starting points: signed-in people and a structure."""
 
 from __future__ import annotations
 
-import re
-
-from conftest import PERSON, Client, HtmxClient, Signup
-
-from models import Membership, OutboxMail, Structure, User, db
+from models import Membership, OutboxMail, Structure, User
+from tests.support.app import Client, HtmxClient, query
+from tests.support.signup import PERSON, Signup
 
 SIRET = "732 829 320 00074"
 SIRET_NORMALISED = "73282932000074"
@@ -66,35 +64,6 @@ def new_client(app, mailbox, person: dict, htmx: bool = False) -> Client:
 
 def create_structure(client: Client, **changes):
     return client.submit("/structure/nouvelle", {**STRUCTURE, **changes})
-
-
-def text_of(response) -> str:
-    return response.get_data(as_text=True).replace("&#39;", "'").replace("&#34;", '"')
-
-
-def is_fragment(response) -> bool:
-    return "<html" not in response.get_data(as_text=True)
-
-
-def follow(client: Client, response) -> str:
-    """The page a success leads to: the htmx fragment itself, or the page
-    behind the 303."""
-    if client.htmx:
-        assert response.status_code == 200, response.get_data(as_text=True)
-        return text_of(response)
-    assert response.status_code == 303, response.get_data(as_text=True)
-    return text_of(client.get(response.headers["Location"]))
-
-
-def error_of(response, field: str) -> str:
-    match = re.search(rf'<p class="error-message" id="{field}-error">(.*?)</p>', text_of(response), re.S)
-    assert match, f"no error next to {field}"
-    return match.group(1)
-
-
-def query(app, fn):
-    with app.app_context(), db.connection_context():
-        return fn()
 
 
 def structures(app) -> list[Structure]:

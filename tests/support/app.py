@@ -1,0 +1,95 @@
+"""An app on a temporary SQLite file, and test clients that behave like a
+browser: the form's CSRF token sent along, the htmx headers when asked."""
+
+from __future__ import annotations
+
+import os
+import re
+
+from flask.testing import FlaskClient
+
+import migrations
+from app import create_app
+from models import OutboxMail, User, db, utcnow
+from tests.support.constants import CAPTCHA_ANSWER
+
+CSRF_IN_PAGE = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"|"X-CSRFToken": "([^"]+)"')
+
+
+def clean_environment(monkeypatch) -> None:
+    """FLASK_* variables win over the test config: start without them."""
+    for key in list(os.environ):
+        if key.startswith("FLASK_"):
+            monkeypatch.delenv(key)
+
+
+def make_app(tmp_path, **overrides):
+    settings = {
+        "TESTING": True,
+        "SECRET_KEY": "test-secret",
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'test.db'}",
+        "CAPTCHA_FIXED_ANSWER": CAPTCHA_ANSWER,
+        **overrides,
+    }
+    app = create_app(settings)
+    with app.app_context(), db.connection_context():
+        migrations.migrate()
+    return app
+
+
+class Client(FlaskClient):
+    """A test client that sends the form's CSRF token like a browser does."""
+
+    htmx = False
+
+    def open(self, *args, **kwargs):
+        if self.htmx:
+            headers = dict(kwargs.pop("headers", None) or {})
+            headers.setdefault("HX-Request", "true")
+            headers.setdefault("HX-Current-URL", "http://localhost/")
+            kwargs["headers"] = headers
+        return super().open(*args, **kwargs)
+
+    def csrf_token(self) -> str:
+        page = super().open("/", headers={}).get_data(as_text=True)
+        match = CSRF_IN_PAGE.search(page)
+        assert match, "no CSRF token in the home page"
+        return match.group(1) or match.group(2)
+
+    def submit(self, url: str, data: dict | None = None, **kwargs):
+        """POST a form with its CSRF token."""
+        return self.post(url, data={"csrf_token": self.csrf_token(), **(data or {})}, **kwargs)
+
+
+class HtmxClient(Client):
+    htmx = True
+
+
+def query(app, fn):
+    """``fn()`` inside the app's context, with a database connection."""
+    with app.app_context(), db.connection_context():
+        return fn()
+
+
+def outbox(app, recipient: str | None = None) -> list[OutboxMail]:
+    """The mail the app wrote to its outbox (to ``recipient``), oldest first."""
+
+    def read():
+        rows = OutboxMail.select().order_by(OutboxMail.id)
+        if recipient:
+            rows = rows.where(OutboxMail.recipient == recipient)
+        return list(rows)
+
+    return query(app, read)
+
+
+def user_row(email: str = "marie.curie@exemple.fr", **fields) -> User:
+    """An account written straight to the database (inside an app context),
+    for tests about storage rather than the sign-up flow."""
+    defaults = {
+        "first_name": "Marie",
+        "last_name": "Curie",
+        "contact_email": email,
+        "terms_accepted_at": utcnow(),
+    }
+    return User.create(email=email, **{**defaults, **fields})

@@ -1,0 +1,32 @@
+"""Reading an answer of the app: its text, fragment or full page, where a
+success leads, the error shown next to a field."""
+
+from __future__ import annotations
+
+import re
+
+from tests.support.app import Client
+
+
+def text_of(response) -> str:
+    return response.get_data(as_text=True).replace("&#39;", "'").replace("&#34;", '"')
+
+
+def is_fragment(response) -> bool:
+    return "<html" not in response.get_data(as_text=True)
+
+
+def follow(client: Client, response) -> str:
+    """The page a success leads to: the htmx fragment itself, or the page
+    behind the 303."""
+    if client.htmx:
+        assert response.status_code == 200, response.get_data(as_text=True)
+        return text_of(response)
+    assert response.status_code == 303, response.get_data(as_text=True)
+    return text_of(client.get(response.headers["Location"]))
+
+
+def error_of(response, field: str) -> str:
+    match = re.search(rf'<p class="error-message" id="{field}-error">(.*?)</p>', text_of(response), re.S)
+    assert match, f"no error next to {field}"
+    return match.group(1)
