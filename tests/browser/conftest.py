@@ -3,79 +3,34 @@ process, Debian's Chromium driven by Playwright, pages with JavaScript on and
 off that fail the test on any console error or CSP violation, screenshots.
 
 Session-scoped fixtures are per xdist worker: each worker has its own mail
-server, app server (own port, own SQLite file) and browser."""
+server, app server (own port, own SQLite file) and browser. What they are
+made of lives in ``tests.browser.support``."""
 
 from __future__ import annotations
 
-import os
 import re
-import secrets
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
-from aiosmtpd.controller import Controller
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
-from .helpers import (
-    CAPTCHA_ANSWER,
-    Company,
-    Inbox,
-    Person,
-    Screenshots,
-    Visitor,
-    http_create_structure,
-    http_sign_up,
-    new_company,
-    new_person,
-    without_javascript,
-)
+from tests.browser.support.checks import SERVER_FAILURE, Screenshots
+from tests.browser.support.chromium import CHROMIUM, CHROMIUM_ARGS, TIMEOUT_MS, open_tab
+from tests.browser.support.http import http_create_structure, http_sign_up
+from tests.browser.support.mail import Inbox
+from tests.browser.support.people import Owner, new_company, new_person
+from tests.browser.support.server import LiveServer, live_server_process
+from tests.browser.support.visitor import Visitor
+from tests.support.smtp import smtp_server
 
 REPO = Path(__file__).resolve().parents[2]
 SCREENSHOTS = REPO / "test-artifacts" / "screenshots"
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-DESKTOP = {"width": 1280, "height": 800}
-TIMEOUT_MS = 10_000  # generous: CI machines are slower than a laptop
 expect.set_options(timeout=TIMEOUT_MS)
-
-# Run in every page before its own scripts: report CSP violations on the
-# console, where the collector below sees them (Chromium also logs them itself).
-CSP_REPORTER = """
-document.addEventListener("securitypolicyviolation", (event) => {
-  console.error(`CSP violation: ${event.violatedDirective} blocked ${event.blockedURI || "inline"}`
-    + ` at ${event.sourceFile || document.location.href}:${event.lineNumber}`);
-});
-"""
-
-# 422 is the app's designed answer to a form with errors (htmx swaps it);
-# Chromium logs every 4xx as "Failed to load resource".
-EXPECTED_CONSOLE = re.compile(r"Failed to load resource: the server responded with a status of 422\b")
-SERVER_FAILURE = re.compile(r'Traceback|Unhandled error|" 5\d\d ')
 
 PROBLEMS = pytest.StashKey[list]()
 CONSOLE_ALLOWED = pytest.StashKey[list]()
 SERVER_LOG_START = pytest.StashKey[int]()
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 # -- mail --------------------------------------------------------------------
@@ -84,105 +39,19 @@ def free_port() -> int:
 @pytest.fixture(scope="session")
 def inbox() -> Iterator[Inbox]:
     """A real SMTP server on 127.0.0.1 keeping every mail the app sends."""
-    handler = Inbox()
-    controller = Controller(handler, hostname="127.0.0.1", port=free_port())
-    controller.start()
-    handler.port = controller.port
-    yield handler
-    controller.stop()
+    with smtp_server(Inbox()) as handler:
+        yield handler
 
 
 # -- the app as a server process ---------------------------------------------
-
-
-@dataclass
-class LiveServer:
-    url: str
-    log_path: Path
-    process: subprocess.Popen = field(repr=False)
-
-    def log_size(self) -> int:
-        return self.log_path.stat().st_size
-
-    def log_since(self, offset: int) -> str:
-        with self.log_path.open(encoding="utf-8", errors="replace") as log:
-            log.seek(offset)
-            return log.read()
-
-
-def _server_environment(tmp: Path, smtp_port: int) -> dict[str, str]:
-    env = {key: value for key, value in os.environ.items() if not key.startswith("FLASK_")}
-    env.update(
-        FLASK_TESTING="true",
-        FLASK_SECRET_KEY=f"browser-tests-{secrets.token_hex(16)}",
-        FLASK_DATABASE_URL=f"sqlite:///{tmp / 'portail.db'}",
-        FLASK_CAPTCHA_FIXED_ANSWER=CAPTCHA_ANSWER,
-        FLASK_MAIL_SERVER="127.0.0.1",
-        FLASK_MAIL_PORT=str(smtp_port),
-        FLASK_MAIL_SUPPRESS_SEND="false",
-        FLASK_RATELIMIT_ENABLED="false",
-        PYTHONUNBUFFERED="1",
-    )
-    return env
-
-
-def _wait_until_up(url: str, process: subprocess.Popen, log_path: Path, timeout: float = 20.0) -> None:
-    deadline = time.monotonic() + timeout
-    while True:
-        if process.poll() is not None:
-            raise RuntimeError(f"The app server stopped:\n{log_path.read_text()}")
-        try:
-            with urllib.request.urlopen(url + "/", timeout=2) as response:  # noqa: S310 (http to 127.0.0.1)
-                if response.status == 200:
-                    return
-        except OSError:
-            pass
-        if time.monotonic() > deadline:
-            raise RuntimeError(f"The app server did not answer on {url}:\n{log_path.read_text()}")
-        time.sleep(0.05)
 
 
 @pytest.fixture(scope="session")
 def live_server(tmp_path_factory, inbox) -> Iterator[LiveServer]:
     """The app in its own process on 127.0.0.1 (a free port), on a fresh
     SQLite file, delivering its mail to ``inbox``."""
-    tmp = tmp_path_factory.mktemp("server")
-    env = _server_environment(tmp, inbox.port)
-    init = subprocess.run(
-        [sys.executable, "-m", "flask", "--app", "app", "init-db"],
-        cwd=REPO,
-        env=env,
-        capture_output=True,
-        text=True,
-    )
-    if init.returncode != 0:
-        raise RuntimeError(f"flask init-db failed:\n{init.stdout}{init.stderr}")
-    log_path = tmp / "server.log"
-    with log_path.open("w") as log:
-        process = subprocess.Popen(  # noqa: S603 (our own script, with this interpreter)
-            [sys.executable, str(Path(__file__).with_name("serve.py"))],
-            cwd=REPO,
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=log,
-            text=True,
-        )
-    try:
-        line = process.stdout.readline()
-        match = re.match(r"PORT (\d+)", line)
-        if not match:
-            raise RuntimeError(f"The app server did not start:\n{line}{log_path.read_text()}")
-        url = f"http://127.0.0.1:{match.group(1)}"
-        _wait_until_up(url, process, log_path)
-        yield LiveServer(url=url, log_path=log_path, process=process)
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-        process.stdout.close()
+    with live_server_process(tmp_path_factory.mktemp("server"), inbox.port) as server:
+        yield server
 
 
 # -- the browser -------------------------------------------------------------
@@ -204,30 +73,10 @@ def browser() -> Iterator[Browser]:
 def _open_page(
     request, browser: Browser, live_server: LiveServer, *, javascript: bool, storage_state: dict | None = None
 ) -> Page:
-    context = browser.new_context(
-        base_url=live_server.url,
-        java_script_enabled=javascript,
-        viewport=DESKTOP,
-        locale="fr-FR",
-        storage_state=storage_state,
-    )
-    context.set_default_timeout(TIMEOUT_MS)
-    context.add_init_script(CSP_REPORTER)
     problems = request.node.stash.setdefault(PROBLEMS, [])
-
-    def on_console(message) -> None:
-        if message.type == "error" and not EXPECTED_CONSOLE.search(message.text):
-            where = message.location.get("url", "")
-            problems.append(f"console error: {message.text} ({where})")
-
-    def on_page_error(error) -> None:
-        problems.append(f"uncaught exception: {error}")
-
-    context.on("console", on_console)
-    context.on("weberror", lambda web_error: on_page_error(web_error.error))
-    request.addfinalizer(context.close)
-    page = context.new_page()
-    return page if javascript else without_javascript(page)
+    page = open_tab(browser, live_server.url, problems, javascript=javascript, storage_state=storage_state)
+    request.addfinalizer(page.context.close)
+    return page
 
 
 @pytest.fixture
@@ -280,13 +129,6 @@ def open_visitor(request, browser, live_server, inbox):
         return Visitor(page, inbox, javascript=javascript)
 
     return open_one
-
-
-@dataclass
-class Owner:
-    person: Person
-    company: Company
-    storage_state: dict
 
 
 @pytest.fixture(scope="session")

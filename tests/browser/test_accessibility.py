@@ -9,14 +9,9 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from .helpers import (
-    CAPTCHA,
-    MAIL_SENT,
-    SET_PASSWORD,
-    SIGN_IN,
-    check_page,
-    new_person,
-)
+from tests.browser.support.checks import check_page
+from tests.browser.support.pages import CAPTCHA, MAIL_SENT, SET_PASSWORD, SIGN_IN
+from tests.browser.support.people import new_person
 
 pytestmark = pytest.mark.browser
 

@@ -13,15 +13,9 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from .helpers import (
-    ACCOUNT,
-    ACCOUNT_PATH,
-    MAIL_SENT,
-    SIGN_IN,
-    SPACE_PATH,
-    check_page,
-    new_person,
-)
+from tests.browser.support.checks import check_page
+from tests.browser.support.pages import ACCOUNT, ACCOUNT_PATH, MAIL_SENT, SIGN_IN, SPACE_PATH
+from tests.browser.support.people import new_person
 
 pytestmark = pytest.mark.browser
 

@@ -14,7 +14,9 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from .helpers import (
+from tests.browser.support.checks import check_page
+from tests.browser.support.keyboard import expect_focus
+from tests.browser.support.pages import (
     APPROVALS_PATH,
     CREATED,
     EXISTS,
@@ -23,12 +25,8 @@ from .helpers import (
     STRUCTURE_CHOICE,
     STRUCTURE_FORM,
     STRUCTURE_PATH,
-    check_page,
-    expect_focus,
-    new_company,
-    new_person,
-    new_siret,
 )
+from tests.browser.support.people import new_company, new_person, new_siret
 
 pytestmark = pytest.mark.browser
 

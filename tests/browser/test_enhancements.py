@@ -10,7 +10,9 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from .helpers import (
+from tests.browser.support.checks import check_axe
+from tests.browser.support.keyboard import expect_focus, focused
+from tests.browser.support.pages import (
     CAPTCHA,
     CREATED,
     HOME,
@@ -23,12 +25,8 @@ from .helpers import (
     STRUCTURE_FORM,
     STRUCTURE_FORM_PATH,
     STRUCTURE_PATH,
-    check_axe,
-    expect_focus,
-    focused,
-    new_company,
-    new_person,
 )
+from tests.browser.support.people import new_company, new_person
 
 pytestmark = pytest.mark.browser
 

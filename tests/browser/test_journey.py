@@ -12,7 +12,10 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from .helpers import (
+from tests.browser.support.checks import check_page
+from tests.browser.support.keyboard import expect_focus
+from tests.browser.support.mail import Inbox
+from tests.browser.support.pages import (
     APPROVALS,
     APPROVALS_PATH,
     ATTACHED,
@@ -28,15 +31,9 @@ from .helpers import (
     SPACE_PATH,
     STRUCTURE_FORM,
     STRUCTURE_FORM_PATH,
-    Company,
-    Inbox,
-    Person,
-    Visitor,
-    check_page,
-    expect_focus,
-    new_company,
-    new_person,
 )
+from tests.browser.support.people import Company, Person, new_company, new_person
+from tests.browser.support.visitor import Visitor
 
 pytestmark = pytest.mark.browser
 

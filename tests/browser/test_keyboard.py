@@ -9,9 +9,9 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from .helpers import (
+from tests.browser.support.keyboard import expect_focus, focused, tab_to
+from tests.browser.support.pages import (
     CAPTCHA,
-    CAPTCHA_ANSWER,
     CREATED,
     HOME,
     MAIL_SENT,
@@ -20,12 +20,9 @@ from .helpers import (
     SIGN_IN,
     SPACE,
     STRUCTURE_FORM,
-    expect_focus,
-    focused,
-    new_company,
-    new_person,
-    tab_to,
 )
+from tests.browser.support.people import new_company, new_person
+from tests.support.constants import CAPTCHA_ANSWER
 
 pytestmark = pytest.mark.browser
 

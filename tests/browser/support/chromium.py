@@ -1,0 +1,42 @@
+"""Debian's Chromium, and tabs that report console errors, uncaught
+exceptions and CSP violations (see ``checks``)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from playwright.sync_api import Browser, Page
+
+from tests.browser.support.checks import CSP_REPORTER, watch_console, without_javascript
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+DESKTOP = {"width": 1280, "height": 800}
+TIMEOUT_MS = 10_000  # generous: CI machines are slower than a laptop
+
+
+def open_tab(
+    browser: Browser, base_url: str, problems: list, *, javascript: bool, storage_state: dict | None = None
+) -> Page:
+    """A tab in a browser context of its own (close it with ``page.context.close()``);
+    what goes wrong in it is appended to ``problems``."""
+    context = browser.new_context(
+        base_url=base_url,
+        java_script_enabled=javascript,
+        viewport=DESKTOP,
+        locale="fr-FR",
+        storage_state=storage_state,
+    )
+    context.set_default_timeout(TIMEOUT_MS)
+    context.add_init_script(CSP_REPORTER)
+    watch_console(context, problems)
+    page = context.new_page()
+    return page if javascript else without_javascript(page)
