@@ -6,9 +6,8 @@ import pytest
 from flask import abort
 
 import migrations
-from app import create_app
 from models import db
-from tests.support.app import Client, clean_environment, make_app
+from tests.support.app import Client, clean_environment, make_app, production_app
 
 
 def test_every_response_carries_the_security_headers(client):
@@ -64,13 +63,7 @@ def test_session_cookie_is_http_only_and_same_site_lax(client):
 @pytest.fixture
 def production(tmp_path, monkeypatch):
     clean_environment(monkeypatch)
-    app = create_app(
-        {
-            "SECRET_KEY": "production-secret",
-            "EXTERNAL_BASE_URL": "https://portail.exemple.fr",
-            "DATABASE_URL": f"sqlite:///{tmp_path / 'p.db'}",
-        }
-    )
+    app = production_app(tmp_path)
     with app.app_context(), db.connection_context():
         migrations.migrate()
     return app
@@ -89,13 +82,7 @@ def test_in_production_cookies_are_secure_with_the_host_prefix(production):
 def test_production_settings_can_still_be_overridden(tmp_path, monkeypatch):
     clean_environment(monkeypatch)
     monkeypatch.setenv("FLASK_SESSION_COOKIE_NAME", "portail")
-    app = create_app(
-        {
-            "SECRET_KEY": "s",
-            "EXTERNAL_BASE_URL": "https://portail.exemple.fr",
-            "DATABASE_URL": f"sqlite:///{tmp_path / 'p.db'}",
-        }
-    )
+    app = production_app(tmp_path)
     assert app.config["SESSION_COOKIE_NAME"] == "portail"
     assert app.config["SESSION_COOKIE_SECURE"] is True
 

@@ -8,7 +8,7 @@ import pytest
 
 from models import Token, User, db, utcnow
 from tests.support.app import Client
-from tests.support.concurrency import at_once
+from tests.support.concurrency import post_at_once
 from tests.support.constants import PASSWORD
 
 
@@ -126,12 +126,7 @@ def test_the_same_link_submitted_twice_at_once_activates_once(app, link):
     forms = [
         {"password": PASSWORD, "password_confirm": PASSWORD, "csrf_token": c.csrf_token()} for c in clients
     ]
-    statuses = at_once(
-        [
-            lambda c=client, f=form: c.post(link, data=f).status_code
-            for client, form in zip(clients, forms, strict=True)
-        ]
-    )
+    statuses = [r.status_code for r in post_at_once(link, clients, forms)]
     assert sorted(statuses) == [303, 410]
     with app.app_context(), db.connection_context():
         assert Token.select().where(Token.used_at.is_null(False)).count() == 1

@@ -9,7 +9,7 @@ import pytest
 import migrations
 from app import create_app
 from models import SchemaVersion, db
-from tests.support.app import CSRF_IN_PAGE, Client, clean_environment, make_app, user_row
+from tests.support.app import CSRF_IN_PAGE, Client, clean_environment, make_app, production_app, user_row
 from tests.support.signup import Signup
 
 
@@ -64,13 +64,7 @@ def test_the_captcha_test_hook_is_refused_outside_testing(tmp_path, monkeypatch)
     clean_environment(monkeypatch)
     monkeypatch.setenv("FLASK_CAPTCHA_FIXED_ANSWER", "123456")
     with pytest.raises(RuntimeError, match="CAPTCHA_FIXED_ANSWER"):
-        create_app(
-            {
-                "SECRET_KEY": "s",
-                "EXTERNAL_BASE_URL": "https://portail.exemple.fr",
-                "DATABASE_URL": f"sqlite:///{tmp_path / 'x.db'}",
-            }
-        )
+        production_app(tmp_path)
     app = create_app({"TESTING": True, "SECRET_KEY": "s", "DATABASE_URL": f"sqlite:///{tmp_path / 'x.db'}"})
     assert app.config["CAPTCHA_FIXED_ANSWER"] == "123456"
 

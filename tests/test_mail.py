@@ -10,7 +10,7 @@ from email import message_from_bytes, policy
 import pytest
 
 from models import OutboxMail, User, db
-from tests.support.app import Client, clean_environment, make_app
+from tests.support.app import Client, clean_environment, make_app, production_app
 from tests.support.constants import PASSWORD
 from tests.support.signup import Signup
 from tests.support.smtp import free_port, smtp_server
@@ -136,15 +136,7 @@ def test_without_a_server_mail_stays_in_the_outbox_printed_and_listed(app, clien
 
 def test_the_development_page_does_not_exist_in_production(tmp_path, monkeypatch):
     clean_environment(monkeypatch)
-    from app import create_app
-
-    app = create_app(
-        {
-            "SECRET_KEY": "s",
-            "EXTERNAL_BASE_URL": "https://portail.exemple.fr",
-            "DATABASE_URL": f"sqlite:///{tmp_path / 'p.db'}",
-        }
-    )
+    app = production_app(tmp_path)
     assert app.test_client().get("/dev/courriels").status_code == 404
 
 

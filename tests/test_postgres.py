@@ -15,7 +15,7 @@ import migrations
 from app import create_app
 from models import AuditEvent, Membership, Structure, Token, User, db, utcnow
 from tests.support.app import clean_environment, query, user_row
-from tests.support.concurrency import at_once
+from tests.support.concurrency import at_once, post_at_once
 from tests.support.constants import EMAIL, PASSWORD
 from tests.support.responses import error_of, text_of
 from tests.support.signup import PERSON
@@ -183,12 +183,7 @@ def test_the_same_activation_link_submitted_twice_at_once_activates_once(pg_app,
         {"password": PASSWORD, "password_confirm": PASSWORD, "csrf_token": c.csrf_token()} for c in clients
     ]
 
-    statuses = at_once(
-        [
-            lambda c=client, f=form: c.post(link, data=f).status_code
-            for client, form in zip(clients, forms, strict=True)
-        ]
-    )
+    statuses = [r.status_code for r in post_at_once(link, clients, forms)]
 
     assert sorted(statuses) == [303, 410]
     with pg_app.app_context(), db.connection_context():
@@ -222,12 +217,7 @@ def test_two_creations_of_one_structure_at_once_make_one(pg_app, pg_mailbox):
     clients = [new_client(pg_app, pg_mailbox, person) for person in (PERSON, PIERRE)]
     forms = [{**STRUCTURE, "csrf_token": c.csrf_token()} for c in clients]
 
-    responses = at_once(
-        [
-            lambda c=client, f=form: c.post("/structure/nouvelle", data=f)
-            for client, form in zip(clients, forms, strict=True)
-        ]
-    )
+    responses = post_at_once("/structure/nouvelle", clients, forms)
 
     assert sorted(r.status_code for r in responses) == [303, 422]
     loser = next(r for r in responses if r.status_code == 422)

@@ -8,8 +8,8 @@ import re
 import pytest
 
 from models import Membership
-from tests.support.concurrency import at_once
-from tests.support.responses import error_of, follow, is_fragment, text_of
+from tests.support.concurrency import post_at_once
+from tests.support.responses import error_of, follow, shown, text_of
 from tests.support.structures import (
     PIERRE,
     SIRET_NORMALISED,
@@ -40,10 +40,7 @@ def signed_in(client, mailbox):
 
 
 def test_the_choice_offers_to_create_or_to_ask_for_attachment(marie):
-    response = marie.get("/structure/")
-    text = text_of(response)
-    assert response.status_code == 200
-    assert is_fragment(response) == marie.htmx
+    text = shown(marie, "/structure/")
     assert "Étape 5 sur 6" in text
     assert "Créer une nouvelle structure" in text
     assert "et non le client public" in text
@@ -66,10 +63,7 @@ def test_a_user_with_a_structure_lands_on_mon_espace(marie):
 
 
 def test_the_structure_form_shows_the_seed_labels_in_two_fieldsets(marie):
-    response = marie.get("/structure/nouvelle")
-    text = text_of(response)
-    assert response.status_code == 200
-    assert is_fragment(response) == marie.htmx
+    text = shown(marie, "/structure/nouvelle")
     assert "Étape 6 sur 6" in text
     assert "<legend>Informations générales</legend>" in text
     assert "<legend>Adresse postale</legend>" in text
@@ -316,12 +310,7 @@ def test_an_existing_structure_is_not_created_twice_and_attachment_is_offered(ap
 def test_two_concurrent_creations_of_the_same_structure_make_one(app, mailbox):
     clients = [new_client(app, mailbox, PIERRE), new_client(app, mailbox, {**PIERRE, **LUCIE_CHANGES})]
     forms = [{**STRUCTURE, "csrf_token": c.csrf_token()} for c in clients]
-    responses = at_once(
-        [
-            lambda c=client, f=form: c.post("/structure/nouvelle", data=f)
-            for client, form in zip(clients, forms, strict=True)
-        ]
-    )
+    responses = post_at_once("/structure/nouvelle", clients, forms)
     assert sorted(r.status_code for r in responses) == [303, 422]
     loser = next(r for r in responses if r.status_code == 422)
     assert "Cette structure existe déjà" in text_of(loser)
@@ -342,9 +331,7 @@ LUCIE_CHANGES = {
 
 
 def test_mon_espace_without_structure_offers_both_paths(marie):
-    response = marie.get("/espace/")
-    text = text_of(response)
-    assert response.status_code == 200 and is_fragment(response) == marie.htmx
+    text = shown(marie, "/espace/")
     assert "Mon espace" in text and "aucune structure" in text
     assert 'href="/structure/nouvelle"' in text and 'href="/structure/rattachement"' in text
     assert "Approbations" not in text

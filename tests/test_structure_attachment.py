@@ -11,7 +11,7 @@ import pytest
 from models import Membership, Structure
 from tests.support.app import Client, query
 from tests.support.constants import PASSWORD
-from tests.support.responses import error_of, follow, is_fragment, text_of
+from tests.support.responses import error_of, follow, shown, text_of
 from tests.support.signup import PERSON
 from tests.support.structures import (
     LUCIE,
@@ -74,9 +74,7 @@ def structure_id(app) -> int:
 
 
 def test_search_finds_the_structure_and_offers_the_request(requester):
-    response = requester.get(SEARCH)
-    text = text_of(response)
-    assert response.status_code == 200 and is_fragment(response) == requester.htmx
+    text = shown(requester, SEARCH)
     assert "Étape 6 sur 6" in text and "Structure trouvée" in text
     assert "Ateliers Curie" in text and SIRET_NORMALISED in text
     assert "12 rue de la Paix" in text and "contact@ateliers-curie.fr" in text  # diffusible
@@ -228,9 +226,7 @@ def manager_view(app, any_client, mailbox):
 
 def test_approbations_lists_pending_requests(manager_view):
     marie, membership_id = manager_view
-    response = marie.get("/approbations/")
-    text = text_of(response)
-    assert response.status_code == 200 and is_fragment(response) == marie.htmx
+    text = shown(marie, "/approbations/")
     assert "<h1>Approbations</h1>" in text
     row = re.search(rf'<tr id="approval-{membership_id}">.*?</tr>', text, re.S).group(0)
     assert "Pierre Durand" in row and "pierre.durand@exemple.fr" in row
@@ -382,9 +378,7 @@ def test_the_manager_edits_the_structure_but_not_its_identifier(app, any_client,
     marie = sign_up(any_client, mailbox)
     create_structure(marie)
     sid = structure_id(app)
-    page = marie.get(f"/structure/{sid}/modifier")
-    text = text_of(page)
-    assert page.status_code == 200 and is_fragment(page) == marie.htmx
+    text = shown(marie, f"/structure/{sid}/modifier")
     assert "<legend>Informations générales</legend>" in text and "<legend>Adresse postale</legend>" in text
     assert 'value="Ateliers Curie"' in text and 'name="identifier"' not in text
     changes = {

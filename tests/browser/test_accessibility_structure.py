@@ -33,12 +33,6 @@ pytestmark = pytest.mark.browser
 SEARCH = "Demander un rattachement"
 
 
-def expect_errors(visitor, *messages: str) -> None:
-    expect(visitor.error_summary).to_be_visible()
-    for message in messages:
-        expect(visitor.error_summary).to_contain_text(message)
-
-
 def test_structure_form_detail_and_edit(any_owner, request):
     """The form of a new structure and each of its errors, then the page of
     the structure created and its edit, errors included."""
@@ -56,7 +50,7 @@ def test_structure_form_detail_and_edit(any_owner, request):
     owner.expect_current_nav(None)
     check_page(page, shots, "nouvelle structure")
     owner.submit_structure()
-    expect_errors(owner, *(f"{label} : Ce champ est obligatoire." for label in ("Raison sociale", "Ville")))
+    owner.expect_errors(*(f"{label} : Ce champ est obligatoire." for label in ("Raison sociale", "Ville")))
     check_page(page, shots, "nouvelle structure vide")
 
     # The identifier's label and hint follow its type: at once with
@@ -114,7 +108,7 @@ def test_structure_form_detail_and_edit(any_owner, request):
     owner.field("Code postal").fill("ABC")
     owner.field("Téléphone").fill("12")
     owner.button("Soumettre").click()
-    expect_errors(owner, "Raison sociale", "Téléphone", "Code postal")
+    owner.expect_errors("Raison sociale", "Téléphone", "Code postal")
     expect(owner.field("Code postal")).to_have_value("ABC")
     check_page(page, shots, "modifier la structure erreurs")
     owner.field("Raison sociale").fill(company.name)
@@ -129,7 +123,7 @@ def test_structure_form_detail_and_edit(any_owner, request):
     owner.link("Modifier les informations").click()
     owner.field("Identifiant Siret").fill("1234")
     owner.button("Enregistrer le SIRET").click()
-    expect_errors(owner, "14 chiffres")
+    owner.expect_errors("14 chiffres")
     check_page(page, shots, "siret a renseigner faux")
     siret = new_siret()
     owner.field("Identifiant Siret").fill(siret)
@@ -157,7 +151,7 @@ def test_attachment_search_request_and_refusal(any_visitor, open_owner, inbox, r
     check_page(page, shots, "structure")
     requester.button("Rechercher la structure").click()  # nothing typed
     requester.expect_step(SEARCH)
-    expect_errors(requester, "Identifiant Siret")
+    requester.expect_errors("Identifiant Siret")
     check_page(page, shots, "recherche vide")
     requester.field("Identifiant Siret").fill(new_siret())
     requester.button("Rechercher la structure").click()

@@ -37,6 +37,18 @@ def make_app(tmp_path, **overrides):
     return app
 
 
+def production_app(tmp_path, **overrides):
+    """The app as it runs in production (not TESTING), on a SQLite file
+    left empty: only what production refuses or sets differently is tested."""
+    settings = {
+        "SECRET_KEY": "production-secret",
+        "EXTERNAL_BASE_URL": "https://portail.exemple.fr",
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'p.db'}",
+        **overrides,
+    }
+    return create_app(settings)
+
+
 class Client(FlaskClient):
     """A test client that sends the form's CSRF token like a browser does."""
 

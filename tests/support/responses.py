@@ -16,14 +16,25 @@ def is_fragment(response) -> bool:
     return "<html" not in response.get_data(as_text=True)
 
 
-def follow(client: Client, response) -> str:
-    """The page a success leads to: the htmx fragment itself, or the page
-    behind the 303."""
+def follow(client: Client, response, pushed: str | None = None) -> str:
+    """The page a success leads to: the htmx fragment itself (with
+    ``pushed`` as the URL htmx puts in the history), or the page behind the 303."""
     if client.htmx:
         assert response.status_code == 200, response.get_data(as_text=True)
+        if pushed is not None:
+            assert response.headers["HX-Push-Url"] == pushed
         return text_of(response)
     assert response.status_code == 303, response.get_data(as_text=True)
     return text_of(client.get(response.headers["Location"]))
+
+
+def shown(client: Client, url: str) -> str:
+    """The text of the page at ``url``, answered as a fragment under htmx
+    and as a full page without."""
+    response = client.get(url)
+    assert response.status_code == 200
+    assert is_fragment(response) == client.htmx
+    return text_of(response)
 
 
 def error_of(response, field: str) -> str:

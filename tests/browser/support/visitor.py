@@ -6,6 +6,7 @@ import re
 
 from playwright.sync_api import Locator, Page, expect
 
+from tests.browser.support.checks import Screenshots, check_page
 from tests.browser.support.http import http_sign_up
 from tests.browser.support.mail import Inbox
 from tests.browser.support.pages import (
@@ -60,6 +61,12 @@ class Visitor:
     @property
     def error_summary(self) -> Locator:
         return self.page.locator(".error-summary")
+
+    def expect_errors(self, *messages: str) -> None:
+        """The error summary is shown, with each of the messages."""
+        expect(self.error_summary).to_be_visible()
+        for message in messages:
+            expect(self.error_summary).to_contain_text(message)
 
     def button(self, name: str) -> Locator:
         return self.page.get_by_role("button", name=name, exact=True)
@@ -139,6 +146,20 @@ class Visitor:
         self.field("Nouveau mot de passe").fill(password)
         self.field("Confirmation du nouveau mot de passe").fill(password if confirm is None else confirm)
         self.button("Soumettre").click()
+
+    def check_password_errors(self, shots: Screenshots | None, name: str, password: str) -> None:
+        """The error states of a form with a new password (nothing typed,
+        a password the rules refuse, a different confirmation), each checked
+        as ``{name} vide``, ``{name} refuse``, ``{name} different``."""
+        self.button("Soumettre").click()
+        self.expect_errors("Ce champ est obligatoire.")
+        check_page(self.page, shots, f"{name} vide")
+        self.set_password("motdepasse")
+        self.expect_errors("Nouveau mot de passe")
+        check_page(self.page, shots, f"{name} refuse")
+        self.set_password(password, confirm=password + "x")
+        self.expect_errors("identiques")
+        check_page(self.page, shots, f"{name} different")
 
     def expect_structure_step(self) -> None:
         self.expect_path(STRUCTURE_PATH)
