@@ -6,23 +6,10 @@ import re
 
 from playwright.sync_api import Locator, Page, expect
 
+from tests.browser.support import pages
 from tests.browser.support.checks import Screenshots, check_page
 from tests.browser.support.http import http_sign_up
 from tests.browser.support.mail import Inbox
-from tests.browser.support.pages import (
-    CAPTCHA,
-    CREATED,
-    HOME,
-    MAIL_SENT,
-    PERSONAL_INFO,
-    SET_PASSWORD,
-    SIGN_IN,
-    SPACE,
-    STRUCTURE_CHOICE,
-    STRUCTURE_FORM,
-    STRUCTURE_FORM_PATH,
-    STRUCTURE_PATH,
-)
 from tests.browser.support.people import Company, Person, new_person
 from tests.support.constants import CAPTCHA_ANSWER
 
@@ -98,9 +85,9 @@ class Visitor:
     # -- the steps
     def start_signup(self) -> None:
         self.page.goto("/")
-        self.expect_step(HOME)
+        self.expect_step(pages.HOME)
         self.link("Créer un compte").click()
-        self.expect_step(PERSONAL_INFO)
+        self.expect_step(pages.PERSONAL_INFO)
 
     def fill_personal_info(self, person: Person, *, terms: bool = True, survey: bool = False) -> None:
         self.field("Adresse e-mail").fill(person.email)
@@ -127,9 +114,9 @@ class Visitor:
         self.start_signup()
         self.fill_personal_info(person)
         self.submit_personal_info()
-        self.expect_step(CAPTCHA)
+        self.expect_step(pages.CAPTCHA)
         self.solve_captcha()
-        self.expect_step(MAIL_SENT)
+        self.expect_step(pages.MAIL_SENT)
         return person
 
     def activation_link(self, person: Person | None = None, count: int = 1) -> str:
@@ -140,7 +127,7 @@ class Visitor:
 
     def open_activation_link(self, person: Person | None = None) -> None:
         self.page.goto(self.activation_link(person))
-        self.expect_step(SET_PASSWORD)
+        self.expect_step(pages.SET_PASSWORD)
 
     def set_password(self, password: str, confirm: str | None = None) -> None:
         self.field("Nouveau mot de passe").fill(password)
@@ -162,7 +149,7 @@ class Visitor:
         check_page(self.page, shots, f"{name} different")
 
     def expect_structure_step(self) -> None:
-        self.expect_path(STRUCTURE_PATH)
+        self.expect_path(pages.STRUCTURE_PATH)
         expect(self.page.locator("main .stepper")).to_contain_text("Étape 5 sur 6")
 
     def create_and_activate(self, person: Person | None = None) -> Person:
@@ -180,7 +167,7 @@ class Visitor:
 
     def sign_in(self, person: Person, password: str | None = None) -> None:
         self.account_nav.get_by_role("link", name="Se connecter").click()
-        self.expect_step(SIGN_IN)
+        self.expect_step(pages.SIGN_IN)
         self.field("Adresse e-mail").fill(person.email)
         self.field("Mot de passe").fill(person.password if password is None else password)
         self.button("Se connecter").click()
@@ -221,9 +208,9 @@ class Visitor:
         return self.page.locator("#identifier")
 
     def start_new_structure(self) -> None:
-        self.link(STRUCTURE_CHOICE).click()
-        self.expect_step(STRUCTURE_FORM)
-        self.expect_path(STRUCTURE_FORM_PATH)
+        self.link(pages.STRUCTURE_CHOICE).click()
+        self.expect_step(pages.STRUCTURE_FORM)
+        self.expect_path(pages.STRUCTURE_FORM_PATH)
 
     def fill_structure(self, company: Company, *, non_diffusible: bool = False) -> None:
         """Informations générales and Adresse postale, the identifier type
@@ -244,8 +231,8 @@ class Visitor:
         self.start_new_structure()
         self.fill_structure(company)
         self.submit_structure()
-        self.expect_step(SPACE)
-        expect(self.main).to_contain_text(CREATED)
+        self.expect_step(pages.SPACE)
+        expect(self.main).to_contain_text(pages.CREATED)
 
     def row_of(self, text: str) -> Locator:
         """The table row that mentions ``text`` (a name, an e-mail)."""
