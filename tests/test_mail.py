@@ -89,7 +89,7 @@ def test_the_activation_mail_reaches_a_real_smtp_server_and_its_link_works(smtp_
     assert sign_up(client).status_code == 303
     [message] = smtp.wait_for(1)
     assert message["To"] == "marie.curie@exemple.fr"
-    assert message["Subject"] == "Activez votre compte"
+    assert message["Subject"] == "Portail Structures – Activez votre compte"
     assert message.get_body(preferencelist=("html",)) is not None
     link = re.search(r"http://portail\.test(/activation/\S+)", text_of(message)).group(1)
     assert client.get(link).status_code == 200
