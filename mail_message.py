@@ -8,7 +8,10 @@ delivery forever."""
 
 from __future__ import annotations
 
+import contextlib
 import smtplib
+import socket
+import threading
 from dataclasses import dataclass
 from email.mime.multipart import MIMEMultipart
 from email.utils import make_msgid, parseaddr
@@ -100,18 +103,75 @@ class PortalMessage(flask_mail.Message):
         return signature + raw
 
 
+class _Deadline:
+    """Cuts a connection that outlives its deadline: a server that drips a
+    byte now and then never lets a read timeout fire."""
+
+    def __init__(self, seconds: float):
+        self.seconds = seconds
+        self.smtp: smtplib.SMTP | None = None
+        self.passed = False
+        self._timer = threading.Timer(seconds, self._cut)
+        self._timer.daemon = True
+
+    def start(self) -> None:
+        self._timer.start()
+
+    def cancel(self) -> None:
+        self._timer.cancel()
+
+    def _cut(self) -> None:
+        self.passed = True
+        sock = getattr(self.smtp, "sock", None)
+        if sock is not None:
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)  # wakes up the blocked read
+
+    def check(self, exc: BaseException) -> None:
+        if self.passed:
+            raise TimeoutError(f"delivery took longer than {self.seconds:g} s") from exc
+
+
+class _Watched:
+    def __init__(self, *args, deadline: _Deadline, **kwargs):
+        deadline.smtp = self  # before connecting: the greeting may be the slow part
+        super().__init__(*args, **kwargs)
+
+
+class _SMTP(_Watched, smtplib.SMTP):
+    pass
+
+
+class _SMTPSSL(_Watched, smtplib.SMTP_SSL):
+    pass
+
+
 class TimedConnection(flask_mail.Connection):
-    """Flask-Mail's connection, with a connect and read timeout (Flask-Mail
-    0.10 opens smtplib.SMTP without one)."""
+    """Flask-Mail's connection (0.10 opens smtplib.SMTP without a timeout)
+    with a timeout on connecting and on each answer, and a deadline of
+    DEADLINE_FACTOR timeouts for the whole delivery."""
+
+    DEADLINE_FACTOR = 3
 
     def __init__(self, mail_state, timeout: float):
         super().__init__(mail_state)
         self.timeout = timeout
+        self.deadline = _Deadline(timeout * self.DEADLINE_FACTOR)
+
+    def __enter__(self):
+        if not self.mail.suppress:
+            self.deadline.start()
+        try:
+            return super().__enter__()
+        except Exception as exc:
+            self.deadline.cancel()
+            self.deadline.check(exc)
+            raise
 
     def configure_host(self):
         state = self.mail
-        smtp_class = smtplib.SMTP_SSL if state.use_ssl else smtplib.SMTP
-        host = smtp_class(state.server, state.port, timeout=self.timeout)
+        smtp_class = _SMTPSSL if state.use_ssl else _SMTP
+        host = smtp_class(state.server, state.port, timeout=self.timeout, deadline=self.deadline)
         host.set_debuglevel(int(state.debug))
         if state.use_tls:
             host.starttls()
@@ -120,11 +180,17 @@ class TimedConnection(flask_mail.Connection):
         return host
 
     def __exit__(self, exc_type, exc_value, tb):
+        self.deadline.cancel()
         if self.host is None:
             return
         if exc_type is None:
-            self.host.quit()
-        else:
-            # After a failure the server may be gone or hung: do not wait for
-            # its answer to QUIT.
+            # The mail is accepted by now: a server slow to say goodbye must
+            # not make it count as failed (and be sent again).
+            with contextlib.suppress(OSError):
+                self.host.quit()
             self.host.close()
+            return
+        # After a failure the server may be gone or hung: do not wait for its
+        # answer to QUIT.
+        self.host.close()
+        self.deadline.check(exc_value)

@@ -172,6 +172,17 @@ def test_a_dkim_key_without_a_selector_or_file_refuses_to_start(tmp_path, monkey
 @pytest.fixture
 def tarpit():
     """A TCP server that accepts every connection and never says a word."""
+    yield from tarpit_server(drip=False)
+
+
+@pytest.fixture
+def drip_tarpit():
+    """A TCP server that answers a byte at a time, never a whole line: no
+    read ever waits long enough to time out."""
+    yield from tarpit_server(drip=True)
+
+
+def tarpit_server(drip: bool):
     server = socket.socket()
     server.bind(("127.0.0.1", 0))
     server.listen(16)
@@ -185,6 +196,16 @@ def tarpit():
             except TimeoutError:
                 continue
             held.append(connection)
+            if drip:
+                threading.Thread(target=trickle, args=(connection,), daemon=True).start()
+
+    def trickle(connection):
+        while not stop.is_set():
+            try:
+                connection.sendall(b"2")
+            except OSError:
+                return
+            time.sleep(0.1)
 
     thread = threading.Thread(target=accept, daemon=True)
     thread.start()
@@ -260,3 +281,22 @@ def test_the_web_worker_runs_one_delivery_thread_against_an_smtp_tarpit(tmp_path
     # Sign-ups meanwhile are answered at once: delivery is never in the request.
     client = app.test_client()
     assert sign_up(client).status_code == 303
+
+
+def test_send_mail_returns_from_a_server_that_drips_its_greeting_slow_drip_tarpit(
+    tmp_path, monkeypatch, drip_tarpit
+):
+    port, held = drip_tarpit
+    app = mail_app(tmp_path, monkeypatch, port, MAIL_TIMEOUT=0.5)
+    queue_mail(app, 1)
+    results = []
+    command = threading.Thread(
+        target=lambda: results.append(app.test_cli_runner().invoke(args=["send-mail"])), daemon=True
+    )
+    command.start()
+    command.join(timeout=60)
+    assert not command.is_alive(), "send-mail hung on a server that drips its answer"
+    assert held and "0 sent, 1 failed" in results[0].output
+    with app.app_context(), db.connection_context():
+        mail = OutboxMail.get()
+        assert mail.attempts == 1 and "delivery took longer than 1.5 s" in mail.last_error
