@@ -18,7 +18,7 @@ from datetime import timedelta
 
 from flask import Flask, current_app, g, render_template, url_for
 
-from mail_message import PortalMessage, TimedConnection, load_dkim_key
+from mail_message import PortalMessage, TimedConnection, load_dkim_key, sender_domain
 from models import OutboxMail, db
 
 LEASE = timedelta(minutes=5)
@@ -35,6 +35,18 @@ UNREACHABLE = (
 
 
 def init_app(app: Flask) -> None:
+    try:
+        timeout = float(app.config["MAIL_TIMEOUT"])
+    except (TypeError, ValueError):
+        timeout = 0.0
+    if not timeout > 0:
+        raise RuntimeError("FLASK_MAIL_TIMEOUT must be a number of seconds above 0.")
+    app.config["MAIL_TIMEOUT"] = timeout
+    if app.config["MAIL_DELIVERY"] and "." not in sender_domain(app.config["MAIL_DEFAULT_SENDER"]):
+        app.logger.warning(
+            "FLASK_MAIL_DEFAULT_SENDER has no domain of its own (%s): mail will look like spam.",
+            app.config["MAIL_DEFAULT_SENDER"],
+        )
     app.extensions["dkim_key"] = load_dkim_key(app)
     app.extensions["mail_deliverer"] = _Deliverer(app)
 
@@ -140,8 +152,7 @@ def deliver_pending(limit: int = 100) -> tuple[int, int]:
 
 
 def _send(message: PortalMessage) -> None:
-    timeout = float(current_app.config["MAIL_TIMEOUT"])
-    with TimedConnection(current_app.extensions["mail"], timeout) as connection:
+    with TimedConnection(current_app.extensions["mail"], current_app.config["MAIL_TIMEOUT"]) as connection:
         connection.send(message)
 
 

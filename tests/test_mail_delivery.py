@@ -300,3 +300,15 @@ def test_send_mail_returns_from_a_server_that_drips_its_greeting_slow_drip_tarpi
     with app.app_context(), db.connection_context():
         mail = OutboxMail.get()
         assert mail.attempts == 1 and "delivery took longer than 1.5 s" in mail.last_error
+
+
+@pytest.mark.parametrize("timeout", [0, -1, "soon"])
+def test_a_mail_timeout_that_is_not_a_positive_number_refuses_to_start(tmp_path, monkeypatch, timeout):
+    with pytest.raises(RuntimeError, match="FLASK_MAIL_TIMEOUT"):
+        mail_app(tmp_path, monkeypatch, free_port(), MAIL_TIMEOUT=timeout)
+
+
+def test_a_sender_without_a_domain_of_its_own_is_warned_about(tmp_path, monkeypatch, caplog):
+    with caplog.at_level("WARNING"):
+        mail_app(tmp_path, monkeypatch, free_port(), MAIL_DEFAULT_SENDER="ne-pas-repondre@localhost")
+    assert "FLASK_MAIL_DEFAULT_SENDER has no domain of its own" in caplog.text
