@@ -20,6 +20,7 @@ class Mailbox:
 
     def __init__(self):
         self.messages = []
+        self.raw = []  # the bytes as received: a DKIM signature covers those
         self.refuse = 0
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
@@ -30,6 +31,7 @@ class Mailbox:
         return "250 OK"
 
     async def handle_DATA(self, server, session, envelope):
+        self.raw.append(envelope.content)
         self.messages.append(message_from_bytes(envelope.content, policy=policy.default))
         return "250 Message accepted"
 

@@ -16,35 +16,15 @@ from functools import partial
 
 import dkim
 import pytest
-from aiosmtpd.controller import Controller
+import test_mail
 from conftest import Client, clean_environment, make_app
-from test_mail import Mailbox, free_port, sign_up
+from test_mail import free_port, sign_up
 
 import mailer
 from mail_message import sender_domain
 from models import OutboxMail, db, utcnow
 
-
-class RawMailbox(Mailbox):
-    """Keeps the bytes as received too: a DKIM signature covers those."""
-
-    def __init__(self):
-        super().__init__()
-        self.raw = []
-
-    async def handle_DATA(self, server, session, envelope):
-        self.raw.append(envelope.content)
-        return await super().handle_DATA(server, session, envelope)
-
-
-@pytest.fixture
-def smtp():
-    handler = RawMailbox()
-    controller = Controller(handler, hostname="127.0.0.1", port=free_port())
-    controller.start()
-    handler.port = controller.port
-    yield handler
-    controller.stop()
+smtp = test_mail.smtp  # the real SMTP server fixture, its raw bytes kept
 
 
 def mail_app(tmp_path, monkeypatch, port, **overrides):
