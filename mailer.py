@@ -2,23 +2,54 @@
 delivered after the commit by Flask-Mail, retried with backoff.
 
 Without a mail server (development), mail stays in the outbox: it is printed on
-the console and listed on the development page."""
+the console and listed on the development page.
+
+A web worker runs at most one delivery thread at a time; new mail committed
+while it runs makes it go round once more. Every SMTP connection has a timeout
+(MAIL_TIMEOUT), and a pass stops at the first sign that the server is
+unreachable, so neither the thread nor `flask send-mail` can hang."""
 
 from __future__ import annotations
 
+import smtplib
+import socket
 import threading
 from datetime import timedelta
 
 from flask import Flask, current_app, g, render_template, url_for
-from flask_mail import Message
 
-from extensions import mail
+from mail_message import PortalMessage, TimedConnection, load_dkim_key, sender_domain
 from models import OutboxMail, db
 
 LEASE = timedelta(minutes=5)
 
+# Errors that say the server cannot be reached at all (down, hung, gone):
+# the other mail of the pass would only wait for the same timeout.
+UNREACHABLE = (
+    TimeoutError,
+    ConnectionError,
+    socket.gaierror,
+    smtplib.SMTPConnectError,
+    smtplib.SMTPServerDisconnected,
+)
+
 
 def init_app(app: Flask) -> None:
+    try:
+        timeout = float(app.config["MAIL_TIMEOUT"])
+    except (TypeError, ValueError):
+        timeout = 0.0
+    if not timeout > 0:
+        raise RuntimeError("FLASK_MAIL_TIMEOUT must be a number of seconds above 0.")
+    app.config["MAIL_TIMEOUT"] = timeout
+    if app.config["MAIL_DELIVERY"] and "." not in sender_domain(app.config["MAIL_DEFAULT_SENDER"]):
+        app.logger.warning(
+            "FLASK_MAIL_DEFAULT_SENDER has no domain of its own (%s): mail will look like spam.",
+            app.config["MAIL_DEFAULT_SENDER"],
+        )
+    app.extensions["dkim_key"] = load_dkim_key(app)
+    app.extensions["mail_deliverer"] = _Deliverer(app)
+
     @app.after_request
     def _after_commit(response):
         # Views run their changes in transactions that have committed by now.
@@ -38,6 +69,8 @@ def external_url(endpoint: str, **values) -> str:
 
 def queue(recipient: str, subject: str, template: str, **context) -> OutboxMail:
     """Write a mail to the outbox; call inside the transaction of the change."""
+    context.setdefault("portal_name", current_app.config["PORTAL_NAME"])
+    context.setdefault("support_email", current_app.config.get("SUPPORT_EMAIL"))
     item = OutboxMail.create(
         recipient=recipient,
         subject=subject,
@@ -53,12 +86,39 @@ def kick(app: Flask, ids: list[int]) -> None:
     if not app.config["MAIL_DELIVERY"]:
         _print_outbox(app, ids)
         return
-    threading.Thread(target=_deliver_in_background, args=(app,), daemon=True).start()
+    app.extensions["mail_deliverer"].kick()
 
 
-def _deliver_in_background(app: Flask) -> None:
-    with app.app_context(), db.connection_context():
-        deliver_pending()
+class _Deliverer:
+    """The web worker's single delivery thread."""
+
+    def __init__(self, app: Flask):
+        self.app = app
+        self.lock = threading.Lock()
+        self.running = False
+        self.again = False
+
+    def kick(self) -> None:
+        with self.lock:
+            if self.running:
+                self.again = True  # the running thread goes round once more
+                return
+            self.running = True
+        threading.Thread(target=self._run, name="mail-delivery", daemon=True).start()
+
+    def _run(self) -> None:
+        while True:
+            with self.lock:
+                self.again = False
+            try:
+                with self.app.app_context(), db.connection_context():
+                    deliver_pending()
+            except Exception:  # noqa: BLE001 - the thread must end cleanly; send-mail retries
+                self.app.logger.exception("Mail delivery pass failed")
+            with self.lock:
+                if not self.again:
+                    self.running = False
+                    return
 
 
 def _print_outbox(app: Flask, ids: list[int]) -> None:
@@ -78,22 +138,32 @@ def deliver_pending(limit: int = 100) -> tuple[int, int]:
         if not item.claim(LEASE):
             continue  # another worker has it
         try:
-            mail.send(_message(item))
+            _send(_message(item))
         except Exception as exc:  # noqa: BLE001 - one bad mail must not stop the others
-            item.mark_failed(f"{type(exc).__name__}: {exc}")
-            current_app.logger.warning("Mail %s to %s not delivered: %s", item.id, item.recipient, exc)
+            item.mark_failed(f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__)
+            current_app.logger.warning("Mail %s to %s not delivered: %r", item.id, item.recipient, exc)
             failed += 1
+            if isinstance(exc, UNREACHABLE):
+                break  # the rest stay due for the next pass
         else:
             item.mark_sent()
             sent += 1
     return sent, failed
 
 
-def _message(item: OutboxMail) -> Message:
-    return Message(
-        subject=item.subject,
+def _send(message: PortalMessage) -> None:
+    with TimedConnection(current_app.extensions["mail"], current_app.config["MAIL_TIMEOUT"]) as connection:
+        connection.send(message)
+
+
+def _message(item: OutboxMail) -> PortalMessage:
+    config = current_app.config
+    return PortalMessage(
+        subject=f"{config['PORTAL_NAME']} – {item.subject}",
         recipients=[item.recipient],
         body=item.body_text,
         html=item.body_html,
-        sender=current_app.config["MAIL_DEFAULT_SENDER"],
+        sender=config["MAIL_DEFAULT_SENDER"],
+        reply_to=config.get("SUPPORT_EMAIL") or None,
+        dkim_key=current_app.extensions["dkim_key"],
     )

@@ -21,6 +21,7 @@ class Mailbox:
 
     def __init__(self):
         self.messages = []
+        self.raw = []  # the bytes as received: a DKIM signature covers those
         self.refuse = 0
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
@@ -31,6 +32,7 @@ class Mailbox:
         return "250 OK"
 
     async def handle_DATA(self, server, session, envelope):
+        self.raw.append(envelope.content)
         self.messages.append(message_from_bytes(envelope.content, policy=policy.default))
         return "250 Message accepted"
 
@@ -75,7 +77,7 @@ def test_the_activation_mail_reaches_a_real_smtp_server_and_its_link_works(smtp_
     assert sign_up(client).status_code == 303
     [message] = smtp.wait_for(1)
     assert message["To"] == "marie.curie@exemple.fr"
-    assert message["Subject"] == "Activez votre compte"
+    assert message["Subject"] == "Portail Structures – Activez votre compte"
     assert message.get_body(preferencelist=("html",)) is not None
     link = re.search(r"http://portail\.test(/activation/\S+)", text_of(message)).group(1)
     assert client.get(link).status_code == 200

@@ -25,7 +25,8 @@ class Inbox:
         return [
             message
             for recipients, message in list(self.messages)
-            if recipient in recipients and (subject is None or message["Subject"] == subject)
+            # Subjects start with the portal's name: « Portail Structures – Activez… ».
+            if recipient in recipients and (subject is None or message["Subject"].endswith(f" – {subject}"))
         ]
 
     def wait_for(self, recipient: str, subject: str | None = None, count: int = 1, timeout: float = 10.0):

@@ -1,0 +1,294 @@
+"""What reaches a real SMTP server (aiosmtpd on 127.0.0.1): headers that keep
+mail out of spam folders, a DKIM signature that verifies, and delivery that a
+server which never answers cannot stall."""
+
+from __future__ import annotations
+
+import base64
+import shutil
+import socket
+import subprocess
+import threading
+import time
+from datetime import timedelta
+from email import message_from_bytes, policy
+from functools import partial
+
+import dkim
+import pytest
+import test_mail
+from conftest import Client, clean_environment, make_app
+from test_mail import free_port, sign_up
+
+import mailer
+from mail_message import sender_domain
+from models import OutboxMail, db, utcnow
+
+smtp = test_mail.smtp  # the real SMTP server fixture, its raw bytes kept
+
+
+def mail_app(tmp_path, monkeypatch, port, **overrides):
+    clean_environment(monkeypatch)
+    settings = {
+        "MAIL_SERVER": "127.0.0.1",
+        "MAIL_PORT": port,
+        "MAIL_SUPPRESS_SEND": False,
+        "MAIL_DEFAULT_SENDER": "Portail <ne-pas-repondre@portail.exemple.fr>",
+        "EXTERNAL_BASE_URL": "http://portail.test",
+    }
+    app = make_app(tmp_path, **{**settings, **overrides})
+    app.test_client_class = Client
+    return app
+
+
+def test_a_mail_carries_the_headers_that_keep_it_out_of_spam(tmp_path, monkeypatch, smtp):
+    app = mail_app(
+        tmp_path, monkeypatch, smtp.port, PORTAL_NAME="Portail Test", SUPPORT_EMAIL="support@exemple.fr"
+    )
+    assert sign_up(app.test_client()).status_code == 303
+    [message] = smtp.wait_for(1)
+    assert message["Subject"] == "Portail Test – Activez votre compte"
+    assert message["Message-ID"].endswith("@portail.exemple.fr>")
+    assert message["Auto-Submitted"] == "auto-generated"
+    assert message["Reply-To"] == "support@exemple.fr"
+    assert message.get_content_type() == "multipart/alternative"
+    assert [part.get_content_type() for part in message.iter_parts()] == ["text/plain", "text/html"]
+    for part in message.iter_parts():
+        assert "support@exemple.fr" in part.get_content()
+        assert "Portail Test" in part.get_content()
+
+
+def test_without_a_support_address_there_is_no_reply_to(tmp_path, monkeypatch, smtp):
+    app = mail_app(tmp_path, monkeypatch, smtp.port)
+    assert sign_up(app.test_client()).status_code == 303
+    [message] = smtp.wait_for(1)
+    assert message["Reply-To"] is None
+    assert message["Subject"].startswith("Portail Structures – ")
+    assert "merci de ne pas y répondre" in message.get_body(preferencelist=("plain",)).get_content()
+
+
+def test_the_message_id_never_names_the_machine_host_header_leak(tmp_path, monkeypatch, smtp):
+    app = mail_app(tmp_path, monkeypatch, smtp.port, MAIL_DEFAULT_SENDER="ne-pas-repondre@bücher.example")
+    assert sign_up(app.test_client()).status_code == 303
+    [message] = smtp.wait_for(1)
+    assert message["Message-ID"].endswith("@xn--bcher-kva.example>")
+    assert socket.gethostname() not in message["Message-ID"]
+    assert sender_domain("Portail <X@Exemple.FR>") == "exemple.fr"
+
+
+# --- DKIM -------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def dkim_key(tmp_path_factory):
+    """An RSA key pair made with openssl; the public key as a DNS TXT record."""
+    folder = tmp_path_factory.mktemp("dkim")
+    private = folder / "dkim.pem"
+    openssl = shutil.which("openssl")
+    assert openssl, "openssl is needed to make a DKIM key"
+    run = partial(subprocess.run, check=True, capture_output=True)
+    run([openssl, "genrsa", "-out", str(private), "2048"])  # noqa: S603 - fixed arguments
+    der = run([openssl, "rsa", "-in", str(private), "-pubout", "-outform", "DER"]).stdout  # noqa: S603
+    record = b"v=DKIM1; k=rsa; p=" + base64.b64encode(der)
+    return private, record
+
+
+def resolver(records: dict[bytes, bytes]):
+    """dkimpy's DNS lookup, answered locally: never the network."""
+
+    def dnsfunc(name, timeout=5):
+        return records.get(name)
+
+    return dnsfunc
+
+
+def test_a_signed_mail_verifies_against_the_published_key(tmp_path, monkeypatch, smtp, dkim_key):
+    private, record = dkim_key
+    app = mail_app(tmp_path, monkeypatch, smtp.port, DKIM_PRIVATE_KEY_FILE=str(private), DKIM_SELECTOR="2026")
+    assert sign_up(app.test_client()).status_code == 303
+    smtp.wait_for(1)
+    [raw] = smtp.raw
+    signature = message_from_bytes(raw, policy=policy.default)["DKIM-Signature"]
+    assert "d=portail.exemple.fr" in signature and "s=2026" in signature
+    dnsfunc = resolver({b"2026._domainkey.portail.exemple.fr.": record})
+    assert dkim.verify(raw, dnsfunc=dnsfunc)
+
+
+def test_a_forged_subject_or_body_fails_dkim_tampering(tmp_path, monkeypatch, smtp, dkim_key):
+    private, record = dkim_key
+    app = mail_app(
+        tmp_path,
+        monkeypatch,
+        smtp.port,
+        DKIM_PRIVATE_KEY_FILE=str(private),
+        DKIM_SELECTOR="mail",
+        DKIM_DOMAIN="exemple.fr",
+    )
+    assert sign_up(app.test_client()).status_code == 303
+    smtp.wait_for(1)
+    [raw] = smtp.raw
+    dnsfunc = resolver({b"mail._domainkey.exemple.fr.": record})
+    assert dkim.verify(raw, dnsfunc=dnsfunc)
+    forged_subject = raw.replace(b"Activez votre compte", b"Payez votre facture", 1)
+    assert forged_subject != raw and not dkim.verify(forged_subject, dnsfunc=dnsfunc)
+    forged_link = raw.replace(b"http://portail.test/", b"http://evil.test/", 1)
+    assert forged_link != raw and not dkim.verify(forged_link, dnsfunc=dnsfunc)
+    # Another domain's key does not vouch for this one.
+    assert not dkim.verify(raw, dnsfunc=resolver({}))
+
+
+def test_a_dkim_key_without_a_selector_or_file_refuses_to_start(tmp_path, monkeypatch, dkim_key):
+    private, _ = dkim_key
+    with pytest.raises(RuntimeError, match="FLASK_DKIM_SELECTOR"):
+        mail_app(tmp_path, monkeypatch, free_port(), DKIM_PRIVATE_KEY_FILE=str(private))
+    with pytest.raises(RuntimeError, match="FLASK_DKIM_PRIVATE_KEY_FILE"):
+        missing = str(tmp_path / "none.pem")
+        mail_app(tmp_path, monkeypatch, free_port(), DKIM_PRIVATE_KEY_FILE=missing, DKIM_SELECTOR="s")
+
+
+# --- A server that accepts and never answers (an SMTP tarpit) ---------------
+
+
+@pytest.fixture
+def tarpit():
+    """A TCP server that accepts every connection and never says a word."""
+    yield from tarpit_server(drip=False)
+
+
+@pytest.fixture
+def drip_tarpit():
+    """A TCP server that answers a byte at a time, never a whole line: no
+    read ever waits long enough to time out."""
+    yield from tarpit_server(drip=True)
+
+
+def tarpit_server(drip: bool):
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(16)
+    server.settimeout(0.05)
+    held, stop = [], threading.Event()
+
+    def accept():
+        while not stop.is_set():
+            try:
+                connection, _ = server.accept()
+            except TimeoutError:
+                continue
+            held.append(connection)
+            if drip:
+                threading.Thread(target=trickle, args=(connection,), daemon=True).start()
+
+    def trickle(connection):
+        while not stop.is_set():
+            try:
+                connection.sendall(b"2")
+            except OSError:
+                return
+            time.sleep(0.1)
+
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    yield server.getsockname()[1], held
+    stop.set()
+    thread.join()
+    for connection in held:
+        connection.close()
+    server.close()
+
+
+def queue_mail(app, count: int) -> None:
+    with app.app_context(), db.connection_context():
+        for number in range(count):
+            OutboxMail.create(
+                recipient=f"p{number}@exemple.fr", subject="S", body_text="t", body_html="<p>t</p>"
+            )
+
+
+def test_send_mail_returns_and_records_a_failure_with_an_smtp_tarpit(tmp_path, monkeypatch, tarpit):
+    port, held = tarpit
+    app = mail_app(tmp_path, monkeypatch, port, MAIL_TIMEOUT=0.5)
+    queue_mail(app, 3)
+    results = []
+
+    def send_mail():
+        results.append(app.test_cli_runner().invoke(args=["send-mail"]))
+
+    command = threading.Thread(target=send_mail, daemon=True)
+    command.start()
+    command.join(timeout=60)
+    assert not command.is_alive(), "send-mail hung on a server that never answers"
+    assert held, "the command never reached the tarpit"
+    assert "0 sent, 1 failed" in results[0].output
+    with app.app_context(), db.connection_context():
+        first, *others = OutboxMail.select().order_by(OutboxMail.id)
+        assert first.attempts == 1 and first.sent_at is None and first.claimed_until is None
+        assert "timed out" in first.last_error
+        assert first.next_attempt_at >= utcnow() + timedelta(seconds=20)  # backoff
+        # The pass stopped there: the others did not each wait for a timeout.
+        assert [(m.attempts, m.claimed_until) for m in others] == [(0, None), (0, None)]
+    command = threading.Thread(target=send_mail, daemon=True)
+    command.start()
+    command.join(timeout=60)
+    assert not command.is_alive() and "0 sent, 1 failed" in results[1].output
+
+
+def test_the_web_worker_runs_one_delivery_thread_against_an_smtp_tarpit(tmp_path, monkeypatch, tarpit):
+    port, held = tarpit
+    app = mail_app(tmp_path, monkeypatch, port, MAIL_TIMEOUT=0.5)
+    before = set(threading.enumerate())
+
+    def delivery_threads():
+        return [t for t in threading.enumerate() if t.name == "mail-delivery" and t not in before]
+
+    queue_mail(app, 4)
+    most = 0
+    for _ in range(20):
+        mailer.kick(app, [1])
+        most = max(most, len(delivery_threads()))
+        time.sleep(0.01)
+    assert most == 1
+    # The thread goes round once more for the kicks it missed, then ends.
+    deliverer = app.extensions["mail_deliverer"]
+    deadline = time.monotonic() + 60
+    while delivery_threads() and time.monotonic() < deadline:
+        most = max(most, len(delivery_threads()))
+        time.sleep(0.05)
+    assert not delivery_threads() and not deliverer.running and most == 1
+    with app.app_context(), db.connection_context():
+        attempts = [m.attempts for m in OutboxMail.select().order_by(OutboxMail.id)]
+    assert attempts[:2] == [1, 1] and sum(attempts) == 2  # two passes, one failure each
+    # Sign-ups meanwhile are answered at once: delivery is never in the request.
+    client = app.test_client()
+    assert sign_up(client).status_code == 303
+
+
+def test_send_mail_returns_from_a_server_that_drips_its_greeting_slow_drip_tarpit(
+    tmp_path, monkeypatch, drip_tarpit
+):
+    port, held = drip_tarpit
+    app = mail_app(tmp_path, monkeypatch, port, MAIL_TIMEOUT=0.5)
+    queue_mail(app, 1)
+    results = []
+    command = threading.Thread(
+        target=lambda: results.append(app.test_cli_runner().invoke(args=["send-mail"])), daemon=True
+    )
+    command.start()
+    command.join(timeout=60)
+    assert not command.is_alive(), "send-mail hung on a server that drips its answer"
+    assert held and "0 sent, 1 failed" in results[0].output
+    with app.app_context(), db.connection_context():
+        mail = OutboxMail.get()
+        assert mail.attempts == 1 and "delivery took longer than 1.5 s" in mail.last_error
+
+
+@pytest.mark.parametrize("timeout", [0, -1, "soon"])
+def test_a_mail_timeout_that_is_not_a_positive_number_refuses_to_start(tmp_path, monkeypatch, timeout):
+    with pytest.raises(RuntimeError, match="FLASK_MAIL_TIMEOUT"):
+        mail_app(tmp_path, monkeypatch, free_port(), MAIL_TIMEOUT=timeout)
+
+
+def test_a_sender_without_a_domain_of_its_own_is_warned_about(tmp_path, monkeypatch, caplog):
+    with caplog.at_level("WARNING"):
+        mail_app(tmp_path, monkeypatch, free_port(), MAIL_DEFAULT_SENDER="ne-pas-repondre@localhost")
+    assert "FLASK_MAIL_DEFAULT_SENDER has no domain of its own" in caplog.text
