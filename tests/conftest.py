@@ -13,6 +13,7 @@ from tests.support import pg_server
 from tests.support.app import Client, HtmxClient, clean_environment, make_app, outbox
 from tests.support.constants import EMAIL
 from tests.support.signup import Signup
+from tests.support.smtp import Mailbox, smtp_server
 
 
 @pytest.fixture
@@ -119,5 +120,26 @@ def any_database_app(request):
     if request.param == "postgresql":
         return request.getfixturevalue("pg_app")
     app = request.getfixturevalue("app")
+    app.test_client_class = Client
+    return app
+
+
+@pytest.fixture
+def smtp():
+    with smtp_server(Mailbox()) as handler:
+        yield handler
+
+
+@pytest.fixture
+def smtp_app(tmp_path, monkeypatch, smtp):
+    clean_environment(monkeypatch)
+    app = make_app(
+        tmp_path,
+        MAIL_SERVER="127.0.0.1",
+        MAIL_PORT=smtp.port,
+        MAIL_SUPPRESS_SEND=False,
+        MAIL_DEFAULT_SENDER="Portail <portail@exemple.fr>",
+        EXTERNAL_BASE_URL="http://portail.test",
+    )
     app.test_client_class = Client
     return app

@@ -5,67 +5,12 @@ from __future__ import annotations
 
 import re
 import time
-from email import message_from_bytes, policy
-
-import pytest
 
 from models import OutboxMail, User, db
 from tests.support.app import Client, clean_environment, make_app, production_app
 from tests.support.constants import PASSWORD
-from tests.support.signup import Signup
-from tests.support.smtp import free_port, smtp_server
-
-
-class Mailbox:
-    """An SMTP handler that keeps what it accepts, and can refuse (4xx) first."""
-
-    def __init__(self):
-        self.messages = []
-        self.raw = []  # the bytes as received: a DKIM signature covers those
-        self.refuse = 0
-
-    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
-        if self.refuse:
-            self.refuse -= 1
-            return "451 4.3.0 Try again later"
-        envelope.rcpt_tos.append(address)
-        return "250 OK"
-
-    async def handle_DATA(self, server, session, envelope):
-        self.raw.append(envelope.content)
-        self.messages.append(message_from_bytes(envelope.content, policy=policy.default))
-        return "250 Message accepted"
-
-    def wait_for(self, count: int, timeout: float = 10.0):
-        deadline = time.monotonic() + timeout
-        while len(self.messages) < count and time.monotonic() < deadline:
-            time.sleep(0.02)
-        return self.messages
-
-
-@pytest.fixture
-def smtp():
-    with smtp_server(Mailbox()) as handler:
-        yield handler
-
-
-@pytest.fixture
-def smtp_app(tmp_path, monkeypatch, smtp):
-    clean_environment(monkeypatch)
-    app = make_app(
-        tmp_path,
-        MAIL_SERVER="127.0.0.1",
-        MAIL_PORT=smtp.port,
-        MAIL_SUPPRESS_SEND=False,
-        MAIL_DEFAULT_SENDER="Portail <portail@exemple.fr>",
-        EXTERNAL_BASE_URL="http://portail.test",
-    )
-    app.test_client_class = Client
-    return app
-
-
-def sign_up(client, email="marie.curie@exemple.fr"):
-    return Signup(client, mailbox=None).create_account(email=email, email_confirm=email)
+from tests.support.signup import sign_up
+from tests.support.smtp import free_port
 
 
 def text_of(message) -> str:

@@ -16,15 +16,13 @@ from functools import partial
 
 import dkim
 import pytest
-import test_mail
-from conftest import Client, clean_environment, make_app
-from test_mail import free_port, sign_up
 
 import mailer
 from mail_message import sender_domain
 from models import OutboxMail, db, utcnow
-
-smtp = test_mail.smtp  # the real SMTP server fixture, its raw bytes kept
+from tests.support.app import Client, clean_environment, make_app
+from tests.support.signup import sign_up
+from tests.support.smtp import free_port
 
 
 def mail_app(tmp_path, monkeypatch, port, **overrides):

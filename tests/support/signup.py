@@ -60,3 +60,7 @@ class Signup:
     def activate(self, password: str = PASSWORD, email: str = EMAIL):
         path = self.activation_path(email)
         return self.client.submit(path, {"password": password, "password_confirm": password})
+
+
+def sign_up(client, email="marie.curie@exemple.fr"):
+    return Signup(client, mailbox=None).create_account(email=email, email_confirm=email)

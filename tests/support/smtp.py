@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import socket
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from email import message_from_bytes, policy
 
 from aiosmtpd.controller import Controller
 
@@ -25,3 +27,30 @@ def smtp_server(handler) -> Iterator:
         yield handler
     finally:
         controller.stop()
+
+
+class Mailbox:
+    """An SMTP handler that keeps what it accepts, and can refuse (4xx) first."""
+
+    def __init__(self):
+        self.messages = []
+        self.raw = []  # the bytes as received: a DKIM signature covers those
+        self.refuse = 0
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        if self.refuse:
+            self.refuse -= 1
+            return "451 4.3.0 Try again later"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server, session, envelope):
+        self.raw.append(envelope.content)
+        self.messages.append(message_from_bytes(envelope.content, policy=policy.default))
+        return "250 Message accepted"
+
+    def wait_for(self, count: int, timeout: float = 10.0):
+        deadline = time.monotonic() + timeout
+        while len(self.messages) < count and time.monotonic() < deadline:
+            time.sleep(0.02)
+        return self.messages
