@@ -36,5 +36,5 @@ def set_password(token: str):
 def password_rules():
     """The rule's checklist for what is typed so far (live, under htmx)."""
     return render_template(
-        "activation/_password_rules.html", checks=password_checks(request.form.get("password", ""))
+        "_password/rules.html", checks=password_checks(request.form.get("password", ""))
     )
