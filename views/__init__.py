@@ -1,11 +1,30 @@
-"""Blueprints, one per area, and the two ways a step answers."""
+"""Blueprints, one per area, and what they share: the ways a view answers
+(a full page, or its fragment under htmx), the htmx response headers, the
+registry of pages a step may answer with, and signing in.
+
+Blueprints never import one another: a step that leads to another area's
+page names its endpoint (``advance("structure.choose")``) and that area
+registers the function that renders it (``@renders("structure.choose")``)."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
-from flask import Response, make_response, redirect, render_template, request
+from flask import Response, make_response, redirect, render_template, request, session, url_for
+from flask.typing import ResponseReturnValue
+from flask_login import login_user
 from werkzeug.routing import IntegerConverter
+from werkzeug.urls import iri_to_uri
+
+if TYPE_CHECKING:
+    from models import User
+
+# Where a step swaps in, and how: the same as the forms' hx-target/hx-swap
+# (see _macros.html, htmx_form).
+MAIN = "#main"
+MAIN_SWAP = "innerHTML show:window:top"
 
 
 class RowIdConverter(IntegerConverter):
@@ -26,11 +45,85 @@ def invalid(template: str, **context) -> Response:
     return page(template, 422, **context)
 
 
-def advance(url: str, render_next: Callable[[], Response | str]) -> Response:
-    """After a successful POST: 303 to the next step (Post/Redirect/Get), or
-    under htmx the next step's fragment with its URL pushed."""
-    if request.htmx:
-        response = make_response(render_next())
-        response.headers["HX-Push-Url"] = url
-        return response
-    return redirect(url, 303)
+# -- htmx response headers (htmx 2.0) ------------------------------------------------
+# Headers carry Latin-1 only: every URL goes through iri_to_uri. htmx reads
+# none of them on a 3xx, so each of these answers is a 2xx.
+
+
+def push_url(response: ResponseReturnValue, url: str) -> Response:
+    """The response swaps as usual and ``url`` goes into the address bar and
+    the history (``HX-Push-Url``)."""
+    response = make_response(response)
+    response.headers["HX-Push-Url"] = iri_to_uri(url)
+    return response
+
+
+def client_redirect(url: str) -> Response:
+    """A full page load of ``url`` (``HX-Redirect``), e.g. when signing in or
+    out changes the whole page. 204: there is nothing to swap."""
+    response = Response(status=204)
+    response.headers["HX-Redirect"] = iri_to_uri(url)
+    return response
+
+
+def location(url: str, target: str = MAIN, swap: str = MAIN_SWAP) -> Response:
+    """htmx fetches ``url`` itself, swaps it into ``target`` and pushes it
+    (``HX-Location``): a navigation without a page load, at the cost of a
+    second request. 204: this answer has nothing to swap."""
+    response = Response(status=204)
+    response.headers["HX-Location"] = json.dumps(
+        {"path": iri_to_uri(url), "target": target, "swap": swap}, separators=(",", ":")
+    )
+    return response
+
+
+def retarget(response: ResponseReturnValue, target: str, swap: str) -> Response:
+    """The response goes into ``target`` with ``swap``, whatever the element
+    that asked had chosen (``HX-Retarget``, ``HX-Reswap``)."""
+    response = make_response(response)
+    response.headers["HX-Retarget"] = target
+    response.headers["HX-Reswap"] = swap
+    return response
+
+
+# -- the next step ---------------------------------------------------------------------
+
+_PAGES: dict[str, Callable[..., ResponseReturnValue]] = {}
+
+
+def renders(endpoint: str):
+    """Registers the function that renders the page at ``endpoint`` (called
+    with the URL's values). It must read only the session and those values,
+    never the request's form: it also runs inside the POST of the step that
+    leads to it."""
+
+    def register(render: Callable[..., ResponseReturnValue]):
+        _PAGES[endpoint] = render
+        return render
+
+    return register
+
+
+def advance(endpoint: str, **values) -> Response:
+    """After a successful POST, the page at ``endpoint``: without JavaScript a
+    303 to it (Post/Redirect/Get); under htmx its fragment in this very
+    answer, its URL pushed, so the next step costs no second request. A page
+    that registered no renderer is fetched by htmx itself (``HX-Location``)."""
+    url = url_for(endpoint, **values)
+    if not request.htmx:
+        return redirect(url, 303)
+    if endpoint.startswith("."):
+        endpoint = f"{request.blueprint}{endpoint}"
+    render = _PAGES.get(endpoint)
+    if render is None:
+        return location(url)
+    return push_url(render(**values), url)
+
+
+def sign_in(user: User) -> None:
+    """Sign in on a fresh session (the CSRF token, bound to the page, stays)."""
+    csrf = session.get("csrf_token")
+    session.clear()
+    if csrf:
+        session["csrf_token"] = csrf
+    login_user(user)

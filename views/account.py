@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, flash, url_for
+from flask import Blueprint, flash
 from flask_login import current_user, login_required
 
 import accounts
@@ -10,8 +10,7 @@ from forms.account import ChangePasswordForm, ProfileForm, SurveyConsentForm
 from models import User
 from rules.passwords import password_checks
 from security import limits
-from views import advance, page
-from views.auth import sign_in
+from views import advance, page, renders, sign_in
 
 bp = Blueprint("account", __name__, url_prefix="/mon-compte")
 
@@ -43,7 +42,7 @@ def profile():
         "Vos informations ont été enregistrées." if changed else "Aucune modification à enregistrer.",
         "success" if changed else "info",
     )
-    return advance(url_for(".show"), account_step)
+    return advance(".show")
 
 
 @bp.post("/enquete")
@@ -60,7 +59,7 @@ def survey_consent():
         else "Votre consentement est retiré : vous ne recevrez pas l'enquête de satisfaction.",
         "success",
     )
-    return advance(url_for(".show"), account_step)
+    return advance(".show")
 
 
 @bp.post("/mot-de-passe")
@@ -77,9 +76,10 @@ def password():
     # Every session of the account has ended; this one goes on.
     sign_in(user)
     flash("Votre mot de passe a été modifié. Vos autres sessions ont été fermées.", "success")
-    return advance(url_for(".show"), account_step)
+    return advance(".show")
 
 
+@renders("account.show")
 def account_step(status: int = 200, profile=None, consent=None, password=None):
     """The page with its three forms; the one just submitted keeps what was
     typed and its errors, the others show the account as stored."""

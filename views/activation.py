@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, render_template, request, url_for
+from flask import Blueprint, render_template, request
 
 import accounts
 from forms.account import NewPasswordForm
 from rules.passwords import password_checks
-from views import advance, invalid, page
-from views.auth import sign_in
-from views.structure import structure_step
+from views import advance, invalid, page, sign_in
 
 bp = Blueprint("activation", __name__)
 
@@ -29,7 +27,7 @@ def set_password(token: str):
     if user is None:
         return page("activation/invalid_link.html", 410)
     sign_in(user)
-    return advance(url_for("structure.choose"), structure_step)
+    return advance("structure.choose")
 
 
 @bp.post("/mot-de-passe/regles")

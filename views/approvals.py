@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, render_template, request, url_for
+from flask import Blueprint, abort, flash, render_template, request
 from flask_login import current_user, login_required
 
 import structures
 from models import Membership, Structure
-from views import advance, page
+from views import advance, page, renders
 
 bp = Blueprint("approvals", __name__, url_prefix="/approbations")
 
@@ -18,6 +18,7 @@ def index():
     return approvals_page()
 
 
+@renders("approvals.index")
 def approvals_page():
     managed = Membership.managed_structures(current_user)
     if not managed:
@@ -59,4 +60,4 @@ def _decide(membership_id: int, approve: bool):
             "approvals/_row.html", item=membership, message=message
         ), 200 if decided else 409
     flash(message, "success" if decided else "error")
-    return advance(url_for(".index"), approvals_page)
+    return advance(".index")

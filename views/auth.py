@@ -5,16 +5,15 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 from flask import Blueprint, flash, redirect, request, session, url_for
-from flask_login import current_user, login_user, logout_user
-from werkzeug.urls import iri_to_uri
+from flask_login import current_user, logout_user
 
 import accounts
 import audit
 from audit import Event
 from forms.auth import LoginForm
-from models import User, db
+from models import db
 from security import form_email, limits
-from views import invalid, page
+from views import client_redirect, invalid, page, sign_in
 
 bp = Blueprint("auth", __name__)
 
@@ -50,15 +49,6 @@ def logout():
     return _full_redirect(url_for("main.home"))
 
 
-def sign_in(user: User) -> None:
-    """Sign in on a fresh session (the CSRF token, bound to the page, stays)."""
-    csrf = session.get("csrf_token")
-    session.clear()
-    if csrf:
-        session["csrf_token"] = csrf
-    login_user(user)
-
-
 def safe_next(target: str | None) -> str | None:
     """A ``next`` that stays on this site: a path, never a scheme or a host.
     Browsers drop tabs and newlines and read a backslash as a slash, so any
@@ -79,8 +69,5 @@ def _full_redirect(url: str):
     """Signing in or out changes the whole page (header included): under htmx,
     a full navigation; otherwise a 303."""
     if request.htmx:
-        response = redirect(url, 303)
-        response.status_code = 204
-        response.headers["HX-Redirect"] = iri_to_uri(url)  # headers are Latin-1
-        return response
+        return client_redirect(url)
     return redirect(url, 303)

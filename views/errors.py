@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from flask import Flask, current_app, render_template, request
+from flask import Flask, current_app, make_response, render_template, request
 from flask_limiter import RateLimitExceeded
 from werkzeug.exceptions import HTTPException
 
 from security import client_address, retry_after_seconds
+from views import MAIN, retarget
 
 MESSAGES = {
     400: ("Requête invalide", "La demande n'a pas pu être traitée. Revenez en arrière et réessayez."),
@@ -29,12 +30,13 @@ MESSAGES = {
 
 def render_error(status: int, message: str | None = None):
     title, text = MESSAGES.get(status, MESSAGES[500] if status >= 500 else MESSAGES[400])
-    response = render_template("errors/error.html", title=title, text=message or text, status=status)
-    headers = {}
+    response = make_response(
+        render_template("errors/error.html", title=title, text=message or text, status=status), status
+    )
     if request.htmx:
         # Show the error in place of the page's content, whatever was targeted.
-        headers = {"HX-Retarget": "#main", "HX-Reswap": "innerHTML"}
-    return response, status, headers
+        return retarget(response, MAIN, "innerHTML")
+    return response
 
 
 def _wait_text(seconds: int) -> str:
@@ -59,10 +61,10 @@ def too_many_requests(_error: RateLimitExceeded):
             "Vous avez fait trop de demandes en peu de temps. "
             f"Patientez {_wait_text(seconds)} avant de réessayer."
         )
-    body, status, headers = render_error(429, text)
+    response = render_error(429, text)
     if seconds:
-        headers["Retry-After"] = str(seconds)
-    return body, status, headers
+        response.headers["Retry-After"] = str(seconds)
+    return response
 
 
 def csrf_error(_error):

@@ -9,9 +9,7 @@ from forms.account import NewPasswordForm
 from forms.auth import EmailRequestForm
 from rules.passwords import password_checks
 from security import form_email, limit, limits
-from views import advance, invalid, page
-from views.account import account_step
-from views.auth import sign_in
+from views import advance, invalid, page, renders, sign_in
 
 bp = Blueprint("recovery", __name__, url_prefix="/mot-de-passe-oublie")
 
@@ -29,7 +27,7 @@ def ask():
     # The same answer whether or not the address has an account.
     accounts.request_reset(form.email.data)
     session[SENT_KEY] = form.email.data
-    return advance(url_for(".sent"), _sent_step)
+    return advance(".sent")
 
 
 @bp.get("/envoye")
@@ -39,6 +37,7 @@ def sent():
     return _sent_step()
 
 
+@renders("recovery.sent")
 def _sent_step():
     return page("recovery/sent.html", email=session[SENT_KEY])
 
@@ -62,4 +61,4 @@ def reset(token: str):
     # Every other session of the account has ended; this one starts afresh.
     sign_in(user)
     flash("Votre mot de passe a été modifié. Vos autres sessions ont été fermées.", "success")
-    return advance(url_for("account.show"), account_step)
+    return advance("account.show")

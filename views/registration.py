@@ -11,7 +11,7 @@ import challenges
 from forms.auth import EmailRequestForm
 from forms.registration import CaptchaForm, PersonalInfoForm
 from security import limit, limits
-from views import advance, invalid, page
+from views import advance, invalid, page, push_url, renders
 
 bp = Blueprint("registration", __name__, url_prefix="/inscription")
 
@@ -39,7 +39,7 @@ def personal_info():
         if not form.validate():
             return invalid("registration/personal_info.html", form=form)
         session[PENDING_KEY] = form.signup_data()
-        return advance(url_for(".captcha"), _captcha_step)
+        return advance(".captcha")
     return page("registration/personal_info.html", form=form)
 
 
@@ -76,7 +76,7 @@ def captcha():
     accounts.sign_up(data)
     session[SENT_KEY] = data["email"]
     session[SENT_AT_KEY] = time.time()
-    return advance(url_for(".sent"), _sent_step)
+    return advance(".sent")
 
 
 @bp.post("/captcha/nouveau")
@@ -87,14 +87,14 @@ def new_challenge():
     challenges.discard(form.challenge_id.data or "")
     if PENDING_KEY not in session:
         return redirect(url_for(".personal_info"), 303)
-    return advance(
-        url_for(".captcha"),
-        lambda: render_template(
-            "registration/_captcha_widget.html",
-            form=CaptchaForm(formdata=None),
-            challenge=challenges.open_challenge(),
-        ),
+    if not request.htmx:
+        return redirect(url_for(".captcha"), 303)
+    widget = render_template(
+        "registration/_captcha_widget.html",
+        form=CaptchaForm(formdata=None),
+        challenge=challenges.open_challenge(),
     )
+    return push_url(widget, url_for(".captcha"))
 
 
 @bp.get("/envoye")
@@ -130,7 +130,7 @@ def resend():
         accounts.resend_activation(email)
         session[SENT_AT_KEY] = time.time()
         flash("Si votre demande est valide, un nouveau courriel vient de vous être envoyé.", "success")
-    return advance(url_for(".sent"), _sent_step)
+    return advance(".sent")
 
 
 def _cooldown_left() -> int:
@@ -141,6 +141,7 @@ def _cooldown_left() -> int:
     return max(0, int(sent_at + cooldown - time.time() + 0.999))
 
 
+@renders("registration.captcha")
 def _captcha_step(form: CaptchaForm | None = None, status: int = 200):
     form = form or CaptchaForm(formdata=None)
     return page(
@@ -152,5 +153,6 @@ def _captcha_step(form: CaptchaForm | None = None, status: int = 200):
     )
 
 
+@renders("registration.sent")
 def _sent_step():
     return page("registration/sent.html", email=session[SENT_KEY])

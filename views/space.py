@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, render_template, request, url_for
+from flask import Blueprint, abort, flash, render_template, request
 from flask_login import current_user, login_required
 
 import structures
 from models import Membership
-from views import advance, page
+from views import advance, page, renders
 
 bp = Blueprint("space", __name__, url_prefix="/espace")
 
@@ -18,6 +18,7 @@ def home():
     return space_page()
 
 
+@renders("space.home")
 def space_page(status: int = 200):
     memberships = Membership.of_user(current_user, Membership.ACTIVE)
     managed = Membership.managed_structures(current_user)
@@ -52,4 +53,4 @@ def cancel(membership_id: int):
             "space/_request_row.html", item=membership, message=message
         ), 200 if cancelled else 409
     flash(message, "success" if cancelled else "error")
-    return advance(url_for(".home"), space_page)
+    return advance(".home")

@@ -20,8 +20,7 @@ from forms.structure import (
 from models import Membership, Structure
 from rules.identifiers import IDENTIFIER_TYPES
 from rules.places import country_name
-from views import advance, invalid, page
-from views.space import space_page
+from views import advance, invalid, page, renders
 
 bp = Blueprint("structure", __name__, url_prefix="/structure")
 
@@ -54,6 +53,7 @@ def choose():
     return structure_step()
 
 
+@renders("structure.choose")
 def structure_step():
     """The choice between creating a structure and asking to join one; a user
     attached to a structure already goes to « Mon espace »."""
@@ -89,7 +89,7 @@ def create():
     if structure.kind.internal:
         message += f" Identifiant attribué à la structure : {structure.identifier}."
     flash(message, "success")
-    return advance(url_for("space.home"), space_page)
+    return advance("space.home")
 
 
 @bp.post("/nouvelle/identifiant")
@@ -152,7 +152,7 @@ def request_attachment():
         flash(
             f"Votre demande de rattachement à la structure {structure.company_name} est en attente.", "info"
         )
-    return advance(url_for("space.home"), space_page)
+    return advance("space.home")
 
 
 # -- a structure, for its members --------------------------------------------------------
@@ -192,6 +192,7 @@ def _successors(members: list[Membership]) -> list[Membership]:
 
 @bp.get("/<id:structure_id>/")
 @login_required
+@renders("structure.detail")
 def detail(structure_id: int):
     structure, membership = _member_structure(structure_id)
     return _detail_page(structure, membership)
@@ -209,8 +210,7 @@ def edit(structure_id: int):
         return invalid("structure/edit.html", form=form, siret=siret, structure=structure)
     structures.update(structure, form.details())
     flash("Les informations de la structure ont été mises à jour.", "success")
-    url = url_for(".detail", structure_id=structure.id)
-    return advance(url, lambda: detail(structure.id))
+    return advance(".detail", structure_id=structure.id)
 
 
 @bp.post("/<id:structure_id>/siret")
@@ -231,8 +231,7 @@ def assign_siret(structure_id: int):
             if not assigned:
                 abort(409)
             flash(f"Le SIRET {structure.identifier} est enregistré pour la structure.", "success")
-            url = url_for(".detail", structure_id=structure.id)
-            return advance(url, lambda: detail(structure.id))
+            return advance(".detail", structure_id=structure.id)
     return invalid("structure/edit.html", form=form, siret=siret, structure=structure)
 
 
@@ -251,5 +250,4 @@ def hand_over(structure_id: int):
         "Vous en restez utilisateur.",
         "success",
     )
-    url = url_for(".detail", structure_id=structure.id)
-    return advance(url, lambda: detail(structure.id))
+    return advance(".detail", structure_id=structure.id)
