@@ -33,7 +33,11 @@ from views import (
 
 def create_app(test_config: dict | None = None) -> Flask:
     app = Flask(__name__, instance_relative_config=True)
-    config.load(app, test_config)
+    refusal = None
+    try:
+        config.load(app, test_config)
+    except config.SettingError as error:
+        refusal = cli.refusal(error)  # raises unless `flask` only lists its commands
 
     database.init_app(app)
     csrf.init_app(app)
@@ -79,5 +83,5 @@ def create_app(test_config: dict | None = None) -> Flask:
     # Templates compare against these names, never against raw strings.
     app.jinja_env.globals.update(Membership=Membership, SIRET=SIRET)
 
-    cli.register(app)
+    cli.register(app, refusal)
     return app

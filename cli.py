@@ -2,26 +2,66 @@
 
 from __future__ import annotations
 
+import copy
 import json
 import time
 from datetime import datetime, timedelta
 
 import click
 from flask import Flask, current_app
-from flask.cli import with_appcontext
+from flask.cli import AppGroup, with_appcontext
 
 import accounts
 import audit
+import config
 import mailer
 import migrations
 from models import db
 
 
-def register(app: Flask) -> None:
+def register(app: Flask, refusal: str | None = None) -> None:
+    """The app's commands; with a ``refusal`` (see ``refusal``), each of them,
+    third-party ones included, shows its --help but refuses to run."""
     app.cli.add_command(init_db)
     app.cli.add_command(send_mail)
     app.cli.add_command(purge)
     app.cli.add_command(audit_events)
+    if refusal is not None:
+        app.cli = _Refusing(app.cli.commands, refusal)
+
+
+def refusal(error: config.SettingError) -> str:
+    """What ``create_app`` does with a missing setting. Under the ``flask``
+    command, while it lists its commands or looks one up (``--help``), the app
+    loads anyway and the message is returned for ``register``; once a command
+    runs (``flask run``, ``flask shell``) the command stops with the message,
+    one line and exit 1. Elsewhere (gunicorn, tests) the error goes on."""
+    context = click.get_current_context(silent=True)
+    if context is None:
+        raise error
+    if isinstance(context.command, click.Group):
+        return str(error)
+    raise click.ClickException(str(error)) from None
+
+
+class _Refusing(AppGroup):
+    """The app's commands, listed and with their help, that refuse to run."""
+
+    def __init__(self, commands: dict[str, click.Command], message: str):
+        super().__init__()
+        self.commands = dict(commands)
+        self.message = message
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        command = super().get_command(ctx, name)
+        if command is None:
+            return None
+        refusing = copy.copy(command)
+        refusing.invoke = self._refuse
+        return refusing
+
+    def _refuse(self, ctx: click.Context):
+        raise click.ClickException(self.message)
 
 
 @click.command("init-db")

@@ -9,6 +9,18 @@ import secrets
 
 from flask import Flask
 
+try:
+    # gunicorn reports an error of this kind in one line and stops (exit 4,
+    # « App failed to load. ») instead of logging a traceback per worker.
+    from gunicorn.errors import AppImportError as _ServerLoadError
+except ImportError:  # pragma: no cover - gunicorn is a production requirement
+    _ServerLoadError = Exception
+
+
+class SettingError(RuntimeError, _ServerLoadError):
+    """A setting that is required outside development is missing, or one
+    that is refused there is set: the app does not start."""
+
 DEFAULTS = {
     "ACTIVATION_TTL_MINUTES": 60,
     "RESET_TTL_MINUTES": 60,
@@ -146,10 +158,10 @@ def is_development(app: Flask) -> bool:
 
 def _check_secrets(app: Flask) -> None:
     if app.config.get("CAPTCHA_FIXED_ANSWER") and not app.testing:
-        raise RuntimeError("FLASK_CAPTCHA_FIXED_ANSWER is a test hook: it is refused unless TESTING is true.")
+        raise SettingError("FLASK_CAPTCHA_FIXED_ANSWER is a test hook: it is refused unless TESTING is true.")
     if not app.config.get("SECRET_KEY"):
         if not is_development(app):
-            raise RuntimeError(
+            raise SettingError(
                 "FLASK_SECRET_KEY must be set outside development "
                 '(e.g. python -c "import secrets; print(secrets.token_hex(32))").'
             )
@@ -159,7 +171,7 @@ def _check_secrets(app: Flask) -> None:
     ):
         # Links in mails (activation, reset) must never follow a Host header
         # that a client chose.
-        raise RuntimeError(
+        raise SettingError(
             "FLASK_EXTERNAL_BASE_URL (e.g. https://portail.example.fr) or FLASK_TRUSTED_HOSTS "
             "must be set outside development: links in mails are built from it."
         )
