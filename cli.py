@@ -17,6 +17,7 @@ import config
 import mailer
 import migrations
 from models import db
+from sirene.cli import sirene
 
 
 def register(app: Flask, refusal: str | None = None) -> None:
@@ -26,6 +27,7 @@ def register(app: Flask, refusal: str | None = None) -> None:
     app.cli.add_command(send_mail)
     app.cli.add_command(purge)
     app.cli.add_command(audit_events)
+    app.cli.add_command(sirene)
     if refusal is not None:
         app.cli = _Refusing(app.cli.commands, refusal)
 

@@ -12,6 +12,7 @@ from datetime import UTC, datetime, timedelta
 
 from flask_login import UserMixin
 from peewee import (
+    BigIntegerField,
     BooleanField,
     Case,
     CharField,
@@ -626,3 +627,67 @@ class AuditEvent(BaseModel):
 
 
 MODELS.append(AuditEvent)
+
+
+class SireneEstablishment(BaseModel):
+    """An establishment of INSEE's directory, as INSEE wrote it (``[ND]``
+    included); ``sirene.lookup`` decodes it. The table is replaced whole by
+    each import (``sirene.load``), never updated row by row."""
+
+    siret = BigIntegerField(primary_key=True)
+    diffusion = TextField(null=True)  # O, or P partially diffusible
+    state = TextField(null=True)  # A active, F closed
+    head_office = TextField(null=True)  # "true" / "false"
+    sign = TextField(null=True)  # enseigne1Etablissement
+    usual_name = TextField(null=True)  # denominationUsuelleEtablissement
+    street_number = TextField(null=True)
+    repetition = TextField(null=True)
+    street_type = TextField(null=True)  # INSEE code: BD, AV, …
+    street_name = TextField(null=True)
+    complement = TextField(null=True)
+    postal_code = TextField(null=True)
+    city = TextField(null=True)
+    city_code = TextField(null=True)
+    special_distribution = TextField(null=True)
+    cedex_code = TextField(null=True)
+    cedex_label = TextField(null=True)
+    foreign_city = TextField(null=True)
+    country_code = TextField(null=True)
+    country_name = TextField(null=True)
+
+    class Meta:
+        table_name = "sirene_establishment"
+
+
+class SireneLegalUnit(BaseModel):
+    """A legal unit of INSEE's directory (replaced whole by each import)."""
+
+    siren = BigIntegerField(primary_key=True)
+    diffusion = TextField(null=True)
+    state = TextField(null=True)
+    denomination = TextField(null=True)
+    usual_first_name = TextField(null=True)
+    first_name = TextField(null=True)
+    usage_name = TextField(null=True)
+    last_name = TextField(null=True)
+
+    class Meta:
+        table_name = "sirene_legal_unit"
+
+
+class SireneImport(BaseModel):
+    """A finished import of one INSEE stock file, written in the transaction
+    that switched the directory to its data."""
+
+    kind = CharField(index=True)  # sirene.schema.Kind.name
+    files = TextField()  # the file's name (and the csv inside a zip)
+    rows = BigIntegerField()
+    started_at = DateTimeField()
+    finished_at = DateTimeField(default=utcnow)
+
+    @classmethod
+    def latest(cls, kind: str) -> SireneImport | None:
+        return cls.select().where(cls.kind == kind).order_by(cls.finished_at.desc(), cls.id.desc()).first()
+
+
+MODELS.extend([SireneEstablishment, SireneLegalUnit, SireneImport])

@@ -20,7 +20,7 @@ from playhouse.migrate import migrate as migrate_schema
 
 import migrations
 from app import create_app
-from migrations import v001_accounts, v002_structures, v003_audit_and_sign_in_throttle
+from migrations import v001_accounts, v002_structures, v003_audit_and_sign_in_throttle, v004_sirene_directory
 from models import MODELS, Structure, User, db
 from tests.support.app import clean_environment
 
@@ -96,7 +96,15 @@ def _fill_v3() -> None:
     )
 
 
-FILLS = [_fill_v1, _fill_v2, _fill_v3]
+def _fill_v4() -> None:
+    v004_sirene_directory.SireneEstablishment.create(siret=73282932000074)
+    v004_sirene_directory.SireneLegalUnit.create(siren=732829320)
+    v004_sirene_directory.SireneImport.create(
+        kind="establishments", files="{}", rows=1, started_at=AT, finished_at=AT
+    )
+
+
+FILLS = [_fill_v1, _fill_v2, _fill_v3, _fill_v4]
 
 
 def test_every_version_has_its_rows():

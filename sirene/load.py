@@ -1,0 +1,213 @@
+"""Load INSEE stock files into the portal's database, then switch to them in
+one step.
+
+Each file is loaded into a new table beside the live one (``…_next``); the
+portal keeps answering from the live table meanwhile. When the load is
+complete, one transaction renames the live table away, the new one into its
+place and records the import: readers see either the old directory or the
+new one, never a mix. An import that dies half-way leaves its ``…_next``
+table behind and the live one untouched; the next import drops it.
+
+SQLite: batched ``executemany`` straight from the csv reader (no per-row
+Python), the SIRET/SIREN as the rowid. PostgreSQL: ``COPY … FROM STDIN``.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import secrets
+import sqlite3
+import time
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from itertools import islice
+from pathlib import Path
+
+from peewee import DatabaseError, PostgresqlDatabase, SqliteDatabase
+
+from models import SireneImport, db, utcnow
+from sirene.reader import SireneFileError, StockFile, inspect, rows
+from sirene.schema import Kind
+
+BATCH = 100_000  # rows per transaction (SQLite) / between progress reports
+SQLITE_LOAD_PRAGMAS = {"cache_size": -65536}  # 64 MiB of page cache for the loader
+
+
+@dataclass
+class Result:
+    stock: StockFile
+    rows: int
+    seconds: float
+
+    @property
+    def rate(self) -> float:
+        return self.rows / self.seconds if self.seconds else 0.0
+
+
+class Progress:
+    """What the importer reports; the CLI draws it."""
+
+    def start(self, stock: StockFile) -> None:
+        pass
+
+    def advance(self, rows: int, position: int) -> None:
+        """``rows`` loaded so far, ``position`` bytes of csv read."""
+
+    def done(self, result: Result) -> None:
+        pass
+
+
+def _describe(stock: StockFile) -> str:
+    return stock.path.name + (f" ({stock.member})" if stock.member else "")
+
+
+def import_files(paths: Iterable[str | Path], progress: Progress | None = None) -> list[Result]:
+    """Check every file's header first (nothing is loaded if one is refused),
+    then load and switch each in turn."""
+    stocks = [inspect(path) for path in paths]
+    seen: dict[str, Path] = {}
+    for stock in stocks:
+        if stock.kind.name in seen:
+            first = seen[stock.kind.name]
+            raise SireneFileError(f"{first} and {stock.path} are both {stock.kind.label} files.")
+        seen[stock.kind.name] = stock.path
+    progress = progress or Progress()
+    return [_import(stock, progress) for stock in stocks]
+
+
+def _import(stock: StockFile, progress: Progress) -> Result:
+    progress.start(stock)
+    clock = time.monotonic()
+    count = _loader_for(db.obj).load(stock, progress)
+    result = Result(stock=stock, rows=count, seconds=time.monotonic() - clock)
+    progress.done(result)
+    return result
+
+
+def _loader_for(database):
+    if isinstance(database, SqliteDatabase):
+        return SqliteLoader()
+    if isinstance(database, PostgresqlDatabase):
+        return PostgresLoader()
+    raise SireneFileError(f"The SIRENE import supports SQLite and PostgreSQL, not {type(database).__name__}.")
+
+
+def staging_table(kind: Kind) -> str:
+    return f"{kind.table}_next"
+
+
+def old_table(kind: Kind) -> str:
+    return f"{kind.table}_old"
+
+
+def _create_sql(kind: Kind, table: str, key_type: str, primary_key: bool) -> str:
+    key = f"{kind.key} {key_type} NOT NULL{' PRIMARY KEY' if primary_key else ''}"
+    columns = ", ".join([key, *(f"{name} TEXT" for name in kind.table_columns[1:])])
+    return f"CREATE TABLE {table} ({columns})"
+
+
+def _record(stock: StockFile, count: int, started) -> None:
+    files = {"file": str(stock.path.resolve()), "member": stock.member}
+    SireneImport.create(
+        kind=stock.kind.name, files=json.dumps(files), rows=count, started_at=started, finished_at=utcnow()
+    )
+
+
+def _switch(kind: Kind) -> None:
+    """Inside the caller's transaction: the new table takes the live one's name."""
+    live, new, old = kind.table, staging_table(kind), old_table(kind)
+    db.execute_sql(f"ALTER TABLE {live} RENAME TO {old}")
+    db.execute_sql(f"ALTER TABLE {new} RENAME TO {live}")
+
+
+class SqliteLoader:
+    def load(self, stock: StockFile, progress: Progress) -> int:
+        kind, started = stock.kind, utcnow()
+        new = staging_table(kind)
+        for table in (new, old_table(kind)):  # left by an interrupted import
+            db.execute_sql(f"DROP TABLE IF EXISTS {table}")
+        db.execute_sql(_create_sql(kind, new, "INTEGER", primary_key=True))
+        for name, value in SQLITE_LOAD_PRAGMAS.items():
+            db.execute_sql(f"PRAGMA {name} = {value}")
+        marks = ", ".join("?" * len(kind.columns))
+        # Table and column names come from sirene.schema, never from the file.
+        sql = f"INSERT OR REPLACE INTO {new} ({', '.join(kind.table_columns)}) VALUES ({marks})"  # noqa: S608
+        connection: sqlite3.Connection = db.connection()
+        count = 0
+        with rows(stock) as (stream, position):
+            while True:
+                before = connection.total_changes
+                try:
+                    with db.atomic():
+                        connection.executemany(sql, islice(stream, BATCH))
+                except sqlite3.IntegrityError as error:
+                    raise SireneFileError(
+                        f"{stock.path}: a {kind.key} that is not a number near row {count + 1} ({error})."
+                    ) from error
+                loaded = connection.total_changes - before
+                if not loaded:
+                    break
+                count += loaded
+                progress.advance(count, position())
+        with db.atomic():
+            _switch(kind)
+            _record(stock, count, started)
+        db.execute_sql(f"DROP TABLE {old_table(kind)}")
+        return count
+
+
+class _CopyStream(io.TextIOBase):
+    """The kept columns as csv text, read by ``copy_expert`` piece by piece."""
+
+    def __init__(self, stream: Iterator[tuple[str, ...]], report: Callable[[int], None]) -> None:
+        self.stream, self.report, self.count = stream, report, 0
+        self.buffer = io.StringIO()
+        self.writer = csv.writer(self.buffer, lineterminator="\n")
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, size: int = -1) -> str:
+        buffer, writer = self.buffer, self.writer
+        buffer.seek(0)
+        buffer.truncate()
+        target = max(size, 1 << 16)
+        for row in self.stream:
+            writer.writerow(row)
+            self.count += 1
+            if not self.count % BATCH:
+                self.report(self.count)
+            if buffer.tell() >= target:
+                break
+        return buffer.getvalue()
+
+
+class PostgresLoader:
+    def load(self, stock: StockFile, progress: Progress) -> int:
+        import psycopg2
+
+        kind, started = stock.kind, utcnow()
+        new = staging_table(kind)
+        columns = ", ".join(kind.table_columns)
+        with db.atomic(), rows(stock) as (stream, position):
+            db.execute_sql(f"DROP TABLE IF EXISTS {new}")
+            db.execute_sql(_create_sql(kind, new, "BIGINT", primary_key=False))
+            copy = _CopyStream(stream, lambda count: progress.advance(count, position()))
+            cursor = db.cursor()
+            try:
+                cursor.copy_expert(f"COPY {new} ({columns}) FROM STDIN WITH (FORMAT csv)", copy)
+                # Named per load: the name of the table it was built for stays with it.
+                db.execute_sql(
+                    f"ALTER TABLE {new} ADD CONSTRAINT {kind.table}_key_{secrets.token_hex(4)} "
+                    f"PRIMARY KEY ({kind.key})"
+                )
+            except (DatabaseError, psycopg2.Error) as error:  # a bad key, a duplicate
+                raise SireneFileError(f"{stock.path}: refused by PostgreSQL: {error}".strip()) from error
+            count = copy.count
+            progress.advance(count, position())
+            _switch(kind)
+            db.execute_sql(f"DROP TABLE {old_table(kind)}")
+            _record(stock, count, started)
+        return count

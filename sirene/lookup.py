@@ -1,0 +1,185 @@
+"""What the portal asks the directory: an establishment by SIRET (with its
+legal unit's name), the establishments of a SIREN, and what is loaded.
+
+INSEE's raw values are decoded here: ``[ND]`` (masked) counts as absent,
+street types are spelt out, the country is given as ISO 3166 alpha-2.
+"""
+
+from __future__ import annotations
+
+import gettext
+import json
+import unicodedata
+from dataclasses import dataclass
+from datetime import datetime
+from functools import lru_cache
+
+from models import SireneImport, db
+from sirene.schema import ESTABLISHMENTS, LEGAL_UNITS, ND, OVERSEAS, REPETITIONS, STREET_TYPES
+
+ADDRESS_LENGTH = 38  # Structure.address
+
+
+@dataclass(frozen=True)
+class Establishment:
+    siret: str
+    siren: str
+    active: bool  # etatAdministratifEtablissement A
+    diffusible: bool  # neither the establishment nor its legal unit partially diffusible
+    head_office: bool
+    company_name: str | None  # the legal unit's name; None if not imported or masked
+    label: str | None  # enseigne, else the usual name
+    address: str | None
+    address_2: str | None
+    address_3: str | None
+    postal_code: str | None
+    city: str | None
+    country: str  # ISO 3166 alpha-2
+    legal_unit_known: bool
+
+
+@dataclass(frozen=True)
+class Load:
+    kind: str
+    files: dict
+    rows: int
+    started_at: datetime
+    finished_at: datetime
+
+
+def _clean(value: str | None) -> str | None:
+    if value is None:
+        return None
+    value = value.strip()
+    return None if not value or value == ND else value
+
+
+_E = [f"e.{name}" for name in ESTABLISHMENTS.table_columns]
+_L = [f"u.{name}" for name in LEGAL_UNITS.table_columns]
+# Names from sirene.schema only; values are always bound parameters.
+_SELECT = (
+    f"SELECT {', '.join(_E)}, {', '.join(_L)} FROM {ESTABLISHMENTS.table} e "  # noqa: S608
+    f"LEFT JOIN {LEGAL_UNITS.table} u ON u.siren = e.siret / 100000 "
+)
+
+
+def find(siret: str) -> Establishment | None:
+    """The establishment with that SIRET (14 digits), or None."""
+    if len(siret) != 14 or not siret.isdigit():
+        return None
+    row = db.execute_sql(_SELECT + f"WHERE e.siret = {db.param}", (int(siret),)).fetchone()
+    return _decode(row) if row else None
+
+
+def of_siren(siren: str, limit: int = 50) -> list[Establishment]:
+    """Establishments of a legal unit, head office first."""
+    if len(siren) != 9 or not siren.isdigit():
+        return []
+    low = int(siren) * 100000
+    sql = _SELECT + f"WHERE e.siret BETWEEN {db.param} AND {db.param} ORDER BY e.siret LIMIT {int(limit)}"
+    found = [_decode(row) for row in db.execute_sql(sql, (low, low + 99999)).fetchall()]
+    return sorted(found, key=lambda entry: not entry.head_office)
+
+
+def _decode(row) -> Establishment:
+    e = dict(zip(ESTABLISHMENTS.table_columns, row[: len(_E)], strict=True))
+    u = dict(zip(LEGAL_UNITS.table_columns, row[len(_E) :], strict=True))
+    siret = f"{int(e['siret']):014d}"
+    e = {name: _clean(value) if isinstance(value, str) else value for name, value in e.items()}
+    u = {name: _clean(value) if isinstance(value, str) else value for name, value in u.items()}
+    country = _country(e)
+    city, postal_code = e["city"], e["postal_code"]
+    if e["cedex_code"]:
+        postal_code, city = e["cedex_code"], e["cedex_label"] or city
+    if country not in OVERSEAS.values() and country != "FR":
+        city = e["foreign_city"] or city
+    return Establishment(
+        siret=siret,
+        siren=siret[:9],
+        active=e["state"] != "F",
+        diffusible=e["diffusion"] != "P" and u["diffusion"] != "P",
+        head_office=(e["head_office"] or "").lower() in ("true", "1", "o", "oui"),
+        company_name=legal_name(u),
+        label=e["sign"] or e["usual_name"],
+        address=street(e),
+        address_2=_fit(e["complement"]),
+        address_3=_fit(e["special_distribution"]),
+        postal_code=postal_code,
+        city=_fit(city),
+        country=country,
+        legal_unit_known=u["siren"] is not None,
+    )
+
+
+def legal_name(unit: dict) -> str | None:
+    """The denomination, or for a sole trader the first name and the name
+    in use."""
+    if unit.get("denomination"):
+        return unit["denomination"]
+    first = unit.get("usual_first_name") or unit.get("first_name")
+    last = unit.get("usage_name") or unit.get("last_name")
+    return " ".join(part for part in (first, last) if part) or None
+
+
+def _fit(value: str | None) -> str | None:
+    return value[:ADDRESS_LENGTH].rstrip() if value else value
+
+
+def street(e: dict) -> str | None:
+    """« 12 bis Boulevard Haussmann »; INSEE's short code when the spelt-out
+    form would not fit the address line."""
+    code = e.get("street_type")
+    repetition = e.get("repetition")
+    spelt = REPETITIONS.get(repetition or "", repetition)
+    number = " ".join(part for part in (e.get("street_number"), spelt) if part)
+    for street_type in (STREET_TYPES.get(code or "", code), code):
+        line = " ".join(part for part in (number, street_type, e.get("street_name")) if part)
+        if len(line) <= ADDRESS_LENGTH:
+            return line or None
+    return _fit(line)
+
+
+def _country(e: dict) -> str:
+    if e.get("country_code") or e.get("foreign_city"):
+        return _country_by_name(e.get("country_name") or "") or "ZZ"
+    return OVERSEAS.get((e.get("city_code") or e.get("postal_code") or "")[:3], "FR")
+
+
+def _fold(name: str) -> str:
+    name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
+    return " ".join(name.upper().replace("-", " ").replace("'", " ").split())
+
+
+@lru_cache(maxsize=1)
+def _countries() -> dict[str, str]:
+    import pycountry
+
+    translation = gettext.translation("iso3166-1", pycountry.LOCALES_DIR, languages=["fr"])
+    names = {}
+    for country in pycountry.countries:
+        for name in (country.name, translation.gettext(country.name), getattr(country, "common_name", "")):
+            if name:
+                names[_fold(name)] = country.alpha_2
+    return names
+
+
+def _country_by_name(name: str) -> str | None:
+    return _countries().get(_fold(name))
+
+
+def last_load(kind: str) -> Load | None:
+    entry = SireneImport.latest(kind)
+    if entry is None:
+        return None
+    return Load(
+        kind=entry.kind,
+        files=json.loads(entry.files),
+        rows=entry.rows,
+        started_at=entry.started_at,
+        finished_at=entry.finished_at,
+    )
+
+
+def is_loaded() -> bool:
+    """Whether establishments were imported: the checks apply only then."""
+    return SireneImport.select().where(SireneImport.kind == ESTABLISHMENTS.name).exists()

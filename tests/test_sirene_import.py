@@ -1,0 +1,298 @@
+"""The SIRENE importer on small INSEE-shaped files: both stock files, csv and
+zip, columns found by name, ``[ND]`` fields, sole traders, foreign and
+overseas establishments, closed ones, and refusals that name the problem."""
+
+from __future__ import annotations
+
+import csv
+import zipfile
+
+import pytest
+from sirene_files import (
+    ESTABLISHMENT_HEADER,
+    LEGAL_UNIT_HEADER,
+    establishment,
+    legal_unit,
+    write,
+)
+
+from models import SireneImport, db
+from sirene import load, lookup
+
+HEAD = "73282932000074"  # SIRET with a valid check digit
+SOLE = "44306184100047"
+OVERSEAS = "35600000000048"
+FOREIGN = "55203253400646"
+CLOSED = "55203253400562"
+MASKED = "80295478500028"
+
+
+def establishments() -> list[dict]:
+    return [
+        establishment(
+            HEAD,
+            numeroVoieEtablissement="12",
+            indiceRepetitionEtablissement="B",
+            typeVoieEtablissement="BD",
+            libelleVoieEtablissement="HAUSSMANN",
+            codePostalEtablissement="75009",
+            libelleCommuneEtablissement="PARIS 9",
+            codeCommuneEtablissement="75109",
+            enseigne1Etablissement="ATELIER CURIE",
+            complementAdresseEtablissement="BATIMENT A",
+        ),
+        establishment(
+            SOLE,
+            numeroVoieEtablissement="3",
+            typeVoieEtablissement="RUE",
+            libelleVoieEtablissement="DES LILAS",
+            codePostalEtablissement="69003",
+            libelleCommuneEtablissement="LYON 3EME",
+            codeCommuneEtablissement="69383",
+            codeCedexEtablissement="69441",
+            libelleCedexEtablissement="LYON CEDEX 03",
+        ),
+        establishment(
+            OVERSEAS,
+            typeVoieEtablissement="AV",
+            libelleVoieEtablissement="DU GENERAL DE GAULLE",
+            codePostalEtablissement="97110",
+            libelleCommuneEtablissement="POINTE-A-PITRE",
+            codeCommuneEtablissement="97120",
+        ),
+        establishment(
+            FOREIGN,
+            etablissementSiege="false",
+            libelleVoieEtablissement="RUE DE LA LOI 16",
+            libelleCommuneEtrangerEtablissement="BRUXELLES",
+            codePaysEtrangerEtablissement="99131",
+            libellePaysEtrangerEtablissement="BELGIQUE",
+        ),
+        establishment(
+            CLOSED,
+            etablissementSiege="false",
+            etatAdministratifEtablissement="F",
+            libelleVoieEtablissement="ANCIENNE ADRESSE",
+            codePostalEtablissement="92100",
+            libelleCommuneEtablissement="BOULOGNE-BILLANCOURT",
+        ),
+        establishment(
+            MASKED,
+            statutDiffusionEtablissement="P",
+            numeroVoieEtablissement="[ND]",
+            typeVoieEtablissement="[ND]",
+            libelleVoieEtablissement="[ND]",
+            codePostalEtablissement="33000",
+            libelleCommuneEtablissement="BORDEAUX",
+        ),
+    ]
+
+
+def legal_units() -> list[dict]:
+    return [
+        legal_unit(HEAD[:9], denominationUniteLegale="CURIE ET FILLES"),
+        legal_unit(
+            SOLE[:9],
+            prenom1UniteLegale="JEAN",
+            prenomUsuelUniteLegale="JEANNOT",
+            nomUniteLegale="MARTIN",
+            nomUsageUniteLegale="DURAND",
+            categorieJuridiqueUniteLegale="1000",
+        ),
+        legal_unit(FOREIGN[:9], denominationUniteLegale="DANONE"),
+        legal_unit(
+            MASKED[:9],
+            statutDiffusionUniteLegale="P",
+            prenom1UniteLegale="[ND]",
+            nomUniteLegale="[ND]",
+            categorieJuridiqueUniteLegale="1000",
+        ),
+    ]
+
+
+def run_import(app, *paths):
+    return app.test_cli_runner().invoke(args=["sirene", "import", *map(str, paths)])
+
+
+def find(app, siret):
+    with app.app_context(), db.connection_context():
+        return lookup.find(siret)
+
+
+@pytest.fixture
+def files(tmp_path):
+    return (
+        write(tmp_path / "StockEtablissement_utf8.csv", ESTABLISHMENT_HEADER, establishments()),
+        write(tmp_path / "StockUniteLegale_utf8.csv", LEGAL_UNIT_HEADER, legal_units()),
+    )
+
+
+@pytest.mark.parametrize("as_zip", [False, True], ids=["csv", "zip"])
+def test_import_both_files_and_look_up(app, tmp_path, as_zip):
+    suffix = ".zip" if as_zip else ".csv"
+    units = write(tmp_path / f"StockUniteLegale_utf8{suffix}", LEGAL_UNIT_HEADER, legal_units(), as_zip)
+    sites = write(
+        tmp_path / f"StockEtablissement_utf8{suffix}", ESTABLISHMENT_HEADER, establishments(), as_zip
+    )
+    result = run_import(app, units, sites)
+    assert result.exit_code == 0, result.output
+    assert "6 établissements (StockEtablissement) loaded" in result.output
+    assert "4 unités légales (StockUniteLegale) loaded" in result.output
+    assert "Done in" in result.output
+
+    head = find(app, HEAD)
+    assert head.company_name == "CURIE ET FILLES"
+    assert head.label == "ATELIER CURIE"
+    assert head.address == "12 bis Boulevard HAUSSMANN"
+    assert head.address_2 == "BATIMENT A"
+    assert (head.postal_code, head.city, head.country) == ("75009", "PARIS 9", "FR")
+    assert head.active and head.diffusible and head.head_office and head.legal_unit_known
+
+
+def test_sole_trader_named_by_usual_first_name_and_name_in_use(app, files):
+    assert run_import(app, *files).exit_code == 0
+    sole = find(app, SOLE)
+    assert sole.company_name == "JEANNOT DURAND"
+    assert sole.address == "3 Rue DES LILAS"
+    assert (sole.postal_code, sole.city) == ("69441", "LYON CEDEX 03")  # the CEDEX wins
+
+
+def test_overseas_and_foreign_establishments(app, files):
+    assert run_import(app, *files).exit_code == 0
+    overseas = find(app, OVERSEAS)
+    assert (overseas.country, overseas.city, overseas.postal_code) == ("GP", "POINTE-A-PITRE", "97110")
+    assert overseas.address == "Avenue DU GENERAL DE GAULLE"
+    foreign = find(app, FOREIGN)
+    assert (foreign.country, foreign.city) == ("BE", "BRUXELLES")
+    assert foreign.company_name == "DANONE" and not foreign.head_office
+
+
+def test_closed_establishment_is_kept_and_marked_closed(app, files):
+    assert run_import(app, *files).exit_code == 0
+    closed = find(app, CLOSED)
+    assert closed is not None and not closed.active
+    assert closed.company_name == "DANONE"  # its legal unit is still there
+
+
+def test_masked_fields_count_as_absent(app, files):
+    assert run_import(app, *files).exit_code == 0
+    masked = find(app, MASKED)
+    assert not masked.diffusible
+    assert masked.address is None and masked.company_name is None
+    assert (masked.postal_code, masked.city) == ("33000", "BORDEAUX")
+
+
+def test_extra_and_reordered_columns_change_nothing(app, tmp_path):
+    header = ["colonneAjouteeEn2030", *reversed(ESTABLISHMENT_HEADER)]
+    rows = [dict(row, colonneAjouteeEn2030='x,y\n"z"') for row in establishments()]
+    path = write(tmp_path / "renamed-by-someone.csv", header, rows)
+    assert run_import(app, path).exit_code == 0
+    assert find(app, HEAD).address == "12 bis Boulevard HAUSSMANN"
+
+
+def test_either_file_alone_keeps_establishments_without_legal_unit(app, tmp_path):
+    sites = write(tmp_path / "e.csv", ESTABLISHMENT_HEADER, establishments())
+    assert run_import(app, sites).exit_code == 0
+    assert find(app, HEAD).company_name is None
+    units = write(tmp_path / "u.csv", LEGAL_UNIT_HEADER, legal_units())
+    assert run_import(app, units).exit_code == 0
+    assert find(app, HEAD).company_name == "CURIE ET FILLES"
+
+
+def test_missing_column_refused_with_its_name(app, tmp_path):
+    header = [name for name in ESTABLISHMENT_HEADER if name != "etatAdministratifEtablissement"]
+    path = write(tmp_path / "StockEtablissement_utf8.csv", header, establishments())
+    result = run_import(app, path)
+    assert result.exit_code != 0
+    assert "etatAdministratifEtablissement" in result.output and "missing" in result.output
+    with app.app_context(), db.connection_context():
+        assert not lookup.is_loaded()
+
+
+def test_a_refused_file_loads_nothing_of_the_others(app, tmp_path, files):
+    junk = tmp_path / "notes.csv"
+    junk.write_text("nom,prenom\nCurie,Marie\n")
+    result = run_import(app, *files, junk)
+    assert result.exit_code != 0 and "not an INSEE stock file" in result.output
+    assert find(app, HEAD) is None
+
+
+def test_unreadable_files_refused_attack_binary_and_bad_zip(app, tmp_path):
+    garbage = tmp_path / "StockEtablissement_utf8.csv"
+    garbage.write_bytes(b"\xff\xfe\x00\x01" * 100)
+    result = run_import(app, garbage)
+    assert result.exit_code != 0 and "Traceback" not in result.output
+    two = tmp_path / "two.zip"
+    with zipfile.ZipFile(two, "w") as archive:
+        archive.writestr("a.csv", "siret\n")
+        archive.writestr("b.csv", "siret\n")
+    result = run_import(app, two)
+    assert result.exit_code != 0 and "one .csv" in result.output
+    assert run_import(app, tmp_path / "absent.csv").exit_code != 0
+
+
+def test_non_numeric_siret_refused_attack_sql_in_key(app, tmp_path):
+    rows = [establishment(HEAD), establishment("1; DROP TABLE user; --")]
+    path = write(tmp_path / "e.csv", ESTABLISHMENT_HEADER, rows)
+    result = run_import(app, path)
+    assert result.exit_code != 0 and "not a number" in result.output
+    assert find(app, HEAD) is None  # the live directory is untouched
+
+
+def test_two_files_of_one_kind_refused(app, tmp_path, files):
+    other = write(tmp_path / "other.csv", ESTABLISHMENT_HEADER, establishments())
+    result = run_import(app, files[0], other)
+    assert result.exit_code != 0 and "both" in result.output
+
+
+def test_reimport_replaces_the_previous_load(app, tmp_path, files):
+    assert run_import(app, *files).exit_code == 0
+    smaller = write(tmp_path / "e2.csv", ESTABLISHMENT_HEADER, [establishment(SOLE)])
+    assert run_import(app, smaller).exit_code == 0
+    assert find(app, HEAD) is None and find(app, SOLE) is not None
+    with app.app_context(), db.connection_context():
+        assert SireneImport.select().count() == 3
+        assert lookup.last_load("establishments").rows == 1
+        assert not db.table_exists(load.staging_table(lookup.ESTABLISHMENTS))
+
+
+def test_status_says_what_is_loaded(app, files):
+    result = app.test_cli_runner().invoke(args=["sirene", "status"])
+    assert "none loaded" in result.output
+    assert run_import(app, *files).exit_code == 0
+    result = app.test_cli_runner().invoke(args=["sirene", "status"])
+    assert result.exit_code == 0
+    assert "6 rows from" in result.output and "StockEtablissement_utf8.csv" in result.output
+    assert "4 rows from" in result.output and "UTC" in result.output
+
+
+def test_plain_progress_lines_off_a_terminal(app, tmp_path, monkeypatch):
+    monkeypatch.setattr(load, "BATCH", 2)
+    monkeypatch.setattr("sirene.cli.PLAIN_EVERY_SECONDS", 0)
+    path = write(tmp_path / "e.csv", ESTABLISHMENT_HEADER, establishments())
+    output = run_import(app, path).output
+    assert "loading établissements" in output
+    assert "4 rows," in output and "rows/s" in output
+
+
+def test_of_siren_lists_establishments_head_office_first(app, tmp_path):
+    rows = [establishment("55203253400562", etablissementSiege="false"), establishment("55203253400646")]
+    assert run_import(app, write(tmp_path / "e.csv", ESTABLISHMENT_HEADER, rows)).exit_code == 0
+    with app.app_context(), db.connection_context():
+        found = lookup.of_siren("552032534")
+        assert [entry.siret for entry in found] == ["55203253400646", "55203253400562"]
+        assert lookup.of_siren("55203253") == [] and lookup.of_siren("abcdefghi") == []
+
+
+def test_find_refuses_what_is_not_a_siret(app, files):
+    assert run_import(app, *files).exit_code == 0
+    for value in ("", "7328293200007", "7328293200007X", "1 OR 1=1", HEAD + "0"):
+        assert find(app, value) is None
+
+
+def test_generated_csv_is_read_like_insee_writes_it(tmp_path):
+    """The test files are INSEE's shape: comma-separated, a header line, quotes only where needed."""
+    path = write(tmp_path / "e.csv", ESTABLISHMENT_HEADER, establishments())
+    with path.open(newline="") as handle:
+        header = next(csv.reader(handle))
+    assert header[:3] == ["siren", "nic", "siret"] and len(header) == 53
