@@ -630,46 +630,23 @@ MODELS.append(AuditEvent)
 
 
 class SireneEstablishment(BaseModel):
-    """An establishment of INSEE's directory, as INSEE wrote it (``[ND]``
-    included); ``sirene.lookup`` decodes it. The table is replaced whole by
-    each import (``sirene.load``), never updated row by row."""
+    """An establishment of INSEE's directory: the SIRET, and the other fields
+    kept as INSEE wrote them (``[ND]`` included) packed in ``record`` (see
+    ``sirene.schema``; ``sirene.lookup`` decodes them). The table is replaced
+    whole by each import (``sirene.load``), never updated row by row."""
 
     siret = BigIntegerField(primary_key=True)
-    diffusion = TextField(null=True)  # O, or P partially diffusible
-    state = TextField(null=True)  # A active, F closed
-    head_office = TextField(null=True)  # "true" / "false"
-    sign = TextField(null=True)  # enseigne1Etablissement
-    usual_name = TextField(null=True)  # denominationUsuelleEtablissement
-    street_number = TextField(null=True)
-    repetition = TextField(null=True)
-    street_type = TextField(null=True)  # INSEE code: BD, AV, …
-    street_name = TextField(null=True)
-    complement = TextField(null=True)
-    postal_code = TextField(null=True)
-    city = TextField(null=True)
-    city_code = TextField(null=True)
-    special_distribution = TextField(null=True)
-    cedex_code = TextField(null=True)
-    cedex_label = TextField(null=True)
-    foreign_city = TextField(null=True)
-    country_code = TextField(null=True)
-    country_name = TextField(null=True)
+    record = TextField(null=True)
 
     class Meta:
         table_name = "sirene_establishment"
 
 
 class SireneLegalUnit(BaseModel):
-    """A legal unit of INSEE's directory (replaced whole by each import)."""
+    """A legal unit of INSEE's directory, packed like establishments."""
 
     siren = BigIntegerField(primary_key=True)
-    diffusion = TextField(null=True)
-    state = TextField(null=True)
-    denomination = TextField(null=True)
-    usual_first_name = TextField(null=True)
-    first_name = TextField(null=True)
-    usage_name = TextField(null=True)
-    last_name = TextField(null=True)
+    record = TextField(null=True)
 
     class Meta:
         table_name = "sirene_legal_unit"

@@ -28,7 +28,7 @@ from pathlib import Path
 from peewee import DatabaseError, PostgresqlDatabase, SqliteDatabase
 
 from models import SireneImport, db, utcnow
-from sirene.reader import SireneFileError, StockFile, inspect, rows
+from sirene.reader import ROW_ERRORS, SireneFileError, StockFile, inspect, rows
 from sirene.schema import Kind
 
 BATCH = 100_000  # rows per transaction (SQLite) / between progress reports
@@ -104,8 +104,7 @@ def old_table(kind: Kind) -> str:
 
 def _create_sql(kind: Kind, table: str, key_type: str, primary_key: bool) -> str:
     key = f"{kind.key} {key_type} NOT NULL{' PRIMARY KEY' if primary_key else ''}"
-    columns = ", ".join([key, *(f"{name} TEXT" for name in kind.table_columns[1:])])
-    return f"CREATE TABLE {table} ({columns})"
+    return f"CREATE TABLE {table} ({key}, record TEXT)"
 
 
 def _record(stock: StockFile, count: int, started) -> None:
@@ -131,9 +130,8 @@ class SqliteLoader:
         db.execute_sql(_create_sql(kind, new, "INTEGER", primary_key=True))
         for name, value in SQLITE_LOAD_PRAGMAS.items():
             db.execute_sql(f"PRAGMA {name} = {value}")
-        marks = ", ".join("?" * len(kind.columns))
         # Table and column names come from sirene.schema, never from the file.
-        sql = f"INSERT OR REPLACE INTO {new} ({', '.join(kind.table_columns)}) VALUES ({marks})"  # noqa: S608
+        sql = f"INSERT OR REPLACE INTO {new} ({kind.key}, record) VALUES (?, ?)"  # noqa: S608
         connection: sqlite3.Connection = db.connection()
         count = 0
         with rows(stock) as (stream, position):
@@ -145,6 +143,10 @@ class SqliteLoader:
                 except sqlite3.IntegrityError as error:
                     raise SireneFileError(
                         f"{stock.path}: a {kind.key} that is not a number near row {count + 1} ({error})."
+                    ) from error
+                except ROW_ERRORS as error:
+                    raise SireneFileError(
+                        f"{stock.path}: malformed line near row {count + 1} ({error})."
                     ) from error
                 loaded = connection.total_changes - before
                 if not loaded:
@@ -190,7 +192,7 @@ class PostgresLoader:
 
         kind, started = stock.kind, utcnow()
         new = staging_table(kind)
-        columns = ", ".join(kind.table_columns)
+        columns = f"{kind.key}, record"
         with db.atomic(), rows(stock) as (stream, position):
             db.execute_sql(f"DROP TABLE IF EXISTS {new}")
             db.execute_sql(_create_sql(kind, new, "BIGINT", primary_key=False))
@@ -205,6 +207,10 @@ class PostgresLoader:
                 )
             except (DatabaseError, psycopg2.Error) as error:  # a bad key, a duplicate
                 raise SireneFileError(f"{stock.path}: refused by PostgreSQL: {error}".strip()) from error
+            except ROW_ERRORS as error:
+                raise SireneFileError(
+                    f"{stock.path}: malformed line near row {copy.count + 1} ({error})."
+                ) from error
             count = copy.count
             progress.advance(count, position())
             _switch(kind)

@@ -54,11 +54,9 @@ def _clean(value: str | None) -> str | None:
     return None if not value or value == ND else value
 
 
-_E = [f"e.{name}" for name in ESTABLISHMENTS.table_columns]
-_L = [f"u.{name}" for name in LEGAL_UNITS.table_columns]
 # Names from sirene.schema only; values are always bound parameters.
 _SELECT = (
-    f"SELECT {', '.join(_E)}, {', '.join(_L)} FROM {ESTABLISHMENTS.table} e "  # noqa: S608
+    f"SELECT e.siret, e.record, u.siren, u.record FROM {ESTABLISHMENTS.table} e "  # noqa: S608
     f"LEFT JOIN {LEGAL_UNITS.table} u ON u.siren = e.siret / 100000 "
 )
 
@@ -82,11 +80,10 @@ def of_siren(siren: str, limit: int = 50) -> list[Establishment]:
 
 
 def _decode(row) -> Establishment:
-    e = dict(zip(ESTABLISHMENTS.table_columns, row[: len(_E)], strict=True))
-    u = dict(zip(LEGAL_UNITS.table_columns, row[len(_E) :], strict=True))
-    siret = f"{int(e['siret']):014d}"
-    e = {name: _clean(value) if isinstance(value, str) else value for name, value in e.items()}
-    u = {name: _clean(value) if isinstance(value, str) else value for name, value in u.items()}
+    siret_number, record, siren_number, unit_record = row
+    siret = f"{int(siret_number):014d}"
+    e = {name: _clean(value) for name, value in ESTABLISHMENTS.unpack(record).items()}
+    u = {name: _clean(value) for name, value in LEGAL_UNITS.unpack(unit_record).items()}
     country = _country(e)
     city, postal_code = e["city"], e["postal_code"]
     if e["cedex_code"]:
@@ -107,7 +104,7 @@ def _decode(row) -> Establishment:
         postal_code=postal_code,
         city=_fit(city),
         country=country,
-        legal_unit_known=u["siren"] is not None,
+        legal_unit_known=siren_number is not None,
     )
 
 

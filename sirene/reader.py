@@ -14,11 +14,12 @@ import sys
 import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
+from itertools import tee
 from operator import itemgetter
 from pathlib import Path
 from typing import IO
 
-from sirene.schema import Kind, kind_of
+from sirene.schema import SEPARATOR, Kind, kind_of
 
 # INSEE's longest fields are far below this; a runaway line is refused, not buffered.
 csv.field_size_limit(min(sys.maxsize, 1 << 20))
@@ -26,6 +27,11 @@ csv.field_size_limit(min(sys.maxsize, 1 << 20))
 
 class SireneFileError(Exception):
     """A file that is not an INSEE stock file the portal can load."""
+
+
+# What a malformed line raises while rows stream: a short line (IndexError),
+# a broken quote or an overlong field (csv.Error), bytes that are not UTF-8.
+ROW_ERRORS = (IndexError, csv.Error, UnicodeDecodeError)
 
 
 @dataclass
@@ -91,12 +97,15 @@ def inspect(path: str | Path) -> StockFile:
 
 @contextlib.contextmanager
 def rows(stock: StockFile) -> Iterator[tuple[Iterator[tuple[str, ...]], callable]]:
-    """(rows, position): the rows as tuples of the kept columns in table
-    order, and a function giving how many bytes of csv were read so far."""
+    """(rows, position): the rows as (key, record) pairs (see
+    ``sirene.schema``), and a function giving how many bytes of csv were read
+    so far. Built from C-level iterators only: no Python code runs per row."""
     binary, _size, _member, stack = _open_binary(stock.path)
     with stack:
         reader = csv.reader(stack.enter_context(_text(binary)))
         header = _header(reader)
-        positions = [header.index(name) for name in stock.kind.insee_columns]
-        pick = itemgetter(*positions)
-        yield map(pick, reader), binary.tell
+        names = stock.kind.insee_columns
+        key = itemgetter(header.index(names[0]))
+        rest = itemgetter(*(header.index(name) for name in names[1:]))
+        keys, others = tee(reader)
+        yield zip(map(key, keys), map(SEPARATOR.join, map(rest, others)), strict=True), binary.tell

@@ -239,6 +239,20 @@ def test_non_numeric_siret_refused_attack_sql_in_key(app, tmp_path):
     assert find(app, HEAD) is None  # the live directory is untouched
 
 
+def test_malformed_lines_refused_attack_short_line_and_bad_bytes(app, tmp_path):
+    good = write(tmp_path / "e.csv", ESTABLISHMENT_HEADER, [establishment(HEAD)])
+    short = tmp_path / "short.csv"
+    short.write_text(good.read_text() + "552032534,00646,55203253400646\n")
+    result = run_import(app, short)
+    assert result.exit_code != 0 and "malformed line" in result.output
+    many = [establishment(f"{10_000_000 + n:09d}00017") for n in range(2000)]  # past the first read
+    broken = write(tmp_path / "broken.csv", ESTABLISHMENT_HEADER, many)
+    broken.write_bytes(broken.read_bytes() + b"\xff\xfe" * 10 + b"\n")
+    result = run_import(app, broken)
+    assert result.exit_code != 0 and "malformed line" in result.output
+    assert find(app, HEAD) is None
+
+
 def test_two_files_of_one_kind_refused(app, tmp_path, files):
     other = write(tmp_path / "other.csv", ESTABLISHMENT_HEADER, establishments())
     result = run_import(app, files[0], other)
