@@ -6,7 +6,7 @@ PYTHON := $(VENV)/bin/python
 FLASK  := $(VENV)/bin/flask --app app
 PYTEST_WORKERS ?= auto
 
-.PHONY: install browser mail-tools run test lint send-mail clean
+.PHONY: install browser mail-tools run test lint send-mail bench clean
 
 install: $(VENV)/.installed node_modules/.installed
 
@@ -52,6 +52,15 @@ test: install browser mail-tools
 
 lint: install
 	$(VENV)/bin/ruff check .
+
+# Every module of bench/ (but those starting with _ and the helpers they
+# share, which have no main) is one benchmark; each prints its figures.
+BENCH_MODULES := $(filter-out __init__ sirene_files,$(basename $(notdir $(wildcard bench/[!_]*.py))))
+
+bench: install
+	@for module in $(BENCH_MODULES); do \
+	  echo "== bench.$$module"; $(PYTHON) -m bench.$$module || exit 1; \
+	done
 
 send-mail: install
 	$(FLASK) send-mail --loop

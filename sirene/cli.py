@@ -86,7 +86,8 @@ def import_command(paths: tuple[str, ...]) -> None:
     for result in results:
         click.echo(
             f"{_name(result.stock)}: {result.rows} {result.stock.kind.label} loaded "
-            f"in {result.seconds:.1f} s ({result.rate:.0f} rows/s)."
+            f"in {result.seconds:.1f} s ({result.rate:.0f} rows/s; "
+            f"{result.rows / max(result.cpu_seconds, 1e-9):.0f} rows per CPU second)."
         )
     click.echo(f"Done in {time.monotonic() - clock:.1f} s.")
 
