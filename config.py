@@ -78,6 +78,16 @@ DEFAULTS = {
     "RATELIMIT_RESEND_EMAIL": "3 per 15 minutes; 10 per day",
     "RATELIMIT_PASSWORD_CHANGE": "10 per 15 minutes",
     "RATELIMIT_PASSWORD_CHANGE_EMAIL": "5 per 15 minutes",
+    # INSEE's SIRENE directory (`flask sirene import`): refuse at step 6 an
+    # unknown SIRET and a closed establishment when a directory is loaded.
+    "SIRENE_CHECK": True,
+    # Optional online source for SIRETs missing from the local copy
+    # (recherche-entreprises: https://recherche-entreprises.api.gouv.fr).
+    "SIRENE_API_URL": None,
+    "SIRENE_API_TIMEOUT": 2.0,
+    "SIRENE_API_CACHE_SECONDS": 86400,
+    "SIRENE_API_FAILURES_BEFORE_PAUSE": 3,
+    "SIRENE_API_PAUSE_SECONDS": 60,
 }
 
 # Defaults outside development (neither debug nor testing): cookies only over
@@ -114,6 +124,7 @@ STRING_KEYS = (
     "EXTERNAL_BASE_URL",
     "RATELIMIT_STORAGE_URI",
     "SESSION_COOKIE_NAME",
+    "SIRENE_API_URL",
 )
 
 

@@ -396,6 +396,17 @@ class Structure(BaseModel):
     def find(cls, identifier_type: str, identifier: str) -> Structure | None:
         return cls.get_or_none((cls.identifier_type == identifier_type) & (cls.identifier == identifier))
 
+    @classmethod
+    def of_siren(cls, siret_type: str, siren: str) -> list[Structure]:
+        """The structures identified by a SIRET of that SIREN (9 digits)."""
+        if len(siren) != 9 or not siren.isdigit():
+            return []
+        return list(
+            cls.select()
+            .where((cls.identifier_type == siret_type) & cls.identifier.startswith(siren))
+            .order_by(cls.identifier)
+        )
+
     def update_details(self, **details) -> None:
         for name in self.DETAILS:
             if name in details:

@@ -4,13 +4,14 @@ structure to ask for attachment, and handing over the manager role."""
 from __future__ import annotations
 
 from wtforms import BooleanField, EmailField, HiddenField, SelectChoice, SelectField, StringField, TelField
-from wtforms.validators import DataRequired, Length, Optional
+from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
 from forms import Form
 from forms.validators import AddressLine, Email, Identifier, PhoneInCountry, PostalCode, field_error
 from rules.identifiers import IDENTIFIER_TYPES, SIRET, IdentifierType, check_identifier_country
 from rules.messages import NOT_A_CHOICE, REQUIRED, too_long
 from rules.places import country_choices
+from sirene import directory
 
 EXISTS = "Cette structure existe déjà"
 NOT_FOUND = "Aucune structure n'est enregistrée sur le portail avec cet identifiant. Vérifiez-le."
@@ -150,14 +151,70 @@ class StructureDetails(Form):
 
 
 class StructureForm(IdentifierFields, StructureDetails):
-    """Step 6: « Informations générales » and « Adresse postale »."""
+    """Step 6: « Informations générales » and « Adresse postale ». With a
+    SIRENE directory, a known SIRET first brings the form back filled from
+    it (``prefill``); the raison sociale is then INSEE's, not the typed one."""
 
     identifier_type = IDENTIFIER_TYPE_FIELD
     identifier = IDENTIFIER_FIELD
+    # The SIRET whose directory data the form was filled with.
+    sirene_siret = HiddenField()
+
+    FILLED = ("label", "address", "address_2", "address_3", "city", "postal_code", "country")
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.label_identifier()
+        self.sirene: directory.Answer | None = None
+
+    def consult_directory(self) -> directory.Answer | None:
+        """What the directory says of the identifier when it is a SIRET of a
+        valid format (the field's own validators run here), else None. The
+        raison sociale is locked to INSEE's from then on."""
+        if self.sirene is None and self.identifier_type.data == SIRET and self.identifier.validate(self):
+            self.sirene = directory.consult(self.identifier.data)
+            self.lock_company_name()
+        return self.sirene
+
+    def validate_identifier(self, field) -> None:
+        if field.errors or self.identifier_type.data != SIRET:
+            return
+        answer = self.sirene or directory.consult(field.data)
+        message = answer.refusal()
+        if message:
+            raise ValidationError(message)
+
+    def needs_prefill(self) -> bool:
+        """A known SIRET whose data the person has not seen in the form yet."""
+        answer = self.sirene
+        return bool(
+            answer
+            and answer.entry
+            and not self.identifier.errors
+            and self.sirene_siret.data != self.identifier.data
+        )
+
+    def prefill(self) -> None:
+        """Fill the form from the directory: the name always, the other fields
+        where INSEE has a value (masked ones stay as typed); no errors shown."""
+        entry = self.sirene.entry
+        for name in self.FILLED:
+            value = getattr(entry, name)
+            if value and (name != "country" or value in dict(country_choices())):
+                self[name].data = value
+        if not entry.diffusible:
+            self.non_diffusible.data = True
+        self.sirene_siret.data = self.identifier.data
+        for field in self:
+            field.errors = []
+        self.lock_company_name()
+
+    def lock_company_name(self) -> None:
+        """INSEE's name, shown and not editable, whatever was typed."""
+        entry = self.sirene.entry if self.sirene else None
+        if entry and entry.company_name:
+            self.company_name.data = entry.company_name[:100]
+            self.company_name.render_kw = {**(self.company_name.render_kw or {}), "readonly": True}
 
     def identifier_for_country(self) -> tuple[str, str]:
         if self.identifier_type.errors or self.identifier.errors:

@@ -23,7 +23,7 @@ from sirene.reader import SireneFileError
 
 ROOT = Path(__file__).resolve().parent.parent
 OLD = "73282932000074"
-MASKED = "80295478500028"
+MASKED = "80295478400012"
 
 
 def numbered(count: int, start: int = 10_000_000, **values) -> list[dict]:

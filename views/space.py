@@ -7,6 +7,8 @@ from flask_login import current_user, login_required
 
 import structures
 from models import Membership
+from rules.identifiers import SIRET
+from sirene import directory
 from views import advance, page, renders
 
 bp = Blueprint("space", __name__, url_prefix="/espace")
@@ -29,6 +31,7 @@ def space_page(status: int = 200):
         requests=Membership.of_user(current_user, Membership.PENDING),
         managed=managed,
         to_decide=len(Membership.pending_for(managed)) if managed else 0,
+        closed=directory.closed([s.identifier for s in managed if s.identifier_type == SIRET]),
     )
 
 

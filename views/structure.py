@@ -18,8 +18,9 @@ from forms.structure import (
     StructureSearchForm,
 )
 from models import Membership, Structure
-from rules.identifiers import IDENTIFIER_TYPES
+from rules.identifiers import IDENTIFIER_TYPES, SIRET
 from rules.places import country_name
+from sirene import directory
 from views import advance, invalid, page, renders
 
 bp = Blueprint("structure", __name__, url_prefix="/structure")
@@ -41,7 +42,12 @@ def _structure_helpers() -> dict:
         "identifier_types": IDENTIFIER_TYPES,
         "role_labels": ROLES,
         "status_labels": STATUSES,
+        "sirene_hint": _sirene_hint,
     }
+
+
+def _sirene_hint() -> str:
+    return "" if directory.is_available() else directory.NO_DIRECTORY
 
 
 # -- step 5: the choice ---------------------------------------------------------------
@@ -72,11 +78,23 @@ def structure_step():
 @bp.route("/nouvelle", methods=["GET", "POST"])
 @login_required
 def create():
-    form = StructureForm()
+    """Step 6. With a SIRENE directory, a known SIRET's first « Soumettre »
+    brings the form back filled; the second creates the structure."""
+    if not request.form and request.args.get("siret"):  # offered by the attachment search
+        form = StructureForm(formdata=None, identifier_type=SIRET, identifier=request.args["siret"])
+    else:
+        form = StructureForm()
+    answer = form.consult_directory()
     if not form.is_submitted():
-        return page("structure/create.html", form=form)
-    if not form.validate():
-        return invalid("structure/create.html", form=form)
+        if answer and answer.entry:
+            form.prefill()
+        return page("structure/create.html", form=form, found=form.sirene)
+    valid = form.validate()
+    if form.needs_prefill():
+        form.prefill()
+        return page("structure/create.html", form=form, found=form.sirene)
+    if not valid:
+        return invalid("structure/create.html", form=form, found=form.sirene)
     try:
         structure = structures.create(current_user, form.structure_data())
     except structures.AlreadyExists:
@@ -90,6 +108,22 @@ def create():
         message += f" Identifiant attribué à la structure : {structure.identifier}."
     flash(message, "success")
     return advance("space.home")
+
+
+@bp.post("/nouvelle/sirene")
+@login_required
+def prefill():
+    """htmx, as the identifier is typed: once it is a complete valid SIRET the
+    directory knows, its fields are filled in place (out of band) and the
+    status line says what was found; the focus stays in the identifier."""
+    form = StructureForm()
+    answer = form.consult_directory()
+    if answer is None or form.sirene_siret.data == form.identifier.data:
+        return "", 204
+    if answer.entry is None or answer.refusal():
+        return render_template("structure/_sirene_status.html", form=form, found=answer)
+    form.prefill()
+    return render_template("structure/_prefill.html", form=form, found=answer)
 
 
 @bp.post("/nouvelle/identifiant")
@@ -113,6 +147,10 @@ def search():
     if not form.validate():
         return invalid("structure/search.html", search=form)
     structure = Structure.find(form.identifier_type.data, form.identifier.data)
+    if structure is None and form.identifier_type.data == SIRET:
+        answer = directory.consult(form.identifier.data)
+        if answer.entry is not None:
+            return _known_to_insee(form, answer)
     if structure is None:
         form.identifier.errors = [NOT_FOUND]
         return invalid("structure/search.html", search=form, not_found=True)
@@ -128,6 +166,19 @@ def search():
             formdata=None, identifier_type=structure.identifier_type, identifier=structure.identifier
         ),
     )
+
+
+def _known_to_insee(form: StructureSearchForm, answer: directory.Answer):
+    """A SIRET not on the portal that INSEE knows: its name, an offer to
+    create it, and an offer to join an establishment of the same company
+    already on the portal."""
+    sibling = next(iter(Structure.of_siren(SIRET, answer.entry.siren)), None)
+    offer = None
+    if sibling is not None:
+        offer = AttachmentRequestForm(
+            formdata=None, identifier_type=sibling.identifier_type, identifier=sibling.identifier
+        )
+    return page("structure/search.html", search=form, insee=answer.entry, sibling=sibling, offer=offer)
 
 
 @bp.post("/rattachement/demande")
@@ -183,6 +234,7 @@ def _detail_page(
         membership=membership,
         members=members,
         handover=handover,
+        sirene=directory.local_check(structure.identifier) if structure.identifier_type == SIRET else None,
     )
 
 

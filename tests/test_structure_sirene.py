@@ -1,0 +1,287 @@
+"""Step 6 with the SIRENE directory: the form filled from it (two
+« Soumettre » without JavaScript, in place under htmx), INSEE's name not
+editable, « Non diffusible », the refusals, the hint without a directory,
+the attachment search's offers, the check date and closed establishments."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from sirene_files import ESTABLISHMENT_HEADER, LEGAL_UNIT_HEADER, establishment, legal_unit, write
+from structure_helpers import (
+    SIRET_NORMALISED,
+    STRUCTURE,
+    error_of,
+    follow,
+    sign_up,
+    structures,
+    text_of,
+)
+
+from models import db
+from sirene import directory, load
+
+CLOSED = "55203253400562"
+MASKED = "80295478400012"
+UNKNOWN = "44306184100047"
+SIBLING = "73282932000058"  # another establishment of SIRET_NORMALISED's SIREN
+
+
+def load_directory(app, tmp_path, sites=None, units=None):
+    sites = sites or [
+        establishment(
+            SIRET_NORMALISED,
+            numeroVoieEtablissement="12",
+            typeVoieEtablissement="BD",
+            libelleVoieEtablissement="HAUSSMANN",
+            codePostalEtablissement="75009",
+            libelleCommuneEtablissement="PARIS 9",
+            codeCommuneEtablissement="75109",
+            enseigne1Etablissement="ATELIER CURIE",
+        ),
+        establishment(
+            SIBLING,
+            etablissementSiege="false",
+            codePostalEtablissement="69003",
+            libelleCommuneEtablissement="LYON 3EME",
+            libelleVoieEtablissement="DES LILAS",
+        ),
+        establishment(
+            CLOSED,
+            etatAdministratifEtablissement="F",
+            libelleVoieEtablissement="ANCIENNE",
+            codePostalEtablissement="92100",
+            libelleCommuneEtablissement="BOULOGNE-BILLANCOURT",
+        ),
+        establishment(
+            MASKED,
+            statutDiffusionEtablissement="P",
+            libelleVoieEtablissement="[ND]",
+            numeroVoieEtablissement="[ND]",
+            codePostalEtablissement="33000",
+            libelleCommuneEtablissement="BORDEAUX",
+        ),
+    ]
+    units = units or [
+        legal_unit(SIRET_NORMALISED[:9], denominationUniteLegale="CURIE ET FILLES"),
+        legal_unit(CLOSED[:9], denominationUniteLegale="DANONE"),
+        legal_unit(
+            MASKED[:9], statutDiffusionUniteLegale="P", prenom1UniteLegale="[ND]", nomUniteLegale="DUPONT"
+        ),
+    ]
+    paths = [
+        write(tmp_path / f"sites-{len(list(tmp_path.iterdir()))}.csv", ESTABLISHMENT_HEADER, sites),
+        write(tmp_path / f"units-{len(list(tmp_path.iterdir()))}.csv", LEGAL_UNIT_HEADER, units),
+    ]
+    with app.app_context(), db.connection_context():
+        load.import_files(paths)
+
+
+@pytest.fixture
+def marie(any_client, mailbox, app, tmp_path):
+    load_directory(app, tmp_path)
+    return sign_up(any_client, mailbox)
+
+
+def value_of(response, name: str) -> str | None:
+    match = re.search(rf'<input[^>]*name="{name}"[^>]*>', text_of(response))
+    if not match:
+        return None
+    value = re.search(r'value="([^"]*)"', match.group(0))
+    return value.group(1) if value else ""
+
+
+def first_submit(client, siret=SIRET_NORMALISED):
+    return client.submit(
+        "/structure/nouvelle", {"identifier_type": "siret", "identifier": siret, "country": "FR"}
+    )
+
+
+def test_known_siret_comes_back_filled_then_second_submit_creates(marie, app):
+    response = first_submit(marie, "732 829 320 00074")
+    text = text_of(response)
+    assert response.status_code == 200
+    assert "Établissement trouvé dans le répertoire SIRENE de l'INSEE : CURIE ET FILLES" in text
+    assert value_of(response, "company_name") == "CURIE ET FILLES"
+    assert re.search(r'<input[^>]*name="company_name"[^>]*readonly', text)
+    assert value_of(response, "label") == "ATELIER CURIE"
+    assert value_of(response, "address") == "12 Boulevard HAUSSMANN"
+    assert (value_of(response, "postal_code"), value_of(response, "city")) == ("75009", "PARIS 9")
+    assert value_of(response, "sirene_siret") == SIRET_NORMALISED
+    assert 'class="error-message"' not in text and "Il y a " not in text
+    data = {
+        "identifier_type": "siret",
+        "identifier": SIRET_NORMALISED,
+        "sirene_siret": SIRET_NORMALISED,
+        "company_name": "CURIE ET FILLES",
+        "label": "ATELIER CURIE",
+        "address": "12 Boulevard HAUSSMANN",
+        "postal_code": "75009",
+        "city": "PARIS 9",
+        "country": "FR",
+        "email": "contact@curie.fr",
+    }
+    page = follow(marie, marie.submit("/structure/nouvelle", data))
+    assert "Votre compte est désormais actif" in page
+    [structure] = structures(app)
+    assert (structure.company_name, structure.address, structure.email) == (
+        "CURIE ET FILLES",
+        "12 Boulevard HAUSSMANN",
+        "contact@curie.fr",
+    )
+
+
+def test_company_name_is_insee_s_whatever_is_posted_attack_tampered_name(marie, app):
+    data = {
+        **STRUCTURE,
+        "identifier": SIRET_NORMALISED,
+        "sirene_siret": SIRET_NORMALISED,
+        "company_name": "Ministère des Finances",
+    }
+    follow(marie, marie.submit("/structure/nouvelle", data))
+    [structure] = structures(app)
+    assert structure.company_name == "CURIE ET FILLES"
+
+
+def test_partially_diffusible_comes_back_non_diffusible_with_masked_fields_left(marie):
+    response = first_submit(marie, MASKED)
+    text = text_of(response)
+    assert re.search(r'<input(?=[^>]*name="non_diffusible")(?=[^>]*checked)[^>]*>', text)
+    assert value_of(response, "address") == ""
+    assert value_of(response, "city") == "BORDEAUX"
+    assert value_of(response, "company_name") == "DUPONT"
+    assert "non diffusible" in text
+
+
+def test_unknown_siret_refused_next_to_the_field(marie, app):
+    response = marie.submit("/structure/nouvelle", {**STRUCTURE, "identifier": UNKNOWN})
+    assert response.status_code == 422
+    assert error_of(response, "identifier").strip().endswith(directory.UNKNOWN)
+    assert value_of(response, "email") == STRUCTURE["email"]  # nothing typed is lost
+    assert structures(app) == []
+
+
+def test_closed_establishment_refused(marie, app):
+    response = marie.submit("/structure/nouvelle", {**STRUCTURE, "identifier": CLOSED})
+    assert response.status_code == 422
+    assert directory.CLOSED in error_of(response, "identifier")
+    assert structures(app) == []
+
+
+def test_checks_off_lets_unknown_siret_through(app, client, mailbox, tmp_path):
+    load_directory(app, tmp_path)
+    app.config["SIRENE_CHECK"] = False
+    sign_up(client, mailbox)
+    response = client.submit("/structure/nouvelle", {**STRUCTURE, "identifier": UNKNOWN})
+    assert response.status_code == 303
+    assert structures(app)[0].company_name == STRUCTURE["company_name"]
+
+
+def test_without_directory_the_form_says_so_and_checks_formats_only(app, client, mailbox):
+    sign_up(client, mailbox)
+    text = text_of(client.get("/structure/nouvelle"))
+    assert directory.NO_DIRECTORY in text
+    response = client.submit("/structure/nouvelle", {**STRUCTURE, "identifier": UNKNOWN})
+    assert response.status_code == 303
+
+
+def test_hint_not_shown_with_a_directory(marie):
+    assert directory.NO_DIRECTORY not in text_of(marie.get("/structure/nouvelle"))
+
+
+# -- htmx: in place, as the SIRET is typed ------------------------------------------------
+
+
+def prefill(client, siret, **extra):
+    return client.submit(
+        "/structure/nouvelle/sirene",
+        {"identifier_type": "siret", "identifier": siret, "country": "FR", **extra},
+        headers={"HX-Request": "true", "HX-Trigger": "identifier"},
+    )
+
+
+def test_htmx_fills_the_fields_out_of_band_and_announces(htmx_client, mailbox, app, tmp_path):
+    load_directory(app, tmp_path)
+    sign_up(htmx_client, mailbox)
+    response = prefill(htmx_client, SIRET_NORMALISED)
+    text = text_of(response)
+    assert response.status_code == 200
+    assert text.lstrip().startswith("<strong>Établissement trouvé")  # the live region's text
+    assert '<div id="structure-general" hx-swap-oob="true">' in text
+    assert '<div id="structure-address" hx-swap-oob="true">' in text
+    assert 'name="identifier"' not in text.replace('name="identifier_type"', "")  # focus stays
+    assert value_of(response, "address") == "12 Boulevard HAUSSMANN"
+
+
+def test_htmx_incomplete_or_already_filled_siret_changes_nothing(htmx_client, mailbox, app, tmp_path):
+    load_directory(app, tmp_path)
+    sign_up(htmx_client, mailbox)
+    assert prefill(htmx_client, "7328293200").status_code == 204
+    assert prefill(htmx_client, "73282932000075").status_code == 204  # bad check digit
+    assert prefill(htmx_client, SIRET_NORMALISED, sirene_siret=SIRET_NORMALISED).status_code == 204
+
+
+def test_htmx_announces_refusals(htmx_client, mailbox, app, tmp_path):
+    load_directory(app, tmp_path)
+    sign_up(htmx_client, mailbox)
+    assert directory.UNKNOWN in text_of(prefill(htmx_client, UNKNOWN))
+    assert directory.CLOSED in text_of(prefill(htmx_client, CLOSED))
+
+
+def test_identifier_field_asks_the_directory_as_it_is_typed(marie):
+    text = text_of(marie.get("/structure/nouvelle"))
+    assert 'hx-post="/structure/nouvelle/sirene"' in text
+    assert 'id="sirene-status"' in text and 'aria-live="polite"' in text
+
+
+# -- attachment search, structure page, « Mon espace » -----------------------------------
+
+
+def test_search_offers_to_create_a_known_siret_not_on_the_portal(marie):
+    response = marie.get(
+        "/structure/rattachement",
+        query_string={"identifier_type": "siret", "identifier": CLOSED[:0] + MASKED},
+    )
+    text = text_of(response)
+    assert "DUPONT" in text and f"/structure/nouvelle?siret={MASKED}" in text
+
+
+def test_create_link_from_search_comes_filled(marie):
+    response = marie.get(f"/structure/nouvelle?siret={SIRET_NORMALISED}")
+    assert value_of(response, "company_name") == "CURIE ET FILLES"
+    assert value_of(response, "sirene_siret") == SIRET_NORMALISED
+
+
+def test_search_points_to_an_establishment_of_the_same_siren(marie, app):
+    follow(marie, first_and_second_submit(marie))
+    response = marie.get(
+        "/structure/rattachement", query_string={"identifier_type": "siret", "identifier": SIBLING}
+    )
+    text = text_of(response)
+    assert "CURIE ET FILLES" in text
+    assert "Un autre établissement de la même entreprise est déjà sur le portail" in text
+    assert SIRET_NORMALISED in text and "Demander le rattachement" in text
+
+
+def first_and_second_submit(client):
+    data = {**STRUCTURE, "identifier": SIRET_NORMALISED, "sirene_siret": SIRET_NORMALISED}
+    return client.submit("/structure/nouvelle", data)
+
+
+def test_structure_page_shows_when_it_was_checked(marie, app):
+    follow(marie, first_and_second_submit(marie))
+    structure_id = structures(app)[0].id
+    text = text_of(marie.get(f"/structure/{structure_id}/"))
+    assert "Vérifiée dans le répertoire SIRENE de l'INSEE" in text
+
+
+def test_space_flags_a_structure_closed_in_a_newer_import(marie, app, tmp_path):
+    follow(marie, first_and_second_submit(marie))
+    assert "fermé selon l'INSEE" not in text_of(marie.get("/espace/"))
+    load_directory(app, tmp_path, sites=[establishment(SIRET_NORMALISED, etatAdministratifEtablissement="F")])
+    text = text_of(marie.get("/espace/"))
+    assert "fermé selon l'INSEE" in text
+    assert len(structures(app)) == 1  # nothing is deleted
+    structure_id = structures(app)[0].id
+    assert "fermé selon l'INSEE" in text_of(marie.get(f"/structure/{structure_id}/"))
