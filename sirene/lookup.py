@@ -81,9 +81,16 @@ def of_siren(siren: str, limit: int = 50) -> list[Establishment]:
 
 def _decode(row) -> Establishment:
     siret_number, record, siren_number, unit_record = row
-    siret = f"{int(siret_number):014d}"
     e = {name: _clean(value) for name, value in ESTABLISHMENTS.unpack(record).items()}
     u = {name: _clean(value) for name, value in LEGAL_UNITS.unpack(unit_record).items()}
+    return build(f"{int(siret_number):014d}", e, u, legal_unit_known=siren_number is not None)
+
+
+def build(siret: str, e: dict, u: dict, legal_unit_known: bool) -> Establishment:
+    """An establishment from INSEE's fields (names of ``sirene.schema``),
+    whether from the local copy or the online source."""
+    e = {name: _clean(e.get(name)) for name in ESTABLISHMENTS.record_fields}
+    u = {name: _clean(u.get(name)) for name in LEGAL_UNITS.record_fields}
     country = _country(e)
     city, postal_code = e["city"], e["postal_code"]
     if e["cedex_code"]:
@@ -104,7 +111,7 @@ def _decode(row) -> Establishment:
         postal_code=postal_code,
         city=_fit(city),
         country=country,
-        legal_unit_known=siren_number is not None,
+        legal_unit_known=legal_unit_known,
     )
 
 

@@ -1,0 +1,199 @@
+"""The optional online source (recherche-entreprises' JSON shape), against a
+fake server on 127.0.0.1: found, unknown, timeout, 5xx, junk, the cache and
+the circuit breaker. No test reaches the network."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+from conftest import clean_environment, make_app
+from structure_helpers import STRUCTURE, error_of, sign_up, structures, text_of
+
+from models import db
+from sirene import api, directory
+
+SIRET = "73282932000074"
+OTHER = "73282932000058"
+UNKNOWN = "44306184100047"
+
+
+def company(siret: str = SIRET, state: str = "A") -> dict:
+    place = {
+        "siret": siret,
+        "numero_voie": "12",
+        "indice_repetition": None,
+        "type_voie": "BD",
+        "libelle_voie": "HAUSSMANN",
+        "complement_adresse": "BATIMENT A",
+        "code_postal": "75009",
+        "libelle_commune": "PARIS 9",
+        "commune": "75109",
+        "etat_administratif": state,
+        "liste_enseignes": ["ATELIER CURIE"],
+    }
+    head = {**place, "siret": SIRET}
+    return {
+        "siren": siret[:9],
+        "nom_complet": "CURIE ET FILLES (ACF)",
+        "nom_raison_sociale": "CURIE ET FILLES",
+        "siege": head,
+        "matching_etablissements": [place] if siret != SIRET else [],
+    }
+
+
+class FakeApi:
+    """recherche-entreprises in miniature; ``mode`` picks how it misbehaves."""
+
+    def __init__(self) -> None:
+        self.mode, self.state, self.requests = "ok", "A", []
+        fake = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self):  # noqa: N802 - http.server's name
+                fake.requests.append(self.path)
+                query = parse_qs(urlsplit(self.path).query).get("q", [""])[0]
+                if fake.mode == "slow":
+                    time.sleep(1.0)
+                if fake.mode == "error":
+                    self.send_response(503)
+                    self.end_headers()
+                    return
+                if fake.mode == "junk":
+                    body = b"<html>maintenance</html>"
+                else:
+                    results = [company(query, fake.state)] if query in (SIRET, OTHER) else []
+                    body = json.dumps({"results": results, "total_results": len(results)}).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+        self.thread.join(5)
+
+
+@pytest.fixture
+def fake_api():
+    server = FakeApi()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def app(tmp_path, monkeypatch, fake_api):
+    clean_environment(monkeypatch)
+    for name in ("http_proxy", "HTTP_PROXY", "all_proxy", "ALL_PROXY"):
+        monkeypatch.delenv(name, raising=False)
+    return make_app(
+        tmp_path,
+        SIRENE_API_URL=fake_api.url,
+        SIRENE_API_TIMEOUT=0.3,
+        SIRENE_API_FAILURES_BEFORE_PAUSE=2,
+        SIRENE_API_PAUSE_SECONDS=60,
+    )
+
+
+def consult(app, siret):
+    with app.test_request_context(), db.connection_context():
+        return directory.consult(siret)
+
+
+def test_found_online_with_insee_s_fields(app, fake_api):
+    answer = consult(app, SIRET)
+    assert answer.source == "api" and answer.entry.company_name == "CURIE ET FILLES"
+    assert answer.entry.address == "12 Boulevard HAUSSMANN" and answer.entry.label == "ATELIER CURIE"
+    assert answer.entry.head_office and answer.entry.active
+    other = consult(app, OTHER).entry
+    assert other.siret == OTHER and not other.head_office
+    assert fake_api.requests[0] == f"/search?q={SIRET}"
+
+
+def test_answers_are_cached(app, fake_api):
+    consult(app, SIRET)
+    consult(app, SIRET)
+    consult(app, UNKNOWN)
+    consult(app, UNKNOWN)
+    assert len(fake_api.requests) == 2
+
+
+def test_unknown_online_is_refused_at_step_6(app, client, mailbox):
+    sign_up(client, mailbox)
+    response = client.submit("/structure/nouvelle", {**STRUCTURE, "identifier": UNKNOWN})
+    assert response.status_code == 422
+    assert directory.UNKNOWN in error_of(response, "identifier")
+
+
+def test_step_6_filled_from_the_online_source(app, client, mailbox):
+    sign_up(client, mailbox)
+    response = client.submit("/structure/nouvelle", {"identifier_type": "siret", "identifier": SIRET})
+    text = text_of(response)
+    assert response.status_code == 200 and "CURIE ET FILLES" in text and "12 Boulevard HAUSSMANN" in text
+
+
+@pytest.mark.parametrize("mode", ["slow", "error", "junk"])
+def test_source_down_the_person_types_by_hand_and_is_told_why(app, client, mailbox, fake_api, mode):
+    fake_api.mode = mode
+    sign_up(client, mailbox)
+    clock = time.monotonic()
+    response = client.submit("/structure/nouvelle", {**STRUCTURE, "identifier": SIRET})
+    assert time.monotonic() - clock < 5
+    assert response.status_code == 303  # created from what was typed
+    assert structures(app)[0].company_name == STRUCTURE["company_name"]
+    fake_api.mode = "ok"
+    assert consult(app, OTHER).entry is not None  # the source answers again
+
+
+def test_source_down_message_in_the_form(app, client, mailbox, fake_api):
+    fake_api.mode = "error"
+    sign_up(client, mailbox)
+    response = client.submit("/structure/nouvelle", {**STRUCTURE, "identifier": SIRET, "city": ""})
+    assert response.status_code == 422
+    assert api.UNAVAILABLE in text_of(response)
+
+
+def test_circuit_breaker_stops_asking_a_failing_source(app, fake_api):
+    fake_api.mode = "error"
+    for _ in range(5):
+        assert consult(app, SIRET).problem == api.UNAVAILABLE
+    assert len(fake_api.requests) == 2  # paused after two failures in a row
+    fake_api.mode = "ok"
+    assert consult(app, SIRET).problem == api.UNAVAILABLE  # still paused
+    with app.app_context():
+        app.extensions["sirene_api"].paused_until = 0
+    assert consult(app, SIRET).entry is not None
+
+
+def test_timeout_is_bounded(app, fake_api):
+    fake_api.mode = "slow"
+    clock = time.monotonic()
+    assert consult(app, SIRET).problem == api.UNAVAILABLE
+    assert time.monotonic() - clock < 0.9
+
+
+def test_closed_online_establishment_refused(app, client, mailbox, fake_api):
+    fake_api.state = "F"
+    sign_up(client, mailbox)
+    response = client.submit("/structure/nouvelle", {**STRUCTURE, "identifier": SIRET})
+    assert response.status_code == 422 and directory.CLOSED in error_of(response, "identifier")
+
+
+def test_find_in_ignores_hostile_shapes_attack_odd_json():
+    assert api.find_in({"results": [{"siege": {"siret": SIRET}}]}, SIRET).company_name is None
+    assert api.find_in({"results": None}, SIRET) is None
+    assert api.find_in({}, SIRET) is None
