@@ -1,0 +1,94 @@
+"""Step 6 from the SIRENE directory in Chromium: with JavaScript the fields
+fill in place as the SIRET is typed (announced, focus kept); without it, the
+two « Soumettre ». The directory is imported into the running server's
+database with the real command, while the server runs."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.browser.support.checks import check_page
+from tests.browser.support.pages import CREATED, STRUCTURE_FORM, STRUCTURE_FORM_PATH
+from tests.browser.support.people import new_siret
+from tests.browser.support.server import REPO
+from tests.sirene_files import ESTABLISHMENT_HEADER, LEGAL_UNIT_HEADER, establishment, legal_unit, write
+
+NAME = "CURIE ET FILLES"
+
+
+@pytest.fixture(scope="module")
+def directory(live_server, tmp_path_factory) -> dict[str, str]:
+    """Two establishments INSEE knows (one per test mode), imported with
+    ``flask sirene import`` into the live server's database."""
+    sirets = {"js": new_siret(), "nojs": new_siret()}
+    sites = [
+        establishment(
+            siret,
+            numeroVoieEtablissement="12",
+            typeVoieEtablissement="BD",
+            libelleVoieEtablissement="HAUSSMANN",
+            codePostalEtablissement="75009",
+            libelleCommuneEtablissement="PARIS 9",
+            codeCommuneEtablissement="75109",
+        )
+        for siret in sirets.values()
+    ]
+    units = [legal_unit(siret[:9], denominationUniteLegale=NAME) for siret in sirets.values()]
+    tmp = tmp_path_factory.mktemp("sirene")
+    paths = [
+        write(tmp / "e.csv", ESTABLISHMENT_HEADER, sites),
+        write(tmp / "u.zip", LEGAL_UNIT_HEADER, units, True),
+    ]
+    env = {key: value for key, value in os.environ.items() if not key.startswith("FLASK_")}
+    env.update(
+        FLASK_TESTING="true",
+        FLASK_SECRET_KEY="sirene-import",
+        FLASK_DATABASE_URL=f"sqlite:///{live_server.log_path.parent / 'portail.db'}",
+    )
+    result = subprocess.run(  # noqa: S603 - our own interpreter and command
+        [sys.executable, "-m", "flask", "--app", "app", "sirene", "import", *map(str, paths)],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    return sirets
+
+
+def test_step_6_filled_from_the_directory(any_visitor, directory, request):
+    visitor = any_visitor
+    mode = "js" if visitor.javascript else "nojs"
+    siret = directory[mode]
+    visitor.sign_up_quickly()
+    visitor.page.goto(STRUCTURE_FORM_PATH)
+    visitor.expect_step(STRUCTURE_FORM)
+    identifier = visitor.field("Identifiant Siret")
+    identifier.click()
+    if visitor.javascript:
+        identifier.press_sequentially(siret, delay=20)
+        # No click: the fields fill in place, the status line says so, the focus stays.
+        expect(visitor.page.locator("#sirene-status")).to_contain_text("Établissement trouvé")
+        expect(visitor.field("Raison sociale")).to_have_value(NAME)
+        assert visitor.page.evaluate("() => document.activeElement.id") == "identifier"
+    else:
+        identifier.fill(siret)
+        visitor.button("Soumettre").click()
+        visitor.expect_step(STRUCTURE_FORM)
+        expect(visitor.page.locator("#sirene-status")).to_contain_text("Établissement trouvé")
+        expect(visitor.page.locator(".error-summary")).to_have_count(0)
+    expect(visitor.field("Raison sociale")).to_have_value(NAME)
+    expect(visitor.field("Raison sociale")).not_to_be_editable()
+    expect(visitor.field("Adresse")).to_have_value("12 Boulevard HAUSSMANN")
+    expect(visitor.field("Code postal")).to_have_value("75009")
+    expect(visitor.field("Ville")).to_have_value("PARIS 9")
+    check_page(visitor.page, None, f"sirene filled {mode}")
+    visitor.field("Adresse électronique").fill("contact@curie.fr")
+    visitor.button("Soumettre").click()
+    expect(visitor.page.locator("main")).to_contain_text(CREATED)
+    expect(visitor.page.locator("main")).to_contain_text(NAME)
