@@ -71,6 +71,17 @@ def establishment(siret: str, **values: str) -> dict:
     return {**ESTABLISHMENT_DEFAULTS, "siren": siret[:9], "nic": siret[9:], "siret": siret, **values}
 
 
+# An address in Paris, as INSEE writes it (« 12 Boulevard HAUSSMANN » once decoded).
+HAUSSMANN = {
+    "numeroVoieEtablissement": "12",
+    "typeVoieEtablissement": "BD",
+    "libelleVoieEtablissement": "HAUSSMANN",
+    "codePostalEtablissement": "75009",
+    "libelleCommuneEtablissement": "PARIS 9",
+    "codeCommuneEtablissement": "75109",
+}
+
+
 def legal_unit(siren: str, **values: str) -> dict:
     return {**LEGAL_UNIT_DEFAULTS, "siren": siren, **values}
 

@@ -10,6 +10,7 @@ import zipfile
 import pytest
 from sirene_files import (
     ESTABLISHMENT_HEADER,
+    HAUSSMANN,
     LEGAL_UNIT_HEADER,
     establishment,
     legal_unit,
@@ -31,13 +32,8 @@ def establishments() -> list[dict]:
     return [
         establishment(
             HEAD,
-            numeroVoieEtablissement="12",
+            **HAUSSMANN,
             indiceRepetitionEtablissement="B",
-            typeVoieEtablissement="BD",
-            libelleVoieEtablissement="HAUSSMANN",
-            codePostalEtablissement="75009",
-            libelleCommuneEtablissement="PARIS 9",
-            codeCommuneEtablissement="75109",
             enseigne1Etablissement="ATELIER CURIE",
             complementAdresseEtablissement="BATIMENT A",
         ),

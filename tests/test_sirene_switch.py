@@ -12,7 +12,6 @@ import threading
 import time
 from pathlib import Path
 
-import pg_server
 import pytest
 from conftest import clean_environment, make_app
 from sirene_files import ESTABLISHMENT_HEADER, LEGAL_UNIT_HEADER, establishment, legal_unit, write
@@ -117,21 +116,6 @@ def test_import_killed_half_way_leaves_the_old_data(app, tmp_path):
 
 
 # -- PostgreSQL: COPY -------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def postgres():
-    server = problem = None
-    try:
-        server = pg_server.PostgresServer().start()
-    except pg_server.ServerUnavailable as error:
-        problem = str(error)
-    if server is None:
-        pytest.fail(f"The PostgreSQL tests need a PostgreSQL server. {problem}", pytrace=False)
-    try:
-        yield server
-    finally:
-        server.stop()
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from sirene_files import ESTABLISHMENT_HEADER, LEGAL_UNIT_HEADER, establishment, legal_unit, write
+from sirene_files import ESTABLISHMENT_HEADER, HAUSSMANN, LEGAL_UNIT_HEADER, establishment, legal_unit, write
 from structure_helpers import (
     SIRET_NORMALISED,
     STRUCTURE,
@@ -30,16 +30,7 @@ SIBLING = "73282932000058"  # another establishment of SIRET_NORMALISED's SIREN
 
 def load_directory(app, tmp_path, sites=None, units=None):
     sites = sites or [
-        establishment(
-            SIRET_NORMALISED,
-            numeroVoieEtablissement="12",
-            typeVoieEtablissement="BD",
-            libelleVoieEtablissement="HAUSSMANN",
-            codePostalEtablissement="75009",
-            libelleCommuneEtablissement="PARIS 9",
-            codeCommuneEtablissement="75109",
-            enseigne1Etablissement="ATELIER CURIE",
-        ),
+        establishment(SIRET_NORMALISED, **HAUSSMANN, enseigne1Etablissement="ATELIER CURIE"),
         establishment(
             SIBLING,
             etablissementSiege="false",

@@ -16,7 +16,14 @@ from tests.browser.support.checks import check_page
 from tests.browser.support.pages import CREATED, STRUCTURE_FORM, STRUCTURE_FORM_PATH
 from tests.browser.support.people import new_siret
 from tests.browser.support.server import REPO
-from tests.sirene_files import ESTABLISHMENT_HEADER, LEGAL_UNIT_HEADER, establishment, legal_unit, write
+from tests.sirene_files import (
+    ESTABLISHMENT_HEADER,
+    HAUSSMANN,
+    LEGAL_UNIT_HEADER,
+    establishment,
+    legal_unit,
+    write,
+)
 
 NAME = "CURIE ET FILLES"
 
@@ -26,18 +33,7 @@ def directory(live_server, tmp_path_factory) -> dict[str, str]:
     """Two establishments INSEE knows (one per test mode), imported with
     ``flask sirene import`` into the live server's database."""
     sirets = {"js": new_siret(), "nojs": new_siret()}
-    sites = [
-        establishment(
-            siret,
-            numeroVoieEtablissement="12",
-            typeVoieEtablissement="BD",
-            libelleVoieEtablissement="HAUSSMANN",
-            codePostalEtablissement="75009",
-            libelleCommuneEtablissement="PARIS 9",
-            codeCommuneEtablissement="75109",
-        )
-        for siret in sirets.values()
-    ]
+    sites = [establishment(siret, **HAUSSMANN) for siret in sirets.values()]
     units = [legal_unit(siret[:9], denominationUniteLegale=NAME) for siret in sirets.values()]
     tmp = tmp_path_factory.mktemp("sirene")
     paths = [
