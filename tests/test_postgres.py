@@ -65,6 +65,8 @@ def make_older(postgres, database_url: str, older: int) -> None:
     connection = postgres.connect(database_url.rsplit("/", 1)[1])
     try:
         with connection.cursor() as cursor:
+            for table in ("sirene_import", "sirene_legal_unit", "sirene_establishment"):  # version 4
+                cursor.execute(f'DROP TABLE "{table}"')
             if older == 1:
                 cursor.execute('DROP TABLE "membership"')
                 cursor.execute('DROP TABLE "structure"')
