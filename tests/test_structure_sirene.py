@@ -276,3 +276,25 @@ def test_space_flags_a_structure_closed_in_a_newer_import(marie, app, tmp_path):
     assert len(structures(app)) == 1  # nothing is deleted
     structure_id = structures(app)[0].id
     assert "fermé selon l'INSEE" in text_of(marie.get(f"/structure/{structure_id}/"))
+
+
+def test_prefill_needs_sign_in_attack_anonymous_directory_scraping(app, client, tmp_path):
+    load_directory(app, tmp_path)
+    response = client.post(
+        "/structure/nouvelle/sirene", data={"identifier_type": "siret", "identifier": MASKED}
+    )
+    assert response.status_code in (302, 400)
+    assert "DUPONT" not in text_of(response)
+
+
+def test_insee_values_are_escaped_attack_markup_in_the_directory(any_client, mailbox, app, tmp_path):
+    hostile = '<img src=x onerror="alert(1)">'
+    load_directory(
+        app,
+        tmp_path,
+        sites=[establishment(SIRET_NORMALISED, **HAUSSMANN, enseigne1Etablissement=hostile)],
+        units=[legal_unit(SIRET_NORMALISED[:9], denominationUniteLegale=hostile)],
+    )
+    sign_up(any_client, mailbox)
+    page = first_submit(any_client).get_data(as_text=True)
+    assert hostile not in page and "&lt;img src=x" in page
