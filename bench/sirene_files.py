@@ -7,7 +7,7 @@ import csv
 import random
 from pathlib import Path
 
-from tests.sirene_files import (
+from tests.support.sirene_files import (
     ESTABLISHMENT_DEFAULTS,
     ESTABLISHMENT_HEADER,
     LEGAL_UNIT_DEFAULTS,

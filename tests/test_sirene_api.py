@@ -11,11 +11,12 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-from conftest import clean_environment, make_app
-from structure_helpers import STRUCTURE, error_of, sign_up, structures, text_of
 
 from models import db
 from sirene import api, directory
+from tests.support.app import clean_environment, make_app
+from tests.support.responses import error_of, text_of
+from tests.support.structures import STRUCTURE, sign_up, structures
 
 SIRET = "73282932000074"
 OTHER = "73282932000058"

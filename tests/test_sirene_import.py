@@ -8,7 +8,10 @@ import csv
 import zipfile
 
 import pytest
-from sirene_files import (
+
+from models import SireneImport, db
+from sirene import load, lookup
+from tests.support.sirene_files import (
     ESTABLISHMENT_HEADER,
     HAUSSMANN,
     LEGAL_UNIT_HEADER,
@@ -16,9 +19,6 @@ from sirene_files import (
     legal_unit,
     write,
 )
-
-from models import SireneImport, db
-from sirene import load, lookup
 
 HEAD = "73282932000074"  # SIRET with a valid check digit
 SOLE = "44306184100047"

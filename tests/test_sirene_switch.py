@@ -13,12 +13,17 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import clean_environment, make_app
-from sirene_files import ESTABLISHMENT_HEADER, LEGAL_UNIT_HEADER, establishment, legal_unit, write
 
 from models import db
 from sirene import load, lookup
 from sirene.reader import SireneFileError
+from tests.support.sirene_files import (
+    ESTABLISHMENT_HEADER,
+    LEGAL_UNIT_HEADER,
+    establishment,
+    legal_unit,
+    write,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 OLD = "73282932000074"
@@ -116,12 +121,6 @@ def test_import_killed_half_way_leaves_the_old_data(app, tmp_path):
 
 
 # -- PostgreSQL: COPY -------------------------------------------------------------------
-
-
-@pytest.fixture
-def pg_app(tmp_path, monkeypatch, postgres):
-    clean_environment(monkeypatch)
-    return make_app(tmp_path, DATABASE_URL=postgres.url(postgres.create_database()))
 
 
 def test_postgres_copy_loads_switches_and_reloads(pg_app, tmp_path, monkeypatch):

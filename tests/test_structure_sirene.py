@@ -8,19 +8,19 @@ from __future__ import annotations
 import re
 
 import pytest
-from sirene_files import ESTABLISHMENT_HEADER, HAUSSMANN, LEGAL_UNIT_HEADER, establishment, legal_unit, write
-from structure_helpers import (
-    SIRET_NORMALISED,
-    STRUCTURE,
-    error_of,
-    follow,
-    sign_up,
-    structures,
-    text_of,
-)
 
 from models import db
 from sirene import directory, load
+from tests.support.responses import error_of, follow, text_of
+from tests.support.sirene_files import (
+    ESTABLISHMENT_HEADER,
+    HAUSSMANN,
+    LEGAL_UNIT_HEADER,
+    establishment,
+    legal_unit,
+    write,
+)
+from tests.support.structures import SIRET_NORMALISED, STRUCTURE, sign_up, structures
 
 CLOSED = "55203253400562"
 MASKED = "80295478400012"

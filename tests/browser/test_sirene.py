@@ -16,7 +16,7 @@ from tests.browser.support.checks import check_page
 from tests.browser.support.pages import CREATED, STRUCTURE_FORM, STRUCTURE_FORM_PATH
 from tests.browser.support.people import new_siret
 from tests.browser.support.server import REPO
-from tests.sirene_files import (
+from tests.support.sirene_files import (
     ESTABLISHMENT_HEADER,
     HAUSSMANN,
     LEGAL_UNIT_HEADER,
