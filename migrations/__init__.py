@@ -50,7 +50,12 @@ from collections.abc import Callable, Iterator
 from peewee import IntegerField, PeeweeException, PostgresqlDatabase
 from playhouse.migrate import SchemaMigrator
 
-from migrations import v001_accounts, v002_structures, v003_audit_and_sign_in_throttle
+from migrations import (
+    v001_accounts,
+    v002_structures,
+    v003_audit_and_sign_in_throttle,
+    v004_captcha_session_and_fetches,
+)
 from migrations.frozen import FrozenModel
 from models import db
 
@@ -61,6 +66,7 @@ STEPS: dict[int, Step] = {
     1: v001_accounts.upgrade,
     2: v002_structures.upgrade,
     3: v003_audit_and_sign_in_throttle.upgrade,
+    4: v004_captcha_session_and_fetches.upgrade,
 }
 SCHEMA_VERSION = max(STEPS)
 
