@@ -27,7 +27,7 @@ import numpy as np
 from challenges.bank import INTRO, RATE
 
 VOICE_RMS = 0.22  # each character's loudness before its random level
-BABBLE_LEVEL = (0.30, 0.45)  # babble loudness, relative to VOICE_RMS
+BABBLE_LEVEL = (0.25, 0.40)  # babble loudness, relative to VOICE_RMS
 NOISE_RMS = (0.015, 0.03)
 SPEED = (0.80, 1.25)  # resampling factor: < 1 lower and slower
 GAP = (-0.08, 0.55)  # seconds between characters; negative: overlap
@@ -46,7 +46,8 @@ class Placed:
 
 def _resample(samples: np.ndarray, factor: float) -> np.ndarray:
     length = max(2, int(len(samples) / factor))
-    return np.interp(np.linspace(0, len(samples) - 1, length), np.arange(len(samples)), samples).astype(np.float32)
+    positions = np.linspace(0, len(samples) - 1, length)
+    return np.interp(positions, np.arange(len(samples)), samples).astype(np.float32)
 
 
 def _twist(samples: np.ndarray, rng: np.random.Generator, level: float) -> np.ndarray:
@@ -73,8 +74,8 @@ def _babble(length: int, bank: dict, rng: np.random.Generator) -> np.ndarray:
     return babble
 
 
-def compose(chars: str, bank: dict, rng: np.random.Generator) -> tuple[np.ndarray, list[Placed]]:
-    """The mixed audio as floats in [-1, 1], and where each voice went."""
+def layers(chars: str, bank: dict, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, list[Placed]]:
+    """The voices, the background under them, and where each voice went."""
     pieces: list[tuple[str, Path, np.ndarray]] = []
     for key in (INTRO, *chars):
         source, samples = bank[key][rng.integers(len(bank[key]))]
@@ -86,11 +87,21 @@ def compose(chars: str, bank: dict, rng: np.random.Generator) -> tuple[np.ndarra
         gap = rng.uniform(0.5, 0.8) if index == 0 else rng.uniform(*GAP)
         position = max(position + len(samples) // 2, position + len(samples) + int(gap * RATE))
     length = position + int(RATE * 0.4)
-    mixed = _babble(length, bank, rng) + rng.normal(0, rng.uniform(*NOISE_RMS), length).astype(np.float32)
+    background = _babble(length, bank, rng) + rng.normal(0, rng.uniform(*NOISE_RMS), length).astype(
+        np.float32
+    )
+    voices = np.zeros(length, dtype=np.float32)
     placed = []
     for start, (key, source, samples) in zip(starts, pieces, strict=True):
-        mixed[start : start + len(samples)] += samples
+        voices[start : start + len(samples)] += samples
         placed.append(Placed(key, source, start, start + len(samples)))
+    return voices, background, placed
+
+
+def compose(chars: str, bank: dict, rng: np.random.Generator) -> tuple[np.ndarray, list[Placed]]:
+    """The mixed audio as floats in [-1, 1], and where each voice went."""
+    voices, background, placed = layers(chars, bank, rng)
+    mixed = voices + background
     return mixed / max(1.0, float(np.abs(mixed).max()) / 0.95), placed
 
 

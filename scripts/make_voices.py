@@ -45,19 +45,24 @@ PITCHES = (35, 65)  # espeak-ng -p (0-99)
 SPEEDS = (135, 165)  # espeak-ng -s (words per minute)
 
 # sox: trim the silence around the word, then 8 kHz, mono, 8-bit unsigned.
-SOX_EFFECTS = ["silence", "1", "0.02", "1%", "reverse", "silence", "1", "0.02", "1%", "reverse", "rate", "8000"]
+TRIM = ["silence", "1", "0.02", "1%"]
+SOX_EFFECTS = [*TRIM, "reverse", *TRIM, "reverse", "rate", "8000"]
+
+
+def program(name: str) -> str:
+    path = shutil.which(name)
+    if path is None:
+        sys.exit(f"{name} is missing: `make install` installs it (apt-get install espeak-ng sox).")
+    return path
 
 
 def record(text: str, voice: str, pitch: int, speed: int, target: Path, work: Path) -> None:
+    """One recording; every argument comes from the tables above."""
     raw = work / "raw.wav"
-    subprocess.run(
-        ["espeak-ng", "-v", voice, "-p", str(pitch), "-s", str(speed), "-w", str(raw), text],
-        check=True,
-    )
-    subprocess.run(
-        ["sox", str(raw), "-c", "1", "-b", "8", "-e", "unsigned-integer", str(target), *SOX_EFFECTS],
-        check=True,
-    )
+    speak = [program("espeak-ng"), "-v", voice, "-p", str(pitch), "-s", str(speed), "-w", str(raw), text]
+    subprocess.run(speak, check=True)  # noqa: S603
+    convert = [program("sox"), str(raw), "-c", "1", "-b", "8", "-e", "unsigned-integer", str(target)]
+    subprocess.run([*convert, *SOX_EFFECTS], check=True)  # noqa: S603
 
 
 def make_language(language: str) -> Path:
