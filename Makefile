@@ -6,9 +6,13 @@ PYTHON := $(VENV)/bin/python
 FLASK  := $(VENV)/bin/flask --app app
 PYTEST_WORKERS ?= auto
 
-.PHONY: install browser mail-tools run test lint send-mail bench clean
+.PHONY: install browser mail-tools speech-tools run test lint send-mail bench clean
 
-install: $(VENV)/.installed node_modules/.installed
+# The audio captcha's voice banks (voices/<language>), made from espeak-ng.
+VOICE_LANGUAGES := fr
+VOICE_BANKS := $(VOICE_LANGUAGES:%=voices/%/.made)
+
+install: $(VENV)/.installed node_modules/.installed $(VOICE_BANKS)
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	test -x $(PYTHON) || python3 -m venv $(VENV)
@@ -42,6 +46,21 @@ mail-tools:
 	  fi; \
 	fi
 
+# Debian's espeak-ng speaks the captcha's voices and sox converts them.
+speech-tools:
+	@if ! command -v espeak-ng >/dev/null || ! command -v sox >/dev/null; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y espeak-ng sox; \
+	  else \
+	    echo "espeak-ng or sox is missing; install them with:  sudo sh -c 'apt-get update && apt-get install -y espeak-ng sox'"; exit 1; \
+	  fi; \
+	fi
+
+voices/%/.made: scripts/make_voices.py challenges/bank.py | $(VENV)/.installed
+	$(MAKE) --no-print-directory speech-tools
+	$(PYTHON) scripts/make_voices.py $*
+	touch $@
+
 run: install
 	FLASK_DEBUG=1 $(FLASK) init-db
 	FLASK_DEBUG=1 $(FLASK) run --host 127.0.0.1 --port 5000
@@ -66,4 +85,4 @@ send-mail: install
 	$(FLASK) send-mail --loop
 
 clean:
-	rm -rf $(VENV) node_modules .pytest_cache .ruff_cache
+	rm -rf $(VENV) node_modules .pytest_cache .ruff_cache voices

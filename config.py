@@ -44,6 +44,11 @@ DEFAULTS = {
     "REMEMBER_COOKIE_SAMESITE": "Lax",
     "WTF_CSRF_TIME_LIMIT": None,  # the token lives as long as the session
     "CAPTCHA_FIXED_ANSWER": None,
+    # The audio captcha's voice bank, voices/<language> (scripts/make_voices.py).
+    "CAPTCHA_AUDIO_LANGUAGE": "fr",
+    # Fetches of one challenge's image and audio (the audio is the same each time).
+    "CAPTCHA_IMAGE_FETCHES": 5,
+    "CAPTCHA_AUDIO_FETCHES": 5,
     "MAIL_OUTBOX_DELIVERY_DELAY": 0.0,
     # Reverse proxies in front of the app whose X-Forwarded-* headers are
     # trusted (werkzeug ProxyFix). 0: the client address is the socket's.
@@ -71,6 +76,7 @@ DEFAULTS = {
     "RATELIMIT_CAPTCHA_EMAIL": "10 per hour",
     "RATELIMIT_CAPTCHA_NEW": "60 per hour",  # new challenges (captcha page, « Nouvelle image »)
     "RATELIMIT_CAPTCHA_MEDIA": "120 per hour",
+    "RATELIMIT_CAPTCHA_AUDIO": "15 per 10 minutes; 60 per day",
     "RATELIMIT_RESET": "10 per hour; 50 per day",
     "RATELIMIT_RESET_EMAIL": "3 per 15 minutes; 10 per day",
     "RATELIMIT_RESET_LINK": "20 per hour",
@@ -120,6 +126,7 @@ STRING_KEYS = (
     "DKIM_SELECTOR",
     "DKIM_DOMAIN",
     "CAPTCHA_FIXED_ANSWER",
+    "CAPTCHA_AUDIO_LANGUAGE",
     "DATABASE_URL",
     "EXTERNAL_BASE_URL",
     "RATELIMIT_STORAGE_URI",

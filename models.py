@@ -218,32 +218,45 @@ class Token(BaseModel):
 
 
 class CaptchaChallenge(BaseModel):
-    """A captcha to solve once. Its answer is derived from the id with the
-    server's secret (see ``challenges``), so the answer is stored nowhere."""
+    """A captcha to solve once, in the session that opened it. Its answer is
+    derived from the id with the server's secret (see ``challenges``), so the
+    answer is stored nowhere."""
 
     id = CharField(primary_key=True)
     created_at = DateTimeField(default=utcnow)
     expires_at = DateTimeField(index=True)
     used_at = DateTimeField(null=True)
+    owner = CharField(default="")  # a hash of the opening session's captcha key
+    image_fetches = IntegerField(default=0)
+    audio_fetches = IntegerField(default=0)
 
     @classmethod
-    def open(cls, ttl: timedelta) -> CaptchaChallenge:
+    def open(cls, ttl: timedelta, owner: str = "") -> CaptchaChallenge:
         now = utcnow()
-        return cls.create(id=secrets.token_urlsafe(18), created_at=now, expires_at=now + ttl)
+        return cls.create(id=secrets.token_urlsafe(18), created_at=now, expires_at=now + ttl, owner=owner)
 
     @classmethod
-    def live(cls, challenge_id: str) -> CaptchaChallenge | None:
-        return cls.get_or_none((cls.id == challenge_id) & cls.used_at.is_null() & (cls.expires_at > utcnow()))
+    def _live(cls, challenge_id: str, owner: str | None):
+        """Live, and opened by ``owner`` (any owner when None)."""
+        live = (cls.id == challenge_id) & cls.used_at.is_null() & (cls.expires_at > utcnow())
+        return live if owner is None else live & (cls.owner == owner)
 
     @classmethod
-    def use(cls, challenge_id: str) -> bool:
+    def live(cls, challenge_id: str, owner: str | None = None) -> CaptchaChallenge | None:
+        return cls.get_or_none(cls._live(challenge_id, owner))
+
+    @classmethod
+    def use(cls, challenge_id: str, owner: str | None = None) -> bool:
         """Spend the challenge's one attempt; False if it was not live."""
-        won = (
-            cls.update(used_at=utcnow())
-            .where((cls.id == challenge_id) & cls.used_at.is_null() & (cls.expires_at > utcnow()))
-            .execute()
-        )
-        return won == 1
+        return cls.update(used_at=utcnow()).where(cls._live(challenge_id, owner)).execute() == 1
+
+    @classmethod
+    def fetch(cls, challenge_id: str, owner: str, medium: str, most: int) -> bool:
+        """Count one fetch of the challenge's image or audio; False once
+        ``most`` were fetched (or if the challenge is not live)."""
+        field = {"image": cls.image_fetches, "audio": cls.audio_fetches}[medium]
+        query = cls.update({field: field + 1}).where(cls._live(challenge_id, owner) & (field < most))
+        return query.execute() == 1
 
 
 class OutboxMail(BaseModel):

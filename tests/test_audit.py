@@ -176,6 +176,8 @@ def test_an_older_database_upgrades_and_keeps_its_rows(app, tmp_path, older):
         Token.create(user=user, purpose=Token.RESET, token_hash="h", expires_at=utcnow())
     connection = sqlite3.connect(tmp_path / "test.db")
     with connection:
+        for column in ("owner", "image_fetches", "audio_fetches"):  # version 5
+            connection.execute(f'alter table "captcha_challenge" drop column {column}')
         for table in ("sirene_import", "sirene_legal_unit", "sirene_establishment"):  # version 4
             connection.execute(f'drop table "{table}"')
         if older == 1:  # before the structures: their tables did not exist

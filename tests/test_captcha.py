@@ -7,6 +7,7 @@ import pytest
 import challenges
 from models import CaptchaChallenge, db
 from tests.support.app import make_app
+from tests.support.captcha import open_challenge
 
 
 @pytest.fixture
@@ -19,7 +20,7 @@ def real_app(tmp_path, monkeypatch):
 
 
 def test_answers_use_an_alphabet_without_look_alikes_and_differ(real_app):
-    with real_app.app_context(), db.connection_context():
+    with real_app.test_request_context(), db.connection_context():
         answers = {challenges.answer(challenges.open_challenge().id) for _ in range(30)}
     assert len(answers) == 30
     for answer in answers:
@@ -29,7 +30,7 @@ def test_answers_use_an_alphabet_without_look_alikes_and_differ(real_app):
 
 
 def test_the_answer_is_stored_nowhere(real_app, tmp_path):
-    with real_app.app_context(), db.connection_context():
+    with real_app.test_request_context(), db.connection_context():
         challenge = challenges.open_challenge()
         answer = challenges.answer(challenge.id)
     for path in tmp_path.glob("test.db*"):
@@ -37,7 +38,7 @@ def test_the_answer_is_stored_nowhere(real_app, tmp_path):
 
 
 def test_one_attempt_case_insensitive(real_app):
-    with real_app.app_context(), db.connection_context():
+    with real_app.test_request_context(), db.connection_context():
         good = challenges.open_challenge().id
         assert challenges.solve(good, " " + challenges.answer(good).lower() + " ")
         assert not challenges.solve(good, challenges.answer(good))
@@ -48,7 +49,7 @@ def test_one_attempt_case_insensitive(real_app):
 
 
 def test_challenges_expire_after_ten_minutes(real_app):
-    with real_app.app_context(), db.connection_context():
+    with real_app.test_request_context(), db.connection_context():
         challenge = challenges.open_challenge()
         assert (challenge.expires_at - challenge.created_at).total_seconds() == 600
 
@@ -56,9 +57,8 @@ def test_challenges_expire_after_ten_minutes(real_app):
 @pytest.mark.parametrize(
     ("extension", "mimetype", "magic"), [("png", "image/png", b"\x89PNG"), ("wav", "audio/wav", b"RIFF")]
 )
-def test_media_are_drawn_on_demand_and_never_cached(app, any_client, extension, mimetype, magic):
-    with app.app_context(), db.connection_context():
-        challenge = challenges.open_challenge().id
+def test_media_are_drawn_on_demand_and_never_cached(any_client, extension, mimetype, magic):
+    challenge = open_challenge(any_client)
     response = any_client.get(f"/captcha/{challenge}.{extension}")
     assert response.status_code == 200
     assert response.mimetype == mimetype
@@ -68,8 +68,9 @@ def test_media_are_drawn_on_demand_and_never_cached(app, any_client, extension, 
 
 @pytest.mark.parametrize("extension", ["png", "wav"])
 def test_media_of_a_spent_or_unknown_challenge_are_gone(app, client, extension):
+    challenge = open_challenge(client)
     with app.app_context(), db.connection_context():
-        challenge = challenges.open_challenge().id
         CaptchaChallenge.use(challenge)
     assert client.get(f"/captcha/{challenge}.{extension}").status_code == 404
     assert client.get(f"/captcha/nothing.{extension}").status_code == 404
+

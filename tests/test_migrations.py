@@ -104,7 +104,11 @@ def _fill_v4() -> None:
     )
 
 
-FILLS = [_fill_v1, _fill_v2, _fill_v3, _fill_v4]
+def _fill_v5() -> None:
+    db.execute_sql("UPDATE captcha_challenge SET owner = 'o', image_fetches = 1, audio_fetches = 2")
+
+
+FILLS = [_fill_v1, _fill_v2, _fill_v3, _fill_v4, _fill_v5]
 
 
 def test_every_version_has_its_rows():

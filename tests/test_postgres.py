@@ -65,6 +65,8 @@ def make_older(postgres, database_url: str, older: int) -> None:
     connection = postgres.connect(database_url.rsplit("/", 1)[1])
     try:
         with connection.cursor() as cursor:
+            for column in ("owner", "image_fetches", "audio_fetches"):  # version 5
+                cursor.execute(f'ALTER TABLE "captcha_challenge" DROP COLUMN {column}')
             for table in ("sirene_import", "sirene_legal_unit", "sirene_establishment"):  # version 4
                 cursor.execute(f'DROP TABLE "{table}"')
             if older == 1:

@@ -1,4 +1,5 @@
-"""Captcha image and audio, drawn on demand, never cached."""
+"""Captcha image and audio, drawn on demand, never cached, each fetched only
+a few times per challenge and only by the session that opened it."""
 
 from __future__ import annotations
 
@@ -10,7 +11,14 @@ from security import limit
 bp = Blueprint("captcha", __name__, url_prefix="/captcha")
 
 
-def _media(challenge_id: str, body: bytes, mimetype: str) -> Response:
+def _media(challenge_id: str, medium: str) -> None:
+    if not challenges.is_live(challenge_id):
+        abort(404)
+    if not challenges.count_fetch(challenge_id, medium):
+        abort(429)
+
+
+def _response(body: bytes, mimetype: str) -> Response:
     response = Response(body, mimetype=mimetype)
     response.headers["Cache-Control"] = "no-store"
     return response
@@ -19,14 +27,13 @@ def _media(challenge_id: str, body: bytes, mimetype: str) -> Response:
 @bp.get("/<challenge_id>.png")
 @limit("CAPTCHA_MEDIA", methods=("GET",))
 def image(challenge_id: str):
-    if not challenges.is_live(challenge_id):
-        abort(404)
-    return _media(challenge_id, challenges.image_png(challenge_id), "image/png")
+    _media(challenge_id, "image")
+    return _response(challenges.image_png(challenge_id), "image/png")
 
 
 @bp.get("/<challenge_id>.wav")
 @limit("CAPTCHA_MEDIA", methods=("GET",))
+@limit("CAPTCHA_AUDIO", methods=("GET",))
 def audio(challenge_id: str):
-    if not challenges.is_live(challenge_id):
-        abort(404)
-    return _media(challenge_id, challenges.audio_wav(challenge_id), "audio/wav")
+    _media(challenge_id, "audio")
+    return _response(challenges.audio_wav(challenge_id), "audio/wav")

@@ -1,0 +1,100 @@
+"""Captcha challenges: one attempt each, answer known only to the server.
+
+A challenge's answer is derived from its random id with the app's secret key
+(HMAC), so the answer is stored nowhere, not even in the database, and the
+image or the audio can be drawn again whenever they are asked for (the audio
+identically: its mixing is seeded the same way). A challenge belongs to the
+browser session that opened it, and its image and audio may each be fetched
+only a few times.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from datetime import timedelta
+
+import numpy as np
+from captcha.image import ImageCaptcha
+from flask import current_app, session
+
+from challenges import audio, bank
+from challenges.bank import ALPHABET
+from models import CaptchaChallenge
+
+__all__ = ["ALPHABET", "LENGTH"]
+
+LENGTH = 6
+SESSION_KEY = "captcha_key"  # a random key per browser session; challenges keep its hash
+
+_image = ImageCaptcha(width=300, height=90, font_sizes=(48, 52, 56))
+
+
+def _owner() -> str:
+    """This session's mark on the challenges it opens."""
+    key = session.get(SESSION_KEY)
+    if not isinstance(key, str):
+        key = session[SESSION_KEY] = secrets.token_urlsafe(18)
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+def _digest(purpose: str, challenge_id: str) -> bytes:
+    key = current_app.config["SECRET_KEY"].encode()
+    return hmac.new(key, f"{purpose}:{challenge_id}".encode(), hashlib.sha256).digest()
+
+
+def open_challenge() -> CaptchaChallenge:
+    ttl = timedelta(minutes=current_app.config["CAPTCHA_TTL_MINUTES"])
+    return CaptchaChallenge.open(ttl, owner=_owner())
+
+
+def answer(challenge_id: str) -> str:
+    fixed = current_app.config.get("CAPTCHA_FIXED_ANSWER")
+    if fixed:
+        return str(fixed).upper()
+    return "".join(ALPHABET[byte % len(ALPHABET)] for byte in _digest("captcha", challenge_id)[:LENGTH])
+
+
+def normalise(typed: str) -> str:
+    return "".join(typed.split()).upper()
+
+
+def solve(challenge_id: str, typed: str) -> bool:
+    """Spend the challenge's one attempt; True if the answer was right."""
+    if not CaptchaChallenge.use(challenge_id, _owner()):
+        return False
+    return hmac.compare_digest(answer(challenge_id).encode(), normalise(typed).encode())
+
+
+def discard(challenge_id: str) -> None:
+    """Spend a challenge the user asked to replace."""
+    CaptchaChallenge.use(challenge_id, _owner())
+
+
+def is_live(challenge_id: str) -> bool:
+    return CaptchaChallenge.live(challenge_id, _owner()) is not None
+
+
+def count_fetch(challenge_id: str, medium: str) -> bool:
+    """Count one fetch of the image or the audio; False past the setting's
+    ``CAPTCHA_IMAGE_FETCHES`` or ``CAPTCHA_AUDIO_FETCHES``."""
+    most = current_app.config[f"CAPTCHA_{medium.upper()}_FETCHES"]
+    return CaptchaChallenge.fetch(challenge_id, _owner(), medium, most)
+
+
+def image_png(challenge_id: str) -> bytes:
+    return _image.generate(answer(challenge_id), format="png").getvalue()
+
+
+def spoken(challenge_id: str, language: str | None = None) -> tuple[np.ndarray, list[audio.Placed]]:
+    """The challenge's audio, always the same for one challenge, and where
+    each recording of the bank went. ``language`` selects the voice bank
+    (``voices/<language>``); by default ``CAPTCHA_AUDIO_LANGUAGE``."""
+    language = language or current_app.config["CAPTCHA_AUDIO_LANGUAGE"]
+    rng = np.random.default_rng(int.from_bytes(_digest("captcha-audio", challenge_id), "big"))
+    return audio.compose(answer(challenge_id), bank.load(language), rng)
+
+
+def audio_wav(challenge_id: str, language: str | None = None) -> bytes:
+    return audio.wav_bytes(spoken(challenge_id, language)[0])

@@ -1,0 +1,44 @@
+"""The voice banks the audio challenge is spoken with: ``voices/<language>/``,
+one folder per character and one for the sentence said first (``intro``),
+built by ``scripts/make_voices.py`` (``make install``)."""
+
+from __future__ import annotations
+
+import functools
+import wave
+from pathlib import Path
+
+import numpy as np
+
+# Upper case without look-alikes in the image or in the audio:
+# no 0/O/Q/D, 1/I/L/J, 2/Z, 5/S, 8/B, U/V.
+ALPHABET = "ACEFGHKMNPRTWXY34679"
+INTRO = "intro"
+RATE = 8000  # Hz, the captcha package's format: mono, 8-bit unsigned
+VOICES_DIR = Path(__file__).resolve().parent.parent / "voices"
+
+
+class MissingVoices(RuntimeError):
+    pass
+
+
+def read_wav(path: Path) -> np.ndarray:
+    """A recording of the bank as floats in [-1, 1]."""
+    with wave.open(str(path)) as recording:
+        if (recording.getnchannels(), recording.getsampwidth(), recording.getframerate()) != (1, 1, RATE):
+            raise MissingVoices(f"{path} is not mono 8-bit {RATE} Hz")
+        raw = recording.readframes(recording.getnframes())
+    return (np.frombuffer(raw, dtype=np.uint8).astype(np.float32) - 128.0) / 128.0
+
+
+@functools.cache
+def load(language: str, root: Path = VOICES_DIR) -> dict[str, list[tuple[Path, np.ndarray]]]:
+    """Every recording of the bank, by character (and ``intro``)."""
+    folder = root / language
+    bank = {}
+    for key in (*ALPHABET, INTRO):
+        paths = sorted((folder / key).glob("*.wav"))
+        if not paths:
+            raise MissingVoices(f"No {language!r} voices for {key!r} in {folder}: run `make install`.")
+        bank[key] = [(path, read_wav(path)) for path in paths]
+    return bank
