@@ -5,10 +5,14 @@ from __future__ import annotations
 from flask import Flask, request
 from flask_wtf.csrf import CSRFError
 
+import backup
 import cli
 import config
 import database
+import health
+import logs
 import mailer
+import metrics
 import security
 from extensions import csrf, htmx, login_manager, mail
 from models import Membership, User
@@ -39,6 +43,8 @@ def create_app(test_config: dict | None = None) -> Flask:
     except config.SettingError as error:
         refusal = cli.refusal(error)  # raises unless `flask` only lists its commands
 
+    health.init_app(app)  # first: probes answer before any other hook runs
+    logs.init_app(app)
     database.init_app(app)
     csrf.init_app(app)
     mail.init_app(app)
@@ -47,6 +53,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     login_manager.user_loader(User.from_session_id)
     mailer.init_app(app)
     security.init_app(app)
+    metrics.init_app(app)
 
     app.url_map.converters["id"] = RowIdConverter
     for blueprint in (
@@ -83,5 +90,6 @@ def create_app(test_config: dict | None = None) -> Flask:
     # Templates compare against these names, never against raw strings.
     app.jinja_env.globals.update(Membership=Membership, SIRET=SIRET)
 
+    app.cli.add_command(backup.backup)
     cli.register(app, refusal)
     return app

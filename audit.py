@@ -74,6 +74,9 @@ class Outcome:
     REFUSED = "refused"
 
 
+# Called with (event, outcome) for each recorded event (metrics.count_event).
+LISTENERS: list = []
+
 # Words of a detail's name that say it could hold a secret: refused.
 FORBIDDEN = frozenset({"password", "token", "answer", "secret", "hash", "otp"})
 
@@ -83,6 +86,8 @@ def record(event: str, user: User | None = None, outcome: str = Outcome.SUCCESS,
     for name in details:
         if FORBIDDEN & set(name.lower().split("_")):
             raise ValueError(f"audit detail {name!r} may hold a secret")
+    for listener in LISTENERS:
+        listener(event, outcome)
     return AuditEvent.create(
         user=user,
         account=user.email if user is not None else None,

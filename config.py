@@ -62,9 +62,18 @@ DEFAULTS = {
     # `flask purge`: pending accounts never activated, and audit events, older than this.
     "PURGE_PENDING_AFTER_DAYS": 30,
     "AUDIT_RETENTION_DAYS": 365,
+    # Operations (health.py, metrics.py, logs.py): who may read /metrics, and
+    # JSON log lines.
+    "METRICS_ALLOWED_NETWORKS": ["127.0.0.0/8", "::1/128"],
+    "METRICS_TOKEN": None,
+    "LOG_JSON": False,
     # Flask-Limiter. Several workers need a shared store, e.g. redis://localhost:6379.
     "RATELIMIT_ENABLED": True,
     "RATELIMIT_STORAGE_URI": "memory://",
+    # Redis down: each worker counts in its own memory until it is back (logged
+    # and counted in /metrics); a Redis that hangs fails fast.
+    "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": True,
+    "RATELIMIT_STORAGE_OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
     "RATELIMIT_STRATEGY": "moving-window",
     # Limits (limits' notation), by client address and, "_EMAIL", by e-mail address.
     "RATELIMIT_SIGN_IN": "20 per minute; 200 per day",
@@ -132,6 +141,7 @@ STRING_KEYS = (
     "RATELIMIT_STORAGE_URI",
     "SESSION_COOKIE_NAME",
     "SIRENE_API_URL",
+    "METRICS_TOKEN",
 )
 
 

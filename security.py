@@ -46,6 +46,11 @@ def init_app(app: Flask) -> None:
         # hops the configured proxies added: a client cannot choose its address.
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies)
     limiter.init_app(app)
+    # Behind a TLS proxy whose X-Forwarded-Proto is not trusted, is_secure is
+    # false: the configured scheme says HTTPS all the same.
+    https_outside_development = app.config.get("PREFERRED_URL_SCHEME") == "https" and not (
+        app.debug or app.testing
+    )
 
     @app.after_request
     def _headers(response):
@@ -60,7 +65,7 @@ def init_app(app: Flask) -> None:
         if response.mimetype == "text/html":
             # Pages carry CSRF tokens, personal data or token links: never stored.
             headers.setdefault("Cache-Control", "no-store")
-        if request.is_secure:
+        if request.is_secure or https_outside_development:
             headers.setdefault("Strict-Transport-Security", HSTS)
         return response
 

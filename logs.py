@@ -1,0 +1,164 @@
+"""Logs: plain text in development, one JSON object per line when
+``FLASK_LOG_JSON=true``; and the app's own line per request (request id,
+method, path with its tokens redacted, status, duration, account id).
+
+``redact`` is also used by ``gunicorn.conf.py`` for gunicorn's access log, so
+this module imports nothing of the app at module level.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import sys
+import time
+import uuid
+from datetime import UTC, datetime
+
+REDACTED = "[redacted]"
+# A path segment that looks like a secret token: 20 URL-safe characters or more
+# (activation and reset links carry 43). Words of the portal's URLs are shorter.
+TOKEN_SEGMENT = re.compile(r"(?<=/)[A-Za-z0-9_\-]{20,}(?=/|$)")
+REQUEST_ID = re.compile(r"^[A-Za-z0-9._\-]{1,64}$")
+# Probes are logged at DEBUG only: they would drown everything else.
+QUIET_PATHS = frozenset({"/livez", "/readyz", "/metrics"})
+
+LOGGER = "portail"
+REQUEST_LOGGER = "portail.request"
+
+
+def redact(path: str | None) -> str:
+    """The path without its query string and with token-like segments replaced."""
+    if not path:
+        return path or ""
+    path = path.split("?", 1)[0]
+    return TOKEN_SEGMENT.sub(REDACTED, path)
+
+
+def redact_url(url: str | None) -> str:
+    """A full URL (a Referer) with its path redacted and its query dropped."""
+    if not url or url == "-":
+        return url or ""
+    scheme, sep, rest = url.partition("://")
+    if not sep:
+        return redact(url)
+    host, slash, path = rest.partition("/")
+    return f"{scheme}://{host}{slash and redact('/' + path)}"
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per line: time (UTC), level, logger, message, and the
+    record's extra fields (request_id, method, path, status…)."""
+
+    STANDARD = frozenset(vars(logging.LogRecord("", 0, "", 0, "", (), None))) | {"message", "asctime"}
+
+    def format(self, record: logging.LogRecord) -> str:
+        entry = {
+            "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        for key, value in vars(record).items():
+            if key not in self.STANDARD and not key.startswith("_"):
+                entry[key] = value
+        if record.exc_info:
+            entry["exception"] = self.formatException(record.exc_info)
+        return json.dumps(entry, ensure_ascii=False, default=str)
+
+
+class _OurHandler(logging.StreamHandler):
+    """The handler this module installs (replaced, never stacked, when the
+    factory runs again)."""
+
+
+def configure(json_lines: bool, names=(LOGGER, "flask-limiter"), level: int = logging.INFO) -> None:
+    """Send the records of these loggers (the portal's, Flask-Limiter's) to
+    stderr, as JSON lines or plain text."""
+    handler = _OurHandler(sys.stderr)
+    if json_lines:
+        handler.setFormatter(JsonFormatter())
+    else:
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    for name in names:
+        logger = logging.getLogger(name)
+        for old in [h for h in logger.handlers if isinstance(h, _OurHandler)]:
+            logger.removeHandler(old)
+        logger.addHandler(handler)
+        if logger.level == logging.NOTSET or logger.level > level:
+            logger.setLevel(level)
+
+
+def unconfigure() -> None:
+    """Remove what ``configure`` installed (tests)."""
+    for logger in [logging.getLogger(), *map(logging.getLogger, logging.root.manager.loggerDict)]:
+        for old in [h for h in logger.handlers if isinstance(h, _OurHandler)]:
+            logger.removeHandler(old)
+
+
+# -- per request -----------------------------------------------------------------------
+
+
+def _begin() -> None:
+    from flask import g, request
+
+    given = request.headers.get("X-Request-ID", "")
+    g.request_id = given if REQUEST_ID.match(given) else uuid.uuid4().hex
+    g.log_started = time.perf_counter()
+
+
+def _account_id() -> int | None:
+    """The signed-in account's id, when the request loaded it (never loads it)."""
+    from flask import g
+
+    user = g.get("_login_user")
+    if user is None or not getattr(user, "is_authenticated", False):
+        return None
+    return getattr(user, "id", None)
+
+
+def _finish(response):
+    from flask import current_app, g, request
+
+    started = g.pop("log_started", None)
+    request_id = g.get("request_id")
+    if request_id:
+        response.headers.setdefault("X-Request-ID", request_id)
+    if started is None or not current_app.config["LOG_REQUESTS"]:
+        return response
+    duration_ms = round((time.perf_counter() - started) * 1000, 1)
+    path = redact(request.path)
+    fields = {
+        "request_id": request_id,
+        "method": request.method,
+        "path": path,
+        "status": response.status_code,
+        "duration_ms": duration_ms,
+        "account_id": _account_id(),
+        "client": request.remote_addr,
+    }
+    level = logging.DEBUG if request.path in QUIET_PATHS else logging.INFO
+    logging.getLogger(REQUEST_LOGGER).log(
+        level, "%s %s %s %.1f ms", request.method, path, response.status_code, duration_ms, extra=fields
+    )
+    return response
+
+
+def init_app(app) -> None:
+    """LOG_JSON: JSON lines. LOG_REQUESTS: the app's line per request (on
+    outside development, where gunicorn's access log is then unneeded)."""
+    import config
+
+    app.config.setdefault("LOG_JSON", False)
+    app.config.setdefault("LOG_REQUESTS", not config.is_development(app))
+    json_lines = bool(app.config["LOG_JSON"])
+    if json_lines:
+        from flask.logging import default_handler
+
+        app.logger.removeHandler(default_handler)
+        configure(True, names=(LOGGER, "flask-limiter", app.logger.name))
+    elif not config.is_development(app):
+        configure(False)
+    app.before_request(_begin)
+    app.after_request(_finish)
