@@ -6,7 +6,7 @@ PYTHON := $(VENV)/bin/python
 FLASK  := $(VENV)/bin/flask --app app
 PYTEST_WORKERS ?= auto
 
-.PHONY: install browser mail-tools speech-tools run test lint send-mail bench clean
+.PHONY: install browser mail-tools speech-tools servers run test lint send-mail bench clean
 
 # The audio captcha's voice banks (voices/<language>), made from espeak-ng.
 VOICE_LANGUAGES := fr
@@ -61,11 +61,26 @@ voices/%/.made: scripts/make_voices.py challenges/bank.py | $(VENV)/.installed
 	$(PYTHON) scripts/make_voices.py $*
 	touch $@
 
+# The production tests start their own throwaway servers from Debian's
+# packages: PostgreSQL, redis-server, nginx (`nginx -t`), systemd-analyze (units).
+SERVER_PACKAGES := /usr/bin/pg_dump:postgresql /usr/bin/redis-server:redis-server /usr/sbin/nginx:nginx-light /usr/bin/systemd-analyze:systemd
+
+servers:
+	@missing=""; for pair in $(SERVER_PACKAGES); do \
+	  [ -x "$${pair%%:*}" ] || missing="$$missing $${pair#*:}"; done; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y $$missing; \
+	  else \
+	    echo "Missing packages; install them with:  sudo sh -c 'apt-get update && apt-get install -y$$missing'"; exit 1; \
+	  fi; \
+	fi
+
 run: install
 	FLASK_DEBUG=1 $(FLASK) init-db
 	FLASK_DEBUG=1 $(FLASK) run --host 127.0.0.1 --port 5000
 
-test: install browser mail-tools
+test: install browser mail-tools servers
 	@echo "Screenshots of the browser tests go to $(CURDIR)/test-artifacts/screenshots"
 	$(PYTHON) -m pytest -n $(PYTEST_WORKERS) -q
 

@@ -90,6 +90,7 @@ EVENT_COUNTERS = {
 }
 
 bp = Blueprint("metrics", __name__)
+PROBES = {"/livez": "health.livez", "/readyz": "health.readyz"}  # answered before routing
 
 
 def count_event(event: str, outcome: str) -> None:
@@ -162,7 +163,7 @@ def _start_timer() -> None:
 
 def _observe(response):
     started = g.pop("metrics_started", None)
-    endpoint = request.endpoint or "unmatched"
+    endpoint = request.endpoint or PROBES.get(request.path, "unmatched")
     if started is not None:
         REQUEST_SECONDS.labels(endpoint, request.method).observe(time.perf_counter() - started)
     REQUESTS.labels(endpoint, request.method, str(response.status_code)).inc()

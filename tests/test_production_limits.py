@@ -1,0 +1,132 @@
+"""Rate limits shared by several gunicorn workers through a real Redis, the
+behaviour when Redis is down, and the start-up warning when several workers
+count limits each in its own memory."""
+
+from __future__ import annotations
+
+import logging
+import time
+
+import pytest
+from conftest import Client, clean_environment, make_app
+from gunicorn_server import Browser, Gunicorn, flask_command, production_environment
+from redis_server import RedisServer
+
+import metrics
+
+
+@pytest.fixture
+def redis():
+    server = RedisServer().start()
+    try:
+        yield server
+    finally:
+        server.close()
+
+
+def wrong_sign_ins(base: str, count: int) -> list[int]:
+    """``count`` failed sign-ins from one client address, each on a new
+    connection (so they spread over the workers)."""
+    statuses = []
+    for index in range(count):
+        browser = Browser(base)
+        browser.get("/connexion")
+        status, _ = browser.post(
+            "/connexion", {"email": f"p{index}@exemple.fr", "password": "Pas-le-bon-1234"}
+        )
+        statuses.append(status)
+    return statuses
+
+
+def serve(tmp_path, workers: int, **settings):
+    env = production_environment(tmp_path, FLASK_RATELIMIT_SIGN_IN="10 per hour", **settings)
+    flask_command(env, "init-db")
+    return Gunicorn(env, workers, tmp_path / "gunicorn.log").start()
+
+
+def test_ten_per_hour_lets_exactly_ten_through_across_four_workers(tmp_path, redis):
+    server = serve(tmp_path, 4, FLASK_RATELIMIT_STORAGE_URI=redis.url)
+    try:
+        statuses = wrong_sign_ins(server.base, 26)
+        log = server.log_text()
+    finally:
+        server.stop()
+    print(
+        f"\nRedis, 4 workers, 10 per hour: {statuses.count(422)} of 26 through, {statuses.count(429)} refused"
+    )
+    assert statuses.count(422) == 10
+    assert statuses.count(429) == 16
+    assert statuses[:10] == [422] * 10
+    assert "counted in each worker's memory" not in log
+
+
+def test_several_workers_on_memory_storage_warn_at_start_up(tmp_path):
+    server = serve(tmp_path, 2, FLASK_RATELIMIT_STORAGE_URI="memory://")
+    try:
+        statuses = wrong_sign_ins(server.base, 26)
+        log = server.log_text()
+    finally:
+        server.stop()
+    print(f"\nmemory://, 2 workers, 10 per hour: {statuses.count(422)} of 26 let through")
+    assert "Rate limits are counted in each worker's memory" in log
+    assert "2 workers serve" in log
+    assert statuses.count(422) >= 10  # each worker lets 10 through on its own
+
+
+def test_one_worker_on_memory_storage_does_not_warn(tmp_path):
+    server = serve(tmp_path, 1, FLASK_RATELIMIT_STORAGE_URI="memory://")
+    server.stop()
+    assert "counted in each worker's memory" not in server.log_text()
+
+
+# -- Redis down: per-process memory, logged, counted, and back when Redis is --------------
+
+
+def sign_in_statuses(client, count: int, first: int = 0) -> list[int]:
+    return [
+        client.submit(
+            "/connexion", {"email": f"q{first + i}@exemple.fr", "password": "Pas-le-bon-1234"}
+        ).status_code
+        for i in range(count)
+    ]
+
+
+def test_redis_down_falls_back_to_memory_logged_counted_and_recovers(tmp_path, monkeypatch, redis, caplog):
+    clean_environment(monkeypatch)
+    app = make_app(
+        tmp_path,
+        RATELIMIT_ENABLED=True,
+        RATELIMIT_STORAGE_URI=redis.url,
+        RATELIMIT_SIGN_IN="5 per hour",
+    )
+    app.test_client_class = Client
+    client = app.test_client()
+    failures = metrics.RATE_LIMIT_STORAGE_FAILURES._value.get()
+    recoveries = metrics.RATE_LIMIT_STORAGE_RECOVERIES._value.get()
+    assert sign_in_statuses(client, 2) == [422, 422]  # counted in Redis
+
+    redis.stop()
+    caplog.set_level(logging.INFO)
+    assert client.get("/readyz").status_code == 503
+    assert client.get("/readyz").get_json()["failing"] == ["rate_limit_storage"]
+    # The limit still holds, counted in this process's memory (a fresh count):
+    # never a 500, never an open door.
+    assert sign_in_statuses(client, 6, first=2) == [422] * 5 + [429]
+    assert metrics.RATE_LIMIT_STORAGE_FAILURES._value.get() == failures + 1
+    assert "Rate-limit storage unreachable" in caplog.text
+    exposition = client.get("/metrics").get_data(as_text=True)
+    assert "portail_rate_limit_storage_failures_total" in exposition
+    assert "portail_rate_limit_storage_fallback_workers 1.0" in exposition
+
+    redis.start()
+    assert client.get("/readyz").status_code == 200
+    # Flask-Limiter tries Redis again after 1, 2, 4… seconds.
+    for _ in range(40):
+        client.get("/connexion")
+        sign_in_statuses(client, 1, first=100)
+        if metrics.RATE_LIMIT_STORAGE_RECOVERIES._value.get() > recoveries:
+            break
+        time.sleep(0.25)
+    assert metrics.RATE_LIMIT_STORAGE_RECOVERIES._value.get() == recoveries + 1
+    assert "Rate-limit storage back" in caplog.text
+    assert "portail_rate_limit_storage_fallback_workers 0.0" in client.get("/metrics").get_data(as_text=True)
