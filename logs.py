@@ -70,13 +70,21 @@ class JsonFormatter(logging.Formatter):
 
 class _OurHandler(logging.StreamHandler):
     """The handler this module installs (replaced, never stacked, when the
-    factory runs again)."""
+    factory runs again); writes to whatever sys.stderr is at the time."""
+
+    @property
+    def stream(self):
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, _value) -> None:
+        pass
 
 
 def configure(json_lines: bool, names=(LOGGER, "flask-limiter"), level: int = logging.INFO) -> None:
     """Send the records of these loggers (the portal's, Flask-Limiter's) to
     stderr, as JSON lines or plain text."""
-    handler = _OurHandler(sys.stderr)
+    handler = _OurHandler()
     if json_lines:
         handler.setFormatter(JsonFormatter())
     else:

@@ -1,0 +1,380 @@
+"""Operating the portal: health probes, metrics, logs, HSTS, backups."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sqlite3
+import subprocess
+import threading
+
+import pg_server
+import pytest
+from conftest import PASSWORD, Client, HtmxClient, Signup, clean_environment, make_app, user_row
+
+import logs
+from app import create_app
+from models import SchemaVersion, User, db
+
+EMAIL = "marie.curie@exemple.fr"
+
+
+def sign_in(client, email=EMAIL, password=PASSWORD):
+    return client.submit("/connexion", {"email": email, "password": password})
+
+
+def production_app(tmp_path, **settings):
+    """Production mode (neither TESTING nor debug). Its test client speaks
+    HTTPS (Flask builds it from PREFERRED_URL_SCHEME) unless told otherwise."""
+    app = make_app(
+        tmp_path,
+        TESTING=False,
+        CAPTCHA_FIXED_ANSWER=None,
+        EXTERNAL_BASE_URL="https://portail.example.fr",
+        PASSWORD_HASH_PROFILE="CHEAPEST",
+        **{"PREFERRED_URL_SCHEME": "http", "SESSION_COOKIE_SECURE": False, "SESSION_COOKIE_NAME": "session"}
+        | settings,
+    )
+    app.test_client_class = Client
+    return app
+
+
+# -- health ------------------------------------------------------------------------------
+
+
+def test_livez_answers_without_touching_anything(any_client):
+    response = any_client.get("/livez")
+    assert response.status_code == 200 and response.get_json() == {"status": "ok"}
+    assert "Set-Cookie" not in response.headers
+
+
+def test_readyz_names_every_part(any_client):
+    response = any_client.get("/readyz")
+    assert response.status_code == 200
+    assert response.get_json() == {
+        "status": "ok",
+        "checks": {"database": "ok", "schema": "ok", "rate_limit_storage": "ok"},
+    }
+
+
+def test_readyz_is_503_when_the_schema_is_behind(app, client):
+    with app.app_context(), db.connection_context():
+        SchemaVersion.update(version=1).execute()
+    response = client.get("/readyz")
+    assert response.status_code == 503
+    body = response.get_json()
+    assert body["failing"] == ["schema"] and "run init-db" in body["checks"]["schema"]
+
+
+def test_readyz_is_503_when_the_database_is_unreachable(tmp_path, monkeypatch):
+    clean_environment(monkeypatch)
+    app = create_app(
+        {
+            "TESTING": True,
+            "SECRET_KEY": "x",
+            "DATABASE_URL": f"postgresql://postgres@127.0.0.1:{pg_server.free_port()}/nothing",
+        }
+    )
+    response = app.test_client().get("/readyz")
+    assert response.status_code == 503
+    assert response.get_json()["failing"] == ["database", "schema"]
+    assert app.test_client().get("/livez").status_code == 200  # alive all the same
+
+
+def test_probes_are_never_rate_limited_nor_logged_at_info(tmp_path, monkeypatch, caplog):
+    clean_environment(monkeypatch)
+    app = production_app(tmp_path, RATELIMIT_SIGN_IN="1 per hour")
+    client = app.test_client()
+    caplog.set_level("INFO", logger="portail.request")
+    for _ in range(50):
+        assert client.get("/readyz").status_code == 200
+        assert client.get("/livez").status_code == 200
+    assert not [r for r in caplog.records if r.name == "portail.request" and r.levelname == "INFO"]
+    client.get("/connexion")
+    assert [r for r in caplog.records if r.name == "portail.request" and r.levelname == "INFO"]
+
+
+# -- metrics -----------------------------------------------------------------------------
+
+
+def sample(text: str, name: str, **labels) -> float:
+    """The value of one series in the exposition text (0 when absent)."""
+    wanted = name + ("{" + ",".join(f'{k}="{v}"' for k, v in labels.items()) + "}" if labels else "")
+    for line in text.splitlines():
+        if line.startswith(wanted + " "):
+            return float(line.rsplit(" ", 1)[1])
+    return 0.0
+
+
+def test_metrics_count_sign_ups_activations_requests_and_the_outbox(app, client, mailbox):
+    before = client.get("/metrics").get_data(as_text=True)
+    signup = Signup(client, mailbox)
+    signup.create_account()
+    signup.activate()
+    response = client.get("/metrics")
+    assert response.status_code == 200
+    assert response.mimetype == "text/plain"
+    text = response.get_data(as_text=True)
+    assert sample(text, "portail_sign_ups_total") == sample(before, "portail_sign_ups_total") + 1
+    assert sample(text, "portail_activations_total") == sample(before, "portail_activations_total") + 1
+    assert sample(text, "portail_outbox_pending") == 1  # no mail server in tests: the activation mail waits
+    assert "portail_outbox_failing 0.0" in text
+    assert 'portail_http_request_duration_seconds_bucket{endpoint="registration.captcha"' in text
+    assert (
+        sample(
+            text,
+            "portail_http_requests_total",
+            endpoint="registration.personal_info",
+            method="POST",
+            status="303",
+        )
+        >= 1
+    )
+
+
+def test_metrics_count_rate_limit_refusals_and_sign_in_throttles(tmp_path, monkeypatch):
+    clean_environment(monkeypatch)
+    app = make_app(tmp_path, RATELIMIT_ENABLED=True, RATELIMIT_SIGN_IN="2 per hour")
+    app.test_client_class = Client
+    client = app.test_client()
+    before = client.get("/metrics").get_data(as_text=True)
+    for _ in range(3):
+        sign_in(client, "personne@exemple.fr", "Pas-le-bon-1234")
+    text = client.get("/metrics").get_data(as_text=True)
+    refused = sample(text, "portail_rate_limit_refusals_total", endpoint="auth.login")
+    assert refused == sample(before, "portail_rate_limit_refusals_total", endpoint="auth.login") + 1
+    assert (
+        sample(text, "portail_sign_in_failures_total") == sample(before, "portail_sign_in_failures_total") + 2
+    )
+    assert "portail_sign_in_throttles_total" in text
+
+
+def test_metrics_refused_from_other_addresses_attack_scrape(client):
+    response = client.get("/metrics", environ_base={"REMOTE_ADDR": "203.0.113.9"})
+    assert response.status_code == 404
+    assert "portail_" not in response.get_data(as_text=True)
+
+
+def test_metrics_forged_forwarded_for_does_not_open_them_attack_spoof(tmp_path, monkeypatch):
+    clean_environment(monkeypatch)
+    app = make_app(tmp_path, TRUSTED_PROXIES=1)
+    client = app.test_client()
+    # Through the proxy: the client is the address the proxy saw, not the proxy's.
+    response = client.get(
+        "/metrics", headers={"X-Forwarded-For": "203.0.113.9"}, environ_base={"REMOTE_ADDR": "127.0.0.1"}
+    )
+    assert response.status_code == 404
+
+
+def test_metrics_with_the_token_from_anywhere_and_not_with_a_wrong_one_attack_guess(tmp_path, monkeypatch):
+    clean_environment(monkeypatch)
+    app = make_app(tmp_path, METRICS_TOKEN="s3cret-scrape-token", METRICS_ALLOWED_NETWORKS=[])
+    client = app.test_client()
+    remote = {"environ_base": {"REMOTE_ADDR": "203.0.113.9"}}
+    assert client.get("/metrics", **remote).status_code == 404
+    wrong = {"Authorization": "Bearer guess"}
+    assert client.get("/metrics", headers=wrong, **remote).status_code == 404
+    right = {"Authorization": "Bearer s3cret-scrape-token"}
+    assert client.get("/metrics", headers=right, **remote).status_code == 200
+
+
+def test_metrics_settings_from_the_environment(tmp_path, monkeypatch):
+    clean_environment(monkeypatch)
+    monkeypatch.setenv("FLASK_METRICS_ALLOWED_NETWORKS", '["10.0.0.0/8"]')
+    monkeypatch.setenv("FLASK_METRICS_TOKEN", "12345")
+    app = make_app(tmp_path)
+    assert app.config["METRICS_ALLOWED_NETWORKS"] == ["10.0.0.0/8"]
+    assert app.config["METRICS_TOKEN"] == "12345"
+    assert app.test_client().get("/metrics", environ_base={"REMOTE_ADDR": "10.1.2.3"}).status_code == 200
+
+
+# -- logs --------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def json_app(tmp_path, monkeypatch):
+    clean_environment(monkeypatch)
+    monkeypatch.setenv("FLASK_LOG_JSON", "true")
+    app = production_app(tmp_path, LOG_REQUESTS=True)
+    yield app
+    logs.unconfigure()
+
+
+def json_lines(text: str) -> list[dict]:
+    return [json.loads(line) for line in text.splitlines() if line.startswith("{")]
+
+
+@pytest.mark.parametrize("client_class", [Client, HtmxClient], ids=["page", "htmx"])
+def test_json_logs_one_object_per_request_with_its_facts(json_app, capsys, client_class):
+    json_app.test_client_class = client_class
+    client = json_app.test_client()
+    with json_app.app_context(), db.connection_context():
+        from passwords import hash_password
+
+        user = user_row(status=User.ACTIVE, password_hash=hash_password(PASSWORD))
+    capsys.readouterr()
+    sign_in(client)
+    client.get("/structure/", headers={"X-Request-ID": "abc-123"})
+    entries = [e for e in json_lines(capsys.readouterr().err) if e["logger"] == "portail.request"]
+    last = entries[-1]
+    assert last["method"] == "GET" and last["path"] == "/structure/" and last["status"] == 200
+    assert last["request_id"] == "abc-123"
+    assert last["account_id"] == user.id
+    assert isinstance(last["duration_ms"], float)
+    assert last["level"] == "info" and last["time"].endswith("+00:00")
+    assert entries[0]["account_id"] is None and len(entries[0]["request_id"]) == 32
+
+
+def test_request_log_redacts_token_paths_attack_log_reader(json_app, capsys):
+    client = json_app.test_client()
+    token = "Zr3kQ9mX7fPp2LwY8vTn4HcB1sJdE6aGuKoVqRyWiMx"
+    client.get(f"/activation/{token}?next=/x")
+    client.get(f"/mot-de-passe-oublie/{token}")
+    text = capsys.readouterr().err
+    assert token not in text and "next=" not in text
+    paths = [e["path"] for e in json_lines(text) if e["logger"] == "portail.request"]
+    assert paths == ["/activation/[redacted]", "/mot-de-passe-oublie/[redacted]"]
+
+
+def test_forged_request_id_is_replaced_attack_log_injection(json_app, capsys):
+    client = json_app.test_client()
+    response = client.get("/", headers={"X-Request-ID": 'x" {"level":"critical"}'})
+    entry = [e for e in json_lines(capsys.readouterr().err) if e["logger"] == "portail.request"][-1]
+    assert len(entry["request_id"]) == 32 and response.headers["X-Request-ID"] == entry["request_id"]
+
+
+def test_plain_text_logs_in_development(app, client, capsys):
+    client.get("/")
+    assert not json_lines(capsys.readouterr().err)
+
+
+def test_redact_keeps_the_portals_own_words():
+    assert logs.redact("/inscription/captcha") == "/inscription/captcha"
+    assert logs.redact("/structure/12/modifier") == "/structure/12/modifier"
+    assert logs.redact_url("https://h/activation/" + "a" * 43 + "?x=1") == "https://h/activation/[redacted]"
+
+
+# -- HSTS --------------------------------------------------------------------------------
+
+
+def test_hsts_when_https_is_configured_even_behind_an_untrusted_proxy(tmp_path, monkeypatch):
+    clean_environment(monkeypatch)
+    app = production_app(tmp_path, PREFERRED_URL_SCHEME="https")
+    # Plain HTTP to the app (a TLS proxy in front, FLASK_TRUSTED_PROXIES=0): is_secure is false.
+    response = app.test_client().get("/", base_url="http://localhost")
+    assert response.headers["Strict-Transport-Security"] == "max-age=31536000; includeSubDomains"
+
+
+def test_no_hsts_in_development_over_http(client):
+    assert "Strict-Transport-Security" not in client.get("/").headers
+
+
+def test_no_hsts_when_the_scheme_is_http(tmp_path, monkeypatch):
+    clean_environment(monkeypatch)
+    app = production_app(tmp_path, PREFERRED_URL_SCHEME="http")
+    assert "Strict-Transport-Security" not in app.test_client().get("/", base_url="http://localhost").headers
+
+
+def test_https_is_the_default_scheme_outside_development(tmp_path, monkeypatch):
+    clean_environment(monkeypatch)
+    app = create_app(
+        {
+            "SECRET_KEY": "x",
+            "EXTERNAL_BASE_URL": "https://p.example.fr",
+            "DATABASE_URL": f"sqlite:///{tmp_path}/p.db",
+        }
+    )
+    assert app.config["PREFERRED_URL_SCHEME"] == "https"
+    assert "Strict-Transport-Security" in app.test_client().get("/livez", base_url="http://localhost").headers
+
+
+# -- backups -----------------------------------------------------------------------------
+
+
+def test_sqlite_backup_while_writing_restores_and_signs_in(app, client, mailbox, tmp_path, monkeypatch):
+    signup = Signup(client, mailbox)
+    signup.create_account()
+    signup.activate()
+    stop = threading.Event()
+
+    def write_meanwhile():
+        with app.app_context(), db.connection_context():
+            index = 0
+            while not stop.is_set():
+                user_row(f"ecrivain{index}@exemple.fr")
+                index += 1
+
+    writer = threading.Thread(target=write_meanwhile)
+    writer.start()
+    try:
+        result = app.test_cli_runner().invoke(args=["backup", str(tmp_path / "copies" / "portail.backup")])
+    finally:
+        stop.set()
+        writer.join()
+    assert result.exit_code == 0, result.output
+    copy = tmp_path / "copies" / "portail.backup"
+    assert "Backup written to" in result.output
+    assert not list(copy.parent.glob("*.partial"))
+    with sqlite3.connect(copy) as check:
+        assert check.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+
+    restored = tmp_path / "restored"
+    restored.mkdir()
+    shutil.copy(copy, restored / "test.db")
+    clean_environment(monkeypatch)
+    again = make_app(restored)
+    again.test_client_class = Client
+    other = again.test_client()
+    response = sign_in(other)
+    assert response.status_code == 303 and response.headers["Location"] == "/structure/"
+
+
+def test_backup_of_a_missing_sqlite_file_says_so(tmp_path, monkeypatch):
+    clean_environment(monkeypatch)
+    app = create_app({"TESTING": True, "SECRET_KEY": "x", "DATABASE_URL": f"sqlite:///{tmp_path}/none.db"})
+    result = app.test_cli_runner().invoke(args=["backup", str(tmp_path / "b")])
+    assert result.exit_code != 0 and "No SQLite database file" in result.output
+
+
+@pytest.fixture(scope="module")
+def postgres():
+    server = pg_server.PostgresServer().start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+def test_postgresql_backup_with_pg_dump_restores_and_signs_in(postgres, tmp_path, monkeypatch):
+    clean_environment(monkeypatch)
+    source = postgres.url(postgres.create_database())
+    app = make_app(tmp_path, DATABASE_URL=source)
+    app.test_client_class = Client
+
+    def read(recipient=None):
+        from models import OutboxMail
+
+        with app.app_context(), db.connection_context():
+            query = OutboxMail.select().order_by(OutboxMail.id)
+            return list(query.where(OutboxMail.recipient == recipient) if recipient else query)
+
+    signup = Signup(app.test_client(), read)
+    signup.create_account()
+    signup.activate()
+    copy = tmp_path / "portail.dump"
+    result = app.test_cli_runner().invoke(args=["backup", str(copy)])
+    assert result.exit_code == 0, result.output
+
+    target = postgres.create_database("restored")
+    restore = subprocess.run(  # noqa: S603
+        ["pg_restore", "--no-owner", "--dbname", postgres.url(target), str(copy)],  # noqa: S607
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert restore.returncode == 0, restore.stderr
+    again = make_app(tmp_path / "restored", DATABASE_URL=postgres.url(target))
+    again.test_client_class = Client
+    response = sign_in(again.test_client())
+    assert response.status_code == 303 and response.headers["Location"] == "/structure/"
