@@ -66,7 +66,8 @@ def flask_command(env: dict, *args: str, timeout: float = 120) -> subprocess.Com
 
 
 class Gunicorn:
-    def __init__(self, env: dict, workers: int, log: Path) -> None:
+    def __init__(self, env: dict, workers: int, log: Path, conf: Path | None = None) -> None:
+        self.conf = conf or ROOT / "gunicorn.conf.py"
         self.port = free_port()
         self.env = {**env, "WEB_CONCURRENCY": str(workers), "GUNICORN_BIND": f"127.0.0.1:{self.port}"}
         self.workers = workers
@@ -80,7 +81,7 @@ class Gunicorn:
     def start(self) -> Gunicorn:
         with open(self.log, "ab") as log:
             self.process = subprocess.Popen(  # noqa: S603 - fixed program
-                [sys.executable, "-m", "gunicorn", "-c", str(ROOT / "gunicorn.conf.py"), "app:create_app()"],
+                [sys.executable, "-m", "gunicorn", "-c", str(self.conf), "app:create_app()"],
                 cwd=ROOT,
                 env=self.env,
                 stdout=log,
