@@ -74,6 +74,7 @@ _metrics_dir = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
 if not _metrics_dir:
     _metrics_dir = tempfile.mkdtemp(prefix="portail-metrics-")
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = _metrics_dir
+os.makedirs(_metrics_dir, exist_ok=True)
 
 
 def on_starting(server):
