@@ -37,6 +37,8 @@ from prometheus_client import (
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.multiprocess import MultiProcessCollector
 
+import audit
+from audit import Event, Outcome
 from extensions import limiter
 from models import OutboxMail, utcnow
 
@@ -81,12 +83,12 @@ SIGN_IN_THROTTLES = Counter(
 )
 SIGN_IN_FAILURES = Counter(PREFIX + "sign_in_failures", "Failed sign-ins (wrong password, unknown address…).")
 EVENT_COUNTERS = {
-    ("account.created", "success"): SIGN_UPS,
-    ("account.activated", "success"): ACTIVATIONS,
-    ("structure.created", "success"): STRUCTURES,
-    ("membership.requested", "success"): ATTACHMENT_REQUESTS,
-    ("auth.sign_in", "throttled"): SIGN_IN_THROTTLES,
-    ("auth.sign_in", "failure"): SIGN_IN_FAILURES,
+    (Event.ACCOUNT_CREATED, Outcome.SUCCESS): SIGN_UPS,
+    (Event.ACCOUNT_ACTIVATED, Outcome.SUCCESS): ACTIVATIONS,
+    (Event.STRUCTURE_CREATED, Outcome.SUCCESS): STRUCTURES,
+    (Event.MEMBERSHIP_REQUESTED, Outcome.SUCCESS): ATTACHMENT_REQUESTS,
+    (Event.SIGN_IN, Outcome.THROTTLED): SIGN_IN_THROTTLES,
+    (Event.SIGN_IN, Outcome.FAILURE): SIGN_IN_FAILURES,
 }
 
 bp = Blueprint("metrics", __name__)
@@ -207,8 +209,6 @@ def _watch_limiter_storage() -> None:
 
 
 def init_app(app: Flask) -> None:
-    import audit
-
     if count_event not in audit.LISTENERS:
         audit.LISTENERS.append(count_event)
     _watch_limiter_storage()
