@@ -17,6 +17,7 @@ import urllib.request
 from pathlib import Path
 
 from pg_server import free_port
+from redis_server import terminate
 
 ROOT = Path(__file__).resolve().parent.parent
 CSRF = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
@@ -126,14 +127,7 @@ class Gunicorn:
             return ""
 
     def stop(self) -> None:
-        if self.process is None:
-            return
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=40)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait(timeout=5)
+        terminate(self.process, 40)  # graceful_timeout is 30 s
         self.process = None
 
 

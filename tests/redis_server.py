@@ -13,6 +13,19 @@ from pathlib import Path
 
 from pg_server import free_port
 
+
+def terminate(process: subprocess.Popen | None, timeout: float) -> None:
+    """SIGTERM, then SIGKILL if the process is still there after ``timeout`` s."""
+    if process is None:
+        return
+    process.terminate()
+    try:
+        process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(timeout=5)
+
+
 REDIS_SERVER = "/usr/bin/redis-server"
 
 
@@ -70,14 +83,8 @@ class RedisServer:
             return False
 
     def stop(self) -> None:
-        if self.process is not None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(timeout=5)
-            self.process = None
+        terminate(self.process, 10)
+        self.process = None
 
     def close(self) -> None:
         self.stop()
