@@ -73,10 +73,21 @@ def test_several_workers_on_memory_storage_warn_at_start_up(tmp_path):
     assert statuses.count(422) >= 10  # each worker lets 10 through on its own
 
 
-def test_one_worker_on_memory_storage_does_not_warn(tmp_path):
-    server = serve(tmp_path, 1, FLASK_RATELIMIT_STORAGE_URI="memory://")
-    server.stop()
-    assert "counted in each worker's memory" not in server.log_text()
+def test_one_worker_does_not_warn_and_the_access_log_redacts_tokens_attack_log_reader(tmp_path):
+    server = serve(tmp_path, 1, FLASK_RATELIMIT_STORAGE_URI="memory://", GUNICORN_ACCESS_LOG="-")
+    token = "Zr3kQ9mX7fPp2LwY8vTn4HcB1sJdE6aGuKoVqRyWiMx"
+    try:
+        browser = Browser(server.base)
+        assert browser.get(f"/activation/{token}?source=mail")[0] == 410
+        browser.get(f"/mot-de-passe-oublie/{token}", headers={"Referer": f"{server.base}/activation/{token}"})
+    finally:
+        server.stop()
+    log = server.log_text()
+    assert "counted in each worker's memory" not in log
+    assert token not in log and "source=mail" not in log
+    assert '"GET /activation/[redacted] HTTP/1.1" 410' in log  # gunicorn's access log
+    assert "GET /activation/[redacted] 410" in log  # the app's request log
+    assert f'"{server.base}/activation/[redacted]"' in log  # the Referer
 
 
 # -- Redis down: per-process memory, logged, counted, and back when Redis is --------------

@@ -279,6 +279,7 @@ def test_production_rehearsal(tmp_path):
         received = sink.received()
         accounts = pg_rows(postgres, database, 'SELECT status, count(*) FROM "user" GROUP BY status')
         metrics_text = Browser(server.base).request("/metrics")[1]
+        ready = Browser(server.base).request("/readyz")
     finally:
         if server is not None:
             server.stop()
@@ -315,6 +316,10 @@ def test_production_rehearsal(tmp_path):
     assert Counter(received) == Counter((row[0], row[1], normalise(row[2])) for row in outbox)
     assert len(received) >= TOTAL
     assert sample(metrics_text, "portail_rate_limit_storage_failures_total") >= 1
+    # The counts of all workers, the killed one's included (multiprocess mode).
+    assert sample(metrics_text, "portail_sign_ups_total") >= TOTAL
+    assert sample(metrics_text, "portail_activations_total") >= TOTAL
+    assert ready[0] == 200 and '"rate_limit_storage":"ok"' in ready[1].replace(" ", "")
 
 
 def flask_background(env, log_path):
