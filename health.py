@@ -8,8 +8,8 @@
 
 Both are answered by the first ``before_request`` function, registered before
 the database's, so they open no connection of their own accord, are never
-rate-limited (Flask-Limiter's check comes later) and set no cookie. The
-request log writes them at DEBUG level only (logs.QUIET_PATHS).
+rate-limited (Flask-Limiter's check comes later), set no cookie and are not
+logged (the request log's hooks come later too).
 """
 
 from __future__ import annotations

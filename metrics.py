@@ -145,8 +145,7 @@ def _allowed() -> bool:
         address = ipaddress.ip_address(request.remote_addr or "")
     except ValueError:
         return False
-    networks = current_app.config["METRICS_ALLOWED_NETWORKS"] or []
-    return any(address in ipaddress.ip_network(network, strict=False) for network in networks)
+    return any(address in network for network in current_app.extensions["metrics_networks"])
 
 
 @bp.get("/metrics")
@@ -209,6 +208,13 @@ def _watch_limiter_storage() -> None:
 
 
 def init_app(app: Flask) -> None:
+    try:
+        app.extensions["metrics_networks"] = [
+            ipaddress.ip_network(network, strict=False)
+            for network in app.config["METRICS_ALLOWED_NETWORKS"] or []
+        ]
+    except (TypeError, ValueError) as error:
+        raise RuntimeError(f"FLASK_METRICS_ALLOWED_NETWORKS: a JSON list of networks ({error})") from None
     if count_event not in audit.LISTENERS:
         audit.LISTENERS.append(count_event)
     _watch_limiter_storage()

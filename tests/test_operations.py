@@ -378,3 +378,9 @@ def test_postgresql_backup_with_pg_dump_restores_and_signs_in(postgres, tmp_path
     again.test_client_class = Client
     response = sign_in(again.test_client())
     assert response.status_code == 303 and response.headers["Location"] == "/structure/"
+
+
+def test_a_bad_metrics_network_stops_the_start(tmp_path, monkeypatch):
+    clean_environment(monkeypatch)
+    with pytest.raises(RuntimeError, match="FLASK_METRICS_ALLOWED_NETWORKS"):
+        make_app(tmp_path, METRICS_ALLOWED_NETWORKS=["not-a-network"])
