@@ -8,22 +8,22 @@ import sqlite3
 import subprocess
 import threading
 
-import pg_server
 import pytest
-from conftest import PASSWORD, Client, HtmxClient, Signup, clean_environment, make_app, user_row
 
 import logs
 from app import create_app
 from models import SchemaVersion, User, db
-
-EMAIL = "marie.curie@exemple.fr"
+from tests.support import pg_server
+from tests.support.app import Client, HtmxClient, clean_environment, make_app, user_row
+from tests.support.constants import EMAIL, PASSWORD
+from tests.support.signup import Signup
 
 
 def sign_in(client, email=EMAIL, password=PASSWORD):
     return client.submit("/connexion", {"email": email, "password": password})
 
 
-def production_app(tmp_path, **settings):
+def production_app_over_http(tmp_path, **settings):
     """Production mode (neither TESTING nor debug). Its test client speaks
     HTTPS (Flask builds it from PREFERRED_URL_SCHEME) unless told otherwise."""
     app = make_app(
@@ -83,7 +83,7 @@ def test_readyz_is_503_when_the_database_is_unreachable(tmp_path, monkeypatch):
 
 def test_probes_are_never_rate_limited_nor_logged_at_info(tmp_path, monkeypatch, caplog):
     clean_environment(monkeypatch)
-    app = production_app(tmp_path, RATELIMIT_SIGN_IN="1 per hour")
+    app = production_app_over_http(tmp_path, RATELIMIT_SIGN_IN="1 per hour")
     client = app.test_client()
     caplog.set_level("INFO", logger="portail.request")
     for _ in range(50):
@@ -195,7 +195,7 @@ def test_metrics_settings_from_the_environment(tmp_path, monkeypatch):
 def json_app(tmp_path, monkeypatch):
     clean_environment(monkeypatch)
     monkeypatch.setenv("FLASK_LOG_JSON", "true")
-    app = production_app(tmp_path, LOG_REQUESTS=True)
+    app = production_app_over_http(tmp_path, LOG_REQUESTS=True)
     yield app
     logs.unconfigure()
 
@@ -259,7 +259,7 @@ def test_redact_keeps_the_portals_own_words():
 
 def test_hsts_when_https_is_configured_even_behind_an_untrusted_proxy(tmp_path, monkeypatch):
     clean_environment(monkeypatch)
-    app = production_app(tmp_path, PREFERRED_URL_SCHEME="https")
+    app = production_app_over_http(tmp_path, PREFERRED_URL_SCHEME="https")
     # Plain HTTP to the app (a TLS proxy in front, FLASK_TRUSTED_PROXIES=0): is_secure is false.
     response = app.test_client().get("/", base_url="http://localhost")
     assert response.headers["Strict-Transport-Security"] == "max-age=31536000; includeSubDomains"
@@ -271,7 +271,7 @@ def test_no_hsts_in_development_over_http(client):
 
 def test_no_hsts_when_the_scheme_is_http(tmp_path, monkeypatch):
     clean_environment(monkeypatch)
-    app = production_app(tmp_path, PREFERRED_URL_SCHEME="http")
+    app = production_app_over_http(tmp_path, PREFERRED_URL_SCHEME="http")
     assert "Strict-Transport-Security" not in app.test_client().get("/", base_url="http://localhost").headers
 
 
@@ -334,15 +334,6 @@ def test_backup_of_a_missing_sqlite_file_says_so(tmp_path, monkeypatch):
     app = create_app({"TESTING": True, "SECRET_KEY": "x", "DATABASE_URL": f"sqlite:///{tmp_path}/none.db"})
     result = app.test_cli_runner().invoke(args=["backup", str(tmp_path / "b")])
     assert result.exit_code != 0 and "No SQLite database file" in result.output
-
-
-@pytest.fixture(scope="module")
-def postgres():
-    server = pg_server.PostgresServer().start()
-    try:
-        yield server
-    finally:
-        server.stop()
 
 
 def test_postgresql_backup_with_pg_dump_restores_and_signs_in(postgres, tmp_path, monkeypatch):

@@ -8,11 +8,11 @@ import logging
 import time
 
 import pytest
-from conftest import Client, clean_environment, make_app
-from gunicorn_server import Browser, Gunicorn, flask_command, production_environment
-from redis_server import RedisServer
 
 import metrics
+from tests.support.app import Client, clean_environment, make_app
+from tests.support.gunicorn_server import Browser, Gunicorn, flask_command, production_environment
+from tests.support.redis_server import RedisServer
 
 
 @pytest.fixture

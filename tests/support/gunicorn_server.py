@@ -16,10 +16,10 @@ import urllib.parse
 import urllib.request
 from pathlib import Path
 
-from pg_server import free_port
-from redis_server import terminate
+from tests.support.pg_server import free_port
+from tests.support.redis_server import terminate
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parent.parent.parent
 CSRF = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
 
 # Production mode over plain HTTP: cookies without Secure/__Host- (the only

@@ -11,7 +11,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from pg_server import free_port
+from tests.support.pg_server import free_port
 
 
 def terminate(process: subprocess.Popen | None, timeout: float) -> None:
