@@ -143,3 +143,13 @@ def smtp_app(tmp_path, monkeypatch, smtp):
     )
     app.test_client_class = Client
     return app
+
+
+def pytest_terminal_summary(terminalreporter):
+    """Figures a test recorded (``record_property("figures", text)``), shown
+    after the run even with -q and xdist."""
+    for report in terminalreporter.stats.get("passed", []):
+        for name, value in getattr(report, "user_properties", []):
+            if name == "figures":
+                terminalreporter.write_sep("-", f"figures of {report.nodeid}")
+                terminalreporter.write_line(str(value))

@@ -44,15 +44,16 @@ def serve(tmp_path, workers: int, **settings):
     return Gunicorn(env, workers, tmp_path / "gunicorn.log").start()
 
 
-def test_ten_per_hour_lets_exactly_ten_through_across_four_workers(tmp_path, redis):
+def test_ten_per_hour_lets_exactly_ten_through_across_four_workers(tmp_path, redis, record_property):
     server = serve(tmp_path, 4, FLASK_RATELIMIT_STORAGE_URI=redis.url)
     try:
         statuses = wrong_sign_ins(server.base, 26)
         log = server.log_text()
     finally:
         server.stop()
-    print(
-        f"\nRedis, 4 workers, 10 per hour: {statuses.count(422)} of 26 through, {statuses.count(429)} refused"
+    record_property(
+        "figures",
+        f"Redis, 4 workers, 10 per hour: {statuses.count(422)} of 26 through, {statuses.count(429)} refused",
     )
     assert statuses.count(422) == 10
     assert statuses.count(429) == 16
@@ -60,14 +61,14 @@ def test_ten_per_hour_lets_exactly_ten_through_across_four_workers(tmp_path, red
     assert "counted in each worker's memory" not in log
 
 
-def test_several_workers_on_memory_storage_warn_at_start_up(tmp_path):
+def test_several_workers_on_memory_storage_warn_at_start_up(tmp_path, record_property):
     server = serve(tmp_path, 2, FLASK_RATELIMIT_STORAGE_URI="memory://")
     try:
         statuses = wrong_sign_ins(server.base, 26)
         log = server.log_text()
     finally:
         server.stop()
-    print(f"\nmemory://, 2 workers, 10 per hour: {statuses.count(422)} of 26 let through")
+    record_property("figures", f"memory://, 2 workers, 10 per hour: {statuses.count(422)} of 26 let through")
     assert "Rate limits are counted in each worker's memory" in log
     assert "2 workers serve" in log
     assert statuses.count(422) >= 10  # each worker lets 10 through on its own

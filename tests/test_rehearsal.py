@@ -186,7 +186,7 @@ def post_worker_init(worker):
     return conf
 
 
-def test_production_rehearsal(tmp_path):
+def test_production_rehearsal(tmp_path, record_property):
     started = time.monotonic()
     postgres = pg_server.PostgresServer().start()
     redis = RedisServer().start()
@@ -287,8 +287,8 @@ def test_production_rehearsal(tmp_path):
 
     durations = sorted(figures.durations)
     log = server.log_text()
-    print(
-        f"\nProduction rehearsal: {TOTAL} sign-ups from {CLIENTS} clients, {WORKERS} gunicorn workers"
+    figures_text = (
+        f"Production rehearsal: {TOTAL} sign-ups from {CLIENTS} clients, {WORKERS} gunicorn workers"
         f"\n  events: {'; '.join(events)}"
         f"\n  burst: {burst_seconds:.1f} s; all mail delivered {delivered_seconds:.1f} s after its start;"
         f" activations: {activation_seconds:.1f} s; whole test {time.monotonic() - started:.1f} s"
@@ -302,6 +302,8 @@ def test_production_rehearsal(tmp_path):
         f" sign-ups counted {sample(metrics_text, 'portail_sign_ups_total'):.0f},"
         f" activations counted {sample(metrics_text, 'portail_activations_total'):.0f}"
     )
+    print("\n" + figures_text)
+    record_property("figures", figures_text)  # printed at the end of the run (conftest)
     assert figures.statuses[500] == 0, f"server errors: {figures.statuses}"
     assert dict(accounts) == {"active": TOTAL}
     assert len(workers_after_kill) == WORKERS  # gunicorn replaced the killed worker
