@@ -75,7 +75,9 @@ def test_development_needs_neither(tmp_path):
 
 def _gunicorn(tmp_path, *options: str, **settings) -> subprocess.CompletedProcess:
     bind = f"unix:{tmp_path / 'gunicorn.sock'}"
-    args = ["gunicorn", "--chdir", str(ROOT), "--bind", bind, *options, "app:create_app()"]
+    # One worker: each worker that fails to load logs the reason once (gunicorn
+    # reads the repository's gunicorn.conf.py, which starts one per core and more).
+    args = ["gunicorn", "--chdir", str(ROOT), "--bind", bind, "--workers", "1", *options, "app:create_app()"]
     return _run(args, tmp_path, timeout=90, **settings)
 
 
