@@ -23,6 +23,7 @@ from urllib.parse import urlsplit
 import pytest
 from aiosmtpd.controller import Controller
 
+from challenges import ALPHABET, LENGTH
 from tests.support import pg_server
 from tests.support.constants import PASSWORD
 from tests.support.gunicorn_server import ROOT, Browser, Gunicorn, flask_command, production_environment
@@ -34,7 +35,6 @@ SIGN_UPS_PER_CLIENT = 5
 TOTAL = CLIENTS * SIGN_UPS_PER_CLIENT
 WORKERS = 4
 SECRET_KEY = "rehearsal-secret-key-0123456789abcdef"
-ALPHABET = "ACEFGHKMNPRTWXY34679"
 CHALLENGE = re.compile(r'name="challenge_id" value="([^"]+)"')
 
 pytestmark = [pytest.mark.rehearsal, pytest.mark.timeout(400)]
@@ -44,7 +44,7 @@ def captcha_answer(challenge_id: str) -> str:
     """What the person reads on the image: the server derives it with its secret
     key (challenges.answer), which the operator of this rehearsal holds."""
     digest = hmac.new(SECRET_KEY.encode(), f"captcha:{challenge_id}".encode(), hashlib.sha256).digest()
-    return "".join(ALPHABET[byte % len(ALPHABET)] for byte in digest[:6])
+    return "".join(ALPHABET[byte % len(ALPHABET)] for byte in digest[:LENGTH])
 
 
 # -- a local SMTP server that can be stopped and started on the same port ------------------
