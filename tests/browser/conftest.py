@@ -61,7 +61,7 @@ def live_server(tmp_path_factory, inbox) -> Iterator[LiveServer]:
 def browser() -> Iterator[Browser]:
     """Debian's Chromium, headless, one per worker."""
     if not CHROMIUM.exists():
-        pytest.fail(f"{CHROMIUM} is missing: run  make browser  (or: apt-get install -y chromium)")
+        pytest.fail(f"{CHROMIUM} is missing: run  make test-packages  (or: apt-get install -y chromium)")
     with sync_playwright() as playwright:
         chromium = playwright.chromium.launch(
             executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
