@@ -48,6 +48,11 @@ DEFAULTS = {
     # Reverse proxies in front of the app whose X-Forwarded-* headers are
     # trusted (werkzeug ProxyFix). 0: the client address is the socket's.
     "TRUSTED_PROXIES": 0,
+    # Request bodies: the whole body, one form field, the number of fields.
+    # The portal's largest form is a few kilobytes; a larger body gets 413.
+    "MAX_CONTENT_LENGTH": 1024 * 1024,
+    "MAX_FORM_MEMORY_SIZE": 64 * 1024,
+    "MAX_FORM_PARTS": 200,
     # Sign-in throttle: from the 5th failure in a row, attempts for that
     # account are refused for 30 s, doubling each failure, at most 15 minutes.
     "SIGN_IN_THROTTLE_AFTER": 5,

@@ -4,6 +4,7 @@ trusted proxies, and the rate limits the views declare."""
 from __future__ import annotations
 
 import hashlib
+import io
 import time
 from collections.abc import Callable
 
@@ -20,6 +21,41 @@ CSP = (
     "form-action 'self'"
 )
 HSTS = "max-age=31536000; includeSubDomains"
+
+
+def _refuse_oversized_body() -> None:
+    """A body larger than MAX_CONTENT_LENGTH is refused (413) before anything
+    parses it: the CSRF check and the NUL check below both read the form. On
+    its announced length; a body sent without one (chunked) is read up to the
+    limit here, and kept for the view if it fits."""
+    limit = current_app.config["MAX_CONTENT_LENGTH"]
+    if limit is None:
+        return
+    if request.content_length is not None:
+        if request.content_length > limit:
+            abort(413)
+        return
+    environ = request.environ
+    if not environ.get("wsgi.input_terminated"):
+        return  # Werkzeug reads no body at all without a length
+    body = _read_at_most(environ["wsgi.input"], limit + 1)
+    if len(body) > limit:
+        abort(413)
+    environ["wsgi.input"] = io.BytesIO(body)
+    environ["CONTENT_LENGTH"] = str(len(body))
+    del environ["wsgi.input_terminated"]
+    environ.pop("HTTP_TRANSFER_ENCODING", None)  # else the length is not read
+
+
+def _read_at_most(stream, size: int) -> bytes:
+    chunks, left = [], size
+    while left > 0:
+        chunk = stream.read(min(left, 65536))
+        if not chunk:
+            break
+        chunks.append(chunk)
+        left -= len(chunk)
+    return b"".join(chunks)
 
 
 def _refuse_nul_characters() -> None:
@@ -39,6 +75,8 @@ def _refuse_nul_characters() -> None:
 
 
 def init_app(app: Flask) -> None:
+    # First of all the request hooks, before CSRFProtect's (it reads the form).
+    app.before_request_funcs.setdefault(None, []).insert(0, _refuse_oversized_body)
     app.before_request(_refuse_nul_characters)
     proxies = int(app.config["TRUSTED_PROXIES"] or 0)
     if proxies > 0:
