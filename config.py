@@ -59,6 +59,13 @@ DEFAULTS = {
     "SIGN_IN_THROTTLE_BASE_SECONDS": 30,
     "SIGN_IN_THROTTLE_MAX_SECONDS": 900,
     "SIGN_IN_FAILURE_WINDOW_HOURS": 24,
+    # A browser that signed in to an account keeps a device cookie this long:
+    # it is exempt from that account's throttles (devices.py).
+    "DEVICE_COOKIE_NAME": "device",
+    "DEVICE_COOKIE_SECURE": False,
+    "DEVICE_COOKIE_DAYS": 180,
+    # Signed-in sessions end after this many days at most (sessions.py).
+    "SESSION_MAX_AGE_DAYS": 30,
     # `flask purge`: pending accounts never activated, and audit events, older than this.
     "PURGE_PENDING_AFTER_DAYS": 30,
     "AUDIT_RETENTION_DAYS": 365,
@@ -68,7 +75,10 @@ DEFAULTS = {
     "RATELIMIT_STRATEGY": "moving-window",
     # Limits (limits' notation), by client address and, "_EMAIL", by e-mail address.
     "RATELIMIT_SIGN_IN": "20 per minute; 200 per day",
+    # Not counted for a browser known to the account (device cookie): failures
+    # from such a browser count per device instead.
     "RATELIMIT_SIGN_IN_EMAIL": "10 per 15 minutes; 50 per day",
+    "RATELIMIT_SIGN_IN_DEVICE": "10 per 15 minutes",
     # Step 2 only: colleagues behind one company address correct their typos;
     # the captcha (below) is what gates account creation.
     "RATELIMIT_SIGN_UP": "60 per hour; 300 per day",
@@ -102,6 +112,8 @@ PRODUCTION_DEFAULTS = {
     "SESSION_COOKIE_NAME": "__Host-session",
     "REMEMBER_COOKIE_SECURE": True,
     "REMEMBER_COOKIE_NAME": "__Host-remember_token",
+    "DEVICE_COOKIE_SECURE": True,
+    "DEVICE_COOKIE_NAME": "__Host-device",
     "PREFERRED_URL_SCHEME": "https",
 }
 
@@ -130,6 +142,7 @@ STRING_KEYS = (
     "RATELIMIT_STORAGE_URI",
     "SESSION_COOKIE_NAME",
     "SIRENE_API_URL",
+    "DEVICE_COOKIE_NAME",
 )
 
 

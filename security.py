@@ -10,6 +10,7 @@ from collections.abc import Callable
 
 from flask import Flask, abort, current_app, request
 from flask_limiter.util import get_remote_address
+from limits import parse_many
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from extensions import limiter
@@ -120,36 +121,68 @@ def form_email() -> str | None:
     return request.form.get("email")
 
 
-def limit(setting: str, email: Callable[[], str | None] | None = None, methods=("POST",)):
+def limit(
+    setting: str,
+    email: Callable[[], str | None] | None = None,
+    methods=("POST",),
+    key: Callable[[], str | None] | None = None,
+    exempt: Callable[[], bool] | None = None,
+    deduct_when: Callable | None = None,
+):
     """A limit read from ``RATELIMIT_<setting>`` at each request, keyed by the
-    client address, or with ``email`` by the e-mail address it returns
-    (requests without one are not counted by that limit)."""
+    client address, or with ``email`` by the e-mail address it returns, or by
+    what ``key`` returns (requests without an e-mail or key, or ``exempt``,
+    are not counted by that limit). With ``deduct_when(response)``, only the
+    requests it accepts are counted."""
 
     def value() -> str:
         return current_app.config[f"RATELIMIT_{setting}"]
 
-    if email is None:
-        return limiter.limit(value, methods=list(methods), per_method=True)
+    if email is not None:
+        key = lambda: email_key(email())  # noqa: E731
+    options = {"methods": list(methods), "per_method": True, "deduct_when": deduct_when}
+    if key is None and exempt is None:
+        return limiter.limit(value, **options)
     return limiter.limit(
         value,
-        key_func=lambda: email_key(email()),
-        exempt_when=lambda: not email_key(email()),
-        methods=list(methods),
-        per_method=True,
+        key_func=(lambda: key() or "") if key else get_remote_address,
+        exempt_when=lambda: bool((key and not key()) or (exempt and exempt())),
+        **options,
     )
 
 
-def limits(setting: str, email: Callable[[], str | None] | None = None, methods=("POST",)):
+def limits(
+    setting: str,
+    email: Callable[[], str | None] | None = None,
+    methods=("POST",),
+    exempt: Callable[[], bool] | None = None,
+):
     """Both limits of an endpoint: ``RATELIMIT_<setting>`` by client address,
-    and ``RATELIMIT_<setting>_EMAIL`` by e-mail address when ``email`` is given."""
+    and ``RATELIMIT_<setting>_EMAIL`` by e-mail address when ``email`` is given
+    (not counted when ``exempt`` says so)."""
 
     def decorate(view):
         view = limit(setting, methods=methods)(view)
         if email is not None:
-            view = limit(f"{setting}_EMAIL", email=email, methods=methods)(view)
+            view = limit(f"{setting}_EMAIL", email=email, methods=methods, exempt=exempt)(view)
         return view
 
     return decorate
+
+
+def mail_allowed(setting: str, email: str | None) -> bool:
+    """Counts one mail to ``email`` against ``RATELIMIT_<setting>``; False once
+    the limit is reached. Per-address limits stop mails, never the person's
+    next step: the page answered is the same either way."""
+    if not current_app.config["RATELIMIT_ENABLED"] or not email_key(email):
+        return True
+    items = parse_many(current_app.config[f"RATELIMIT_{setting}"])
+    strategy = limiter.limiter
+    if not all(strategy.test(item, "mail", setting, email_key(email)) for item in items):
+        return False
+    for item in items:
+        strategy.hit(item, "mail", setting, email_key(email))
+    return True
 
 
 def retry_after_seconds() -> int | None:

@@ -50,7 +50,13 @@ from collections.abc import Callable, Iterator
 from peewee import IntegerField, PeeweeException, PostgresqlDatabase
 from playhouse.migrate import SchemaMigrator
 
-from migrations import v001_accounts, v002_structures, v003_audit_and_sign_in_throttle, v004_sirene_directory
+from migrations import (
+    v001_accounts,
+    v002_structures,
+    v003_audit_and_sign_in_throttle,
+    v004_sirene_directory,
+    v005_sessions_and_manager_notices,
+)
 from migrations.frozen import FrozenModel
 from models import db
 
@@ -62,6 +68,7 @@ STEPS: dict[int, Step] = {
     2: v002_structures.upgrade,
     3: v003_audit_and_sign_in_throttle.upgrade,
     4: v004_sirene_directory.upgrade,
+    5: v005_sessions_and_manager_notices.upgrade,
 }
 SCHEMA_VERSION = max(STEPS)
 

@@ -12,11 +12,13 @@ import json
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from flask import Response, make_response, redirect, render_template, request, session, url_for
+from flask import Response, make_response, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
-from flask_login import login_user
 from werkzeug.routing import IntegerConverter
 from werkzeug.urls import iri_to_uri
+
+import devices
+import sessions
 
 if TYPE_CHECKING:
     from models import User
@@ -121,9 +123,7 @@ def advance(endpoint: str, **values) -> Response:
 
 
 def sign_in(user: User) -> None:
-    """Sign in on a fresh session (the CSRF token, bound to the page, stays)."""
-    csrf = session.get("csrf_token")
-    session.clear()
-    if csrf:
-        session["csrf_token"] = csrf
-    login_user(user)
+    """Sign in on a fresh session, listed server-side (sessions.py); this
+    browser is known to the account from now on (devices.py)."""
+    sessions.start(user)
+    devices.remember(user)
