@@ -38,7 +38,7 @@ def login():
         form.form_errors.append(FAILED)
         return invalid("auth/login.html", form=form, next_url=next_url)
     sign_in(user)
-    return _full_redirect(next_url or url_for("structure.choose"))
+    return full_redirect(next_url or url_for("structure.choose"))
 
 
 @bp.post("/deconnexion")
@@ -48,7 +48,7 @@ def logout():
             audit.record(Event.SIGN_OUT, current_user._get_current_object())
     sessions.end()  # this session only: the device cookie stays
     flash("Vous êtes déconnecté.", "info")
-    return _full_redirect(url_for("main.home"))
+    return full_redirect(url_for("main.home"))
 
 
 def _known_device_id(email: str | None) -> str | None:
@@ -72,7 +72,7 @@ def safe_next(target: str | None) -> str | None:
     return target
 
 
-def _full_redirect(url: str):
+def full_redirect(url: str):
     """Signing in or out changes the whole page (header included): under htmx,
     a full navigation; otherwise a 303."""
     if request.htmx:
