@@ -103,6 +103,20 @@ DEFAULTS = {
     "SIRENE_API_CACHE_SECONDS": 86400,
     "SIRENE_API_FAILURES_BEFORE_PAUSE": 3,
     "SIRENE_API_PAUSE_SECONDS": 60,
+    # Structures and attachments, by client address and, "_ACCOUNT", by account.
+    # Structure creations count only when one is created.
+    "RATELIMIT_STRUCTURE_CREATE": "10 per day",
+    "RATELIMIT_STRUCTURE_CREATE_ACCOUNT": "3 per day",
+    "RATELIMIT_ATTACHMENT": "30 per hour",
+    "RATELIMIT_ATTACHMENT_ACCOUNT": "10 per hour; 30 per day",
+    "RATELIMIT_CANCEL": "30 per hour",
+    "RATELIMIT_CANCEL_ACCOUNT": "10 per hour; 30 per day",
+    # Structures one account may create in 24 hours, whatever the limit store
+    # (counted in the database).
+    "STRUCTURES_PER_ACCOUNT_PER_DAY": 3,
+    # A gestionnaire principal gets at most one mail per requester and
+    # structure in this interval (request, cancellation, request again...).
+    "MANAGER_NOTICE_INTERVAL_MINUTES": 60,
 }
 
 # Defaults outside development (neither debug nor testing): cookies only over

@@ -381,6 +381,11 @@ class Structure(BaseModel):
     non_diffusible = BooleanField(default=False)
     created_by = ForeignKeyField(User, null=True, backref="created_structures", on_delete="SET NULL")
     created_at = DateTimeField(default=utcnow)
+
+    @classmethod
+    def created_since(cls, creator: User, since: datetime) -> int:
+        """How many structures ``creator`` created since then."""
+        return cls.select().where((cls.created_by == creator.id) & (cls.created_at > since)).count()
     updated_at = DateTimeField(default=utcnow)
 
     class Meta:

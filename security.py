@@ -10,6 +10,7 @@ from collections.abc import Callable
 
 from flask import Flask, abort, current_app, request
 from flask_limiter.util import get_remote_address
+from flask_login import current_user
 from limits import parse_many
 from werkzeug.middleware.proxy_fix import ProxyFix
 
@@ -168,6 +169,29 @@ def limits(
         return view
 
     return decorate
+
+
+def account_key() -> str | None:
+    """A rate-limit key for the signed-in account, else None."""
+    return f"account:{current_user.id}" if current_user.is_authenticated else None
+
+
+def account_limits(setting: str, deduct_when: Callable | None = None):
+    """``RATELIMIT_<setting>`` by client address and ``RATELIMIT_<setting>_ACCOUNT``
+    by signed-in account, on POST."""
+
+    def decorate(view):
+        view = limit(setting, deduct_when=deduct_when)(view)
+        return limit(f"{setting}_ACCOUNT", key=account_key, deduct_when=deduct_when)(view)
+
+    return decorate
+
+
+def advanced(response) -> bool:
+    """For ``deduct_when``: the POST succeeded and moves on to the next page
+    (views.advance), not a form shown again, with errors or prefilled."""
+    headers = response.headers
+    return response.status_code == 303 or "HX-Push-Url" in headers or "HX-Location" in headers
 
 
 def mail_allowed(setting: str, email: str | None) -> bool:
