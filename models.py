@@ -186,9 +186,7 @@ class UserSession(BaseModel):
         return (
             cls.select()
             .where(
-                (cls.key_hash == sha256(key))
-                & (cls.user == user_id)
-                & (cls.created_at > utcnow() - max_age)
+                (cls.key_hash == sha256(key)) & (cls.user == user_id) & (cls.created_at > utcnow() - max_age)
             )
             .exists()
         )
@@ -386,6 +384,7 @@ class Structure(BaseModel):
     def created_since(cls, creator: User, since: datetime) -> int:
         """How many structures ``creator`` created since then."""
         return cls.select().where((cls.created_by == creator.id) & (cls.created_at > since)).count()
+
     updated_at = DateTimeField(default=utcnow)
 
     class Meta:

@@ -41,9 +41,7 @@ def assert_413_page(client, response):
 def test_a_huge_sign_in_body_is_refused_before_it_is_parsed(any_client, parsed):
     token = any_client.csrf_token()
     body = f"csrf_token={token}&email=a%40exemple.fr&password=".encode() + b"x" * (2 * MIB)
-    response = any_client.post(
-        "/connexion", data=body, content_type="application/x-www-form-urlencoded"
-    )
+    response = any_client.post("/connexion", data=body, content_type="application/x-www-form-urlencoded")
     assert_413_page(any_client, response)
     assert "/connexion" not in parsed
 
