@@ -6,8 +6,9 @@ from __future__ import annotations
 import io
 
 import pytest
-from conftest import clean_environment, make_app
 from flask import Request
+
+from tests.support.app import clean_environment, make_app
 
 MIB = 1024 * 1024
 

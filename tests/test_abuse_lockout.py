@@ -4,12 +4,12 @@ reset, resend and sign-up stop mails, never the person's next step."""
 
 from __future__ import annotations
 
-import re
-
 import pytest
-from conftest import PASSWORD, PERSON, Client, HtmxClient, Signup, clean_environment, make_app
 
 from models import OutboxMail, User, db
+from tests.support.app import Client, HtmxClient, clean_environment, make_app, outbox
+from tests.support.constants import PASSWORD
+from tests.support.signup import PERSON, Signup, challenge_on
 
 EMAIL = "marie.curie@exemple.fr"
 WRONG = "Pas-le-bon-1234"
@@ -28,11 +28,7 @@ class Portal:
         return self.app.test_client()
 
     def outbox(self, recipient=None) -> list[OutboxMail]:
-        with self.app.app_context(), db.connection_context():
-            query = OutboxMail.select().order_by(OutboxMail.id)
-            if recipient:
-                query = query.where(OutboxMail.recipient == recipient)
-            return list(query)
+        return outbox(self.app, recipient)
 
     def owner_browser(self) -> Client:
         """The owner's browser: it created the account, signed in, signed out."""
@@ -161,8 +157,7 @@ def test_lockout_of_sign_up_by_wrong_captcha_answers_is_refused(portal):
         address = at(f"203.0.113.{n % 3 + 1}")
         attacker.submit("/inscription/", PERSON, **address)
         page = attacker.get("/inscription/captcha", **address).get_data(as_text=True)
-        challenge = re.search(r'name="challenge_id" value="([^"]+)"', page).group(1)
-        data = {"challenge_id": challenge, "answer": "WRONG1"}
+        data = {"challenge_id": challenge_on(page), "answer": "WRONG1"}
         answer = attacker.submit("/inscription/captcha", data, **address)
         assert answer.status_code == 422
     victim = site.browser()

@@ -7,9 +7,11 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from conftest import PASSWORD, Client, HtmxClient, Signup
 
 from models import User, UserSession, db, utcnow
+from tests.support.app import Client, HtmxClient
+from tests.support.constants import PASSWORD
+from tests.support.signup import Signup
 
 EMAIL = "marie.curie@exemple.fr"
 WRONG = "Pas-le-bon-1234"

@@ -8,10 +8,12 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from conftest import PERSON, clean_environment, make_app
-from structure_helpers import LUCIE, PIERRE, SIRET_NORMALISED, create_structure, new_client, query, text_of
 
-from models import Membership, OutboxMail, Structure, db, utcnow
+from models import Membership, Structure, utcnow
+from tests.support.app import clean_environment, make_app, outbox, query
+from tests.support.responses import text_of
+from tests.support.signup import PERSON
+from tests.support.structures import LUCIE, PIERRE, SIRET_NORMALISED, create_structure, new_client
 
 MANAGER_CONTACT = "direction@ateliers-curie.fr"
 
@@ -30,11 +32,7 @@ class Site:
         self.app, self.htmx = app, htmx
 
     def outbox(self, recipient=None):
-        with self.app.app_context(), db.connection_context():
-            query_ = OutboxMail.select().order_by(OutboxMail.id)
-            if recipient:
-                query_ = query_.where(OutboxMail.recipient == recipient)
-            return list(query_)
+        return outbox(self.app, recipient)
 
     def person(self, person: dict, htmx: bool | None = None):
         return new_client(self.app, self.outbox, person, self.htmx if htmx is None else htmx)
