@@ -68,6 +68,14 @@ def client_redirect(url: str) -> Response:
     return response
 
 
+def full_redirect(url: str) -> Response:
+    """Signing in or out changes the whole page (header included): under htmx,
+    a full navigation; otherwise a 303."""
+    if request.htmx:
+        return client_redirect(url)
+    return redirect(url, 303)
+
+
 def location(url: str, target: str = MAIN, swap: str = MAIN_SWAP) -> Response:
     """htmx fetches ``url`` itself, swaps it into ``target`` and pushes it
     (``HX-Location``): a navigation without a page load, at the cost of a

@@ -13,8 +13,7 @@ from forms.account import ChangePasswordForm, ProfileForm, SurveyConsentForm
 from models import User, db
 from rules.passwords import password_checks
 from security import limits
-from views import advance, page, renders, sign_in
-from views.auth import full_redirect
+from views import advance, full_redirect, page, renders, sign_in
 
 bp = Blueprint("account", __name__, url_prefix="/mon-compte")
 

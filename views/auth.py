@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask import Blueprint, flash, redirect, request, url_for
+from flask import Blueprint, flash, request, url_for
 from flask_login import current_user
 
 import accounts
@@ -15,7 +15,7 @@ from audit import Event
 from forms.auth import LoginForm
 from models import db
 from security import form_email, limit, limits
-from views import client_redirect, invalid, page, sign_in
+from views import full_redirect, invalid, page, sign_in
 
 bp = Blueprint("auth", __name__)
 
@@ -70,11 +70,3 @@ def safe_next(target: str | None) -> str | None:
     if parts.scheme or parts.netloc:
         return None
     return target
-
-
-def full_redirect(url: str):
-    """Signing in or out changes the whole page (header included): under htmx,
-    a full navigation; otherwise a 303."""
-    if request.htmx:
-        return client_redirect(url)
-    return redirect(url, 303)
