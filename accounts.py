@@ -126,11 +126,13 @@ def _throttle(user: User):
     )
 
 
-def authenticate(email: str, password: str) -> User | None:
+def authenticate(email: str, password: str, known_device=lambda user: False) -> User | None:
     """The active account with that e-mail and password, else None whatever
     the reason: unknown address, wrong password, inactive account, or an
     account in its sign-in delay. The password is always hashed (a dummy hash
-    for an unknown address) so that every answer takes as long."""
+    for an unknown address) so that every answer takes as long. For a browser
+    ``known_device(user)`` says signed in there before, the account's delay
+    neither applies nor counts (devices.py: strangers cannot lock it out)."""
     user = User.by_email(email)
     stored = user.password_hash if user and user.is_active else None
     ok, new_hash = verify_password(stored, password)
@@ -138,10 +140,14 @@ def authenticate(email: str, password: str) -> User | None:
         if user is None:
             audit.record(Event.SIGN_IN, None, Outcome.FAILURE, reason="unknown_account")
             return None
-        blocked_until = _throttle(user)
+        known = known_device(user)
+        blocked_until = None if known else _throttle(user)
         if blocked_until and utcnow() < blocked_until:
             # Refused without counting: the delay ends at a known time.
             audit.record(Event.SIGN_IN, user, Outcome.THROTTLED)
+            return None
+        if not ok and known:
+            audit.record(Event.SIGN_IN, user, Outcome.FAILURE, reason="wrong_password", known_device=True)
             return None
         if not ok:
             user.record_failed_sign_in(timedelta(hours=current_app.config["SIGN_IN_FAILURE_WINDOW_HOURS"]))

@@ -14,8 +14,9 @@ import logs
 import mailer
 import metrics
 import security
+import sessions
 from extensions import csrf, htmx, login_manager, mail
-from models import Membership, User
+from models import Membership
 from rules.identifiers import SIRET
 from views import (
     RowIdConverter,
@@ -50,7 +51,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     mail.init_app(app)
     htmx.init_app(app)
     login_manager.init_app(app)
-    login_manager.user_loader(User.from_session_id)
+    login_manager.user_loader(sessions.load_user)
     mailer.init_app(app)
     security.init_app(app)
     metrics.init_app(app)

@@ -35,6 +35,8 @@ class Event:
     SIGN_IN = "auth.sign_in"
     # views.auth.logout.
     SIGN_OUT = "auth.sign_out"
+    # views.account.sign_out_everywhere: every session and device cookie ended.
+    SIGN_OUT_EVERYWHERE = "auth.sign_out_everywhere"
     # accounts.request_reset: SUCCESS (link mailed), UNKNOWN_ACCOUNT,
     # DISABLED_ACCOUNT, or PENDING_ACCOUNT (activation link mailed instead).
     RESET_REQUESTED = "password.reset_requested"

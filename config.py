@@ -53,12 +53,24 @@ DEFAULTS = {
     # Reverse proxies in front of the app whose X-Forwarded-* headers are
     # trusted (werkzeug ProxyFix). 0: the client address is the socket's.
     "TRUSTED_PROXIES": 0,
+    # Request bodies: the whole body, one form field, the number of fields.
+    # The portal's largest form is a few kilobytes; a larger body gets 413.
+    "MAX_CONTENT_LENGTH": 1024 * 1024,
+    "MAX_FORM_MEMORY_SIZE": 64 * 1024,
+    "MAX_FORM_PARTS": 200,
     # Sign-in throttle: from the 5th failure in a row, attempts for that
     # account are refused for 30 s, doubling each failure, at most 15 minutes.
     "SIGN_IN_THROTTLE_AFTER": 5,
     "SIGN_IN_THROTTLE_BASE_SECONDS": 30,
     "SIGN_IN_THROTTLE_MAX_SECONDS": 900,
     "SIGN_IN_FAILURE_WINDOW_HOURS": 24,
+    # A browser that signed in to an account keeps a device cookie this long:
+    # it is exempt from that account's throttles (devices.py).
+    "DEVICE_COOKIE_NAME": "device",
+    "DEVICE_COOKIE_SECURE": False,
+    "DEVICE_COOKIE_DAYS": 180,
+    # Signed-in sessions end after this many days at most (sessions.py).
+    "SESSION_MAX_AGE_DAYS": 30,
     # `flask purge`: pending accounts never activated, and audit events, older than this.
     "PURGE_PENDING_AFTER_DAYS": 30,
     "AUDIT_RETENTION_DAYS": 365,
@@ -77,7 +89,10 @@ DEFAULTS = {
     "RATELIMIT_STRATEGY": "moving-window",
     # Limits (limits' notation), by client address and, "_EMAIL", by e-mail address.
     "RATELIMIT_SIGN_IN": "20 per minute; 200 per day",
+    # Not counted for a browser known to the account (device cookie): failures
+    # from such a browser count per device instead.
     "RATELIMIT_SIGN_IN_EMAIL": "10 per 15 minutes; 50 per day",
+    "RATELIMIT_SIGN_IN_DEVICE": "10 per 15 minutes",
     # Step 2 only: colleagues behind one company address correct their typos;
     # the captcha (below) is what gates account creation.
     "RATELIMIT_SIGN_UP": "60 per hour; 300 per day",
@@ -103,6 +118,20 @@ DEFAULTS = {
     "SIRENE_API_CACHE_SECONDS": 86400,
     "SIRENE_API_FAILURES_BEFORE_PAUSE": 3,
     "SIRENE_API_PAUSE_SECONDS": 60,
+    # Structures and attachments, by client address and, "_ACCOUNT", by account.
+    # Structure creations count only when one is created.
+    "RATELIMIT_STRUCTURE_CREATE": "10 per day",
+    "RATELIMIT_STRUCTURE_CREATE_ACCOUNT": "3 per day",
+    "RATELIMIT_ATTACHMENT": "30 per hour",
+    "RATELIMIT_ATTACHMENT_ACCOUNT": "10 per hour; 30 per day",
+    "RATELIMIT_CANCEL": "30 per hour",
+    "RATELIMIT_CANCEL_ACCOUNT": "10 per hour; 30 per day",
+    # Structures one account may create in 24 hours, whatever the limit store
+    # (counted in the database).
+    "STRUCTURES_PER_ACCOUNT_PER_DAY": 3,
+    # A gestionnaire principal gets at most one mail per requester and
+    # structure in this interval (request, cancellation, request again...).
+    "MANAGER_NOTICE_INTERVAL_MINUTES": 60,
 }
 
 # Defaults outside development (neither debug nor testing): cookies only over
@@ -112,6 +141,8 @@ PRODUCTION_DEFAULTS = {
     "SESSION_COOKIE_NAME": "__Host-session",
     "REMEMBER_COOKIE_SECURE": True,
     "REMEMBER_COOKIE_NAME": "__Host-remember_token",
+    "DEVICE_COOKIE_SECURE": True,
+    "DEVICE_COOKIE_NAME": "__Host-device",
     "PREFERRED_URL_SCHEME": "https",
 }
 
@@ -142,6 +173,7 @@ STRING_KEYS = (
     "SESSION_COOKIE_NAME",
     "SIRENE_API_URL",
     "METRICS_TOKEN",
+    "DEVICE_COOKIE_NAME",
 )
 
 

@@ -122,9 +122,17 @@ class User(UserMixin, BaseModel):
         ).where(User.id == self.id).execute()
         # Reset links sent before the change die with the old password.
         Token.revoke(self, Token.RESET)
+        UserSession.close_all(self)
         fresh = User.get_by_id(self.id)
         self.password_hash, self.session_epoch = fresh.password_hash, fresh.session_epoch
         self.failed_sign_ins, self.last_failed_sign_in_at = 0, None
+
+    def sign_out_everywhere(self) -> None:
+        """« Se déconnecter partout »: every session ends, and with the epoch
+        every device cookie issued for it (devices.py)."""
+        User.update(session_epoch=User.session_epoch + 1).where(User.id == self.id).execute()
+        UserSession.close_all(self)
+        self.session_epoch = User.get_by_id(self.id).session_epoch
 
     def sign_in_blocked_until(self, after: int, base: timedelta, cap: timedelta) -> datetime | None:
         """From the ``after``-th failure in a row, no attempt is accepted for a
@@ -150,6 +158,51 @@ class User(UserMixin, BaseModel):
         if self.failed_sign_ins:
             User.update(failed_sign_ins=0, last_failed_sign_in_at=None).where(User.id == self.id).execute()
             self.failed_sign_ins, self.last_failed_sign_in_at = 0, None
+
+
+class UserSession(BaseModel):
+    """A signed-in session, listed server-side: the session cookie carries
+    its key, and signing out deletes the row, so a copy of the cookie made
+    before is signed out too. Only the key's hash is stored."""
+
+    key_hash = CharField(unique=True)
+    user = ForeignKeyField(User, backref="sessions", on_delete="CASCADE")
+    created_at = DateTimeField(default=utcnow, index=True)
+
+    class Meta:
+        table_name = "user_session"
+
+    @classmethod
+    def open(cls, user: User) -> str:
+        """A new session for ``user``; returns the key for the cookie."""
+        key = secrets.token_urlsafe(32)
+        cls.create(key_hash=sha256(key), user=user)
+        return key
+
+    @classmethod
+    def is_open(cls, user_id: int, key: str | None, max_age: timedelta) -> bool:
+        if not key or not isinstance(key, str):
+            return False
+        return (
+            cls.select()
+            .where(
+                (cls.key_hash == sha256(key)) & (cls.user == user_id) & (cls.created_at > utcnow() - max_age)
+            )
+            .exists()
+        )
+
+    @classmethod
+    def close(cls, key: str | None) -> None:
+        if key and isinstance(key, str):
+            cls.delete().where(cls.key_hash == sha256(key)).execute()
+
+    @classmethod
+    def close_all(cls, user: User) -> None:
+        cls.delete().where(cls.user == user.id).execute()
+
+    @classmethod
+    def purge(cls, max_age: timedelta) -> int:
+        return cls.delete().where(cls.created_at <= utcnow() - max_age).execute()
 
 
 class Token(BaseModel):
@@ -339,6 +392,12 @@ class Structure(BaseModel):
     non_diffusible = BooleanField(default=False)
     created_by = ForeignKeyField(User, null=True, backref="created_structures", on_delete="SET NULL")
     created_at = DateTimeField(default=utcnow)
+
+    @classmethod
+    def created_since(cls, creator: User, since: datetime) -> int:
+        """How many structures ``creator`` created since then."""
+        return cls.select().where((cls.created_by == creator.id) & (cls.created_at > since)).count()
+
     updated_at = DateTimeField(default=utcnow)
 
     class Meta:
@@ -533,6 +592,8 @@ class Membership(BaseModel):
     requested_at = DateTimeField(default=utcnow)
     decided_at = DateTimeField(null=True)
     decided_by = ForeignKeyField(User, null=True, backref="decisions", on_delete="SET NULL")
+    # When the gestionnaire principal was last mailed about this requester.
+    manager_notified_at = DateTimeField(null=True)
 
     class Meta:
         indexes = ((("user", "structure"), True),)
@@ -566,6 +627,26 @@ class Membership(BaseModel):
         )
         if won == 1:
             self.status, self.decided_at, self.decided_by = status, now, by
+        return won == 1
+
+    def claim_manager_notice(self, interval: timedelta) -> bool:
+        """True if the gestionnaire principal may be mailed about this
+        requester now: at most once per ``interval``, whatever the cycles of
+        request and cancellation (of concurrent claims one wins)."""
+        now = utcnow()
+        won = (
+            Membership.update(manager_notified_at=now)
+            .where(
+                (Membership.id == self.id)
+                & (
+                    Membership.manager_notified_at.is_null()
+                    | (Membership.manager_notified_at <= now - interval)
+                )
+            )
+            .execute()
+        )
+        if won == 1:
+            self.manager_notified_at = now
         return won == 1
 
     def approve(self, by: User) -> bool:
@@ -629,6 +710,7 @@ Membership.add_index(
 MODELS: list[type[BaseModel]] = [
     SchemaVersion,
     User,
+    UserSession,
     Token,
     CaptchaChallenge,
     OutboxMail,

@@ -4,11 +4,14 @@ trusted proxies, and the rate limits the views declare."""
 from __future__ import annotations
 
 import hashlib
+import io
 import time
 from collections.abc import Callable
 
 from flask import Flask, abort, current_app, request
 from flask_limiter.util import get_remote_address
+from flask_login import current_user
+from limits import parse_many
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from extensions import limiter
@@ -20,6 +23,41 @@ CSP = (
     "form-action 'self'"
 )
 HSTS = "max-age=31536000; includeSubDomains"
+
+
+def _refuse_oversized_body() -> None:
+    """A body larger than MAX_CONTENT_LENGTH is refused (413) before anything
+    parses it: the CSRF check and the NUL check below both read the form. On
+    its announced length; a body sent without one (chunked) is read up to the
+    limit here, and kept for the view if it fits."""
+    limit = current_app.config["MAX_CONTENT_LENGTH"]
+    if limit is None:
+        return
+    if request.content_length is not None:
+        if request.content_length > limit:
+            abort(413)
+        return
+    environ = request.environ
+    if not environ.get("wsgi.input_terminated"):
+        return  # Werkzeug reads no body at all without a length
+    body = _read_at_most(environ["wsgi.input"], limit + 1)
+    if len(body) > limit:
+        abort(413)
+    environ["wsgi.input"] = io.BytesIO(body)
+    environ["CONTENT_LENGTH"] = str(len(body))
+    del environ["wsgi.input_terminated"]
+    environ.pop("HTTP_TRANSFER_ENCODING", None)  # else the length is not read
+
+
+def _read_at_most(stream, size: int) -> bytes:
+    chunks, left = [], size
+    while left > 0:
+        chunk = stream.read(min(left, 65536))
+        if not chunk:
+            break
+        chunks.append(chunk)
+        left -= len(chunk)
+    return b"".join(chunks)
 
 
 def _refuse_nul_characters() -> None:
@@ -39,6 +77,8 @@ def _refuse_nul_characters() -> None:
 
 
 def init_app(app: Flask) -> None:
+    # First of all the request hooks, before CSRFProtect's (it reads the form).
+    app.before_request_funcs.setdefault(None, []).insert(0, _refuse_oversized_body)
     app.before_request(_refuse_nul_characters)
     proxies = int(app.config["TRUSTED_PROXIES"] or 0)
     if proxies > 0:
@@ -87,36 +127,91 @@ def form_email() -> str | None:
     return request.form.get("email")
 
 
-def limit(setting: str, email: Callable[[], str | None] | None = None, methods=("POST",)):
+def limit(
+    setting: str,
+    email: Callable[[], str | None] | None = None,
+    methods=("POST",),
+    key: Callable[[], str | None] | None = None,
+    exempt: Callable[[], bool] | None = None,
+    deduct_when: Callable | None = None,
+):
     """A limit read from ``RATELIMIT_<setting>`` at each request, keyed by the
-    client address, or with ``email`` by the e-mail address it returns
-    (requests without one are not counted by that limit)."""
+    client address, or with ``email`` by the e-mail address it returns, or by
+    what ``key`` returns (requests without an e-mail or key, or ``exempt``,
+    are not counted by that limit). With ``deduct_when(response)``, only the
+    requests it accepts are counted."""
 
     def value() -> str:
         return current_app.config[f"RATELIMIT_{setting}"]
 
-    if email is None:
-        return limiter.limit(value, methods=list(methods), per_method=True)
+    if email is not None:
+        key = lambda: email_key(email())  # noqa: E731
+    options = {"methods": list(methods), "per_method": True, "deduct_when": deduct_when}
+    if key is None and exempt is None:
+        return limiter.limit(value, **options)
     return limiter.limit(
         value,
-        key_func=lambda: email_key(email()),
-        exempt_when=lambda: not email_key(email()),
-        methods=list(methods),
-        per_method=True,
+        key_func=(lambda: key() or "") if key else get_remote_address,
+        exempt_when=lambda: bool((key and not key()) or (exempt and exempt())),
+        **options,
     )
 
 
-def limits(setting: str, email: Callable[[], str | None] | None = None, methods=("POST",)):
+def limits(
+    setting: str,
+    email: Callable[[], str | None] | None = None,
+    methods=("POST",),
+    exempt: Callable[[], bool] | None = None,
+):
     """Both limits of an endpoint: ``RATELIMIT_<setting>`` by client address,
-    and ``RATELIMIT_<setting>_EMAIL`` by e-mail address when ``email`` is given."""
+    and ``RATELIMIT_<setting>_EMAIL`` by e-mail address when ``email`` is given
+    (not counted when ``exempt`` says so)."""
 
     def decorate(view):
         view = limit(setting, methods=methods)(view)
         if email is not None:
-            view = limit(f"{setting}_EMAIL", email=email, methods=methods)(view)
+            view = limit(f"{setting}_EMAIL", email=email, methods=methods, exempt=exempt)(view)
         return view
 
     return decorate
+
+
+def account_key() -> str | None:
+    """A rate-limit key for the signed-in account, else None."""
+    return f"account:{current_user.id}" if current_user.is_authenticated else None
+
+
+def account_limits(setting: str, deduct_when: Callable | None = None):
+    """``RATELIMIT_<setting>`` by client address and ``RATELIMIT_<setting>_ACCOUNT``
+    by signed-in account, on POST."""
+
+    def decorate(view):
+        view = limit(setting, deduct_when=deduct_when)(view)
+        return limit(f"{setting}_ACCOUNT", key=account_key, deduct_when=deduct_when)(view)
+
+    return decorate
+
+
+def advanced(response) -> bool:
+    """For ``deduct_when``: the POST succeeded and moves on to the next page
+    (views.advance), not a form shown again, with errors or prefilled."""
+    headers = response.headers
+    return response.status_code == 303 or "HX-Push-Url" in headers or "HX-Location" in headers
+
+
+def mail_allowed(setting: str, email: str | None) -> bool:
+    """Counts one mail to ``email`` against ``RATELIMIT_<setting>``; False once
+    the limit is reached. Per-address limits stop mails, never the person's
+    next step: the page answered is the same either way."""
+    if not current_app.config["RATELIMIT_ENABLED"] or not email_key(email):
+        return True
+    items = parse_many(current_app.config[f"RATELIMIT_{setting}"])
+    strategy = limiter.limiter
+    if not all(strategy.test(item, "mail", setting, email_key(email)) for item in items):
+        return False
+    for item in items:
+        strategy.hit(item, "mail", setting, email_key(email))
+    return True
 
 
 def retry_after_seconds() -> int | None:

@@ -7,12 +7,15 @@ address, e-mail or phone (« Non diffusible » or not: they are not needed)."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
+from flask import current_app
 from peewee import IntegrityError
 
 import audit
 import mailer
 from audit import Event, Outcome
-from models import Membership, Structure, User, db
+from models import Membership, Structure, User, db, utcnow
 from rules.identifiers import SIRET
 
 
@@ -20,11 +23,20 @@ class AlreadyExists(Exception):
     """A structure with that identifier type and identifier exists."""
 
 
+class TooManyCreated(Exception):
+    """The account created STRUCTURES_PER_ACCOUNT_PER_DAY structures in the
+    last 24 hours (squatting identifiers to manage them)."""
+
+
 def create(creator: User, data: dict) -> Structure:
     """The structure and its creator as gestionnaire principal, or
-    AlreadyExists (nothing created, even against a concurrent creation)."""
+    AlreadyExists (nothing created, even against a concurrent creation), or
+    TooManyCreated."""
+    allowed = current_app.config["STRUCTURES_PER_ACCOUNT_PER_DAY"]
     try:
         with db.atomic():
+            if Structure.created_since(creator, utcnow() - timedelta(days=1)) >= allowed:
+                raise TooManyCreated
             structure = Structure.register(creator, **data)
             audit.record(Event.STRUCTURE_CREATED, creator, structure=structure.id)
             mailer.queue(
@@ -64,7 +76,7 @@ def request_attachment(user: User, structure: Structure) -> tuple[Membership, bo
         if requested:
             audit.record(Event.MEMBERSHIP_REQUESTED, user, structure=structure.id)
             manager = structure.manager()
-            if manager is not None:
+            if manager is not None and membership.claim_manager_notice(_notice_interval()):
                 mailer.queue(
                     manager.contact_email,
                     "Nouvelle demande de rattachement",
@@ -84,6 +96,12 @@ def request_attachment(user: User, structure: Structure) -> tuple[Membership, bo
                 url=mailer.external_url("space.home"),
             )
     return membership, requested
+
+
+def _notice_interval() -> timedelta:
+    """At most one mail to the gestionnaire principal per requester and
+    structure in this interval, whatever the cycles of request and cancellation."""
+    return timedelta(minutes=current_app.config["MANAGER_NOTICE_INTERVAL_MINUTES"])
 
 
 def decide(membership: Membership, manager: User, approve: bool) -> bool:
@@ -127,7 +145,7 @@ def cancel(membership: Membership, user: User) -> bool:
         audit.record(Event.MEMBERSHIP_CANCELLED, user, structure=membership.structure_id)
         structure = Structure.get_by_id(membership.structure_id)
         manager = structure.manager()
-        if manager is not None:
+        if manager is not None and membership.claim_manager_notice(_notice_interval()):
             mailer.queue(
                 manager.contact_email,
                 "Demande de rattachement annulée",

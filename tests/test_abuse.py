@@ -114,21 +114,12 @@ ENDPOINTS = {
     # setting: (prepare(client), request(client, n)) — the n-th attempt
     "SIGN_UP": (None, lambda c, n: c.submit("/inscription/", {**PERSON, "terms": ""})),
     "CAPTCHA": (_start_sign_up, lambda c, n: _captcha(c)),
-    "CAPTCHA_EMAIL": (_start_sign_up, lambda c, n: _captcha(c, f"198.51.100.{n}")),
     "CAPTCHA_NEW": (_start_sign_up, lambda c, n: c.get("/inscription/captcha")),
     "CAPTCHA_MEDIA": (None, lambda c, n: c.get("/captcha/inconnu.png")),
     "CAPTCHA_MEDIA audio": (None, lambda c, n: c.get("/captcha/inconnu.wav")),
     "RESET": (None, lambda c, n: c.submit("/mot-de-passe-oublie/", {"email": f"p{n}@exemple.fr"})),
-    "RESET_EMAIL": (
-        None,
-        lambda c, n: c.submit("/mot-de-passe-oublie/", {"email": EMAIL}, **from_address(f"198.51.100.{n}")),
-    ),
     "RESET_LINK": (None, lambda c, n: c.submit("/mot-de-passe-oublie/jeton-inconnu", {"password": "x"})),
     "RESEND": (None, lambda c, n: c.submit("/inscription/renvoyer", {"email": f"p{n}@exemple.fr"})),
-    "RESEND_EMAIL": (
-        None,
-        lambda c, n: c.submit("/inscription/renvoyer", {"email": EMAIL}, **from_address(f"198.51.100.{n}")),
-    ),
 }
 
 

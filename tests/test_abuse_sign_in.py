@@ -20,6 +20,14 @@ FAILED = "Adresse e-mail ou mot de passe incorrect."
 CSRF = re.compile(r'csrf_token"[^>]*?value="[^"]+|"X-CSRFToken": "[^"]+')
 
 
+@pytest.fixture
+def account(account, signup) -> str:
+    """The throttle tests below are about browsers the account does not know
+    (test_abuse_lockout.py covers the owner's own browser)."""
+    signup.client.delete_cookie("device")
+    return account
+
+
 def sign_in(client, password, email=EMAIL, **kwargs):
     return client.submit("/connexion", {"email": email, "password": password}, **kwargs)
 
@@ -39,6 +47,7 @@ def test_after_five_failures_even_the_right_password_waits(app, any_client, acco
         assert sign_in(any_client, WRONG).status_code == 422
     assert sign_in(any_client, PASSWORD).status_code in (204, 303)  # 4 failures: no delay yet
     any_client.submit("/deconnexion")
+    any_client.delete_cookie("device")  # now known: forget it to be a stranger again
     for _ in range(5):
         sign_in(any_client, WRONG)
     response = sign_in(any_client, PASSWORD)

@@ -84,6 +84,7 @@ def test_a_throttled_attempt_is_recorded_as_such(app, client, signup):
     signup.create_account()
     signup.activate()
     client.submit("/deconnexion")
+    client.delete_cookie("device")  # a browser the account does not know
     for _ in range(6):
         client.submit("/connexion", {"email": EMAIL, "password": "Pas-le-bon-1234"})
     outcomes = [e.outcome for e in events(app, event="auth.sign_in")]
@@ -184,6 +185,9 @@ def test_an_older_database_upgrades_and_keeps_its_rows(app, tmp_path, older):
             for name in ("Membership", "Structure"):
                 connection.execute(f'drop table "{getattr(models, name)._meta.table_name}"')
         connection.execute("drop table audit_event")
+        connection.execute("drop table user_session")
+        if older == 2:
+            connection.execute("alter table membership drop column manager_notified_at")
         connection.execute('alter table "user" drop column failed_sign_ins')
         connection.execute('alter table "user" drop column last_failed_sign_in_at')
         connection.execute("update schema_version set version = ?", (older,))

@@ -20,7 +20,13 @@ from playhouse.migrate import migrate as migrate_schema
 
 import migrations
 from app import create_app
-from migrations import v001_accounts, v002_structures, v003_audit_and_sign_in_throttle, v004_sirene_directory
+from migrations import (
+    v001_accounts,
+    v002_structures,
+    v003_audit_and_sign_in_throttle,
+    v004_sirene_directory,
+    v006_sessions_and_manager_notices,
+)
 from models import MODELS, Structure, User, db
 from tests.support.app import clean_environment
 
@@ -108,7 +114,14 @@ def _fill_v5() -> None:
     db.execute_sql("UPDATE captcha_challenge SET owner = 'o', image_fetches = 1, audio_fetches = 2")
 
 
-FILLS = [_fill_v1, _fill_v2, _fill_v3, _fill_v4, _fill_v5]
+def _fill_v6() -> None:
+    v006_sessions_and_manager_notices.UserSession.create(
+        key_hash="k", user=v006_sessions_and_manager_notices.User.get(), created_at=AT
+    )
+    db.execute_sql("UPDATE membership SET manager_notified_at = requested_at")
+
+
+FILLS = [_fill_v1, _fill_v2, _fill_v3, _fill_v4, _fill_v5, _fill_v6]
 
 
 def test_every_version_has_its_rows():

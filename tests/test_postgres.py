@@ -61,7 +61,8 @@ def test_init_db_on_a_migrated_database_changes_nothing(pg_app):
 
 def make_older(postgres, database_url: str, older: int) -> None:
     """Take the schema back to version ``older`` (1: before the structures,
-    2: before the audit table and the sign-in throttle), rows kept."""
+    2: before the audit table and the sign-in throttle; both before the
+    session list), rows kept."""
     connection = postgres.connect(database_url.rsplit("/", 1)[1])
     try:
         with connection.cursor() as cursor:
@@ -73,6 +74,9 @@ def make_older(postgres, database_url: str, older: int) -> None:
                 cursor.execute('DROP TABLE "membership"')
                 cursor.execute('DROP TABLE "structure"')
             cursor.execute('DROP TABLE "audit_event"')
+            cursor.execute('DROP TABLE "user_session"')
+            if older == 2:
+                cursor.execute('ALTER TABLE "membership" DROP COLUMN manager_notified_at')
             cursor.execute('ALTER TABLE "user" DROP COLUMN failed_sign_ins')
             cursor.execute('ALTER TABLE "user" DROP COLUMN last_failed_sign_in_at')
             cursor.execute("UPDATE schema_version SET version = %s", (older,))

@@ -12,11 +12,13 @@ import json
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from flask import Response, make_response, redirect, render_template, request, session, url_for
+from flask import Response, make_response, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
-from flask_login import login_user
 from werkzeug.routing import IntegerConverter
 from werkzeug.urls import iri_to_uri
+
+import devices
+import sessions
 
 if TYPE_CHECKING:
     from models import User
@@ -64,6 +66,14 @@ def client_redirect(url: str) -> Response:
     response = Response(status=204)
     response.headers["HX-Redirect"] = iri_to_uri(url)
     return response
+
+
+def full_redirect(url: str) -> Response:
+    """Signing in or out changes the whole page (header included): under htmx,
+    a full navigation; otherwise a 303."""
+    if request.htmx:
+        return client_redirect(url)
+    return redirect(url, 303)
 
 
 def location(url: str, target: str = MAIN, swap: str = MAIN_SWAP) -> Response:
@@ -121,9 +131,7 @@ def advance(endpoint: str, **values) -> Response:
 
 
 def sign_in(user: User) -> None:
-    """Sign in on a fresh session (the CSRF token, bound to the page, stays)."""
-    csrf = session.get("csrf_token")
-    session.clear()
-    if csrf:
-        session["csrf_token"] = csrf
-    login_user(user)
+    """Sign in on a fresh session, listed server-side (sessions.py); this
+    browser is known to the account from now on (devices.py)."""
+    sessions.start(user)
+    devices.remember(user)

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, flash
+from flask import Blueprint, flash, url_for
 from flask_login import current_user, login_required
 
 import accounts
+import audit
+import sessions
+from audit import Event
 from forms.account import ChangePasswordForm, ProfileForm, SurveyConsentForm
-from models import User
+from models import User, db
 from rules.passwords import password_checks
 from security import limits
-from views import advance, page, renders, sign_in
+from views import advance, full_redirect, page, renders, sign_in
 
 bp = Blueprint("account", __name__, url_prefix="/mon-compte")
 
@@ -77,6 +80,19 @@ def password():
     sign_in(user)
     flash("Votre mot de passe a été modifié. Vos autres sessions ont été fermées.", "success")
     return advance(".show")
+
+
+@bp.post("/deconnexion-partout")
+@login_required
+def sign_out_everywhere():
+    """« Se déconnecter partout »: every session of the account ends, this one
+    included, and every browser loses its device cookie for the account."""
+    user = _user()
+    with db.atomic():
+        audit.record(Event.SIGN_OUT_EVERYWHERE, user)
+    sessions.end_everywhere(user)
+    flash("Vous êtes déconnecté de tous vos appareils.", "info")
+    return full_redirect(url_for("main.home"))
 
 
 @renders("account.show")

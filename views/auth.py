@@ -4,16 +4,18 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask import Blueprint, flash, redirect, request, session, url_for
-from flask_login import current_user, logout_user
+from flask import Blueprint, flash, request, url_for
+from flask_login import current_user
 
 import accounts
 import audit
+import devices
+import sessions
 from audit import Event
 from forms.auth import LoginForm
 from models import db
-from security import form_email, limits
-from views import client_redirect, invalid, page, sign_in
+from security import form_email, limit, limits
+from views import full_redirect, invalid, page, sign_in
 
 bp = Blueprint("auth", __name__)
 
@@ -21,7 +23,8 @@ FAILED = "Adresse e-mail ou mot de passe incorrect."
 
 
 @bp.route("/connexion", methods=["GET", "POST"])
-@limits("SIGN_IN", email=form_email)
+@limits("SIGN_IN", email=form_email, exempt=lambda: devices.known_account(form_email()) is not None)
+@limit("SIGN_IN_DEVICE", key=lambda: _known_device_id(form_email()))
 def login():
     form = LoginForm()
     next_url = safe_next(request.values.get("next"))
@@ -29,13 +32,13 @@ def login():
         return page("auth/login.html", form=form, next_url=next_url)
     if not form.validate():
         return invalid("auth/login.html", form=form, next_url=next_url)
-    user = accounts.authenticate(form.email.data, form.password.data)
+    user = accounts.authenticate(form.email.data, form.password.data, known_device=devices.is_known)
     if user is None:
         # One message whatever the reason (see accounts.authenticate).
         form.form_errors.append(FAILED)
         return invalid("auth/login.html", form=form, next_url=next_url)
     sign_in(user)
-    return _full_redirect(next_url or url_for("structure.choose"))
+    return full_redirect(next_url or url_for("structure.choose"))
 
 
 @bp.post("/deconnexion")
@@ -43,10 +46,14 @@ def logout():
     if current_user.is_authenticated:
         with db.atomic():
             audit.record(Event.SIGN_OUT, current_user._get_current_object())
-    logout_user()
-    session.clear()
+    sessions.end()  # this session only: the device cookie stays
     flash("Vous êtes déconnecté.", "info")
-    return _full_redirect(url_for("main.home"))
+    return full_redirect(url_for("main.home"))
+
+
+def _known_device_id(email: str | None) -> str | None:
+    user = devices.known_account(email)
+    return devices.device_id(user) if user else None
 
 
 def safe_next(target: str | None) -> str | None:
@@ -63,11 +70,3 @@ def safe_next(target: str | None) -> str | None:
     if parts.scheme or parts.netloc:
         return None
     return target
-
-
-def _full_redirect(url: str):
-    """Signing in or out changes the whole page (header included): under htmx,
-    a full navigation; otherwise a 303."""
-    if request.htmx:
-        return client_redirect(url)
-    return redirect(url, 303)

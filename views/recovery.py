@@ -8,7 +8,7 @@ import accounts
 from forms.account import NewPasswordForm
 from forms.auth import EmailRequestForm
 from rules.passwords import password_checks
-from security import form_email, limit, limits
+from security import limit, mail_allowed
 from views import advance, invalid, page, renders, sign_in
 
 bp = Blueprint("recovery", __name__, url_prefix="/mot-de-passe-oublie")
@@ -17,15 +17,17 @@ SENT_KEY = "reset_sent_to"
 
 
 @bp.route("/", methods=["GET", "POST"], endpoint="request")
-@limits("RESET", email=form_email)
+@limit("RESET")
 def ask():
     form = EmailRequestForm()
     if not form.is_submitted():
         return page("recovery/request.html", form=form)
     if not form.validate():
         return invalid("recovery/request.html", form=form)
-    # The same answer whether or not the address has an account.
-    accounts.request_reset(form.email.data)
+    # The same answer whether or not the address has an account, and whether
+    # or not its per-address limit stopped the mail.
+    if mail_allowed("RESET_EMAIL", form.email.data):
+        accounts.request_reset(form.email.data)
     session[SENT_KEY] = form.email.data
     return advance(".sent")
 

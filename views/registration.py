@@ -10,7 +10,7 @@ import accounts
 import challenges
 from forms.auth import EmailRequestForm
 from forms.registration import CaptchaForm, PersonalInfoForm
-from security import limit, limits
+from security import limit, mail_allowed
 from views import advance, invalid, page, push_url, renders
 
 bp = Blueprint("registration", __name__, url_prefix="/inscription")
@@ -20,14 +20,6 @@ bp = Blueprint("registration", __name__, url_prefix="/inscription")
 PENDING_KEY = "signup"
 SENT_KEY = "signup_sent_to"
 SENT_AT_KEY = "signup_sent_at"  # when this browser last had a mail sent: the resend cooldown
-
-
-def _pending_email() -> str | None:
-    return (session.get(PENDING_KEY) or {}).get("email")
-
-
-def _resend_email() -> str | None:
-    return request.form.get("email") or session.get(SENT_KEY)
 
 
 @bp.route("/", methods=["GET", "POST"])
@@ -54,7 +46,7 @@ def validate_field(name: str):
 
 
 @bp.route("/captcha", methods=["GET", "POST"])
-@limits("CAPTCHA", email=_pending_email)
+@limit("CAPTCHA")
 @limit("CAPTCHA_NEW", methods=("GET",))
 def captcha():
     if PENDING_KEY not in session:
@@ -73,7 +65,9 @@ def captcha():
         form.answer.data = ""
         return _captcha_step(form, status=422)
     data = session.pop(PENDING_KEY)
-    accounts.sign_up(data)
+    # The per-address limit stops mails only: the same page follows.
+    if mail_allowed("CAPTCHA_EMAIL", data["email"]):
+        accounts.sign_up(data)
     session[SENT_KEY] = data["email"]
     session[SENT_AT_KEY] = time.time()
     return advance(".sent")
@@ -105,7 +99,7 @@ def sent():
 
 
 @bp.route("/renvoyer", methods=["GET", "POST"])
-@limits("RESEND", email=_resend_email)
+@limit("RESEND")
 def resend():
     """A new activation link: from the mail-sent page (the address is in the
     session), or from an expired link's page (the address is asked for)."""
@@ -127,7 +121,8 @@ def resend():
             "info",
         )
     else:
-        accounts.resend_activation(email)
+        if mail_allowed("RESEND_EMAIL", email):
+            accounts.resend_activation(email)
         session[SENT_AT_KEY] = time.time()
         flash("Si votre demande est valide, un nouveau courriel vient de vous être envoyé.", "success")
     return advance(".sent")

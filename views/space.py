@@ -8,6 +8,7 @@ from flask_login import current_user, login_required
 import structures
 from models import Membership
 from rules.identifiers import SIRET
+from security import account_limits
 from sirene import directory
 from views import advance, page, renders
 
@@ -37,6 +38,7 @@ def space_page(status: int = 200):
 
 @bp.post("/demandes/<id:membership_id>/annuler")
 @login_required
+@account_limits("CANCEL")
 def cancel(membership_id: int):
     """The requester withdraws a pending request: under htmx its row is
     swapped in place, otherwise back to « Mon espace »."""

@@ -20,11 +20,16 @@ from forms.structure import (
 from models import Membership, Structure
 from rules.identifiers import IDENTIFIER_TYPES, SIRET
 from rules.places import country_name
+from security import account_limits, advanced
 from sirene import directory
 from views import advance, invalid, page, renders
 
 bp = Blueprint("structure", __name__, url_prefix="/structure")
 
+TOO_MANY_CREATED = (
+    "Vous avez déjà créé plusieurs structures aujourd'hui. "
+    "Réessayez demain ou contactez l'assistance du portail."
+)
 CREATED = "Votre compte est désormais actif et vous êtes rattaché à une structure."
 ROLES = {Membership.MANAGER: "Gestionnaire principal", Membership.USER: "Utilisateur"}
 STATUSES = {
@@ -77,6 +82,7 @@ def structure_step():
 
 @bp.route("/nouvelle", methods=["GET", "POST"])
 @login_required
+@account_limits("STRUCTURE_CREATE", deduct_when=advanced)
 def create():
     """Step 6. With a SIRENE directory, a known SIRET's first « Soumettre »
     brings the form back filled; the second creates the structure."""
@@ -103,6 +109,9 @@ def create():
             formdata=None, identifier_type=form.identifier_type.data, identifier=form.identifier.data
         )
         return invalid("structure/create.html", form=form, offer=offer)
+    except structures.TooManyCreated:
+        form.form_errors.append(TOO_MANY_CREATED)
+        return invalid("structure/create.html", form=form)
     message = CREATED
     if structure.kind.internal:
         message += f" Identifiant attribué à la structure : {structure.identifier}."
@@ -183,6 +192,7 @@ def _known_to_insee(form: StructureSearchForm, answer: directory.Answer):
 
 @bp.post("/rattachement/demande")
 @login_required
+@account_limits("ATTACHMENT")
 def request_attachment():
     form = AttachmentRequestForm()
     if not form.validate():

@@ -1,0 +1,101 @@
+"""Request bodies have a size limit: an oversized body is refused with the
+French 413 page before anything parses it (full page and htmx partial)."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+from flask import Request
+
+from tests.support.app import clean_environment, make_app
+
+MIB = 1024 * 1024
+
+
+@pytest.fixture
+def parsed(monkeypatch):
+    """How many times a request's form was parsed."""
+    calls = []
+    original = Request._load_form_data
+
+    def spy(self):
+        calls.append(self.path)
+        return original(self)
+
+    monkeypatch.setattr(Request, "_load_form_data", spy)
+    return calls
+
+
+def assert_413_page(client, response):
+    assert response.status_code == 413
+    text = response.get_data(as_text=True)
+    assert "Envoi trop volumineux" in text
+    assert "Traceback" not in text and "Request Entity" not in text
+    if client.htmx:
+        assert "<html" not in text
+        assert response.headers["HX-Retarget"] == "#main"
+    else:
+        assert "<html" in text
+
+
+def test_a_huge_sign_in_body_is_refused_before_it_is_parsed(any_client, parsed):
+    token = any_client.csrf_token()
+    body = f"csrf_token={token}&email=a%40exemple.fr&password=".encode() + b"x" * (2 * MIB)
+    response = any_client.post("/connexion", data=body, content_type="application/x-www-form-urlencoded")
+    assert_413_page(any_client, response)
+    assert "/connexion" not in parsed
+
+
+def test_a_huge_chunked_body_is_refused_at_the_limit(any_client):
+    token = any_client.csrf_token()
+    body = f"csrf_token={token}&email=a%40exemple.fr&password=".encode() + b"x" * (2 * MIB)
+    response = any_client.post(
+        "/connexion",
+        input_stream=io.BytesIO(body),
+        content_type="application/x-www-form-urlencoded",
+        headers={"Transfer-Encoding": "chunked"},
+        environ_overrides={"wsgi.input_terminated": True},
+    )
+    assert_413_page(any_client, response)
+
+
+def test_a_small_body_without_a_length_still_reaches_the_view(any_client):
+    body = f"csrf_token={any_client.csrf_token()}&email=a%40exemple.fr&password=Pas-le-bon-1234"
+    response = any_client.post(
+        "/connexion",
+        input_stream=io.BytesIO(body.encode()),
+        content_type="application/x-www-form-urlencoded",
+        headers={"Transfer-Encoding": "chunked"},
+        environ_overrides={"wsgi.input_terminated": True},
+    )
+    assert response.status_code == 422
+    assert "Adresse e-mail ou mot de passe incorrect." in response.get_data(as_text=True)
+
+
+def test_a_huge_multipart_field_is_refused(any_client):
+    data = {"csrf_token": any_client.csrf_token(), "email": "a@exemple.fr", "password": "y" * (100 * 1024)}
+    response = any_client.post("/connexion", data=data, content_type="multipart/form-data")
+    assert_413_page(any_client, response)
+
+
+def test_thousands_of_multipart_fields_are_refused(any_client):
+    data = {f"f{n}": "1" for n in range(500)}
+    data["csrf_token"] = any_client.csrf_token()
+    response = any_client.post("/connexion", data=data, content_type="multipart/form-data")
+    assert_413_page(any_client, response)
+
+
+def test_an_ordinary_form_is_well_under_the_limits(any_client):
+    response = any_client.submit("/connexion", {"email": "a@exemple.fr", "password": "Pas-le-bon-1234"})
+    assert response.status_code == 422
+
+
+def test_the_limit_is_one_mib_by_default_and_configurable(tmp_path, monkeypatch):
+    clean_environment(monkeypatch)
+    assert make_app(tmp_path).config["MAX_CONTENT_LENGTH"] == MIB
+    monkeypatch.setenv("FLASK_MAX_CONTENT_LENGTH", "2048")
+    app = make_app(tmp_path)
+    assert app.config["MAX_CONTENT_LENGTH"] == 2048
+    response = app.test_client().post("/connexion", data={"password": "x" * 4096})
+    assert response.status_code == 413

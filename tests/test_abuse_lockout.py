@@ -1,0 +1,191 @@
+"""Nobody can lock a chosen person out: per-account limits spare the browser
+the owner signed in with before (device cookie), and per-address limits on
+reset, resend and sign-up stop mails, never the person's next step."""
+
+from __future__ import annotations
+
+import pytest
+
+from models import OutboxMail, User, db
+from tests.support.app import Client, HtmxClient, clean_environment, make_app, outbox
+from tests.support.constants import PASSWORD
+from tests.support.signup import PERSON, Signup, challenge_on
+
+EMAIL = "marie.curie@exemple.fr"
+WRONG = "Pas-le-bon-1234"
+
+
+class Portal:
+    """An app with its limits on, behind one trusted proxy: each browser is a
+    test client, each client address an X-Forwarded-For."""
+
+    def __init__(self, app, client_class):
+        self.app = app
+        self.client_class = client_class
+
+    def browser(self) -> Client:
+        self.app.test_client_class = self.client_class
+        return self.app.test_client()
+
+    def outbox(self, recipient=None) -> list[OutboxMail]:
+        return outbox(self.app, recipient)
+
+    def owner_browser(self) -> Client:
+        """The owner's browser: it created the account, signed in, signed out."""
+        browser = self.browser()
+        signup = Signup(browser, self.outbox)
+        signup.create_account()
+        signup.activate()
+        browser.submit("/deconnexion")
+        return browser
+
+    def failed_sign_ins(self) -> int:
+        with self.app.app_context(), db.connection_context():
+            return User.by_email(EMAIL).failed_sign_ins
+
+
+@pytest.fixture(params=["page", "htmx"])
+def portal(request, tmp_path, monkeypatch):
+    clean_environment(monkeypatch)
+
+    def build(**settings):
+        app = make_app(tmp_path, RATELIMIT_ENABLED=True, TRUSTED_PROXIES=1, **settings)
+        return Portal(app, HtmxClient if request.param == "htmx" else Client)
+
+    return build
+
+
+def at(address: str) -> dict:
+    return {"headers": {"X-Forwarded-For": address}}
+
+
+def sign_in(browser, password, address, email=EMAIL):
+    return browser.submit("/connexion", {"email": email, "password": password}, **at(address))
+
+
+def signed_in(response) -> bool:
+    return response.status_code in (204, 303) and "/connexion" not in response.headers.get(
+        "HX-Redirect", response.headers.get("Location", "")
+    )
+
+
+def test_lockout_of_owner_by_strangers_is_refused(portal):
+    site = portal()
+    owner = site.owner_browser()
+    attacker = site.browser()
+    answers = [sign_in(attacker, WRONG, f"203.0.113.{n % 2 + 1}").status_code for n in range(30)]
+    assert answers[0] == 422 and answers[-1] == 429  # the strangers are throttled
+    assert signed_in(sign_in(owner, PASSWORD, "198.51.100.9"))
+    assert owner.get("/mon-compte/").status_code == 200
+
+
+def test_a_stranger_with_the_right_password_is_still_throttled(portal):
+    site = portal()
+    site.owner_browser()
+    attacker = site.browser()
+    for n in range(12):
+        sign_in(attacker, WRONG, f"203.0.113.{n % 2 + 1}")
+    other_browser = site.browser()
+    assert not signed_in(sign_in(other_browser, PASSWORD, "198.51.100.9"))
+
+
+def test_failures_from_the_owner_browser_count_per_device_not_per_account(portal):
+    site = portal(RATELIMIT_SIGN_IN_DEVICE="3 per minute")
+    owner = site.owner_browser()
+    for _ in range(3):
+        assert sign_in(owner, WRONG, "198.51.100.9").status_code == 422
+    assert sign_in(owner, PASSWORD, "198.51.100.9").status_code == 429
+    assert site.failed_sign_ins() == 0  # the account's own delay did not move
+
+
+def test_a_forged_device_cookie_is_not_believed(portal):
+    site = portal()
+    site.owner_browser()
+    forger = site.browser()
+    forger.set_cookie("device", "eyIxIjp7ImUiOjEsIm4iOiJ4IiwidCI6MH19.forged.signature")
+    for n in range(12):
+        sign_in(forger, WRONG, f"203.0.113.{n % 2 + 1}")
+    assert site.failed_sign_ins() >= 5
+    assert not signed_in(sign_in(forger, PASSWORD, "203.0.113.7"))
+
+
+def test_a_device_cookie_for_another_account_exempts_nothing(portal):
+    site = portal()
+    site.owner_browser()
+    mallory = site.browser()
+    Signup(mallory, site.outbox).create_account(
+        email="mallory@exemple.fr", email_confirm="mallory@exemple.fr", first_name="Mallory"
+    )
+    Signup(mallory, site.outbox).activate(email="mallory@exemple.fr")
+    mallory.submit("/deconnexion")
+    for n in range(12):
+        sign_in(mallory, WRONG, f"203.0.113.{n % 2 + 1}")
+    assert site.failed_sign_ins() >= 5
+
+
+def test_the_device_cookie_is_signed_http_only_and_survives_sign_out(portal):
+    site = portal()
+    owner = site.owner_browser()
+    cookie = owner.get_cookie("device")
+    assert cookie is not None and cookie.http_only and cookie.same_site == "Lax"
+    assert EMAIL not in cookie.value  # names the account by id only, signed
+
+
+# -- per-address limits stop mails, never the next step -------------------------------------
+
+
+def test_reset_requests_by_strangers_do_not_block_the_owner_page(portal):
+    site = portal(RATELIMIT_RESET_EMAIL="2 per hour")
+    site.owner_browser()
+    stranger = site.browser()
+    for n in range(5):
+        response = stranger.submit("/mot-de-passe-oublie/", {"email": EMAIL}, **at(f"203.0.113.{n}"))
+        assert response.status_code in (200, 303)
+    owner = site.browser()
+    response = owner.submit("/mot-de-passe-oublie/", {"email": EMAIL}, **at("198.51.100.9"))
+    assert response.status_code in (200, 303)
+    page = owner.get("/mot-de-passe-oublie/envoye").get_data(as_text=True)
+    assert EMAIL in page
+    resets = [m for m in site.outbox(EMAIL) if "Réinitialisez" in m.subject]
+    assert len(resets) == 2  # the limit stopped the mails, not the pages
+
+
+def test_lockout_of_sign_up_by_wrong_captcha_answers_is_refused(portal):
+    site = portal()
+    attacker = site.browser()
+    for n in range(22):
+        address = at(f"203.0.113.{n % 3 + 1}")
+        attacker.submit("/inscription/", PERSON, **address)
+        page = attacker.get("/inscription/captcha", **address).get_data(as_text=True)
+        data = {"challenge_id": challenge_on(page), "answer": "WRONG1"}
+        answer = attacker.submit("/inscription/captcha", data, **address)
+        assert answer.status_code == 422
+    victim = site.browser()
+    signup = Signup(victim, site.outbox)
+    signup.personal_info()
+    response = signup.captcha()
+    assert response.status_code in (200, 303)
+    assert signup.activation_path(EMAIL)
+
+
+def test_sign_up_mails_per_address_are_limited_without_a_429(portal):
+    site = portal(RATELIMIT_CAPTCHA_EMAIL="1 per hour")
+    for n in range(3):
+        browser = site.browser()
+        signup = Signup(browser, site.outbox)
+        browser.submit("/inscription/", PERSON, **at(f"203.0.113.{n + 1}"))
+        response = signup.captcha()
+        assert response.status_code in (200, 303)
+    assert len(site.outbox(EMAIL)) == 1
+
+
+def test_resend_by_strangers_does_not_block_the_owner_page(portal):
+    site = portal(RATELIMIT_RESEND_EMAIL="1 per hour", RESEND_COOLDOWN_SECONDS=0)
+    browser = site.browser()
+    Signup(browser, site.outbox).create_account()
+    before = len(site.outbox(EMAIL))
+    for n in range(4):
+        stranger = site.browser()
+        response = stranger.submit("/inscription/renvoyer", {"email": EMAIL}, **at(f"203.0.113.{n}"))
+        assert response.status_code in (200, 303)
+    assert len(site.outbox(EMAIL)) == before + 1

@@ -1,0 +1,144 @@
+"""Sign-out ends the session server-side: a copied session cookie is dead
+after « Se déconnecter »; « Se déconnecter partout » and a password change end
+every session and revoke every device cookie; a plain sign-out keeps them."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from models import User, UserSession, db, utcnow
+from tests.support.app import Client, HtmxClient
+from tests.support.constants import PASSWORD
+from tests.support.signup import Signup
+
+EMAIL = "marie.curie@exemple.fr"
+WRONG = "Pas-le-bon-1234"
+NEW_PASSWORD = "Autre-Cheval-Correct-77"
+
+
+@pytest.fixture(params=["page", "htmx"])
+def browsers(request, app, mailbox):
+    """``browsers(n)``: n browsers of the same person, each signed in."""
+    app.test_client_class = HtmxClient if request.param == "htmx" else Client
+
+    def open_(count: int) -> list[Client]:
+        first = app.test_client()
+        signup = Signup(first, mailbox)
+        signup.create_account()
+        signup.activate()
+        others = [app.test_client() for _ in range(count - 1)]
+        for browser in others:
+            assert signs_in(browser, PASSWORD)
+        return [first, *others]
+
+    return open_
+
+
+def signs_in(browser, password, email=EMAIL) -> bool:
+    response = browser.submit("/connexion", {"email": email, "password": password})
+    return response.status_code in (204, 303)
+
+
+def account_page(browser) -> int:
+    return browser.get("/mon-compte/").status_code
+
+
+def copy_session(browser) -> Client:
+    """Another client holding the same session cookie: the attacker's copy."""
+    thief = browser.application.test_client()
+    thief.set_cookie("session", browser.get_cookie("session").value)
+    return thief
+
+
+def strangers_fail(app, times: int = 6) -> None:
+    stranger = app.test_client()
+    for _ in range(times):
+        stranger.submit("/connexion", {"email": EMAIL, "password": WRONG})
+
+
+def test_copied_session_cookie_is_dead_after_sign_out(browsers):
+    [browser] = browsers(1)
+    thief = copy_session(browser)
+    assert account_page(thief) == 200  # the copy works while the session lives
+    browser.submit("/deconnexion")
+    assert account_page(thief) != 200
+    assert account_page(browser) != 200
+
+
+def test_sign_out_ends_this_session_only(browsers):
+    home, work = browsers(2)
+    home.submit("/deconnexion")
+    assert account_page(work) == 200
+    assert home.get_cookie("device") is not None  # the device cookie stays
+
+
+def test_the_device_cookie_survives_a_plain_sign_out(app, browsers):
+    [browser] = browsers(1)
+    browser.submit("/deconnexion")
+    strangers_fail(app)
+    assert signs_in(browser, PASSWORD)
+
+
+def test_sign_out_everywhere_ends_every_session_and_device_cookie(app, browsers):
+    home, work = browsers(2)
+    thief = copy_session(home)
+    page = home.get("/mon-compte/").get_data(as_text=True)
+    assert "Se déconnecter partout" in page
+    response = home.submit("/mon-compte/deconnexion-partout")
+    assert response.status_code in (204, 303)
+    for browser in (home, work, thief):
+        assert account_page(browser) != 200
+    strangers_fail(app)
+    # The device cookies were revoked: the work browser is a stranger now.
+    assert not signs_in(work, PASSWORD)
+
+
+def test_sign_out_everywhere_needs_a_signed_in_post(app, client):
+    assert client.get("/mon-compte/deconnexion-partout").status_code == 405
+    response = client.post("/mon-compte/deconnexion-partout")
+    assert response.status_code == 400  # no CSRF token
+
+
+def test_a_password_change_revokes_the_other_device_cookies(app, browsers):
+    home, work = browsers(2)
+    data = {"current_password": PASSWORD, "password": NEW_PASSWORD, "password_confirm": NEW_PASSWORD}
+    assert home.submit("/mon-compte/mot-de-passe", data).status_code in (200, 303)
+    assert account_page(work) != 200
+    assert account_page(home) == 200
+    home.submit("/deconnexion")
+    strangers_fail(app)
+    assert not signs_in(work, NEW_PASSWORD)  # revoked
+    assert signs_in(home, NEW_PASSWORD)  # re-issued to the browser that changed it
+
+
+def test_a_session_ends_after_its_maximum_age(app, browsers):
+    [browser] = browsers(1)
+    with app.app_context(), db.connection_context():
+        age = timedelta(days=app.config["SESSION_MAX_AGE_DAYS"], minutes=1)
+        UserSession.update(created_at=utcnow() - age).execute()
+    assert account_page(browser) != 200
+
+
+def test_purge_deletes_sessions_past_their_age_only(app, browsers):
+    import sessions
+
+    browsers(2)
+    with app.app_context(), db.connection_context():
+        old = UserSession.select().order_by(UserSession.id).first()
+        age = timedelta(days=app.config["SESSION_MAX_AGE_DAYS"], minutes=1)
+        UserSession.update(created_at=utcnow() - age).where(UserSession.id == old.id).execute()
+    with app.app_context(), db.connection_context():
+        assert sessions.purge() == 1
+        assert UserSession.select().count() == 1
+
+
+def test_sessions_are_stored_as_hashes(app, browsers):
+    [browser] = browsers(1)
+    with app.app_context(), db.connection_context():
+        rows = list(UserSession.select())
+        user = User.by_email(EMAIL)
+    assert [row.user_id for row in rows] == [user.id]
+    with browser.session_transaction() as session:
+        assert rows[0].key_hash != session["session_key"]

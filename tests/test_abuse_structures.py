@@ -1,0 +1,142 @@
+"""Unthrottled actions and structure squatting: request/cancel cycles cannot
+flood a gestionnaire principal, one account cannot grab structure after
+structure, and attachment requests and cancellations are limited per
+account and per client (full page and htmx)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from models import Membership, Structure, utcnow
+from tests.support.app import clean_environment, make_app, outbox, query
+from tests.support.responses import text_of
+from tests.support.signup import PERSON
+from tests.support.structures import LUCIE, PIERRE, SIRET_NORMALISED, create_structure, new_client
+
+MANAGER_CONTACT = "direction@ateliers-curie.fr"
+
+
+def siret(n: int) -> str:
+    """A check-digit-valid SIRET (SIREN and SIRET keys), different for each n."""
+    from stdnum import luhn
+
+    siren = f"{10_000_000 + n:08d}"
+    siren += luhn.calc_check_digit(siren)
+    return siren + "0000" + luhn.calc_check_digit(siren + "0000")
+
+
+class Site:
+    def __init__(self, app, htmx: bool):
+        self.app, self.htmx = app, htmx
+
+    def outbox(self, recipient=None):
+        return outbox(self.app, recipient)
+
+    def person(self, person: dict, htmx: bool | None = None):
+        return new_client(self.app, self.outbox, person, self.htmx if htmx is None else htmx)
+
+    def manager_and_requester(self):
+        manager = self.person({**PERSON, "contact_email": MANAGER_CONTACT}, htmx=False)
+        assert create_structure(manager).status_code == 303
+        return manager, self.person(PIERRE)
+
+
+@pytest.fixture(params=["page", "htmx"])
+def site(request, tmp_path, monkeypatch):
+    """``site(**settings)``: an app (limits on when asked) and its browsers."""
+    clean_environment(monkeypatch)
+
+    def build(**settings):
+        return Site(make_app(tmp_path, TRUSTED_PROXIES=1, **settings), request.param == "htmx")
+
+    return build
+
+
+def ask(client, address="198.51.100.1"):
+    return client.submit(
+        "/structure/rattachement/demande",
+        {"identifier_type": "siret", "identifier": SIRET_NORMALISED},
+        headers={"X-Forwarded-For": address},
+    )
+
+
+def cancel(app, client, address="198.51.100.1"):
+    membership_id = query(app, lambda: Membership.get(Membership.role == Membership.USER).id)
+    return client.submit(f"/espace/demandes/{membership_id}/annuler", headers={"X-Forwarded-For": address})
+
+
+def manager_mails(site) -> list[str]:
+    return [m.subject for m in site.outbox(MANAGER_CONTACT) if "rattachement" in m.subject]
+
+
+def test_request_cancel_cycles_cannot_flood_the_manager(site):
+    portal = site()
+    _, requester = portal.manager_and_requester()
+    for _ in range(10):
+        assert ask(requester).status_code in (200, 303)
+        assert cancel(portal.app, requester).status_code in (200, 303)
+    assert manager_mails(portal) == ["Nouvelle demande de rattachement"]
+    # An hour later, the next request is mailed again.
+    query(portal.app, lambda: Membership.update(manager_notified_at=utcnow() - timedelta(hours=1)).execute())
+    ask(requester)
+    assert len(manager_mails(portal)) == 2
+
+
+def test_structure_squatting_is_limited_per_account(site):
+    portal = site(STRUCTURES_PER_ACCOUNT_PER_DAY=3)
+    squatter = portal.person(PERSON)
+    for n in range(3):
+        response = create_structure(squatter, identifier=siret(n), company_name=f"Prise {n}")
+        assert response.status_code in (200, 303)
+    response = create_structure(squatter, identifier=siret(3), company_name="Prise 3")
+    assert response.status_code == 422
+    text = text_of(response)
+    assert "Vous avez déjà créé plusieurs structures aujourd'hui." in text
+    assert 'value="Prise 3"' in text  # nothing typed is lost
+    assert query(portal.app, lambda: Structure.select().count()) == 3
+    # A day later, the account may create again.
+    query(portal.app, lambda: Structure.update(created_at=utcnow() - timedelta(days=1, minutes=1)).execute())
+    assert create_structure(squatter, identifier=siret(3), company_name="Prise 3").status_code in (200, 303)
+
+
+def test_structure_creation_is_limited_per_client_counting_only_creations(site):
+    portal = site(RATELIMIT_ENABLED=True, RATELIMIT_STRUCTURE_CREATE="2 per day")
+    first, second = portal.person(PERSON), portal.person(LUCIE)
+    at = {"headers": {"X-Forwarded-For": "203.0.113.5"}}
+    for _ in range(3):  # form errors do not count
+        assert create_structure(first, identifier="123", **at).status_code == 422
+    assert create_structure(first, identifier=siret(1), **at).status_code in (200, 303)
+    assert create_structure(second, identifier=siret(2), **at).status_code in (200, 303)
+    response = create_structure(second, identifier=siret(3), **at)
+    assert response.status_code == 429 and "Trop de tentatives" in text_of(response)
+
+
+def test_attachment_requests_are_limited_per_account_whatever_the_address(site):
+    portal = site(RATELIMIT_ENABLED=True, RATELIMIT_ATTACHMENT_ACCOUNT="3 per hour")
+    _, requester = portal.manager_and_requester()
+    for n in range(3):
+        assert ask(requester, f"198.51.100.{n}").status_code in (200, 303)
+    response = ask(requester, "198.51.100.99")
+    assert response.status_code == 429 and "Patientez" in text_of(response)
+
+
+def test_cancellations_are_limited_per_account_whatever_the_address(site):
+    portal = site(RATELIMIT_ENABLED=True, RATELIMIT_CANCEL_ACCOUNT="2 per hour")
+    _, requester = portal.manager_and_requester()
+    for n in range(2):
+        ask(requester, f"198.51.100.{n}")
+        assert cancel(portal.app, requester, f"198.51.100.{n}").status_code in (200, 303)
+    ask(requester, "198.51.100.7")
+    response = cancel(portal.app, requester, "198.51.100.8")
+    assert response.status_code == 429 and "Patientez" in text_of(response)
+
+
+def test_attachment_requests_are_limited_per_client(site):
+    portal = site(RATELIMIT_ENABLED=True, RATELIMIT_ATTACHMENT="2 per hour")
+    _, pierre = portal.manager_and_requester()
+    lucie = portal.person(LUCIE)
+    assert ask(pierre, "203.0.113.5").status_code in (200, 303)
+    assert ask(lucie, "203.0.113.5").status_code in (200, 303)
+    assert ask(lucie, "203.0.113.5").status_code == 429
