@@ -3,6 +3,7 @@ transaction. Answers never tell whether an address already has an account."""
 
 from __future__ import annotations
 
+import secrets
 from datetime import timedelta
 
 from flask import current_app
@@ -21,7 +22,13 @@ def _ttl(key: str) -> timedelta:
 
 def sign_up(data: dict) -> None:
     """Create the pending account and mail its activation link; if the address
-    has an account already, mail its owner instead."""
+    has an account already, mail its owner instead.
+
+    The details typed belong to the sign-up, not to the address: a new sign-up
+    of a still pending account replaces the previous one's details, and its
+    link (a new link revokes older ones) is then the only one that activates
+    the account, showing those details to be checked first. So someone who
+    signed up a victim's address beforehand leaves nothing in her account."""
     try:
         with db.atomic():
             user = User.create(terms_accepted_at=utcnow(), **data)
@@ -31,20 +38,25 @@ def sign_up(data: dict) -> None:
         # The database's unique index decides, even between concurrent sign-ups.
         with db.atomic():
             existing = User.by_email(data["email"])
+            if existing is not None:
+                # Updated first: the row's lock orders concurrent sign-ups.
+                existing.replace_sign_up_details(data)
             _notify_existing(existing)
             audit.record(Event.SIGNUP_EXISTING, existing)
 
 
 def resend_activation(email: str) -> None:
     """Send the link again (a new one, revoking the old), at most once per
-    cooldown; for an active account, the « account exists » mail."""
+    cooldown; for an active account, the « account exists » mail. When no
+    mail goes, the same work is done for nothing: the answer takes as long."""
     with db.atomic():
         user = User.by_email(email)
-        if user is None:
-            return
-        last = Token.last_issued_at(user, Token.ACTIVATION)
+        last = Token.last_issued_at(user, Token.ACTIVATION) if user else None
         cooldown = timedelta(seconds=current_app.config["RESEND_COOLDOWN_SECONDS"])
-        if last and utcnow() - last < cooldown:
+        if user is None or (last and utcnow() - last < cooldown):
+            _as_long_as_a_link(email, Token.ACTIVATION)
+            outcome = Outcome.UNKNOWN_ACCOUNT if user is None else Outcome.THROTTLED
+            audit.record(Event.ACTIVATION_RESENT, user, outcome)
             return
         _notify_existing(user)
         audit.record(Event.ACTIVATION_RESENT, user)
@@ -57,7 +69,7 @@ def _notify_existing(user: User | None) -> None:
         _send_activation(user)
         return
     mailer.queue(
-        user.contact_email,
+        user.notification_email,
         "Votre compte existe déjà",
         "account_exists",
         user=user,
@@ -67,22 +79,43 @@ def _notify_existing(user: User | None) -> None:
 
 
 def _send_activation(user: User) -> None:
-    _send_link(user, Token.ACTIVATION, "Activez votre compte", "activation.set_password")
+    _send_link(user, Token.ACTIVATION, "Activez votre compte")
 
 
-def _send_link(user: User, purpose: str, subject: str, endpoint: str) -> None:
+LINK_ENDPOINTS = {
+    Token.ACTIVATION: "activation.set_password",
+    Token.RESET: "recovery.reset",
+    Token.CONTACT: "account.confirm_contact",
+}
+
+
+def _send_link(user: User, purpose: str, subject: str, recipient: str | None = None) -> None:
     """A new single-use link (older ones revoked), mailed to the login e-mail
-    with the template named after its purpose."""
+    (or ``recipient``) with the template named after its purpose."""
     ttl_key = f"{purpose.upper()}_TTL_MINUTES"
     raw = Token.issue(user, purpose, _ttl(ttl_key))
     mailer.queue(
-        user.email,
+        recipient or user.email,
         subject,
         purpose,
         user=user,
-        url=mailer.external_url(endpoint, token=raw),
+        url=mailer.external_url(LINK_ENDPOINTS[purpose], token=raw),
         ttl_minutes=current_app.config[ttl_key],
     )
+
+
+def _as_long_as_a_link(email: str, purpose: str) -> None:
+    """For an address that gets no mail: the queries and templates of
+    ``_send_link`` for a stand-in account that is not stored, nothing kept,
+    so that the answer takes as long: times do not tell an address with an
+    account from one without."""
+    stand_in = User(id=0, email=email, first_name="", last_name="", contact_email=email)
+    Token.last_issued_at(stand_in, purpose)
+    Token.revoke(stand_in, purpose)  # matches nothing
+    Token.peek(secrets.token_urlsafe(32), purpose)  # stands for the token's insert
+    ttl_key = f"{purpose.upper()}_TTL_MINUTES"
+    url = mailer.external_url(LINK_ENDPOINTS[purpose], token=secrets.token_urlsafe(32))
+    mailer.render(purpose, user=stand_in, url=url, ttl_minutes=current_app.config[ttl_key])
 
 
 def pending_activation(raw_token: str) -> User | None:
@@ -165,6 +198,7 @@ def request_reset(email: str) -> None:
     with db.atomic():
         user = User.by_email(email)
         if user is None or user.status == User.DISABLED:
+            _as_long_as_a_link(email, Token.RESET)
             outcome = Outcome.DISABLED_ACCOUNT if user else Outcome.UNKNOWN_ACCOUNT
             audit.record(Event.RESET_REQUESTED, user, outcome)
             return
@@ -172,7 +206,7 @@ def request_reset(email: str) -> None:
             _send_activation(user)
             audit.record(Event.RESET_REQUESTED, user, Outcome.PENDING_ACCOUNT)
             return
-        _send_link(user, Token.RESET, "Réinitialisez votre mot de passe", "recovery.reset")
+        _send_link(user, Token.RESET, "Réinitialisez votre mot de passe")
         audit.record(Event.RESET_REQUESTED, user)
 
 

@@ -56,6 +56,7 @@ from migrations import (
     v003_audit_and_sign_in_throttle,
     v004_sirene_directory,
     v005_captcha_session_and_fetches,
+    v006_contact_email_confirmation,
 )
 from migrations.frozen import FrozenModel
 from models import db
@@ -69,6 +70,7 @@ STEPS: dict[int, Step] = {
     3: v003_audit_and_sign_in_throttle.upgrade,
     4: v004_sirene_directory.upgrade,
     5: v005_captcha_session_and_fetches.upgrade,
+    6: v006_contact_email_confirmation.upgrade,
 }
 SCHEMA_VERSION = max(STEPS)
 

@@ -108,7 +108,11 @@ def _fill_v5() -> None:
     db.execute_sql("UPDATE captcha_challenge SET owner = 'o', image_fetches = 1, audio_fetches = 2")
 
 
-FILLS = [_fill_v1, _fill_v2, _fill_v3, _fill_v4, _fill_v5]
+def _fill_v6() -> None:
+    db.execute_sql(f'UPDATE "user" SET contact_email_confirmed_at = {db.param}', (AT,))  # noqa: S608
+
+
+FILLS = [_fill_v1, _fill_v2, _fill_v3, _fill_v4, _fill_v5, _fill_v6]
 
 
 def test_every_version_has_its_rows():
