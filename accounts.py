@@ -126,9 +126,11 @@ def pending_activation(raw_token: str) -> User | None:
     return token.user
 
 
-def activate(raw_token: str, password: str) -> User | None:
-    """Consume the link and set the first password; None if the link was
-    used, revoked or expired meanwhile (of two concurrent submits, one wins)."""
+def activate(raw_token: str, password: str, details: dict) -> User | None:
+    """Consume the link, save the details checked on the activation page and
+    set the first password; None if the link was used, revoked or expired
+    meanwhile (of two concurrent submits, one wins). A contact e-mail other
+    than the login e-mail gets its confirmation link now."""
     password_hash = hash_password(password)  # slow: outside the write lock
     with db.atomic():
         token = Token.consume(raw_token, Token.ACTIVATION)
@@ -137,8 +139,10 @@ def activate(raw_token: str, password: str) -> User | None:
         user = User.get_by_id(token.user_id)
         if user.status != User.PENDING:
             return None
+        user.replace_sign_up_details(details)
         user.activate(password_hash)
         audit.record(Event.ACCOUNT_ACTIVATED, user)
+        _confirm_contact_email(user)
         return user
 
 
@@ -236,7 +240,7 @@ def reset_password(raw_token: str, password: str) -> User | None:
 
 
 def _notify_password_changed(user: User) -> None:
-    for recipient in dict.fromkeys((user.email, user.contact_email)):
+    for recipient in dict.fromkeys((user.email, user.notification_email)):
         mailer.queue(
             recipient,
             "Votre mot de passe a été modifié",
@@ -274,11 +278,60 @@ def update_profile(user: User, data: dict) -> list[str]:
     if not changed:
         return []
     with db.atomic():
-        for name in changed:
+        others = [name for name in changed if name != "contact_email"]
+        for name in others:
             setattr(user, name, data[name])
-        user.save(only=[getattr(User, name) for name in changed])
+        if others:
+            user.save(only=[getattr(User, name) for name in others])
+        if "contact_email" in changed:
+            user.set_contact_email(data["contact_email"])
+            _confirm_contact_email(user)
         audit.record(Event.PROFILE_UPDATED, user, fields=changed)
     return changed
+
+
+# --------------------------------------------------------------------------- contact e-mail
+
+
+def _confirm_contact_email(user: User) -> None:
+    """Mail the link confirming a contact e-mail other than the login one;
+    until it is followed, notifications go to the login e-mail."""
+    if not user.contact_email_confirmed:
+        _send_link(user, Token.CONTACT, "Confirmez votre adresse de contact", recipient=user.contact_email)
+
+
+def resend_contact_confirmation(user: User) -> bool:
+    """A new confirmation link for the unconfirmed contact e-mail; False if
+    there is nothing to confirm."""
+    if user.contact_email_confirmed:
+        return False
+    with db.atomic():
+        _confirm_contact_email(user)
+    return True
+
+
+def pending_contact(raw_token: str) -> User | None:
+    """The active account a still valid contact link is for; changes nothing."""
+    token = Token.peek(raw_token, Token.CONTACT)
+    if token is None or not token.user.is_active:
+        return None
+    return token.user
+
+
+def confirm_contact(raw_token: str) -> User | None:
+    """Consume the link: the contact e-mail is confirmed and receives the
+    notifications from now on. None if the link was used, revoked (the
+    contact e-mail changed since) or expired."""
+    with db.atomic():
+        token = Token.consume(raw_token, Token.CONTACT)
+        if token is None:
+            return None
+        user = User.get_by_id(token.user_id)
+        if not user.is_active:
+            return None
+        user.confirm_contact_email()
+        audit.record(Event.CONTACT_EMAIL_CONFIRMED, user)
+        return user
 
 
 def set_survey_consent(user: User, consent: bool) -> bool:

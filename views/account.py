@@ -6,7 +6,7 @@ from flask import Blueprint, flash
 from flask_login import current_user, login_required
 
 import accounts
-from forms.account import ChangePasswordForm, ProfileForm, SurveyConsentForm
+from forms.account import ChangePasswordForm, ConfirmForm, ProfileForm, SurveyConsentForm
 from models import User
 from rules.passwords import password_checks
 from security import limits
@@ -15,6 +15,10 @@ from views import advance, page, renders, sign_in
 bp = Blueprint("account", __name__, url_prefix="/mon-compte")
 
 CURRENT_MISMATCH = "Le mot de passe actuel est incorrect."
+CONTACT_LINK_SENT = (
+    "Un lien de confirmation a été envoyé à {email}. Les notifications vous parviendront à cette "
+    "adresse une fois confirmée ; d'ici là, à votre adresse de connexion."
+)
 
 
 def _user() -> User:
@@ -42,6 +46,8 @@ def profile():
         "Vos informations ont été enregistrées." if changed else "Aucune modification à enregistrer.",
         "success" if changed else "info",
     )
+    if "contact_email" in changed and not _user().contact_email_confirmed:
+        flash(CONTACT_LINK_SENT.format(email=_user().contact_email), "info")
     return advance(".show")
 
 
@@ -77,6 +83,37 @@ def password():
     sign_in(user)
     flash("Votre mot de passe a été modifié. Vos autres sessions ont été fermées.", "success")
     return advance(".show")
+
+
+@bp.post("/adresse-de-contact/renvoyer")
+@login_required
+@limits("PASSWORD_CHANGE", email=_signed_in_email)
+def resend_contact():
+    if accounts.resend_contact_confirmation(_user()):
+        flash(f"Un nouveau lien de confirmation a été envoyé à {_user().contact_email}.", "success")
+    return advance(".show")
+
+
+@bp.route("/adresse-de-contact/<token>", methods=["GET", "POST"])
+def confirm_contact(token: str):
+    """The link mailed to a contact e-mail. Opening it changes nothing: only
+    the POST (« Confirmer l'adresse ») consumes it. No sign-in needed: the
+    link itself shows that the address's mailbox received it."""
+    user = accounts.pending_contact(token)
+    if user is None:
+        return page("account/contact_invalid_link.html", 410)
+    form = ConfirmForm()
+    if not form.is_submitted():
+        return page("account/confirm_contact.html", form=form, user=user)
+    if not form.validate() or accounts.confirm_contact(token) is None:
+        return page("account/contact_invalid_link.html", 410)
+    return advance(".contact_confirmed")
+
+
+@bp.get("/adresse-de-contact/confirmee")
+@renders("account.contact_confirmed")
+def contact_confirmed():
+    return page("account/contact_confirmed.html")
 
 
 @renders("account.show")
