@@ -13,11 +13,10 @@ import threading
 import time
 
 import pytest
-from aiosmtpd.controller import Controller
-from conftest import Client, clean_environment, make_app, user_row
-from test_mail import Mailbox, free_port
 
 from models import User, db
+from tests.support.app import Client, clean_environment, make_app, user_row
+from tests.support.smtp import Mailbox, smtp_server
 
 TRIES = 30
 WARM_UP = 5
@@ -28,10 +27,8 @@ pytestmark = [pytest.mark.serial, pytest.mark.xdist_group("serial")]
 
 @pytest.fixture
 def smtp_port():
-    controller = Controller(Mailbox(), hostname="127.0.0.1", port=free_port())
-    controller.start()
-    yield controller.port
-    controller.stop()
+    with smtp_server(Mailbox()) as server:
+        yield server.port
 
 
 @pytest.fixture

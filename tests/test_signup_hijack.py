@@ -8,10 +8,13 @@ from __future__ import annotations
 import re
 
 import pytest
-from conftest import PASSWORD, PERSON, Signup, link_in
-from structure_helpers import create_structure, error_of, is_fragment, query, text_of
 
 from models import User
+from tests.support.app import query
+from tests.support.constants import PASSWORD
+from tests.support.responses import error_of, is_fragment, text_of
+from tests.support.signup import PERSON, Signup, link_in
+from tests.support.structures import create_structure
 
 VICTIM = "victime@corp.example"
 ATTACKER_CONTACT = "attaquant@evil.example"

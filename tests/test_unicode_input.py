@@ -7,12 +7,13 @@ from __future__ import annotations
 import unicodedata
 
 import pytest
-from conftest import PERSON, Signup
-from structure_helpers import create_structure, error_of, is_fragment, sign_up, structures, text_of
 
 from models import User, db
 from rules import RuleError
 from rules.text import MAX_COMBINING_MARKS, check_single_script, check_text
+from tests.support.responses import error_of, is_fragment, text_of
+from tests.support.signup import PERSON, Signup
+from tests.support.structures import create_structure, sign_up, structures
 
 INVISIBLE = "caractère invisible, de contrôle ou qui inverse le sens du texte"
 MIXED = "mélange des lettres d'alphabets différents"
