@@ -64,7 +64,9 @@ run: install
 
 test: test-packages install
 	@echo "Screenshots of the browser tests go to $(CURDIR)/test-artifacts/screenshots"
-	$(PYTHON) -m pytest -n $(PYTEST_WORKERS) -q
+	$(PYTHON) -m pytest -n $(PYTEST_WORKERS) -q -m "not serial"
+	@echo "Timing measurements, alone (no other test running beside them):"
+	$(PYTHON) -m pytest -n 0 -q -m serial
 
 lint: install
 	$(VENV)/bin/ruff check .

@@ -3,6 +3,7 @@ transaction. Answers never tell whether an address already has an account."""
 
 from __future__ import annotations
 
+import secrets
 from datetime import timedelta
 
 from flask import current_app
@@ -21,7 +22,13 @@ def _ttl(key: str) -> timedelta:
 
 def sign_up(data: dict) -> None:
     """Create the pending account and mail its activation link; if the address
-    has an account already, mail its owner instead."""
+    has an account already, mail its owner instead.
+
+    The details typed belong to the sign-up, not to the address: a new sign-up
+    of a still pending account replaces the previous one's details, and its
+    link (a new link revokes older ones) is then the only one that activates
+    the account, showing those details to be checked first. So someone who
+    signed up a victim's address beforehand leaves nothing in her account."""
     try:
         with db.atomic():
             user = User.create(terms_accepted_at=utcnow(), **data)
@@ -31,20 +38,25 @@ def sign_up(data: dict) -> None:
         # The database's unique index decides, even between concurrent sign-ups.
         with db.atomic():
             existing = User.by_email(data["email"])
+            if existing is not None:
+                # Updated first: the row's lock orders concurrent sign-ups.
+                existing.replace_sign_up_details(data)
             _notify_existing(existing)
             audit.record(Event.SIGNUP_EXISTING, existing)
 
 
 def resend_activation(email: str) -> None:
     """Send the link again (a new one, revoking the old), at most once per
-    cooldown; for an active account, the « account exists » mail."""
+    cooldown; for an active account, the « account exists » mail. When no
+    mail goes, the same work is done for nothing: the answer takes as long."""
     with db.atomic():
         user = User.by_email(email)
-        if user is None:
-            return
-        last = Token.last_issued_at(user, Token.ACTIVATION)
+        last = Token.last_issued_at(user, Token.ACTIVATION) if user else None
         cooldown = timedelta(seconds=current_app.config["RESEND_COOLDOWN_SECONDS"])
-        if last and utcnow() - last < cooldown:
+        if user is None or (last and utcnow() - last < cooldown):
+            _as_long_as_a_link(email, Token.ACTIVATION)
+            outcome = Outcome.UNKNOWN_ACCOUNT if user is None else Outcome.THROTTLED
+            audit.record(Event.ACTIVATION_RESENT, user, outcome)
             return
         _notify_existing(user)
         audit.record(Event.ACTIVATION_RESENT, user)
@@ -57,7 +69,7 @@ def _notify_existing(user: User | None) -> None:
         _send_activation(user)
         return
     mailer.queue(
-        user.contact_email,
+        user.notification_email,
         "Votre compte existe déjà",
         "account_exists",
         user=user,
@@ -67,22 +79,43 @@ def _notify_existing(user: User | None) -> None:
 
 
 def _send_activation(user: User) -> None:
-    _send_link(user, Token.ACTIVATION, "Activez votre compte", "activation.set_password")
+    _send_link(user, Token.ACTIVATION, "Activez votre compte")
 
 
-def _send_link(user: User, purpose: str, subject: str, endpoint: str) -> None:
+LINK_ENDPOINTS = {
+    Token.ACTIVATION: "activation.set_password",
+    Token.RESET: "recovery.reset",
+    Token.CONTACT: "account.confirm_contact",
+}
+
+
+def _send_link(user: User, purpose: str, subject: str, recipient: str | None = None) -> None:
     """A new single-use link (older ones revoked), mailed to the login e-mail
-    with the template named after its purpose."""
+    (or ``recipient``) with the template named after its purpose."""
     ttl_key = f"{purpose.upper()}_TTL_MINUTES"
     raw = Token.issue(user, purpose, _ttl(ttl_key))
     mailer.queue(
-        user.email,
+        recipient or user.email,
         subject,
         purpose,
         user=user,
-        url=mailer.external_url(endpoint, token=raw),
+        url=mailer.external_url(LINK_ENDPOINTS[purpose], token=raw),
         ttl_minutes=current_app.config[ttl_key],
     )
+
+
+def _as_long_as_a_link(email: str, purpose: str) -> None:
+    """For an address that gets no mail: the queries and templates of
+    ``_send_link`` for a stand-in account that is not stored, nothing kept,
+    so that the answer takes as long: times do not tell an address with an
+    account from one without."""
+    stand_in = User(id=0, email=email, first_name="", last_name="", contact_email=email)
+    Token.last_issued_at(stand_in, purpose)
+    Token.revoke(stand_in, purpose)  # matches nothing
+    Token.peek(secrets.token_urlsafe(32), purpose)  # stands for the token's insert
+    ttl_key = f"{purpose.upper()}_TTL_MINUTES"
+    url = mailer.external_url(LINK_ENDPOINTS[purpose], token=secrets.token_urlsafe(32))
+    mailer.render(purpose, user=stand_in, url=url, ttl_minutes=current_app.config[ttl_key])
 
 
 def pending_activation(raw_token: str) -> User | None:
@@ -93,9 +126,11 @@ def pending_activation(raw_token: str) -> User | None:
     return token.user
 
 
-def activate(raw_token: str, password: str) -> User | None:
-    """Consume the link and set the first password; None if the link was
-    used, revoked or expired meanwhile (of two concurrent submits, one wins)."""
+def activate(raw_token: str, password: str, details: dict) -> User | None:
+    """Consume the link, save the details checked on the activation page and
+    set the first password; None if the link was used, revoked or expired
+    meanwhile (of two concurrent submits, one wins). A contact e-mail other
+    than the login e-mail gets its confirmation link now."""
     password_hash = hash_password(password)  # slow: outside the write lock
     with db.atomic():
         token = Token.consume(raw_token, Token.ACTIVATION)
@@ -104,8 +139,10 @@ def activate(raw_token: str, password: str) -> User | None:
         user = User.get_by_id(token.user_id)
         if user.status != User.PENDING:
             return None
+        user.replace_sign_up_details(details)
         user.activate(password_hash)
         audit.record(Event.ACCOUNT_ACTIVATED, user)
+        _confirm_contact_email(user)
         return user
 
 
@@ -171,6 +208,7 @@ def request_reset(email: str) -> None:
     with db.atomic():
         user = User.by_email(email)
         if user is None or user.status == User.DISABLED:
+            _as_long_as_a_link(email, Token.RESET)
             outcome = Outcome.DISABLED_ACCOUNT if user else Outcome.UNKNOWN_ACCOUNT
             audit.record(Event.RESET_REQUESTED, user, outcome)
             return
@@ -178,7 +216,7 @@ def request_reset(email: str) -> None:
             _send_activation(user)
             audit.record(Event.RESET_REQUESTED, user, Outcome.PENDING_ACCOUNT)
             return
-        _send_link(user, Token.RESET, "Réinitialisez votre mot de passe", "recovery.reset")
+        _send_link(user, Token.RESET, "Réinitialisez votre mot de passe")
         audit.record(Event.RESET_REQUESTED, user)
 
 
@@ -208,7 +246,7 @@ def reset_password(raw_token: str, password: str) -> User | None:
 
 
 def _notify_password_changed(user: User) -> None:
-    for recipient in dict.fromkeys((user.email, user.contact_email)):
+    for recipient in dict.fromkeys((user.email, user.notification_email)):
         mailer.queue(
             recipient,
             "Votre mot de passe a été modifié",
@@ -246,11 +284,60 @@ def update_profile(user: User, data: dict) -> list[str]:
     if not changed:
         return []
     with db.atomic():
-        for name in changed:
+        others = [name for name in changed if name != "contact_email"]
+        for name in others:
             setattr(user, name, data[name])
-        user.save(only=[getattr(User, name) for name in changed])
+        if others:
+            user.save(only=[getattr(User, name) for name in others])
+        if "contact_email" in changed:
+            user.set_contact_email(data["contact_email"])
+            _confirm_contact_email(user)
         audit.record(Event.PROFILE_UPDATED, user, fields=changed)
     return changed
+
+
+# --------------------------------------------------------------------------- contact e-mail
+
+
+def _confirm_contact_email(user: User) -> None:
+    """Mail the link confirming a contact e-mail other than the login one;
+    until it is followed, notifications go to the login e-mail."""
+    if not user.contact_email_confirmed:
+        _send_link(user, Token.CONTACT, "Confirmez votre adresse de contact", recipient=user.contact_email)
+
+
+def resend_contact_confirmation(user: User) -> bool:
+    """A new confirmation link for the unconfirmed contact e-mail; False if
+    there is nothing to confirm."""
+    if user.contact_email_confirmed:
+        return False
+    with db.atomic():
+        _confirm_contact_email(user)
+    return True
+
+
+def pending_contact(raw_token: str) -> User | None:
+    """The active account a still valid contact link is for; changes nothing."""
+    token = Token.peek(raw_token, Token.CONTACT)
+    if token is None or not token.user.is_active:
+        return None
+    return token.user
+
+
+def confirm_contact(raw_token: str) -> User | None:
+    """Consume the link: the contact e-mail is confirmed and receives the
+    notifications from now on. None if the link was used, revoked (the
+    contact e-mail changed since) or expired."""
+    with db.atomic():
+        token = Token.consume(raw_token, Token.CONTACT)
+        if token is None:
+            return None
+        user = User.get_by_id(token.user_id)
+        if not user.is_active:
+            return None
+        user.confirm_contact_email()
+        audit.record(Event.CONTACT_EMAIL_CONFIRMED, user)
+        return user
 
 
 def set_survey_consent(user: User, consent: bool) -> bool:

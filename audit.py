@@ -47,6 +47,8 @@ class Event:
     # accounts.update_profile (details ``fields``: names of the changed fields,
     # never their values).
     PROFILE_UPDATED = "profile.updated"
+    # accounts.confirm_contact: the link mailed to the contact e-mail was followed.
+    CONTACT_EMAIL_CONFIRMED = "profile.contact_email_confirmed"
     # accounts.set_survey_consent (details ``consent``).
     SURVEY_CONSENT_CHANGED = "survey_consent.changed"
     # accounts.purge (`flask purge`): one event, details are counts.

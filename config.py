@@ -24,6 +24,7 @@ class SettingError(RuntimeError, _ServerLoadError):
 DEFAULTS = {
     "ACTIVATION_TTL_MINUTES": 60,
     "RESET_TTL_MINUTES": 60,
+    "CONTACT_TTL_MINUTES": 1440,  # the link confirming a contact e-mail
     "CAPTCHA_TTL_MINUTES": 10,
     "RESEND_COOLDOWN_SECONDS": 60,
     "MAIL_DEFAULT_SENDER": "Portail Structures <ne-pas-repondre@localhost>",

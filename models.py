@@ -72,10 +72,59 @@ class User(UserMixin, BaseModel):
     # Sign-in throttle: failures in a row and the time of the last one.
     failed_sign_ins = IntegerField(default=0)
     last_failed_sign_in_at = DateTimeField(null=True)
+    # When its owner followed the link mailed to the contact e-mail; until
+    # then (and always when it is the login e-mail) mail goes to the login e-mail.
+    contact_email_confirmed_at = DateTimeField(null=True)
+
+    # What a sign-up (step 2) and the activation page set.
+    SIGN_UP_DETAILS = ("first_name", "last_name", "phone", "contact_email", "survey_consent")
 
     @property
     def full_name(self) -> str:
         return f"{self.first_name} {self.last_name}"
+
+    @property
+    def contact_email_confirmed(self) -> bool:
+        return self.contact_email == self.email or self.contact_email_confirmed_at is not None
+
+    @property
+    def notification_email(self) -> str:
+        """Where notifications go: the contact e-mail once confirmed, else
+        the login e-mail."""
+        return self.contact_email if self.contact_email_confirmed else self.email
+
+    def replace_sign_up_details(self, details: dict) -> bool:
+        """A new sign-up of a still pending account: its details replace the
+        previous sign-up's. False (nothing changed) once the account is active."""
+        values = {name: details[name] for name in self.SIGN_UP_DETAILS}
+        changed = (
+            User.update(terms_accepted_at=utcnow(), contact_email_confirmed_at=None, **values)
+            .where((User.id == self.id) & (User.status == User.PENDING))
+            .execute()
+        )
+        if changed:
+            for name, value in values.items():
+                setattr(self, name, value)
+            self.contact_email_confirmed_at = None
+        return changed == 1
+
+    def set_contact_email(self, contact_email: str) -> None:
+        """A new contact e-mail is unconfirmed, and links sent to the former
+        one die."""
+        if contact_email == self.contact_email:
+            return
+        self.contact_email = contact_email
+        self.contact_email_confirmed_at = None
+        User.update(contact_email=contact_email, contact_email_confirmed_at=None).where(
+            User.id == self.id
+        ).execute()
+        Token.revoke(self, Token.CONTACT)
+
+    def confirm_contact_email(self) -> None:
+        self.contact_email_confirmed_at = utcnow()
+        User.update(contact_email_confirmed_at=self.contact_email_confirmed_at).where(
+            User.id == self.id
+        ).execute()
 
     @property
     def is_active(self) -> bool:  # Flask-Login
@@ -210,6 +259,7 @@ class Token(BaseModel):
 
     ACTIVATION = "activation"
     RESET = "reset"
+    CONTACT = "contact"  # confirms the contact e-mail
 
     user = ForeignKeyField(User, backref="tokens", on_delete="CASCADE")
     purpose = CharField()

@@ -40,7 +40,7 @@ def create(creator: User, data: dict) -> Structure:
             structure = Structure.register(creator, **data)
             audit.record(Event.STRUCTURE_CREATED, creator, structure=structure.id)
             mailer.queue(
-                creator.contact_email,
+                creator.notification_email,
                 "Votre structure est créée",
                 "structure_created",
                 user=creator,
@@ -78,7 +78,7 @@ def request_attachment(user: User, structure: Structure) -> tuple[Membership, bo
             manager = structure.manager()
             if manager is not None and membership.claim_manager_notice(_notice_interval()):
                 mailer.queue(
-                    manager.contact_email,
+                    manager.notification_email,
                     "Nouvelle demande de rattachement",
                     "attachment_requested",
                     manager=manager,
@@ -87,7 +87,7 @@ def request_attachment(user: User, structure: Structure) -> tuple[Membership, bo
                     url=mailer.external_url("approvals.index"),
                 )
             mailer.queue(
-                user.contact_email,
+                user.notification_email,
                 "Votre demande de rattachement est envoyée",
                 "attachment_request_sent",
                 user=user,
@@ -123,7 +123,7 @@ def decide(membership: Membership, manager: User, approve: bool) -> bool:
                 requester=requester.email,
             )
             mailer.queue(
-                requester.contact_email,
+                requester.notification_email,
                 "Votre demande de rattachement est acceptée"
                 if approve
                 else "Votre demande de rattachement est refusée",
@@ -147,7 +147,7 @@ def cancel(membership: Membership, user: User) -> bool:
         manager = structure.manager()
         if manager is not None and membership.claim_manager_notice(_notice_interval()):
             mailer.queue(
-                manager.contact_email,
+                manager.notification_email,
                 "Demande de rattachement annulée",
                 "attachment_cancelled",
                 manager=manager,
@@ -167,7 +167,7 @@ def hand_over(structure: Structure, manager: User, membership_id: int) -> Member
         successor = User.get_by_id(membership.user_id)
         audit.record(Event.ROLE_HANDED_OVER, manager, structure=structure.id, to=successor.email)
         mailer.queue(
-            successor.contact_email,
+            successor.notification_email,
             "Vous êtes gestionnaire principal de votre structure",
             "manager_role_received",
             user=successor,

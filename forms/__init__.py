@@ -6,12 +6,25 @@ from __future__ import annotations
 from flask import request
 from flask_wtf import FlaskForm
 from werkzeug.datastructures import CombinedMultiDict
+from wtforms import PasswordField, StringField
+
+from forms.validators import PlainText
 
 
 class Form(FlaskForm):
     """A FlaskForm that reads text fields only: no form here takes a file, and
     a file posted under a field's name must read as an invalid value, not
-    reach the validators as a file object."""
+    reach the validators as a file object.
+
+    Every text field (passwords excepted: never shown, and hashed as typed)
+    is first checked by ``PlainText``: no invisible or direction-reversing
+    character, NFC."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for field in self:
+            if isinstance(field, StringField) and not isinstance(field, PasswordField):
+                field.validators = [PlainText(), *field.validators]
 
     class Meta(FlaskForm.Meta):
         def wrap_formdata(self, form, formdata):

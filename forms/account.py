@@ -52,8 +52,44 @@ class ProfileForm(Form):
         }
 
 
+class ConfirmForm(Form):
+    """A button alone (its CSRF token): « Confirmer l'adresse »."""
+
+
 class SurveyConsentForm(Form):
     survey_consent = BooleanField(SURVEY_CONSENT_LABEL)
+
+
+class ActivationForm(Form):
+    """Step 4: the details that will be saved, shown to be checked (and
+    corrected) by whoever holds the link, then the first password."""
+
+    first_name = PersonalInfoForm.first_name
+    last_name = PersonalInfoForm.last_name
+    phone = PersonalInfoForm.phone
+    contact_email = PersonalInfoForm.contact_email
+    survey_consent = BooleanField(SURVEY_CONSENT_LABEL)
+    password = NewPasswordForm.password
+    password_confirm = NewPasswordForm.password_confirm
+
+    def __init__(self, *args, login_email: str = "", **kwargs):
+        super().__init__(*args, **kwargs)
+        self.login_email = login_email
+        # Names as typed here (validated before the password, declared first).
+        self.password.validators = [*self.password.validators, PasswordRule(self.password_context)]
+
+    def password_context(self) -> tuple[str, ...]:
+        names = (self.first_name.data, self.last_name.data, self.contact_email.data)
+        return (*(name or "" for name in names), self.login_email)
+
+    def details(self) -> dict:
+        return {
+            "first_name": self.first_name.data,
+            "last_name": self.last_name.data,
+            "phone": self.phone.data or None,
+            "contact_email": self.contact_email.data or self.login_email,
+            "survey_consent": bool(self.survey_consent.data),
+        }
 
 
 def _again(unbound):

@@ -7,6 +7,7 @@ from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
 from forms import Form
 from forms.validators import Email, PersonName, Phone, SameAs
+from rules.email import lookup_email
 from rules.messages import EMAILS_DIFFER, REQUIRED
 
 SURVEY_CONSENT_LABEL = (
@@ -28,7 +29,7 @@ class PersonalInfoForm(Form):
         "Confirmez votre adresse e-mail",
         validators=[
             DataRequired(REQUIRED),
-            SameAs("email", EMAILS_DIFFER, case_sensitive=False),
+            SameAs("email", EMAILS_DIFFER, key=lookup_email),
         ],
         render_kw={"autocomplete": "email", "spellcheck": "false"},
     )

@@ -8,7 +8,7 @@ import unicodedata
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 
-from wtforms.validators import ValidationError
+from wtforms.validators import StopValidation, ValidationError
 
 from rules import RuleError
 from rules.email import normalize_email
@@ -18,6 +18,7 @@ from rules.names import check_person_name
 from rules.passwords import check_password
 from rules.phone import normalize_phone
 from rules.places import check_address_line, check_postal_code, is_country
+from rules.text import check_text
 
 __all__ = [
     "AddressLine",
@@ -27,6 +28,7 @@ __all__ = [
     "PersonName",
     "Phone",
     "PhoneInCountry",
+    "PlainText",
     "PostalCode",
     "SameAs",
     "ValidationError",
@@ -56,6 +58,20 @@ class Cleans:
         if field.data:
             with field_error():
                 field.data = self.clean(form, field.data)
+
+
+class PlainText:
+    """Every text field's first check (``forms.Form`` puts it there): no
+    invisible, control or direction-reversing character, no pile of
+    combining marks; the data becomes NFC. A refused text stops the field's
+    other checks, so its one message says what is wrong."""
+
+    def __call__(self, form, field) -> None:
+        if isinstance(field.data, str) and field.data:
+            try:
+                field.data = check_text(field.data)
+            except RuleError as error:
+                raise StopValidation(str(error)) from None
 
 
 class Email(Cleans):
@@ -154,15 +170,26 @@ class SameAs:
     """The field must repeat another field of the form.
 
     ``case_sensitive=True`` (passwords): exact equality, nothing stripped.
-    ``case_sensitive=False`` (e-mail): equality after strip, ignoring case."""
+    ``case_sensitive=False``: equality after strip, ignoring case.
+    ``key`` (e-mail): equality of what ``key`` makes of both values, e.g.
+    the normalised addresses (« jose@bücher.de » is « jose@xn--bcher-kva.de »)."""
 
-    def __init__(self, other_field_name: str, message: str = VALUES_DIFFER, case_sensitive: bool = True):
+    def __init__(
+        self,
+        other_field_name: str,
+        message: str = VALUES_DIFFER,
+        case_sensitive: bool = True,
+        key: Callable[[str], str] | None = None,
+    ):
         self.other_field_name = other_field_name
         self.message = message
         self.case_sensitive = case_sensitive
+        self.key = key
 
     def _key(self, value) -> str:
         text = value if isinstance(value, str) else ("" if value is None else str(value))
+        if self.key is not None:
+            return self.key(text)
         if self.case_sensitive:
             return text
         return unicodedata.normalize("NFC", text.strip()).casefold()

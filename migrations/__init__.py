@@ -57,6 +57,7 @@ from migrations import (
     v004_sirene_directory,
     v005_captcha_session_and_fetches,
     v006_sessions_and_manager_notices,
+    v007_contact_email_confirmation,
 )
 from migrations.frozen import FrozenModel
 from models import db
@@ -71,6 +72,7 @@ STEPS: dict[int, Step] = {
     4: v004_sirene_directory.upgrade,
     5: v005_captcha_session_and_fetches.upgrade,
     6: v006_sessions_and_manager_notices.upgrade,
+    7: v007_contact_email_confirmation.upgrade,
 }
 SCHEMA_VERSION = max(STEPS)
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import unicodedata
+
 from email_validator import EmailNotValidError, validate_email
 
 from rules import RuleError
@@ -35,8 +37,10 @@ def _email_reason(text: str) -> str | None:
 
 
 def normalize_email(value: str) -> str:
-    """The normalised address, entirely lower-cased (it is the login key)."""
-    text = value.strip() if isinstance(value, str) else ""
+    """The normalised address, entirely lower-cased (it is the login key).
+    Compatibility forms are folded first (NFKC): full-width letters typed
+    with an Asian keyboard are the ASCII ones, « ＠ » is « @ »."""
+    text = unicodedata.normalize("NFKC", value).strip() if isinstance(value, str) else ""
     if not text:
         raise RuleError(EMAIL_MESSAGE)
     if len(text) > EMAIL_MAX:

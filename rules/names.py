@@ -6,6 +6,7 @@ import unicodedata
 
 from rules import RuleError
 from rules.messages import too_long
+from rules.text import check_single_script, check_text
 
 NAME_MAX = 100
 NAME_TOO_LONG = too_long(NAME_MAX)
@@ -17,10 +18,10 @@ _NAME_PUNCTUATION = "-'’"
 
 def check_person_name(value: str) -> str:
     """A first or last name, cleaned: outer spaces removed, inner runs of
-    white space collapsed to one space. Letters of any script, spaces,
-    hyphens and apostrophes."""
-    text = value if isinstance(value, str) else ""
-    cleaned = " ".join(unicodedata.normalize("NFC", text).split())
+    white space collapsed to one space, NFC. Letters of one script (or of
+    scripts written together, such as Japanese), spaces, hyphens and
+    apostrophes."""
+    cleaned = " ".join(check_text(value).split())
     if len(cleaned) > NAME_MAX:
         raise RuleError(NAME_TOO_LONG)
     after_letter = False
@@ -37,4 +38,4 @@ def check_person_name(value: str) -> str:
         raise RuleError(NAME_NO_LETTER)
     if cleaned[0] in _NAME_PUNCTUATION or cleaned[-1] in _NAME_PUNCTUATION:
         raise RuleError(NAME_EDGES)
-    return cleaned
+    return check_single_script(cleaned)

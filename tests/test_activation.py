@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -145,4 +146,6 @@ def test_the_password_field_asks_for_the_live_checklist(client, link):
     text = client.get(link).get_data(as_text=True)
     assert 'hx-post="/mot-de-passe/regles"' in text
     assert 'hx-trigger="input changed delay:150ms"' in text
-    assert "maxlength" not in text  # nothing is cut from a pasted password
+    password_inputs = re.findall(r'<input[^>]*type="password"[^>]*>', text)
+    assert len(password_inputs) == 2
+    assert not any("maxlength" in tag for tag in password_inputs)  # nothing is cut from a pasted password

@@ -190,6 +190,7 @@ def test_an_older_database_upgrades_and_keeps_its_rows(app, tmp_path, older):
             connection.execute("alter table membership drop column manager_notified_at")
         connection.execute('alter table "user" drop column failed_sign_ins')
         connection.execute('alter table "user" drop column last_failed_sign_in_at')
+        connection.execute('alter table "user" drop column contact_email_confirmed_at')  # version 7
         connection.execute("update schema_version set version = ?", (older,))
     connection.close()
 

@@ -121,7 +121,11 @@ def _fill_v6() -> None:
     db.execute_sql("UPDATE membership SET manager_notified_at = requested_at")
 
 
-FILLS = [_fill_v1, _fill_v2, _fill_v3, _fill_v4, _fill_v5, _fill_v6]
+def _fill_v7() -> None:
+    db.execute_sql(f'UPDATE "user" SET contact_email_confirmed_at = {db.param}', (AT,))  # noqa: S608
+
+
+FILLS = [_fill_v1, _fill_v2, _fill_v3, _fill_v4, _fill_v5, _fill_v6, _fill_v7]
 
 
 def test_every_version_has_its_rows():

@@ -79,6 +79,7 @@ def make_older(postgres, database_url: str, older: int) -> None:
                 cursor.execute('ALTER TABLE "membership" DROP COLUMN manager_notified_at')
             cursor.execute('ALTER TABLE "user" DROP COLUMN failed_sign_ins')
             cursor.execute('ALTER TABLE "user" DROP COLUMN last_failed_sign_in_at')
+            cursor.execute('ALTER TABLE "user" DROP COLUMN contact_email_confirmed_at')  # version 7
             cursor.execute("UPDATE schema_version SET version = %s", (older,))
     finally:
         connection.close()

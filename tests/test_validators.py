@@ -126,7 +126,7 @@ def test_check_person_name_valid(value, expected):
         ("Jean.Pierre", "Le caractère « . » n'est pas autorisé."),
         ("Jean_Pierre", NAME_CHARS),
         ("<script>", NAME_CHARS),
-        ("Jean\u200bPierre", "Ce champ contient un caractère non autorisé."),
+        ("Jean\u200bPierre", "caractère invisible, de contrôle ou qui inverse le sens du texte (U+200B)"),
         ("-Jean", "ni commencer ni se terminer par un trait d'union ou une apostrophe"),
         ("Jean-", "ni commencer ni se terminer"),
         ("'Jean", "ni commencer ni se terminer"),

@@ -9,7 +9,7 @@ import accounts
 import audit
 import sessions
 from audit import Event
-from forms.account import ChangePasswordForm, ProfileForm, SurveyConsentForm
+from forms.account import ChangePasswordForm, ConfirmForm, ProfileForm, SurveyConsentForm
 from models import User, db
 from rules.passwords import password_checks
 from security import limits
@@ -18,6 +18,10 @@ from views import advance, full_redirect, page, renders, sign_in
 bp = Blueprint("account", __name__, url_prefix="/mon-compte")
 
 CURRENT_MISMATCH = "Le mot de passe actuel est incorrect."
+CONTACT_LINK_SENT = (
+    "Un lien de confirmation a été envoyé à {email}. Les notifications vous parviendront à cette "
+    "adresse une fois confirmée ; d'ici là, à votre adresse de connexion."
+)
 
 
 def _user() -> User:
@@ -45,6 +49,8 @@ def profile():
         "Vos informations ont été enregistrées." if changed else "Aucune modification à enregistrer.",
         "success" if changed else "info",
     )
+    if "contact_email" in changed and not _user().contact_email_confirmed:
+        flash(CONTACT_LINK_SENT.format(email=_user().contact_email), "info")
     return advance(".show")
 
 
@@ -82,17 +88,11 @@ def password():
     return advance(".show")
 
 
-@bp.post("/deconnexion-partout")
-@login_required
-def sign_out_everywhere():
-    """« Se déconnecter partout »: every session of the account ends, this one
-    included, and every browser loses its device cookie for the account."""
-    user = _user()
-    with db.atomic():
-        audit.record(Event.SIGN_OUT_EVERYWHERE, user)
-    sessions.end_everywhere(user)
-    flash("Vous êtes déconnecté de tous vos appareils.", "info")
-    return full_redirect(url_for("main.home"))
+import audit
+import sessions
+from audit import Event
+from forms.account import ChangePasswordForm, ConfirmForm, ProfileForm, SurveyConsentForm
+from models import User, db
 
 
 @renders("account.show")

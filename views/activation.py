@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, render_template, request
 
 import accounts
-from forms.account import NewPasswordForm
+from forms.account import ActivationForm
 from rules.passwords import password_checks
 from views import advance, invalid, page, sign_in
 
@@ -18,12 +18,15 @@ def set_password(token: str):
     user = accounts.pending_activation(token)
     if user is None:
         return page("activation/invalid_link.html", 410)
-    form = NewPasswordForm(context=accounts.password_context(user))
+    # The details the account will be saved with, shown to be checked: they
+    # are those of the latest sign-up, which anyone could have typed.
+    form = ActivationForm(obj=user, login_email=user.email)
+    context = {"form": form, "user": user, "checks": password_checks("")}
     if not form.is_submitted():
-        return page("activation/set_password.html", form=form, user=user, checks=password_checks(""))
+        return page("activation/set_password.html", **context)
     if not form.validate():
-        return invalid("activation/set_password.html", form=form, user=user, checks=password_checks(""))
-    user = accounts.activate(token, form.password.data)
+        return invalid("activation/set_password.html", **context)
+    user = accounts.activate(token, form.password.data, form.details())
     if user is None:
         return page("activation/invalid_link.html", 410)
     sign_in(user)

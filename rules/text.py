@@ -1,0 +1,109 @@
+r"""Text typed in any field: what may be stored and shown to others.
+
+Invisible and control characters (Unicode categories Cc, Cf, Co, Cn: bidi
+overrides such as U+202E, zero-width spaces and joiners, private-use and
+unassigned code points, fillers that draw nothing) are refused, so that
+« Facture\u202eFDP.exe » cannot be shown as « Factureexe.PDF ». Piles of
+combining marks are limited; what is kept is NFC-normalised. Names also
+refuse letters of look-alike scripts mixed together (a Cyrillic « Ј » in
+« Јеаn »), after Unicode's UTS #39 "highly restrictive" level.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+
+from rules import RuleError
+
+# Combining marks in a row after one letter: Vietnamese or Thai need two at
+# most once NFC has composed what it can; "Zalgo" text piles up dozens.
+MAX_COMBINING_MARKS = 3
+
+TEXT_INVISIBLE = (
+    "Ce champ contient un caractère invisible, de contrôle ou qui inverse le sens du texte ({code}). "
+    "Retirez-le, par exemple en saisissant à nouveau le texte au clavier."
+)
+TEXT_MARKS = (
+    f"Ce champ contient trop de signes diacritiques sur une même lettre (au plus {MAX_COMBINING_MARKS})."
+)
+NAME_MIXED_SCRIPTS = (
+    "Ce nom mélange des lettres d'alphabets différents ({scripts}) qui peuvent se ressembler. "
+    "Saisissez-le dans un seul alphabet."
+)
+
+_REFUSED_CATEGORIES = frozenset({"Cc", "Cf", "Co", "Cn", "Cs"})
+# Default-ignorable code points outside those categories: they draw nothing.
+_INVISIBLE = frozenset(
+    "\u115f\u1160\u3164\uffa0\u2800\u034f\u17b4\u17b5"
+    "\u180b\u180c\u180d\u180f\ufe00\ufe01\ufe02\ufe03\ufe04\ufe05\ufe06\ufe07"
+    "\ufe08\ufe09\ufe0a\ufe0b\ufe0c\ufe0d\ufe0e\ufe0f"
+)
+# Ordinary white space: the fields collapse it, it is never refused.
+_WHITE_SPACE = frozenset("\t\n\r\x0b\x0c\x1c\x1d\x1e\x1f\x85")
+
+
+def _refused(ch: str) -> bool:
+    if ch in _WHITE_SPACE:
+        return False
+    return ch in _INVISIBLE or unicodedata.category(ch) in _REFUSED_CATEGORIES
+
+
+def check_text(value: str) -> str:
+    """The text NFC-normalised; RuleError if it holds an invisible or control
+    character, or more than MAX_COMBINING_MARKS combining marks in a row."""
+    text = unicodedata.normalize("NFC", value if isinstance(value, str) else "")
+    marks = 0
+    for ch in text:
+        if _refused(ch):
+            raise RuleError(TEXT_INVISIBLE.format(code=f"U+{ord(ch):04X}"))
+        marks = marks + 1 if unicodedata.category(ch) in ("Mn", "Mc", "Me") else 0
+        if marks > MAX_COMBINING_MARKS:
+            raise RuleError(TEXT_MARKS)
+    return text
+
+
+# Scripts by the first word of a character's Unicode name (the standard
+# library has no Script property). Words not listed are a script of their own.
+_SCRIPT_OF_WORD = {"CJK": "Han", "KANGXI": "Han", "IDEOGRAPHIC": "Han"}
+_SCRIPT_NAMES_FR = {
+    "LATIN": "latin",
+    "CYRILLIC": "cyrillique",
+    "GREEK": "grec",
+    "ARMENIAN": "arménien",
+    "HEBREW": "hébreu",
+    "ARABIC": "arabe",
+    "Han": "idéogrammes",
+    "HIRAGANA": "hiragana",
+    "KATAKANA": "katakana",
+    "HANGUL": "hangeul",
+    "BOPOMOFO": "bopomofo",
+}
+# Scripts that are written together (UTS #39, "highly restrictive").
+_WRITTEN_TOGETHER = (
+    frozenset({"LATIN", "Han", "HIRAGANA", "KATAKANA"}),
+    frozenset({"LATIN", "Han", "BOPOMOFO"}),
+    frozenset({"LATIN", "Han", "HANGUL"}),
+)
+_NAME_PREFIXES = ("FULLWIDTH", "HALFWIDTH", "SMALL", "MATHEMATICAL")
+
+
+def script_of(ch: str) -> str | None:
+    """The script of a letter, or None for a character of no script."""
+    if not ch.isalpha():
+        return None
+    words = unicodedata.name(ch, "").split()
+    while words and words[0] in _NAME_PREFIXES:
+        words = words[1:]
+    if not words or words[0] == "MODIFIER":
+        return None
+    return _SCRIPT_OF_WORD.get(words[0], words[0])
+
+
+def check_single_script(text: str) -> str:
+    """RuleError if the letters of ``text`` come from scripts that are not
+    written together (Latin with Cyrillic or Greek…)."""
+    scripts = {script for script in map(script_of, text) if script}
+    if len(scripts) > 1 and not any(scripts <= allowed for allowed in _WRITTEN_TOGETHER):
+        names = sorted(_SCRIPT_NAMES_FR.get(script, script.lower()) for script in scripts)
+        raise RuleError(NAME_MIXED_SCRIPTS.format(scripts=", ".join(names)))
+    return text
