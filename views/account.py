@@ -88,11 +88,48 @@ def password():
     return advance(".show")
 
 
-import audit
-import sessions
-from audit import Event
-from forms.account import ChangePasswordForm, ConfirmForm, ProfileForm, SurveyConsentForm
-from models import User, db
+@bp.post("/deconnexion-partout")
+@login_required
+def sign_out_everywhere():
+    """« Se déconnecter partout »: every session of the account ends, this one
+    included, and every browser loses its device cookie for the account."""
+    user = _user()
+    with db.atomic():
+        audit.record(Event.SIGN_OUT_EVERYWHERE, user)
+    sessions.end_everywhere(user)
+    flash("Vous êtes déconnecté de tous vos appareils.", "info")
+    return full_redirect(url_for("main.home"))
+
+
+@bp.post("/adresse-de-contact/renvoyer")
+@login_required
+@limits("PASSWORD_CHANGE", email=_signed_in_email)
+def resend_contact():
+    if accounts.resend_contact_confirmation(_user()):
+        flash(f"Un nouveau lien de confirmation a été envoyé à {_user().contact_email}.", "success")
+    return advance(".show")
+
+
+@bp.route("/adresse-de-contact/<token>", methods=["GET", "POST"])
+def confirm_contact(token: str):
+    """The link mailed to a contact e-mail. Opening it changes nothing: only
+    the POST (« Confirmer l'adresse ») consumes it. No sign-in needed: the
+    link itself shows that the address's mailbox received it."""
+    user = accounts.pending_contact(token)
+    if user is None:
+        return page("account/contact_invalid_link.html", 410)
+    form = ConfirmForm()
+    if not form.is_submitted():
+        return page("account/confirm_contact.html", form=form, user=user)
+    if not form.validate() or accounts.confirm_contact(token) is None:
+        return page("account/contact_invalid_link.html", 410)
+    return advance(".contact_confirmed")
+
+
+@bp.get("/adresse-de-contact/confirmee")
+@renders("account.contact_confirmed")
+def contact_confirmed():
+    return page("account/contact_confirmed.html")
 
 
 @renders("account.show")
