@@ -45,7 +45,7 @@ def sign_up(data: dict) -> None:
             audit.record(Event.SIGNUP_EXISTING, existing)
 
 
-def resend_activation(email: str) -> None:
+def resend_activation(email: str) -> bool:
     """Send the link again (a new one, revoking the old), at most once per
     cooldown; for an active account, the « account exists » mail. When no
     mail goes, the same work is done for nothing: the answer takes as long."""
@@ -57,9 +57,10 @@ def resend_activation(email: str) -> None:
             _as_long_as_a_link(email, Token.ACTIVATION)
             outcome = Outcome.UNKNOWN_ACCOUNT if user is None else Outcome.THROTTLED
             audit.record(Event.ACTIVATION_RESENT, user, outcome)
-            return
+            return False
         _notify_existing(user)
         audit.record(Event.ACTIVATION_RESENT, user)
+        return True
 
 
 def _notify_existing(user: User | None) -> None:
@@ -201,23 +202,25 @@ def authenticate(email: str, password: str, known_device=lambda user: False) -> 
 # --------------------------------------------------------------------------- password reset
 
 
-def request_reset(email: str) -> None:
+def request_reset(email: str) -> bool:
     """« Mot de passe oublié ? »: mail a reset link (revoking older ones) if the
     address has an active account; a pending account gets its activation link
-    instead. The caller answers the same whatever happened."""
+    instead. The caller answers the same whatever happened; True when a mail
+    was queued (the branch whose time ``uniform_time`` hides)."""
     with db.atomic():
         user = User.by_email(email)
         if user is None or user.status == User.DISABLED:
             _as_long_as_a_link(email, Token.RESET)
             outcome = Outcome.DISABLED_ACCOUNT if user else Outcome.UNKNOWN_ACCOUNT
             audit.record(Event.RESET_REQUESTED, user, outcome)
-            return
+            return False
         if user.status == User.PENDING:
             _send_activation(user)
             audit.record(Event.RESET_REQUESTED, user, Outcome.PENDING_ACCOUNT)
-            return
+            return True
         _send_link(user, Token.RESET, "Réinitialisez votre mot de passe")
         audit.record(Event.RESET_REQUESTED, user)
+        return True
 
 
 def pending_reset(raw_token: str) -> User | None:

@@ -58,9 +58,7 @@ def init_app(app: Flask) -> None:
     @app.after_request
     def _after_commit(response):
         # Views run their changes in transactions that have committed by now.
-        ids = g.pop("queued_mail", None)
-        if ids:
-            kick(app, ids)
+        kick_queued()
         return response
 
 
@@ -88,6 +86,15 @@ def queue(recipient: str, subject: str, template: str, **context) -> OutboxMail:
     item = OutboxMail.create(recipient=recipient, subject=subject, body_text=body_text, body_html=body_html)
     g.setdefault("queued_mail", []).append(item.id)
     return item
+
+
+def kick_queued() -> None:
+    """Start delivering the mail this request queued (its transaction has
+    committed). Done after each request; a view may do it sooner, e.g. inside
+    the time that ``uniform_time`` holds."""
+    ids = g.pop("queued_mail", None)
+    if ids:
+        kick(current_app._get_current_object(), ids)
 
 
 def kick(app: Flask, ids: list[int]) -> None:

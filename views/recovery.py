@@ -5,6 +5,8 @@ from __future__ import annotations
 from flask import Blueprint, flash, redirect, session, url_for
 
 import accounts
+import mailer
+import uniform_time
 from forms.account import NewPasswordForm
 from forms.auth import EmailRequestForm
 from rules.passwords import password_checks
@@ -26,8 +28,10 @@ def ask():
         return invalid("recovery/request.html", form=form)
     # The same answer whether or not the address has an account, and whether
     # or not its per-address limit stopped the mail.
-    if mail_allowed("RESET_EMAIL", form.email.data):
-        accounts.request_reset(form.email.data)
+    with uniform_time.held("reset") as branch:
+        if mail_allowed("RESET_EMAIL", form.email.data):
+            branch.slow = accounts.request_reset(form.email.data)
+        mailer.kick_queued()  # the delivery thread's start, held too
     session[SENT_KEY] = form.email.data
     return advance(".sent")
 

@@ -8,6 +8,8 @@ from flask import Blueprint, abort, current_app, flash, redirect, render_templat
 
 import accounts
 import challenges
+import mailer
+import uniform_time
 from forms.auth import EmailRequestForm
 from forms.registration import CaptchaForm, PersonalInfoForm
 from security import limit, mail_allowed
@@ -121,8 +123,10 @@ def resend():
             "info",
         )
     else:
-        if mail_allowed("RESEND_EMAIL", email):
-            accounts.resend_activation(email)
+        with uniform_time.held("resend") as branch:
+            if mail_allowed("RESEND_EMAIL", email):
+                branch.slow = accounts.resend_activation(email)
+            mailer.kick_queued()  # the delivery thread's start, held too
         session[SENT_AT_KEY] = time.time()
         flash("Si votre demande est valide, un nouveau courriel vient de vous être envoyé.", "success")
     return advance(".sent")
