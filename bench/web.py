@@ -1,0 +1,325 @@
+"""The portal under gunicorn against Flask's hello-world, in one run.
+
+    python -m bench.web [--baseline REF] [--journeys N] [--clients C] [--seconds S] [--tiny]
+    make bench BENCH_BASELINE=main BENCH_JOURNEYS=1000 BENCH_SECONDS=5
+
+Pages and inline validations: requests per second with wrk (-t2 -c20), each
+against the hello-world measured just before it (goal P1: ratio >= 0.5).
+Sign-ups: N complete journeys (steps 1-6, JavaScript off) from C clients;
+the workers' CPU per journey against one argon2id hash at the production
+parameters measured in this process (P2: <= 2 hashes). Inline validation:
+server CPU per request, p95 (P3: <= 3 ms). First visit: bytes on the wire of
+the home page and its assets, each htmx swap of a journey, assets' caching
+(P4). Worker RSS after the journeys, and its growth over the second half (P5).
+With --baseline, the same measures on the tree of REF (git archive) in the
+same run, for before/after ratios. Exits 1 when a goal is missed (by the
+current tree; the baseline is shown, never judged)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from bench import _wrk
+from bench._journey import Browser, JourneyError, journey
+from bench._servers import Gunicorn
+
+ROOT = Path(__file__).resolve().parent.parent
+SECRET = "bench-secret-key"
+PAGES = ["/", "/inscription/", "/connexion", "/mot-de-passe-oublie/", "/structure/nouvelle"]
+INLINE = ["email", "phone"]
+ASSET = re.compile(r'(?:href|src)="(/[^"]+\.(?:css|js|svg))"')
+GOALS = {
+    "P1": "every page and inline validation >= 0.5x hello-world",
+    "P2": "sign-up CPU <= 2x one argon2id hash",
+    "P3": "inline validation p95 <= 3 ms",
+    "P4": "first visit <= 30 KB, swaps <= 5 KB, assets immutable, no DB for static",
+    "P5": "worker RSS <= 80 MB after the journeys, no growth",
+}
+
+
+@dataclass
+class Target:
+    name: str
+    tree: Path
+    database: str = ""
+    server: Gunicorn | None = None
+    results: dict = field(default_factory=dict)
+
+    def env(self) -> dict:
+        return {
+            "FLASK_SECRET_KEY": SECRET,
+            "FLASK_DATABASE_URL": f"sqlite:///{self.database}",
+            "FLASK_RATELIMIT_ENABLED": "false",  # one client address sends everything
+            "FLASK_SESSION_COOKIE_SECURE": "false",  # plain HTTP on 127.0.0.1
+            "FLASK_SESSION_COOKIE_NAME": "session",
+        }
+
+    def start(self, folder: Path, workers: int) -> None:
+        self.database = str(folder / f"{self.name}.db")
+        port_env = {**self.env()}
+        self.server = Gunicorn(
+            "app:create_app()", cwd=self.tree, workers=workers, log=folder / f"{self.name}.log"
+        )
+        port_env["FLASK_EXTERNAL_BASE_URL"] = self.server.url
+        self.server.env = port_env
+        subprocess.run(
+            [sys.executable, "-m", "flask", "--app", "app", "init-db"],
+            cwd=self.tree, env={**os.environ, **port_env, "PYTHONPATH": str(self.tree)},
+            check=True, capture_output=True,
+        )  # fmt: skip
+        self.server.start()
+
+
+def export(ref: str, folder: Path) -> Path:
+    """The tree of ``ref``, with this checkout's node_modules."""
+    tree = folder / "baseline"
+    tree.mkdir()
+    archive = subprocess.run(["git", "-C", str(ROOT), "archive", ref], check=True, capture_output=True)
+    subprocess.run(["tar", "-x", "-C", str(tree)], input=archive.stdout, check=True)
+    (tree / "node_modules").symlink_to(ROOT / "node_modules")
+    return tree
+
+
+def argon2_hash_ms(rounds: int) -> float:
+    """CPU of one hash at the production parameters (median)."""
+    from passwords import _hasher_for
+
+    hasher = _hasher_for("OWASP")
+    times = []
+    for n in range(rounds):
+        start = time.process_time()
+        hasher.hash(f"Velo-Rouge-Matin-{n}")
+        times.append((time.process_time() - start) * 1000)
+    return statistics.median(times)
+
+
+def signed_in_cookie(target: Target) -> tuple[str, str]:
+    """(Cookie header, CSRF token) of a browser that went through a journey."""
+    browser = Browser(target.server.url)
+    journey(browser, 0, SECRET, target.database, tag=f"-{target.name}-cookie")
+    browser.request("/inscription/")
+    cookies = "; ".join(f"{c.name}={c.value}" for c in browser.jar)
+    return cookies, browser.csrf
+
+
+def warm_up(url: str, cookie: str, times: int = 10) -> None:
+    """Each worker compiles its templates on first use: not what is measured."""
+    for _ in range(times):
+        with urllib.request.urlopen(urllib.request.Request(url, headers={"Cookie": cookie})) as response:
+            response.read()
+
+
+def pages(targets: list[Target], hello: Gunicorn, seconds: float, tiny: bool) -> list[dict]:
+    rows = []
+    sessions = {t.name: signed_in_cookie(t) for t in targets}
+    homes = {t.name: urllib.request.urlopen(t.server.url + "/").read().decode() for t in targets}
+    requests = [(path, "GET", None) for path in (PAGES[:1] if tiny else PAGES)]
+    requests += [(f"/inscription/champ/{name}", "POST", name) for name in (INLINE[:1] if tiny else INLINE)]
+    requests += [("css", "GET", None)] + ([] if tiny else [("htmx", "GET", None)])
+    for target in targets:
+        for path in PAGES[: 1 if tiny else None]:
+            warm_up(target.server.url + path, sessions[target.name][0])
+    for label, method, field_name in requests:
+        row = {"page": (method + " " if method == "POST" else "") + label}
+        hello_rate, _ = _wrk.run(hello.url + "/", seconds)
+        row["hello"] = hello_rate
+        for target in targets:
+            cookie, token = sessions[target.name]
+            headers = {"Cookie": cookie}
+            path, body = label, ""
+            if label in ("css", "htmx"):
+                assets = ASSET.findall(homes[target.name])
+                path = next(a for a in assets if (a.endswith(".css") if label == "css" else "htmx" in a))
+            if field_name:
+                headers.update({"Content-Type": "application/x-www-form-urlencoded", "HX-Request": "true"})
+                body = f"csrf_token={token}&{field_name}=01+23+45+67+89&email=marie.curie%40exemple.fr"
+            rate, errors = _wrk.run(
+                target.server.url + path, seconds, method=method, body=body, headers=headers
+            )
+            row[target.name] = rate
+            row[f"{target.name}_errors"] = errors
+        rows.append(row)
+    return rows
+
+
+def journeys(target: Target, count: int, clients: int) -> dict:
+    errors: list[str] = []
+    counter = iter(range(1, count + 1))
+    lock = threading.Lock()
+    rss_half: list[float] = []
+
+    def one(_):
+        with lock:
+            number = next(counter)
+        try:
+            journey(Browser(target.server.url), number, SECRET, target.database, tag=f"-{target.name}")
+        except (JourneyError, OSError) as error:
+            errors.append(str(error))
+        if number == count // 2:
+            rss_half.extend(target.server.rss_mb())
+
+    cpu = target.server.cpu_seconds()
+    start = time.monotonic()
+    with ThreadPoolExecutor(clients) as pool:
+        list(pool.map(one, range(count)))
+    wall = time.monotonic() - start
+    cpu = target.server.cpu_seconds() - cpu
+    rss = target.server.rss_mb()
+    return {
+        "journeys": count,
+        "errors": len(errors),
+        "first_error": errors[0] if errors else "",
+        "per_second": count / wall,
+        "cpu_ms": cpu * 1000 / count,
+        "rss_mb": max(rss),
+        "rss_growth_mb": max(rss) - max(rss_half or rss),
+    }
+
+
+def wire(url: str) -> tuple[int, dict]:
+    request = urllib.request.Request(url, headers={"Accept-Encoding": "br, gzip"})
+    with urllib.request.urlopen(request) as response:
+        body = response.read()
+        headers = dict(response.headers)
+    size = len(body) + sum(len(k) + len(v) + 4 for k, v in headers.items()) + 17
+    return size, headers
+
+
+def first_visit(target: Target) -> dict:
+    base = target.server.url
+    size, _ = wire(base + "/")
+    home = urllib.request.urlopen(base + "/").read().decode()
+    immutable = True
+    assets = ASSET.findall(home)
+    for asset in assets:
+        asset_size, headers = wire(base + asset)
+        size += asset_size
+        cache = headers.get("Cache-Control", "")
+        age = re.search(r"max-age=(\d+)", cache)
+        immutable &= "immutable" in cache and bool(age) and int(age.group(1)) >= 31536000
+    browser = Browser(base, htmx=True)
+    journey(browser, 10**6, SECRET, target.database, tag=f"-{target.name}-htmx")
+    swaps = [n for path, n in browser.received[1:] if not path.endswith(".png")]
+    return {"first_visit_kb": size / 1024, "assets_immutable": immutable, "max_swap_kb": max(swaps) / 1024}
+
+
+def inline_validation(target: Target, rounds: int) -> dict:
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / "_inline.py"), str(rounds)],
+        cwd=target.tree, env={**os.environ, "PYTHONPATH": str(target.tree)},
+        capture_output=True, text=True,
+    )  # fmt: skip
+    if done.returncode:
+        raise RuntimeError(f"bench/_inline.py failed on {target.name}: {done.stderr[-2000:]}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def parse(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m bench.web", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--baseline", help="git ref measured in the same run, e.g. main")
+    parser.add_argument("--journeys", type=int, default=int(os.environ.get("BENCH_JOURNEYS", 400)))
+    parser.add_argument("--clients", type=int, default=20)
+    parser.add_argument("--seconds", type=float, default=float(os.environ.get("BENCH_SECONDS", 5)))
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--tiny", action="store_true", help="a quick run that checks the benchmark works")
+    args = parser.parse_args(argv)
+    if args.tiny:
+        args.journeys, args.clients, args.seconds = 4, 2, 1
+    args.baseline = args.baseline or os.environ.get("BENCH_BASELINE") or None
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse(sys.argv[1:] if argv is None else argv)
+    hash_ms = argon2_hash_ms(3 if args.tiny else 20)
+    with tempfile.TemporaryDirectory(prefix="bench-web-") as tmp:
+        folder = Path(tmp)
+        targets = [Target("after", ROOT)]
+        if args.baseline:
+            targets.insert(0, Target("before", export(args.baseline, folder)))
+        hello = Gunicorn("bench._hello:app", cwd=ROOT, workers=args.workers, log=folder / "hello.log")
+        try:
+            hello.start()
+            for target in targets:
+                target.start(folder, args.workers)
+            rows = pages(targets, hello, args.seconds, args.tiny)
+            for target in targets:
+                target.results.update(journeys(target, args.journeys, args.clients))
+                target.results.update(first_visit(target))
+                target.results.update(inline_validation(target, 20 if args.tiny else 300))
+        finally:
+            for server in [hello] + [t.server for t in targets if t.server]:
+                server.stop()
+    hash_ms = statistics.median([hash_ms, argon2_hash_ms(3 if args.tiny else 20)])
+    return report(rows, targets, hash_ms, args)
+
+
+def report(rows: list[dict], targets: list[Target], hash_ms: float, args) -> int:
+    names = [t.name for t in targets]
+    date = time.strftime("%Y-%m-%d")
+    print(f"\nwrk -t2 -c20 -d{args.seconds:g}s, gunicorn {args.workers} sync workers, {date}")
+    print("| request | hello req/s | " + " | ".join(f"{n} req/s | {n} ratio" for n in names) + " |")
+    print("|---|---:|" + "---:|---:|" * len(names))
+    for row in rows:
+        cells = " | ".join(f"{row[n]:,.0f} | {row[n] / row['hello']:.2f}" for n in names)
+        print(f"| `{row['page']}` | {row['hello']:,.0f} | {cells} |")
+    print(f"\nargon2id hash (production parameters): {hash_ms:.1f} ms CPU")
+    print("| measure | " + " | ".join(names) + " |")
+    print("|---|" + "---:|" * len(names))
+    result_rows = [
+        ("journeys (errors)", lambda r: f"{r['journeys']} ({r['errors']})"),
+        ("journeys per second", lambda r: f"{r['per_second']:.1f}"),
+        ("server CPU per journey", lambda r: f"{r['cpu_ms']:.0f} ms = {r['cpu_ms'] / hash_ms:.1f} hashes"),
+        *(
+            (
+                f"inline `{name}` p50 / p95",
+                lambda r, name=name: "{p50:.1f} / {p95:.1f} ms".format(**r["fields"][name]),
+            )
+            for name in targets[-1].results["fields"]
+        ),
+        ("first visit on the wire", lambda r: f"{r['first_visit_kb']:.1f} KB"),
+        ("largest htmx swap", lambda r: f"{r['max_swap_kb']:.1f} KB"),
+        ("assets immutable", lambda r: "yes" if r["assets_immutable"] else "no"),
+        ("DB calls for static files", lambda r: str(r["static_db_calls"])),
+        (
+            "worker RSS after journeys",
+            lambda r: f"{r['rss_mb']:.0f} MB (+{r['rss_growth_mb']:.1f} in 2nd half)",
+        ),
+    ]
+    for label, cell in result_rows:
+        print(f"| {label} | " + " | ".join(cell(t.results) for t in targets) + " |")
+    r = targets[-1].results
+    for target in targets:
+        if target.results["errors"]:
+            print(f"{target.name}: first journey error: {target.results['first_error']}")
+    met = {
+        "P1": all(row["after"] / row["hello"] >= 0.5 and not row["after_errors"] for row in rows),
+        "P2": r["cpu_ms"] <= 2 * hash_ms and not r["errors"],
+        "P3": all(f["p95"] <= 3.0 for f in r["fields"].values()),
+        "P4": r["first_visit_kb"] <= 30
+        and r["max_swap_kb"] <= 5
+        and r["assets_immutable"]
+        and not r["static_db_calls"],
+        "P5": r["rss_mb"] <= 80 and r["rss_growth_mb"] <= 5,
+    }
+    print()
+    for goal, text in GOALS.items():
+        print(f"{goal} {'met   ' if met[goal] else 'MISSED'} {text}")
+    return 0 if all(met.values()) or args.tiny else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
