@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Flask, request
 from flask_wtf.csrf import CSRFError
 
+import assets
 import backup
 import cli
 import config
@@ -37,7 +38,8 @@ from views import (
 
 
 def create_app(test_config: dict | None = None) -> Flask:
-    app = Flask(__name__, instance_relative_config=True)
+    # Static files are assets.py's (WhiteNoise), not a Flask route.
+    app = Flask(__name__, instance_relative_config=True, static_folder=None)
     refusal = None
     try:
         config.load(app, test_config)
@@ -55,6 +57,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     mailer.init_app(app)
     security.init_app(app)
     metrics.init_app(app)
+    assets.init_app(app)
 
     app.url_map.converters["id"] = RowIdConverter
     for blueprint in (

@@ -1,4 +1,11 @@
-"""Database binding: one connection per request on the models' proxy."""
+"""Database binding: pooled connections, opened on a request's first query.
+
+A request that runs no query (the error pages, a form shown again) never
+touches the database, and static files never reach Flask at all (see
+``assets``). Connections come from Peewee's pool: a connection's PRAGMAs run
+once, when the pool opens it, not on every request; the end of a request
+hands its connection back to the pool.
+"""
 
 from __future__ import annotations
 
@@ -16,26 +23,42 @@ SQLITE_PRAGMAS = {
     "synchronous": "normal",
 }
 
+# The pooled flavour of each scheme (playhouse.db_url's names).
+POOLED = {"sqlite": "sqlite+pool", "postgres": "postgres+pool", "postgresql": "postgresql+pool"}
+# Seconds a request waits for a free connection when all are out (a sync
+# worker uses one, plus one for the mail delivery thread).
+POOL_WAIT = 10
+POOL_SIZE = 8
+
+
+def pooled(url: str) -> str:
+    scheme, sep, rest = url.partition("://")
+    return f"{POOLED.get(scheme, scheme)}{sep}{rest}"
+
 
 def open_database(url: str):
+    url = pooled(url)
+    pool = {"max_connections": POOL_SIZE, "timeout": POOL_WAIT} if "+pool://" in url else {}
     if url.startswith("sqlite"):
         path = parse(url)["database"]
         if path and path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)  # e.g. a new instance folder
         # Write transactions take the lock up front so two writers queue on
         # busy_timeout instead of failing to upgrade a read lock.
-        return connect(url, pragmas=SQLITE_PRAGMAS, lock_type="IMMEDIATE", timeout=5)
-    return connect(url)
+        if pool:
+            # A pooled connection serves one thread at a time, not always the one that opened it.
+            pool["check_same_thread"] = False
+        return connect(url, pragmas=SQLITE_PRAGMAS, lock_type="IMMEDIATE", **pool)
+    if pool:
+        pool["stale_timeout"] = 300  # a connection idle for 5 minutes is replaced, not reused
+    return connect(url, **pool)
 
 
 def init_app(app: Flask) -> None:
+    # Peewee opens the connection on the first query (autoconnect).
     db.initialize(open_database(app.config["DATABASE_URL"]))
 
-    @app.before_request
-    def _connect() -> None:
-        db.connect(reuse_if_open=True)
-
     @app.teardown_request
-    def _close(_exc: BaseException | None) -> None:
+    def _release(_exc: BaseException | None) -> None:
         if not db.is_closed():
-            db.close()
+            db.close()  # back to the pool

@@ -23,6 +23,16 @@ CSP = (
     "form-action 'self'"
 )
 HSTS = "max-age=31536000; includeSubDomains"
+# On every response, static files included (assets.py sends them).
+STATIC_HEADERS = {
+    "Content-Security-Policy": CSP,
+    "X-Content-Type-Options": "nosniff",
+    # Token links sit in URLs: never send them to another site.
+    "Referrer-Policy": "same-origin",
+    "X-Frame-Options": "DENY",
+    "Cross-Origin-Opener-Policy": "same-origin",
+    "Permissions-Policy": "camera=(), microphone=(), geolocation=(), payment=()",
+}
 
 
 def _refuse_oversized_body() -> None:
@@ -95,13 +105,8 @@ def init_app(app: Flask) -> None:
     @app.after_request
     def _headers(response):
         headers = response.headers
-        headers.setdefault("Content-Security-Policy", CSP)
-        headers.setdefault("X-Content-Type-Options", "nosniff")
-        # Token links sit in URLs: never send them to another site.
-        headers.setdefault("Referrer-Policy", "same-origin")
-        headers.setdefault("X-Frame-Options", "DENY")
-        headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
-        headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=(), payment=()")
+        for name, value in STATIC_HEADERS.items():
+            headers.setdefault(name, value)
         if response.mimetype == "text/html":
             # Pages carry CSRF tokens, personal data or token links: never stored.
             headers.setdefault("Cache-Control", "no-store")

@@ -1,0 +1,99 @@
+"""Static files, served by WhiteNoise in front of Flask: no session, no
+database, no view for them.
+
+At start, each file of static/ and htmx (the npm package's own file, from
+node_modules; never a CDN) is copied once per process to a folder of its
+own under a fingerprinted name (``css/app.3f2a9c1b7e40.css``), and
+compressed there (gzip, and Brotli when the ``brotli`` module is present).
+Pages link the fingerprinted names (``asset_url``), which browsers keep for a
+year without asking again (``immutable``): a change of content is a change
+of name. The plain names stay served, with a short cache, for old links.
+Only these files are compressed: HTML never is (it carries the CSRF token,
+so compressing it would open BREACH).
+"""
+
+from __future__ import annotations
+
+import atexit
+import hashlib
+import re
+import shutil
+import tempfile
+from functools import cache
+from pathlib import Path
+
+from flask import Flask
+from whitenoise import WhiteNoise
+from whitenoise.compress import Compressor
+
+import security
+
+ROOT = Path(__file__).resolve().parent
+STATIC = ROOT / "static"
+# Files from npm packages, under the name pages use.
+VENDOR = {"js/htmx.min.js": ROOT / "node_modules" / "htmx.org" / "dist" / "htmx.min.js"}
+FINGERPRINTED = re.compile(r"\.[0-9a-f]{12}\.\w+$")
+PLAIN_MAX_AGE = 60  # seconds, for the names without a fingerprint
+IMMUTABLE = "public, max-age=31536000, immutable"
+
+
+def sources() -> dict[str, Path]:
+    found = {str(path.relative_to(STATIC)): path for path in STATIC.rglob("*") if path.is_file()}
+    return {**found, **VENDOR}
+
+
+def fingerprinted(name: str, data: bytes) -> str:
+    stem, dot, extension = name.rpartition(".")
+    return f"{stem}.{hashlib.sha256(data).hexdigest()[:12]}.{extension}" if dot else name
+
+
+@cache
+def _build(signature: tuple) -> tuple[str, dict[str, str]]:
+    """(folder, name -> fingerprinted name), once per process and set of files."""
+    folder = Path(tempfile.mkdtemp(prefix="portail-assets-"))
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)
+    compressor = Compressor(quiet=True)
+    manifest = {}
+    for name, path, *_ in signature:
+        data = Path(path).read_bytes()
+        manifest[name] = fingerprinted(name, data)
+        for target_name in {name, manifest[name]}:
+            target = folder / target_name
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(data)
+            if compressor.should_compress(target_name):
+                compressor.compress(str(target))
+    return str(folder), manifest
+
+
+def build() -> tuple[str, dict[str, str]]:
+    signature = []
+    for name, path in sorted(sources().items()):
+        stat = path.stat()  # a changed file (development) builds again
+        signature.append((name, str(path), stat.st_mtime_ns, stat.st_size))
+    return _build(tuple(signature))
+
+
+def _headers(headers, _path: str, url: str) -> None:
+    for name, value in security.STATIC_HEADERS.items():
+        headers[name] = value
+    if FINGERPRINTED.search(url):
+        headers["Cache-Control"] = IMMUTABLE
+
+
+def init_app(app: Flask) -> None:
+    folder, manifest = build()
+    app.wsgi_app = WhiteNoise(
+        app.wsgi_app,
+        root=folder,
+        prefix="static/",
+        max_age=PLAIN_MAX_AGE,
+        immutable_file_test=lambda _path, url: bool(FINGERPRINTED.search(url)),
+        add_headers_function=_headers,
+    )
+
+    def asset_url(name: str) -> str:
+        return f"/static/{manifest[name]}"
+
+    app.jinja_env.globals["asset_url"] = asset_url
+

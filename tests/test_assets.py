@@ -1,0 +1,95 @@
+"""Static files: fingerprinted, compressed, cached for a year, never through
+Flask nor the database; pages themselves are never compressed (BREACH)."""
+
+from __future__ import annotations
+
+import gzip
+import re
+
+from models import db
+
+ASSET = re.compile(r'(?:href|src)="(/static/[^"]+)"')
+IMMUTABLE = "public, max-age=31536000, immutable"
+
+
+def assets_of(client) -> list[str]:
+    return ASSET.findall(client.get("/").get_data(as_text=True))
+
+
+def test_pages_link_fingerprinted_assets_cached_as_immutable(client):
+    urls = assets_of(client)
+    assert len(urls) == 4
+    for url in urls:
+        assert re.search(r"\.[0-9a-f]{12}\.(css|js|svg)$", url), url
+        response = client.get(url)
+        assert response.status_code == 200
+        assert response.headers["Cache-Control"] == IMMUTABLE
+        assert response.headers["X-Content-Type-Options"] == "nosniff"
+        assert "default-src 'self'" in response.headers["Content-Security-Policy"]
+        response.close()
+
+
+def test_htmx_is_the_npm_package_file_served_from_this_site(client):
+    from assets import VENDOR
+
+    htmx = next(url for url in assets_of(client) if "htmx" in url)
+    assert htmx.startswith("/static/js/htmx.min.")
+    response = client.get(htmx)
+    assert response.get_data() == VENDOR["js/htmx.min.js"].read_bytes()
+    response.close()
+
+
+def test_assets_are_sent_compressed_to_browsers_that_accept_it(client):
+    css = next(url for url in assets_of(client) if url.endswith(".css"))
+    plain = client.get(css)
+    packed = client.get(css, headers={"Accept-Encoding": "gzip"})
+    assert packed.headers["Content-Encoding"] == "gzip"
+    assert gzip.decompress(packed.get_data()) == plain.get_data()
+    assert len(packed.get_data()) < len(plain.get_data()) / 2
+    plain.close()
+    packed.close()
+
+
+def test_pages_are_never_compressed_breach(client):
+    """A page carries the CSRF token: compressed with what a client sends, its
+    length would leak the token (BREACH)."""
+    for url in ("/", "/inscription/", "/connexion"):
+        response = client.get(url, headers={"Accept-Encoding": "gzip, br, deflate"})
+        assert "Content-Encoding" not in response.headers
+        assert b"csrf" in response.get_data() or url == "/"
+
+
+def test_a_renamed_asset_is_a_new_name_and_the_plain_name_is_short_lived(client):
+    response = client.get("/static/css/app.css")
+    assert response.status_code == 200
+    assert "immutable" not in response.headers["Cache-Control"]
+    response.close()
+    assert client.get("/static/css/absent.css").status_code == 404
+
+
+def count_database_calls(monkeypatch) -> list:
+    reached = []
+    database = db.obj
+    for method in ("connect", "execute_sql"):
+        original = getattr(database, method)
+        monkeypatch.setattr(
+            database, method, lambda *a, _original=original, **k: reached.append(1) or _original(*a, **k)
+        )
+    return reached
+
+
+def test_static_files_never_reach_the_database(app, client, monkeypatch):
+    urls = assets_of(client) + ["/static/css/app.css"]
+    reached = count_database_calls(monkeypatch)
+    for url in urls:
+        client.get(url).close()
+    assert reached == []
+
+
+def test_only_a_request_that_queries_opens_a_connection(app, client, monkeypatch):
+    reached = count_database_calls(monkeypatch)
+    client.get("/connexion")
+    assert reached == []
+    client.submit("/connexion", {"email": "personne@exemple.fr", "password": "Mauvais-Mot-42"})
+    assert reached
+    assert db.is_closed()  # handed back to the pool at the end of the request
