@@ -17,6 +17,7 @@ import metrics
 import security
 import sessions
 from extensions import csrf, htmx, login_manager, mail
+from forms.render import control as field_control
 from models import Membership
 from rules.identifiers import SIRET
 from views import (
@@ -93,6 +94,8 @@ def create_app(test_config: dict | None = None) -> Flask:
 
     # Templates compare against these names, never against raw strings.
     app.jinja_env.globals.update(Membership=Membership, SIRET=SIRET)
+    # The form macros render a field's control with forms.render (WTForms' output, faster).
+    app.jinja_env.globals["field_control"] = field_control
 
     app.cli.add_command(backup.backup)
     cli.register(app, refusal)

@@ -1,0 +1,129 @@
+"""A field's control as WTForms would render it, byte for byte, without its
+widgets' cost.
+
+WTForms builds each attribute with ``Markup.format`` (Python's string
+formatter, twice escaped) and looks up the field's flags with ``dir``; on a
+page of ten fields with a 250-country select that was most of the request.
+Here the same attributes are joined with f-strings around ``escape`` (C),
+and each ``<option>`` is made once per process. Widgets this module does
+not know are rendered by WTForms itself. tests/test_render.py compares both
+renderings on every field of every form.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from markupsafe import Markup, escape
+from wtforms import widgets
+from wtforms.widgets.core import clean_key
+
+# Widgets whose __call__ is Input's (plus a checkbox's checked, a password's
+# hidden value), rendered here.
+INPUTS = (
+    widgets.TextInput,
+    widgets.EmailInput,
+    widgets.TelInput,
+    widgets.PasswordInput,
+    widgets.HiddenInput,
+    widgets.CheckboxInput,
+)
+
+
+def html_params(params: dict) -> str:
+    """wtforms.widgets.html_params: sorted, True as a bare name, False left out."""
+    parts = []
+    for key, value in sorted(params.items()):
+        if value is True:
+            parts.append(key)
+        elif value is not False:
+            parts.append(f'{key}="{escape(value)}"')
+    return " ".join(parts)
+
+
+def _attributes(field, given: dict) -> dict:
+    """Meta.render_field's merge: the field's render_kw, then the template's."""
+    params = {clean_key(key): value for key, value in given.items()}
+    if field.render_kw is not None:
+        params = {**{clean_key(key): value for key, value in field.render_kw.items()}, **params}
+    params.setdefault("id", field.id)
+    return params
+
+
+def _flags(field, widget, params: dict) -> None:
+    flags = vars(field.flags)
+    for name in widget.validation_attrs:
+        if name in flags and name not in params:
+            value = flags[name]
+            params[name] = value() if callable(value) else value
+
+
+def _input(field, widget, params: dict) -> Markup:
+    if isinstance(widget, widgets.CheckboxInput) and getattr(field, "checked", field.data):
+        params.setdefault("checked", True)
+    if isinstance(widget, widgets.PasswordInput) and widget.hide_value:
+        params["value"] = ""
+    params.setdefault("type", widget.input_type)
+    if "value" not in params:
+        params["value"] = field._value()
+    _flags(field, widget, params)
+    params["name"] = field.name
+    return Markup(f"<input {html_params(params)}>")  # noqa: S704 - each value escaped
+
+
+@lru_cache(maxsize=4096)
+def _option(value, label, selected: bool) -> str:
+    shown = escape(label or value)
+    value = str(value) if isinstance(value, bool) else value
+    params = {"value": value, "selected": True} if selected else {"value": value}
+    return f"<option {html_params(params)}>{shown}</option>"
+
+
+def _select(field, widget, params: dict) -> Markup:
+    if widget.multiple:
+        params["multiple"] = True
+    _flags(field, widget, params)
+    params["name"] = field.name
+    html = [f"<select {html_params(params)}>"]
+    for choice in field._iter_choices_normalized():
+        if choice.render_kw:
+            html.append(widgets.Select.render_option(choice))
+        else:
+            html.append(_option(choice.value, choice.label, bool(choice.selected)))
+    html.append("</select>")
+    return Markup("".join(html))  # noqa: S704 - each value and label escaped
+
+
+def render(field, **given) -> Markup:
+    """``field(**given)``, faster for the widgets of this portal's forms."""
+    widget = field.widget
+    kind = type(widget)
+    if kind in INPUTS and getattr(field, "_datalist", None) is None:
+        return _input(field, widget, _attributes(field, given))
+    if kind is widgets.Select and not field.has_groups():
+        return _select(field, widget, _attributes(field, given))
+    return field(**given)
+
+
+def control(field, hint=None, required=False, validate_url=None, extra=None) -> Markup:
+    """The control of the form macros (templates/_macros.html): linked to its
+    hint and error (aria-describedby), aria-invalid when in error, required,
+    and validated when it changes when ``validate_url`` is given."""
+    params = dict(extra or {})
+    described = [params.pop("aria-describedby", "")]
+    if hint:
+        described.append(f"{field.id}-hint")
+    if field.errors:
+        described.append(f"{field.id}-error")
+        params["aria-invalid"] = "true"
+    described = " ".join(part for part in described if part)
+    if described:
+        params["aria-describedby"] = described
+    if required:
+        params.update({"required": True, "aria-required": "true"})
+    if validate_url:
+        params.update({
+            "hx-post": validate_url, "hx-trigger": "change", "hx-target": f"#field-{field.id}",
+            "hx-swap": "outerHTML", "hx-include": "closest form",
+        })  # fmt: skip
+    return render(field, **params)
