@@ -14,6 +14,7 @@ import hashlib
 import hmac
 import secrets
 from datetime import timedelta
+from functools import lru_cache
 
 import numpy as np
 from captcha.image import ImageCaptcha
@@ -84,7 +85,14 @@ def count_fetch(challenge_id: str, medium: str) -> bool:
 
 
 def image_png(challenge_id: str) -> bytes:
-    return _image.generate(answer(challenge_id), format="png").getvalue()
+    return _drawn_image(challenge_id, answer(challenge_id))
+
+
+# Each worker draws a challenge's image once (about 10 ms); a page shown again
+# fetches the same picture. Challenges live minutes: the oldest are forgotten.
+@lru_cache(maxsize=256)
+def _drawn_image(challenge_id: str, text: str) -> bytes:
+    return _image.generate(text, format="png").getvalue()
 
 
 def spoken(challenge_id: str, language: str | None = None) -> tuple[np.ndarray, list[audio.Placed]]:
