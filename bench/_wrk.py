@@ -30,8 +30,8 @@ def run(
     method: str = "GET",
     body: str = "",
     headers: dict | None = None,
-) -> tuple[float, int]:
-    """(requests per second, errors and non-2xx/3xx answers)."""
+) -> tuple[float, int, int]:
+    """(requests per second, requests, errors and non-2xx/3xx answers)."""
     lines = "\n".join(f"wrk.headers[{lua_string(k)}] = {lua_string(v)}" for k, v in (headers or {}).items())
     script = SCRIPT.format(method=lua_string(method), body=lua_string(body), headers=lines)
     with tempfile.TemporaryDirectory() as folder:
@@ -41,6 +41,7 @@ def run(
                    "-s", str(path), url]  # fmt: skip
         out = subprocess.run(command, capture_output=True, text=True, check=True).stdout
     rate = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+    done = int(re.search(r"(\d+) requests in", out).group(1))
     bad = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     errors = int(re.search(r"ERRORS (\d+)", out).group(1)) + (int(bad.group(1)) if bad else 0)
-    return rate, errors
+    return rate, done, errors

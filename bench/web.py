@@ -122,6 +122,14 @@ def warm_up(url: str, cookie: str, times: int = 10) -> None:
             response.read()
 
 
+def measure_rate(server: Gunicorn, url: str, seconds: float, **request) -> tuple:
+    """(requests per second, workers' CPU ms per request, errors) of one wrk run."""
+    cpu = server.cpu_seconds()
+    rate, done, errors = _wrk.run(url, seconds, **request)
+    cpu_ms = (server.cpu_seconds() - cpu) * 1000 / max(done, 1)
+    return rate, cpu_ms, errors
+
+
 def pages(targets: list[Target], hello: Gunicorn, seconds: float, tiny: bool) -> list[dict]:
     rows = []
     sessions = {t.name: signed_in_cookie(t) for t in targets}
@@ -134,8 +142,7 @@ def pages(targets: list[Target], hello: Gunicorn, seconds: float, tiny: bool) ->
             warm_up(target.server.url + path, sessions[target.name][0])
     for label, method, field_name in requests:
         row = {"page": (method + " " if method == "POST" else "") + label}
-        hello_rate, _ = _wrk.run(hello.url + "/", seconds)
-        row["hello"] = hello_rate
+        row["hello"], row["hello_cpu"], _ = measure_rate(hello, hello.url + "/", seconds)
         for target in targets:
             cookie, token = sessions[target.name]
             headers = {"Cookie": cookie}
@@ -146,11 +153,9 @@ def pages(targets: list[Target], hello: Gunicorn, seconds: float, tiny: bool) ->
             if field_name:
                 headers.update({"Content-Type": "application/x-www-form-urlencoded", "HX-Request": "true"})
                 body = f"csrf_token={token}&{field_name}=01+23+45+67+89&email=marie.curie%40exemple.fr"
-            rate, errors = _wrk.run(
-                target.server.url + path, seconds, method=method, body=body, headers=headers
+            row[target.name], row[f"{target.name}_cpu"], row[f"{target.name}_errors"] = measure_rate(
+                target.server, target.server.url + path, seconds, method=method, body=body, headers=headers
             )
-            row[target.name] = rate
-            row[f"{target.name}_errors"] = errors
         rows.append(row)
     return rows
 
@@ -271,11 +276,18 @@ def report(rows: list[dict], targets: list[Target], hash_ms: float, args) -> int
     names = [t.name for t in targets]
     date = time.strftime("%Y-%m-%d")
     print(f"\nwrk -t2 -c20 -d{args.seconds:g}s, gunicorn {args.workers} sync workers, {date}")
-    print("| request | hello req/s | " + " | ".join(f"{n} req/s | {n} ratio" for n in names) + " |")
+    print(
+        "| request | hello req/s (CPU ms) | "
+        + " | ".join(f"{n} req/s (CPU ms) | {n} ratio" for n in names)
+        + " |"
+    )
     print("|---|---:|" + "---:|---:|" * len(names))
     for row in rows:
-        cells = " | ".join(f"{row[n]:,.0f} | {row[n] / row['hello']:.2f}" for n in names)
-        print(f"| `{row['page']}` | {row['hello']:,.0f} | {cells} |")
+        cells = " | ".join(
+            f"{row[n]:,.0f} ({row[n + '_cpu']:.2f}) | {row[n] / row['hello']:.2f}" for n in names
+        )
+        print(f"| `{row['page']}` | {row['hello']:,.0f} ({row['hello_cpu']:.2f}) | {cells} |")
+    print("ratio: requests per second against hello-world's; CPU ms: the workers' CPU per request")
     print(f"\nargon2id hash (production parameters): {hash_ms:.1f} ms CPU")
     print("| measure | " + " | ".join(names) + " |")
     print("|---|" + "---:|" * len(names))

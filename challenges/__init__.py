@@ -15,6 +15,7 @@ import hmac
 import secrets
 from datetime import timedelta
 from functools import lru_cache
+from io import BytesIO
 
 import numpy as np
 from captcha.image import ImageCaptcha
@@ -90,9 +91,12 @@ def image_png(challenge_id: str) -> bytes:
 
 # Each worker draws a challenge's image once (about 10 ms); a page shown again
 # fetches the same picture. Challenges live minutes: the oldest are forgotten.
+# The fastest PNG compression: a quarter of the cost for 15 % more bytes.
 @lru_cache(maxsize=256)
 def _drawn_image(challenge_id: str, text: str) -> bytes:
-    return _image.generate(text, format="png").getvalue()
+    out = BytesIO()
+    _image.generate_image(text).save(out, format="png", compress_level=1)
+    return out.getvalue()
 
 
 def spoken(challenge_id: str, language: str | None = None) -> tuple[np.ndarray, list[audio.Placed]]:

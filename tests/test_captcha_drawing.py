@@ -9,8 +9,10 @@ from models import CaptchaChallenge, db
 
 def test_an_image_is_drawn_once_per_challenge(app, client, monkeypatch):
     drawn = []
-    original = challenges._image.generate
-    monkeypatch.setattr(challenges._image, "generate", lambda *a, **k: drawn.append(1) or original(*a, **k))
+    original = challenges._image.generate_image
+    monkeypatch.setattr(
+        challenges._image, "generate_image", lambda *a, **k: drawn.append(1) or original(*a, **k)
+    )
     with app.app_context(), db.connection_context():
         first, second = challenges.open_challenge().id, challenges.open_challenge().id
     images = [client.get(f"/captcha/{first}.png").data for _ in range(3)]
