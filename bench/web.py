@@ -106,13 +106,22 @@ def argon2_hash_ms(rounds: int) -> float:
     return statistics.median(times)
 
 
-def signed_in_cookie(target: Target) -> tuple[str, str]:
-    """(Cookie header, CSRF token) of a browser that went through a journey."""
-    browser = Browser(target.server.url)
-    journey(browser, 0, SECRET, target.database, tag=f"-{target.name}-cookie")
-    browser.request("/inscription/")
-    cookies = "; ".join(f"{c.name}={c.value}" for c in browser.jar)
-    return cookies, browser.csrf
+SIGNED_IN = {"/structure/nouvelle"}  # pages measured with a signed-in session
+
+
+def cookies(target: Target) -> dict:
+    """The Cookie headers of a visitor whose session holds a CSRF token (for
+    the inline validations) and of a signed-in person; other pages are
+    measured without cookies, as a first visit."""
+    visitor = Browser(target.server.url)
+    visitor.request("/inscription/")
+    person = Browser(target.server.url)
+    journey(person, 0, SECRET, target.database, tag=f"-{target.name}-cookie")
+    return {
+        "visitor": "; ".join(f"{c.name}={c.value}" for c in visitor.jar),
+        "token": visitor.csrf,
+        "signed_in": "; ".join(f"{c.name}={c.value}" for c in person.jar),
+    }
 
 
 def warm_up(url: str, cookie: str, times: int = 10) -> None:
@@ -132,27 +141,31 @@ def measure_rate(server: Gunicorn, url: str, seconds: float, **request) -> tuple
 
 def pages(targets: list[Target], hello: Gunicorn, seconds: float, tiny: bool) -> list[dict]:
     rows = []
-    sessions = {t.name: signed_in_cookie(t) for t in targets}
+    sessions = {t.name: cookies(t) for t in targets}
     homes = {t.name: urllib.request.urlopen(t.server.url + "/").read().decode() for t in targets}
     requests = [(path, "GET", None) for path in (PAGES[:1] if tiny else PAGES)]
     requests += [(f"/inscription/champ/{name}", "POST", name) for name in (INLINE[:1] if tiny else INLINE)]
     requests += [("css", "GET", None)] + ([] if tiny else [("htmx", "GET", None)])
     for target in targets:
         for path in PAGES[: 1 if tiny else None]:
-            warm_up(target.server.url + path, sessions[target.name][0])
+            warm_up(target.server.url + path, sessions[target.name]["signed_in"])
     for label, method, field_name in requests:
         row = {"page": (method + " " if method == "POST" else "") + label}
         row["hello"], row["hello_cpu"], _ = measure_rate(hello, hello.url + "/", seconds)
         for target in targets:
-            cookie, token = sessions[target.name]
-            headers = {"Cookie": cookie}
+            session = sessions[target.name]
+            headers = {"Cookie": session["signed_in"]} if label in SIGNED_IN else {}
             path, body = label, ""
             if label in ("css", "htmx"):
                 assets = ASSET.findall(homes[target.name])
                 path = next(a for a in assets if (a.endswith(".css") if label == "css" else "htmx" in a))
             if field_name:
-                headers.update({"Content-Type": "application/x-www-form-urlencoded", "HX-Request": "true"})
-                body = f"csrf_token={token}&{field_name}=01+23+45+67+89&email=marie.curie%40exemple.fr"
+                headers.update({
+                    "Cookie": session["visitor"], "Content-Type": "application/x-www-form-urlencoded",
+                    "HX-Request": "true",
+                })  # fmt: skip
+                typed = f"{field_name}=01+23+45+67+89&email=marie.curie%40exemple.fr"
+                body = f"csrf_token={session['token']}&{typed}"
             row[target.name], row[f"{target.name}_cpu"], row[f"{target.name}_errors"] = measure_rate(
                 target.server, target.server.url + path, seconds, method=method, body=body, headers=headers
             )
