@@ -43,6 +43,9 @@ class Gunicorn:
             sys.executable, "-m", "gunicorn", self.app,
             "--bind", f"127.0.0.1:{self.port}", "--workers", str(self.workers),
             "--worker-class", "sync", "--log-level", "warning",
+            # The repository's gunicorn.conf.py recycles workers: that would
+            # lose their CPU from the count and reset their memory.
+            "--max-requests", "0",
         ]  # fmt: skip
         env = {**os.environ, **self.env, "PYTHONPATH": str(self.cwd)}
         output = self.log.open("ab") if self.log else subprocess.DEVNULL
