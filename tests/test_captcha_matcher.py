@@ -22,7 +22,11 @@ from challenges.bank import ALPHABET, INTRO
 from tests.support.app import clean_environment, make_app
 from tests.support.captcha_matcher import Matcher
 
-CHUNKS, PER_CHUNK = 4, 50  # 200 challenges, in four tests that can run side by side
+CHUNKS, PER_CHUNK = 8, 25  # 200 challenges, in eight tests that can run side by side
+
+# Matching is CPU-bound: beside a loaded parallel run a chunk can outlast the
+# suite's default 180 s.
+pytestmark = pytest.mark.timeout(600)
 
 
 @pytest.fixture(autouse=True)
