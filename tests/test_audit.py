@@ -4,16 +4,14 @@ from __future__ import annotations
 
 import json
 import re
-import sqlite3
 from datetime import datetime, timedelta
 
 import pytest
 
 import audit
 import migrations
-import models
 from models import AuditEvent, Token, User, db, utcnow
-from tests.support.app import user_row
+from tests.support.app import clean_environment, make_app, old_account, user_row
 from tests.support.constants import CAPTCHA_ANSWER, EMAIL, NEW_PASSWORD, PASSWORD
 from tests.support.signup import link_in
 
@@ -169,30 +167,12 @@ def test_audit_refuses_a_malformed_date(recorded):
 
 
 @pytest.mark.parametrize("older", [1, 2])
-def test_an_older_database_upgrades_and_keeps_its_rows(app, tmp_path, older):
+def test_an_older_database_upgrades_and_keeps_its_rows(tmp_path, monkeypatch, older):
     """A database made before the audit table and the sign-in throttle gets
     them by init-db, whether it is at version 1 or 2 (structures)."""
-    with app.app_context(), db.connection_context():
-        user = user_row(EMAIL)
-        Token.create(user=user, purpose=Token.RESET, token_hash="h", expires_at=utcnow())
-    connection = sqlite3.connect(tmp_path / "test.db")
-    with connection:
-        for column in ("owner", "image_fetches", "audio_fetches"):  # version 5
-            connection.execute(f'alter table "captcha_challenge" drop column {column}')
-        for table in ("sirene_import", "sirene_legal_unit", "sirene_establishment"):  # version 4
-            connection.execute(f'drop table "{table}"')
-        if older == 1:  # before the structures: their tables did not exist
-            for name in ("Membership", "Structure"):
-                connection.execute(f'drop table "{getattr(models, name)._meta.table_name}"')
-        connection.execute("drop table audit_event")
-        connection.execute("drop table user_session")
-        if older == 2:
-            connection.execute("alter table membership drop column manager_notified_at")
-        connection.execute('alter table "user" drop column failed_sign_ins')
-        connection.execute('alter table "user" drop column last_failed_sign_in_at')
-        connection.execute('alter table "user" drop column contact_email_confirmed_at')  # version 7
-        connection.execute("update schema_version set version = ?", (older,))
-    connection.close()
+    clean_environment(monkeypatch)
+    app = make_app(tmp_path, at_version=older)
+    old_account(app, EMAIL)
 
     result = app.test_cli_runner().invoke(args=["init-db"])
 

@@ -13,8 +13,8 @@ from peewee import IntegrityError
 import audit
 import migrations
 from app import create_app
-from models import AuditEvent, Membership, Structure, Token, User, db, utcnow
-from tests.support.app import clean_environment, query, user_row
+from models import AuditEvent, Membership, Structure, Token, User, db
+from tests.support.app import clean_environment, make_app, old_account, query, user_row
 from tests.support.concurrency import at_once, post_at_once
 from tests.support.constants import EMAIL, PASSWORD
 from tests.support.responses import error_of, text_of
@@ -59,38 +59,11 @@ def test_init_db_on_a_migrated_database_changes_nothing(pg_app):
     assert "Database up to date" in init_db(pg_app)
 
 
-def make_older(postgres, database_url: str, older: int) -> None:
-    """Take the schema back to version ``older`` (1: before the structures,
-    2: before the audit table and the sign-in throttle; both before the
-    session list), rows kept."""
-    connection = postgres.connect(database_url.rsplit("/", 1)[1])
-    try:
-        with connection.cursor() as cursor:
-            for column in ("owner", "image_fetches", "audio_fetches"):  # version 5
-                cursor.execute(f'ALTER TABLE "captcha_challenge" DROP COLUMN {column}')
-            for table in ("sirene_import", "sirene_legal_unit", "sirene_establishment"):  # version 4
-                cursor.execute(f'DROP TABLE "{table}"')
-            if older == 1:
-                cursor.execute('DROP TABLE "membership"')
-                cursor.execute('DROP TABLE "structure"')
-            cursor.execute('DROP TABLE "audit_event"')
-            cursor.execute('DROP TABLE "user_session"')
-            if older == 2:
-                cursor.execute('ALTER TABLE "membership" DROP COLUMN manager_notified_at')
-            cursor.execute('ALTER TABLE "user" DROP COLUMN failed_sign_ins')
-            cursor.execute('ALTER TABLE "user" DROP COLUMN last_failed_sign_in_at')
-            cursor.execute('ALTER TABLE "user" DROP COLUMN contact_email_confirmed_at')  # version 7
-            cursor.execute("UPDATE schema_version SET version = %s", (older,))
-    finally:
-        connection.close()
-
-
 @pytest.mark.parametrize("older", [1, 2])
-def test_an_older_database_upgrades_and_keeps_its_rows(postgres, pg_app, database_url, older):
-    with pg_app.app_context(), db.connection_context():
-        user = user_row(EMAIL)
-        Token.create(user=user, purpose=Token.RESET, token_hash="h", expires_at=utcnow())
-    make_older(postgres, database_url, older)
+def test_an_older_database_upgrades_and_keeps_its_rows(tmp_path, monkeypatch, database_url, older):
+    clean_environment(monkeypatch)
+    pg_app = make_app(tmp_path, DATABASE_URL=database_url, at_version=older)
+    old_account(pg_app, EMAIL)
 
     output = init_db(pg_app)
 
@@ -125,8 +98,8 @@ def test_workers_running_init_db_at_once_migrate_once(postgres, tmp_path, monkey
     url = postgres.url(postgres.create_database())
     app = create_app({"TESTING": True, "SECRET_KEY": "test-secret", "DATABASE_URL": url})
     if older:
-        init_db(app)
-        make_older(postgres, url, older)
+        with app.app_context(), db.connection_context():
+            migrations.migrate(older)
 
     def migrate():
         with app.app_context(), db.connection_context():

@@ -10,6 +10,7 @@ from flask.testing import FlaskClient
 
 import migrations
 from app import create_app
+from migrations import v001_accounts
 from models import OutboxMail, User, db, utcnow
 from tests.support.constants import CAPTCHA_ANSWER
 
@@ -23,7 +24,9 @@ def clean_environment(monkeypatch) -> None:
             monkeypatch.delenv(key)
 
 
-def make_app(tmp_path, **overrides):
+def make_app(tmp_path, *, at_version: int | None = None, **overrides):
+    """An app on a SQLite file in ``tmp_path`` (or ``DATABASE_URL``), its schema
+    made by the real migration steps: the latest, or ``at_version``."""
     settings = {
         "TESTING": True,
         "SECRET_KEY": "test-secret",
@@ -33,8 +36,21 @@ def make_app(tmp_path, **overrides):
     }
     app = create_app(settings)
     with app.app_context(), db.connection_context():
-        migrations.migrate()
+        migrations.migrate(at_version)
     return app
+
+
+def old_account(app, email: str) -> None:
+    """An account and a reset link written as the first version stored them
+    (its frozen models): the rows an upgrade must keep."""
+    with app.app_context(), db.connection_context():
+        user = v001_accounts.User.create(
+            email=email, first_name="Marie", last_name="Curie", contact_email=email,
+            terms_accepted_at=utcnow(), status="pending", created_at=utcnow(),
+        )  # fmt: skip
+        v001_accounts.Token.create(
+            user=user, purpose="reset", token_hash="h", created_at=utcnow(), expires_at=utcnow()
+        )
 
 
 def production_app(tmp_path, **overrides):
