@@ -12,7 +12,7 @@ from peewee import IntegrityError
 import audit
 import mailer
 from audit import Event, Outcome
-from models import AuditEvent, CaptchaChallenge, Token, User, db, utcnow
+from models import AuditEvent, CaptchaChallenge, Draft, Token, User, db, utcnow
 from passwords import hash_password, verify_password
 
 
@@ -360,7 +360,7 @@ def set_survey_consent(user: User, consent: bool) -> bool:
 def purge(pending_days: int, audit_days: int | None = None) -> dict[str, int]:
     """Delete pending accounts never activated created more than
     ``pending_days`` ago (their tokens go with them), used and expired tokens,
-    spent and expired captcha challenges, and audit events older than
+    spent and expired captcha challenges, expired drafts, and audit events older than
     ``audit_days``. Returns what was deleted, by kind."""
     now = utcnow()
     with db.atomic():
@@ -378,6 +378,7 @@ def purge(pending_days: int, audit_days: int | None = None) -> dict[str, int]:
             "captcha_challenges": CaptchaChallenge.delete()
             .where(CaptchaChallenge.used_at.is_null(False) | (CaptchaChallenge.expires_at <= now))
             .execute(),
+            "drafts": Draft.purge(),
             "audit_events": AuditEvent.delete()
             .where(AuditEvent.at < now - timedelta(days=audit_days))
             .execute()

@@ -113,7 +113,7 @@ def send_mail(loop: bool, interval: float) -> None:
 )
 def purge(days: int | None, audit_days: int | None) -> None:
     """Delete accounts never activated, used and expired links, spent and
-    expired captcha challenges, sessions past their age, and old audit events."""
+    expired captcha challenges, sessions past their age, expired drafts, and old audit events."""
     days = days or int(current_app.config["PURGE_PENDING_AFTER_DAYS"])
     audit_days = audit_days or int(current_app.config["AUDIT_RETENTION_DAYS"])
     with db.connection_context():
@@ -123,6 +123,7 @@ def purge(days: int | None, audit_days: int | None) -> None:
         f"Deleted {counts['accounts']} pending account(s) older than {days} days, "
         f"{counts['tokens']} link(s), {counts['captcha_challenges']} captcha challenge(s), "
         f"{ended} session(s), "
+        f"{counts['drafts']} expired draft(s), "
         f"{counts['audit_events']} audit event(s) older than {audit_days} days."
     )
 

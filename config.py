@@ -80,6 +80,10 @@ DEFAULTS = {
     "METRICS_ALLOWED_NETWORKS": ["127.0.0.0/8", "::1/128"],
     "METRICS_TOKEN": None,
     "LOG_JSON": False,
+    # Drafts of half-filled steps (see drafts.py): step 2's, tied to the
+    # browser session, and step 6's or « Mon compte »'s, tied to the account.
+    "DRAFT_SIGNUP_HOURS": 24,
+    "DRAFT_STRUCTURE_DAYS": 30,
     # Flask-Limiter. Several workers need a shared store, e.g. redis://localhost:6379.
     "RATELIMIT_ENABLED": True,
     "RATELIMIT_STORAGE_URI": "memory://",
@@ -97,6 +101,8 @@ DEFAULTS = {
     # Step 2 only: colleagues behind one company address correct their typos;
     # the captcha (below) is what gates account creation.
     "RATELIMIT_SIGN_UP": "60 per hour; 300 per day",
+    # Drafts saved as a step is typed (htmx, debounced) or by its button.
+    "RATELIMIT_DRAFT": "600 per hour",
     "RATELIMIT_CAPTCHA": "20 per hour; 100 per day",
     "RATELIMIT_CAPTCHA_EMAIL": "10 per hour",
     "RATELIMIT_CAPTCHA_NEW": "60 per hour",  # new challenges (captcha page, « Nouvelle image »)

@@ -824,3 +824,40 @@ class SireneImport(BaseModel):
 
 
 MODELS.extend([SireneEstablishment, SireneLegalUnit, SireneImport])
+
+
+class Draft(BaseModel):
+    """What was typed in a step not yet completed, kept on the server so a
+    reload, the back button or a new tab finds it again. ``key`` names the
+    owner and the step: a hash of the browser's draft id (the session cookie
+    holds the id, never the data) or the account's id. ``data`` is JSON of
+    the step's fields, never a password or a captcha answer."""
+
+    key = CharField(primary_key=True)
+    user = ForeignKeyField(User, null=True, on_delete="CASCADE", backref="drafts")
+    data = TextField(default="{}")
+    saved_at = DateTimeField(default=utcnow)
+    expires_at = DateTimeField(index=True)
+
+    @classmethod
+    def live(cls, key: str) -> Draft | None:
+        return cls.get_or_none((cls.key == key) & (cls.expires_at > utcnow()))
+
+    @classmethod
+    def keep(cls, key: str, data: str, ttl: timedelta, user: User | None = None) -> Draft:
+        """Save (or replace) the draft at ``key``; its life starts again."""
+        now = utcnow()
+        fields = {cls.data: data, cls.saved_at: now, cls.expires_at: now + ttl, cls.user: user}
+        cls.insert({cls.key: key, **fields}).on_conflict(conflict_target=[cls.key], update=fields).execute()
+        return cls.get_by_id(key)
+
+    @classmethod
+    def drop(cls, key: str) -> None:
+        cls.delete().where(cls.key == key).execute()
+
+    @classmethod
+    def purge(cls) -> int:
+        return cls.delete().where(cls.expires_at <= utcnow()).execute()
+
+
+MODELS.append(Draft)

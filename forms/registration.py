@@ -61,6 +61,8 @@ class PersonalInfoForm(Form):
 
     # Fields validated one by one when they lose focus.
     INLINE = ("email", "email_confirm", "first_name", "last_name", "phone", "contact_email")
+    # Fields kept in the step's draft as they are typed (all of them: no secret here).
+    DRAFTED = (*INLINE, "survey_consent", "terms")
 
     def signup_data(self) -> dict:
         """The validated data, as kept between step 2 and the captcha."""

@@ -19,6 +19,13 @@ def date_fr(value: datetime | None) -> str:
     return local.strftime("%d/%m/%Y à %H:%M")
 
 
+def time_fr(value: datetime | None) -> str:
+    """A stored UTC time as the hour in Paris: « 09:30 »."""
+    if value is None:
+        return ""
+    return value.replace(tzinfo=UTC).astimezone(PARIS).strftime("%H:%M")
+
+
 def phone(value: str | None) -> str:
     """A stored E.164 number, French numbers as « 01 23 45 67 89 », others
     in international form « +32 2 511 22 33 »."""
@@ -39,3 +46,4 @@ def phone(value: str | None) -> str:
 def register(app: Flask) -> None:
     app.add_template_filter(date_fr, "date_fr")
     app.add_template_filter(phone, "phone")
+    app.add_template_filter(time_fr, "time_fr")

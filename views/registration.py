@@ -8,6 +8,7 @@ from flask import Blueprint, abort, current_app, flash, redirect, render_templat
 
 import accounts
 import challenges
+import drafts
 import mailer
 import uniform_time
 from forms.auth import EmailRequestForm
@@ -17,24 +18,56 @@ from views import advance, invalid, page, push_url, renders
 
 bp = Blueprint("registration", __name__, url_prefix="/inscription")
 
-# Validated step-2 data waits in the session until the captcha is passed:
-# no account row exists before that.
-PENDING_KEY = "signup"
+# What step 2 holds, typed or validated, waits in a draft on the server (the
+# session cookie holds only its id) until the captcha is passed: no account
+# row exists before that. The validated data sits in the draft under VALIDATED.
+VALIDATED = "validated"
 SENT_KEY = "signup_sent_to"
 SENT_AT_KEY = "signup_sent_at"  # when this browser last had a mail sent: the resend cooldown
+
+
+def _pending() -> dict | None:
+    """Step 2's validated data, or None."""
+    validated = drafts.load(drafts.SIGNUP)[0].get(VALIDATED)
+    return validated if isinstance(validated, dict) and validated.get("email") else None
+
+
+def _pending_email() -> str | None:
+    return (_pending() or {}).get("email")
+
+
+def _keep_typed(form: PersonalInfoForm, validated: dict | None = None):
+    """Keep what was typed in step 2 (and, once valid, the validated data);
+    returns when it was saved."""
+    typed = {name: form[name].data for name in PersonalInfoForm.DRAFTED}
+    typed = {n: v[: drafts.MAX_VALUE] if isinstance(v, str) else v for n, v in typed.items()}
+    return drafts.save(drafts.SIGNUP, {**typed, VALIDATED: validated})
 
 
 @bp.route("/", methods=["GET", "POST"])
 @limit("SIGN_UP")
 def personal_info():
-    kept = session.get(PENDING_KEY) or {}
-    form = PersonalInfoForm(data={**kept, "email_confirm": kept.get("email")})
+    kept, saved_at = drafts.load(drafts.SIGNUP)
+    form = PersonalInfoForm(data={k: v for k, v in kept.items() if k in PersonalInfoForm.DRAFTED})
     if form.is_submitted():
         if not form.validate():
-            return invalid("registration/personal_info.html", form=form)
-        session[PENDING_KEY] = form.signup_data()
+            # Nothing typed is lost, even without JavaScript.
+            saved_at = _keep_typed(form)
+            return invalid("registration/personal_info.html", form=form, saved_at=saved_at)
+        _keep_typed(form, validated=form.signup_data())
         return advance(".captcha")
-    return page("registration/personal_info.html", form=form)
+    return page("registration/personal_info.html", form=form, saved_at=saved_at)
+
+
+@bp.post("/brouillon")
+@limit("DRAFT")
+def save_draft():
+    """Autosave under htmx (the status line's new text), or « Enregistrer le
+    brouillon » without JavaScript (back to the step, refilled)."""
+    saved_at = _keep_typed(PersonalInfoForm())
+    if not request.htmx:
+        return redirect(url_for(".personal_info"), 303)
+    return render_template("_draft_saved.html", saved_at=saved_at)
 
 
 @bp.post("/champ/<name>")
@@ -51,7 +84,7 @@ def validate_field(name: str):
 @limit("CAPTCHA")
 @limit("CAPTCHA_NEW", methods=("GET",))
 def captcha():
-    if PENDING_KEY not in session:
+    if _pending() is None:
         flash("Complétez d'abord vos informations personnelles.", "info")
         return redirect(url_for(".personal_info"), 303)
     form = CaptchaForm()
@@ -66,7 +99,8 @@ def captcha():
         ]
         form.answer.data = ""
         return _captcha_step(form, status=422)
-    data = session.pop(PENDING_KEY)
+    data = _pending()
+    drafts.delete(drafts.SIGNUP)
     # The per-address limit stops mails only: the same page follows.
     if mail_allowed("CAPTCHA_EMAIL", data["email"]):
         accounts.sign_up(data)
@@ -81,7 +115,7 @@ def new_challenge():
     """« Nouvelle image »: the widget under htmx, the captcha step otherwise."""
     form = CaptchaForm()
     challenges.discard(form.challenge_id.data or "")
-    if PENDING_KEY not in session:
+    if _pending() is None:
         return redirect(url_for(".personal_info"), 303)
     if not request.htmx:
         return redirect(url_for(".captcha"), 303)
@@ -148,7 +182,7 @@ def _captcha_step(form: CaptchaForm | None = None, status: int = 200):
         status,
         form=form,
         challenge=challenges.open_challenge(),
-        email=session[PENDING_KEY]["email"],
+        email=_pending_email(),
     )
 
 

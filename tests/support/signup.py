@@ -3,10 +3,11 @@ form, the captcha, the activation link from the outbox."""
 
 from __future__ import annotations
 
+import json
 import re
 from urllib.parse import urlsplit
 
-from models import OutboxMail
+from models import Draft, OutboxMail, db, sha256
 from tests.support.app import Client
 from tests.support.constants import CAPTCHA_ANSWER, EMAIL, PASSWORD
 
@@ -33,6 +34,22 @@ def challenge_on(page: str) -> str:
     challenge = re.search(r'name="challenge_id" value="([^"]+)"', page)
     assert challenge, "no captcha challenge on the page"
     return challenge.group(1)
+
+
+def draft_of(app, client: Client, kind: str = "signup") -> dict:
+    """The data of the browser's draft of a step, as the server keeps it."""
+    with client.session_transaction() as session:
+        draft_id = session.get("draft")
+    if draft_id is None:
+        return {}
+    with app.app_context(), db.connection_context():
+        draft = Draft.get_or_none(Draft.key == f"s:{sha256(draft_id)}:{kind}")
+        return json.loads(draft.data) if draft else {}
+
+
+def pending_signup(app, client: Client) -> dict:
+    """Step 2's validated data, waiting on the server for the captcha."""
+    return draft_of(app, client).get("validated") or {}
 
 
 class Signup:

@@ -1,0 +1,88 @@
+"""Drafts of half-filled steps, kept on the server (models.Draft).
+
+Step 2's draft belongs to the browser: the session cookie holds a random
+draft id (never the data), the database a hash of it. Step 6's and « Mon
+compte »'s belong to the account, so they survive signing out and in. A
+draft is only ever found from its owner (the session or the signed-in
+account), never from an id the request names: another browser or account
+cannot read or overwrite it. Only the step's own fields are kept, each cut
+to a bounded length; passwords and captcha answers are never among them.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+from collections.abc import Iterable, Mapping
+from datetime import datetime, timedelta
+
+from flask import current_app, session
+
+from models import Draft, User, sha256
+
+SESSION_KEY = "draft"  # the browser's draft id, in the session cookie
+SIGNUP = "signup"
+STRUCTURE = "structure"
+ACCOUNT = "account"
+
+MAX_VALUE = 300  # characters kept per field: more than any field accepts
+NEVER_KEPT = frozenset({"password", "password_confirm", "current_password", "answer", "csrf_token"})
+
+
+def _ttl(kind: str) -> timedelta:
+    if kind == SIGNUP:
+        return timedelta(hours=int(current_app.config["DRAFT_SIGNUP_HOURS"]))
+    return timedelta(days=int(current_app.config["DRAFT_STRUCTURE_DAYS"]))
+
+
+def _browser_key(kind: str, create: bool) -> str | None:
+    draft_id = session.get(SESSION_KEY)
+    if not isinstance(draft_id, str) or len(draft_id) < 20:
+        if not create:
+            return None
+        draft_id = secrets.token_urlsafe(24)
+        session[SESSION_KEY] = draft_id
+    return f"s:{sha256(draft_id)}:{kind}"
+
+
+def _key(kind: str, user: User | None, create: bool = False) -> str | None:
+    if user is not None:
+        return f"u:{user.id}:{kind}"
+    return _browser_key(kind, create)
+
+
+def only_fields(form: Mapping, names: Iterable[str]) -> dict:
+    """The step's own fields from a posted form, bounded; nothing secret."""
+    kept = {}
+    for name in names:
+        if name in NEVER_KEPT or name not in form:
+            continue
+        value = form.get(name)
+        kept[name] = value[:MAX_VALUE] if isinstance(value, str) else value
+    return kept
+
+
+def save(kind: str, data: dict, user: User | None = None) -> datetime:
+    """Keep ``data`` as the draft of step ``kind``; returns when (UTC)."""
+    data = {name: value for name, value in data.items() if name not in NEVER_KEPT}
+    key = _key(kind, user, create=True)
+    return Draft.keep(key, json.dumps(data), _ttl(kind), user=user).saved_at
+
+
+def load(kind: str, user: User | None = None) -> tuple[dict, datetime | None]:
+    """The draft's data and when it was saved, or ({}, None)."""
+    key = _key(kind, user)
+    draft = Draft.live(key) if key else None
+    if draft is None:
+        return {}, None
+    try:
+        data = json.loads(draft.data)
+    except ValueError:
+        return {}, None
+    return (data, draft.saved_at) if isinstance(data, dict) else ({}, None)
+
+
+def delete(kind: str, user: User | None = None) -> None:
+    key = _key(kind, user)
+    if key:
+        Draft.drop(key)
