@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 import secrets
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from datetime import datetime, timedelta
 
 from flask import current_app, session
@@ -51,15 +51,22 @@ def _key(kind: str, user: User | None, create: bool = False) -> str | None:
     return _browser_key(kind, create)
 
 
-def only_fields(form: Mapping, names: Iterable[str]) -> dict:
-    """The step's own fields from a posted form, bounded; nothing secret."""
+def typed(form, names: Iterable[str] | None = None) -> dict:
+    """What was typed in a (WTForms) form's fields, each value bounded;
+    never a secret field."""
+    names = names or [field.name for field in form]
     kept = {}
     for name in names:
         if name in NEVER_KEPT or name not in form:
             continue
-        value = form.get(name)
+        value = form[name].data
         kept[name] = value[:MAX_VALUE] if isinstance(value, str) else value
     return kept
+
+
+def fill(kept: dict, names: Iterable[str]) -> dict:
+    """The draft's values for these fields only (to build a form from)."""
+    return {name: kept[name] for name in names if name in kept}
 
 
 def save(kind: str, data: dict, user: User | None = None) -> datetime:

@@ -96,6 +96,18 @@ def retarget(response: ResponseReturnValue, target: str, swap: str) -> Response:
     return response
 
 
+# -- drafts (see drafts.py) -----------------------------------------------------------
+
+
+def draft_saved(saved_at, endpoint: str) -> Response:
+    """A step's draft was saved: under htmx the status line's new text (the
+    autosave, « Enregistrer le brouillon »); without JavaScript back to the
+    step (Post/Redirect/Get), which refills it and says when it was saved."""
+    if not request.htmx:
+        return redirect(url_for(endpoint), 303)
+    return make_response(render_template("_draft_saved.html", saved_at=saved_at))
+
+
 # -- the next step ---------------------------------------------------------------------
 
 _PAGES: dict[str, Callable[..., ResponseReturnValue]] = {}

@@ -7,13 +7,14 @@ from flask_login import current_user, login_required
 
 import accounts
 import audit
+import drafts
 import sessions
 from audit import Event
 from forms.account import ChangePasswordForm, ConfirmForm, ProfileForm, SurveyConsentForm
 from models import User, db
 from rules.passwords import password_checks
-from security import limits
-from views import advance, full_redirect, page, renders, sign_in
+from security import limit, limits
+from views import advance, draft_saved, full_redirect, page, renders, sign_in
 
 bp = Blueprint("account", __name__, url_prefix="/mon-compte")
 
@@ -22,6 +23,7 @@ CONTACT_LINK_SENT = (
     "Un lien de confirmation a été envoyé à {email}. Les notifications vous parviendront à cette "
     "adresse une fois confirmée ; d'ici là, à votre adresse de connexion."
 )
+PROFILE_FIELDS = ("first_name", "last_name", "phone", "contact_email")
 
 
 def _user() -> User:
@@ -43,8 +45,10 @@ def show():
 def profile():
     form = ProfileForm()
     if not form.validate():
+        _keep_profile(form)
         return account_step(422, profile=form)
     changed = accounts.update_profile(_user(), form.profile_data(_user().email))
+    drafts.delete(drafts.ACCOUNT, _user())
     flash(
         "Vos informations ont été enregistrées." if changed else "Aucune modification à enregistrer.",
         "success" if changed else "info",
@@ -52,6 +56,18 @@ def profile():
     if "contact_email" in changed and not _user().contact_email_confirmed:
         flash(CONTACT_LINK_SENT.format(email=_user().contact_email), "info")
     return advance(".show")
+
+
+def _keep_profile(form: ProfileForm):
+    return drafts.save(drafts.ACCOUNT, drafts.typed(form, PROFILE_FIELDS), _user())
+
+
+@bp.post("/informations/brouillon")
+@login_required
+@limit("DRAFT")
+def profile_draft():
+    """« Informations personnelles » as typed: autosave (htmx) or its button."""
+    return draft_saved(_keep_profile(ProfileForm()), ".show")
 
 
 @bp.post("/enquete")
@@ -137,6 +153,10 @@ def account_step(status: int = 200, profile=None, consent=None, password=None):
     """The page with its three forms; the one just submitted keeps what was
     typed and its errors, the others show the account as stored."""
     user = _user()
+    kept, saved_at = drafts.load(drafts.ACCOUNT, user)
+    if profile is None and kept:  # edits typed earlier and not yet saved
+        stored = {name: getattr(user, name) for name in PROFILE_FIELDS}
+        profile = ProfileForm(formdata=None, data={**stored, **drafts.fill(kept, PROFILE_FIELDS)})
     profile = profile or ProfileForm(formdata=None, obj=user)
     consent = consent or SurveyConsentForm(formdata=None, survey_consent=user.survey_consent)
     password = password or ChangePasswordForm(formdata=None)
@@ -148,4 +168,5 @@ def account_step(status: int = 200, profile=None, consent=None, password=None):
         consent=consent,
         password=password,
         checks=password_checks(""),
+        saved_at=saved_at,
     )

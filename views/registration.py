@@ -14,7 +14,7 @@ import uniform_time
 from forms.auth import EmailRequestForm
 from forms.registration import CaptchaForm, PersonalInfoForm
 from security import limit, mail_allowed
-from views import advance, invalid, page, push_url, renders
+from views import advance, draft_saved, invalid, page, push_url, renders
 
 bp = Blueprint("registration", __name__, url_prefix="/inscription")
 
@@ -39,16 +39,14 @@ def _pending_email() -> str | None:
 def _keep_typed(form: PersonalInfoForm, validated: dict | None = None):
     """Keep what was typed in step 2 (and, once valid, the validated data);
     returns when it was saved."""
-    typed = {name: form[name].data for name in PersonalInfoForm.DRAFTED}
-    typed = {n: v[: drafts.MAX_VALUE] if isinstance(v, str) else v for n, v in typed.items()}
-    return drafts.save(drafts.SIGNUP, {**typed, VALIDATED: validated})
+    return drafts.save(drafts.SIGNUP, {**drafts.typed(form, PersonalInfoForm.DRAFTED), VALIDATED: validated})
 
 
 @bp.route("/", methods=["GET", "POST"])
 @limit("SIGN_UP")
 def personal_info():
     kept, saved_at = drafts.load(drafts.SIGNUP)
-    form = PersonalInfoForm(data={k: v for k, v in kept.items() if k in PersonalInfoForm.DRAFTED})
+    form = PersonalInfoForm(data=drafts.fill(kept, PersonalInfoForm.DRAFTED))
     if form.is_submitted():
         if not form.validate():
             # Nothing typed is lost, even without JavaScript.
@@ -64,10 +62,7 @@ def personal_info():
 def save_draft():
     """Autosave under htmx (the status line's new text), or « Enregistrer le
     brouillon » without JavaScript (back to the step, refilled)."""
-    saved_at = _keep_typed(PersonalInfoForm())
-    if not request.htmx:
-        return redirect(url_for(".personal_info"), 303)
-    return render_template("_draft_saved.html", saved_at=saved_at)
+    return draft_saved(_keep_typed(PersonalInfoForm()), ".personal_info")
 
 
 @bp.post("/champ/<name>")

@@ -6,6 +6,7 @@ from __future__ import annotations
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
+import drafts
 import structures
 from forms.structure import (
     EXISTS,
@@ -20,9 +21,9 @@ from forms.structure import (
 from models import Membership, Structure
 from rules.identifiers import IDENTIFIER_TYPES, SIRET
 from rules.places import country_name
-from security import account_limits, advanced
+from security import account_limits, advanced, limit
 from sirene import directory
-from views import advance, invalid, page, renders
+from views import advance, draft_saved, invalid, page, renders
 
 bp = Blueprint("structure", __name__, url_prefix="/structure")
 
@@ -86,21 +87,25 @@ def structure_step():
 def create():
     """Step 6. With a SIRENE directory, a known SIRET's first « Soumettre »
     brings the form back filled; the second creates the structure."""
+    kept, saved_at = drafts.load(drafts.STRUCTURE, current_user)
     if not request.form and request.args.get("siret"):  # offered by the attachment search
         form = StructureForm(formdata=None, identifier_type=SIRET, identifier=request.args["siret"])
+        kept = {}
+    elif not request.form and kept:  # what was typed last time, as it was typed
+        form = StructureForm(formdata=None, data=drafts.fill(kept, _drafted(StructureForm(formdata=None))))
     else:
         form = StructureForm()
     answer = form.consult_directory()
     if not form.is_submitted():
-        if answer and answer.entry:
+        if answer and answer.entry and not kept:
             form.prefill()
-        return page("structure/create.html", form=form, found=form.sirene)
+        return page("structure/create.html", form=form, found=form.sirene, saved_at=saved_at)
     valid = form.validate()
     if form.needs_prefill():
         form.prefill()
-        return page("structure/create.html", form=form, found=form.sirene)
+        return page("structure/create.html", form=form, found=form.sirene, saved_at=_keep(form))
     if not valid:
-        return invalid("structure/create.html", form=form, found=form.sirene)
+        return invalid("structure/create.html", form=form, found=form.sirene, saved_at=_keep(form))
     try:
         structure = structures.create(current_user, form.structure_data())
     except structures.AlreadyExists:
@@ -108,15 +113,33 @@ def create():
         offer = AttachmentRequestForm(
             formdata=None, identifier_type=form.identifier_type.data, identifier=form.identifier.data
         )
-        return invalid("structure/create.html", form=form, offer=offer)
+        return invalid("structure/create.html", form=form, offer=offer, saved_at=_keep(form))
     except structures.TooManyCreated:
         form.form_errors.append(TOO_MANY_CREATED)
-        return invalid("structure/create.html", form=form)
+        return invalid("structure/create.html", form=form, saved_at=_keep(form))
+    drafts.delete(drafts.STRUCTURE, current_user)
     message = CREATED
     if structure.kind.internal:
         message += f" Identifiant attribué à la structure : {structure.identifier}."
     flash(message, "success")
     return advance("space.home")
+
+
+def _drafted(form: StructureForm) -> list[str]:
+    return [field.name for field in form if field.name not in ("csrf_token", "sirene_siret")]
+
+
+def _keep(form: StructureForm):
+    """Keep step 6 as typed, for the account (it survives signing out)."""
+    return drafts.save(drafts.STRUCTURE, drafts.typed(form, _drafted(form)), current_user)
+
+
+@bp.post("/nouvelle/brouillon")
+@login_required
+@limit("DRAFT")
+def save_draft():
+    """Step 6's autosave (htmx) or « Enregistrer le brouillon »."""
+    return draft_saved(_keep(StructureForm()), ".create")
 
 
 @bp.post("/nouvelle/sirene")

@@ -1,0 +1,118 @@
+"""Drafts tied to the account: step 6 (a new structure) and « Mon compte »'s
+personal information. They survive signing out and in, and no other
+account ever sees or changes them."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+import pytest
+
+from models import Draft, db
+from tests.support.constants import EMAIL, PASSWORD
+from tests.support.responses import is_fragment
+from tests.support.structures import PIERRE, STRUCTURE, create_structure, new_client, sign_up, structures
+
+SAVED = re.compile(r"Brouillon enregistré à \d\d:\d\d")
+HALF_STRUCTURE = {k: STRUCTURE[k] for k in ("identifier_type", "identifier", "company_name", "city")}
+STEP_6 = "/structure/nouvelle"
+STEP_6_DRAFT = "/structure/nouvelle/brouillon"
+PROFILE_DRAFT = "/mon-compte/informations/brouillon"
+
+
+@pytest.fixture
+def marie(any_client, mailbox):
+    return sign_up(any_client, mailbox)
+
+
+def drafts_in(app) -> list[Draft]:
+    with app.app_context(), db.connection_context():
+        return list(Draft.select())
+
+
+def body(response) -> str:
+    return response.get_data(as_text=True)
+
+
+def test_step_six_draft_is_saved_as_a_page_or_a_fragment_and_refills_the_step(app, marie):
+    response = marie.submit(STEP_6_DRAFT, HALF_STRUCTURE)
+    if marie.htmx:
+        assert response.status_code == 200 and is_fragment(response)
+        assert SAVED.fullmatch(body(response).strip())
+    else:
+        assert response.status_code == 303 and response.headers["Location"].endswith(STEP_6)
+    page = body(marie.get(STEP_6))
+    assert 'value="Ateliers Curie"' in page and SAVED.search(page)
+    (draft,) = drafts_in(app)
+    assert draft.user_id is not None
+    assert timedelta(days=29) < draft.expires_at - draft.saved_at <= timedelta(days=30)
+
+
+def test_step_six_draft_survives_signing_out_and_in(client, mailbox):
+    marie = sign_up(client, mailbox)
+    marie.submit(STEP_6_DRAFT, HALF_STRUCTURE)
+    marie.submit("/deconnexion")
+    assert "Ateliers Curie" not in body(marie.get(STEP_6, follow_redirects=True))
+    marie.submit("/connexion", {"email": EMAIL, "password": PASSWORD})
+    page = body(marie.get(STEP_6))
+    assert 'value="Ateliers Curie"' in page and SAVED.search(page)
+
+
+def test_a_failed_step_six_submit_is_kept_for_later(marie):
+    response = create_structure(marie, city="", company_name="Ateliers Curie")
+    assert response.status_code == 422
+    assert SAVED.search(body(response))
+    assert 'value="Ateliers Curie"' in body(marie.get(STEP_6))
+
+
+def test_creating_the_structure_deletes_its_draft(app, marie):
+    marie.submit(STEP_6_DRAFT, HALF_STRUCTURE)
+    create_structure(marie)
+    assert len(structures(app)) == 1
+    assert drafts_in(app) == []
+
+
+def test_another_account_cannot_read_or_overwrite_a_step_six_draft_attack_other_account(app, client, mailbox):
+    marie = sign_up(client, mailbox)
+    marie.submit(STEP_6_DRAFT, HALF_STRUCTURE)
+    pierre = new_client(app, mailbox, PIERRE)
+    page = body(pierre.get(STEP_6))
+    assert "Ateliers Curie" not in page and "Brouillon enregistré" not in page
+    pierre.submit(STEP_6_DRAFT, {**HALF_STRUCTURE, "company_name": "Mallory SA"})
+    assert 'value="Ateliers Curie"' in body(marie.get(STEP_6))
+    assert "Mallory" not in body(marie.get(STEP_6))
+
+
+def test_a_signed_out_visitor_cannot_save_a_step_six_draft_attack_anonymous(app, client):
+    client.get("/")
+    response = client.submit(STEP_6_DRAFT, HALF_STRUCTURE)
+    assert response.status_code in (302, 303, 401)
+    assert drafts_in(app) == []
+
+
+# -- « Mon compte » -------------------------------------------------------------------------
+
+
+def test_profile_edits_are_kept_as_a_draft_and_shown_again(marie):
+    response = marie.submit(PROFILE_DRAFT, {"first_name": "Marie Salomea", "last_name": "Curie"})
+    assert response.status_code == (200 if marie.htmx else 303)
+    page = body(marie.get("/mon-compte/"))
+    assert 'value="Marie Salomea"' in page and SAVED.search(page)
+
+
+def test_a_failed_profile_submit_is_kept_and_a_saved_one_deletes_the_draft(app, marie):
+    response = marie.submit("/mon-compte/informations", {"first_name": "Marie<", "last_name": "Curie"})
+    assert response.status_code == 422
+    assert 'value="Marie&lt;"' in body(marie.get("/mon-compte/"))
+    marie.submit("/mon-compte/informations", {"first_name": "Maria", "last_name": "Curie"})
+    assert drafts_in(app) == []
+    page = body(marie.get("/mon-compte/"))
+    assert 'value="Maria"' in page and "Brouillon enregistré" not in page
+
+
+def test_a_profile_draft_is_seen_by_its_account_only_attack_other_account(app, client, mailbox):
+    marie = sign_up(client, mailbox)
+    marie.submit(PROFILE_DRAFT, {"first_name": "Salomea", "last_name": "Curie"})
+    pierre = new_client(app, mailbox, PIERRE)
+    assert "Salomea" not in body(pierre.get("/mon-compte/"))
