@@ -59,7 +59,10 @@ def typed(form, names: Iterable[str] | None = None) -> dict:
     for name in names:
         if name in NEVER_KEPT or name not in form:
             continue
-        value = form[name].data
+        field = form[name]
+        # A text as typed (a phone number before its normalisation), a box as checked.
+        raw = field.raw_data if field.type != "BooleanField" else None
+        value = raw[0] if raw and isinstance(raw[0], str) else field.data
         kept[name] = value[:MAX_VALUE] if isinstance(value, str) else value
     return kept
 

@@ -1,0 +1,105 @@
+"""Drafts in Chromium: what was typed in step 2 or step 6 comes back after a
+reload, back/forward, a new tab, a failed submit without JavaScript, and
+(step 6) signing out and in again."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.browser.support import pages
+from tests.browser.support.checks import check_axe
+from tests.browser.support.people import new_company, new_person
+
+pytestmark = pytest.mark.browser
+
+SAVED = re.compile(r"^Brouillon enregistré à \d\d:\d\d$")
+
+
+def type_half_of_step_two(visitor, person) -> None:
+    visitor.start_signup()
+    visitor.field("Adresse e-mail").fill(person.email)
+    visitor.field("Prénom").fill(person.first_name)
+    visitor.field("Nom").fill(person.last_name)
+    visitor.field("Nom").blur()  # a change event: the autosave follows
+
+
+def expect_step_two_refilled(visitor, person) -> None:
+    visitor.expect_step(pages.PERSONAL_INFO)
+    expect(visitor.field("Adresse e-mail")).to_have_value(person.email)
+    expect(visitor.field("Prénom")).to_have_value(person.first_name)
+    expect(visitor.field("Nom")).to_have_value(person.last_name)
+    expect(visitor.page.locator("#draft-status")).to_have_text(SAVED)
+
+
+def test_half_typed_step_two_is_refilled_after_a_reload_and_in_a_new_tab(visitor):
+    person = new_person(first_name="Irène", last_name="Joliot")
+    type_half_of_step_two(visitor, person)
+    status = visitor.page.locator("#draft-status")
+    expect(status).to_have_text(SAVED)  # saved as typed, no button pressed
+    expect(status).to_have_attribute("aria-live", "polite")
+    visitor.page.reload()
+    expect_step_two_refilled(visitor, person)
+    check_axe(visitor.page, "brouillon rechargé")
+    tab = visitor.page.context.new_page()
+    tab.goto("/inscription/")
+    expect(tab.locator("#first_name")).to_have_value("Irène")
+    expect(tab.locator("#draft-status")).to_have_text(SAVED)
+    tab.close()
+
+
+def test_half_typed_step_two_is_refilled_after_back_and_forward(visitor):
+    person = new_person(first_name="Ève")
+    type_half_of_step_two(visitor, person)
+    expect(visitor.page.locator("#draft-status")).to_have_text(SAVED)
+    visitor.page.goto("/")
+    visitor.page.go_back()
+    expect_step_two_refilled(visitor, person)
+    visitor.page.go_forward()
+    visitor.expect_step(pages.HOME)
+    visitor.page.go_back()
+    expect_step_two_refilled(visitor, person)
+
+
+def test_without_javascript_a_failed_submit_keeps_step_two(nojs_visitor):
+    visitor = nojs_visitor
+    person = new_person(first_name="Marguerite")
+    visitor.start_signup()
+    visitor.fill_personal_info(person, terms=False)
+    visitor.submit_personal_info()
+    visitor.expect_errors("Vous devez accepter les conditions")
+    expect(visitor.page.locator("#draft-status")).to_have_text(SAVED)
+    visitor.page.goto("/inscription/")  # later, from the address bar
+    expect_step_two_refilled(visitor, person)
+    expect(visitor.field("Téléphone")).to_have_value(person.phone)
+    check_axe(visitor.page, "brouillon sans JavaScript")
+
+
+def test_without_javascript_the_draft_button_keeps_step_two(nojs_visitor):
+    visitor = nojs_visitor
+    person = new_person(first_name="Lise")
+    type_half_of_step_two(visitor, person)
+    visitor.button("Enregistrer le brouillon").click()
+    expect_step_two_refilled(visitor, person)
+    expect(visitor.error_summary).to_have_count(0)
+
+
+def test_step_six_draft_survives_signing_out_and_in(visitor):
+    person = visitor.sign_up_quickly()
+    company = new_company("Ateliers Joliot")
+    visitor.page.goto(pages.STRUCTURE_FORM_PATH)
+    visitor.expect_step(pages.STRUCTURE_FORM)
+    visitor.field("Raison sociale").fill(company.name)
+    visitor.field("Ville").fill(company.city)
+    visitor.field("Ville").blur()
+    expect(visitor.page.locator("#draft-status")).to_have_text(SAVED)
+    check_axe(visitor.page, "brouillon étape 6")
+    visitor.sign_out()
+    visitor.sign_in(person)
+    visitor.expect_signed_in(person)
+    visitor.page.goto(pages.STRUCTURE_FORM_PATH)
+    expect(visitor.field("Raison sociale")).to_have_value(company.name)
+    expect(visitor.field("Ville")).to_have_value(company.city)
+    expect(visitor.page.locator("#draft-status")).to_have_text(SAVED)
