@@ -9,7 +9,7 @@ from datetime import timedelta
 from flask import json
 
 from models import Draft, User, db, utcnow
-from tests.support.app import Client
+from tests.support.app import Client, query
 from tests.support.responses import is_fragment
 from tests.support.signup import PERSON, draft_of, pending_signup
 
@@ -18,8 +18,7 @@ SAVED = re.compile(r"Brouillon enregistré à \d\d:\d\d")
 
 
 def drafts_in(app) -> list[Draft]:
-    with app.app_context(), db.connection_context():
-        return list(Draft.select())
+    return query(app, lambda: list(Draft.select()))
 
 
 def test_draft_button_without_javascript_keeps_the_half_typed_step(client):

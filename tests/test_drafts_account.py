@@ -9,7 +9,8 @@ from datetime import timedelta
 
 import pytest
 
-from models import Draft, db
+from models import Draft
+from tests.support.app import query
 from tests.support.constants import EMAIL, PASSWORD
 from tests.support.responses import is_fragment
 from tests.support.structures import PIERRE, STRUCTURE, create_structure, new_client, sign_up, structures
@@ -27,8 +28,7 @@ def marie(any_client, mailbox):
 
 
 def drafts_in(app) -> list[Draft]:
-    with app.app_context(), db.connection_context():
-        return list(Draft.select())
+    return query(app, lambda: list(Draft.select()))
 
 
 def body(response) -> str:
