@@ -37,7 +37,10 @@ def create(creator: User, data: dict) -> Structure:
         with db.atomic():
             if Structure.created_since(creator, utcnow() - timedelta(days=1)) >= allowed:
                 raise TooManyCreated
-            structure = Structure.register(creator, **data)
+            # With moderation, the structure waits for an operator's approval.
+            moderated = bool(current_app.config["STRUCTURE_MODERATION"])
+            status = Structure.PENDING if moderated else Structure.ACTIVE
+            structure = Structure.register(creator, status=status, **data)
             audit.record(Event.STRUCTURE_CREATED, creator, structure=structure.id)
             mailer.queue(
                 creator.notification_email,
@@ -46,6 +49,7 @@ def create(creator: User, data: dict) -> Structure:
                 user=creator,
                 structure=structure,
                 kind=structure.kind,
+                pending=moderated,
                 url=mailer.external_url("structure.detail", structure_id=structure.id),
             )
     except IntegrityError:

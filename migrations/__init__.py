@@ -58,6 +58,7 @@ from migrations import (
     v005_captcha_session_and_fetches,
     v006_sessions_and_manager_notices,
     v007_contact_email_confirmation,
+    v008_operators,
 )
 from migrations.frozen import FrozenModel
 from models import db
@@ -73,6 +74,7 @@ STEPS: dict[int, Step] = {
     5: v005_captcha_session_and_fetches.upgrade,
     6: v006_sessions_and_manager_notices.upgrade,
     7: v007_contact_email_confirmation.upgrade,
+    8: v008_operators.upgrade,
 }
 SCHEMA_VERSION = max(STEPS)
 

@@ -26,6 +26,7 @@ from migrations import (
     v003_audit_and_sign_in_throttle,
     v004_sirene_directory,
     v006_sessions_and_manager_notices,
+    v008_operators,
 )
 from models import MODELS, Structure, User, db
 from tests.support.app import clean_environment
@@ -125,7 +126,13 @@ def _fill_v7() -> None:
     db.execute_sql(f'UPDATE "user" SET contact_email_confirmed_at = {db.param}', (AT,))  # noqa: S608
 
 
-FILLS = [_fill_v1, _fill_v2, _fill_v3, _fill_v4, _fill_v5, _fill_v6, _fill_v7]
+def _fill_v8() -> None:
+    db.execute_sql("UPDATE \"user\" SET is_operator = TRUE")
+    db.execute_sql("UPDATE structure SET status = 'disabled'")
+    v008_operators.ConsentChange.create(user=v008_operators.User.get(), consent=True, at=AT)
+
+
+FILLS = [_fill_v1, _fill_v2, _fill_v3, _fill_v4, _fill_v5, _fill_v6, _fill_v7, _fill_v8]
 
 
 def test_every_version_has_its_rows():

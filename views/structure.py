@@ -113,6 +113,11 @@ def create():
         form.form_errors.append(TOO_MANY_CREATED)
         return invalid("structure/create.html", form=form)
     message = CREATED
+    if structure.status == Structure.PENDING:
+        message = (
+            "Votre structure est créée et en attente de validation par l'équipe du portail. "
+            "Vous recevrez un courriel dès qu'elle sera validée."
+        )
     if structure.kind.internal:
         message += f" Identifiant attribué à la structure : {structure.identifier}."
     flash(message, "success")
@@ -200,6 +205,8 @@ def request_attachment():
     structure = Structure.find(form.identifier_type.data, form.identifier.data)
     if structure is None:
         abort(404)
+    if not structure.is_open:
+        abort(409)
     membership, requested = structures.request_attachment(current_user, structure)
     if requested:
         flash(
