@@ -12,6 +12,7 @@ from datetime import timedelta
 import accounts
 import audit
 import mailer
+import structures
 from audit import Event, Outcome
 from models import AuditEvent, Membership, OutboxMail, Structure, User, db, utcnow
 from rules.email import lookup_email
@@ -167,7 +168,7 @@ def revoke_sessions(operator: User, user: User) -> None:
 
 
 def _tell(user: User, subject: str, template: str) -> None:
-    for recipient in dict.fromkeys((user.email, user.contact_email)):
+    for recipient in dict.fromkeys((user.email, user.notification_email)):
         mailer.queue(recipient, subject, template, user=user, login_url=mailer.external_url("auth.login"))
 
 
@@ -183,15 +184,7 @@ def designate_manager(operator: User, structure: Structure, membership_id: int) 
             return None
         successor = User.get_by_id(membership.user_id)
         audit.record(Event.ADMIN_MANAGER_DESIGNATED, operator, structure=structure.id, target=successor.email)
-        mailer.queue(
-            successor.contact_email,
-            "Vous êtes gestionnaire principal de votre structure",
-            "manager_role_received",
-            user=successor,
-            former=None,
-            structure=structure,
-            url=mailer.external_url("structure.detail", structure_id=structure.id),
-        )
+        structures.tell_new_manager(successor, structure, former=None)
         return membership
 
 
@@ -302,7 +295,7 @@ def moderate(operator: User, structure: Structure, approve: bool) -> bool:
         creator = structure.manager() or (User.get_or_none(User.id == structure.created_by_id))
         if creator is not None:
             mailer.queue(
-                creator.contact_email,
+                creator.notification_email,
                 "Votre structure est validée" if approve else "Votre structure n'est pas validée",
                 "structure_approved" if approve else "structure_refused",
                 user=creator,

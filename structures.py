@@ -170,13 +170,18 @@ def hand_over(structure: Structure, manager: User, membership_id: int) -> Member
             return None
         successor = User.get_by_id(membership.user_id)
         audit.record(Event.ROLE_HANDED_OVER, manager, structure=structure.id, to=successor.email)
-        mailer.queue(
-            successor.notification_email,
-            "Vous êtes gestionnaire principal de votre structure",
-            "manager_role_received",
-            user=successor,
-            former=manager,
-            structure=structure,
-            url=mailer.external_url("structure.detail", structure_id=structure.id),
-        )
+        tell_new_manager(successor, structure, former=manager)
         return membership
+
+
+def tell_new_manager(successor: User, structure: Structure, former: User | None) -> None:
+    """Mail the new gestionnaire principal (``former`` None: an operator chose them)."""
+    mailer.queue(
+        successor.notification_email,
+        "Vous êtes gestionnaire principal de votre structure",
+        "manager_role_received",
+        user=successor,
+        former=former,
+        structure=structure,
+        url=mailer.external_url("structure.detail", structure_id=structure.id),
+    )

@@ -21,14 +21,6 @@ PIERRE_EMAIL = PIERRE["email"]
 
 
 @pytest.fixture
-def operator(any_client, mailbox, app):
-    """Marie Curie, an operator, signed in on a full-page or an htmx client."""
-    client = sign_up(any_client, mailbox)
-    grant(app, EMAIL)
-    return client
-
-
-@pytest.fixture
 def pierre(app, mailbox) -> Client:
     """Pierre Durand, an ordinary account with its structure, signed in on his own browser."""
     client = new_client(app, mailbox, PIERRE)

@@ -15,16 +15,9 @@ from tests.support.constants import EMAIL, PASSWORD
 from tests.support.operators import grant
 from tests.support.responses import follow, shown, text_of
 from tests.support.signup import PERSON
-from tests.support.structures import PIERRE, STRUCTURE, create_structure, mails_to, new_client, sign_up
+from tests.support.structures import PIERRE, STRUCTURE, create_structure, mails_to, new_client
 
 LUCIE_EMAIL = "lucie.martin@exemple.fr"
-
-
-@pytest.fixture
-def operator(any_client, mailbox, app):
-    client = sign_up(any_client, mailbox)
-    grant(app, EMAIL)
-    return client
 
 
 @pytest.fixture

@@ -170,3 +170,8 @@ def test_deleting_a_member_keeps_the_structure_and_its_manager(app, mailbox):
     structure = query(app, lambda: Structure.get())
     assert structure.email == STRUCTURE["email"]
     assert query(app, lambda: Structure.get().manager().email) == PIERRE["email"]
+
+
+def test_the_account_page_title_is_plain_text(marie):
+    text = shown(marie, "/mon-compte/")
+    assert "<title>Mon compte – Portail Structures</title>" in text

@@ -78,21 +78,30 @@ def home():
     return page("admin/home.html", accounts=SearchForm(formdata=None), structures=structures)
 
 
-@bp.get("/comptes")
-def accounts():
+def search_page(template: str, search: Callable[[str], list], **context):
+    """A console search (GET ``q``): the results, none before a search, or
+    the error next to the field."""
     form = SearchForm(formdata=request.args)
     if not form.validate():
-        return invalid("admin/accounts.html", form=form, results=None)
-    query = form.q.data or ""
-    results = operations.search_accounts(query) if query.strip() else None
-    return page("admin/accounts.html", form=form, results=results)
+        return invalid(template, form=form, results=None, **context)
+    text = (form.q.data or "").strip()
+    return page(template, form=form, results=search(text) if text else None, **context)
+
+
+@bp.get("/comptes")
+def accounts():
+    return search_page("admin/accounts.html", operations.search_accounts)
+
+
+def row_or_404(model, row_id: int):
+    row = model.get_or_none(model.id == row_id)
+    if row is None:
+        abort(404)
+    return row
 
 
 def _account(user_id: int) -> User:
-    user = User.get_or_none(User.id == user_id)
-    if user is None:
-        abort(404)
-    return user
+    return row_or_404(User, user_id)
 
 
 @renders("admin.account")

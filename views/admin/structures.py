@@ -3,15 +3,15 @@ members, and the operators' actions on it (part of the ``admin`` blueprint)."""
 
 from __future__ import annotations
 
-from flask import abort, request
+from flask import abort
 
 import operations
-from forms.admin import ActionForm, SearchForm
+from forms.admin import ActionForm
 from forms.structure import HandoverForm as DesignateForm
 from forms.structure import StructureEditForm
 from models import Membership, Structure
 from views import invalid, page, renders
-from views.admin import action_limit, bp, checked_action, done, operator, refused
+from views.admin import action_limit, bp, checked_action, done, operator, refused, row_or_404, search_page
 
 STRUCTURE_STATUSES = {
     Structure.ACTIVE: "Active",
@@ -27,24 +27,15 @@ def _structure_status_labels() -> dict:
 
 @bp.get("/structures")
 def structures():
-    form = SearchForm(formdata=request.args)
-    if not form.validate():
-        return invalid("admin/structures.html", form=form, results=None, pending_structures=[])
-    query = form.q.data or ""
-    results = operations.search_structures(query) if query.strip() else None
-    return page(
+    return search_page(
         "admin/structures.html",
-        form=form,
-        results=results,
+        operations.search_structures,
         pending_structures=operations.pending_structures(),
     )
 
 
 def _structure(structure_id: int) -> Structure:
-    structure = Structure.get_or_none(Structure.id == structure_id)
-    if structure is None:
-        abort(404)
-    return structure
+    return row_or_404(Structure, structure_id)
 
 
 @renders("admin.structure")
