@@ -303,3 +303,15 @@ def moderate(operator: User, structure: Structure, approve: bool) -> bool:
                 url=mailer.external_url("structure.detail", structure_id=structure.id),
             )
         return True
+
+
+def decide_request(operator: User, structure: Structure, membership_id: int, approve: bool) -> bool:
+    """An operator decides a request to a structure that has no active
+    gestionnaire principal (it would otherwise wait for nobody)."""
+    with db.atomic():
+        membership = Membership.get_or_none(
+            (Membership.id == membership_id) & (Membership.structure == structure.id)
+        )
+        if membership is None or structure.manager() is not None:
+            return False
+        return structures.settle(membership, structure, operator, approve)

@@ -228,3 +228,47 @@ def test_audit_trail_bad_filters_are_shown_next_to_the_fields(operator):
     text = text_of(response)
     assert "Date attendue au format AAAA-MM-JJ" in text and "Numéro interne attendu" in text
     assert 'value="hier"' in text
+
+
+# -- requests to a structure without a gestionnaire principal -----------------------------
+
+
+def test_a_request_to_a_structure_without_manager_goes_to_the_operators(app, operator, mailbox):
+    def orphan() -> int:
+        creator = user_row("ancien@exemple.fr", status=User.ACTIVE)
+        structure = Structure.register(creator, "siret", "73282932000074", **{
+            k: STRUCTURE[k] for k in ("company_name", "address", "city", "postal_code", "country")
+        })  # fmt: skip
+        Membership.delete().where(Membership.user == creator).execute()  # the manager has gone
+        return structure.id
+
+    structure_id = query(app, orphan)
+    pierre = new_client(app, mailbox, PIERRE)
+    pierre.submit(
+        "/structure/rattachement/demande", {"identifier_type": "siret", "identifier": "73282932000074"}
+    )
+    [mail] = [m for m in mailbox(EMAIL) if "sans gestionnaire" in m.subject]
+    assert f"/administration/structures/{structure_id}/" in mail.body_text
+
+    url = f"/administration/structures/{structure_id}/"
+    text = shown(operator, url)
+    assert "ces demandes reviennent aux opérateurs" in text
+    request_id = query(app, lambda: Membership.get(Membership.status == Membership.PENDING).id)
+    text = follow(operator, operator.submit(f"{url}demandes/{request_id}/approuver"), pushed=url)
+    assert "La demande de rattachement est acceptée." in text
+    assert query(app, lambda: Membership.get_by_id(request_id).status) == Membership.ACTIVE
+    assert "acceptée" in mails_to(mailbox, PIERRE["contact_email"])[-1].subject
+    [event] = events(app, "membership.decided")
+    assert event.account == EMAIL and event.outcome == "approved"
+
+
+def test_operators_do_not_decide_for_a_structure_that_has_a_manager(app, operator, structure_id, mailbox):
+    other = new_client(app, mailbox, {**PIERRE, "email": "x@exemple.fr", "email_confirm": "x@exemple.fr"})
+    other.submit(
+        "/structure/rattachement/demande", {"identifier_type": "siret", "identifier": "73282932000074"}
+    )
+    request_id = query(app, lambda: Membership.get(Membership.status == Membership.PENDING).id)
+    url = f"/administration/structures/{structure_id}/"
+    text = follow(operator, operator.submit(f"{url}demandes/{request_id}/approuver"))
+    assert "n'attend plus de décision des opérateurs" in text
+    assert query(app, lambda: Membership.get_by_id(request_id).status) == Membership.PENDING

@@ -141,3 +141,18 @@ def _moderate(structure_id: int, approve: bool):
     if approve:
         return done("La structure est validée ; son gestionnaire principal est prévenu.", **_back(structure))
     return done("La structure est refusée ; son gestionnaire principal est prévenu.", **_back(structure))
+
+
+@bp.post("/structures/<id:structure_id>/demandes/<id:membership_id>/<any(approuver, refuser):decision>")
+@action_limit
+def decide_request(structure_id: int, membership_id: int, decision: str):
+    """A request to a structure without an active gestionnaire principal."""
+    checked_action()
+    structure = _structure(structure_id)
+    approve = decision == "approuver"
+    if not operations.decide_request(operator(), structure, membership_id, approve):
+        return refused("Cette demande n'attend plus de décision des opérateurs.", **_back(structure))
+    return done(
+        "La demande de rattachement est acceptée." if approve else "La demande de rattachement est refusée.",
+        **_back(structure),
+    )
