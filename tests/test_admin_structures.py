@@ -172,6 +172,9 @@ def test_with_moderation_a_structure_waits_for_an_operator(moderated, approve):
     assert query(app, lambda: Structure.get().status) == Structure.PENDING
     [created] = mails_to(mailbox, PIERRE["contact_email"])
     assert "en attente de validation" in created.body_text
+    assert "(en attente de validation)" in text_of(pierre.get("/espace/"))
+    structure_id = query(app, lambda: Structure.get().id)
+    assert "L'équipe du portail doit la valider" in text_of(pierre.get(f"/structure/{structure_id}/"))
 
     operator = new_client(app, mailbox, PERSON)
     grant(app, EMAIL)
