@@ -14,29 +14,37 @@ from tests.browser.support.people import new_person
 pytestmark = pytest.mark.browser
 
 
-def test_console_pages_actions_and_error_states(any_visitor, live_server, owner_account, request):
+def test_console_pages_actions_and_error_states(
+    any_visitor, open_visitor, live_server, owner_account, request
+):
+    """The actions act on an account of the test's own (the shared owner's
+    sessions must live on); the shared structure is only looked at."""
     visitor, page = any_visitor, any_visitor.page
     shots = request.getfixturevalue("shots") if visitor.javascript else None
     operator = visitor.sign_up_quickly(new_person("operateur"))
     live_server.flask("operator", "grant", operator.email)
-    owner, company = owner_account.person, owner_account.company
+    target = open_visitor(javascript=False).sign_up_quickly(new_person("cible", first_name="Irène"))
+    company = owner_account.company
 
     page.goto("/administration/")
     visitor.expect_step("Administration")
     check_page(page, shots, "administration")
 
-    visitor.field("Rechercher").first.fill(owner.email)
+    visitor.field("Rechercher").first.fill(target.email)
     visitor.button("Rechercher").first.click()
     visitor.expect_step("Comptes")
     check_page(page, shots, "administration comptes")
-    visitor.link(owner.full_name).click()
-    visitor.expect_step(owner.full_name)
-    expect(visitor.main).to_contain_text(company.name)
+    visitor.link(target.full_name).click()
+    visitor.expect_step(target.full_name)
+    expect(visitor.main).to_contain_text(target.email)
     check_page(page, shots, "administration compte")
     visitor.button("Fermer toutes les sessions").click()
     expect(page.locator("main .notice").first).to_contain_text("Toutes les sessions du compte sont fermées.")
     check_page(page, shots, "administration compte sessions fermees")
 
+    page.goto("/administration/structures")
+    visitor.field("Rechercher").fill(company.name)
+    visitor.button("Rechercher").click()
     visitor.link(company.name).click()
     visitor.expect_step(company.name)
     check_page(page, shots, "administration structure")
