@@ -32,6 +32,11 @@ TOO_MANY_CREATED = (
 )
 CREATED = "Votre compte est désormais actif et vous êtes rattaché à une structure."
 ROLES = {Membership.MANAGER: "Gestionnaire principal", Membership.USER: "Utilisateur"}
+STRUCTURE_STATUSES = {
+    Structure.ACTIVE: "Active",
+    Structure.PENDING: "En attente de validation",
+    Structure.DISABLED: "Désactivée",
+}
 STATUSES = {
     Membership.PENDING: "En attente",
     Membership.ACTIVE: "Acceptée",
@@ -47,6 +52,7 @@ def _structure_helpers() -> dict:
         "identifier_types": IDENTIFIER_TYPES,
         "role_labels": ROLES,
         "status_labels": STATUSES,
+        "structure_status_labels": STRUCTURE_STATUSES,
         "sirene_hint": _sirene_hint,
     }
 

@@ -13,17 +13,6 @@ from models import Membership, Structure
 from views import invalid, page, renders
 from views.admin import action_limit, bp, checked_action, done, operator, refused, row_or_404, search_page
 
-STRUCTURE_STATUSES = {
-    Structure.ACTIVE: "Active",
-    Structure.PENDING: "En attente de validation",
-    Structure.DISABLED: "Désactivée",
-}
-
-
-@bp.app_context_processor
-def _structure_status_labels() -> dict:
-    return {"structure_status_labels": STRUCTURE_STATUSES}
-
 
 @bp.get("/structures")
 def structures():
