@@ -242,3 +242,10 @@ def _signed_in_again(app, client):
     """Closing every session also closes the operator's own: sign in again."""
     client.submit("/connexion", {"email": EMAIL, "password": PASSWORD})
     return client
+
+
+def test_the_console_is_404_before_any_other_check_attack_probing(client, app):
+    """A POST without CSRF token answers like a page that does not exist: the
+    console's routes cannot be told apart from no route at all."""
+    assert client.post("/administration/comptes/1/desactiver").status_code == 404
+    assert client.post("/administration/nulle-part").status_code == 404
