@@ -133,7 +133,11 @@ def test_disable_and_enable_a_structure(app, operator, structure_id, mailbox):
     text = follow(operator, operator.submit(f"{url}desactiver"), pushed=url)
     assert "La structure est désactivée" in text and "Désactivée" in text
     # Nobody can ask to be attached to it any more.
-    other = new_client(app, mailbox, {**PIERRE, "email": "x@exemple.fr", "email_confirm": "x@exemple.fr"})
+    other = new_client(
+        app,
+        mailbox,
+        {**PIERRE, "email": "x@exemple.fr", "email_confirm": "x@exemple.fr", "contact_email": ""},
+    )
     found = text_of(other.get("/structure/rattachement?identifier_type=siret&identifier=73282932000074"))
     assert "n'accepte pas de demande de rattachement" in found
     response = other.submit(
@@ -266,7 +270,11 @@ def test_a_request_to_a_structure_without_manager_goes_to_the_operators(app, ope
 
 
 def test_operators_do_not_decide_for_a_structure_that_has_a_manager(app, operator, structure_id, mailbox):
-    other = new_client(app, mailbox, {**PIERRE, "email": "x@exemple.fr", "email_confirm": "x@exemple.fr"})
+    other = new_client(
+        app,
+        mailbox,
+        {**PIERRE, "email": "x@exemple.fr", "email_confirm": "x@exemple.fr", "contact_email": ""},
+    )
     other.submit(
         "/structure/rattachement/demande", {"identifier_type": "siret", "identifier": "73282932000074"}
     )
