@@ -12,7 +12,7 @@ from peewee import IntegrityError
 import audit
 import mailer
 from audit import Event, Outcome
-from models import AuditEvent, CaptchaChallenge, Draft, Token, User, db, utcnow
+from models import AuditEvent, CaptchaChallenge, ConsentChange, Draft, Token, User, db, utcnow
 from passwords import hash_password, verify_password
 
 
@@ -32,7 +32,9 @@ def sign_up(data: dict) -> None:
     try:
         with db.atomic():
             user = User.create(terms_accepted_at=utcnow(), **data)
-            _send_activation(user)
+            if user.survey_consent:
+                ConsentChange.create(user=user, consent=True)
+            send_activation(user)
             audit.record(Event.ACCOUNT_CREATED, user)
     except IntegrityError:
         # The database's unique index decides, even between concurrent sign-ups.
@@ -67,7 +69,7 @@ def _notify_existing(user: User | None) -> None:
     if user is None:
         return
     if user.status == User.PENDING:
-        _send_activation(user)
+        send_activation(user)
         return
     mailer.queue(
         user.notification_email,
@@ -79,7 +81,7 @@ def _notify_existing(user: User | None) -> None:
     )
 
 
-def _send_activation(user: User) -> None:
+def send_activation(user: User) -> None:
     _send_link(user, Token.ACTIVATION, "Activez votre compte")
 
 
@@ -215,7 +217,7 @@ def request_reset(email: str) -> bool:
             audit.record(Event.RESET_REQUESTED, user, outcome)
             return False
         if user.status == User.PENDING:
-            _send_activation(user)
+            send_activation(user)
             audit.record(Event.RESET_REQUESTED, user, Outcome.PENDING_ACCOUNT)
             return True
         _send_link(user, Token.RESET, "Réinitialisez votre mot de passe")
@@ -349,6 +351,7 @@ def set_survey_consent(user: User, consent: bool) -> bool:
         return False
     with db.atomic():
         User.update(survey_consent=consent).where(User.id == user.id).execute()
+        ConsentChange.create(user=user, consent=consent)
         user.survey_consent = consent
         audit.record(Event.SURVEY_CONSENT_CHANGED, user, consent=consent)
     return True

@@ -24,15 +24,18 @@ from views import (
     RowIdConverter,
     account,
     activation,
+    admin,
     approvals,
     auth,
     captcha,
     dev,
     errors,
     filters,
+    legal,
     main,
     recovery,
     registration,
+    rights,
     space,
     structure,
 )
@@ -72,7 +75,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         approvals.bp,
     ):
         app.register_blueprint(blueprint)
-    for blueprint in (recovery.bp, account.bp):
+    for blueprint in (recovery.bp, account.bp, rights.bp, admin.bp, legal.bp):
         app.register_blueprint(blueprint)
     if app.config["DEV_OUTBOX_PAGE"]:
         app.register_blueprint(dev.bp)

@@ -66,6 +66,29 @@ class Event:
     # member (details ``structure``, ``to``).
     ROLE_HANDED_OVER = "membership.role_handed_over"
 
+    # `flask operator grant|revoke` (the account is the one granted or revoked).
+    OPERATOR_GRANTED = "operator.granted"
+    OPERATOR_REVOKED = "operator.revoked"
+    # Operators' actions in « Administration »: the event's account is the
+    # operator's; details ``target`` (an account's e-mail) or ``structure``.
+    ADMIN_ACTIVATION_RESENT = "admin.activation_resent"
+    ADMIN_ACCOUNT_DISABLED = "admin.account_disabled"
+    ADMIN_ACCOUNT_ENABLED = "admin.account_enabled"
+    ADMIN_SESSIONS_REVOKED = "admin.sessions_revoked"
+    ADMIN_MANAGER_DESIGNATED = "admin.manager_designated"  # details ``structure``, ``target``
+    ADMIN_STRUCTURE_UPDATED = "admin.structure_updated"  # details ``structure``, ``fields``
+    ADMIN_STRUCTURE_DISABLED = "admin.structure_disabled"
+    ADMIN_STRUCTURE_ENABLED = "admin.structure_enabled"
+    # Moderation (FLASK_STRUCTURE_MODERATION): APPROVED or REFUSED, details ``structure``.
+    ADMIN_STRUCTURE_MODERATED = "admin.structure_moderated"
+    # Outbox: details ``mail`` (an id) or ``count``.
+    ADMIN_MAIL_RETRIED = "admin.mail_retried"
+
+    # The holder's rights: « Télécharger mes données », « Supprimer mon compte »
+    # (SUCCESS, or FAILURE with details ``reason``).
+    DATA_EXPORTED = "account.data_exported"
+    ACCOUNT_DELETED = "account.deleted"
+
 
 class Outcome:
     SUCCESS = "success"

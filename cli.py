@@ -16,6 +16,7 @@ import audit
 import config
 import mailer
 import migrations
+import operations
 import sessions
 from models import db
 from sirene.cli import sirene
@@ -29,6 +30,7 @@ def register(app: Flask, refusal: str | None = None) -> None:
     app.cli.add_command(purge)
     app.cli.add_command(audit_events)
     app.cli.add_command(sirene)
+    app.cli.add_command(operator)
     if refusal is not None:
         app.cli = _Refusing(app.cli.commands, refusal)
 
@@ -186,3 +188,48 @@ def audit_events(
             )
     if not rows and not as_json:
         click.echo("No event.")
+
+
+@click.group("operator")
+def operator() -> None:
+    """Grant, revoke and list the operator role (« Administration »)."""
+
+
+@operator.command("grant")
+@with_appcontext
+@click.argument("email")
+def operator_grant(email: str) -> None:
+    """Make the active account EMAIL an operator."""
+    with db.connection_context():
+        try:
+            changed = operations.grant(email)
+        except LookupError:
+            raise click.ClickException(f"No account with the address {email}.") from None
+        except operations.NotEligible:
+            raise click.ClickException(f"The account {email} is not active.") from None
+    click.echo(f"{email} is {'now' if changed else 'already'} an operator.")
+
+
+@operator.command("revoke")
+@with_appcontext
+@click.argument("email")
+def operator_revoke(email: str) -> None:
+    """Take the operator role from the account EMAIL."""
+    with db.connection_context():
+        try:
+            changed = operations.revoke(email)
+        except LookupError:
+            raise click.ClickException(f"No account with the address {email}.") from None
+    click.echo(f"{email} is {'no longer' if changed else 'not'} an operator.")
+
+
+@operator.command("list")
+@with_appcontext
+def operator_list() -> None:
+    """List the operators' accounts."""
+    with db.connection_context():
+        rows = operations.operators()
+    for user in rows:
+        click.echo(f"{user.email}  {user.full_name}  {user.status}")
+    if not rows:
+        click.echo("No operator.")

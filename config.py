@@ -32,6 +32,16 @@ DEFAULTS = {
     # support address when there is one; connect and read timeout in seconds.
     "PORTAL_NAME": "Portail Structures",
     "SUPPORT_EMAIL": None,
+    # The operator's texts: the organisation running the portal, the survey
+    # consent's wording (None: the text of the Chorus Pro flow), and the
+    # conditions and legal notice (Markdown .md or HTML .html files; None: a
+    # default page that says it must be replaced).
+    "OPERATOR_NAME": None,
+    "SURVEY_CONSENT_TEXT": None,
+    "TERMS_FILE": None,
+    "LEGAL_FILE": None,
+    # New structures wait for an operator's approval (« en attente de validation »).
+    "STRUCTURE_MODERATION": False,
     "MAIL_TIMEOUT": 10,
     # DKIM signing, for relays that do not sign (the domain defaults to the sender's).
     "DKIM_PRIVATE_KEY_FILE": None,
@@ -115,6 +125,9 @@ DEFAULTS = {
     "RATELIMIT_RESEND_EMAIL": "3 per 15 minutes; 10 per day",
     "RATELIMIT_PASSWORD_CHANGE": "10 per 15 minutes",
     "RATELIMIT_PASSWORD_CHANGE_EMAIL": "5 per 15 minutes",
+    "RATELIMIT_ADMIN": "60 per minute; 1000 per day",  # each action of « Administration »
+    "RATELIMIT_ACCOUNT_DELETE": "5 per 15 minutes",
+    "RATELIMIT_DATA_EXPORT": "10 per hour",
     # INSEE's SIRENE directory (`flask sirene import`): refuse at step 6 an
     # unknown SIRET and a closed establishment when a directory is loaded.
     "SIRENE_CHECK": True,
@@ -169,6 +182,10 @@ STRING_KEYS = (
     "MAIL_DEFAULT_SENDER",
     "PORTAL_NAME",
     "SUPPORT_EMAIL",
+    "OPERATOR_NAME",
+    "SURVEY_CONSENT_TEXT",
+    "TERMS_FILE",
+    "LEGAL_FILE",
     "DKIM_PRIVATE_KEY_FILE",
     "DKIM_SELECTOR",
     "DKIM_DOMAIN",
@@ -211,6 +228,7 @@ def load(app: Flask, config: dict | None) -> None:
     app.config["MAIL_DELIVERY"] = bool(app.config.get("MAIL_SERVER"))
     app.config.setdefault("DEV_OUTBOX_PAGE", is_development(app) and not app.config["MAIL_DELIVERY"])
     _check_secrets(app)
+    _check_texts(app)
 
 
 def _raw(key: str, parsed) -> str:
@@ -221,6 +239,16 @@ def _raw(key: str, parsed) -> str:
 
 def is_development(app: Flask) -> bool:
     return bool(app.debug or app.testing)
+
+
+def _check_texts(app: Flask) -> None:
+    """The operator's text files must exist: a typo is found at start, not by a visitor."""
+    for key in ("TERMS_FILE", "LEGAL_FILE"):
+        path = app.config.get(key)
+        if path and not os.path.isfile(path):
+            raise SettingError(f"FLASK_{key}: no such file: {path}")
+        if path and not path.lower().endswith((".md", ".markdown", ".html", ".htm")):
+            raise SettingError(f"FLASK_{key}: a Markdown (.md) or HTML (.html) file is expected: {path}")
 
 
 def _check_secrets(app: Flask) -> None:

@@ -78,6 +78,8 @@ class User(UserMixin, BaseModel):
 
     # What a sign-up (step 2) and the activation page set.
     SIGN_UP_DETAILS = ("first_name", "last_name", "phone", "contact_email", "survey_consent")
+    # Reaches « Administration »; granted from the command line only.
+    is_operator = BooleanField(default=False)
 
     @property
     def full_name(self) -> str:
@@ -182,6 +184,41 @@ class User(UserMixin, BaseModel):
         User.update(session_epoch=User.session_epoch + 1).where(User.id == self.id).execute()
         UserSession.close_all(self)
         self.session_epoch = User.get_by_id(self.id).session_epoch
+
+    def disable(self) -> bool:
+        """An operator closes the account: no sign-in, no session. False if
+        it was disabled already."""
+        changed = (
+            User.update(status=User.DISABLED, session_epoch=User.session_epoch + 1)
+            .where((User.id == self.id) & (User.status != User.DISABLED))
+            .execute()
+        )
+        if changed:
+            UserSession.close_all(self)
+            fresh = User.get_by_id(self.id)
+            self.status, self.session_epoch = fresh.status, fresh.session_epoch
+        return changed == 1
+
+    def enable(self) -> bool:
+        """Reopen a disabled account: active again if it had been activated,
+        pending otherwise. False if it was not disabled."""
+        status = Case(None, [(User.activated_at.is_null(), User.PENDING)], User.ACTIVE)
+        changed = (
+            User.update(status=status).where((User.id == self.id) & (User.status == User.DISABLED)).execute()
+        )
+        if changed:
+            self.status = User.get_by_id(self.id).status
+        return changed == 1
+
+    def set_operator(self, operator: bool) -> bool:
+        """Grant or revoke the operator role; True if it changed."""
+        changed = (
+            User.update(is_operator=operator)
+            .where((User.id == self.id) & (User.is_operator != operator))
+            .execute()
+        )
+        self.is_operator = operator
+        return changed == 1
 
     def sign_in_blocked_until(self, after: int, base: timedelta, cap: timedelta) -> datetime | None:
         """From the ``after``-th failure in a row, no attempt is accepted for a
@@ -414,6 +451,17 @@ class OutboxMail(BaseModel):
         self.last_error = None
         self.save()
 
+    @classmethod
+    def retry_now(cls, mail_id: int | None = None) -> int:
+        """Make unsent mail (one, or all) due now, unless a worker holds it."""
+        now = utcnow()
+        query = cls.update(next_attempt_at=now).where(
+            cls.sent_at.is_null() & (cls.claimed_until.is_null() | (cls.claimed_until < now))
+        )
+        if mail_id is not None:
+            query = query.where(cls.id == mail_id)
+        return query.execute()
+
     def mark_failed(self, error: str) -> None:
         self.attempts += 1
         delay = min(timedelta(seconds=30 * 2 ** (self.attempts - 1)), self.MAX_BACKOFF)
@@ -449,6 +497,12 @@ class Structure(BaseModel):
         return cls.select().where((cls.created_by == creator.id) & (cls.created_at > since)).count()
 
     updated_at = DateTimeField(default=utcnow)
+    # ACTIVE; PENDING while moderation awaits an operator; DISABLED by an operator.
+    status = CharField(default="active", index=True)
+
+    ACTIVE = "active"
+    PENDING = "pending"
+    DISABLED = "disabled"
 
     class Meta:
         indexes = ((("identifier_type", "identifier"), True),)
@@ -476,7 +530,12 @@ class Structure(BaseModel):
 
     @classmethod
     def register(
-        cls, creator: User, identifier_type: str, identifier: str | None = None, **details
+        cls,
+        creator: User,
+        identifier_type: str,
+        identifier: str | None = None,
+        status: str = "active",
+        **details,
     ) -> Structure:
         """Create the structure and its creator's membership as gestionnaire
         principal. For a type the portal numbers itself, it draws the
@@ -497,6 +556,7 @@ class Structure(BaseModel):
                         created_by=creator,
                         created_at=now,
                         updated_at=now,
+                        status=status,
                         **{name: details.get(name) for name in cls.DETAILS if name in details},
                     )
                     Membership.create(
@@ -535,6 +595,50 @@ class Structure(BaseModel):
                 setattr(self, name, details[name])
         self.updated_at = utcnow()
         self.save(only=[*(getattr(Structure, name) for name in self.DETAILS), Structure.updated_at])
+
+    @property
+    def is_open(self) -> bool:
+        """Whether it takes attachment requests (neither awaiting moderation nor disabled)."""
+        return self.status == Structure.ACTIVE
+
+    def set_status(self, status: str, *, only_from: tuple[str, ...]) -> bool:
+        """Move to ``status`` if the structure is in one of ``only_from``; of
+        concurrent decisions one wins."""
+        changed = (
+            Structure.update(status=status, updated_at=utcnow())
+            .where((Structure.id == self.id) & Structure.status.in_(only_from))
+            .execute()
+        )
+        if changed:
+            self.status = status
+        return changed == 1
+
+    def designate_manager(self, membership_id: int) -> Membership | None:
+        """An operator makes an active member the gestionnaire principal (the
+        former one, if any, stays utilisateur). None, nothing changed, unless
+        the membership is an active one of this structure."""
+        with db.atomic() as transaction:
+            target = Membership.get_or_none(
+                (Membership.id == membership_id)
+                & (Membership.structure == self)
+                & (Membership.status == Membership.ACTIVE)
+            )
+            if target is None:
+                return None
+            if target.role == Membership.MANAGER:
+                return target
+            Membership.update(role=Membership.USER).where(
+                (Membership.structure == self) & (Membership.role == Membership.MANAGER)
+            ).execute()
+            promoted = (
+                Membership.update(role=Membership.MANAGER)
+                .where((Membership.id == target.id) & (Membership.status == Membership.ACTIVE))
+                .execute()
+            )
+            if promoted != 1:
+                transaction.rollback()
+                return None
+        return Membership.get_by_id(membership_id)
 
     def assign_identifier(self, identifier_type: str, identifier: str) -> bool:
         """Give a structure numbered by the portal its real identifier (its
@@ -861,3 +965,19 @@ class Draft(BaseModel):
 
 
 MODELS.append(Draft)
+class ConsentChange(BaseModel):
+    """The survey consent's history: each time it was given or withdrawn."""
+
+    user = ForeignKeyField(User, backref="consent_changes", on_delete="CASCADE")
+    consent = BooleanField()
+    at = DateTimeField(default=utcnow)
+
+    class Meta:
+        indexes = ((("user", "at"), False),)
+
+    @classmethod
+    def of(cls, user: User) -> list[ConsentChange]:
+        return list(cls.select().where(cls.user == user.id).order_by(cls.at, cls.id))
+
+
+MODELS.append(ConsentChange)

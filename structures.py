@@ -37,7 +37,10 @@ def create(creator: User, data: dict) -> Structure:
         with db.atomic():
             if Structure.created_since(creator, utcnow() - timedelta(days=1)) >= allowed:
                 raise TooManyCreated
-            structure = Structure.register(creator, **data)
+            # With moderation, the structure waits for an operator's approval.
+            moderated = bool(current_app.config["STRUCTURE_MODERATION"])
+            status = Structure.PENDING if moderated else Structure.ACTIVE
+            structure = Structure.register(creator, status=status, **data)
             audit.record(Event.STRUCTURE_CREATED, creator, structure=structure.id)
             mailer.queue(
                 creator.notification_email,
@@ -46,6 +49,7 @@ def create(creator: User, data: dict) -> Structure:
                 user=creator,
                 structure=structure,
                 kind=structure.kind,
+                pending=moderated,
                 url=mailer.external_url("structure.detail", structure_id=structure.id),
             )
     except IntegrityError:
@@ -76,7 +80,9 @@ def request_attachment(user: User, structure: Structure) -> tuple[Membership, bo
         if requested:
             audit.record(Event.MEMBERSHIP_REQUESTED, user, structure=structure.id)
             manager = structure.manager()
-            if manager is not None and membership.claim_manager_notice(_notice_interval()):
+            if manager is None:
+                _tell_operators(user, structure)
+            elif membership.claim_manager_notice(_notice_interval()):
                 mailer.queue(
                     manager.notification_email,
                     "Nouvelle demande de rattachement",
@@ -104,6 +110,21 @@ def _notice_interval() -> timedelta:
     return timedelta(minutes=current_app.config["MANAGER_NOTICE_INTERVAL_MINUTES"])
 
 
+def _tell_operators(requester: User, structure: Structure) -> None:
+    """A request to a structure without an active gestionnaire principal goes
+    to the operators, who decide it in « Administration »."""
+    for operator in User.select().where(User.is_operator & (User.status == User.ACTIVE)):
+        mailer.queue(
+            operator.notification_email,
+            "Demande de rattachement à une structure sans gestionnaire",
+            "attachment_unmanaged",
+            operator=operator,
+            requester=requester,
+            structure=structure,
+            url=mailer.external_url("admin.structure", structure_id=structure.id),
+        )
+
+
 def decide(membership: Membership, manager: User, approve: bool) -> bool:
     """Approve or refuse a pending request; the requester gets the decision
     by mail. False if the request is no longer pending or ``manager`` is not
@@ -112,28 +133,35 @@ def decide(membership: Membership, manager: User, approve: bool) -> bool:
         structure = Structure.get_by_id(membership.structure_id)
         if not structure.is_managed_by(manager):
             return False
-        done = membership.approve(manager) if approve else membership.refuse(manager)
-        if done:
-            requester = User.get_by_id(membership.user_id)
-            audit.record(
-                Event.MEMBERSHIP_DECIDED,
-                manager,
-                outcome=Outcome.APPROVED if approve else Outcome.REFUSED,
-                structure=structure.id,
-                requester=requester.email,
-            )
-            mailer.queue(
-                requester.notification_email,
-                "Votre demande de rattachement est acceptée"
-                if approve
-                else "Votre demande de rattachement est refusée",
-                "attachment_approved" if approve else "attachment_refused",
-                user=requester,
-                structure=structure,
-                kind=structure.kind,
-                url=mailer.external_url("space.home"),
-            )
-        return done
+        return settle(membership, structure, manager, approve)
+
+
+def settle(membership: Membership, structure: Structure, by: User, approve: bool) -> bool:
+    """Record the decision made by ``by`` (the gestionnaire principal, or an
+    operator for a structure without one) and mail it to the requester; call
+    inside the transaction. False if the request was no longer pending."""
+    done = membership.approve(by) if approve else membership.refuse(by)
+    if done:
+        requester = User.get_by_id(membership.user_id)
+        audit.record(
+            Event.MEMBERSHIP_DECIDED,
+            by,
+            outcome=Outcome.APPROVED if approve else Outcome.REFUSED,
+            structure=structure.id,
+            requester=requester.email,
+        )
+        mailer.queue(
+            requester.notification_email,
+            "Votre demande de rattachement est acceptée"
+            if approve
+            else "Votre demande de rattachement est refusée",
+            "attachment_approved" if approve else "attachment_refused",
+            user=requester,
+            structure=structure,
+            kind=structure.kind,
+            url=mailer.external_url("space.home"),
+        )
+    return done
 
 
 def cancel(membership: Membership, user: User) -> bool:
@@ -166,13 +194,18 @@ def hand_over(structure: Structure, manager: User, membership_id: int) -> Member
             return None
         successor = User.get_by_id(membership.user_id)
         audit.record(Event.ROLE_HANDED_OVER, manager, structure=structure.id, to=successor.email)
-        mailer.queue(
-            successor.notification_email,
-            "Vous êtes gestionnaire principal de votre structure",
-            "manager_role_received",
-            user=successor,
-            former=manager,
-            structure=structure,
-            url=mailer.external_url("structure.detail", structure_id=structure.id),
-        )
+        tell_new_manager(successor, structure, former=manager)
         return membership
+
+
+def tell_new_manager(successor: User, structure: Structure, former: User | None) -> None:
+    """Mail the new gestionnaire principal (``former`` None: an operator chose them)."""
+    mailer.queue(
+        successor.notification_email,
+        "Vous êtes gestionnaire principal de votre structure",
+        "manager_role_received",
+        user=successor,
+        former=former,
+        structure=structure,
+        url=mailer.external_url("structure.detail", structure_id=structure.id),
+    )

@@ -7,7 +7,7 @@ from wtforms import BooleanField, PasswordField
 from wtforms.validators import DataRequired, Length
 
 from forms import Form
-from forms.registration import SURVEY_CONSENT_LABEL, PersonalInfoForm
+from forms.registration import SURVEY_CONSENT_LABEL, PersonalInfoForm, SurveyConsentLabel
 from forms.validators import PasswordRule, SameAs
 from rules.messages import PASSWORDS_DIFFER, REQUIRED
 
@@ -56,7 +56,7 @@ class ConfirmForm(Form):
     """A button alone (its CSRF token): « Confirmer l'adresse »."""
 
 
-class SurveyConsentForm(Form):
+class SurveyConsentForm(SurveyConsentLabel, Form):
     survey_consent = BooleanField(SURVEY_CONSENT_LABEL)
 
 
@@ -112,3 +112,13 @@ class ChangePasswordForm(Form):
     def __init__(self, *args, context: tuple[str, ...] = (), **kwargs):
         super().__init__(*args, **kwargs)
         self.password.validators = [*self.password.validators, PasswordRule(lambda: context)]
+
+
+class DeleteAccountForm(Form):
+    """« Supprimer mon compte »: the password confirms it is the holder."""
+
+    password = PasswordField(
+        "Mot de passe",
+        validators=[DataRequired(REQUIRED), Length(max=1024)],
+        render_kw={"autocomplete": "current-password"},
+    )

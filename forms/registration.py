@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from flask import current_app
 from wtforms import BooleanField, EmailField, HiddenField, StringField, TelField
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
@@ -19,7 +20,21 @@ SURVEY_CONSENT_LABEL = (
 )
 
 
-class PersonalInfoForm(Form):
+def survey_consent_label() -> str:
+    """The survey consent's wording: the operator's (FLASK_SURVEY_CONSENT_TEXT)
+    or that of the Chorus Pro flow."""
+    return current_app.config.get("SURVEY_CONSENT_TEXT") or SURVEY_CONSENT_LABEL
+
+
+class SurveyConsentLabel:
+    """Gives a form's ``survey_consent`` field the operator's wording."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.survey_consent.label.text = survey_consent_label()
+
+
+class PersonalInfoForm(SurveyConsentLabel, Form):
     email = EmailField(
         "Adresse e-mail",
         validators=[DataRequired(REQUIRED), Length(max=254), Email()],

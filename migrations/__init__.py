@@ -59,6 +59,7 @@ from migrations import (
     v006_sessions_and_manager_notices,
     v007_contact_email_confirmation,
     v008_drafts,
+    v009_operators,
 )
 from migrations.frozen import FrozenModel
 from models import db
@@ -75,6 +76,7 @@ STEPS: dict[int, Step] = {
     6: v006_sessions_and_manager_notices.upgrade,
     7: v007_contact_email_confirmation.upgrade,
     8: v008_drafts.upgrade,
+    9: v009_operators.upgrade,
 }
 SCHEMA_VERSION = max(STEPS)
 

@@ -12,8 +12,10 @@ import pytest
 from tests.support import pg_server
 from tests.support.app import Client, HtmxClient, clean_environment, make_app, outbox
 from tests.support.constants import EMAIL
+from tests.support.operators import grant
 from tests.support.signup import Signup
 from tests.support.smtp import Mailbox, smtp_server
+from tests.support.structures import sign_up
 
 
 @pytest.fixture
@@ -50,6 +52,15 @@ def mailbox(app):
 @pytest.fixture
 def signup(client, mailbox):
     return Signup(client, mailbox)
+
+
+@pytest.fixture
+def operator(any_client, mailbox, app):
+    """Marie Curie, an operator (granted by the command), signed in on a
+    full-page or an htmx client."""
+    client = sign_up(any_client, mailbox)
+    grant(app, EMAIL)
+    return client
 
 
 @pytest.fixture

@@ -32,6 +32,7 @@ def sample_context() -> dict:
     return {
         "user": person,
         "manager": person,
+        "operator": person,
         "former": requester,
         "requester": requester,
         "structure": SimpleNamespace(company_name="Dupont & Fils <SA>", identifier="73282932000074"),

@@ -27,6 +27,7 @@ from migrations import (
     v004_sirene_directory,
     v006_sessions_and_manager_notices,
     v008_drafts,
+    v009_operators,
 )
 from models import MODELS, Structure, User, db
 from tests.support.app import clean_environment
@@ -133,7 +134,13 @@ def _fill_v8() -> None:
     )
 
 
-FILLS = [_fill_v1, _fill_v2, _fill_v3, _fill_v4, _fill_v5, _fill_v6, _fill_v7, _fill_v8]
+def _fill_v9() -> None:
+    db.execute_sql("UPDATE \"user\" SET is_operator = TRUE")
+    db.execute_sql("UPDATE structure SET status = 'disabled'")
+    v009_operators.ConsentChange.create(user=v009_operators.User.get(), consent=True, at=AT)
+
+
+FILLS = [_fill_v1, _fill_v2, _fill_v3, _fill_v4, _fill_v5, _fill_v6, _fill_v7, _fill_v8, _fill_v9]
 
 
 def test_every_version_has_its_rows():

@@ -33,6 +33,11 @@ TOO_MANY_CREATED = (
 )
 CREATED = "Votre compte est désormais actif et vous êtes rattaché à une structure."
 ROLES = {Membership.MANAGER: "Gestionnaire principal", Membership.USER: "Utilisateur"}
+STRUCTURE_STATUSES = {
+    Structure.ACTIVE: "Active",
+    Structure.PENDING: "En attente de validation",
+    Structure.DISABLED: "Désactivée",
+}
 STATUSES = {
     Membership.PENDING: "En attente",
     Membership.ACTIVE: "Acceptée",
@@ -48,6 +53,7 @@ def _structure_helpers() -> dict:
         "identifier_types": IDENTIFIER_TYPES,
         "role_labels": ROLES,
         "status_labels": STATUSES,
+        "structure_status_labels": STRUCTURE_STATUSES,
         "sirene_hint": _sirene_hint,
     }
 
@@ -119,6 +125,11 @@ def create():
         return invalid("structure/create.html", form=form, saved_at=_keep(form))
     drafts.delete(drafts.STRUCTURE, current_user)
     message = CREATED
+    if structure.status == Structure.PENDING:
+        message = (
+            "Votre structure est créée et en attente de validation par l'équipe du portail. "
+            "Vous recevrez un courriel dès qu'elle sera validée."
+        )
     if structure.kind.internal:
         message += f" Identifiant attribué à la structure : {structure.identifier}."
     flash(message, "success")
@@ -223,6 +234,8 @@ def request_attachment():
     structure = Structure.find(form.identifier_type.data, form.identifier.data)
     if structure is None:
         abort(404)
+    if not structure.is_open:
+        abort(409)
     membership, requested = structures.request_attachment(current_user, structure)
     if requested:
         flash(

@@ -26,6 +26,22 @@ class LiveServer:
     url: str
     log_path: Path
     process: subprocess.Popen = field(repr=False)
+    env: dict = field(repr=False, default_factory=dict)
+
+    def flask(self, *args: str) -> str:
+        """A ``flask --app app`` command on the server's database, e.g.
+        ``operator grant EMAIL``; its output."""
+        done = subprocess.run(  # noqa: S603 (our own command, with this interpreter)
+            [sys.executable, "-m", "flask", "--app", "app", *args],
+            cwd=REPO,
+            env=self.env,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if done.returncode != 0:
+            raise RuntimeError(f"flask {' '.join(args)} failed:\n{done.stdout}{done.stderr}")
+        return done.stdout
 
     def log_size(self) -> int:
         return self.log_path.stat().st_size
@@ -102,7 +118,7 @@ def live_server_process(tmp: Path, smtp_port: int) -> Iterator[LiveServer]:
             raise RuntimeError(f"The app server did not start:\n{line}{log_path.read_text()}")
         url = f"http://127.0.0.1:{match.group(1)}"
         _wait_until_up(url, process, log_path)
-        yield LiveServer(url=url, log_path=log_path, process=process)
+        yield LiveServer(url=url, log_path=log_path, process=process, env=env)
     finally:
         process.terminate()
         try:

@@ -1,0 +1,317 @@
+"""The operators' use cases (« Administration » and ``flask operator``).
+
+Each runs its changes, the mail they cause and its audit event in one
+transaction. An operator acts through the same model methods as users do;
+every event names the operator's account and, in its details, the account
+(``target``) or the structure acted upon."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import accounts
+import audit
+import mailer
+import structures
+from audit import Event, Outcome
+from models import AuditEvent, Membership, OutboxMail, Structure, User, db, utcnow
+from rules.email import lookup_email
+
+SEARCH_LIMIT = 50
+
+
+class NotEligible(Exception):
+    """The account cannot hold the operator role (it is not active)."""
+
+
+# -- the role, from the command line ----------------------------------------------------------
+
+
+def grant(email: str) -> bool:
+    """Make an active account an operator; True if it was not one. None if
+    no account has that address; NotEligible if it is not active."""
+    return _set_role(email, True)
+
+
+def revoke(email: str) -> bool:
+    return _set_role(email, False)
+
+
+def _set_role(email: str, operator: bool) -> bool:
+    with db.atomic():
+        user = User.by_email(email)
+        if user is None:
+            raise LookupError(email)
+        if operator and user.status != User.ACTIVE:
+            raise NotEligible(email)
+        changed = user.set_operator(operator)
+        if changed:
+            audit.record(Event.OPERATOR_GRANTED if operator else Event.OPERATOR_REVOKED, user)
+        return changed
+
+
+def operators() -> list[User]:
+    return list(User.select().where(User.is_operator).order_by(User.email))
+
+
+# -- searching ---------------------------------------------------------------------------------
+
+
+def search_accounts(text: str) -> list[User]:
+    """Accounts whose e-mail, contact e-mail or name contains ``text``, or
+    that belong to a structure whose name or identifier contains it."""
+    text = " ".join(text.split())
+    if not text:
+        return []
+    in_structures = (
+        Membership.select(Membership.user)
+        .join(Structure, on=(Membership.structure == Structure.id))
+        .where(Structure.company_name.contains(text) | Structure.identifier.contains(text.replace(" ", "")))
+    )
+    full_name = User.first_name.concat(" ").concat(User.last_name)
+    return list(
+        User.select()
+        .where(
+            User.email.contains(text)
+            | User.contact_email.contains(text)
+            | full_name.contains(text)
+            | User.id.in_(in_structures)
+        )
+        .order_by(User.last_name, User.first_name, User.id)
+        .limit(SEARCH_LIMIT)
+    )
+
+
+def search_structures(text: str) -> list[Structure]:
+    """Structures whose identifier, raison sociale, libellé or city contains ``text``."""
+    text = " ".join(text.split())
+    if not text:
+        return []
+    return list(
+        Structure.select()
+        .where(
+            Structure.identifier.contains(text.replace(" ", ""))
+            | Structure.company_name.contains(text)
+            | Structure.label.contains(text)
+            | Structure.city.contains(text)
+        )
+        .order_by(Structure.company_name, Structure.id)
+        .limit(SEARCH_LIMIT)
+    )
+
+
+def last_sign_in(user: User):
+    event = (
+        AuditEvent.select(AuditEvent.at)
+        .where(
+            (AuditEvent.user == user.id)
+            & (AuditEvent.event == Event.SIGN_IN)
+            & (AuditEvent.outcome == Outcome.SUCCESS)
+        )
+        .order_by(AuditEvent.at.desc())
+        .first()
+    )
+    return event.at if event else None
+
+
+def events_about(user: User, limit: int = 20) -> list[AuditEvent]:
+    """The account's recent events, and operators' actions upon it, newest first."""
+    return list(
+        AuditEvent.select()
+        .where((AuditEvent.user == user.id) | _about(user.email))
+        .order_by(AuditEvent.at.desc(), AuditEvent.id.desc())
+        .limit(limit)
+    )
+
+
+def _about(email: str):
+    """Operators' events whose ``target`` is that account."""
+    return AuditEvent.details.contains(f'"target": "{email}"')
+
+
+# -- accounts ------------------------------------------------------------------------------------
+
+
+def resend_activation(operator: User, user: User) -> bool:
+    """A new activation link for a pending account; False otherwise."""
+    with db.atomic():
+        if user.status != User.PENDING:
+            return False
+        accounts.send_activation(user)
+        audit.record(Event.ADMIN_ACTIVATION_RESENT, operator, target=user.email)
+        return True
+
+
+def disable(operator: User, user: User) -> bool:
+    """Close the account: it cannot sign in, its sessions end, it is told by mail."""
+    with db.atomic():
+        if user.id == operator.id or not user.disable():
+            return False
+        audit.record(Event.ADMIN_ACCOUNT_DISABLED, operator, target=user.email)
+        _tell(user, "Votre compte est désactivé", "account_disabled")
+        return True
+
+
+def enable(operator: User, user: User) -> bool:
+    with db.atomic():
+        if not user.enable():
+            return False
+        audit.record(Event.ADMIN_ACCOUNT_ENABLED, operator, target=user.email)
+        _tell(user, "Votre compte est réactivé", "account_enabled")
+        return True
+
+
+def revoke_sessions(operator: User, user: User) -> None:
+    with db.atomic():
+        user.sign_out_everywhere()
+        audit.record(Event.ADMIN_SESSIONS_REVOKED, operator, target=user.email)
+
+
+def _tell(user: User, subject: str, template: str) -> None:
+    for recipient in dict.fromkeys((user.email, user.notification_email)):
+        mailer.queue(recipient, subject, template, user=user, login_url=mailer.external_url("auth.login"))
+
+
+# -- structures ----------------------------------------------------------------------------------
+
+
+def designate_manager(operator: User, structure: Structure, membership_id: int) -> Membership | None:
+    """An active member becomes gestionnaire principal (the manager left
+    without handing over); the member is told by mail."""
+    with db.atomic():
+        membership = structure.designate_manager(membership_id)
+        if membership is None:
+            return None
+        successor = User.get_by_id(membership.user_id)
+        audit.record(Event.ADMIN_MANAGER_DESIGNATED, operator, structure=structure.id, target=successor.email)
+        structures.tell_new_manager(successor, structure, former=None)
+        return membership
+
+
+def update_structure(operator: User, structure: Structure, details: dict) -> list[str]:
+    """Correct a structure's data; returns the names of the fields changed."""
+    changed = [
+        name for name in Structure.DETAILS if name in details and getattr(structure, name) != details[name]
+    ]
+    if not changed:
+        return []
+    with db.atomic():
+        structure.update_details(**details)
+        audit.record(Event.ADMIN_STRUCTURE_UPDATED, operator, structure=structure.id, fields=changed)
+    return changed
+
+
+def disable_structure(operator: User, structure: Structure) -> bool:
+    with db.atomic():
+        done = structure.set_status(Structure.DISABLED, only_from=(Structure.ACTIVE, Structure.PENDING))
+        if done:
+            audit.record(Event.ADMIN_STRUCTURE_DISABLED, operator, structure=structure.id)
+        return done
+
+
+def enable_structure(operator: User, structure: Structure) -> bool:
+    with db.atomic():
+        done = structure.set_status(Structure.ACTIVE, only_from=(Structure.DISABLED,))
+        if done:
+            audit.record(Event.ADMIN_STRUCTURE_ENABLED, operator, structure=structure.id)
+        return done
+
+
+# -- the outbox ----------------------------------------------------------------------------------
+
+
+def outbox(days: int = 7) -> dict[str, list[OutboxMail]]:
+    """Pending mail (failed ones first, with their last error), and what was sent lately."""
+    since = utcnow() - timedelta(days=days)
+    unsent = list(
+        OutboxMail.select()
+        .where(OutboxMail.sent_at.is_null())
+        .order_by(OutboxMail.last_error.is_null(), OutboxMail.id)
+        .limit(200)
+    )
+    sent = list(
+        OutboxMail.select().where(OutboxMail.sent_at >= since).order_by(OutboxMail.sent_at.desc()).limit(200)
+    )
+    return {
+        "failed": [m for m in unsent if m.last_error],
+        "pending": [m for m in unsent if not m.last_error],
+        "sent": sent,
+    }
+
+
+def retry_mail(operator: User, mail_id: int | None = None) -> int:
+    """Make one unsent mail (or all) due now; returns how many."""
+    with db.atomic():
+        count = OutboxMail.retry_now(mail_id)
+        if count:
+            audit.record(Event.ADMIN_MAIL_RETRIED, operator, mail=mail_id, count=count)
+        return count
+
+
+# -- the audit trail ----------------------------------------------------------------------------
+
+
+def audit_trail(
+    account=None, structure=None, event=None, since=None, until=None, limit=200
+) -> list[AuditEvent]:
+    """Events newest first, by account (its own, or operators' actions upon
+    it), structure, name and time (UTC)."""
+    query = AuditEvent.select()
+    if account:
+        email = lookup_email(account)
+        query = query.where((AuditEvent.account == email) | _about(email))
+    if structure is not None:
+        query = query.where(
+            AuditEvent.details.contains(f'"structure": {structure},')
+            | AuditEvent.details.contains(f'"structure": {structure}}}')
+        )
+    if event:
+        query = query.where(AuditEvent.event == event)
+    if since:
+        query = query.where(AuditEvent.at >= since)
+    if until:
+        query = query.where(AuditEvent.at < until)
+    return list(query.order_by(AuditEvent.at.desc(), AuditEvent.id.desc()).limit(limit))
+
+
+# -- moderation (FLASK_STRUCTURE_MODERATION) -------------------------------------------------------
+
+
+def pending_structures() -> list[Structure]:
+    return list(
+        Structure.select().where(Structure.status == Structure.PENDING).order_by(Structure.created_at)
+    )
+
+
+def moderate(operator: User, structure: Structure, approve: bool) -> bool:
+    """Approve (active) or refuse (disabled) a structure awaiting validation;
+    its creator is told either way. False if it was not awaiting."""
+    with db.atomic():
+        status = Structure.ACTIVE if approve else Structure.DISABLED
+        if not structure.set_status(status, only_from=(Structure.PENDING,)):
+            return False
+        outcome = Outcome.APPROVED if approve else Outcome.REFUSED
+        audit.record(Event.ADMIN_STRUCTURE_MODERATED, operator, outcome, structure=structure.id)
+        creator = structure.manager() or (User.get_or_none(User.id == structure.created_by_id))
+        if creator is not None:
+            mailer.queue(
+                creator.notification_email,
+                "Votre structure est validée" if approve else "Votre structure n'est pas validée",
+                "structure_approved" if approve else "structure_refused",
+                user=creator,
+                structure=structure,
+                url=mailer.external_url("structure.detail", structure_id=structure.id),
+            )
+        return True
+
+
+def decide_request(operator: User, structure: Structure, membership_id: int, approve: bool) -> bool:
+    """An operator decides a request to a structure that has no active
+    gestionnaire principal (it would otherwise wait for nobody)."""
+    with db.atomic():
+        membership = Membership.get_or_none(
+            (Membership.id == membership_id) & (Membership.structure == structure.id)
+        )
+        if membership is None or structure.manager() is not None:
+            return False
+        return structures.settle(membership, structure, operator, approve)

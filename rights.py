@@ -1,0 +1,178 @@
+"""The account holder's rights (RGPD): everything the portal holds about a
+person, as data to download, and the deletion of their account.
+
+Deleting an account erases its personal data: the account row goes (its
+links, memberships, requests and consent history with it), mail to its
+addresses leaves the outbox, and the audit events about it stay only under a
+pseudonym (``purge`` removes them once AUDIT_RETENTION_DAYS have passed). A
+structure left without members stays, for its identifier's uniqueness,
+without its contact details (nor, for a « Particulier », its name and address)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+
+from flask import current_app
+from peewee import fn
+
+import audit
+from audit import Event, Outcome
+from models import AuditEvent, ConsentChange, Membership, OutboxMail, Structure, User, db
+from passwords import verify_password
+from rules.identifiers import PARTICULIER
+
+ERASED = "(supprimé)"
+
+
+def _time(value) -> str | None:
+    return value.isoformat() + "Z" if value else None
+
+
+def export(user: User) -> dict:
+    """Everything the portal holds about ``user``, as JSON-ready data."""
+    memberships = list(
+        Membership.select(Membership, Structure)
+        .join(Structure, on=(Membership.structure == Structure.id))
+        .where(Membership.user == user.id)
+        .order_by(Membership.requested_at, Membership.id)
+    )
+    events = events_of(user)
+    return {
+        "portail": current_app.config["PORTAL_NAME"],
+        "compte": {
+            "adresse_email_connexion": user.email,
+            "prenom": user.first_name,
+            "nom": user.last_name,
+            "telephone": user.phone,
+            "adresse_email_contact": user.contact_email,
+            "etat": user.status,
+            "cree_le": _time(user.created_at),
+            "active_le": _time(user.activated_at),
+            "operateur": user.is_operator,
+        },
+        "consentements": {
+            "conditions_acceptees_le": _time(user.terms_accepted_at),
+            "enquete_de_satisfaction": user.survey_consent,
+            "historique_enquete": [
+                {"consentement": change.consent, "le": _time(change.at)} for change in ConsentChange.of(user)
+            ],
+        },
+        "structures_et_demandes": [
+            {
+                "structure": m.structure.company_name,
+                "type_identifiant": m.structure.identifier_type,
+                "identifiant": m.structure.identifier,
+                "role": m.role,
+                "statut": m.status,
+                "demande_le": _time(m.requested_at),
+                "decide_le": _time(m.decided_at),
+            }
+            for m in memberships
+        ],
+        "evenements": [
+            {
+                "le": _time(event.at),
+                "evenement": event.event,
+                "resultat": event.outcome,
+                "adresse_ip": event.client_address,
+                "details": json.loads(event.details) if event.details else {},
+            }
+            for event in events
+        ],
+    }
+
+
+def events_of(user: User) -> list[AuditEvent]:
+    """The audit events of the account, oldest first."""
+    return list(AuditEvent.select().where(AuditEvent.user == user.id).order_by(AuditEvent.at, AuditEvent.id))
+
+
+def record_export(user: User) -> None:
+    with db.atomic():
+        audit.record(Event.DATA_EXPORTED, user)
+
+
+# -- deletion ---------------------------------------------------------------------------------------
+
+
+def handover_needed(user: User) -> list[Structure]:
+    """Structures whose only gestionnaire principal is ``user`` and that have
+    other active members: the role must be handed over before deleting."""
+    managed = Membership.managed_structures(user)
+    return [
+        structure
+        for structure in managed
+        if Membership.select()
+        .where(
+            (Membership.structure == structure.id)
+            & (Membership.status == Membership.ACTIVE)
+            & (Membership.user != user.id)
+        )
+        .exists()
+    ]
+
+
+@dataclass
+class Refusal:
+    reason: str  # "password" or "handover"
+    structures: list[Structure]
+
+
+def pseudonym(email: str) -> str:
+    """What the audit trail keeps of a deleted account: not the address,
+    but a stable name for the events that were about the same account."""
+    digest = hashlib.sha256(f"{current_app.config['SECRET_KEY']}:{email}".encode()).hexdigest()
+    return f"supprimé-{digest[:16]}"
+
+
+def delete_account(user: User, password: str) -> Refusal | None:
+    """Delete the account if ``password`` is its password and no structure
+    needs its gestionnaire principal; else the refusal, nothing changed."""
+    ok, _ = verify_password(user.password_hash, password)
+    with db.atomic():
+        if not ok:
+            audit.record(Event.ACCOUNT_DELETED, user, Outcome.FAILURE, reason="password")
+            return Refusal("password", [])
+        blocking = handover_needed(user)
+        if blocking:
+            audit.record(Event.ACCOUNT_DELETED, user, Outcome.FAILURE, reason="handover")
+            return Refusal("handover", blocking)
+        _erase(user)
+    return None
+
+
+def _erase(user: User) -> None:
+    name = pseudonym(user.email)
+    left_alone = [structure for structure in Membership.managed_structures(user)]
+    addresses = list(dict.fromkeys((user.email, user.contact_email)))
+    # The events about the account: under the pseudonym, without the client's address.
+    AuditEvent.update(account=name, client_address=None, user=None).where(
+        (AuditEvent.user == user.id) | (AuditEvent.account == user.email)
+    ).execute()
+    for address in addresses:
+        # Other accounts' events naming this one (a request decided, a role handed over).
+        AuditEvent.update(details=fn.REPLACE(AuditEvent.details, f'"{address}"', f'"{name}"')).where(
+            AuditEvent.details.contains(f'"{address}"')
+        ).execute()
+    OutboxMail.delete().where(OutboxMail.recipient.in_(addresses)).execute()
+    for structure in left_alone:
+        _strip(structure)
+    User.delete().where(User.id == user.id).execute()
+    AuditEvent.create(account=name, event=Event.ACCOUNT_DELETED, outcome=Outcome.SUCCESS)
+
+
+def _strip(structure: Structure) -> None:
+    """A structure whose last member leaves keeps its identifier only."""
+    erased = {"email": None, "phone": None}
+    if structure.identifier_type == PARTICULIER:
+        erased |= {
+            "company_name": ERASED,
+            "label": None,
+            "address": ERASED,
+            "address_2": None,
+            "address_3": None,
+            "city": ERASED,
+        }
+    structure.update_details(**erased)

@@ -1,0 +1,251 @@
+"""« Administration »: the operator role and its command, the console's
+pages and account actions, each as an operator (full page and htmx
+fragment) and as anyone else (404); every action audited with the
+operator's account."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from models import AuditEvent, Structure, User
+from tests.support.app import Client, clean_environment, make_app, outbox, query
+from tests.support.constants import EMAIL, PASSWORD
+from tests.support.operators import account, account_id, grant
+from tests.support.responses import follow, shown, text_of
+from tests.support.signup import PERSON, Signup
+from tests.support.structures import PIERRE, create_structure, mails_to, new_client, sign_up
+
+PIERRE_EMAIL = PIERRE["email"]
+
+
+@pytest.fixture
+def pierre(app, mailbox) -> Client:
+    """Pierre Durand, an ordinary account with its structure, signed in on his own browser."""
+    client = new_client(app, mailbox, PIERRE)
+    assert create_structure(client).status_code == 303
+    return client
+
+
+def admin_events(app, name: str) -> list[AuditEvent]:
+    return query(app, lambda: list(AuditEvent.select().where(AuditEvent.event == name)))
+
+
+# -- the command ---------------------------------------------------------------------------
+
+
+def run(app, *args):
+    return app.test_cli_runner().invoke(args=["operator", *args])
+
+
+def test_operator_grant_list_revoke(app, account):
+    assert "No operator." in run(app, "list").output
+    result = run(app, "grant", "Marie.Curie@Exemple.fr")
+    assert result.exit_code == 0 and "now an operator" in result.output
+    assert "already an operator" in run(app, "grant", EMAIL).output
+    assert EMAIL in run(app, "list").output
+    assert "no longer an operator" in run(app, "revoke", EMAIL).output
+    assert "No operator." in run(app, "list").output
+    assert [e.outcome for e in admin_events(app, "operator.granted")] == ["success"]
+    assert len(admin_events(app, "operator.revoked")) == 1
+
+
+def test_operator_grant_refuses_an_unknown_or_inactive_account(app, signup):
+    result = run(app, "grant", "personne@exemple.fr")
+    assert result.exit_code != 0 and "No account" in result.output
+    signup.create_account()  # pending, never activated
+    result = run(app, "grant", EMAIL)
+    assert result.exit_code != 0 and "not active" in result.output
+    assert not account(app, EMAIL).is_operator
+
+
+# -- the gate -----------------------------------------------------------------------------
+
+PAGES = ["/administration/", "/administration/comptes?q=a", "/administration/structures?q=a",
+         "/administration/courriels", "/administration/journal"]  # fmt: skip
+
+
+@pytest.mark.parametrize("url", PAGES)
+def test_every_console_page_is_404_for_visitors_and_ordinary_accounts(app, any_client, mailbox, url):
+    assert any_client.get(url).status_code == 404
+    sign_up(any_client, mailbox)
+    response = any_client.get(url)
+    assert response.status_code == 404
+    assert "Administration" not in text_of(response)
+
+
+def test_every_console_action_is_404_for_an_ordinary_account_attack_privilege_escalation(
+    app, pierre, mailbox
+):
+    """Pierre, signed in, posts to every action with a valid CSRF token."""
+    marie = new_client(app, mailbox, PERSON)
+    marie_id = account_id(app, EMAIL)
+    structure_id = query(app, lambda: Structure.get().id)
+    for url in (
+        f"/administration/comptes/{marie_id}/desactiver",
+        f"/administration/comptes/{marie_id}/reactiver",
+        f"/administration/comptes/{marie_id}/sessions",
+        f"/administration/comptes/{marie_id}/activation",
+        f"/administration/structures/{structure_id}/desactiver",
+        f"/administration/structures/{structure_id}/modifier",
+        f"/administration/structures/{structure_id}/gestionnaire",
+        "/administration/courriels/reessayer",
+    ):
+        assert pierre.submit(url).status_code == 404, url
+    assert account(app, EMAIL).status == User.ACTIVE
+    assert marie.get("/mon-compte/").status_code == 200  # her session lives on
+    assert query(app, lambda: AuditEvent.select().where(AuditEvent.event.startswith("admin.")).count()) == 0
+
+
+def test_a_revoked_operator_meets_404_at_once(app, operator):
+    assert operator.get("/administration/").status_code == 200
+    run(app, "revoke", EMAIL)
+    assert operator.get("/administration/").status_code == 404
+
+
+def test_the_console_refuses_a_post_without_csrf_token_attack_cross_site_request(app, operator, pierre):
+    pierre_id = account_id(app, PIERRE_EMAIL)
+    response = operator.post(f"/administration/comptes/{pierre_id}/desactiver", data={})
+    assert response.status_code == 400
+    assert account(app, PIERRE_EMAIL).status == User.ACTIVE
+
+
+# -- pages --------------------------------------------------------------------------------
+
+
+def test_home_page(operator):
+    text = shown(operator, "/administration/")
+    assert "<h1>Administration</h1>" in text
+    assert 'aria-current="page"' in text
+
+
+def test_accounts_search_by_email_name_and_structure(operator, pierre):
+    for query_text in ("pierre.durand", "Durand", "pierre durand", "Ateliers Curie", "73282932000074"):
+        text = shown(operator, f"/administration/comptes?q={query_text}")
+        assert "Pierre Durand" in text, query_text
+    text = shown(operator, "/administration/comptes?q=personne")
+    assert "Aucun compte trouvé" in text
+
+
+def test_accounts_search_treats_wildcards_as_text_attack_like_injection(operator, pierre):
+    assert "Aucun compte trouvé" in shown(operator, "/administration/comptes?q=%25")
+    assert "Aucun compte trouvé" in shown(operator, "/administration/comptes?q=_")
+
+
+def test_accounts_search_too_long_is_an_error_next_to_the_field(operator):
+    response = operator.get("/administration/comptes?q=" + "a" * 300)
+    assert response.status_code == 422
+    assert "200 caractères au plus." in text_of(response)
+    assert "a" * 300 in text_of(response)  # nothing typed is lost
+
+
+def test_account_page(app, operator, pierre):
+    text = shown(operator, f"/administration/comptes/{account_id(app, PIERRE_EMAIL)}/")
+    assert "Pierre Durand" in text and PIERRE_EMAIL in text
+    assert "Actif" in text and "Ateliers Curie" in text and "Gestionnaire principal" in text
+    assert "Dernière connexion" in text and "structure.created" in text
+
+
+def test_an_unknown_account_is_404(operator):
+    assert operator.get("/administration/comptes/999999/").status_code == 404
+
+
+# -- account actions ------------------------------------------------------------------------
+
+
+def test_disable_then_enable_an_account(app, operator, pierre, mailbox):
+    pierre_id = account_id(app, PIERRE_EMAIL)
+    url = f"/administration/comptes/{pierre_id}/"
+    response = operator.submit(f"{url}desactiver")
+    text = follow(operator, response, pushed=url)
+    assert "Le compte est désactivé" in text and "Désactivé" in text
+    # His open session has ended, and he cannot sign in again.
+    assert pierre.get("/mon-compte/").status_code == 302
+    signed = pierre.submit("/connexion", {"email": PIERRE_EMAIL, "password": PASSWORD})
+    assert signed.status_code != 303
+    assert [m.subject for m in mails_to(mailbox, PIERRE["contact_email"])][-1] == "Votre compte est désactivé"
+    assert "Votre compte est désactivé" in [m.subject for m in mailbox(PIERRE_EMAIL)]
+
+    text = follow(operator, operator.submit(f"{url}reactiver"), pushed=url)
+    assert "Le compte est réactivé" in text
+    assert pierre.submit("/connexion", {"email": PIERRE_EMAIL, "password": PASSWORD}).status_code == 303
+    assert mails_to(mailbox, PIERRE["contact_email"])[-1].subject == "Votre compte est réactivé"
+
+    events = admin_events(app, "admin.account_disabled") + admin_events(app, "admin.account_enabled")
+    assert [e.account for e in events] == [EMAIL, EMAIL]
+    assert all(json.loads(e.details) == {"target": PIERRE_EMAIL} for e in events)
+
+
+def test_disabling_twice_changes_nothing_more(app, operator, pierre, mailbox):
+    url = f"/administration/comptes/{account_id(app, PIERRE_EMAIL)}/desactiver"
+    operator.submit(url)
+    count = len(mailbox())
+    text = follow(operator, operator.submit(url))
+    assert "ne peut pas être désactivé" in text
+    assert len(mailbox()) == count
+    assert len(admin_events(app, "admin.account_disabled")) == 1
+
+
+def test_an_operator_cannot_disable_their_own_account(app, operator):
+    text = follow(operator, operator.submit(f"/administration/comptes/{account_id(app, EMAIL)}/desactiver"))
+    assert "ne peut pas être désactivé" in text
+    assert account(app, EMAIL).status == User.ACTIVE
+
+
+def test_revoke_all_sessions(app, operator, pierre):
+    url = f"/administration/comptes/{account_id(app, PIERRE_EMAIL)}/"
+    epoch = account(app, PIERRE_EMAIL).session_epoch
+    text = follow(operator, operator.submit(f"{url}sessions"), pushed=url)
+    assert "Toutes les sessions du compte sont fermées." in text
+    assert account(app, PIERRE_EMAIL).session_epoch == epoch + 1
+    assert pierre.get("/mon-compte/").status_code == 302
+    assert admin_events(app, "admin.sessions_revoked")[0].account == EMAIL
+
+
+def test_resend_activation_to_a_pending_account(app, operator, mailbox):
+    app.test_client_class = Client
+    Signup(app.test_client(), mailbox).create_account(**PIERRE)  # pending
+    before = [m for m in mailbox(PIERRE_EMAIL) if m.subject == "Activez votre compte"]
+    url = f"/administration/comptes/{account_id(app, PIERRE_EMAIL)}/"
+    text = follow(operator, operator.submit(f"{url}activation"), pushed=url)
+    assert "Un nouveau lien d'activation a été envoyé." in text
+    after = [m for m in mailbox(PIERRE_EMAIL) if m.subject == "Activez votre compte"]
+    assert len(after) == len(before) + 1
+    assert admin_events(app, "admin.activation_resent")[0].account == EMAIL
+
+
+def test_resend_activation_to_an_active_account_sends_nothing(app, operator, pierre, mailbox):
+    count = len(mailbox())
+    text = follow(
+        operator, operator.submit(f"/administration/comptes/{account_id(app, PIERRE_EMAIL)}/activation")
+    )
+    assert "n'attend pas d'activation" in text
+    assert len(mailbox()) == count
+
+
+def test_console_actions_are_rate_limited_attack_action_flood(tmp_path, monkeypatch):
+    clean_environment(monkeypatch)
+    app = make_app(tmp_path, RATELIMIT_ENABLED=True, RATELIMIT_ADMIN="2 per minute")
+    app.test_client_class = Client
+    marie = sign_up(app.test_client(), lambda recipient=None: outbox(app, recipient))
+    grant(app, EMAIL)
+    url = f"/administration/comptes/{account_id(app, EMAIL)}/sessions"
+    statuses = []
+    for _ in range(3):
+        statuses.append(marie.submit(url).status_code)
+        marie = _signed_in_again(app, marie)
+    assert statuses[:2] == [303, 303] and statuses[2] == 429
+
+
+def _signed_in_again(app, client):
+    """Closing every session also closes the operator's own: sign in again."""
+    client.submit("/connexion", {"email": EMAIL, "password": PASSWORD})
+    return client
+
+
+def test_the_console_is_404_before_any_other_check_attack_probing(client, app):
+    """A POST without CSRF token answers like a page that does not exist: the
+    console's routes cannot be told apart from no route at all."""
+    assert client.post("/administration/comptes/1/desactiver").status_code == 404
+    assert client.post("/administration/nulle-part").status_code == 404

@@ -1,0 +1,285 @@
+"""« Administration »: structures (search, page, designating a new
+gestionnaire principal, correcting data, disabling), moderation on and
+off, the outbox and the audit trail; as an operator (full page and htmx
+fragment), and 404 for anyone else."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from models import AuditEvent, Membership, OutboxMail, Structure, User, utcnow
+from tests.support.app import Client, make_app, outbox, query, user_row
+from tests.support.constants import EMAIL, PASSWORD
+from tests.support.operators import grant
+from tests.support.responses import follow, shown, text_of
+from tests.support.signup import PERSON
+from tests.support.structures import PIERRE, STRUCTURE, create_structure, mails_to, new_client
+
+LUCIE_EMAIL = "lucie.martin@exemple.fr"
+
+
+@pytest.fixture
+def structure_id(app, mailbox) -> int:
+    """« Ateliers Curie », created by Pierre; Lucie is an active utilisateur of it."""
+    pierre = new_client(app, mailbox, PIERRE)
+    assert create_structure(pierre).status_code == 303
+
+    def add_lucie() -> int:
+        structure = Structure.get()
+        lucie = user_row(LUCIE_EMAIL, first_name="Lucie", last_name="Martin", status=User.ACTIVE)
+        Membership.create(user=lucie, structure=structure, status=Membership.ACTIVE, decided_at=utcnow())
+        return structure.id
+
+    return query(app, add_lucie)
+
+
+def events(app, name: str) -> list[AuditEvent]:
+    return query(app, lambda: list(AuditEvent.select().where(AuditEvent.event == name)))
+
+
+def roles(app) -> dict[str, str]:
+    def read():
+        rows = Membership.select(Membership, User).join(User, on=(Membership.user == User.id))
+        return {m.user.email: m.role for m in rows}
+
+    return query(app, read)
+
+
+# -- search and page -----------------------------------------------------------------------
+
+
+def test_structures_search_by_identifier_name_and_city(operator, structure_id):
+    for text in ("732 829 320", "73282932000074", "ateliers", "Les Ateliers", "paris"):
+        assert "Ateliers Curie" in shown(operator, f"/administration/structures?q={text}"), text
+    assert "Aucune structure trouvée" in shown(operator, "/administration/structures?q=Lyon")
+
+
+def test_structure_page_lists_its_members(operator, structure_id):
+    text = shown(operator, f"/administration/structures/{structure_id}/")
+    assert "<h1>Ateliers Curie</h1>" in text
+    assert "Pierre Durand" in text and "Lucie Martin" in text and "Active" in text
+
+
+def test_an_unknown_structure_is_404(operator):
+    assert operator.get("/administration/structures/424242/").status_code == 404
+
+
+def test_structure_pages_are_404_for_its_own_manager(app, structure_id):
+    app.test_client_class = Client
+    pierre = app.test_client()
+    assert pierre.submit("/connexion", {"email": PIERRE["email"], "password": PASSWORD}).status_code == 303
+    assert pierre.get(f"/structure/{structure_id}/").status_code == 200
+    assert pierre.get(f"/administration/structures/{structure_id}/").status_code == 404
+
+
+# -- designating a new gestionnaire principal -----------------------------------------------
+
+
+def test_designate_a_new_manager_when_the_manager_has_left(app, operator, structure_id, mailbox):
+    url = f"/administration/structures/{structure_id}/"
+    lucie = query(app, lambda: Membership.get(Membership.user == User.by_email(LUCIE_EMAIL)).id)
+    text = follow(operator, operator.submit(f"{url}gestionnaire", {"member": lucie}), pushed=url)
+    assert "Lucie Martin est désormais gestionnaire principal de la structure." in text
+    assert roles(app) == {PIERRE["email"]: Membership.USER, LUCIE_EMAIL: Membership.MANAGER}
+    [mail] = mails_to(mailbox, LUCIE_EMAIL)
+    assert mail.subject == "Vous êtes gestionnaire principal de votre structure"
+    assert "L'équipe du portail vous a confié" in mail.body_text
+    [event] = events(app, "admin.manager_designated")
+    assert event.account == EMAIL
+    assert json.loads(event.details) == {"structure": structure_id, "target": LUCIE_EMAIL}
+
+
+def test_designate_refuses_someone_who_is_not_a_member_attack_foreign_membership(app, operator, structure_id):
+    url = f"/administration/structures/{structure_id}/gestionnaire"
+    response = operator.submit(url, {"member": "999"})
+    assert response.status_code == 422
+    assert "Not a valid choice" not in text_of(response)
+    assert roles(app)[PIERRE["email"]] == Membership.MANAGER
+    assert operator.submit(url, {"member": "abc"}).status_code == 422
+    assert events(app, "admin.manager_designated") == []
+
+
+# -- correcting data ------------------------------------------------------------------------
+
+
+def test_correct_a_structure(app, operator, structure_id):
+    url = f"/administration/structures/{structure_id}/modifier"
+    assert "Corriger la structure" in shown(operator, url)
+    form = {k: v for k, v in STRUCTURE.items() if k not in ("identifier_type", "identifier")}
+    response = operator.submit(url, {**form, "company_name": "Ateliers Curie et Fils"})
+    text = follow(operator, response, pushed=f"/administration/structures/{structure_id}/")
+    assert "Les informations de la structure ont été corrigées." in text
+    assert query(app, lambda: Structure.get().company_name) == "Ateliers Curie et Fils"
+    [event] = events(app, "admin.structure_updated")
+    assert event.account == EMAIL and json.loads(event.details)["fields"] == ["company_name"]
+
+
+def test_correcting_with_bad_data_shows_the_errors_and_keeps_the_input(app, operator, structure_id):
+    url = f"/administration/structures/{structure_id}/modifier"
+    form = {k: v for k, v in STRUCTURE.items() if k not in ("identifier_type", "identifier")}
+    response = operator.submit(url, {**form, "company_name": "", "postal_code": "ABC"})
+    assert response.status_code == 422
+    assert "Ce champ est obligatoire." in text_of(response) and 'value="ABC"' in text_of(response)
+    assert query(app, lambda: Structure.get().company_name) == "Ateliers Curie"
+
+
+# -- disabling ------------------------------------------------------------------------------
+
+
+def test_disable_and_enable_a_structure(app, operator, structure_id, mailbox):
+    url = f"/administration/structures/{structure_id}/"
+    text = follow(operator, operator.submit(f"{url}desactiver"), pushed=url)
+    assert "La structure est désactivée" in text and "Désactivée" in text
+    # Nobody can ask to be attached to it any more.
+    other = new_client(
+        app,
+        mailbox,
+        {**PIERRE, "email": "x@exemple.fr", "email_confirm": "x@exemple.fr", "contact_email": ""},
+    )
+    found = text_of(other.get("/structure/rattachement?identifier_type=siret&identifier=73282932000074"))
+    assert "n'accepte pas de demande de rattachement" in found
+    response = other.submit(
+        "/structure/rattachement/demande", {"identifier_type": "siret", "identifier": "73282932000074"}
+    )
+    assert response.status_code == 409
+    text = follow(operator, operator.submit(f"{url}reactiver"), pushed=url)
+    assert "La structure est réactivée." in text
+    toggled = events(app, "admin.structure_disabled") + events(app, "admin.structure_enabled")
+    assert [e.account for e in toggled] == [EMAIL, EMAIL]
+
+
+# -- moderation -----------------------------------------------------------------------------
+
+
+def test_without_moderation_a_new_structure_is_active(app, structure_id):
+    assert query(app, lambda: Structure.get().status) == Structure.ACTIVE
+
+
+@pytest.fixture
+def moderated(tmp_path, monkeypatch):
+    monkeypatch.setenv("FLASK_STRUCTURE_MODERATION", "true")
+    return make_app(tmp_path)
+
+
+@pytest.mark.parametrize("approve", [True, False])
+def test_with_moderation_a_structure_waits_for_an_operator(moderated, approve):
+    app = moderated
+
+    def mailbox(recipient=None):
+        return outbox(app, recipient)
+
+    pierre = new_client(app, mailbox, PIERRE)
+    response = create_structure(pierre)
+    assert "en attente de validation" in text_of(pierre.get(response.headers["Location"]))
+    assert query(app, lambda: Structure.get().status) == Structure.PENDING
+    [created] = mails_to(mailbox, PIERRE["contact_email"])
+    assert "en attente de validation" in created.body_text
+    assert "(en attente de validation)" in text_of(pierre.get("/espace/"))
+    structure_id = query(app, lambda: Structure.get().id)
+    assert "L'équipe du portail doit la valider" in text_of(pierre.get(f"/structure/{structure_id}/"))
+
+    operator = new_client(app, mailbox, PERSON)
+    grant(app, EMAIL)
+    assert "En attente de validation" in shown(operator, "/administration/structures")
+    structure_id = query(app, lambda: Structure.get().id)
+    url = f"/administration/structures/{structure_id}/"
+    text = follow(operator, operator.submit(f"{url}{'valider' if approve else 'refuser'}"))
+    assert ("est validée" if approve else "est refusée") in text
+    expected = Structure.ACTIVE if approve else Structure.DISABLED
+    assert query(app, lambda: Structure.get().status) == expected
+    subject = "Votre structure est validée" if approve else "Votre structure n'est pas validée"
+    assert mails_to(mailbox, PIERRE["contact_email"])[-1].subject == subject
+    [event] = events(app, "admin.structure_moderated")
+    assert event.account == EMAIL and event.outcome == ("approved" if approve else "refused")
+    # A second decision changes nothing.
+    assert "n'est pas en attente" in follow(operator, operator.submit(f"{url}valider"))
+
+
+# -- the outbox -----------------------------------------------------------------------------
+
+
+def test_outbox_lists_failed_and_pending_mail_and_retries(app, operator):
+    def fail_one() -> int:
+        mail = OutboxMail.create(recipient="a@exemple.fr", subject="Essai", body_text="x")
+        mail.mark_failed("550 Mailbox unavailable")
+        return mail.id
+
+    mail_id = query(app, fail_one)
+    text = shown(operator, "/administration/courriels")
+    assert "En échec (1)" in text and "550 Mailbox unavailable" in text
+    text = follow(operator, operator.submit(f"/administration/courriels/{mail_id}/reessayer"))
+    assert "sera de nouveau envoyé" in text
+    assert query(app, lambda: OutboxMail.get_by_id(mail_id).next_attempt_at) <= utcnow()
+    text = follow(operator, operator.submit("/administration/courriels/reessayer"))
+    assert "courriel(s) seront de nouveau envoyés" in text
+    assert [e.account for e in events(app, "admin.mail_retried")] == [EMAIL, EMAIL]
+
+
+# -- the audit trail ------------------------------------------------------------------------
+
+
+def test_audit_trail_with_filters(app, operator, structure_id):
+    text = shown(operator, "/administration/journal")
+    assert "auth.sign_in" in text and "structure.created" in text
+    text = shown(operator, f"/administration/journal?account={PIERRE['email']}&event=structure.created")
+    assert "structure.created" in text and "auth.sign_in</code>" not in text
+    text = shown(operator, f"/administration/journal?structure={structure_id}")
+    assert "<code>structure.created</code>" in text and "<code>account.created</code>" not in text
+
+
+def test_audit_trail_bad_filters_are_shown_next_to_the_fields(operator):
+    response = operator.get("/administration/journal?since=hier&structure=abc&event=nope")
+    assert response.status_code == 422
+    text = text_of(response)
+    assert "Date attendue au format AAAA-MM-JJ" in text and "Numéro interne attendu" in text
+    assert 'value="hier"' in text
+
+
+# -- requests to a structure without a gestionnaire principal -----------------------------
+
+
+def test_a_request_to_a_structure_without_manager_goes_to_the_operators(app, operator, mailbox):
+    def orphan() -> int:
+        creator = user_row("ancien@exemple.fr", status=User.ACTIVE)
+        structure = Structure.register(creator, "siret", "73282932000074", **{
+            k: STRUCTURE[k] for k in ("company_name", "address", "city", "postal_code", "country")
+        })  # fmt: skip
+        Membership.delete().where(Membership.user == creator).execute()  # the manager has gone
+        return structure.id
+
+    structure_id = query(app, orphan)
+    pierre = new_client(app, mailbox, PIERRE)
+    pierre.submit(
+        "/structure/rattachement/demande", {"identifier_type": "siret", "identifier": "73282932000074"}
+    )
+    [mail] = [m for m in mailbox(EMAIL) if "sans gestionnaire" in m.subject]
+    assert f"/administration/structures/{structure_id}/" in mail.body_text
+
+    url = f"/administration/structures/{structure_id}/"
+    text = shown(operator, url)
+    assert "ces demandes reviennent aux opérateurs" in text
+    request_id = query(app, lambda: Membership.get(Membership.status == Membership.PENDING).id)
+    text = follow(operator, operator.submit(f"{url}demandes/{request_id}/approuver"), pushed=url)
+    assert "La demande de rattachement est acceptée." in text
+    assert query(app, lambda: Membership.get_by_id(request_id).status) == Membership.ACTIVE
+    assert "acceptée" in mails_to(mailbox, PIERRE["contact_email"])[-1].subject
+    [event] = events(app, "membership.decided")
+    assert event.account == EMAIL and event.outcome == "approved"
+
+
+def test_operators_do_not_decide_for_a_structure_that_has_a_manager(app, operator, structure_id, mailbox):
+    other = new_client(
+        app,
+        mailbox,
+        {**PIERRE, "email": "x@exemple.fr", "email_confirm": "x@exemple.fr", "contact_email": ""},
+    )
+    other.submit(
+        "/structure/rattachement/demande", {"identifier_type": "siret", "identifier": "73282932000074"}
+    )
+    request_id = query(app, lambda: Membership.get(Membership.status == Membership.PENDING).id)
+    url = f"/administration/structures/{structure_id}/"
+    text = follow(operator, operator.submit(f"{url}demandes/{request_id}/approuver"))
+    assert "n'attend plus de décision des opérateurs" in text
+    assert query(app, lambda: Membership.get_by_id(request_id).status) == Membership.PENDING

@@ -1,0 +1,71 @@
+"""The operator's texts: the portal's name, the operating organisation, the
+support contact, the survey consent's wording, and the conditions and legal
+pages from the operator's files (or their defaults)."""
+
+from __future__ import annotations
+
+import pytest
+
+from forms.registration import SURVEY_CONSENT_LABEL
+from tests.support.app import Client, clean_environment, make_app, outbox
+from tests.support.responses import shown, text_of
+from tests.support.structures import sign_up
+
+CONSENT = (
+    "J'accepte que mon nom et mon adresse soient utilisés par Exemple SA pour l'enquête de satisfaction."
+)
+
+
+def test_defaults_name_the_portal_and_keep_the_flow_s_consent(any_client):
+    text = shown(any_client, "/inscription/")
+    assert SURVEY_CONSENT_LABEL in text
+    assert 'href="/conditions" target="_blank"' in text
+    home = text_of(any_client.get("/", headers={"HX-Request": ""}))
+    assert "Portail Structures" in home and "Mentions légales / Données personnelles" in home
+
+
+@pytest.mark.parametrize("url", ["/conditions", "/mentions-legales"])
+def test_default_texts_say_they_must_be_replaced(any_client, url):
+    text = shown(any_client, url)
+    assert "doit le remplacer" in text
+
+
+@pytest.fixture
+def operated(tmp_path, monkeypatch):
+    clean_environment(monkeypatch)
+    terms = tmp_path / "conditions.md"
+    terms.write_text("# Nos conditions\n\nUn **texte** de l'opérateur.\n", encoding="utf-8")
+    legal = tmp_path / "mentions.html"
+    legal.write_text("<h2>Éditeur</h2><p>Exemple SA, 1 rue de la Paix.</p>", encoding="utf-8")
+    monkeypatch.setenv("FLASK_PORTAL_NAME", "Portail Exemple")
+    monkeypatch.setenv("FLASK_OPERATOR_NAME", "Exemple SA")
+    monkeypatch.setenv("FLASK_SUPPORT_EMAIL", "aide@exemple.fr")
+    monkeypatch.setenv("FLASK_SURVEY_CONSENT_TEXT", CONSENT)
+    monkeypatch.setenv("FLASK_TERMS_FILE", str(terms))
+    monkeypatch.setenv("FLASK_LEGAL_FILE", str(legal))
+    return make_app(tmp_path)
+
+
+def test_the_operator_s_texts_from_settings(operated):
+    client = operated.test_client()
+    page = text_of(client.get("/inscription/"))
+    assert "– Portail Exemple</title>" in page and "Portail Structures" not in page
+    assert CONSENT in page and "AIFE" not in page
+    assert "opéré par Exemple SA" in page and 'href="mailto:aide@exemple.fr"' in page
+    terms = text_of(client.get("/conditions"))
+    assert "<strong>texte</strong>" in terms and "doit le remplacer" not in terms
+    legal = text_of(client.get("/mentions-legales"))
+    assert "Exemple SA, 1 rue de la Paix." in legal
+
+
+def test_the_consent_on_mon_compte_uses_the_operator_s_wording(operated):
+    operated.test_client_class = Client
+    client = sign_up(operated.test_client(), lambda r=None: outbox(operated, r))
+    assert CONSENT in text_of(client.get("/mon-compte/"))
+
+
+def test_a_missing_text_file_stops_the_start(tmp_path, monkeypatch):
+    clean_environment(monkeypatch)
+    monkeypatch.setenv("FLASK_TERMS_FILE", str(tmp_path / "absent.md"))
+    with pytest.raises(RuntimeError, match="FLASK_TERMS_FILE"):
+        make_app(tmp_path)

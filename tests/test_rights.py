@@ -1,0 +1,177 @@
+"""« Mon compte » → « Télécharger mes données » (JSON file and readable page)
+and « Supprimer mon compte » (its refusals, what it erases and keeps); the
+survey consent's history."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from models import AuditEvent, ConsentChange, Membership, OutboxMail, Structure, User, utcnow
+from tests.support.app import Client, query, user_row
+from tests.support.constants import EMAIL, PASSWORD
+from tests.support.responses import shown, text_of
+from tests.support.structures import PIERRE, STRUCTURE, create_structure, new_client, sign_up
+
+
+@pytest.fixture
+def marie(any_client, mailbox):
+    return sign_up(any_client, mailbox)
+
+
+def download(client) -> dict:
+    response = client.get("/mon-compte/donnees.json")
+    assert response.status_code == 200
+    assert response.mimetype == "application/json"
+    assert response.headers["Content-Disposition"] == 'attachment; filename="mes-donnees.json"'
+    return json.loads(response.get_data(as_text=True))
+
+
+# -- « Télécharger mes données » ------------------------------------------------------------
+
+
+def test_account_page_offers_both_rights(marie):
+    text = shown(marie, "/mon-compte/")
+    assert "Télécharger mes données" in text and "Supprimer mon compte" in text
+
+
+def test_the_data_file_holds_profile_consents_memberships_and_events(app, marie):
+    marie.submit("/mon-compte/enquete", {"survey_consent": "y"})
+    marie.submit("/mon-compte/enquete", {})
+    assert create_structure(marie).status_code in (200, 303)
+    data = download(marie)
+    assert data["compte"]["adresse_email_connexion"] == EMAIL
+    assert data["compte"]["prenom"] == "Marie" and data["compte"]["telephone"] == "+33123456789"
+    assert data["consentements"]["conditions_acceptees_le"].endswith("Z")
+    assert [c["consentement"] for c in data["consentements"]["historique_enquete"]] == [True, False]
+    [membership] = data["structures_et_demandes"]
+    assert membership["identifiant"] == "73282932000074" and membership["role"] == "gestionnaire_principal"
+    names = [e["evenement"] for e in data["evenements"]]
+    assert "account.created" in names and "structure.created" in names
+    assert "password" not in json.dumps(data).lower().replace("password.", "")
+    assert (
+        query(app, lambda: AuditEvent.select().where(AuditEvent.event == "account.data_exported").count())
+        == 1
+    )
+
+
+def test_the_data_page_is_readable(marie):
+    marie.submit("/mon-compte/enquete", {"survey_consent": "y"})
+    text = shown(marie, "/mon-compte/donnees")
+    assert "<h1>Mes données</h1>" in text
+    assert EMAIL in text and "Donné" in text and "account.created" in text
+
+
+def test_a_visitor_cannot_download_anyones_data(client):
+    assert client.get("/mon-compte/donnees.json").status_code == 302
+    assert client.get("/mon-compte/donnees").status_code == 302
+
+
+def test_consent_given_at_sign_up_starts_the_history(app, client, mailbox):
+    from tests.support.signup import PERSON
+
+    sign_up(client, mailbox, {**PERSON, "survey_consent": "y"})
+    history = query(app, lambda: [c.consent for c in ConsentChange.of(User.by_email(EMAIL))])
+    assert history == [True]
+
+
+# -- « Supprimer mon compte » -----------------------------------------------------------------
+
+
+def test_the_delete_page_says_what_happens(marie):
+    text = shown(marie, "/mon-compte/supprimer")
+    assert "<h1>Supprimer mon compte</h1>" in text and "définitive" in text
+    assert 'type="password"' in text
+
+
+def test_deletion_needs_the_password(app, marie):
+    response = marie.submit("/mon-compte/supprimer", {"password": "pas le bon"})
+    assert response.status_code == 422
+    assert "Le mot de passe est incorrect." in text_of(response)
+    assert query(app, lambda: User.by_email(EMAIL)) is not None
+    response = marie.submit("/mon-compte/supprimer", {"password": ""})
+    assert response.status_code == 422 and "Ce champ est obligatoire." in text_of(response)
+
+
+def test_deletion_without_csrf_token_is_refused_attack_cross_site_request(app, marie):
+    assert marie.post("/mon-compte/supprimer", data={"password": PASSWORD}).status_code == 400
+    assert query(app, lambda: User.by_email(EMAIL)) is not None
+
+
+def test_deletion_erases_the_person_and_keeps_a_pseudonymous_trail(app, marie, mailbox):
+    assert create_structure(marie).status_code in (200, 303)
+    response = marie.submit("/mon-compte/supprimer", {"password": PASSWORD})
+    if marie.htmx:
+        assert response.status_code == 204 and response.headers["HX-Redirect"] == "/"
+    else:
+        assert response.status_code == 303 and response.headers["Location"] == "/"
+    assert "Votre compte est supprimé" in text_of(marie.get("/"))
+    assert marie.get("/mon-compte/").status_code == 302
+
+    def stored():
+        return (
+            User.select().count(),
+            Membership.select().count(),
+            OutboxMail.select().where(OutboxMail.recipient == EMAIL).count(),
+            Structure.get(),
+            list(AuditEvent.select()),
+        )
+
+    users, members, mails, structure, events = query(app, stored)
+    assert (users, members, mails) == (0, 0, 0)
+    # The structure stays, for its identifier, without its contact details.
+    assert structure.identifier == "73282932000074" and structure.email is None and structure.phone is None
+    assert events and all(EMAIL not in (e.account or "") + (e.details or "") for e in events)
+    assert all(e.client_address is None for e in events)
+    assert {e.account for e in events if e.account} <= {events[-1].account}
+    assert events[-1].event == "account.deleted" and events[-1].account.startswith("supprimé-")
+    # The address is free again.
+    assert query(app, lambda: User.by_email(EMAIL)) is None
+
+
+def test_a_sole_manager_with_members_must_hand_over_first(app, marie, mailbox):
+    assert create_structure(marie).status_code in (200, 303)
+
+    def add_member():
+        lucie = user_row(
+            "lucie.martin@exemple.fr", first_name="Lucie", last_name="Martin", status=User.ACTIVE
+        )
+        Membership.create(
+            user=lucie, structure=Structure.get(), status=Membership.ACTIVE, decided_at=utcnow()
+        )
+        return Structure.get().id
+
+    structure_id = query(app, add_member)
+    text = shown(marie, "/mon-compte/supprimer")
+    assert "transférer le rôle de gestionnaire principal" in text
+    assert f'href="/structure/{structure_id}/"' in text and 'type="password"' not in text
+    response = marie.submit("/mon-compte/supprimer", {"password": PASSWORD})
+    assert response.status_code == 422 and "transmettez d'abord ce rôle" in text_of(response)
+    assert query(app, lambda: User.by_email(EMAIL)) is not None
+
+
+def test_deleting_a_member_keeps_the_structure_and_its_manager(app, mailbox):
+    pierre = new_client(app, mailbox, PIERRE)
+    create_structure(pierre)
+    app.test_client_class = Client
+    marie = sign_up(app.test_client(), mailbox)
+    query(
+        app,
+        lambda: Membership.create(
+            user=User.by_email(EMAIL),
+            structure=Structure.get(),
+            status=Membership.ACTIVE,
+            decided_at=utcnow(),
+        ),
+    )
+    response = marie.submit("/mon-compte/supprimer", {"password": PASSWORD})
+    assert response.status_code == 303
+    structure = query(app, lambda: Structure.get())
+    assert structure.email == STRUCTURE["email"]
+    assert query(app, lambda: Structure.get().manager().email) == PIERRE["email"]
+
+
+def test_the_account_page_title_is_plain_text(marie):
+    text = shown(marie, "/mon-compte/")
+    assert "<title>Mon compte – Portail Structures</title>" in text

@@ -1,0 +1,187 @@
+"""« Administration »: the operators' console. Every page answers 404 to
+anyone who is not an operator, so that its existence is not advertised.
+
+The blueprint, its gate and its shared answers, and the accounts' pages
+here; structures and moderation in ``structures``, the outbox and the audit
+trail in ``trail`` (the same blueprint)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from flask import Blueprint, abort, flash, request
+from flask_login import current_user
+
+import operations
+from forms.admin import ActionForm, SearchForm
+from models import Membership, User
+from security import limit
+from views import advance, invalid, page, renders
+
+bp = Blueprint("admin", __name__, url_prefix="/administration")
+
+ACCOUNT_STATUSES = {
+    User.PENDING: "En attente d'activation",
+    User.ACTIVE: "Actif",
+    User.DISABLED: "Désactivé",
+}
+
+
+def require_operator() -> None:
+    """The one gate of « Administration »: 404 unless the signed-in account
+    is an operator. The second factor's check goes here once it exists."""
+    if not (current_user.is_authenticated and current_user.is_operator):
+        abort(404)
+
+
+def _gate() -> None:
+    if request.blueprint == bp.name:
+        require_operator()
+
+
+# The gate runs before every other check of the app (CSRF included), so that
+# nothing answers differently here than on a page that does not exist.
+bp.record_once(lambda state: state.app.before_request_funcs.setdefault(None, []).insert(0, _gate))
+
+# Every change made from the console is limited like the rest of the portal.
+action_limit = limit("ADMIN")
+
+
+@bp.app_context_processor
+def _admin_helpers() -> dict:
+    return {"account_status_labels": ACCOUNT_STATUSES}
+
+
+def operator() -> User:
+    return current_user._get_current_object()
+
+
+def done(message: str, endpoint: str, **values):
+    """After an action: its message, then the page it was made from."""
+    flash(message, "success")
+    return advance(endpoint, **values)
+
+
+def refused(message: str, endpoint: str, **values):
+    flash(message, "info")
+    return advance(endpoint, **values)
+
+
+def checked_action() -> None:
+    """A console action's form: its CSRF token, else 400 (Flask-WTF checks it
+    before any view too; this keeps the forms the single path)."""
+    if not ActionForm().validate():
+        abort(400)
+
+
+# -- home and accounts ----------------------------------------------------------------------------
+
+
+@bp.get("/")
+def home():
+    structures = SearchForm(formdata=None)
+    # Two searches on one page: the second field needs ids of its own.
+    structures.q.id = structures.q.label.field_id = "q-structures"
+    return page("admin/home.html", accounts=SearchForm(formdata=None), structures=structures)
+
+
+def search_page(template: str, search: Callable[[str], list], **context):
+    """A console search (GET ``q``): the results, none before a search, or
+    the error next to the field."""
+    form = SearchForm(formdata=request.args)
+    if not form.validate():
+        return invalid(template, form=form, results=None, **context)
+    text = (form.q.data or "").strip()
+    return page(template, form=form, results=search(text) if text else None, **context)
+
+
+@bp.get("/comptes")
+def accounts():
+    return search_page("admin/accounts.html", operations.search_accounts)
+
+
+def row_or_404(model, row_id: int):
+    row = model.get_or_none(model.id == row_id)
+    if row is None:
+        abort(404)
+    return row
+
+
+def _account(user_id: int) -> User:
+    return row_or_404(User, user_id)
+
+
+@renders("admin.account")
+def account_page(user_id: int):
+    user = _account(user_id)
+    return page(
+        "admin/account.html",
+        user=user,
+        last_sign_in=operations.last_sign_in(user),
+        memberships=Membership.of_user(
+            user, Membership.ACTIVE, Membership.PENDING, Membership.REFUSED, Membership.CANCELLED
+        ),
+        events=operations.events_about(user),
+        action=ActionForm(formdata=None),
+    )
+
+
+@bp.get("/comptes/<id:user_id>/")
+def account(user_id: int):
+    return account_page(user_id)
+
+
+def _account_action(user_id: int, act: Callable[[User, User], bool], success: str, failure: str):
+    checked_action()
+    user = _account(user_id)
+    if act(operator(), user):
+        return done(success, "admin.account", user_id=user.id)
+    return refused(failure, "admin.account", user_id=user.id)
+
+
+@bp.post("/comptes/<id:user_id>/activation")
+@action_limit
+def resend_activation(user_id: int):
+    return _account_action(
+        user_id,
+        operations.resend_activation,
+        "Un nouveau lien d'activation a été envoyé.",
+        "Ce compte n'attend pas d'activation : aucun lien envoyé.",
+    )
+
+
+@bp.post("/comptes/<id:user_id>/desactiver")
+@action_limit
+def disable(user_id: int):
+    return _account_action(
+        user_id,
+        operations.disable,
+        "Le compte est désactivé, ses sessions sont fermées et son titulaire est prévenu par courriel.",
+        "Ce compte ne peut pas être désactivé (il l'est déjà, ou c'est le vôtre).",
+    )
+
+
+@bp.post("/comptes/<id:user_id>/reactiver")
+@action_limit
+def enable(user_id: int):
+    return _account_action(
+        user_id,
+        operations.enable,
+        "Le compte est réactivé et son titulaire est prévenu par courriel.",
+        "Ce compte n'est pas désactivé.",
+    )
+
+
+@bp.post("/comptes/<id:user_id>/sessions")
+@action_limit
+def revoke_sessions(user_id: int):
+    def act(by: User, user: User) -> bool:
+        operations.revoke_sessions(by, user)
+        return True
+
+    return _account_action(user_id, act, "Toutes les sessions du compte sont fermées.", "")
+
+
+# The structures', moderation's, the outbox's and the trail's routes.
+import views.admin.structures  # noqa: E402, F401
+import views.admin.trail  # noqa: E402, F401

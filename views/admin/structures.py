@@ -1,0 +1,147 @@
+"""« Administration »: structures — search, a page per structure with its
+members, and the operators' actions on it (part of the ``admin`` blueprint)."""
+
+from __future__ import annotations
+
+from flask import abort
+
+import operations
+from forms.admin import ActionForm
+from forms.structure import HandoverForm as DesignateForm
+from forms.structure import StructureEditForm
+from models import Membership, Structure
+from views import invalid, page, renders
+from views.admin import action_limit, bp, checked_action, done, operator, refused, row_or_404, search_page
+
+
+@bp.get("/structures")
+def structures():
+    return search_page(
+        "admin/structures.html",
+        operations.search_structures,
+        pending_structures=operations.pending_structures(),
+    )
+
+
+def _structure(structure_id: int) -> Structure:
+    return row_or_404(Structure, structure_id)
+
+
+@renders("admin.structure")
+def structure_page(structure_id: int, designate: DesignateForm | None = None, status: int = 200):
+    structure = _structure(structure_id)
+    members = structure.active_members()
+    return page(
+        "admin/structure.html",
+        status,
+        structure=structure,
+        members=members,
+        pending=Membership.pending_for([structure]),
+        designate=designate or DesignateForm(formdata=None, members=_candidates(members)),
+        action=ActionForm(formdata=None),
+    )
+
+
+def _candidates(members: list[Membership]) -> list[Membership]:
+    return [m for m in members if m.role != Membership.MANAGER]
+
+
+def _back(structure: Structure) -> dict:
+    """Where an action on a structure leads: its page."""
+    return {"endpoint": "admin.structure", "structure_id": structure.id}
+
+
+@bp.get("/structures/<id:structure_id>/")
+def structure(structure_id: int):
+    return structure_page(structure_id)
+
+
+@bp.post("/structures/<id:structure_id>/gestionnaire")
+@action_limit
+def designate(structure_id: int):
+    structure = _structure(structure_id)
+    form = DesignateForm(members=_candidates(structure.active_members()))
+    if not form.validate():
+        return structure_page(structure.id, designate=form, status=422)
+    membership = operations.designate_manager(operator(), structure, form.member.data)
+    if membership is None:
+        abort(409)
+    return done(
+        f"{membership.user.full_name} est désormais gestionnaire principal de la structure.",
+        **_back(structure),
+    )
+
+
+@bp.route("/structures/<id:structure_id>/modifier", methods=["GET", "POST"])
+@action_limit
+def edit(structure_id: int):
+    structure = _structure(structure_id)
+    form = StructureEditForm(structure=structure)
+    if not form.is_submitted():
+        return page("admin/structure_edit.html", form=form, structure=structure)
+    if not form.validate():
+        return invalid("admin/structure_edit.html", form=form, structure=structure)
+    changed = operations.update_structure(operator(), structure, form.details())
+    if not changed:
+        return refused("Aucune modification à enregistrer.", **_back(structure))
+    return done("Les informations de la structure ont été corrigées.", **_back(structure))
+
+
+@bp.post("/structures/<id:structure_id>/desactiver")
+@action_limit
+def disable_structure(structure_id: int):
+    checked_action()
+    structure = _structure(structure_id)
+    if operations.disable_structure(operator(), structure):
+        return done(
+            "La structure est désactivée : elle ne reçoit plus de demande de rattachement.",
+            **_back(structure),
+        )
+    return refused("La structure est déjà désactivée.", **_back(structure))
+
+
+@bp.post("/structures/<id:structure_id>/reactiver")
+@action_limit
+def enable_structure(structure_id: int):
+    checked_action()
+    structure = _structure(structure_id)
+    if operations.enable_structure(operator(), structure):
+        return done("La structure est réactivée.", **_back(structure))
+    return refused("La structure n'est pas désactivée.", **_back(structure))
+
+
+@bp.post("/structures/<id:structure_id>/valider")
+@action_limit
+def approve_structure(structure_id: int):
+    return _moderate(structure_id, approve=True)
+
+
+@bp.post("/structures/<id:structure_id>/refuser")
+@action_limit
+def refuse_structure(structure_id: int):
+    return _moderate(structure_id, approve=False)
+
+
+def _moderate(structure_id: int, approve: bool):
+    checked_action()
+    structure = _structure(structure_id)
+    if not operations.moderate(operator(), structure, approve):
+        return refused("Cette structure n'est pas en attente de validation.", **_back(structure))
+    if approve:
+        return done("La structure est validée ; son gestionnaire principal est prévenu.", **_back(structure))
+    return done("La structure est refusée ; son gestionnaire principal est prévenu.", **_back(structure))
+
+
+@bp.post("/structures/<id:structure_id>/demandes/<id:membership_id>/<any(approuver, refuser):decision>")
+@action_limit
+def decide_request(structure_id: int, membership_id: int, decision: str):
+    """A request to a structure without an active gestionnaire principal."""
+    checked_action()
+    structure = _structure(structure_id)
+    approve = decision == "approuver"
+    if not operations.decide_request(operator(), structure, membership_id, approve):
+        return refused("Cette demande n'attend plus de décision des opérateurs.", **_back(structure))
+    return done(
+        "La demande de rattachement est acceptée." if approve else "La demande de rattachement est refusée.",
+        **_back(structure),
+    )

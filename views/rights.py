@@ -1,0 +1,95 @@
+"""« Mon compte » → « Télécharger mes données » and « Supprimer mon compte »:
+the account holder's rights (RGPD)."""
+
+from __future__ import annotations
+
+import json
+
+from flask import Blueprint, Response, flash, redirect, request, session, url_for
+from flask_login import current_user, login_required, logout_user
+
+import rights
+from forms.account import DeleteAccountForm
+from models import ConsentChange, Membership
+from security import limit
+from views import client_redirect, page
+
+bp = Blueprint("rights", __name__, url_prefix="/mon-compte")
+
+MISMATCH = "Le mot de passe est incorrect."
+
+
+def _user():
+    return current_user._get_current_object()
+
+
+@bp.get("/donnees")
+@login_required
+def data():
+    """The data as a readable page."""
+    user = _user()
+    return page(
+        "rights/data.html",
+        data=rights.export(user),
+        consent_history=ConsentChange.of(user),
+        memberships=Membership.of_user(
+            user, Membership.ACTIVE, Membership.PENDING, Membership.REFUSED, Membership.CANCELLED
+        ),
+        events=rights.events_of(user),
+    )
+
+
+@bp.get("/donnees.json")
+@login_required
+@limit("DATA_EXPORT", methods=("GET",))
+def data_file():
+    """The data as a JSON file to download."""
+    user = _user()
+    body = json.dumps(rights.export(user), ensure_ascii=False, indent=2)
+    rights.record_export(user)
+    response = Response(body, mimetype="application/json")
+    response.headers["Content-Disposition"] = 'attachment; filename="mes-donnees.json"'
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def _delete_page(form: DeleteAccountForm, status: int = 200, blocking=None):
+    user = _user()
+    return page(
+        "rights/delete.html",
+        status,
+        form=form,
+        blocking=rights.handover_needed(user) if blocking is None else blocking,
+        memberships=len(user.memberships),
+    )
+
+
+@bp.get("/supprimer")
+@login_required
+def delete():
+    return _delete_page(DeleteAccountForm(formdata=None))
+
+
+@bp.post("/supprimer")
+@login_required
+@limit("ACCOUNT_DELETE")
+def confirm_delete():
+    form = DeleteAccountForm()
+    if not form.validate():
+        return _delete_page(form, 422)
+    refusal = rights.delete_account(_user(), form.password.data)
+    if refusal is not None:
+        if refusal.reason == "password":
+            form.password.errors = [MISMATCH]
+        else:
+            form.form_errors.append(
+                "Vous êtes le seul gestionnaire principal d'une structure qui a d'autres membres : "
+                "transmettez d'abord ce rôle."
+            )
+        return _delete_page(form, 422, blocking=refusal.structures)
+    logout_user()
+    session.clear()
+    flash("Votre compte est supprimé, ainsi que vos données personnelles.", "success")
+    home = url_for("main.home")
+    # The whole page changes (the header signs out): a full navigation under htmx.
+    return client_redirect(home) if request.htmx else redirect(home, 303)
