@@ -75,6 +75,7 @@ class Event:
     ADMIN_ACCOUNT_DISABLED = "admin.account_disabled"
     ADMIN_ACCOUNT_ENABLED = "admin.account_enabled"
     ADMIN_SESSIONS_REVOKED = "admin.sessions_revoked"
+    ADMIN_ACCOUNT_DELETED = "admin.account_deleted"  # details ``target``: the pseudonym
     ADMIN_MANAGER_DESIGNATED = "admin.manager_designated"  # details ``structure``, ``target``
     ADMIN_STRUCTURE_UPDATED = "admin.structure_updated"  # details ``structure``, ``fields``
     ADMIN_STRUCTURE_DISABLED = "admin.structure_disabled"

@@ -12,6 +12,7 @@ from datetime import timedelta
 import accounts
 import audit
 import mailer
+import rights
 import structures
 from audit import Event, Outcome
 from models import AuditEvent, Membership, OutboxMail, Structure, User, db, utcnow
@@ -165,6 +166,20 @@ def revoke_sessions(operator: User, user: User) -> None:
     with db.atomic():
         user.sign_out_everywhere()
         audit.record(Event.ADMIN_SESSIONS_REVOKED, operator, target=user.email)
+
+
+def delete_account(operator: User, user: User) -> bool:
+    """Erase an account for its holder who asked the support (RGPD), as
+    « Supprimer mon compte » does but without the password. Refused for the
+    operator's own account, and while a structure needs the account's
+    gestionnaire principal role handed over (designate another one first)."""
+    with db.atomic():
+        if user.id == operator.id or rights.handover_needed(user):
+            return False
+        name = rights.pseudonym(user.email)
+        rights.erase(user)
+        audit.record(Event.ADMIN_ACCOUNT_DELETED, operator, target=name)
+        return True
 
 
 def _tell(user: User, subject: str, template: str) -> None:

@@ -139,11 +139,13 @@ def delete_account(user: User, password: str) -> Refusal | None:
         if blocking:
             audit.record(Event.ACCOUNT_DELETED, user, Outcome.FAILURE, reason="handover")
             return Refusal("handover", blocking)
-        _erase(user)
+        erase(user)
     return None
 
 
-def _erase(user: User) -> None:
+def erase(user: User) -> None:
+    """Delete the account and its personal data; its audit events stay under
+    a pseudonym. Call inside a transaction, once the refusals are checked."""
     name = pseudonym(user.email)
     left_alone = [structure for structure in Membership.managed_structures(user)]
     addresses = list(dict.fromkeys((user.email, user.contact_email)))

@@ -95,9 +95,14 @@ def search_page(template: str, search: Callable[[str], list], **context):
     return page(template, form=form, results=search(text) if text else None, **context)
 
 
+@renders("admin.accounts")
+def accounts_page():
+    return search_page("admin/accounts.html", operations.search_accounts)
+
+
 @bp.get("/comptes")
 def accounts():
-    return search_page("admin/accounts.html", operations.search_accounts)
+    return accounts_page()
 
 
 def row_or_404(model, row_id: int):
@@ -180,6 +185,25 @@ def revoke_sessions(user_id: int):
         return True
 
     return _account_action(user_id, act, "Toutes les sessions du compte sont fermées.", "")
+
+
+@bp.post("/comptes/<id:user_id>/supprimer")
+@action_limit
+def delete(user_id: int):
+    checked_action()
+    user = _account(user_id)
+    if request.form.get("confirm") != "yes":
+        return refused(
+            "Cochez la case de confirmation pour supprimer le compte.", "admin.account", user_id=user.id
+        )
+    if operations.delete_account(operator(), user):
+        return done("Le compte est supprimé et ses données personnelles sont effacées.", "admin.accounts")
+    return refused(
+        "Ce compte ne peut pas être supprimé : c'est le vôtre, ou une structure attend d'abord "
+        "un nouveau gestionnaire principal.",
+        "admin.account",
+        user_id=user.id,
+    )
 
 
 # The structures', moderation's, the outbox's and the trail's routes.

@@ -1,0 +1,85 @@
+"""« Supprimer le compte » in the console: for a holder who asked the support
+(RGPD). The same erasure as « Supprimer mon compte », with a confirmation box,
+refused for the operator's own account and while a structure needs the
+account's manager role handed over. Full page and htmx (``operator`` is both)."""
+
+from __future__ import annotations
+
+import json
+
+from models import AuditEvent, Membership, Structure, User
+from tests.support.app import query
+from tests.support.constants import EMAIL
+from tests.support.operators import account, account_id
+from tests.support.responses import follow
+from tests.support.signup import PERSON
+from tests.support.structures import PIERRE, create_structure, new_client
+
+PIERRE_EMAIL = PIERRE["email"]
+
+
+def pierre_with_structure(app, mailbox):
+    client = new_client(app, mailbox, PIERRE)
+    assert create_structure(client).status_code == 303
+    return client
+
+
+def test_an_operator_deletes_an_account_at_its_holders_request(app, operator, mailbox):
+    pierre = pierre_with_structure(app, mailbox)
+    url = f"/administration/comptes/{account_id(app, PIERRE_EMAIL)}/"
+    text = follow(
+        operator, operator.submit(f"{url}supprimer", {"confirm": "yes"}), pushed="/administration/comptes"
+    )
+    assert "Le compte est supprimé" in text
+    assert account(app, PIERRE_EMAIL) is None
+    assert pierre.get("/mon-compte/").status_code == 302  # his session died with the account
+    # The structure keeps its identifier (uniqueness), not his contact data.
+    structure = query(app, lambda: Structure.get())
+    assert structure.email is None and structure.phone is None
+    [event] = query(app, lambda: list(AuditEvent.select().where(AuditEvent.event == "admin.account_deleted")))
+    assert event.account == EMAIL
+    assert json.loads(event.details)["target"].startswith("supprimé-")
+    trail = query(app, lambda: [e.account for e in AuditEvent.select()])
+    assert PIERRE_EMAIL not in trail
+
+
+def test_deletion_needs_the_confirmation_box_attack_misclick(app, operator, mailbox):
+    pierre_with_structure(app, mailbox)
+    url = f"/administration/comptes/{account_id(app, PIERRE_EMAIL)}/"
+    text = follow(operator, operator.submit(f"{url}supprimer"), pushed=url)
+    assert "Cochez la case de confirmation" in text
+    assert account(app, PIERRE_EMAIL) is not None
+
+
+def test_an_operator_cannot_delete_their_own_account(app, operator):
+    url = f"/administration/comptes/{account_id(app, EMAIL)}/"
+    text = follow(operator, operator.submit(f"{url}supprimer", {"confirm": "yes"}), pushed=url)
+    assert "ne peut pas être supprimé" in text
+    assert account(app, EMAIL).status == User.ACTIVE
+
+
+def test_a_sole_manager_with_members_is_not_deleted_before_a_handover(app, operator, mailbox):
+    pierre_with_structure(app, mailbox)
+
+    def marie_joins():
+        Membership.create(
+            user=User.by_email(EMAIL),
+            structure=Structure.get(),
+            role=Membership.USER,
+            status=Membership.ACTIVE,
+        )
+
+    query(app, marie_joins)
+    url = f"/administration/comptes/{account_id(app, PIERRE_EMAIL)}/"
+    text = follow(operator, operator.submit(f"{url}supprimer", {"confirm": "yes"}), pushed=url)
+    assert "nouveau gestionnaire principal" in text
+    assert account(app, PIERRE_EMAIL) is not None
+
+
+def test_deleting_is_404_for_an_ordinary_account_attack_privilege_escalation(app, mailbox):
+    pierre = pierre_with_structure(app, mailbox)
+    marie = new_client(app, mailbox, PERSON)
+    assert marie.get("/mon-compte/").status_code == 200
+    url = f"/administration/comptes/{account_id(app, EMAIL)}/supprimer"
+    assert pierre.submit(url, {"confirm": "yes"}).status_code == 404
+    assert account(app, EMAIL) is not None
