@@ -30,12 +30,14 @@ from views import (
     captcha,
     dev,
     errors,
+    factors,
     filters,
     legal,
     main,
     recovery,
     registration,
     rights,
+    second_factor,
     space,
     structure,
 )
@@ -75,7 +77,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         approvals.bp,
     ):
         app.register_blueprint(blueprint)
-    for blueprint in (recovery.bp, account.bp, rights.bp, admin.bp, legal.bp):
+    for blueprint in (recovery.bp, account.bp, rights.bp, admin.bp, legal.bp, second_factor.bp, factors.bp):
         app.register_blueprint(blueprint)
     if app.config["DEV_OUTBOX_PAGE"]:
         app.register_blueprint(dev.bp)

@@ -51,6 +51,20 @@ class Event:
     CONTACT_EMAIL_CONFIRMED = "profile.contact_email_confirmed"
     # accounts.set_survey_consent (details ``consent``).
     SURVEY_CONSENT_CHANGED = "survey_consent.changed"
+    # factors.manage: a second factor enrolled (details ``kind``: totp, email,
+    # passkey), or removed; recovery codes regenerated (details ``count``).
+    SECOND_FACTOR_ENROLLED = "second_factor.enrolled"
+    SECOND_FACTOR_REMOVED = "second_factor.removed"
+    RECOVERY_CODES_GENERATED = "second_factor.recovery_codes_generated"
+    # factors.manage.reauthenticate: the password asked again before changing
+    # second factors, SUCCESS or FAILURE.
+    SECOND_FACTOR_REAUTH = "second_factor.reauthenticated"
+    # factors.verify.check: SUCCESS or FAILURE of the sign-in's second step
+    # (details ``method``: totp, email, recovery, passkey; ``left`` recovery
+    # codes after one is used); THROTTLED when refused by the limits.
+    SECOND_FACTOR_USED = "second_factor.used"
+    # factors.email_code.send: a code mailed.
+    EMAIL_CODE_SENT = "second_factor.email_code_sent"
     # accounts.purge (`flask purge`): one event, details are counts.
     ACCOUNT_PURGED = "account.purged"
 

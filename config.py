@@ -21,6 +21,7 @@ class SettingError(RuntimeError, _ServerLoadError):
     """A setting that is required outside development is missing, or one
     that is refused there is set: the app does not start."""
 
+
 DEFAULTS = {
     "ACTIVATION_TTL_MINUTES": 60,
     "RESET_TTL_MINUTES": 60,
@@ -82,6 +83,12 @@ DEFAULTS = {
     "DEVICE_COOKIE_DAYS": 180,
     # Signed-in sessions end after this many days at most (sessions.py).
     "SESSION_MAX_AGE_DAYS": 30,
+    # Second factors (factors/): who must have one, « optional », « managers »
+    # (a gestionnaire principal) or « all »; the setting the TOTP secrets'
+    # encryption key derives from (HKDF), SECRET_KEY when unset; e-mail codes.
+    "TWO_FACTOR_POLICY": "optional",
+    "TWO_FACTOR_KEY": None,
+    "EMAIL_CODE_TTL_MINUTES": 10,
     # `flask purge`: pending accounts never activated, and audit events, older than this.
     "PURGE_PENDING_AFTER_DAYS": 30,
     "AUDIT_RETENTION_DAYS": 365,
@@ -152,6 +159,14 @@ DEFAULTS = {
     # A gestionnaire principal gets at most one mail per requester and
     # structure in this interval (request, cancellation, request again...).
     "MANAGER_NOTICE_INTERVAL_MINUTES": 60,
+    # Second-factor codes (sign-in and enrolment), by client and by account;
+    # codes mailed; the password asked again before a change of factors.
+    "RATELIMIT_SECOND_FACTOR": "30 per 15 minutes",
+    "RATELIMIT_SECOND_FACTOR_EMAIL": "10 per 15 minutes; 50 per day",
+    "RATELIMIT_EMAIL_CODE": "20 per hour",
+    "RATELIMIT_EMAIL_CODE_EMAIL": "5 per 15 minutes; 20 per day",
+    "RATELIMIT_SECOND_FACTOR_REAUTH": "10 per 15 minutes",
+    "RATELIMIT_SECOND_FACTOR_REAUTH_EMAIL": "5 per 15 minutes",
 }
 
 # Defaults outside development (neither debug nor testing): cookies only over
@@ -198,6 +213,8 @@ STRING_KEYS = (
     "SIRENE_API_URL",
     "METRICS_TOKEN",
     "DEVICE_COOKIE_NAME",
+    "TWO_FACTOR_POLICY",
+    "TWO_FACTOR_KEY",
 )
 
 
@@ -252,6 +269,8 @@ def _check_texts(app: Flask) -> None:
 
 
 def _check_secrets(app: Flask) -> None:
+    if app.config["TWO_FACTOR_POLICY"] not in ("optional", "managers", "all"):
+        raise SettingError("FLASK_TWO_FACTOR_POLICY must be optional, managers or all.")
     if app.config.get("CAPTCHA_FIXED_ANSWER") and not app.testing:
         raise SettingError("FLASK_CAPTCHA_FIXED_ANSWER is a test hook: it is refused unless TESTING is true.")
     if not app.config.get("SECRET_KEY"):

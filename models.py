@@ -861,6 +861,176 @@ Membership.add_index(
 )
 
 
+class SecondFactor(BaseModel):
+    """A second factor of an account: an authenticator app (TOTP), codes by
+    e-mail, or a passkey. A row without ``confirmed_at`` is an enrolment not
+    finished (the person has not yet given a right code); it counts for
+    nothing. The TOTP secret is stored encrypted (factors/sealed.py)."""
+
+    TOTP = "totp"
+    EMAIL = "email"
+    PASSKEY = "passkey"
+
+    user = ForeignKeyField(User, backref="second_factors", on_delete="CASCADE")
+    kind = CharField()
+    name = CharField(max_length=100)
+    secret = TextField(null=True)  # TOTP: encrypted
+    last_step = IntegerField(null=True)  # TOTP: the last time step accepted (no replay)
+    credential_id = CharField(null=True, unique=True)  # passkey, base64url
+    public_key = TextField(null=True)  # passkey, base64url
+    sign_count = IntegerField(null=True)  # passkey
+    created_at = DateTimeField(default=utcnow)
+    confirmed_at = DateTimeField(null=True)
+    last_used_at = DateTimeField(null=True)
+
+    class Meta:
+        table_name = "second_factor"
+        indexes = ((("user", "kind"), False),)
+
+    @classmethod
+    def confirmed(cls, user: User):
+        return cls.select().where((cls.user == user.id) & cls.confirmed_at.is_null(False))
+
+    @classmethod
+    def of_kind(cls, user: User, kind: str) -> SecondFactor | None:
+        return cls.confirmed(user).where(cls.kind == kind).order_by(cls.id).first()
+
+    @classmethod
+    def pending(cls, user: User, kind: str) -> SecondFactor | None:
+        return (
+            cls.select()
+            .where((cls.user == user.id) & (cls.kind == kind) & cls.confirmed_at.is_null())
+            .order_by(cls.id.desc())
+            .first()
+        )
+
+    @classmethod
+    def start(cls, user: User, kind: str, name: str, **fields) -> SecondFactor:
+        """A new enrolment, replacing an unfinished one of that kind."""
+        cls.delete().where((cls.user == user.id) & (cls.kind == kind) & cls.confirmed_at.is_null()).execute()
+        return cls.create(user=user, kind=kind, name=name, **fields)
+
+    def confirm(self) -> None:
+        """The enrolment is finished; for TOTP and e-mail, one of a kind."""
+        now = utcnow()
+        if self.kind != self.PASSKEY:
+            SecondFactor.delete().where(
+                (SecondFactor.user == self.user_id)
+                & (SecondFactor.kind == self.kind)
+                & (SecondFactor.id != self.id)
+            ).execute()
+        SecondFactor.update(confirmed_at=now, last_used_at=now).where(SecondFactor.id == self.id).execute()
+        self.confirmed_at = self.last_used_at = now
+
+    def claim_step(self, step: int) -> bool:
+        """Accept the TOTP time step ``step`` once: only a step later than the
+        last one accepted wins (of concurrent claims, one)."""
+        won = (
+            SecondFactor.update(last_step=step, last_used_at=utcnow())
+            .where(
+                (SecondFactor.id == self.id)
+                & (SecondFactor.last_step.is_null() | (SecondFactor.last_step < step))
+            )
+            .execute()
+        )
+        if won == 1:
+            self.last_step = step
+        return won == 1
+
+    def record_use(self, sign_count: int | None = None) -> None:
+        fields = {"last_used_at": utcnow()}
+        if sign_count is not None:
+            fields["sign_count"] = sign_count
+        SecondFactor.update(**fields).where(SecondFactor.id == self.id).execute()
+
+
+class RecoveryCode(BaseModel):
+    """A single-use recovery code; only its SHA-256 is stored."""
+
+    user = ForeignKeyField(User, backref="recovery_codes", on_delete="CASCADE")
+    code_hash = CharField()
+    created_at = DateTimeField(default=utcnow)
+    used_at = DateTimeField(null=True)
+
+    class Meta:
+        table_name = "recovery_code"
+        indexes = ((("user", "code_hash"), False),)
+
+    @classmethod
+    def replace_all(cls, user: User, codes: list[str]) -> None:
+        """A new set; the old one is revoked."""
+        cls.delete().where(cls.user == user.id).execute()
+        now = utcnow()
+        cls.insert_many(
+            [{"user": user.id, "code_hash": sha256(code), "created_at": now} for code in codes]
+        ).execute()
+
+    @classmethod
+    def use(cls, user: User, code: str) -> bool:
+        """Spend ``code`` once (of concurrent uses, one wins)."""
+        won = (
+            cls.update(used_at=utcnow())
+            .where((cls.user == user.id) & (cls.code_hash == sha256(code)) & cls.used_at.is_null())
+            .execute()
+        )
+        return won >= 1
+
+    @classmethod
+    def left(cls, user: User) -> int:
+        return cls.select().where((cls.user == user.id) & cls.used_at.is_null()).count()
+
+    @classmethod
+    def revoke_all(cls, user: User) -> None:
+        cls.delete().where(cls.user == user.id).execute()
+
+
+class EmailCode(BaseModel):
+    """A 6-digit code mailed as a second factor: short-lived, single use, a
+    new one revokes the older. Stored as its SHA-256, salted by the account."""
+
+    user = ForeignKeyField(User, backref="email_codes", on_delete="CASCADE")
+    code_hash = CharField()
+    created_at = DateTimeField(default=utcnow)
+    expires_at = DateTimeField()
+    used_at = DateTimeField(null=True)
+
+    class Meta:
+        table_name = "email_code"
+        indexes = ((("user", "used_at"), False),)
+
+    @staticmethod
+    def _hash(user: User, code: str) -> str:
+        return sha256(f"{user.id}:{code}")
+
+    @classmethod
+    def issue(cls, user: User, ttl: timedelta) -> str:
+        now = utcnow()
+        cls.update(used_at=now).where((cls.user == user.id) & cls.used_at.is_null()).execute()
+        code = f"{secrets.randbelow(10**6):06d}"
+        cls.create(user=user, code_hash=cls._hash(user, code), created_at=now, expires_at=now + ttl)
+        return code
+
+    @classmethod
+    def use(cls, user: User, code: str) -> bool:
+        now = utcnow()
+        won = (
+            cls.update(used_at=now)
+            .where(
+                (cls.user == user.id)
+                & (cls.code_hash == cls._hash(user, code))
+                & cls.used_at.is_null()
+                & (cls.expires_at > now)
+            )
+            .execute()
+        )
+        return won >= 1
+
+    @classmethod
+    def last_issued_at(cls, user: User) -> datetime | None:
+        row = cls.select(cls.created_at).where(cls.user == user.id).order_by(cls.created_at.desc()).first()
+        return row.created_at if row else None
+
+
 MODELS: list[type[BaseModel]] = [
     SchemaVersion,
     User,
@@ -870,6 +1040,9 @@ MODELS: list[type[BaseModel]] = [
     OutboxMail,
     Structure,
     Membership,
+    SecondFactor,
+    RecoveryCode,
+    EmailCode,
 ]
 
 

@@ -60,6 +60,7 @@ from migrations import (
     v007_contact_email_confirmation,
     v008_drafts,
     v009_operators,
+    v010_second_factors,
 )
 from migrations.frozen import FrozenModel
 from models import db
@@ -77,6 +78,7 @@ STEPS: dict[int, Step] = {
     7: v007_contact_email_confirmation.upgrade,
     8: v008_drafts.upgrade,
     9: v009_operators.upgrade,
+    10: v010_second_factors.upgrade,
 }
 SCHEMA_VERSION = max(STEPS)
 

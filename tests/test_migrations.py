@@ -28,6 +28,7 @@ from migrations import (
     v006_sessions_and_manager_notices,
     v008_drafts,
     v009_operators,
+    v010_second_factors,
 )
 from models import MODELS, Structure, User, db
 from tests.support.app import clean_environment
@@ -135,12 +136,27 @@ def _fill_v8() -> None:
 
 
 def _fill_v9() -> None:
-    db.execute_sql("UPDATE \"user\" SET is_operator = TRUE")
+    db.execute_sql('UPDATE "user" SET is_operator = TRUE')
     db.execute_sql("UPDATE structure SET status = 'disabled'")
     v009_operators.ConsentChange.create(user=v009_operators.User.get(), consent=True, at=AT)
 
 
-FILLS = [_fill_v1, _fill_v2, _fill_v3, _fill_v4, _fill_v5, _fill_v6, _fill_v7, _fill_v8, _fill_v9]
+def _fill_v10() -> None:
+    user = v010_second_factors.User.get()
+    v010_second_factors.SecondFactor.create(
+        user=user,
+        kind="totp",
+        name="Application",
+        secret="sealed",
+        last_step=1,
+        created_at=AT,
+        confirmed_at=AT,
+    )
+    v010_second_factors.RecoveryCode.create(user=user, code_hash="r", created_at=AT)
+    v010_second_factors.EmailCode.create(user=user, code_hash="e", created_at=AT, expires_at=AT)
+
+
+FILLS = [_fill_v1, _fill_v2, _fill_v3, _fill_v4, _fill_v5, _fill_v6, _fill_v7, _fill_v8, _fill_v9, _fill_v10]
 
 
 def test_every_version_has_its_rows():

@@ -8,6 +8,7 @@ from flask_login import current_user, login_required
 import accounts
 import audit
 import drafts
+import factors
 import sessions
 from audit import Event
 from forms.account import ChangePasswordForm, ConfirmForm, ProfileForm, SurveyConsentForm
@@ -169,4 +170,5 @@ def account_step(status: int = 200, profile=None, consent=None, password=None):
         password=password,
         checks=password_checks(""),
         saved_at=saved_at,
+        has_second_factor=factors.has_second_factor(user),
     )

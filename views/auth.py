@@ -10,12 +10,14 @@ from flask_login import current_user
 import accounts
 import audit
 import devices
+import factors
 import sessions
 from audit import Event
+from factors import verify
 from forms.auth import LoginForm
 from models import db
 from security import form_email, limit, limits
-from views import full_redirect, invalid, page, sign_in
+from views import advance, full_redirect, invalid, page, sign_in
 
 bp = Blueprint("auth", __name__)
 
@@ -37,6 +39,10 @@ def login():
         # One message whatever the reason (see accounts.authenticate).
         form.form_errors.append(FAILED)
         return invalid("auth/login.html", form=form, next_url=next_url)
+    if factors.has_second_factor(user):
+        # The password was right; the second factor is asked next, in place.
+        verify.begin(user, next_url)
+        return advance("second_factor.verify_step")
     sign_in(user)
     return full_redirect(next_url or url_for("structure.choose"))
 

@@ -1,0 +1,61 @@
+"""Second factors: which an account has, which it must have, and where the
+sign-in stands. Other areas (the operators' /administration) call
+``has_second_factor(user)`` and ``second_factor_required`` (views/factors.py
+gate, see ``verified_in_session``).
+
+Modules: sealed (encrypted secrets), totp, email_code, recovery (codes),
+manage (enrol, remove, with audit and notification mail), verify (the
+sign-in's second step)."""
+
+from __future__ import annotations
+
+from flask import current_app, session
+
+from models import Membership, SecondFactor, User
+
+OPTIONAL = "optional"
+MANAGERS = "managers"
+ALL = "all"
+POLICIES = (OPTIONAL, MANAGERS, ALL)
+
+# Session key: when (epoch seconds) this session passed a second factor.
+VERIFIED_KEY = "second_factor_at"
+
+LABELS = {
+    SecondFactor.TOTP: "Application d'authentification",
+    SecondFactor.EMAIL: "Code par e-mail",
+    SecondFactor.PASSKEY: "Clé d'accès",
+}
+
+
+def has_second_factor(user: User) -> bool:
+    """The account has at least one second factor (enrolment finished)."""
+    return SecondFactor.confirmed(user).exists()
+
+
+def factors_of(user: User) -> list[SecondFactor]:
+    return list(SecondFactor.confirmed(user).order_by(SecondFactor.created_at, SecondFactor.id))
+
+
+def kinds_of(user: User) -> list[str]:
+    """The kinds the account can use, the preferred first: app, passkey, e-mail."""
+    kinds = {factor.kind for factor in factors_of(user)}
+    return [kind for kind in (SecondFactor.TOTP, SecondFactor.PASSKEY, SecondFactor.EMAIL) if kind in kinds]
+
+
+def policy() -> str:
+    return current_app.config["TWO_FACTOR_POLICY"]
+
+
+def required_for(user: User) -> bool:
+    """The policy requires a second factor of this account: everyone under
+    ``all``; under ``managers``, a gestionnaire principal of a structure."""
+    if policy() == ALL:
+        return True
+    if policy() == MANAGERS:
+        return bool(Membership.managed_structures(user))
+    return False
+
+
+def verified_in_session() -> bool:
+    return VERIFIED_KEY in session

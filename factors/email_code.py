@@ -1,0 +1,29 @@
+"""Codes by e-mail: 6 digits to the login e-mail through the outbox, valid
+``EMAIL_CODE_TTL_MINUTES``, single use; a new code revokes the older."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+from flask import current_app
+
+import audit
+import mailer
+from audit import Event
+from models import EmailCode, User
+
+
+def send(user: User) -> None:
+    """Mail a new code (call inside the transaction of what asked for it)."""
+    minutes = current_app.config["EMAIL_CODE_TTL_MINUTES"]
+    code = EmailCode.issue(user, timedelta(minutes=minutes))
+    mailer.queue(
+        user.email, "Votre code de connexion", "second_factor_code", user=user, code=code, minutes=minutes
+    )
+    audit.record(Event.EMAIL_CODE_SENT, user)
+
+
+def check(user: User, code: str | None) -> bool:
+    code = re.sub(r"[\s-]", "", code or "")
+    return bool(re.fullmatch(r"\d{6}", code)) and EmailCode.use(user, code)

@@ -1,0 +1,115 @@
+"""Enrolling and removing second factors, and recovery codes: each change
+with its audit event and the notification mail, in one transaction."""
+
+from __future__ import annotations
+
+import audit
+import mailer
+from audit import Event, Outcome
+from factors import LABELS, email_code, has_second_factor, recovery, required_for, totp
+from models import RecoveryCode, SecondFactor, User, db
+from passwords import verify_password
+
+
+class LastFactorRefused(Exception):
+    """The policy requires a second factor and this is the account's last."""
+
+
+def reauthenticate(user: User, password: str) -> bool:
+    """The password asked again before a change of second factors."""
+    ok, _ = verify_password(user.password_hash, password or "")
+    with db.atomic():
+        audit.record(Event.SECOND_FACTOR_REAUTH, user, Outcome.SUCCESS if ok else Outcome.FAILURE)
+    return ok
+
+
+def start_totp(user: User) -> tuple[SecondFactor, str]:
+    """A new authenticator app, not usable until a right code confirms it."""
+    secret = totp.new_secret()
+    with db.atomic():
+        factor = SecondFactor.start(
+            user, SecondFactor.TOTP, LABELS[SecondFactor.TOTP], secret=totp.seal_secret(user, secret)
+        )
+    return factor, secret
+
+
+def confirm_totp(user: User, code: str) -> list[str] | None:
+    """Finish the enrolment with a right code: the recovery codes to show
+    once (an empty list if the account kept its set), None if the code is wrong."""
+    factor = SecondFactor.pending(user, SecondFactor.TOTP)
+    if factor is None:
+        return None
+    with db.atomic():
+        if not totp.check(factor, code):
+            return None
+        return _enrolled(user, factor)
+
+
+def start_email(user: User) -> None:
+    """Codes by e-mail: a first code is mailed, and confirms the address."""
+    with db.atomic():
+        SecondFactor.start(user, SecondFactor.EMAIL, LABELS[SecondFactor.EMAIL])
+        email_code.send(user)
+
+
+def confirm_email(user: User, code: str) -> list[str] | None:
+    factor = SecondFactor.pending(user, SecondFactor.EMAIL)
+    if factor is None:
+        return None
+    with db.atomic():
+        if not email_code.check(user, code):
+            return None
+        return _enrolled(user, factor)
+
+
+def _enrolled(user: User, factor: SecondFactor) -> list[str]:
+    factor.confirm()
+    audit.record(Event.SECOND_FACTOR_ENROLLED, user, kind=factor.kind)
+    _notify(user, f"« {factor.name} » a été ajoutée")
+    if RecoveryCode.left(user):
+        return []
+    return _regenerate(user)
+
+
+def regenerate_codes(user: User) -> list[str]:
+    """A new set of recovery codes, the old set revoked."""
+    with db.atomic():
+        codes = _regenerate(user)
+        _notify(user, "de nouveaux codes de secours ont été créés, les anciens ne fonctionnent plus")
+        return codes
+
+
+def _regenerate(user: User) -> list[str]:
+    codes = recovery.regenerate(user)
+    audit.record(Event.RECOVERY_CODES_GENERATED, user, count=len(codes))
+    return codes
+
+
+def remove(user: User, factor_id: int) -> bool:
+    """Remove one of the account's factors; False if it has no such factor.
+    Raises LastFactorRefused when the policy needs one and it is the last."""
+    with db.atomic():
+        factor = SecondFactor.get_or_none((SecondFactor.id == factor_id) & (SecondFactor.user == user.id))
+        if factor is None:
+            return False
+        others = SecondFactor.confirmed(user).where(SecondFactor.id != factor.id).exists()
+        if factor.confirmed_at and not others and required_for(user):
+            raise LastFactorRefused
+        factor.delete_instance()
+        if not has_second_factor(user):
+            RecoveryCode.revoke_all(user)  # no factor, no recovery codes to fall back on
+        audit.record(Event.SECOND_FACTOR_REMOVED, user, kind=factor.kind)
+        _notify(user, f"« {factor.name} » a été retirée")
+        return True
+
+
+def _notify(user: User, change: str) -> None:
+    for recipient in dict.fromkeys((user.email, user.contact_email)):
+        mailer.queue(
+            recipient,
+            "Vos méthodes de connexion ont été modifiées",
+            "second_factor_changed",
+            user=user,
+            change=change,
+            reset_url=mailer.external_url("recovery.request"),
+        )

@@ -1,0 +1,80 @@
+"""Authenticator apps (TOTP, RFC 6238: 6 digits, 30-second steps, SHA-1, as
+every app reads them): the secret, its QR code and the check of a code,
+accepted once (no replay), with one step of clock drift either way."""
+
+from __future__ import annotations
+
+import io
+import re
+import time
+
+import pyotp
+import qrcode
+import qrcode.image.svg
+from flask import current_app
+from pyotp import utils
+
+from factors.sealed import seal, unseal
+from models import SecondFactor, User
+
+DRIFT_STEPS = 1
+CODE = re.compile(r"^\d{6}$")
+
+
+def new_secret() -> str:
+    return pyotp.random_base32()  # 160 bits, as RFC 4226 recommends
+
+
+def seal_secret(user: User, secret: str) -> str:
+    return seal(secret, f"totp:{user.id}")
+
+
+def secret_of(factor: SecondFactor) -> str | None:
+    return unseal(factor.secret, f"totp:{factor.user_id}")
+
+
+def grouped(secret: str) -> str:
+    """The secret by groups of four, to type it by hand."""
+    return " ".join(secret[i : i + 4] for i in range(0, len(secret), 4))
+
+
+def provisioning_uri(user: User, secret: str) -> str:
+    return pyotp.TOTP(secret).provisioning_uri(name=user.email, issuer_name=current_app.config["PORTAL_NAME"])
+
+
+def qr_svg(uri: str) -> str:
+    """The QR code as an inline SVG (one path: no script, no style attribute
+    the CSP would refuse)."""
+    image = qrcode.make(uri, image_factory=qrcode.image.svg.SvgPathImage, box_size=8, border=2)
+    out = io.BytesIO()
+    image.save(out)
+    svg = out.getvalue().decode()
+    svg = re.sub(r"^<\?xml[^>]*>\s*", "", svg)
+    return svg.replace("<svg ", '<svg role="img" aria-label="QR code à scanner" ', 1)
+
+
+def normalise(code: str | None) -> str:
+    return re.sub(r"[\s-]", "", code or "")
+
+
+def matching_step(secret: str, code: str, at: float | None = None) -> int | None:
+    """The time step ``code`` belongs to, within the drift, else None."""
+    code = normalise(code)
+    if not CODE.match(code):
+        return None
+    totp = pyotp.TOTP(secret)
+    now = totp.timecode(time.time() if at is None else at)
+    for step in range(now - DRIFT_STEPS, now + DRIFT_STEPS + 1):
+        if utils.strings_equal(code, totp.generate_otp(step)):
+            return step
+    return None
+
+
+def check(factor: SecondFactor, code: str) -> bool:
+    """A right code of a step later than the last one accepted; that step is
+    then spent (a code seen over a shoulder cannot be played again)."""
+    secret = secret_of(factor)
+    if secret is None:
+        return False
+    step = matching_step(secret, code)
+    return step is not None and factor.claim_step(step)

@@ -1,0 +1,74 @@
+"""The sign-in's second step: the account waiting for it is kept in the
+session (bound to its session epoch, for ``PENDING_MINUTES``), then one
+method checks a code."""
+
+from __future__ import annotations
+
+import time
+
+from flask import session
+
+import audit
+from audit import Event, Outcome
+from factors import email_code, recovery, totp
+from models import SecondFactor, User, db
+
+PENDING_KEY = "second_factor_pending"
+PENDING_MINUTES = 10
+
+TOTP = SecondFactor.TOTP
+EMAIL = SecondFactor.EMAIL
+RECOVERY = "recovery"
+PASSKEY = SecondFactor.PASSKEY
+
+
+def begin(user: User, next_url: str | None) -> None:
+    """The password was right: the second step starts."""
+    session[PENDING_KEY] = {"u": user.id, "e": user.session_epoch, "n": next_url, "t": int(time.time())}
+
+
+def pending_user() -> User | None:
+    """The account whose second step is under way, if still valid."""
+    pending = session.get(PENDING_KEY)
+    if not isinstance(pending, dict) or time.time() - pending.get("t", 0) > PENDING_MINUTES * 60:
+        return None
+    user = User.get_or_none(User.id == pending.get("u"))
+    if user is None or not user.is_active or user.session_epoch != pending.get("e"):
+        return None
+    return user
+
+
+def pending_next() -> str | None:
+    pending = session.get(PENDING_KEY)
+    return pending.get("n") if isinstance(pending, dict) else None
+
+
+def finish() -> None:
+    session.pop(PENDING_KEY, None)
+
+
+def check(user: User, method: str, code: str) -> tuple[bool, int | None]:
+    """Whether ``code`` passes ``method`` for ``user``; with a recovery code,
+    how many are left. Every attempt goes into the audit trail."""
+    left = None
+    with db.atomic():
+        if method == TOTP:
+            factor = SecondFactor.of_kind(user, TOTP)
+            ok = factor is not None and totp.check(factor, code)
+        elif method == EMAIL:
+            ok = SecondFactor.of_kind(user, EMAIL) is not None and email_code.check(user, code)
+        elif method == RECOVERY:
+            ok = recovery.use(user, code)
+            left = recovery.left(user) if ok else None
+        else:
+            ok = False
+        details = {"method": method}
+        if left is not None:
+            details["left"] = left
+        audit.record(Event.SECOND_FACTOR_USED, user, Outcome.SUCCESS if ok else Outcome.FAILURE, **details)
+    return ok, left
+
+
+def send_email_code(user: User) -> None:
+    with db.atomic():
+        email_code.send(user)

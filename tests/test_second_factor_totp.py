@@ -1,0 +1,247 @@
+"""Authenticator apps: enrolment in « Mon compte », the sign-in's second
+step with codes computed by pyotp, and recovery codes."""
+
+from __future__ import annotations
+
+import pytest
+
+from audit import Event
+from models import AuditEvent, RecoveryCode, SecondFactor, User, db
+from passwords import hash_password
+from tests.support.app import user_row
+from tests.support.constants import EMAIL, PASSWORD
+from tests.support.responses import error_of, is_fragment, text_of
+from tests.support.second_factor import (
+    FACTORS,
+    VERIFY,
+    code_at,
+    enrol_totp,
+    password_step,
+    reauthenticate,
+    second_step,
+    start_totp,
+)
+
+
+@pytest.fixture
+def signed_in(app, any_client, signup):
+    signup.create_account()
+    signup.activate()
+    response = password_step(any_client)
+    assert response.status_code in (204, 303)
+    return any_client
+
+
+def stored(app, fn):
+    with app.app_context(), db.connection_context():
+        return fn()
+
+
+def sign_out(client):
+    client.submit("/deconnexion")
+
+
+def test_enrolment_needs_the_password_again(signed_in):
+    page = text_of(signed_in.get(FACTORS))
+    assert "Confirmer votre identité" in page
+    assert "Ajouter une application" not in page
+    response = reauthenticate(signed_in, "Mauvais-Mot-De-Passe-1")
+    assert response.status_code == 422
+    assert "Le mot de passe est incorrect." in error_of(response, "password")
+    assert is_fragment(response) == signed_in.htmx
+    response = reauthenticate(signed_in)
+    assert response.status_code == (200 if signed_in.htmx else 303)
+
+
+def test_enrolment_shows_a_qr_code_and_the_secret_in_groups(app, signed_in):
+    secret = start_totp(signed_in)
+    page = text_of(signed_in.get(f"{FACTORS}application"))
+    assert "<svg" in page and 'aria-label="QR code à scanner"' in page
+    assert "<script" not in page.split('<div class="qr-code">')[1].split("</div>")[0]
+    assert " ".join(secret[i : i + 4] for i in range(0, len(secret), 4)) in page
+    # Not usable before a right code, and stored encrypted.
+    row = stored(app, lambda: SecondFactor.get())
+    assert row.confirmed_at is None
+    assert secret not in row.secret
+
+
+def test_a_wrong_code_keeps_the_enrolment_open(app, signed_in):
+    secret = start_totp(signed_in)
+    wrong = f"{(int(code_at(secret)) + 1) % 1000000:06d}"
+    response = signed_in.submit(f"{FACTORS}application/valider", {"code": wrong})
+    assert response.status_code == 422
+    assert "Ce code est incorrect" in error_of(response, "code")
+    assert is_fragment(response) == signed_in.htmx
+    assert stored(app, lambda: SecondFactor.get().confirmed_at) is None
+
+
+def test_enrolment_completes_with_a_right_code_and_shows_ten_recovery_codes_once(app, signed_in, mailbox):
+    secret, codes = enrol_totp(signed_in)
+    assert len(set(codes)) == 10
+    assert stored(app, lambda: SecondFactor.get().confirmed_at) is not None
+    hashes = stored(app, lambda: [row.code_hash for row in RecoveryCode.select()])
+    assert len(hashes) == 10 and not set(codes) & set(hashes)
+    page = text_of(signed_in.get(FACTORS))
+    assert "Application d'authentification" in page and codes[0] not in page
+    assert "Vos méthodes de connexion ont été modifiées" in [mail.subject for mail in mailbox(EMAIL)][-1]
+    events = stored(app, lambda: [e.event for e in AuditEvent.select()])
+    assert Event.SECOND_FACTOR_ENROLLED in events and Event.RECOVERY_CODES_GENERATED in events
+
+
+def test_recovery_codes_are_downloadable_as_text(signed_in):
+    secret = start_totp(signed_in)
+    response = signed_in.submit(f"{FACTORS}application/valider", {"code": code_at(secret)})
+    page = text_of(response)
+    assert 'download="codes-de-secours.txt"' in page
+    assert 'href="data:text/plain;charset=utf-8,' in page
+
+
+@pytest.fixture
+def enrolled(app, signed_in):
+    """Marie with an app, signed out: (client, secret, recovery codes)."""
+    secret, codes = enrol_totp(signed_in)
+    sign_out(signed_in)
+    return signed_in, secret, codes
+
+
+def test_the_password_alone_no_longer_signs_in(enrolled):
+    client, _, _ = enrolled
+    response = password_step(client)
+    if client.htmx:
+        assert response.status_code == 200
+        assert response.headers["HX-Push-Url"] == VERIFY
+        page = text_of(response)
+        assert is_fragment(response)
+    else:
+        assert response.status_code == 303 and response.headers["Location"] == VERIFY
+        page = text_of(client.get(VERIFY))
+    assert "Vérification en deux étapes" in page
+    assert "Code à 6 chiffres de votre application" in page
+    assert "Utiliser un code de secours" in page
+    assert client.get("/mon-compte/").status_code == 302
+
+
+def test_a_right_code_signs_in(enrolled):
+    client, secret, _ = enrolled
+    password_step(client)
+    response = second_step(client, code_at(secret))
+    assert response.status_code == (204 if client.htmx else 303)
+    assert client.get("/mon-compte/").status_code == 200
+
+
+def test_a_wrong_code_is_refused_next_to_the_field(app, enrolled):
+    client, secret, _ = enrolled
+    password_step(client)
+    wrong = f"{(int(code_at(secret)) + 1) % 1000000:06d}"
+    response = second_step(client, wrong)
+    assert response.status_code == 422
+    assert "Ce code est incorrect" in error_of(response, "code")
+    assert is_fragment(response) == client.htmx
+    assert client.get("/mon-compte/").status_code == 302
+    failures = stored(app, lambda: AuditEvent.select().where(AuditEvent.outcome == "failure").count())
+    assert failures >= 1
+
+
+def test_a_code_from_one_step_of_drift_is_accepted(enrolled):
+    client, secret, _ = enrolled
+    password_step(client)
+    assert second_step(client, code_at(secret, +1)).status_code in (204, 303)
+
+
+def test_an_expired_code_is_refused(enrolled):
+    client, secret, _ = enrolled
+    password_step(client)
+    assert second_step(client, code_at(secret, -3)).status_code == 422
+
+
+def test_a_replayed_code_is_refused_replay_attack(enrolled):
+    client, secret, _ = enrolled
+    code = code_at(secret, +1)
+    password_step(client)
+    assert second_step(client, code).status_code in (204, 303)
+    sign_out(client)
+    password_step(client)
+    assert second_step(client, code).status_code == 422
+    # An older step than the last accepted one is refused too.
+    assert second_step(client, code_at(secret)).status_code == 422
+
+
+def test_the_second_step_without_the_password_step_is_refused_skip_attack(app, enrolled):
+    _, secret, _ = enrolled
+    client = app.test_client()
+    response = second_step(client, code_at(secret, +1))
+    assert response.status_code == 303 and response.headers["Location"] == "/connexion"
+    assert client.get("/mon-compte/").status_code == 302
+
+
+def test_a_code_for_another_method_is_not_accepted_method_attack(enrolled):
+    client, secret, _ = enrolled
+    password_step(client)
+    # Codes by e-mail are not enabled for this account.
+    assert second_step(client, code_at(secret), method="email").status_code == 422
+    assert second_step(client, code_at(secret), method="passkey").status_code == 422
+
+
+def test_a_password_change_elsewhere_ends_the_pending_second_step(app, enrolled):
+    client, secret, _ = enrolled
+    password_step(client)
+    stored(app, lambda: User.update(session_epoch=User.session_epoch + 1).execute())
+    response = second_step(client, code_at(secret, +1))
+    assert response.status_code in (204, 303)
+    assert client.get("/mon-compte/").status_code == 302
+
+
+def test_a_recovery_code_signs_in_once_and_says_how_many_are_left(enrolled):
+    client, _, codes = enrolled
+    password_step(client)
+    response = second_step(client, codes[0].upper().replace("-", " "), method="recovery")
+    assert response.status_code in (204, 303)
+    page = text_of(client.get("/mon-compte/"))
+    assert "Il vous en reste 9." in page
+    sign_out(client)
+    password_step(client)
+    assert second_step(client, codes[0], method="recovery").status_code == 422
+
+
+def test_regenerating_revokes_the_old_recovery_codes(enrolled):
+    client, secret, codes = enrolled
+    password_step(client)
+    second_step(client, code_at(secret, +1))
+    reauthenticate(client)
+    response = client.submit(f"{FACTORS}codes-de-secours")
+    assert response.status_code == 200
+    assert "Vos codes de secours" in text_of(response)
+    sign_out(client)
+    password_step(client)
+    assert second_step(client, codes[1], method="recovery").status_code == 422
+
+
+def test_removing_the_app_needs_the_password_and_mails(app, enrolled, mailbox):
+    client, secret, _ = enrolled
+    password_step(client)
+    second_step(client, code_at(secret, +1))
+    factor_id = stored(app, lambda: SecondFactor.get().id)
+    client.submit(f"{FACTORS}retirer/{factor_id}")
+    assert stored(app, lambda: SecondFactor.select().count()) == 1  # not re-authenticated: nothing removed
+    reauthenticate(client)
+    response = client.submit(f"{FACTORS}retirer/{factor_id}")
+    assert response.status_code == (200 if client.htmx else 303)
+    assert stored(app, lambda: SecondFactor.select().count()) == 0
+    assert stored(app, lambda: RecoveryCode.select().count()) == 0
+    assert "« Application d'authentification » a été retirée" in mailbox(EMAIL)[-1].body_text
+    sign_out(client)
+    assert password_step(client).status_code in (204, 303)
+    assert client.get("/mon-compte/").status_code == 200
+
+
+def test_removing_another_accounts_factor_does_nothing_idor_attack(app, signup, enrolled):
+    client, _, _ = enrolled
+    factor_id = stored(app, lambda: SecondFactor.get().id)
+    other = app.test_client()
+    stored(
+        app, lambda: user_row("autre@exemple.fr", status=User.ACTIVE, password_hash=hash_password(PASSWORD))
+    )
+    password_step(other, "autre@exemple.fr")
+    reauthenticate(other)
+    other.submit(f"{FACTORS}retirer/{factor_id}")
+    assert stored(app, lambda: SecondFactor.select().count()) == 1

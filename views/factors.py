@@ -1,0 +1,210 @@
+"""« Vérification en deux étapes » in « Mon compte »: the account's second
+factors, adding an authenticator app or codes by e-mail, recovery codes,
+removing a factor. Every change asks for the password again (valid
+``REAUTH_MINUTES``) and mails a notification."""
+
+from __future__ import annotations
+
+import time
+
+from flask import Blueprint, flash, redirect, session, url_for
+from flask_login import current_user, login_required
+
+import factors
+from factors import manage, recovery, totp
+from forms.second_factor import CODE_LABELS, CodeForm, ConfirmForm, ReauthForm
+from models import SecondFactor, User
+from security import limits
+from views import advance, page, renders
+
+bp = Blueprint("factors", __name__, url_prefix="/mon-compte/verification-en-deux-etapes")
+
+REAUTH_KEY = "reauth_at"
+REAUTH_MINUTES = 10
+PASSWORD_MISMATCH = "Le mot de passe est incorrect."  # noqa: S105 - a message
+WRONG_CODE = "Ce code est incorrect ou a expiré. Vérifiez-le et réessayez."
+LAST_FACTOR = (
+    "Vous ne pouvez pas retirer votre dernière méthode : la vérification en deux étapes "
+    "est obligatoire pour votre compte. Ajoutez-en une autre avant de retirer celle-ci."
+)
+
+
+def _user() -> User:
+    return current_user._get_current_object()
+
+
+def _signed_in_email() -> str | None:
+    return current_user.email if current_user.is_authenticated else None
+
+
+def _reauthenticated() -> bool:
+    return time.time() - session.get(REAUTH_KEY, 0) < REAUTH_MINUTES * 60
+
+
+@bp.get("/")
+@login_required
+def show():
+    return factors_step()
+
+
+@bp.post("/confirmer")
+@login_required
+@limits("SECOND_FACTOR_REAUTH", email=_signed_in_email)
+def reauthenticate():
+    form = ReauthForm()
+    if not form.validate():
+        return factors_step(422, reauth=form)
+    if not manage.reauthenticate(_user(), form.password.data):
+        form.password.errors = [PASSWORD_MISMATCH]
+        return factors_step(422, reauth=form)
+    session[REAUTH_KEY] = int(time.time())
+    return advance(".show")
+
+
+@bp.post("/application")
+@login_required
+def start_totp():
+    if not _reauthenticated() or not ConfirmForm().validate():
+        return advance(".show")
+    manage.start_totp(_user())
+    return advance(".totp")
+
+
+@bp.get("/application", endpoint="totp")
+@login_required
+def totp_page():
+    return totp_step()
+
+
+@bp.post("/application/valider")
+@login_required
+@limits("SECOND_FACTOR", email=_signed_in_email)
+def confirm_totp():
+    form = CodeForm()
+    if not _reauthenticated():
+        return advance(".show")
+    if not form.validate():
+        return totp_step(422, form=form)
+    codes = manage.confirm_totp(_user(), form.code.data)
+    if codes is None:
+        form.code.errors = [WRONG_CODE]
+        return totp_step(422, form=form)
+    flash("Votre application d'authentification est activée.", "success")
+    return _codes_or_show(codes)
+
+
+@renders("factors.totp")
+def totp_step(status: int = 200, form: CodeForm | None = None):
+    user = _user()
+    factor = SecondFactor.pending(user, SecondFactor.TOTP)
+    secret = totp_secret(factor)
+    if secret is None or not _reauthenticated():
+        return redirect(url_for(".show"), 303)
+    form = form or CodeForm(formdata=None)
+    return page(
+        "factors/totp.html",
+        status,
+        form=form,
+        qr=totp.qr_svg(totp.provisioning_uri(user, secret)),
+        secret=totp.grouped(secret),
+    )
+
+
+def totp_secret(factor: SecondFactor | None) -> str | None:
+    return totp.secret_of(factor) if factor is not None else None
+
+
+@bp.post("/e-mail")
+@login_required
+@limits("EMAIL_CODE", email=_signed_in_email)
+def start_email():
+    if not _reauthenticated() or not ConfirmForm().validate():
+        return advance(".show")
+    manage.start_email(_user())
+    return advance(".email")
+
+
+@bp.get("/e-mail", endpoint="email")
+@login_required
+def email_page():
+    return email_step()
+
+
+@bp.post("/e-mail/valider")
+@login_required
+@limits("SECOND_FACTOR", email=_signed_in_email)
+def confirm_email():
+    form = CodeForm()
+    form.code.label.text = CODE_LABELS["email"]
+    if not _reauthenticated():
+        return advance(".show")
+    if not form.validate():
+        return email_step(422, form=form)
+    codes = manage.confirm_email(_user(), form.code.data)
+    if codes is None:
+        form.code.errors = [WRONG_CODE]
+        return email_step(422, form=form)
+    flash("Les codes par e-mail sont activés.", "success")
+    return _codes_or_show(codes)
+
+
+@renders("factors.email")
+def email_step(status: int = 200, form: CodeForm | None = None):
+    user = _user()
+    if SecondFactor.pending(user, SecondFactor.EMAIL) is None or not _reauthenticated():
+        return redirect(url_for(".show"), 303)
+    if form is None:
+        form = CodeForm(formdata=None)
+        form.code.label.text = CODE_LABELS["email"]
+    return page("factors/email.html", status, form=form, email=user.email)
+
+
+@bp.post("/codes-de-secours")
+@login_required
+def regenerate_codes():
+    if not _reauthenticated() or not ConfirmForm().validate() or not factors.has_second_factor(_user()):
+        return advance(".show")
+    codes = manage.regenerate_codes(_user())
+    flash("Vos nouveaux codes de secours sont prêts ; les anciens ne fonctionnent plus.", "success")
+    return _codes_or_show(codes)
+
+
+@bp.post("/retirer/<id:factor_id>")
+@login_required
+def remove(factor_id: int):
+    if not _reauthenticated() or not ConfirmForm().validate():
+        return advance(".show")
+    try:
+        removed = manage.remove(_user(), factor_id)
+    except manage.LastFactorRefused:
+        return factors_step(409, refusal=LAST_FACTOR)
+    if removed:
+        flash("La méthode a été retirée.", "success")
+    return advance(".show")
+
+
+def _codes_or_show(codes: list[str]):
+    """New recovery codes are shown once, in this very answer (never stored
+    anywhere they could be read again)."""
+    if not codes:
+        return advance(".show")
+    text = "\n".join(["Codes de secours – chacun ne sert qu'une fois", "", *codes, ""])
+    return page("factors/recovery_codes.html", codes=codes, text=text)
+
+
+@renders("factors.show")
+def factors_step(status: int = 200, reauth: ReauthForm | None = None, refusal: str | None = None):
+    user = _user()
+    return page(
+        "factors/show.html",
+        status,
+        user=user,
+        factors=factors.factors_of(user),
+        labels=factors.LABELS,
+        kinds=factors.kinds_of(user),
+        required=factors.required_for(user),
+        codes_left=recovery.left(user),
+        reauthenticated=_reauthenticated(),
+        reauth=reauth or ReauthForm(formdata=None),
+        refusal=refusal,
+    )

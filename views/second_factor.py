@@ -1,0 +1,106 @@
+"""The sign-in's second step (« Vérification en deux étapes »): after the
+right password, a code from the authenticator app, a code by e-mail or a
+recovery code; the method the person prefers first, the others one click
+away."""
+
+from __future__ import annotations
+
+import time
+
+from flask import Blueprint, flash, redirect, request, session, url_for
+
+import factors
+from factors import verify
+from forms.second_factor import METHODS, SecondStepForm
+from security import limits
+from views import client_redirect, page, renders, sign_in
+
+bp = Blueprint("second_factor", __name__, url_prefix="/connexion/verification")
+
+WRONG = "Ce code est incorrect ou a expiré. Vérifiez-le et réessayez."
+EXPIRED = "Votre connexion a expiré. Saisissez de nouveau votre adresse e-mail et votre mot de passe."
+
+
+def _pending_email() -> str | None:
+    user = verify.pending_user()
+    return user.email if user else None
+
+
+def _methods(user) -> list[str]:
+    """The methods offered, the preferred first; recovery codes last."""
+    return [kind for kind in factors.kinds_of(user) if kind in METHODS] + ["recovery"]
+
+
+@bp.route("/", methods=["GET", "POST"])
+@limits("SECOND_FACTOR", email=_pending_email)
+def verify_step():
+    user = verify.pending_user()
+    if user is None:
+        return _expired()
+    form = SecondStepForm()
+    if not form.is_submitted():
+        return second_step()
+    method = form.method.data if form.method.data in _methods(user) else None
+    if method is None or not form.validate():
+        return second_step(422, form=form)
+    ok, left = verify.check(user, method, form.code.data)
+    if not ok:
+        form.code.errors = [WRONG]
+        return second_step(422, form=form)
+    next_url = verify.pending_next()
+    sign_in(user)
+    session[factors.VERIFIED_KEY] = int(time.time())
+    if left is not None:
+        flash(
+            f"Code de secours accepté. Il vous en reste {left}."
+            if left
+            else "Code de secours accepté. C'était le dernier : créez-en de nouveaux dans « Mon compte ».",
+            "info",
+        )
+    return _full_redirect(next_url or url_for("structure.choose"))
+
+
+@bp.post("/code-par-e-mail")
+@limits("EMAIL_CODE", email=_pending_email)
+def send_email_code():
+    user = verify.pending_user()
+    if user is None:
+        return _expired()
+    if "email" not in _methods(user):
+        return second_step(422)
+    verify.send_email_code(user)
+    flash(f"Un code vous a été envoyé à {user.email}. Il est valable 10 minutes.", "info")
+    return second_step(method="email")
+
+
+@renders("second_factor.verify_step")
+def second_step(status: int = 200, form: SecondStepForm | None = None, method: str | None = None):
+    user = verify.pending_user()
+    methods = _methods(user)
+    if form is not None:
+        method = form.method.data
+    method = method or request.args.get("methode")
+    if method not in methods:
+        method = methods[0]
+    form = form or SecondStepForm(formdata=None)
+    form.for_method(method)
+    return page(
+        "auth/second_factor.html",
+        status,
+        form=form,
+        method=method,
+        methods=methods,
+        email=user.email,
+    )
+
+
+def _expired():
+    flash(EXPIRED, "error")
+    return _full_redirect(url_for("auth.login"))
+
+
+def _full_redirect(url: str):
+    """Signing in changes the whole page (header included)."""
+    if request.htmx:
+        return client_redirect(url)
+    return redirect(url, 303)
