@@ -1,0 +1,144 @@
+"""Codes by e-mail: 6 digits, 10 minutes, single use, a new one revokes the
+older; delivered through a real SMTP server."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+import pytest
+
+from models import EmailCode, OutboxMail, db, utcnow
+from tests.support.constants import EMAIL, PASSWORD
+from tests.support.responses import error_of, is_fragment, text_of
+from tests.support.second_factor import FACTORS, VERIFY, password_step, reauthenticate, second_step
+from tests.support.signup import sign_up
+
+CODE = re.compile(r"Votre code de connexion au Portail Structures : (\d{6})")
+
+
+def code_in(text: str) -> str:
+    match = CODE.search(text)
+    assert match, text
+    return match.group(1)
+
+
+def last_code(app) -> str:
+    with app.app_context(), db.connection_context():
+        mail = (
+            OutboxMail.select()
+            .where(OutboxMail.subject == "Votre code de connexion")
+            .order_by(OutboxMail.id.desc())
+            .get()
+        )
+        return code_in(mail.body_text)
+
+
+def enrol_email(client, app) -> None:
+    reauthenticate(client)
+    response = client.submit(f"{FACTORS}e-mail")
+    assert response.status_code == (200 if client.htmx else 303)
+    response = client.submit(f"{FACTORS}e-mail/valider", {"code": last_code(app)})
+    assert response.status_code == 200
+    assert "Vos codes de secours" in text_of(response)
+
+
+def test_codes_by_e_mail_reach_a_real_smtp_server(smtp_app, smtp):
+    client = smtp_app.test_client()
+    assert sign_up(client).status_code == 303
+    [activation] = smtp.wait_for(1)
+    link = re.search(r"http://portail\.test(/activation/\S+)", activation.get_body(("plain",)).get_content())
+    client.submit(link.group(1), {"password": PASSWORD, "password_confirm": PASSWORD})
+    reauthenticate(client)
+    client.submit(f"{FACTORS}e-mail")
+    message = smtp.wait_for(2)[1]
+    assert message["To"] == EMAIL
+    assert message["Subject"] == "Portail Structures – Votre code de connexion"
+    code = code_in(message.get_body(("plain",)).get_content())
+    assert code in message.get_body(("html",)).get_content()
+    assert client.submit(f"{FACTORS}e-mail/valider", {"code": code}).status_code == 200
+    client.submit("/deconnexion")
+
+    password_step(client)
+    client.submit(f"{VERIFY}code-par-e-mail")
+    messages = smtp.wait_for(5)  # the change notification, then the sign-in code
+    sign_in_code = code_in(messages[-1].get_body(("plain",)).get_content())
+    assert second_step(client, sign_in_code, method="email").status_code == 303
+    assert client.get("/mon-compte/").status_code == 200
+
+
+@pytest.fixture
+def enrolled(app, any_client, signup):
+    signup.create_account()
+    signup.activate()
+    password_step(any_client)
+    enrol_email(any_client, app)
+    any_client.submit("/deconnexion")
+    return any_client
+
+
+def test_the_e_mail_method_is_offered_first_and_sends_on_request(app, enrolled):
+    client = enrolled
+    response = password_step(client)
+    page = text_of(response) if client.htmx else text_of(client.get(VERIFY))
+    assert "Recevoir un code par e-mail" in page
+    response = client.submit(f"{VERIFY}code-par-e-mail")
+    assert response.status_code == 200
+    assert is_fragment(response) == client.htmx
+    assert "Un code vous a été envoyé à marie.curie@exemple.fr" in text_of(response)
+    assert second_step(client, last_code(app), method="email").status_code in (204, 303)
+
+
+def test_an_e_mail_code_serves_once(app, enrolled):
+    client = enrolled
+    password_step(client)
+    client.submit(f"{VERIFY}code-par-e-mail")
+    code = last_code(app)
+    assert second_step(client, code, method="email").status_code in (204, 303)
+    client.submit("/deconnexion")
+    password_step(client)
+    assert second_step(client, code, method="email").status_code == 422
+
+
+def test_a_new_e_mail_code_revokes_the_older(app, enrolled):
+    client = enrolled
+    password_step(client)
+    client.submit(f"{VERIFY}code-par-e-mail")
+    older = last_code(app)
+    client.submit(f"{VERIFY}code-par-e-mail")
+    newer = last_code(app)
+    if older == newer:  # one chance in a million
+        return
+    response = second_step(client, older, method="email")
+    assert response.status_code == 422
+    assert "Ce code est incorrect ou a expiré" in error_of(response, "code")
+    assert second_step(client, newer, method="email").status_code in (204, 303)
+
+
+def test_an_e_mail_code_expires_after_ten_minutes(app, enrolled):
+    client = enrolled
+    password_step(client)
+    client.submit(f"{VERIFY}code-par-e-mail")
+    code = last_code(app)
+    with app.app_context(), db.connection_context():
+        row = EmailCode.select().order_by(EmailCode.id.desc()).get()
+        assert timedelta(minutes=9) < row.expires_at - row.created_at <= timedelta(minutes=10)
+        EmailCode.update(expires_at=utcnow() - timedelta(seconds=1)).execute()
+    assert second_step(client, code, method="email").status_code == 422
+
+
+def test_e_mail_codes_are_stored_hashed(app, enrolled):
+    client = enrolled
+    password_step(client)
+    client.submit(f"{VERIFY}code-par-e-mail")
+    code = last_code(app)
+    with app.app_context(), db.connection_context():
+        assert all(code not in row.code_hash for row in EmailCode.select())
+
+
+def test_no_code_is_mailed_without_the_password_step_mail_bomb_attack(app, enrolled):
+    fresh = app.test_client()
+    response = fresh.submit(f"{VERIFY}code-par-e-mail")
+    assert response.status_code == 303
+    with app.app_context(), db.connection_context():
+        assert EmailCode.select().count() == 1  # the enrolment's only
