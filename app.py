@@ -85,6 +85,10 @@ def create_app(test_config: dict | None = None) -> Flask:
     filters.register(app)
     app.register_error_handler(CSRFError, errors.csrf_error)
 
+    # Seen by the macros too (_macros.html, stepper): enrolment is a step of
+    # the flow when every account must have a second factor.
+    app.jinja_env.globals["two_factor_step"] = app.config["TWO_FACTOR_POLICY"] == "all"
+
     @app.context_processor
     def _layout() -> dict:
         # One place decides full page or fragment: htmx requests that are not

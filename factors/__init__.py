@@ -9,6 +9,8 @@ sign-in's second step)."""
 
 from __future__ import annotations
 
+import time
+
 from flask import current_app, session
 
 from models import Membership, SecondFactor, User
@@ -18,8 +20,13 @@ MANAGERS = "managers"
 ALL = "all"
 POLICIES = (OPTIONAL, MANAGERS, ALL)
 
-# Session key: when (epoch seconds) this session passed a second factor.
+# Session keys: when (epoch seconds) this session passed a second factor;
+# when the password was last given (changes of factors need it recent); set
+# when the « all » policy leads a new account to enrol right after activation.
 VERIFIED_KEY = "second_factor_at"
+REAUTH_KEY = "reauth_at"
+REAUTH_MINUTES = 10
+FLOW_KEY = "second_factor_flow"
 
 LABELS = {
     SecondFactor.TOTP: "Application d'authentification",
@@ -59,3 +66,21 @@ def required_for(user: User) -> bool:
 
 def verified_in_session() -> bool:
     return VERIFIED_KEY in session
+
+
+def needs_enrolment(user: User) -> bool:
+    """The policy requires a second factor and the account has none yet."""
+    return required_for(user) and not has_second_factor(user)
+
+
+def mark_reauthenticated() -> None:
+    """The password was just given (sign-in, activation, confirmation)."""
+    session[REAUTH_KEY] = int(time.time())
+
+
+def reauthenticated() -> bool:
+    return time.time() - session.get(REAUTH_KEY, 0) < REAUTH_MINUTES * 60
+
+
+def mark_verified() -> None:
+    session[VERIFIED_KEY] = int(time.time())

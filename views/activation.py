@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, render_template, request
+from flask import Blueprint, render_template, request, session
 
 import accounts
+import factors
 from forms.account import ActivationForm
 from rules.passwords import password_checks
 from views import advance, invalid, page, sign_in
@@ -30,6 +31,11 @@ def set_password(token: str):
     if user is None:
         return page("activation/invalid_link.html", 410)
     sign_in(user)
+    factors.mark_reauthenticated()
+    if factors.needs_enrolment(user):
+        # FLASK_TWO_FACTOR_POLICY=all: enrolment is step 4b of the flow.
+        session[factors.FLOW_KEY] = True
+        return advance("factors.show")
     return advance("structure.choose")
 
 

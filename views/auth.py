@@ -44,6 +44,9 @@ def login():
         verify.begin(user, next_url)
         return advance("second_factor.verify_step")
     sign_in(user)
+    factors.mark_reauthenticated()
+    if factors.needs_enrolment(user):
+        return full_redirect(url_for("factors.show"))
     return full_redirect(next_url or url_for("structure.choose"))
 
 

@@ -5,9 +5,7 @@ removing a factor. Every change asks for the password again (valid
 
 from __future__ import annotations
 
-import time
-
-from flask import Blueprint, flash, redirect, session, url_for
+from flask import Blueprint, flash, redirect, request, session, url_for
 from flask_login import current_user, login_required
 
 import factors
@@ -15,12 +13,10 @@ from factors import manage, recovery, totp
 from forms.second_factor import CODE_LABELS, CodeForm, ConfirmForm, ReauthForm
 from models import SecondFactor, User
 from security import limits
-from views import advance, page, renders
+from views import advance, client_redirect, page, renders
 
 bp = Blueprint("factors", __name__, url_prefix="/mon-compte/verification-en-deux-etapes")
 
-REAUTH_KEY = "reauth_at"
-REAUTH_MINUTES = 10
 PASSWORD_MISMATCH = "Le mot de passe est incorrect."  # noqa: S105 - a message
 WRONG_CODE = "Ce code est incorrect ou a expiré. Vérifiez-le et réessayez."
 LAST_FACTOR = (
@@ -38,7 +34,25 @@ def _signed_in_email() -> str | None:
 
 
 def _reauthenticated() -> bool:
-    return time.time() - session.get(REAUTH_KEY, 0) < REAUTH_MINUTES * 60
+    return factors.reauthenticated()
+
+
+# Where a signed-in account that must enrol may still go.
+OPEN_TO_UNENROLLED = frozenset({"static", "auth.logout", "main.home", "account.show"})
+
+
+@bp.before_app_request
+def _enrolment_gate():
+    """Under a policy that requires a second factor, an account without one
+    is led to enrolment before anything else."""
+    endpoint = request.endpoint or ""
+    if not current_user.is_authenticated or endpoint.startswith("factors.") or endpoint in OPEN_TO_UNENROLLED:
+        return None
+    if not factors.needs_enrolment(_user()):
+        return None
+    if request.method == "GET" and not request.htmx:
+        return redirect(url_for("factors.show"), 303)
+    return client_redirect(url_for("factors.show"))
 
 
 @bp.get("/")
@@ -57,7 +71,7 @@ def reauthenticate():
     if not manage.reauthenticate(_user(), form.password.data):
         form.password.errors = [PASSWORD_MISMATCH]
         return factors_step(422, reauth=form)
-    session[REAUTH_KEY] = int(time.time())
+    factors.mark_reauthenticated()
     return advance(".show")
 
 
@@ -189,7 +203,9 @@ def _codes_or_show(codes: list[str]):
     if not codes:
         return advance(".show")
     text = "\n".join(["Codes de secours – chacun ne sert qu'une fois", "", *codes, ""])
-    return page("factors/recovery_codes.html", codes=codes, text=text)
+    in_flow = session.pop(factors.FLOW_KEY, False)
+    next_url = url_for("structure.choose") if in_flow else url_for(".show")
+    return page("factors/recovery_codes.html", codes=codes, text=text, next_url=next_url)
 
 
 @renders("factors.show")
@@ -207,4 +223,5 @@ def factors_step(status: int = 200, reauth: ReauthForm | None = None, refusal: s
         reauthenticated=_reauthenticated(),
         reauth=reauth or ReauthForm(formdata=None),
         refusal=refusal,
+        in_flow=bool(session.get(factors.FLOW_KEY)) and not factors.has_second_factor(user),
     )

@@ -5,8 +5,10 @@ from __future__ import annotations
 from flask import Blueprint, flash, redirect, session, url_for
 
 import accounts
+import factors
 import mailer
 import uniform_time
+from factors import verify
 from forms.account import NewPasswordForm
 from forms.auth import EmailRequestForm
 from rules.passwords import password_checks
@@ -64,7 +66,13 @@ def reset(token: str):
     user = accounts.reset_password(token, form.password.data)
     if user is None:
         return page("recovery/invalid_link.html", 410)
+    if factors.has_second_factor(user):
+        # A link by e-mail is no second factor: it is still asked.
+        verify.begin(user, url_for("account.show"))
+        flash("Votre mot de passe a été modifié. Confirmez maintenant votre connexion.", "success")
+        return advance("second_factor.verify_step")
     # Every other session of the account has ended; this one starts afresh.
     sign_in(user)
+    factors.mark_reauthenticated()
     flash("Votre mot de passe a été modifié. Vos autres sessions ont été fermées.", "success")
     return advance("account.show")

@@ -5,9 +5,7 @@ away."""
 
 from __future__ import annotations
 
-import time
-
-from flask import Blueprint, flash, redirect, request, session, url_for
+from flask import Blueprint, flash, redirect, request, url_for
 
 import factors
 from factors import verify
@@ -49,7 +47,8 @@ def verify_step():
         return second_step(422, form=form)
     next_url = verify.pending_next()
     sign_in(user)
-    session[factors.VERIFIED_KEY] = int(time.time())
+    factors.mark_verified()
+    factors.mark_reauthenticated()
     if left is not None:
         flash(
             f"Code de secours accepté. Il vous en reste {left}."

@@ -1,0 +1,155 @@
+"""FLASK_TWO_FACTOR_POLICY (optional, managers, all), the last factor under
+a policy, a password reset followed by the second factor, and the limits."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from models import SecondFactor, db
+from tests.support.app import Client, HtmxClient, clean_environment, make_app, outbox
+from tests.support.constants import EMAIL, NEW_PASSWORD
+from tests.support.responses import text_of
+from tests.support.second_factor import (
+    FACTORS,
+    VERIFY,
+    code_at,
+    enrol_totp,
+    password_step,
+    reauthenticate,
+    second_step,
+)
+from tests.support.signup import Signup
+from tests.support.structures import create_structure
+
+
+def policy_app(tmp_path, monkeypatch, policy: str, **overrides):
+    clean_environment(monkeypatch)
+    return make_app(tmp_path, TWO_FACTOR_POLICY=policy, **overrides)
+
+
+def client_of(app, htmx: bool = False) -> Client:
+    app.test_client_class = HtmxClient if htmx else Client
+    return app.test_client()
+
+
+def activate(app, client) -> object:
+    signup = Signup(client, lambda recipient=None: outbox(app, recipient))
+    signup.create_account()
+    return signup.activate()
+
+
+def test_an_unknown_policy_refuses_to_start(tmp_path, monkeypatch):
+    from config import SettingError
+
+    with pytest.raises(SettingError, match="FLASK_TWO_FACTOR_POLICY"):
+        policy_app(tmp_path, monkeypatch, "sometimes")
+
+
+def test_under_optional_activation_leads_to_the_structure(tmp_path, monkeypatch):
+    app = policy_app(tmp_path, monkeypatch, "optional")
+    response = activate(app, client_of(app))
+    assert response.headers["Location"] == "/structure/"
+
+
+@pytest.mark.parametrize("htmx", [False, True])
+def test_under_all_enrolment_is_step_4b_right_after_activation(tmp_path, monkeypatch, htmx):
+    app = policy_app(tmp_path, monkeypatch, "all")
+    client = client_of(app, htmx)
+    response = activate(app, client)
+    if htmx:
+        assert response.headers["HX-Push-Url"] == FACTORS
+        page = text_of(response)
+    else:
+        assert response.headers["Location"] == FACTORS
+        page = text_of(client.get(FACTORS))
+    assert "Étape 5 sur 7" in page and "Vérification en deux étapes" in page
+    assert "obligatoire pour votre compte" in page
+    # The password was just chosen: no need to type it again.
+    assert "Ajouter une application d'authentification" in page
+    # Anything else leads back to enrolment.
+    response = client.get("/structure/")
+    if htmx:
+        assert response.headers["HX-Redirect"] == FACTORS
+    else:
+        assert response.headers["Location"] == FACTORS
+    secret, codes = enrol_totp(client)
+    assert client.get("/structure/").status_code == 200
+    # The flow's later steps are renumbered.
+    assert "Étape 6 sur 7" in text_of(client.get("/structure/"))
+
+
+def test_the_flow_keeps_six_steps_without_the_policy(app, client, signup):
+    signup.create_account()
+    signup.activate()
+    assert "Étape 5 sur 6" in text_of(client.get("/structure/"))
+
+
+def test_under_managers_a_new_gestionnaire_principal_is_led_to_enrolment(tmp_path, monkeypatch):
+    app = policy_app(tmp_path, monkeypatch, "managers")
+    client = client_of(app)
+    response = activate(app, client)
+    assert response.headers["Location"] == "/structure/"  # not a manager yet
+    create_structure(client)
+    response = client.get("/espace/")
+    assert response.status_code == 303 and response.headers["Location"] == FACTORS
+    client.submit("/deconnexion")
+    response = password_step(client)
+    assert response.headers["Location"] == FACTORS
+
+
+def test_the_last_factor_cannot_be_removed_under_a_policy(tmp_path, monkeypatch):
+    app = policy_app(tmp_path, monkeypatch, "all")
+    client = client_of(app)
+    activate(app, client)
+    enrol_totp(client)
+    with app.app_context(), db.connection_context():
+        factor_id = SecondFactor.get().id
+    reauthenticate(client)
+    response = client.submit(f"{FACTORS}retirer/{factor_id}")
+    assert response.status_code == 409
+    assert "Vous ne pouvez pas retirer votre dernière méthode" in text_of(response)
+    with app.app_context(), db.connection_context():
+        assert SecondFactor.select().count() == 1
+
+
+def test_a_reset_by_e_mail_does_not_skip_the_second_factor_reset_bypass_attack(app, any_client, signup):
+    signup.create_account()
+    signup.activate()
+    secret, codes = enrol_totp(signup.client)
+    signup.client.submit("/deconnexion")
+    any_client.submit("/mot-de-passe-oublie/", {"email": EMAIL})
+    mail = [m for m in outbox(app, EMAIL) if m.subject == "Réinitialisez votre mot de passe"][-1]
+    link = re.search(r"http://localhost(/mot-de-passe-oublie/\S+)", mail.body_text).group(1)
+    response = any_client.submit(link, {"password": NEW_PASSWORD, "password_confirm": NEW_PASSWORD})
+    if any_client.htmx:
+        assert response.headers["HX-Push-Url"] == VERIFY
+    else:
+        assert response.headers["Location"] == VERIFY
+    assert any_client.get("/mon-compte/").status_code == 302  # not signed in yet
+    # A recovery code counts.
+    response = second_step(any_client, codes[0], method="recovery")
+    assert response.status_code in (204, 303)
+    assert any_client.get("/mon-compte/").status_code == 200
+
+
+def test_guessing_codes_is_slowed_per_account_brute_force_attack(tmp_path, monkeypatch):
+    app = policy_app(
+        tmp_path,
+        monkeypatch,
+        "optional",
+        RATELIMIT_ENABLED=True,
+        RATELIMIT_SECOND_FACTOR_EMAIL="3 per 15 minutes",
+        RATELIMIT_SIGN_UP="100 per minute",
+    )
+    owner = client_of(app)
+    activate(app, owner)
+    secret, _ = enrol_totp(owner)
+    owner.submit("/deconnexion")
+    attacker = client_of(app)
+    password_step(attacker)
+    statuses = [second_step(attacker, "000000").status_code for _ in range(4)]
+    assert statuses[:3] == [422, 422, 422] and statuses[3] == 429
+    # A slowdown, not a lockout: the page says when to try again.
+    assert "Retry-After" in second_step(attacker, code_at(secret, +1)).headers
