@@ -1,0 +1,72 @@
+"""In Chromium: enrolling an authenticator app from « Mon compte » and
+signing in with its code, with JavaScript on (htmx swaps in place) and off;
+axe on every new page and its error states."""
+
+from __future__ import annotations
+
+import pyotp
+import pytest
+from playwright.sync_api import expect
+
+from tests.browser.support.checks import check_page
+from tests.support.second_factor import code_at
+
+pytestmark = pytest.mark.browser
+
+FACTORS_PATH = "/mon-compte/verification-en-deux-etapes/"
+TITLE = "Vérification en deux étapes"
+WRONG = (
+    "Code à 6 chiffres de votre application : Ce code est incorrect ou a expiré. Vérifiez-le et réessayez."
+)
+
+
+def test_enrolling_an_app_and_signing_in_with_it(any_visitor, shots):
+    visitor = any_visitor
+    page = visitor.page
+    person = visitor.sign_up_quickly()
+    page.goto(FACTORS_PATH)
+    visitor.expect_step(TITLE)
+    check_page(page, shots, "factors")
+
+    # The password was just given (sign-up): no need to confirm it again.
+    visitor.button("Ajouter une application d'authentification").click()
+    visitor.expect_step("Ajouter une application d'authentification")
+    expect(page.locator(".qr-code svg")).to_be_visible()
+    check_page(page, shots, "totp")
+    secret = page.locator("#totp-secret").inner_text().replace(" ", "")
+    assert pyotp.TOTP(secret).now()
+
+    visitor.field("Code à 6 chiffres de votre application").fill(
+        "000000" if code_at(secret) != "000000" else "111111"
+    )
+    visitor.button("Activer").click()
+    visitor.expect_errors(WRONG)
+    check_page(page, shots, "totp-error")
+    visitor.field("Code à 6 chiffres de votre application").fill(code_at(secret, -1))
+    visitor.button("Activer").click()
+    visitor.expect_step("Vos codes de secours")
+    expect(page.locator(".recovery-codes li")).to_have_count(10)
+    check_page(page, shots, "codes")
+    with page.expect_download() as download:
+        visitor.link("Télécharger les codes (fichier texte)").click()
+    assert download.value.suggested_filename == "codes-de-secours.txt"
+    visitor.link("J'ai conservé mes codes").click()
+    visitor.expect_step(TITLE)
+    expect(page.get_by_text("Application d'authentification", exact=True)).to_be_visible()
+
+    visitor.sign_out()
+    visitor.sign_in(person)
+    visitor.expect_step(TITLE)
+    visitor.expect_path("/connexion/verification/")
+    check_page(page, shots, "second-step")
+    visitor.field("Code à 6 chiffres de votre application").fill("123")
+    visitor.button("Valider").click()
+    visitor.expect_errors(WRONG)
+    check_page(page, shots, "second-step-error")
+    visitor.link("Utiliser un code de secours").click()
+    expect(visitor.field("Code de secours")).to_be_visible()
+    check_page(page, shots, "second-step-recovery")
+    visitor.link("Utiliser mon application d'authentification").click()
+    visitor.field("Code à 6 chiffres de votre application").fill(code_at(secret))
+    visitor.button("Valider").click()
+    visitor.expect_signed_in(person)
