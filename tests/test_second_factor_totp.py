@@ -16,6 +16,7 @@ from tests.support.second_factor import (
     VERIFY,
     code_at,
     enrol_totp,
+    forget_reauthentication,
     password_step,
     reauthenticate,
     second_step,
@@ -42,6 +43,7 @@ def sign_out(client):
 
 
 def test_enrolment_needs_the_password_again(signed_in):
+    forget_reauthentication(signed_in)
     page = text_of(signed_in.get(FACTORS))
     assert "Confirmer votre identité" in page
     assert "Ajouter une application" not in page
@@ -221,6 +223,7 @@ def test_removing_the_app_needs_the_password_and_mails(app, enrolled, mailbox):
     password_step(client)
     second_step(client, code_at(secret, +1))
     factor_id = stored(app, lambda: SecondFactor.get().id)
+    forget_reauthentication(client)
     client.submit(f"{FACTORS}retirer/{factor_id}")
     assert stored(app, lambda: SecondFactor.select().count()) == 1  # not re-authenticated: nothing removed
     reauthenticate(client)

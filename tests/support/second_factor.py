@@ -21,6 +21,12 @@ def code_at(secret: str, steps: int = 0) -> str:
     return pyotp.TOTP(secret).at(time.time() + 30 * steps)
 
 
+def forget_reauthentication(client: Client) -> None:
+    """As if the password had been given more than 10 minutes ago."""
+    with client.session_transaction() as session:
+        session.pop("reauth_at", None)
+
+
 def reauthenticate(client: Client, password: str = PASSWORD):
     return client.submit(f"{FACTORS}confirmer", {"password": password})
 
