@@ -10,8 +10,10 @@ sign-in's second step)."""
 from __future__ import annotations
 
 import time
+from functools import wraps
 
-from flask import current_app, session
+from flask import current_app, redirect, request, session, url_for
+from flask_login import current_user
 
 from models import Membership, SecondFactor, User
 
@@ -84,3 +86,26 @@ def reauthenticated() -> bool:
 
 def mark_verified() -> None:
     session[VERIFIED_KEY] = int(time.time())
+
+
+def second_factor_required(view):
+    """For pages that need a second factor whatever the policy (the
+    operators' /administration): an account without one is led to enrolment;
+    a session that has not passed one (signed in before enrolling elsewhere,
+    or on a trusted device) is asked for it, then comes back."""
+
+    @wraps(view)
+    def guarded(*args, **kwargs):
+        if not current_user.is_authenticated:
+            return current_app.login_manager.unauthorized()
+        user = current_user._get_current_object()
+        if not has_second_factor(user):
+            return redirect(url_for("factors.show"), 303)
+        if not verified_in_session():
+            from factors import verify  # noqa: PLC0415 - verify imports this module
+
+            verify.begin(user, request.full_path.rstrip("?") if request.method == "GET" else None)
+            return redirect(url_for("second_factor.verify_step"), 303)
+        return view(*args, **kwargs)
+
+    return guarded

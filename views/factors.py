@@ -103,6 +103,7 @@ def confirm_totp():
     if codes is None:
         form.code.errors = [WRONG_CODE]
         return totp_step(422, form=form)
+    factors.mark_verified()
     flash("Votre application d'authentification est activée.", "success")
     return _codes_or_show(codes)
 
@@ -158,6 +159,7 @@ def confirm_email():
     if codes is None:
         form.code.errors = [WRONG_CODE]
         return email_step(422, form=form)
+    factors.mark_verified()
     flash("Les codes par e-mail sont activés.", "success")
     return _codes_or_show(codes)
 
