@@ -896,6 +896,12 @@ class SecondFactor(BaseModel):
         return cls.confirmed(user).where(cls.kind == kind).order_by(cls.id).first()
 
     @classmethod
+    def confirmed_passkey(cls, credential_id: str):
+        return cls.select().where(
+            (cls.credential_id == credential_id) & (cls.kind == cls.PASSKEY) & cls.confirmed_at.is_null(False)
+        )
+
+    @classmethod
     def pending(cls, user: User, kind: str) -> SecondFactor | None:
         return (
             cls.select()

@@ -62,6 +62,13 @@ def confirm_email(user: User, code: str) -> list[str] | None:
         return _enrolled(user, factor)
 
 
+def add_passkey(user: User, name: str, fields: dict) -> list[str]:
+    """A passkey the browser just created (``passkeys.verified_registration``)."""
+    with db.atomic():
+        factor = SecondFactor.start(user, SecondFactor.PASSKEY, name, **fields)
+        return _enrolled(user, factor)
+
+
 def _enrolled(user: User, factor: SecondFactor) -> list[str]:
     factor.confirm()
     audit.record(Event.SECOND_FACTOR_ENROLLED, user, kind=factor.kind)

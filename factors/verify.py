@@ -10,7 +10,7 @@ from flask import session
 
 import audit
 from audit import Event, Outcome
-from factors import email_code, recovery, totp
+from factors import email_code, passkeys, recovery, totp
 from models import SecondFactor, User, db
 
 PENDING_KEY = "second_factor_pending"
@@ -57,6 +57,8 @@ def check(user: User, method: str, code: str) -> tuple[bool, int | None]:
             ok = factor is not None and totp.check(factor, code)
         elif method == EMAIL:
             ok = SecondFactor.of_kind(user, EMAIL) is not None and email_code.check(user, code)
+        elif method == PASSKEY:
+            ok = passkeys.authenticate(code, user) is not None
         elif method == RECOVERY:
             ok = recovery.use(user, code)
             left = recovery.left(user) if ok else None

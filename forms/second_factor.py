@@ -10,12 +10,13 @@ from forms import Form
 from rules.messages import REQUIRED
 
 TRUST_LABEL = "Faire confiance à cet appareil pendant 30 jours"
-METHODS = ("totp", "email", "recovery")
+METHODS = ("totp", "passkey", "email", "recovery")
 
 CODE_LABELS = {
     "totp": "Code à 6 chiffres de votre application",
     "email": "Code à 6 chiffres reçu par e-mail",
     "recovery": "Code de secours",
+    "passkey": "Clé d'accès",
 }
 
 
@@ -32,6 +33,13 @@ class SecondStepForm(Form):
 
     method = HiddenField(validators=[AnyOf(METHODS)])
     code = _code_field(CODE_LABELS["totp"])
+    # A passkey's answer, filled by static/js/passkeys.js.
+    credential = HiddenField(validators=[Length(max=16 * 1024)])
+
+    def validate(self, extra_validators=None) -> bool:
+        if self.method.data == "passkey":
+            self.code.validators = []
+        return super().validate(extra_validators)
 
     def for_method(self, method: str) -> SecondStepForm:
         self.method.data = method
@@ -57,3 +65,14 @@ class ReauthForm(Form):
 
 class ConfirmForm(Form):
     """A button and its CSRF token."""
+
+
+class PasskeyForm(Form):
+    """Naming a new passkey; ``credential`` is filled by static/js/passkeys.js."""
+
+    name = StringField(
+        "Nom de la clé d'accès",
+        validators=[DataRequired(REQUIRED), Length(max=100)],
+        render_kw={"autocomplete": "off"},
+    )
+    credential = HiddenField(validators=[Length(max=16 * 1024)])

@@ -42,6 +42,4 @@ def set_password(token: str):
 @bp.post("/mot-de-passe/regles")
 def password_rules():
     """The rule's checklist for what is typed so far (live, under htmx)."""
-    return render_template(
-        "_password/rules.html", checks=password_checks(request.form.get("password", ""))
-    )
+    return render_template("_password/rules.html", checks=password_checks(request.form.get("password", "")))

@@ -5,12 +5,12 @@ removing a factor. Every change asks for the password again (valid
 
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, request, session, url_for
+from flask import Blueprint, Response, flash, redirect, request, session, url_for
 from flask_login import current_user, login_required
 
 import factors
-from factors import manage, recovery, totp
-from forms.second_factor import CODE_LABELS, CodeForm, ConfirmForm, ReauthForm
+from factors import manage, passkeys, recovery, totp
+from forms.second_factor import CODE_LABELS, CodeForm, ConfirmForm, PasskeyForm, ReauthForm
 from models import SecondFactor, User
 from security import limits
 from views import advance, client_redirect, page, renders
@@ -19,6 +19,10 @@ bp = Blueprint("factors", __name__, url_prefix="/mon-compte/verification-en-deux
 
 PASSWORD_MISMATCH = "Le mot de passe est incorrect."  # noqa: S105 - a message
 WRONG_CODE = "Ce code est incorrect ou a expiré. Vérifiez-le et réessayez."
+PASSKEY_FAILED = (
+    "La clé d'accès n'a pas pu être enregistrée. Réessayez, ou choisissez une autre méthode : "
+    "la création d'une clé d'accès demande un navigateur récent avec JavaScript activé."
+)
 LAST_FACTOR = (
     "Vous ne pouvez pas retirer votre dernière méthode : la vérification en deux étapes "
     "est obligatoire pour votre compte. Ajoutez-en une autre avant de retirer celle-ci."
@@ -173,6 +177,48 @@ def email_step(status: int = 200, form: CodeForm | None = None):
         form = CodeForm(formdata=None)
         form.code.label.text = CODE_LABELS["email"]
     return page("factors/email.html", status, form=form, email=user.email)
+
+
+@bp.get("/cle-d-acces", endpoint="passkey")
+@login_required
+def passkey_page():
+    return passkey_step()
+
+
+@bp.post("/cle-d-acces/options")
+@login_required
+@limits("SECOND_FACTOR", email=_signed_in_email)
+def passkey_options():
+    """For static/js/passkeys.js: the options of navigator.credentials.create."""
+    if not _reauthenticated():
+        return {"error": "reauthentication"}, 403
+    return Response(passkeys.registration_options(_user()), mimetype="application/json")
+
+
+@bp.post("/cle-d-acces")
+@login_required
+@limits("SECOND_FACTOR", email=_signed_in_email)
+def add_passkey():
+    form = PasskeyForm()
+    if not _reauthenticated():
+        return advance(".show")
+    if not form.validate():
+        return passkey_step(422, form=form)
+    fields = passkeys.verified_registration(form.credential.data)
+    if fields is None:
+        form.form_errors.append(PASSKEY_FAILED)
+        return passkey_step(422, form=form)
+    codes = manage.add_passkey(_user(), form.name.data.strip(), fields)
+    factors.mark_verified()
+    flash(f"La clé d'accès « {form.name.data.strip()} » est enregistrée.", "success")
+    return _codes_or_show(codes)
+
+
+@renders("factors.passkey")
+def passkey_step(status: int = 200, form: PasskeyForm | None = None):
+    if not _reauthenticated():
+        return redirect(url_for(".show"), 303)
+    return page("factors/passkey.html", status, form=form or PasskeyForm(formdata=None))
 
 
 @bp.post("/codes-de-secours")

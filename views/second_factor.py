@@ -5,10 +5,10 @@ away."""
 
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, request, url_for
+from flask import Blueprint, Response, flash, redirect, request, url_for
 
 import factors
-from factors import verify
+from factors import passkeys, verify
 from forms.second_factor import METHODS, SecondStepForm
 from security import limits
 from views import client_redirect, page, renders, sign_in
@@ -16,6 +16,7 @@ from views import client_redirect, page, renders, sign_in
 bp = Blueprint("second_factor", __name__, url_prefix="/connexion/verification")
 
 WRONG = "Ce code est incorrect ou a expiré. Vérifiez-le et réessayez."
+PASSKEY_FAILED = "La clé d'accès n'a pas été reconnue. Réessayez, ou choisissez une autre méthode ci-dessous."
 EXPIRED = "Votre connexion a expiré. Saisissez de nouveau votre adresse e-mail et votre mot de passe."
 
 
@@ -41,7 +42,11 @@ def verify_step():
     method = form.method.data if form.method.data in _methods(user) else None
     if method is None or not form.validate():
         return second_step(422, form=form)
-    ok, left = verify.check(user, method, form.code.data)
+    answer = form.credential.data if method == "passkey" else form.code.data
+    ok, left = verify.check(user, method, answer)
+    if not ok and method == "passkey":
+        form.form_errors.append(PASSKEY_FAILED)
+        return second_step(422, form=form)
     if not ok:
         form.code.errors = [WRONG]
         return second_step(422, form=form)
@@ -70,6 +75,16 @@ def send_email_code():
     verify.send_email_code(user)
     flash(f"Un code vous a été envoyé à {user.email}. Il est valable 10 minutes.", "info")
     return second_step(method="email")
+
+
+@bp.post("/cle-d-acces/options")
+@limits("SECOND_FACTOR", email=_pending_email)
+def passkey_options():
+    """For static/js/passkeys.js: the options of navigator.credentials.get."""
+    user = verify.pending_user()
+    if user is None or "passkey" not in _methods(user):
+        return {"error": "expired"}, 403
+    return Response(passkeys.authentication_options(user), mimetype="application/json")
 
 
 @renders("second_factor.verify_step")

@@ -86,6 +86,17 @@ def page(request, browser, live_server) -> Page:
 
 
 @pytest.fixture
+def localhost_page(request, browser, live_server) -> Page:
+    """A tab (JavaScript on) on http://localhost:PORT rather than 127.0.0.1:
+    a WebAuthn relying-party id cannot be an IP address."""
+    problems = request.node.stash.setdefault(PROBLEMS, [])
+    url = live_server.url.replace("//127.0.0.1:", "//localhost:")
+    page = open_tab(browser, url, problems, javascript=True)
+    request.addfinalizer(page.context.close)
+    return page
+
+
+@pytest.fixture
 def nojs_page(request, browser, live_server) -> Page:
     """A tab with JavaScript disabled: plain forms, 303 redirects."""
     return _open_page(request, browser, live_server, javascript=False)

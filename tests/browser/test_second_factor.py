@@ -9,6 +9,8 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.browser.support.checks import check_page
+from tests.browser.support.chromium import add_virtual_authenticator
+from tests.browser.support.visitor import Visitor
 from tests.support.second_factor import code_at
 
 pytestmark = pytest.mark.browser
@@ -69,4 +71,37 @@ def test_enrolling_an_app_and_signing_in_with_it(any_visitor, shots):
     visitor.link("Utiliser mon application d'authentification").click()
     visitor.field("Code à 6 chiffres de votre application").fill(code_at(secret))
     visitor.button("Valider").click()
+    visitor.expect_signed_in(person)
+
+
+@pytest.fixture
+def passkey_visitor(localhost_page, inbox) -> Visitor:
+    """On http://localhost:PORT, with Chromium's virtual authenticator."""
+    add_virtual_authenticator(localhost_page)
+    return Visitor(localhost_page, inbox, javascript=True)
+
+
+def test_registering_a_passkey_and_signing_in_with_it(passkey_visitor, shots):
+    visitor = passkey_visitor
+    page = visitor.page
+    person = visitor.sign_up_quickly()
+    page.goto(FACTORS_PATH)
+    visitor.link("Ajouter une clé d'accès").click()
+    visitor.expect_step("Ajouter une clé d'accès")
+    check_page(page, shots, "passkey")
+    visitor.button("Créer la clé d'accès").click()
+    visitor.expect_errors("Nom de la clé d'accès : Ce champ est obligatoire.")
+    check_page(page, shots, "passkey-error")
+    visitor.field("Nom de la clé d'accès").fill("Ordinateur du bureau")
+    visitor.button("Créer la clé d'accès").click()
+    visitor.expect_step("Vos codes de secours")
+    visitor.link("J'ai conservé mes codes").click()
+    expect(page.get_by_text("Ordinateur du bureau", exact=True)).to_be_visible()
+
+    visitor.sign_out()
+    visitor.sign_in(person)
+    visitor.expect_step(TITLE)
+    expect(visitor.button("Utiliser ma clé d'accès")).to_be_visible()
+    check_page(page, shots, "second-step-passkey")
+    visitor.button("Utiliser ma clé d'accès").click()
     visitor.expect_signed_in(person)

@@ -40,3 +40,20 @@ def open_tab(
     watch_console(context, problems)
     page = context.new_page()
     return page if javascript else without_javascript(page)
+
+
+def add_virtual_authenticator(page: Page) -> None:
+    """Chromium's virtual authenticator (the DevTools protocol's WebAuthn
+    domain) for this tab: a platform passkey that verifies its user and
+    answers at once."""
+    cdp = page.context.new_cdp_session(page)
+    cdp.send("WebAuthn.enable")
+    options = {
+        "protocol": "ctap2",
+        "transport": "internal",
+        "hasResidentKey": True,
+        "hasUserVerification": True,
+        "isUserVerified": True,
+        "automaticPresenceSimulation": True,
+    }
+    cdp.send("WebAuthn.addVirtualAuthenticator", {"options": options})

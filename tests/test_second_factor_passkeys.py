@@ -1,0 +1,95 @@
+"""Passkeys without a browser: the options the script asks for, and the
+answers refused (the ceremony itself runs in Chromium, tests/browser)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from models import SecondFactor, db, utcnow
+from tests.support.responses import is_fragment, text_of
+from tests.support.second_factor import (
+    FACTORS,
+    VERIFY,
+    forget_reauthentication,
+    password_step,
+)
+
+PASSKEY = f"{FACTORS}cle-d-acces"
+
+
+@pytest.fixture
+def signed_in(app, any_client, signup):
+    signup.create_account()
+    signup.activate()
+    password_step(any_client)
+    return any_client
+
+
+def test_the_passkey_page_works_without_javascript(signed_in):
+    response = signed_in.get(PASSKEY)
+    assert response.status_code == 200
+    assert is_fragment(response) == signed_in.htmx
+    page = text_of(response)
+    assert "Ajouter une clé d'accès" in page and "<noscript>" in page
+    assert "<script>" not in page  # the script is static/js/passkeys.js
+    assert 'data-passkey-register="/mon-compte/verification-en-deux-etapes/cle-d-acces/options"' in page
+
+
+def test_registration_options_name_the_portal_and_the_account(signed_in):
+    response = signed_in.submit(f"{PASSKEY}/options")
+    assert response.status_code == 200 and response.mimetype == "application/json"
+    options = response.get_json()
+    assert options["rp"] == {"id": "localhost", "name": "Portail Structures"}
+    assert options["user"]["name"] == "marie.curie@exemple.fr"
+    assert options["challenge"]
+
+
+def test_registration_options_need_the_password_again(signed_in):
+    forget_reauthentication(signed_in)
+    assert signed_in.submit(f"{PASSKEY}/options").status_code == 403
+
+
+def test_a_submission_without_a_passkey_says_so_next_to_the_form(app, signed_in):
+    signed_in.submit(f"{PASSKEY}/options")
+    response = signed_in.submit(PASSKEY, {"name": "Clé USB", "credential": ""})
+    assert response.status_code == 422
+    assert "La clé d'accès n'a pas pu être enregistrée" in text_of(response)
+    assert 'value="Clé USB"' in text_of(response)  # nothing typed is lost
+    with app.app_context(), db.connection_context():
+        assert SecondFactor.select().count() == 0
+
+
+def test_a_forged_registration_is_refused_forged_credential_attack(app, signed_in):
+    signed_in.submit(f"{PASSKEY}/options")
+    forged = json.dumps({"id": "AAAA", "rawId": "AAAA", "type": "public-key", "response": {}})
+    response = signed_in.submit(PASSKEY, {"name": "Clé", "credential": forged})
+    assert response.status_code == 422
+    response = signed_in.submit(PASSKEY, {"name": "Clé", "credential": "{" * 5000})
+    assert response.status_code == 422
+
+
+def test_a_forged_passkey_answer_does_not_sign_in_forged_assertion_attack(app, signed_in):
+    with app.app_context(), db.connection_context():
+        from models import User
+
+        user = User.get()
+        SecondFactor.create(
+            user=user, kind="passkey", name="Clé", credential_id="AAAA", public_key="AAAA",
+            sign_count=0, confirmed_at=utcnow(),
+        )  # fmt: skip
+    signed_in.submit("/deconnexion")
+    password_step(signed_in)
+    page = text_of(signed_in.get(VERIFY))
+    assert "Utiliser ma clé d'accès" in page
+    options = signed_in.submit(f"{VERIFY}cle-d-acces/options").get_json()
+    assert [c["id"] for c in options["allowCredentials"]] == ["AAAA"]
+    forged = json.dumps(
+        {"id": "AAAA", "rawId": "AAAA", "type": "public-key",
+         "response": {"clientDataJSON": "AAAA", "authenticatorData": "AAAA", "signature": "AAAA"}}
+    )  # fmt: skip
+    response = signed_in.submit(VERIFY, {"method": "passkey", "credential": forged})
+    assert response.status_code == 422
+    assert "La clé d'accès n'a pas été reconnue" in text_of(response)
+    assert signed_in.get("/mon-compte/").status_code == 302
