@@ -89,6 +89,8 @@ DEFAULTS = {
     "TWO_FACTOR_POLICY": "optional",
     "TWO_FACTOR_KEY": None,
     "EMAIL_CODE_TTL_MINUTES": 10,
+    # A passkey that verifies its user signs in on its own (no password).
+    "PASSKEY_SIGN_IN": False,
     # `flask purge`: pending accounts never activated, and audit events, older than this.
     "PURGE_PENDING_AFTER_DAYS": 30,
     "AUDIT_RETENTION_DAYS": 365,

@@ -76,3 +76,9 @@ class PasskeyForm(Form):
         render_kw={"autocomplete": "off"},
     )
     credential = HiddenField(validators=[Length(max=16 * 1024)])
+
+
+class PasskeySignInForm(Form):
+    """FLASK_PASSKEY_SIGN_IN: the passkey's answer alone."""
+
+    credential = HiddenField(validators=[DataRequired(REQUIRED), Length(max=16 * 1024)])

@@ -93,3 +93,32 @@ def test_a_forged_passkey_answer_does_not_sign_in_forged_assertion_attack(app, s
     assert response.status_code == 422
     assert "La clé d'accès n'a pas été reconnue" in text_of(response)
     assert signed_in.get("/mon-compte/").status_code == 302
+
+
+def test_passkey_sign_in_is_off_by_default(app, client):
+    assert client.submit("/connexion/verification/cle-d-acces-seule/options").status_code == 404
+    assert client.submit("/connexion/verification/cle-d-acces-seule", {"credential": "{}"}).status_code == 404
+    assert "Se connecter avec une clé d'accès" not in text_of(client.get("/connexion"))
+
+
+@pytest.mark.parametrize("htmx", [False, True])
+def test_passkey_sign_in_refuses_a_forged_answer_forged_assertion_attack(tmp_path, monkeypatch, htmx):
+    from tests.support.app import Client, HtmxClient, clean_environment, make_app
+
+    clean_environment(monkeypatch)
+    app = make_app(tmp_path, PASSKEY_SIGN_IN=True)
+    app.test_client_class = HtmxClient if htmx else Client
+    client = app.test_client()
+    page = text_of(client.get("/connexion"))
+    assert "Se connecter avec une clé d'accès" in page
+    options = client.submit("/connexion/verification/cle-d-acces-seule/options").get_json()
+    assert (
+        options["rpId"] == "localhost"
+        and "allowCredentials" not in options
+        or options["allowCredentials"] == []
+    )
+    response = client.submit("/connexion/verification/cle-d-acces-seule", {"credential": '{"id": "AAAA"}'})
+    assert response.status_code == 422
+    assert is_fragment(response) == htmx
+    assert "La clé d'accès n'a pas été reconnue" in text_of(response)
+    assert client.get("/mon-compte/").status_code == 302

@@ -5,11 +5,15 @@ away."""
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, flash, redirect, request, url_for
+from flask import Blueprint, Response, abort, current_app, flash, redirect, request, url_for
 
+import audit
 import factors
+from audit import Event, Outcome
 from factors import passkeys, verify
-from forms.second_factor import METHODS, SecondStepForm
+from forms.auth import LoginForm
+from forms.second_factor import METHODS, PasskeySignInForm, SecondStepForm
+from models import db
 from security import limits
 from views import client_redirect, page, renders, sign_in
 
@@ -85,6 +89,41 @@ def passkey_options():
     if user is None or "passkey" not in _methods(user):
         return {"error": "expired"}, 403
     return Response(passkeys.authentication_options(user), mimetype="application/json")
+
+
+@bp.post("/cle-d-acces-seule/options")
+@limits("SIGN_IN")
+def passkey_sign_in_options():
+    """FLASK_PASSKEY_SIGN_IN: options for any passkey of the portal."""
+    if not current_app.config["PASSKEY_SIGN_IN"]:
+        abort(404)
+    return Response(passkeys.authentication_options(None), mimetype="application/json")
+
+
+@bp.post("/cle-d-acces-seule")
+@limits("SIGN_IN")
+def passkey_sign_in():
+    """FLASK_PASSKEY_SIGN_IN: a passkey that verified its user (fingerprint,
+    face, device PIN) signs in on its own, the password not needed."""
+    if not current_app.config["PASSKEY_SIGN_IN"]:
+        abort(404)
+    form = PasskeySignInForm()
+    factor = (
+        passkeys.authenticate(form.credential.data, None, require_verification=True)
+        if form.validate()
+        else None
+    )
+    user = factor.user if factor is not None else None
+    with db.atomic():
+        if user is None or not user.is_active:
+            audit.record(Event.SIGN_IN, user, Outcome.FAILURE, method="passkey")
+            return page(
+                "auth/login.html", 422, form=LoginForm(formdata=None), next_url=None, passkey_failed=True
+            )
+        audit.record(Event.SIGN_IN, user, method="passkey")
+    sign_in(user)
+    factors.mark_verified()
+    return _full_redirect(url_for("structure.choose"))
 
 
 @renders("second_factor.verify_step")

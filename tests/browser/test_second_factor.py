@@ -105,3 +105,10 @@ def test_registering_a_passkey_and_signing_in_with_it(passkey_visitor, shots):
     check_page(page, shots, "second-step-passkey")
     visitor.button("Utiliser ma clé d'accès").click()
     visitor.expect_signed_in(person)
+
+    # FLASK_PASSKEY_SIGN_IN (on in the browser tests' server): the passkey alone.
+    visitor.sign_out()
+    visitor.account_nav.get_by_role("link", name="Se connecter").click()
+    check_page(page, shots, "sign-in-with-passkey")
+    visitor.button("Se connecter avec une clé d'accès").click()
+    visitor.expect_signed_in(person)

@@ -63,6 +63,7 @@ def _server_environment(tmp: Path, smtp_port: int) -> dict[str, str]:
         FLASK_MAIL_PORT=str(smtp_port),
         FLASK_MAIL_SUPPRESS_SEND="false",
         FLASK_RATELIMIT_ENABLED="false",
+        FLASK_PASSKEY_SIGN_IN="true",
         # A test loads a SIRENE directory into this server's database; the
         # other tests' random SIRETs must not be refused as unknown to it.
         FLASK_SIRENE_CHECK="false",
