@@ -98,18 +98,9 @@ def totp_page():
 @login_required
 @limits("SECOND_FACTOR", email=_signed_in_email)
 def confirm_totp():
-    form = CodeForm()
-    if not _reauthenticated():
-        return advance(".show")
-    if not form.validate():
-        return totp_step(422, form=form)
-    codes = manage.confirm_totp(_user(), form.code.data)
-    if codes is None:
-        form.code.errors = [WRONG_CODE]
-        return totp_step(422, form=form)
-    factors.mark_verified()
-    flash("Votre application d'authentification est activée.", "success")
-    return _codes_or_show(codes)
+    return _confirm(
+        CodeForm(), manage.confirm_totp, totp_step, "Votre application d'authentification est activée."
+    )
 
 
 @renders("factors.totp")
@@ -155,16 +146,21 @@ def email_page():
 def confirm_email():
     form = CodeForm()
     form.code.label.text = CODE_LABELS["email"]
+    return _confirm(form, manage.confirm_email, email_step, "Les codes par e-mail sont activés.")
+
+
+def _confirm(form: CodeForm, confirm, step, done: str):
+    """An enrolment finished by a right code; the recovery codes shown once."""
     if not _reauthenticated():
         return advance(".show")
     if not form.validate():
-        return email_step(422, form=form)
-    codes = manage.confirm_email(_user(), form.code.data)
+        return step(422, form=form)
+    codes = confirm(_user(), form.code.data)
     if codes is None:
         form.code.errors = [WRONG_CODE]
-        return email_step(422, form=form)
+        return step(422, form=form)
     factors.mark_verified()
-    flash("Les codes par e-mail sont activés.", "success")
+    flash(done, "success")
     return _codes_or_show(codes)
 
 
