@@ -61,7 +61,7 @@ class Event:
     SECOND_FACTOR_REAUTH = "second_factor.reauthenticated"
     # factors.verify.check: SUCCESS or FAILURE of the sign-in's second step
     # (details ``method``: totp, email, recovery, passkey; ``left`` recovery
-    # codes after one is used); THROTTLED when refused by the limits.
+    # codes after one is used).
     SECOND_FACTOR_USED = "second_factor.used"
     # factors.email_code.send: a code mailed.
     EMAIL_CODE_SENT = "second_factor.email_code_sent"

@@ -74,3 +74,9 @@ def check(user: User, method: str, code: str) -> tuple[bool, int | None]:
 def send_email_code(user: User) -> None:
     with db.atomic():
         email_code.send(user)
+
+
+def record_trusted_device(user: User) -> None:
+    """The second factor skipped: this browser is trusted (factors/trust.py)."""
+    with db.atomic():
+        audit.record(Event.SECOND_FACTOR_USED, user, method="trusted_device")

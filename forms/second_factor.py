@@ -3,7 +3,7 @@ password asked again before a change."""
 
 from __future__ import annotations
 
-from wtforms import HiddenField, PasswordField, StringField
+from wtforms import BooleanField, HiddenField, PasswordField, StringField
 from wtforms.validators import AnyOf, DataRequired, Length
 
 from forms import Form
@@ -33,6 +33,7 @@ class SecondStepForm(Form):
 
     method = HiddenField(validators=[AnyOf(METHODS)])
     code = _code_field(CODE_LABELS["totp"])
+    trust = BooleanField(TRUST_LABEL)
     # A passkey's answer, filled by static/js/passkeys.js.
     credential = HiddenField(validators=[Length(max=16 * 1024)])
 

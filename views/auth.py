@@ -13,7 +13,7 @@ import devices
 import factors
 import sessions
 from audit import Event
-from factors import verify
+from factors import trust, verify
 from forms.auth import LoginForm
 from models import db
 from security import form_email, limit, limits
@@ -40,9 +40,11 @@ def login():
         form.form_errors.append(FAILED)
         return invalid("auth/login.html", form=form, next_url=next_url)
     if factors.has_second_factor(user):
-        # The password was right; the second factor is asked next, in place.
-        verify.begin(user, next_url)
-        return advance("second_factor.verify_step")
+        if not trust.is_trusted(user):
+            # The password was right; the second factor is asked next, in place.
+            verify.begin(user, next_url)
+            return advance("second_factor.verify_step")
+        verify.record_trusted_device(user)
     sign_in(user)
     factors.mark_reauthenticated()
     if factors.needs_enrolment(user):

@@ -10,7 +10,7 @@ from flask import Blueprint, Response, abort, current_app, flash, redirect, requ
 import audit
 import factors
 from audit import Event, Outcome
-from factors import passkeys, verify
+from factors import passkeys, trust, verify
 from forms.auth import LoginForm
 from forms.second_factor import METHODS, PasskeySignInForm, SecondStepForm
 from models import db
@@ -58,6 +58,8 @@ def verify_step():
     sign_in(user)
     factors.mark_verified()
     factors.mark_reauthenticated()
+    if form.trust.data:
+        trust.trust(user)
     if left is not None:
         flash(
             f"Code de secours accepté. Il vous en reste {left}."
