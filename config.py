@@ -165,6 +165,9 @@ DEFAULTS = {
     # codes mailed; the password asked again before a change of factors.
     "RATELIMIT_SECOND_FACTOR": "30 per 15 minutes",
     "RATELIMIT_SECOND_FACTOR_EMAIL": "10 per 15 minutes; 50 per day",
+    # For a browser that signed in to the account before (devices.py): exempt
+    # from the account's limit above, counted on its own instead.
+    "RATELIMIT_SECOND_FACTOR_DEVICE": "10 per 15 minutes",
     "RATELIMIT_EMAIL_CODE": "20 per hour",
     "RATELIMIT_EMAIL_CODE_EMAIL": "5 per 15 minutes; 20 per day",
     "RATELIMIT_SECOND_FACTOR_REAUTH": "10 per 15 minutes",

@@ -153,3 +153,27 @@ def test_guessing_codes_is_slowed_per_account_brute_force_attack(tmp_path, monke
     assert statuses[:3] == [422, 422, 422] and statuses[3] == 429
     # A slowdown, not a lockout: the page says when to try again.
     assert "Retry-After" in second_step(attacker, code_at(secret, +1)).headers
+
+
+def test_strangers_guessing_codes_cannot_lock_the_owner_out_lockout_attack(tmp_path, monkeypatch):
+    app = policy_app(
+        tmp_path,
+        monkeypatch,
+        "optional",
+        RATELIMIT_ENABLED=True,
+        RATELIMIT_SECOND_FACTOR_EMAIL="3 per 15 minutes",
+        RATELIMIT_SIGN_UP="100 per minute",
+    )
+    owner = client_of(app)
+    activate(app, owner)  # the owner's browser is known to the account from now on
+    secret, _ = enrol_totp(owner)
+    owner.submit("/deconnexion")
+    attacker = client_of(app)
+    password_step(attacker)
+    for _ in range(4):
+        second_step(attacker, "000000")
+    assert second_step(attacker, "000000").status_code == 429
+    # The owner's browser is counted on its own: it gets through.
+    password_step(owner)
+    assert second_step(owner, "000000").status_code == 422
+    assert second_step(owner, code_at(secret, +1)).status_code == 303

@@ -8,13 +8,14 @@ from __future__ import annotations
 from flask import Blueprint, Response, abort, current_app, flash, redirect, request, url_for
 
 import audit
+import devices
 import factors
 from audit import Event, Outcome
 from factors import passkeys, trust, verify
 from forms.auth import LoginForm
 from forms.second_factor import METHODS, PasskeySignInForm, SecondStepForm
 from models import db
-from security import limits
+from security import limit, limits
 from views import client_redirect, page, renders, sign_in
 
 bp = Blueprint("second_factor", __name__, url_prefix="/connexion/verification")
@@ -34,8 +35,17 @@ def _methods(user) -> list[str]:
     return [kind for kind in factors.kinds_of(user) if kind in METHODS] + ["recovery"]
 
 
+def _pending_device_id() -> str | None:
+    """This browser's device id if it signed in to the pending account
+    before: it is exempt from the account's limit and counted on its own, so
+    strangers guessing codes cannot lock the owner out."""
+    user = verify.pending_user()
+    return devices.device_id(user) if user is not None else None
+
+
 @bp.route("/", methods=["GET", "POST"])
-@limits("SECOND_FACTOR", email=_pending_email)
+@limits("SECOND_FACTOR", email=_pending_email, exempt=lambda: _pending_device_id() is not None)
+@limit("SECOND_FACTOR_DEVICE", key=_pending_device_id)
 def verify_step():
     user = verify.pending_user()
     if user is None:
