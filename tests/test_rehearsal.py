@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import http.client
 import re
 import threading
 import time
@@ -37,7 +38,13 @@ WORKERS = 4
 SECRET_KEY = "rehearsal-secret-key-0123456789abcdef"
 CHALLENGE = re.compile(r'name="challenge_id" value="([^"]+)"')
 
-pytestmark = [pytest.mark.rehearsal, pytest.mark.timeout(400)]
+pytestmark = [
+    pytest.mark.rehearsal,
+    pytest.mark.timeout(400),
+    # The SMTP server is stopped on purpose mid-burst: the connections it had
+    # open are dropped unclosed, which is the point, not a leak of the portal.
+    pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning"),
+]
 
 
 def captcha_answer(challenge_id: str) -> str:
@@ -107,7 +114,7 @@ def step(browser: Browser, figures: Figures, path: str, data: dict | None = None
         started = time.perf_counter()
         try:
             status, text = browser.request(path, data)
-        except OSError:
+        except (OSError, http.client.HTTPException):  # refused, reset, or cut mid-answer
             with figures.lock:
                 figures.connection_errors += 1
             if attempt == tries - 1:
