@@ -88,24 +88,30 @@ def mark_verified() -> None:
     session[VERIFIED_KEY] = int(time.time())
 
 
+def second_factor_gate():
+    """None when the signed-in account has passed a second factor in this
+    session; else the answer that leads there: enrolment for an account
+    without one, the second step for a session that has not passed it (signed
+    in before enrolling elsewhere, or on a trusted device), which then comes
+    back to this page."""
+    if not current_user.is_authenticated:
+        return current_app.login_manager.unauthorized()
+    user = current_user._get_current_object()
+    if not has_second_factor(user):
+        return redirect(url_for("factors.show"), 303)
+    if not verified_in_session():
+        from factors import verify  # noqa: PLC0415 - verify imports this module
+
+        verify.begin(user, request.full_path.rstrip("?") if request.method == "GET" else None)
+        return redirect(url_for("second_factor.verify_step"), 303)
+    return None
+
+
 def second_factor_required(view):
-    """For pages that need a second factor whatever the policy (the
-    operators' /administration): an account without one is led to enrolment;
-    a session that has not passed one (signed in before enrolling elsewhere,
-    or on a trusted device) is asked for it, then comes back."""
+    """For pages that need a second factor whatever the policy."""
 
     @wraps(view)
     def guarded(*args, **kwargs):
-        if not current_user.is_authenticated:
-            return current_app.login_manager.unauthorized()
-        user = current_user._get_current_object()
-        if not has_second_factor(user):
-            return redirect(url_for("factors.show"), 303)
-        if not verified_in_session():
-            from factors import verify  # noqa: PLC0415 - verify imports this module
-
-            verify.begin(user, request.full_path.rstrip("?") if request.method == "GET" else None)
-            return redirect(url_for("second_factor.verify_step"), 303)
-        return view(*args, **kwargs)
+        return second_factor_gate() or view(*args, **kwargs)
 
     return guarded

@@ -13,6 +13,7 @@ from tests.support import pg_server
 from tests.support.app import Client, HtmxClient, clean_environment, make_app, outbox
 from tests.support.constants import EMAIL
 from tests.support.operators import grant
+from tests.support.second_factor import enrol_totp
 from tests.support.signup import Signup
 from tests.support.smtp import Mailbox, smtp_server
 from tests.support.structures import sign_up
@@ -57,9 +58,11 @@ def signup(client, mailbox):
 @pytest.fixture
 def operator(any_client, mailbox, app):
     """Marie Curie, an operator (granted by the command), signed in on a
-    full-page or an htmx client."""
+    full-page or an htmx client, her authenticator app enrolled in this
+    session (operators need a second factor to reach « Administration »)."""
     client = sign_up(any_client, mailbox)
     grant(app, EMAIL)
+    enrol_totp(client)
     return client
 
 

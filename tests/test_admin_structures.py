@@ -14,6 +14,7 @@ from tests.support.app import Client, make_app, outbox, query, user_row
 from tests.support.constants import EMAIL, PASSWORD
 from tests.support.operators import grant
 from tests.support.responses import follow, shown, text_of
+from tests.support.second_factor import enrol_totp
 from tests.support.signup import PERSON
 from tests.support.structures import PIERRE, STRUCTURE, create_structure, mails_to, new_client
 
@@ -182,6 +183,7 @@ def test_with_moderation_a_structure_waits_for_an_operator(moderated, approve):
 
     operator = new_client(app, mailbox, PERSON)
     grant(app, EMAIL)
+    enrol_totp(operator)
     assert "En attente de validation" in shown(operator, "/administration/structures")
     structure_id = query(app, lambda: Structure.get().id)
     url = f"/administration/structures/{structure_id}/"

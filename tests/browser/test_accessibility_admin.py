@@ -9,6 +9,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.browser.support.checks import check_page
+from tests.browser.support.factors import enrol_app
 from tests.browser.support.people import new_person
 
 pytestmark = pytest.mark.browser
@@ -23,6 +24,7 @@ def test_console_pages_actions_and_error_states(
     shots = request.getfixturevalue("shots") if visitor.javascript else None
     operator = visitor.sign_up_quickly(new_person("operateur"))
     live_server.flask("operator", "grant", operator.email)
+    enrol_app(visitor)  # operators reach « Administration » with a second factor only
     target = open_visitor(javascript=False).sign_up_quickly(new_person("cible", first_name="Irène"))
     company = owner_account.company
 

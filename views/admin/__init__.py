@@ -12,6 +12,7 @@ from collections.abc import Callable
 from flask import Blueprint, abort, flash, request
 from flask_login import current_user
 
+import factors
 import operations
 from forms.admin import ActionForm, SearchForm
 from models import Membership, User
@@ -27,16 +28,19 @@ ACCOUNT_STATUSES = {
 }
 
 
-def require_operator() -> None:
+def require_operator():
     """The one gate of « Administration »: 404 unless the signed-in account
-    is an operator. The second factor's check goes here once it exists."""
+    is an operator; then, whatever FLASK_TWO_FACTOR_POLICY says, a second
+    factor passed in this session (else enrolment or the second step)."""
     if not (current_user.is_authenticated and current_user.is_operator):
         abort(404)
+    return factors.second_factor_gate()
 
 
-def _gate() -> None:
+def _gate():
     if request.blueprint == bp.name:
-        require_operator()
+        return require_operator()
+    return None
 
 
 # The gate runs before every other check of the app (CSRF included), so that
