@@ -15,7 +15,11 @@ from sirene import directory
 
 EXISTS = "Cette structure existe déjà"
 NOT_FOUND = "Aucune structure n'est enregistrée sur le portail avec cet identifiant. Vérifiez-le."
-TYPE_CHOICES = [SelectChoice(kind.code, kind.name) for kind in IDENTIFIER_TYPES.values()]
+# The empty first option: HTML wants it on a required select (and choosing it
+# is answered with the "required" message); SIRET stays the one selected.
+TYPE_CHOICES = [SelectChoice("", "Sélectionner le type d'identifiant")] + [
+    SelectChoice(kind.code, kind.name) for kind in IDENTIFIER_TYPES.values()
+]
 
 
 def _max(length: int) -> Length:
@@ -23,7 +27,10 @@ def _max(length: int) -> Length:
 
 
 def _countries() -> list[SelectChoice]:
-    return [SelectChoice(code, name) for code, name in country_choices()]
+    # Empty first option: see TYPE_CHOICES.
+    return [SelectChoice("", "Sélectionner le pays")] + [
+        SelectChoice(code, name) for code, name in country_choices()
+    ]
 
 
 def _select(label: str, **kwargs) -> SelectField:

@@ -88,6 +88,7 @@ def test_the_structure_form_shows_the_seed_labels_in_two_fieldsets(marie):
         assert label in text, label
     types = re.search(r'<select[^>]*id="identifier_type".*?</select>', text, re.S).group(0)
     assert re.findall(r">([^<]+)</option>", types) == [
+        "Sélectionner le type d'identifiant",  # value="": HTML's placeholder of a required select
         "SIRET",
         "UE hors France",
         "Hors UE",
@@ -102,6 +103,7 @@ def test_the_structure_form_shows_the_seed_labels_in_two_fieldsets(marie):
     assert 'hx-post="/structure/nouvelle/identifiant"' in types
     countries = re.search(r'<select[^>]*id="country".*?</select>', text, re.S).group(0)
     options = re.findall(r'<option( selected)? value="(\w\w)">([^<]+)</option>', countries)
+    assert '<option value="">Sélectionner le pays</option>' in countries  # HTML's placeholder
     assert options[0] == (" selected", "FR", "France")
     assert len(options) == 249 and ("", "DE", "Allemagne") in options
 
@@ -193,6 +195,8 @@ def test_a_structure_without_identifier_gets_one_from_the_portal(app, marie, kin
         ({"identifier": ""}, "identifier", "Ce champ est obligatoire."),
         ({"identifier": "73282932000075"}, "identifier", "clé de contrôle"),
         ({"identifier_type": "autre"}, "identifier_type", "Choisissez une valeur dans la liste."),
+        ({"identifier_type": ""}, "identifier_type", "Ce champ est obligatoire."),  # the placeholder
+        ({"country": ""}, "country", "Ce champ est obligatoire."),  # the placeholder
         ({"company_name": "  "}, "company_name", "Ce champ est obligatoire."),
         ({"company_name": "A" * 101}, "company_name", "au plus 100 caractères"),
         ({"email": "contact@"}, "email", "adresse e-mail valide"),

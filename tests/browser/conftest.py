@@ -19,6 +19,7 @@ from tests.browser.support.checks import SERVER_FAILURE, Screenshots
 from tests.browser.support.chromium import CHROMIUM, CHROMIUM_ARGS, TIMEOUT_MS, open_tab
 from tests.browser.support.http import http_create_structure, http_sign_up
 from tests.browser.support.mail import Inbox
+from tests.browser.support.nu import ARCHIVE, DomArchive
 from tests.browser.support.people import Owner, new_company, new_person
 from tests.browser.support.server import LiveServer, live_server_process
 from tests.browser.support.visitor import Visitor
@@ -198,6 +199,21 @@ def shots(request) -> Screenshots:
 
 
 # -- checks around each browser test ------------------------------------------
+
+
+@pytest.fixture(scope="session", autouse=True)
+def nu_checker(tmp_path_factory) -> Iterator[DomArchive]:
+    """Every DOM the checks saw, validated at the end of the worker's session
+    by the W3C Nu checker in one Java call; its errors fail the session (as
+    an error in the teardown of the worker's last test)."""
+    archive = DomArchive(tmp_path_factory.mktemp("dom"))
+    ARCHIVE[:] = [archive]
+    yield archive
+    ARCHIVE.clear()
+    errors = archive.validate()
+    if errors:
+        pytest.fail(f"W3C Nu checker: {len(errors)} error(s) in the pages' HTML:\n  " + "\n  ".join(errors))
+
 
 
 @pytest.fixture(autouse=True)

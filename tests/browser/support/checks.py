@@ -10,6 +10,8 @@ from pathlib import Path
 
 from playwright.sync_api import BrowserContext, Page
 
+from tests.browser.support.nu import save_dom
+
 REPO = Path(__file__).resolve().parents[3]
 AXE = REPO / "node_modules" / "axe-core" / "axe.min.js"
 WCAG_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
@@ -54,7 +56,9 @@ def check_axe(page: Page, state: str = "") -> None:
     """axe-core (from node_modules) finds no WCAG 2.1 A/AA violation on the page.
 
     The script is evaluated through the DevTools protocol, which the page's
-    CSP does not govern, so the page needs no relaxed policy to be checked."""
+    CSP does not govern, so the page needs no relaxed policy to be checked.
+    The page's DOM is also kept for the W3C Nu checker (see ``nu``)."""
+    save_dom(page, state)
     if not page.evaluate("() => typeof window.axe === 'object'"):
         if page in _WITHOUT_JAVASCRIPT:
             page.evaluate(TIMERS_AS_PROMISES)
