@@ -1,4 +1,5 @@
-"""The checks made on every page: axe-core (WCAG 2.1 A/AA), screenshots at
+"""The checks made on every page: axe-core (WCAG 2.1 A/AA), HTML_CodeSniffer
+(WCAG2AA), the W3C Nu checker (at the session's end), screenshots at
 desktop and phone width, console errors and CSP violations."""
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from pathlib import Path
 
 from playwright.sync_api import BrowserContext, Page
 
+from tests.browser.support.htmlcs import check_htmlcs
 from tests.browser.support.nu import save_dom
 
 REPO = Path(__file__).resolve().parents[3]
@@ -57,7 +59,8 @@ def check_axe(page: Page, state: str = "") -> None:
 
     The script is evaluated through the DevTools protocol, which the page's
     CSP does not govern, so the page needs no relaxed policy to be checked.
-    The page's DOM is also kept for the W3C Nu checker (see ``nu``)."""
+    HTML_CodeSniffer (WCAG2AA) then checks the page too (see ``htmlcs``),
+    and the page's DOM is kept for the W3C Nu checker (see ``nu``)."""
     save_dom(page, state)
     if not page.evaluate("() => typeof window.axe === 'object'"):
         if page in _WITHOUT_JAVASCRIPT:
@@ -72,6 +75,7 @@ def check_axe(page: Page, state: str = "") -> None:
                 lines.append(f"    {node['target']}: {node['html']}")
                 lines.append(f"      {node['summary']}")
         raise AssertionError("\n".join(lines))
+    check_htmlcs(page, state)
 
 
 class Screenshots:

@@ -8,6 +8,7 @@ from pathlib import Path
 from playwright.sync_api import Browser, Page
 
 from tests.browser.support.checks import CSP_REPORTER, watch_console, without_javascript
+from tests.browser.support.htmlcs import htmlcs_source
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -37,6 +38,7 @@ def open_tab(
     )
     context.set_default_timeout(TIMEOUT_MS)
     context.add_init_script(CSP_REPORTER)
+    context.add_init_script(htmlcs_source())  # the second engine; the CSP does not govern it
     watch_console(context, problems)
     page = context.new_page()
     return page if javascript else without_javascript(page)
