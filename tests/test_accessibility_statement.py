@@ -1,0 +1,54 @@
+"""The « Déclaration d'accessibilité »: its figures come from docs/rgaa/, it
+is linked from every page's footer, served as a page and as a fragment."""
+
+from __future__ import annotations
+
+import csv
+
+from accessibility import NON_CONFORME, RGAA, STATUSES, load_audit
+from tests.support.responses import is_fragment, text_of
+
+PATH = "/declaration-accessibilite"
+
+
+def test_the_grid_has_the_106_criteria_of_rgaa_4_1_each_with_a_status_and_a_reason():
+    with open(RGAA / "grille.csv", encoding="utf-8", newline="") as grid:
+        rows = list(csv.DictReader(grid))
+    assert len(rows) == 106 and len({r["critere"] for r in rows}) == 106
+    assert all(r["statut"] in STATUSES and r["justification"].strip() for r in rows)
+
+
+def test_the_statement_shows_the_rate_computed_from_the_grid(any_client):
+    audit = load_audit()
+    text = text_of(any_client.get(PATH))
+    rate = f"{audit.rate:.1f}".replace(".", ",")
+    assert f"<strong>{rate} %</strong>" in text and f"<strong>{audit.state}</strong>" in text
+    assert f"{audit.count('conforme')} critères conformes" in text
+    for criterion in audit.failures:
+        assert f"Critère {criterion.number} " in text
+    assert "Défenseur des droits" in text and "Voies de recours" in text
+    assert "Pages du site ayant fait l'objet de la vérification" in text
+
+
+def test_the_statement_is_a_fragment_under_htmx_and_a_page_without(client, htmx_client):
+    assert is_fragment(htmx_client.get(PATH))
+    response = client.get(PATH)
+    page = text_of(response)
+    assert not is_fragment(response) and "<h1>Déclaration d'accessibilité</h1>" in page
+
+
+def test_every_page_links_the_statement_from_its_footer(client):
+    for path in ("/", "/connexion", "/inscription/", PATH):
+        footer = text_of(client.get(path)).split('<footer class="site-footer">')[1]
+        assert f'<a href="{PATH}">Déclaration d\'accessibilité</a>' in footer, path
+
+
+def test_the_rate_counts_only_applicable_criteria(tmp_path):
+    (tmp_path / "audit.json").write_text("{}", encoding="utf-8")
+    (tmp_path / "grille.csv").write_text(
+        "critere,thematique,statut,justification\n1.1,Images,conforme,a\n1.2,Images,non applicable,b\n"
+        f"1.3,Images,{NON_CONFORME},c\n1.4,Images,conforme,d\n",
+        encoding="utf-8",
+    )
+    audit = load_audit(tmp_path)
+    assert round(audit.rate, 1) == 66.7 and audit.state == "partiellement conforme"
