@@ -123,7 +123,7 @@ def control(field, hint=None, required=False, validate_url=None, extra=None) -> 
         params.update({"required": True, "aria-required": "true"})
     if validate_url:
         params.update({
-            "hx-post": validate_url, "hx-trigger": "change", "hx-target": f"#field-{field.id}",
-            "hx-swap": "outerHTML", "hx-include": "closest form",
+            "data-hx-post": validate_url, "data-hx-trigger": "change", "data-hx-target": f"#field-{field.id}",
+            "data-hx-swap": "outerHTML", "data-hx-include": "closest form",
         })  # fmt: skip
     return render(field, **params)

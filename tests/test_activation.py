@@ -144,8 +144,8 @@ def test_the_password_checklist_follows_what_is_typed(htmx_client):
 
 def test_the_password_field_asks_for_the_live_checklist(client, link):
     text = client.get(link).get_data(as_text=True)
-    assert 'hx-post="/mot-de-passe/regles"' in text
-    assert 'hx-trigger="input changed delay:150ms"' in text
+    assert 'data-hx-post="/mot-de-passe/regles"' in text
+    assert 'data-hx-trigger="input changed delay:150ms"' in text
     password_inputs = re.findall(r'<input[^>]*type="password"[^>]*>', text)
     assert len(password_inputs) == 2
     assert not any("maxlength" in tag for tag in password_inputs)  # nothing is cut from a pasted password

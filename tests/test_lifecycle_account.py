@@ -184,7 +184,7 @@ def test_a_password_change_needs_the_current_password_and_the_rule(
 def test_the_password_form_shows_the_rule_checked_live(signed_in):
     text = body(signed_in.get("/mon-compte/"))
     assert "12 caractères minimum" in text
-    assert 'hx-post="/mot-de-passe/regles"' in text
+    assert 'data-hx-post="/mot-de-passe/regles"' in text
     assert 'autocomplete="current-password"' in text and 'autocomplete="new-password"' in text
 
 

@@ -34,8 +34,8 @@ EXTRAS = [
     {},
     {"required": True, "aria-required": "true", "aria-describedby": "x-hint x-error", "aria-invalid": "true"},
     {
-        "hx-post": "/inscription/champ/email",
-        "hx-target": "#field-email",
+        "data-hx-post": "/inscription/champ/email",
+        "data-hx-target": "#field-email",
         "class_": "wide",
         "data_role": "a b",
     },
@@ -77,7 +77,7 @@ def test_the_control_links_hint_and_error_and_inline_validation(request_context)
     html = control(form.email, hint="Format", required=True, validate_url="/inscription/champ/email")
     assert 'aria-describedby="email-hint email-error"' in html
     assert 'aria-invalid="true"' in html and "required" in html and 'aria-required="true"' in html
-    assert 'hx-post="/inscription/champ/email"' in html and 'hx-target="#field-email"' in html
+    assert 'data-hx-post="/inscription/champ/email"' in html and 'data-hx-target="#field-email"' in html
     assert 'value="pas une adresse"' in html
     plain = control(form.first_name)
     assert "aria-describedby" in plain  # in error too: first_name is required

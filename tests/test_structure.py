@@ -99,8 +99,8 @@ def test_the_structure_form_shows_the_seed_labels_in_two_fieldsets(marie):
     ]
     assert '<option selected value="siret">' in types
     # Under htmx, changing the type swaps the identifier's block alone.
-    assert 'hx-trigger="change"' in types and 'hx-target="#identifier-block"' in types
-    assert 'hx-post="/structure/nouvelle/identifiant"' in types
+    assert 'data-hx-trigger="change"' in types and 'data-hx-target="#identifier-block"' in types
+    assert 'data-hx-post="/structure/nouvelle/identifiant"' in types
     countries = re.search(r'<select[^>]*id="country".*?</select>', text, re.S).group(0)
     options = re.findall(r'<option( selected)? value="(\w\w)">([^<]+)</option>', countries)
     assert '<option value="">Sélectionner le pays</option>' in countries  # HTML's placeholder

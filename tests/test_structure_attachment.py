@@ -206,7 +206,7 @@ def test_the_cancel_buttons_target_their_row(app, requester):
     request_attachment(requester)
     text = text_of(requester.get("/espace/"))
     form = re.search(r'<form action="/espace/demandes/\d+/annuler"[^>]*>', text).group(0)
-    assert 'method="post"' in form and 'hx-target="closest tr"' in form and 'hx-swap="outerHTML"' in form
+    assert 'method="post"' in form and 'data-hx-target="closest tr"' in form and 'data-hx-swap="outerHTML"' in form
 
 
 def test_nobody_cancels_someone_elses_request(app, requester, manager):
@@ -238,7 +238,7 @@ def test_approbations_lists_pending_requests(manager_view):
     assert re.search(r"\d\d/\d\d/\d{4} à \d\d:\d\d", row)
     assert "Approuver" in row and "Refuser" in row
     for form in re.findall(r"<form [^>]*>", row):
-        assert 'hx-target="closest tr"' in form and 'hx-swap="outerHTML"' in form
+        assert 'data-hx-target="closest tr"' in form and 'data-hx-swap="outerHTML"' in form
     assert "Approbations" in text_of(marie.get("/espace/"))
 
 

@@ -199,8 +199,8 @@ def test_htmx_fills_the_fields_out_of_band_and_announces(htmx_client, mailbox, a
     text = text_of(response)
     assert response.status_code == 200
     assert text.lstrip().startswith("<strong>Établissement trouvé")  # the live region's text
-    assert '<div id="structure-general" hx-swap-oob="true">' in text
-    assert '<div id="structure-address" hx-swap-oob="true">' in text
+    assert '<div id="structure-general" data-hx-swap-oob="true">' in text
+    assert '<div id="structure-address" data-hx-swap-oob="true">' in text
     assert 'name="identifier"' not in text.replace('name="identifier_type"', "")  # focus stays
     assert value_of(response, "address") == "12 Boulevard HAUSSMANN"
 
@@ -222,7 +222,7 @@ def test_htmx_announces_refusals(htmx_client, mailbox, app, tmp_path):
 
 def test_identifier_field_asks_the_directory_as_it_is_typed(marie):
     text = text_of(marie.get("/structure/nouvelle"))
-    assert 'hx-post="/structure/nouvelle/sirene"' in text
+    assert 'data-hx-post="/structure/nouvelle/sirene"' in text
     assert 'id="sirene-status"' in text and 'aria-live="polite"' in text
 
 

@@ -26,9 +26,10 @@ def test_bare_hx_is_found_and_data_hx_is_not():
     assert bare_hx_attributes('{"data-hx-post": url}') == []
 
 
-def test_no_template_nor_script_has_a_bare_hx_attribute():
+def test_no_template_script_nor_form_renderer_has_a_bare_hx_attribute():
     found = {}
-    for path in [*REPO.glob("templates/**/*.html"), *REPO.glob("static/**/*.js")]:
+    sources = ("templates/**/*.html", "static/**/*.js", "forms/**/*.py", "views/**/*.py")
+    for path in [found for pattern in sources for found in REPO.glob(pattern)]:
         lines = bare_hx_attributes(path.read_text(encoding="utf-8"))
         if lines:
             found[str(path.relative_to(REPO))] = lines

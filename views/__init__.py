@@ -23,7 +23,7 @@ import sessions
 if TYPE_CHECKING:
     from models import User
 
-# Where a step swaps in, and how: the same as the forms' hx-target/hx-swap
+# Where a step swaps in, and how: the same as the forms' data-hx-target/data-hx-swap
 # (see _macros.html, htmx_form).
 MAIN = "#main"
 MAIN_SWAP = "innerHTML show:window:top"
