@@ -206,7 +206,8 @@ def test_the_cancel_buttons_target_their_row(app, requester):
     request_attachment(requester)
     text = text_of(requester.get("/espace/"))
     form = re.search(r'<form action="/espace/demandes/\d+/annuler"[^>]*>', text).group(0)
-    assert 'method="post"' in form and 'data-hx-target="closest tr"' in form and 'data-hx-swap="outerHTML"' in form
+    assert 'method="post"' in form
+    assert 'data-hx-target="closest tr"' in form and 'data-hx-swap="outerHTML"' in form
 
 
 def test_nobody_cancels_someone_elses_request(app, requester, manager):
