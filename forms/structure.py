@@ -178,9 +178,14 @@ class StructureForm(IdentifierFields, StructureDetails):
         """What the directory says of the identifier when it is a SIRET of a
         valid format (the field's own validators run here), else None. The
         raison sociale is locked to INSEE's from then on."""
-        if self.sirene is None and self.identifier_type.data == SIRET and self.identifier.validate(self):
-            self.sirene = directory.consult(self.identifier.data)
-            self.lock_company_name()
+        if self.sirene is None and self.identifier_type.data == SIRET:
+            if self.identifier.validate(self):
+                self.sirene = directory.consult(self.identifier.data)
+                self.lock_company_name()
+            else:
+                # A look, not the form's validation: an empty or partial SIRET
+                # on a fresh form (GET) is no error; validate() reports it.
+                self.identifier.errors = []
         return self.sirene
 
     def validate_identifier(self, field) -> None:

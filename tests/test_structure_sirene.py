@@ -181,6 +181,14 @@ def test_hint_not_shown_with_a_directory(marie):
     assert directory.NO_DIRECTORY not in text_of(marie.get("/structure/nouvelle"))
 
 
+@pytest.mark.parametrize("headers", [{}, {"HX-Request": "true"}], ids=["page", "htmx"])
+def test_a_fresh_form_shows_no_error(marie, headers):
+    """Looking the (empty) SIRET up in the directory is not validating the form."""
+    text = text_of(marie.get("/structure/nouvelle", headers=headers))
+    assert "Le formulaire contient" not in text
+    assert "Ce champ est obligatoire" not in text
+
+
 # -- htmx: in place, as the SIRET is typed ------------------------------------------------
 
 
