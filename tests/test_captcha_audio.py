@@ -71,9 +71,12 @@ def test_the_challenge_audio_is_french_from_the_bank_in_order(app, client):
         # ...each spoken by a recording of the French bank for that character...
         assert piece.source.parent == FRENCH / piece.key
         assert piece.source.is_file()
-        # ...and heard above the background, where it was put.
+        # ...and heard above the background, where it was put. Levels are drawn
+        # at random per challenge: the guaranteed margin (at least 1.5 dB of
+        # voice over babble, the test below) makes the mix at least 1.25 times
+        # louder there than the background alone.
         voice = samples[piece.start : piece.end]
-        assert np.sqrt(np.mean(voice**2)) > 2 * np.sqrt(np.mean(samples[: RATE // 5] ** 2))
+        assert np.sqrt(np.mean(voice**2)) > 1.25 * np.sqrt(np.mean(samples[: RATE // 5] ** 2))
 
 
 def test_a_person_hears_the_voices_well_above_the_babble():

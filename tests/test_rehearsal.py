@@ -157,10 +157,16 @@ def sign_up(base: str, client: int, index: int, figures: Figures) -> str:
     raise AssertionError(f"{address}: the captcha step never succeeded ({status})")
 
 
-def activate(base: str, client: int, address: str, link: str, figures: Figures) -> None:
+def activate(base: str, client: int, address: str, links: list[str], figures: Figures) -> None:
+    """Open the address's activation links, newest received first, as a person
+    would try the mails in their inbox: a sign-up retried after a killed worker
+    sent two, and a delayed delivery may bring the older (revoked) one last."""
     browser = Browser(base, address=f"10.0.{client}.1")
-    path = urlsplit(link).path
-    status, _ = step(browser, figures, path)
+    for link in reversed(links):
+        path = urlsplit(link).path
+        status, _ = step(browser, figures, path)
+        if status == 200:
+            break
     assert status == 200, f"{address}: activation page answered {status}"
     status, text = step(browser, figures, path, {"password": PASSWORD, "password_confirm": PASSWORD})
     assert status == 200 and "Se déconnecter" in text, f"{address}: activation answered {status}"
@@ -361,12 +367,12 @@ def outbox_pending(postgres, database: str) -> int:
     return pg_rows(postgres, database, "SELECT count(*) FROM outbox_mail WHERE sent_at IS NULL")[0][0]
 
 
-def activation_links(sink: Sink) -> dict[str, str]:
-    """The latest activation link received by each address."""
-    links = {}
+def activation_links(sink: Sink) -> dict[str, list[str]]:
+    """The activation links received by each address, in the order received."""
+    links: dict[str, list[str]] = {}
     for recipient, subject, body in sink.received():
         if subject.endswith("Activez votre compte"):
-            links[recipient] = re.search(r"https?://\S+", body).group(0)
+            links.setdefault(recipient, []).append(re.search(r"https?://\S+", body).group(0))
     return links
 
 
