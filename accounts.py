@@ -225,12 +225,17 @@ def request_reset(email: str) -> bool:
         return True
 
 
-def pending_reset(raw_token: str) -> User | None:
-    """The account a still valid reset link is for; changes nothing."""
-    token = Token.peek(raw_token, Token.RESET)
+def _active_owner(raw_token: str, purpose: str) -> User | None:
+    """The active account a still valid link of ``purpose`` is for; changes nothing."""
+    token = Token.peek(raw_token, purpose)
     if token is None or not token.user.is_active:
         return None
     return token.user
+
+
+def pending_reset(raw_token: str) -> User | None:
+    """The account a still valid reset link is for; changes nothing."""
+    return _active_owner(raw_token, Token.RESET)
 
 
 def reset_password(raw_token: str, password: str) -> User | None:
@@ -323,10 +328,7 @@ def resend_contact_confirmation(user: User) -> bool:
 
 def pending_contact(raw_token: str) -> User | None:
     """The active account a still valid contact link is for; changes nothing."""
-    token = Token.peek(raw_token, Token.CONTACT)
-    if token is None or not token.user.is_active:
-        return None
-    return token.user
+    return _active_owner(raw_token, Token.CONTACT)
 
 
 def confirm_contact(raw_token: str) -> User | None:
