@@ -18,7 +18,7 @@ import security
 import sessions
 from extensions import csrf, htmx, login_manager, mail
 from forms.render import control as field_control
-from models import Membership
+from models import Membership, SecondFactor, Structure, User
 from rules.identifiers import SIRET
 from views import (
     RowIdConverter,
@@ -102,7 +102,9 @@ def create_app(test_config: dict | None = None) -> Flask:
         return response
 
     # Templates compare against these names, never against raw strings.
-    app.jinja_env.globals.update(Membership=Membership, SIRET=SIRET)
+    app.jinja_env.globals.update(
+        Membership=Membership, SecondFactor=SecondFactor, SIRET=SIRET, Structure=Structure, User=User
+    )
     # The form macros render a field's control with forms.render (WTForms' output, faster).
     app.jinja_env.globals["field_control"] = field_control
 
