@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from wtforms import HiddenField, SearchField, SelectField, StringField
-from wtforms.validators import Length, Optional
+from wtforms.validators import Length, Optional, ValidationError
 
 from forms import Form
 from rules.messages import NOT_A_CHOICE
+
+BAD_DATE = "Date attendue au format AAAA-MM-JJ, par exemple 2026-03-14."
+BAD_STRUCTURE_NUMBER = "Numéro interne attendu (chiffres seulement)."
+LARGEST_ID = 2**63 - 1  # a 64-bit database key
 
 
 class SearchForm(Form):
@@ -47,3 +53,29 @@ class AuditFilterForm(Form):
     def __init__(self, *args, events=(), **kwargs):
         super().__init__(*args, **kwargs)
         self.event.choices = [("", "Tous")] + [(name, name) for name in events]
+        # What validate() reads from the text fields.
+        self.since_day: datetime | None = None
+        self.until_day: datetime | None = None
+        self.structure_id: int | None = None
+
+    @staticmethod
+    def _day(field) -> datetime:
+        try:
+            day = datetime.strptime(field.data.strip(), "%Y-%m-%d")
+        except ValueError:
+            raise ValidationError(BAD_DATE) from None
+        if day.year >= 9999:  # the day after must still be a date
+            raise ValidationError(BAD_DATE)
+        return day
+
+    def validate_since(self, field) -> None:
+        self.since_day = self._day(field)
+
+    def validate_until(self, field) -> None:
+        self.until_day = self._day(field)
+
+    def validate_structure(self, field) -> None:
+        text = field.data.strip()
+        if not (text.isascii() and text.isdigit()) or int(text) > LARGEST_ID:
+            raise ValidationError(BAD_STRUCTURE_NUMBER)
+        self.structure_id = int(text)

@@ -239,6 +239,22 @@ def test_audit_trail_bad_filters_are_shown_next_to_the_fields(operator):
     assert 'value="hier"' in text
 
 
+@pytest.mark.parametrize(
+    "query",
+    [
+        "structure=%C2%B2",
+        "structure=99999999999999999999",
+        "until=9999-12-31",
+        "since=0001-01-01&until=9999-01-01",
+    ],
+)
+def test_audit_trail_hostile_filters_get_a_message_not_a_500_attack_overflow(operator, query):
+    response = operator.get(f"/administration/journal?{query}")
+    assert response.status_code == 422
+    text = text_of(response)
+    assert "Date attendue au format AAAA-MM-JJ" in text or "Numéro interne attendu" in text
+
+
 # -- requests to a structure without a gestionnaire principal -----------------------------
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 from flask import request
 
@@ -15,7 +15,6 @@ from views.admin import action_limit, bp, checked_action, done, operator, refuse
 OUTBOX_DAYS = 7
 AUDIT_LIMIT = 200
 EVENT_NAMES = sorted(value for name, value in vars(Event).items() if name.isupper())
-BAD_DATE = "Date attendue au format AAAA-MM-JJ, par exemple 2026-03-14."
 
 
 @renders("admin.outbox")
@@ -48,32 +47,17 @@ def retry_all_mail():
     return done(f"{count} courriel(s) seront de nouveau envoyés.", "admin.outbox")
 
 
-def _date(field) -> datetime | None:
-    if not field.data:
-        return None
-    try:
-        return datetime.strptime(field.data.strip(), "%Y-%m-%d")
-    except ValueError:
-        field.errors = [*field.errors, BAD_DATE]
-        return None
-
-
 @bp.get("/journal")
 def audit():
     form = AuditFilterForm(formdata=request.args, events=EVENT_NAMES)
-    valid = form.validate()
-    since, until = _date(form.since), _date(form.until)
-    structure = (form.structure.data or "").strip()
-    if structure and not structure.isdigit():
-        form.structure.errors = [*form.structure.errors, "Numéro interne attendu (chiffres seulement)."]
-    if not valid or form.errors:
+    if not form.validate():
         return invalid("admin/audit.html", form=form, events=[], limit=AUDIT_LIMIT)
     events = operations.audit_trail(
         account=(form.account.data or "").strip() or None,
-        structure=int(structure) if structure else None,
+        structure=form.structure_id,
         event=form.event.data or None,
-        since=since,
-        until=until + timedelta(days=1) if until else None,
+        since=form.since_day,
+        until=form.until_day + timedelta(days=1) if form.until_day else None,
         limit=AUDIT_LIMIT,
     )
     return page("admin/audit.html", form=form, events=events, limit=AUDIT_LIMIT)
