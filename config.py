@@ -130,6 +130,10 @@ DEFAULTS = {
     "RATELIMIT_RESET": "10 per hour; 50 per day",
     "RATELIMIT_RESET_EMAIL": "3 per 15 minutes; 10 per day",
     "RATELIMIT_RESET_LINK": "20 per hour",
+    "RATELIMIT_CONTACT_LINK": "20 per hour",
+    # Directory look-ups (step 6's in-place fill, the attachment search): each
+    # may call the optional online source, whose quota the portal shares.
+    "RATELIMIT_SIRENE_LOOKUP": "120 per hour",
     "RATELIMIT_RESEND": "10 per hour; 50 per day",
     "RATELIMIT_RESEND_EMAIL": "3 per 15 minutes; 10 per day",
     "RATELIMIT_PASSWORD_CHANGE": "10 per 15 minutes",

@@ -128,6 +128,7 @@ def resend_contact():
 
 
 @bp.route("/adresse-de-contact/<token>", methods=["GET", "POST"])
+@limit("CONTACT_LINK")
 def confirm_contact(token: str):
     """The link mailed to a contact e-mail. Opening it changes nothing: only
     the POST (« Confirmer l'adresse ») consumes it. No sign-in needed: the

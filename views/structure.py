@@ -155,6 +155,7 @@ def save_draft():
 
 @bp.post("/nouvelle/sirene")
 @login_required
+@limit("SIRENE_LOOKUP")
 def prefill():
     """htmx, as the identifier is typed: once it is a complete valid SIRET the
     directory knows, its fields are filled in place (out of band) and the
@@ -182,6 +183,7 @@ def identifier_field():
 
 @bp.get("/rattachement")
 @login_required
+@limit("SIRENE_LOOKUP")
 def search():
     """Find a structure by identifier type and identifier (a GET form)."""
     if not request.args:
