@@ -5,14 +5,14 @@ from __future__ import annotations
 
 import json
 
-from flask import Blueprint, Response, flash, redirect, request, session, url_for
+from flask import Blueprint, Response, flash, session, url_for
 from flask_login import current_user, login_required, logout_user
 
 import rights
 from forms.account import DeleteAccountForm
 from models import ConsentChange, Membership
 from security import limit
-from views import client_redirect, page
+from views import full_redirect, page
 
 bp = Blueprint("rights", __name__, url_prefix="/mon-compte")
 
@@ -92,4 +92,4 @@ def confirm_delete():
     flash("Votre compte est supprimé, ainsi que vos données personnelles.", "success")
     home = url_for("main.home")
     # The whole page changes (the header signs out): a full navigation under htmx.
-    return client_redirect(home) if request.htmx else redirect(home, 303)
+    return full_redirect(home)

@@ -5,7 +5,7 @@ away."""
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, abort, current_app, flash, redirect, request, url_for
+from flask import Blueprint, Response, abort, current_app, flash, request, url_for
 
 import audit
 import devices
@@ -16,7 +16,7 @@ from forms.auth import LoginForm
 from forms.second_factor import METHODS, PasskeySignInForm, SecondStepForm
 from models import db
 from security import limit, limits
-from views import client_redirect, page, renders, sign_in
+from views import full_redirect, page, renders, sign_in
 
 bp = Blueprint("second_factor", __name__, url_prefix="/connexion/verification")
 
@@ -77,7 +77,7 @@ def verify_step():
             else "Code de secours accepté. C'était le dernier : créez-en de nouveaux dans « Mon compte ».",
             "info",
         )
-    return _full_redirect(next_url or url_for("structure.choose"))
+    return full_redirect(next_url or url_for("structure.choose"))
 
 
 @bp.post("/code-par-e-mail")
@@ -135,7 +135,7 @@ def passkey_sign_in():
         audit.record(Event.SIGN_IN, user, method="passkey")
     sign_in(user)
     factors.mark_verified()
-    return _full_redirect(url_for("structure.choose"))
+    return full_redirect(url_for("structure.choose"))
 
 
 @renders("second_factor.verify_step")
@@ -161,11 +161,6 @@ def second_step(status: int = 200, form: SecondStepForm | None = None, method: s
 
 def _expired():
     flash(EXPIRED, "error")
-    return _full_redirect(url_for("auth.login"))
+    return full_redirect(url_for("auth.login"))
 
 
-def _full_redirect(url: str):
-    """Signing in changes the whole page (header included)."""
-    if request.htmx:
-        return client_redirect(url)
-    return redirect(url, 303)
