@@ -23,6 +23,7 @@ API (also for « Faire confiance à cet appareil »):
 
 from __future__ import annotations
 
+import hashlib
 import secrets
 import time
 from datetime import timedelta
@@ -60,9 +61,19 @@ def _entries() -> dict:
     return g.device_entries
 
 
+def _account_tag(user: User) -> str:
+    """Names the account itself, not only its id: SQLite may give a deleted
+    account's id to the next sign-up, whose epoch may well match."""
+    return hashlib.sha256(f"{user.email}|{user.created_at.isoformat()}".encode()).hexdigest()[:16]
+
+
 def _entry(user: User) -> dict | None:
     entry = _entries().get(str(user.id))
-    if not isinstance(entry, dict) or entry.get("e") != user.session_epoch:
+    if (
+        not isinstance(entry, dict)
+        or entry.get("e") != user.session_epoch
+        or entry.get("a") != _account_tag(user)
+    ):
         return None
     return entry
 
@@ -94,7 +105,12 @@ def remember(user: User, trust_for: timedelta | None = None) -> None:
     if trust_for is not None:
         trusted_until = time.time() + trust_for.total_seconds()
     entries = {key: value for key, value in _entries().items() if key != str(user.id)}
-    entries[str(user.id)] = {"e": user.session_epoch, "n": secrets.token_urlsafe(16), "t": trusted_until}
+    entries[str(user.id)] = {
+        "e": user.session_epoch,
+        "a": _account_tag(user),
+        "n": secrets.token_urlsafe(16),
+        "t": trusted_until,
+    }
     _store(dict(list(entries.items())[-MAX_ACCOUNTS:]))
 
 

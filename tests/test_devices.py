@@ -93,3 +93,18 @@ def test_an_expired_cookie_is_ignored(site, monkeypatch):
     later = time.time() + (app.config["DEVICE_COOKIE_DAYS"] + 1) * 86400
     monkeypatch.setattr(itsdangerous.timed.time, "time", lambda: later)
     assert not state(client, marie)["known"]
+
+
+def test_a_deleted_accounts_entry_does_not_carry_over_to_its_reused_id_attack_id_reuse(site):
+    """SQLite may give the id of the newest account, once deleted, to the next
+    sign-up: the old owner's browser must not be known to the new account."""
+    app, [*_, last] = site
+    client = app.test_client()
+    assert state(client, last, "trust")["trusted"]
+    with app.app_context(), db.connection_context():
+        old = User.get_by_id(last)
+        epoch = old.session_epoch
+        old.delete_instance()
+        newcomer = user_row("nouveau@exemple.fr", id=last)
+        User.update(session_epoch=epoch).where(User.id == newcomer.id).execute()
+    assert state(client, last) == {"known": False, "trusted": False}
