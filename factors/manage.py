@@ -111,7 +111,8 @@ def remove(user: User, factor_id: int) -> bool:
 
 
 def _notify(user: User, change: str) -> None:
-    for recipient in dict.fromkeys((user.email, user.contact_email)):
+    # notification_email: the contact e-mail only once confirmed (never an unconfirmed one).
+    for recipient in dict.fromkeys((user.email, user.notification_email)):
         mailer.queue(
             recipient,
             "Vos méthodes de connexion ont été modifiées",
