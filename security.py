@@ -212,11 +212,9 @@ def mail_allowed(setting: str, email: str | None) -> bool:
         return True
     items = parse_many(current_app.config[f"RATELIMIT_{setting}"])
     strategy = limiter.limiter
-    if not all(strategy.test(item, "mail", setting, email_key(email)) for item in items):
-        return False
-    for item in items:
-        strategy.hit(item, "mail", setting, email_key(email))
-    return True
+    # hit() checks and counts at once (atomic in the store): concurrent
+    # requests cannot all pass a separate test() first.
+    return all([strategy.hit(item, "mail", setting, email_key(email)) for item in items])
 
 
 def retry_after_seconds() -> int | None:
