@@ -99,6 +99,7 @@ class User(UserMixin, BaseModel):
         """A new sign-up of a still pending account: its details replace the
         previous sign-up's. False (nothing changed) once the account is active."""
         values = {name: details[name] for name in self.SIGN_UP_DETAILS}
+        consent_before = self.survey_consent
         changed = (
             User.update(terms_accepted_at=utcnow(), contact_email_confirmed_at=None, **values)
             .where((User.id == self.id) & (User.status == User.PENDING))
@@ -108,6 +109,8 @@ class User(UserMixin, BaseModel):
             for name, value in values.items():
                 setattr(self, name, value)
             self.contact_email_confirmed_at = None
+            if "survey_consent" in values and bool(values["survey_consent"]) != bool(consent_before):
+                ConsentChange.create(user=self, consent=values["survey_consent"])  # its history stays true
         return changed == 1
 
     def set_contact_email(self, contact_email: str) -> None:

@@ -56,6 +56,23 @@ def test_the_data_file_holds_profile_consents_memberships_and_events(app, marie)
     )
 
 
+def test_the_data_file_names_no_other_persons_address_attack_data_leak(app, marie):
+    """A manager's events name requesters and successors: their addresses are
+    theirs, not the holder's, and stay out of the holder's file."""
+    import audit
+
+    def record():
+        audit.record(
+            "structure.attachment_decided", User.by_email(EMAIL), requester="lucie@exemple.fr", to=EMAIL
+        )
+
+    query(app, record)
+    data = download(marie)
+    assert "lucie@exemple.fr" not in json.dumps(data)
+    [event] = [e for e in data["evenements"] if e["evenement"] == "structure.attachment_decided"]
+    assert event["details"] == {"requester": "un autre compte", "to": EMAIL}
+
+
 def test_the_data_page_is_readable(marie):
     marie.submit("/mon-compte/enquete", {"survey_consent": "y"})
     text = shown(marie, "/mon-compte/donnees")
@@ -73,7 +90,10 @@ def test_consent_given_at_sign_up_starts_the_history(app, client, mailbox):
 
     sign_up(client, mailbox, {**PERSON, "survey_consent": "y"})
     history = query(app, lambda: [c.consent for c in ConsentChange.of(User.by_email(EMAIL))])
-    assert history == [True]
+    assert history[0] is True
+    # The test's activation posts the password only (the box unticked): the
+    # history then ends with the withdrawal, as the account says.
+    assert history[-1] == query(app, lambda: User.by_email(EMAIL).survey_consent)
 
 
 # -- « Supprimer mon compte » -----------------------------------------------------------------

@@ -9,7 +9,7 @@ import re
 
 import pytest
 
-from models import User
+from models import ConsentChange, User
 from tests.support.app import query
 from tests.support.constants import PASSWORD
 from tests.support.responses import error_of, is_fragment, text_of
@@ -85,6 +85,16 @@ def test_a_victims_own_sign_up_replaces_the_attackers_details_pre_registration_h
     # Her « structure créée » goes to her, nothing ever to the attacker.
     assert [m.subject for m in mailbox(VICTIM)][-1] == "Votre structure est créée"
     assert mailbox(ATTACKER_CONTACT) == []
+
+
+def test_the_consent_history_follows_the_replaced_details_forged_consent_attack(app, client, mailbox):
+    """The attacker's ticked survey consent, replaced by the victim's sign-up
+    without it: the history ends with a withdrawal, matching the account."""
+    Signup(app.test_client(), mailbox).create_account(**ATTACKER)
+    Signup(client, mailbox).create_account(**VICTIM_DETAILS)
+    history = query(app, lambda: [c.consent for c in ConsentChange.of(User.by_email(VICTIM))])
+    assert history == [True, False]
+    assert victim(app).survey_consent is False
 
 
 def test_the_activation_page_shows_the_details_to_correct_them(app, any_client, signup, mailbox):
