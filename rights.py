@@ -77,10 +77,25 @@ def export(user: User) -> dict:
                 "evenement": event.event,
                 "resultat": event.outcome,
                 "adresse_ip": event.client_address,
-                "details": json.loads(event.details) if event.details else {},
+                "details": _own_details(user, event.details),
             }
             for event in events
         ],
+    }
+
+
+# Audit details naming another account (a requester, a successor, an
+# operator's target): that person's address is not the holder's data.
+OTHER_PEOPLE_KEYS = ("requester", "to", "target")
+ANOTHER_ACCOUNT = "un autre compte"
+
+
+def _own_details(user: User, details: str | None) -> dict:
+    loaded = json.loads(details) if details else {}
+    own = {user.email, user.contact_email}
+    return {
+        key: ANOTHER_ACCOUNT if key in OTHER_PEOPLE_KEYS and value not in own else value
+        for key, value in loaded.items()
     }
 
 
