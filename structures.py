@@ -35,6 +35,11 @@ def create(creator: User, data: dict) -> Structure:
     allowed = current_app.config["STRUCTURES_PER_ACCOUNT_PER_DAY"]
     try:
         with db.atomic():
+            # Concurrent creations by one account queue here, so the count
+            # holds: on PostgreSQL on the creator's row (FOR UPDATE); SQLite
+            # has no FOR UPDATE, its BEGIN IMMEDIATE write lock already queues them.
+            if db.obj.for_update:
+                User.select(User.id).where(User.id == creator.id).for_update().get()
             if Structure.created_since(creator, utcnow() - timedelta(days=1)) >= allowed:
                 raise TooManyCreated
             # With moderation, the structure waits for an operator's approval.

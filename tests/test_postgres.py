@@ -195,6 +195,29 @@ def test_a_structure_is_created_once_and_the_duplicate_refused(pg_app, pg_mailbo
         assert Structure.get().non_diffusible is False
 
 
+def test_creations_at_once_stay_within_the_daily_cap_attack_squatting_race(pg_app):
+    """Six creations by one account released together, three allowed a day:
+    the creator's row is locked, so exactly three structures are made."""
+    import structures
+
+    with pg_app.app_context(), db.connection_context():
+        creator = user_row(EMAIL, status=User.ACTIVE)
+
+    def create(number: int):
+        with pg_app.test_request_context(), db.connection_context():
+            try:
+                data = {"identifier_type": "siret", "identifier": f"7328293200{number:04d}", **_details()}
+                return structures.create(creator, data).id
+            except structures.TooManyCreated:
+                return None
+
+    results = at_once([lambda n=n: create(n) for n in range(6)])
+
+    assert sum(result is not None for result in results) == 3
+    with pg_app.app_context(), db.connection_context():
+        assert Structure.select().count() == 3
+
+
 def test_two_creations_of_one_structure_at_once_make_one(pg_app, pg_mailbox):
     clients = [new_client(pg_app, pg_mailbox, person) for person in (PERSON, PIERRE)]
     forms = [{**STRUCTURE, "csrf_token": c.csrf_token()} for c in clients]
