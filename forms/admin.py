@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from wtforms import HiddenField, SearchField, SelectField, StringField
-from wtforms.validators import Length, Optional, ValidationError
+from wtforms import BooleanField, HiddenField, SearchField, SelectField, StringField
+from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
 from forms import Form
 from rules.messages import NOT_A_CHOICE
@@ -26,6 +26,12 @@ class SearchForm(Form):
 
 class ActionForm(Form):
     """A button that changes something: the CSRF token only."""
+
+
+class DeleteAccountForm(ActionForm):
+    """« Supprimer le compte »: the box that confirms an erasure."""
+
+    confirm = BooleanField(validators=[DataRequired()])
 
 
 class MailRetryForm(Form):

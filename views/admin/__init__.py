@@ -14,7 +14,7 @@ from flask_login import current_user
 
 import factors
 import operations
-from forms.admin import ActionForm, SearchForm
+from forms.admin import ActionForm, DeleteAccountForm, SearchForm
 from models import Membership, User
 from security import limit
 from views import advance, invalid, page, renders
@@ -196,7 +196,7 @@ def revoke_sessions(user_id: int):
 def delete(user_id: int):
     checked_action()
     user = _account(user_id)
-    if request.form.get("confirm") != "yes":
+    if not DeleteAccountForm().validate():
         return refused(
             "Cochez la case de confirmation pour supprimer le compte.", "admin.account", user_id=user.id
         )
