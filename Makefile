@@ -6,13 +6,16 @@ PYTHON := $(VENV)/bin/python
 FLASK  := $(VENV)/bin/flask --app app
 PYTEST_WORKERS ?= auto
 
-.PHONY: install test-packages speech-tools bench-packages run test lint send-mail bench clean
+.PHONY: install translations test-packages speech-tools bench-packages run test lint send-mail bench clean
 
 # The audio captcha's voice banks (voices/<language>), made from espeak-ng.
-VOICE_LANGUAGES := fr
+VOICE_LANGUAGES := fr en
 VOICE_BANKS := $(VOICE_LANGUAGES:%=voices/%/.made)
 
-install: $(VENV)/.installed node_modules/.installed $(VOICE_BANKS)
+# The compiled translation catalogues (translations/<language>/LC_MESSAGES/messages.mo).
+CATALOGUES := $(patsubst %.po,%.mo,$(wildcard translations/*/LC_MESSAGES/messages.po))
+
+install: $(VENV)/.installed node_modules/.installed $(VOICE_BANKS) $(CATALOGUES)
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	test -x $(PYTHON) || python3 -m venv $(VENV)
@@ -63,6 +66,16 @@ voices/%/.made: scripts/make_voices.py challenges/bank.py | $(VENV)/.installed
 	$(PYTHON) scripts/make_voices.py $*
 	touch $@
 
+translations/%/LC_MESSAGES/messages.mo: translations/%/LC_MESSAGES/messages.po | $(VENV)/.installed
+	$(VENV)/bin/pybabel compile --statistics -i $< -o $@
+
+# After changing a text a person reads: extract them all, then translate
+# what `messages.po` marks new or fuzzy, and `make install` compiles it.
+translations: install
+	$(VENV)/bin/pybabel extract -F babel.cfg -k _l -o translations/messages.pot \
+	  --sort-by-file --no-wrap --ignore-dirs=".venv node_modules tests bench migrations scripts" .
+	$(VENV)/bin/pybabel update -i translations/messages.pot -d translations --no-wrap --ignore-obsolete
+
 run: install
 	FLASK_DEBUG=1 $(FLASK) init-db
 	FLASK_DEBUG=1 $(FLASK) run --host 127.0.0.1 --port 5000
@@ -85,4 +98,4 @@ send-mail: install
 	$(FLASK) send-mail --loop
 
 clean:
-	rm -rf $(VENV) node_modules .pytest_cache .ruff_cache voices
+	rm -rf $(VENV) node_modules .pytest_cache .ruff_cache voices translations/*/LC_MESSAGES/*.mo

@@ -7,6 +7,7 @@ import secrets
 from datetime import timedelta
 
 from flask import current_app
+from flask_babel import lazy_gettext as _l
 from peewee import IntegrityError
 
 import audit
@@ -20,7 +21,7 @@ def _ttl(key: str) -> timedelta:
     return timedelta(minutes=current_app.config[key])
 
 
-def sign_up(data: dict) -> None:
+def sign_up(data: dict, language: str = "fr") -> None:
     """Create the pending account and mail its activation link; if the address
     has an account already, mail its owner instead.
 
@@ -28,10 +29,11 @@ def sign_up(data: dict) -> None:
     of a still pending account replaces the previous one's details, and its
     link (a new link revokes older ones) is then the only one that activates
     the account, showing those details to be checked first. So someone who
-    signed up a victim's address beforehand leaves nothing in her account."""
+    signed up a victim's address beforehand leaves nothing in her account.
+    ``language`` is the one the sign-up was made in: the account's mail uses it."""
     try:
         with db.atomic():
-            user = User.create(terms_accepted_at=utcnow(), **data)
+            user = User.create(terms_accepted_at=utcnow(), language=language, **data)
             if user.survey_consent:
                 ConsentChange.create(user=user, consent=True)
             send_activation(user)
@@ -73,8 +75,9 @@ def _notify_existing(user: User | None) -> None:
         return
     mailer.queue(
         user.notification_email,
-        "Votre compte existe déjà",
+        _l("Votre compte existe déjà"),
         "account_exists",
+        reader=user,
         user=user,
         login_url=mailer.external_url("auth.login"),
         reset_url=mailer.external_url("recovery.request"),
@@ -82,7 +85,7 @@ def _notify_existing(user: User | None) -> None:
 
 
 def send_activation(user: User) -> None:
-    _send_link(user, Token.ACTIVATION, "Activez votre compte")
+    _send_link(user, Token.ACTIVATION, _l("Activez votre compte"))
 
 
 LINK_ENDPOINTS = {
@@ -101,6 +104,7 @@ def _send_link(user: User, purpose: str, subject: str, recipient: str | None = N
         recipient or user.email,
         subject,
         purpose,
+        reader=user,
         user=user,
         url=mailer.external_url(LINK_ENDPOINTS[purpose], token=raw),
         ttl_minutes=current_app.config[ttl_key],
@@ -220,7 +224,7 @@ def request_reset(email: str) -> bool:
             send_activation(user)
             audit.record(Event.RESET_REQUESTED, user, Outcome.PENDING_ACCOUNT)
             return True
-        _send_link(user, Token.RESET, "Réinitialisez votre mot de passe")
+        _send_link(user, Token.RESET, _l("Réinitialisez votre mot de passe"))
         audit.record(Event.RESET_REQUESTED, user)
         return True
 
@@ -259,8 +263,9 @@ def _notify_password_changed(user: User) -> None:
     for recipient in dict.fromkeys((user.email, user.notification_email)):
         mailer.queue(
             recipient,
-            "Votre mot de passe a été modifié",
+            _l("Votre mot de passe a été modifié"),
             "password_changed",
+            reader=user,
             user=user,
             reset_url=mailer.external_url("recovery.request"),
         )
@@ -313,7 +318,7 @@ def _confirm_contact_email(user: User) -> None:
     """Mail the link confirming a contact e-mail other than the login one;
     until it is followed, notifications go to the login e-mail."""
     if not user.contact_email_confirmed:
-        _send_link(user, Token.CONTACT, "Confirmez votre adresse de contact", recipient=user.contact_email)
+        _send_link(user, Token.CONTACT, _l("Confirmez votre adresse de contact"), recipient=user.contact_email)
 
 
 def resend_contact_confirmation(user: User) -> bool:

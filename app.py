@@ -11,6 +11,7 @@ import cli
 import config
 import database
 import health
+import i18n
 import logs
 import mailer
 import metrics
@@ -32,6 +33,7 @@ from views import (
     errors,
     factors,
     filters,
+    language,
     legal,
     main,
     recovery,
@@ -54,6 +56,7 @@ def create_app(test_config: dict | None = None) -> Flask:
 
     health.init_app(app)  # first: probes answer before any other hook runs
     logs.init_app(app)
+    i18n.init_app(app)
     database.init_app(app)
     csrf.init_app(app)
     mail.init_app(app)
@@ -77,7 +80,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         approvals.bp,
     ):
         app.register_blueprint(blueprint)
-    for blueprint in (recovery.bp, account.bp, rights.bp, admin.bp, legal.bp, second_factor.bp, factors.bp):
+    for blueprint in (recovery.bp, account.bp, rights.bp, admin.bp, legal.bp, second_factor.bp, factors.bp, language.bp):
         app.register_blueprint(blueprint)
     if app.config["DEV_OUTBOX_PAGE"]:
         app.register_blueprint(dev.bp)

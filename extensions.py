@@ -1,5 +1,6 @@
 """Flask extensions, created once and bound by the factory."""
 
+from flask_babel import Babel
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
@@ -7,12 +8,13 @@ from flask_mail import Mail
 from flask_wtf.csrf import CSRFProtect
 from htmx_flask import Htmx
 
+babel = Babel()
 csrf = CSRFProtect()
 mail = Mail()
 htmx = Htmx()
 login_manager = LoginManager()
 login_manager.login_view = "auth.login"
-login_manager.login_message = "Connectez-vous pour accéder à cette page."
+login_manager.login_message = "Connectez-vous pour accéder à cette page."  # translated (i18n)
 login_manager.login_message_category = "info"
 login_manager.session_protection = "basic"
 

@@ -18,9 +18,11 @@ import time
 from datetime import timedelta
 
 from flask import Flask, current_app, g, render_template, url_for
+from flask_babel import force_locale
 
+import i18n
 from mail_message import PortalMessage, TimedConnection, load_dkim_key, sender_domain
-from models import OutboxMail, db
+from models import OutboxMail, User, db
 
 LEASE = timedelta(minutes=5)
 # Delivery starts this long after the request that queued the mail, once its
@@ -80,9 +82,13 @@ def render(template: str, **context) -> tuple[str, str]:
     )
 
 
-def queue(recipient: str, subject: str, template: str, **context) -> OutboxMail:
-    """Write a mail to the outbox; call inside the transaction of the change."""
-    body_text, body_html = render(template, **context)
+def queue(recipient: str, subject: str, template: str, *, reader: User, **context) -> OutboxMail:
+    """Write a mail to the outbox; call inside the transaction of the change.
+    It is written in the language of ``reader``, the account it is for; the
+    subject is a lazy text (``lazy_gettext``), translated there too."""
+    with force_locale(reader.language or i18n.DEFAULT):
+        subject = str(subject)
+        body_text, body_html = render(template, **context)
     item = OutboxMail.create(recipient=recipient, subject=subject, body_text=body_text, body_html=body_html)
     g.setdefault("queued_mail", []).append(item.id)
     return item

@@ -80,6 +80,13 @@ class User(UserMixin, BaseModel):
     SIGN_UP_DETAILS = ("first_name", "last_name", "phone", "contact_email", "survey_consent")
     # Reaches « Administration »; granted from the command line only.
     is_operator = BooleanField(default=False)
+    # The language the portal and its mail speak to this account (i18n.LANGUAGES).
+    language = CharField(max_length=5, default="fr")
+
+    def choose_language(self, language: str) -> None:
+        if self.language != language:
+            self.language = language
+            self.save(only=[User.language])
 
     @property
     def full_name(self) -> str:

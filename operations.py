@@ -7,6 +7,8 @@ every event names the operator's account and, in its details, the account
 
 from __future__ import annotations
 
+from flask_babel import lazy_gettext as _l
+
 from datetime import timedelta
 
 import accounts
@@ -149,7 +151,7 @@ def disable(operator: User, user: User) -> bool:
         if user.id == operator.id or not user.disable():
             return False
         audit.record(Event.ADMIN_ACCOUNT_DISABLED, operator, target=user.email)
-        _tell(user, "Votre compte est désactivé", "account_disabled")
+        _tell(user, _l("Votre compte est désactivé"), "account_disabled")
         return True
 
 
@@ -158,7 +160,7 @@ def enable(operator: User, user: User) -> bool:
         if not user.enable():
             return False
         audit.record(Event.ADMIN_ACCOUNT_ENABLED, operator, target=user.email)
-        _tell(user, "Votre compte est réactivé", "account_enabled")
+        _tell(user, _l("Votre compte est réactivé"), "account_enabled")
         return True
 
 
@@ -184,7 +186,7 @@ def delete_account(operator: User, user: User) -> bool:
 
 def _tell(user: User, subject: str, template: str) -> None:
     for recipient in dict.fromkeys((user.email, user.notification_email)):
-        mailer.queue(recipient, subject, template, user=user, login_url=mailer.external_url("auth.login"))
+        mailer.queue(recipient, subject, template, reader=user, user=user, login_url=mailer.external_url("auth.login"))
 
 
 # -- structures ----------------------------------------------------------------------------------
@@ -311,8 +313,9 @@ def moderate(operator: User, structure: Structure, approve: bool) -> bool:
         if creator is not None:
             mailer.queue(
                 creator.notification_email,
-                "Votre structure est validée" if approve else "Votre structure n'est pas validée",
+                _l("Votre structure est validée") if approve else _l("Votre structure n'est pas validée"),
                 "structure_approved" if approve else "structure_refused",
+                reader=creator,
                 user=creator,
                 structure=structure,
                 url=mailer.external_url("structure.detail", structure_id=structure.id),

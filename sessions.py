@@ -14,6 +14,7 @@ from datetime import timedelta
 from flask import current_app, session
 from flask_login import login_user, logout_user
 
+import i18n
 from models import User, UserSession, db
 
 KEY = "session_key"
@@ -23,15 +24,26 @@ def max_age() -> timedelta:
     return timedelta(days=current_app.config["SESSION_MAX_AGE_DAYS"])
 
 
-def start(user: User) -> None:
-    """Sign ``user`` in on a fresh session (the CSRF token, bound to the page,
-    stays)."""
-    csrf = session.get("csrf_token")
+# What a fresh session keeps of the one before: the CSRF token, bound to the
+# page, and the language chosen with the header's switch.
+KEPT = ("csrf_token", i18n.SESSION_KEY)
+
+
+def _clear() -> None:
+    kept = {key: session[key] for key in KEPT if key in session}
     session.clear()
-    if csrf:
-        session["csrf_token"] = csrf
+    session.update(kept)
+
+
+def start(user: User) -> None:
+    """Sign ``user`` in on a fresh session. A language chosen before signing
+    in becomes the account's."""
+    _clear()
     with db.atomic():
         session[KEY] = UserSession.open(user)
+        language = i18n.chosen(session.get(i18n.SESSION_KEY))
+        if language:
+            user.choose_language(language)
     login_user(user)
 
 
@@ -49,7 +61,7 @@ def end() -> None:
     with db.atomic():
         UserSession.close(session.get(KEY))
     logout_user()
-    session.clear()
+    _clear()
 
 
 def end_everywhere(user: User) -> None:
@@ -57,7 +69,7 @@ def end_everywhere(user: User) -> None:
     with db.atomic():
         user.sign_out_everywhere()
     logout_user()
-    session.clear()
+    _clear()
 
 
 def purge() -> int:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from flask import current_app
+from flask_babel import lazy_gettext as _l
 from peewee import IntegrityError
 
 import audit
@@ -49,8 +50,9 @@ def create(creator: User, data: dict) -> Structure:
             audit.record(Event.STRUCTURE_CREATED, creator, structure=structure.id)
             mailer.queue(
                 creator.notification_email,
-                "Votre structure est créée",
+                _l("Votre structure est créée"),
                 "structure_created",
+                reader=creator,
                 user=creator,
                 structure=structure,
                 kind=structure.kind,
@@ -90,8 +92,9 @@ def request_attachment(user: User, structure: Structure) -> tuple[Membership, bo
             elif membership.claim_manager_notice(_notice_interval()):
                 mailer.queue(
                     manager.notification_email,
-                    "Nouvelle demande de rattachement",
+                    _l("Nouvelle demande de rattachement"),
                     "attachment_requested",
+                    reader=manager,
                     manager=manager,
                     requester=user,
                     structure=structure,
@@ -99,8 +102,9 @@ def request_attachment(user: User, structure: Structure) -> tuple[Membership, bo
                 )
             mailer.queue(
                 user.notification_email,
-                "Votre demande de rattachement est envoyée",
+                _l("Votre demande de rattachement est envoyée"),
                 "attachment_request_sent",
+                reader=user,
                 user=user,
                 structure=structure,
                 kind=structure.kind,
@@ -121,8 +125,9 @@ def _tell_operators(requester: User, structure: Structure) -> None:
     for operator in User.select().where(User.is_operator & (User.status == User.ACTIVE)):
         mailer.queue(
             operator.notification_email,
-            "Demande de rattachement à une structure sans gestionnaire",
+            _l("Demande de rattachement à une structure sans gestionnaire"),
             "attachment_unmanaged",
+            reader=operator,
             operator=operator,
             requester=requester,
             structure=structure,
@@ -157,10 +162,11 @@ def settle(membership: Membership, structure: Structure, by: User, approve: bool
         )
         mailer.queue(
             requester.notification_email,
-            "Votre demande de rattachement est acceptée"
+            _l("Votre demande de rattachement est acceptée")
             if approve
-            else "Votre demande de rattachement est refusée",
+            else _l("Votre demande de rattachement est refusée"),
             "attachment_approved" if approve else "attachment_refused",
+            reader=requester,
             user=requester,
             structure=structure,
             kind=structure.kind,
@@ -181,8 +187,9 @@ def cancel(membership: Membership, user: User) -> bool:
         if manager is not None and membership.claim_manager_notice(_notice_interval()):
             mailer.queue(
                 manager.notification_email,
-                "Demande de rattachement annulée",
+                _l("Demande de rattachement annulée"),
                 "attachment_cancelled",
+                reader=manager,
                 manager=manager,
                 requester=user,
                 structure=structure,
@@ -207,8 +214,9 @@ def tell_new_manager(successor: User, structure: Structure, former: User | None)
     """Mail the new gestionnaire principal (``former`` None: an operator chose them)."""
     mailer.queue(
         successor.notification_email,
-        "Vous êtes gestionnaire principal de votre structure",
+        _l("Vous êtes gestionnaire principal de votre structure"),
         "manager_role_received",
+        reader=successor,
         user=successor,
         former=former,
         structure=structure,

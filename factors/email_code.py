@@ -7,6 +7,7 @@ import re
 from datetime import timedelta
 
 from flask import current_app
+from flask_babel import lazy_gettext as _l
 
 import audit
 import mailer
@@ -19,7 +20,8 @@ def send(user: User) -> None:
     minutes = current_app.config["EMAIL_CODE_TTL_MINUTES"]
     code = EmailCode.issue(user, timedelta(minutes=minutes))
     mailer.queue(
-        user.email, "Votre code de connexion", "second_factor_code", user=user, code=code, minutes=minutes
+        user.email, _l("Votre code de connexion"), "second_factor_code", reader=user, user=user, code=code,
+        minutes=minutes,
     )
     audit.record(Event.EMAIL_CODE_SENT, user)
 

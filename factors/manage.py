@@ -3,6 +3,8 @@ with its audit event and the notification mail, in one transaction."""
 
 from __future__ import annotations
 
+from flask_babel import lazy_gettext as _l
+
 import audit
 import mailer
 from audit import Event, Outcome
@@ -115,8 +117,9 @@ def _notify(user: User, change: str) -> None:
     for recipient in dict.fromkeys((user.email, user.notification_email)):
         mailer.queue(
             recipient,
-            "Vos méthodes de connexion ont été modifiées",
+            _l("Vos méthodes de connexion ont été modifiées"),
             "second_factor_changed",
+            reader=user,
             user=user,
             change=change,
             reset_url=mailer.external_url("recovery.request"),

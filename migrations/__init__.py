@@ -61,6 +61,7 @@ from migrations import (
     v008_drafts,
     v009_operators,
     v010_second_factors,
+    v011_languages,
 )
 from migrations.frozen import FrozenModel
 from models import db
@@ -79,6 +80,7 @@ STEPS: dict[int, Step] = {
     8: v008_drafts.upgrade,
     9: v009_operators.upgrade,
     10: v010_second_factors.upgrade,
+    11: v011_languages.upgrade,
 }
 SCHEMA_VERSION = max(STEPS)
 

@@ -77,10 +77,11 @@ def words(text: str) -> list[str]:
     return [word.lower() for word in WORD.findall(text)]
 
 
-def render(app, name: str, **settings):
+def render(app, name: str, language: str = "fr", **settings):
     app.config.update(settings)
     with app.test_request_context(), db.connection_context():
-        return mailer.queue("marie.curie@exemple.fr", "Sujet", name, **sample_context())
+        reader = SimpleNamespace(language=language)
+        return mailer.queue("marie.curie@exemple.fr", "Sujet", name, reader=reader, **sample_context())
 
 
 def test_every_mail_template_has_a_text_and_an_html_part():

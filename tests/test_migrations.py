@@ -156,7 +156,13 @@ def _fill_v10() -> None:
     v010_second_factors.EmailCode.create(user=user, code_hash="e", created_at=AT, expires_at=AT)
 
 
-FILLS = [_fill_v1, _fill_v2, _fill_v3, _fill_v4, _fill_v5, _fill_v6, _fill_v7, _fill_v8, _fill_v9, _fill_v10]
+def _fill_v11() -> None:
+    db.execute_sql("UPDATE \"user\" SET language = 'en'")
+
+
+FILLS = [
+    _fill_v1, _fill_v2, _fill_v3, _fill_v4, _fill_v5, _fill_v6, _fill_v7, _fill_v8, _fill_v9, _fill_v10, _fill_v11,
+]
 
 
 def test_every_version_has_its_rows():

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
 
 from flask import Response, make_response, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
@@ -35,6 +36,25 @@ class RowIdConverter(IntegerConverter):
 
     def __init__(self, url_map, *args, **kwargs):
         super().__init__(url_map, min=1, max=2**63 - 1)
+
+
+# -- where to go back to --------------------------------------------------------------
+
+
+def safe_next(target: str | None) -> str | None:
+    """A ``next`` that stays on this site: a path, never a scheme or a host.
+    Browsers drop tabs and newlines and read a backslash as a slash, so any
+    of those, and any control character, refuse it."""
+    if not target or not isinstance(target, str) or len(target) > 2048:
+        return None
+    if any(ch == "\\" or ord(ch) < 0x20 or ord(ch) == 0x7F for ch in target):
+        return None
+    if not target.startswith("/") or target.startswith("//"):
+        return None
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc:
+        return None
+    return target
 
 
 def page(template: str, status: int = 200, **context) -> Response:

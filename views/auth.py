@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from urllib.parse import urlsplit
 
 from flask import Blueprint, flash, request, url_for
 from flask_login import current_user
@@ -17,7 +16,7 @@ from factors import trust, verify
 from forms.auth import LoginForm
 from models import db
 from security import form_email, limit, limits
-from views import advance, full_redirect, invalid, page, sign_in
+from views import advance, full_redirect, invalid, page, safe_next, sign_in
 
 bp = Blueprint("auth", __name__)
 
@@ -65,19 +64,3 @@ def logout():
 def _known_device_id(email: str | None) -> str | None:
     user = devices.known_account(email)
     return devices.device_id(user) if user else None
-
-
-def safe_next(target: str | None) -> str | None:
-    """A ``next`` that stays on this site: a path, never a scheme or a host.
-    Browsers drop tabs and newlines and read a backslash as a slash, so any
-    of those, and any control character, refuse it."""
-    if not target or not isinstance(target, str) or len(target) > 2048:
-        return None
-    if any(ch == "\\" or ord(ch) < 0x20 or ord(ch) == 0x7F for ch in target):
-        return None
-    if not target.startswith("/") or target.startswith("//"):
-        return None
-    parts = urlsplit(target)
-    if parts.scheme or parts.netloc:
-        return None
-    return target

@@ -9,6 +9,7 @@ from flask import Blueprint, abort, current_app, flash, redirect, render_templat
 import accounts
 import challenges
 import drafts
+import i18n
 import mailer
 import uniform_time
 from forms.auth import EmailRequestForm
@@ -98,7 +99,7 @@ def captcha():
     drafts.delete(drafts.SIGNUP)
     # The per-address limit stops mails only: the same page follows.
     if mail_allowed("CAPTCHA_EMAIL", data["email"]):
-        accounts.sign_up(data)
+        accounts.sign_up(data, language=i18n.current())
     session[SENT_KEY] = data["email"]
     session[SENT_AT_KEY] = time.time()
     return advance(".sent")

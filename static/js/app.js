@@ -69,4 +69,23 @@
       field.focus();
     }
   });
+
+  // The language switch: back to the page as it is now in the address bar
+  // (htmx may have moved on since the header was drawn), and a half-filled
+  // step's draft saved first, so the page comes back refilled.
+  var switching = false;
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    if (!form.hasAttribute || !form.hasAttribute("data-language-switch") || switching) return;
+    form.elements.next.value = window.location.pathname + window.location.search;
+    var status = document.getElementById("draft-status");
+    if (!status || !window.htmx) return;
+    event.preventDefault();
+    switching = true;
+    var submitter = event.submitter;
+    var proceed = function () { form.requestSubmit(submitter); };
+    window.htmx.ajax("POST", status.getAttribute("data-hx-post"), {
+      source: status, target: status, swap: "innerHTML"
+    }).then(proceed, proceed);
+  });
 })();

@@ -1,0 +1,61 @@
+"""Languages: French (the default, the seed's words) and English.
+
+The language of a request is, in order: the one chosen with the header's
+switch (kept in the session), the account's (signed in), the browser's
+``Accept-Language``, French. Catalogues live in ``translations/`` (message
+ids are the French texts); ``make install`` compiles them. Mail goes out in
+the language of the account it is for (``mailer.queue``).
+"""
+
+from __future__ import annotations
+
+from flask import Flask, has_request_context, request, session
+from flask_babel import get_locale, gettext
+from flask_login import current_user
+
+import rules.i18n
+from extensions import babel, login_manager
+
+LANGUAGES = ("fr", "en")
+DEFAULT = "fr"
+SESSION_KEY = "lang"
+# How each language names itself, for the switch (shown in that language).
+NAMES = {"fr": "Français", "en": "English"}
+
+
+def chosen(value: object) -> str | None:
+    """``value`` if it is a language the portal speaks."""
+    return value if isinstance(value, str) and value in LANGUAGES else None
+
+
+def select_locale() -> str:
+    if not has_request_context():
+        return DEFAULT
+    language = chosen(session.get(SESSION_KEY))
+    if language:
+        return language
+    if current_user and current_user.is_authenticated:
+        language = chosen(getattr(current_user, "language", None))
+        if language:
+            return language
+    return request.accept_languages.best_match(LANGUAGES, default=DEFAULT)
+
+
+def current() -> str:
+    """The language of what is being rendered (« fr » or « en »)."""
+    locale = get_locale()
+    return locale.language if locale is not None else DEFAULT
+
+
+def choose(language: str) -> None:
+    """The person's choice, for the rest of the session (the account keeps it too: see accounts)."""
+    session[SESSION_KEY] = language
+
+
+def init_app(app: Flask) -> None:
+    app.config.setdefault("BABEL_DEFAULT_LOCALE", DEFAULT)
+    app.config.setdefault("BABEL_DEFAULT_TIMEZONE", "Europe/Paris")
+    babel.init_app(app, locale_selector=select_locale)
+    rules.i18n.install(gettext, current)
+    login_manager.localize_callback = gettext  # its « Connectez-vous… » flash
+    app.jinja_env.globals.update(current_language=current, LANGUAGE_NAMES=NAMES, LANGUAGES=LANGUAGES)
