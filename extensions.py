@@ -14,7 +14,6 @@ mail = Mail()
 htmx = Htmx()
 login_manager = LoginManager()
 login_manager.login_view = "auth.login"
-login_manager.login_message = "Connectez-vous pour accéder à cette page."  # translated (i18n)
 login_manager.login_message_category = "info"
 login_manager.session_protection = "basic"
 

@@ -10,7 +10,7 @@ the language of the account it is for (``mailer.queue``).
 from __future__ import annotations
 
 from flask import Flask, has_request_context, request, session
-from flask_babel import get_locale, gettext
+from flask_babel import get_locale, gettext, lazy_gettext
 from flask_login import current_user
 
 import rules.i18n
@@ -57,5 +57,7 @@ def init_app(app: Flask) -> None:
     app.config.setdefault("BABEL_DEFAULT_TIMEZONE", "Europe/Paris")
     babel.init_app(app, locale_selector=select_locale)
     rules.i18n.install(gettext, current)
-    login_manager.localize_callback = gettext  # its « Connectez-vous… » flash
+    # Flask-Login's flash, in the language of the page it is shown on.
+    login_manager.login_message = lazy_gettext("Connectez-vous pour accéder à cette page.")
+    login_manager.localize_callback = str
     app.jinja_env.globals.update(current_language=current, LANGUAGE_NAMES=NAMES, LANGUAGES=LANGUAGES)
