@@ -9,9 +9,19 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
+from flask_babel import lazy_gettext as _l
+
 RGAA = Path(__file__).resolve().parent / "docs" / "rgaa"
 CONFORME, NON_CONFORME, NON_APPLICABLE = "conforme", "non conforme", "non applicable"
 STATUSES = (CONFORME, NON_CONFORME, NON_APPLICABLE)
+# The statement's wording of the state, as the page says it (the grid and
+# docs/rgaa/README.md keep the French words).
+TOTALLY, PARTIALLY = "totalement conforme", "partiellement conforme"
+STATE_TEXTS = {
+    TOTALLY: _l("totalement conforme"),
+    PARTIALLY: _l("partiellement conforme"),
+    NON_CONFORME: _l("non conforme"),
+}
 
 
 @dataclass(frozen=True)
@@ -40,8 +50,13 @@ class Audit:
     def state(self) -> str:
         """The statement's wording: totally (100 %), partially (50 % or more) or not conformant."""
         if self.rate >= 100:
-            return "totalement conforme"
-        return "partiellement conforme" if self.rate >= 50 else "non conforme"
+            return TOTALLY
+        return PARTIALLY if self.rate >= 50 else NON_CONFORME
+
+    @property
+    def state_text(self) -> str:
+        """The state in the language of the page."""
+        return str(STATE_TEXTS[self.state])
 
     @property
     def failures(self) -> list[Criterion]:

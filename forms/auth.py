@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from flask_babel import lazy_gettext as _l
 from wtforms import EmailField, PasswordField
 from wtforms.validators import DataRequired, Length
 
@@ -12,12 +13,12 @@ from rules.messages import REQUIRED
 
 class LoginForm(Form):
     email = EmailField(
-        "Adresse e-mail",
+        _l("Adresse e-mail"),
         validators=[DataRequired(REQUIRED), Length(max=254)],
         render_kw={"autocomplete": "username", "spellcheck": "false"},
     )
     password = PasswordField(
-        "Mot de passe",
+        _l("Mot de passe"),
         validators=[DataRequired(REQUIRED), Length(max=1024)],
         render_kw={"autocomplete": "current-password"},
     )
@@ -28,7 +29,7 @@ class EmailRequestForm(Form):
     activation link. The answer never says whether it has an account."""
 
     email = EmailField(
-        "Adresse e-mail",
+        _l("Adresse e-mail"),
         validators=[DataRequired(REQUIRED), Length(max=254), Email()],
         render_kw={"autocomplete": "username", "spellcheck": "false"},
     )

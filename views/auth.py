@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from flask import Blueprint, flash, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 import accounts
@@ -19,7 +21,7 @@ from views import advance, full_redirect, invalid, page, safe_next, sign_in
 
 bp = Blueprint("auth", __name__)
 
-FAILED = "Adresse e-mail ou mot de passe incorrect."
+FAILED = _l("Adresse e-mail ou mot de passe incorrect.")
 
 
 @bp.route("/connexion", methods=["GET", "POST"])
@@ -35,7 +37,7 @@ def login():
     user = accounts.authenticate(form.email.data, form.password.data, known_device=devices.is_known)
     if user is None:
         # One message whatever the reason (see accounts.authenticate).
-        form.form_errors.append(FAILED)
+        form.form_errors.append(str(FAILED))
         return invalid("auth/login.html", form=form, next_url=next_url)
     if factors.has_second_factor(user):
         if not trust.is_trusted(user):
@@ -56,7 +58,7 @@ def logout():
         with db.atomic():
             audit.record(Event.SIGN_OUT, current_user._get_current_object())
     sessions.end()  # this session only: the device cookie stays
-    flash("Vous êtes déconnecté.", "info")
+    flash(_("Vous êtes déconnecté."), "info")
     return full_redirect(url_for("main.home"))
 
 

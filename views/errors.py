@@ -1,8 +1,11 @@
-"""Error pages in French, without internals."""
+"""Error pages in the visitor's language, without internals."""
 
 from __future__ import annotations
 
 from flask import Flask, current_app, make_response, render_template, request
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 from flask_limiter import RateLimitExceeded
 from werkzeug.exceptions import HTTPException
 
@@ -10,28 +13,32 @@ from security import client_address, retry_after_seconds
 from views import MAIN, retarget
 
 MESSAGES = {
-    400: ("Requête invalide", "La demande n'a pas pu être traitée. Revenez en arrière et réessayez."),
-    403: ("Accès refusé", "Vous n'avez pas accès à cette page."),
-    404: ("Page introuvable", "La page demandée n'existe pas ou n'existe plus."),
-    405: ("Action impossible", "Cette action n'est pas possible sur cette page."),
-    410: ("Page expirée", "Cette page n'est plus disponible."),
-    413: ("Envoi trop volumineux", "Les données envoyées sont trop volumineuses."),
+    400: (_l("Requête invalide"), _l("La demande n'a pas pu être traitée. Revenez en arrière et réessayez.")),
+    403: (_l("Accès refusé"), _l("Vous n'avez pas accès à cette page.")),
+    404: (_l("Page introuvable"), _l("La page demandée n'existe pas ou n'existe plus.")),
+    405: (_l("Action impossible"), _l("Cette action n'est pas possible sur cette page.")),
+    410: (_l("Page expirée"), _l("Cette page n'est plus disponible.")),
+    413: (_l("Envoi trop volumineux"), _l("Les données envoyées sont trop volumineuses.")),
     429: (
-        "Trop de tentatives",
-        "Vous avez fait trop de demandes en peu de temps. Patientez quelques minutes puis réessayez.",
+        _l("Trop de tentatives"),
+        _l("Vous avez fait trop de demandes en peu de temps. Patientez quelques minutes puis réessayez."),
     ),
     503: (
-        "Service indisponible",
-        "Le service est momentanément indisponible. Réessayez dans quelques instants.",
+        _l("Service indisponible"),
+        _l("Le service est momentanément indisponible. Réessayez dans quelques instants."),
     ),
-    500: ("Erreur du service", "Une erreur inattendue s'est produite. Réessayez dans quelques instants."),
+    500: (
+        _l("Erreur du service"),
+        _l("Une erreur inattendue s'est produite. Réessayez dans quelques instants."),
+    ),
 }
 
 
 def render_error(status: int, message: str | None = None):
     title, text = MESSAGES.get(status, MESSAGES[500] if status >= 500 else MESSAGES[400])
     response = make_response(
-        render_template("errors/error.html", title=title, text=message or text, status=status), status
+        render_template("errors/error.html", title=str(title), text=message or str(text), status=status),
+        status,
     )
     if request.htmx:
         # Show the error in place of the page's content, whatever was targeted.
@@ -41,12 +48,12 @@ def render_error(status: int, message: str | None = None):
 
 def _wait_text(seconds: int) -> str:
     if seconds < 60:
-        return "moins d'une minute"
+        return _("moins d'une minute")
     minutes = -(-seconds // 60)
     if minutes <= 60:
-        return f"{minutes} minute{'s' if minutes > 1 else ''}"
+        return ngettext("%(num)d minute", "%(num)d minutes", minutes)
     hours = -(-minutes // 60)
-    return f"{hours} heure{'s' if hours > 1 else ''}"
+    return ngettext("%(num)d heure", "%(num)d heures", hours)
 
 
 def too_many_requests(_error: RateLimitExceeded):
@@ -55,11 +62,11 @@ def too_many_requests(_error: RateLimitExceeded):
     current_app.logger.warning(
         "Rate limit reached: %s %s from %s", request.method, request.path, client_address()
     )
-    text = MESSAGES[429][1]
+    text = str(MESSAGES[429][1])
     if seconds:
-        text = (
-            "Vous avez fait trop de demandes en peu de temps. "
-            f"Patientez {_wait_text(seconds)} avant de réessayer."
+        text = _(
+            "Vous avez fait trop de demandes en peu de temps. Patientez %(wait)s avant de réessayer.",
+            wait=_wait_text(seconds),
         )
     response = render_error(429, text)
     if seconds:
@@ -69,7 +76,7 @@ def too_many_requests(_error: RateLimitExceeded):
 
 def csrf_error(_error):
     return render_error(
-        400, "Votre session a expiré ou le formulaire n'est plus valide. Rechargez la page et recommencez."
+        400, _("Votre session a expiré ou le formulaire n'est plus valide. Rechargez la page et recommencez.")
     )
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import Blueprint, flash, redirect, session, url_for
+from flask_babel import gettext as _
 
 import accounts
 import factors
@@ -69,10 +70,10 @@ def reset(token: str):
     if factors.has_second_factor(user):
         # A link by e-mail is no second factor: it is still asked.
         verify.begin(user, url_for("account.show"))
-        flash("Votre mot de passe a été modifié. Confirmez maintenant votre connexion.", "success")
+        flash(_("Votre mot de passe a été modifié. Confirmez maintenant votre connexion."), "success")
         return advance("second_factor.verify_step")
     # Every other session of the account has ended; this one starts afresh.
     sign_in(user)
     factors.mark_reauthenticated()
-    flash("Votre mot de passe a été modifié. Vos autres sessions ont été fermées.", "success")
+    flash(_("Votre mot de passe a été modifié. Vos autres sessions ont été fermées."), "success")
     return advance("account.show")
