@@ -5,7 +5,8 @@ A challenge's answer is derived from its random id with the app's secret key
 image or the audio can be drawn again whenever they are asked for (the audio
 identically: its mixing is seeded the same way). A challenge belongs to the
 browser session that opened it, and its image and audio may each be fetched
-only a few times.
+only a few times. The audio is spoken in the page's language when a voice
+bank exists for it (``voices/en``), else in ``CAPTCHA_AUDIO_LANGUAGE``'s.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import numpy as np
 from captcha.image import ImageCaptcha
 from flask import current_app, session
 
+import rules.i18n
 from challenges import audio, bank
 from challenges.bank import ALPHABET
 from models import CaptchaChallenge
@@ -99,11 +101,22 @@ def _drawn_image(challenge_id: str, text: str) -> bytes:
     return out.getvalue()
 
 
+def audio_language() -> str:
+    """The voice bank for this request: the page's language if there are
+    voices for it, else the setting's (``CAPTCHA_AUDIO_LANGUAGE``)."""
+    language = rules.i18n.language()
+    if bank.has_voices(language):
+        return language
+    return current_app.config["CAPTCHA_AUDIO_LANGUAGE"]
+
+
 def spoken(challenge_id: str, language: str | None = None) -> tuple[np.ndarray, list[audio.Placed]]:
-    """The challenge's audio, always the same for one challenge, and where
-    each recording of the bank went. ``language`` selects the voice bank
-    (``voices/<language>``); by default ``CAPTCHA_AUDIO_LANGUAGE``."""
-    language = language or current_app.config["CAPTCHA_AUDIO_LANGUAGE"]
+    """The challenge's audio, always the same for one challenge and one
+    language, and where each recording of the bank went. ``language`` selects
+    the voice bank (``voices/<language>``); by default ``audio_language()``.
+    Nothing of it is cached: a challenge fetched again in the other language
+    (the header's switch) is spoken in that one."""
+    language = language or audio_language()
     rng = np.random.default_rng(int.from_bytes(_digest("captcha-audio", challenge_id), "big"))
     return audio.compose(answer(challenge_id), bank.load(language), rng)
 

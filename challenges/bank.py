@@ -31,6 +31,11 @@ def read_wav(path: Path) -> np.ndarray:
     return (np.frombuffer(raw, dtype=np.uint8).astype(np.float32) - 128.0) / 128.0
 
 
+def has_voices(language: str, root: Path = VOICES_DIR) -> bool:
+    """Whether ``voices/<language>`` was built (``make install``)."""
+    return language.isalpha() and (root / language).is_dir()
+
+
 @functools.cache
 def load(language: str, root: Path = VOICES_DIR) -> dict[str, list[tuple[Path, np.ndarray]]]:
     """Every recording of the bank, by character (and ``intro``)."""

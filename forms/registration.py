@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 from flask import current_app
+from flask_babel import gettext
+from flask_babel import lazy_gettext as _l
+from markupsafe import escape
 from wtforms import BooleanField, EmailField, HiddenField, StringField, TelField
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
@@ -11,18 +14,38 @@ from forms.validators import Email, PersonName, Phone, SameAs
 from rules.email import lookup_email
 from rules.messages import EMAILS_DIFFER, REQUIRED
 
-SURVEY_CONSENT_LABEL = (
-    "J'accepte que mon nom, prénom et adresse électronique soient utilisés par le "
-    "Ministère chargé du Budget (et par le prestataire réalisant les enquêtes de "
-    "satisfaction pour le compte de l'AIFE) afin de recevoir l'enquête de satisfaction "
-    "sur Chorus Pro. Je note par ailleurs que je pourrai à tout moment exercer mon droit "
-    "de retrait en décochant l'option."
+
+def N_(message: str) -> str:
+    """Marks a message id for ``pybabel extract``; translated where it is shown."""
+    return message
+
+
+class MessageId(str):
+    """A French text that is a message id: as a string it stays the French
+    text (what the seed and the tests compare), a template shows it in the
+    page's language (``__html__``, as Flask-Babel's lazy strings). Only for
+    the portal's own texts, never for what a person typed."""
+
+    __slots__ = ()
+
+    def __html__(self) -> str:
+        return str(escape(gettext(str(self))))
+
+
+SURVEY_CONSENT_LABEL = MessageId(
+    N_(
+        "J'accepte que mon nom, prénom et adresse électronique soient utilisés par le "
+        "Ministère chargé du Budget (et par le prestataire réalisant les enquêtes de "
+        "satisfaction pour le compte de l'AIFE) afin de recevoir l'enquête de satisfaction "
+        "sur Chorus Pro. Je note par ailleurs que je pourrai à tout moment exercer mon droit "
+        "de retrait en décochant l'option."
+    )
 )
 
 
 def survey_consent_label() -> str:
-    """The survey consent's wording: the operator's (FLASK_SURVEY_CONSENT_TEXT)
-    or that of the Chorus Pro flow."""
+    """The survey consent's wording: the operator's (FLASK_SURVEY_CONSENT_TEXT,
+    shown as set) or that of the Chorus Pro flow (shown in the page's language)."""
     return current_app.config.get("SURVEY_CONSENT_TEXT") or SURVEY_CONSENT_LABEL
 
 
@@ -36,12 +59,12 @@ class SurveyConsentLabel:
 
 class PersonalInfoForm(SurveyConsentLabel, Form):
     email = EmailField(
-        "Adresse e-mail",
+        _l("Adresse e-mail"),
         validators=[DataRequired(REQUIRED), Length(max=254), Email()],
         render_kw={"autocomplete": "email", "spellcheck": "false"},
     )
     email_confirm = EmailField(
-        "Confirmez votre adresse e-mail",
+        _l("Confirmez votre adresse e-mail"),
         validators=[
             DataRequired(REQUIRED),
             SameAs("email", EMAILS_DIFFER, key=lookup_email),
@@ -49,29 +72,29 @@ class PersonalInfoForm(SurveyConsentLabel, Form):
         render_kw={"autocomplete": "email", "spellcheck": "false"},
     )
     first_name = StringField(
-        "Prénom",
+        _l("Prénom"),
         validators=[DataRequired(REQUIRED), PersonName()],
         render_kw={"autocomplete": "given-name"},
     )
     last_name = StringField(
-        "Nom",
+        _l("Nom"),
         validators=[DataRequired(REQUIRED), PersonName()],
         render_kw={"autocomplete": "family-name"},
     )
     phone = TelField(
-        "Téléphone",
+        _l("Téléphone"),
         validators=[Optional(), Length(max=40), Phone()],
         render_kw={"autocomplete": "tel"},
     )
     contact_email = EmailField(
-        "Adresse email de contact",
+        _l("Adresse email de contact"),
         validators=[Optional(), Length(max=254), Email()],
         render_kw={"autocomplete": "email", "spellcheck": "false"},
     )
     survey_consent = BooleanField(SURVEY_CONSENT_LABEL)
     terms = BooleanField(
-        "J'accepte les conditions",
-        validators=[InputRequired("Vous devez accepter les conditions pour créer un compte.")],
+        _l("J'accepte les conditions"),
+        validators=[InputRequired(_l("Vous devez accepter les conditions pour créer un compte."))],
     )
 
     # Fields validated one by one when they lose focus.
@@ -94,7 +117,7 @@ class PersonalInfoForm(SurveyConsentLabel, Form):
 class CaptchaForm(Form):
     challenge_id = HiddenField(validators=[DataRequired()])
     answer = StringField(
-        "Reproduire la suite de caractères",
+        _l("Reproduire la suite de caractères"),
         validators=[DataRequired(REQUIRED), Length(max=20)],
         render_kw={"autocomplete": "off", "autocapitalize": "characters", "spellcheck": "false"},
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, session, url_for
+from flask_babel import gettext as _
 
 import accounts
 import challenges
@@ -81,7 +82,7 @@ def validate_field(name: str):
 @limit("CAPTCHA_NEW", methods=("GET",))
 def captcha():
     if _pending() is None:
-        flash("Complétez d'abord vos informations personnelles.", "info")
+        flash(_("Complétez d'abord vos informations personnelles."), "info")
         return redirect(url_for(".personal_info"), 303)
     form = CaptchaForm()
     if not form.is_submitted():
@@ -91,7 +92,7 @@ def captcha():
     if not challenges.solve(form.challenge_id.data, form.answer.data):
         # One attempt per challenge: a new one is drawn.
         form.answer.errors = [
-            "Les caractères saisis ne correspondent pas. Essayez avec cette nouvelle image."
+            _("Les caractères saisis ne correspondent pas. Essayez avec cette nouvelle image.")
         ]
         form.answer.data = ""
         return _captcha_step(form, status=422)
@@ -149,7 +150,10 @@ def resend():
     if wait:
         # Told from this browser's own last request: says nothing about the address.
         flash(
-            f"Un courriel vient d'être envoyé. Vous pourrez en demander un autre dans {wait} secondes.",
+            _(
+                "Un courriel vient d'être envoyé. Vous pourrez en demander un autre dans %(wait)s secondes.",
+                wait=wait,
+            ),
             "info",
         )
     else:
@@ -158,7 +162,7 @@ def resend():
                 branch.slow = accounts.resend_activation(email)
             mailer.kick_queued()  # the delivery thread's start, held too
         session[SENT_AT_KEY] = time.time()
-        flash("Si votre demande est valide, un nouveau courriel vient de vous être envoyé.", "success")
+        flash(_("Si votre demande est valide, un nouveau courriel vient de vous être envoyé."), "success")
     return advance(".sent")
 
 
