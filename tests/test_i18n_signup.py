@@ -22,11 +22,6 @@ FRENCH = VOICES_DIR / "fr"
 # What the tests type, and what the pages show back of it: not the portal's words.
 TYPED = (PERSON["email"], EMAIL, PERSON["first_name"], PERSON["last_name"], PERSON["phone"])
 
-# The header's switch (forms/language.py) gives its SelectField tuples, which
-# WTForms 3.3 deprecates: under ``filterwarnings = error`` every switch would
-# fail. Not this area's file: the integrator's to fix, then this goes.
-pytestmark = pytest.mark.filterwarnings("ignore:Passing SelectField choices as tuples:DeprecationWarning")
-
 
 @pytest.fixture
 def english(any_client):
