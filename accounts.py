@@ -318,7 +318,9 @@ def _confirm_contact_email(user: User) -> None:
     """Mail the link confirming a contact e-mail other than the login one;
     until it is followed, notifications go to the login e-mail."""
     if not user.contact_email_confirmed:
-        _send_link(user, Token.CONTACT, _l("Confirmez votre adresse de contact"), recipient=user.contact_email)
+        _send_link(
+            user, Token.CONTACT, _l("Confirmez votre adresse de contact"), recipient=user.contact_email
+        )
 
 
 def resend_contact_confirmation(user: User) -> bool:

@@ -80,7 +80,16 @@ def create_app(test_config: dict | None = None) -> Flask:
         approvals.bp,
     ):
         app.register_blueprint(blueprint)
-    for blueprint in (recovery.bp, account.bp, rights.bp, admin.bp, legal.bp, second_factor.bp, factors.bp, language.bp):
+    for blueprint in (
+        recovery.bp,
+        account.bp,
+        rights.bp,
+        admin.bp,
+        legal.bp,
+        second_factor.bp,
+        factors.bp,
+        language.bp,
+    ):
         app.register_blueprint(blueprint)
     if app.config["DEV_OUTBOX_PAGE"]:
         app.register_blueprint(dev.bp)

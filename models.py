@@ -1154,6 +1154,8 @@ class Draft(BaseModel):
 
 
 MODELS.append(Draft)
+
+
 class ConsentChange(BaseModel):
     """The survey consent's history: each time it was given or withdrawn."""
 

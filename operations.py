@@ -7,9 +7,9 @@ every event names the operator's account and, in its details, the account
 
 from __future__ import annotations
 
-from flask_babel import lazy_gettext as _l
-
 from datetime import timedelta
+
+from flask_babel import lazy_gettext as _l
 
 import accounts
 import audit
@@ -186,7 +186,9 @@ def delete_account(operator: User, user: User) -> bool:
 
 def _tell(user: User, subject: str, template: str) -> None:
     for recipient in dict.fromkeys((user.email, user.notification_email)):
-        mailer.queue(recipient, subject, template, reader=user, user=user, login_url=mailer.external_url("auth.login"))
+        mailer.queue(
+            recipient, subject, template, reader=user, user=user, login_url=mailer.external_url("auth.login")
+        )
 
 
 # -- structures ----------------------------------------------------------------------------------

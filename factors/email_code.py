@@ -20,7 +20,12 @@ def send(user: User) -> None:
     minutes = current_app.config["EMAIL_CODE_TTL_MINUTES"]
     code = EmailCode.issue(user, timedelta(minutes=minutes))
     mailer.queue(
-        user.email, _l("Votre code de connexion"), "second_factor_code", reader=user, user=user, code=code,
+        user.email,
+        _l("Votre code de connexion"),
+        "second_factor_code",
+        reader=user,
+        user=user,
+        code=code,
         minutes=minutes,
     )
     audit.record(Event.EMAIL_CODE_SENT, user)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from wtforms import HiddenField, SelectField
+from wtforms import HiddenField, SelectChoice, SelectField
 from wtforms.validators import InputRequired
 
 import i18n
@@ -10,6 +10,9 @@ from forms import Form
 
 
 class LanguageForm(Form):
-    lang = SelectField(choices=[(code, i18n.NAMES[code]) for code in i18n.LANGUAGES], validators=[InputRequired()])
+    lang = SelectField(
+        choices=[SelectChoice(code, i18n.NAMES[code]) for code in i18n.LANGUAGES],
+        validators=[InputRequired()],
+    )
     # The page to come back to: a path of this site (views.safe_next).
     next = HiddenField()

@@ -161,7 +161,17 @@ def _fill_v11() -> None:
 
 
 FILLS = [
-    _fill_v1, _fill_v2, _fill_v3, _fill_v4, _fill_v5, _fill_v6, _fill_v7, _fill_v8, _fill_v9, _fill_v10, _fill_v11,
+    _fill_v1,
+    _fill_v2,
+    _fill_v3,
+    _fill_v4,
+    _fill_v5,
+    _fill_v6,
+    _fill_v7,
+    _fill_v8,
+    _fill_v9,
+    _fill_v10,
+    _fill_v11,
 ]
 
 

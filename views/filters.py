@@ -1,4 +1,6 @@
-"""Template filters: values as French users read them."""
+"""Template filters: values as the page's reader reads them (French by
+default, English on English pages). The names say what they were first:
+``date_fr`` formats in the page's language."""
 
 from __future__ import annotations
 
@@ -6,17 +8,27 @@ from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 import phonenumbers
+from babel.dates import format_date
 from flask import Flask
+from flask_babel import gettext as _
+
+import i18n
 
 PARIS = ZoneInfo("Europe/Paris")
 
 
 def date_fr(value: datetime | None) -> str:
-    """A stored UTC time in Paris time: « 14/03/2025 à 09:30 »."""
+    """A stored UTC time in Paris time: « 14/03/2025 à 09:30 », in English
+    « 14 Mar 2025 at 09:30 »."""
     if value is None:
         return ""
     local = value.replace(tzinfo=UTC).astimezone(PARIS)
-    return local.strftime("%d/%m/%Y à %H:%M")
+    language = i18n.current()
+    if language == "fr":
+        return local.strftime("%d/%m/%Y à %H:%M")
+    # « 14 Mar 2025 at 09:30 »: a day, a month in letters, no DD/MM vs MM/DD doubt.
+    day = format_date(local.date(), "d MMM yyyy", locale=language)
+    return _("%(date)s à %(time)s", date=day, time=local.strftime("%H:%M"))
 
 
 def time_fr(value: datetime | None) -> str:

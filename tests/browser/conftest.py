@@ -72,10 +72,18 @@ def browser() -> Iterator[Browser]:
 
 
 def _open_page(
-    request, browser: Browser, live_server: LiveServer, *, javascript: bool, storage_state: dict | None = None
+    request,
+    browser: Browser,
+    live_server: LiveServer,
+    *,
+    javascript: bool,
+    storage_state: dict | None = None,
+    locale: str = "fr-FR",
 ) -> Page:
     problems = request.node.stash.setdefault(PROBLEMS, [])
-    page = open_tab(browser, live_server.url, problems, javascript=javascript, storage_state=storage_state)
+    page = open_tab(
+        browser, live_server.url, problems, javascript=javascript, storage_state=storage_state, locale=locale
+    )
     request.addfinalizer(page.context.close)
     return page
 
@@ -95,6 +103,12 @@ def localhost_page(request, browser, live_server) -> Page:
     page = open_tab(browser, url, problems, javascript=True)
     request.addfinalizer(page.context.close)
     return page
+
+
+@pytest.fixture(params=["js", "nojs"])
+def english_page(request, browser, live_server) -> Page:
+    """A browser whose language is English (en-GB), with JavaScript on and off."""
+    return _open_page(request, browser, live_server, javascript=request.param == "js", locale="en-GB")
 
 
 @pytest.fixture

@@ -17,11 +17,79 @@ CATALOGUE = Path(__file__).resolve().parents[2] / "translations" / "en" / "LC_ME
 # Words that are French and not English: one of them in an English page's
 # text is a string left untranslated.
 FRENCH_WORDS = frozenset(
-    """le la les des du une et est sont vous votre vos nous notre nos pour avec dans sur par pas ce cette
-    ces aux qui que être avez êtes ma mes sa ses leur leurs été ou où déjà aussi
-    puis lors si ni donc mais chez sous entre vers après avant depuis pendant
-    compte adresse courriel mot passe saisissez retour accueil connexion créer valider suivant
-    étape erreur obligatoire champ""".split()
+    [
+        "le",
+        "la",
+        "les",
+        "des",
+        "du",
+        "une",
+        "et",
+        "est",
+        "sont",
+        "vous",
+        "votre",
+        "vos",
+        "nous",
+        "notre",
+        "nos",
+        "pour",
+        "avec",
+        "dans",
+        "sur",
+        "par",
+        "pas",
+        "ce",
+        "cette",
+        "ces",
+        "aux",
+        "qui",
+        "que",
+        "être",
+        "avez",
+        "êtes",
+        "ma",
+        "mes",
+        "sa",
+        "ses",
+        "leur",
+        "leurs",
+        "été",
+        "ou",
+        "où",
+        "déjà",
+        "aussi",
+        "puis",
+        "lors",
+        "si",
+        "ni",
+        "donc",
+        "mais",
+        "chez",
+        "sous",
+        "entre",
+        "vers",
+        "après",
+        "avant",
+        "depuis",
+        "pendant",
+        "compte",
+        "adresse",
+        "courriel",
+        "mot",
+        "passe",
+        "saisissez",
+        "retour",
+        "accueil",
+        "connexion",
+        "créer",
+        "valider",
+        "suivant",
+        "étape",
+        "erreur",
+        "obligatoire",
+        "champ",
+    ]
 )
 ACCENTED = re.compile(r"[éèêëàâçùûüôîïœÉÈÊÀÇÔ]")
 WORD = re.compile(r"[^\W\d_]+(?:['’][^\W\d_]+)*")
@@ -38,7 +106,9 @@ class _VisibleText(HTMLParser):
     not scripts, styles, nor what is marked as another language."""
 
     SKIPPED = ("script", "style", "template")
-    VOID = frozenset("area base br col embed hr img input link meta source track wbr".split())
+    VOID = frozenset(
+        ["area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track", "wbr"]
+    )
 
     def __init__(self, language: str):
         super().__init__(convert_charrefs=True)
@@ -90,9 +160,9 @@ def _translated_ids() -> tuple[str, ...]:
         catalogue = read_po(handle)
     ids = []
     for message in catalogue:
-        if isinstance(message.id, str) and message.id and message.string and message.string != message.id:
-            if len(message.id) >= 12 and "%(" not in message.id and "<" not in message.id:
-                ids.append(" ".join(message.id.split()))
+        translated = isinstance(message.id, str) and message.string and message.string != message.id
+        if translated and len(message.id) >= 12 and "%(" not in message.id and "<" not in message.id:
+            ids.append(" ".join(message.id.split()))
     return tuple(ids)
 
 

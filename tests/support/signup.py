@@ -52,6 +52,10 @@ def pending_signup(app, client: Client) -> dict:
     return draft_of(app, client).get("validated") or {}
 
 
+# The activation mail's subject, in each language an account may read.
+ACTIVATION_SUBJECTS = ("Activez votre compte", "Activate your account")
+
+
 class Signup:
     def __init__(self, client: Client, mailbox):
         self.client = client
@@ -70,7 +74,7 @@ class Signup:
         return self.captcha()
 
     def activation_path(self, email: str = EMAIL) -> str:
-        mails = [m for m in self.mailbox(email) if m.subject == "Activez votre compte"]
+        mails = [m for m in self.mailbox(email) if m.subject in ACTIVATION_SUBJECTS]
         assert mails, f"no activation mail for {email}"
         return link_in(mails[-1])
 

@@ -25,15 +25,22 @@ TIMEOUT_MS = 10_000  # generous: CI machines are slower than a laptop
 
 
 def open_tab(
-    browser: Browser, base_url: str, problems: list, *, javascript: bool, storage_state: dict | None = None
+    browser: Browser,
+    base_url: str,
+    problems: list,
+    *,
+    javascript: bool,
+    storage_state: dict | None = None,
+    locale: str = "fr-FR",
 ) -> Page:
     """A tab in a browser context of its own (close it with ``page.context.close()``);
-    what goes wrong in it is appended to ``problems``."""
+    what goes wrong in it is appended to ``problems``. ``locale`` is the
+    browser's language (its Accept-Language)."""
     context = browser.new_context(
         base_url=base_url,
         java_script_enabled=javascript,
         viewport=DESKTOP,
-        locale="fr-FR",
+        locale=locale,
         storage_state=storage_state,
     )
     context.set_default_timeout(TIMEOUT_MS)

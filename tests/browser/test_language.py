@@ -1,0 +1,52 @@
+"""The header's language switch in Chromium: the page comes back in the
+other language with what was typed in it, and the English page passes the
+same accessibility checks."""
+
+from __future__ import annotations
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.browser.support import pages
+from tests.browser.support.checks import check_axe
+from tests.browser.support.people import new_person
+
+pytestmark = pytest.mark.browser
+
+
+def test_switching_language_on_a_half_typed_step_keeps_what_was_typed(visitor):
+    person = new_person(first_name="Irène", last_name="Joliot")
+    visitor.start_signup()
+    visitor.expect_step(pages.PERSONAL_INFO)
+    visitor.field("Adresse e-mail").fill(person.email)
+    visitor.field("Prénom").fill(person.first_name)
+    visitor.field("Nom").fill(person.last_name)
+    # No pause, no change event: the switch saves the draft before leaving.
+    visitor.page.get_by_role("button", name="English").click()
+    expect(visitor.page.locator("html")).to_have_attribute("lang", "en")
+    expect(visitor.page).to_have_url(visitor.page.url.split("/inscription")[0] + "/inscription/")
+    expect(visitor.page.locator("#email")).to_have_value(person.email)
+    expect(visitor.page.locator("#first_name")).to_have_value(person.first_name)
+    expect(visitor.page.locator("#last_name")).to_have_value(person.last_name)
+    check_axe(visitor.page, "step two in English, refilled")
+    visitor.page.get_by_role("button", name="Français").click()
+    expect(visitor.page.locator("html")).to_have_attribute("lang", "fr")
+    expect(visitor.field("Prénom")).to_have_value(person.first_name)
+
+
+def test_after_htmx_moved_on_the_switch_comes_back_to_the_current_step(visitor):
+    """htmx changed the address without redrawing the header: the switch
+    goes back to the address bar's page, not the one the header was drawn on."""
+    visitor.page.goto("/")
+    visitor.link("Créer un compte").click()
+    visitor.expect_step(pages.PERSONAL_INFO)
+    visitor.page.get_by_role("button", name="English").click()
+    expect(visitor.page.locator("html")).to_have_attribute("lang", "en")
+    expect(visitor.page).to_have_url(visitor.page.url.split("/inscription")[0] + "/inscription/")
+
+
+def test_an_english_browser_gets_english_pages(english_page):
+    english_page.goto("/")
+    expect(english_page.locator("html")).to_have_attribute("lang", "en")
+    expect(english_page.get_by_role("button", name="Français")).to_have_attribute("lang", "fr")
+    check_axe(english_page, "home in English")

@@ -1,0 +1,74 @@
+"""Every page a person can reach, in English: a crawl from the home page and
+the signed-in spaces of an operator who created a structure and has a
+request waiting, each page as a full page and as an htmx partial, with no
+French left (tests.support.i18n)."""
+
+from __future__ import annotations
+
+import re
+from collections import deque
+
+from tests.support.app import Client
+from tests.support.constants import EMAIL
+from tests.support.i18n import french_in, speak
+from tests.support.operators import grant
+from tests.support.responses import text_of
+from tests.support.second_factor import enrol_totp
+from tests.support.structures import (
+    LUCIE,
+    PIERRE,
+    SIRET_NORMALISED,
+    STRUCTURE,
+    create_structure,
+    new_client,
+    sign_up,
+)
+
+# What people typed: their names, the structure's, its address.
+TYPED = (
+    "Marie Curie", "Pierre Durand", "Lucie Martin", "Marie", "Curie", "Pierre", "Durand", "Lucie", "Martin",
+    STRUCTURE["company_name"], STRUCTURE["label"], STRUCTURE["address"], STRUCTURE["address_2"], "Paris",
+    "Ateliers-Curie",
+)
+STARTS = ("/", "/espace/", "/mon-compte/", "/administration/", "/inscription/", "/connexion")
+SKIPPED = re.compile(r"^/(static|assets)/|/telecharger|\.(json|csv|png|wav|svg|ico|css|js)$")
+LINK = re.compile(r'href="(/[^"#]*)"')
+MAX_PAGES = 120
+
+
+def crawl(client: Client) -> dict[str, str]:
+    """The HTML of every page reachable by links from STARTS."""
+    seen, pages, queue = set(STARTS), {}, deque(STARTS)
+    while queue and len(pages) < MAX_PAGES:
+        path = queue.popleft()
+        response = client.get(path)
+        if response.status_code != 200 or not response.mimetype == "text/html":
+            continue
+        html = text_of(response)
+        pages[path] = html
+        for link in LINK.findall(html):
+            link = link.replace("&amp;", "&")
+            if link not in seen and not SKIPPED.search(link):
+                seen.add(link)
+                queue.append(link)
+    return pages
+
+
+def test_every_reachable_page_is_english(app, client, mailbox):
+    operator = sign_up(client, mailbox)
+    grant(app, EMAIL)
+    enrol_totp(operator)
+    create_structure(operator)
+    pierre = new_client(app, mailbox, PIERRE)
+    pierre.submit("/structure/rattachement/demande", {"identifier_type": "siret", "identifier": SIRET_NORMALISED})
+    new_client(app, mailbox, LUCIE)
+    speak(operator, "en")
+
+    pages = crawl(operator)
+    assert len(pages) >= 20, sorted(pages)
+    problems = {path: sorted(set(french_in(html, TYPED))) for path, html in pages.items()}
+    assert not {path: found for path, found in problems.items() if found}, sorted(pages)
+
+    operator.htmx = True  # the same pages as htmx swaps them in
+    problems = {path: french_in(text_of(operator.get(path)), TYPED) for path in pages}
+    assert not {path: found for path, found in problems.items() if found}
