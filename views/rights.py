@@ -10,6 +10,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required, logout_user
 
+import i18n
 import rights
 from forms.account import DeleteAccountForm
 from models import ConsentChange, Membership
@@ -93,9 +94,14 @@ def confirm_delete():
                 )
             )
         return _delete_page(form, 422, blocking=refusal.structures)
+    # The person goes on reading in the language the account had.
+    language = i18n.current()
+    done = _("Votre compte est supprimé, ainsi que vos données personnelles.")
     logout_user()
     session.clear()
-    flash(_("Votre compte est supprimé, ainsi que vos données personnelles."), "success")
+    if language != i18n.DEFAULT:
+        i18n.choose(language)
+    flash(done, "success")
     home = url_for("main.home")
     # The whole page changes (the header signs out): a full navigation under htmx.
     return full_redirect(home)
