@@ -15,6 +15,7 @@ import json
 from dataclasses import dataclass
 
 from flask import current_app
+from flask_babel import lazy_gettext as _l
 from peewee import fn
 
 import audit
@@ -85,16 +86,19 @@ def export(user: User) -> dict:
 
 
 # Audit details naming another account (a requester, a successor, an
-# operator's target): that person's address is not the holder's data.
+# operator's target): that person's address is not the holder's data. The
+# file is read by its holder: this stand-in is in their language (the keys
+# stay as they are, for programs).
 OTHER_PEOPLE_KEYS = ("requester", "to", "target")
-ANOTHER_ACCOUNT = "un autre compte"
+ANOTHER_ACCOUNT = _l("un autre compte")
 
 
 def _own_details(user: User, details: str | None) -> dict:
     loaded = json.loads(details) if details else {}
     own = {user.email, user.contact_email}
+    another = str(ANOTHER_ACCOUNT)
     return {
-        key: ANOTHER_ACCOUNT if key in OTHER_PEOPLE_KEYS and value not in own else value
+        key: another if key in OTHER_PEOPLE_KEYS and value not in own else value
         for key, value in loaded.items()
     }
 

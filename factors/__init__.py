@@ -13,6 +13,7 @@ import time
 from functools import wraps
 
 from flask import current_app, redirect, request, session, url_for
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from models import Membership, SecondFactor, User
@@ -30,11 +31,27 @@ REAUTH_KEY = "reauth_at"
 REAUTH_MINUTES = 10
 FLOW_KEY = "second_factor_flow"
 
+# The name a factor is stored under when enrolled (the data, in French: the
+# portal's language); a passkey is named by its holder instead.
 LABELS = {
     SecondFactor.TOTP: "Application d'authentification",
     SecondFactor.EMAIL: "Code par e-mail",
     SecondFactor.PASSKEY: "Clé d'accès",
 }
+# The same names as shown, in the reader's language (``display_name``).
+SHOWN_LABELS = {
+    SecondFactor.TOTP: _l("Application d'authentification"),
+    SecondFactor.EMAIL: _l("Code par e-mail"),
+    SecondFactor.PASSKEY: _l("Clé d'accès"),
+}
+
+
+def display_name(factor: SecondFactor) -> str:
+    """A factor's name in the language of the page or mail: a stored
+    standard name is translated, a name its holder typed is kept."""
+    if factor.name == LABELS.get(factor.kind):
+        return str(SHOWN_LABELS[factor.kind])
+    return factor.name
 
 
 def has_second_factor(user: User) -> bool:

@@ -3,12 +3,14 @@ with its audit event and the notification mail, in one transaction."""
 
 from __future__ import annotations
 
+from flask_babel import force_locale
 from flask_babel import lazy_gettext as _l
 
 import audit
+import i18n
 import mailer
 from audit import Event, Outcome
-from factors import LABELS, email_code, has_second_factor, recovery, required_for, totp
+from factors import LABELS, display_name, email_code, has_second_factor, recovery, required_for, totp
 from models import RecoveryCode, SecondFactor, User, db
 from passwords import verify_password
 
@@ -74,7 +76,7 @@ def add_passkey(user: User, name: str, fields: dict) -> list[str]:
 def _enrolled(user: User, factor: SecondFactor) -> list[str]:
     factor.confirm()
     audit.record(Event.SECOND_FACTOR_ENROLLED, user, kind=factor.kind)
-    _notify(user, f"« {factor.name} » a été ajoutée")
+    _notify(user, _l("« %(name)s » a été ajoutée"), factor=factor)
     if RecoveryCode.left(user):
         return []
     return _regenerate(user)
@@ -84,7 +86,7 @@ def regenerate_codes(user: User) -> list[str]:
     """A new set of recovery codes, the old set revoked."""
     with db.atomic():
         codes = _regenerate(user)
-        _notify(user, "de nouveaux codes de secours ont été créés, les anciens ne fonctionnent plus")
+        _notify(user, _l("de nouveaux codes de secours ont été créés, les anciens ne fonctionnent plus"))
         return codes
 
 
@@ -108,11 +110,15 @@ def remove(user: User, factor_id: int) -> bool:
         if not has_second_factor(user):
             RecoveryCode.revoke_all(user)  # no factor, no recovery codes to fall back on
         audit.record(Event.SECOND_FACTOR_REMOVED, user, kind=factor.kind)
-        _notify(user, f"« {factor.name} » a été retirée")
+        _notify(user, _l("« %(name)s » a été retirée"), factor=factor)
         return True
 
 
-def _notify(user: User, change: str) -> None:
+def _notify(user: User, change, factor: SecondFactor | None = None) -> None:
+    """``change`` (lazy, the factor's name as ``%(name)s``) is written in the
+    reader's language, as the rest of the mail (a plain text: escaped there)."""
+    with force_locale(user.language or i18n.DEFAULT):
+        change = str(change) % {"name": display_name(factor)} if factor is not None else str(change)
     # notification_email: the contact e-mail only once confirmed (never an unconfirmed one).
     for recipient in dict.fromkeys((user.email, user.notification_email)):
         mailer.queue(

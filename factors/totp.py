@@ -12,6 +12,8 @@ import pyotp
 import qrcode
 import qrcode.image.svg
 from flask import current_app
+from flask_babel import gettext as _
+from markupsafe import escape
 from pyotp import utils
 
 from factors.sealed import seal, unseal
@@ -50,7 +52,8 @@ def qr_svg(uri: str) -> str:
     image.save(out)
     svg = out.getvalue().decode()
     svg = re.sub(r"^<\?xml[^>]*>\s*", "", svg)
-    return svg.replace("<svg ", '<svg role="img" aria-label="QR code à scanner" ', 1)
+    label = escape(_("QR code à scanner"))
+    return svg.replace("<svg ", f'<svg role="img" aria-label="{label}" ', 1)
 
 
 def normalise(code: str | None) -> str:

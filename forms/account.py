@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from flask_babel import lazy_gettext as _l
 from wtforms import BooleanField, PasswordField
 from wtforms.validators import DataRequired, Length
 
@@ -17,12 +18,12 @@ class NewPasswordForm(Form):
     password may not contain (the user's names and e-mail)."""
 
     password = PasswordField(
-        "Nouveau mot de passe",
+        _l("Nouveau mot de passe"),
         validators=[DataRequired(REQUIRED)],
         render_kw={"autocomplete": "new-password"},
     )
     password_confirm = PasswordField(
-        "Confirmation du nouveau mot de passe",
+        _l("Confirmation du nouveau mot de passe"),
         validators=[
             DataRequired(REQUIRED),
             SameAs("password", PASSWORDS_DIFFER),
@@ -100,7 +101,7 @@ class ChangePasswordForm(Form):
     """The current password, then a new one under the rule of step 4."""
 
     current_password = PasswordField(
-        "Mot de passe actuel",
+        _l("Mot de passe actuel"),
         validators=[DataRequired(REQUIRED), Length(max=1024)],
         render_kw={"autocomplete": "current-password"},
     )
@@ -118,7 +119,7 @@ class DeleteAccountForm(Form):
     """« Supprimer mon compte »: the password confirms it is the holder."""
 
     password = PasswordField(
-        "Mot de passe",
+        _l("Mot de passe"),
         validators=[DataRequired(REQUIRED), Length(max=1024)],
         render_kw={"autocomplete": "current-password"},
     )

@@ -3,24 +3,25 @@ password asked again before a change."""
 
 from __future__ import annotations
 
+from flask_babel import lazy_gettext as _l
 from wtforms import BooleanField, HiddenField, PasswordField, StringField
 from wtforms.validators import AnyOf, DataRequired, Length
 
 from forms import Form
 from rules.messages import REQUIRED
 
-TRUST_LABEL = "Faire confiance à cet appareil pendant 30 jours"
+TRUST_LABEL = _l("Faire confiance à cet appareil pendant 30 jours")
 METHODS = ("totp", "passkey", "email", "recovery")
 
 CODE_LABELS = {
-    "totp": "Code à 6 chiffres de votre application",
-    "email": "Code à 6 chiffres reçu par e-mail",
-    "recovery": "Code de secours",
-    "passkey": "Clé d'accès",
+    "totp": _l("Code à 6 chiffres de votre application"),
+    "email": _l("Code à 6 chiffres reçu par e-mail"),
+    "recovery": _l("Code de secours"),
+    "passkey": _l("Clé d'accès"),
 }
 
 
-def _code_field(label: str) -> StringField:
+def _code_field(label) -> StringField:
     return StringField(
         label,
         validators=[DataRequired(REQUIRED), Length(max=64)],
@@ -58,7 +59,7 @@ class CodeForm(Form):
 
 class ReauthForm(Form):
     password = PasswordField(
-        "Mot de passe actuel",
+        _l("Mot de passe actuel"),
         validators=[DataRequired(REQUIRED), Length(max=1024)],
         render_kw={"autocomplete": "current-password"},
     )
@@ -72,7 +73,7 @@ class PasskeyForm(Form):
     """Naming a new passkey; ``credential`` is filled by static/js/passkeys.js."""
 
     name = StringField(
-        "Nom de la clé d'accès",
+        _l("Nom de la clé d'accès"),
         validators=[DataRequired(REQUIRED), Length(max=100)],
         render_kw={"autocomplete": "off"},
     )

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from flask import Blueprint, flash, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 
 import accounts
@@ -19,11 +21,7 @@ from views import advance, draft_saved, full_redirect, page, renders, sign_in
 
 bp = Blueprint("account", __name__, url_prefix="/mon-compte")
 
-CURRENT_MISMATCH = "Le mot de passe actuel est incorrect."
-CONTACT_LINK_SENT = (
-    "Un lien de confirmation a été envoyé à {email}. Les notifications vous parviendront à cette "
-    "adresse une fois confirmée ; d'ici là, à votre adresse de connexion."
-)
+CURRENT_MISMATCH = _l("Le mot de passe actuel est incorrect.")
 PROFILE_FIELDS = ("first_name", "last_name", "phone", "contact_email")
 
 
@@ -51,11 +49,18 @@ def profile():
     changed = accounts.update_profile(_user(), form.profile_data(_user().email))
     drafts.delete(drafts.ACCOUNT, _user())
     flash(
-        "Vos informations ont été enregistrées." if changed else "Aucune modification à enregistrer.",
+        _("Vos informations ont été enregistrées.") if changed else _("Aucune modification à enregistrer."),
         "success" if changed else "info",
     )
     if "contact_email" in changed and not _user().contact_email_confirmed:
-        flash(CONTACT_LINK_SENT.format(email=_user().contact_email), "info")
+        flash(
+            _(
+                "Un lien de confirmation a été envoyé à %(email)s. Les notifications vous parviendront à "
+                "cette adresse une fois confirmée ; d'ici là, à votre adresse de connexion.",
+                email=_user().contact_email,
+            ),
+            "info",
+        )
     return advance(".show")
 
 
@@ -80,9 +85,9 @@ def survey_consent():
     consent = bool(form.survey_consent.data)
     accounts.set_survey_consent(_user(), consent)
     flash(
-        "Vous recevrez l'enquête de satisfaction."
+        _("Vous recevrez l'enquête de satisfaction.")
         if consent
-        else "Votre consentement est retiré : vous ne recevrez pas l'enquête de satisfaction.",
+        else _("Votre consentement est retiré : vous ne recevrez pas l'enquête de satisfaction."),
         "success",
     )
     return advance(".show")
@@ -97,11 +102,11 @@ def password():
     if not form.validate():
         return account_step(422, password=form)
     if not accounts.change_password(user, form.current_password.data, form.password.data):
-        form.current_password.errors = [CURRENT_MISMATCH]
+        form.current_password.errors = [str(CURRENT_MISMATCH)]
         return account_step(422, password=form)
     # Every session of the account has ended; this one goes on.
     sign_in(user)
-    flash("Votre mot de passe a été modifié. Vos autres sessions ont été fermées.", "success")
+    flash(_("Votre mot de passe a été modifié. Vos autres sessions ont été fermées."), "success")
     return advance(".show")
 
 
@@ -114,7 +119,7 @@ def sign_out_everywhere():
     with db.atomic():
         audit.record(Event.SIGN_OUT_EVERYWHERE, user)
     sessions.end_everywhere(user)
-    flash("Vous êtes déconnecté de tous vos appareils.", "info")
+    flash(_("Vous êtes déconnecté de tous vos appareils."), "info")
     return full_redirect(url_for("main.home"))
 
 
@@ -123,7 +128,8 @@ def sign_out_everywhere():
 @limits("PASSWORD_CHANGE", email=_signed_in_email)
 def resend_contact():
     if accounts.resend_contact_confirmation(_user()):
-        flash(f"Un nouveau lien de confirmation a été envoyé à {_user().contact_email}.", "success")
+        sent = _("Un nouveau lien de confirmation a été envoyé à %(email)s.", email=_user().contact_email)
+        flash(sent, "success")
     return advance(".show")
 
 

@@ -6,6 +6,8 @@ removing a factor. Every change asks for the password again (valid
 from __future__ import annotations
 
 from flask import Blueprint, Response, flash, redirect, request, session, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 
 import factors
@@ -17,13 +19,13 @@ from views import advance, client_redirect, page, renders
 
 bp = Blueprint("factors", __name__, url_prefix="/mon-compte/verification-en-deux-etapes")
 
-PASSWORD_MISMATCH = "Le mot de passe est incorrect."  # noqa: S105 - a message
-WRONG_CODE = "Ce code est incorrect ou a expiré. Vérifiez-le et réessayez."
-PASSKEY_FAILED = (
+PASSWORD_MISMATCH = _l("Le mot de passe est incorrect.")
+WRONG_CODE = _l("Ce code est incorrect ou a expiré. Vérifiez-le et réessayez.")
+PASSKEY_FAILED = _l(
     "La clé d'accès n'a pas pu être enregistrée. Réessayez, ou choisissez une autre méthode : "
     "la création d'une clé d'accès demande un navigateur récent avec JavaScript activé."
 )
-LAST_FACTOR = (
+LAST_FACTOR = _l(
     "Vous ne pouvez pas retirer votre dernière méthode : la vérification en deux étapes "
     "est obligatoire pour votre compte. Ajoutez-en une autre avant de retirer celle-ci."
 )
@@ -73,7 +75,7 @@ def reauthenticate():
     if not form.validate():
         return factors_step(422, reauth=form)
     if not manage.reauthenticate(_user(), form.password.data):
-        form.password.errors = [PASSWORD_MISMATCH]
+        form.password.errors = [str(PASSWORD_MISMATCH)]
         return factors_step(422, reauth=form)
     factors.mark_reauthenticated()
     return advance(".show")
@@ -99,7 +101,7 @@ def totp_page():
 @limits("SECOND_FACTOR", email=_signed_in_email)
 def confirm_totp():
     return _confirm(
-        CodeForm(), manage.confirm_totp, totp_step, "Votre application d'authentification est activée."
+        CodeForm(), manage.confirm_totp, totp_step, _l("Votre application d'authentification est activée.")
     )
 
 
@@ -146,10 +148,10 @@ def email_page():
 def confirm_email():
     form = CodeForm()
     form.code.label.text = CODE_LABELS["email"]
-    return _confirm(form, manage.confirm_email, email_step, "Les codes par e-mail sont activés.")
+    return _confirm(form, manage.confirm_email, email_step, _l("Les codes par e-mail sont activés."))
 
 
-def _confirm(form: CodeForm, confirm, step, done: str):
+def _confirm(form: CodeForm, confirm, step, done):
     """An enrolment finished by a right code; the recovery codes shown once."""
     if not _reauthenticated():
         return advance(".show")
@@ -157,10 +159,10 @@ def _confirm(form: CodeForm, confirm, step, done: str):
         return step(422, form=form)
     codes = confirm(_user(), form.code.data)
     if codes is None:
-        form.code.errors = [WRONG_CODE]
+        form.code.errors = [str(WRONG_CODE)]
         return step(422, form=form)
     factors.mark_verified()
-    flash(done, "success")
+    flash(str(done), "success")
     return _codes_or_show(codes)
 
 
@@ -202,11 +204,11 @@ def add_passkey():
         return passkey_step(422, form=form)
     fields = passkeys.verified_registration(form.credential.data)
     if fields is None:
-        form.form_errors.append(PASSKEY_FAILED)
+        form.form_errors.append(str(PASSKEY_FAILED))
         return passkey_step(422, form=form)
     codes = manage.add_passkey(_user(), form.name.data.strip(), fields)
     factors.mark_verified()
-    flash(f"La clé d'accès « {form.name.data.strip()} » est enregistrée.", "success")
+    flash(_("La clé d'accès « %(name)s » est enregistrée.", name=form.name.data.strip()), "success")
     return _codes_or_show(codes)
 
 
@@ -223,7 +225,7 @@ def regenerate_codes():
     if not _reauthenticated() or not ConfirmForm().validate() or not factors.has_second_factor(_user()):
         return advance(".show")
     codes = manage.regenerate_codes(_user())
-    flash("Vos nouveaux codes de secours sont prêts ; les anciens ne fonctionnent plus.", "success")
+    flash(_("Vos nouveaux codes de secours sont prêts ; les anciens ne fonctionnent plus."), "success")
     return _codes_or_show(codes)
 
 
@@ -235,9 +237,9 @@ def remove(factor_id: int):
     try:
         removed = manage.remove(_user(), factor_id)
     except manage.LastFactorRefused:
-        return factors_step(409, refusal=LAST_FACTOR)
+        return factors_step(409, refusal=str(LAST_FACTOR))
     if removed:
-        flash("La méthode a été retirée.", "success")
+        flash(_("La méthode a été retirée."), "success")
     return advance(".show")
 
 
@@ -246,7 +248,7 @@ def _codes_or_show(codes: list[str]):
     anywhere they could be read again)."""
     if not codes:
         return advance(".show")
-    text = "\n".join(["Codes de secours – chacun ne sert qu'une fois", "", *codes, ""])
+    text = "\n".join([_("Codes de secours – chacun ne sert qu'une fois"), "", *codes, ""])
     in_flow = session.pop(factors.FLOW_KEY, False)
     next_url = url_for("structure.choose") if in_flow else url_for(".show")
     return page("factors/recovery_codes.html", codes=codes, text=text, next_url=next_url)
@@ -260,7 +262,7 @@ def factors_step(status: int = 200, reauth: ReauthForm | None = None, refusal: s
         status,
         user=user,
         factors=factors.factors_of(user),
-        labels=factors.LABELS,
+        name_of=factors.display_name,
         kinds=factors.kinds_of(user),
         required=factors.required_for(user),
         codes_left=recovery.left(user),

@@ -6,8 +6,11 @@ from __future__ import annotations
 import json
 
 from flask import Blueprint, Response, flash, session, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required, logout_user
 
+import i18n
 import rights
 from forms.account import DeleteAccountForm
 from models import ConsentChange, Membership
@@ -16,7 +19,7 @@ from views import full_redirect, page
 
 bp = Blueprint("rights", __name__, url_prefix="/mon-compte")
 
-MISMATCH = "Le mot de passe est incorrect."
+MISMATCH = _l("Le mot de passe est incorrect.")
 
 
 def _user():
@@ -48,7 +51,9 @@ def data_file():
     body = json.dumps(rights.export(user), ensure_ascii=False, indent=2)
     rights.record_export(user)
     response = Response(body, mimetype="application/json")
-    response.headers["Content-Disposition"] = 'attachment; filename="mes-donnees.json"'
+    # The file's name in the reader's language (ASCII, in either: it is a header).
+    filename = _("mes-donnees.json")
+    response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
     response.headers["Cache-Control"] = "no-store"
     return response
 
@@ -80,16 +85,23 @@ def confirm_delete():
     refusal = rights.delete_account(_user(), form.password.data)
     if refusal is not None:
         if refusal.reason == "password":
-            form.password.errors = [MISMATCH]
+            form.password.errors = [str(MISMATCH)]
         else:
             form.form_errors.append(
-                "Vous êtes le seul gestionnaire principal d'une structure qui a d'autres membres : "
-                "transmettez d'abord ce rôle."
+                _(
+                    "Vous êtes le seul gestionnaire principal d'une structure qui a d'autres membres : "
+                    "transmettez d'abord ce rôle."
+                )
             )
         return _delete_page(form, 422, blocking=refusal.structures)
+    # The person goes on reading in the language the account had.
+    language = i18n.current()
+    done = _("Votre compte est supprimé, ainsi que vos données personnelles.")
     logout_user()
     session.clear()
-    flash("Votre compte est supprimé, ainsi que vos données personnelles.", "success")
+    if language != i18n.DEFAULT:
+        i18n.choose(language)
+    flash(done, "success")
     home = url_for("main.home")
     # The whole page changes (the header signs out): a full navigation under htmx.
     return full_redirect(home)

@@ -6,6 +6,8 @@ away."""
 from __future__ import annotations
 
 from flask import Blueprint, Response, abort, current_app, flash, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 
 import audit
 import devices
@@ -20,9 +22,11 @@ from views import full_redirect, page, renders, sign_in
 
 bp = Blueprint("second_factor", __name__, url_prefix="/connexion/verification")
 
-WRONG = "Ce code est incorrect ou a expiré. Vérifiez-le et réessayez."
-PASSKEY_FAILED = "La clé d'accès n'a pas été reconnue. Réessayez, ou choisissez une autre méthode ci-dessous."
-EXPIRED = "Votre connexion a expiré. Saisissez de nouveau votre adresse e-mail et votre mot de passe."
+WRONG = _l("Ce code est incorrect ou a expiré. Vérifiez-le et réessayez.")
+PASSKEY_FAILED = _l(
+    "La clé d'accès n'a pas été reconnue. Réessayez, ou choisissez une autre méthode ci-dessous."
+)
+EXPIRED = _l("Votre connexion a expiré. Saisissez de nouveau votre adresse e-mail et votre mot de passe.")
 
 
 def _pending_email() -> str | None:
@@ -59,10 +63,10 @@ def verify_step():
     answer = form.credential.data if method == "passkey" else form.code.data
     ok, left = verify.check(user, method, answer)
     if not ok and method == "passkey":
-        form.form_errors.append(PASSKEY_FAILED)
+        form.form_errors.append(str(PASSKEY_FAILED))
         return second_step(422, form=form)
     if not ok:
-        form.code.errors = [WRONG]
+        form.code.errors = [str(WRONG)]
         return second_step(422, form=form)
     next_url = verify.pending_next()
     sign_in(user)
@@ -72,9 +76,9 @@ def verify_step():
         trust.trust(user)
     if left is not None:
         flash(
-            f"Code de secours accepté. Il vous en reste {left}."
+            _("Code de secours accepté. Il vous en reste %(left)s.", left=left)
             if left
-            else "Code de secours accepté. C'était le dernier : créez-en de nouveaux dans « Mon compte ».",
+            else _("Code de secours accepté. C'était le dernier : créez-en de nouveaux dans « Mon compte »."),
             "info",
         )
     return full_redirect(next_url or url_for("structure.choose"))
@@ -89,7 +93,7 @@ def send_email_code():
     if "email" not in _methods(user):
         return second_step(422)
     verify.send_email_code(user)
-    flash(f"Un code vous a été envoyé à {user.email}. Il est valable 10 minutes.", "info")
+    flash(_("Un code vous a été envoyé à %(email)s. Il est valable 10 minutes.", email=user.email), "info")
     return second_step(method="email")
 
 
@@ -160,7 +164,5 @@ def second_step(status: int = 200, form: SecondStepForm | None = None, method: s
 
 
 def _expired():
-    flash(EXPIRED, "error")
+    flash(str(EXPIRED), "error")
     return full_redirect(url_for("auth.login"))
-
-
