@@ -3,6 +3,8 @@ structure to ask for attachment, and handing over the manager role."""
 
 from __future__ import annotations
 
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from wtforms import BooleanField, EmailField, HiddenField, SelectChoice, SelectField, StringField, TelField
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
@@ -13,11 +15,10 @@ from rules.messages import NOT_A_CHOICE, REQUIRED, too_long
 from rules.places import country_choices
 from sirene import directory
 
-EXISTS = "Cette structure existe déjà"
-NOT_FOUND = "Aucune structure n'est enregistrée sur le portail avec cet identifiant. Vérifiez-le."
+NOT_FOUND = _l("Aucune structure n'est enregistrée sur le portail avec cet identifiant. Vérifiez-le.")
 # The empty first option: HTML wants it on a required select (and choosing it
 # is answered with the "required" message); SIRET stays the one selected.
-TYPE_CHOICES = [SelectChoice("", "Sélectionner le type d'identifiant")] + [
+TYPE_CHOICES = [SelectChoice("", _l("Sélectionner le type d'identifiant"))] + [
     SelectChoice(kind.code, kind.name) for kind in IDENTIFIER_TYPES.values()
 ]
 
@@ -27,8 +28,9 @@ def _max(length: int) -> Length:
 
 
 def _countries() -> list[SelectChoice]:
-    # Empty first option: see TYPE_CHOICES.
-    return [SelectChoice("", "Sélectionner le pays")] + [
+    """Called as each form is made (``choices=_countries``): the names are
+    those of the page's language. Empty first option: see TYPE_CHOICES."""
+    return [SelectChoice("", _l("Sélectionner le pays"))] + [
         SelectChoice(code, name) for code, name in country_choices()
     ]
 
@@ -43,13 +45,13 @@ def _select(label: str, **kwargs) -> SelectField:
 # error summary's order) and are validated before the country is checked
 # against them.
 IDENTIFIER_TYPE_FIELD = _select(
-    "Type d'identifiant", choices=TYPE_CHOICES, default=SIRET, validators=[DataRequired(REQUIRED)]
+    _l("Type d'identifiant"), choices=TYPE_CHOICES, default=SIRET, validators=[DataRequired(REQUIRED)]
 )
 IDENTIFIER_FIELD = StringField(
-    "Identifiant", validators=[Identifier("identifier_type")], render_kw={"spellcheck": "false"}
+    _l("Identifiant"), validators=[Identifier("identifier_type")], render_kw={"spellcheck": "false"}
 )
 SEARCH_IDENTIFIER_FIELD = StringField(
-    "Identifiant",
+    _l("Identifiant"),
     validators=[Identifier("identifier_type", assigned_allowed=True)],
     render_kw={"spellcheck": "false"},
 )
@@ -71,9 +73,10 @@ class IdentifierFields:
     def identifier_hint(self) -> str:
         kind = self.kind()
         if kind.internal and self.ASSIGNED_TYPED:
-            return (
+            return _(
                 "L'identifiant que le portail a attribué à la structure lors de sa création, "
-                f"par exemple {kind.internal_prefix}0123456789."
+                "par exemple %(example)s.",
+                example=f"{kind.internal_prefix}0123456789",
             )
         return kind.hint
 
@@ -85,59 +88,59 @@ class StructureDetails(Form):
     """Everything but the identifier: raison sociale, contact, postal address."""
 
     company_name = StringField(
-        "Raison sociale",
+        _l("Raison sociale"),
         validators=[DataRequired(REQUIRED), _max(100)],
         filters=[lambda value: " ".join(value.split()) if isinstance(value, str) else value],
         render_kw={"autocomplete": "organization"},
     )
     label = StringField(
-        "Libellé de la structure",
+        _l("Libellé de la structure"),
         validators=[Optional(), _max(100)],
         filters=[lambda value: " ".join(value.split()) if isinstance(value, str) else value],
     )
     email = EmailField(
-        "Adresse électronique",
+        _l("Adresse électronique"),
         validators=[Optional(), _max(254), Email()],
         render_kw={"autocomplete": "email", "spellcheck": "false"},
     )
     phone = TelField(
-        "Téléphone",
+        _l("Téléphone"),
         validators=[Optional(), _max(40), PhoneInCountry("country")],
         render_kw={"autocomplete": "tel"},
     )
     address = StringField(
-        "Adresse",
+        _l("Adresse"),
         validators=[DataRequired(REQUIRED), AddressLine()],
         render_kw={"autocomplete": "address-line1"},
     )
     address_2 = StringField(
-        "Complément d'adresse 1",
+        _l("Complément d'adresse 1"),
         validators=[Optional(), AddressLine()],
         render_kw={"autocomplete": "address-line2"},
     )
     address_3 = StringField(
-        "Complément d'adresse 2",
+        _l("Complément d'adresse 2"),
         validators=[Optional(), AddressLine()],
         render_kw={"autocomplete": "address-line3"},
     )
     city = StringField(
-        "Ville",
+        _l("Ville"),
         validators=[DataRequired(REQUIRED), AddressLine()],
         render_kw={"autocomplete": "address-level2"},
     )
     postal_code = StringField(
-        "Code postal",
+        _l("Code postal"),
         validators=[DataRequired(REQUIRED), PostalCode("country")],
         render_kw={"autocomplete": "postal-code"},
     )
     country = _select(
-        "Pays",
+        _l("Pays"),
         choices=_countries,
         default="FR",
         validators=[DataRequired(REQUIRED)],
         render_kw={"autocomplete": "country"},
     )
-    non_diffusible = BooleanField("Non diffusible")
+    non_diffusible = BooleanField(_l("Non diffusible"))
 
     GENERAL = ("company_name", "label", "email", "phone")
     ADDRESS = ("address", "address_2", "address_3", "city", "postal_code", "country")
@@ -294,16 +297,16 @@ class SiretForm(Form):
     def validate_identifier(self, field) -> None:
         if field.errors:
             return
-        with field_error(then="Modifiez d'abord le pays de la structure si elle est située en France."):
+        with field_error(then=_("Modifiez d'abord le pays de la structure si elle est située en France.")):
             check_identifier_country(SIRET, field.data, self.structure.country)
 
 
 class HandoverForm(Form):
     member = _select(
-        "Nouveau gestionnaire principal",
+        _l("Nouveau gestionnaire principal"),
         coerce=int,
         choices=[],
-        validators=[DataRequired("Choisissez un membre de la structure.")],
+        validators=[DataRequired(_l("Choisissez un membre de la structure."))],
     )
 
     def __init__(self, *args, members=(), **kwargs):

@@ -10,6 +10,7 @@ import unicodedata
 from dataclasses import dataclass
 
 from rules import RuleError
+from rules.i18n import _
 from rules.messages import REQUIRED, too_long
 from rules.places import EU_COUNTRIES, country_name
 
@@ -29,7 +30,7 @@ class IdentifierType:
     which the portal assigns the identifier itself."""
 
     code: str
-    name: str
+    name: str  # SIRET, RIDET and TAHITI are not translated; the others are
     label: str
     hint: str
     internal_prefix: str = ""
@@ -39,8 +40,8 @@ class IdentifierType:
         return bool(self.internal_prefix)
 
 
-_ASSIGNED_LABEL = "Identifiant attribué par le portail"
-_ASSIGNED_HINT = (
+_ASSIGNED_LABEL = _("Identifiant attribué par le portail")
+_ASSIGNED_HINT = _(
     "Pas d'identifiant à saisir : le portail attribue à la structure un identifiant interne, "
     "affiché après sa création. Vous pourrez renseigner son SIRET plus tard."
 )
@@ -50,44 +51,46 @@ IDENTIFIER_TYPES: dict[str, IdentifierType] = {
         IdentifierType(
             SIRET,
             "SIRET",
-            "Identifiant Siret",
-            "14 chiffres, par exemple 732 829 320 00074. Vérification du format faite par l'INSEE.",
+            _("Identifiant Siret"),
+            _("14 chiffres, par exemple 732 829 320 00074. Vérification du format faite par l'INSEE."),
         ),
         IdentifierType(
             UE,
-            "UE hors France",
-            "Numéro de TVA intracommunautaire",
-            "Avec le code du pays au début, par exemple DE136695976 ou BE0403170701.",
+            _("UE hors France"),
+            _("Numéro de TVA intracommunautaire"),
+            _("Avec le code du pays au début, par exemple DE136695976 ou BE0403170701."),
         ),
         IdentifierType(
             HORS_UE,
-            "Hors UE",
-            "Numéro d'identification hors UE",
-            "Le numéro d'immatriculation de la structure dans son pays : 18 lettres et chiffres au plus.",
+            _("Hors UE"),
+            _("Numéro d'identification hors UE"),
+            _("Le numéro d'immatriculation de la structure dans son pays : 18 lettres et chiffres au plus."),
         ),
         IdentifierType(
             RIDET,
             "RIDET",
-            "Numéro RIDET",
-            "7 chiffres pour l'entreprise puis 3 pour l'établissement, par exemple 1234567.001.",
+            _("Numéro RIDET"),
+            _("7 chiffres pour l'entreprise puis 3 pour l'établissement, par exemple 1234567.001."),
         ),
         IdentifierType(
             TAHITI,
             "TAHITI",
-            "Numéro TAHITI",
-            "6 caractères pour l'entreprise (une lettre ou un chiffre puis 5 chiffres), suivis "
-            "le cas échéant des 3 chiffres de l'établissement, par exemple A12345 001.",
+            _("Numéro TAHITI"),
+            _(
+                "6 caractères pour l'entreprise (une lettre ou un chiffre puis 5 chiffres), suivis "
+                "le cas échéant des 3 chiffres de l'établissement, par exemple A12345 001."
+            ),
         ),
         IdentifierType(
             EN_COURS,
-            "En cours d'immatriculation",
+            _("En cours d'immatriculation"),
             _ASSIGNED_LABEL,
             _ASSIGNED_HINT,
             internal_prefix="EC",
         ),
         IdentifierType(
             PARTICULIER,
-            "Particulier",
+            _("Particulier"),
             _ASSIGNED_LABEL,
             _ASSIGNED_HINT,
             internal_prefix="PA",
@@ -101,18 +104,20 @@ INTERNAL_DIGITS = 10
 # and the collectivities that are in the SIRENE register.
 SIRET_COUNTRIES = frozenset({"FR", "GP", "MQ", "GF", "RE", "YT", "PM", "BL", "MF"})
 IDENTIFIER_MAX_INPUT = 40
-IDENTIFIER_TYPE_UNKNOWN = "Choisissez un type d'identifiant dans la liste."
-SIRET_LENGTH = "Le SIRET doit contenir 14 chiffres."
-SIRET_FORMAT = "Le SIRET ne doit contenir que des chiffres (les espaces sont acceptés)."
-SIRET_CHECKSUM = "Ce numéro SIRET n'est pas valide : vérifiez les chiffres saisis (clé de contrôle fausse)."
-VAT_PREFIX = (
+IDENTIFIER_TYPE_UNKNOWN = _("Choisissez un type d'identifiant dans la liste.")
+SIRET_LENGTH = _("Le SIRET doit contenir 14 chiffres.")
+SIRET_FORMAT = _("Le SIRET ne doit contenir que des chiffres (les espaces sont acceptés).")
+SIRET_CHECKSUM = _(
+    "Ce numéro SIRET n'est pas valide : vérifiez les chiffres saisis (clé de contrôle fausse)."
+)
+VAT_PREFIX = _(
     "Commencez le numéro par le code du pays membre de l'Union européenne, par exemple DE pour l'Allemagne."
 )
-VAT_FRANCE = "Ce numéro de TVA est français : pour une structure française, choisissez le type SIRET."
-VAT_INVALID = "Ce numéro de TVA intracommunautaire n'est pas valide : vérifiez les caractères saisis."
-HORS_UE_FORMAT = "Saisissez 18 lettres (sans accent) et chiffres au plus."
-RIDET_FORMAT = "Le numéro RIDET comporte 7 chiffres puis 3 chiffres, par exemple 1234567.001."
-TAHITI_FORMAT = (
+VAT_FRANCE = _("Ce numéro de TVA est français : pour une structure française, choisissez le type SIRET.")
+VAT_INVALID = _("Ce numéro de TVA intracommunautaire n'est pas valide : vérifiez les caractères saisis.")
+HORS_UE_FORMAT = _("Saisissez 18 lettres (sans accent) et chiffres au plus.")
+RIDET_FORMAT = _("Le numéro RIDET comporte 7 chiffres puis 3 chiffres, par exemple 1234567.001.")
+TAHITI_FORMAT = _(
     "Le numéro TAHITI comporte une lettre ou un chiffre puis 5 chiffres, suivis le cas échéant "
     "des 3 chiffres de l'établissement, par exemple A12345 001."
 )
@@ -175,7 +180,7 @@ def _check_vat(text: str) -> str:
         raise RuleError(VAT_INVALID) from None
 
 
-def _check_pattern(text: str, pattern: re.Pattern, message: str) -> str:
+def _check_pattern(text: str, pattern: re.Pattern, message: object) -> str:
     number = _compact(text)
     if not pattern.fullmatch(number):
         raise RuleError(message)
@@ -205,7 +210,9 @@ def normalize_identifier(code: str, value: str) -> str:
     example = kind.internal_prefix + "0123456789"
     pattern = re.compile(rf"{kind.internal_prefix}\d{{{INTERNAL_DIGITS}}}")
     return _check_pattern(
-        text, pattern, f"Saisissez l'identifiant attribué par le portail, par exemple {example}."
+        text,
+        pattern,
+        _("Saisissez l'identifiant attribué par le portail, par exemple %(example)s.", example=example),
     )
 
 
@@ -220,25 +227,32 @@ def check_identifier_country(code: str, identifier: str, country: str) -> None:
     structure; raises a message meant for the country field."""
     if code == SIRET and country not in SIRET_COUNTRIES:
         raise RuleError(
-            "Une structure identifiée par un SIRET doit être située en France "
-            "ou dans un département ou une collectivité d'outre-mer."
+            _(
+                "Une structure identifiée par un SIRET doit être située en France "
+                "ou dans un département ou une collectivité d'outre-mer."
+            )
         )
     if code == UE and identifier and country != vat_country(identifier):
         expected = vat_country(identifier)
         raise RuleError(
-            f"Le numéro de TVA commence par {identifier[:2]} : choisissez le pays "
-            f"correspondant ({country_name(expected)})."
+            _(
+                "Le numéro de TVA commence par %(prefix)s : choisissez le pays correspondant (%(country)s).",
+                prefix=identifier[:2],
+                country=country_name(expected),
+            )
         )
     if code == HORS_UE and country in EU_COUNTRIES:
         raise RuleError(
-            "Une structure « Hors UE » doit être située hors de l'Union européenne. Pour un pays "
-            "de l'Union, choisissez le type « UE hors France » ou « SIRET »."
+            _(
+                "Une structure « Hors UE » doit être située hors de l'Union européenne. Pour un pays "
+                "de l'Union, choisissez le type « UE hors France » ou « SIRET »."
+            )
         )
     if code == RIDET and country != "NC":
         raise RuleError(
-            "Une structure identifiée par un numéro RIDET doit être située en Nouvelle-Calédonie."
+            _("Une structure identifiée par un numéro RIDET doit être située en Nouvelle-Calédonie.")
         )
     if code == TAHITI and country != "PF":
         raise RuleError(
-            "Une structure identifiée par un numéro TAHITI doit être située en Polynésie française."
+            _("Une structure identifiée par un numéro TAHITI doit être située en Polynésie française.")
         )

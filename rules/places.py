@@ -1,5 +1,5 @@
-"""Places: countries (ISO 3166, French names), postal address lines and
-postal codes."""
+"""Places: countries (ISO 3166, named in the page's language), postal
+address lines and postal codes."""
 
 from __future__ import annotations
 
@@ -8,36 +8,53 @@ import unicodedata
 from functools import cache
 
 from rules import RuleError, fold
-from rules.messages import too_long
+from rules.i18n import _, language
 
 
 @cache
-def _french_country_names() -> dict[str, str]:
+def _country_names(language: str) -> dict[str, str]:
+    """ISO 3166 alpha-2 code -> the country's name in ``language``: French
+    from pycountry's translations, English its common name (« South Korea »,
+    not « Korea, Republic of ») where it has one."""
     import gettext
 
     import pycountry
 
-    translation = gettext.translation("iso3166-1", pycountry.LOCALES_DIR, languages=["fr"])
-    return {country.alpha_2: translation.gettext(country.name) for country in pycountry.countries}
+    if language == "fr":
+        translation = gettext.translation("iso3166-1", pycountry.LOCALES_DIR, languages=["fr"])
+        return {country.alpha_2: translation.gettext(country.name) for country in pycountry.countries}
+    return {
+        country.alpha_2: getattr(country, "common_name", "") or country.name
+        for country in pycountry.countries
+    }
+
+
+def _names() -> dict[str, str]:
+    return _country_names("en" if language() == "en" else "fr")
 
 
 @cache
-def country_choices() -> tuple[tuple[str, str], ...]:
-    """ISO 3166 countries as (alpha-2, French name): France first, then the
-    others in French alphabetical order."""
-    names = _french_country_names()
+def _country_choices(language: str) -> tuple[tuple[str, str], ...]:
+    names = _country_names(language)
     others = sorted((code for code in names if code != "FR"), key=lambda code: fold(names[code]))
     return (("FR", names["FR"]), *((code, names[code]) for code in others))
 
 
+def country_choices() -> tuple[tuple[str, str], ...]:
+    """ISO 3166 countries as (alpha-2, name in the page's language): France
+    first, then the others in that language's alphabetical order."""
+    return _country_choices("en" if language() == "en" else "fr")
+
+
 def country_name(code: str | None) -> str:
-    """The French name of an ISO 3166 alpha-2 code (the code itself if unknown)."""
-    return _french_country_names().get((code or "").upper(), code or "")
+    """The name of an ISO 3166 alpha-2 code in the page's language (the code
+    itself if unknown)."""
+    return _names().get((code or "").upper(), code or "")
 
 
 def is_country(code: object) -> bool:
     """Whether ``code`` is an ISO 3166 alpha-2 code, as stored (upper case)."""
-    return isinstance(code, str) and code in _french_country_names()
+    return isinstance(code, str) and code in _country_names("fr")
 
 
 # France and the territories that use its postal system (97x, 98x), with the
@@ -67,7 +84,7 @@ EU_COUNTRIES = frozenset(
         "GP", "MQ", "GF", "RE", "YT", "MF", "AX",
     }
 )  # fmt: skip
-COUNTRY_UNKNOWN = "Choisissez un pays dans la liste."
+COUNTRY_UNKNOWN = _("Choisissez un pays dans la liste.")
 
 
 def check_country(value: str) -> str:
@@ -79,12 +96,14 @@ def check_country(value: str) -> str:
 
 
 ADDRESS_LINE_MAX = 38
-ADDRESS_LINE_TOO_LONG = (
-    f"{too_long(ADDRESS_LINE_MAX, ' (norme postale)')} Utilisez les compléments d'adresse pour la suite."
+ADDRESS_LINE_TOO_LONG = _(
+    "Ce champ doit contenir au plus %(max)s caractères (norme postale). "
+    "Utilisez les compléments d'adresse pour la suite.",
+    max=ADDRESS_LINE_MAX,
 )
-ADDRESS_LINE_CHARS = "Ce champ contient un caractère non autorisé."
-POSTAL_CODE_FRENCH = "Le code postal doit contenir 5 chiffres, par exemple 75001."
-POSTAL_CODE_OTHER = "Le code postal doit contenir au plus 10 lettres, chiffres, espaces ou traits d'union."
+ADDRESS_LINE_CHARS = _("Ce champ contient un caractère non autorisé.")
+POSTAL_CODE_FRENCH = _("Le code postal doit contenir 5 chiffres, par exemple 75001.")
+POSTAL_CODE_OTHER = _("Le code postal doit contenir au plus 10 lettres, chiffres, espaces ou traits d'union.")
 _POSTAL_OTHER = re.compile(r"[A-Z0-9](?:[A-Z0-9 \-]{0,8}[A-Z0-9])?")
 
 
@@ -112,8 +131,12 @@ def check_postal_code(value: str, country: str) -> str:
         prefix = FRENCH_POSTAL_PREFIXES[country]
         if not code.startswith(prefix):
             raise RuleError(
-                f"Le code postal ne correspond pas au pays choisi ({country_name(country)}) : "
-                f"il doit commencer par {prefix}."
+                _(
+                    "Le code postal ne correspond pas au pays choisi (%(country)s) : "
+                    "il doit commencer par %(prefix)s.",
+                    country=country_name(country),
+                    prefix=prefix,
+                )
             )
         return code
     if not _POSTAL_OTHER.fullmatch(text):

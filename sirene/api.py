@@ -25,9 +25,10 @@ from flask import current_app
 
 from models import utcnow
 from sirene import lookup
-from sirene.directory import Answer
+from sirene.directory import N_, Answer
 
-UNAVAILABLE = (
+# French, cached in answers; shown translated (Answer.problem_text).
+UNAVAILABLE = N_(
     "Le service en ligne de l'INSEE ne répond pas pour le moment : saisissez vous-même la raison sociale "
     "et l'adresse de la structure."
 )

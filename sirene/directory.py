@@ -4,6 +4,10 @@ then, when configured, the online source; and the checks step 6 applies.
 ``FLASK_SIRENE_CHECK`` (true): when a directory is loaded, an unknown SIRET
 and a closed establishment are refused. With no directory loaded (a fresh
 database) the pages behave as without one: format checks only.
+
+The messages stay French here (answers are cached, whatever the page's
+language): ``N_`` marks them for the catalogue, ``Answer.refusal``,
+``Answer.problem_text`` and ``notice`` translate them when they are shown.
 """
 
 from __future__ import annotations
@@ -12,13 +16,20 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from flask import current_app
+from flask_babel import gettext
 
 from sirene import lookup
 from sirene.lookup import Establishment
 
-UNKNOWN = "Ce SIRET est inconnu du répertoire SIRENE de l'INSEE."
-CLOSED = "Cet établissement est fermé selon l'INSEE."
-NO_DIRECTORY = (
+
+def N_(message: str) -> str:  # noqa: N802 - gettext's name for a mark without translation
+    """Marks a message for ``pybabel extract``; it is translated where it is shown."""
+    return message
+
+
+UNKNOWN = N_("Ce SIRET est inconnu du répertoire SIRENE de l'INSEE.")
+CLOSED = N_("Cet établissement est fermé selon l'INSEE.")
+NO_DIRECTORY = N_(
     "Le répertoire SIRENE de l'INSEE n'est pas chargé sur ce portail : saisissez vous-même la raison "
     "sociale et l'adresse."
 )
@@ -30,15 +41,26 @@ class Answer:
     available: bool  # a directory (local or online) could answer
     checked_at: datetime | None = None  # when the data were taken from INSEE's files or the API
     source: str = ""  # "local" or "api"
-    problem: str | None = None  # why the online source could not answer
+    problem: str | None = None  # why the online source could not answer (French: see N_)
 
     def refusal(self) -> str | None:
-        """The message refusing this SIRET at step 6, if it must be refused."""
+        """The message refusing this SIRET at step 6, if it must be refused,
+        in the page's language."""
         if not (self.available and current_app.config.get("SIRENE_CHECK", True)):
             return None
         if self.entry is None:
-            return None if self.problem else UNKNOWN
-        return None if self.entry.active else CLOSED
+            return None if self.problem else gettext(UNKNOWN)
+        return None if self.entry.active else gettext(CLOSED)
+
+    def problem_text(self) -> str | None:
+        """Why the online source could not answer, in the page's language."""
+        return gettext(self.problem) if self.problem else None
+
+
+def notice() -> str:
+    """What the person is told at step 6 when no directory can answer
+    (translated), else ""."""
+    return "" if is_available() else gettext(NO_DIRECTORY)
 
 
 def is_available() -> bool:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import Blueprint, abort, flash, render_template, request
+from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 import structures
@@ -49,11 +50,15 @@ def _decide(membership_id: int, approve: bool):
     membership = Membership.get_by_id(membership_id)
     requester = membership.user
     if decided and approve:
-        message = f"{requester.full_name} est désormais rattaché à la structure {structure.company_name}."
+        message = _(
+            "%(name)s est désormais rattaché à la structure %(structure)s.",
+            name=requester.full_name,
+            structure=structure.company_name,
+        )
     elif decided:
-        message = f"La demande de {requester.full_name} est refusée."
+        message = _("La demande de %(name)s est refusée.", name=requester.full_name)
     else:
-        message = "Cette demande a déjà été traitée ou annulée."
+        message = _("Cette demande a déjà été traitée ou annulée.")
     if request.htmx:
         # The row replaces itself with the decision.
         return render_template(

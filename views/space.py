@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import Blueprint, abort, flash, render_template, request
+from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 import structures
@@ -50,9 +51,9 @@ def cancel(membership_id: int):
     cancelled = structures.cancel(membership, current_user)
     membership = Membership.get_by_id(membership_id)
     if cancelled:
-        message = "Votre demande de rattachement est annulée."
+        message = _("Votre demande de rattachement est annulée.")
     else:
-        message = "Cette demande a déjà été traitée : elle ne peut plus être annulée."
+        message = _("Cette demande a déjà été traitée : elle ne peut plus être annulée.")
     if request.htmx:
         return render_template(
             "space/_request_row.html", item=membership, message=message

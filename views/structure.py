@@ -4,12 +4,13 @@ asking to join it; then the structure's page, its edit and its manager role."""
 from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 
 import drafts
 import structures
 from forms.structure import (
-    EXISTS,
     NOT_FOUND,
     AttachmentRequestForm,
     HandoverForm,
@@ -27,22 +28,22 @@ from views import advance, draft_saved, invalid, page, renders
 
 bp = Blueprint("structure", __name__, url_prefix="/structure")
 
-TOO_MANY_CREATED = (
+TOO_MANY_CREATED = _l(
     "Vous avez déjà créé plusieurs structures aujourd'hui. "
     "Réessayez demain ou contactez l'assistance du portail."
 )
-CREATED = "Votre compte est désormais actif et vous êtes rattaché à une structure."
-ROLES = {Membership.MANAGER: "Gestionnaire principal", Membership.USER: "Utilisateur"}
+CREATED = _l("Votre compte est désormais actif et vous êtes rattaché à une structure.")
+ROLES = {Membership.MANAGER: _l("Gestionnaire principal"), Membership.USER: _l("Utilisateur")}
 STRUCTURE_STATUSES = {
-    Structure.ACTIVE: "Active",
-    Structure.PENDING: "En attente de validation",
-    Structure.DISABLED: "Désactivée",
+    Structure.ACTIVE: _l("Active"),
+    Structure.PENDING: _l("En attente de validation"),
+    Structure.DISABLED: _l("Désactivée"),
 }
 STATUSES = {
-    Membership.PENDING: "En attente",
-    Membership.ACTIVE: "Acceptée",
-    Membership.REFUSED: "Refusée",
-    Membership.CANCELLED: "Annulée",
+    Membership.PENDING: _l("En attente"),
+    Membership.ACTIVE: _l("Acceptée"),
+    Membership.REFUSED: _l("Refusée"),
+    Membership.CANCELLED: _l("Annulée"),
 }
 
 
@@ -59,7 +60,7 @@ def _structure_helpers() -> dict:
 
 
 def _sirene_hint() -> str:
-    return "" if directory.is_available() else directory.NO_DIRECTORY
+    return directory.notice()
 
 
 # -- step 5: the choice ---------------------------------------------------------------
@@ -115,23 +116,25 @@ def create():
     try:
         structure = structures.create(current_user, form.structure_data())
     except structures.AlreadyExists:
-        form.identifier.errors = [f"{EXISTS}. Vous pouvez demander à y être rattaché."]
+        form.identifier.errors = [_("Cette structure existe déjà. Vous pouvez demander à y être rattaché.")]
         offer = AttachmentRequestForm(
             formdata=None, identifier_type=form.identifier_type.data, identifier=form.identifier.data
         )
         return invalid("structure/create.html", form=form, offer=offer, saved_at=_keep(form))
     except structures.TooManyCreated:
-        form.form_errors.append(TOO_MANY_CREATED)
+        form.form_errors.append(str(TOO_MANY_CREATED))
         return invalid("structure/create.html", form=form, saved_at=_keep(form))
     drafts.delete(drafts.STRUCTURE, current_user)
-    message = CREATED
+    message = str(CREATED)
     if structure.status == Structure.PENDING:
-        message = (
+        message = _(
             "Votre structure est créée et en attente de validation par l'équipe du portail. "
             "Vous recevrez un courriel dès qu'elle sera validée."
         )
     if structure.kind.internal:
-        message += f" Identifiant attribué à la structure : {structure.identifier}."
+        message += " " + _(
+            "Identifiant attribué à la structure : %(identifier)s.", identifier=structure.identifier
+        )
     flash(message, "success")
     return advance("space.home")
 
@@ -197,7 +200,7 @@ def search():
         if answer.entry is not None:
             return _known_to_insee(form, answer)
     if structure is None:
-        form.identifier.errors = [NOT_FOUND]
+        form.identifier.errors = [str(NOT_FOUND)]
         return invalid("structure/search.html", search=form, not_found=True)
     return page(
         "structure/search.html",
@@ -241,15 +244,22 @@ def request_attachment():
     membership, requested = structures.request_attachment(current_user, structure)
     if requested:
         flash(
-            "Votre demande de rattachement a été transmise au gestionnaire principal de la structure "
-            f"{structure.company_name}. Vous recevrez un courriel dès qu'il l'aura traitée.",
+            _(
+                "Votre demande de rattachement a été transmise au gestionnaire principal de la structure "
+                "%(name)s. Vous recevrez un courriel dès qu'il l'aura traitée.",
+                name=structure.company_name,
+            ),
             "success",
         )
     elif membership.status == Membership.ACTIVE:
-        flash(f"Vous êtes déjà rattaché à la structure {structure.company_name}.", "info")
+        flash(_("Vous êtes déjà rattaché à la structure %(name)s.", name=structure.company_name), "info")
     else:
         flash(
-            f"Votre demande de rattachement à la structure {structure.company_name} est en attente.", "info"
+            _(
+                "Votre demande de rattachement à la structure %(name)s est en attente.",
+                name=structure.company_name,
+            ),
+            "info",
         )
     return advance("space.home")
 
@@ -309,7 +319,7 @@ def edit(structure_id: int):
     if not form.validate():
         return invalid("structure/edit.html", form=form, siret=siret, structure=structure)
     structures.update(structure, form.details())
-    flash("Les informations de la structure ont été mises à jour.", "success")
+    flash(_("Les informations de la structure ont été mises à jour."), "success")
     return advance(".detail", structure_id=structure.id)
 
 
@@ -326,11 +336,14 @@ def assign_siret(structure_id: int):
         try:
             assigned = structures.assign_siret(structure, siret.identifier.data)
         except structures.AlreadyExists:
-            siret.identifier.errors = ["Une structure avec ce SIRET existe déjà sur le portail."]
+            siret.identifier.errors = [_("Une structure avec ce SIRET existe déjà sur le portail.")]
         else:
             if not assigned:
                 abort(409)
-            flash(f"Le SIRET {structure.identifier} est enregistré pour la structure.", "success")
+            flash(
+                _("Le SIRET %(siret)s est enregistré pour la structure.", siret=structure.identifier),
+                "success",
+            )
             return advance(".detail", structure_id=structure.id)
     return invalid("structure/edit.html", form=form, siret=siret, structure=structure)
 
@@ -346,8 +359,10 @@ def hand_over(structure_id: int):
     if successor is None:
         abort(409)
     flash(
-        f"{successor.user.full_name} est désormais gestionnaire principal de la structure. "
-        "Vous en restez utilisateur.",
+        _(
+            "%(name)s est désormais gestionnaire principal de la structure. Vous en restez utilisateur.",
+            name=successor.user.full_name,
+        ),
         "success",
     )
     return advance(".detail", structure_id=structure.id)
