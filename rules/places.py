@@ -12,7 +12,7 @@ from rules.i18n import _, language
 
 
 @cache
-def _country_names(language: str) -> dict[str, str]:
+def country_names(language: str) -> dict[str, str]:
     """ISO 3166 alpha-2 code -> the country's name in ``language``: French
     from pycountry's translations, English its common name (« South Korea »,
     not « Korea, Republic of ») where it has one."""
@@ -30,12 +30,12 @@ def _country_names(language: str) -> dict[str, str]:
 
 
 def _names() -> dict[str, str]:
-    return _country_names("en" if language() == "en" else "fr")
+    return country_names("en" if language() == "en" else "fr")
 
 
 @cache
 def _country_choices(language: str) -> tuple[tuple[str, str], ...]:
-    names = _country_names(language)
+    names = country_names(language)
     others = sorted((code for code in names if code != "FR"), key=lambda code: fold(names[code]))
     return (("FR", names["FR"]), *((code, names[code]) for code in others))
 
@@ -54,7 +54,7 @@ def country_name(code: str | None) -> str:
 
 def is_country(code: object) -> bool:
     """Whether ``code`` is an ISO 3166 alpha-2 code, as stored (upper case)."""
-    return isinstance(code, str) and code in _country_names("fr")
+    return isinstance(code, str) and code in country_names("fr")
 
 
 # France and the territories that use its postal system (97x, 98x), with the

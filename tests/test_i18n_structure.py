@@ -11,7 +11,7 @@ import re
 import pytest
 
 from models import db
-from rules.places import _country_names
+from rules.places import country_names
 from sirene import load
 from tests.support.app import Client, HtmxClient
 from tests.support.i18n import ACCENTED, assert_english, speak
@@ -46,7 +46,7 @@ TYPED = (
 )  # fmt: skip
 # English country names that keep their accents (« Côte d'Ivoire », « Réunion »):
 # proper names, not French left behind.
-COUNTRIES = tuple(name for name in _country_names("en").values() if ACCENTED.search(name))
+COUNTRIES = tuple(name for name in country_names("en").values() if ACCENTED.search(name))
 CLOSED = "55203253400562"
 SEARCH = "/structure/rattachement?identifier_type=siret&identifier="
 
