@@ -16,11 +16,16 @@ from rules.places import country_choices
 from sirene import directory
 
 NOT_FOUND = _l("Aucune structure n'est enregistrée sur le portail avec cet identifiant. Vérifiez-le.")
+
+
 # The empty first option: HTML wants it on a required select (and choosing it
 # is answered with the "required" message); SIRET stays the one selected.
-TYPE_CHOICES = [SelectChoice("", _l("Sélectionner le type d'identifiant"))] + [
-    SelectChoice(kind.code, kind.name) for kind in IDENTIFIER_TYPES.values()
-]
+# Choices are made as each form is (``choices=`` a callable), their labels
+# plain text in the page's language (forms.render caches options by label).
+def _type_choices() -> list[SelectChoice]:
+    return [SelectChoice("", _("Sélectionner le type d'identifiant"))] + [
+        SelectChoice(kind.code, str(kind.name)) for kind in IDENTIFIER_TYPES.values()
+    ]
 
 
 def _max(length: int) -> Length:
@@ -28,9 +33,8 @@ def _max(length: int) -> Length:
 
 
 def _countries() -> list[SelectChoice]:
-    """Called as each form is made (``choices=_countries``): the names are
-    those of the page's language. Empty first option: see TYPE_CHOICES."""
-    return [SelectChoice("", _l("Sélectionner le pays"))] + [
+    """The countries named in the page's language (see _type_choices)."""
+    return [SelectChoice("", _("Sélectionner le pays"))] + [
         SelectChoice(code, name) for code, name in country_choices()
     ]
 
@@ -45,7 +49,7 @@ def _select(label: str, **kwargs) -> SelectField:
 # error summary's order) and are validated before the country is checked
 # against them.
 IDENTIFIER_TYPE_FIELD = _select(
-    _l("Type d'identifiant"), choices=TYPE_CHOICES, default=SIRET, validators=[DataRequired(REQUIRED)]
+    _l("Type d'identifiant"), choices=_type_choices, default=SIRET, validators=[DataRequired(REQUIRED)]
 )
 IDENTIFIER_FIELD = StringField(
     _l("Identifiant"), validators=[Identifier("identifier_type")], render_kw={"spellcheck": "false"}
