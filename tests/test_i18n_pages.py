@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 from collections import deque
 
+from rules.places import country_names
 from tests.support.app import Client
 from tests.support.constants import EMAIL
 from tests.support.i18n import french_in, speak
@@ -24,10 +25,24 @@ from tests.support.structures import (
     sign_up,
 )
 
-# What people typed: their names, the structure's, its address.
+# What people typed: their names, the structure's, its address; and the
+# countries' English names, some of which are written with accents (Réunion).
 TYPED = (
-    "Marie Curie", "Pierre Durand", "Lucie Martin", "Marie", "Curie", "Pierre", "Durand", "Lucie", "Martin",
-    STRUCTURE["company_name"], STRUCTURE["label"], STRUCTURE["address"], STRUCTURE["address_2"], "Paris",
+    *country_names("en").values(),
+    "Marie Curie",
+    "Pierre Durand",
+    "Lucie Martin",
+    "Marie",
+    "Curie",
+    "Pierre",
+    "Durand",
+    "Lucie",
+    "Martin",
+    STRUCTURE["company_name"],
+    STRUCTURE["label"],
+    STRUCTURE["address"],
+    STRUCTURE["address_2"],
+    "Paris",
     "Ateliers-Curie",
 )
 STARTS = ("/", "/espace/", "/mon-compte/", "/administration/", "/inscription/", "/connexion")
@@ -60,7 +75,9 @@ def test_every_reachable_page_is_english(app, client, mailbox):
     enrol_totp(operator)
     create_structure(operator)
     pierre = new_client(app, mailbox, PIERRE)
-    pierre.submit("/structure/rattachement/demande", {"identifier_type": "siret", "identifier": SIRET_NORMALISED})
+    pierre.submit(
+        "/structure/rattachement/demande", {"identifier_type": "siret", "identifier": SIRET_NORMALISED}
+    )
     new_client(app, mailbox, LUCIE)
     speak(operator, "en")
 
