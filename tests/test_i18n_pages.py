@@ -57,7 +57,7 @@ def crawl(client: Client) -> dict[str, str]:
     while queue and len(pages) < MAX_PAGES:
         path = queue.popleft()
         response = client.get(path)
-        if response.status_code != 200 or not response.mimetype == "text/html":
+        if response.status_code != 200 or response.mimetype != "text/html":
             continue
         html = text_of(response)
         pages[path] = html
