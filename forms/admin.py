@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from flask_babel import lazy_gettext as _l
 from wtforms import BooleanField, HiddenField, SearchField, SelectField, StringField
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
 from forms import Form
 from rules.messages import NOT_A_CHOICE
 
-BAD_DATE = "Date attendue au format AAAA-MM-JJ, par exemple 2026-03-14."
-BAD_STRUCTURE_NUMBER = "Numéro interne attendu (chiffres seulement)."
+BAD_DATE = _l("Date attendue au format AAAA-MM-JJ, par exemple 2026-03-14.")
+BAD_STRUCTURE_NUMBER = _l("Numéro interne attendu (chiffres seulement).")
 LARGEST_ID = 2**63 - 1  # a 64-bit database key
 
 
@@ -21,7 +22,9 @@ class SearchForm(Form):
     class Meta:
         csrf = False
 
-    q = SearchField("Rechercher", validators=[Optional(), Length(max=200, message="200 caractères au plus.")])
+    q = SearchField(
+        _l("Rechercher"), validators=[Optional(), Length(max=200, message=_l("200 caractères au plus."))]
+    )
 
 
 class ActionForm(Form):
@@ -44,21 +47,21 @@ class AuditFilterForm(Form):
     class Meta:
         csrf = False
 
-    account = StringField("Compte (adresse e-mail)", validators=[Optional(), Length(max=320)])
-    structure = StringField("Structure (numéro interne)", validators=[Optional(), Length(max=20)])
+    account = StringField(_l("Compte (adresse e-mail)"), validators=[Optional(), Length(max=320)])
+    structure = StringField(_l("Structure (numéro interne)"), validators=[Optional(), Length(max=20)])
     event = SelectField(
-        "Événement",
+        _l("Événement"),
         choices=[],
         invalid_choice_message=NOT_A_CHOICE,
         invalid_value_message=NOT_A_CHOICE,
         validators=[Optional()],
     )
-    since = StringField("Depuis le (AAAA-MM-JJ)", validators=[Optional(), Length(max=10)])
-    until = StringField("Jusqu'au (AAAA-MM-JJ, inclus)", validators=[Optional(), Length(max=10)])
+    since = StringField(_l("Depuis le (AAAA-MM-JJ)"), validators=[Optional(), Length(max=10)])
+    until = StringField(_l("Jusqu'au (AAAA-MM-JJ, inclus)"), validators=[Optional(), Length(max=10)])
 
     def __init__(self, *args, events=(), **kwargs):
         super().__init__(*args, **kwargs)
-        self.event.choices = [("", "Tous")] + [(name, name) for name in events]
+        self.event.choices = [("", _l("Tous"))] + [(name, name) for name in events]
         # What validate() reads from the text fields.
         self.since_day: datetime | None = None
         self.until_day: datetime | None = None

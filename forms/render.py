@@ -89,7 +89,11 @@ def _select(field, widget, params: dict) -> Markup:
         if choice.render_kw:
             html.append(widgets.Select.render_option(choice))
         else:
-            html.append(_option(choice.value, choice.label, bool(choice.selected)))
+            # A lazy label (translated) is cached by its text in the language shown.
+            label = choice.label
+            if label is not None and not isinstance(label, str):
+                label = str(label)
+            html.append(_option(choice.value, label, bool(choice.selected)))
     html.append("</select>")
     return Markup("".join(html))  # noqa: S704 - each value and label escaped
 

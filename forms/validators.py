@@ -12,6 +12,7 @@ from wtforms.validators import StopValidation, ValidationError
 
 from rules import RuleError
 from rules.email import normalize_email
+from rules.i18n import _
 from rules.identifiers import IDENTIFIER_TYPES, normalize_identifier
 from rules.messages import VALUES_DIFFER
 from rules.names import check_person_name
@@ -198,6 +199,6 @@ class SameAs:
         try:
             other = form[self.other_field_name]
         except KeyError:
-            raise ValidationError(f"Champ inconnu : {self.other_field_name}.") from None
+            raise ValidationError(_("Champ inconnu : %(name)s.", name=self.other_field_name)) from None
         if self._key(field.data) != self._key(other.data):
             raise ValidationError(self.message)

@@ -7,32 +7,34 @@ import unicodedata
 from email_validator import EmailNotValidError, validate_email
 
 from rules import RuleError
+from rules.i18n import LazyText, _
+from rules.messages import then
 
 EMAIL_MAX = 254
-EMAIL_MESSAGE = "Saisissez une adresse e-mail valide, par exemple nom@exemple.fr."
-EMAIL_ACCENTS = (
+EMAIL_MESSAGE = _("Saisissez une adresse e-mail valide, par exemple nom@exemple.fr.")
+EMAIL_ACCENTS = _(
     "Les caractères accentués ou spéciaux ne sont pas acceptés avant le @. "
     "Saisissez une adresse e-mail valide, par exemple nom@exemple.fr."
 )
-EMAIL_TOO_LONG = f"L'adresse e-mail doit contenir au plus {EMAIL_MAX} caractères."
+EMAIL_TOO_LONG = _("L'adresse e-mail doit contenir au plus %(max)s caractères.", max=EMAIL_MAX)
 
 
-def _email_reason(text: str) -> str | None:
-    """A short French reason for the obvious mistakes, else None."""
+def _email_reason(text: str) -> LazyText | None:
+    """A short reason for the obvious mistakes, else None."""
     if any(ch.isspace() for ch in text):
-        return "L'adresse ne doit pas contenir d'espace."
+        return _("L'adresse ne doit pas contenir d'espace.")
     count = text.count("@")
     if count == 0:
-        return "Il manque le caractère @."
+        return _("Il manque le caractère @.")
     if count > 1:
-        return "L'adresse ne doit contenir qu'un seul caractère @."
+        return _("L'adresse ne doit contenir qu'un seul caractère @.")
     local, domain = text.split("@")
     if not local:
-        return "Il manque la partie située avant le @."
+        return _("Il manque la partie située avant le @.")
     if not domain:
-        return "Il manque le nom de domaine après le @."
+        return _("Il manque le nom de domaine après le @.")
     if "." not in domain:
-        return "Le nom de domaine après le @ doit contenir un point, par exemple exemple.fr."
+        return _("Le nom de domaine après le @ doit contenir un point, par exemple exemple.fr.")
     return None
 
 
@@ -47,7 +49,7 @@ def normalize_email(value: str) -> str:
         raise RuleError(EMAIL_TOO_LONG)
     reason = _email_reason(text)
     if reason:
-        raise RuleError(f"{reason} {EMAIL_MESSAGE}")
+        raise RuleError(then(reason, EMAIL_MESSAGE))
     try:
         # Mail servers and Flask-Mail speak ASCII before the @ (no SMTPUTF8);
         # an internationalised domain is kept in its ASCII (punycode) form.

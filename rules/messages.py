@@ -2,14 +2,34 @@
 
 from __future__ import annotations
 
-REQUIRED = "Ce champ est obligatoire."
-NOT_A_CHOICE = "Choisissez une valeur dans la liste."
-VALUES_DIFFER = "Les deux valeurs saisies ne sont pas identiques."
-EMAILS_DIFFER = "Les deux adresses e-mail ne sont pas identiques."
-PASSWORDS_DIFFER = "Les deux mots de passe ne sont pas identiques."
+from rules.i18n import LazyText, _
+
+REQUIRED = _("Ce champ est obligatoire.")
+NOT_A_CHOICE = _("Choisissez une valeur dans la liste.")
+VALUES_DIFFER = _("Les deux valeurs saisies ne sont pas identiques.")
+EMAILS_DIFFER = _("Les deux adresses e-mail ne sont pas identiques.")
+PASSWORDS_DIFFER = _("Les deux mots de passe ne sont pas identiques.")
 
 
-def too_long(length: int, why: str = "") -> str:
+class FormattedText(LazyText):
+    """A message WTForms may format as it formats its own (``Length`` does
+    ``message % values``): the text in the language of the moment, which
+    has no placeholder of WTForms' left."""
+
+    __slots__ = ()
+
+    def __mod__(self, values: object) -> str:
+        return str(self) % values
+
+
+def too_long(length: int, why: object = "") -> FormattedText:
     """« Ce champ doit contenir au plus 100 caractères. »; ``why`` goes
     before the full stop: « … 38 caractères (norme postale). »"""
-    return f"Ce champ doit contenir au plus {length} caractères{why}."
+    message = _("Ce champ doit contenir au plus %(length)s caractères%(why)s.", length=length, why=why)
+    return FormattedText(message.message, message.params)
+
+
+def then(first: object, second: object) -> LazyText:
+    """Two messages shown one after the other (« reason. What to do. »),
+    each in the language of the moment."""
+    return LazyText("%(first)s %(second)s", {"first": first, "second": second})

@@ -5,14 +5,17 @@ from __future__ import annotations
 import unicodedata
 
 from rules import RuleError
+from rules.i18n import _
 from rules.messages import too_long
 from rules.text import check_single_script, check_text
 
 NAME_MAX = 100
 NAME_TOO_LONG = too_long(NAME_MAX)
-NAME_ALLOWED = "Utilisez uniquement des lettres, des espaces, des traits d'union (-) et des apostrophes (')."
-NAME_NO_LETTER = "Ce champ doit contenir au moins une lettre."
-NAME_EDGES = "Ce champ ne peut ni commencer ni se terminer par un trait d'union ou une apostrophe."
+NAME_ALLOWED = _(
+    "Utilisez uniquement des lettres, des espaces, des traits d'union (-) et des apostrophes (')."
+)
+NAME_NO_LETTER = _("Ce champ doit contenir au moins une lettre.")
+NAME_EDGES = _("Ce champ ne peut ni commencer ni se terminer par un trait d'union ou une apostrophe.")
 _NAME_PUNCTUATION = "-'’"
 
 
@@ -31,8 +34,12 @@ def check_person_name(value: str) -> str:
         is_mark = after_letter and unicodedata.category(ch) in ("Mn", "Mc")
         if not (ch.isalpha() or is_mark or ch == " " or ch in _NAME_PUNCTUATION):
             if ch.isprintable():
-                raise RuleError(f"Le caractère « {ch} » n'est pas autorisé. {NAME_ALLOWED}")
-            raise RuleError(f"Ce champ contient un caractère non autorisé. {NAME_ALLOWED}")
+                raise RuleError(
+                    _("Le caractère « %(ch)s » n'est pas autorisé. %(allowed)s", ch=ch, allowed=NAME_ALLOWED)
+                )
+            raise RuleError(
+                _("Ce champ contient un caractère non autorisé. %(allowed)s", allowed=NAME_ALLOWED)
+            )
         after_letter = ch.isalpha() or is_mark
     if not any(ch.isalpha() for ch in cleaned):
         raise RuleError(NAME_NO_LETTER)

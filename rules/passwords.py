@@ -10,19 +10,23 @@ from dataclasses import dataclass
 from functools import cache
 
 from rules import RuleError, fold
+from rules.i18n import LazyText, _
 
 PASSWORD_MIN = 12
 PASSWORD_MAX = 128
 PASSWORD_MIN_KINDS = 3
 
-PASSWORD_TOO_SHORT = f"Le mot de passe doit contenir au moins {PASSWORD_MIN} caractères."
-PASSWORD_TOO_LONG = f"Le mot de passe doit contenir au plus {PASSWORD_MAX} caractères."
-PASSWORD_KINDS = (
-    f"Le mot de passe doit contenir au moins {PASSWORD_MIN_KINDS} types de caractères parmi : "
-    "majuscules, minuscules, chiffres, caractères spéciaux."
+PASSWORD_TOO_SHORT = _("Le mot de passe doit contenir au moins %(count)s caractères.", count=PASSWORD_MIN)
+PASSWORD_TOO_LONG = _("Le mot de passe doit contenir au plus %(count)s caractères.", count=PASSWORD_MAX)
+PASSWORD_KINDS = _(
+    "Le mot de passe doit contenir au moins %(count)s types de caractères parmi : "
+    "majuscules, minuscules, chiffres, caractères spéciaux.",
+    count=PASSWORD_MIN_KINDS,
 )
-PASSWORD_COMMON = "Ce mot de passe est trop courant. Choisissez-en un autre."
-PASSWORD_CONTEXT = "Le mot de passe ne doit contenir ni votre nom, ni votre prénom, ni votre adresse e-mail."
+PASSWORD_COMMON = _("Ce mot de passe est trop courant. Choisissez-en un autre.")
+PASSWORD_CONTEXT = _(
+    "Le mot de passe ne doit contenir ni votre nom, ni votre prénom, ni votre adresse e-mail."
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,7 +34,7 @@ class PasswordCheck:
     """One line of the rule shown next to the password field."""
 
     key: str
-    label: str
+    label: LazyText
     ok: bool
 
 
@@ -51,18 +55,19 @@ def _is_special(ch: str) -> bool:
     return not (ch.isalpha() or ch.isdigit())
 
 
-_KINDS: tuple[tuple[str, str, Callable[[str], bool]], ...] = (
-    ("upper", "Une majuscule", _is_upper),
-    ("lower", "Une minuscule", _is_lower),
-    ("digit", "Un chiffre", _is_digit),
-    ("special", "Un caractère spécial", _is_special),
+_KINDS: tuple[tuple[str, LazyText, Callable[[str], bool]], ...] = (
+    ("upper", _("Une majuscule"), _is_upper),
+    ("lower", _("Une minuscule"), _is_lower),
+    ("digit", _("Un chiffre"), _is_digit),
+    ("special", _("Un caractère spécial"), _is_special),
 )
+_LENGTH_LABEL = _("%(count)s caractères minimum", count=PASSWORD_MIN)
 
 
 def password_checks(password: str) -> list[PasswordCheck]:
     """Length, then the four kinds of characters, in that order."""
     password = password or ""
-    checks = [PasswordCheck("length", f"{PASSWORD_MIN} caractères minimum", len(password) >= PASSWORD_MIN)]
+    checks = [PasswordCheck("length", _LENGTH_LABEL, len(password) >= PASSWORD_MIN)]
     for key, label, test in _KINDS:
         checks.append(PasswordCheck(key, label, any(test(ch) for ch in password)))
     return checks

@@ -7,8 +7,9 @@ import re
 import phonenumbers
 
 from rules import RuleError
+from rules.i18n import _
 
-PHONE_MESSAGE = "Saisissez un numéro de téléphone valide, par exemple 01 23 45 67 89 ou +33 1 23 45 67 89."
+PHONE_MESSAGE = _("Saisissez un numéro de téléphone valide, par exemple 01 23 45 67 89 ou +33 1 23 45 67 89.")
 _PHONE_MAX_INPUT = 50
 _PHONE_CHARS = re.compile(r"\+?[\d\s().\-/]+")
 # Overseas departments and collectivities dialled from France with the same

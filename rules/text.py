@@ -14,22 +14,36 @@ from __future__ import annotations
 import unicodedata
 
 from rules import RuleError
+from rules.i18n import _
 
 # Combining marks in a row after one letter: Vietnamese or Thai need two at
 # most once NFC has composed what it can; "Zalgo" text piles up dozens.
 MAX_COMBINING_MARKS = 3
 
-TEXT_INVISIBLE = (
-    "Ce champ contient un caractère invisible, de contrôle ou qui inverse le sens du texte ({code}). "
-    "Retirez-le, par exemple en saisissant à nouveau le texte au clavier."
+
+def text_invisible(code: str):
+    """The message for an invisible or control character (« U+202E »)."""
+    return _(
+        "Ce champ contient un caractère invisible, de contrôle ou qui inverse le sens du texte (%(code)s). "
+        "Retirez-le, par exemple en saisissant à nouveau le texte au clavier.",
+        code=code,
+    )
+
+
+TEXT_MARKS = _(
+    "Ce champ contient trop de signes diacritiques sur une même lettre (au plus %(count)s).",
+    count=MAX_COMBINING_MARKS,
 )
-TEXT_MARKS = (
-    f"Ce champ contient trop de signes diacritiques sur une même lettre (au plus {MAX_COMBINING_MARKS})."
-)
-NAME_MIXED_SCRIPTS = (
-    "Ce nom mélange des lettres d'alphabets différents ({scripts}) qui peuvent se ressembler. "
-    "Saisissez-le dans un seul alphabet."
-)
+
+
+def name_mixed_scripts(scripts):
+    """The message for a name mixing scripts; ``scripts`` their names."""
+    return _(
+        "Ce nom mélange des lettres d'alphabets différents (%(scripts)s) qui peuvent se ressembler. "
+        "Saisissez-le dans un seul alphabet.",
+        scripts=scripts,
+    )
+
 
 _REFUSED_CATEGORIES = frozenset({"Cc", "Cf", "Co", "Cn", "Cs"})
 # Default-ignorable code points outside those categories: they draw nothing.
@@ -55,7 +69,7 @@ def check_text(value: str) -> str:
     marks = 0
     for ch in text:
         if _refused(ch):
-            raise RuleError(TEXT_INVISIBLE.format(code=f"U+{ord(ch):04X}"))
+            raise RuleError(text_invisible(f"U+{ord(ch):04X}"))
         marks = marks + 1 if unicodedata.category(ch) in ("Mn", "Mc", "Me") else 0
         if marks > MAX_COMBINING_MARKS:
             raise RuleError(TEXT_MARKS)
@@ -65,19 +79,34 @@ def check_text(value: str) -> str:
 # Scripts by the first word of a character's Unicode name (the standard
 # library has no Script property). Words not listed are a script of their own.
 _SCRIPT_OF_WORD = {"CJK": "Han", "KANGXI": "Han", "IDEOGRAPHIC": "Han"}
-_SCRIPT_NAMES_FR = {
-    "LATIN": "latin",
-    "CYRILLIC": "cyrillique",
-    "GREEK": "grec",
-    "ARMENIAN": "arménien",
-    "HEBREW": "hébreu",
-    "ARABIC": "arabe",
-    "Han": "idéogrammes",
-    "HIRAGANA": "hiragana",
-    "KATAKANA": "katakana",
-    "HANGUL": "hangeul",
-    "BOPOMOFO": "bopomofo",
+_SCRIPT_NAMES = {
+    "LATIN": _("latin"),
+    "CYRILLIC": _("cyrillique"),
+    "GREEK": _("grec"),
+    "ARMENIAN": _("arménien"),
+    "HEBREW": _("hébreu"),
+    "ARABIC": _("arabe"),
+    "Han": _("idéogrammes"),
+    "HIRAGANA": _("hiragana"),
+    "KATAKANA": _("katakana"),
+    "HANGUL": _("hangeul"),
+    "BOPOMOFO": _("bopomofo"),
 }
+
+
+class ScriptNames:
+    """Names of scripts, in the language of the moment, in its alphabetical order."""
+
+    __slots__ = ("scripts",)
+
+    def __init__(self, scripts: set[str]):
+        self.scripts = frozenset(scripts)
+
+    def __str__(self) -> str:
+        names = (str(_SCRIPT_NAMES.get(script, script.lower())) for script in self.scripts)
+        return ", ".join(sorted(names))
+
+
 # Scripts that are written together (UTS #39, "highly restrictive").
 _WRITTEN_TOGETHER = (
     frozenset({"LATIN", "Han", "HIRAGANA", "KATAKANA"}),
@@ -104,6 +133,5 @@ def check_single_script(text: str) -> str:
     written together (Latin with Cyrillic or Greek…)."""
     scripts = {script for script in map(script_of, text) if script}
     if len(scripts) > 1 and not any(scripts <= allowed for allowed in _WRITTEN_TOGETHER):
-        names = sorted(_SCRIPT_NAMES_FR.get(script, script.lower()) for script in scripts)
-        raise RuleError(NAME_MIXED_SCRIPTS.format(scripts=", ".join(names)))
+        raise RuleError(name_mixed_scripts(ScriptNames(scripts)))
     return text

@@ -48,7 +48,7 @@ def test_rule_error_carries_the_message():
     with pytest.raises(RuleError) as caught:
         normalize_email("marie")
     assert str(caught.value) == caught.value.message
-    assert caught.value.message.startswith("Il manque le caractère @.")
+    assert str(caught.value.message).startswith("Il manque le caractère @.")
     assert isinstance(caught.value, ValueError)
 
 

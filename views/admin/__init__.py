@@ -10,6 +10,8 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from flask import Blueprint, abort, flash, request
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 import factors
@@ -22,9 +24,9 @@ from views import advance, invalid, page, renders
 bp = Blueprint("admin", __name__, url_prefix="/administration")
 
 ACCOUNT_STATUSES = {
-    User.PENDING: "En attente d'activation",
-    User.ACTIVE: "Actif",
-    User.DISABLED: "Désactivé",
+    User.PENDING: _l("En attente d'activation"),
+    User.ACTIVE: _l("Actif"),
+    User.DISABLED: _l("Désactivé"),
 }
 
 
@@ -154,8 +156,8 @@ def resend_activation(user_id: int):
     return _account_action(
         user_id,
         operations.resend_activation,
-        "Un nouveau lien d'activation a été envoyé.",
-        "Ce compte n'attend pas d'activation : aucun lien envoyé.",
+        _("Un nouveau lien d'activation a été envoyé."),
+        _("Ce compte n'attend pas d'activation : aucun lien envoyé."),
     )
 
 
@@ -165,8 +167,8 @@ def disable(user_id: int):
     return _account_action(
         user_id,
         operations.disable,
-        "Le compte est désactivé, ses sessions sont fermées et son titulaire est prévenu par courriel.",
-        "Ce compte ne peut pas être désactivé (il l'est déjà, ou c'est le vôtre).",
+        _("Le compte est désactivé, ses sessions sont fermées et son titulaire est prévenu par courriel."),
+        _("Ce compte ne peut pas être désactivé (il l'est déjà, ou c'est le vôtre)."),
     )
 
 
@@ -176,8 +178,8 @@ def enable(user_id: int):
     return _account_action(
         user_id,
         operations.enable,
-        "Le compte est réactivé et son titulaire est prévenu par courriel.",
-        "Ce compte n'est pas désactivé.",
+        _("Le compte est réactivé et son titulaire est prévenu par courriel."),
+        _("Ce compte n'est pas désactivé."),
     )
 
 
@@ -188,7 +190,7 @@ def revoke_sessions(user_id: int):
         operations.revoke_sessions(by, user)
         return True
 
-    return _account_action(user_id, act, "Toutes les sessions du compte sont fermées.", "")
+    return _account_action(user_id, act, _("Toutes les sessions du compte sont fermées."), "")
 
 
 @bp.post("/comptes/<id:user_id>/supprimer")
@@ -198,13 +200,15 @@ def delete(user_id: int):
     user = _account(user_id)
     if not DeleteAccountForm().validate():
         return refused(
-            "Cochez la case de confirmation pour supprimer le compte.", "admin.account", user_id=user.id
+            _("Cochez la case de confirmation pour supprimer le compte."), "admin.account", user_id=user.id
         )
     if operations.delete_account(operator(), user):
-        return done("Le compte est supprimé et ses données personnelles sont effacées.", "admin.accounts")
+        return done(_("Le compte est supprimé et ses données personnelles sont effacées."), "admin.accounts")
     return refused(
-        "Ce compte ne peut pas être supprimé : c'est le vôtre, ou une structure attend d'abord "
-        "un nouveau gestionnaire principal.",
+        _(
+            "Ce compte ne peut pas être supprimé : c'est le vôtre, ou une structure attend d'abord "
+            "un nouveau gestionnaire principal."
+        ),
         "admin.account",
         user_id=user.id,
     )

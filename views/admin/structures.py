@@ -4,6 +4,7 @@ members, and the operators' actions on it (part of the ``admin`` blueprint)."""
 from __future__ import annotations
 
 from flask import abort
+from flask_babel import gettext as _
 
 import operations
 from forms.admin import ActionForm
@@ -67,7 +68,7 @@ def designate(structure_id: int):
     if membership is None:
         abort(409)
     return done(
-        f"{membership.user.full_name} est désormais gestionnaire principal de la structure.",
+        _("%(name)s est désormais gestionnaire principal de la structure.", name=membership.user.full_name),
         **_back(structure),
     )
 
@@ -83,8 +84,8 @@ def edit(structure_id: int):
         return invalid("admin/structure_edit.html", form=form, structure=structure)
     changed = operations.update_structure(operator(), structure, form.details())
     if not changed:
-        return refused("Aucune modification à enregistrer.", **_back(structure))
-    return done("Les informations de la structure ont été corrigées.", **_back(structure))
+        return refused(_("Aucune modification à enregistrer."), **_back(structure))
+    return done(_("Les informations de la structure ont été corrigées."), **_back(structure))
 
 
 @bp.post("/structures/<id:structure_id>/desactiver")
@@ -94,10 +95,10 @@ def disable_structure(structure_id: int):
     structure = _structure(structure_id)
     if operations.disable_structure(operator(), structure):
         return done(
-            "La structure est désactivée : elle ne reçoit plus de demande de rattachement.",
+            _("La structure est désactivée : elle ne reçoit plus de demande de rattachement."),
             **_back(structure),
         )
-    return refused("La structure est déjà désactivée.", **_back(structure))
+    return refused(_("La structure est déjà désactivée."), **_back(structure))
 
 
 @bp.post("/structures/<id:structure_id>/reactiver")
@@ -106,8 +107,8 @@ def enable_structure(structure_id: int):
     checked_action()
     structure = _structure(structure_id)
     if operations.enable_structure(operator(), structure):
-        return done("La structure est réactivée.", **_back(structure))
-    return refused("La structure n'est pas désactivée.", **_back(structure))
+        return done(_("La structure est réactivée."), **_back(structure))
+    return refused(_("La structure n'est pas désactivée."), **_back(structure))
 
 
 @bp.post("/structures/<id:structure_id>/valider")
@@ -126,10 +127,12 @@ def _moderate(structure_id: int, approve: bool):
     checked_action()
     structure = _structure(structure_id)
     if not operations.moderate(operator(), structure, approve):
-        return refused("Cette structure n'est pas en attente de validation.", **_back(structure))
+        return refused(_("Cette structure n'est pas en attente de validation."), **_back(structure))
     if approve:
-        return done("La structure est validée ; son gestionnaire principal est prévenu.", **_back(structure))
-    return done("La structure est refusée ; son gestionnaire principal est prévenu.", **_back(structure))
+        return done(
+            _("La structure est validée ; son gestionnaire principal est prévenu."), **_back(structure)
+        )
+    return done(_("La structure est refusée ; son gestionnaire principal est prévenu."), **_back(structure))
 
 
 @bp.post("/structures/<id:structure_id>/demandes/<id:membership_id>/<any(approuver, refuser):decision>")
@@ -140,8 +143,10 @@ def decide_request(structure_id: int, membership_id: int, decision: str):
     structure = _structure(structure_id)
     approve = decision == "approuver"
     if not operations.decide_request(operator(), structure, membership_id, approve):
-        return refused("Cette demande n'attend plus de décision des opérateurs.", **_back(structure))
+        return refused(_("Cette demande n'attend plus de décision des opérateurs."), **_back(structure))
     return done(
-        "La demande de rattachement est acceptée." if approve else "La demande de rattachement est refusée.",
+        _("La demande de rattachement est acceptée.")
+        if approve
+        else _("La demande de rattachement est refusée."),
         **_back(structure),
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from flask import request
+from flask_babel import gettext as _
 
 import operations
 from audit import Event
@@ -33,10 +34,10 @@ def retry_mail(mail_id: int):
     checked_action()
     if operations.retry_mail(operator(), mail_id):
         return done(
-            "Le courriel sera de nouveau envoyé dans les prochaines secondes.",
+            _("Le courriel sera de nouveau envoyé dans les prochaines secondes."),
             "admin.outbox",
         )
-    return refused("Ce courriel est déjà envoyé ou en cours d'envoi.", "admin.outbox")
+    return refused(_("Ce courriel est déjà envoyé ou en cours d'envoi."), "admin.outbox")
 
 
 @bp.post("/courriels/reessayer")
@@ -44,7 +45,7 @@ def retry_mail(mail_id: int):
 def retry_all_mail():
     checked_action()
     count = operations.retry_mail(operator())
-    return done(f"{count} courriel(s) seront de nouveau envoyés.", "admin.outbox")
+    return done(_("%(count)s courriel(s) seront de nouveau envoyés.", count=count), "admin.outbox")
 
 
 @bp.get("/journal")
