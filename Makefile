@@ -72,7 +72,7 @@ translations/%/LC_MESSAGES/messages.mo: translations/%/LC_MESSAGES/messages.po |
 # After changing a text a person reads: extract them all, then translate
 # what `messages.po` marks new or fuzzy, and `make install` compiles it.
 translations: install
-	$(VENV)/bin/pybabel extract -F babel.cfg -k _l -k lazy_gettext -o translations/messages.pot \
+	$(VENV)/bin/pybabel extract -F babel.cfg -k _l -k lazy_gettext --project="Portail Structures" -o translations/messages.pot \
 	  --sort-by-file --no-wrap --ignore-dirs=".venv node_modules tests bench migrations scripts" .
 	$(VENV)/bin/pybabel update -i translations/messages.pot -d translations --no-wrap --ignore-obsolete
 

@@ -11,7 +11,9 @@ from __future__ import annotations
 
 from flask import Flask, has_request_context, request, session
 from flask_babel import get_locale, gettext, lazy_gettext
+from flask_babel.speaklater import LazyString
 from flask_login import current_user
+from markupsafe import escape
 
 import rules.i18n
 from extensions import babel, login_manager
@@ -52,10 +54,18 @@ def choose(language: str) -> None:
     session[SESSION_KEY] = language
 
 
+def _escaped(text: LazyString):
+    return escape(str(text))
+
+
 def init_app(app: Flask) -> None:
     app.config.setdefault("BABEL_DEFAULT_LOCALE", DEFAULT)
     app.config.setdefault("BABEL_DEFAULT_TIMEZONE", "Europe/Paris")
     babel.init_app(app, locale_selector=select_locale)
+    # Flask-Babel's lazy texts call themselves markup (``__html__`` returns
+    # the text as is): one built with a value a person typed would reach the
+    # page unescaped. Here a template escapes them like any string.
+    LazyString.__html__ = _escaped
     rules.i18n.install(gettext, current)
     # Flask-Login's flash, in the language of the page it is shown on.
     login_manager.login_message = lazy_gettext("Connectez-vous pour accéder à cette page.")

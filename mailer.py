@@ -86,10 +86,13 @@ def queue(recipient: str, subject: str, template: str, *, reader: User, **contex
     """Write a mail to the outbox; call inside the transaction of the change.
     It is written in the language of ``reader``, the account it is for; the
     subject is a lazy text (``lazy_gettext``), translated there too."""
-    with force_locale(reader.language or i18n.DEFAULT):
+    language = reader.language or i18n.DEFAULT
+    with force_locale(language):
         subject = str(subject)
         body_text, body_html = render(template, **context)
-    item = OutboxMail.create(recipient=recipient, subject=subject, body_text=body_text, body_html=body_html)
+    item = OutboxMail.create(
+        recipient=recipient, subject=subject, language=language, body_text=body_text, body_html=body_html
+    )
     g.setdefault("queued_mail", []).append(item.id)
     return item
 

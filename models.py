@@ -415,6 +415,7 @@ class OutboxMail(BaseModel):
 
     recipient = CharField()
     subject = CharField()
+    language = CharField(max_length=5, default="fr")  # what subject and bodies are written in
     body_text = TextField()
     body_html = TextField(null=True)
     created_at = DateTimeField(default=utcnow)

@@ -69,6 +69,12 @@ class LazyText:
     def __format__(self, spec: str) -> str:
         return format(str(self), spec)
 
+    def __mod__(self, values: object) -> str:
+        """WTForms formats a message as it formats its own (``Length`` does
+        ``message % values``): the text of the moment has none of its
+        placeholders left, so it comes out whole."""
+        return str(self) % values
+
 
 def _(message: str, **params: object) -> LazyText:
     """A French message, shown translated; ``%(name)s`` placeholders take ``params``."""

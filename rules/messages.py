@@ -11,22 +11,10 @@ EMAILS_DIFFER = _("Les deux adresses e-mail ne sont pas identiques.")
 PASSWORDS_DIFFER = _("Les deux mots de passe ne sont pas identiques.")
 
 
-class FormattedText(LazyText):
-    """A message WTForms may format as it formats its own (``Length`` does
-    ``message % values``): the text in the language of the moment, which
-    has no placeholder of WTForms' left."""
-
-    __slots__ = ()
-
-    def __mod__(self, values: object) -> str:
-        return str(self) % values
-
-
-def too_long(length: int, why: object = "") -> FormattedText:
+def too_long(length: int, why: object = "") -> LazyText:
     """« Ce champ doit contenir au plus 100 caractères. »; ``why`` goes
     before the full stop: « … 38 caractères (norme postale). »"""
-    message = _("Ce champ doit contenir au plus %(length)s caractères%(why)s.", length=length, why=why)
-    return FormattedText(message.message, message.params)
+    return _("Ce champ doit contenir au plus %(length)s caractères%(why)s.", length=length, why=why)
 
 
 def then(first: object, second: object) -> LazyText:

@@ -144,7 +144,7 @@ def test_second_factor_list_asks_for_the_password_in_english(english):
 
 def test_adding_an_app_in_english(app, english, mailbox):
     text = page(english, FACTORS)
-    assert "Add an authenticator app" in text and "Get codes by e-mail" in text
+    assert "Add an authenticator app" in text and "Get codes by email" in text
     start_totp(english)
     text = page(english, f"{FACTORS}application")
     assert "<h1>Add an authenticator app</h1>" in text
@@ -197,7 +197,7 @@ def test_the_sign_in_second_step_in_english(app, english, mailbox):
 
 def test_my_data_in_english(english):
     text = page(english, "/mon-compte/donnees")
-    assert "<h1>My data</h1>" in text and "Sign-in e-mail address" in text
+    assert "<h1>My data</h1>" in text and "Sign-in email address" in text
     response = english.get("/mon-compte/donnees.json")
     assert response.headers["Content-Disposition"] == 'attachment; filename="my-data.json"'
     assert json.loads(response.get_data(as_text=True))["compte"]["prenom"] == "Marie"  # keys for programs

@@ -28,6 +28,7 @@ from views.structure import ROLES, STATUSES, STRUCTURE_STATUSES
 TYPED = (
     "Marie Curie", "Pierre Durand", "Lucie Martin", "Jeanne Ancien", "Ateliers Curie", "Les Ateliers",
     "Marie", "Curie", "Pierre", "Durand", "Lucie", "Martin", "Portail Structures",
+    STRUCTURE["address"], STRUCTURE["address_2"],
 )  # fmt: skip
 # Another area's labels shown in the console's tables (views/structure.py).
 OTHER_LABELS = tuple(

@@ -64,14 +64,14 @@ def test_the_sign_in_page(en):
     text = english(response)
     assert "<h1>Sign in</h1>" in text_of(response)
     assert "Forgotten your password?" in text and "No account yet? Create an account" in text
-    assert "E-mail address" in text and "Password" in text
+    assert "Email address" in text and "Password" in text
 
 
 def test_a_wrong_password_is_said_in_english(en, account):
     response = en.submit("/connexion", WRONG)
     assert response.status_code == 422
     text = english(response, WRONG["email"])
-    assert "Incorrect e-mail address or password." in text
+    assert "Incorrect email address or password." in text
     assert "<title>Error – Sign in" in text_of(response)
 
 
@@ -229,8 +229,12 @@ def test_the_accessibility_statement_in_english_with_the_grid_in_french(en):
 
 
 def test_the_development_outbox(en, account, mailbox):
-    text = english(en.get("/dev/courriels"), *_mail_texts(mailbox()))
-    assert "E-mails kept in the outbox" in text and f"To: {account}" in text
+    response = en.get("/dev/courriels")
+    text = english(response, *_mail_texts(mailbox()))
+    assert "Emails kept in the outbox" in text
+    # The mail is in its reader's language (French, marked so); what the page says of it is English.
+    assert '<article class="mail" lang="fr">' in text_of(response)
+    assert re.search(rf'<p lang="en">To: {re.escape(account)} — ', text_of(response))
 
 
 def _mail_texts(mails) -> tuple[str, ...]:
@@ -244,4 +248,4 @@ def _mail_texts(mails) -> tuple[str, ...]:
 
 def test_the_empty_development_outbox(en):
     text = english(en.get("/dev/courriels"))
-    assert "No e-mails yet." in text and "Development page: no mail server is configured" in text
+    assert "No emails yet." in text and "Development page: no mail server is configured" in text

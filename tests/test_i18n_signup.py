@@ -75,7 +75,7 @@ def test_the_footer_names_the_operator_and_the_support_in_english(tmp_path, monk
 def test_the_personal_information_step_in_english(english):
     text = english_page(english.get("/inscription/"), htmx=english.htmx)
     assert "Step 2 of 6" in text and "Personal information" in text
-    for label in ("E-mail address", "Confirm your e-mail address", "First name", "Last name", "Phone"):
+    for label in ("Email address", "Confirm your email address", "First name", "Last name", "Phone"):
         assert f">{label} <span" in text or f">{label}</label>" in text, label
     assert "I accept the terms" in text and "satisfaction survey about Chorus Pro" in text
     assert "Fields marked with an asterisk" in text and ">Save draft</button>" in text
@@ -166,13 +166,13 @@ def test_the_mail_sent_step_in_english(english):
     response = english.submit("/inscription/captcha", {"challenge_id": challenge, "answer": CAPTCHA_ANSWER})
     text = follow(english, response, pushed="/inscription/envoye")
     assert_english(text, data=TYPED)
-    assert "<h1>Check your mailbox</h1>" in text
+    assert "<h1>Check your inbox</h1>" in text
     assert "has been sent to <strong>marie.curie@exemple.fr</strong>" in text
     assert "Remember to check your junk mail folder." in text
     # Asked again at once: the cooldown, said in English.
     again = follow(english, english.submit("/inscription/renvoyer"), pushed="/inscription/envoye")
     assert_english(again, data=TYPED)
-    assert "An e-mail has just been sent. You can ask for another one in" in again
+    assert "An email has just been sent. You can ask for another one in" in again
 
 
 def test_the_new_link_page_in_english(english):

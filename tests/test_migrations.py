@@ -158,6 +158,7 @@ def _fill_v10() -> None:
 
 def _fill_v11() -> None:
     db.execute_sql("UPDATE \"user\" SET language = 'en'")
+    db.execute_sql("UPDATE outbox_mail SET language = 'en'")
 
 
 FILLS = [

@@ -92,7 +92,8 @@ FRENCH_WORDS = frozenset(
     ]
 )
 ACCENTED = re.compile(r"[éèêëàâçùûüôîïœÉÈÊÀÇÔ]")
-WORD = re.compile(r"[^\W\d_]+(?:['’][^\W\d_]+)*")
+# Words, apostrophes included; a token with digits (a code, an identifier) is no word.
+WORD = re.compile(r"[^\W_]+(?:['’][^\W_]+)*")
 READ_ATTRIBUTES = ("aria-label", "alt", "title", "placeholder")
 
 
@@ -175,6 +176,8 @@ def french_in(html: str, data: tuple[str, ...] = ()) -> list[str]:
         text = text.replace(value, " ")
     found = [message for message in _translated_ids() if message in text]
     for word in WORD.findall(text):
+        if any(ch.isdigit() for ch in word):
+            continue
         if word.lower() in FRENCH_WORDS or ACCENTED.search(word):
             found.append(word)
     return found
