@@ -96,4 +96,3 @@ def init_app(app: Flask) -> None:
         return f"/static/{manifest[name]}"
 
     app.jinja_env.globals["asset_url"] = asset_url
-

@@ -73,4 +73,3 @@ def test_media_of_a_spent_or_unknown_challenge_are_gone(app, client, extension):
         CaptchaChallenge.use(challenge)
     assert client.get(f"/captcha/{challenge}.{extension}").status_code == 404
     assert client.get(f"/captcha/nothing.{extension}").status_code == 404
-

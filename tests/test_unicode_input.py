@@ -73,7 +73,8 @@ def test_a_pile_of_combining_marks_is_refused_zalgo_attack():
 
 
 @pytest.mark.parametrize(
-    "value", ["\u0408\u0435\u0430n", "P\u0430ypal", "\u0391lice", "Jean \u0392"]  # Cyrillic Ј е а, Greek Α Β
+    "value",
+    ["\u0408\u0435\u0430n", "P\u0430ypal", "\u0391lice", "Jean \u0392"],  # Cyrillic Ј е а, Greek Α Β
 )
 def test_lookalike_letters_of_mixed_scripts_are_refused(value):
     with pytest.raises(RuleError, match=MIXED):

@@ -229,7 +229,6 @@ def nu_checker(tmp_path_factory) -> Iterator[DomArchive]:
         pytest.fail(f"W3C Nu checker: {len(errors)} error(s) in the pages' HTML:\n  " + "\n  ".join(errors))
 
 
-
 @pytest.fixture(autouse=True)
 def _server_log_mark(request):
     """Remember where the server log was when the test started."""
