@@ -3,12 +3,9 @@ account, structures, a structure, its correction, the audit trail, the
 outbox) as a full page and as an htmx partial, its actions' messages and its
 errors; French stays the default.
 
-What is checked is what the console's templates render: the header, the
-footer and the account menu swapped in with a partial are the layout's, the
-structure's summary and correction form are the structure pages', the
-labels of roles and statuses are views/structure.py's (each tested in its
-own area). What people typed and what the database keeps (mail subjects as
-they were sent) is theirs, not the portal's."""
+The whole answer is checked, header and footer included. What people typed
+and what the database keeps (mail subjects as they were sent) is theirs,
+not the portal's."""
 
 from __future__ import annotations
 
@@ -35,25 +32,6 @@ OTHER_LABELS = tuple(
     str(label) for labels in (ROLES, STATUSES, STRUCTURE_STATUSES) for label in labels.values()
 )
 
-# What other areas render inside a console page (see the module's docstring).
-OTHERS = (
-    re.compile(r'<nav id="account-nav".*?</nav>', re.S),  # the account menu of a partial
-    re.compile(r'<div class="error-summary".*?</div>', re.S),  # _macros.error_summary
-    re.compile(r'<span class="visually-hidden">Erreur :</span>'),  # _macros.field
-    re.compile(r'<dl class="summary">\s*<dt>Raison sociale.*?</dl>', re.S),  # structure/_summary.html
-    re.compile(r'<div class="field[^"]*" id="field-member">.*?</div>', re.S),  # forms/structure.py's field
-)
-
-
-def console(html: str) -> str:
-    """The page's title and what the console's templates put in ``<main>``."""
-    title = re.search(r"<title>.*?</title>", html, re.S).group(0)
-    main = re.search(r'<main id="main"[^>]*>(.*)</main>', html, re.S)
-    body = main.group(1) if main else html.replace(title, "")
-    for other in OTHERS:
-        body = other.sub(" ", body)
-    return title + body
-
 
 def english(client, url: str, data: tuple[str, ...] = ()) -> str:
     """The console page at ``url`` in English (a partial under htmx); its visible text."""
@@ -66,8 +44,8 @@ def english(client, url: str, data: tuple[str, ...] = ()) -> str:
 def checked(client, html: str, data: tuple[str, ...] = ()) -> str:
     """The console's part of ``html`` has no French left; its visible text."""
     stored = query(client.application, lambda: [mail.subject for mail in OutboxMail.select()])
-    assert_english(console(html), data=TYPED + OTHER_LABELS + tuple(stored) + data)
-    return visible_text(console(html))
+    assert_english(html, data=TYPED + OTHER_LABELS + tuple(stored) + data)
+    return visible_text(html)
 
 
 @pytest.fixture

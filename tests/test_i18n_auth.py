@@ -23,28 +23,13 @@ from tests.support.responses import follow, text_of
 from tests.support.signup import link_in
 from views.dev import LINK
 
-OTHER_AREAS = (
-    re.compile(r"<header class=\"site-header\">.*?</header>", re.S),
-    re.compile(r"<footer class=\"site-footer\">.*?</footer>", re.S),
-    re.compile(r"<a class=\"skip-link\".*?</a>", re.S),
-    re.compile(r"<nav id=\"account-nav\".*?</nav>", re.S),  # htmx's out-of-band header
-    re.compile(r"<h2 id=\"error-summary-title\">.*?</h2>", re.S),
-    re.compile(r"<div class=\"password-rule\".*?<div class=\"actions\">", re.S),
-)
 WRONG = {"email": "personne@exemple.fr", "password": "Pas-le-bon-1234"}
 MIB = 1024 * 1024
 
 
-def ours(response) -> str:
-    html = text_of(response)
-    for pattern in OTHER_AREAS:
-        html = pattern.sub(" ", html)
-    return html
-
-
 def english(response, *data: str) -> str:
-    """The answer's text, checked for French; the visible text."""
-    html = ours(response)
+    """The whole answer's text (header, footer and all), checked for French; the visible text."""
+    html = text_of(response)
     assert_english(html, data=data)
     return visible_text(html)
 
