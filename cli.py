@@ -18,7 +18,7 @@ import mailer
 import migrations
 import operations
 import sessions
-from models import db
+from models import OutboxMail, db
 from sirene.cli import sirene
 
 
@@ -113,20 +113,31 @@ def send_mail(loop: bool, interval: float) -> None:
     default=None,
     help="Keep audit events this many days (default: AUDIT_RETENTION_DAYS).",
 )
-def purge(days: int | None, audit_days: int | None) -> None:
+@click.option(
+    "--outbox-days",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Keep sent mail this many days (default: OUTBOX_RETENTION_DAYS).",
+)
+def purge(days: int | None, audit_days: int | None, outbox_days: int | None) -> None:
     """Delete accounts never activated, used and expired links, spent and
-    expired captcha challenges, sessions past their age, expired drafts, and old audit events."""
+    expired captcha challenges, sessions past their age, expired drafts, old
+    audit events and old sent mail."""
     days = days or int(current_app.config["PURGE_PENDING_AFTER_DAYS"])
     audit_days = audit_days or int(current_app.config["AUDIT_RETENTION_DAYS"])
+    outbox_days = outbox_days or int(current_app.config["OUTBOX_RETENTION_DAYS"])
     with db.connection_context():
         counts = accounts.purge(days, audit_days)
         ended = sessions.purge()
+        with db.atomic():
+            sent = OutboxMail.purge(outbox_days)
     click.echo(
         f"Deleted {counts['accounts']} pending account(s) older than {days} days, "
         f"{counts['tokens']} link(s), {counts['captcha_challenges']} captcha challenge(s), "
         f"{ended} session(s), "
         f"{counts['drafts']} expired draft(s), "
-        f"{counts['audit_events']} audit event(s) older than {audit_days} days."
+        f"{counts['audit_events']} audit event(s) older than {audit_days} days, "
+        f"{sent} mail(s) sent more than {outbox_days} days ago."
     )
 
 

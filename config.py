@@ -94,6 +94,7 @@ DEFAULTS = {
     # `flask purge`: pending accounts never activated, and audit events, older than this.
     "PURGE_PENDING_AFTER_DAYS": 30,
     "AUDIT_RETENTION_DAYS": 365,
+    "OUTBOX_RETENTION_DAYS": 30,  # sent mail kept for the console, then purged
     # Operations (health.py, metrics.py, logs.py): who may read /metrics, and
     # JSON log lines.
     "METRICS_ALLOWED_NETWORKS": ["127.0.0.0/8", "::1/128"],

@@ -428,6 +428,13 @@ class OutboxMail(BaseModel):
     MAX_BACKOFF = timedelta(hours=1)
 
     @classmethod
+    def purge(cls, days: int) -> int:
+        """Delete mail sent more than ``days`` ago: what a mail says of
+        people (names, structures) is not kept past delivery for long. Mail
+        not delivered yet stays, whatever its age."""
+        return cls.delete().where(cls.sent_at < utcnow() - timedelta(days=days)).execute()
+
+    @classmethod
     def due(cls, limit: int = 50) -> list[OutboxMail]:
         now = utcnow()
         return list(

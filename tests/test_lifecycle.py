@@ -7,7 +7,7 @@ from datetime import timedelta
 
 import pytest
 
-from models import AuditEvent, CaptchaChallenge, Token, User, db, utcnow
+from models import AuditEvent, CaptchaChallenge, OutboxMail, Token, User, db, utcnow
 from tests.support.app import user_row
 from tests.support.constants import EMAIL
 from tests.support.signup import PERSON
@@ -149,6 +149,30 @@ def test_purge_deletes_what_is_never_used_and_keeps_the_rest(app):
         assert kept.user is None and kept.account == "vieux@exemple.fr"  # the trail outlives the account
         purged = AuditEvent.get(AuditEvent.event == "account.purged")
         assert '"accounts": 1' in purged.details
+
+
+def test_purge_deletes_mail_sent_long_ago_and_keeps_mail_not_delivered(app):
+    """What a sent mail says of people (« Marie Curie asks to be attached »)
+    is not kept for ever; mail still to deliver is never lost to a purge."""
+    now = utcnow()
+    with app.app_context(), db.connection_context():
+        for subject, created, sent in (
+            ("old, sent", now - timedelta(days=40), now - timedelta(days=40)),
+            ("recent, sent", now - timedelta(days=5), now - timedelta(days=5)),
+            ("old, never delivered", now - timedelta(days=40), None),
+        ):
+            OutboxMail.create(
+                recipient="a@exemple.fr", subject=subject, body_text="…", created_at=created, sent_at=sent
+            )
+
+    result = app.test_cli_runner().invoke(args=["purge"])
+
+    assert "1 mail(s) sent more than 30 days ago" in result.output, result.output
+    with app.app_context(), db.connection_context():
+        assert sorted(m.subject for m in OutboxMail.select()) == ["old, never delivered", "recent, sent"]
+    app.test_cli_runner().invoke(args=["purge", "--outbox-days", "1"])
+    with app.app_context(), db.connection_context():
+        assert [m.subject for m in OutboxMail.select()] == ["old, never delivered"]
 
 
 @pytest.mark.parametrize("days", [7, 60])
