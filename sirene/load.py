@@ -15,12 +15,14 @@ Python), the SIRET/SIREN as the rowid. PostgreSQL: ``COPY … FROM STDIN``.
 from __future__ import annotations
 
 import csv
+import fcntl
 import io
 import json
 import secrets
 import sqlite3
 import time
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from itertools import islice
 from pathlib import Path
@@ -78,10 +80,41 @@ def import_files(paths: Iterable[str | Path], progress: Progress | None = None) 
     return [_import(stock, progress) for stock in stocks]
 
 
+# PostgreSQL advisory lock keys, one per kind of file (see _one_import_at_a_time).
+IMPORT_LOCK_KEYS = {"establishments": 7_305_140_301, "legal_units": 7_305_140_302}
+
+
+@contextmanager
+def _one_import_at_a_time(kind: Kind) -> Iterator[None]:
+    """Two imports of one kind of file would share its ``…_next`` table: the
+    second would drop it under the first. The second is refused at once
+    (SQLite: a lock on a file beside the database; PostgreSQL: an advisory
+    lock), whatever process or machine runs it."""
+    busy = SireneFileError(
+        f"Another import of {kind.label} files is running: try again once it has finished."
+    )
+    if isinstance(db.obj, PostgresqlDatabase):
+        key = IMPORT_LOCK_KEYS[kind.name]
+        if not db.execute_sql("SELECT pg_try_advisory_lock(%s)", (key,)).fetchone()[0]:
+            raise busy
+        try:
+            yield
+        finally:
+            db.execute_sql("SELECT pg_advisory_unlock(%s)", (key,))
+        return
+    with open(f"{db.obj.database}.sirene-{kind.name}.lock", "a") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise busy from None
+        yield  # the lock goes with the file's closing
+
+
 def _import(stock: StockFile, progress: Progress) -> Result:
     progress.start(stock)
     clock, cpu = time.monotonic(), time.process_time()
-    count = _loader_for(db.obj).load(stock, progress)
+    with _one_import_at_a_time(stock.kind):
+        count = _loader_for(db.obj).load(stock, progress)
     result = Result(
         stock=stock, rows=count, seconds=time.monotonic() - clock, cpu_seconds=time.process_time() - cpu
     )

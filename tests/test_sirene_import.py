@@ -5,8 +5,10 @@ overseas establishments, closed ones, and refusals that name the problem."""
 from __future__ import annotations
 
 import csv
+import fcntl
 import zipfile
 
+import psycopg2
 import pytest
 
 from models import SireneImport, db
@@ -306,3 +308,36 @@ def test_generated_csv_is_read_like_insee_writes_it(tmp_path):
     with path.open(newline="") as handle:
         header = next(csv.reader(handle))
     assert header[:3] == ["siren", "nic", "siret"] and len(header) == 53
+
+
+def test_concurrent_import_of_one_kind_refused_attack_shared_staging_table(app, files):
+    """A second import of the same kind of file, started while the first
+    runs (another terminal, a cron job), would drop the first one's
+    ``…_next`` table under it: it is refused, and nothing is loaded."""
+    with app.app_context():
+        database = db.obj.database
+    with open(f"{database}.sirene-establishments.lock", "a") as held:
+        fcntl.flock(held, fcntl.LOCK_EX | fcntl.LOCK_NB)  # the first import, still running
+        result = run_import(app, files[0])
+        assert result.exit_code != 0
+        assert "Another import of" in result.output and "is running" in result.output
+        assert find(app, HEAD) is None
+        # The other kind is not held by it.
+        assert run_import(app, files[1]).exit_code == 0
+    assert run_import(app, files[0]).exit_code == 0  # once the first has finished
+    assert find(app, HEAD) is not None
+
+
+def test_concurrent_import_refused_on_postgresql_attack_shared_staging_table(
+    pg_app, files, postgres, database_url
+):
+    connection = psycopg2.connect(database_url.replace("postgresql+pool://", "postgresql://"))
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_lock(%s)", (load.IMPORT_LOCK_KEYS["establishments"],))
+        result = run_import(pg_app, files[0])
+        assert result.exit_code != 0 and "is running" in result.output
+    finally:
+        connection.close()  # the session's lock goes with it
+    assert run_import(pg_app, files[0]).exit_code == 0
+    assert find(pg_app, HEAD) is not None
