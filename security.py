@@ -5,13 +5,17 @@ from __future__ import annotations
 
 import hashlib
 import io
+import logging
 import time
 from collections.abc import Callable
+from functools import cache
 
 from flask import Flask, abort, current_app, request
 from flask_limiter.util import get_remote_address
 from flask_login import current_user
 from limits import parse_many
+from limits.storage import MemoryStorage
+from limits.strategies import STRATEGIES, RateLimiter
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from extensions import limiter
@@ -211,10 +215,26 @@ def mail_allowed(setting: str, email: str | None) -> bool:
     if not current_app.config["RATELIMIT_ENABLED"] or not email_key(email):
         return True
     items = parse_many(current_app.config[f"RATELIMIT_{setting}"])
-    strategy = limiter.limiter
+    keys = ("mail", setting, email_key(email))
     # hit() checks and counts at once (atomic in the store): concurrent
     # requests cannot all pass a separate test() first.
-    return all([strategy.hit(item, "mail", setting, email_key(email)) for item in items])
+    try:
+        return all([limiter.limiter.hit(item, *keys) for item in items])
+    except Exception:
+        # The shared store (Redis) went away after this request's own limit
+        # was checked: counted in this worker's memory meanwhile, as
+        # Flask-Limiter does for the routes; never a 500.
+        if not current_app.config["RATELIMIT_IN_MEMORY_FALLBACK_ENABLED"]:
+            raise
+        logging.getLogger("portail").warning(
+            "Rate-limit storage unreachable: a mail limit counted in memory."
+        )
+        return all([_memory_limiter().hit(item, *keys) for item in items])
+
+
+@cache
+def _memory_limiter() -> RateLimiter:
+    return STRATEGIES[current_app.config["RATELIMIT_STRATEGY"]](MemoryStorage())
 
 
 def retry_after_seconds() -> int | None:

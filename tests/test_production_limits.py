@@ -10,6 +10,7 @@ import time
 import pytest
 
 import metrics
+import security
 from tests.support.app import Client, clean_environment, make_app
 from tests.support.gunicorn_server import Browser, Gunicorn, flask_command, production_environment
 from tests.support.redis_server import RedisServer
@@ -142,3 +143,24 @@ def test_redis_down_falls_back_to_memory_logged_counted_and_recovers(tmp_path, m
     assert metrics.RATE_LIMIT_STORAGE_RECOVERIES._value.get() == recoveries + 1
     assert "Rate-limit storage back" in caplog.text
     assert "portail_rate_limit_storage_fallback_workers 0.0" in client.get("/metrics").get_data(as_text=True)
+
+
+def test_mail_limit_counts_in_memory_when_redis_goes_away_mid_request_attack_race(
+    tmp_path, monkeypatch, redis
+):
+    """Redis stops between the route's own limit check and the per-address
+    mail limit of the same request (a restart during a burst): the mail
+    limit is counted in the worker's memory, never a 500, and still holds."""
+    clean_environment(monkeypatch)
+    app = make_app(
+        tmp_path, RATELIMIT_ENABLED=True, RATELIMIT_STORAGE_URI=redis.url, RATELIMIT_RESET_EMAIL="2 per hour"
+    )
+    with app.test_request_context():
+        assert security.mail_allowed("RESET_EMAIL", "marie.curie@exemple.fr")
+    redis.stop()
+    try:
+        with app.test_request_context():
+            answers = [security.mail_allowed("RESET_EMAIL", "marie.curie@exemple.fr") for _ in range(3)]
+    finally:
+        redis.start()
+    assert answers == [True, True, False]  # a fresh count in memory, still a limit
