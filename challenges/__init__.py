@@ -17,15 +17,20 @@ import secrets
 from datetime import timedelta
 from functools import lru_cache
 from io import BytesIO
+from typing import TYPE_CHECKING
 
-import numpy as np
 from captcha.image import ImageCaptcha
 from flask import current_app, session
 
 import rules.i18n
-from challenges import audio, bank
+from challenges import bank
 from challenges.bank import ALPHABET
 from models import CaptchaChallenge
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from challenges import audio
 
 __all__ = ["ALPHABET", "LENGTH"]
 
@@ -116,10 +121,17 @@ def spoken(challenge_id: str, language: str | None = None) -> tuple[np.ndarray, 
     the voice bank (``voices/<language>``); by default ``audio_language()``.
     Nothing of it is cached: a challenge fetched again in the other language
     (the header's switch) is spoken in that one."""
+    # The audio's modules (numpy: 12 MB in each worker) load on its first use.
+    import numpy as np
+
+    from challenges import audio
+
     language = language or audio_language()
     rng = np.random.default_rng(int.from_bytes(_digest("captcha-audio", challenge_id), "big"))
     return audio.compose(answer(challenge_id), bank.load(language), rng)
 
 
 def audio_wav(challenge_id: str, language: str | None = None) -> bytes:
+    from challenges import audio
+
     return audio.wav_bytes(spoken(challenge_id, language)[0])
