@@ -13,18 +13,19 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import random
 import secrets
 from datetime import timedelta
 from functools import lru_cache
 from io import BytesIO
 from typing import TYPE_CHECKING
 
-from captcha.image import ImageCaptcha
 from flask import current_app, session
 
 import rules.i18n
 from challenges import bank
 from challenges.bank import ALPHABET
+from challenges.drawing import SeededCaptcha
 from models import CaptchaChallenge
 
 if TYPE_CHECKING:
@@ -37,7 +38,7 @@ __all__ = ["ALPHABET", "LENGTH"]
 LENGTH = 6
 SESSION_KEY = "captcha_key"  # a random key per browser session; challenges keep its hash
 
-_image = ImageCaptcha(width=300, height=90, font_sizes=(48, 52, 56))
+_image = SeededCaptcha(width=300, height=90, font_sizes=(48, 52, 56))
 
 
 def _owner() -> str:
@@ -96,15 +97,17 @@ def image_png(challenge_id: str) -> bytes:
     return _drawn_image(challenge_id, answer(challenge_id))
 
 
-# Each worker draws a challenge's image once (about 4 ms); a page shown again
-# fetches the same picture. A page is shown again soon after it was drawn (the
-# back button, a reload of the image): the last 32 drawings are kept, 400 KB,
-# not 256 of them (3.3 MB of every worker after a few hundred sign-ups).
+# A challenge's image is the same whichever worker draws it, and however
+# often: its randomness is seeded from the challenge (challenges/drawing.py).
+# A page shown again soon after (the back button, a reload of the image) is
+# not drawn again (about 4 ms): each worker keeps its last 32 drawings, 400 KB.
 # The fastest PNG compression: a quarter of the cost for 15 % more bytes.
 @lru_cache(maxsize=32)
 def _drawn_image(challenge_id: str, text: str) -> bytes:
+    # The seed is secret (HMAC); the generator only shapes the distortion, as the audio's does.
+    rng = random.Random(_digest("captcha-image", challenge_id))  # noqa: S311
     out = BytesIO()
-    _image.generate_image(text).save(out, format="png", compress_level=1)
+    _image.generate_image(text, rng=rng).save(out, format="png", compress_level=1)
     return out.getvalue()
 
 
