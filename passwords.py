@@ -46,7 +46,6 @@ HUGE_PAGE = 2 * 1024 * 1024
 _blocks: dict[int, tuple[mmap.mmap, object]] = {}  # address given to libargon2 -> its mapping
 
 
-@ffi.callback("int(uint8_t **, size_t)", error=lib.ARGON2_MEMORY_ALLOCATION_ERROR)
 def _allocate(memory, size):
     """libargon2's allocator: a private anonymous mapping, its used part
     aligned on a huge page (the pages before it are address space, never touched)."""
@@ -64,12 +63,18 @@ def _allocate(memory, size):
     return lib.ARGON2_OK
 
 
-@ffi.callback("void(uint8_t *, size_t)")
 def _free(memory, size):
     # libargon2 has wiped the block already (its default).
     block, whole = _blocks.pop(int(ffi.cast("uintptr_t", memory)))
     ffi.release(whole)
     block.close()
+
+
+try:
+    _ALLOCATE = ffi.callback("int(uint8_t **, size_t)", _allocate, error=lib.ARGON2_MEMORY_ALLOCATION_ERROR)
+    _FREE = ffi.callback("void(uint8_t *, size_t)", _free)
+except (MemoryError, RuntimeError):  # a system refusing libffi's closures
+    _ALLOCATE = _FREE = None
 
 
 def _raw_hash(password: bytes, salt: bytes, parameters: argon2.Parameters) -> bytes:
@@ -95,8 +100,8 @@ def _raw_hash(password: bytes, salt: bytes, parameters: argon2.Parameters) -> by
             "lanes": parameters.parallelism,
             "threads": parameters.parallelism,
             "version": parameters.version,
-            "allocate_cbk": _allocate,
-            "free_cbk": _free,
+            "allocate_cbk": _ALLOCATE,
+            "free_cbk": _FREE,
             "flags": lib.ARGON2_DEFAULT_FLAGS,
         },
     )
@@ -159,6 +164,8 @@ class MappedHasher(PasswordHasher):
 def _hasher_for(profile: str) -> PasswordHasher:
     """OWASP by default; any of argon2.profiles by name (CHEAPEST for tests)."""
     parameters = OWASP if profile == "OWASP" else getattr(argon2.profiles, profile)
+    if _ALLOCATE is None:
+        return PasswordHasher.from_parameters(parameters)  # libargon2's malloc, kept by glibc
     return MappedHasher.from_parameters(parameters)
 
 
