@@ -16,7 +16,6 @@ from dataclasses import dataclass
 from email.mime.multipart import MIMEMultipart
 from email.utils import make_msgid, parseaddr
 
-import dkim
 import flask_mail
 from flask import Flask
 
@@ -92,6 +91,8 @@ class PortalMessage(flask_mail.Message):
         raw = super().as_bytes()
         if self.dkim_key is None:
             return raw
+        import dkim  # dkimpy and dnspython (3 MB) load with the first signed mail
+
         key = self.dkim_key
         signature = dkim.sign(
             raw,

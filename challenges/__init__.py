@@ -13,26 +13,32 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import random
 import secrets
 from datetime import timedelta
 from functools import lru_cache
 from io import BytesIO
+from typing import TYPE_CHECKING
 
-import numpy as np
-from captcha.image import ImageCaptcha
 from flask import current_app, session
 
 import rules.i18n
-from challenges import audio, bank
+from challenges import bank
 from challenges.bank import ALPHABET
+from challenges.drawing import SeededCaptcha
 from models import CaptchaChallenge
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from challenges import audio
 
 __all__ = ["ALPHABET", "LENGTH"]
 
 LENGTH = 6
 SESSION_KEY = "captcha_key"  # a random key per browser session; challenges keep its hash
 
-_image = ImageCaptcha(width=300, height=90, font_sizes=(48, 52, 56))
+_image = SeededCaptcha(width=300, height=90, font_sizes=(48, 52, 56))
 
 
 def _owner() -> str:
@@ -91,13 +97,17 @@ def image_png(challenge_id: str) -> bytes:
     return _drawn_image(challenge_id, answer(challenge_id))
 
 
-# Each worker draws a challenge's image once (about 10 ms); a page shown again
-# fetches the same picture. Challenges live minutes: the oldest are forgotten.
+# A challenge's image is the same whichever worker draws it, and however
+# often: its randomness is seeded from the challenge (challenges/drawing.py).
+# A page shown again soon after (the back button, a reload of the image) is
+# not drawn again (about 4 ms): each worker keeps its last 32 drawings, 400 KB.
 # The fastest PNG compression: a quarter of the cost for 15 % more bytes.
-@lru_cache(maxsize=256)
+@lru_cache(maxsize=32)
 def _drawn_image(challenge_id: str, text: str) -> bytes:
+    # The seed is secret (HMAC); the generator only shapes the distortion, as the audio's does.
+    rng = random.Random(_digest("captcha-image", challenge_id))  # noqa: S311
     out = BytesIO()
-    _image.generate_image(text).save(out, format="png", compress_level=1)
+    _image.generate_image(text, rng=rng).save(out, format="png", compress_level=1)
     return out.getvalue()
 
 
@@ -116,10 +126,17 @@ def spoken(challenge_id: str, language: str | None = None) -> tuple[np.ndarray, 
     the voice bank (``voices/<language>``); by default ``audio_language()``.
     Nothing of it is cached: a challenge fetched again in the other language
     (the header's switch) is spoken in that one."""
+    # The audio's modules (numpy: 12 MB in each worker) load on its first use.
+    import numpy as np
+
+    from challenges import audio
+
     language = language or audio_language()
     rng = np.random.default_rng(int.from_bytes(_digest("captcha-audio", challenge_id), "big"))
     return audio.compose(answer(challenge_id), bank.load(language), rng)
 
 
 def audio_wav(challenge_id: str, language: str | None = None) -> bytes:
+    from challenges import audio
+
     return audio.wav_bytes(spoken(challenge_id, language)[0])

@@ -7,8 +7,10 @@ from __future__ import annotations
 import functools
 import wave
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import numpy as np
+if TYPE_CHECKING:  # numpy (12 MB in each worker) is imported by the audio's first use
+    import numpy as np
 
 # Upper case without look-alikes in the image or in the audio:
 # no 0/O/Q/D, 1/I/L/J, 2/Z, 5/S, 8/B, U/V.
@@ -24,6 +26,8 @@ class MissingVoices(RuntimeError):
 
 def read_wav(path: Path) -> np.ndarray:
     """A recording of the bank as floats in [-1, 1]."""
+    import numpy as np
+
     with wave.open(str(path)) as recording:
         if (recording.getnchannels(), recording.getsampwidth(), recording.getframerate()) != (1, 1, RATE):
             raise MissingVoices(f"{path} is not mono 8-bit {RATE} Hz")

@@ -6,26 +6,17 @@ request's (a relying-party id cannot be an IP address: use localhost)."""
 from __future__ import annotations
 
 import json
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from flask import current_app, request, session
-from webauthn import (
-    generate_authentication_options,
-    generate_registration_options,
-    options_to_json,
-    verify_authentication_response,
-    verify_registration_response,
-)
-from webauthn.helpers import base64url_to_bytes, bytes_to_base64url, parse_authentication_credential_json
-from webauthn.helpers.exceptions import WebAuthnException
-from webauthn.helpers.structs import (
-    AuthenticatorSelectionCriteria,
-    PublicKeyCredentialDescriptor,
-    ResidentKeyRequirement,
-    UserVerificationRequirement,
-)
 
 from models import SecondFactor, User, utcnow
+
+# py_webauthn (with cryptography, cbor2, pyOpenSSL: about 13 MB in each
+# worker) is imported by the functions below, on the first use of a passkey.
+if TYPE_CHECKING:
+    from webauthn.helpers.structs import PublicKeyCredentialDescriptor
 
 REGISTER_KEY = "webauthn_register"
 AUTHENTICATE_KEY = "webauthn_authenticate"
@@ -40,6 +31,9 @@ def _relying_party() -> tuple[str, str]:
 
 
 def _descriptors(user: User) -> list[PublicKeyCredentialDescriptor]:
+    from webauthn.helpers import base64url_to_bytes
+    from webauthn.helpers.structs import PublicKeyCredentialDescriptor
+
     return [
         PublicKeyCredentialDescriptor(id=base64url_to_bytes(factor.credential_id))
         for factor in SecondFactor.confirmed(user).where(SecondFactor.kind == SecondFactor.PASSKEY)
@@ -49,6 +43,14 @@ def _descriptors(user: User) -> list[PublicKeyCredentialDescriptor]:
 def registration_options(user: User) -> str:
     """The options for navigator.credentials.create, as JSON; the challenge
     is kept in the session for ``register``."""
+    from webauthn import generate_registration_options, options_to_json
+    from webauthn.helpers import bytes_to_base64url
+    from webauthn.helpers.structs import (
+        AuthenticatorSelectionCriteria,
+        ResidentKeyRequirement,
+        UserVerificationRequirement,
+    )
+
     rp_id, _ = _relying_party()
     options = generate_registration_options(
         rp_id=rp_id,
@@ -69,6 +71,10 @@ def registration_options(user: User) -> str:
 def verified_registration(credential: str | None) -> dict | None:
     """The new credential's fields if the browser's answer is valid for the
     challenge this session was given (used once), else None."""
+    from webauthn import verify_registration_response
+    from webauthn.helpers import base64url_to_bytes, bytes_to_base64url
+    from webauthn.helpers.exceptions import WebAuthnException
+
     challenge = session.pop(REGISTER_KEY, None)
     if not challenge or not credential or len(credential) > MAX_CREDENTIAL_JSON:
         return None
@@ -92,6 +98,10 @@ def verified_registration(credential: str | None) -> dict | None:
 def authentication_options(user: User | None) -> str:
     """The options for navigator.credentials.get: ``user``'s passkeys, or
     any passkey of the portal (sign-in with a passkey alone)."""
+    from webauthn import generate_authentication_options, options_to_json
+    from webauthn.helpers import bytes_to_base64url
+    from webauthn.helpers.structs import UserVerificationRequirement
+
     rp_id, _ = _relying_party()
     options = generate_authentication_options(
         rp_id=rp_id,
@@ -105,6 +115,10 @@ def authentication_options(user: User | None) -> str:
 def authenticate(credential: str | None, user: User | None = None, require_verification: bool = False):
     """The passkey that signed this session's challenge (used once), of
     ``user`` if given; its signature count moves on. None if anything fails."""
+    from webauthn import verify_authentication_response
+    from webauthn.helpers import base64url_to_bytes, bytes_to_base64url, parse_authentication_credential_json
+    from webauthn.helpers.exceptions import WebAuthnException
+
     challenge = session.pop(AUTHENTICATE_KEY, None)
     if not challenge or not credential or len(credential) > MAX_CREDENTIAL_JSON:
         return None

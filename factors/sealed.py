@@ -10,17 +10,19 @@ from __future__ import annotations
 import base64
 import os
 
-from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from flask import current_app
+
+# cryptography is imported on first use (an authenticator app's enrolment or
+# sign-in): most workers never need it.
 
 INFO = b"portail second factor: totp secret v1"
 VERSION = "v1"
 
 
 def _key() -> bytes:
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
     material = current_app.config.get("TWO_FACTOR_KEY") or current_app.config["SECRET_KEY"]
     if isinstance(material, str):
         material = material.encode()
@@ -30,6 +32,8 @@ def _key() -> bytes:
 def seal(plain: str, context: str) -> str:
     """``plain`` encrypted, bound to ``context`` (e.g. the account): a sealed
     value copied to another account does not open."""
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
     nonce = os.urandom(12)
     data = AESGCM(_key()).encrypt(nonce, plain.encode(), context.encode())
     return f"{VERSION}:{base64.urlsafe_b64encode(nonce + data).decode()}"
@@ -37,6 +41,9 @@ def seal(plain: str, context: str) -> str:
 
 def unseal(sealed: str, context: str) -> str | None:
     """The plain text, or None if it does not open (other key, other context)."""
+    from cryptography.exceptions import InvalidTag
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
     version, _, body = (sealed or "").partition(":")
     if version != VERSION:
         return None

@@ -9,8 +9,6 @@ import re
 import time
 
 import pyotp
-import qrcode
-import qrcode.image.svg
 from flask import current_app
 from flask_babel import gettext as _
 from markupsafe import escape
@@ -47,6 +45,9 @@ def provisioning_uri(user: User, secret: str) -> str:
 def qr_svg(uri: str) -> str:
     """The QR code as an inline SVG (one path: no script, no style attribute
     the CSP would refuse)."""
+    import qrcode  # on first use: only an enrolment draws one
+    import qrcode.image.svg
+
     image = qrcode.make(uri, image_factory=qrcode.image.svg.SvgPathImage, box_size=8, border=2)
     out = io.BytesIO()
     image.save(out)

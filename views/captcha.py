@@ -12,10 +12,10 @@ bp = Blueprint("captcha", __name__, url_prefix="/captcha")
 
 
 def _media(challenge_id: str, medium: str) -> None:
-    if not challenges.is_live(challenge_id):
-        abort(404)
+    # Counting a fetch matches live challenges of this session only: one
+    # query when it is allowed; a second says why it is not.
     if not challenges.count_fetch(challenge_id, medium):
-        abort(429)
+        abort(429 if challenges.is_live(challenge_id) else 404)
 
 
 def _response(body: bytes, mimetype: str) -> Response:

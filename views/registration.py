@@ -81,22 +81,22 @@ def validate_field(name: str):
 @limit("CAPTCHA")
 @limit("CAPTCHA_NEW", methods=("GET",))
 def captcha():
-    if _pending() is None:
+    data = _pending()
+    if data is None:
         flash(_("Complétez d'abord vos informations personnelles."), "info")
         return redirect(url_for(".personal_info"), 303)
     form = CaptchaForm()
     if not form.is_submitted():
-        return _captcha_step()
+        return _captcha_step(email=data["email"])
     if not form.validate():
-        return _captcha_step(form, status=422)
+        return _captcha_step(form, status=422, email=data["email"])
     if not challenges.solve(form.challenge_id.data, form.answer.data):
         # One attempt per challenge: a new one is drawn.
         form.answer.errors = [
             _("Les caractères saisis ne correspondent pas. Essayez avec cette nouvelle image.")
         ]
         form.answer.data = ""
-        return _captcha_step(form, status=422)
-    data = _pending()
+        return _captcha_step(form, status=422, email=data["email"])
     drafts.delete(drafts.SIGNUP)
     # The per-address limit stops mails only: the same page follows.
     if mail_allowed("CAPTCHA_EMAIL", data["email"]):
@@ -175,14 +175,16 @@ def _cooldown_left() -> int:
 
 
 @renders("registration.captcha")
-def _captcha_step(form: CaptchaForm | None = None, status: int = 200):
+def _captcha_step(form: CaptchaForm | None = None, status: int = 200, email: str | None = None):
+    """The captcha step; ``email``, step 2's address, when the caller has
+    loaded the draft already (one query less)."""
     form = form or CaptchaForm(formdata=None)
     return page(
         "registration/captcha.html",
         status,
         form=form,
         challenge=challenges.open_challenge(),
-        email=_pending_email(),
+        email=email or _pending_email(),
     )
 
 
