@@ -4,10 +4,13 @@ next to the field."""
 
 from __future__ import annotations
 
+import ast
+import importlib.util
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import cache
+from pathlib import Path
 
 from rules import RuleError, fold
 from rules.i18n import LazyText, _
@@ -127,11 +130,25 @@ _UNLEET = str.maketrans({"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": 
 _REPEATED = re.compile(r"(.+?)\1+")
 
 
+def _zxcvbn_passwords() -> list[str]:
+    """zxcvbn's 30,000 common passwords, read from its file without importing
+    the package: importing it ranks every one of its lists (English words,
+    names, films), 14 MB a worker would keep for this one list of 2.5 MB."""
+    spec = importlib.util.find_spec("zxcvbn")
+    if spec is None or spec.origin is None:
+        raise RuntimeError("zxcvbn is not installed (requirements.txt)")
+    with open(Path(spec.origin).with_name("frequency_lists.py"), encoding="utf-8") as source:
+        for line in source:
+            key, _, value = line.strip().partition(":")
+            if key == '"passwords"':  # "passwords": "123456,password,…".split(","),
+                listed = value.strip().removesuffix(",").removesuffix('.split(",")')
+                return ast.literal_eval(listed).split(",")
+    raise RuntimeError("zxcvbn's list of common passwords was not found")
+
+
 @cache
 def _common_passwords() -> frozenset[str]:
-    from zxcvbn.frequency_lists import FREQUENCY_LISTS
-
-    return frozenset(FREQUENCY_LISTS["passwords"]) | FRENCH_COMMON_PASSWORDS
+    return frozenset(_zxcvbn_passwords()) | FRENCH_COMMON_PASSWORDS
 
 
 def _strip_decoration(text: str) -> str:

@@ -55,3 +55,21 @@ def test_the_captcha_image_does_not_import_numpy_but_its_audio_does(tmp_path):
         "else:\n    import numpy",
     )
     assert "numpy" in spoken
+
+
+def test_checking_a_password_reads_zxcvbns_list_without_importing_zxcvbn(tmp_path):
+    """Importing zxcvbn ranks all its lists (14 MB a worker keeps); only its
+    common passwords are used, read from its file."""
+    checked = _modules_after(
+        tmp_path, "from rules.passwords import check_password\ncheck_password('Correct-Cheval-42', [])"
+    )
+    assert "zxcvbn" not in checked
+
+
+def test_the_common_passwords_are_zxcvbns_own_list():
+    from zxcvbn.frequency_lists import FREQUENCY_LISTS  # its import splits the lists
+
+    from rules.passwords import _zxcvbn_passwords
+
+    assert _zxcvbn_passwords() == FREQUENCY_LISTS["passwords"]
+    assert len(FREQUENCY_LISTS["passwords"]) == 30_000
