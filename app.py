@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import Flask, request
+from flask.globals import _cv_request
 from flask_wtf.csrf import CSRFError
 
 import assets
@@ -110,7 +111,10 @@ def create_app(test_config: dict | None = None) -> Flask:
 
     @app.after_request
     def _vary(response):
-        response.vary.add("HX-Request")
+        if "Vary" in response.headers:
+            response.vary.add("HX-Request")
+        else:
+            response.headers["Vary"] = "HX-Request"
         return response
 
     # Templates compare against these names, never against raw strings.
@@ -120,6 +124,38 @@ def create_app(test_config: dict | None = None) -> Flask:
     # The form macros render a field's control with forms.render (WTForms' output, faster).
     app.jinja_env.globals["field_control"] = field_control
 
+    _cache_plain_urls(app)
+
     app.cli.add_command(backup.backup)
     cli.register(app, refusal)
     return app
+
+
+# A page links the same few addresses on every request (the header's, the
+# footer's): each costs a build through the URL map. An address named by its
+# endpoint alone, with no value, depends on nothing else but the root the
+# application is mounted at (SCRIPT_NAME): it is built once per root.
+PLAIN_URLS_KEPT = 1000
+
+
+def _cache_plain_urls(app: Flask) -> None:
+    if any(app.url_default_functions.values()):
+        return  # defaults injected per request: nothing is plain
+    build = app.url_for
+    built: dict[tuple[str, str], str] = {}
+
+    def url_for(endpoint: str, /, **values) -> str:
+        if values or endpoint.startswith("."):
+            return build(endpoint, **values)  # relative to the request's blueprint, or with values
+        context = _cv_request.get(None)
+        if context is None:
+            return build(endpoint)  # outside a request: an external URL
+        key = (endpoint, context.request.script_root)
+        url = built.get(key)
+        if url is None:
+            url = build(endpoint)
+            if len(built) < PLAIN_URLS_KEPT:
+                built[key] = url
+        return url
+
+    app.jinja_env.globals["url_for"] = url_for
