@@ -64,6 +64,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     htmx.init_app(app)
     login_manager.init_app(app)
     login_manager.user_loader(sessions.load_user)
+    sessions.init_app(app)
     mailer.init_app(app)
     security.init_app(app)
     metrics.init_app(app)
