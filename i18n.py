@@ -9,10 +9,11 @@ the language of the account it is for (``mailer.queue``).
 
 from __future__ import annotations
 
+import flask_babel
 from babel.support import NullTranslations
 from flask import Flask, has_request_context, request, session
 from flask.globals import _cv_app
-from flask_babel import Domain, get_domain, get_locale, gettext, lazy_gettext
+from flask_babel import Domain, get_locale, gettext, lazy_gettext
 from flask_babel.speaklater import LazyString
 from flask_login import current_user
 from jinja2 import pass_eval_context
@@ -48,7 +49,7 @@ def select_locale() -> str:
 
 def current() -> str:
     """The language of what is being rendered (« fr » or « en »)."""
-    locale = get_locale()
+    locale = _kept("babel_locale") or get_locale()
     return locale.language if locale is not None else DEFAULT
 
 
@@ -70,6 +71,19 @@ def _escaped(text: LazyString):
 # request (a mail in the addressee's language) is never served the other
 # language's catalogue. ``g`` is the app context's: nothing outlives a request.
 _NO_TRANSLATIONS = NullTranslations()
+_babel_domain = flask_babel.get_domain
+
+
+def _kept(name: str):
+    """What Flask-Babel keeps for this request under ``name`` (``g._flask_babel``), or None."""
+    context = _cv_app.get(None)
+    return None if context is None else getattr(context.g.__dict__.get("_flask_babel"), name, None)
+
+
+def _domain() -> Domain:
+    """flask_babel.get_domain, the request's domain read without its three
+    look-ups through ``g`` (every gettext of Python code, lazy texts included)."""
+    return _kept("babel_domain") or _babel_domain()
 
 
 class _RequestDomain(Domain):
@@ -84,10 +98,9 @@ def translations():
     context = _cv_app.get(None)
     if context is None:
         return _NO_TRANSLATIONS
-    state = context.g.__dict__.get("_flask_babel")
-    found = getattr(state, "babel_translations", None)
+    found = getattr(context.g.__dict__.get("_flask_babel"), "babel_translations", None)
     if found is None:
-        found = Domain.get_translations(get_domain())  # Flask-Babel's own lookup
+        found = Domain.get_translations(_babel_domain())  # Flask-Babel's own lookup
         context.g._flask_babel.babel_translations = found
     return found
 
@@ -130,6 +143,7 @@ def init_app(app: Flask) -> None:
     app.config.setdefault("BABEL_DEFAULT_TIMEZONE", "Europe/Paris")
     babel.init_app(app, locale_selector=select_locale)
     # Every text, in Python or in a template, takes the request's catalogue.
+    flask_babel.get_domain = _domain  # what flask_babel.gettext and the lazy texts call
     if not isinstance(babel.__dict__.get("domain_instance"), _RequestDomain):
         babel.domain_instance = _RequestDomain(domain=app.extensions["babel"].default_domain)
     app.jinja_env.globals.update(
