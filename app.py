@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from inspect import CO_COROUTINE
+
 from flask import Flask, request
+from flask.globals import _cv_request
+from flask.templating import Environment
 from flask_wtf.csrf import CSRFError
 
 import assets
@@ -45,9 +49,37 @@ from views import (
 )
 
 
+class Templates(Environment):
+    """Flask's Jinja environment, whose templates read its globals as they are.
+
+    Jinja gives each template a ChainMap of its own globals (none here) over
+    the environment's; every render, include and macro import then copies
+    and lists that ChainMap key by key (some 10 µs each, five a page). A
+    template loaded without globals of its own gets the environment's dict
+    itself, as Jinja 2 did: the same names, seen as they are updated.
+    Templates are never given globals of their own here (no
+    ``get_template(..., globals=...)``), so no template adds to them."""
+
+    def make_globals(self, d):
+        return self.globals if not d else super().make_globals(d)
+
+
+class Portal(Flask):
+    jinja_environment = Templates
+
+    def ensure_sync(self, func):
+        """Flask asks, for each hook and view of each request (some 25), whether
+        it is a coroutine: a plain function's flags answer at once."""
+        code = getattr(func, "__code__", None)
+        plain = code is not None and not code.co_flags & CO_COROUTINE
+        if plain and not hasattr(func, "_is_coroutine_marker"):  # inspect.markcoroutinefunction
+            return func
+        return super().ensure_sync(func)
+
+
 def create_app(test_config: dict | None = None) -> Flask:
     # Static files are assets.py's (WhiteNoise), not a Flask route.
-    app = Flask(__name__, instance_relative_config=True, static_folder=None)
+    app = Portal(__name__, instance_relative_config=True, static_folder=None)
     refusal = None
     try:
         config.load(app, test_config)
@@ -63,6 +95,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     htmx.init_app(app)
     login_manager.init_app(app)
     login_manager.user_loader(sessions.load_user)
+    sessions.init_app(app)
     mailer.init_app(app)
     security.init_app(app)
     metrics.init_app(app)
@@ -110,7 +143,10 @@ def create_app(test_config: dict | None = None) -> Flask:
 
     @app.after_request
     def _vary(response):
-        response.vary.add("HX-Request")
+        if "Vary" in response.headers:
+            response.vary.add("HX-Request")
+        else:
+            response.headers["Vary"] = "HX-Request"
         return response
 
     # Templates compare against these names, never against raw strings.
@@ -120,6 +156,38 @@ def create_app(test_config: dict | None = None) -> Flask:
     # The form macros render a field's control with forms.render (WTForms' output, faster).
     app.jinja_env.globals["field_control"] = field_control
 
+    _cache_plain_urls(app)
+
     app.cli.add_command(backup.backup)
     cli.register(app, refusal)
     return app
+
+
+# A page links the same few addresses on every request (the header's, the
+# footer's): each costs a build through the URL map. An address named by its
+# endpoint alone, with no value, depends on nothing else but the root the
+# application is mounted at (SCRIPT_NAME): it is built once per root.
+PLAIN_URLS_KEPT = 1000
+
+
+def _cache_plain_urls(app: Flask) -> None:
+    if any(app.url_default_functions.values()):
+        return  # defaults injected per request: nothing is plain
+    build = app.url_for
+    built: dict[tuple[str, str], str] = {}
+
+    def url_for(endpoint: str, /, **values) -> str:
+        if values or endpoint.startswith("."):
+            return build(endpoint, **values)  # relative to the request's blueprint, or with values
+        context = _cv_request.get(None)
+        if context is None:
+            return build(endpoint)  # outside a request: an external URL
+        key = (endpoint, context.request.script_root)
+        url = built.get(key)
+        if url is None:
+            url = build(endpoint)
+            if len(built) < PLAIN_URLS_KEPT:
+                built[key] = url
+        return url
+
+    app.jinja_env.globals["url_for"] = url_for

@@ -1,5 +1,6 @@
 """Flask extensions, created once and bound by the factory."""
 
+from flask import session
 from flask_babel import Babel
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
@@ -12,7 +13,23 @@ babel = Babel()
 csrf = CSRFProtect()
 mail = Mail()
 htmx = Htmx()
-login_manager = LoginManager()
+
+
+class _LoginManager(LoginManager):
+    """Flask-Login's, with its session protection (``basic``: a signed-in
+    session seen from another address or browser is no longer « fresh »)
+    checked only where someone is signed in. An anonymous session (a CSRF
+    token, a language) has no freshness to lose: marking it would rewrite
+    and re-sign its cookie on the next request of a visitor whose address
+    changed, and hash the address and browser of every visitor."""
+
+    def _session_protection_failed(self):
+        if "_user_id" not in session:
+            return False
+        return super()._session_protection_failed()
+
+
+login_manager = _LoginManager()
 login_manager.login_view = "auth.login"
 login_manager.login_message_category = "info"
 login_manager.session_protection = "basic"

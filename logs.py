@@ -26,6 +26,7 @@ QUIET_PATHS = frozenset({"/livez", "/readyz", "/metrics"})
 
 LOGGER = "portail"
 REQUEST_LOGGER = "portail.request"
+_REQUEST_LOG = logging.getLogger(REQUEST_LOGGER)
 
 
 def redact(path: str | None) -> str:
@@ -129,27 +130,36 @@ def _account_id() -> int | None:
 def _finish(response):
     from flask import current_app, g, request
 
+    request = request._get_current_object()  # one look-up through the proxy, not eleven
     started = g.pop("log_started", None)
     request_id = g.get("request_id")
     if request_id:
         response.headers.setdefault("X-Request-ID", request_id)
     if started is None or not current_app.config["LOG_REQUESTS"]:
         return response
+    raw_path = request.path
+    level = logging.DEBUG if raw_path in QUIET_PATHS else logging.INFO
+    logger = _REQUEST_LOG
+    if not logger.isEnabledFor(level):
+        return response
     duration_ms = round((time.perf_counter() - started) * 1000, 1)
-    path = redact(request.path)
+    path, method, status = redact(raw_path), request.method, response.status_code
     fields = {
         "request_id": request_id,
-        "method": request.method,
+        "method": method,
         "path": path,
-        "status": response.status_code,
+        "status": status,
         "duration_ms": duration_ms,
         "account_id": _account_id(),
         "client": request.remote_addr,
     }
-    level = logging.DEBUG if request.path in QUIET_PATHS else logging.INFO
-    logging.getLogger(REQUEST_LOGGER).log(
-        level, "%s %s %s %.1f ms", request.method, path, response.status_code, duration_ms, extra=fields
-    )
+    # The record made directly: Logger.log would walk the stack for the
+    # caller's file and line, which no format here shows (always this function).
+    record = logger.makeRecord(
+        logger.name, level, __file__, 0, "%s %s %s %.1f ms", (method, path, status, duration_ms), None,
+        "_finish", fields,
+    )  # fmt: skip
+    logger.handle(record)
     return response
 
 

@@ -162,14 +162,33 @@ def _start_timer() -> None:
     g.metrics_started = time.perf_counter()
 
 
+# Each metric's labelled series, kept: ``labels()`` turns the values to
+# strings and takes the metric's lock each time. The series themselves are
+# prometheus_client's (per process, and per worker file in multiprocess mode).
+_SERIES: dict[tuple, object] = {}
+_SERIES_KEPT = 2000  # endpoints x methods x statuses; a stranger method is not kept
+
+
+def _series(metric, *values):
+    key = (metric, *values)
+    found = _SERIES.get(key)
+    if found is None:
+        found = metric.labels(*values)
+        if len(_SERIES) < _SERIES_KEPT:
+            _SERIES[key] = found
+    return found
+
+
 def _observe(response):
     started = g.pop("metrics_started", None)
-    endpoint = request.endpoint or PROBES.get(request.path, "unmatched")
+    current = request._get_current_object()
+    endpoint = current.endpoint or PROBES.get(current.path, "unmatched")
+    method, status = current.method, response.status_code
     if started is not None:
-        REQUEST_SECONDS.labels(endpoint, request.method).observe(time.perf_counter() - started)
-    REQUESTS.labels(endpoint, request.method, str(response.status_code)).inc()
-    if response.status_code == 429:
-        RATE_LIMIT_REFUSALS.labels(endpoint).inc()
+        _series(REQUEST_SECONDS, endpoint, method).observe(time.perf_counter() - started)
+    _series(REQUESTS, endpoint, method, str(status)).inc()
+    if status == 429:
+        _series(RATE_LIMIT_REFUSALS, endpoint).inc()
     return response
 
 

@@ -37,6 +37,7 @@ STATIC_HEADERS = {
     "Cross-Origin-Opener-Policy": "same-origin",
     "Permissions-Policy": "camera=(), microphone=(), geolocation=(), payment=()",
 }
+_STATIC_ITEMS = tuple(STATIC_HEADERS.items())
 
 
 def _refuse_oversized_body() -> None:
@@ -109,13 +110,14 @@ def init_app(app: Flask) -> None:
     @app.after_request
     def _headers(response):
         headers = response.headers
-        for name, value in STATIC_HEADERS.items():
-            headers.setdefault(name, value)
-        if response.mimetype == "text/html":
+        # What a view set stays (setdefault), read in one pass over the headers.
+        present = {name.lower() for name, _value in headers}
+        headers.extend([item for item in _STATIC_ITEMS if item[0].lower() not in present])
+        if "cache-control" not in present and response.mimetype == "text/html":
             # Pages carry CSRF tokens, personal data or token links: never stored.
-            headers.setdefault("Cache-Control", "no-store")
-        if request.is_secure or https_outside_development:
-            headers.setdefault("Strict-Transport-Security", HSTS)
+            headers.add("Cache-Control", "no-store")
+        if "strict-transport-security" not in present and (https_outside_development or request.is_secure):
+            headers.add("Strict-Transport-Security", HSTS)
         return response
 
 

@@ -9,10 +9,15 @@ of the account ends."""
 
 from __future__ import annotations
 
+import hmac
 from datetime import timedelta
 
-from flask import current_app, session
+import flask_wtf.csrf
+from flask import Flask, current_app, session
+from flask.sessions import SecureCookieSessionInterface
 from flask_login import login_user, logout_user
+from itsdangerous import TimestampSigner, URLSafeTimedSerializer, want_bytes
+from itsdangerous.signer import HMACAlgorithm
 
 import i18n
 from models import User, UserSession, db
@@ -77,3 +82,77 @@ def purge() -> int:
     signing out)."""
     with db.atomic():
         return UserSession.purge(max_age())
+
+
+# -- signing, at the cost of one HMAC --------------------------------------------------
+# The session cookie and the CSRF token are signed by itsdangerous, which on
+# every request builds its serializer again (Flask's tests it by serializing
+# an empty dict), derives the key from the secret again (one more HMAC), and
+# signs with the pure-Python HMAC (the digest is given as a function, not a
+# name). The same signatures, the same keys and the same checks (fallback
+# keys, timestamps) here, with each of those done once per process.
+_DERIVED_KEYS: dict[tuple, bytes] = {}
+_DERIVED_KEYS_KEPT = 64  # one per secret and purpose; tests make many apps
+
+
+class _HMAC(HMACAlgorithm):
+    """HMACAlgorithm in one call to OpenSSL: the same signature."""
+
+    def __init__(self, digest_method, name: str):
+        super().__init__(digest_method)
+        self.name = name
+
+    def get_signature(self, key: bytes, value: bytes) -> bytes:
+        return hmac.digest(key, value, self.name)
+
+
+class Signer(TimestampSigner):
+    """itsdangerous' TimestampSigner with its derived keys kept and its HMAC in C."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if type(self.algorithm) is HMACAlgorithm:
+            self.algorithm = _HMAC(self.digest_method, self.digest_method().name)
+
+    def derive_key(self, secret_key: str | bytes | None = None) -> bytes:
+        secret = self.secret_keys[-1] if secret_key is None else want_bytes(secret_key)
+        key = (secret, self.salt, self.key_derivation, self.digest_method)
+        derived = _DERIVED_KEYS.get(key)
+        if derived is None:
+            derived = super().derive_key(secret)
+            if len(_DERIVED_KEYS) < _DERIVED_KEYS_KEPT:
+                _DERIVED_KEYS[key] = derived
+        return derived
+
+
+class Serializer(URLSafeTimedSerializer):
+    default_signer = Signer
+
+
+class CookieSessions(SecureCookieSessionInterface):
+    """Flask's signed-cookie sessions, the same cookie, its serializer built
+    once per set of keys."""
+
+    def __init__(self):
+        self._serializers: dict[tuple, URLSafeTimedSerializer] = {}
+
+    def get_signing_serializer(self, app: Flask) -> URLSafeTimedSerializer | None:
+        if not app.secret_key:
+            return None
+        keys = (*(app.config["SECRET_KEY_FALLBACKS"] or ()), app.secret_key)
+        found = self._serializers.get(keys)
+        if found is None:
+            found = Serializer(
+                list(keys),
+                salt=self.salt,
+                serializer=self.serializer,
+                signer_kwargs={"key_derivation": self.key_derivation, "digest_method": self.digest_method},
+            )
+            self._serializers = {keys: found}  # the keys of the moment only
+        return found
+
+
+def init_app(app: Flask) -> None:
+    app.session_interface = CookieSessions()
+    # Flask-WTF signs its tokens with the serializer of its module's namespace.
+    flask_wtf.csrf.URLSafeTimedSerializer = Serializer

@@ -9,16 +9,30 @@ registers the function that renders it (``@renders("structure.choose")``)."""
 from __future__ import annotations
 
 import json
+import secrets
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
-from flask import Response, make_response, redirect, render_template, request, url_for
+from flask import (
+    Response,
+    current_app,
+    g,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask.typing import ResponseReturnValue
+from flask_login import current_user
+from flask_wtf.csrf import generate_csrf
 from werkzeug.routing import IntegerConverter
 from werkzeug.urls import iri_to_uri
 
 import devices
+import i18n
 import sessions
 
 if TYPE_CHECKING:
@@ -60,6 +74,64 @@ def safe_next(target: str | None) -> str | None:
 def page(template: str, status: int = 200, **context) -> Response:
     """A step as a full page, or as its fragment under htmx (see app._layout)."""
     return make_response(render_template(template, **context), status)
+
+
+# -- pages every anonymous visitor sees alike ----------------------------------------
+# The home page, « Se connecter », « Mot de passe oublié ? » shown to someone
+# not signed in, without a flash or a query string, differ from one visitor
+# to the next by the CSRF token only. Each is rendered once per language,
+# layout (page or htmx fragment) and path, with a stand-in for the token,
+# which each answer replaces with the visitor's own. Anything else that
+# could tell visitors apart (an account, a flash, a query, the language, the
+# htmx headers) either is in the key or keeps the page from being shared.
+TOKEN_STAND_IN = "csrf" + secrets.token_hex(20)  # per process, never a visitor's token
+SHARED_PAGES_KEPT = 64
+
+
+def shared_page(template: str, context: Callable[[], dict]) -> Response:
+    """``page(template, **context())``, rendered once for every anonymous
+    visitor (see above). ``context`` is called only when the page is
+    rendered, with the stand-in in place of the token (a form made earlier
+    would carry the visitor's own token)."""
+    key = _shared_key(template)
+    if key is None:
+        return page(template, **context())
+    pages = current_app.extensions.setdefault("shared_pages", {})
+    html = pages.get(key)
+    if html is None:
+        html = _render_with_stand_in(template, context)
+        token = generate_csrf()
+        if token.split(".", 1)[0] in html:
+            # The visitor's own token reached the page around the stand-in: never shared.
+            return make_response(html.replace(TOKEN_STAND_IN, token))
+        if len(pages) < SHARED_PAGES_KEPT:
+            pages[key] = html
+        return make_response(html.replace(TOKEN_STAND_IN, token))
+    return make_response(html.replace(TOKEN_STAND_IN, generate_csrf()))
+
+
+def _shared_key(template: str) -> tuple | None:
+    """What the shared page depends on, or None when it must be rendered for this request."""
+    if current_app.jinja_env.auto_reload or request.method != "GET" or request.query_string:
+        return None
+    if "_flashes" in session or current_user.is_authenticated:
+        return None
+    htmx = request.htmx
+    return (template, i18n.current(), bool(htmx), bool(htmx and htmx.boosted), request.path)
+
+
+def _render_with_stand_in(template: str, context: Callable[[], dict]) -> str:
+    # Flask-WTF keeps the request's signed token in g (under the field's name):
+    # every csrf_token() and form of this render takes the stand-in instead.
+    name = current_app.config.get("WTF_CSRF_FIELD_NAME", "csrf_token")
+    own = g.pop(name, None)
+    setattr(g, name, TOKEN_STAND_IN)
+    try:
+        return render_template(template, **context())
+    finally:
+        g.pop(name, None)
+        if own is not None:
+            setattr(g, name, own)
 
 
 def invalid(template: str, **context) -> Response:

@@ -5,14 +5,14 @@ from __future__ import annotations
 from flask import Blueprint
 
 from accessibility import load_audit
-from views import page
+from views import page, shared_page
 
 bp = Blueprint("main", __name__)
 
 
 @bp.get("/")
 def home():
-    return page("main/home.html")
+    return shared_page("main/home.html", dict)
 
 
 @bp.get("/declaration-accessibilite")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, session, url_for
+from flask import Blueprint, flash, redirect, request, session, url_for
 from flask_babel import gettext as _
 
 import accounts
@@ -14,7 +14,7 @@ from forms.account import NewPasswordForm
 from forms.auth import EmailRequestForm
 from rules.passwords import password_checks
 from security import limit, mail_allowed
-from views import advance, invalid, page, renders, sign_in
+from views import advance, invalid, page, renders, shared_page, sign_in
 
 bp = Blueprint("recovery", __name__, url_prefix="/mot-de-passe-oublie")
 
@@ -24,6 +24,8 @@ SENT_KEY = "reset_sent_to"
 @bp.route("/", methods=["GET", "POST"], endpoint="request")
 @limit("RESET")
 def ask():
+    if request.method == "GET":
+        return shared_page("recovery/request.html", lambda: {"form": EmailRequestForm()})
     form = EmailRequestForm()
     if not form.is_submitted():
         return page("recovery/request.html", form=form)

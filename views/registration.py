@@ -70,10 +70,17 @@ def save_draft():
 @bp.post("/champ/<name>")
 def validate_field(name: str):
     """Inline validation of one field with the same form class as the submit."""
-    form = PersonalInfoForm()
     if name not in PersonalInfoForm.INLINE:
         abort(404)
-    form.validate()
+    form = PersonalInfoForm()
+    # Only what this field's answer depends on: the fields up to it, in the
+    # form's order, as form.validate() would run them (a check reads the
+    # fields before it, e.g. « Confirmez » the address, never those after).
+    for field in form:
+        inline = getattr(type(form), f"validate_{field.name}", None)
+        field.validate(form, (inline,) if inline else ())
+        if field.name == name:
+            break
     return render_template("registration/_field.html", field=form[name])
 
 

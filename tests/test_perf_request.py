@@ -1,0 +1,220 @@
+"""The fixed cost of a request (issue 11, P1): what is done once instead of
+on every request must never carry one visitor's or one language's output to
+another. Attacks are named after what they try."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from flask import render_template_string, session, url_for
+from flask.sessions import SecureCookieSessionInterface
+from flask_babel import force_locale, gettext
+from flask_wtf.csrf import generate_csrf, validate_csrf
+from itsdangerous import URLSafeTimedSerializer
+
+import views
+from tests.support.app import CSRF_IN_PAGE, Client, HtmxClient
+from tests.support.structures import sign_up
+
+SHARED = ["/", "/connexion", "/mot-de-passe-oublie/"]
+ENGLISH = {"Accept-Language": "en"}
+
+
+def token_in(response) -> str:
+    match = CSRF_IN_PAGE.search(response.get_data(as_text=True))
+    return match.group(1) or match.group(2)
+
+
+def tokens_in(response) -> set[str]:
+    html = response.get_data(as_text=True)
+    return set(re.findall(r'csrf_token" (?:type="hidden" )?value="([^"]+)"', html)) | set(
+        re.findall(r'"X-CSRFToken": "([^"]+)"', html)
+    )
+
+
+def new_client(app, htmx: bool = False) -> Client:
+    app.test_client_class = HtmxClient if htmx else Client
+    return app.test_client()
+
+
+def renders_of(app, monkeypatch) -> list[str]:
+    seen: list[str] = []
+    original = views.render_template
+
+    def counting(template, **context):
+        seen.append(template)
+        return original(template, **context)
+
+    monkeypatch.setattr(views, "render_template", counting)
+    return seen
+
+
+@pytest.mark.parametrize("path", SHARED)
+def test_a_shared_page_is_rendered_once_for_every_anonymous_visitor(app, monkeypatch, path):
+    seen = renders_of(app, monkeypatch)
+    first, second = new_client(app).get(path), new_client(app).get(path)
+    assert first.status_code == second.status_code == 200
+    assert len(seen) == 1
+    assert views.TOKEN_STAND_IN not in first.get_data(as_text=True) + second.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("path", SHARED)
+def test_a_shared_page_never_carries_another_visitors_csrf_token(app, path):
+    alice, bob = new_client(app), new_client(app)
+    alice_page, bob_page = alice.get(path), bob.get(path)
+    alice_tokens, bob_tokens = tokens_in(alice_page), tokens_in(bob_page)
+    assert len(alice_tokens) == 1 and len(bob_tokens) == 1
+    assert alice_tokens != bob_tokens
+    # Each token is its visitor's: it passes with its own session, not the other's.
+    (bob_token,) = bob_tokens
+    assert bob.post("/langue", data={"csrf_token": bob_token, "lang": "en", "next": "/"}).status_code == 303
+    assert alice.post("/langue", data={"csrf_token": bob_token, "lang": "en", "next": "/"}).status_code == 400
+
+
+@pytest.mark.parametrize("path", SHARED)
+def test_a_shared_page_never_serves_one_language_to_another(app, path):
+    french, english = new_client(app), new_client(app)
+    for _ in range(2):
+        assert '<html lang="fr">' in french.get(path).get_data(as_text=True)
+        assert '<html lang="en">' in english.get(path, headers=ENGLISH).get_data(as_text=True)
+
+
+def test_a_shared_page_never_serves_a_fragment_for_a_page_or_the_other_way(app):
+    page, fragment = new_client(app), new_client(app, htmx=True)
+    for _ in range(2):
+        assert page.get("/connexion").get_data(as_text=True).startswith("<!doctype html>")
+        html = fragment.get("/connexion").get_data(as_text=True)
+        assert "<!doctype html>" not in html and 'data-hx-swap-oob="true"' in html
+
+
+def test_a_signed_in_visitor_never_gets_the_anonymous_page_nor_gives_it_their_name(app, mailbox):
+    anonymous = new_client(app)
+    assert "Se connecter" in anonymous.get("/").get_data(as_text=True)
+    person = sign_up(new_client(app), mailbox)
+    home = person.get("/").get_data(as_text=True)
+    assert "Mon compte" in home and "Curie" in home
+    later = new_client(app).get("/").get_data(as_text=True)
+    assert "Mon compte" not in later and "Curie" not in later
+
+
+def test_a_flash_is_shown_to_its_visitor_only(app, mailbox):
+    person = sign_up(new_client(app), mailbox)
+    response = person.submit("/deconnexion", follow_redirects=True)
+    assert "Vous êtes déconnecté." in response.get_data(as_text=True)
+    assert "Vous êtes déconnecté." not in new_client(app).get("/").get_data(as_text=True)
+
+
+def test_a_query_string_is_never_shared(app):
+    first = new_client(app).get("/connexion?next=/mon-compte").get_data(as_text=True)
+    assert "next=/mon-compte" in first or "next=%2Fmon-compte" in first
+    assert "mon-compte" not in new_client(app).get("/connexion").get_data(as_text=True)
+
+
+def test_a_page_carrying_the_visitors_own_token_is_not_shared(app, monkeypatch):
+    """A page whose form was made before the stand-in took its place (the
+    form carries the visitor's own token) is answered, never kept."""
+    from forms.auth import LoginForm
+
+    seen = renders_of(app, monkeypatch)
+    with app.test_request_context("/connexion"):
+        app.preprocess_request()
+        made_too_early = LoginForm()
+        response = views.shared_page("auth/login.html", lambda: {"form": made_too_early, "next_url": None})
+        assert response.status_code == 200
+        assert views.TOKEN_STAND_IN not in response.get_data(as_text=True)
+    assert not app.extensions.get("shared_pages")
+    assert len(seen) == 1
+
+
+# -- signing: the same cookies and tokens as the stock serializers ----------------------
+
+
+def test_session_cookies_and_csrf_tokens_are_the_stock_ones(app):
+    stock_sessions = SecureCookieSessionInterface().get_signing_serializer(app)
+    ours = app.session_interface.get_signing_serializer(app)
+    data = {"csrf_token": "ab" * 20, "lang": "en"}
+    assert stock_sessions.loads(ours.dumps(data)) == data
+    assert ours.loads(stock_sessions.dumps(data)) == data
+    with app.test_request_context("/"):
+        token = generate_csrf()
+        raw = session["csrf_token"]
+        stock = URLSafeTimedSerializer(app.secret_key, salt="wtf-csrf-token")
+        assert stock.loads(token) == raw
+        validate_csrf(stock.dumps(raw))  # a token signed the stock way passes
+    forged = URLSafeTimedSerializer("another-secret", salt="wtf-csrf-token").dumps("ab" * 20)
+    with app.test_request_context("/"), pytest.raises(Exception, match="invalid|does not match"):
+        session["csrf_token"] = "ab" * 20
+        validate_csrf(forged)
+
+
+def test_an_anonymous_session_is_not_rewritten_by_each_request(app):
+    client = new_client(app)
+    client.get("/inscription/")
+    token = token_in(client.get("/inscription/"))
+    response = client.post(
+        "/inscription/champ/email", data={"csrf_token": token, "email": "marie.curie@exemple.fr"}
+    )
+    assert response.status_code == 200
+    assert "Set-Cookie" not in response.headers
+
+
+def test_a_signed_in_session_seen_from_another_browser_is_no_longer_fresh(app, mailbox):
+    person = sign_up(new_client(app), mailbox)
+    with person.session_transaction() as signed_in:
+        assert signed_in.get("_fresh") is True
+    person.get("/", headers={"User-Agent": "another browser"})
+    with person.session_transaction() as signed_in:
+        assert signed_in.get("_fresh") is False
+
+
+# -- templates and translations -----------------------------------------------------------
+
+
+def test_an_address_built_once_follows_the_application_root(app):
+    with app.test_request_context("/", base_url="http://localhost/portail/"):
+        assert render_template_string("{{ url_for('auth.login') }}") == "/portail/connexion"
+    with app.test_request_context("/"):
+        assert render_template_string("{{ url_for('auth.login') }}") == "/connexion"
+        assert url_for("auth.login") == "/connexion"
+
+
+def test_templates_see_globals_added_after_they_were_loaded(app):
+    with app.test_request_context("/"):
+        template = app.jinja_env.from_string("{{ added_later | default('missing') }}")
+        assert template.render() == "missing"
+        app.jinja_env.globals["added_later"] = "seen"
+        try:
+            assert template.render() == "seen"
+        finally:
+            del app.jinja_env.globals["added_later"]
+
+
+def test_a_mail_in_another_language_never_leaves_its_catalogue_to_the_page(app):
+    with app.test_request_context("/", headers=ENGLISH):
+        assert gettext("Accueil") == "Home"
+        with force_locale("fr"):
+            assert gettext("Accueil") == "Accueil"
+            assert render_template_string("{{ _('Accueil') }}") == "Accueil"
+        assert gettext("Accueil") == "Home"
+        assert render_template_string("{{ _('Accueil') }}") == "Home"
+
+
+def test_template_texts_are_formatted_and_escaped_as_jinja_does(app):
+    with app.test_request_context("/"):
+        source = "{{ _('%(portal)s – création', portal=name) }}|{{ _('100%%') }}"
+        assert render_template_string(source, name="<b>") == "&lt;b&gt; – création|100%"
+
+
+def test_the_inline_check_of_a_confirmation_reads_the_address_before_it(client):
+    token = token_in(client.get("/inscription/"))
+    typed = {
+        "csrf_token": token,
+        "email": " Marie.Curie@Exemple.fr ",
+        "email_confirm": "marie.curie@exemple.fr",
+    }
+    same = client.post("/inscription/champ/email_confirm", data=typed).get_data(as_text=True)
+    assert "field--error" not in same
+    typed["email_confirm"] = "pierre@exemple.fr"
+    other = client.post("/inscription/champ/email_confirm", data=typed).get_data(as_text=True)
+    assert "field--error" in other
