@@ -318,7 +318,8 @@ def test_production_rehearsal(tmp_path, record_property):
     print("\n" + figures_text)
     record_property("figures", figures_text)  # printed at the end of the run (conftest)
     errors = [line for line in log.splitlines() if "Traceback" in line or "Error" in line or " 500 " in line]
-    assert figures.statuses[500] == 0, f"server errors: {figures.statuses}\n" + "\n".join(errors[-40:]) + log[-6000:]
+    errors = "\n".join(errors[-40:])
+    assert figures.statuses[500] == 0, f"server errors: {figures.statuses}\n{errors}\n{log[-6000:]}"
     assert dict(accounts) == {"active": TOTAL}
     assert len(workers_after_kill) == WORKERS  # gunicorn replaced the killed worker
     assert "Booting worker" in log

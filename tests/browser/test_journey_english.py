@@ -10,11 +10,11 @@ import re
 import pytest
 from playwright.sync_api import expect
 
+from rules.places import country_names
 from tests.browser.support.checks import check_page
 from tests.browser.support.mail import Inbox
 from tests.browser.support.people import new_company, new_person
 from tests.browser.support.visitor import Visitor
-from rules.places import country_names
 from tests.support.i18n import french_in
 
 pytestmark = pytest.mark.browser
