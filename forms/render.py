@@ -8,14 +8,21 @@ Here the same attributes are joined with f-strings around ``escape`` (C),
 and each ``<option>`` is made once per process. Widgets this module does
 not know are rendered by WTForms itself. tests/test_render.py compares both
 renderings on every field of every form.
+
+A long select whose list is the same for everybody (the countries, the
+identifier types) takes a ``Catalogue``: its options are joined once, the
+first time it is shown, and each page copies them with its own selected
+option marked. A catalogue is its content (values and labels in one
+language), so what is cached of it can only ever show that content.
 """
 
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import cached_property, lru_cache
 
 from markupsafe import Markup, escape
-from wtforms import widgets
+from wtforms import SelectField, widgets
+from wtforms.validators import ValidationError
 from wtforms.widgets.core import clean_key
 
 # Widgets whose __call__ is Input's (plus a checkbox's checked, a password's
@@ -79,11 +86,77 @@ def _option(value, label, selected: bool) -> str:
     return f"<option {html_params(params)}>{shown}</option>"
 
 
+class Catalogue(tuple):
+    """A select's choices: (value, label) pairs of plain text (labels in the
+    language of the page), immutable. Build one per list and language and
+    keep it (see forms/structure.py); never put a person's data in one."""
+
+    def __new__(cls, pairs):
+        return super().__new__(cls, ((str(value), str(label)) for value, label in pairs))
+
+    @cached_property
+    def values(self) -> frozenset[str]:
+        return frozenset(value for value, _label in self)
+
+    @cached_property
+    def _options(self) -> tuple[str, dict[str, tuple[int, int, str]]]:
+        """The options joined, none selected, and where each one is with its
+        selected form: (start, end, ``<option selected ...>``)."""
+        parts, where, start = [], {}, 0
+        for value, label in self:
+            html = _option(value, label, False)
+            where.setdefault(value, (start, start + len(html), _option(value, label, True)))
+            parts.append(html)
+            start += len(html)
+        return "".join(parts), where
+
+    def options(self, selected: object) -> str:
+        """The ``<option>`` elements, ``selected``'s marked (as WTForms marks
+        every option whose value equals the field's data)."""
+        html, where = self._options
+        place = where.get(selected) if isinstance(selected, str) else None
+        if place is None:
+            return html
+        if len(where) < len(self):  # a value twice: each of its options is marked
+            return "".join(_option(value, label, value == selected) for value, label in self)
+        start, end, marked = place
+        return html[:start] + marked + html[end:]
+
+
+# SelectField's own message, which WTForms' catalogue translates.
+_WTFORMS_NOT_A_CHOICE = "Not a valid choice."
+
+
+class CatalogueSelectField(SelectField):
+    """A SelectField whose ``choices`` (usually a callable: it runs after the
+    form's data is processed) give a ``Catalogue``: rendered from its cached
+    options, and checked against its set of values rather than option by
+    option. Values stay strings (no ``coerce``)."""
+
+    def __init__(self, *args, **kwargs):
+        if "coerce" in kwargs:
+            raise TypeError("A CatalogueSelectField's values are strings.")
+        super().__init__(*args, **kwargs)
+
+    def has_groups(self) -> bool:
+        return False
+
+    def pre_validate(self, form) -> None:
+        if self.process_errors or not self.validate_choice:
+            return
+        if self.data not in self.choices.values:
+            raise ValidationError(self.invalid_choice_message or self.gettext(_WTFORMS_NOT_A_CHOICE))
+
+
 def _select(field, widget, params: dict) -> Markup:
     if widget.multiple:
         params["multiple"] = True
     _flags(field, widget, params)
     params["name"] = field.name
+    choices = field.choices
+    if isinstance(field, CatalogueSelectField) and isinstance(choices, Catalogue):
+        options = choices.options(field.data)
+        return Markup(f"<select {html_params(params)}>{options}</select>")  # noqa: S704 - escaped once
     html = [f"<select {html_params(params)}>"]
     for choice in field._iter_choices_normalized():
         if choice.render_kw:
