@@ -115,7 +115,9 @@ class PersonalInfoForm(SurveyConsentLabel, Form):
 
 
 class CaptchaForm(Form):
-    challenge_id = HiddenField(validators=[DataRequired()])
+    # WTForms' default label, given: without one WTForms loads its own
+    # translations from disk for each form (a hidden field shows none).
+    challenge_id = HiddenField("Challenge Id", validators=[DataRequired()])
     answer = StringField(
         _l("Reproduire la suite de caractères"),
         validators=[DataRequired(REQUIRED), Length(max=20)],

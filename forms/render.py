@@ -8,14 +8,22 @@ Here the same attributes are joined with f-strings around ``escape`` (C),
 and each ``<option>`` is made once per process. Widgets this module does
 not know are rendered by WTForms itself. tests/test_render.py compares both
 renderings on every field of every form.
+
+A long select whose list is the same for everybody (the countries, the
+identifier types) takes a ``Catalogue``: its options are joined once, the
+first time it is shown, and each page copies them with its own selected
+option marked. A catalogue is its content (values and labels in one
+language), so what is cached of it can only ever show that content.
 """
 
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import cached_property, lru_cache
 
+from flask_babel import gettext
 from markupsafe import Markup, escape
-from wtforms import widgets
+from wtforms import SelectField, widgets
+from wtforms.validators import ValidationError
 from wtforms.widgets.core import clean_key
 
 # Widgets whose __call__ is Input's (plus a checkbox's checked, a password's
@@ -79,11 +87,77 @@ def _option(value, label, selected: bool) -> str:
     return f"<option {html_params(params)}>{shown}</option>"
 
 
+class Catalogue(tuple):
+    """A select's choices: (value, label) pairs of plain text (labels in the
+    language of the page), immutable. Build one per list and language and
+    keep it (see forms/structure.py); never put a person's data in one."""
+
+    def __new__(cls, pairs):
+        return super().__new__(cls, ((str(value), str(label)) for value, label in pairs))
+
+    @cached_property
+    def values(self) -> frozenset[str]:
+        return frozenset(value for value, _label in self)
+
+    @cached_property
+    def _options(self) -> tuple[str, dict[str, tuple[int, int, str]]]:
+        """The options joined, none selected, and where each one is with its
+        selected form: (start, end, ``<option selected ...>``)."""
+        parts, where, start = [], {}, 0
+        for value, label in self:
+            html = _option(value, label, False)
+            where.setdefault(value, (start, start + len(html), _option(value, label, True)))
+            parts.append(html)
+            start += len(html)
+        return "".join(parts), where
+
+    def options(self, selected: object) -> str:
+        """The ``<option>`` elements, ``selected``'s marked (as WTForms marks
+        every option whose value equals the field's data)."""
+        html, where = self._options
+        place = where.get(selected) if isinstance(selected, str) else None
+        if place is None:
+            return html
+        if len(where) < len(self):  # a value twice: each of its options is marked
+            return "".join(_option(value, label, value == selected) for value, label in self)
+        start, end, marked = place
+        return html[:start] + marked + html[end:]
+
+
+# SelectField's own message, which WTForms' catalogue translates.
+_WTFORMS_NOT_A_CHOICE = "Not a valid choice."
+
+
+class CatalogueSelectField(SelectField):
+    """A SelectField whose ``choices`` (usually a callable: it runs after the
+    form's data is processed) give a ``Catalogue``: rendered from its cached
+    options, and checked against its set of values rather than option by
+    option. Values stay strings (no ``coerce``)."""
+
+    def __init__(self, *args, **kwargs):
+        if "coerce" in kwargs:
+            raise TypeError("A CatalogueSelectField's values are strings.")
+        super().__init__(*args, **kwargs)
+
+    def has_groups(self) -> bool:
+        return False
+
+    def pre_validate(self, form) -> None:
+        if self.process_errors or not self.validate_choice:
+            return
+        if self.data not in self.choices.values:
+            raise ValidationError(self.invalid_choice_message or self.gettext(_WTFORMS_NOT_A_CHOICE))
+
+
 def _select(field, widget, params: dict) -> Markup:
     if widget.multiple:
         params["multiple"] = True
     _flags(field, widget, params)
     params["name"] = field.name
+    choices = field.choices
+    if isinstance(field, CatalogueSelectField) and isinstance(choices, Catalogue):
+        options = choices.options(field.data)
+        return Markup(f"<select {html_params(params)}>{options}</select>")  # noqa: S704 - escaped once
     html = [f"<select {html_params(params)}>"]
     for choice in field._iter_choices_normalized():
         if choice.render_kw:
@@ -109,10 +183,16 @@ def render(field, **given) -> Markup:
     return field(**given)
 
 
-def control(field, hint=None, required=False, validate_url=None, extra=None) -> Markup:
+def control(field, hint=None, required=False, validate_url=None, extra=None, *, block=None, oob=False):
     """The control of the form macros (templates/_macros.html): linked to its
     hint and error (aria-describedby), aria-invalid when in error, required,
-    and validated when it changes when ``validate_url`` is given."""
+    and validated when it changes when ``validate_url`` is given. With
+    ``block`` (« field » or « checkbox »), the macro's whole block: what the
+    macro wrote, byte for byte, without a template's cost per field."""
+    if block == "field":
+        return _field_block(field, hint, required, validate_url, extra, oob)
+    if block == "checkbox":
+        return _checkbox_block(field, required)
     params = dict(extra or {})
     described = [params.pop("aria-describedby", "")]
     if hint:
@@ -131,3 +211,47 @@ def control(field, hint=None, required=False, validate_url=None, extra=None) -> 
             "data-hx-swap": "outerHTML", "data-hx-include": "closest form",
         })  # fmt: skip
     return render(field, **params)
+
+
+def _error(field) -> str:
+    """The field's first error, as the macros show it (« Erreur : » is
+    the portal's own text, trusted as the template's translations are)."""
+    prefix = gettext("Erreur :")
+    return (
+        f'<p class="error-message" id="{escape(field.id)}-error"><span class="visually-hidden">'
+        f"{prefix}</span> {escape(field.errors[0])}</p>"
+    )
+
+
+REQUIRED_MARK = '<span class="required" aria-hidden="true">*</span>'
+
+
+def _field_block(field, hint, required, validate_url, extra, oob) -> Markup:
+    """templates/_macros.html's ``field``."""
+    id_ = escape(field.id)
+    error_class = " field--error" if field.errors else ""
+    swap = ' data-hx-swap-oob="true"' if oob else ""
+    mark = " " + REQUIRED_MARK if required else ""
+    hint_html = f'<p class="hint" id="{id_}-hint">{escape(hint)}</p>' if hint else ""
+    error = _error(field) if field.errors else ""
+    return Markup(  # noqa: S704 - each value escaped
+        f'\n<div class="field{error_class}" id="field-{id_}"{swap}>\n'
+        f'  <label for="{id_}">{escape(field.label.text)}{mark}</label>\n'
+        f"  {hint_html}\n"
+        f"  {error}\n"
+        f"  {control(field, hint, required, validate_url, extra)}\n</div>\n"
+    )
+
+
+def _checkbox_block(field, required) -> Markup:
+    """templates/_macros.html's ``checkbox``."""
+    id_ = escape(field.id)
+    error_class = " field--error" if field.errors else ""
+    mark = REQUIRED_MARK + " " if required else ""
+    error = _error(field) if field.errors else ""
+    return Markup(  # noqa: S704 - each value escaped
+        f'\n<div class="field field--checkbox{error_class}" id="field-{id_}">\n'
+        f"  {error}\n"
+        f"  {control(field, required=required)}\n"
+        f'  <label for="{id_}">{mark}{escape(field.label.text)}</label>\n</div>\n'
+    )

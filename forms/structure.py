@@ -3,40 +3,97 @@ structure to ask for attachment, and handing over the manager role."""
 
 from __future__ import annotations
 
+from functools import cache, lru_cache
+
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from wtforms import BooleanField, EmailField, HiddenField, SelectChoice, SelectField, StringField, TelField
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
 from forms import Form
+from forms.render import Catalogue, CatalogueSelectField
 from forms.validators import AddressLine, Email, Identifier, PhoneInCountry, PostalCode, field_error
-from rules.identifiers import IDENTIFIER_TYPES, SIRET, IdentifierType, check_identifier_country
+from rules import RuleError
+from rules.i18n import language
+from rules.identifiers import (
+    IDENTIFIER_TYPES,
+    SIRET,
+    UE,
+    IdentifierType,
+    check_identifier_country,
+    vat_country,
+)
 from rules.messages import NOT_A_CHOICE, REQUIRED, too_long
-from rules.places import country_choices
+from rules.places import EU_COUNTRIES, country_choices, country_names, is_country
 from sirene import directory
 
 NOT_FOUND = _l("Aucune structure n'est enregistrée sur le portail avec cet identifiant. Vérifiez-le.")
 
 
-# The empty first option: HTML wants it on a required select (and choosing it
-# is answered with the "required" message); SIRET stays the one selected.
-# Choices are made as each form is (``choices=`` a callable), their labels
-# plain text in the page's language (forms.render caches options by label).
-def _type_choices() -> list[SelectChoice]:
-    return [SelectChoice("", _("Sélectionner le type d'identifiant"))] + [
-        SelectChoice(kind.code, str(kind.name)) for kind in IDENTIFIER_TYPES.values()
-    ]
+# The selects' lists are catalogues (forms.render): made once per language,
+# their options rendered once. The empty first option: HTML wants it on a
+# required select (and choosing it is answered with the "required" message);
+# SIRET stays the one selected. ``language`` is the cache's key: the texts
+# are translated as the catalogue is made, in the language of that page.
+@lru_cache(maxsize=8)
+def _type_catalogue(language: str) -> Catalogue:
+    return Catalogue(
+        [("", _("Sélectionner le type d'identifiant"))]
+        + [(kind.code, kind.name) for kind in IDENTIFIER_TYPES.values()]
+    )
+
+
+def _type_choices() -> Catalogue:
+    return _type_catalogue(language())
 
 
 def _max(length: int) -> Length:
     return Length(max=length, message=too_long(length))
 
 
-def _countries() -> list[SelectChoice]:
-    """The countries named in the page's language (see _type_choices)."""
-    return [SelectChoice("", _("Sélectionner le pays"))] + [
-        SelectChoice(code, name) for code, name in country_choices()
-    ]
+@cache
+def accepted_countries(code: str) -> frozenset[str] | None:
+    """The countries a structure with that identifier type may be in
+    (check_identifier_country), None for any. An intra-EU VAT number names
+    its country, a member state's other than France's."""
+    if code == UE:
+        from stdnum.eu import vat
+
+        return frozenset(vat_country(prefix.upper()) for prefix in vat.MEMBER_STATES) & EU_COUNTRIES - {"FR"}
+    every = country_names("fr")
+    accepted = []
+    for country in every:
+        try:
+            check_identifier_country(code, "", country)
+        except RuleError:
+            continue
+        accepted.append(country)
+    return None if len(accepted) == len(every) else frozenset(accepted)
+
+
+@lru_cache(maxsize=32)
+def _country_catalogue(language: str, code: str | None) -> Catalogue:
+    """« Sélectionner le pays », then the countries that identifier type
+    accepts (every one for None), France first, named in ``language``."""
+    accepted = accepted_countries(code) if code else None
+    return Catalogue(
+        [("", _("Sélectionner le pays"))]
+        + [(country, name) for country, name in country_choices() if accepted is None or country in accepted]
+    )
+
+
+def _countries(form, field) -> Catalogue:
+    """The countries offered to the form's structure: those its identifier
+    type accepts on step 6, all of them elsewhere. A country chosen that the
+    type refuses (typed with another type, sent without JavaScript, or from
+    a draft) stays in the list, selected, its error next to it."""
+    code = form.kind().code if isinstance(form, StructureForm) else None
+    catalogue = _country_catalogue(language(), code)
+    chosen = field.data
+    if code is None or chosen in catalogue.values or not is_country(chosen):
+        return catalogue
+    every = _country_catalogue(language(), None)
+    return Catalogue(pair for pair in every if pair[0] in catalogue.values or pair[0] == chosen)
 
 
 def _select(label: str, **kwargs) -> SelectField:
@@ -45,10 +102,16 @@ def _select(label: str, **kwargs) -> SelectField:
     )
 
 
+def _catalogue_select(label: str, **kwargs) -> CatalogueSelectField:
+    return CatalogueSelectField(
+        label, invalid_choice_message=NOT_A_CHOICE, invalid_value_message=NOT_A_CHOICE, **kwargs
+    )
+
+
 # Declared before the other fields so that they come first in every form (the
 # error summary's order) and are validated before the country is checked
 # against them.
-IDENTIFIER_TYPE_FIELD = _select(
+IDENTIFIER_TYPE_FIELD = _catalogue_select(
     _l("Type d'identifiant"), choices=_type_choices, default=SIRET, validators=[DataRequired(REQUIRED)]
 )
 IDENTIFIER_FIELD = StringField(
@@ -137,7 +200,7 @@ class StructureDetails(Form):
         validators=[DataRequired(REQUIRED), PostalCode("country")],
         render_kw={"autocomplete": "postal-code"},
     )
-    country = _select(
+    country = _catalogue_select(
         _l("Pays"),
         choices=_countries,
         default="FR",
@@ -171,8 +234,10 @@ class StructureForm(IdentifierFields, StructureDetails):
 
     identifier_type = IDENTIFIER_TYPE_FIELD
     identifier = IDENTIFIER_FIELD
-    # The SIRET whose directory data the form was filled with.
-    sirene_siret = HiddenField()
+    # The SIRET whose directory data the form was filled with. Its label is
+    # WTForms' default, given here: without one WTForms would load its own
+    # translations from disk on every form made (a hidden field shows none).
+    sirene_siret = HiddenField("Sirene Siret")
 
     FILLED = ("label", "address", "address_2", "address_3", "city", "postal_code", "country")
 
@@ -219,10 +284,11 @@ class StructureForm(IdentifierFields, StructureDetails):
         entry = self.sirene.entry
         for name in self.FILLED:
             value = getattr(entry, name)
-            if value and (name != "country" or value in dict(country_choices())):
+            if value and (name != "country" or is_country(value)):
                 self[name].data = value
         if not entry.diffusible:
             self.non_diffusible.data = True
+        self.country.choices = _countries  # made again for the country filled in
         self.sirene_siret.data = self.identifier.data
         for field in self:
             field.errors = []
@@ -279,8 +345,9 @@ class StructureSearchForm(IdentifierFields, Form):
 class AttachmentRequestForm(Form):
     """The structure found, as hidden fields of « Demander le rattachement »."""
 
-    identifier_type = HiddenField(validators=[DataRequired()])
-    identifier = HiddenField(validators=[DataRequired()])
+    # Labels: see StructureForm.sirene_siret.
+    identifier_type = HiddenField("Identifier Type", validators=[DataRequired()])
+    identifier = HiddenField("Identifier", validators=[DataRequired()])
 
 
 class SiretForm(Form):
@@ -291,7 +358,7 @@ class SiretForm(Form):
         validators=[DataRequired(REQUIRED), Identifier("identifier_type")],
         render_kw={"inputmode": "numeric", "spellcheck": "false"},
     )
-    identifier_type = HiddenField(default=SIRET)
+    identifier_type = HiddenField("Identifier Type", default=SIRET)  # label: see StructureForm
 
     def __init__(self, *args, structure=None, **kwargs):
         self.structure = structure

@@ -162,6 +162,12 @@ def test_the_structure_form_in_english(marie):
     text = page(marie, "/structure/nouvelle")
     assert "Enter the general information" in text and "Company name" in text and "Postal address" in text
     assert "INSEE's SIRENE directory is not loaded on this portal" in text
+    assert '<option selected value="FR">France</option>' in text
+    assert text.index(">France<") < text.index(">French Guiana<") < text.index(">Saint Pierre and Miquelon<")
+    # A type that accepts any country offers them all, in English's order (no
+    # raison sociale: the form comes back).
+    any_country = {**STRUCTURE, "identifier_type": "en_cours", "company_name": ""}
+    text = english(text_of(marie.submit("/structure/nouvelle", any_country)))
     assert '<option value="DE">Germany</option>' in text
     assert '<option selected value="FR">France</option>' in text
     assert (
@@ -205,14 +211,20 @@ def test_a_failed_submit_gives_english_errors_naming_the_country_in_english(mari
 
 def test_the_country_list_follows_the_language(client, mailbox):
     sign_up(client, mailbox)
-    french = text_of(client.get("/structure/nouvelle"))
+    # A type that takes any country; no raison sociale: the form comes back.
+    every = {**STRUCTURE, "identifier_type": "en_cours", "company_name": ""}
+    french = text_of(client.submit("/structure/nouvelle", every))
     assert '<option value="DE">Allemagne</option>' in french and ">Germany<" not in french
+    assert '<option value="GF">Guyane française</option>' in text_of(client.get("/structure/nouvelle"))
     speak(client, "en")
-    english_page = text_of(client.get("/structure/nouvelle"))
+    english_page = text_of(client.submit("/structure/nouvelle", every))
     assert '<option value="DE">Germany</option>' in english_page and ">Allemagne<" not in english_page
     assert '<option value="KR">South Korea</option>' in english_page
+    english_page = text_of(client.get("/structure/nouvelle"))
+    assert '<option value="GF">French Guiana</option>' in english_page and "Guyane" not in english_page
     speak(client, "fr")
-    assert '<option value="DE">Allemagne</option>' in text_of(client.get("/structure/nouvelle"))
+    assert '<option value="DE">Allemagne</option>' in text_of(client.submit("/structure/nouvelle", every))
+    assert '<option value="GF">Guyane française</option>' in text_of(client.get("/structure/nouvelle"))
 
 
 def test_a_structure_already_there_is_offered_in_english(app, mailbox, marie):

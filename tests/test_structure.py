@@ -104,8 +104,13 @@ def test_the_structure_form_shows_the_seed_labels_in_two_fieldsets(marie):
     countries = re.search(r'<select[^>]*id="country".*?</select>', text, re.S).group(0)
     options = re.findall(r'<option( selected)? value="(\w\w)">([^<]+)</option>', countries)
     assert '<option value="">Sélectionner le pays</option>' in countries  # HTML's placeholder
-    assert options[0] == (" selected", "FR", "France")
-    assert len(options) == 249 and ("", "DE", "Allemagne") in options
+    # SIRET, the type selected, accepts France and the territories INSEE registers, and no other.
+    assert options == [
+        (" selected", "FR", "France"), ("", "GP", "Guadeloupe"), ("", "GF", "Guyane française"),
+        ("", "MQ", "Martinique"), ("", "YT", "Mayotte"), ("", "RE", "Réunion, Île de la"),
+        ("", "BL", "Saint-Barthélemy"), ("", "MF", "Saint-Martin (partie française)"),
+        ("", "PM", "Saint-Pierre-et-Miquelon"),
+    ]  # fmt: skip
 
 
 @pytest.mark.parametrize(

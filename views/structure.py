@@ -176,9 +176,10 @@ def prefill():
 @bp.post("/nouvelle/identifiant")
 @login_required
 def identifier_field():
-    """The identifier's block for the type chosen (htmx, when the type changes)."""
+    """The identifier's block for the type chosen (htmx, when the type
+    changes); on step 6 the country field too, offering that type's countries."""
     form = StructureSearchForm() if request.args.get("recherche") else StructureForm()
-    return render_template("structure/_identifier.html", form=form)
+    return render_template("structure/_identifier_swap.html", form=form)
 
 
 # -- attachment: find a structure, then ask ---------------------------------------------
