@@ -16,7 +16,7 @@ from tests.support.operators import grant
 from tests.support.second_factor import enrol_totp
 from tests.support.signup import Signup
 from tests.support.smtp import Mailbox, smtp_server
-from tests.support.structures import sign_up
+from tests.support.structures import sign_up, structure_with_a_member
 
 
 @pytest.fixture
@@ -167,3 +167,9 @@ def pytest_terminal_summary(terminalreporter):
             if name == "figures":
                 terminalreporter.write_sep("-", f"figures of {report.nodeid}")
                 terminalreporter.write_line(str(value))
+
+
+@pytest.fixture
+def structure_id(app, mailbox) -> int:
+    """« Ateliers Curie », created by Pierre; Lucie is an active utilisateur of it."""
+    return structure_with_a_member(app, mailbox)

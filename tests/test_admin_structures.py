@@ -21,21 +21,6 @@ from tests.support.structures import PIERRE, STRUCTURE, create_structure, mails_
 LUCIE_EMAIL = "lucie.martin@exemple.fr"
 
 
-@pytest.fixture
-def structure_id(app, mailbox) -> int:
-    """« Ateliers Curie », created by Pierre; Lucie is an active utilisateur of it."""
-    pierre = new_client(app, mailbox, PIERRE)
-    assert create_structure(pierre).status_code == 303
-
-    def add_lucie() -> int:
-        structure = Structure.get()
-        lucie = user_row(LUCIE_EMAIL, first_name="Lucie", last_name="Martin", status=User.ACTIVE)
-        Membership.create(user=lucie, structure=structure, status=Membership.ACTIVE, decided_at=utcnow())
-        return structure.id
-
-    return query(app, add_lucie)
-
-
 def events(app, name: str) -> list[AuditEvent]:
     return query(app, lambda: list(AuditEvent.select().where(AuditEvent.event == name)))
 

@@ -13,13 +13,13 @@ import re
 
 import pytest
 
-from models import Membership, OutboxMail, Structure, User, utcnow
-from tests.support.app import query, user_row
+from models import Membership, OutboxMail, utcnow
+from tests.support.app import query
 from tests.support.constants import EMAIL
 from tests.support.i18n import assert_english, speak, visible_text
 from tests.support.operators import account_id
 from tests.support.responses import follow, is_fragment, text_of
-from tests.support.structures import LUCIE, PIERRE, STRUCTURE, create_structure, new_client
+from tests.support.structures import LUCIE, PIERRE, STRUCTURE, new_client
 from views.structure import ROLES, STATUSES, STRUCTURE_STATUSES
 
 TYPED = (
@@ -46,21 +46,6 @@ def checked(client, html: str, data: tuple[str, ...] = ()) -> str:
     stored = query(client.application, lambda: [mail.subject for mail in OutboxMail.select()])
     assert_english(html, data=TYPED + OTHER_LABELS + tuple(stored) + data)
     return visible_text(html)
-
-
-@pytest.fixture
-def structure_id(app, mailbox) -> int:
-    """« Ateliers Curie », created by Pierre; Lucie is an active utilisateur of it."""
-    pierre = new_client(app, mailbox, PIERRE)
-    assert create_structure(pierre).status_code == 303
-
-    def add_lucie() -> int:
-        structure = Structure.get()
-        lucie = user_row(LUCIE["email"], first_name="Lucie", last_name="Martin", status=User.ACTIVE)
-        Membership.create(user=lucie, structure=structure, status=Membership.ACTIVE, decided_at=utcnow())
-        return structure.id
-
-    return query(app, add_lucie)
 
 
 @pytest.fixture

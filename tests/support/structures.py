@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from models import Membership, OutboxMail, Structure, User
-from tests.support.app import Client, HtmxClient, query
+from models import Membership, OutboxMail, Structure, User, utcnow
+from tests.support.app import Client, HtmxClient, query, user_row
 from tests.support.signup import PERSON, Signup, link_in
 
 SIRET = "732 829 320 00074"
@@ -93,3 +93,18 @@ def user_id(app, email: str) -> int:
 def mails_to(mailbox, recipient: str) -> list[OutboxMail]:
     account_mail = ("Activez votre compte", "Confirmez votre adresse de contact")
     return [mail for mail in mailbox(recipient) if mail.subject not in account_mail]
+
+
+def structure_with_a_member(app, mailbox) -> int:
+    """« Ateliers Curie », created by Pierre (its gestionnaire principal);
+    Lucie is an active utilisateur of it. Returns its id."""
+    pierre = new_client(app, mailbox, PIERRE)
+    assert create_structure(pierre).status_code == 303
+
+    def add_lucie() -> int:
+        structure = Structure.get()
+        lucie = user_row(LUCIE["email"], first_name="Lucie", last_name="Martin", status=User.ACTIVE)
+        Membership.create(user=lucie, structure=structure, status=Membership.ACTIVE, decided_at=utcnow())
+        return structure.id
+
+    return query(app, add_lucie)
