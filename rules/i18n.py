@@ -1,11 +1,11 @@
 """Translation of the rules' messages without knowing Flask.
 
 The rules write their messages in French, marked with ``_`` (what
-``pybabel extract`` looks for). ``_`` returns a ``LazyText``: the text is
-looked up when it is shown, in the language of the page being rendered, so
-module-level messages work too. The application installs the lookup and the
-current language (``i18n.init_app``); without it (a script, a unit test)
-messages stay French.
+``pybabel extract`` looks for). ``_`` returns a ``LazyText`` (Babel's
+``LazyProxy``, uncached): the text is looked up each time it is shown, in
+the language of the page being rendered, so module-level messages work
+too. The application installs the lookup and the current language
+(``i18n.init_app``); without it (a script, a unit test) messages stay French.
 
 A ``LazyText`` has no ``__html__``: a template escapes it like any string,
 even when a parameter came from the person's input.
@@ -14,6 +14,8 @@ even when a parameter came from the person's input.
 from __future__ import annotations
 
 from collections.abc import Callable
+
+from babel.support import LazyProxy
 
 DEFAULT_LANGUAGE = "fr"
 
@@ -32,50 +34,21 @@ def language() -> str:
     return _language()
 
 
-class LazyText:
-    """A message translated when it is turned into a string."""
+class LazyText(LazyProxy):
+    """Babel's lazy proxy, hashable by its French message (frozen
+    dataclasses, such as the identifier types, hold these texts)."""
 
-    __slots__ = ("message", "params")
-
-    def __init__(self, message: str, params: dict):
-        self.message = message
-        self.params = params
-
-    def __str__(self) -> str:
-        text = _lookup(self.message)
-        return text % self.params if self.params else text
-
-    def __repr__(self) -> str:
-        return f"_({self.message!r})"
-
-    def __eq__(self, other: object) -> bool:
-        return str(self) == (str(other) if isinstance(other, LazyText) else other)
+    __slots__ = ()
 
     def __hash__(self) -> int:
-        return hash(self.message)
+        return hash(self._args[0])
 
-    def __add__(self, other: object) -> str:
-        return str(self) + str(other)
 
-    def __radd__(self, other: object) -> str:
-        return str(other) + str(self)
-
-    def __contains__(self, item: str) -> bool:
-        return item in str(self)
-
-    def __len__(self) -> int:
-        return len(str(self))
-
-    def __format__(self, spec: str) -> str:
-        return format(str(self), spec)
-
-    def __mod__(self, values: object) -> str:
-        """WTForms formats a message as it formats its own (``Length`` does
-        ``message % values``): the text of the moment has none of its
-        placeholders left, so it comes out whole."""
-        return str(self) % values
+def _shown(message: str, params: dict) -> str:
+    text = _lookup(message)
+    return text % params if params else text
 
 
 def _(message: str, **params: object) -> LazyText:
     """A French message, shown translated; ``%(name)s`` placeholders take ``params``."""
-    return LazyText(message, params)
+    return LazyText(_shown, message, params, enable_cache=False)

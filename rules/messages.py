@@ -20,4 +20,8 @@ def too_long(length: int, why: object = "") -> LazyText:
 def then(first: object, second: object) -> LazyText:
     """Two messages shown one after the other (« reason. What to do. »),
     each in the language of the moment."""
-    return LazyText("%(first)s %(second)s", {"first": first, "second": second})
+    return LazyText(_joined, first, second, enable_cache=False)
+
+
+def _joined(first: object, second: object) -> str:
+    return f"{first} {second}"
