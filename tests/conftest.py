@@ -7,6 +7,8 @@ What the fixtures are made of lives in ``tests.support``."""
 
 from __future__ import annotations
 
+import threading
+
 import pytest
 
 from tests.support import pg_server
@@ -17,6 +19,23 @@ from tests.support.second_factor import enrol_totp
 from tests.support.signup import Signup
 from tests.support.smtp import Mailbox, smtp_server
 from tests.support.structures import sign_up, structure_with_a_member
+
+
+@pytest.fixture(autouse=True)
+def no_delivery_thread_outlives_its_test():
+    """A web worker's mail-delivery thread ends with the test that started it.
+
+    Left running, it would wake in the next test, whose app points the shared
+    database at another file, and fail there (« no such table »); Python 3.11
+    then formats that failure's traceback with ``ast.parse`` while the next
+    test's app compiles its URL rules with ``ast.parse`` too, and the two
+    collide (« AST constructor recursion depth mismatch »). A delivery is
+    capped at three mail timeouts, so the wait is bounded."""
+    yield
+    for thread in threading.enumerate():
+        if thread.name == "mail-delivery":
+            thread.join(timeout=60)
+            assert not thread.is_alive(), "a mail-delivery thread still runs 60 s after its test"
 
 
 @pytest.fixture
