@@ -11,6 +11,7 @@ from flask_wtf.csrf import CSRFError
 
 import assets
 import backup
+import breach
 import cli
 import config
 import database
@@ -87,6 +88,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         refusal = cli.refusal(error)  # raises unless `flask` only lists its commands
 
     health.init_app(app)  # first: probes answer before any other hook runs
+    breach.init_app(app)  # its compression runs after every other hook
     logs.init_app(app)
     i18n.init_app(app)
     database.init_app(app)

@@ -3,6 +3,7 @@ JavaScript off (forms, redirects) or on (htmx requests and their swaps)."""
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import hmac
 import http.cookiejar
@@ -29,10 +30,13 @@ class JourneyError(RuntimeError):
 
 @dataclass
 class Browser:
-    """One browser: its cookies, and the bytes of what it received."""
+    """One browser: its cookies, and the bytes of what it received (on the
+    wire when ``compressed``: it then asks as Chromium does, gzip accepted
+    and its requests marked as the portal's own)."""
 
     base: str
     htmx: bool = False
+    compressed: bool = False
     received: list[tuple[str, int]] = field(default_factory=list)
 
     def __post_init__(self):
@@ -43,6 +47,8 @@ class Browser:
     def request(self, path: str, form: dict | None = None, expect=(200,)) -> str:
         data = None
         headers = {"Accept-Encoding": "identity"}
+        if self.compressed:
+            headers = {"Accept-Encoding": "gzip, deflate, br, zstd", "Sec-Fetch-Site": "same-origin"}
         if form is not None:
             data = urllib.parse.urlencode({"csrf_token": self.csrf, **form}).encode()
         if self.htmx:
@@ -50,10 +56,12 @@ class Browser:
         request = urllib.request.Request(self.base + path, data=data, headers=headers)
         try:
             with self.opener.open(request, timeout=60) as response:
-                status, body = response.status, response.read()
+                status, body, encoding = response.status, response.read(), response.headers["Content-Encoding"]
         except urllib.error.HTTPError as error:
-            status, body = error.code, error.read()
+            status, body, encoding = error.code, error.read(), error.headers["Content-Encoding"]
         self.received.append((path, len(body)))
+        if encoding == "gzip":
+            body = gzip.decompress(body)
         if status not in expect:
             raise JourneyError(f"{'POST' if form is not None else 'GET'} {path}: {status}")
         text = body.decode("utf-8", "replace")

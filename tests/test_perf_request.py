@@ -13,6 +13,7 @@ from flask_babel import force_locale, gettext
 from flask_wtf.csrf import generate_csrf, validate_csrf
 from itsdangerous import URLSafeTimedSerializer
 
+import breach
 import views
 from tests.support.app import CSRF_IN_PAGE, Client, HtmxClient
 from tests.support.structures import sign_up
@@ -27,10 +28,11 @@ def token_in(response) -> str:
 
 
 def tokens_in(response) -> set[str]:
+    """The tokens a page carries, unmasked (each place has its own mask)."""
     html = response.get_data(as_text=True)
-    return set(re.findall(r'csrf_token" (?:type="hidden" )?value="([^"]+)"', html)) | set(
-        re.findall(r'"X-CSRFToken": "([^"]+)"', html)
-    )
+    found = re.findall(r'csrf_token" (?:type="hidden" )?value="([^"]+)"', html)
+    found += re.findall(r'"X-CSRFToken": "([^"]+)"', html)
+    return {breach.unmask(token) for token in found}
 
 
 def new_client(app, htmx: bool = False) -> Client:

@@ -27,10 +27,10 @@ from flask import (
 )
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
-from flask_wtf.csrf import generate_csrf
 from werkzeug.routing import IntegerConverter
 from werkzeug.urls import iri_to_uri
 
+import breach
 import devices
 import i18n
 import sessions
@@ -100,14 +100,12 @@ def shared_page(template: str, context: Callable[[], dict]) -> Response:
     html = pages.get(key)
     if html is None:
         html = _render_with_stand_in(template, context)
-        token = generate_csrf()
-        if token.split(".", 1)[0] in html:
+        if breach.MASKED in html:
             # The visitor's own token reached the page around the stand-in: never shared.
-            return make_response(html.replace(TOKEN_STAND_IN, token))
+            return make_response(breach.fill(html, TOKEN_STAND_IN))
         if len(pages) < SHARED_PAGES_KEPT:
             pages[key] = html
-        return make_response(html.replace(TOKEN_STAND_IN, token))
-    return make_response(html.replace(TOKEN_STAND_IN, generate_csrf()))
+    return make_response(breach.fill(html, TOKEN_STAND_IN))
 
 
 def _shared_key(template: str) -> tuple | None:
@@ -127,7 +125,8 @@ def _render_with_stand_in(template: str, context: Callable[[], dict]) -> str:
     own = g.pop(name, None)
     setattr(g, name, TOKEN_STAND_IN)
     try:
-        return render_template(template, **context())
+        with breach.unmasked():
+            return render_template(template, **context())
     finally:
         g.pop(name, None)
         if own is not None:

@@ -256,3 +256,29 @@ def test_structure_steps_swap_in_place_with_focus_and_announcement(visitor):
     page.reload()
     visitor.expect_step(SPACE)
     visitor.expect_current_nav(SPACE)
+
+
+def test_the_browser_gets_its_pages_and_swaps_compressed_and_posts_its_masked_token(visitor):
+    """Chromium marks its own requests (Sec-Fetch-Site): the page it opens and
+    the steps htmx fetches come gzipped (breach.py), and the masked token
+    htmx sends back passes."""
+    page = visitor.page
+    encodings: dict[str, str | None] = {}
+
+    def seen(response):
+        if "text/html" in (response.headers.get("content-type") or ""):
+            encodings[f"{response.request.method} {response.url.split('/', 3)[-1]}"] = response.headers.get(
+                "content-encoding"
+            )
+
+    page.on("response", seen)
+    page.goto("/")
+    visitor.mark_document()
+    visitor.link("Créer un compte").click()
+    expect_new_step(visitor, PERSONAL_INFO, "/inscription/")
+    visitor.fill_personal_info(new_person())
+    visitor.submit_personal_info()
+    expect_new_step(visitor, CAPTCHA, "/inscription/captcha")
+    assert encodings["GET "] == "gzip"
+    assert encodings["GET inscription/"] == "gzip"
+    assert encodings["POST inscription/"] == "gzip", encodings  # the captcha step, in place
