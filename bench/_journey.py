@@ -56,11 +56,11 @@ class Browser:
         request = urllib.request.Request(self.base + path, data=data, headers=headers)
         try:
             with self.opener.open(request, timeout=60) as response:
-                status, body, encoding = response.status, response.read(), response.headers["Content-Encoding"]
+                status, body, answered = response.status, response.read(), response.headers
         except urllib.error.HTTPError as error:
-            status, body, encoding = error.code, error.read(), error.headers["Content-Encoding"]
+            status, body, answered = error.code, error.read(), error.headers
         self.received.append((path, len(body)))
-        if encoding == "gzip":
+        if answered["Content-Encoding"] == "gzip":
             body = gzip.decompress(body)
         if status not in expect:
             raise JourneyError(f"{'POST' if form is not None else 'GET'} {path}: {status}")

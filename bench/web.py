@@ -10,7 +10,8 @@ the workers' CPU per journey against one argon2id hash at the production
 parameters measured in this process (P2: <= 2 hashes). Inline validation:
 server CPU per request, p95 (P3: <= 3 ms). First visit: bytes on the wire of
 the home page and its assets, each htmx swap of a journey, asked for with the
-headers Chromium sends (gzip accepted, Sec-Fetch-Site), assets' caching (P4). Worker RSS after the journeys, and its growth over the second half (P5).
+headers Chromium sends (gzip accepted, Sec-Fetch-Site), assets' caching (P4).
+Worker RSS after the journeys, and its growth over the second half (P5).
 With --baseline, the same measures on the tree of REF (git archive) in the
 same run, for before/after ratios. Exits 1 when a goal is missed (by the
 current tree; the baseline is shown, never judged)."""

@@ -129,9 +129,8 @@ def test_a_step_with_its_errors_comes_compressed_and_keeps_what_was_typed(any_cl
 
 def test_small_answers_and_refused_encodings_are_sent_as_they_are(client):
     token = tokens(client.get("/inscription/").get_data(as_text=True))[0]
-    small = client.post(
-        "/inscription/champ/email", data={"csrf_token": token, "email": "marie.curie@exemple.fr"}, headers=BROWSER
-    )
+    field = {"csrf_token": token, "email": "marie.curie@exemple.fr"}
+    small = client.post("/inscription/champ/email", data=field, headers=BROWSER)
     assert small.status_code == 200 and len(small.get_data()) < breach.COMPRESSED_SMALLEST
     assert "Content-Encoding" not in small.headers
     for refused in ("identity", "gzip;q=0, br", "br"):
