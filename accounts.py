@@ -143,11 +143,9 @@ def activate(raw_token: str, password: str, details: dict) -> User | None:
         token = Token.consume(raw_token, Token.ACTIVATION)
         if token is None:
             return None
-        user = User.get_by_id(token.user_id)
-        if user.status != User.PENDING:
-            return None
-        user.replace_sign_up_details(details)
-        user.activate(password_hash)
+        user = token.user
+        if not user.activate(password_hash, details):
+            return None  # no longer pending
         audit.record(Event.ACCOUNT_ACTIVATED, user)
         _confirm_contact_email(user)
         return user
@@ -250,7 +248,7 @@ def reset_password(raw_token: str, password: str) -> User | None:
         token = Token.consume(raw_token, Token.RESET)
         if token is None:
             return None
-        user = User.get_by_id(token.user_id)
+        user = token.user
         if not user.is_active:
             return None
         user.change_password(password_hash)
@@ -346,7 +344,7 @@ def confirm_contact(raw_token: str) -> User | None:
         token = Token.consume(raw_token, Token.CONTACT)
         if token is None:
             return None
-        user = User.get_by_id(token.user_id)
+        user = token.user
         if not user.is_active:
             return None
         user.confirm_contact_email()

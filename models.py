@@ -116,9 +116,12 @@ class User(UserMixin, BaseModel):
             for name, value in values.items():
                 setattr(self, name, value)
             self.contact_email_confirmed_at = None
-            if "survey_consent" in values and bool(values["survey_consent"]) != bool(consent_before):
-                ConsentChange.create(user=self, consent=values["survey_consent"])  # its history stays true
+            self._record_consent(values, consent_before)
         return changed == 1
+
+    def _record_consent(self, values: dict, before) -> None:
+        if "survey_consent" in values and bool(values["survey_consent"]) != bool(before):
+            ConsentChange.create(user=self, consent=values["survey_consent"])  # its history stays true
 
     def set_contact_email(self, contact_email: str) -> None:
         """A new contact e-mail is unconfirmed, and links sent to the former
@@ -145,27 +148,37 @@ class User(UserMixin, BaseModel):
     def get_id(self) -> str:  # Flask-Login
         return f"{self.id}:{self.session_epoch}"
 
-    @classmethod
-    def from_session_id(cls, session_id: str) -> User | None:
-        user_id, _, epoch = session_id.partition(":")
-        if not (user_id.isdigit() and epoch.isdigit()):
-            return None
-        return cls.get_or_none(
-            (cls.id == int(user_id)) & (cls.session_epoch == int(epoch)) & (cls.status == cls.ACTIVE)
-        )
 
     @classmethod
     def by_email(cls, email: str) -> User | None:
         return cls.get_or_none(cls.email == lookup_email(email))
 
-    def activate(self, password_hash: str) -> None:
-        """Set the first password and make the account usable."""
+    def activate(self, password_hash: str, details: dict) -> bool:
+        """The details checked on the activation page replace the sign-up's,
+        the first password is set and the account becomes usable: one UPDATE,
+        made only while the account is pending (False once it is not)."""
+        values = {name: details[name] for name in self.SIGN_UP_DETAILS}
         now = utcnow()
-        self.password_hash = password_hash
-        self.status = self.ACTIVE
-        self.activated_at = self.activated_at or now
+        changes = {
+            **values,
+            "terms_accepted_at": now,
+            "contact_email_confirmed_at": None,
+            "password_hash": password_hash,
+            "status": self.ACTIVE,
+            "activated_at": self.activated_at or now,
+        }
+        changed = (
+            User.update(session_epoch=User.session_epoch + 1, **changes)
+            .where((User.id == self.id) & (User.status == User.PENDING))
+            .execute()
+        )
+        if not changed:
+            return False
+        self._record_consent(values, self.survey_consent)
+        for name, value in changes.items():
+            setattr(self, name, value)
         self.session_epoch += 1
-        self.save()
+        return True
 
     def set_password_hash(self, password_hash: str) -> None:
         """Store a rehashed password (same password, stronger parameters)."""
@@ -276,15 +289,24 @@ class UserSession(BaseModel):
         return key
 
     @classmethod
-    def is_open(cls, user_id: int, key: str | None, max_age: timedelta) -> bool:
-        if not key or not isinstance(key, str):
-            return False
+    def signed_in_user(cls, session_id: str, key: str | None, max_age: timedelta) -> User | None:
+        """The active account of a session cookie, in one query: its epoch
+        (``session_id``, "user:epoch") has not moved, and the session ``key``
+        is still listed, younger than ``max_age``."""
+        user_id, _, epoch = session_id.partition(":")
+        if not (user_id.isdigit() and epoch.isdigit() and key and isinstance(key, str)):
+            return None
         return (
-            cls.select()
+            User.select()
+            .join(cls)
             .where(
-                (cls.key_hash == sha256(key)) & (cls.user == user_id) & (cls.created_at > utcnow() - max_age)
+                (User.id == int(user_id))
+                & (User.session_epoch == int(epoch))
+                & (User.status == User.ACTIVE)
+                & (cls.key_hash == sha256(key))
+                & (cls.created_at > utcnow() - max_age)
             )
-            .exists()
+            .first()
         )
 
     @classmethod
@@ -346,7 +368,7 @@ class Token(BaseModel):
     @classmethod
     def peek(cls, raw: str, purpose: str) -> Token | None:
         """The token if it could be consumed now; changes nothing."""
-        return cls.get_or_none(cls._usable(raw, purpose))
+        return cls._with_owner().where(cls._usable(raw, purpose)).first()
 
     @classmethod
     def consume(cls, raw: str, purpose: str) -> Token | None:
@@ -354,7 +376,12 @@ class Token(BaseModel):
         won = cls.update(used_at=utcnow()).where(cls._usable(raw, purpose)).execute()
         if won != 1:
             return None
-        return cls.get(cls.token_hash == sha256(raw))
+        return cls._with_owner().where(cls.token_hash == sha256(raw)).get()
+
+    @classmethod
+    def _with_owner(cls):
+        """Tokens read with their account (``token.user``) in the same query."""
+        return cls.select(cls, User).join(User)
 
     @classmethod
     def last_issued_at(cls, user: User, purpose: str) -> datetime | None:

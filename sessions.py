@@ -55,10 +55,7 @@ def start(user: User) -> None:
 def load_user(session_id: str) -> User | None:
     """Flask-Login's user loader: the account, if its epoch has not moved and
     this session is still listed."""
-    user = User.from_session_id(session_id)
-    if user is None or not UserSession.is_open(user.id, session.get(KEY), max_age()):
-        return None
-    return user
+    return UserSession.signed_in_user(session_id, session.get(KEY), max_age())
 
 
 def end() -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import fcntl
+import time
 import zipfile
 
 import psycopg2
@@ -328,6 +329,12 @@ def test_concurrent_import_of_one_kind_refused_attack_shared_staging_table(app, 
     assert find(app, HEAD) is not None
 
 
+HELD = (  # a bigint advisory key is shown in two halves
+    "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND objsubid = 1"
+    " AND ((classid::bigint << 32) | objid::bigint) = %s"
+)
+
+
 def test_concurrent_import_refused_on_postgresql_attack_shared_staging_table(
     pg_app, files, postgres, database_url
 ):
@@ -339,5 +346,18 @@ def test_concurrent_import_refused_on_postgresql_attack_shared_staging_table(
         assert result.exit_code != 0 and "is running" in result.output
     finally:
         connection.close()  # the session's lock goes with it
+    # The server ends the closed session a moment later: wait for its lock to go.
+    key = load.IMPORT_LOCK_KEYS["establishments"]
+    watcher = psycopg2.connect(database_url.replace("postgresql+pool://", "postgresql://"))
+    try:
+        deadline = time.monotonic() + 30
+        with watcher.cursor() as cursor:
+            while time.monotonic() < deadline:
+                cursor.execute(HELD, (key,))
+                if cursor.fetchone()[0] == 0:
+                    break
+                time.sleep(0.05)
+    finally:
+        watcher.close()
     assert run_import(pg_app, files[0]).exit_code == 0
     assert find(pg_app, HEAD) is not None
