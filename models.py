@@ -148,7 +148,6 @@ class User(UserMixin, BaseModel):
     def get_id(self) -> str:  # Flask-Login
         return f"{self.id}:{self.session_epoch}"
 
-
     @classmethod
     def by_email(cls, email: str) -> User | None:
         return cls.get_or_none(cls.email == lookup_email(email))
@@ -1177,7 +1176,7 @@ class Draft(BaseModel):
         now = utcnow()
         fields = {cls.data: data, cls.saved_at: now, cls.expires_at: now + ttl, cls.user: user}
         cls.insert({cls.key: key, **fields}).on_conflict(conflict_target=[cls.key], update=fields).execute()
-        return cls.get_by_id(key)
+        return cls(key=key, data=data, saved_at=now, expires_at=now + ttl, user=user)  # as stored
 
     @classmethod
     def drop(cls, key: str) -> None:

@@ -7,6 +7,7 @@ address, e-mail or phone (« Non diffusible » or not: they are not needed)."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import timedelta
 
 from flask import current_app
@@ -18,6 +19,39 @@ import mailer
 from audit import Event, Outcome
 from models import Membership, Structure, User, db, utcnow
 from rules.identifiers import SIRET
+from sirene import directory
+
+
+@dataclass(frozen=True)
+class Found:
+    """Where a structure searched for was found. On the portal: ``structure``,
+    whether it ``discloses`` its details to the searcher, and the searcher's
+    ``membership`` of it. Else, for a SIRET INSEE knows: its ``insee`` entry
+    and a ``sibling``, an establishment of the same company on the portal."""
+
+    structure: Structure | None = None
+    discloses: bool = False
+    membership: Membership | None = None
+    insee: directory.Establishment | None = None
+    sibling: Structure | None = None
+
+
+def find(searcher: User, identifier_type: str, identifier: str) -> Found | None:
+    """The portal first; for a SIRET it does not know, INSEE's directory and a
+    sister establishment on the portal; None when neither knows it."""
+    structure = Structure.find(identifier_type, identifier)
+    if structure is not None:
+        membership = Membership.get_or_none(
+            (Membership.structure == structure) & (Membership.user == searcher.id)
+        )
+        return Found(structure=structure, discloses=structure.discloses_to(searcher), membership=membership)
+    if identifier_type != SIRET:
+        return None
+    answer = directory.consult(identifier)
+    if answer.entry is None:
+        return None
+    sibling = next(iter(Structure.of_siren(SIRET, answer.entry.siren)), None)
+    return Found(insee=answer.entry, sibling=sibling)
 
 
 class AlreadyExists(Exception):

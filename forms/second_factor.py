@@ -3,13 +3,16 @@ password asked again before a change."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from flask_babel import lazy_gettext as _l
 from wtforms import BooleanField, HiddenField, PasswordField, StringField
-from wtforms.validators import AnyOf, DataRequired, Length
+from wtforms.validators import DataRequired, Length
 
 from forms import Form
 from rules.messages import REQUIRED
 
+UNAVAILABLE = _l("Cette méthode n'est pas proposée pour votre compte. Choisissez l'une de celles ci-dessous.")
 TRUST_LABEL = _l("Faire confiance à cet appareil pendant 30 jours")
 METHODS = ("totp", "passkey", "email", "recovery")
 
@@ -30,18 +33,31 @@ def _code_field(label) -> StringField:
 
 
 class SecondStepForm(Form):
-    """The sign-in's second step, for one method."""
+    """The sign-in's second step, for one of the ``offered`` methods (the
+    account's): a method it does not have is refused like a wrong code."""
 
-    method = HiddenField(validators=[AnyOf(METHODS)])
+    method = HiddenField()
     code = _code_field(CODE_LABELS["totp"])
     trust = BooleanField(TRUST_LABEL)
     # A passkey's answer, filled by static/js/passkeys.js.
     credential = HiddenField(validators=[Length(max=16 * 1024)])
 
+    def __init__(self, *args, offered: Sequence[str] = METHODS, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.offered = tuple(kind for kind in offered if kind in METHODS)
+
     def validate(self, extra_validators=None) -> bool:
+        if self.method.data not in self.offered:
+            self.form_errors.append(str(UNAVAILABLE))
+            return False
         if self.method.data == "passkey":
             self.code.validators = []
         return super().validate(extra_validators)
+
+    @property
+    def answer(self) -> str:
+        """What the chosen method checks: the passkey's answer, or the code typed."""
+        return self.credential.data if self.method.data == "passkey" else self.code.data
 
     def for_method(self, method: str) -> SecondStepForm:
         self.method.data = method

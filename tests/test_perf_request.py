@@ -18,7 +18,7 @@ import views
 from tests.support.app import CSRF_IN_PAGE, Client, HtmxClient
 from tests.support.structures import sign_up
 
-SHARED = ["/", "/connexion", "/mot-de-passe-oublie/"]
+SHARED = ["/", "/connexion", "/mot-de-passe-oublie/", "/inscription/"]
 ENGLISH = {"Accept-Language": "en"}
 
 

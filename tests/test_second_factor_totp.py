@@ -179,9 +179,15 @@ def test_the_second_step_without_the_password_step_is_refused_skip_attack(app, e
 def test_a_code_for_another_method_is_not_accepted_method_attack(enrolled):
     client, secret, _ = enrolled
     password_step(client)
-    # Codes by e-mail are not enabled for this account.
-    assert second_step(client, code_at(secret), method="email").status_code == 422
-    assert second_step(client, code_at(secret), method="passkey").status_code == 422
+    # Codes by e-mail are not enabled for this account, and "sms" is no method.
+    for method in ("email", "passkey", "sms"):
+        response = second_step(client, code_at(secret), method=method)
+        assert response.status_code == 422
+        assert is_fragment(response) == client.htmx
+        assert "Cette méthode n'est pas proposée pour votre compte" in text_of(response)
+        # The page offers the account's own method again.
+        assert "Code à 6 chiffres de votre application" in text_of(response)
+    assert client.get("/mon-compte/").status_code == 302
 
 
 def test_a_password_change_elsewhere_ends_the_pending_second_step(app, enrolled):

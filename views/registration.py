@@ -16,7 +16,7 @@ import uniform_time
 from forms.auth import EmailRequestForm
 from forms.registration import CaptchaForm, PersonalInfoForm
 from security import limit, mail_allowed
-from views import advance, draft_saved, invalid, page, push_url, renders
+from views import advance, draft_saved, invalid, page, push_url, renders, shared_page
 
 bp = Blueprint("registration", __name__, url_prefix="/inscription")
 
@@ -48,6 +48,11 @@ def _keep_typed(form: PersonalInfoForm, validated: dict | None = None):
 @limit("SIGN_UP")
 def personal_info():
     kept, saved_at = drafts.load(drafts.SIGNUP)
+    if not kept and request.method == "GET":
+        # Nothing typed yet: the empty step every new visitor sees alike.
+        return shared_page(
+            "registration/personal_info.html", lambda: {"form": PersonalInfoForm(), "saved_at": None}
+        )
     form = PersonalInfoForm(data=drafts.fill(kept, PersonalInfoForm.DRAFTED))
     if form.is_submitted():
         if not form.validate():

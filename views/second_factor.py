@@ -54,14 +54,13 @@ def verify_step():
     user = verify.pending_user()
     if user is None:
         return _expired()
-    form = SecondStepForm()
+    form = SecondStepForm(offered=_methods(user))
     if not form.is_submitted():
         return second_step()
-    method = form.method.data if form.method.data in _methods(user) else None
-    if method is None or not form.validate():
+    if not form.validate():
         return second_step(422, form=form)
-    answer = form.credential.data if method == "passkey" else form.code.data
-    ok, left = verify.check(user, method, answer)
+    method = form.method.data
+    ok, left = verify.check(user, method, form.answer)
     if not ok and method == "passkey":
         form.form_errors.append(str(PASSKEY_FAILED))
         return second_step(422, form=form)

@@ -195,39 +195,30 @@ def search():
     form = StructureSearchForm(formdata=request.args)
     if not form.validate():
         return invalid("structure/search.html", search=form)
-    structure = Structure.find(form.identifier_type.data, form.identifier.data)
-    if structure is None and form.identifier_type.data == SIRET:
-        answer = directory.consult(form.identifier.data)
-        if answer.entry is not None:
-            return _known_to_insee(form, answer)
-    if structure is None:
+    found = structures.find(current_user, form.identifier_type.data, form.identifier.data)
+    if found is None:
         form.identifier.errors = [str(NOT_FOUND)]
         return invalid("structure/search.html", search=form, not_found=True)
+    target = found.structure or found.sibling  # what the person may ask to join
+    offer = None
+    if target is not None:
+        offer = AttachmentRequestForm(
+            formdata=None, identifier_type=target.identifier_type, identifier=target.identifier
+        )
+    if found.structure is None:
+        # A SIRET not on the portal that INSEE knows: its name, an offer to
+        # create it, and one to join an establishment of the same company.
+        return page(
+            "structure/search.html", search=form, insee=found.insee, sibling=found.sibling, offer=offer
+        )
     return page(
         "structure/search.html",
         search=form,
-        found=structure,
-        disclosed=structure.discloses_to(current_user),
-        membership=Membership.get_or_none(
-            (Membership.structure == structure) & (Membership.user == current_user.id)
-        ),
-        offer=AttachmentRequestForm(
-            formdata=None, identifier_type=structure.identifier_type, identifier=structure.identifier
-        ),
+        found=found.structure,
+        disclosed=found.discloses,
+        membership=found.membership,
+        offer=offer,
     )
-
-
-def _known_to_insee(form: StructureSearchForm, answer: directory.Answer):
-    """A SIRET not on the portal that INSEE knows: its name, an offer to
-    create it, and an offer to join an establishment of the same company
-    already on the portal."""
-    sibling = next(iter(Structure.of_siren(SIRET, answer.entry.siren)), None)
-    offer = None
-    if sibling is not None:
-        offer = AttachmentRequestForm(
-            formdata=None, identifier_type=sibling.identifier_type, identifier=sibling.identifier
-        )
-    return page("structure/search.html", search=form, insee=answer.entry, sibling=sibling, offer=offer)
 
 
 @bp.post("/rattachement/demande")
