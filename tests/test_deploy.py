@@ -1,11 +1,22 @@
-"""The files of deploy/: the nginx site passes Debian nginx's `nginx -t`, the
-systemd units pass `systemd-analyze verify` (both installed by `make test`)."""
+"""The files of deploy/: the nginx site passes Debian nginx's `nginx -t` and
+serves the app behind it as production would, the systemd units pass
+`systemd-analyze verify` (both installed by `make test`)."""
 
 from __future__ import annotations
 
+import gzip
+import re
 import shutil
+import ssl
 import subprocess
+import time
+import urllib.request
 from pathlib import Path
+
+import pytest
+
+from tests.support.gunicorn_server import Gunicorn, flask_command, production_environment
+from tests.support.pg_server import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 DEPLOY = ROOT / "deploy"
@@ -16,30 +27,25 @@ def run(*args: str, **kwargs) -> subprocess.CompletedProcess:
     return subprocess.run(args, capture_output=True, text=True, timeout=60, check=False, **kwargs)  # noqa: S603
 
 
-def test_nginx_site_passes_nginx_t(tmp_path):
-    assert Path(NGINX).is_file(), "nginx is missing: `make test` installs nginx-light"
+def nginx_site(tmp_path: Path, https_port: int | None = None, app_port: int | None = None) -> Path:
+    """deploy/nginx/portail.conf in a whole nginx.conf under ``tmp_path``, with
+    the test machine's certificate and log paths; listening on 127.0.0.1
+    ``https_port`` before the app on ``app_port`` when given. Nothing else changes."""
     key, cert = tmp_path / "privkey.pem", tmp_path / "fullchain.pem"
     made = run(
-        "openssl",
-        "req",
-        "-x509",
-        "-newkey",
-        "rsa:2048",
-        "-nodes",
-        "-days",
-        "1",
-        "-subj",
-        "/CN=portail.example.fr",
-        "-keyout",
-        str(key),
-        "-out",
-        str(cert),
-    )
+        "openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+        "-subj", "/CN=portail.example.fr", "-keyout", str(key), "-out", str(cert),
+    )  # fmt: skip
     assert made.returncode == 0, made.stderr
     site = (DEPLOY / "nginx" / "portail.conf").read_text()
-    # The certificate and log paths of the test machine; nothing else changes.
     site = site.replace("/etc/letsencrypt/live/portail.example.fr/", f"{tmp_path}/")
     site = site.replace("/var/log/nginx/", f"{tmp_path}/")
+    if https_port is not None:
+        site = site.replace("listen 443 ssl http2;", f"listen 127.0.0.1:{https_port} ssl http2;")
+        site = site.replace("listen 80;", f"listen 127.0.0.1:{free_port()};")
+        site = "\n".join(line for line in site.splitlines() if "listen [::]" not in line)
+    if app_port is not None:
+        site = site.replace("server 127.0.0.1:8000", f"server 127.0.0.1:{app_port}")
     (tmp_path / "portail.conf").write_text(site)
     (tmp_path / "nginx.conf").write_text(
         f"""
@@ -48,6 +54,7 @@ error_log {tmp_path}/error.log;
 events {{ worker_connections 64; }}
 http {{
     include /etc/nginx/mime.types;
+    gzip on;  # as Debian's nginx.conf has it
     access_log {tmp_path}/access.log;
     client_body_temp_path {tmp_path};
     proxy_temp_path {tmp_path};
@@ -58,9 +65,83 @@ http {{
 }}
 """
     )
-    result = run(NGINX, "-t", "-p", str(tmp_path), "-c", str(tmp_path / "nginx.conf"))
+    return tmp_path / "nginx.conf"
+
+
+def test_nginx_site_passes_nginx_t(tmp_path):
+    assert Path(NGINX).is_file(), "nginx is missing: `make test` installs nginx-light"
+    config = nginx_site(tmp_path)
+    result = run(NGINX, "-t", "-p", str(tmp_path), "-c", str(config))
     assert result.returncode == 0, result.stderr
     assert "syntax is ok" in result.stderr and "test is successful" in result.stderr
+
+
+@pytest.fixture
+def behind_nginx(tmp_path):
+    """The app under gunicorn (production settings, one trusted proxy) behind
+    the repository's nginx site on HTTPS: ``get(path, headers)``."""
+    env = production_environment(
+        tmp_path, FLASK_TRUSTED_PROXIES="1", FLASK_EXTERNAL_BASE_URL="https://portail.example.fr"
+    )
+    flask_command(env, "init-db")
+    app = Gunicorn(env, workers=1, log=tmp_path / "gunicorn.log").start()
+    port = free_port()
+    config = nginx_site(tmp_path, https_port=port, app_port=app.port)
+    nginx = subprocess.Popen(  # noqa: S603 - fixed program
+        [NGINX, "-p", str(tmp_path), "-c", str(config), "-g", "daemon off;"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+    )  # fmt: skip
+    insecure = ssl.create_default_context()
+    insecure.check_hostname, insecure.verify_mode = False, ssl.CERT_NONE  # the test's own certificate
+
+    def get(path: str, headers: dict | None = None):
+        request = urllib.request.Request(
+            f"https://127.0.0.1:{port}{path}", headers={"Host": "portail.example.fr", **(headers or {})}
+        )
+        with urllib.request.urlopen(request, context=insecure, timeout=30) as response:  # noqa: S310
+            return response.status, response.headers, response.read()
+
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                get("/livez")
+                break
+            except OSError:
+                assert nginx.poll() is None, nginx.stderr.read().decode()
+                assert time.monotonic() < deadline, "nginx did not answer"
+                time.sleep(0.1)
+        yield get
+    finally:
+        nginx.terminate()
+        nginx.wait(timeout=30)
+        nginx.stderr.close()
+        app.stop()
+
+
+def test_behind_nginx_assets_load_immutable_and_pages_are_compressed_only_for_the_browsers_own_requests(
+    behind_nginx,
+):
+    get = behind_nginx
+    status, _, body = get("/")
+    assert status == 200
+    assets = re.findall(r'(?:href|src)="(/static/[^"]+)"', body.decode())
+    assert len(assets) >= 3
+    for asset in assets:
+        status, headers, _ = get(asset, {"Accept-Encoding": "gzip"})
+        assert status == 200, asset
+        assert "immutable" in headers["Cache-Control"]
+    # A request another site made the browser send: never a compressed page.
+    for site in ("cross-site", "same-site", None):
+        headers = {"Accept-Encoding": "gzip"} | ({"Sec-Fetch-Site": site} if site else {})
+        status, answered, body = get("/inscription/", headers)
+        assert status == 200 and answered["Content-Encoding"] is None, site
+        assert body.startswith(b"<!doctype html>")
+    status, answered, body = get(
+        "/inscription/", {"Accept-Encoding": "gzip", "Sec-Fetch-Site": "same-origin"}
+    )
+    assert status == 200 and answered["Content-Encoding"] == "gzip"
+    assert gzip.decompress(body).startswith(b"<!doctype html>")
 
 
 def test_nginx_site_keeps_tokens_out_of_its_log_and_restricts_metrics():
