@@ -34,6 +34,7 @@ TOKEN_LONGEST = 1024  # far above a masked token; longer is refused unread
 COMPRESSED_SMALLEST = 1024  # below this, gzip's header and the CPU are not worth it
 LEVEL = 6
 TRUSTED_FETCHES = frozenset({"same-origin", "none"})
+VARY = "Accept-Encoding, Sec-Fetch-Site"  # what a compressed answer depends on
 
 _generate_csrf = flask_wtf.csrf.generate_csrf
 _validate_csrf = flask_wtf.csrf.validate_csrf
@@ -100,14 +101,18 @@ def fill(html: str, stand_in: str) -> str:
 
 
 def _compress(response: Response) -> Response:
-    if response.mimetype != "text/html" or response.direct_passthrough or response.is_streamed:
+    # Read from the headers and the environ directly: this runs on every answer.
+    headers = response.headers
+    if not headers.get("Content-Type", "").startswith("text/html") or response.direct_passthrough:
         return response
-    response.vary.update(("Accept-Encoding", "Sec-Fetch-Site"))
+    vary = headers.get("Vary")
+    headers["Vary"] = f"{vary}, {VARY}" if vary else VARY
     if (
-        request.headers.get("Sec-Fetch-Site") not in TRUSTED_FETCHES
-        or not request.accept_encodings["gzip"]
-        or "Content-Encoding" in response.headers
+        request.environ.get("HTTP_SEC_FETCH_SITE") not in TRUSTED_FETCHES
+        or "Content-Encoding" in headers
         or response.status_code in (204, 304)
+        or response.is_streamed
+        or not request.accept_encodings["gzip"]
     ):
         return response
     data = response.get_data()
@@ -115,7 +120,7 @@ def _compress(response: Response) -> Response:
         return response
     compressor = zlib.compressobj(LEVEL, zlib.DEFLATED, 31)  # 31: the gzip format
     response.set_data(compressor.compress(data) + compressor.flush())
-    response.headers["Content-Encoding"] = "gzip"
+    headers["Content-Encoding"] = "gzip"
     return response
 
 
