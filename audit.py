@@ -14,9 +14,10 @@ from datetime import datetime
 
 from flask import has_request_context
 
-from models import AuditEvent, User
+from models import AuditEvent, User, utcnow
 from rules.email import lookup_email
 from security import client_address
+from statements import Prepared, slot
 
 
 class Event:
@@ -130,14 +131,36 @@ def record(event: str, user: User | None = None, outcome: str = Outcome.SUCCESS,
             raise ValueError(f"audit detail {name!r} may hold a secret")
     for listener in LISTENERS:
         listener(event, outcome)
-    return AuditEvent.create(
-        user=user,
-        account=user.email if user is not None else None,
-        client_address=_client_address(),
-        event=event,
-        outcome=outcome,
-        details=json.dumps(details, ensure_ascii=False, sort_keys=True, default=str) if details else None,
+    fields = {
+        "at": utcnow(),
+        "user": user,
+        "account": user.email if user is not None else None,
+        "client_address": _client_address(),
+        "event": event,
+        "outcome": outcome,
+        "details": json.dumps(details, ensure_ascii=False, sort_keys=True, default=str) if details else None,
+    }
+    _INSERT.execute(**fields)
+    return AuditEvent(**fields)  # as stored
+
+
+# Each step of the flow records an event or two.
+_INSERT = Prepared(
+    lambda: AuditEvent.insert(
+        {
+            field: slot(field.name, field)
+            for field in (
+                AuditEvent.at,
+                AuditEvent.user,
+                AuditEvent.account,
+                AuditEvent.client_address,
+                AuditEvent.event,
+                AuditEvent.outcome,
+                AuditEvent.details,
+            )
+        }
     )
+)
 
 
 def _client_address() -> str | None:

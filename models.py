@@ -27,6 +27,7 @@ from peewee import (
 
 from rules.email import lookup_email
 from rules.identifiers import ASSIGNED_TYPES, IDENTIFIER_TYPES, IdentifierType, new_assigned_identifier
+from statements import Prepared, slot
 
 db = DatabaseProxy()
 
@@ -295,17 +296,8 @@ class UserSession(BaseModel):
         user_id, _, epoch = session_id.partition(":")
         if not (user_id.isdigit() and epoch.isdigit() and key and isinstance(key, str)):
             return None
-        return (
-            User.select()
-            .join(cls)
-            .where(
-                (User.id == int(user_id))
-                & (User.session_epoch == int(epoch))
-                & (User.status == User.ACTIVE)
-                & (cls.key_hash == sha256(key))
-                & (cls.created_at > utcnow() - max_age)
-            )
-            .first()
+        return _SIGNED_IN.first(
+            user_id=int(user_id), epoch=int(epoch), key_hash=sha256(key), since=utcnow() - max_age
         )
 
     @classmethod
@@ -320,6 +312,23 @@ class UserSession(BaseModel):
     @classmethod
     def purge(cls, max_age: timedelta) -> int:
         return cls.delete().where(cls.created_at <= utcnow() - max_age).execute()
+
+
+# Every signed-in request runs it (sessions.load_user).
+_SIGNED_IN = Prepared(
+    lambda: (
+        User.select()
+        .join(UserSession)
+        .where(
+            (User.id == slot("user_id"))
+            & (User.session_epoch == slot("epoch"))
+            & (User.status == User.ACTIVE)
+            & (UserSession.key_hash == slot("key_hash"))
+            & (UserSession.created_at > slot("since", UserSession.created_at))
+        )
+        .limit(1)
+    )
+)
 
 
 class Token(BaseModel):
@@ -345,37 +354,38 @@ class Token(BaseModel):
         now = utcnow()
         cls.revoke(user, purpose)
         raw = secrets.token_urlsafe(32)
-        cls.create(user=user, purpose=purpose, token_hash=sha256(raw), created_at=now, expires_at=now + ttl)
+        _TOKEN_ISSUE.execute(
+            user_id=user.id, purpose=purpose, hash=sha256(raw), now=now, expires_at=now + ttl
+        )
         return raw
 
     @classmethod
     def revoke(cls, user: User, purpose: str) -> None:
         """End every open token of that purpose."""
-        cls.update(used_at=utcnow()).where(
-            (cls.user == user) & (cls.purpose == purpose) & cls.used_at.is_null()
-        ).execute()
+        _TOKEN_REVOKE.execute(user_id=user.id, purpose=purpose, now=utcnow())
 
     @classmethod
-    def _usable(cls, raw: str, purpose: str):
+    def _usable(cls):
+        """Not used, not expired, of its purpose (prepared: see the statements below)."""
         return (
-            (cls.token_hash == sha256(raw))
-            & (cls.purpose == purpose)
+            (cls.token_hash == slot("hash"))
+            & (cls.purpose == slot("purpose"))
             & cls.used_at.is_null()
-            & (cls.expires_at > utcnow())
+            & (cls.expires_at > slot("now", cls.expires_at))
         )
 
     @classmethod
     def peek(cls, raw: str, purpose: str) -> Token | None:
         """The token if it could be consumed now; changes nothing."""
-        return cls._with_owner().where(cls._usable(raw, purpose)).first()
+        return _TOKEN_USABLE.first(hash=sha256(raw), purpose=purpose, now=utcnow())
 
     @classmethod
     def consume(cls, raw: str, purpose: str) -> Token | None:
         """Mark the token used; of concurrent callers exactly one gets it."""
-        won = cls.update(used_at=utcnow()).where(cls._usable(raw, purpose)).execute()
+        won = _TOKEN_CONSUME.execute(hash=sha256(raw), purpose=purpose, now=utcnow())
         if won != 1:
             return None
-        return cls._with_owner().where(cls.token_hash == sha256(raw)).get()
+        return _TOKEN_BY_HASH.first(hash=sha256(raw))
 
     @classmethod
     def _with_owner(cls):
@@ -391,6 +401,30 @@ class Token(BaseModel):
             .first()
         )
         return token.created_at if token else None
+
+
+# The links of the sign-up (activation), the reset and the contact e-mail.
+_TOKEN_USABLE = Prepared(lambda: Token._with_owner().where(Token._usable()).limit(1))
+_TOKEN_CONSUME = Prepared(
+    lambda: Token.update({Token.used_at: slot("now", Token.used_at)}).where(Token._usable())
+)
+_TOKEN_BY_HASH = Prepared(lambda: Token._with_owner().where(Token.token_hash == slot("hash")).limit(1))
+_TOKEN_ISSUE = Prepared(
+    lambda: Token.insert(
+        {
+            Token.user: slot("user_id"),
+            Token.purpose: slot("purpose"),
+            Token.token_hash: slot("hash"),
+            Token.created_at: slot("now", Token.created_at),
+            Token.expires_at: slot("expires_at", Token.expires_at),
+        }
+    )
+)
+_TOKEN_REVOKE = Prepared(
+    lambda: Token.update({Token.used_at: slot("now", Token.used_at)}).where(
+        (Token.user == slot("user_id")) & (Token.purpose == slot("purpose")) & Token.used_at.is_null()
+    )
+)
 
 
 class CaptchaChallenge(BaseModel):
@@ -424,15 +458,41 @@ class CaptchaChallenge(BaseModel):
     @classmethod
     def use(cls, challenge_id: str, owner: str | None = None) -> bool:
         """Spend the challenge's one attempt; False if it was not live."""
-        return cls.update(used_at=utcnow()).where(cls._live(challenge_id, owner)).execute() == 1
+        if owner is None:
+            return cls.update(used_at=utcnow()).where(cls._live(challenge_id, owner)).execute() == 1
+        return _CAPTCHA_USE.execute(id=challenge_id, owner=owner, now=utcnow()) == 1
 
     @classmethod
     def fetch(cls, challenge_id: str, owner: str, medium: str, most: int) -> bool:
         """Count one fetch of the challenge's image or audio; False once
         ``most`` were fetched (or if the challenge is not live)."""
-        field = {"image": cls.image_fetches, "audio": cls.audio_fetches}[medium]
-        query = cls.update({field: field + 1}).where(cls._live(challenge_id, owner) & (field < most))
-        return query.execute() == 1
+        return _CAPTCHA_FETCH[medium].execute(id=challenge_id, owner=owner, now=utcnow(), most=most) == 1
+
+    @classmethod
+    def _live_to(cls):
+        """Live, and opened by the owner given (prepared: see the statements below)."""
+        return (
+            (cls.id == slot("id"))
+            & cls.used_at.is_null()
+            & (cls.expires_at > slot("now", cls.expires_at))
+            & (cls.owner == slot("owner"))
+        )
+
+    @classmethod
+    def _counted(cls, field):
+        return cls.update({field: field + 1}).where(cls._live_to() & (field < slot("most")))
+
+
+# Each sign-up fetches its image once and answers once.
+_CAPTCHA_USE = Prepared(
+    lambda: CaptchaChallenge.update({CaptchaChallenge.used_at: slot("now", CaptchaChallenge.used_at)}).where(
+        CaptchaChallenge._live_to()
+    )
+)
+_CAPTCHA_FETCH = {
+    "image": Prepared(lambda: CaptchaChallenge._counted(CaptchaChallenge.image_fetches)),
+    "audio": Prepared(lambda: CaptchaChallenge._counted(CaptchaChallenge.audio_fetches)),
+}
 
 
 class OutboxMail(BaseModel):
@@ -870,7 +930,7 @@ class Membership(BaseModel):
 
     @classmethod
     def has_active(cls, user: User) -> bool:
-        return cls.select().where((cls.user == user.id) & (cls.status == cls.ACTIVE)).exists()
+        return _HAS_ACTIVE.scalar(user_id=user.id) is not None
 
     @classmethod
     def managed_structures(cls, user: User) -> list[Structure]:
@@ -901,6 +961,16 @@ Membership.add_index(
         unique=True,
         where=(Membership.role == Membership.MANAGER),
         name="membership_one_manager",
+    )
+)
+
+
+# Step 5 and « Mon espace » ask it of every signed-in visit.
+_HAS_ACTIVE = Prepared(
+    lambda: (
+        Membership.select(Membership.id)
+        .where((Membership.user == slot("user_id")) & (Membership.status == Membership.ACTIVE))
+        .limit(1)
     )
 )
 
@@ -1168,24 +1238,48 @@ class Draft(BaseModel):
 
     @classmethod
     def live(cls, key: str) -> Draft | None:
-        return cls.get_or_none((cls.key == key) & (cls.expires_at > utcnow()))
+        return _DRAFT_LIVE.first(key=key, now=utcnow())
 
     @classmethod
     def keep(cls, key: str, data: str, ttl: timedelta, user: User | None = None) -> Draft:
         """Save (or replace) the draft at ``key``; its life starts again."""
         now = utcnow()
-        fields = {cls.data: data, cls.saved_at: now, cls.expires_at: now + ttl, cls.user: user}
-        cls.insert({cls.key: key, **fields}).on_conflict(conflict_target=[cls.key], update=fields).execute()
+        _DRAFT_KEEP.execute(key=key, data=data, now=now, expires_at=now + ttl, user=user)
         return cls(key=key, data=data, saved_at=now, expires_at=now + ttl, user=user)  # as stored
 
     @classmethod
+    def _kept(cls) -> dict:
+        """What saving a draft writes, from the prepared statement's slots."""
+        return {
+            cls.data: slot("data"),
+            cls.saved_at: slot("now", cls.saved_at),
+            cls.expires_at: slot("expires_at", cls.expires_at),
+            cls.user: slot("user", cls.user),
+        }
+
+    @classmethod
     def drop(cls, key: str) -> None:
-        cls.delete().where(cls.key == key).execute()
+        _DRAFT_DROP.execute(key=key)
 
     @classmethod
     def purge(cls) -> int:
         return cls.delete().where(cls.expires_at <= utcnow()).execute()
 
+
+# Each step of the flow reads its draft, and saves it as the person types.
+_DRAFT_LIVE = Prepared(
+    lambda: (
+        Draft.select()
+        .where((Draft.key == slot("key")) & (Draft.expires_at > slot("now", Draft.expires_at)))
+        .limit(1)
+    )
+)
+_DRAFT_KEEP = Prepared(
+    lambda: Draft.insert({Draft.key: slot("key"), **Draft._kept()}).on_conflict(
+        conflict_target=[Draft.key], update=Draft._kept()
+    )
+)
+_DRAFT_DROP = Prepared(lambda: Draft.delete().where(Draft.key == slot("key")))
 
 MODELS.append(Draft)
 

@@ -16,6 +16,7 @@ from functools import lru_cache
 
 from models import SireneImport, db
 from sirene.schema import ESTABLISHMENTS, LEGAL_UNITS, ND, OVERSEAS, REPETITIONS, STREET_TYPES
+from statements import Prepared, slot
 
 ADDRESS_LENGTH = 38  # Structure.address
 
@@ -186,4 +187,10 @@ def last_load(kind: str) -> Load | None:
 
 def is_loaded() -> bool:
     """Whether establishments were imported: the checks apply only then."""
-    return SireneImport.select().where(SireneImport.kind == ESTABLISHMENTS.name).exists()
+    return _ANY_IMPORT.scalar(kind=ESTABLISHMENTS.name) is not None
+
+
+# Every page of step 6 and « Mon espace » asks it.
+_ANY_IMPORT = Prepared(
+    lambda: SireneImport.select(SireneImport.id).where(SireneImport.kind == slot("kind")).limit(1)
+)

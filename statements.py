@@ -1,0 +1,93 @@
+"""Prepared statements: a hot query's SQL built once, run with new values.
+
+Peewee builds a query's SQL from its nodes every time the query runs: about
+0.3 ms for a select of the accounts' 18 columns joined to their sessions,
+where SQLite then runs the statement in microseconds. The queries that run on
+every signed-in request, or several times in each sign-up, are written once
+as a ``Prepared`` query with a ``slot`` where each value goes. Its SQL is
+built on first use for each kind of database (SQLite and PostgreSQL quote and
+bind differently); each call binds its values, converted by their field as
+Peewee converts ``field == value``, and reads the rows through the query's
+own cursor wrapper (model instances, joined models included). What runs is
+exactly the SQL Peewee builds for the query."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from peewee import Field, Query, Value
+
+
+class Slot:
+    """Where a value given at run time goes."""
+
+    __slots__ = ("field", "name")
+
+    def __init__(self, name: str, field: Field | None) -> None:
+        self.name = name
+        self.field = field
+
+    def bind(self, values: dict[str, Any]) -> Any:
+        value = values[self.name]
+        return self.field.db_value(value) if self.field is not None else value
+
+    def __repr__(self) -> str:
+        return f"slot({self.name!r})"
+
+
+def slot(name: str, field: Field | None = None) -> Value:
+    """The value named ``name`` of each run; ``field`` converts it (a date,
+    a row for a foreign key) as Peewee would for ``field == value``."""
+    return Value(Slot(name, field), converter=False, unpack=False)
+
+
+class Prepared:
+    """A query built by ``build`` (with slots), its SQL kept per kind of database."""
+
+    def __init__(self, build: Callable[[], Query]) -> None:
+        self.build = build
+        self._built: dict[type, tuple[Query, str, tuple]] = {}
+        self._database = None  # the models' database (models.db, a proxy), from the first build
+
+    def _statement(self) -> tuple[Query, str, tuple]:
+        query = None
+        if self._database is None:
+            query = self.build()
+            self._database = query.model._meta.database
+        kind = type(getattr(self._database, "obj", None) or self._database)  # SQLite or PostgreSQL
+        built = self._built.get(kind)
+        if built is None:
+            if query is None:  # never ``query or ...``: a select's truth runs it
+                query = self.build()
+            sql, params = query.sql()
+            # Two threads may both build it: the same SQL, the last one kept.
+            built = self._built[kind] = (query, sql, tuple(params))
+        return built
+
+    def _run(self, values: dict[str, Any]):
+        query, sql, params = self._statement()
+        bound = [param.bind(values) if isinstance(param, Slot) else param for param in params]
+        return query, self._database.execute_sql(sql, bound)
+
+    def rows(self, **values) -> list:
+        """The rows, as the query's model instances (a select)."""
+        query, cursor = self._run(values)
+        return list(query._get_cursor_wrapper(cursor))  # Peewee's own mapping of rows
+
+    def first(self, **values):
+        """The first row, or None (a select with ``.limit(1)``)."""
+        rows = self.rows(**values)
+        return rows[0] if rows else None
+
+    def scalar(self, **values):
+        """The first column of the first row (a count, an EXISTS)."""
+        _, cursor = self._run(values)
+        row = cursor.fetchone()
+        cursor.close()
+        return row[0] if row else None
+
+    def execute(self, **values) -> int:
+        """A write: the number of rows it changed."""
+        _, cursor = self._run(values)
+        return cursor.rowcount

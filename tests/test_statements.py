@@ -1,0 +1,157 @@
+"""Prepared statements (statements.py): the SQL Peewee builds, built once per
+kind of database, run with each call's values converted by their fields, the
+rows read back as Peewee reads them; on SQLite and on PostgreSQL."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from models import Draft, Token, User, db, sha256, utcnow
+from statements import Prepared, slot
+from tests.support.app import clean_environment, make_app, query, user_row
+
+PEEK = Prepared(
+    lambda: (
+        Token.select(Token, User)
+        .join(User)
+        .where(
+            (Token.token_hash == slot("hash"))
+            & (Token.purpose == slot("purpose"))
+            & Token.used_at.is_null()
+            & (Token.expires_at > slot("now", Token.expires_at))
+        )
+        .limit(1)
+    )
+)
+
+
+def peek_with_the_orm(raw: str, purpose: str, now):
+    return (
+        Token.select(Token, User)
+        .join(User)
+        .where(
+            (Token.token_hash == sha256(raw))
+            & (Token.purpose == purpose)
+            & Token.used_at.is_null()
+            & (Token.expires_at > now)
+        )
+        .limit(1)
+    )
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def any_app(request):
+    """The app on a SQLite file, then on the PostgreSQL server of the tests."""
+    return request.getfixturevalue("app" if request.param == "sqlite" else "pg_app")
+
+
+def a_link(app, expires_in=timedelta(hours=1)) -> str:
+    def make():
+        user = user_row()
+        Token.create(
+            user=user, purpose=Token.ACTIVATION, token_hash=sha256("lien"), expires_at=utcnow() + expires_in
+        )
+        return user.id
+
+    return query(app, make)
+
+
+def test_a_prepared_select_runs_the_sql_peewee_builds_and_reads_the_joined_model(any_app):
+    user_id = a_link(any_app)
+
+    def check():
+        now = utcnow()
+        sql, params = peek_with_the_orm("lien", Token.ACTIVATION, now).sql()
+        prepared_sql = PEEK._statement()[1]
+        assert prepared_sql == sql
+        token = PEEK.first(hash=sha256("lien"), purpose=Token.ACTIVATION, now=now)
+        assert token is not None and token.user.id == user_id and token.user.email == "marie.curie@exemple.fr"
+        # The value of each call, converted by its field (a date here), is what decides.
+        assert PEEK.first(hash=sha256("lien"), purpose=Token.ACTIVATION, now=now + timedelta(hours=2)) is None
+        assert PEEK.first(hash=sha256("autre"), purpose=Token.ACTIVATION, now=now) is None
+        assert PEEK.rows(hash=sha256("lien"), purpose=Token.RESET, now=now) == []
+
+    query(any_app, check)
+
+
+def test_a_prepared_write_says_how_many_rows_it_changed_and_binds_a_row_for_a_foreign_key(any_app):
+    keep = Prepared(
+        lambda: Draft.insert(
+            {
+                Draft.key: slot("key"),
+                Draft.user: slot("user", Draft.user),
+                Draft.data: slot("data"),
+                Draft.expires_at: slot("until", Draft.expires_at),
+            }
+        )
+    )
+    drop = Prepared(lambda: Draft.delete().where(Draft.key == slot("key")))
+
+    def check():
+        user = user_row()
+        assert keep.execute(key="k1", user=user, data='{"a": 1}', until=utcnow() + timedelta(days=1)) == 1
+        stored = Draft.get_by_id("k1")
+        assert stored.user_id == user.id and stored.data == '{"a": 1}'
+        assert drop.execute(key="nothing") == 0
+        assert drop.execute(key="k1") == 1
+
+    query(any_app, check)
+
+
+def test_sqlite_and_postgresql_each_get_their_own_sql(tmp_path, monkeypatch, request):
+    """One process may serve one, then the other (the tests do): the SQL is kept
+    per kind of database, each with its own quoting and parameters."""
+    now = utcnow()
+    peek = Prepared(PEEK.build)  # its own: other tests of this process used PEEK
+
+    def found(app) -> bool:
+        a_link(app)
+        token = query(app, lambda: peek.first(hash=sha256("lien"), purpose=Token.ACTIVATION, now=now))
+        return token is not None
+
+    clean_environment(monkeypatch)
+    assert found(make_app(tmp_path / "first"))
+    assert found(request.getfixturevalue("pg_app"))
+    assert found(make_app(tmp_path / "again"))
+    assert len(peek._built) == 2
+    sqlite_sql, postgres_sql = (sql for _query, sql, _params in peek._built.values())
+    assert "?" in sqlite_sql and "%s" not in sqlite_sql and "%s" in postgres_sql
+
+
+def test_the_sql_is_built_once_per_kind_of_database(app, monkeypatch):
+    builds = []
+    counted = Prepared(lambda: builds.append(1) or User.select().where(User.id == slot("id")).limit(1))
+
+    def run():
+        for _ in range(5):
+            counted.first(id=1)
+
+    query(app, run)
+    assert len(builds) == 1
+
+
+def test_a_missing_value_is_an_error_not_a_null(app):
+    def run():
+        with pytest.raises(KeyError, match="purpose"):
+            PEEK.first(hash=sha256("lien"), now=utcnow())
+
+    query(app, run)
+
+
+def test_prepared_statements_run_inside_the_callers_transaction(app):
+    keep = Prepared(
+        lambda: Draft.insert({Draft.key: slot("key"), Draft.expires_at: slot("until", Draft.expires_at)})
+    )
+
+    class Undone(Exception):
+        pass
+
+    def run():
+        with pytest.raises(Undone), db.atomic():
+            keep.execute(key="k2", until=utcnow())
+            raise Undone
+        assert Draft.get_or_none(Draft.key == "k2") is None
+
+    query(app, run)
