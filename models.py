@@ -167,12 +167,7 @@ class User(UserMixin, BaseModel):
             "status": self.ACTIVE,
             "activated_at": self.activated_at or now,
         }
-        changed = (
-            User.update(session_epoch=User.session_epoch + 1, **changes)
-            .where((User.id == self.id) & (User.status == User.PENDING))
-            .execute()
-        )
-        if not changed:
+        if not _ACTIVATE.execute(id=self.id, **changes):
             return False
         self._record_consent(values, self.survey_consent)
         for name, value in changes.items():
@@ -269,6 +264,27 @@ class User(UserMixin, BaseModel):
             self.failed_sign_ins, self.last_failed_sign_in_at = 0, None
 
 
+# Each sign-up's activation (User.activate).
+_ACTIVATE = Prepared(
+    lambda: User.update(
+        {
+            User.session_epoch: User.session_epoch + 1,
+            **{
+                getattr(User, name): slot(name, getattr(User, name))
+                for name in (
+                    *User.SIGN_UP_DETAILS,
+                    "terms_accepted_at",
+                    "contact_email_confirmed_at",
+                    "password_hash",
+                    "status",
+                    "activated_at",
+                )
+            },
+        }
+    ).where((User.id == slot("id")) & (User.status == User.PENDING))
+)
+
+
 class UserSession(BaseModel):
     """A signed-in session, listed server-side: the session cookie carries
     its key, and signing out deletes the row, so a copy of the cookie made
@@ -285,7 +301,7 @@ class UserSession(BaseModel):
     def open(cls, user: User) -> str:
         """A new session for ``user``; returns the key for the cookie."""
         key = secrets.token_urlsafe(32)
-        cls.create(key_hash=sha256(key), user=user)
+        _SESSION_OPEN.execute(key_hash=sha256(key), user_id=user.id, now=utcnow())
         return key
 
     @classmethod
@@ -314,6 +330,16 @@ class UserSession(BaseModel):
         return cls.delete().where(cls.created_at <= utcnow() - max_age).execute()
 
 
+# Each sign-in opens one.
+_SESSION_OPEN = Prepared(
+    lambda: UserSession.insert(
+        {
+            UserSession.key_hash: slot("key_hash"),
+            UserSession.user: slot("user_id"),
+            UserSession.created_at: slot("now", UserSession.created_at),
+        }
+    )
+)
 # Every signed-in request runs it (sessions.load_user).
 _SIGNED_IN = Prepared(
     lambda: (
@@ -443,7 +469,9 @@ class CaptchaChallenge(BaseModel):
     @classmethod
     def open(cls, ttl: timedelta, owner: str = "") -> CaptchaChallenge:
         now = utcnow()
-        return cls.create(id=secrets.token_urlsafe(18), created_at=now, expires_at=now + ttl, owner=owner)
+        challenge = cls(id=secrets.token_urlsafe(18), created_at=now, expires_at=now + ttl, owner=owner)
+        _CAPTCHA_OPEN.execute(id=challenge.id, now=now, expires_at=challenge.expires_at, owner=owner)
+        return challenge
 
     @classmethod
     def _live(cls, challenge_id: str, owner: str | None):
@@ -483,7 +511,19 @@ class CaptchaChallenge(BaseModel):
         return cls.update({field: field + 1}).where(cls._live_to() & (field < slot("most")))
 
 
-# Each sign-up fetches its image once and answers once.
+# Each sign-up opens a challenge, fetches its image once and answers once.
+_CAPTCHA_OPEN = Prepared(
+    lambda: CaptchaChallenge.insert(
+        {
+            CaptchaChallenge.id: slot("id"),
+            CaptchaChallenge.created_at: slot("now", CaptchaChallenge.created_at),
+            CaptchaChallenge.expires_at: slot("expires_at", CaptchaChallenge.expires_at),
+            CaptchaChallenge.owner: slot("owner"),
+            CaptchaChallenge.image_fetches: 0,
+            CaptchaChallenge.audio_fetches: 0,
+        }
+    )
+)
 _CAPTCHA_USE = Prepared(
     lambda: CaptchaChallenge.update({CaptchaChallenge.used_at: slot("now", CaptchaChallenge.used_at)}).where(
         CaptchaChallenge._live_to()
@@ -921,10 +961,15 @@ class Membership(BaseModel):
 
     @classmethod
     def of_user(cls, user: User, *statuses: str) -> list[Membership]:
-        return list(
+        if len(statuses) == 1:  # « Mon espace » and step 5 ask one status at a time
+            return _OF_USER.rows(user_id=user.id, status=statuses[0])
+        return list(cls._of_user().where((cls.user == user.id) & cls.status.in_(statuses)))
+
+    @classmethod
+    def _of_user(cls):
+        return (
             cls.select(cls, Structure)
             .join(Structure, on=(cls.structure == Structure.id))
-            .where((cls.user == user.id) & cls.status.in_(statuses))
             .order_by(Structure.company_name, cls.id)
         )
 
@@ -934,12 +979,7 @@ class Membership(BaseModel):
 
     @classmethod
     def managed_structures(cls, user: User) -> list[Structure]:
-        return list(
-            Structure.select()
-            .join(cls, on=(cls.structure == Structure.id))
-            .where((cls.user == user.id) & (cls.role == cls.MANAGER) & (cls.status == cls.ACTIVE))
-            .order_by(Structure.company_name, Structure.id)
-        )
+        return _MANAGED.rows(user_id=user.id)
 
     @classmethod
     def pending_for(cls, structures: list[Structure]) -> list[Membership]:
@@ -965,7 +1005,24 @@ Membership.add_index(
 )
 
 
-# Step 5 and « Mon espace » ask it of every signed-in visit.
+# « Mon espace » and step 5 read them on every visit.
+_OF_USER = Prepared(
+    lambda: Membership._of_user().where(
+        (Membership.user == slot("user_id")) & (Membership.status == slot("status"))
+    )
+)
+_MANAGED = Prepared(
+    lambda: (
+        Structure.select()
+        .join(Membership, on=(Membership.structure == Structure.id))
+        .where(
+            (Membership.user == slot("user_id"))
+            & (Membership.role == Membership.MANAGER)
+            & (Membership.status == Membership.ACTIVE)
+        )
+        .order_by(Structure.company_name, Structure.id)
+    )
+)
 _HAS_ACTIVE = Prepared(
     lambda: (
         Membership.select(Membership.id)
