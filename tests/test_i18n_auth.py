@@ -16,7 +16,7 @@ import re
 import pytest
 
 from accessibility import load_audit
-from tests.support.app import Client, HtmxClient, clean_environment, make_app
+from tests.support.app import Client, HtmxClient, clean_environment, make_app, operator_texts
 from tests.support.constants import NEW_PASSWORD, PASSWORD
 from tests.support.i18n import assert_english, speak, visible_text
 from tests.support.responses import follow, text_of
@@ -157,14 +157,9 @@ def test_the_default_texts_in_english(en):
 def operated(tmp_path, monkeypatch):
     """An operator's French texts, the legal notice with an English version beside it."""
     clean_environment(monkeypatch)
-    terms = tmp_path / "conditions.md"
-    terms.write_text("# Nos conditions\n\nUn **texte** de l'opérateur.\n", encoding="utf-8")
-    legal = tmp_path / "mentions.html"
-    legal.write_text("<h2>Éditeur</h2><p>Exemple SA, 1 rue de la Paix.</p>", encoding="utf-8")
-    english_legal = tmp_path / "mentions.en.html"
+    legal = operator_texts(tmp_path, monkeypatch)
+    english_legal = legal.with_name("mentions.en.html")
     english_legal.write_text("<h2>Publisher</h2><p>Exemple SA, Paris.</p>", encoding="utf-8")
-    monkeypatch.setenv("FLASK_TERMS_FILE", str(terms))
-    monkeypatch.setenv("FLASK_LEGAL_FILE", str(legal))
     return make_app(tmp_path)
 
 

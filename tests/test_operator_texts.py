@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from forms.registration import SURVEY_CONSENT_LABEL
-from tests.support.app import Client, clean_environment, make_app, outbox
+from tests.support.app import Client, clean_environment, make_app, operator_texts, outbox
 from tests.support.responses import shown, text_of
 from tests.support.structures import sign_up
 
@@ -33,16 +33,11 @@ def test_default_texts_say_they_must_be_replaced(any_client, url):
 @pytest.fixture
 def operated(tmp_path, monkeypatch):
     clean_environment(monkeypatch)
-    terms = tmp_path / "conditions.md"
-    terms.write_text("# Nos conditions\n\nUn **texte** de l'opérateur.\n", encoding="utf-8")
-    legal = tmp_path / "mentions.html"
-    legal.write_text("<h2>Éditeur</h2><p>Exemple SA, 1 rue de la Paix.</p>", encoding="utf-8")
+    operator_texts(tmp_path, monkeypatch)
     monkeypatch.setenv("FLASK_PORTAL_NAME", "Portail Exemple")
     monkeypatch.setenv("FLASK_OPERATOR_NAME", "Exemple SA")
     monkeypatch.setenv("FLASK_SUPPORT_EMAIL", "aide@exemple.fr")
     monkeypatch.setenv("FLASK_SURVEY_CONSENT_TEXT", CONSENT)
-    monkeypatch.setenv("FLASK_TERMS_FILE", str(terms))
-    monkeypatch.setenv("FLASK_LEGAL_FILE", str(legal))
     return make_app(tmp_path)
 
 

@@ -24,6 +24,18 @@ def clean_environment(monkeypatch) -> None:
             monkeypatch.delenv(key)
 
 
+def operator_texts(folder, monkeypatch):
+    """An operator's own terms (Markdown) and legal notice (HTML), in French,
+    set as FLASK_TERMS_FILE and FLASK_LEGAL_FILE; returns the notice's path."""
+    terms = folder / "conditions.md"
+    terms.write_text("# Nos conditions\n\nUn **texte** de l'opérateur.\n", encoding="utf-8")
+    legal = folder / "mentions.html"
+    legal.write_text("<h2>Éditeur</h2><p>Exemple SA, 1 rue de la Paix.</p>", encoding="utf-8")
+    monkeypatch.setenv("FLASK_TERMS_FILE", str(terms))
+    monkeypatch.setenv("FLASK_LEGAL_FILE", str(legal))
+    return legal
+
+
 def make_app(tmp_path, *, at_version: int | None = None, **overrides):
     """An app on a SQLite file in ``tmp_path`` (or ``DATABASE_URL``), its schema
     made by the real migration steps: the latest, or ``at_version``."""
