@@ -86,6 +86,12 @@ def operator(any_client, mailbox, app):
 
 
 @pytest.fixture
+def marie(any_client, mailbox):
+    """Marie Curie, signed in (no structure yet), on a full-page or an htmx client."""
+    return sign_up(any_client, mailbox)
+
+
+@pytest.fixture
 def account(signup) -> str:
     """An active account (PERSON, PASSWORD), signed out again; its address."""
     signup.create_account()

@@ -7,8 +7,6 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 
-import pytest
-
 from models import Draft
 from tests.support.app import query
 from tests.support.constants import EMAIL, PASSWORD
@@ -20,11 +18,6 @@ HALF_STRUCTURE = {k: STRUCTURE[k] for k in ("identifier_type", "identifier", "co
 STEP_6 = "/structure/nouvelle"
 STEP_6_DRAFT = "/structure/nouvelle/brouillon"
 PROFILE_DRAFT = "/mon-compte/informations/brouillon"
-
-
-@pytest.fixture
-def marie(any_client, mailbox):
-    return sign_up(any_client, mailbox)
 
 
 def drafts_in(app) -> list[Draft]:

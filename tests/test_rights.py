@@ -6,18 +6,11 @@ from __future__ import annotations
 
 import json
 
-import pytest
-
 from models import AuditEvent, ConsentChange, Membership, OutboxMail, Structure, User, utcnow
 from tests.support.app import Client, query, user_row
 from tests.support.constants import EMAIL, PASSWORD
 from tests.support.responses import shown, text_of
 from tests.support.structures import PIERRE, STRUCTURE, create_structure, new_client, sign_up
-
-
-@pytest.fixture
-def marie(any_client, mailbox):
-    return sign_up(any_client, mailbox)
 
 
 def download(client) -> dict:

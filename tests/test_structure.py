@@ -26,12 +26,6 @@ CREATED = "Votre compte est désormais actif et vous êtes rattaché à une stru
 
 
 @pytest.fixture
-def marie(any_client, mailbox):
-    """Marie Curie, signed in, on a full-page or an htmx client."""
-    return sign_up(any_client, mailbox)
-
-
-@pytest.fixture
 def signed_in(client, mailbox):
     return sign_up(client, mailbox)
 

@@ -46,11 +46,6 @@ def selected(html: str) -> list[str]:
 
 
 @pytest.fixture
-def marie(any_client, mailbox):
-    return sign_up(any_client, mailbox)
-
-
-@pytest.fixture
 def htmx_marie(htmx_client, mailbox):
     return sign_up(htmx_client, mailbox)
 
