@@ -474,20 +474,26 @@ class CaptchaChallenge(BaseModel):
         return challenge
 
     @classmethod
-    def _live(cls, challenge_id: str, owner: str | None):
-        """Live, and opened by ``owner`` (any owner when None)."""
-        live = (cls.id == challenge_id) & cls.used_at.is_null() & (cls.expires_at > utcnow())
+    def _live(cls, challenge_id, owner, now):
+        """Live at ``now``, and opened by ``owner`` (any owner when None).
+        Values or slots: the prepared statements below use it too."""
+        live = (cls.id == challenge_id) & cls.used_at.is_null() & (cls.expires_at > now)
         return live if owner is None else live & (cls.owner == owner)
 
     @classmethod
+    def _live_to(cls):
+        """``_live`` with the slots of the prepared statements below."""
+        return cls._live(slot("id"), slot("owner"), slot("now", cls.expires_at))
+
+    @classmethod
     def live(cls, challenge_id: str, owner: str | None = None) -> CaptchaChallenge | None:
-        return cls.get_or_none(cls._live(challenge_id, owner))
+        return cls.get_or_none(cls._live(challenge_id, owner, utcnow()))
 
     @classmethod
     def use(cls, challenge_id: str, owner: str | None = None) -> bool:
         """Spend the challenge's one attempt; False if it was not live."""
-        if owner is None:
-            return cls.update(used_at=utcnow()).where(cls._live(challenge_id, owner)).execute() == 1
+        if owner is None:  # whoever opened it
+            return cls.update(used_at=utcnow()).where(cls._live(challenge_id, None, utcnow())).execute() == 1
         return _CAPTCHA_USE.execute(id=challenge_id, owner=owner, now=utcnow()) == 1
 
     @classmethod
@@ -495,16 +501,6 @@ class CaptchaChallenge(BaseModel):
         """Count one fetch of the challenge's image or audio; False once
         ``most`` were fetched (or if the challenge is not live)."""
         return _CAPTCHA_FETCH[medium].execute(id=challenge_id, owner=owner, now=utcnow(), most=most) == 1
-
-    @classmethod
-    def _live_to(cls):
-        """Live, and opened by the owner given (prepared: see the statements below)."""
-        return (
-            (cls.id == slot("id"))
-            & cls.used_at.is_null()
-            & (cls.expires_at > slot("now", cls.expires_at))
-            & (cls.owner == slot("owner"))
-        )
 
     @classmethod
     def _counted(cls, field):
