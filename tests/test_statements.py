@@ -155,3 +155,22 @@ def test_prepared_statements_run_inside_the_callers_transaction(app):
         assert Draft.get_or_none(Draft.key == "k2") is None
 
     query(app, run)
+
+
+def test_values_are_bound_never_written_into_the_sql_attack_sql_injection(any_app):
+    """What a visitor sends (a session key, a draft id) reaches a prepared
+    statement as a bound value: quotes and SQL in it are only text."""
+    a_link(any_app)
+    drop = Prepared(lambda: Draft.delete().where(Draft.key == slot("key")))
+
+    def attack():
+        now = utcnow()
+        for hostile in ("x' OR '1'='1", 'x"; DELETE FROM token; --', "' UNION SELECT * FROM user --"):
+            assert PEEK.first(hash=hostile, purpose=Token.ACTIVATION, now=now) is None
+            assert PEEK.first(hash=sha256("lien"), purpose=hostile, now=now) is None
+            assert drop.execute(key=hostile) == 0
+        # The link is still there and still usable.
+        assert PEEK.first(hash=sha256("lien"), purpose=Token.ACTIVATION, now=now) is not None
+        assert Token.select().count() == 1
+
+    query(any_app, attack)
