@@ -7,7 +7,7 @@ import re
 import pytest
 
 from models import CaptchaChallenge, Token, User, db
-from tests.support.app import outbox, query
+from tests.support.app import HtmxClient, outbox, query
 from tests.support.concurrency import post_at_once
 from tests.support.constants import CAPTCHA_ANSWER, EMAIL
 from tests.support.responses import follow, is_fragment
@@ -140,6 +140,21 @@ def test_inline_validation_renders_one_field_with_the_submit_rules(htmx_client):
     assert "field-first_name" not in text
     ok = htmx_client.submit("/inscription/champ/email_confirm", PERSON).get_data(as_text=True)
     assert "error-message" not in ok
+
+
+@pytest.mark.parametrize("field", ["email", "email_confirm", "phone"])
+def test_inline_validation_takes_no_other_visitors_token_attack_csrf(app, field):
+    """The inline form signs no token of its own: the request's is still
+    checked, and another visitor's (or a forged one) is refused."""
+    app.test_client_class = HtmxClient
+    mallory, marie = app.test_client(), app.test_client()
+    theirs = mallory.csrf_token()
+    marie.csrf_token()  # Marie has a session of her own
+    for token in (theirs, theirs[:-4] + "AAAA", ""):
+        response = marie.post(f"/inscription/champ/{field}", data={**PERSON, "csrf_token": token})
+        assert response.status_code == 400, token
+        assert "field-" not in response.get_data(as_text=True)
+    assert marie.submit(f"/inscription/champ/{field}", PERSON).status_code == 200
 
 
 def test_inline_validation_of_an_unknown_field_is_a_404(htmx_client):

@@ -77,7 +77,9 @@ def validate_field(name: str):
     """Inline validation of one field with the same form class as the submit."""
     if name not in PersonalInfoForm.INLINE:
         abort(404)
-    form = PersonalInfoForm()
+    # CSRFProtect checked the request's token before any view ran; this form
+    # is never shown whole, so it signs no token of its own for the page.
+    form = PersonalInfoForm(meta={"csrf": False})
     # Only what this field's answer depends on: the fields up to it, in the
     # form's order, as form.validate() would run them (a check reads the
     # fields before it, e.g. « Confirmez » the address, never those after).
