@@ -16,8 +16,8 @@ import sys
 import time
 
 from flask import Flask, render_template, request
-from jinja2 import DictLoader
 from flask_wtf.csrf import CSRFProtect
+from jinja2 import DictLoader
 
 app = Flask(__name__)
 app.config["SECRET_KEY"] = "bench-floor-secret-key"
