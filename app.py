@@ -45,6 +45,7 @@ from views import (
     registration,
     rights,
     second_factor,
+    sign_in_first,
     space,
     structure,
 )
@@ -97,6 +98,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     htmx.init_app(app)
     login_manager.init_app(app)
     login_manager.user_loader(sessions.load_user)
+    login_manager.unauthorized_handler(sign_in_first)
     sessions.init_app(app)
     mailer.init_app(app)
     security.init_app(app)

@@ -12,7 +12,7 @@ import accounts
 from models import User, db, utcnow
 from tests.support.constants import CAPTCHA_ANSWER, EMAIL, PASSWORD
 from tests.support.signup import PERSON, challenge_on
-from views.auth import safe_next
+from views import safe_next
 
 WRONG = "Pas-le-bon-1234"
 FAILED = "Adresse e-mail ou mot de passe incorrect."

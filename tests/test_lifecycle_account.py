@@ -6,6 +6,7 @@ import pytest
 
 from models import User, db
 from tests.support.constants import EMAIL, NEW_PASSWORD, PASSWORD
+from tests.support.responses import sent_to_sign_in
 
 
 @pytest.fixture
@@ -40,10 +41,8 @@ PROFILE = {"first_name": "Marie", "last_name": "Curie", "phone": "01 23 45 67 89
 
 
 def test_mon_compte_needs_a_signed_in_user(any_client):
-    response = any_client.get("/mon-compte/")
-    assert response.status_code == 302
-    assert response.headers["Location"].startswith("/connexion?next=")
-    assert any_client.submit("/mon-compte/informations", PROFILE).status_code == 302
+    assert sent_to_sign_in(any_client, any_client.get("/mon-compte/")).startswith("/connexion?next=")
+    sent_to_sign_in(any_client, any_client.submit("/mon-compte/informations", PROFILE))
 
 
 def test_mon_compte_shows_the_account_with_the_login_email_read_only(signed_in):
@@ -139,7 +138,7 @@ def test_changing_the_password_keeps_this_session_and_ends_the_others(app, signe
     )
     assert "Votre mot de passe a été modifié" in followed(signed_in, response)
     assert signed_in.get("/mon-compte/").status_code == 200
-    assert elsewhere.get("/mon-compte/").status_code == 302
+    sent_to_sign_in(elsewhere, elsewhere.get("/mon-compte/"))
     assert mailbox(EMAIL)[-1].subject == "Votre mot de passe a été modifié"
     signed_in.submit("/deconnexion")
     assert signed_in.submit("/connexion", {"email": EMAIL, "password": PASSWORD}).status_code == 422

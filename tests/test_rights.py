@@ -9,7 +9,7 @@ import json
 from models import AuditEvent, ConsentChange, Membership, OutboxMail, Structure, User, utcnow
 from tests.support.app import Client, query, user_row
 from tests.support.constants import EMAIL, PASSWORD
-from tests.support.responses import shown, text_of
+from tests.support.responses import sent_to_sign_in, shown, signs_in_first, text_of
 from tests.support.structures import PIERRE, STRUCTURE, create_structure, new_client, sign_up
 
 
@@ -74,8 +74,8 @@ def test_the_data_page_is_readable(marie):
 
 
 def test_a_visitor_cannot_download_anyones_data(client):
-    assert client.get("/mon-compte/donnees.json").status_code == 302
-    assert client.get("/mon-compte/donnees").status_code == 302
+    assert signs_in_first(client.get("/mon-compte/donnees.json"))
+    assert signs_in_first(client.get("/mon-compte/donnees"))
 
 
 def test_consent_given_at_sign_up_starts_the_history(app, client, mailbox):
@@ -120,7 +120,7 @@ def test_deletion_erases_the_person_and_keeps_a_pseudonymous_trail(app, marie, m
     else:
         assert response.status_code == 303 and response.headers["Location"] == "/"
     assert "Votre compte est supprimé" in text_of(marie.get("/"))
-    assert marie.get("/mon-compte/").status_code == 302
+    sent_to_sign_in(marie, marie.get("/mon-compte/"))
 
     def stored():
         return (

@@ -10,7 +10,7 @@ import pytest
 from models import SecondFactor, db
 from tests.support.app import Client, HtmxClient, clean_environment, make_app, outbox
 from tests.support.constants import EMAIL, NEW_PASSWORD
-from tests.support.responses import text_of
+from tests.support.responses import sent_to_sign_in, text_of
 from tests.support.second_factor import (
     FACTORS,
     VERIFY,
@@ -127,7 +127,7 @@ def test_a_reset_by_e_mail_does_not_skip_the_second_factor_reset_bypass_attack(a
         assert response.headers["HX-Push-Url"] == VERIFY
     else:
         assert response.headers["Location"] == VERIFY
-    assert any_client.get("/mon-compte/").status_code == 302  # not signed in yet
+    sent_to_sign_in(any_client, any_client.get("/mon-compte/"))  # not signed in yet
     # A recovery code counts.
     response = second_step(any_client, codes[0], method="recovery")
     assert response.status_code in (204, 303)

@@ -7,6 +7,7 @@ import pytest
 
 from factors import second_factor_required
 from tests.support.app import Client, clean_environment, make_app, outbox
+from tests.support.responses import signs_in_first
 from tests.support.second_factor import VERIFY, code_at, enrol_totp, password_step, second_step
 from tests.support.signup import Signup
 
@@ -33,7 +34,7 @@ def marie(guarded_app):
 
 def test_signed_out_is_sent_to_sign_in(guarded_app):
     response = guarded_app.test_client().get(GUARDED)
-    assert response.status_code == 302 and response.headers["Location"].startswith("/connexion")
+    assert signs_in_first(response)
 
 
 def test_without_a_factor_is_led_to_enrolment(marie):

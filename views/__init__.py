@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 from flask import (
     Response,
     current_app,
+    flash,
     g,
     make_response,
     redirect,
@@ -27,7 +28,8 @@ from flask import (
 )
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
-from werkzeug.routing import IntegerConverter
+from werkzeug.exceptions import HTTPException
+from werkzeug.routing import IntegerConverter, RequestRedirect
 from werkzeug.urls import iri_to_uri
 
 import breach
@@ -69,6 +71,62 @@ def safe_next(target: str | None) -> str | None:
     if parts.scheme or parts.netloc:
         return None
     return target
+
+
+def page_to_show(*candidates: str | None, default: str | None = None) -> str | None:
+    """The first candidate that is a page of this site (a path a GET
+    answers), else ``default``. A step's POST address, where a failed submit
+    was shown, is no page to come back to."""
+    adapter = current_app.url_map.bind("")
+    for candidate in candidates:
+        path = safe_next(candidate)
+        if path is None:
+            continue
+        try:
+            adapter.match(path.split("?", 1)[0], method="GET")
+        except RequestRedirect:
+            pass  # a page, at an address with its slash: the GET is redirected there
+        except HTTPException:
+            continue
+        return path
+    return default
+
+
+def referrer_path() -> str | None:
+    """The path of the page that sent this request, when it is one of this site's."""
+    return _same_site_path(request.referrer)
+
+
+def current_page_path() -> str | None:
+    """Under htmx, the path of the page in the address bar (``HX-Current-URL``),
+    when it is one of this site's."""
+    return _same_site_path(request.headers.get("HX-Current-URL")) if request.htmx else None
+
+
+def _same_site_path(url: str | None) -> str | None:
+    if not url or not url.startswith(request.host_url):
+        return None
+    return "/" + url[len(request.host_url) :]
+
+
+def sign_in_first() -> Response:
+    """Flask-Login's answer to a request that needs an account (a session
+    that ended, or none): « Se connecter », then back to a page a GET shows.
+    That is the page asked for, for a GET (every page also answers without
+    htmx); for a form's POST (its address shows nothing to a GET: an
+    autosave, a field's check, a submit), the page the person was on. Under
+    htmx the whole page goes to the sign-in form: swapped into a piece of
+    the page, it would nest a page in a page."""
+    login = current_app.login_manager
+    flash(str(login.login_message), login.login_message_category)
+    if request.method == "GET":
+        there = page_to_show(request.full_path.rstrip("?"))
+    else:
+        there = page_to_show(current_page_path(), referrer_path())
+    url = url_for("auth.login", next=there) if there else url_for("auth.login")
+    if request.htmx:
+        return client_redirect(url)
+    return redirect(url)
 
 
 def page(template: str, status: int = 200, **context) -> Response:
@@ -148,6 +206,15 @@ def push_url(response: ResponseReturnValue, url: str) -> Response:
     the history (``HX-Push-Url``)."""
     response = make_response(response)
     response.headers["HX-Push-Url"] = iri_to_uri(url)
+    return response
+
+
+def replace_url(response: ResponseReturnValue, url: str) -> Response:
+    """The response swaps as usual and ``url`` replaces the address in the
+    bar and the current history entry (``HX-Replace-Url``): no new entry
+    for Back to step through."""
+    response = make_response(response)
+    response.headers["HX-Replace-Url"] = iri_to_uri(url)
     return response
 
 

@@ -17,7 +17,7 @@ from factors import trust, verify
 from forms.auth import LoginForm
 from models import db
 from security import form_email, limit, limits
-from views import advance, full_redirect, invalid, page, safe_next, shared_page, sign_in
+from views import advance, full_redirect, invalid, page, page_to_show, shared_page, sign_in
 
 bp = Blueprint("auth", __name__)
 
@@ -28,7 +28,7 @@ FAILED = _l("Adresse e-mail ou mot de passe incorrect.")
 @limits("SIGN_IN", email=form_email, exempt=lambda: devices.known_account(form_email()) is not None)
 @limit("SIGN_IN_DEVICE", key=lambda: _known_device_id(form_email()))
 def login():
-    next_url = safe_next(request.values.get("next"))
+    next_url = page_to_show(request.values.get("next"))  # a page a GET shows, of this site
     if request.method == "GET":
         return shared_page("auth/login.html", lambda: {"form": LoginForm(), "next_url": next_url})
     form = LoginForm()

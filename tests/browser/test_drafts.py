@@ -103,3 +103,26 @@ def test_step_six_draft_survives_signing_out_and_in(visitor):
     expect(visitor.field("Raison sociale")).to_have_value(company.name)
     expect(visitor.field("Ville")).to_have_value(company.city)
     expect(visitor.page.locator("#draft-status")).to_have_text(SAVED)
+
+
+def test_an_autosave_after_the_session_ended_sends_the_whole_page_to_sign_in(signed_in):
+    """The session ends while « Mon compte » is open (« Se déconnecter
+    partout », elsewhere): the next autosave takes the whole page to « Se
+    connecter », never the sign-in form swapped into the draft's status
+    line, and signing in comes back to « Mon compte »."""
+    page = signed_in.page
+    page.goto("/mon-compte/")
+    token = page.locator("input[name='csrf_token']").first.input_value()
+    ended = page.request.post("/mon-compte/deconnexion-partout", form={"csrf_token": token})
+    assert ended.ok
+    signed_in.field("Prénom").fill("Jeanne")
+    signed_in.field("Prénom").blur()  # a change event: the autosave follows
+    expect(page).to_have_url(re.compile(r"/connexion\?next=/mon-compte/$"))
+    expect(page.locator("h1")).to_have_count(1)
+    expect(page.locator("form form")).to_have_count(0)
+    signed_in.expect_step(pages.SIGN_IN)
+    expect(page.get_by_text("Connectez-vous pour accéder à cette page.")).to_be_visible()
+    signed_in.field("Adresse e-mail").fill(signed_in.person.email)
+    signed_in.field("Mot de passe").fill(signed_in.person.password)
+    signed_in.button("Se connecter").click()
+    expect(page).to_have_url(re.compile(r"/mon-compte/$"))

@@ -41,3 +41,26 @@ def error_of(response, field: str) -> str:
     match = re.search(rf'<p class="error-message" id="{field}-error">(.*?)</p>', text_of(response), re.S)
     assert match, f"no error next to {field}"
     return match.group(1)
+
+
+def sent_to_sign_in(client: Client, response) -> str:
+    """Where a request that needs an account was sent: « Se connecter »
+    (a redirect for a page, a whole-page navigation under htmx); its URL."""
+    if client.htmx:
+        assert response.status_code == 204, response.get_data(as_text=True)
+        url = response.headers["HX-Redirect"]
+    else:
+        assert response.status_code == 302, response.get_data(as_text=True)
+        url = response.headers["Location"]
+    assert url == "/connexion" or url.startswith("/connexion?next="), url
+    return url
+
+
+def signs_in_first(response) -> bool:
+    """Whether the answer sends to « Se connecter » (either way, as sent_to_sign_in)."""
+    url = (
+        response.headers.get("HX-Redirect")
+        if response.status_code == 204
+        else response.headers.get("Location")
+    )
+    return response.status_code in (204, 302) and bool(url) and url.split("?")[0] == "/connexion"
