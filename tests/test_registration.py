@@ -247,6 +247,9 @@ def test_new_image_replaces_the_widget_under_htmx_and_the_page_without_js(app, c
     text = widget.get_data(as_text=True)
     assert text.strip().startswith('<div class="captcha" id="captcha-widget"')
     assert challenge_on(text) != second
+    # The same step: the address stays, and no history entry is added per image.
+    assert widget.headers["HX-Replace-Url"] == "/inscription/captcha"
+    assert "HX-Push-Url" not in widget.headers
 
 
 # -- the same address twice -------------------------------------------------------

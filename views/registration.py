@@ -16,7 +16,7 @@ import uniform_time
 from forms.auth import EmailRequestForm
 from forms.registration import CaptchaForm, PersonalInfoForm
 from security import limit, mail_allowed
-from views import advance, draft_saved, invalid, page, push_url, renders, shared_page
+from views import advance, draft_saved, invalid, page, renders, replace_url, shared_page
 
 bp = Blueprint("registration", __name__, url_prefix="/inscription")
 
@@ -135,7 +135,8 @@ def new_challenge():
         form=CaptchaForm(formdata=None),
         challenge=challenges.open_challenge(),
     )
-    return push_url(widget, url_for(".captcha"))
+    # The same step, a new image: the address stays, Back does not step through each image.
+    return replace_url(widget, url_for(".captcha"))
 
 
 @bp.get("/envoye")

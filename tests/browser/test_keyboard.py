@@ -66,10 +66,13 @@ def test_journey_with_the_keyboard_alone(visitor):
     expect_focus(page, CAPTCHA, tag="h1")
     image = page.get_by_role("img", name=re.compile("^Image contenant"))
     first_image = image.get_attribute("src")
+    entries = page.evaluate("history.length")
     tab_to(page, "Nouvelle image")
     keyboard.press("Space")
     expect(image).not_to_have_attribute("src", first_image)
     expect_focus(page, "Nouvelle image", tag="button")  # the focus stays where it was
+    assert page.evaluate("history.length") == entries  # a new image is no step to go Back through
+    assert page.url.endswith("/inscription/captcha")
     visitor.expect_announced("Nouvelle image affichée.")
     type_into(page, "Reproduire la suite de caractères", CAPTCHA_ANSWER.lower())
     keyboard.press("Enter")  # Enter in the answer validates (not « Nouvelle image »)
