@@ -70,6 +70,56 @@
     }
   });
 
+  // What was typed in the page's forms, carried over the language switch
+  // where the page keeps no draft of its own (step 4, whose link names the
+  // account): held in this tab's sessionStorage for the one reload, put back
+  // on the same address, then forgotten. Passwords, hidden fields (the CSRF
+  // token) and files are never carried.
+  var CARRIED = "portail:typed";
+  var CARRIED_TYPES = ["password", "hidden", "file", "submit", "button", "reset", "image"];
+
+  function carriedFields(main) {
+    var fields = [];
+    main.querySelectorAll("form[method='post'] [name]").forEach(function (field) {
+      if (CARRIED_TYPES.indexOf(field.type) !== -1 || field.disabled) return;
+      var checkable = field.type === "checkbox" || field.type === "radio";
+      fields.push([field.name, field.type, checkable ? field.checked : field.value, field.value]);
+    });
+    return fields;
+  }
+
+  function carryTyped() {
+    var main = document.getElementById("main");
+    if (!main || !window.sessionStorage) return;
+    try {
+      window.sessionStorage.setItem(CARRIED, JSON.stringify({
+        page: window.location.pathname + window.location.search, fields: carriedFields(main)
+      }));
+    } catch (error) { /* storage full or refused: the page comes back as the server has it */ }
+  }
+
+  function putTypedBack() {
+    var main = document.getElementById("main");
+    var kept = null;
+    try {
+      kept = window.sessionStorage && JSON.parse(window.sessionStorage.getItem(CARRIED) || "null");
+      if (kept) window.sessionStorage.removeItem(CARRIED);
+    } catch (error) { return; }
+    if (!main || !kept || kept.page !== window.location.pathname + window.location.search) return;
+    kept.fields.forEach(function (entry) {
+      var name = entry[0], type = entry[1], value = entry[2], own = entry[3];
+      main.querySelectorAll("form[method='post'] [name]").forEach(function (field) {
+        if (field.name !== name || field.type !== type || CARRIED_TYPES.indexOf(type) !== -1) return;
+        if (type === "checkbox" || type === "radio") {
+          if (field.value === own) field.checked = value;
+        } else {
+          field.value = value;
+        }
+      });
+    });
+  }
+  putTypedBack();
+
   // The language switch: back to the page as it is now in the address bar
   // (htmx may have moved on since the header was drawn), and a half-filled
   // step's draft saved first, so the page comes back refilled.
@@ -79,7 +129,10 @@
     if (!form.hasAttribute || !form.hasAttribute("data-language-switch") || switching) return;
     form.elements.next.value = window.location.pathname + window.location.search;
     var status = document.getElementById("draft-status");
-    if (!status || !window.htmx) return;
+    if (!status || !window.htmx) {
+      carryTyped();
+      return;
+    }
     event.preventDefault();
     switching = true;
     var submitter = event.submitter;
