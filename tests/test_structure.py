@@ -9,7 +9,7 @@ import pytest
 
 from models import Membership
 from tests.support.concurrency import post_at_once
-from tests.support.responses import error_of, follow, shown, text_of
+from tests.support.responses import error_of, follow, sent_to_sign_in, shown, text_of
 from tests.support.structures import (
     PIERRE,
     SIRET_NORMALISED,
@@ -43,8 +43,8 @@ def test_the_choice_offers_to_create_or_to_ask_for_attachment(marie):
 
 
 def test_the_choice_needs_a_signed_in_user(any_client):
-    assert any_client.get("/structure/nouvelle").status_code == 302
-    assert any_client.get("/espace/").status_code == 302
+    sent_to_sign_in(any_client, any_client.get("/structure/nouvelle"))
+    sent_to_sign_in(any_client, any_client.get("/espace/"))
 
 
 def test_a_user_with_a_structure_lands_on_mon_espace(marie):
@@ -163,7 +163,10 @@ def test_soumettre_creates_the_structure_and_its_manager(app, marie, mailbox):
         assert response.headers["Location"] == "/espace/"
     text = follow(marie, response)
     assert CREATED in text
+    # Said once: the page's own summary of the account stays out under the confirmation.
+    assert text.count("vous êtes rattaché à une structure") == 1
     assert "Mon espace" in text and "Ateliers Curie" in text and "Gestionnaire principal" in text
+    assert "Votre compte est actif et vous êtes rattaché à une structure." in text_of(marie.get("/espace/"))
     [structure] = structures(app)
     assert structure.identifier_type == "siret" and structure.identifier == SIRET_NORMALISED
     assert structure.company_name == "Ateliers Curie" and structure.country == "FR"
