@@ -142,6 +142,22 @@ def test_inline_validation_renders_one_field_with_the_submit_rules(htmx_client):
     assert "error-message" not in ok
 
 
+def test_a_changed_address_is_checked_again_against_the_confirmation(htmx_client):
+    """« Confirmez » was right, then the address changes: its error comes
+    along with the address's answer, swapped out of band."""
+    changed = {**PERSON, "email": "marie.sklodowska@exemple.fr"}
+    text = htmx_client.submit("/inscription/champ/email", changed).get_data(as_text=True)
+    assert text.strip().startswith('<div class="field" id="field-email">')
+    assert '<div class="field field--error" id="field-email_confirm" data-hx-swap-oob="true">' in text
+    assert "ne sont pas identiques" in text
+    assert f'value="{PERSON["email_confirm"]}"' in text  # what was typed there stays
+    both = htmx_client.submit("/inscription/champ/email", PERSON).get_data(as_text=True)
+    assert '<div class="field" id="field-email_confirm" data-hx-swap-oob="true">' in both
+    assert "error-message" not in both
+    empty = htmx_client.submit("/inscription/champ/email", {**changed, "email_confirm": ""})
+    assert "field-email_confirm" not in empty.get_data(as_text=True)  # not reached yet: no error
+
+
 @pytest.mark.parametrize("field", ["email", "email_confirm", "phone"])
 def test_inline_validation_takes_no_other_visitors_token_attack_csrf(app, field):
     """The inline form signs no token of its own: the request's is still

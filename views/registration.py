@@ -80,15 +80,19 @@ def validate_field(name: str):
     # CSRFProtect checked the request's token before any view ran; this form
     # is never shown whole, so it signs no token of its own for the page.
     form = PersonalInfoForm(meta={"csrf": False})
+    # A changed address is checked again against « Confirmez » when that is
+    # filled in already: its answer comes along, swapped out of band.
+    also = form.email_confirm if name == "email" and form.email_confirm.data else None
+    last = also.name if also else name
     # Only what this field's answer depends on: the fields up to it, in the
     # form's order, as form.validate() would run them (a check reads the
     # fields before it, e.g. « Confirmez » the address, never those after).
     for field in form:
         inline = getattr(type(form), f"validate_{field.name}", None)
         field.validate(form, (inline,) if inline else ())
-        if field.name == name:
+        if field.name == last:
             break
-    return render_template("registration/_field.html", field=form[name])
+    return render_template("registration/_field.html", field=form[name], also=also)
 
 
 @bp.route("/captcha", methods=["GET", "POST"])

@@ -54,6 +54,22 @@
     if (telling) announce(telling.getAttribute("data-announce"));
   });
 
+  // A field checked again because another changed (« Confirmez » after the
+  // address) comes out of band. If the person is in it already, typing, it
+  // is left alone (swapping it would take their selection, or what they
+  // typed meanwhile): it is checked as they leave it, as every field is.
+  document.addEventListener("htmx:oobBeforeSwap", function (event) {
+    var live = document.activeElement;
+    var target = event.detail.target;
+    if (!live || !target || !target.contains(live) || !window.htmx) return;
+    event.detail.shouldSwap = false;
+    var typed = live.value;
+    live.addEventListener("blur", function () {
+      // Changed, it sends its own check; unchanged, it is sent now.
+      if (live.value === typed) window.htmx.trigger(live, "change");
+    }, { once: true });
+  });
+
   // Back and forward: htmx puts the step of that address back in the page.
   document.addEventListener("htmx:historyRestore", function () {
     showStep(document.getElementById("main"));

@@ -170,6 +170,47 @@ def test_fields_are_checked_when_they_lose_focus(visitor):
     check_axe(page, "inline errors")
 
 
+def test_a_changed_address_is_checked_again_against_the_confirmation(visitor):
+    """« Confirmez » was right; the address changes: the mismatch shows at
+    once, whether the person went to « Confirmez » (what they type there
+    stays) or elsewhere."""
+    page = visitor.page
+    visitor.start_signup()
+    email, confirm = visitor.field("Adresse e-mail"), visitor.field("Confirmez votre adresse e-mail")
+    email.fill("marie.curie@exemple.fr")
+    confirm.fill("marie.curie@exemple.fr")
+    visitor.field("Prénom").focus()
+    expect(page.locator("#email_confirm-error")).to_have_count(0)
+
+    email.fill("marie.sklodowska@exemple.fr")
+    page.keyboard.press("Tab")  # into « Confirmez », and typing there at once
+    page.keyboard.type("x")
+    page.wait_for_load_state("networkidle")
+    expect(confirm).to_have_value("x")  # Tab selected the old text; what was typed replaced it, and stays
+    assert focused(page)["name"] == "Confirmez votre adresse e-mail"
+    page.keyboard.press("Tab")  # leaving it: checked
+    expect(page.locator("#email_confirm-error")).to_contain_text("ne sont pas identiques")
+    expect(confirm).to_have_value("x")
+    check_axe(page, "confirmation checked again")
+
+    confirm.fill("marie.curie@exemple.fr")
+    visitor.field("Prénom").focus()
+    email.fill("marie.sklodowska@exemple.fr")
+    page.keyboard.press("Tab")  # into « Confirmez », out again without a change: checked all the same
+    page.wait_for_load_state("networkidle")
+    page.keyboard.press("Tab")
+    expect(page.locator("#email_confirm-error")).to_contain_text("ne sont pas identiques")
+    expect(confirm).to_have_value("marie.curie@exemple.fr")
+
+    confirm.fill("marie.sklodowska@exemple.fr")
+    visitor.field("Prénom").focus()
+    expect(page.locator("#email_confirm-error")).to_have_count(0)
+    email.fill("marie.curie@exemple.fr")
+    visitor.field("Nom").focus()  # elsewhere: the mismatch shows all the same
+    expect(page.locator("#email_confirm-error")).to_contain_text("ne sont pas identiques")
+    expect(confirm).to_have_value("marie.sklodowska@exemple.fr")
+
+
 def test_the_password_checklist_follows_what_is_typed(visitor):
     page = visitor.page
     person = visitor.create_account()
