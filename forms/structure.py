@@ -246,6 +246,19 @@ class StructureForm(IdentifierFields, StructureDetails):
         self.label_identifier()
         self.sirene: directory.Answer | None = None
 
+    def flag_refused_country(self) -> None:
+        """When the type changes (htmx): a country the new type refuses (the
+        default France, for a RIDET) stays, selected, and says so next to
+        it at once, rather than at « Soumettre »."""
+        code, chosen = self.kind().code, self.country.data
+        accepted = accepted_countries(code)
+        if accepted is None or chosen in accepted or not is_country(chosen):
+            return
+        try:
+            check_identifier_country(code, "", chosen)
+        except RuleError as refusal:
+            self.country.errors = [str(refusal)]
+
     def consult_directory(self) -> directory.Answer | None:
         """What the directory says of the identifier when it is a SIRET of a
         valid format (the field's own validators run here), else None. The

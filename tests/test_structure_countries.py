@@ -175,10 +175,41 @@ def test_changing_the_type_swaps_the_country_field_out_of_band(htmx_marie, kind,
     assert response.status_code == 200
     html = text_of(response)
     assert '<div id="identifier-block"' not in html  # the block's content, its target
-    assert re.search(r'<div class="field" id="field-country" data-hx-swap-oob="true">', html)
+    accepted = accepted_countries(kind)
+    refused = accepted is not None and country not in accepted
+    block = "field field--error" if refused else "field"
+    assert re.search(rf'<div class="{block}" id="field-country" data-hx-swap-oob="true">', html)
     assert sorted(offered(html)) == sorted(expected)
     assert selected(html) == [country]  # the country chosen is never lost
     assert html.count('id="country"') == 1
+
+
+@pytest.mark.parametrize(
+    ("kind", "message"),
+    [
+        ("ridet", "Nouvelle-Calédonie"),
+        ("tahiti", "Polynésie française"),
+        ("hors_ue", "hors de l'Union européenne"),
+    ],
+)
+def test_a_country_the_new_type_refuses_says_so_at_once_and_stays(htmx_marie, kind, message):
+    """France, the default, for a RIDET: kept and selected (never lost), its
+    error next to it now rather than after « Soumettre »."""
+    html = text_of(change_type(htmx_marie, kind, country="FR"))
+    assert '<div class="field field--error" id="field-country" data-hx-swap-oob="true">' in html
+    error = re.search(r'<p class="error-message" id="country-error">(.*?)</p>', html, re.S).group(1)
+    assert message in error
+    assert selected(html) == ["FR"]
+    assert 'aria-invalid="true"' in html.split('id="field-country"')[1]
+    accepted = text_of(change_type(htmx_marie, "siret", country="FR"))
+    assert "country-error" not in accepted
+
+
+def test_a_vat_number_not_typed_yet_names_no_country(htmx_marie):
+    """« UE hors France » and France: which country is right is the VAT
+    number's to say; with none typed, no error yet (« Soumettre » says it)."""
+    html = text_of(change_type(htmx_marie, "ue", country="FR"))
+    assert "country-error" not in html and selected(html) == ["FR"]
 
 
 def test_changing_the_type_to_one_of_any_country_swaps_in_the_whole_list(htmx_marie):
@@ -198,4 +229,6 @@ def test_the_swapped_country_field_is_in_english_for_an_english_page(htmx_marie)
     speak(htmx_marie, "en")
     html = text_of(change_type(htmx_marie, "ue", country="DE"))
     assert '<option selected value="DE">Germany</option>' in html and "Allemagne" not in html
+    refused = text_of(change_type(htmx_marie, "ridet", country="FR"))
+    assert "A structure identified by a RIDET number must be in New Caledonia." in refused
     assert '<option value="">Select the country</option>' in html

@@ -178,7 +178,11 @@ def prefill():
 def identifier_field():
     """The identifier's block for the type chosen (htmx, when the type
     changes); on step 6 the country field too, offering that type's countries."""
-    form = StructureSearchForm() if request.args.get("recherche") else StructureForm()
+    if request.args.get("recherche"):
+        form = StructureSearchForm()
+    else:
+        form = StructureForm()
+        form.flag_refused_country()
     return render_template("structure/_identifier_swap.html", form=form)
 
 
