@@ -58,10 +58,13 @@
   // address) comes out of band. If the person is in it already, typing, it
   // is left alone (swapping it would take their selection, or what they
   // typed meanwhile): it is checked as they leave it, as every field is.
+  // Only a field's own block: a section filled from the directory (step 6)
+  // comes in whole.
   document.addEventListener("htmx:oobBeforeSwap", function (event) {
     var live = document.activeElement;
     var target = event.detail.target;
-    if (!live || !target || !target.contains(live) || !window.htmx) return;
+    if (!live || !target || !window.htmx || !target.classList || !target.classList.contains("field")) return;
+    if (!target.contains(live) || !live.hasAttribute("data-hx-post")) return;
     event.detail.shouldSwap = false;
     var typed = live.value;
     live.addEventListener("blur", function () {
