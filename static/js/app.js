@@ -73,8 +73,22 @@
     }, { once: true });
   });
 
-  // Back and forward: htmx puts the step of that address back in the page.
-  document.addEventListener("htmx:historyRestore", function () {
+  // Back and forward: htmx puts the step of that address back in the page,
+  // asked of the server (no page is kept in the browser). An address the
+  // server now sends elsewhere (the captcha, once the sign-up is done) shows
+  // the page it sent to, and the address bar says which.
+  var landed = null;
+  document.addEventListener("htmx:historyCacheMissLoad", function (event) {
+    var answer = event.detail.xhr && event.detail.xhr.responseURL;
+    landed = null;
+    if (!answer) return;
+    var url = new URL(answer);
+    var there = url.pathname + url.search;
+    if (url.origin === window.location.origin && there !== event.detail.path) landed = there;
+  });
+  document.addEventListener("htmx:historyRestore", function (event) {
+    if (landed && event.detail.cacheMiss) window.history.replaceState(window.history.state, "", landed);
+    landed = null;
     showStep(document.getElementById("main"));
   });
 

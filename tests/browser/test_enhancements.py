@@ -136,6 +136,20 @@ def test_back_forward_and_reload_show_the_right_step(visitor):
     visitor.expect_path("/inscription/envoye")
 
 
+def test_back_to_a_step_already_done_shows_where_the_server_sends_under_its_address(visitor):
+    """Back from « Vérifiez votre messagerie »: the captcha is done, the
+    server sends to step 2, and the address bar says step 2 too."""
+    page = visitor.page
+    visitor.create_account()
+    visitor.mark_document()
+    page.go_back()
+    visitor.expect_step(PERSONAL_INFO)
+    visitor.expect_path("/inscription/")
+    visitor.expect_same_document()
+    page.reload()  # the address shown is the page shown
+    visitor.expect_step(PERSONAL_INFO)
+
+
 def test_fields_are_checked_when_they_lose_focus(visitor):
     page = visitor.page
     visitor.start_signup()
