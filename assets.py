@@ -4,12 +4,12 @@ database, no view for them.
 At start, each file of static/ and htmx (the npm package's own file, from
 node_modules; never a CDN) is copied once per process to a folder of its
 own under a fingerprinted name (``css/app.3f2a9c1b7e40.css``), and
-compressed there (gzip, and Brotli when the ``brotli`` module is present).
-Pages link the fingerprinted names (``asset_url``), which browsers keep for a
-year without asking again (``immutable``): a change of content is a change
-of name. The plain names stay served, with a short cache, for old links.
-Only these files are compressed: HTML never is (it carries the CSRF token,
-so compressing it would open BREACH).
+compressed there (gzip and Brotli: WhiteNoise answers each browser with
+the smallest it accepts). Pages link the fingerprinted names
+(``asset_url``), which browsers keep for a year without asking again
+(``immutable``): a change of content is a change of name. The plain names
+stay served, with a short cache, for old links. HTML is breach.py's to
+compress, and only where BREACH finds no oracle.
 """
 
 from __future__ import annotations
