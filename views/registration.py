@@ -2,9 +2,21 @@
 
 from __future__ import annotations
 
+import json
 import time
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, session, url_for
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask_babel import gettext as _
 
 import accounts
@@ -19,6 +31,10 @@ from security import limit, mail_allowed
 from views import advance, draft_saved, invalid, page, renders, replace_url, shared_page
 
 bp = Blueprint("registration", __name__, url_prefix="/inscription")
+
+# The event (HX-Trigger) by which an inline answer asks the page to check
+# another field again, with what that field holds by then (static/js/app.js).
+RECHECK = "portail:recheck"
 
 # What step 2 holds, typed or validated, waits in a draft on the server (the
 # session cookie holds only its id) until the captcha is passed: no account
@@ -80,19 +96,20 @@ def validate_field(name: str):
     # CSRFProtect checked the request's token before any view ran; this form
     # is never shown whole, so it signs no token of its own for the page.
     form = PersonalInfoForm(meta={"csrf": False})
-    # A changed address is checked again against « Confirmez » when that is
-    # filled in already: its answer comes along, swapped out of band.
-    also = form.email_confirm if name == "email" and form.email_confirm.data else None
-    last = also.name if also else name
     # Only what this field's answer depends on: the fields up to it, in the
     # form's order, as form.validate() would run them (a check reads the
     # fields before it, e.g. « Confirmez » the address, never those after).
     for field in form:
         inline = getattr(type(form), f"validate_{field.name}", None)
         field.validate(form, (inline,) if inline else ())
-        if field.name == last:
+        if field.name == name:
             break
-    return render_template("registration/_field.html", field=form[name], also=also)
+    response = make_response(render_template("registration/_field.html", field=form[name]))
+    if name == "email" and form.email_confirm.data:
+        # « Confirmez » depends on the address: the page checks it again,
+        # with what it holds by then (see app.js, portail:recheck).
+        response.headers["HX-Trigger"] = json.dumps({RECHECK: form.email_confirm.id})
+    return response
 
 
 @bp.route("/captcha", methods=["GET", "POST"])

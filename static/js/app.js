@@ -54,23 +54,47 @@
     if (telling) announce(telling.getAttribute("data-announce"));
   });
 
-  // A field checked again because another changed (« Confirmez » after the
-  // address) comes out of band. If the person is in it already, typing, it
-  // is left alone (swapping it would take their selection, or what they
-  // typed meanwhile): it is checked as they leave it, as every field is.
-  // Only a field's own block: a section filled from the directory (step 6)
-  // comes in whole.
-  document.addEventListener("htmx:oobBeforeSwap", function (event) {
-    var live = document.activeElement;
-    var target = event.detail.target;
-    if (!live || !target || !window.htmx || !target.classList || !target.classList.contains("field")) return;
-    if (!target.contains(live) || !live.hasAttribute("data-hx-post")) return;
-    event.detail.shouldSwap = false;
-    var typed = live.value;
-    live.addEventListener("blur", function () {
-      // Changed, it sends its own check; unchanged, it is sent now.
-      if (live.value === typed) window.htmx.trigger(live, "change");
+  // A field is checked as the person leaves it; if they are still in it,
+  // nothing is swapped under their hands: unchanged when they leave, it is
+  // checked then (changed, its own change event sends the check).
+  function checkOnLeaving(field) {
+    var typed = field.value;
+    field.addEventListener("blur", function () {
+      if (field.value === typed && document.body.contains(field)) window.htmx.trigger(field, "change");
     }, { once: true });
+  }
+
+  // A field's check answers for the value it was sent. If the field holds
+  // something else by then (the person came back to it and typed), the
+  // answer is stale and would put the old value back: it is dropped. If
+  // the person is in the field, swapping it would take their caret and
+  // selection: it waits until they leave.
+  document.addEventListener("htmx:beforeSwap", function (event) {
+    var target = event.detail.target;
+    var sent = event.detail.requestConfig && event.detail.requestConfig.formData;
+    if (!sent || !window.htmx || !target || !target.classList || !target.classList.contains("field")) return;
+    var live = target.querySelector("input[data-hx-post]");
+    if (!live || !sent.has(live.name)) return;
+    if (live === document.activeElement) {
+      event.detail.shouldSwap = false;
+      checkOnLeaving(live);
+    } else if (sent.get(live.name) !== live.value) {
+      event.detail.shouldSwap = false;
+    }
+  });
+
+  // A field whose answer depends on another (« Confirmez » on the address)
+  // is checked again when the server names it (portail:recheck), with what
+  // it holds at that moment, as if the person had changed it: never with
+  // the value the other request carried.
+  document.addEventListener("portail:recheck", function (event) {
+    var field = document.getElementById(event.detail.value);
+    if (!field || !field.value || !window.htmx) return;
+    if (field === document.activeElement) {
+      checkOnLeaving(field);
+    } else {
+      window.htmx.trigger(field, "change");
+    }
   });
 
   // Back and forward: htmx puts the step of that address back in the page,
