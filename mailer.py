@@ -91,7 +91,12 @@ def queue(recipient: str, subject: str, template: str, *, reader: User, **contex
         subject = str(subject)
         body_text, body_html = render(template, **context)
     item = OutboxMail.create(
-        recipient=recipient, subject=subject, language=language, body_text=body_text, body_html=body_html
+        recipient=recipient,
+        subject=subject,
+        language=language,
+        body_text=body_text,
+        body_html=body_html,
+        account_id=reader.id,
     )
     g.setdefault("queued_mail", []).append(item.id)
     return item

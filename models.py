@@ -538,6 +538,9 @@ class OutboxMail(BaseModel):
     recipient = CharField()
     subject = CharField()
     language = CharField(max_length=5, default="fr")  # what subject and bodies are written in
+    # The account the mail is written for (its reader): deleting the account
+    # deletes its mail, to whichever address it went. Not a foreign key.
+    account_id = IntegerField(null=True, index=True)
     body_text = TextField()
     body_html = TextField(null=True)
     created_at = DateTimeField(default=utcnow)

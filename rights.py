@@ -2,11 +2,12 @@
 person, as data to download, and the deletion of their account.
 
 Deleting an account erases its personal data: the account row goes (its
-links, memberships, requests and consent history with it), mail to its
-addresses leaves the outbox, and the audit events about it stay only under a
-pseudonym (``purge`` removes them once AUDIT_RETENTION_DAYS have passed). A
-structure left without members stays, for its identifier's uniqueness,
-without its contact details (nor, for a « Particulier », its name and address)."""
+links, memberships, requests and consent history with it), its mail leaves
+the outbox (written for it, to whichever address, or to its addresses), and
+the audit events about it stay only under a pseudonym (``purge`` removes
+them once AUDIT_RETENTION_DAYS have passed). A structure left without
+members stays, for its identifier's uniqueness, without its contact details
+(nor, for a « Particulier », its name and whole address)."""
 
 from __future__ import annotations
 
@@ -177,7 +178,10 @@ def erase(user: User) -> None:
         AuditEvent.update(details=fn.REPLACE(AuditEvent.details, f'"{address}"', f'"{name}"')).where(
             AuditEvent.details.contains(f'"{address}"')
         ).execute()
-    OutboxMail.delete().where(OutboxMail.recipient.in_(addresses)).execute()
+    # Its mail: written for it (to any address it used), or to its addresses.
+    OutboxMail.delete().where(
+        (OutboxMail.account_id == user.id) | OutboxMail.recipient.in_(addresses)
+    ).execute()
     for structure in left_alone:
         _strip(structure)
     User.delete().where(User.id == user.id).execute()
@@ -195,5 +199,6 @@ def _strip(structure: Structure) -> None:
             "address_2": None,
             "address_3": None,
             "city": ERASED,
+            "postal_code": ERASED,
         }
     structure.update_details(**erased)

@@ -62,6 +62,7 @@ from migrations import (
     v009_operators,
     v010_second_factors,
     v011_languages,
+    v012_outbox_account,
 )
 from migrations.frozen import FrozenModel
 from models import db
@@ -81,6 +82,7 @@ STEPS: dict[int, Step] = {
     9: v009_operators.upgrade,
     10: v010_second_factors.upgrade,
     11: v011_languages.upgrade,
+    12: v012_outbox_account.upgrade,
 }
 SCHEMA_VERSION = max(STEPS)
 

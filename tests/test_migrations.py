@@ -161,6 +161,10 @@ def _fill_v11() -> None:
     db.execute_sql("UPDATE outbox_mail SET language = 'en'")
 
 
+def _fill_v12() -> None:
+    db.execute_sql('UPDATE outbox_mail SET account_id = (SELECT MIN(id) FROM "user")')
+
+
 FILLS = [
     _fill_v1,
     _fill_v2,
@@ -173,6 +177,7 @@ FILLS = [
     _fill_v9,
     _fill_v10,
     _fill_v11,
+    _fill_v12,
 ]
 
 

@@ -143,6 +143,39 @@ def test_deletion_erases_the_person_and_keeps_a_pseudonymous_trail(app, marie, m
     assert query(app, lambda: User.by_email(EMAIL)) is None
 
 
+PROFILE = {"first_name": "Marie", "last_name": "Curie", "phone": "01 23 45 67 89"}
+
+
+def test_deletion_erases_mail_to_every_address_the_account_used(app, marie, mailbox):
+    """A contact address given, then replaced: the mail to the first one
+    (it names the person and carries a link) goes with the account too."""
+    for contact in ("premier.contact@exemple.org", "second.contact@exemple.org"):
+        assert marie.submit(
+            "/mon-compte/informations", {**PROFILE, "contact_email": contact}
+        ).status_code in (
+            200,
+            303,
+        )
+    earlier = query(
+        app, lambda: OutboxMail.select().where(OutboxMail.recipient == "premier.contact@exemple.org").count()
+    )
+    assert earlier == 1
+    assert marie.submit("/mon-compte/supprimer", {"password": PASSWORD}).status_code in (204, 303)
+    left = query(app, lambda: [(m.recipient, m.body_text) for m in OutboxMail.select()])
+    assert not [m for m in left if "Curie" in m[1] or EMAIL in m[1] or "contact@exemple.org" in m[0]], left
+
+
+def test_deleting_a_particulier_erases_its_whole_address(app, marie, mailbox):
+    """A « Particulier » is a person: left without members, it keeps its
+    identifier only, not its name, address, city nor postal code."""
+    assert create_structure(marie, identifier_type="particulier", identifier="").status_code in (200, 303)
+    assert marie.submit("/mon-compte/supprimer", {"password": PASSWORD}).status_code in (204, 303)
+    structure = query(app, Structure.get)
+    kept = {structure.company_name, structure.address, structure.city, structure.postal_code}
+    assert kept == {"(supprimé)"}
+    assert structure.identifier and structure.email is None and structure.phone is None
+
+
 def test_a_sole_manager_with_members_must_hand_over_first(app, marie, mailbox):
     assert create_structure(marie).status_code in (200, 303)
 
