@@ -80,6 +80,43 @@ def test_under_all_enrolment_is_step_4b_right_after_activation(tmp_path, monkeyp
     assert "Étape 6 sur 7" in text_of(client.get("/structure/"))
 
 
+@pytest.mark.parametrize("htmx", [False, True])
+def test_an_account_that_must_enrol_still_reads_legal_pages_and_has_its_rights(tmp_path, monkeypatch, htmx):
+    """Before enrolling: the terms, the legal notice, the accessibility
+    statement, the language switch and the person's own data stay open."""
+    app = policy_app(tmp_path, monkeypatch, "all")
+    client = client_of(app, htmx)
+    activate(app, client)
+    for url in ("/conditions", "/mentions-legales", "/declaration-accessibilite",
+                "/mon-compte/donnees", "/mon-compte/donnees.json", "/mon-compte/supprimer"):  # fmt: skip
+        assert client.get(url).status_code == 200, url
+    switched = client.submit("/langue", {"lang": "en", "next": "/mentions-legales"})
+    assert (switched.headers.get("HX-Redirect") or switched.headers["Location"]) == "/mentions-legales"
+    assert '<html lang="en">' in text_of(client.get("/mentions-legales", headers={"HX-Request": "false"}))
+
+
+@pytest.mark.parametrize("htmx", [False, True])
+def test_an_account_that_must_enrol_reaches_nothing_else_attack_gate_bypass(tmp_path, monkeypatch, htmx):
+    """Every other page and form leads to enrolment: a page or a form sent
+    without htmx by a 303 (never a bare 204, which leaves the browser where
+    it was without a word), under htmx by a whole-page HX-Redirect."""
+    app = policy_app(tmp_path, monkeypatch, "all")
+    client = client_of(app, htmx)
+    activate(app, client)
+    answers = [
+        client.get("/structure/"),
+        client.get("/espace/"),
+        client.submit("/structure/nouvelle", {"identifier_type": "siret"}),
+        client.submit("/mon-compte/informations", {"first_name": "Marie"}),
+        client.submit("/structure/rattachement/demande", {"identifier_type": "siret"}),
+    ]
+    for response in answers:
+        if htmx:
+            assert response.status_code == 204 and response.headers["HX-Redirect"] == FACTORS
+        else:
+            assert response.status_code == 303 and response.headers["Location"] == FACTORS
+
+
 def test_the_flow_keeps_six_steps_without_the_policy(app, client, signup):
     signup.create_account()
     signup.activate()

@@ -15,7 +15,7 @@ from factors import manage, passkeys, recovery, totp
 from forms.second_factor import CODE_LABELS, CodeForm, ConfirmForm, PasskeyForm, ReauthForm
 from models import SecondFactor, User
 from security import limits
-from views import advance, client_redirect, page, renders
+from views import advance, full_redirect, page, renders
 
 bp = Blueprint("factors", __name__, url_prefix="/mon-compte/verification-en-deux-etapes")
 
@@ -43,8 +43,18 @@ def _reauthenticated() -> bool:
     return factors.reauthenticated()
 
 
-# Where a signed-in account that must enrol may still go.
-OPEN_TO_UNENROLLED = frozenset({"static", "auth.logout", "main.home", "account.show"})
+# Where a signed-in account that must enrol may still go: besides
+# enrolment itself, what any visitor may read (the terms, the legal notice,
+# the accessibility statement), the language, the link that confirms a
+# contact address, and the person's rights over their data (to see it, to
+# take it, to erase it: the password they signed in with is all the
+# account has yet, and enough to enrol a second factor anyway).
+OPEN_TO_UNENROLLED = frozenset({
+    "static", "auth.logout", "main.home", "main.accessibility_statement", "account.show",
+    "legal.terms", "legal.notice", "language.switch",
+    "account.confirm_contact", "account.contact_confirmed",
+    "rights.data", "rights.data_file", "rights.delete", "rights.confirm_delete",
+})  # fmt: skip
 
 
 @bp.before_app_request
@@ -56,9 +66,10 @@ def _enrolment_gate():
         return None
     if not factors.needs_enrolment(_user()):
         return None
-    if request.method == "GET" and not request.htmx:
-        return redirect(url_for("factors.show"), 303)
-    return client_redirect(url_for("factors.show"))
+    # A page, a form sent without htmx (303: never a bare 204, which would
+    # leave the browser where it was without a word), or under htmx the
+    # whole page.
+    return full_redirect(url_for("factors.show"))
 
 
 @bp.get("/")
