@@ -13,6 +13,7 @@ import json
 from datetime import datetime
 
 from flask import has_request_context
+from flask_babel import lazy_gettext as _l
 
 from models import AuditEvent, User, utcnow
 from rules.email import lookup_email
@@ -115,6 +116,20 @@ class Outcome:
     PENDING_ACCOUNT = "pending_account"
     APPROVED = "approved"
     REFUSED = "refused"
+
+
+# How each outcome reads on a page (the data page, the console); the stored
+# code stays the code (filters, exports, metrics).
+OUTCOME_LABELS = {
+    Outcome.SUCCESS: _l("Réussi"),
+    Outcome.FAILURE: _l("Échoué"),
+    Outcome.THROTTLED: _l("Ralenti : trop d'essais"),
+    Outcome.UNKNOWN_ACCOUNT: _l("Compte inconnu"),
+    Outcome.DISABLED_ACCOUNT: _l("Compte désactivé"),
+    Outcome.PENDING_ACCOUNT: _l("Compte non activé"),
+    Outcome.APPROVED: _l("Approuvée"),
+    Outcome.REFUSED: _l("Refusée"),
+}
 
 
 # Called with (event, outcome) for each recorded event (metrics.count_event).

@@ -209,6 +209,7 @@ def test_outbox_lists_failed_and_pending_mail_and_retries(app, operator):
 
 def test_audit_trail_with_filters(app, operator, structure_id):
     text = shown(operator, "/administration/journal")
+    assert ">Réussi</td>" in text and ">success</td>" not in text  # outcomes as words
     assert "auth.sign_in" in text and "structure.created" in text
     text = shown(operator, f"/administration/journal?account={PIERRE['email']}&event=structure.created")
     assert "structure.created" in text and "auth.sign_in</code>" not in text

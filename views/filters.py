@@ -55,7 +55,17 @@ def phone(value: str | None) -> str:
     return phonenumbers.format_number(number, style)
 
 
+def outcome(code: str | None) -> str:
+    """An audit event's outcome as words (« Réussi »); a code this version
+    does not know, as it is."""
+    from audit import OUTCOME_LABELS
+
+    label = OUTCOME_LABELS.get(code)
+    return str(label) if label is not None else (code or "")
+
+
 def register(app: Flask) -> None:
     app.add_template_filter(date_fr, "date_fr")
     app.add_template_filter(phone, "phone")
     app.add_template_filter(time_fr, "time_fr")
+    app.add_template_filter(outcome, "outcome")
