@@ -21,7 +21,18 @@ from peewee import fn
 
 import audit
 from audit import Event, Outcome
-from models import AuditEvent, ConsentChange, Membership, OutboxMail, Structure, User, db
+from models import (
+    AuditEvent,
+    ConsentChange,
+    Draft,
+    Membership,
+    OutboxMail,
+    RecoveryCode,
+    SecondFactor,
+    Structure,
+    User,
+    db,
+)
 from passwords import verify_password
 from rules.identifiers import PARTICULIER
 
@@ -53,7 +64,36 @@ def export(user: User) -> dict:
             "cree_le": _time(user.created_at),
             "active_le": _time(user.activated_at),
             "operateur": user.is_operator,
+            "langue": user.language,
         },
+        # Names, dates and uses; never a secret (the authenticator's key, a
+        # passkey's public key, recovery codes, which are stored hashed).
+        "verification_en_deux_etapes": {
+            "methodes": [
+                {
+                    "type": factor.kind,
+                    "nom": factor.name,
+                    "ajoutee_le": _time(factor.created_at),
+                    "confirmee_le": _time(factor.confirmed_at),
+                    "derniere_utilisation": _time(factor.last_used_at),
+                }
+                for factor in SecondFactor.select()
+                .where(SecondFactor.user == user.id)
+                .order_by(SecondFactor.created_at, SecondFactor.id)
+            ],
+            "codes_de_secours_restants": RecoveryCode.select()
+            .where((RecoveryCode.user == user.id) & RecoveryCode.used_at.is_null())
+            .count(),
+        },
+        # What was typed in a step not completed yet (step 6, « Mon compte »).
+        "brouillons": [
+            {
+                "enregistre_le": _time(draft.saved_at),
+                "expire_le": _time(draft.expires_at),
+                "contenu": draft_data(draft),
+            }
+            for draft in drafts_of(user)
+        ],
         "consentements": {
             "conditions_acceptees_le": _time(user.terms_accepted_at),
             "enquete_de_satisfaction": user.survey_consent,
@@ -84,6 +124,20 @@ def export(user: User) -> dict:
             for event in events
         ],
     }
+
+
+def drafts_of(user: User) -> list[Draft]:
+    """The account's drafts (step 6, « Mon compte »), oldest first."""
+    return list(Draft.select().where(Draft.user == user.id).order_by(Draft.saved_at))
+
+
+def draft_data(draft: Draft) -> dict:
+    """What a draft holds: the fields as typed (never a password)."""
+    try:
+        data = json.loads(draft.data)
+    except ValueError:
+        return {}
+    return data if isinstance(data, dict) else {}
 
 
 # Audit details naming another account (a requester, a successor, an

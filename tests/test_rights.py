@@ -49,6 +49,45 @@ def test_the_data_file_holds_profile_consents_memberships_and_events(app, marie)
     )
 
 
+def test_the_data_file_holds_the_language_the_second_factors_and_the_drafts(app, marie):
+    from tests.support.second_factor import enrol_totp
+
+    secret, codes = enrol_totp(marie)
+    typed = {
+        "first_name": "Marie",
+        "last_name": "Durand-Secret",
+        "phone": "06 99 99 99 99",
+        "contact_email": "",
+    }
+    assert marie.submit("/mon-compte/informations/brouillon", typed).status_code in (200, 303)
+    data = download(marie)
+    assert data["compte"]["langue"] == "fr"
+    [method] = data["verification_en_deux_etapes"]["methodes"]
+    assert method["type"] == "totp" and method["ajoutee_le"].endswith("Z")
+    assert data["verification_en_deux_etapes"]["codes_de_secours_restants"] == len(codes)
+    [draft] = data["brouillons"]
+    assert draft["contenu"]["last_name"] == "Durand-Secret" and draft["contenu"]["phone"] == "06 99 99 99 99"
+    page = shown(marie, "/mon-compte/donnees")
+    assert "Durand-Secret" in page and "Vérification en deux étapes" in page and "Mes brouillons" in page
+    assert "Codes de secours restants" in page and '<dd lang="fr">Français</dd>' in page
+
+
+def test_the_data_file_holds_no_secret_attack_secret_leak(app, marie):
+    """The file is personal data, not a key ring: the authenticator's key,
+    the recovery codes and their hashes, the stored secrets never in it."""
+    from models import RecoveryCode, SecondFactor
+    from tests.support.second_factor import enrol_totp
+
+    secret, codes = enrol_totp(marie)
+    stored = query(
+        app, lambda: [f.secret for f in SecondFactor.select()] + [c.code_hash for c in RecoveryCode.select()]
+    )
+    for response in (marie.get("/mon-compte/donnees.json"), marie.get("/mon-compte/donnees")):
+        text = response.get_data(as_text=True)
+        for value in [secret, *codes, *stored]:
+            assert value and value not in text
+
+
 def test_the_data_file_names_no_other_persons_address_attack_data_leak(app, marie):
     """A manager's events name requesters and successors: their addresses are
     theirs, not the holder's, and stay out of the holder's file."""

@@ -10,10 +10,11 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required, logout_user
 
+import factors
 import i18n
 import rights
 from forms.account import DeleteAccountForm
-from models import ConsentChange, Membership
+from models import ConsentChange, Membership, SecondFactor
 from security import limit
 from views import full_redirect, page
 
@@ -39,6 +40,11 @@ def data():
             user, Membership.ACTIVE, Membership.PENDING, Membership.REFUSED, Membership.CANCELLED
         ),
         events=rights.events_of(user),
+        factors=SecondFactor.select().where(SecondFactor.user == user.id).order_by(SecondFactor.created_at),
+        name_of=factors.display_name,
+        language_names=i18n.NAMES,
+        drafts=rights.drafts_of(user),
+        draft_data=rights.draft_data,
     )
 
 
