@@ -36,7 +36,8 @@ from models import (
 from passwords import verify_password
 from rules.identifiers import PARTICULIER
 
-ERASED = "(supprimé)"
+ERASED = "(supprimé)"  # stored in place of an erased detail; pages show ERASED_SHOWN
+ERASED_SHOWN = _l("(supprimé)")
 
 
 def _time(value) -> str | None:

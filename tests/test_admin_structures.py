@@ -287,3 +287,25 @@ def test_operators_do_not_decide_for_a_structure_that_has_a_manager(app, operato
     text = follow(operator, operator.submit(f"{url}demandes/{request_id}/approuver"))
     assert "n'attend plus de décision des opérateurs" in text
     assert query(app, lambda: Membership.get_by_id(request_id).status) == Membership.PENDING
+
+
+def test_an_erased_structure_reads_deleted_in_the_pages_language(app, operator):
+    """A « Particulier » whose holder deleted the account keeps « (supprimé) »
+    in place of its details; an English page says « (deleted) »."""
+    from rights import ERASED
+    from tests.support.i18n import speak
+
+    def erased_particulier() -> int:
+        fields = {"company_name": ERASED, "address": ERASED, "city": ERASED, "postal_code": ERASED}
+        return Structure.create(
+            identifier_type="particulier", identifier="P0000001", country="FR", **fields
+        ).id
+
+    structure_id = query(app, erased_particulier)
+    french = shown(operator, f"/administration/structures/{structure_id}/")
+    assert "<h1>(supprimé)</h1>" in french
+    speak(operator, "en")
+    english = shown(operator, f"/administration/structures/{structure_id}/")
+    assert "<h1>(deleted)</h1>" in english and "(supprimé)" not in english
+    rows = shown(operator, "/administration/structures?q=P0000001")
+    assert "(deleted)" in rows and "(supprimé)" not in rows

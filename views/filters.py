@@ -64,8 +64,17 @@ def outcome(code: str | None) -> str:
     return str(label) if label is not None else (code or "")
 
 
+def erased(value):
+    """A detail erased with its account (stored as rights.ERASED), in the
+    page's language; any other value as it is."""
+    from rights import ERASED, ERASED_SHOWN
+
+    return str(ERASED_SHOWN) if value == ERASED else value
+
+
 def register(app: Flask) -> None:
     app.add_template_filter(date_fr, "date_fr")
     app.add_template_filter(phone, "phone")
     app.add_template_filter(time_fr, "time_fr")
     app.add_template_filter(outcome, "outcome")
+    app.add_template_filter(erased, "erased")
