@@ -34,7 +34,10 @@ class ActionForm(Form):
 class DeleteAccountForm(ActionForm):
     """« Supprimer le compte »: the box that confirms an erasure."""
 
-    confirm = BooleanField(validators=[DataRequired()])
+    confirm = BooleanField(
+        _l("Je confirme la suppression définitive de ce compte et de ses données personnelles"),
+        validators=[DataRequired(_l("Cochez la case de confirmation pour supprimer le compte."))],
+    )
 
 
 class MailRetryForm(Form):

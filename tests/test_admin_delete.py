@@ -6,12 +6,13 @@ account's manager role handed over. Full page and htmx (``operator`` is both).""
 from __future__ import annotations
 
 import json
+import re
 
 from models import AuditEvent, Membership, Structure, User
 from tests.support.app import query
 from tests.support.constants import EMAIL
 from tests.support.operators import account, account_id
-from tests.support.responses import follow, signs_in_first
+from tests.support.responses import follow, signs_in_first, text_of
 from tests.support.signup import PERSON
 from tests.support.structures import PIERRE, create_structure, new_client
 
@@ -46,8 +47,15 @@ def test_an_operator_deletes_an_account_at_its_holders_request(app, operator, ma
 def test_deletion_needs_the_confirmation_box_attack_misclick(app, operator, mailbox):
     pierre_with_structure(app, mailbox)
     url = f"/administration/comptes/{account_id(app, PIERRE_EMAIL)}/"
-    text = follow(operator, operator.submit(f"{url}supprimer"), pushed=url)
-    assert "Cochez la case de confirmation" in text
+    response = operator.submit(f"{url}supprimer")
+    # The same page, 422, the message next to the box (and in the summary), the box marked invalid.
+    assert response.status_code == 422
+    text = text_of(response)
+    error = re.search(r'<p class="error-message" id="confirm-error">(.*?)</p>', text, re.S)
+    assert error and "Cochez la case de confirmation pour supprimer le compte." in error.group(1)
+    assert 'class="error-summary"' in text and 'href="#confirm"' in text
+    [box] = re.findall(r'<input[^>]*id="confirm"[^>]*>', text)
+    assert 'aria-invalid="true"' in box and 'aria-describedby="confirm-error"' in box
     assert account(app, PIERRE_EMAIL) is not None
 
 

@@ -151,8 +151,10 @@ def test_account_actions_say_what_they_did_in_english(app, english_operator):
     assert "The account is disabled, its sessions are ended and its holder has been told by email." in text
     assert "Disabled" in text and "Re-enable the account" in text
     checked(english_operator, text)
-    text = follow(english_operator, english_operator.submit(url + "supprimer"))
-    assert "Tick the confirmation box to delete the account." in text
+    refused = english_operator.submit(url + "supprimer")
+    assert refused.status_code == 422  # the same page, the message next to the box
+    assert "Tick the confirmation box to delete the account." in text_of(refused)
+    assert "I confirm the permanent deletion of this account and its personal data" in text_of(refused)
     text = follow(english_operator, english_operator.submit(url + "sessions"))
     assert "All the account's sessions are ended." in text
     checked(english_operator, text)

@@ -123,10 +123,12 @@ def _account(user_id: int) -> User:
 
 
 @renders("admin.account")
-def account_page(user_id: int):
+def account_page(user_id: int, delete: DeleteAccountForm | None = None, status: int = 200):
     user = _account(user_id)
     return page(
         "admin/account.html",
+        status,
+        delete=delete or DeleteAccountForm(formdata=None),
         user=user,
         last_sign_in=operations.last_sign_in(user),
         memberships=Membership.of_user(
@@ -198,10 +200,10 @@ def revoke_sessions(user_id: int):
 def delete(user_id: int):
     checked_action()
     user = _account(user_id)
-    if not DeleteAccountForm().validate():
-        return refused(
-            _("Cochez la case de confirmation pour supprimer le compte."), "admin.account", user_id=user.id
-        )
+    form = DeleteAccountForm()
+    if not form.validate():
+        # The box not ticked: said next to it, the page as it was.
+        return account_page(user.id, delete=form, status=422)
     if operations.delete_account(operator(), user):
         return done(_("Le compte est supprimé et ses données personnelles sont effacées."), "admin.accounts")
     return refused(
