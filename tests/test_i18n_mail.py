@@ -37,7 +37,7 @@ DATA = (PORTAL, SUPPORT, "Marie Curie", "Marie", "Jean <b>Dupont</b> & Fils", "J
 def render(app, name: str, language: str, subject="Sujet", support_email=SUPPORT, **changes):
     app.config.update(SUPPORT_EMAIL=support_email, PORTAL_NAME=PORTAL)
     with app.test_request_context(), db.connection_context():
-        reader = SimpleNamespace(language=language)
+        reader = SimpleNamespace(id=None, language=language)  # a reader with no account row
         return mailer.queue(EMAIL, subject, name, reader=reader, **context(**changes))
 
 

@@ -80,7 +80,7 @@ def words(text: str) -> list[str]:
 def render(app, name: str, language: str = "fr", **settings):
     app.config.update(settings)
     with app.test_request_context(), db.connection_context():
-        reader = SimpleNamespace(language=language)
+        reader = SimpleNamespace(id=None, language=language)  # a reader with no account row
         return mailer.queue("marie.curie@exemple.fr", "Sujet", name, reader=reader, **sample_context())
 
 
