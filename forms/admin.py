@@ -44,14 +44,24 @@ class MailRetryForm(Form):
     mail = HiddenField()
 
 
+def _stripped(value):
+    return value.strip() if isinstance(value, str) else value
+
+
 class AuditFilterForm(Form):
     """The audit trail's filters (a GET form)."""
 
     class Meta:
         csrf = False
 
-    account = StringField(_l("Compte (adresse e-mail)"), validators=[Optional(), Length(max=320)])
-    structure = StringField(_l("Structure (numéro interne)"), validators=[Optional(), Length(max=20)])
+    # What was pasted with spaces around it is read without them (a length
+    # counts the text, not the spaces).
+    account = StringField(
+        _l("Compte (adresse e-mail)"), filters=[_stripped], validators=[Optional(), Length(max=320)]
+    )
+    structure = StringField(
+        _l("Structure (numéro interne)"), filters=[_stripped], validators=[Optional(), Length(max=20)]
+    )
     event = SelectField(
         _l("Événement"),
         choices=[],
@@ -59,8 +69,12 @@ class AuditFilterForm(Form):
         invalid_value_message=NOT_A_CHOICE,
         validators=[Optional()],
     )
-    since = StringField(_l("Depuis le (AAAA-MM-JJ)"), validators=[Optional(), Length(max=10)])
-    until = StringField(_l("Jusqu'au (AAAA-MM-JJ, inclus)"), validators=[Optional(), Length(max=10)])
+    since = StringField(
+        _l("Depuis le (AAAA-MM-JJ)"), filters=[_stripped], validators=[Optional(), Length(max=10)]
+    )
+    until = StringField(
+        _l("Jusqu'au (AAAA-MM-JJ, inclus)"), filters=[_stripped], validators=[Optional(), Length(max=10)]
+    )
 
     def __init__(self, *args, events=(), **kwargs):
         super().__init__(*args, **kwargs)

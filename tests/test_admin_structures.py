@@ -225,6 +225,15 @@ def test_audit_trail_bad_filters_are_shown_next_to_the_fields(operator):
     assert 'value="hier"' in text
 
 
+def test_audit_trail_filters_read_pasted_values_without_their_spaces(operator):
+    """« 2026-01-01 » pasted with a space before it is a date, not « too long »."""
+    response = operator.get(
+        "/administration/journal?since=%202026-01-01%20&account=%20marie.curie%40exemple.fr"
+    )
+    assert response.status_code == 200
+    assert 'value="2026-01-01"' in text_of(response)
+
+
 @pytest.mark.parametrize(
     "query",
     [
