@@ -5,18 +5,7 @@ from __future__ import annotations
 import json
 import time
 
-from flask import (
-    Blueprint,
-    abort,
-    current_app,
-    flash,
-    make_response,
-    redirect,
-    render_template,
-    request,
-    session,
-    url_for,
-)
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 
 import accounts
@@ -104,7 +93,7 @@ def validate_field(name: str):
         field.validate(form, (inline,) if inline else ())
         if field.name == name:
             break
-    response = make_response(render_template("registration/_field.html", field=form[name]))
+    response = current_app.make_response(render_template("registration/_field.html", field=form[name]))
     if name == "email" and form.email_confirm.data:
         # « Confirmez » depends on the address: the page checks it again,
         # with what it holds by then (see app.js, portail:recheck).
