@@ -192,6 +192,37 @@ def test_a_fresh_form_shows_no_error(marie, headers):
 # -- htmx: in place, as the SIRET is typed ------------------------------------------------
 
 
+def test_a_correction_after_the_prefill_survives_the_draft(marie, app):
+    """Filled from the directory, corrected, saved as a draft, come back to:
+    « Soumettre » creates the structure as corrected, and the directory does
+    not fill the form again over the correction."""
+    response = first_submit(marie)
+    assert value_of(response, "address") == "12 Boulevard HAUSSMANN"
+    corrected = {
+        "identifier_type": "siret",
+        "identifier": SIRET_NORMALISED,
+        "sirene_siret": SIRET_NORMALISED,
+        "company_name": "CURIE ET FILLES",
+        "label": "ATELIER CURIE",
+        "address": "40 rue des Lilas corrigée",
+        "postal_code": "75009",
+        "city": "PARIS 9",
+        "country": "FR",
+    }
+    assert marie.submit("/structure/nouvelle/brouillon", corrected).status_code in (200, 303)
+    back = marie.get("/structure/nouvelle")
+    assert value_of(back, "address") == "40 rue des Lilas corrigée"
+    assert value_of(back, "sirene_siret") == SIRET_NORMALISED
+    names = ("identifier", "sirene_siret", "company_name", "label", "address", "postal_code", "city")
+    kept = {name: value_of(back, name) or "" for name in names}
+    page = follow(
+        marie, marie.submit("/structure/nouvelle", {**kept, "identifier_type": "siret", "country": "FR"})
+    )
+    assert "Votre compte est désormais actif" in page
+    [structure] = structures(app)
+    assert structure.address == "40 rue des Lilas corrigée" and structure.company_name == "CURIE ET FILLES"
+
+
 def prefill(client, siret, **extra):
     return client.submit(
         "/structure/nouvelle/sirene",

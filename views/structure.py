@@ -140,7 +140,10 @@ def create():
 
 
 def _drafted(form: StructureForm) -> list[str]:
-    return [field.name for field in form if field.name not in ("csrf_token", "sirene_siret")]
+    """The fields a draft keeps: all but the token. The SIRET the form was
+    filled from comes along, so coming back to the draft does not fill it
+    from the directory again over the person's corrections."""
+    return [field.name for field in form if field.name != "csrf_token"]
 
 
 def _keep(form: StructureForm):
