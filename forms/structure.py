@@ -246,6 +246,14 @@ class StructureForm(IdentifierFields, StructureDetails):
         self.label_identifier()
         self.sirene: directory.Answer | None = None
 
+    def forget_directory(self) -> None:
+        """When the type changes away from SIRET (htmx): what the directory
+        filled becomes the person's to change. The SIRET it came from is
+        forgotten, and the name is not locked (it is locked only by an
+        answer of the directory, which no other type asks for)."""
+        self.sirene_siret.data = ""
+        self.sirene = None
+
     def flag_refused_country(self) -> None:
         """When the type changes (htmx): a country the new type refuses (the
         default France, for a RIDET) stays, selected, and says so next to

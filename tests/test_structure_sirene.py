@@ -244,6 +244,36 @@ def test_htmx_fills_the_fields_out_of_band_and_announces(htmx_client, mailbox, a
     assert value_of(response, "address") == "12 Boulevard HAUSSMANN"
 
 
+def test_changing_the_type_after_a_prefill_unlocks_the_name_and_clears_the_directory(
+    htmx_client, mailbox, app, tmp_path
+):
+    """Filled from a SIRET, then « Hors UE »: the name is the person's to
+    change again, the directory's word goes, the SIRET it came from is
+    forgotten; what was filled stays as it is."""
+    load_directory(app, tmp_path)
+    sign_up(htmx_client, mailbox)
+    filled = text_of(prefill(htmx_client, SIRET_NORMALISED))
+    assert re.search(r'<input[^>]*name="company_name"[^>]*readonly', filled)
+    typed = {"company_name": "CURIE ET FILLES", "label": "ATELIER CURIE", "sirene_siret": SIRET_NORMALISED}
+    response = htmx_client.submit(
+        "/structure/nouvelle/identifiant", {"identifier_type": "hors_ue", "identifier": "ZZ12345", **typed}
+    )
+    text = text_of(response)
+    assert '<p id="sirene-status" data-hx-swap-oob="innerHTML"></p>' in text
+    assert '<div id="structure-general" data-hx-swap-oob="innerHTML">' in text
+    assert (
+        value_of(response, "company_name") == "CURIE ET FILLES"
+        and value_of(response, "label") == "ATELIER CURIE"
+    )
+    assert not re.search(r'<input[^>]*name="company_name"[^>]*readonly', text)
+    assert value_of(response, "sirene_siret") == ""
+    back = text_of(
+        htmx_client.submit("/structure/nouvelle/identifiant", {"identifier_type": "siret", **typed})
+    )
+    assert 'id="structure-general" data-hx-swap-oob' not in back  # SIRET: left as it is
+    assert 'id="sirene-status" data-hx-swap-oob' not in back
+
+
 def test_htmx_incomplete_or_already_filled_siret_changes_nothing(htmx_client, mailbox, app, tmp_path):
     load_directory(app, tmp_path)
     sign_up(htmx_client, mailbox)

@@ -186,6 +186,8 @@ def identifier_field():
     else:
         form = StructureForm()
         form.flag_refused_country()
+        if form.kind().code != SIRET:
+            form.forget_directory()
     return render_template("structure/_identifier_swap.html", form=form)
 
 

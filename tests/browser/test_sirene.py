@@ -88,3 +88,26 @@ def test_step_6_filled_from_the_directory(any_visitor, directory, request):
     visitor.button("Soumettre").click()
     expect(visitor.page.locator("main")).to_contain_text(CREATED)
     expect(visitor.page.locator("main")).to_contain_text(NAME)
+
+
+def test_another_type_after_the_directory_filled_the_form_unlocks_the_name(visitor, directory):
+    """Filled from a SIRET, then « Hors UE »: the name is editable again, the
+    directory's word is gone, and the structure is created with the name typed."""
+    visitor.sign_up_quickly()
+    page = visitor.page
+    page.goto(STRUCTURE_FORM_PATH)
+    identifier = visitor.field("Identifiant Siret")
+    identifier.click()
+    identifier.press_sequentially(directory["js"], delay=20)  # known to the directory
+    expect(visitor.field("Raison sociale")).not_to_be_editable()
+    page.locator("#identifier_type").select_option("hors_ue")
+    expect(page.locator("#sirene-status")).to_have_text("")
+    expect(visitor.field("Raison sociale")).to_be_editable()
+    visitor.field("Raison sociale").fill("Curie International")
+    page.locator("#identifier").fill("ZZ12345")
+    page.locator("#country").select_option("US")
+    visitor.field("Code postal").fill("10001")
+    visitor.field("Ville").fill("New York")
+    visitor.button("Soumettre").click()
+    expect(page.locator("main")).to_contain_text(CREATED)
+    expect(page.locator("main")).to_contain_text("Curie International")
