@@ -134,6 +134,25 @@ def test_without_javascript_a_country_of_another_list_is_answered_next_to_the_fi
     assert structures(client.application)[0].country == "US"
 
 
+def test_without_javascript_a_button_brings_the_type_s_countries_before_any_submit(client, mailbox):
+    """The page offers, inside <noscript>, a button that keeps what was typed
+    (the draft) and comes back with the chosen type's identifier and countries."""
+    sign_up(client, mailbox)
+    page = text_of(client.get("/structure/nouvelle"))
+    button = re.search(r"<noscript><p><button[^>]*>([^<]*)</button></p></noscript>", page)
+    assert button and "Mettre à jour l'identifiant et la liste des pays pour ce type" in button.group(1)
+    assert 'formaction="/structure/nouvelle/brouillon"' in button.group(
+        0
+    ) and "formnovalidate" in button.group(0)
+    typed = {**STRUCTURE, "identifier_type": HORS_UE, "identifier": "AB1234", "country": "FR"}
+    response = client.submit("/structure/nouvelle/brouillon", typed)
+    assert response.status_code == 303 and response.headers["Location"] == "/structure/nouvelle"
+    html = text_of(client.get("/structure/nouvelle"))
+    assert "US" in offered(html) and "DE" not in offered(html)
+    assert '<option selected value="hors_ue">' in html and 'value="AB1234"' in html
+    assert "Numéro d'identification hors UE" in html
+
+
 def test_any_valid_country_is_taken_as_input_and_refused_by_the_rule_not_as_no_choice(marie):
     response = marie.submit("/structure/nouvelle", {**STRUCTURE, "country": "BE"})
     assert response.status_code == 422

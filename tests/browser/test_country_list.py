@@ -78,3 +78,20 @@ def test_without_javascript_a_country_of_another_list_is_answered_and_kept(nojs_
     assert "US" in values(country) and "DE" not in values(country)
     expect(visitor.field("Raison sociale")).to_have_value(company.name)
     expect(visitor.field("Type d'identifiant")).to_have_value("hors_ue")
+
+
+def test_without_javascript_the_update_button_brings_the_type_s_countries(nojs_visitor):
+    """No failed « Soumettre » needed: the button next to the type keeps what
+    was typed and comes back with the identifier and countries of the type."""
+    page = nojs_visitor.page
+    nojs_visitor.sign_up_quickly()
+    page.goto(STRUCTURE_FORM_PATH)
+    assert values(nojs_visitor.field("Pays")) == SIRET_COUNTRIES
+    page.locator("#identifier_type").select_option("hors_ue")
+    nojs_visitor.field("Raison sociale").fill("Curie International")
+    nojs_visitor.button("Mettre à jour l'identifiant et la liste des pays pour ce type").click()
+    country = nojs_visitor.field("Pays")
+    assert "US" in values(country) and "DE" not in values(country)
+    expect(nojs_visitor.field("Raison sociale")).to_have_value("Curie International")
+    expect(page.locator("label[for=identifier]")).to_contain_text("Numéro d'identification hors UE")
+    expect(page.locator(".error-summary")).to_have_count(0)
