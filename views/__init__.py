@@ -27,6 +27,7 @@ from flask import (
     url_for,
 )
 from flask.typing import ResponseReturnValue
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from werkzeug.exceptions import HTTPException
 from werkzeug.routing import IntegerConverter, RequestRedirect
@@ -52,6 +53,11 @@ class RowIdConverter(IntegerConverter):
 
     def __init__(self, url_map, *args, **kwargs):
         super().__init__(url_map, min=1, max=2**63 - 1)
+
+
+# Step 6's confirmation, which « Mon espace » shows under its own heading
+# instead of its summary of the account (the same news, not said twice).
+ATTACHED = _l("Votre compte est désormais actif et vous êtes rattaché à une structure.")
 
 
 # -- where to go back to --------------------------------------------------------------

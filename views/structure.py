@@ -24,7 +24,7 @@ from rules.identifiers import IDENTIFIER_TYPES, SIRET
 from rules.places import country_name
 from security import account_limits, advanced, limit
 from sirene import directory
-from views import advance, draft_saved, invalid, page, renders
+from views import ATTACHED, advance, draft_saved, invalid, page, renders
 
 bp = Blueprint("structure", __name__, url_prefix="/structure")
 
@@ -32,7 +32,7 @@ TOO_MANY_CREATED = _l(
     "Vous avez déjà créé plusieurs structures aujourd'hui. "
     "Réessayez demain ou contactez l'assistance du portail."
 )
-CREATED = _l("Votre compte est désormais actif et vous êtes rattaché à une structure.")
+CREATED = ATTACHED
 ROLES = {Membership.MANAGER: _l("Gestionnaire principal"), Membership.USER: _l("Utilisateur")}
 STRUCTURE_STATUSES = {
     Structure.ACTIVE: _l("Active"),
@@ -185,9 +185,7 @@ def identifier_field():
         form = StructureSearchForm()
     else:
         form = StructureForm()
-        form.flag_refused_country()
-        if form.kind().code != SIRET:
-            form.forget_directory()
+        form.follow_type()
     return render_template("structure/_identifier_swap.html", form=form)
 
 
