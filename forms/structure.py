@@ -245,19 +245,23 @@ class StructureForm(IdentifierFields, StructureDetails):
         super().__init__(*args, **kwargs)
         self.label_identifier()
         self.sirene: directory.Answer | None = None
+        self.directory_forgotten = False  # see follow_type
 
-    def forget_directory(self) -> None:
-        """When the type changes away from SIRET (htmx): what the directory
-        filled becomes the person's to change. The SIRET it came from is
-        forgotten, and the name is not locked (it is locked only by an
-        answer of the directory, which no other type asks for)."""
-        self.sirene_siret.data = ""
-        self.sirene = None
+    def follow_type(self) -> None:
+        """The type has changed (htmx): a country the new type refuses says so
+        at once (``_flag_refused_country``). A type other than SIRET forgets
+        what the directory filled (``directory_forgotten``): the SIRET it came
+        from goes, and the name is not locked (only an answer of the
+        directory locks it, which no other type asks for)."""
+        self._flag_refused_country()
+        self.directory_forgotten = self.kind().code != SIRET
+        if self.directory_forgotten:
+            self.sirene_siret.data = ""
+            self.sirene = None
 
-    def flag_refused_country(self) -> None:
-        """When the type changes (htmx): a country the new type refuses (the
-        default France, for a RIDET) stays, selected, and says so next to
-        it at once, rather than at « Soumettre »."""
+    def _flag_refused_country(self) -> None:
+        """A country the type refuses (the default France, for a RIDET) stays,
+        selected, and says so next to it, rather than at « Soumettre »."""
         code, chosen = self.kind().code, self.country.data
         accepted = accepted_countries(code)
         if accepted is None or chosen in accepted or not is_country(chosen):
