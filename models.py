@@ -1062,6 +1062,11 @@ class SecondFactor(BaseModel):
         return cls.select().where((cls.user == user.id) & cls.confirmed_at.is_null(False))
 
     @classmethod
+    def all_of(cls, user: User) -> list[SecondFactor]:
+        """Every factor of the account, an enrolment not finished included, oldest first."""
+        return list(cls.select().where(cls.user == user.id).order_by(cls.created_at, cls.id))
+
+    @classmethod
     def of_kind(cls, user: User, kind: str) -> SecondFactor | None:
         return cls.confirmed(user).where(cls.kind == kind).order_by(cls.id).first()
 

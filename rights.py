@@ -78,13 +78,9 @@ def export(user: User) -> dict:
                     "confirmee_le": _time(factor.confirmed_at),
                     "derniere_utilisation": _time(factor.last_used_at),
                 }
-                for factor in SecondFactor.select()
-                .where(SecondFactor.user == user.id)
-                .order_by(SecondFactor.created_at, SecondFactor.id)
+                for factor in SecondFactor.all_of(user)
             ],
-            "codes_de_secours_restants": RecoveryCode.select()
-            .where((RecoveryCode.user == user.id) & RecoveryCode.used_at.is_null())
-            .count(),
+            "codes_de_secours_restants": RecoveryCode.left(user),
         },
         # What was typed in a step not completed yet (step 6, « Mon compte »).
         "brouillons": [

@@ -40,7 +40,7 @@ def data():
             user, Membership.ACTIVE, Membership.PENDING, Membership.REFUSED, Membership.CANCELLED
         ),
         events=rights.events_of(user),
-        factors=SecondFactor.select().where(SecondFactor.user == user.id).order_by(SecondFactor.created_at),
+        factors=SecondFactor.all_of(user),
         name_of=factors.display_name,
         language_names=i18n.NAMES,
         drafts=rights.drafts_of(user),
