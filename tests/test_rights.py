@@ -72,6 +72,18 @@ def test_the_data_file_holds_the_language_the_second_factors_and_the_drafts(app,
     assert "Codes de secours restants" in page and '<dd lang="fr">Français</dd>' in page
 
 
+def test_an_enrolment_not_finished_is_in_the_file_but_not_shown_as_a_method_in_use(app, marie):
+    """An authenticator added but never confirmed is data the portal holds (the
+    file lists it, unconfirmed); the page does not call it a method in use."""
+    from models import SecondFactor
+
+    query(app, lambda: SecondFactor.create(user=User.by_email(EMAIL), kind="totp", name="Application"))
+    [method] = download(marie)["verification_en_deux_etapes"]["methodes"]
+    assert method["type"] == "totp" and method["confirmee_le"] is None
+    page = shown(marie, "/mon-compte/donnees")
+    assert "Aucune méthode n'est activée" in page and "Codes de secours restants" not in page
+
+
 def test_the_data_file_holds_no_secret_attack_secret_leak(app, marie):
     """The file is personal data, not a key ring: the authenticator's key,
     the recovery codes and their hashes, the stored secrets never in it."""

@@ -10,11 +10,12 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required, logout_user
 
+import drafts
 import factors
 import i18n
 import rights
 from forms.account import DeleteAccountForm
-from models import ConsentChange, Membership, SecondFactor
+from models import ConsentChange, Membership
 from security import limit
 from views import full_redirect, page
 
@@ -40,11 +41,11 @@ def data():
             user, Membership.ACTIVE, Membership.PENDING, Membership.REFUSED, Membership.CANCELLED
         ),
         events=rights.events_of(user),
-        factors=SecondFactor.all_of(user),
+        factors=factors.factors_of(user),  # the methods in use; the file has every row
         name_of=factors.display_name,
         language_names=i18n.NAMES,
         drafts=rights.drafts_of(user),
-        draft_data=rights.draft_data,
+        draft_data=drafts.data_of,
     )
 
 
