@@ -85,11 +85,17 @@ def load(kind: str, user: User | None = None) -> tuple[dict, datetime | None]:
     draft = Draft.live(key) if key else None
     if draft is None:
         return {}, None
+    data = data_of(draft)
+    return (data, draft.saved_at) if data else ({}, None)
+
+
+def data_of(draft: Draft) -> dict:
+    """What a draft holds (the fields as typed, never a password), or {}."""
     try:
         data = json.loads(draft.data)
     except ValueError:
-        return {}, None
-    return (data, draft.saved_at) if isinstance(data, dict) else ({}, None)
+        return {}
+    return data if isinstance(data, dict) else {}
 
 
 def delete(kind: str, user: User | None = None) -> None:

@@ -20,6 +20,7 @@ from flask_babel import lazy_gettext as _l
 from peewee import fn
 
 import audit
+import drafts
 from audit import Event, Outcome
 from models import (
     AuditEvent,
@@ -87,7 +88,7 @@ def export(user: User) -> dict:
             {
                 "enregistre_le": _time(draft.saved_at),
                 "expire_le": _time(draft.expires_at),
-                "contenu": draft_data(draft),
+                "contenu": drafts.data_of(draft),
             }
             for draft in drafts_of(user)
         ],
@@ -126,15 +127,6 @@ def export(user: User) -> dict:
 def drafts_of(user: User) -> list[Draft]:
     """The account's drafts (step 6, « Mon compte »), oldest first."""
     return list(Draft.select().where(Draft.user == user.id).order_by(Draft.saved_at))
-
-
-def draft_data(draft: Draft) -> dict:
-    """What a draft holds: the fields as typed (never a password)."""
-    try:
-        data = json.loads(draft.data)
-    except ValueError:
-        return {}
-    return data if isinstance(data, dict) else {}
 
 
 # Audit details naming another account (a requester, a successor, an
