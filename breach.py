@@ -91,6 +91,12 @@ def unmasked():
         g.pop("_csrf_unmasked", None)
 
 
+def raw_token_payload() -> str:
+    """The part of the request's unmasked token that names its secret (what
+    comes before the timestamp and signature)."""
+    return _generate_csrf().split(".", 1)[0]
+
+
 def fill(html: str, stand_in: str) -> str:
     """``html`` with each ``stand_in`` replaced by the request's token, masked afresh."""
     first, *rest = html.split(stand_in)

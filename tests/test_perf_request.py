@@ -129,6 +129,23 @@ def test_a_page_carrying_the_visitors_own_token_is_not_shared(app, monkeypatch):
     assert len(seen) == 1
 
 
+def test_a_page_showing_the_visitors_raw_token_is_not_shared_attack_token_leak(app, monkeypatch):
+    """However the visitor's own token reached the render unmasked, the page
+    is answered to that visitor only, never kept for the next one."""
+    import breach
+
+    render = views._render_with_stand_in
+
+    def leaking(template, context):
+        return render(template, context) + f"<!-- {breach.raw_token_payload()} -->"
+
+    monkeypatch.setattr(views, "_render_with_stand_in", leaking)
+    first = new_client(app).get("/connexion").get_data(as_text=True)
+    second = new_client(app).get("/connexion").get_data(as_text=True)
+    assert not app.extensions.get("shared_pages")
+    assert first.split("<!-- ")[-1] != second.split("<!-- ")[-1]  # each visitor's own
+
+
 # -- signing: the same cookies and tokens as the stock serializers ----------------------
 
 

@@ -106,7 +106,7 @@ def referrer_path() -> str | None:
 def current_page_path() -> str | None:
     """Under htmx, the path of the page in the address bar (``HX-Current-URL``),
     when it is one of this site's."""
-    return _same_site_path(request.headers.get("HX-Current-URL")) if request.htmx else None
+    return _same_site_path(request.htmx.current_url) if request.htmx else None
 
 
 def _same_site_path(url: str | None) -> str | None:
@@ -164,8 +164,9 @@ def shared_page(template: str, context: Callable[[], dict]) -> Response:
     html = pages.get(key)
     if html is None:
         html = _render_with_stand_in(template, context)
-        if breach.MASKED in html:
-            # The visitor's own token reached the page around the stand-in: never shared.
+        if breach.MASKED in html or breach.raw_token_payload() in html:
+            # The visitor's own token (masked, or raw by any other path) reached
+            # the page around the stand-in: never shared.
             return make_response(breach.fill(html, TOKEN_STAND_IN))
         if len(pages) < SHARED_PAGES_KEPT:
             pages[key] = html
