@@ -131,7 +131,7 @@
   // where the page keeps no draft of its own (step 4, whose link names the
   // account): held in this tab's sessionStorage for the one reload, put back
   // on the same address, then forgotten. Passwords, hidden fields (the CSRF
-  // token) and files are never carried.
+  // token), files and required boxes are never carried.
   var CARRIED = "portail:typed";
   var CARRIED_TYPES = ["password", "hidden", "file", "submit", "button", "reset", "image"];
 
@@ -140,6 +140,9 @@
     main.querySelectorAll("form[method='post'] [name]").forEach(function (field) {
       if (CARRIED_TYPES.indexOf(field.type) !== -1 || field.disabled) return;
       var checkable = field.type === "checkbox" || field.type === "radio";
+      // A required box confirms something (a deletion, the terms): ticked
+      // again by the person, never carried.
+      if (checkable && field.required) return;
       fields.push([field.name, field.type, checkable ? field.checked : field.value, field.value]);
     });
     return fields;

@@ -43,11 +43,16 @@ def test_switching_language_on_step_four_keeps_the_corrections_but_never_the_pas
     visitor.field("Prénom").fill("Jeanne")
     visitor.field("Téléphone").fill("06 12 34 56 78")
     visitor.field("Nouveau mot de passe").fill("Velo-Rouge-Matin-42")
+    # A box that confirms something (marked required, as the deletion's) is never ticked again for the person.
+    consent = page.locator("#survey_consent")
+    consent.check()
+    consent.evaluate("box => { box.required = true; }")
     page.get_by_role("button", name="English").click()
     expect(page.locator("html")).to_have_attribute("lang", "en")
     expect(page.locator("#first_name")).to_have_value("Jeanne")
     expect(page.locator("#phone")).to_have_value("06 12 34 56 78")
     expect(page.locator("#password")).to_have_value("")
+    expect(page.locator("#survey_consent")).not_to_be_checked()
     assert page.evaluate("sessionStorage.getItem('portail:typed')") is None  # nothing typed stays in the tab
     page.reload()  # carried once: a later visit shows the page as the server has it
     expect(page.locator("#first_name")).to_have_value(person.first_name)
