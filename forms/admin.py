@@ -87,7 +87,7 @@ class AuditFilterForm(Form):
     @staticmethod
     def _day(field) -> datetime:
         try:
-            day = datetime.strptime(field.data.strip(), "%Y-%m-%d")
+            day = datetime.strptime(field.data, "%Y-%m-%d")
         except ValueError:
             raise ValidationError(BAD_DATE) from None
         if day.year >= 9999:  # the day after must still be a date
@@ -101,7 +101,7 @@ class AuditFilterForm(Form):
         self.until_day = self._day(field)
 
     def validate_structure(self, field) -> None:
-        text = field.data.strip()
+        text = field.data  # stripped by the field's filter
         if not (text.isascii() and text.isdigit()) or int(text) > LARGEST_ID:
             raise ValidationError(BAD_STRUCTURE_NUMBER)
         self.structure_id = int(text)
