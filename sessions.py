@@ -9,18 +9,17 @@ of the account ends."""
 
 from __future__ import annotations
 
-import hmac
 from datetime import timedelta
 
 import flask_wtf.csrf
 from flask import Flask, current_app, session
 from flask.sessions import SecureCookieSessionInterface
 from flask_login import login_user, logout_user
-from itsdangerous import TimestampSigner, URLSafeTimedSerializer, want_bytes
-from itsdangerous.signer import HMACAlgorithm
+from itsdangerous import URLSafeTimedSerializer
 
 import i18n
 from models import User, UserSession, db
+from signing import Serializer
 
 KEY = "session_key"
 
@@ -79,51 +78,6 @@ def purge() -> int:
     signing out)."""
     with db.atomic():
         return UserSession.purge(max_age())
-
-
-# -- signing, at the cost of one HMAC --------------------------------------------------
-# The session cookie and the CSRF token are signed by itsdangerous, which on
-# every request builds its serializer again (Flask's tests it by serializing
-# an empty dict), derives the key from the secret again (one more HMAC), and
-# signs with the pure-Python HMAC (the digest is given as a function, not a
-# name). The same signatures, the same keys and the same checks (fallback
-# keys, timestamps) here, with each of those done once per process.
-_DERIVED_KEYS: dict[tuple, bytes] = {}
-_DERIVED_KEYS_KEPT = 64  # one per secret and purpose; tests make many apps
-
-
-class _HMAC(HMACAlgorithm):
-    """HMACAlgorithm in one call to OpenSSL: the same signature."""
-
-    def __init__(self, digest_method, name: str):
-        super().__init__(digest_method)
-        self.name = name
-
-    def get_signature(self, key: bytes, value: bytes) -> bytes:
-        return hmac.digest(key, value, self.name)
-
-
-class Signer(TimestampSigner):
-    """itsdangerous' TimestampSigner with its derived keys kept and its HMAC in C."""
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        if type(self.algorithm) is HMACAlgorithm:
-            self.algorithm = _HMAC(self.digest_method, self.digest_method().name)
-
-    def derive_key(self, secret_key: str | bytes | None = None) -> bytes:
-        secret = self.secret_keys[-1] if secret_key is None else want_bytes(secret_key)
-        key = (secret, self.salt, self.key_derivation, self.digest_method)
-        derived = _DERIVED_KEYS.get(key)
-        if derived is None:
-            derived = super().derive_key(secret)
-            if len(_DERIVED_KEYS) < _DERIVED_KEYS_KEPT:
-                _DERIVED_KEYS[key] = derived
-        return derived
-
-
-class Serializer(URLSafeTimedSerializer):
-    default_signer = Signer
 
 
 class CookieSessions(SecureCookieSessionInterface):
