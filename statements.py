@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from peewee import Field, Query, Value
+from peewee import Field, Insert, Query, Value
 
 
 class Slot:
@@ -42,6 +42,22 @@ def slot(name: str, field: Field | None = None) -> Value:
     return Value(Slot(name, field), converter=False, unpack=False)
 
 
+def _refuse_frozen_defaults(query: Query) -> None:
+    """An INSERT must give every field whose default is a function (a
+    timestamp): Peewee would call it once, as the SQL is built, and every run
+    would insert that first value."""
+    if not isinstance(query, Insert) or not isinstance(query._insert, dict):
+        return
+    given = {getattr(column, "name", column) for column in query._insert}
+    frozen = sorted(
+        field.name
+        for field, default in query.model._meta.defaults.items()
+        if callable(default) and field.name not in given
+    )
+    if frozen:
+        raise TypeError(f"A prepared INSERT gives each of these a slot: {', '.join(frozen)}")
+
+
 class Prepared:
     """A query built by ``build`` (with slots), its SQL kept per kind of database."""
 
@@ -60,6 +76,7 @@ class Prepared:
         if built is None:
             if query is None:  # never ``query or ...``: a select's truth runs it
                 query = self.build()
+            _refuse_frozen_defaults(query)
             sql, params = query.sql()
             # Two threads may both build it: the same SQL, the last one kept.
             built = self._built[kind] = (query, sql, tuple(params))

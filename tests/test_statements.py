@@ -84,6 +84,7 @@ def test_a_prepared_write_says_how_many_rows_it_changed_and_binds_a_row_for_a_fo
                 Draft.user: slot("user", Draft.user),
                 Draft.data: slot("data"),
                 Draft.expires_at: slot("until", Draft.expires_at),
+                Draft.saved_at: slot("now", Draft.saved_at),
             }
         )
     )
@@ -91,7 +92,8 @@ def test_a_prepared_write_says_how_many_rows_it_changed_and_binds_a_row_for_a_fo
 
     def check():
         user = user_row()
-        assert keep.execute(key="k1", user=user, data='{"a": 1}', until=utcnow() + timedelta(days=1)) == 1
+        later = utcnow() + timedelta(days=1)
+        assert keep.execute(key="k1", user=user, data='{"a": 1}', until=later, now=utcnow()) == 1
         stored = Draft.get_by_id("k1")
         assert stored.user_id == user.id and stored.data == '{"a": 1}'
         assert drop.execute(key="nothing") == 0
@@ -142,7 +144,13 @@ def test_a_missing_value_is_an_error_not_a_null(app):
 
 def test_prepared_statements_run_inside_the_callers_transaction(app):
     keep = Prepared(
-        lambda: Draft.insert({Draft.key: slot("key"), Draft.expires_at: slot("until", Draft.expires_at)})
+        lambda: Draft.insert(
+            {
+                Draft.key: slot("key"),
+                Draft.expires_at: slot("until", Draft.expires_at),
+                Draft.saved_at: slot("until", Draft.saved_at),
+            }
+        )
     )
 
     class Undone(Exception):
@@ -174,3 +182,23 @@ def test_values_are_bound_never_written_into_the_sql_attack_sql_injection(any_ap
         assert Token.select().count() == 1
 
     query(any_app, attack)
+
+
+def test_an_insert_that_leaves_a_timestamp_to_its_default_is_refused(app):
+    # Peewee would call utcnow once, when the SQL is built: every token after
+    # the first would be "created" at that first moment.
+    forgetful = Prepared(
+        lambda: Token.insert(
+            {
+                Token.user: slot("user_id"),
+                Token.purpose: slot("purpose"),
+                Token.token_hash: slot("hash"),
+                Token.expires_at: slot("expires_at", Token.expires_at),
+            }
+        )
+    )
+    user_id = query(app, lambda: user_row().id)
+    values = {"user_id": user_id, "purpose": Token.ACTIVATION, "hash": sha256("x"), "expires_at": utcnow()}
+    with pytest.raises(TypeError, match="created_at"):
+        query(app, lambda: forgetful.execute(**values))
+    assert query(app, lambda: Token.select().count()) == 0
