@@ -106,23 +106,26 @@ class User(UserMixin, BaseModel):
     def replace_sign_up_details(self, details: dict) -> bool:
         """A new sign-up of a still pending account: its details replace the
         previous sign-up's. False (nothing changed) once the account is active."""
-        values = {name: details[name] for name in self.SIGN_UP_DETAILS}
-        consent_before = self.survey_consent
-        changed = (
-            User.update(terms_accepted_at=utcnow(), contact_email_confirmed_at=None, **values)
-            .where((User.id == self.id) & (User.status == User.PENDING))
-            .execute()
-        )
+        changes = self._sign_up_changes(details)
+        changed = User.update(**changes).where((User.id == self.id) & (User.status == User.PENDING)).execute()
         if changed:
-            for name, value in values.items():
-                setattr(self, name, value)
-            self.contact_email_confirmed_at = None
-            self._record_consent(values, consent_before)
+            self._take(changes)
         return changed == 1
 
-    def _record_consent(self, values: dict, before) -> None:
-        if "survey_consent" in values and bool(values["survey_consent"]) != bool(before):
-            ConsentChange.create(user=self, consent=values["survey_consent"])  # its history stays true
+    def _sign_up_changes(self, details: dict) -> dict:
+        """What a sign-up's details change, on a new sign-up as on activation:
+        the details, the terms accepted now, the contact e-mail to confirm."""
+        changes = {name: details[name] for name in self.SIGN_UP_DETAILS}
+        return {**changes, "terms_accepted_at": utcnow(), "contact_email_confirmed_at": None}
+
+    def _take(self, changes: dict) -> None:
+        """``changes``, saved, on this object too; a changed survey consent
+        goes to its history (which stays true)."""
+        consent_before = self.survey_consent
+        for name, value in changes.items():
+            setattr(self, name, value)
+        if "survey_consent" in changes and bool(changes["survey_consent"]) != bool(consent_before):
+            ConsentChange.create(user=self, consent=changes["survey_consent"])
 
     def set_contact_email(self, contact_email: str) -> None:
         """A new contact e-mail is unconfirmed, and links sent to the former
@@ -157,21 +160,15 @@ class User(UserMixin, BaseModel):
         """The details checked on the activation page replace the sign-up's,
         the first password is set and the account becomes usable: one UPDATE,
         made only while the account is pending (False once it is not)."""
-        values = {name: details[name] for name in self.SIGN_UP_DETAILS}
-        now = utcnow()
-        changes = {
-            **values,
-            "terms_accepted_at": now,
-            "contact_email_confirmed_at": None,
-            "password_hash": password_hash,
-            "status": self.ACTIVE,
-            "activated_at": self.activated_at or now,
-        }
+        changes = self._sign_up_changes(details)
+        changes.update(
+            password_hash=password_hash,
+            status=self.ACTIVE,
+            activated_at=self.activated_at or changes["terms_accepted_at"],
+        )
         if not _ACTIVATE.execute(id=self.id, **changes):
             return False
-        self._record_consent(values, self.survey_consent)
-        for name, value in changes.items():
-            setattr(self, name, value)
+        self._take(changes)
         self.session_epoch += 1
         return True
 
