@@ -58,6 +58,18 @@ class RowIdConverter(IntegerConverter):
 # Step 6's confirmation, which « Mon espace » shows under its own heading
 # instead of its summary of the account (the same news, not said twice).
 ATTACHED = _l("Votre compte est désormais actif et vous êtes rattaché à une structure.")
+_JUST_ATTACHED = "just_attached"  # in the session, beside the flashed confirmation
+
+
+def confirm_attached(message: str) -> None:
+    """Flash step 6's confirmation (ATTACHED, and what follows it) for the next page."""
+    flash(message, "success")
+    session[_JUST_ATTACHED] = True
+
+
+def just_attached() -> bool:
+    """Whether this page shows step 6's confirmation (read once, with the flashes)."""
+    return bool(session.pop(_JUST_ATTACHED, False))
 
 
 # -- where to go back to --------------------------------------------------------------

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, get_flashed_messages, render_template, request
+from flask import Blueprint, abort, flash, render_template, request
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
@@ -11,7 +11,7 @@ from models import Membership
 from rules.identifiers import SIRET
 from security import account_limits
 from sirene import directory
-from views import ATTACHED, advance, page, renders
+from views import advance, just_attached, page, renders
 
 bp = Blueprint("space", __name__, url_prefix="/espace")
 
@@ -30,7 +30,7 @@ def space_page(status: int = 200):
         "space/home.html",
         status,
         memberships=memberships,
-        just_attached=any(str(ATTACHED) in message for message in get_flashed_messages()),
+        just_attached=just_attached(),
         requests=Membership.of_user(current_user, Membership.PENDING),
         managed=managed,
         to_decide=len(Membership.pending_for(managed)) if managed else 0,

@@ -24,7 +24,7 @@ from rules.identifiers import IDENTIFIER_TYPES, SIRET
 from rules.places import country_name
 from security import account_limits, advanced, limit
 from sirene import directory
-from views import ATTACHED, advance, draft_saved, invalid, page, renders
+from views import ATTACHED, advance, confirm_attached, draft_saved, invalid, page, renders
 
 bp = Blueprint("structure", __name__, url_prefix="/structure")
 
@@ -125,17 +125,19 @@ def create():
         form.form_errors.append(str(TOO_MANY_CREATED))
         return invalid("structure/create.html", form=form, saved_at=_keep(form))
     drafts.delete(drafts.STRUCTURE, current_user)
-    message = str(CREATED)
+    assigned = ""
+    if structure.kind.internal:
+        assigned = " " + _(
+            "Identifiant attribué à la structure : %(identifier)s.", identifier=structure.identifier
+        )
     if structure.status == Structure.PENDING:
         message = _(
             "Votre structure est créée et en attente de validation par l'équipe du portail. "
             "Vous recevrez un courriel dès qu'elle sera validée."
         )
-    if structure.kind.internal:
-        message += " " + _(
-            "Identifiant attribué à la structure : %(identifier)s.", identifier=structure.identifier
-        )
-    flash(message, "success")
+        flash(message + assigned, "success")
+    else:
+        confirm_attached(str(CREATED) + assigned)
     return advance("space.home")
 
 
