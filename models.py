@@ -23,6 +23,7 @@ from peewee import (
     IntegrityError,
     Model,
     TextField,
+    fn,
 )
 
 from rules.email import lookup_email
@@ -978,6 +979,12 @@ class Membership(BaseModel):
         return _MANAGED.rows(user_id=user.id)
 
     @classmethod
+    def to_decide(cls, manager: User) -> int:
+        """How many requests wait for ``manager``'s decision (in the structures
+        they manage): « Mon espace » counts them, ``pending_for`` lists them."""
+        return _TO_DECIDE.scalar(user_id=manager.id)
+
+    @classmethod
     def pending_for(cls, structures: list[Structure]) -> list[Membership]:
         """Pending requests for these structures, oldest first."""
         return list(
@@ -1017,6 +1024,19 @@ _MANAGED = Prepared(
             & (Membership.status == Membership.ACTIVE)
         )
         .order_by(Structure.company_name, Structure.id)
+    )
+)
+_MANAGING = Membership.alias("managing")
+_TO_DECIDE = Prepared(
+    lambda: Membership.select(fn.COUNT(Membership.id)).where(
+        (Membership.status == Membership.PENDING)
+        & Membership.structure.in_(
+            _MANAGING.select(_MANAGING.structure).where(
+                (_MANAGING.user == slot("user_id"))
+                & (_MANAGING.role == Membership.MANAGER)
+                & (_MANAGING.status == Membership.ACTIVE)
+            )
+        )
     )
 )
 _HAS_ACTIVE = Prepared(

@@ -253,6 +253,7 @@ def test_asking_twice_to_be_attached_makes_one_request(pg_app, pg_mailbox):
     ]
     requests = [m for m in pg_mailbox() if m.subject == "Nouvelle demande de rattachement"]
     assert len(requests) == 1
+    assert "Une demande de rattachement en attente de votre décision." in text_of(pierre.get("/espace/"))
 
 
 def test_one_manager_per_structure_is_enforced_and_handing_over_works(pg_app):

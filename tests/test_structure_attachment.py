@@ -243,6 +243,20 @@ def test_approbations_lists_pending_requests(manager_view):
     assert "Approbations" in text_of(marie.get("/espace/"))
 
 
+def test_mon_espace_counts_the_requests_waiting_for_the_manager(app, manager_view, mailbox):
+    marie, membership_id = manager_view
+    assert "Une demande de rattachement en attente de votre décision." in text_of(marie.get("/espace/"))
+    request_attachment(new_client(app, mailbox, LUCIE))
+    assert "2 demandes de rattachement en attente de votre décision." in text_of(marie.get("/espace/"))
+    refused = Membership.update(status=Membership.REFUSED).where(Membership.id == membership_id)
+    query(app, refused.execute)
+    assert "Une demande de rattachement en attente de votre décision." in text_of(marie.get("/espace/"))
+    marie_row = query(app, lambda: Membership.get(Membership.role == Membership.MANAGER).user)
+    pierre_row = query(app, lambda: Membership.get(Membership.id == membership_id).user)
+    assert query(app, lambda: Membership.to_decide(pierre_row)) == 0  # he manages nothing
+    assert query(app, lambda: Membership.to_decide(marie_row)) == 1
+
+
 def test_approving_makes_the_requester_a_user_and_tells_them(app, manager_view, mailbox):
     marie, membership_id = manager_view
     response = marie.submit(f"/approbations/{membership_id}/approuver")

@@ -33,7 +33,7 @@ def space_page(status: int = 200):
         just_attached=just_attached(),
         requests=Membership.of_user(current_user, Membership.PENDING),
         managed=managed,
-        to_decide=len(Membership.pending_for(managed)) if managed else 0,
+        to_decide=Membership.to_decide(current_user) if managed else 0,
         closed=directory.closed([s.identifier for s in managed if s.identifier_type == SIRET]),
     )
 
