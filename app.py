@@ -23,6 +23,7 @@ import metrics
 import security
 import sessions
 from extensions import csrf, htmx, login_manager, mail
+from factors.recovery import COUNT as RECOVERY_CODES
 from forms.render import control as field_control
 from models import Membership, SecondFactor, Structure, User
 from rules.identifiers import SIRET
@@ -137,6 +138,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     # Seen by the macros too (_macros.html, stepper): enrolment is a step of
     # the flow when every account must have a second factor.
     app.jinja_env.globals["two_factor_step"] = app.config["TWO_FACTOR_POLICY"] == "all"
+    app.jinja_env.globals["RECOVERY_CODES"] = RECOVERY_CODES  # « … sur 10 » (factors/_codes_left.html)
 
     @app.context_processor
     def _layout() -> dict:

@@ -69,7 +69,8 @@ def test_the_data_file_holds_the_language_the_second_factors_and_the_drafts(app,
     assert draft["contenu"]["last_name"] == "Durand-Secret" and draft["contenu"]["phone"] == "06 99 99 99 99"
     page = shown(marie, "/mon-compte/donnees")
     assert "Durand-Secret" in page and "Vérification en deux étapes" in page and "Mes brouillons" in page
-    assert "Codes de secours restants" in page and '<dd lang="fr">Français</dd>' in page
+    assert f"Codes de secours restants : <strong>{len(codes)}</strong> sur 10." in page
+    assert '<dd lang="fr">Français</dd>' in page
 
 
 def test_an_enrolment_not_finished_is_in_the_file_but_not_shown_as_a_method_in_use(app, marie):
