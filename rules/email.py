@@ -48,7 +48,7 @@ def normalize_email(value: str) -> str:
     if len(text) > EMAIL_MAX:
         raise RuleError(EMAIL_TOO_LONG)
     reason = _email_reason(text)
-    if reason:
+    if reason is not None:  # a lazy text: its truth would translate it
         raise RuleError(then(reason, EMAIL_MESSAGE))
     try:
         # Mail servers and Flask-Mail speak ASCII before the @ (no SMTPUTF8);
