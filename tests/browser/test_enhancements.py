@@ -18,6 +18,8 @@ from tests.browser.support.pages import (
     HOME,
     MAIL_SENT,
     PERSONAL_INFO,
+    SEARCH,
+    SEARCH_PATH,
     SET_PASSWORD,
     SPACE,
     SPACE_PATH,
@@ -311,6 +313,22 @@ def test_structure_steps_swap_in_place_with_focus_and_announcement(visitor):
     page.reload()
     visitor.expect_step(SPACE)
     visitor.expect_current_nav(SPACE)
+
+
+def test_the_search_keeps_its_address_when_the_identifier_type_changes(visitor):
+    """The type's swap of the identifier field is no step: the address stays
+    the search's, so a reload or a bookmark shows the search again."""
+    page = visitor.page
+    visitor.sign_up_quickly()
+    page.goto(SEARCH_PATH)
+    visitor.expect_step(SEARCH)
+    visitor.mark_document()
+    visitor.field("Type d'identifiant").select_option(label="RIDET")
+    expect(visitor.field("Numéro RIDET")).to_be_visible()
+    visitor.expect_path(SEARCH_PATH)
+    visitor.expect_same_document()
+    page.reload()
+    visitor.expect_step(SEARCH)
 
 
 def test_the_browser_gets_its_pages_and_swaps_compressed_and_posts_its_masked_token(visitor):
