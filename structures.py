@@ -58,6 +58,11 @@ class AlreadyExists(Exception):
     """A structure with that identifier type and identifier exists."""
 
 
+class Closed(Exception):
+    """The structure takes no new member now (awaiting moderation, or
+    disabled): a request to it cannot be approved, only refused."""
+
+
 class TooManyCreated(Exception):
     """The account created STRUCTURES_PER_ACCOUNT_PER_DAY structures in the
     last 24 hours (squatting identifiers to manage them)."""
@@ -172,7 +177,8 @@ def _tell_operators(requester: User, structure: Structure) -> None:
 def decide(membership: Membership, manager: User, approve: bool) -> bool:
     """Approve or refuse a pending request; the requester gets the decision
     by mail. False if the request is no longer pending or ``manager`` is not
-    (or no longer) the structure's gestionnaire principal."""
+    (or no longer) the structure's gestionnaire principal; Closed for an
+    approval the structure no longer takes."""
     with db.atomic():
         structure = Structure.get_by_id(membership.structure_id)
         if not structure.is_managed_by(manager):
@@ -183,7 +189,10 @@ def decide(membership: Membership, manager: User, approve: bool) -> bool:
 def settle(membership: Membership, structure: Structure, by: User, approve: bool) -> bool:
     """Record the decision made by ``by`` (the gestionnaire principal, or an
     operator for a structure without one) and mail it to the requester; call
-    inside the transaction. False if the request was no longer pending."""
+    inside the transaction. False if the request was no longer pending;
+    Closed for an approval while the structure takes no new member."""
+    if approve and not structure.is_open:
+        raise Closed
     done = membership.approve(by) if approve else membership.refuse(by)
     if done:
         requester = User.get_by_id(membership.user_id)

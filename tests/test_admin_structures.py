@@ -253,15 +253,17 @@ def test_audit_trail_hostile_filters_get_a_message_not_a_500_attack_overflow(ope
 # -- requests to a structure without a gestionnaire principal -----------------------------
 
 
-def test_a_request_to_a_structure_without_manager_goes_to_the_operators(app, operator, mailbox):
-    def orphan() -> int:
-        creator = user_row("ancien@exemple.fr", status=User.ACTIVE)
-        structure = Structure.register(creator, "siret", "73282932000074", **{
-            k: STRUCTURE[k] for k in ("company_name", "address", "city", "postal_code", "country")
-        })  # fmt: skip
-        Membership.delete().where(Membership.user == creator).execute()  # the manager has gone
-        return structure.id
+def orphan() -> int:
+    """A structure whose gestionnaire principal has gone (its id)."""
+    creator = user_row("ancien@exemple.fr", status=User.ACTIVE)
+    structure = Structure.register(creator, "siret", "73282932000074", **{
+        k: STRUCTURE[k] for k in ("company_name", "address", "city", "postal_code", "country")
+    })  # fmt: skip
+    Membership.delete().where(Membership.user == creator).execute()
+    return structure.id
 
+
+def test_a_request_to_a_structure_without_manager_goes_to_the_operators(app, operator, mailbox):
     structure_id = query(app, orphan)
     pierre = new_client(app, mailbox, PIERRE)
     pierre.submit(
@@ -280,6 +282,21 @@ def test_a_request_to_a_structure_without_manager_goes_to_the_operators(app, ope
     assert "acceptée" in mails_to(mailbox, PIERRE["contact_email"])[-1].subject
     [event] = events(app, "membership.decided")
     assert event.account == EMAIL and event.outcome == "approved"
+
+
+def test_operators_approve_no_request_to_a_disabled_structure(app, operator, mailbox):
+    structure_id = query(app, orphan)
+    new_client(app, mailbox, PIERRE).submit(
+        "/structure/rattachement/demande", {"identifier_type": "siret", "identifier": "73282932000074"}
+    )
+    query(app, lambda: Structure.update(status=Structure.DISABLED).execute())
+    request_id = query(app, lambda: Membership.get(Membership.status == Membership.PENDING).id)
+    url = f"/administration/structures/{structure_id}/"
+    text = follow(operator, operator.submit(f"{url}demandes/{request_id}/approuver"))
+    assert "Cette structure n'accepte pas de nouveau membre pour le moment" in text
+    assert query(app, lambda: Membership.get_by_id(request_id).status) == Membership.PENDING
+    text = follow(operator, operator.submit(f"{url}demandes/{request_id}/refuser"))
+    assert "La demande de rattachement est refusée." in text
 
 
 def test_operators_do_not_decide_for_a_structure_that_has_a_manager(app, operator, structure_id, mailbox):

@@ -296,6 +296,23 @@ def test_refusing_tells_the_requester_who_may_ask_again(app, manager_view, mailb
     assert "a refusé votre demande" in mail.body_text
 
 
+def test_a_disabled_structure_takes_no_member_through_a_pending_request_attack_approve_after_disabling(
+    app, manager_view, mailbox
+):
+    marie, membership_id = manager_view
+    query(app, lambda: Structure.update(status=Structure.DISABLED).execute())  # an operator disabled it
+    response = marie.submit(f"/approbations/{membership_id}/approuver")
+    closed = "Cette structure n'accepte pas de nouveau membre pour le moment"
+    if marie.htmx:
+        assert response.status_code == 409 and closed in text_of(response)
+    else:
+        assert closed in follow(marie, response)
+    assert memberships(app)[1].status == Membership.PENDING
+    assert not [m for m in mails_to(mailbox, "pierre.contact@exemple.fr") if "acceptée" in m.subject]
+    response = marie.submit(f"/approbations/{membership_id}/refuser")  # refusing still closes it
+    assert memberships(app)[1].status == Membership.REFUSED
+
+
 # -- access rules -------------------------------------------------------------------------
 
 

@@ -58,6 +58,11 @@ class RowIdConverter(IntegerConverter):
 # Step 6's confirmation, which « Mon espace » shows under its own heading
 # instead of its summary of the account (the same news, not said twice).
 ATTACHED = _l("Votre compte est désormais actif et vous êtes rattaché à une structure.")
+# A request to a structure that takes no new member now (disabled, or
+# awaiting moderation): the gestionnaire's or an operator's approval.
+CLOSED = _l(
+    "Cette structure n'accepte pas de nouveau membre pour le moment : la demande ne peut qu'être refusée."
+)
 _JUST_ATTACHED = "just_attached"  # in the session, beside the flashed confirmation
 
 

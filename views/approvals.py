@@ -8,7 +8,7 @@ from flask_login import current_user, login_required
 
 import structures
 from models import Membership, Structure
-from views import advance, page, renders
+from views import CLOSED, advance, page, renders
 
 bp = Blueprint("approvals", __name__, url_prefix="/approbations")
 
@@ -46,10 +46,16 @@ def _decide(membership_id: int, approve: bool):
     structure = Structure.get_by_id(membership.structure_id)
     if not structure.is_managed_by(current_user):
         abort(403)
-    decided = structures.decide(membership, current_user, approve)
+    try:
+        decided = structures.decide(membership, current_user, approve)
+        closed = False
+    except structures.Closed:
+        decided, closed = False, True
     membership = Membership.get_by_id(membership_id)
     requester = membership.user
-    if decided and approve:
+    if closed:
+        message = str(CLOSED)
+    elif decided and approve:
         message = _(
             "%(name)s est désormais rattaché à la structure %(structure)s.",
             name=requester.full_name,

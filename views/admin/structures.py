@@ -11,7 +11,8 @@ from forms.admin import ActionForm
 from forms.structure import HandoverForm as DesignateForm
 from forms.structure import StructureEditForm
 from models import Membership, Structure
-from views import invalid, page, renders
+from structures import Closed
+from views import CLOSED, invalid, page, renders
 from views.admin import action_limit, bp, checked_action, done, operator, refused, row_or_404, search_page
 
 
@@ -142,7 +143,11 @@ def decide_request(structure_id: int, membership_id: int, decision: str):
     checked_action()
     structure = _structure(structure_id)
     approve = decision == "approuver"
-    if not operations.decide_request(operator(), structure, membership_id, approve):
+    try:
+        decided = operations.decide_request(operator(), structure, membership_id, approve)
+    except Closed:
+        return refused(str(CLOSED), **_back(structure))
+    if not decided:
         return refused(_("Cette demande n'attend plus de décision des opérateurs."), **_back(structure))
     return done(
         _("La demande de rattachement est acceptée.")
