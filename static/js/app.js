@@ -115,6 +115,12 @@
     landed = null;
     showStep(document.getElementById("main"));
   });
+  // An address that now answers an error (a used link, a page the person
+  // may no longer see): htmx leaves the last page under it; the whole page
+  // is asked again instead, so the server's error page shows.
+  document.addEventListener("htmx:historyCacheMissLoadError", function () {
+    window.location.reload();
+  });
 
   // Links in the error summary focus their field.
   document.addEventListener("click", function (event) {

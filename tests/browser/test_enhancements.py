@@ -152,6 +152,22 @@ def test_back_to_a_step_already_done_shows_where_the_server_sends_under_its_addr
     visitor.expect_step(PERSONAL_INFO)
 
 
+def test_back_to_an_address_that_now_answers_an_error_shows_the_error_page(visitor, console_allows):
+    """Back to the activation link once it is used: the server answers 410,
+    and the page shown is its « lien n'est plus valable », not step 5 under
+    the link's address."""
+    console_allows += [r"status of 410", r"htmx:historyCacheMissLoadError"]
+    page = visitor.page
+    visitor.create_account()
+    link = visitor.activation_link()
+    visitor.open_activation_link()
+    visitor.set_password(visitor.person.password)
+    visitor.expect_structure_step()
+    page.go_back()
+    visitor.expect_step("Ce lien n'est plus valable")
+    assert page.url == link
+
+
 def test_fields_are_checked_when_they_lose_focus(visitor):
     page = visitor.page
     visitor.start_signup()
