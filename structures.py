@@ -58,6 +58,15 @@ class AlreadyExists(Exception):
     """A structure with that identifier type and identifier exists."""
 
 
+class AlreadyYours(AlreadyExists):
+    """The structure exists, and its gestionnaire principal is the one who
+    asked to create it (a second submit of step 6, a form sent again)."""
+
+    def __init__(self, structure: Structure):
+        super().__init__(structure.id)
+        self.structure = structure
+
+
 class Closed(Exception):
     """The structure takes no new member now (awaiting moderation, or
     disabled): a request to it cannot be approved, only refused."""
@@ -70,8 +79,8 @@ class TooManyCreated(Exception):
 
 def create(creator: User, data: dict) -> Structure:
     """The structure and its creator as gestionnaire principal, or
-    AlreadyExists (nothing created, even against a concurrent creation), or
-    TooManyCreated."""
+    AlreadyExists (nothing created, even against a concurrent creation;
+    AlreadyYours when the creator manages it already), or TooManyCreated."""
     allowed = current_app.config["STRUCTURES_PER_ACCOUNT_PER_DAY"]
     try:
         with db.atomic():
@@ -99,6 +108,9 @@ def create(creator: User, data: dict) -> Structure:
                 url=mailer.external_url("structure.detail", structure_id=structure.id),
             )
     except IntegrityError:
+        existing = Structure.find(data["identifier_type"], data.get("identifier"))
+        if existing is not None and existing.is_managed_by(creator):
+            raise AlreadyYours(existing) from None
         raise AlreadyExists from None
     return structure
 

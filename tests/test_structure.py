@@ -314,6 +314,31 @@ def test_an_existing_structure_is_not_created_twice_and_attachment_is_offered(ap
     assert [m.status for m in memberships(app)] == [Membership.ACTIVE, Membership.PENDING]
 
 
+def test_step_6_sent_again_by_its_creator_goes_to_mon_espace_attack_replayed_creation(app, marie, mailbox):
+    """A second « Soumettre » (a slow network, the form sent again): the
+    structure is the person's already, so no « existe déjà » and no draft."""
+    assert create_structure(marie).status_code in (200, 303)
+    response = create_structure(marie)
+    if marie.htmx:
+        assert response.status_code == 200 and response.headers["HX-Push-Url"] == "/espace/"
+    else:
+        assert response.status_code == 303 and response.headers["Location"] == "/espace/"
+    text = follow(marie, response)
+    assert "Vous êtes déjà rattaché à la structure Ateliers Curie." in text
+    assert "existe déjà" not in text and "Brouillon enregistré" not in shown(marie, "/structure/nouvelle")
+    assert len(structures(app)) == 1 and len(memberships(app)) == 1
+    assert len([m for m in mailbox() if m.subject == "Votre structure est créée"]) == 1
+
+
+def test_two_creations_at_once_by_one_person_make_one_and_both_go_to_mon_espace(app, mailbox):
+    pierre = new_client(app, mailbox, PIERRE)
+    form = {**STRUCTURE, "csrf_token": pierre.csrf_token()}
+    responses = post_at_once("/structure/nouvelle", [pierre, pierre], [form, form])
+    assert [r.status_code for r in responses] == [303, 303]
+    assert {r.headers["Location"] for r in responses} == {"/espace/"}
+    assert len(structures(app)) == 1 and len(memberships(app)) == 1
+
+
 def test_two_concurrent_creations_of_the_same_structure_make_one(app, mailbox):
     clients = [new_client(app, mailbox, PIERRE), new_client(app, mailbox, {**PIERRE, **LUCIE_CHANGES})]
     forms = [{**STRUCTURE, "csrf_token": c.csrf_token()} for c in clients]

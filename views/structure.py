@@ -115,6 +115,10 @@ def create():
         return invalid("structure/create.html", form=form, found=form.sirene, saved_at=_keep(form))
     try:
         structure = structures.create(current_user, form.structure_data())
+    except structures.AlreadyYours as done:  # the form sent again once it had created it
+        drafts.delete(drafts.STRUCTURE, current_user)
+        flash(_("Vous êtes déjà rattaché à la structure %(name)s.", name=done.structure.company_name), "info")
+        return advance("space.home")
     except structures.AlreadyExists:
         form.identifier.errors = [_("Cette structure existe déjà. Vous pouvez demander à y être rattaché.")]
         offer = AttachmentRequestForm(
