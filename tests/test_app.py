@@ -168,6 +168,13 @@ def test_errors_are_pages_in_french_without_internals(any_client):
         assert response.headers["HX-Retarget"] == "#main"
 
 
+def test_a_wrong_method_is_a_405_page_that_says_which_methods_the_address_takes(any_client):
+    response = any_client.get("/structure/rattachement/demande")
+    assert response.status_code == 405
+    assert set(response.headers["Allow"].replace(" ", "").split(",")) == {"POST", "OPTIONS"}
+    assert response.mimetype == "text/html" and "<h1>" in response.get_data(as_text=True)
+
+
 def test_an_unexpected_error_is_a_french_500_page(app, client):
     @app.get("/boom")
     def boom():

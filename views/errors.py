@@ -85,7 +85,12 @@ def register(app: Flask) -> None:
 
     @app.errorhandler(HTTPException)
     def _http_error(error: HTTPException):
-        return render_error(error.code or 500)
+        response = render_error(error.code or 500)
+        # What the error tells beyond its page: a 405's Allow, for instance.
+        for name, value in error.get_headers():
+            if name.lower() != "content-type":
+                response.headers[name] = value
+        return response
 
     @app.errorhandler(Exception)
     def _unexpected(error: Exception):
