@@ -21,6 +21,7 @@ from peewee import fn
 
 import audit
 import drafts
+import structures
 from audit import Event, Outcome
 from models import (
     AuditEvent,
@@ -225,9 +226,10 @@ def erase(user: User) -> None:
     OutboxMail.delete().where(
         (OutboxMail.account_id == user.id) | OutboxMail.recipient.in_(addresses)
     ).execute()
+    User.delete().where(User.id == user.id).execute()  # its memberships with it
     for structure in left_alone:
         _strip(structure)
-    User.delete().where(User.id == user.id).execute()
+        structures.left_without_manager(structure)
     AuditEvent.create(account=name, event=Event.ACCOUNT_DELETED, outcome=Outcome.SUCCESS)
 
 

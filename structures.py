@@ -130,11 +130,21 @@ def assign_siret(structure: Structure, siret: str) -> bool:
         raise AlreadyExists from None
 
 
-def request_attachment(user: User, structure: Structure) -> tuple[Membership, bool]:
-    """A pending membership, the gestionnaire principal and the requester told
-    by mail; (membership, False) when there was one already (pending or active)."""
+@dataclass(frozen=True)
+class Asked:
+    """What asking to be attached did."""
+
+    membership: Membership
+    requested: bool  # a new request; False: one was pending or active already
+    to_operators: bool = False  # no gestionnaire principal: the operators decide it
+
+
+def request_attachment(user: User, structure: Structure) -> Asked:
+    """A pending membership, the gestionnaire principal (or, for a structure
+    without one, the operators) and the requester told by mail."""
     with db.atomic():
         membership, requested = Membership.request(user, structure)
+        manager = None
         if requested:
             audit.record(Event.MEMBERSHIP_REQUESTED, user, structure=structure.id)
             manager = structure.manager()
@@ -159,9 +169,18 @@ def request_attachment(user: User, structure: Structure) -> tuple[Membership, bo
                 user=user,
                 structure=structure,
                 kind=structure.kind,
+                to_operators=manager is None,
                 url=mailer.external_url("space.home"),
             )
-    return membership, requested
+    return Asked(membership, requested, to_operators=requested and manager is None)
+
+
+def left_without_manager(structure: Structure) -> None:
+    """Its gestionnaire principal has gone (their account deleted): the
+    requests waiting for them go to the operators, as new ones would. Call
+    inside the transaction, once the membership is gone."""
+    for waiting in Membership.pending_for([structure]):
+        _tell_operators(waiting.user, structure)
 
 
 def _notice_interval() -> timedelta:

@@ -77,11 +77,12 @@ def words(text: str) -> list[str]:
     return [word.lower() for word in WORD.findall(text)]
 
 
-def render(app, name: str, language: str = "fr", **settings):
+def render(app, name: str, language: str = "fr", context: dict | None = None, **settings):
     app.config.update(settings)
     with app.test_request_context(), db.connection_context():
         reader = SimpleNamespace(id=None, language=language)  # a reader with no account row
-        return mailer.queue("marie.curie@exemple.fr", "Sujet", name, reader=reader, **sample_context())
+        values = {**sample_context(), **(context or {})}
+        return mailer.queue("marie.curie@exemple.fr", "Sujet", name, reader=reader, **values)
 
 
 def test_every_mail_template_has_a_text_and_an_html_part():
@@ -99,6 +100,15 @@ def test_text_and_html_parts_say_the_same_words_and_links(app, name, support_ema
     assert "Portail Test" in mail.body_text
     if support_email:
         assert support_email in mail.body_text and f'href="mailto:{support_email}"' in mail.body_html
+
+
+@pytest.mark.parametrize("to_operators", [False, True])
+def test_a_request_sent_says_who_decides_it(app, to_operators):
+    mail = render(app, "attachment_request_sent", context={"to_operators": to_operators})
+    html = HtmlPart(mail.body_html)
+    assert words(URL.sub(" ", mail.body_text)) == words(" ".join(html.text))
+    said = "transmise aux opérateurs du portail" if to_operators else "transmise à son gestionnaire principal"
+    assert said in mail.body_text
 
 
 @pytest.mark.parametrize("name", NAMES)

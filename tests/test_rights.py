@@ -259,6 +259,29 @@ def test_a_sole_manager_with_members_must_hand_over_first(app, marie, mailbox):
     assert query(app, lambda: User.by_email(EMAIL)) is not None
 
 
+def test_deleting_a_sole_manager_hands_the_waiting_requests_to_the_operators(app, marie, mailbox):
+    assert create_structure(marie).status_code in (200, 303)
+    pierre = new_client(app, mailbox, PIERRE)
+    asked = {"identifier_type": "siret", "identifier": "73282932000074"}
+    assert pierre.submit("/structure/rattachement/demande", asked).status_code == 303
+    query(app, lambda: user_row("operateur@exemple.fr", status=User.ACTIVE, is_operator=True))
+    assert marie.submit("/mon-compte/supprimer", {"password": PASSWORD}).status_code in (204, 303)
+    [handed] = [m for m in mailbox("operateur@exemple.fr") if "sans gestionnaire" in m.subject]
+    assert "Pierre Durand" in handed.body_text
+    # Asked again, the request says who decides it now.
+    request_id = query(app, lambda: Membership.get(Membership.status == Membership.PENDING).id)
+    pierre.submit(f"/espace/demandes/{request_id}/annuler")
+    response = pierre.submit("/structure/rattachement/demande", asked)
+    text = text_of(pierre.get(response.headers["Location"]))
+    assert "transmise aux opérateurs du portail" in text and "au gestionnaire principal" not in text
+    sent = [
+        m
+        for m in mailbox(PIERRE["contact_email"])
+        if m.subject == "Votre demande de rattachement est envoyée"
+    ]
+    assert "transmise aux opérateurs du portail" in sent[-1].body_text
+
+
 def test_deleting_a_member_keeps_the_structure_and_its_manager(app, mailbox):
     pierre = new_client(app, mailbox, PIERRE)
     create_structure(pierre)

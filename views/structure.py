@@ -246,8 +246,18 @@ def request_attachment():
         abort(404)
     if not structure.is_open:
         abort(409)
-    membership, requested = structures.request_attachment(current_user, structure)
-    if requested:
+    asked = structures.request_attachment(current_user, structure)
+    if asked.requested and asked.to_operators:
+        flash(
+            _(
+                "Votre demande de rattachement à la structure %(name)s a été transmise aux opérateurs du "
+                "portail : elle n'a pas de gestionnaire principal pour le moment. Vous recevrez un courriel "
+                "dès qu'ils l'auront traitée.",
+                name=structure.company_name,
+            ),
+            "success",
+        )
+    elif asked.requested:
         flash(
             _(
                 "Votre demande de rattachement a été transmise au gestionnaire principal de la structure "
@@ -256,7 +266,7 @@ def request_attachment():
             ),
             "success",
         )
-    elif membership.status == Membership.ACTIVE:
+    elif asked.membership.status == Membership.ACTIVE:
         flash(_("Vous êtes déjà rattaché à la structure %(name)s.", name=structure.company_name), "info")
     else:
         flash(
