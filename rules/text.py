@@ -34,6 +34,11 @@ TEXT_MARKS = _(
     "Ce champ contient trop de signes diacritiques sur une même lettre (au plus %(count)s).",
     count=MAX_COMBINING_MARKS,
 )
+TEXT_MARK_ALONE = _(
+    "Ce champ contient un signe diacritique seul, sans lettre avant lui. "
+    "Retirez-le, ou saisissez la lettre accentuée entière."
+)
+_MARKS = frozenset({"Mn", "Mc", "Me"})
 
 
 def name_mixed_scripts(scripts):
@@ -64,15 +69,24 @@ def _refused(ch: str) -> bool:
 
 def check_text(value: str) -> str:
     """The text NFC-normalised; RuleError if it holds an invisible or control
-    character, or more than MAX_COMBINING_MARKS combining marks in a row."""
+    character, a combining mark on no letter (first, or after a space: it
+    draws on nothing, and a name of marks alone looks empty), or more than
+    MAX_COMBINING_MARKS combining marks in a row."""
     text = unicodedata.normalize("NFC", value if isinstance(value, str) else "")
     marks = 0
+    previous = " "
     for ch in text:
         if _refused(ch):
             raise RuleError(text_invisible(f"U+{ord(ch):04X}"))
-        marks = marks + 1 if unicodedata.category(ch) in ("Mn", "Mc", "Me") else 0
+        if unicodedata.category(ch) in _MARKS:
+            if previous.isspace():
+                raise RuleError(TEXT_MARK_ALONE)
+            marks += 1
+        else:
+            marks = 0
         if marks > MAX_COMBINING_MARKS:
             raise RuleError(TEXT_MARKS)
+        previous = ch
     return text
 
 

@@ -18,6 +18,7 @@ from tests.support.structures import create_structure, sign_up, structures
 INVISIBLE = "caractère invisible, de contrôle ou qui inverse le sens du texte"
 MIXED = "mélange des lettres d'alphabets différents"
 MARKS = "trop de signes diacritiques"
+ALONE = "un signe diacritique seul, sans lettre avant lui"
 
 
 @pytest.fixture
@@ -72,6 +73,12 @@ def test_a_pile_of_combining_marks_is_refused_zalgo_attack():
         check_text("Ze" + "\u0301\u0302\u0303\u0304\u0305\u0306" + "bre")
 
 
+@pytest.mark.parametrize("value", ["\u0301", "\u0301\u0301", "Ateliers \u0308", "\u20dd Curie"])
+def test_a_combining_mark_on_no_letter_is_refused_empty_looking_name_attack(value):
+    with pytest.raises(RuleError, match=ALONE):
+        check_text(value)
+
+
 @pytest.mark.parametrize(
     "value",
     ["\u0408\u0435\u0430n", "P\u0430ypal", "\u0391lice", "Jean \u0392"],  # Cyrillic Ј е а, Greek Α Β
@@ -102,6 +109,15 @@ def test_a_direction_override_in_a_raison_sociale_is_refused_spoofed_filename_at
     assert "U+202E" in error_of(response, "company_name")
     # What was typed is still in the form, the other fields too.
     assert 'value="Facture\u202eFDP.exe"' in text_of(response)
+    assert 'value="12 rue de la Paix"' in text_of(response)
+    assert structures(app) == []
+
+
+def test_a_raison_sociale_of_a_lone_accent_is_refused_next_to_its_field(app, any_client, mailbox):
+    sign_up(any_client, mailbox)
+    response = create_structure(any_client, company_name="\u0301")
+    assert response.status_code == 422
+    assert ALONE in error_of(response, "company_name")
     assert 'value="12 rue de la Paix"' in text_of(response)
     assert structures(app) == []
 
