@@ -804,6 +804,10 @@ class Structure(BaseModel):
             & (Membership.status == Membership.ACTIVE)
         )
 
+    def holds(self, details: dict) -> bool:
+        """Whether each of these details is the structure's."""
+        return all(getattr(self, name) == value for name, value in details.items())
+
     def is_managed_by(self, user) -> bool:
         membership = self.membership_of(user)
         return membership is not None and membership.role == Membership.MANAGER

@@ -59,8 +59,9 @@ class AlreadyExists(Exception):
 
 
 class AlreadyYours(AlreadyExists):
-    """The structure exists, and its gestionnaire principal is the one who
-    asked to create it (a second submit of step 6, a form sent again)."""
+    """The structure exists as it was asked for, and its gestionnaire
+    principal is the one who asked (a second submit of step 6, a form sent
+    again): nothing to correct."""
 
     def __init__(self, structure: Structure):
         super().__init__(structure.id)
@@ -109,7 +110,7 @@ def create(creator: User, data: dict) -> Structure:
             )
     except IntegrityError:
         existing = Structure.find(data["identifier_type"], data.get("identifier"))
-        if existing is not None and existing.is_managed_by(creator):
+        if existing is not None and existing.is_managed_by(creator) and existing.holds(data):
             raise AlreadyYours(existing) from None
         raise AlreadyExists from None
     return structure

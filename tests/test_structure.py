@@ -328,6 +328,10 @@ def test_step_6_sent_again_by_its_creator_goes_to_mon_espace_attack_replayed_cre
     assert "existe déjà" not in text and "Brouillon enregistré" not in shown(marie, "/structure/nouvelle")
     assert len(structures(app)) == 1 and len(memberships(app)) == 1
     assert len([m for m in mailbox() if m.subject == "Votre structure est créée"]) == 1
+    # Its identifier with other details is a mistake to correct, not a resubmission.
+    response = create_structure(marie, company_name="Autre nom")
+    assert response.status_code == 422 and "Cette structure existe déjà" in error_of(response, "identifier")
+    assert 'value="Autre nom"' in text_of(response)
 
 
 def test_two_creations_at_once_by_one_person_make_one_and_both_go_to_mon_espace(app, mailbox):
