@@ -9,14 +9,16 @@ of the account ends."""
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 
 import flask_wtf.csrf
-from flask import Flask, current_app, session
+from flask import Flask, current_app, g, request, session
 from flask.sessions import SecureCookieSessionInterface
 from flask_login import login_user, logout_user
 from itsdangerous import URLSafeTimedSerializer
 
+import breach
 import i18n
 from models import User, UserSession, db
 from signing import Serializer
@@ -28,15 +30,35 @@ def max_age() -> timedelta:
     return timedelta(days=current_app.config["SESSION_MAX_AGE_DAYS"])
 
 
-# What a fresh session keeps of the one before: the CSRF token, bound to the
-# page, and the language chosen with the header's switch.
-KEPT = ("csrf_token", i18n.SESSION_KEY)
+# What a fresh session keeps of the one before: the language chosen with the
+# header's switch. Never the CSRF token: one known before signing in (a
+# cookie planted in the browser, with its token) would pass afterwards.
+KEPT = (i18n.SESSION_KEY,)
+# The event (HX-Trigger) by which a page swapped in place under htmx learns
+# the fresh session's token, for the forms and headers it already holds.
+NEW_SESSION_EVENT = "portail:session"
 
 
 def _clear() -> None:
     kept = {key: session[key] for key in KEPT if key in session}
     session.clear()
     session.update(kept)
+    # The request's token was the old session's: the next one is made afresh.
+    g.pop(current_app.config.get("WTF_CSRF_FIELD_NAME", "csrf_token"), None)
+    g.csrf_renewed = True
+
+
+def _announce_token(response):
+    """Under htmx, an answer that renewed the session names its new token."""
+    if not g.pop("csrf_renewed", False) or not request.htmx:
+        return response
+    triggers = {}
+    if "HX-Trigger" in response.headers:
+        given = response.headers["HX-Trigger"]
+        triggers = json.loads(given) if given.startswith("{") else dict.fromkeys(given.split(","), None)
+    triggers[NEW_SESSION_EVENT] = breach.generate_csrf()
+    response.headers["HX-Trigger"] = json.dumps(triggers)
+    return response
 
 
 def start(user: User) -> None:
@@ -105,5 +127,6 @@ class CookieSessions(SecureCookieSessionInterface):
 
 def init_app(app: Flask) -> None:
     app.session_interface = CookieSessions()
+    app.after_request(_announce_token)
     # Flask-WTF signs its tokens with the serializer of its module's namespace.
     flask_wtf.csrf.URLSafeTimedSerializer = Serializer

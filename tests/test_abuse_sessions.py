@@ -4,10 +4,13 @@ every session and revoke every device cookie; a plain sign-out keeps them."""
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 
 import pytest
 
+import breach
+import sessions
 from models import User, UserSession, db, utcnow
 from tests.support.app import Client, HtmxClient
 from tests.support.constants import PASSWORD
@@ -142,3 +145,50 @@ def test_sessions_are_stored_as_hashes(app, browsers):
     assert [row.user_id for row in rows] == [user.id]
     with browser.session_transaction() as session:
         assert rows[0].key_hash != session["session_key"]
+
+
+# -- the CSRF token is the session's: a new session, a new token -------------------------
+
+
+def test_a_token_known_before_signing_in_is_refused_after_attack_planted_csrf_cookie(browsers):
+    """The attacker plants their anonymous session cookie in the victim's
+    browser and knows its token; once the victim signs in on that cookie,
+    the token forges nothing."""
+    [victim] = browsers(1)
+    assert victim.submit("/deconnexion").status_code in (200, 204, 303)
+    planted = victim.csrf_token()  # the anonymous session's token: the attacker's too
+    assert signs_in(victim, PASSWORD)
+    profile = {"first_name": "Pirate", "last_name": "Curie", "phone": "", "contact_email": ""}
+    response = victim.post("/mon-compte/informations", data={**profile, "csrf_token": planted})
+    assert response.status_code == 400
+    assert first_name(victim.application) == "Marie"
+    assert victim.submit("/mon-compte/informations", {**profile, "first_name": "Maria"}).status_code in (
+        200,
+        303,
+    )
+    assert first_name(victim.application) == "Maria"  # the session's own token passes
+
+
+def test_a_page_signed_in_in_place_learns_its_new_token(app, mailbox):
+    """Under htmx the page is not reloaded when the person signs in: the
+    answer names the new session's token (HX-Trigger), which passes."""
+    app.test_client_class = HtmxClient
+    browser = app.test_client()
+    signup = Signup(browser, mailbox)
+    signup.create_account()
+    signup.activate()
+    browser.submit("/deconnexion")
+    before = browser.csrf_token()
+    response = browser.post("/connexion", data={"email": EMAIL, "password": PASSWORD, "csrf_token": before})
+    announced = json.loads(response.headers["HX-Trigger"])[sessions.NEW_SESSION_EVENT]
+    assert breach.unmask(announced) != breach.unmask(before)
+    profile = {"first_name": "Maria", "last_name": "Curie", "phone": "", "contact_email": ""}
+    assert (
+        browser.post("/mon-compte/informations", data={**profile, "csrf_token": announced}).status_code == 200
+    )
+    assert first_name(app) == "Maria"
+
+
+def first_name(app) -> str:
+    with app.app_context(), db.connection_context():
+        return User.get(User.email == EMAIL).first_name

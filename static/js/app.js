@@ -97,6 +97,20 @@
     }
   });
 
+  // A session renewed under htmx (signing in or out, in place) has a new
+  // CSRF token (sessions.py): the forms the page already holds outside what
+  // was swapped (the header's), and htmx's own header, take it.
+  document.addEventListener("portail:session", function (event) {
+    var token = event.detail.value;
+    if (!token) return;
+    var headers = JSON.parse(document.body.getAttribute("data-hx-headers") || "{}");
+    headers["X-CSRFToken"] = token;
+    document.body.setAttribute("data-hx-headers", JSON.stringify(headers));
+    document.querySelectorAll("input[name='csrf_token']").forEach(function (input) {
+      input.value = token;
+    });
+  });
+
   // Back and forward: htmx puts the step of that address back in the page,
   // asked of the server (no page is kept in the browser). An address the
   // server now sends elsewhere (the captcha, once the sign-up is done) shows

@@ -74,3 +74,24 @@ def test_an_english_browser_gets_english_pages(english_page):
     expect(english_page.locator("html")).to_have_attribute("lang", "en")
     expect(english_page.get_by_role("button", name="Français")).to_have_attribute("lang", "fr")
     check_axe(english_page, "home in English")
+
+
+def test_after_signing_in_in_place_the_header_and_htmx_carry_the_new_token(visitor):
+    """Activation signs the person in on a new session, with a new CSRF
+    token, and step 5 swaps in place: the header's switch and htmx's later
+    requests send the new token."""
+    page = visitor.page
+    person = visitor.create_account()
+    visitor.open_activation_link(person)
+    visitor.mark_document()
+    visitor.set_password(person.password)
+    visitor.expect_structure_step()
+    visitor.expect_same_document()  # in place: the page kept what it held
+    visitor.link(pages.STRUCTURE_CHOICE).click()
+    visitor.expect_step(pages.STRUCTURE_FORM)
+    visitor.field("Raison sociale").fill("Ateliers Curie")
+    visitor.button("Enregistrer le brouillon").click()
+    expect(page.locator("#draft-status")).to_contain_text("Brouillon enregistré")
+    page.get_by_role("button", name="English").click()
+    expect(page.locator("html")).to_have_attribute("lang", "en")
+    expect(visitor.field("Company name")).to_have_value("Ateliers Curie")
