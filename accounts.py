@@ -291,8 +291,10 @@ def change_password(user: User, current: str, new: str) -> bool:
 PROFILE_FIELDS = ("first_name", "last_name", "phone", "contact_email")
 
 
-def update_profile(user: User, data: dict) -> list[str]:
-    """Save the editable identity fields; returns the names of those changed."""
+def update_profile(user: User, data: dict, *, send_link: bool = True) -> list[str]:
+    """Save the editable identity fields; returns the names of those changed.
+    A new contact e-mail is mailed its confirmation link unless ``send_link``
+    is False (too many links already: « Renvoyer le lien » later)."""
     changed = [name for name in PROFILE_FIELDS if getattr(user, name) != data[name]]
     if not changed:
         return []
@@ -304,7 +306,8 @@ def update_profile(user: User, data: dict) -> list[str]:
             user.save(only=[getattr(User, name) for name in others])
         if "contact_email" in changed:
             user.set_contact_email(data["contact_email"])
-            _confirm_contact_email(user)
+            if send_link:
+                _confirm_contact_email(user)
         audit.record(Event.PROFILE_UPDATED, user, fields=changed)
     return changed
 

@@ -189,3 +189,34 @@ def test_resend_by_strangers_does_not_block_the_owner_page(portal):
         response = stranger.submit("/inscription/renvoyer", {"email": EMAIL}, **at(f"203.0.113.{n}"))
         assert response.status_code in (200, 303)
     assert len(site.outbox(EMAIL)) == before + 1
+
+
+def test_my_account_mails_no_address_without_end_attack_contact_email_mail_bomb(portal):
+    """Switching the contact e-mail back and forth mailed a link each time:
+    a signed-in account could mail any address without end. The links stop
+    at the limits (per address, per account); the change is still saved,
+    and the person is told that no link left."""
+    site = portal(RATELIMIT_CONTACT_EMAIL="3 per hour", RATELIMIT_CONTACT_EMAIL_ACCOUNT="5 per hour")
+    owner = site.browser()
+    signup = Signup(owner, site.outbox)
+    signup.create_account()
+    signup.activate()
+    victims = ["victime@exemple.org", "victime2@exemple.org"]
+    for turn in range(8):
+        contact = victims[turn % 2]
+        profile = {"first_name": "Marie", "last_name": "Curie", "phone": "", "contact_email": contact}
+        response = owner.submit("/mon-compte/informations", profile)
+        assert response.status_code in (200, 303)
+    assert [len(site.outbox(victim)) for victim in victims] == [3, 2]  # the account's 5, each address ≤ 3
+    assert "Trop de liens de confirmation" in follow_text(owner, response)
+    with site.app.app_context(), db.connection_context():
+        assert User.by_email(EMAIL).contact_email == victims[1]  # the change itself is kept
+    resent = owner.submit("/mon-compte/adresse-de-contact/renvoyer")
+    assert "Trop de liens de confirmation" in follow_text(owner, resent)
+    assert len(site.outbox(victims[1])) == 2
+
+
+def follow_text(browser, response) -> str:
+    if response.status_code == 303:
+        response = browser.get(response.headers["Location"])
+    return response.get_data(as_text=True)

@@ -16,13 +16,26 @@ from audit import Event
 from forms.account import ChangePasswordForm, ConfirmForm, ProfileForm, SurveyConsentForm
 from models import User, db
 from rules.passwords import password_checks
-from security import limit, limits
+from security import limit, limits, mail_allowed
 from views import advance, draft_saved, full_redirect, page, renders, sign_in
 
 bp = Blueprint("account", __name__, url_prefix="/mon-compte")
 
 CURRENT_MISMATCH = _l("Le mot de passe actuel est incorrect.")
 PROFILE_FIELDS = ("first_name", "last_name", "phone", "contact_email")
+
+
+# The links confirming a contact e-mail are limited per address and per
+# account: « Mon compte » would otherwise mail any address without end.
+TOO_MANY_LINKS = _l(
+    "Trop de liens de confirmation ont été envoyés : aucun nouveau lien n'est parti. "
+    "Demandez-en un plus tard avec « Renvoyer le lien de confirmation »."
+)
+
+
+def _contact_link_allowed(address: str) -> bool:
+    """Counts one confirmation link to ``address`` sent by this account."""
+    return all([mail_allowed("CONTACT_EMAIL", address), mail_allowed("CONTACT_EMAIL_ACCOUNT", _user().email)])
 
 
 def _user() -> User:
@@ -46,13 +59,19 @@ def profile():
     if not form.validate():
         _keep_profile(form)
         return account_step(422, profile=form)
-    changed = accounts.update_profile(_user(), form.profile_data(_user().email))
-    drafts.delete(drafts.ACCOUNT, _user())
+    user = _user()
+    data = form.profile_data(user.email)
+    needs_link = data["contact_email"] not in (user.contact_email, user.email)
+    send_link = not needs_link or _contact_link_allowed(data["contact_email"])
+    changed = accounts.update_profile(user, data, send_link=send_link)
+    drafts.delete(drafts.ACCOUNT, user)
     flash(
         _("Vos informations ont été enregistrées.") if changed else _("Aucune modification à enregistrer."),
         "success" if changed else "info",
     )
-    if "contact_email" in changed and not _user().contact_email_confirmed:
+    if "contact_email" in changed and not user.contact_email_confirmed and not send_link:
+        flash(str(TOO_MANY_LINKS), "error")
+    elif "contact_email" in changed and not user.contact_email_confirmed:
         flash(
             _(
                 "Un lien de confirmation a été envoyé à %(email)s. Les notifications vous parviendront à "
@@ -127,7 +146,10 @@ def sign_out_everywhere():
 @login_required
 @limits("PASSWORD_CHANGE", email=_signed_in_email)
 def resend_contact():
-    if accounts.resend_contact_confirmation(_user()):
+    user = _user()
+    if not user.contact_email_confirmed and not _contact_link_allowed(user.contact_email):
+        flash(str(TOO_MANY_LINKS), "error")
+    elif accounts.resend_contact_confirmation(user):
         sent = _("Un nouveau lien de confirmation a été envoyé à %(email)s.", email=_user().contact_email)
         flash(sent, "success")
     return advance(".show")
