@@ -53,6 +53,8 @@ def test_after_five_failures_even_the_right_password_waits(app, any_client, acco
     response = sign_in(any_client, PASSWORD)
     assert response.status_code == 422
     assert FAILED in response.get_data(as_text=True)
+    # The same words as for any refusal, which tell that the pause exists.
+    assert "même avec le bon mot de passe" in response.get_data(as_text=True)
     move_last_failure_back(app, 31)
     assert sign_in(any_client, PASSWORD).status_code in (204, 303)
     assert stored(app).failed_sign_ins == 0

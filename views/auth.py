@@ -21,7 +21,13 @@ from views import advance, full_redirect, invalid, page, page_to_show, shared_pa
 
 bp = Blueprint("auth", __name__)
 
-FAILED = _l("Adresse e-mail ou mot de passe incorrect.")
+# Said of every refusal alike (an unknown address, a wrong password, an
+# account paused after failures), so it tells nobody which one it was; it
+# says the pause exists, since the right password is refused during it.
+FAILED = _l(
+    "Adresse e-mail ou mot de passe incorrect. Après plusieurs essais manqués, la connexion reste "
+    "suspendue quelques minutes, même avec le bon mot de passe."
+)
 
 
 @bp.route("/connexion", methods=["GET", "POST"])
