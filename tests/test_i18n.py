@@ -63,6 +63,16 @@ def test_the_switch_keeps_the_choice_and_comes_back_to_the_page(client, answer):
     assert html_lang(client.get("/", headers=ENGLISH)) == "fr"
 
 
+def test_the_switch_without_javascript_comes_back_to_the_page_with_its_query(client):
+    """On « Se connecter » reached with a ``next``, the switch keeps it: the
+    person still lands where they were going once signed in."""
+    page = client.get("/connexion?next=/mon-compte/donnees").get_data(as_text=True)
+    assert 'name="next" value="/connexion?next=/mon-compte/donnees"' in page
+    response = speak(client, "en", "/connexion?next=/mon-compte/donnees")
+    assert response.headers["Location"] == "/connexion?next=/mon-compte/donnees"
+    assert 'name="next" value="/connexion"' in client.get("/connexion").get_data(as_text=True)
+
+
 @pytest.mark.parametrize(
     "target",
     [
