@@ -129,6 +129,10 @@ def test_a_right_code_signs_in(enrolled):
     response = second_step(client, code_at(secret))
     assert response.status_code == (204 if client.htmx else 303)
     assert client.get("/mon-compte/").status_code == 200
+    # Back to the second step once signed in: « Mon espace », not « expirée ».
+    back = client.get(VERIFY)
+    assert (back.headers.get("HX-Redirect") or back.headers["Location"]) == "/espace/"
+    assert "expiré" not in text_of(client.get("/espace/"))
 
 
 def test_a_wrong_code_is_refused_next_to_the_field(app, enrolled):

@@ -8,6 +8,7 @@ from __future__ import annotations
 from flask import Blueprint, Response, abort, current_app, flash, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_login import current_user
 
 import audit
 import devices
@@ -52,6 +53,8 @@ def _pending_device_id() -> str | None:
 @limit("SECOND_FACTOR_DEVICE", key=_pending_device_id)
 def verify_step():
     user = verify.pending_user()
+    if user is None and current_user.is_authenticated:
+        return full_redirect(url_for("space.home"))  # back to this step once signed in: nothing expired
     if user is None:
         return _expired()
     form = SecondStepForm(offered=_methods(user))
