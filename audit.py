@@ -132,6 +132,52 @@ OUTCOME_LABELS = {
 }
 
 
+# How each event reads on the account holder's « Mes données »; the stored
+# code stays the code (the console's filters, the data file, metrics).
+EVENT_LABELS = {
+    Event.ACCOUNT_CREATED: _l("Inscription"),
+    Event.SIGNUP_EXISTING: _l("Nouvelle inscription avec l'adresse du compte"),
+    Event.ACCOUNT_ACTIVATED: _l("Activation du compte"),
+    Event.ACTIVATION_RESENT: _l("Nouvel envoi du lien d'activation"),
+    Event.SIGN_IN: _l("Connexion"),
+    Event.SIGN_OUT: _l("Déconnexion"),
+    Event.SIGN_OUT_EVERYWHERE: _l("Déconnexion de tous les appareils"),
+    Event.RESET_REQUESTED: _l("Demande de nouveau mot de passe"),
+    Event.PASSWORD_RESET: _l("Nouveau mot de passe (lien reçu par courriel)"),
+    Event.PASSWORD_CHANGED: _l("Changement du mot de passe"),
+    Event.PROFILE_UPDATED: _l("Modification des informations personnelles"),
+    Event.CONTACT_EMAIL_CONFIRMED: _l("Confirmation de l'adresse de contact"),
+    Event.SURVEY_CONSENT_CHANGED: _l("Changement du consentement aux enquêtes"),
+    Event.SECOND_FACTOR_ENROLLED: _l("Ajout d'une méthode de vérification en deux étapes"),
+    Event.SECOND_FACTOR_REMOVED: _l("Retrait d'une méthode de vérification en deux étapes"),
+    Event.RECOVERY_CODES_GENERATED: _l("Nouveaux codes de secours"),
+    Event.SECOND_FACTOR_REAUTH: _l("Mot de passe confirmé"),
+    Event.SECOND_FACTOR_USED: _l("Vérification en deux étapes"),
+    Event.EMAIL_CODE_SENT: _l("Code de vérification envoyé par courriel"),
+    Event.ACCOUNT_PURGED: _l("Suppression d'un compte jamais activé"),
+    Event.STRUCTURE_CREATED: _l("Création d'une structure"),
+    Event.MEMBERSHIP_REQUESTED: _l("Demande de rattachement"),
+    Event.MEMBERSHIP_CANCELLED: _l("Annulation d'une demande de rattachement"),
+    Event.MEMBERSHIP_DECIDED: _l("Décision sur une demande de rattachement"),
+    Event.ROLE_HANDED_OVER: _l("Transmission du rôle de gestionnaire principal"),
+    Event.OPERATOR_GRANTED: _l("Rôle d'opérateur accordé"),
+    Event.OPERATOR_REVOKED: _l("Rôle d'opérateur retiré"),
+    Event.ADMIN_ACTIVATION_RESENT: _l("Administration : nouvel envoi d'un lien d'activation"),
+    Event.ADMIN_ACCOUNT_DISABLED: _l("Administration : compte désactivé"),
+    Event.ADMIN_ACCOUNT_ENABLED: _l("Administration : compte réactivé"),
+    Event.ADMIN_SESSIONS_REVOKED: _l("Administration : sessions fermées"),
+    Event.ADMIN_ACCOUNT_DELETED: _l("Administration : compte supprimé"),
+    Event.ADMIN_MANAGER_DESIGNATED: _l("Administration : gestionnaire principal désigné"),
+    Event.ADMIN_STRUCTURE_UPDATED: _l("Administration : structure corrigée"),
+    Event.ADMIN_STRUCTURE_DISABLED: _l("Administration : structure désactivée"),
+    Event.ADMIN_STRUCTURE_ENABLED: _l("Administration : structure réactivée"),
+    Event.ADMIN_STRUCTURE_MODERATED: _l("Administration : décision sur une nouvelle structure"),
+    Event.ADMIN_MAIL_RETRIED: _l("Administration : courriel renvoyé"),
+    Event.DATA_EXPORTED: _l("Téléchargement de mes données"),
+    Event.ACCOUNT_DELETED: _l("Suppression du compte"),
+}
+
+
 # Called with (event, outcome) for each recorded event (metrics.count_event).
 LISTENERS: list = []
 

@@ -186,3 +186,9 @@ def test_an_older_database_upgrades_and_keeps_its_rows(tmp_path, monkeypatch, ol
         assert AuditEvent.select().count() == 1
     client = app.test_client()
     assert client.get("/connexion").status_code == 200
+
+
+def test_every_event_reads_as_words_on_mes_donnees():
+    """A new event without its label would show its code to the person."""
+    codes = {value for name, value in vars(audit.Event).items() if name.isupper()}
+    assert codes == set(audit.EVENT_LABELS)

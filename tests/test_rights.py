@@ -122,8 +122,9 @@ def test_the_data_page_is_readable(marie):
     marie.submit("/mon-compte/enquete", {"survey_consent": "y"})
     text = shown(marie, "/mon-compte/donnees")
     assert "<h1>Mes données</h1>" in text
-    assert EMAIL in text and "Donné" in text and "account.created" in text
-    # Outcomes read as words, in the page's language, never as stored codes.
+    assert EMAIL in text and "Donné" in text
+    # Events and outcomes read as words, in the page's language, never as stored codes.
+    assert '<td data-label="Événement">Inscription</td>' in text and "account.created" not in text
     assert '<td data-label="Résultat">Réussi</td>' in text and ">success<" not in text
 
 
@@ -133,6 +134,7 @@ def test_the_data_page_reads_outcomes_in_english(marie):
     speak(marie, "en")
     text = shown(marie, "/mon-compte/donnees")
     assert '<td data-label="Outcome">Succeeded</td>' in text and "Réussi" not in text
+    assert '<td data-label="Event">Sign-up</td>' in text and "Inscription" not in text
 
 
 def test_a_visitor_cannot_download_anyones_data(client):

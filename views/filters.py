@@ -55,13 +55,24 @@ def phone(value: str | None) -> str:
     return phonenumbers.format_number(number, style)
 
 
+def _label(labels: dict, code: str | None) -> str:
+    """``code`` as words; a code this version does not know, as it is."""
+    label = labels.get(code)
+    return str(label) if label is not None else (code or "")
+
+
 def outcome(code: str | None) -> str:
-    """An audit event's outcome as words (« Réussi »); a code this version
-    does not know, as it is."""
+    """An audit event's outcome as words (« Réussi »)."""
     from audit import OUTCOME_LABELS
 
-    label = OUTCOME_LABELS.get(code)
-    return str(label) if label is not None else (code or "")
+    return _label(OUTCOME_LABELS, code)
+
+
+def event_label(code: str | None) -> str:
+    """An audit event as words (« Connexion »)."""
+    from audit import EVENT_LABELS
+
+    return _label(EVENT_LABELS, code)
 
 
 def erased(value):
@@ -77,4 +88,5 @@ def register(app: Flask) -> None:
     app.add_template_filter(phone, "phone")
     app.add_template_filter(time_fr, "time_fr")
     app.add_template_filter(outcome, "outcome")
+    app.add_template_filter(event_label, "event_label")
     app.add_template_filter(erased, "erased")
