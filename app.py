@@ -39,6 +39,7 @@ from views import (
     errors,
     factors,
     filters,
+    here,
     language,
     legal,
     main,
@@ -161,6 +162,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     )
     # The form macros render a field's control with forms.render (WTForms' output, faster).
     app.jinja_env.globals["field_control"] = field_control
+    app.jinja_env.globals["here"] = here
 
     _cache_plain_urls(app)
 

@@ -31,21 +31,27 @@ def max_age() -> timedelta:
 
 
 # What a fresh session keeps of the one before: the language chosen with the
-# header's switch. Never the CSRF token: one known before signing in (a
+# header's switch. Signing in never keeps the CSRF token: one known before (a
 # cookie planted in the browser, with its token) would pass afterwards.
+# Signing out keeps it, so the portal's other tabs answer with « Se
+# connecter » rather than an expired form (the signed-in session's token
+# gives nothing to whoever holds it once signed out).
 KEPT = (i18n.SESSION_KEY,)
 # The event (HX-Trigger) by which a page swapped in place under htmx learns
 # the fresh session's token, for the forms and headers it already holds.
 NEW_SESSION_EVENT = "portail:session"
 
 
-def _clear() -> None:
-    kept = {key: session[key] for key in KEPT if key in session}
+def _clear(keep_token: bool) -> None:
+    field = current_app.config.get("WTF_CSRF_FIELD_NAME", "csrf_token")  # in the session and in g
+    kept = [*KEPT, field] if keep_token else KEPT
+    kept = {key: session[key] for key in kept if key in session}
     session.clear()
     session.update(kept)
-    # The request's token was the old session's: the next one is made afresh.
-    g.pop(current_app.config.get("WTF_CSRF_FIELD_NAME", "csrf_token"), None)
-    g.csrf_renewed = True
+    if not keep_token:
+        # The request's token was the old session's: the next one is made afresh.
+        g.pop(field, None)
+        g.csrf_renewed = True
 
 
 def _announce_token(response):
@@ -64,7 +70,7 @@ def _announce_token(response):
 def start(user: User) -> None:
     """Sign ``user`` in on a fresh session. A language chosen before signing
     in becomes the account's."""
-    _clear()
+    _clear(keep_token=False)
     with db.atomic():
         session[KEY] = UserSession.open(user)
         language = i18n.chosen(session.get(i18n.SESSION_KEY))
@@ -84,7 +90,7 @@ def end() -> None:
     with db.atomic():
         UserSession.close(session.get(KEY))
     logout_user()
-    _clear()
+    _clear(keep_token=True)
 
 
 def end_everywhere(user: User) -> None:
@@ -92,7 +98,7 @@ def end_everywhere(user: User) -> None:
     with db.atomic():
         user.sign_out_everywhere()
     logout_user()
-    _clear()
+    _clear(keep_token=True)
 
 
 def purge() -> int:

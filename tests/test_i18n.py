@@ -71,6 +71,9 @@ def test_the_switch_without_javascript_comes_back_to_the_page_with_its_query(cli
     response = speak(client, "en", "/connexion?next=/mon-compte/donnees")
     assert response.headers["Location"] == "/connexion?next=/mon-compte/donnees"
     assert 'name="next" value="/connexion"' in client.get("/connexion").get_data(as_text=True)
+    # A next off the site is never written back into the page.
+    hostile = client.get("/connexion?next=//evil.example/").get_data(as_text=True)
+    assert "evil.example" not in hostile and 'name="next" value="/connexion"' in hostile
 
 
 @pytest.mark.parametrize(

@@ -96,6 +96,17 @@ def safe_next(target: str | None) -> str | None:
     return target
 
 
+def here() -> str:
+    """This page's address to come back to (the language switch's ``next``):
+    its path with its query, unless the query carries a ``next`` off this
+    site, which is never written back into a page."""
+    if not request.query_string:
+        return request.path
+    if any(safe_next(value) is None for value in request.args.getlist("next")):
+        return request.path
+    return request.full_path
+
+
 def page_to_show(*candidates: str | None, default: str | None = None) -> str | None:
     """The first candidate that is a page of this site (a path a GET
     answers), else ``default``. A step's POST address, where a failed submit
