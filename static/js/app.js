@@ -97,9 +97,9 @@
     }
   });
 
-  // A session renewed under htmx (signing in or out, in place) has a new
-  // CSRF token (sessions.py): the forms the page already holds outside what
-  // was swapped (the header's), and htmx's own header, take it.
+  // Signing in under htmx (activation, the second step: in place) gives the
+  // session a new CSRF token (sessions.py): the forms the page already holds
+  // outside what was swapped (the header's), and htmx's own header, take it.
   document.addEventListener("portail:session", function (event) {
     var token = event.detail.value;
     if (!token) return;
