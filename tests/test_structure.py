@@ -9,6 +9,7 @@ import pytest
 
 from models import Membership
 from tests.support.concurrency import post_at_once
+from tests.support.constants import EMAIL, PASSWORD
 from tests.support.responses import error_of, follow, sent_to_sign_in, shown, text_of
 from tests.support.structures import (
     PIERRE,
@@ -31,6 +32,16 @@ def signed_in(client, mailbox):
 
 
 # -- step 5: the choice ------------------------------------------------------------------
+
+
+def test_step_5_says_the_account_is_created_right_after_activation_only(app, marie, mailbox):
+    created = "Votre compte est maintenant créé"
+    assert created in shown(marie, "/structure/")  # the step after activation
+    assert created not in shown(marie, "/structure/")  # seen again later: no news
+    marie.submit("/deconnexion")
+    assert marie.submit("/connexion", {"email": EMAIL, "password": PASSWORD}).status_code in (204, 303)
+    page = shown(marie, "/structure/")
+    assert "Étape 5 sur 6" in page and created not in page
 
 
 def test_the_choice_offers_to_create_or_to_ask_for_attachment(marie):

@@ -63,18 +63,24 @@ ATTACHED = _l("Votre compte est désormais actif et vous êtes rattaché à une 
 CLOSED = _l(
     "Cette structure n'accepte pas de nouveau membre pour le moment : la demande ne peut qu'être refusée."
 )
-_JUST_ATTACHED = "just_attached"  # in the session, beside the flashed confirmation
+# What a step tells the next page it shows, once (in the session, as flashes are).
+JUST_ATTACHED = "just_attached"  # step 6's confirmation is flashed: « Mon espace » does not repeat it
+JUST_ACTIVATED = "just_activated"  # step 5 says the account is now created
+
+
+def tell_next_page(what: str) -> None:
+    session[what] = True
+
+
+def told(what: str) -> bool:
+    """Whether the step before told this page ``what`` (read once)."""
+    return bool(session.pop(what, False))
 
 
 def confirm_attached(message: str) -> None:
     """Flash step 6's confirmation (ATTACHED, and what follows it) for the next page."""
     flash(message, "success")
-    session[_JUST_ATTACHED] = True
-
-
-def just_attached() -> bool:
-    """Whether this page shows step 6's confirmation (read once, with the flashes)."""
-    return bool(session.pop(_JUST_ATTACHED, False))
+    tell_next_page(JUST_ATTACHED)
 
 
 # -- where to go back to --------------------------------------------------------------

@@ -8,7 +8,7 @@ import accounts
 import factors
 from forms.account import ActivationForm
 from rules.passwords import password_checks
-from views import advance, invalid, page, sign_in
+from views import JUST_ACTIVATED, advance, invalid, page, sign_in, tell_next_page
 
 bp = Blueprint("activation", __name__)
 
@@ -32,6 +32,7 @@ def set_password(token: str):
         return page("activation/invalid_link.html", 410)
     sign_in(user)
     factors.mark_reauthenticated()
+    tell_next_page(JUST_ACTIVATED)  # step 5, after the enrolment when there is one
     if factors.needs_enrolment(user):
         # FLASK_TWO_FACTOR_POLICY=all: enrolment is step 4b of the flow.
         session[factors.FLOW_KEY] = True

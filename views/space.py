@@ -11,7 +11,7 @@ from models import Membership
 from rules.identifiers import SIRET
 from security import account_limits
 from sirene import directory
-from views import advance, just_attached, page, renders
+from views import JUST_ATTACHED, advance, page, renders, told
 
 bp = Blueprint("space", __name__, url_prefix="/espace")
 
@@ -30,7 +30,7 @@ def space_page(status: int = 200):
         "space/home.html",
         status,
         memberships=memberships,
-        just_attached=just_attached(),
+        just_attached=told(JUST_ATTACHED),
         requests=Membership.of_user(current_user, Membership.PENDING),
         managed=managed,
         to_decide=Membership.to_decide(current_user) if managed else 0,

@@ -24,7 +24,17 @@ from rules.identifiers import IDENTIFIER_TYPES, SIRET
 from rules.places import country_name
 from security import account_limits, advanced, limit
 from sirene import directory
-from views import ATTACHED, advance, confirm_attached, draft_saved, invalid, page, renders
+from views import (
+    ATTACHED,
+    JUST_ACTIVATED,
+    advance,
+    confirm_attached,
+    draft_saved,
+    invalid,
+    page,
+    renders,
+    told,
+)
 
 bp = Blueprint("structure", __name__, url_prefix="/structure")
 
@@ -82,6 +92,7 @@ def structure_step():
         "structure/choose.html",
         search=StructureSearchForm(formdata=None),
         pending=Membership.of_user(current_user, Membership.PENDING),
+        just_activated=told(JUST_ACTIVATED),
     )
 
 
