@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import re
 from datetime import timedelta
 
 from flask import current_app
@@ -13,6 +12,7 @@ import audit
 import mailer
 from audit import Event
 from models import EmailCode, User
+from rules.codes import six_digits
 
 
 def send(user: User) -> None:
@@ -32,5 +32,5 @@ def send(user: User) -> None:
 
 
 def check(user: User, code: str | None) -> bool:
-    code = re.sub(r"[\s-]", "", code or "")
-    return bool(re.fullmatch(r"\d{6}", code)) and EmailCode.use(user, code)
+    code = six_digits(code)
+    return code is not None and EmailCode.use(user, code)

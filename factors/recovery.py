@@ -4,10 +4,10 @@ plain SHA-256 is enough to store it."""
 
 from __future__ import annotations
 
-import re
 import secrets
 
 from models import RecoveryCode, User
+from rules.codes import without_separators
 
 COUNT = 10
 ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789"  # no i, l, o, 0, 1
@@ -20,7 +20,7 @@ def _new_code() -> str:
 
 
 def normalise(code: str | None) -> str:
-    raw = re.sub(r"[\s-]", "", (code or "").lower())
+    raw = without_separators(code).lower()
     return f"{raw[:5]}-{raw[5:]}" if len(raw) == LENGTH else raw
 
 

@@ -16,9 +16,9 @@ from pyotp import utils
 
 from factors.sealed import seal, unseal
 from models import SecondFactor, User
+from rules.codes import six_digits
 
 DRIFT_STEPS = 1
-CODE = re.compile(r"^\d{6}$")
 
 
 def new_secret() -> str:
@@ -57,14 +57,10 @@ def qr_svg(uri: str) -> str:
     return svg.replace("<svg ", f'<svg role="img" aria-label="{label}" ', 1)
 
 
-def normalise(code: str | None) -> str:
-    return re.sub(r"[\s-]", "", code or "")
-
-
 def matching_step(secret: str, code: str, at: float | None = None) -> int | None:
     """The time step ``code`` belongs to, within the drift, else None."""
-    code = normalise(code)
-    if not CODE.match(code):
+    code = six_digits(code)
+    if code is None:
         return None
     totp = pyotp.TOTP(secret)
     now = totp.timecode(time.time() if at is None else at)

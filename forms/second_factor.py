@@ -7,9 +7,10 @@ from collections.abc import Sequence
 
 from flask_babel import lazy_gettext as _l
 from wtforms import BooleanField, HiddenField, PasswordField, StringField
-from wtforms.validators import DataRequired, Length
+from wtforms.validators import DataRequired, Length, ValidationError
 
 from forms import Form
+from rules.codes import CODE_SHAPE, six_digits
 from rules.messages import REQUIRED
 
 UNAVAILABLE = _l("Cette méthode n'est pas proposée pour votre compte. Choisissez l'une de celles ci-dessous.")
@@ -24,10 +25,22 @@ CODE_LABELS = {
 }
 
 
-def _code_field(label) -> StringField:
+SIX_DIGIT_METHODS = ("totp", "email")
+
+
+class SixDigits:
+    """A one-time code of six digits (spaces and hyphens allowed): any other
+    shape is told as such, not as a wrong code."""
+
+    def __call__(self, form, field) -> None:
+        if field.data and six_digits(field.data) is None:
+            raise ValidationError(str(CODE_SHAPE))
+
+
+def _code_field(label, *checks) -> StringField:
     return StringField(
         label,
-        validators=[DataRequired(REQUIRED), Length(max=64)],
+        validators=[DataRequired(REQUIRED), Length(max=64), *checks],
         render_kw={"autocomplete": "one-time-code", "inputmode": "numeric", "spellcheck": "false"},
     )
 
@@ -52,6 +65,8 @@ class SecondStepForm(Form):
             return False
         if self.method.data == "passkey":
             self.code.validators = []
+        elif self.method.data in SIX_DIGIT_METHODS:
+            self.code.validators = [*self.code.validators, SixDigits()]
         return super().validate(extra_validators)
 
     @property
@@ -68,9 +83,9 @@ class SecondStepForm(Form):
 
 
 class CodeForm(Form):
-    """The code that confirms an enrolment."""
+    """The code that confirms an enrolment (an app's or a mailed one: six digits)."""
 
-    code = _code_field(CODE_LABELS["totp"])
+    code = _code_field(CODE_LABELS["totp"], SixDigits())
 
 
 class ReauthForm(Form):

@@ -75,6 +75,8 @@ def test_a_wrong_code_keeps_the_enrolment_open(app, signed_in):
     assert "Ce code est incorrect" in error_of(response, "code")
     assert is_fragment(response) == signed_in.htmx
     assert stored(app, lambda: SecondFactor.get().confirmed_at) is None
+    short = signed_in.submit(f"{FACTORS}application/valider", {"code": "12345"})
+    assert short.status_code == 422 and "Le code compte 6 chiffres" in error_of(short, "code")
 
 
 def test_enrolment_completes_with_a_right_code_and_shows_ten_recovery_codes_once(app, signed_in, mailbox):
@@ -146,6 +148,17 @@ def test_a_wrong_code_is_refused_next_to_the_field(app, enrolled):
     assert signs_in_first(client.get("/mon-compte/"))
     failures = stored(app, lambda: AuditEvent.select().where(AuditEvent.outcome == "failure").count())
     assert failures >= 1
+
+
+@pytest.mark.parametrize("typed", ["12345", "abcdef", "1234567"])
+def test_a_code_of_another_shape_is_told_so_next_to_the_field(app, enrolled, typed):
+    client, secret, _ = enrolled
+    password_step(client)
+    response = second_step(client, typed)
+    assert response.status_code == 422
+    assert "Le code compte 6 chiffres" in error_of(response, "code")
+    assert f'value="{typed}"' in text_of(response)  # kept, to be corrected
+    assert second_step(client, code_at(secret)[:3] + " " + code_at(secret)[3:]).status_code in (204, 303)
 
 
 def test_a_code_from_one_step_of_drift_is_accepted(enrolled):
