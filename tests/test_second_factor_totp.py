@@ -10,7 +10,7 @@ from models import AuditEvent, RecoveryCode, SecondFactor, User, db
 from passwords import hash_password
 from tests.support.app import user_row
 from tests.support.constants import EMAIL, PASSWORD
-from tests.support.responses import error_of, is_fragment, signs_in_first, text_of
+from tests.support.responses import error_of, follow, is_fragment, signs_in_first, text_of
 from tests.support.second_factor import (
     FACTORS,
     VERIFY,
@@ -77,6 +77,15 @@ def test_a_wrong_code_keeps_the_enrolment_open(app, signed_in):
     assert stored(app, lambda: SecondFactor.get().confirmed_at) is None
     short = signed_in.submit(f"{FACTORS}application/valider", {"code": "12345"})
     assert short.status_code == 422 and "Le code compte 6 chiffres" in error_of(short, "code")
+
+
+def test_an_enrolment_finished_after_the_confirmation_lapsed_says_to_confirm_again(app, signed_in):
+    secret = start_totp(signed_in)
+    with signed_in.session_transaction() as session:
+        session["reauth_at"] -= 11 * 60  # the password was confirmed 11 minutes ago
+    response = signed_in.submit(f"{FACTORS}application/valider", {"code": code_at(secret)})
+    assert "confirmé il y a plus de 10 minutes" in follow(signed_in, response)
+    assert stored(app, lambda: SecondFactor.get().confirmed_at) is None
 
 
 def test_enrolment_completes_with_a_right_code_and_shows_ten_recovery_codes_once(app, signed_in, mailbox):

@@ -39,6 +39,14 @@ def _signed_in_email() -> str | None:
     return current_user.email if current_user.is_authenticated else None
 
 
+# An enrolment finished after the password's confirmation has lapsed.
+REAUTH_AGAIN = _l(
+    "Votre mot de passe a été confirmé il y a plus de %(minutes)s minutes : confirmez-le à nouveau, "
+    "puis reprenez l'ajout de la méthode.",
+    minutes=factors.REAUTH_MINUTES,
+)
+
+
 def _reauthenticated() -> bool:
     return factors.reauthenticated()
 
@@ -165,6 +173,7 @@ def confirm_email():
 def _confirm(form: CodeForm, confirm, step, done):
     """An enrolment finished by a right code; the recovery codes shown once."""
     if not _reauthenticated():
+        flash(str(REAUTH_AGAIN), "info")
         return advance(".show")
     if not form.validate():
         return step(422, form=form)
