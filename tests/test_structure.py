@@ -67,6 +67,16 @@ def test_a_user_with_a_structure_lands_on_mon_espace(marie):
 # -- step 6: the form --------------------------------------------------------------------
 
 
+def test_the_stepper_shows_during_the_sign_up_only(marie):
+    assert "Étape 6 sur 6" in shown(marie, "/structure/nouvelle")
+    assert "Étape 6 sur 6" in shown(marie, "/structure/rattachement")
+    assert create_structure(marie).status_code in (200, 303)
+    # Attached already: a second structure, or a request, is no step of the sign-up.
+    for path in ("/structure/nouvelle", "/structure/rattachement"):
+        page = shown(marie, path)
+        assert "<h1>" in page and "Étape 6 sur" not in page and 'class="stepper' not in page
+
+
 def test_the_structure_form_shows_the_seed_labels_in_two_fieldsets(marie):
     text = shown(marie, "/structure/nouvelle")
     assert "Étape 6 sur 6" in text

@@ -66,7 +66,14 @@ def _structure_helpers() -> dict:
         "status_labels": STATUSES,
         "structure_status_labels": STRUCTURE_STATUSES,
         "sirene_hint": _sirene_hint,
+        "in_sign_up": _in_sign_up,
     }
+
+
+def _in_sign_up() -> bool:
+    """Whether the signed-in person is still in the sign-up's steps (attached
+    to no structure yet): only then do steps 5 and 6 show the stepper."""
+    return current_user.is_authenticated and not Membership.has_active(current_user)
 
 
 def _sirene_hint() -> str:
