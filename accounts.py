@@ -4,6 +4,8 @@ transaction. Answers never tell whether an address already has an account."""
 from __future__ import annotations
 
 import secrets
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import timedelta
 
 from flask import current_app
@@ -291,13 +293,28 @@ def change_password(user: User, current: str, new: str) -> bool:
 PROFILE_FIELDS = ("first_name", "last_name", "phone", "contact_email")
 
 
-def update_profile(user: User, data: dict, *, send_link: bool = True) -> list[str]:
-    """Save the editable identity fields; returns the names of those changed.
-    A new contact e-mail is mailed its confirmation link unless ``send_link``
-    is False (too many links already: « Renvoyer le lien » later)."""
+# Whether a link may go to a contact address (the limits: views/account.py).
+LinkAllowed = Callable[[User], bool]
+
+
+def _always(_user: User) -> bool:
+    return True
+
+
+@dataclass(frozen=True)
+class ProfileSaved:
+    changed: list[str]  # the names of the fields changed
+    link_withheld: bool = False  # a new contact e-mail's link held back by ``link_allowed``
+
+
+def update_profile(user: User, data: dict, link_allowed: LinkAllowed = _always) -> ProfileSaved:
+    """Save the editable identity fields. A new contact e-mail (other than the
+    login one) is mailed its confirmation link if ``link_allowed`` lets it go;
+    else the change is kept and the link withheld (« Renvoyer » later)."""
     changed = [name for name in PROFILE_FIELDS if getattr(user, name) != data[name]]
     if not changed:
-        return []
+        return ProfileSaved([])
+    sent = None
     with db.atomic():
         others = [name for name in changed if name != "contact_email"]
         for name in others:
@@ -306,32 +323,31 @@ def update_profile(user: User, data: dict, *, send_link: bool = True) -> list[st
             user.save(only=[getattr(User, name) for name in others])
         if "contact_email" in changed:
             user.set_contact_email(data["contact_email"])
-            if send_link:
-                _confirm_contact_email(user)
+            sent = _confirm_contact_email(user, link_allowed)
         audit.record(Event.PROFILE_UPDATED, user, fields=changed)
-    return changed
+    return ProfileSaved(changed, link_withheld=sent is False)
 
 
 # --------------------------------------------------------------------------- contact e-mail
 
 
-def _confirm_contact_email(user: User) -> None:
+def _confirm_contact_email(user: User, link_allowed: LinkAllowed = _always) -> bool | None:
     """Mail the link confirming a contact e-mail other than the login one;
-    until it is followed, notifications go to the login e-mail."""
-    if not user.contact_email_confirmed:
-        _send_link(
-            user, Token.CONTACT, _l("Confirmez votre adresse de contact"), recipient=user.contact_email
-        )
-
-
-def resend_contact_confirmation(user: User) -> bool:
-    """A new confirmation link for the unconfirmed contact e-mail; False if
-    there is nothing to confirm."""
+    until it is followed, notifications go to the login e-mail. None when
+    there is nothing to confirm, False when ``link_allowed`` held it back."""
     if user.contact_email_confirmed:
+        return None
+    if not link_allowed(user):
         return False
-    with db.atomic():
-        _confirm_contact_email(user)
+    _send_link(user, Token.CONTACT, _l("Confirmez votre adresse de contact"), recipient=user.contact_email)
     return True
+
+
+def resend_contact_confirmation(user: User, link_allowed: LinkAllowed = _always) -> bool | None:
+    """A new confirmation link for the unconfirmed contact e-mail: True when
+    sent, None if there is nothing to confirm, False when held back."""
+    with db.atomic():
+        return _confirm_contact_email(user, link_allowed)
 
 
 def pending_contact(raw_token: str) -> User | None:

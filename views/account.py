@@ -33,9 +33,11 @@ TOO_MANY_LINKS = _l(
 )
 
 
-def _contact_link_allowed(address: str) -> bool:
-    """Counts one confirmation link to ``address`` sent by this account."""
-    return all([mail_allowed("CONTACT_EMAIL", address), mail_allowed("CONTACT_EMAIL_ACCOUNT", _user().email)])
+def _contact_link_allowed(user: User) -> bool:
+    """Counts one confirmation link to ``user``'s contact e-mail, sent by that account."""
+    return all(
+        [mail_allowed("CONTACT_EMAIL", user.contact_email), mail_allowed("CONTACT_EMAIL_ACCOUNT", user.email)]
+    )
 
 
 def _user() -> User:
@@ -60,18 +62,17 @@ def profile():
         _keep_profile(form)
         return account_step(422, profile=form)
     user = _user()
-    data = form.profile_data(user.email)
-    needs_link = data["contact_email"] not in (user.contact_email, user.email)
-    send_link = not needs_link or _contact_link_allowed(data["contact_email"])
-    changed = accounts.update_profile(user, data, send_link=send_link)
+    saved = accounts.update_profile(user, form.profile_data(user.email), _contact_link_allowed)
     drafts.delete(drafts.ACCOUNT, user)
     flash(
-        _("Vos informations ont été enregistrées.") if changed else _("Aucune modification à enregistrer."),
-        "success" if changed else "info",
+        _("Vos informations ont été enregistrées.")
+        if saved.changed
+        else _("Aucune modification à enregistrer."),
+        "success" if saved.changed else "info",
     )
-    if "contact_email" in changed and not user.contact_email_confirmed and not send_link:
+    if saved.link_withheld:
         flash(str(TOO_MANY_LINKS), "error")
-    elif "contact_email" in changed and not user.contact_email_confirmed:
+    elif "contact_email" in saved.changed and not user.contact_email_confirmed:
         flash(
             _(
                 "Un lien de confirmation a été envoyé à %(email)s. Les notifications vous parviendront à "
@@ -147,9 +148,10 @@ def sign_out_everywhere():
 @limits("PASSWORD_CHANGE", email=_signed_in_email)
 def resend_contact():
     user = _user()
-    if not user.contact_email_confirmed and not _contact_link_allowed(user.contact_email):
+    sent = accounts.resend_contact_confirmation(user, _contact_link_allowed)
+    if sent is False:
         flash(str(TOO_MANY_LINKS), "error")
-    elif accounts.resend_contact_confirmation(user):
+    elif sent:
         sent = _("Un nouveau lien de confirmation a été envoyé à %(email)s.", email=_user().contact_email)
         flash(sent, "success")
     return advance(".show")
