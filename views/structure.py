@@ -93,7 +93,7 @@ def choose():
 def structure_step():
     """The choice between creating a structure and asking to join one; a user
     attached to a structure already goes to « Mon espace »."""
-    if Membership.has_active(current_user):
+    if not _in_sign_up():
         return redirect(url_for("space.home"), 303)
     return page(
         "structure/choose.html",
