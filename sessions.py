@@ -20,6 +20,7 @@ from itsdangerous import URLSafeTimedSerializer
 
 import breach
 import i18n
+import signing
 from models import User, UserSession, db
 from signing import Serializer
 
@@ -43,14 +44,12 @@ NEW_SESSION_EVENT = "portail:session"
 
 
 def _clear(keep_token: bool) -> None:
-    field = current_app.config.get("WTF_CSRF_FIELD_NAME", "csrf_token")  # in the session and in g
-    kept = [*KEPT, field] if keep_token else KEPT
+    kept = [*KEPT, signing.csrf_field()] if keep_token else KEPT
     kept = {key: session[key] for key in kept if key in session}
     session.clear()
     session.update(kept)
     if not keep_token:
-        # The request's token was the old session's: the next one is made afresh.
-        g.pop(field, None)
+        signing.forget_request_token()  # it was the old session's
         g.csrf_renewed = True
 
 

@@ -94,6 +94,18 @@ class Serializer(URLSafeTimedSerializer):
 # -- the CSRF token ---------------------------------------------------------------------
 CSRF_SALT = "wtf-csrf-token"  # Flask-WTF's: its validate_csrf reads these tokens
 _CSRF_SERIALIZERS: dict[str | bytes, Serializer] = {}
+_CSRF_SERIALIZERS_KEPT = 16  # one per secret; tests make many apps
+
+
+def csrf_field() -> str:
+    """Flask-WTF's name for the CSRF token: in forms, in the session, and in
+    ``g``, where the request's signed token is kept."""
+    return current_app.config.get("WTF_CSRF_FIELD_NAME", "csrf_token")
+
+
+def forget_request_token() -> None:
+    """The next token of this request is made afresh (a new session's)."""
+    g.pop(csrf_field(), None)
 
 
 def generate_csrf(secret_key=None, token_key=None) -> str:
@@ -104,7 +116,7 @@ def generate_csrf(secret_key=None, token_key=None) -> str:
     if secret_key is None:
         secret_key = app.config.get("WTF_CSRF_SECRET_KEY", app.secret_key)
     if token_key is None:
-        token_key = app.config.get("WTF_CSRF_FIELD_NAME", "csrf_token")
+        token_key = csrf_field()
     if secret_key is None:
         raise RuntimeError("A secret key is required to use CSRF.")
     if token_key is None:
@@ -115,7 +127,7 @@ def generate_csrf(secret_key=None, token_key=None) -> str:
         serializer = _CSRF_SERIALIZERS.get(secret_key)
         if serializer is None:
             serializer = Serializer(secret_key, salt=CSRF_SALT)
-            if len(_CSRF_SERIALIZERS) < _DERIVED_KEYS_KEPT:
+            if len(_CSRF_SERIALIZERS) < _CSRF_SERIALIZERS_KEPT:
                 _CSRF_SERIALIZERS[secret_key] = serializer
         data = session._get_current_object()
         if token_key not in data:

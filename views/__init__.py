@@ -37,6 +37,7 @@ import breach
 import devices
 import i18n
 import sessions
+import signing
 
 if TYPE_CHECKING:
     from models import User
@@ -220,7 +221,7 @@ def _shared_key(template: str) -> tuple | None:
 def _render_with_stand_in(template: str, context: Callable[[], dict]) -> str:
     # Flask-WTF keeps the request's signed token in g (under the field's name):
     # every csrf_token() and form of this render takes the stand-in instead.
-    name = current_app.config.get("WTF_CSRF_FIELD_NAME", "csrf_token")
+    name = signing.csrf_field()
     own = g.pop(name, None)
     setattr(g, name, TOKEN_STAND_IN)
     try:
