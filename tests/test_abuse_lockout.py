@@ -220,3 +220,25 @@ def follow_text(browser, response) -> str:
     if response.status_code == 303:
         response = browser.get(response.headers["Location"])
     return response.get_data(as_text=True)
+
+
+def test_one_address_gets_no_more_links_from_many_accounts_attack_contact_email_mail_bomb(portal):
+    """Several accounts naming one victim as their contact e-mail: the
+    per-address limit holds, whatever each account's own allowance."""
+    site = portal(RATELIMIT_CONTACT_EMAIL="2 per hour", RATELIMIT_CONTACT_EMAIL_ACCOUNT="100 per hour")
+    victim, other = "victime@exemple.org", "autre@exemple.org"
+    answers = []
+    for n in range(3):
+        email = f"compte{n}@exemple.fr"
+        browser = site.browser()
+        signup = Signup(browser, site.outbox)
+        signup.create_account(email=email, email_confirm=email)
+        signup.activate(email=email)
+        for contact in (victim, other):
+            profile = {"first_name": "Marie", "last_name": "Curie", "phone": "", "contact_email": contact}
+            answers.append(follow_text(browser, browser.submit("/mon-compte/informations", profile)))
+        own = {"first_name": "Marie", "last_name": "Curie", "phone": "", "contact_email": email}
+        browser.submit("/mon-compte/informations", own)  # its own address: no link, nothing counted
+    assert len(site.outbox(victim)) == 2 and len(site.outbox(other)) == 2
+    assert "Trop de liens de confirmation" in answers[-2]  # the third account's link to the victim
+    assert "Trop de liens de confirmation" not in answers[0]

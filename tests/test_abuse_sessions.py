@@ -14,6 +14,7 @@ import sessions
 from models import User, UserSession, db, utcnow
 from tests.support.app import Client, HtmxClient
 from tests.support.constants import PASSWORD
+from tests.support.responses import sent_to_sign_in
 from tests.support.signup import Signup
 
 EMAIL = "marie.curie@exemple.fr"
@@ -192,3 +193,18 @@ def test_a_page_signed_in_in_place_learns_its_new_token(app, mailbox):
 def first_name(app) -> str:
     with app.app_context(), db.connection_context():
         return User.get(User.email == EMAIL).first_name
+
+
+def test_signing_out_keeps_the_token_so_other_tabs_are_sent_to_sign_in(browsers):
+    """Another tab of the portal, open when the person signed out, still
+    holds the session's token: its next form leads to « Se connecter »,
+    never to an expired form (400)."""
+    [browser] = browsers(1)
+    tab = browser.csrf_token()
+    assert browser.submit("/deconnexion").status_code in (200, 204, 303)
+    profile = {"first_name": "Maria", "last_name": "Curie", "phone": "", "contact_email": ""}
+    profile["csrf_token"] = tab
+    assert sent_to_sign_in(browser, browser.post("/mon-compte/informations", data=profile)).startswith(
+        "/connexion"
+    )
+    assert first_name(browser.application) == "Marie"

@@ -71,9 +71,25 @@ def test_the_switch_without_javascript_comes_back_to_the_page_with_its_query(cli
     response = speak(client, "en", "/connexion?next=/mon-compte/donnees")
     assert response.headers["Location"] == "/connexion?next=/mon-compte/donnees"
     assert 'name="next" value="/connexion"' in client.get("/connexion").get_data(as_text=True)
-    # A next off the site is never written back into the page.
-    hostile = client.get("/connexion?next=//evil.example/").get_data(as_text=True)
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "next=//evil.example/",
+        "next=https://evil.example/",
+        "next=/%5Cevil.example",
+        "next=/ok&next=//evil.example",
+    ],
+)
+def test_the_switch_never_writes_back_a_next_off_the_site_attack_open_redirect(client, query):
+    hostile = client.get(f"/connexion?{query}").get_data(as_text=True)
     assert "evil.example" not in hostile and 'name="next" value="/connexion"' in hostile
+
+
+def test_the_switch_writes_back_a_query_escaped_attack_markup_injection(client):
+    page = client.get('/connexion?next=/x"><script>alert(1)</script>').get_data(as_text=True)
+    assert "<script>alert(1)" not in page and "&#34;&gt;&lt;script&gt;" in page
 
 
 @pytest.mark.parametrize(

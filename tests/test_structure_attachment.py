@@ -296,11 +296,12 @@ def test_refusing_tells_the_requester_who_may_ask_again(app, manager_view, mailb
     assert "a refusé votre demande" in mail.body_text
 
 
+@pytest.mark.parametrize("status", [Structure.DISABLED, Structure.PENDING])
 def test_a_disabled_structure_takes_no_member_through_a_pending_request_attack_approve_after_disabling(
-    app, manager_view, mailbox
+    app, manager_view, mailbox, status
 ):
     marie, membership_id = manager_view
-    query(app, lambda: Structure.update(status=Structure.DISABLED).execute())  # an operator disabled it
+    query(app, lambda: Structure.update(status=status).execute())  # disabled, or back under moderation
     response = marie.submit(f"/approbations/{membership_id}/approuver")
     closed = "Cette structure n'accepte pas de nouveau membre pour le moment"
     if marie.htmx:
