@@ -42,7 +42,6 @@ TOO_MANY_CREATED = _l(
     "Vous avez déjà créé plusieurs structures aujourd'hui. "
     "Réessayez demain ou contactez l'assistance du portail."
 )
-CREATED = ATTACHED
 ROLES = {Membership.MANAGER: _l("Gestionnaire principal"), Membership.USER: _l("Utilisateur")}
 STRUCTURE_STATUSES = {
     Structure.ACTIVE: _l("Active"),
@@ -159,7 +158,7 @@ def create():
         )
         flash(message + assigned, "success")
     else:
-        confirm_attached(str(CREATED) + assigned)
+        confirm_attached(str(ATTACHED) + assigned)
     return advance("space.home")
 
 
