@@ -397,14 +397,24 @@ class SiretForm(Form):
             check_identifier_country(SIRET, field.data, self.structure.country)
 
 
+def _member_id(value) -> int | None:
+    """A membership's id as the select sends it; the empty first option is None."""
+    return None if value in ("", None) else int(value)
+
+
 class HandoverForm(Form):
+    """The member who becomes gestionnaire principal. The empty first option
+    is selected until someone is chosen: a careless submit names nobody, and
+    is refused, rather than handing the role to whoever is listed first."""
+
     member = _select(
         _l("Nouveau gestionnaire principal"),
-        coerce=int,
+        coerce=_member_id,
         choices=[],
         validators=[DataRequired(_l("Choisissez un membre de la structure."))],
     )
 
     def __init__(self, *args, members=(), **kwargs):
         super().__init__(*args, **kwargs)
-        self.member.choices = [SelectChoice(m.id, f"{m.user.full_name} ({m.user.email})") for m in members]
+        self.candidates = [SelectChoice(m.id, f"{m.user.full_name} ({m.user.email})") for m in members]
+        self.member.choices = [SelectChoice("", _("Sélectionner un membre")), *self.candidates]

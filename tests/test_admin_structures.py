@@ -13,7 +13,7 @@ from models import AuditEvent, Membership, OutboxMail, Structure, User, utcnow
 from tests.support.app import Client, make_app, outbox, query, user_row
 from tests.support.constants import EMAIL, PASSWORD
 from tests.support.operators import grant
-from tests.support.responses import follow, shown, text_of
+from tests.support.responses import error_of, follow, shown, text_of
 from tests.support.second_factor import enrol_totp
 from tests.support.signup import PERSON
 from tests.support.structures import PIERRE, STRUCTURE, create_structure, mails_to, new_client
@@ -75,6 +75,16 @@ def test_designate_a_new_manager_when_the_manager_has_left(app, operator, struct
     [event] = events(app, "admin.manager_designated")
     assert event.account == EMAIL
     assert json.loads(event.details) == {"structure": structure_id, "target": LUCIE_EMAIL}
+
+
+def test_designate_starts_with_nobody_chosen_a_careless_submit_names_nobody(app, operator, structure_id):
+    page = shown(operator, f"/administration/structures/{structure_id}/")
+    assert 'name="member" required><option selected value="">Sélectionner un membre</option>' in page
+    response = operator.submit(f"/administration/structures/{structure_id}/gestionnaire", {"member": ""})
+    assert response.status_code == 422
+    assert error_of(response, "member").endswith("Choisissez un membre de la structure.")
+    assert roles(app)[PIERRE["email"]] == Membership.MANAGER
+    assert events(app, "admin.manager_designated") == []
 
 
 def test_designate_refuses_someone_who_is_not_a_member_attack_foreign_membership(app, operator, structure_id):

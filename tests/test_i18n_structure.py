@@ -310,6 +310,18 @@ def test_approvals_in_english(app, manager, pierre):
     assert "Your account is active and you are attached to 1 structure." in text
 
 
+def test_the_handover_and_its_errors_in_english(app, manager, pierre):
+    [request] = re.findall(r'action="(/approbations/\d+/approuver)"', text_of(manager.get("/approbations/")))
+    manager.submit(request)
+    url = f"/structure/{structure_id(app)}/"
+    text = page(manager, url)
+    assert "Hand over the main manager role" in text
+    assert '<option selected value="">Select a member</option>' in text
+    response = manager.submit(f"{url}gestionnaire", {"member": ""})
+    answered(manager, response, 422)
+    assert error_of(response, "member").endswith("Choose a member of the structure.")
+
+
 def test_a_refusal_in_english(app, manager, pierre):
     text = page(manager, "/espace/")
     assert "1 attachment request awaiting your decision." in text

@@ -373,6 +373,27 @@ def test_the_manager_hands_the_role_to_an_active_member(app, manager_view, mailb
     assert marie.get(f"/structure/{sid}/modifier").status_code == 403
 
 
+def test_the_member_list_starts_with_an_empty_choice_a_careless_submit_hands_nothing(
+    app, manager_view, mailbox
+):
+    """Nobody is chosen until the manager chooses: submitted as it is shown,
+    the form names nobody and says so next to the field."""
+    marie, membership_id = manager_view
+    marie.submit(f"/approbations/{membership_id}/approuver")
+    sid = structure_id(app)
+    select = re.search(r'<select [^>]*name="member"[^>]*>(.*?)</select>', shown(marie, f"/structure/{sid}/"))
+    options = re.findall(r"<option[^>]*>[^<]*</option>", select.group(1))
+    assert options[0] == '<option selected value="">Sélectionner un membre</option>'
+    pierre = f'<option value="{membership_id}">Pierre Durand (pierre.durand@exemple.fr)</option>'
+    assert options[1:] == [pierre]
+    response = marie.submit(f"/structure/{sid}/gestionnaire", {"member": ""})
+    assert response.status_code == 422
+    assert error_of(response, "member").endswith("Choisissez un membre de la structure.")
+    assert '<option selected value="">Sélectionner un membre</option>' in text_of(response)
+    assert [m.role for m in memberships(app)] == [Membership.MANAGER, Membership.USER]
+    assert not [m for m in mails_to(mailbox, "pierre.contact@exemple.fr") if "gestionnaire" in m.subject]
+
+
 @pytest.mark.parametrize("member", ["", "abc", "999", "own"])
 def test_the_role_goes_only_to_another_active_member(app, manager_view, member):
     marie, membership_id = manager_view
