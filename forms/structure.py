@@ -402,10 +402,10 @@ def _member_id(value) -> int | None:
     return None if value in ("", None) else int(value)
 
 
-class HandoverForm(Form):
-    """The member who becomes gestionnaire principal. The empty first option
-    is selected until someone is chosen: a careless submit names nobody, and
-    is refused, rather than handing the role to whoever is listed first."""
+class DesignateForm(Form):
+    """The member who becomes gestionnaire principal (an operator designates
+    them). The empty first option is selected until someone is chosen: a
+    careless submit names nobody, and is refused, rather than the first listed."""
 
     member = _select(
         _l("Nouveau gestionnaire principal"),
@@ -418,3 +418,16 @@ class HandoverForm(Form):
         super().__init__(*args, **kwargs)
         self.candidates = [SelectChoice(m.id, f"{m.user.full_name} ({m.user.email})") for m in members]
         self.member.choices = [SelectChoice("", _("Sélectionner un membre")), *self.candidates]
+
+
+class HandoverForm(DesignateForm):
+    """The gestionnaire principal hands the role over: they cannot take it
+    back themselves, so the submit says so and asks for a confirmation."""
+
+    confirm = BooleanField(
+        _l(
+            "Je confirme transmettre le rôle de gestionnaire principal au membre choisi : "
+            "je ne pourrai pas le reprendre moi-même."
+        ),
+        validators=[DataRequired(_l("Cochez la case pour confirmer le transfert du rôle."))],
+    )

@@ -31,7 +31,7 @@ def test_creation_request_decision_and_handover_are_recorded(app, mailbox):
     sid = query(app, lambda: Structure.get().id)
     membership = query(app, lambda: Membership.get(Membership.status == Membership.PENDING).id)
     marie.submit(f"/approbations/{membership}/approuver")
-    marie.submit(f"/structure/{sid}/gestionnaire", {"member": membership})
+    marie.submit(f"/structure/{sid}/gestionnaire", {"member": membership, "confirm": "y"})
 
     assert structure_events(app) == [
         ("structure.created", "marie.curie@exemple.fr", "success", {"structure": sid}),

@@ -320,6 +320,12 @@ def test_the_handover_and_its_errors_in_english(app, manager, pierre):
     response = manager.submit(f"{url}gestionnaire", {"member": ""})
     answered(manager, response, 422)
     assert error_of(response, "member").endswith("Choose a member of the structure.")
+    member = re.search(r'<option value="(\d+)">Pierre Durand', text).group(1)
+    response = manager.submit(f"{url}gestionnaire", {"member": member})
+    answered(manager, response, 422)
+    assert error_of(response, "confirm").endswith("Tick the box to confirm the handover of the role.")
+    text = after(manager, manager.submit(f"{url}gestionnaire", {"member": member, "confirm": "y"}))
+    assert "Pierre Durand is now the main manager of the structure. You remain one of its users." in text
 
 
 def test_a_refusal_in_english(app, manager, pierre):

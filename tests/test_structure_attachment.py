@@ -359,7 +359,7 @@ def test_the_manager_hands_the_role_to_an_active_member(app, manager_view, mailb
     page = text_of(marie.get(f"/structure/{sid}/"))
     assert "Transférer le rôle de gestionnaire principal" in page
     assert f'<option value="{membership_id}">Pierre Durand (pierre.durand@exemple.fr)</option>' in page
-    response = marie.submit(f"/structure/{sid}/gestionnaire", {"member": membership_id})
+    response = marie.submit(f"/structure/{sid}/gestionnaire", {"member": membership_id, "confirm": "y"})
     text = follow(marie, response)
     assert "Pierre Durand est désormais gestionnaire principal de la structure." in text
     roles = {m.user.first_name: m.role for m in memberships(app)}
@@ -394,13 +394,33 @@ def test_the_member_list_starts_with_an_empty_choice_a_careless_submit_hands_not
     assert not [m for m in mails_to(mailbox, "pierre.contact@exemple.fr") if "gestionnaire" in m.subject]
 
 
+def test_the_handover_waits_for_its_confirmation(app, manager_view, mailbox):
+    """The role cannot be taken back: without « Je confirme… » ticked nothing
+    changes, the error is next to the box, and the member chosen stays chosen."""
+    marie, membership_id = manager_view
+    marie.submit(f"/approbations/{membership_id}/approuver")
+    sid = structure_id(app)
+    page = shown(marie, f"/structure/{sid}/")
+    assert re.search(r'<input [^>]*id="confirm" name="confirm" required type="checkbox" value="y">', page)
+    assert "je ne pourrai pas le reprendre moi-même" in page
+    response = marie.submit(f"/structure/{sid}/gestionnaire", {"member": membership_id})
+    assert response.status_code == 422
+    assert error_of(response, "confirm").endswith("Cochez la case pour confirmer le transfert du rôle.")
+    text = text_of(response)
+    assert '<a href="#confirm">' in text  # in the error summary
+    assert f'<option selected value="{membership_id}">' in text and 'selected value=""' not in text
+    assert [m.role for m in memberships(app)] == [Membership.MANAGER, Membership.USER]
+    assert not [m for m in mails_to(mailbox, "pierre.contact@exemple.fr") if "gestionnaire" in m.subject]
+
+
 @pytest.mark.parametrize("member", ["", "abc", "999", "own"])
 def test_the_role_goes_only_to_another_active_member(app, manager_view, member):
     marie, membership_id = manager_view
     marie.submit(f"/approbations/{membership_id}/approuver")
     if member == "own":
         member = str(memberships(app)[0].id)
-    response = marie.submit(f"/structure/{structure_id(app)}/gestionnaire", {"member": member})
+    url = f"/structure/{structure_id(app)}/gestionnaire"
+    response = marie.submit(url, {"member": member, "confirm": "y"})
     assert response.status_code == 422
     assert "Choisissez" in error_of(response, "member")
     roles = [m.role for m in memberships(app)]
@@ -409,7 +429,9 @@ def test_the_role_goes_only_to_another_active_member(app, manager_view, member):
 
 def test_the_handover_is_refused_for_a_pending_request(app, manager_view):
     marie, membership_id = manager_view
-    response = marie.submit(f"/structure/{structure_id(app)}/gestionnaire", {"member": membership_id})
+    response = marie.submit(
+        f"/structure/{structure_id(app)}/gestionnaire", {"member": membership_id, "confirm": "y"}
+    )
     assert response.status_code == 422
     assert "Aucun autre membre actif" in text_of(response)
     assert memberships(app)[0].role == Membership.MANAGER

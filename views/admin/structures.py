@@ -8,8 +8,7 @@ from flask_babel import gettext as _
 
 import operations
 from forms.admin import ActionForm
-from forms.structure import HandoverForm as DesignateForm
-from forms.structure import StructureEditForm
+from forms.structure import DesignateForm, StructureEditForm
 from models import Membership, Structure
 from structures import Closed
 from views import CLOSED, invalid, page, renders
