@@ -394,6 +394,23 @@ def test_the_member_list_starts_with_an_empty_choice_a_careless_submit_hands_not
     assert not [m for m in mails_to(mailbox, "pierre.contact@exemple.fr") if "gestionnaire" in m.subject]
 
 
+def test_the_handover_leaves_one_history_entry_for_the_structure_page(app, manager_view):
+    """The form is on the structure's page and leads back to it: under htmx
+    the answer replaces that page's history entry (HX-Replace-Url), so Back
+    does not show the same page twice; without JavaScript, a 303 to it."""
+    marie, membership_id = manager_view
+    marie.submit(f"/approbations/{membership_id}/approuver")
+    url = f"/structure/{structure_id(app)}/"
+    headers = {"HX-Current-URL": f"http://localhost{url}#confirm"}  # after the error summary's link
+    response = marie.submit(f"{url}gestionnaire", {"member": membership_id, "confirm": "y"}, headers=headers)
+    if marie.htmx:
+        assert response.status_code == 200
+        assert response.headers["HX-Replace-Url"] == url and "HX-Push-Url" not in response.headers
+        assert "Pierre Durand est désormais gestionnaire principal" in text_of(response)
+    else:
+        assert response.status_code == 303 and response.headers["Location"] == url
+
+
 def test_the_handover_waits_for_its_confirmation(app, manager_view, mailbox):
     """The role cannot be taken back: without « Je confirme… » ticked nothing
     changes, the error is next to the box, and the member chosen stays chosen."""

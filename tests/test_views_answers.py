@@ -67,6 +67,20 @@ def test_advance_to_a_page_without_renderer_lets_htmx_fetch_it(app):
     assert response.status_code == 303 and response.headers["Location"] == "/ailleurs/"
 
 
+def test_advance_to_the_page_in_the_address_bar_replaces_its_history_entry(app):
+    """htmx pushes any URL it is told to, the same one again too: Back would
+    show the page twice. The page the form is on is replaced, a hash or not."""
+    client = _app_with_unregistered_page(app).test_client()
+    for shown in ("http://localhost/ailleurs/", "http://localhost/ailleurs/#champ"):
+        response = client.post("/ailleurs/1", headers={"HX-Request": "true", "HX-Current-URL": shown})
+        spec = json.loads(response.headers["HX-Location"])
+        assert spec["path"] == "/ailleurs/" and spec["push"] is False and spec["replace"] == "/ailleurs/"
+    response = client.post(
+        "/ailleurs/1", headers={"HX-Request": "true", "HX-Current-URL": "http://localhost/"}
+    )
+    assert "push" not in json.loads(response.headers["HX-Location"])  # elsewhere: a new entry
+
+
 def _advance_targets(tree: ast.Module, blueprint: str) -> list[str]:
     targets = []
     for node in ast.walk(tree):

@@ -276,14 +276,17 @@ def full_redirect(url: str) -> Response:
     return redirect(url, 303)
 
 
-def location(url: str, target: str = MAIN, swap: str = MAIN_SWAP) -> Response:
+def location(url: str, target: str = MAIN, swap: str = MAIN_SWAP, replace: bool = False) -> Response:
     """htmx fetches ``url`` itself, swaps it into ``target`` and pushes it
     (``HX-Location``): a navigation without a page load, at the cost of a
-    second request. 204: this answer has nothing to swap."""
+    second request. With ``replace``, it replaces the current history entry
+    instead of pushing one. 204: this answer has nothing to swap."""
+    path = iri_to_uri(url)
+    spec = {"path": path, "target": target, "swap": swap}
+    if replace:
+        spec.update(push=False, replace=path)
     response = Response(status=204)
-    response.headers["HX-Location"] = json.dumps(
-        {"path": iri_to_uri(url), "target": target, "swap": swap}, separators=(",", ":")
-    )
+    response.headers["HX-Location"] = json.dumps(spec, separators=(",", ":"))
     return response
 
 
@@ -330,15 +333,24 @@ def advance(endpoint: str, **values) -> Response:
     """After a successful POST, the page at ``endpoint``: without JavaScript a
     303 to it (Post/Redirect/Get); under htmx its fragment in this very
     answer, its URL pushed, so the next step costs no second request. A page
-    that registered no renderer is fetched by htmx itself (``HX-Location``)."""
+    that registered no renderer is fetched by htmx itself (``HX-Location``).
+
+    When that page is the one in the address bar (a form that leads back to
+    the page it is on), its URL replaces the current history entry instead:
+    htmx pushes whatever it is told, even the same URL again, and Back would
+    then show the same page twice."""
     url = url_for(endpoint, **values)
     if not request.htmx:
         return redirect(url, 303)
     if endpoint.startswith("."):
         endpoint = f"{request.blueprint}{endpoint}"
+    shown = current_page_path()
+    same_page = shown is not None and shown.split("#", 1)[0] == url
     render = _PAGES.get(endpoint)
     if render is None:
-        return location(url)
+        return location(url, replace=same_page)
+    if same_page:
+        return replace_url(render(**values), url)
     return push_url(render(**values), url)
 
 
