@@ -73,6 +73,11 @@ class Closed(Exception):
     disabled): a request to it cannot be approved, only refused."""
 
 
+class NotManager(Exception):
+    """The person is not (or no longer) the structure's gestionnaire principal:
+    a form sent from a page opened before they handed the role over."""
+
+
 class TooManyCreated(Exception):
     """The account created STRUCTURES_PER_ACCOUNT_PER_DAY structures in the
     last 24 hours (squatting identifiers to manage them)."""
@@ -208,13 +213,13 @@ def _tell_operators(requester: User, structure: Structure) -> None:
 
 def decide(membership: Membership, manager: User, approve: bool) -> bool:
     """Approve or refuse a pending request; the requester gets the decision
-    by mail. False if the request is no longer pending or ``manager`` is not
-    (or no longer) the structure's gestionnaire principal; Closed for an
-    approval the structure no longer takes."""
+    by mail. False if the request is no longer pending; NotManager if
+    ``manager`` is not (or no longer) the structure's gestionnaire principal;
+    Closed for an approval the structure no longer takes."""
     with db.atomic():
         structure = Structure.get_by_id(membership.structure_id)
         if not structure.is_managed_by(manager):
-            return False
+            raise NotManager
         return settle(membership, structure, manager, approve)
 
 
@@ -274,10 +279,14 @@ def cancel(membership: Membership, user: User) -> bool:
 
 def hand_over(structure: Structure, manager: User, membership_id: int) -> Membership | None:
     """Another active member becomes the gestionnaire principal (and is told);
-    the former one stays as utilisateur."""
+    the former one stays as utilisateur. None if that member is no longer an
+    active utilisateur of it; NotManager if ``manager`` is not (or no longer)
+    its gestionnaire principal. Nothing changes in either case."""
     with db.atomic():
         membership = structure.hand_over(manager, membership_id)
         if membership is None:
+            if not structure.is_managed_by(manager):
+                raise NotManager
             return None
         successor = User.get_by_id(membership.user_id)
         audit.record(Event.ROLE_HANDED_OVER, manager, structure=structure.id, to=successor.email)

@@ -326,6 +326,10 @@ def test_the_handover_and_its_errors_in_english(app, manager, pierre):
     assert error_of(response, "confirm").endswith("Tick the box to confirm the handover of the role.")
     text = after(manager, manager.submit(f"{url}gestionnaire", {"member": member, "confirm": "y"}))
     assert "Pierre Durand is now the main manager of the structure. You remain one of its users." in text
+    # The same form sent again (another tab): said in English, nothing changed.
+    text = after(manager, manager.submit(f"{url}gestionnaire", {"member": member, "confirm": "y"}))
+    said = "You are no longer the main manager of the structure Ateliers Curie: nothing has been changed."
+    assert said in text
 
 
 def test_a_refusal_in_english(app, manager, pierre):

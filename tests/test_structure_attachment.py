@@ -336,11 +336,16 @@ def test_a_user_of_the_structure_may_not_decide_nor_edit(app, manager_view, mail
     request_attachment(lucie)
     lucie_request = query(app, lambda: Membership.get(Membership.status == Membership.PENDING).id)
     pierre = sign_in(app, "pierre.durand@exemple.fr")
-    assert pierre.submit(f"/approbations/{lucie_request}/approuver").status_code == 403
+    # A member of the structure is told he does not manage it (he sees its members and roles anyway).
+    not_manager = "gestionnaire principal de la structure Ateliers Curie : rien n'a été modifié."
+    assert not_manager in follow(pierre, pierre.submit(f"/approbations/{lucie_request}/approuver"))
+    assert query(app, lambda: Membership.get_by_id(lucie_request).status) == Membership.PENDING
     sid = structure_id(app)
     assert pierre.get(f"/structure/{sid}/").status_code == 200  # a member sees the structure
     assert pierre.get(f"/structure/{sid}/modifier").status_code == 403
-    assert pierre.submit(f"/structure/{sid}/gestionnaire", {"member": membership_id}).status_code == 403
+    response = pierre.submit(f"/structure/{sid}/gestionnaire", {"member": membership_id, "confirm": "y"})
+    assert not_manager in follow(pierre, response)
+    assert [m.role for m in memberships(app)][:2] == [Membership.MANAGER, Membership.USER]
 
 
 def test_pages_of_unknown_things_are_404(app, manager):

@@ -4,9 +4,12 @@ and blueprints that stay siblings."""
 from __future__ import annotations
 
 import ast
+import html
 import json
 import pathlib
+import re
 
+import pytest
 from flask import Blueprint
 
 import views
@@ -67,6 +70,26 @@ def test_advance_to_a_page_without_renderer_lets_htmx_fetch_it(app):
     assert response.status_code == 303 and response.headers["Location"] == "/ailleurs/"
 
 
+def _htmx_handling(client, status: int) -> dict:
+    """The rule of the page's htmx ``responseHandling`` that an answer with
+    ``status`` meets (htmx takes the first whose code, a regex, matches)."""
+    meta = re.search(
+        r'<meta name="htmx-config" content=\'([^\']+)\'>', client.get("/").get_data(as_text=True)
+    )
+    rules = json.loads(html.unescape(meta.group(1)))["responseHandling"]
+    return next(rule for rule in rules if re.search(rule["code"], str(status)))
+
+
+@pytest.mark.parametrize("status", [400, 403, 404, 409, 422, 429, 500])
+def test_htmx_shows_an_error_answer_instead_of_dropping_it(client, status):
+    """htmx 2 swaps no 4xx or 5xx by default: a refused or stale form would
+    seem to do nothing. The portal's configuration swaps them (the error
+    page retargets #main); 422 is a form with its errors, not an error."""
+    rule = _htmx_handling(client, status)
+    assert rule["swap"] is True
+    assert rule.get("error", False) is (status != 422)
+
+
 def test_advance_to_the_page_in_the_address_bar_replaces_its_history_entry(app):
     """htmx pushes any URL it is told to, the same one again too: Back would
     show the page twice. The page the form is on is replaced, a hash or not."""
@@ -81,12 +104,21 @@ def test_advance_to_the_page_in_the_address_bar_replaces_its_history_entry(app):
     assert "push" not in json.loads(response.headers["HX-Location"])  # elsewhere: a new entry
 
 
+# The shared answers that lead to a page, and which of their arguments names it.
+ENDPOINT_ARGUMENT = {"advance": 0, "turn_away": 1}
+
+
 def _advance_targets(tree: ast.Module, blueprint: str) -> list[str]:
     targets = []
     for node in ast.walk(tree):
-        if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "advance":
-            endpoint = node.args[0].value
-            targets.append(f"{blueprint}{endpoint}" if endpoint.startswith(".") else endpoint)
+        if not isinstance(node, ast.Call):
+            continue
+        position = ENDPOINT_ARGUMENT.get(getattr(node.func, "id", None))
+        # The shared answers themselves pass their caller's endpoint on (not a constant).
+        if position is None or not isinstance(node.args[position], ast.Constant):
+            continue
+        endpoint = node.args[position].value
+        targets.append(f"{blueprint}{endpoint}" if endpoint.startswith(".") else endpoint)
     return targets
 
 

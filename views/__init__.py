@@ -27,6 +27,7 @@ from flask import (
     url_for,
 )
 from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from werkzeug.exceptions import HTTPException
@@ -352,6 +353,27 @@ def advance(endpoint: str, **values) -> Response:
     if same_page:
         return replace_url(render(**values), url)
     return push_url(render(**values), url)
+
+
+def no_longer_manager(structure_name: str) -> str:
+    """What a form of the gestionnaire principal answers once its sender has
+    handed the role over (sent from another tab, or a page opened before)."""
+    return _(
+        "Vous n'êtes plus gestionnaire principal de la structure %(name)s : rien n'a été modifié.",
+        name=structure_name,
+    )
+
+
+def turn_away(message: str, endpoint: str, **values) -> Response:
+    """A form sent from a page that is out of date (the person may no longer
+    do what it offers): nothing is done; ``message`` says why, on the page at
+    ``endpoint``. Under htmx that page takes the whole content, whatever
+    part of the page the form was to swap (a row of a table)."""
+    flash(message, "error")
+    response = advance(endpoint, **values)
+    if request.htmx:
+        response = retarget(response, MAIN, MAIN_SWAP)
+    return response
 
 
 def sign_in(user: User) -> None:

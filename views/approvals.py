@@ -8,7 +8,7 @@ from flask_login import current_user, login_required
 
 import structures
 from models import Membership, Structure
-from views import CLOSED, advance, page, renders
+from views import CLOSED, advance, no_longer_manager, page, renders, turn_away
 
 bp = Blueprint("approvals", __name__, url_prefix="/approbations")
 
@@ -40,15 +40,23 @@ def refuse(membership_id: int):
 
 
 def _decide(membership_id: int, approve: bool):
+    """A decision on a request. A form from a page opened before the person
+    handed the role over (another tab, Back) is answered in words: they are
+    still a member of the structure, which tells them nothing new. Anyone
+    who is not is refused (403), whatever the request."""
     membership = Membership.get_or_none(Membership.id == membership_id)
     if membership is None:
         abort(404)
     structure = Structure.get_by_id(membership.structure_id)
-    if not structure.is_managed_by(current_user):
+    if structure.membership_of(current_user) is None:
         abort(403)
     try:
         decided = structures.decide(membership, current_user, approve)
         closed = False
+    except structures.NotManager:
+        # « Approbations » when they still manage another structure, else « Mon espace ».
+        still = ".index" if Membership.managed_structures(current_user) else "space.home"
+        return turn_away(no_longer_manager(structure.company_name), still)
     except structures.Closed:
         decided, closed = False, True
     membership = Membership.get_by_id(membership_id)

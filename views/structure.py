@@ -31,9 +31,11 @@ from views import (
     confirm_attached,
     draft_saved,
     invalid,
+    no_longer_manager,
     page,
     renders,
     told,
+    turn_away,
 )
 
 bp = Blueprint("structure", __name__, url_prefix="/structure")
@@ -383,13 +385,24 @@ def assign_siret(structure_id: int):
 @bp.post("/<id:structure_id>/gestionnaire")
 @login_required
 def hand_over(structure_id: int):
-    structure, membership = _member_structure(structure_id, manager=True)
+    """The gestionnaire principal hands the role to another active member.
+    A form from a page opened before the role left them (another tab, Back)
+    is answered on the structure's page, which says so; for anyone not a
+    member of the structure, 403 as for its other pages."""
+    structure, membership = _member_structure(structure_id)
+    if membership.role != Membership.MANAGER:
+        return turn_away(no_longer_manager(structure.company_name), ".detail", structure_id=structure.id)
     form = HandoverForm(members=_successors(structure.active_members()))
     if not form.validate():
         return _detail_page(structure, membership, handover=form, status=422)
-    successor = structures.hand_over(structure, current_user, form.member.data)
-    if successor is None:
-        abort(409)
+    try:
+        successor = structures.hand_over(structure, current_user, form.member.data)
+    except structures.NotManager:  # handed over meanwhile, by a request sent at the same time
+        return turn_away(no_longer_manager(structure.company_name), ".detail", structure_id=structure.id)
+    if successor is None:  # the member chosen left the structure meanwhile
+        form = HandoverForm(members=_successors(structure.active_members()))
+        form.member.errors = [_("Ce membre n'est plus rattaché à la structure : choisissez-en un autre.")]
+        return _detail_page(structure, membership, handover=form, status=422)
     flash(
         _(
             "%(name)s est désormais gestionnaire principal de la structure. Vous en restez utilisateur.",
