@@ -11,7 +11,7 @@ import re
 from playwright.sync_api import APIRequestContext
 
 from tests.browser.support.mail import Inbox
-from tests.browser.support.pages import CREATED, STRUCTURE_FORM_PATH
+from tests.browser.support.pages import APPROVALS_PATH, CREATED, SPACE_PATH, STRUCTURE_FORM_PATH
 from tests.browser.support.people import Company, Person
 from tests.support.constants import CAPTCHA_ANSWER
 
@@ -71,3 +71,24 @@ def http_create_structure(http: APIRequestContext, company: Company) -> None:
         },
     )
     assert CREATED in page, "the structure was not created"
+
+
+def http_request_attachment(http: APIRequestContext, company: Company) -> None:
+    """Ask to be attached to ``company``'s structure (from « Mon espace »)."""
+    _post(
+        http,
+        "/structure/rattachement/demande",
+        {"identifier_type": "siret", "identifier": company.siret},
+        from_url=SPACE_PATH,
+    )
+
+
+def http_approve(http: APIRequestContext, requester: Person) -> None:
+    """The gestionnaire principal approves ``requester``'s request in « Approbations »."""
+    approvals = http.get(APPROVALS_PATH).text()
+    row = re.search(
+        rf"<tr id=\"approval-\d+\">(?:(?!</tr>).)*{re.escape(requester.email)}.*?</tr>", approvals, re.S
+    )
+    assert row, f"no request from {requester.email}"
+    [action] = re.findall(r'action="(/approbations/\d+/approuver)"', row.group(0))
+    _post(http, action, {}, from_url=APPROVALS_PATH)
