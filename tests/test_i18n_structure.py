@@ -10,10 +10,10 @@ import re
 
 import pytest
 
-from models import db
+from models import Structure, db
 from rules.places import country_names
 from sirene import load
-from tests.support.app import Client, HtmxClient
+from tests.support.app import Client, HtmxClient, query
 from tests.support.i18n import ACCENTED, assert_english, speak
 from tests.support.responses import error_of, is_fragment, text_of
 from tests.support.signup import PERSON
@@ -278,6 +278,14 @@ def test_the_edit_page_and_its_errors_in_english(app, manager):
     assert "A structure identified by a SIRET must be in France" in error_of(response, "country")
     text = after(manager, manager.submit(url, {**STRUCTURE, "label": "Atelier"}))
     assert "The structure's information has been updated." in text
+
+
+def test_a_disabled_structure_refuses_its_edit_in_english(app, manager):
+    query(app, lambda: Structure.update(status=Structure.DISABLED).execute())
+    text = page(manager, f"/structure/{structure_id(app)}/")
+    assert "Its information cannot be changed while it is not active." in text and "/modifier" not in text
+    text = after(manager, manager.get(f"/structure/{structure_id(app)}/modifier"))
+    assert "This structure is disabled: its information cannot be changed." in text
 
 
 def test_an_assigned_structure_takes_its_siret_in_english(app, marie):
