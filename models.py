@@ -990,6 +990,13 @@ class Membership(BaseModel):
         )
 
     @classmethod
+    def ended_since(cls, user: User, since: datetime) -> list[Membership]:
+        """The user's requests refused or cancelled since then, the latest
+        first (« Mon espace » shows them for a while: the person knows, and
+        may ask again)."""
+        return _ENDED_OF_USER.rows(user_id=user.id, since=since)
+
+    @classmethod
     def has_active(cls, user: User) -> bool:
         return _HAS_ACTIVE.scalar(user_id=user.id) is not None
 
@@ -1031,6 +1038,19 @@ Membership.add_index(
 _OF_USER = Prepared(
     lambda: Membership._of_user().where(
         (Membership.user == slot("user_id")) & (Membership.status == slot("status"))
+    )
+)
+_ENDED_OF_USER = Prepared(
+    lambda: (
+        Membership.select(Membership, Structure)
+        .join(Structure, on=(Membership.structure == Structure.id))
+        .where(
+            (Membership.user == slot("user_id"))
+            & Membership.status.in_((Membership.REFUSED, Membership.CANCELLED))
+            & (Membership.decided_at >= slot("since", Membership.decided_at))
+        )
+        .order_by(Membership.decided_at.desc(), Membership.id.desc())
+        .limit(20)
     )
 )
 _MANAGED = Prepared(

@@ -331,6 +331,9 @@ def test_a_refusal_in_english(app, manager, pierre):
     else:
         text = page(manager, response.headers["Location"])
     assert "This request has already been dealt with or cancelled." in text
+    text = page(pierre, "/espace/")  # the requester sees the refusal in « Mon espace »
+    assert re.search(r"Refused on \S+", text) and "Ask again" in text
+    assert "A refused or cancelled request stays here for 30 days." in text
 
 
 @pytest.mark.parametrize("htmx", [False, True], ids=["page", "htmx"])
