@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from flask import Blueprint, abort, flash, render_template, request
+from flask import Blueprint, abort, flash, request
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
@@ -13,7 +13,7 @@ from models import Membership, utcnow
 from rules.identifiers import SIRET
 from security import account_limits
 from sirene import directory
-from views import JUST_ATTACHED, advance, page, renders, told
+from views import JUST_ATTACHED, advance, in_place, page, renders, told
 
 bp = Blueprint("space", __name__, url_prefix="/espace")
 
@@ -62,9 +62,8 @@ def cancel(membership_id: int):
         message = _("Votre demande de rattachement est annulée.")
     else:
         message = _("Cette demande a déjà été traitée : elle ne peut plus être annulée.")
-    if request.htmx:
-        return render_template(
-            "space/_request_row.html", item=membership, message=message
-        ), 200 if cancelled else 409
     flash(message, "success" if cancelled else "error")
+    if request.htmx:
+        status = 200 if cancelled else 409
+        return in_place("space/_request_row.html", status, item=membership, message=message)
     return advance(".home")
