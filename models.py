@@ -730,16 +730,27 @@ class Structure(BaseModel):
             .order_by(cls.identifier)
         )
 
-    def update_details(self, **details) -> None:
-        for name in self.DETAILS:
-            if name in details:
-                setattr(self, name, details[name])
-        self.updated_at = utcnow()
-        self.save(only=[*(getattr(Structure, name) for name in self.DETAILS), Structure.updated_at])
+    def update_details(self, only_if_open: bool = False, **details) -> bool:
+        """Change its DETAILS; with ``only_if_open``, only while the structure
+        is active (checked by the UPDATE itself: an operator's concurrent
+        disabling wins or loses as a whole). False when nothing was stored."""
+        changes = {name: details[name] for name in self.DETAILS if name in details}
+        now = utcnow()
+        where = Structure.id == self.id
+        if only_if_open:
+            where &= Structure.status == Structure.ACTIVE
+        if Structure.update(**changes, updated_at=now).where(where).execute() != 1:
+            return False
+        for name, value in changes.items():
+            setattr(self, name, value)
+        self.updated_at = now
+        return True
 
     @property
     def is_open(self) -> bool:
-        """Whether it takes attachment requests (neither awaiting moderation nor disabled)."""
+        """Whether it is active: it takes attachment requests and its
+        gestionnaire principal may change it (neither awaiting moderation nor
+        disabled; operators still correct it)."""
         return self.status == Structure.ACTIVE
 
     def set_status(self, status: str, *, only_from: tuple[str, ...]) -> bool:
@@ -783,11 +794,15 @@ class Structure(BaseModel):
 
     def assign_identifier(self, identifier_type: str, identifier: str) -> bool:
         """Give a structure numbered by the portal its real identifier (its
-        SIRET, once registered). False if it has one already; IntegrityError
-        if another structure has it."""
+        SIRET, once registered), while it is active. False if it has one
+        already or is not active; IntegrityError if another structure has it."""
         changed = (
             Structure.update(identifier_type=identifier_type, identifier=identifier, updated_at=utcnow())
-            .where((Structure.id == self.id) & Structure.identifier_type.in_(ASSIGNED_TYPES))
+            .where(
+                (Structure.id == self.id)
+                & Structure.identifier_type.in_(ASSIGNED_TYPES)
+                & (Structure.status == Structure.ACTIVE)
+            )
             .execute()
         )
         if changed == 1:
@@ -975,6 +990,13 @@ class Membership(BaseModel):
         )
 
     @classmethod
+    def ended_since(cls, user: User, since: datetime) -> list[Membership]:
+        """The user's requests refused or cancelled since then, the latest
+        first (« Mon espace » shows them for a while: the person knows, and
+        may ask again)."""
+        return _ENDED_OF_USER.rows(user_id=user.id, since=since)
+
+    @classmethod
     def has_active(cls, user: User) -> bool:
         return _HAS_ACTIVE.scalar(user_id=user.id) is not None
 
@@ -1016,6 +1038,19 @@ Membership.add_index(
 _OF_USER = Prepared(
     lambda: Membership._of_user().where(
         (Membership.user == slot("user_id")) & (Membership.status == slot("status"))
+    )
+)
+_ENDED_OF_USER = Prepared(
+    lambda: (
+        Membership.select(Membership, Structure)
+        .join(Structure, on=(Membership.structure == Structure.id))
+        .where(
+            (Membership.user == slot("user_id"))
+            & Membership.status.in_((Membership.REFUSED, Membership.CANCELLED))
+            & (Membership.decided_at >= slot("since", Membership.decided_at))
+        )
+        .order_by(Membership.decided_at.desc(), Membership.id.desc())
+        .limit(20)
     )
 )
 _MANAGED = Prepared(

@@ -69,8 +69,9 @@ class AlreadyYours(AlreadyExists):
 
 
 class Closed(Exception):
-    """The structure takes no new member now (awaiting moderation, or
-    disabled): a request to it cannot be approved, only refused."""
+    """The structure is not active now (awaiting moderation, or disabled): a
+    request to it cannot be approved, only refused, and its gestionnaire
+    principal cannot change it (operators still can)."""
 
 
 class NotManager(Exception):
@@ -122,16 +123,25 @@ def create(creator: User, data: dict) -> Structure:
 
 
 def update(structure: Structure, details: dict) -> None:
+    """The gestionnaire principal's edit; Closed, nothing stored, unless the
+    structure is active (checked as it is written: an operator who disables
+    it meanwhile wins)."""
     with db.atomic():
-        structure.update_details(**details)
+        if not structure.update_details(only_if_open=True, **details):
+            raise Closed
 
 
 def assign_siret(structure: Structure, siret: str) -> bool:
     """Give a structure numbered by the portal its SIRET. False if it has an
-    external identifier already; AlreadyExists if another structure has it."""
+    external identifier already; AlreadyExists if another structure has it;
+    Closed, nothing stored, unless the structure is active."""
     try:
         with db.atomic():
-            return structure.assign_identifier(SIRET, siret)
+            if structure.assign_identifier(SIRET, siret):
+                return True
+            if not Structure.get_by_id(structure.id).is_open:
+                raise Closed
+            return False
     except IntegrityError:
         raise AlreadyExists from None
 

@@ -10,10 +10,10 @@ import re
 
 import pytest
 
-from models import db
+from models import Structure, db
 from rules.places import country_names
 from sirene import load
-from tests.support.app import Client, HtmxClient
+from tests.support.app import Client, HtmxClient, query
 from tests.support.i18n import ACCENTED, assert_english, speak
 from tests.support.responses import error_of, is_fragment, text_of
 from tests.support.signup import PERSON
@@ -280,6 +280,14 @@ def test_the_edit_page_and_its_errors_in_english(app, manager):
     assert "The structure's information has been updated." in text
 
 
+def test_a_disabled_structure_refuses_its_edit_in_english(app, manager):
+    query(app, lambda: Structure.update(status=Structure.DISABLED).execute())
+    text = page(manager, f"/structure/{structure_id(app)}/")
+    assert "Its information cannot be changed while it is not active." in text and "/modifier" not in text
+    text = after(manager, manager.get(f"/structure/{structure_id(app)}/modifier"))
+    assert "This structure is disabled: its information cannot be changed." in text
+
+
 def test_an_assigned_structure_takes_its_siret_in_english(app, marie):
     create_structure(
         marie, identifier_type="en_cours", identifier="", country="BE", postal_code="1000", phone=""
@@ -345,6 +353,9 @@ def test_a_refusal_in_english(app, manager, pierre):
     else:
         text = page(manager, response.headers["Location"])
     assert "This request has already been dealt with or cancelled." in text
+    text = page(pierre, "/espace/")  # the requester sees the refusal in « Mon espace »
+    assert re.search(r"Refused on \S+", text) and "Ask again" in text
+    assert "A refused or cancelled request stays here for 30 days." in text
 
 
 @pytest.mark.parametrize("htmx", [False, True], ids=["page", "htmx"])

@@ -19,6 +19,7 @@ from flask import (
     current_app,
     flash,
     g,
+    get_template_attribute,
     make_response,
     redirect,
     render_template,
@@ -232,6 +233,15 @@ def _render_with_stand_in(template: str, context: Callable[[], dict]) -> str:
         g.pop(name, None)
         if own is not None:
             setattr(g, name, own)
+
+
+def in_place(template: str, status: int = 200, **context) -> Response:
+    """Under htmx, a part of the page that replaces itself (a table row
+    decided or cancelled), and the page's flash region swapped out of band
+    (``data-hx-swap-oob``): what was flashed for this answer shows at the
+    top, as it would on a full page, and no earlier message stays there."""
+    flashes = get_template_attribute("_macros.html", "flashes")
+    return make_response(render_template(template, **context) + str(flashes(oob=True)), status)
 
 
 def invalid(template: str, **context) -> Response:

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, render_template, request
+from flask import Blueprint, abort, flash, request
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 import structures
 from models import Membership, Structure
-from views import CLOSED, advance, no_longer_manager, page, renders, turn_away
+from views import CLOSED, advance, in_place, no_longer_manager, page, renders, turn_away
 
 bp = Blueprint("approvals", __name__, url_prefix="/approbations")
 
@@ -73,10 +73,7 @@ def _decide(membership_id: int, approve: bool):
         message = _("La demande de %(name)s est refusée.", name=requester.full_name)
     else:
         message = _("Cette demande a déjà été traitée ou annulée.")
-    if request.htmx:
-        # The row replaces itself with the decision.
-        return render_template(
-            "approvals/_row.html", item=membership, message=message
-        ), 200 if decided else 409
     flash(message, "success" if decided else "error")
+    if request.htmx:  # the row replaces itself with the decision
+        return in_place("approvals/_row.html", 200 if decided else 409, item=membership, message=message)
     return advance(".index")

@@ -2,18 +2,23 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, render_template, request
+from datetime import timedelta
+
+from flask import Blueprint, abort, flash, request
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 import structures
-from models import Membership
+from models import Membership, utcnow
 from rules.identifiers import SIRET
 from security import account_limits
 from sirene import directory
-from views import JUST_ATTACHED, advance, page, renders, told
+from views import JUST_ATTACHED, advance, in_place, page, renders, told
 
 bp = Blueprint("space", __name__, url_prefix="/espace")
+
+# How long a refused or cancelled request stays in « Mon espace ».
+ENDED_REQUESTS_DAYS = 30
 
 
 @bp.get("/")
@@ -32,6 +37,8 @@ def space_page(status: int = 200):
         memberships=memberships,
         just_attached=told(JUST_ATTACHED),
         requests=Membership.of_user(current_user, Membership.PENDING),
+        ended=Membership.ended_since(current_user, utcnow() - timedelta(days=ENDED_REQUESTS_DAYS)),
+        ended_days=ENDED_REQUESTS_DAYS,
         managed=managed,
         to_decide=Membership.to_decide(current_user) if managed else 0,
         closed=directory.closed([s.identifier for s in managed if s.identifier_type == SIRET]),
@@ -55,9 +62,8 @@ def cancel(membership_id: int):
         message = _("Votre demande de rattachement est annulée.")
     else:
         message = _("Cette demande a déjà été traitée : elle ne peut plus être annulée.")
-    if request.htmx:
-        return render_template(
-            "space/_request_row.html", item=membership, message=message
-        ), 200 if cancelled else 409
     flash(message, "success" if cancelled else "error")
+    if request.htmx:
+        status = 200 if cancelled else 409
+        return in_place("space/_request_row.html", status, item=membership, message=message)
     return advance(".home")

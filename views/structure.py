@@ -50,6 +50,17 @@ STRUCTURE_STATUSES = {
     Structure.PENDING: _l("En attente de validation"),
     Structure.DISABLED: _l("Désactivée"),
 }
+# Why the gestionnaire principal cannot change a structure that is not active.
+NOT_EDITABLE = {
+    Structure.PENDING: _l(
+        "Cette structure est en attente de validation par l'équipe du portail : "
+        "ses informations ne peuvent pas encore être modifiées."
+    ),
+    Structure.DISABLED: _l(
+        "Cette structure est désactivée : ses informations ne peuvent pas être modifiées. "
+        "Contactez l'assistance du portail pour la faire réactiver."
+    ),
+}
 STATUSES = {
     Membership.PENDING: _l("En attente"),
     Membership.ACTIVE: _l("Acceptée"),
@@ -342,17 +353,30 @@ def detail(structure_id: int):
     return _detail_page(structure, membership)
 
 
+def _not_editable(structure_id: int):
+    """The edit of a structure that is not active, refused: back to its
+    page, which says why (its state, read again: it may just have changed)."""
+    structure = Structure.get_by_id(structure_id)
+    flash(str(NOT_EDITABLE.get(structure.status, NOT_EDITABLE[Structure.DISABLED])), "error")
+    return advance(".detail", structure_id=structure_id)
+
+
 @bp.route("/<id:structure_id>/modifier", methods=["GET", "POST"])
 @login_required
 def edit(structure_id: int):
     structure, _membership = _member_structure(structure_id, manager=True)
+    if not structure.is_open:
+        return _not_editable(structure.id)
     form = StructureEditForm(structure=structure)
     siret = SiretForm(formdata=None, structure=structure)
     if not form.is_submitted():
         return page("structure/edit.html", form=form, siret=siret, structure=structure)
     if not form.validate():
         return invalid("structure/edit.html", form=form, siret=siret, structure=structure)
-    structures.update(structure, form.details())
+    try:
+        structures.update(structure, form.details())
+    except structures.Closed:  # disabled while the form was being filled in
+        return _not_editable(structure.id)
     flash(_("Les informations de la structure ont été mises à jour."), "success")
     return advance(".detail", structure_id=structure.id)
 
@@ -362,6 +386,8 @@ def edit(structure_id: int):
 def assign_siret(structure_id: int):
     """A structure first numbered by the portal receives its SIRET."""
     structure, _membership = _member_structure(structure_id, manager=True)
+    if not structure.is_open:
+        return _not_editable(structure.id)
     if not structure.kind.internal:
         abort(409)
     form = StructureEditForm(formdata=None, structure=structure)
@@ -371,6 +397,8 @@ def assign_siret(structure_id: int):
             assigned = structures.assign_siret(structure, siret.identifier.data)
         except structures.AlreadyExists:
             siret.identifier.errors = [_("Une structure avec ce SIRET existe déjà sur le portail.")]
+        except structures.Closed:
+            return _not_editable(structure.id)
         else:
             if not assigned:
                 abort(409)

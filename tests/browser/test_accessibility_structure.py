@@ -178,8 +178,9 @@ def test_attachment_search_request_and_refusal(any_visitor, open_owner, inbox, r
     request_row.get_by_role("button", name=f"Refuser la demande de {person.full_name}").click()
     refused = f"La demande de {person.full_name} est refusée."
     if owner.javascript:
-        expect(request_row).to_contain_text("Refusée")
-        expect_focus(owner.page, refused, tag="p")
+        expect(request_row).to_contain_text("Refusée le")
+        expect(owner.page.locator(".notice--flash")).to_have_text([refused])
+        expect_focus(owner.page, re.compile(r"^Refusée le "), tag="td")
         owner.expect_announced(refused)
     else:
         expect(owner.page.locator(".notice--success")).to_have_text(refused)
@@ -190,3 +191,5 @@ def test_attachment_search_request_and_refusal(any_visitor, open_owner, inbox, r
     page.goto(SPACE_PATH)
     expect(requester.main).to_contain_text("n'est rattaché à aucune structure")
     expect(requester.main).to_contain_text("Aucune demande en attente.")
+    expect(requester.row_of(owner.company.name)).to_contain_text("Refusée le")  # the decision stays in view
+    check_page(page, shots, "demande refusee")

@@ -331,6 +331,37 @@ def test_structure_steps_swap_in_place_with_focus_and_announcement(visitor):
     visitor.expect_current_nav(SPACE)
 
 
+def test_cancelling_a_request_in_place_replaces_the_message_above_it(visitor, owner_account):
+    """« Mon espace » arrives with « Votre demande … transmise » above the
+    requests; cancelling the request in place puts its own message there
+    (not a second one, nor the first left stale), in the same document; the
+    row's status takes the focus and the message is announced."""
+    page, company = visitor.page, owner_account.company
+    visitor.sign_up_quickly()
+    page.goto(f"{SEARCH_PATH}?identifier_type=siret&identifier={company.siret}")
+    visitor.mark_document()
+    page.get_by_role("button", name="Demander le rattachement").click()
+    sent = (
+        "Votre demande de rattachement a été transmise au gestionnaire principal de la structure "
+        f"{company.name}. Vous recevrez un courriel dès qu'il l'aura traitée."
+    )
+    expect_new_step(visitor, SPACE, SPACE_PATH, message=sent)
+    expect(page.locator(".notice--flash")).to_have_text([sent])
+
+    row = visitor.row_of(company.name)
+    row.get_by_role("button", name=f"Annuler la demande de rattachement à {company.name}").click()
+    cancelled = "Votre demande de rattachement est annulée."
+    expect(page.locator(".notice--flash")).to_have_text([cancelled])
+    expect(row).to_contain_text("Annulée le")
+    again = row.get_by_role("link", name=f"Demander à nouveau le rattachement à {company.name}")
+    expect(again).to_be_visible()
+    expect_focus(page, re.compile(r"^Annulée le "), tag="td")
+    visitor.expect_announced(cancelled)
+    visitor.expect_same_document()
+    visitor.expect_path(SPACE_PATH)
+    check_axe(page)
+
+
 def test_the_search_keeps_its_address_when_the_identifier_type_changes(visitor):
     """The type's swap of the identifier field is no step: the address stays
     the search's, so a reload or a bookmark shows the search again."""

@@ -164,11 +164,13 @@ def test_complete_journey(javascript, request, inbox, open_visitor):
     request_row.get_by_role("button", name=f"Approuver la demande de {other.full_name}").click()
     approved = f"{other.full_name} est désormais rattaché à la structure {company.name}."
     if javascript:
-        # The row swaps in place with the decision, which takes the focus and is announced.
-        expect(request_row).to_contain_text("Acceptée")
-        expect(request_row).to_contain_text(approved)
+        # The row swaps in place with the decision, which takes the focus;
+        # the message replaces the one above the page, and is announced.
+        expect(request_row).to_contain_text("Acceptée le")
+        expect(request_row).not_to_contain_text(approved)
         expect(request_row.get_by_role("button")).to_have_count(0)
-        expect_focus(page, approved, tag="p")
+        expect(page.locator(".notice--flash")).to_have_text([approved])
+        expect_focus(page, re.compile(r"^Acceptée le "), tag="td")
         visitor.expect_announced(approved)
         visitor.expect_same_document()
     else:

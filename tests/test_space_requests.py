@@ -1,0 +1,135 @@
+"""« Mon espace » keeps a refused or cancelled request in view for a while
+(its structure, the decision and its date, and a way to ask again), to its
+author only."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+import pytest
+
+import structures
+from models import Membership, Structure, User, utcnow
+from tests.support.app import query
+from tests.support.operators import grant
+from tests.support.responses import follow, shown, text_of
+from tests.support.signup import PERSON
+from tests.support.structures import LUCIE, PIERRE, SIRET_NORMALISED, create_structure, new_client, sign_up
+from views.space import ENDED_REQUESTS_DAYS
+
+DECIDED_ON = re.compile(r"(Refusée|Annulée) le \d\d/\d\d/\d{4} à \d\d:\d\d")
+ASK_AGAIN = f"/structure/rattachement?identifier_type=siret&amp;identifier={SIRET_NORMALISED}"
+
+
+@pytest.fixture
+def manager(app, mailbox):
+    """Marie, gestionnaire principal of « Ateliers Curie », on her own full-page browser."""
+    marie = new_client(app, mailbox, PERSON)
+    assert create_structure(marie).status_code == 303
+    return marie
+
+
+@pytest.fixture
+def requester(app, any_client, mailbox, manager):
+    """Pierre, on a full-page or htmx client, who asked to join « Ateliers Curie »."""
+    pierre = sign_up(any_client, mailbox, PIERRE)
+    ask(pierre)
+    return pierre
+
+
+def ask(client):
+    response = client.submit(
+        "/structure/rattachement/demande", {"identifier_type": "siret", "identifier": SIRET_NORMALISED}
+    )
+    assert response.status_code in (200, 303), text_of(response)
+    return response
+
+
+def request_of(app, email: str) -> int:
+    return query(app, lambda: Membership.get(Membership.user == User.by_email(email)).id)
+
+
+def row(text: str, membership_id: int) -> str:
+    found = re.search(rf'<tr id="request-{membership_id}">.*?</tr>', text, re.S)
+    assert found, f"no row for request {membership_id}"
+    return found.group(0)
+
+
+def test_a_refused_request_stays_in_mon_espace_with_its_date_and_a_way_to_ask_again(app, manager, requester):
+    membership_id = request_of(app, PIERRE["email"])
+    assert manager.submit(f"/approbations/{membership_id}/refuser").status_code == 303
+    text = shown(requester, "/espace/")
+    refused = row(text, membership_id)
+    assert "Ateliers Curie" in refused and SIRET_NORMALISED in refused
+    assert DECIDED_ON.search(refused).group(1) == "Refusée"
+    assert f'href="{ASK_AGAIN}"' in refused and "Demander à nouveau" in refused
+    assert "Annuler la demande" not in refused
+    assert "Aucune demande en attente." in text and "reste affichée ici 30 jours" in text
+    # Asking again: the same row is pending again, and the refusal is gone.
+    search = shown(requester, ASK_AGAIN.replace("&amp;", "&"))
+    assert "Demander le rattachement" in search
+    ask(requester)
+    text = shown(requester, "/espace/")
+    assert "En attente" in row(text, membership_id) and not DECIDED_ON.search(text)
+    assert text.count(f'id="request-{membership_id}"') == 1
+
+
+def test_a_request_refused_by_an_operator_shows_the_same(app, requester, mailbox):
+    membership_id = request_of(app, PIERRE["email"])
+    new_client(app, mailbox, LUCIE)
+    grant(app, LUCIE["email"])  # an operator: who refused does not change the row
+
+    def refuse_as_operator():
+        membership = Membership.get_by_id(membership_id)
+        assert structures.settle(membership, Structure.get(), User.by_email(LUCIE["email"]), approve=False)
+
+    with app.test_request_context():  # the mail links to « Mon espace »
+        query(app, refuse_as_operator)
+    assert DECIDED_ON.search(row(shown(requester, "/espace/"), membership_id)).group(1) == "Refusée"
+
+
+def test_a_cancelled_request_stays_in_mon_espace(app, requester):
+    membership_id = request_of(app, PIERRE["email"])
+    requester.submit(f"/espace/demandes/{membership_id}/annuler")
+    cancelled = row(shown(requester, "/espace/"), membership_id)
+    assert DECIDED_ON.search(cancelled).group(1) == "Annulée" and f'href="{ASK_AGAIN}"' in cancelled
+
+
+def test_a_decision_leaves_mon_espace_after_a_while(app, manager, requester):
+    membership_id = request_of(app, PIERRE["email"])
+    manager.submit(f"/approbations/{membership_id}/refuser")
+
+    def decided(days_ago: float):
+        moment = utcnow() - timedelta(days=days_ago)
+        query(app, Membership.update(decided_at=moment).where(Membership.id == membership_id).execute)
+
+    decided(ENDED_REQUESTS_DAYS - 1)
+    assert f'id="request-{membership_id}"' in shown(requester, "/espace/")
+    decided(ENDED_REQUESTS_DAYS + 1)
+    text = shown(requester, "/espace/")
+    assert f'id="request-{membership_id}"' not in text and "<table" not in text.split("Mes demandes")[1]
+    assert "Aucune demande en attente." in text
+
+
+def test_another_persons_refusal_never_shows_in_mon_espace(app, manager, requester, mailbox):
+    """Lucie's refused request is hers alone: neither Pierre, who asked the
+    same structure, nor Marie, who refused it, sees it in « Mon espace »."""
+    lucie = new_client(app, mailbox, LUCIE)
+    ask(lucie)
+    lucie_request = request_of(app, LUCIE["email"])
+    follow(manager, manager.submit(f"/approbations/{lucie_request}/refuser"))  # its message read
+    assert DECIDED_ON.search(row(shown(lucie, "/espace/"), lucie_request))
+    for other in (requester, manager):
+        text = text_of(other.get("/espace/"))
+        assert f'id="request-{lucie_request}"' not in text
+        assert not DECIDED_ON.search(text) and "Lucie" not in text
+
+
+def test_an_approved_request_moves_to_mes_structures_not_to_the_decisions(app, manager, requester):
+    membership_id = request_of(app, PIERRE["email"])
+    manager.submit(f"/approbations/{membership_id}/approuver")
+    text = shown(requester, "/espace/")
+    assert f'id="request-{membership_id}"' not in text and not DECIDED_ON.search(text)
+    assert "Utilisateur" in text
+    assert "Ateliers Curie" in follow(requester, ask(requester))  # asking again: already attached

@@ -1,0 +1,137 @@
+"""A structure that is not active (disabled by an operator, or awaiting
+moderation): its gestionnaire principal sees it but can no longer change it,
+neither its details nor its SIRET, whatever the request; operators still can."""
+
+from __future__ import annotations
+
+import pytest
+
+import operations
+import structures
+from models import Structure, User
+from tests.support.app import query
+from tests.support.responses import follow, shown, text_of
+from tests.support.structures import SIRET, STRUCTURE, create_structure, sign_up
+
+DETAILS = {k: v for k, v in STRUCTURE.items() if k not in ("identifier_type", "identifier")}
+DISABLED = "Cette structure est désactivée : ses informations ne peuvent pas être modifiées."
+PENDING = "Cette structure est en attente de validation par l'équipe du portail"
+REFUSALS = {Structure.DISABLED: DISABLED, Structure.PENDING: PENDING}
+CLOSED_STATES = pytest.mark.parametrize("status", [Structure.DISABLED, Structure.PENDING])
+
+
+def set_status(app, status: str) -> None:
+    query(app, lambda: Structure.update(status=status).execute())
+
+
+def stored(app) -> Structure:
+    return query(app, Structure.get)
+
+
+@pytest.fixture
+def manager(app, any_client, mailbox):
+    """Marie, gestionnaire principal of « Ateliers Curie », on a full-page or htmx client;
+    returns (client, structure id)."""
+    marie = sign_up(any_client, mailbox)
+    assert create_structure(marie).status_code in (200, 303)
+    return marie, stored(app).id
+
+
+def refused(client, response, structure_id: int, status: str) -> str:
+    """The refusal: back to the structure's page (a 303 without JavaScript, its
+    fragment under htmx), with the reason; its text."""
+    page = f"/structure/{structure_id}/"
+    if client.htmx:
+        assert response.status_code == 200 and response.headers["HX-Push-Url"] == page
+        assert "<html" not in text_of(response)
+    else:
+        assert response.status_code == 303 and response.headers["Location"] == page
+    text = follow(client, response)
+    assert REFUSALS[status] in text
+    assert f"/structure/{structure_id}/modifier" not in text  # the structure's page, no edit form
+    return text
+
+
+@CLOSED_STATES
+def test_the_page_of_a_structure_that_is_not_active_offers_no_edit(app, manager, status):
+    marie, structure_id = manager
+    assert f'href="/structure/{structure_id}/modifier"' in shown(marie, f"/structure/{structure_id}/")
+    set_status(app, status)
+    text = shown(marie, f"/structure/{structure_id}/")
+    assert f"/structure/{structure_id}/modifier" not in text and "Modifier les informations" not in text
+    assert "Ses informations ne peuvent pas être modifiées tant qu'elle n'est pas active." in text
+    assert 'href="/approbations/"' in text  # pending requests can still be refused
+
+
+@CLOSED_STATES
+def test_the_edit_form_of_a_structure_that_is_not_active_is_refused_with_its_reason(app, manager, status):
+    marie, structure_id = manager
+    set_status(app, status)
+    response = marie.get(f"/structure/{structure_id}/modifier")
+    text = refused(marie, response, structure_id, status)
+    assert "Ateliers Curie" in text and "Soumettre" not in text
+
+
+@CLOSED_STATES
+def test_a_forged_edit_of_a_structure_that_is_not_active_stores_nothing_attack_edit_after_disabling(
+    app, manager, status
+):
+    """The form kept open in a tab, or written by hand, sent once the
+    structure is disabled (or put back under moderation)."""
+    marie, structure_id = manager
+    set_status(app, status)
+    before = stored(app)
+    response = marie.submit(
+        f"/structure/{structure_id}/modifier", {**DETAILS, "company_name": "Nom usurpé", "city": "Lyon"}
+    )
+    refused(marie, response, structure_id, status)
+    after = stored(app)
+    assert (after.company_name, after.city) == ("Ateliers Curie", "Paris")
+    assert after.updated_at == before.updated_at
+    # Once active again, the same edit goes through.
+    set_status(app, Structure.ACTIVE)
+    response = marie.submit(f"/structure/{structure_id}/modifier", {**DETAILS, "company_name": "Nouveau nom"})
+    assert "Les informations de la structure ont été mises à jour." in follow(marie, response)
+    assert stored(app).company_name == "Nouveau nom"
+
+
+@CLOSED_STATES
+def test_a_forged_siret_for_a_structure_that_is_not_active_stores_nothing_attack_siret_after_disabling(
+    app, any_client, mailbox, status
+):
+    marie = sign_up(any_client, mailbox)
+    create_structure(marie, identifier_type="en_cours", identifier="")
+    structure = stored(app)
+    set_status(app, status)
+    response = marie.submit(f"/structure/{structure.id}/siret", {"identifier": SIRET})
+    refused(marie, response, structure.id, status)
+    assert (stored(app).identifier_type, stored(app).identifier) == ("en_cours", structure.identifier)
+
+
+def test_an_edit_loses_to_a_disabling_made_meanwhile(app, client, mailbox):
+    """The page checked the structure was active; an operator disables it
+    before the edit is written: the write checks again, and stores nothing."""
+    create_structure(sign_up(client, mailbox))
+
+    def edit_a_stale_copy():
+        structure = Structure.get()  # read while active
+        Structure.update(status=Structure.DISABLED).execute()
+        with pytest.raises(structures.Closed):
+            structures.update(structure, {**DETAILS, "company_name": "Trop tard"})
+        with pytest.raises(structures.Closed):
+            structures.assign_siret(structure, "73282932000074")
+
+    query(app, edit_a_stale_copy)
+    assert stored(app).company_name == "Ateliers Curie"
+
+
+def test_operators_still_correct_a_disabled_structure(app, client, mailbox):
+    create_structure(sign_up(client, mailbox))
+    set_status(app, Structure.DISABLED)
+
+    def correct():
+        operator = User.get()
+        return operations.update_structure(operator, Structure.get(), {**DETAILS, "company_name": "Corrigé"})
+
+    assert "company_name" in query(app, correct)
+    assert stored(app).company_name == "Corrigé"
