@@ -265,6 +265,17 @@ def settle(membership: Membership, structure: Structure, by: User, approve: bool
     return done
 
 
+# How long a refused or cancelled request stays in its requester's view
+# (« Mon espace », and step 5 while they have no structure).
+ENDED_SHOWN_DAYS = 30
+
+
+def recently_ended(user: User) -> list[Membership]:
+    """The user's requests refused or cancelled in the last ENDED_SHOWN_DAYS,
+    the latest first: the person knows, and may ask again."""
+    return Membership.ended_since(user, utcnow() - timedelta(days=ENDED_SHOWN_DAYS))
+
+
 def cancel(membership: Membership, user: User) -> bool:
     """The requester withdraws a pending request; the gestionnaire principal
     is told. False if it was not pending any more."""

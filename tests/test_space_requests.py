@@ -11,12 +11,12 @@ import pytest
 
 import structures
 from models import Membership, Structure, User, utcnow
+from structures import ENDED_SHOWN_DAYS
 from tests.support.app import query
 from tests.support.operators import grant
 from tests.support.responses import follow, shown, text_of
 from tests.support.signup import PERSON
 from tests.support.structures import LUCIE, PIERRE, SIRET_NORMALISED, create_structure, new_client, sign_up
-from views.space import ENDED_REQUESTS_DAYS
 
 DECIDED_ON = re.compile(r"(Refusée|Annulée) le \d\d/\d\d/\d{4} à \d\d:\d\d")
 ASK_AGAIN = f"/structure/rattachement?identifier_type=siret&amp;identifier={SIRET_NORMALISED}"
@@ -104,9 +104,9 @@ def test_a_decision_leaves_mon_espace_after_a_while(app, manager, requester):
         moment = utcnow() - timedelta(days=days_ago)
         query(app, Membership.update(decided_at=moment).where(Membership.id == membership_id).execute)
 
-    decided(ENDED_REQUESTS_DAYS - 1)
+    decided(ENDED_SHOWN_DAYS - 1)
     assert f'id="request-{membership_id}"' in shown(requester, "/espace/")
-    decided(ENDED_REQUESTS_DAYS + 1)
+    decided(ENDED_SHOWN_DAYS + 1)
     text = shown(requester, "/espace/")
     assert f'id="request-{membership_id}"' not in text and "<table" not in text.split("Mes demandes")[1]
     assert "Aucune demande en attente." in text
@@ -133,3 +133,40 @@ def test_an_approved_request_moves_to_mes_structures_not_to_the_decisions(app, m
     assert f'id="request-{membership_id}"' not in text and not DECIDED_ON.search(text)
     assert "Utilisateur" in text
     assert "Ateliers Curie" in follow(requester, ask(requester))  # asking again: already attached
+
+
+# -- step 5: where a person with no structure lands after signing in ---------------------
+
+REFUSED_ON_STEP_5 = re.compile(
+    r"Votre demande de rattachement à la structure Ateliers Curie a été refusée le \d\d/\d\d/\d{4}"
+)
+
+
+def test_step_5_tells_a_person_without_structure_their_request_was_refused(app, manager, requester):
+    membership_id = request_of(app, PIERRE["email"])
+    assert "refusée" not in shown(requester, "/structure/")  # pending: step 5 says so, no refusal
+    manager.submit(f"/approbations/{membership_id}/refuser")
+    text = shown(requester, "/structure/")
+    assert REFUSED_ON_STEP_5.search(text)
+    assert 'href="/espace/"' in text.split("a été refusée")[1].split("</div>")[0]
+    assert "Créer une nouvelle structure" in text  # the choice is still offered
+
+
+def test_step_5_says_nothing_of_a_cancelled_request_nor_an_old_refusal(app, manager, requester):
+    """Cancelling is the person's own act; a refusal older than ENDED_SHOWN_DAYS is no news."""
+    membership_id = request_of(app, PIERRE["email"])
+    requester.submit(f"/espace/demandes/{membership_id}/annuler")
+    assert "refusée" not in shown(requester, "/structure/")
+    manager_refuses_again = Membership.update(
+        status=Membership.REFUSED, decided_at=utcnow() - timedelta(days=ENDED_SHOWN_DAYS + 1)
+    ).where(Membership.id == membership_id)
+    query(app, manager_refuses_again.execute)
+    assert "refusée" not in shown(requester, "/structure/")
+
+
+def test_step_5_never_shows_another_persons_refusal(app, manager, requester, mailbox):
+    lucie = new_client(app, mailbox, LUCIE)
+    ask(lucie)
+    manager.submit(f"/approbations/{request_of(app, LUCIE['email'])}/refuser")
+    assert REFUSED_ON_STEP_5.search(shown(lucie, "/structure/"))
+    assert "refusée" not in shown(requester, "/structure/")

@@ -2,23 +2,18 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 from flask import Blueprint, abort, flash, request
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 import structures
-from models import Membership, utcnow
+from models import Membership
 from rules.identifiers import SIRET
 from security import account_limits
 from sirene import directory
 from views import JUST_ATTACHED, advance, in_place, page, renders, told
 
 bp = Blueprint("space", __name__, url_prefix="/espace")
-
-# How long a refused or cancelled request stays in « Mon espace ».
-ENDED_REQUESTS_DAYS = 30
 
 
 @bp.get("/")
@@ -37,8 +32,8 @@ def space_page(status: int = 200):
         memberships=memberships,
         just_attached=told(JUST_ATTACHED),
         requests=Membership.of_user(current_user, Membership.PENDING),
-        ended=Membership.ended_since(current_user, utcnow() - timedelta(days=ENDED_REQUESTS_DAYS)),
-        ended_days=ENDED_REQUESTS_DAYS,
+        ended=structures.recently_ended(current_user),
+        ended_days=structures.ENDED_SHOWN_DAYS,
         managed=managed,
         to_decide=Membership.to_decide(current_user) if managed else 0,
         closed=directory.closed([s.identifier for s in managed if s.identifier_type == SIRET]),

@@ -111,6 +111,7 @@ def structure_step():
         "structure/choose.html",
         search=StructureSearchForm(formdata=None),
         pending=Membership.of_user(current_user, Membership.PENDING),
+        refused=[m for m in structures.recently_ended(current_user) if m.status == Membership.REFUSED],
         just_activated=told(JUST_ACTIVATED),
     )
 
