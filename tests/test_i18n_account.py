@@ -107,6 +107,15 @@ def test_my_account_wrong_current_password_in_english(english):
     assert "The current password is incorrect." in error_of(response, "current_password")
 
 
+def test_my_account_same_password_again_in_english(english):
+    response = english.submit(
+        "/mon-compte/mot-de-passe",
+        {"current_password": PASSWORD, "password": PASSWORD, "password_confirm": PASSWORD},
+    )
+    answered(english, response, 422)
+    assert "must be different from the current password" in error_of(response, "password")
+
+
 def test_my_account_saved_and_contact_link_in_english(app, english, mailbox):
     response = english.submit(
         "/mon-compte/informations",
