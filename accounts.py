@@ -242,6 +242,11 @@ def pending_reset(raw_token: str) -> User | None:
     return _active_owner(raw_token, Token.RESET)
 
 
+def is_current_password(user: User, password: str) -> bool:
+    """Whether ``password`` is the account's password (one check of its hash)."""
+    return user.password_hash is not None and verify_password(user.password_hash, password)[0]
+
+
 def reset_password(raw_token: str, password: str) -> User | None:
     """Consume the link and set the new password; every session of the
     account ends. None if the link was used, revoked or expired meanwhile."""

@@ -82,11 +82,14 @@ def render(template: str, **context) -> tuple[str, str]:
     )
 
 
-def queue(recipient: str, subject: str, template: str, *, reader: User, **context) -> OutboxMail:
+def queue(
+    recipient: str, subject: str, template: str, *, reader: User, language: str | None = None, **context
+) -> OutboxMail:
     """Write a mail to the outbox; call inside the transaction of the change.
-    It is written in the language of ``reader``, the account it is for; the
-    subject is a lazy text (``lazy_gettext``), translated there too."""
-    language = reader.language or i18n.DEFAULT
+    It is written in the language of ``reader``, the account it is for, or
+    in ``language`` when given (a code read at once on the page that asked
+    for it); the subject is a lazy text (``lazy_gettext``), translated there too."""
+    language = i18n.chosen(language) or reader.language or i18n.DEFAULT
     with force_locale(language):
         subject = str(subject)
         body_text, body_html = render(template, **context)

@@ -4,8 +4,9 @@ sign-in stands. Other areas (the operators' /administration) call
 gate, see ``verified_in_session``).
 
 Modules: sealed (encrypted secrets), totp, email_code, recovery (codes),
-manage (enrol, remove, with audit and notification mail), verify (the
-sign-in's second step)."""
+shown_codes (new codes kept a while to be shown again), manage (enrol,
+remove, with audit and notification mail), verify (the sign-in's second
+step)."""
 
 from __future__ import annotations
 

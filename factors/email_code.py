@@ -9,6 +9,7 @@ from flask import current_app
 from flask_babel import lazy_gettext as _l
 
 import audit
+import i18n
 import mailer
 from audit import Event
 from models import EmailCode, User
@@ -16,7 +17,10 @@ from rules.codes import six_digits
 
 
 def send(user: User) -> None:
-    """Mail a new code (call inside the transaction of what asked for it)."""
+    """Mail a new code (call inside the transaction of what asked for it), in
+    the language of the page that asked for it: the person reads it at once.
+    On the sign-in's second step, a switch of language is not yet the
+    account's (nobody is signed in), so the account's stored one would lag."""
     minutes = current_app.config["EMAIL_CODE_TTL_MINUTES"]
     code = EmailCode.issue(user, timedelta(minutes=minutes))
     mailer.queue(
@@ -24,6 +28,7 @@ def send(user: User) -> None:
         _l("Votre code de connexion"),
         "second_factor_code",
         reader=user,
+        language=i18n.current(),
         user=user,
         code=code,
         minutes=minutes,

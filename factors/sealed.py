@@ -1,4 +1,5 @@
-"""Secrets stored encrypted (the TOTP secrets): AES-256-GCM under a key
+"""Secrets stored encrypted (the TOTP secrets; new recovery codes kept in the
+session a while, factors/shown_codes.py): AES-256-GCM under a key
 derived by HKDF-SHA256 from ``TWO_FACTOR_KEY`` when it is set, else from
 ``SECRET_KEY``, with a label of its own, so the stored secrets never share
 a key with the cookie signatures. Changing the setting the key derives from

@@ -6,9 +6,10 @@ from __future__ import annotations
 from flask import request
 from flask_wtf import FlaskForm
 from werkzeug.datastructures import CombinedMultiDict
-from wtforms import PasswordField, StringField
+from wtforms import EmailField, PasswordField, StringField
 
 from forms.validators import PlainText
+from rules.email import shown_email
 
 
 class Form(FlaskForm):
@@ -32,3 +33,13 @@ class Form(FlaskForm):
             if isinstance(data, CombinedMultiDict):
                 return request.form
             return data
+
+
+class EmailAddressField(EmailField):
+    """An e-mail address, shown as people read it: an internationalised
+    domain in Unicode, though the ``Email`` validator makes the data (what is
+    stored and sent to) its ASCII form; so a form shown again, or filled
+    from the database, never shows « xn--… »."""
+
+    def _value(self) -> str:
+        return shown_email(super()._value())

@@ -3,19 +3,23 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from flask_babel import lazy_gettext as _l
 from wtforms import BooleanField, PasswordField
 from wtforms.validators import DataRequired, Length
 
 from forms import Form
 from forms.registration import SURVEY_CONSENT_LABEL, PersonalInfoForm, SurveyConsentLabel
-from forms.validators import PasswordRule, SameAs
+from forms.validators import PasswordChanges, PasswordRule, SameAs
 from rules.messages import PASSWORDS_DIFFER, REQUIRED
 
 
 class NewPasswordForm(Form):
     """« Mise à jour du mot de passe ». ``context`` lists the words the
-    password may not contain (the user's names and e-mail)."""
+    password may not contain (the user's names and e-mail); ``is_current``,
+    for an account that has a password (a reset), says whether a password
+    is that one: it is refused."""
 
     password = PasswordField(
         _l("Nouveau mot de passe"),
@@ -31,9 +35,17 @@ class NewPasswordForm(Form):
         render_kw={"autocomplete": "new-password"},
     )
 
-    def __init__(self, *args, context: tuple[str, ...] = (), **kwargs):
+    def __init__(
+        self,
+        *args,
+        context: tuple[str, ...] = (),
+        is_current: Callable[[str], bool] | None = None,
+        **kwargs,
+    ):
         super().__init__(*args, **kwargs)
         self.password.validators = [*self.password.validators, PasswordRule(lambda: context)]
+        if is_current is not None:
+            self.password.validators.append(PasswordChanges(is_current))
 
 
 class ProfileForm(Form):
@@ -98,7 +110,9 @@ def _again(unbound):
 
 
 class ChangePasswordForm(Form):
-    """The current password, then a new one under the rule of step 4."""
+    """The current password, then a new one under the rule of step 4 that
+    differs from it. Comparing with the current password as typed is
+    enough: the use case refuses the change unless that one is right."""
 
     current_password = PasswordField(
         _l("Mot de passe actuel"),
@@ -112,7 +126,11 @@ class ChangePasswordForm(Form):
 
     def __init__(self, *args, context: tuple[str, ...] = (), **kwargs):
         super().__init__(*args, **kwargs)
-        self.password.validators = [*self.password.validators, PasswordRule(lambda: context)]
+        self.password.validators = [
+            *self.password.validators,
+            PasswordRule(lambda: context),
+            PasswordChanges(lambda password: password == self.current_password.data),
+        ]
 
 
 class DeleteAccountForm(Form):

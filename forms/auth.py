@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from wtforms import EmailField, PasswordField
+from wtforms import PasswordField
 from wtforms.validators import DataRequired, Length
 
-from forms import Form
+from forms import EmailAddressField, Form
 from forms.validators import Email
 from rules.messages import REQUIRED
 
 
 class LoginForm(Form):
-    email = EmailField(
+    email = EmailAddressField(
         _l("Adresse e-mail"),
         validators=[DataRequired(REQUIRED), Length(max=254)],
         render_kw={"autocomplete": "username", "spellcheck": "false"},
@@ -28,7 +28,7 @@ class EmailRequestForm(Form):
     """An address to send a link to: « Mot de passe oublié ? », or a new
     activation link. The answer never says whether it has an account."""
 
-    email = EmailField(
+    email = EmailAddressField(
         _l("Adresse e-mail"),
         validators=[DataRequired(REQUIRED), Length(max=254), Email()],
         render_kw={"autocomplete": "username", "spellcheck": "false"},

@@ -6,10 +6,10 @@ from flask import current_app
 from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 from markupsafe import escape
-from wtforms import BooleanField, EmailField, HiddenField, StringField, TelField
+from wtforms import BooleanField, HiddenField, StringField, TelField
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
-from forms import Form
+from forms import EmailAddressField, Form
 from forms.validators import Email, PersonName, Phone, SameAs
 from rules.email import lookup_email
 from rules.messages import EMAILS_DIFFER, REQUIRED
@@ -58,12 +58,12 @@ class SurveyConsentLabel:
 
 
 class PersonalInfoForm(SurveyConsentLabel, Form):
-    email = EmailField(
+    email = EmailAddressField(
         _l("Adresse e-mail"),
         validators=[DataRequired(REQUIRED), Length(max=254), Email()],
         render_kw={"autocomplete": "email", "spellcheck": "false"},
     )
-    email_confirm = EmailField(
+    email_confirm = EmailAddressField(
         _l("Confirmez votre adresse e-mail"),
         validators=[
             DataRequired(REQUIRED),
@@ -86,7 +86,7 @@ class PersonalInfoForm(SurveyConsentLabel, Form):
         validators=[Optional(), Length(max=40), Phone()],
         render_kw={"autocomplete": "tel"},
     )
-    contact_email = EmailField(
+    contact_email = EmailAddressField(
         _l("Adresse email de contact"),
         validators=[Optional(), Length(max=254), Email()],
         render_kw={"autocomplete": "email", "spellcheck": "false"},

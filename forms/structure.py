@@ -7,10 +7,10 @@ from functools import cache, lru_cache
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from wtforms import BooleanField, EmailField, HiddenField, SelectChoice, SelectField, StringField, TelField
+from wtforms import BooleanField, HiddenField, SelectChoice, SelectField, StringField, TelField
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
-from forms import Form
+from forms import EmailAddressField, Form
 from forms.render import Catalogue, CatalogueSelectField
 from forms.validators import AddressLine, Email, Identifier, PhoneInCountry, PostalCode, field_error
 from rules import RuleError
@@ -165,7 +165,7 @@ class StructureDetails(Form):
         validators=[Optional(), _max(100)],
         filters=[lambda value: " ".join(value.split()) if isinstance(value, str) else value],
     )
-    email = EmailField(
+    email = EmailAddressField(
         _l("Adresse électronique"),
         validators=[Optional(), _max(254), Email()],
         render_kw={"autocomplete": "email", "spellcheck": "false"},

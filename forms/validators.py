@@ -16,7 +16,7 @@ from rules.i18n import _
 from rules.identifiers import IDENTIFIER_TYPES, normalize_identifier
 from rules.messages import VALUES_DIFFER
 from rules.names import check_person_name
-from rules.passwords import check_password
+from rules.passwords import check_password, check_password_changes
 from rules.phone import normalize_phone
 from rules.places import check_address_line, check_postal_code, is_country
 from rules.text import check_text
@@ -25,6 +25,7 @@ __all__ = [
     "AddressLine",
     "Email",
     "Identifier",
+    "PasswordChanges",
     "PasswordRule",
     "PersonName",
     "Phone",
@@ -165,6 +166,21 @@ class PasswordRule:
     def __call__(self, form, field) -> None:
         with field_error():
             check_password(field.data or "", self.context() if self.context else ())
+
+
+class PasswordChanges:
+    """The new password must not be the current one; ``is_current(password)``
+    says whether it is. Skipped once the field has an error: a password the
+    rule refuses costs no check against the stored hash."""
+
+    def __init__(self, is_current: Callable[[str], bool]):
+        self.is_current = is_current
+
+    def __call__(self, form, field) -> None:
+        if field.errors:
+            return
+        with field_error():
+            check_password_changes(field.data or "", self.is_current)
 
 
 class SameAs:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import unicodedata
 
+import idna
 from email_validator import EmailNotValidError, validate_email
 
 from rules import RuleError
@@ -74,3 +75,43 @@ def lookup_email(value: str | None) -> str:
         return normalize_email(value)
     except RuleError:
         return value.strip().lower()
+
+
+# Scripts a label may mix: Japanese and Korean write with several; any
+# other mix (Latin with Cyrillic or Greek: « exаmple » with a Cyrillic а)
+# is how a domain passes for another, and is shown in its ASCII form.
+_SCRIPT_MIXES = (
+    frozenset({"LATIN", "CJK", "HIRAGANA", "KATAKANA", "KATAKANA-HIRAGANA"}),
+    frozenset({"LATIN", "CJK", "HANGUL"}),
+    frozenset({"LATIN", "CJK", "BOPOMOFO"}),
+)
+
+
+def _scripts(label: str) -> set[str]:
+    """The scripts of a label's letters, by the first word of their Unicode name."""
+    return {unicodedata.name(ch, "UNKNOWN").split()[0] for ch in label if ch.isalpha()}
+
+
+def _readable(label: str) -> bool:
+    scripts = _scripts(label)
+    return len(scripts) <= 1 or any(scripts <= mix for mix in _SCRIPT_MIXES)
+
+
+def shown_email(address: str | None) -> str:
+    """An address as people read it: an internationalised domain, stored and
+    sent in its ASCII form (« contact@xn--exemple-t-i4ab.fr »), in Unicode
+    (« contact@exemple-été.fr »). A label that mixes scripts stays in ASCII,
+    as browsers show such a domain; so does anything that is no valid
+    address. Never raises."""
+    if not isinstance(address, str) or "xn--" not in address.lower():
+        return address or ""
+    local, at, domain = address.rpartition("@")
+    if not at:
+        return address
+    try:
+        unicode_domain = idna.decode(domain)
+    except (idna.IDNAError, UnicodeError, ValueError):
+        return address
+    if not all(_readable(label) for label in unicode_domain.split(".")):
+        return address
+    return f"{local}@{unicode_domain}"

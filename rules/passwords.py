@@ -30,6 +30,7 @@ PASSWORD_COMMON = _("Ce mot de passe est trop courant. Choisissez-en un autre.")
 PASSWORD_CONTEXT = _(
     "Le mot de passe ne doit contenir ni votre nom, ni votre prénom, ni votre adresse e-mail."
 )
+PASSWORD_UNCHANGED = _("Le nouveau mot de passe doit être différent du mot de passe actuel.")
 
 
 @dataclass(frozen=True, slots=True)
@@ -245,3 +246,10 @@ def check_password(password: str, context: Iterable[str] = ()) -> None:
     folded = fold(password)
     if any(word in folded for word in password_context_words(context)):
         raise RuleError(PASSWORD_CONTEXT)
+
+
+def check_password_changes(password: str, is_current: Callable[[str], bool]) -> None:
+    """Raises RuleError when the new password is the current one
+    (``is_current`` says so: a comparison, or a check against the stored hash)."""
+    if is_current(password or ""):
+        raise RuleError(PASSWORD_UNCHANGED)

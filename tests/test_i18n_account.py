@@ -18,6 +18,7 @@ from tests.support.second_factor import (
     FACTORS,
     VERIFY,
     code_at,
+    codes_page,
     enrol_totp,
     forget_reauthentication,
     password_step,
@@ -107,6 +108,15 @@ def test_my_account_wrong_current_password_in_english(english):
     assert "The current password is incorrect." in error_of(response, "current_password")
 
 
+def test_my_account_same_password_again_in_english(english):
+    response = english.submit(
+        "/mon-compte/mot-de-passe",
+        {"current_password": PASSWORD, "password": PASSWORD, "password_confirm": PASSWORD},
+    )
+    answered(english, response, 422)
+    assert "must be different from the current password" in error_of(response, "password")
+
+
 def test_my_account_saved_and_contact_link_in_english(app, english, mailbox):
     response = english.submit(
         "/mon-compte/informations",
@@ -157,7 +167,8 @@ def test_adding_an_app_in_english(app, english, mailbox):
 def test_recovery_codes_and_the_list_in_english(app, english, mailbox):
     secret = start_totp(english)
     response = english.submit(f"{FACTORS}application/valider", {"code": code_at(secret, -1)})
-    text = answered(english, response, 200)
+    text = codes_page(english, response)
+    assert_english(text, data=TYPED)
     assert "Your recovery codes" in text and 'download="recovery-codes.txt"' in text
     assert "Recovery%20codes%20%E2%80%93%20each%20one%20works%20only%20once" in text
     text = page(english, FACTORS)

@@ -19,7 +19,7 @@ from accessibility import load_audit
 from tests.support.app import Client, HtmxClient, clean_environment, make_app, operator_texts
 from tests.support.constants import NEW_PASSWORD, PASSWORD
 from tests.support.i18n import assert_english, speak, visible_text
-from tests.support.responses import follow, text_of
+from tests.support.responses import error_of, follow, text_of
 from tests.support.signup import link_in
 from views.dev import LINK
 
@@ -91,6 +91,15 @@ def test_the_reset_page_and_its_expired_link(en, account, mailbox):
     expired = en.get(link)
     assert expired.status_code == 410
     assert "This link is no longer valid" in english(expired)
+
+
+def test_a_reset_to_the_current_password_is_refused_in_english(en, account, mailbox):
+    en.submit("/mot-de-passe-oublie/", {"email": account})
+    [link] = [link_in(m) for m in mailbox(account) if "/mot-de-passe-oublie/" in m.body_text]
+    response = en.submit(link, {"password": PASSWORD, "password_confirm": PASSWORD})
+    assert response.status_code == 422
+    english(response, account)
+    assert "must be different from the current password" in error_of(response, "password")
 
 
 # -- error pages ---------------------------------------------------------------------------------

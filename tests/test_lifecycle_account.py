@@ -6,7 +6,7 @@ import pytest
 
 from models import User, db
 from tests.support.constants import EMAIL, NEW_PASSWORD, PASSWORD
-from tests.support.responses import sent_to_sign_in
+from tests.support.responses import error_of, sent_to_sign_in
 
 
 @pytest.fixture
@@ -178,6 +178,47 @@ def test_a_password_change_needs_the_current_password_and_the_rule(
     after = stored(app)
     assert (after.password_hash, after.session_epoch) == (before.password_hash, before.session_epoch)
     assert signed_in.get("/mon-compte/").status_code == 200
+
+
+def test_attack_a_password_changed_to_itself_is_refused_next_to_the_new_password(app, signed_in, mailbox):
+    """« Changing » the password to itself would end the other sessions and
+    mail « modifié » while a thief who knows it keeps it: refused, nothing
+    changes, and what is typed in « Informations personnelles » stays."""
+    signed_in.submit("/mon-compte/informations/brouillon", {**PROFILE, "first_name": "Maria"})
+    before, mails = stored(app), len(mailbox(EMAIL))
+    response = signed_in.submit(
+        "/mon-compte/mot-de-passe",
+        {"current_password": PASSWORD, "password": PASSWORD, "password_confirm": PASSWORD},
+    )
+    assert response.status_code == 422
+    assert ("<html" in body(response)) is not signed_in.htmx
+    assert "doit être différent du mot de passe actuel" in error_of(response, "password")
+    assert 'value="Maria"' in body(response)  # the profile as typed, kept
+    after = stored(app)
+    assert (after.password_hash, after.session_epoch) == (before.password_hash, before.session_epoch)
+    assert len(mailbox(EMAIL)) == mails
+    assert signed_in.get("/mon-compte/").status_code == 200
+
+
+def test_a_password_change_checks_the_stored_hash_once(app, signed_in, monkeypatch):
+    """The new password is compared with the current one as typed: the one
+    check of the hash (the current password) proves both."""
+    import accounts
+
+    checks = []
+    verify = accounts.verify_password
+    monkeypatch.setattr(accounts, "verify_password", lambda *args: checks.append(1) or verify(*args))
+    signed_in.submit(
+        "/mon-compte/mot-de-passe",
+        {"current_password": PASSWORD, "password": PASSWORD, "password_confirm": PASSWORD},
+    )
+    assert checks == []
+    response = signed_in.submit(
+        "/mon-compte/mot-de-passe",
+        {"current_password": PASSWORD, "password": NEW_PASSWORD, "password_confirm": NEW_PASSWORD},
+    )
+    assert "Votre mot de passe a été modifié" in followed(signed_in, response)
+    assert checks == [1]
 
 
 def test_the_password_form_shows_the_rule_checked_live(signed_in):

@@ -11,7 +11,7 @@ from models import Token, User, db, utcnow
 from tests.support.app import Client
 from tests.support.concurrency import post_at_once
 from tests.support.constants import EMAIL, NEW_PASSWORD, PASSWORD
-from tests.support.responses import follow, signs_in_first
+from tests.support.responses import error_of, follow, signs_in_first
 from tests.support.signup import link_in
 
 # CSRF tokens carry a timestamp: they differ from one second to the next.
@@ -215,6 +215,58 @@ def test_the_new_password_follows_the_rule_of_step_4(any_client, account, mailbo
     assert message in response.get_data(as_text=True)
     assert any_client.get(link).status_code == 200  # the link is still good
     assert signs_in(any_client, PASSWORD)
+
+
+def test_attack_a_reset_to_the_current_password_is_refused_and_keeps_the_link(
+    app, any_client, account, mailbox
+):
+    """A reset to the password a thief may know changes nothing: no session
+    ends, no « modifié » mail; the link stays good for another password."""
+    ask_reset(any_client)
+    [link] = reset_links(mailbox)
+    before, mails = stored(app), len(mailbox(EMAIL))
+    response = choose(any_client, link, PASSWORD)
+    assert response.status_code == 422
+    assert ("<html" in response.get_data(as_text=True)) is not any_client.htmx
+    assert "doit être différent du mot de passe actuel" in error_of(response, "password")
+    after = stored(app)
+    assert (after.password_hash, after.session_epoch) == (before.password_hash, before.session_epoch)
+    assert len(mailbox(EMAIL)) == mails
+    assert any_client.get(link).status_code == 200
+    follow(any_client, choose(any_client, link), pushed="/mon-compte/")
+    any_client.submit("/deconnexion")
+    assert signs_in(any_client, NEW_PASSWORD)
+
+
+def test_a_reset_checks_the_stored_hash_once_and_only_for_a_password_the_rule_accepts(
+    any_client, account, mailbox, monkeypatch
+):
+    import accounts
+
+    checks = []
+    verify = accounts.verify_password
+    monkeypatch.setattr(accounts, "verify_password", lambda *args: checks.append(1) or verify(*args))
+    ask_reset(any_client)
+    [link] = reset_links(mailbox)
+    assert choose(any_client, link, "Court-1a").status_code == 422
+    assert checks == []
+    follow(any_client, choose(any_client, link), pushed="/mon-compte/")
+    assert checks == [1]
+
+
+def test_attack_the_reset_form_answers_one_guess_of_the_current_password_per_link(
+    app, any_client, account, mailbox
+):
+    """Its « différent du mot de passe actuel » tells the link's holder that
+    a guess is the old password. Only one guess per link: a wrong one that
+    the rule accepts sets it as the password and spends the link (and the
+    owner gets « modifié »); one the rule refuses is never checked."""
+    ask_reset(any_client)
+    [link] = reset_links(mailbox)
+    assert choose(any_client, link, "court").status_code == 422  # no hash checked
+    follow(any_client, choose(any_client, link, "Essai-Numero-001!"), pushed="/mon-compte/")
+    assert mailbox(EMAIL)[-1].subject == "Votre mot de passe a été modifié"
+    assert choose(any_client, link, PASSWORD).status_code == 410
 
 
 def test_a_reset_lifts_the_sign_in_delay(app, client, account, mailbox):

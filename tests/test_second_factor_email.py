@@ -8,10 +8,19 @@ from datetime import timedelta
 
 import pytest
 
-from models import EmailCode, OutboxMail, db, utcnow
+from models import EmailCode, OutboxMail, User, db, utcnow
+from tests.support.app import outbox
 from tests.support.constants import EMAIL, PASSWORD
+from tests.support.i18n import speak
 from tests.support.responses import error_of, is_fragment, text_of
-from tests.support.second_factor import FACTORS, VERIFY, password_step, reauthenticate, second_step
+from tests.support.second_factor import (
+    FACTORS,
+    VERIFY,
+    codes_page,
+    password_step,
+    reauthenticate,
+    second_step,
+)
 from tests.support.signup import sign_up
 
 CODE = re.compile(r"Votre code de connexion au Portail Structures : (\d{6})")
@@ -39,8 +48,7 @@ def enrol_email(client, app) -> None:
     response = client.submit(f"{FACTORS}e-mail")
     assert response.status_code == (200 if client.htmx else 303)
     response = client.submit(f"{FACTORS}e-mail/valider", {"code": last_code(app)})
-    assert response.status_code == 200
-    assert "Vos codes de secours" in text_of(response)
+    assert "Vos codes de secours" in codes_page(client, response)
 
 
 def test_codes_by_e_mail_reach_a_real_smtp_server(smtp_app, smtp):
@@ -56,7 +64,7 @@ def test_codes_by_e_mail_reach_a_real_smtp_server(smtp_app, smtp):
     assert message["Subject"] == "Portail Structures – Votre code de connexion"
     code = code_in(message.get_body(("plain",)).get_content())
     assert code in message.get_body(("html",)).get_content()
-    assert client.submit(f"{FACTORS}e-mail/valider", {"code": code}).status_code == 200
+    assert client.submit(f"{FACTORS}e-mail/valider", {"code": code}).status_code == 303
     client.submit("/deconnexion")
 
     password_step(client)
@@ -87,6 +95,29 @@ def test_the_e_mail_method_is_offered_first_and_sends_on_request(app, enrolled):
     assert is_fragment(response) == client.htmx
     assert "Un code vous a été envoyé à marie.curie@exemple.fr" in text_of(response)
     assert second_step(client, last_code(app), method="email").status_code in (204, 303)
+
+
+@pytest.mark.parametrize(
+    ("stored", "switched", "subject"),
+    [("fr", "en", "Your sign-in code"), ("en", "fr", "Votre code de connexion")],
+)
+def test_the_code_is_mailed_in_the_language_chosen_on_the_second_step(
+    app, enrolled, stored, switched, subject
+):
+    """Nobody is signed in yet on the second step: a switch of language
+    there is not the account's, yet the code read at once follows it."""
+    client = enrolled
+    with app.app_context(), db.connection_context():
+        User.update(language=stored).execute()
+    with client.session_transaction() as session:
+        session.pop("lang", None)  # no choice made before signing in
+    password_step(client)
+    speak(client, switched, page=VERIFY)
+    client.submit(f"{VERIFY}code-par-e-mail")
+    mail = outbox(app, EMAIL)[-1]
+    assert (mail.subject, mail.language) == (subject, switched)
+    code = re.search(r"\b(\d{6})\b", mail.body_text).group(1)
+    assert second_step(client, code, method="email").status_code in (204, 303)
 
 
 def test_an_e_mail_code_serves_once(app, enrolled):

@@ -75,6 +75,12 @@ def test_under_all_enrolment_is_step_4b_right_after_activation(tmp_path, monkeyp
     else:
         assert response.headers["Location"] == FACTORS
     secret, codes = enrol_totp(client)
+    # « J'ai conservé mes codes » goes on to step 5.
+    response = client.submit("/mon-compte/verification-en-deux-etapes/codes-de-secours/conserves")
+    if htmx:
+        assert response.headers["HX-Push-Url"] == "/structure/"
+    else:
+        assert response.headers["Location"] == "/structure/"
     assert client.get("/structure/").status_code == 200
     # The flow's later steps are renumbered.
     assert "Étape 6 sur 7" in text_of(client.get("/structure/"))

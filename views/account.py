@@ -15,6 +15,7 @@ import sessions
 from audit import Event
 from forms.account import ChangePasswordForm, ConfirmForm, ProfileForm, SurveyConsentForm
 from models import User, db
+from rules.email import shown_email
 from rules.passwords import password_checks
 from security import limit, limits, mail_allowed
 from views import advance, draft_saved, full_redirect, page, renders, sign_in
@@ -77,7 +78,7 @@ def profile():
             _(
                 "Un lien de confirmation a été envoyé à %(email)s. Les notifications vous parviendront à "
                 "cette adresse une fois confirmée ; d'ici là, à votre adresse de connexion.",
-                email=_user().contact_email,
+                email=shown_email(_user().contact_email),
             ),
             "info",
         )
@@ -152,7 +153,10 @@ def resend_contact():
     if sent is False:
         flash(str(TOO_MANY_LINKS), "error")
     elif sent:
-        sent = _("Un nouveau lien de confirmation a été envoyé à %(email)s.", email=_user().contact_email)
+        sent = _(
+            "Un nouveau lien de confirmation a été envoyé à %(email)s.",
+            email=shown_email(_user().contact_email),
+        )
         flash(sent, "success")
     return advance(".show")
 

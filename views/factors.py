@@ -11,7 +11,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 
 import factors
-from factors import manage, passkeys, recovery, totp
+from factors import manage, passkeys, recovery, shown_codes, totp
 from forms.second_factor import CODE_LABELS, CodeForm, ConfirmForm, PasskeyForm, ReauthForm
 from models import SecondFactor, User
 from security import limits
@@ -24,6 +24,10 @@ WRONG_CODE = _l("Ce code est incorrect ou a expiré. Vérifiez-le et réessayez.
 PASSKEY_FAILED = _l(
     "La clé d'accès n'a pas pu être enregistrée. Réessayez, ou choisissez une autre méthode : "
     "la création d'une clé d'accès demande un navigateur récent avec JavaScript activé."
+)
+CODES_GONE = _l(
+    "Vos codes de secours ne sont plus affichés. Si vous ne les avez pas conservés, "
+    "générez-en de nouveaux sur cette page."
 )
 LAST_FACTOR = _l(
     "Vous ne pouvez pas retirer votre dernière méthode : la vérification en deux étapes "
@@ -78,6 +82,11 @@ def _enrolment_gate():
     # leave the browser where it was without a word), or under htmx the
     # whole page.
     return full_redirect(url_for("factors.show"))
+
+
+@bp.before_app_request
+def _forget_expired_codes():
+    shown_codes.forget_expired()
 
 
 @bp.get("/")
@@ -264,14 +273,43 @@ def remove(factor_id: int):
 
 
 def _codes_or_show(codes: list[str]):
-    """New recovery codes are shown once, in this very answer (never stored
-    anywhere they could be read again)."""
+    """New recovery codes go to « Vos codes de secours », which shows them
+    until they are noted (factors/shown_codes.py); none: the list."""
     if not codes:
         return advance(".show")
+    shown_codes.keep(_user(), codes, in_flow=session.pop(factors.FLOW_KEY, False))
+    return advance(".recovery_codes")
+
+
+@bp.get("/codes-de-secours")
+@login_required
+def recovery_codes():
+    return recovery_codes_step()
+
+
+@renders("factors.recovery_codes")
+def recovery_codes_step():
+    codes = shown_codes.shown(_user())
+    if codes is None:
+        flash(str(CODES_GONE), "info")
+        return redirect(url_for(".show"), 303)
     text = "\n".join([_("Codes de secours – chacun ne sert qu'une fois"), "", *codes, ""])
-    in_flow = session.pop(factors.FLOW_KEY, False)
-    next_url = url_for("structure.choose") if in_flow else url_for(".show")
-    return page("factors/recovery_codes.html", codes=codes, text=text, next_url=next_url)
+    return page(
+        "factors/recovery_codes.html",
+        codes=codes,
+        text=text,
+        minutes=shown_codes.MINUTES,
+        form=ConfirmForm(formdata=None),
+    )
+
+
+@bp.post("/codes-de-secours/conserves")
+@login_required
+def codes_noted():
+    """« J'ai conservé mes codes »: they are no longer shown."""
+    if shown_codes.forget():
+        return advance("structure.choose")  # step 4b done: step 5
+    return advance(".show")
 
 
 @renders("factors.show")

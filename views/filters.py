@@ -13,6 +13,7 @@ from flask import Flask
 from flask_babel import gettext as _
 
 import i18n
+from rules.email import shown_email
 
 PARIS = ZoneInfo("Europe/Paris")
 
@@ -55,6 +56,12 @@ def phone(value: str | None) -> str:
     return phonenumbers.format_number(number, style)
 
 
+def email(value: str | None) -> str:
+    """A stored address as people read it: its internationalised domain in
+    Unicode (stored and sent in ASCII, « xn--… »)."""
+    return shown_email(value)
+
+
 def _label(labels: dict, code: str | None) -> str:
     """``code`` as words; a code this version does not know, as it is."""
     label = labels.get(code)
@@ -86,6 +93,7 @@ def erased(value):
 def register(app: Flask) -> None:
     app.add_template_filter(date_fr, "date_fr")
     app.add_template_filter(phone, "phone")
+    app.add_template_filter(email, "email")
     app.add_template_filter(time_fr, "time_fr")
     app.add_template_filter(outcome, "outcome")
     app.add_template_filter(event_label, "event_label")

@@ -60,7 +60,10 @@ def reset(token: str):
     user = accounts.pending_reset(token)
     if user is None:
         return page("recovery/invalid_link.html", 410)
-    form = NewPasswordForm(context=accounts.password_context(user))
+    form = NewPasswordForm(
+        context=accounts.password_context(user),
+        is_current=lambda password: accounts.is_current_password(user, password),
+    )
     context = {"form": form, "user": user, "checks": password_checks("")}
     if not form.is_submitted():
         return page("recovery/reset.html", **context)

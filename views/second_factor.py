@@ -18,6 +18,7 @@ from factors import passkeys, trust, verify
 from forms.auth import LoginForm
 from forms.second_factor import METHODS, PasskeySignInForm, SecondStepForm
 from models import db
+from rules.email import shown_email
 from security import limit, limits
 from views import full_redirect, page, renders, sign_in
 
@@ -95,7 +96,10 @@ def send_email_code():
     if "email" not in _methods(user):
         return second_step(422)
     verify.send_email_code(user)
-    flash(_("Un code vous a été envoyé à %(email)s. Il est valable 10 minutes.", email=user.email), "info")
+    flash(
+        _("Un code vous a été envoyé à %(email)s. Il est valable 10 minutes.", email=shown_email(user.email)),
+        "info",
+    )
     return second_step(method="email")
 
 

@@ -10,6 +10,7 @@ from playwright.sync_api import expect
 
 from tests.browser.support.checks import check_page
 from tests.browser.support.chromium import add_virtual_authenticator
+from tests.browser.support.factors import enrol_app
 from tests.browser.support.visitor import Visitor
 from tests.support.second_factor import code_at
 
@@ -53,7 +54,7 @@ def test_enrolling_an_app_and_signing_in_with_it(any_visitor, shots):
     with page.expect_download() as download:
         visitor.link("Télécharger les codes (fichier texte)").click()
     assert download.value.suggested_filename == "codes-de-secours.txt"
-    visitor.link("J'ai conservé mes codes").click()
+    visitor.button("J'ai conservé mes codes").click()
     visitor.expect_step(TITLE)
     expect(page.get_by_text("Application d'authentification", exact=True)).to_be_visible()
 
@@ -73,6 +74,25 @@ def test_enrolling_an_app_and_signing_in_with_it(any_visitor, shots):
     visitor.field("Code à 6 chiffres de votre application").fill(code_at(secret))
     visitor.button("Valider").click()
     visitor.expect_signed_in(person)
+
+
+def test_the_recovery_codes_survive_a_switch_of_language(any_visitor):
+    """The header's switch on « Vos codes de secours » (a plain form, or
+    the address bar's page under htmx) shows the same codes in English."""
+    visitor = any_visitor
+    page = visitor.page
+    visitor.sign_up_quickly()
+    enrol_app(visitor)
+    codes = page.locator(".recovery-codes li").all_inner_texts()
+    assert len(codes) == 10
+    visitor.button("English").click()
+    expect(page.locator("html")).to_have_attribute("lang", "en")
+    visitor.expect_step("Your recovery codes")
+    visitor.expect_path(FACTORS_PATH + "codes-de-secours")
+    assert page.locator(".recovery-codes li").all_inner_texts() == codes
+    visitor.button("I have kept my codes").click()
+    visitor.expect_step("Two-step verification")
+    expect(page.locator(".recovery-codes")).to_have_count(0)
 
 
 @pytest.fixture
@@ -96,7 +116,7 @@ def test_registering_a_passkey_and_signing_in_with_it(passkey_visitor, shots):
     visitor.field("Nom de la clé d'accès").fill("Ordinateur du bureau")
     visitor.button("Créer la clé d'accès").click()
     visitor.expect_step("Vos codes de secours")
-    visitor.link("J'ai conservé mes codes").click()
+    visitor.button("J'ai conservé mes codes").click()
     expect(page.get_by_text("Ordinateur du bureau", exact=True)).to_be_visible()
 
     visitor.sign_out()

@@ -55,13 +55,28 @@ def recovery_codes_in(page: str) -> list[str]:
     return re.findall(r"<li><code>([a-z2-9]{5}-[a-z2-9]{5})</code></li>", page)
 
 
+RECOVERY_CODES = f"{FACTORS}codes-de-secours"
+
+
+def codes_page(client: Client, response) -> str:
+    """« Vos codes de secours », where a success that made new codes leads:
+    the fragment itself under htmx (its address pushed), else the page
+    behind the 303."""
+    if client.htmx:
+        assert response.status_code == 200, text_of(response)
+        assert response.headers["HX-Push-Url"] == RECOVERY_CODES
+        return text_of(response)
+    assert response.status_code == 303, text_of(response)
+    assert response.headers["Location"] == RECOVERY_CODES
+    return text_of(client.get(RECOVERY_CODES))
+
+
 def enrol_totp(client: Client) -> tuple[str, list[str]]:
-    """A confirmed app: its secret and the recovery codes shown once. The
-    code used is one period back, so that the test's next code is fresh."""
+    """A confirmed app: its secret and the recovery codes shown. The code
+    used is one period back, so that the test's next code is fresh."""
     secret = start_totp(client)
     response = client.submit(f"{FACTORS}application/valider", {"code": code_at(secret, -1)})
-    assert response.status_code == 200, text_of(response)
-    codes = recovery_codes_in(text_of(response))
+    codes = recovery_codes_in(codes_page(client, response))
     assert len(codes) == 10
     return secret, codes
 
