@@ -193,12 +193,28 @@ def test_a_member_who_leaves_while_chosen_is_named_next_to_the_field(team, monke
     assert team.roles()["Marie"] == Membership.MANAGER
 
 
+def test_attack_edit_and_siret_forms_opened_before_the_handover(team):
+    """« Modifier les informations » open in another tab: after the hand-over,
+    its details and its SIRET are stored by nobody; the structure's page says why."""
+    before = query(team.app, lambda: Structure.get_by_id(team.id).company_name)
+    team.hand_over(team.pierre)
+    edited = team.marie.submit(
+        f"{team.url}modifier", {"company_name": "Ateliers Volés", "address": "1 rue X", "city": "Paris"}
+    )
+    told(team.marie, edited, team.url)
+    told(team.marie, team.marie.submit(f"{team.url}siret", {"identifier": ANOTHER_SIRET}), team.url)
+    assert query(team.app, lambda: Structure.get_by_id(team.id).company_name) == before
+    assert query(team.app, lambda: Structure.get_by_id(team.id).identifier) == SIRET_NORMALISED
+
+
 def test_attack_a_stranger_can_neither_hand_over_nor_decide_and_learns_nothing(app, team, mailbox):
     """Zoé, who never belonged to the structure, sends the forms with real
     ids: refused as before (403), no word about the structure, nothing changed."""
     zoe = new_client(app, mailbox, ZOE, htmx=team.marie.htmx)
     answers = [
         zoe.submit(f"{team.url}gestionnaire", {"member": team.pierre, "confirm": "y"}),
+        zoe.submit(f"{team.url}modifier", {"company_name": "Ateliers Volés"}),
+        zoe.submit(f"{team.url}siret", {"identifier": ANOTHER_SIRET}),
         zoe.submit(f"/approbations/{team.paul}/approuver"),
         zoe.submit(f"/approbations/{team.paul}/refuser"),
     ]

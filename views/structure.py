@@ -313,14 +313,14 @@ def request_attachment():
 # -- a structure, for its members --------------------------------------------------------
 
 
-def _member_structure(structure_id: int, manager: bool = False) -> tuple[Structure, Membership]:
+def _member_structure(structure_id: int) -> tuple[Structure, Membership]:
     """The structure and the current user's active membership; 403 for
     anyone else (404 if it does not exist)."""
     structure = Structure.get_or_none(Structure.id == structure_id)
     if structure is None:
         abort(404)
     membership = structure.membership_of(current_user)
-    if membership is None or (manager and membership.role != Membership.MANAGER):
+    if membership is None:
         abort(403)
     return structure, membership
 
@@ -354,6 +354,14 @@ def detail(structure_id: int):
     return _detail_page(structure, membership)
 
 
+def _no_longer_manager(structure: Structure):
+    """A form of the gestionnaire principal (edit, SIRET, hand-over) from a
+    member who no longer is (a page opened before the role left them):
+    nothing done, and the structure's page says why. Anyone who is not a
+    member at all was refused before (403, naming nothing)."""
+    return turn_away(no_longer_manager(structure.company_name), ".detail", structure_id=structure.id)
+
+
 def _not_editable(structure_id: int):
     """The edit of a structure that is not active, refused: back to its
     page, which says why (its state, read again: it may just have changed)."""
@@ -365,7 +373,9 @@ def _not_editable(structure_id: int):
 @bp.route("/<id:structure_id>/modifier", methods=["GET", "POST"])
 @login_required
 def edit(structure_id: int):
-    structure, _membership = _member_structure(structure_id, manager=True)
+    structure, membership = _member_structure(structure_id)
+    if membership.role != Membership.MANAGER:
+        return _no_longer_manager(structure)
     if not structure.is_open:
         return _not_editable(structure.id)
     form = StructureEditForm(structure=structure)
@@ -386,7 +396,9 @@ def edit(structure_id: int):
 @login_required
 def assign_siret(structure_id: int):
     """A structure first numbered by the portal receives its SIRET."""
-    structure, _membership = _member_structure(structure_id, manager=True)
+    structure, membership = _member_structure(structure_id)
+    if membership.role != Membership.MANAGER:
+        return _no_longer_manager(structure)
     if not structure.is_open:
         return _not_editable(structure.id)
     if not structure.kind.internal:
@@ -420,14 +432,14 @@ def hand_over(structure_id: int):
     member of the structure, 403 as for its other pages."""
     structure, membership = _member_structure(structure_id)
     if membership.role != Membership.MANAGER:
-        return turn_away(no_longer_manager(structure.company_name), ".detail", structure_id=structure.id)
+        return _no_longer_manager(structure)
     form = HandoverForm(members=_successors(structure.active_members()))
     if not form.validate():
         return _detail_page(structure, membership, handover=form, status=422)
     try:
         successor = structures.hand_over(structure, current_user, form.member.data)
     except structures.NotManager:  # handed over meanwhile, by a request sent at the same time
-        return turn_away(no_longer_manager(structure.company_name), ".detail", structure_id=structure.id)
+        return _no_longer_manager(structure)
     if successor is None:  # the member chosen left the structure meanwhile
         form = HandoverForm(members=_successors(structure.active_members()))
         form.member.errors = [_("Ce membre n'est plus rattaché à la structure : choisissez-en un autre.")]
