@@ -122,21 +122,28 @@ def create(creator: User, data: dict) -> Structure:
     return structure
 
 
-def update(structure: Structure, details: dict) -> None:
+def update(structure: Structure, manager: User, details: dict) -> None:
     """The gestionnaire principal's edit; Closed, nothing stored, unless the
     structure is active (checked as it is written: an operator who disables
-    it meanwhile wins)."""
+    it meanwhile wins); NotManager, nothing stored, if ``manager`` is not (or
+    no longer) its gestionnaire principal (a hand-over sent meanwhile wins)."""
     with db.atomic():
+        if not structure.is_managed_by(manager):
+            raise NotManager
         if not structure.update_details(only_if_open=True, **details):
             raise Closed
 
 
-def assign_siret(structure: Structure, siret: str) -> bool:
+def assign_siret(structure: Structure, manager: User, siret: str) -> bool:
     """Give a structure numbered by the portal its SIRET. False if it has an
     external identifier already; AlreadyExists if another structure has it;
-    Closed, nothing stored, unless the structure is active."""
+    Closed, nothing stored, unless the structure is active; NotManager,
+    nothing stored, if ``manager`` is not (or no longer) its gestionnaire
+    principal."""
     try:
         with db.atomic():
+            if not structure.is_managed_by(manager):
+                raise NotManager
             if structure.assign_identifier(SIRET, siret):
                 return True
             if not Structure.get_by_id(structure.id).is_open:

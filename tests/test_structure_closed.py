@@ -115,11 +115,12 @@ def test_an_edit_loses_to_a_disabling_made_meanwhile(app, client, mailbox):
 
     def edit_a_stale_copy():
         structure = Structure.get()  # read while active
+        manager = structure.manager()
         Structure.update(status=Structure.DISABLED).execute()
         with pytest.raises(structures.Closed):
-            structures.update(structure, {**DETAILS, "company_name": "Trop tard"})
+            structures.update(structure, manager, {**DETAILS, "company_name": "Trop tard"})
         with pytest.raises(structures.Closed):
-            structures.assign_siret(structure, "73282932000074")
+            structures.assign_siret(structure, manager, "73282932000074")
 
     query(app, edit_a_stale_copy)
     assert stored(app).company_name == "Ateliers Curie"

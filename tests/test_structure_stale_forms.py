@@ -227,3 +227,39 @@ def test_attack_a_stranger_can_neither_hand_over_nor_decide_and_learns_nothing(a
             assert response.headers["HX-Retarget"] == "#main"  # shown, not swallowed
     assert team.roles() == {"Marie": Membership.MANAGER, "Pierre": Membership.USER, "Lucie": Membership.USER}
     assert team.status(team.paul) == Membership.PENDING
+
+
+def test_attack_edit_and_siret_raced_by_a_handover_in_between(app, any_client, mailbox, monkeypatch):
+    """The other tab's hand-over lands after this edit's checks, before it is
+    written: the write checks the role again, and stores nothing."""
+    from forms.structure import SiretForm, StructureEditForm
+    from tests.support.structures import STRUCTURE
+
+    team = Team(app, any_client, mailbox)
+    query(app, lambda: Structure.update(identifier_type="en_cours", identifier="0000000001").execute())
+
+    def overtaken(form_class):
+        validate = form_class.validate
+
+        def validated_then_overtaken(form, *args, **kwargs):
+            valid = validate(form, *args, **kwargs)
+            holder = Structure.get_by_id(team.id).manager()
+            Structure.get_by_id(team.id).hand_over(
+                holder, team.pierre if holder.first_name == "Marie" else team.lucie
+            )
+            return valid
+
+        monkeypatch.setattr(form_class, "validate", validated_then_overtaken)
+
+    overtaken(StructureEditForm)
+    details = {k: v for k, v in STRUCTURE.items() if k not in ("identifier_type", "identifier")}
+    edited = team.marie.submit(f"{team.url}modifier", {**details, "company_name": "Ateliers Volés"})
+    told(team.marie, edited, team.url)
+    assert query(app, lambda: Structure.get_by_id(team.id).company_name) == "Ateliers Curie"
+
+    # Marie has the role again; her SIRET form now loses the same race.
+    marie = team.membership("marie.curie@exemple.fr")
+    query(app, lambda: Structure.get_by_id(team.id).hand_over(User.by_email(PIERRE["email"]), marie))
+    overtaken(SiretForm)
+    told(team.marie, team.marie.submit(f"{team.url}siret", {"identifier": ANOTHER_SIRET}), team.url)
+    assert query(app, lambda: Structure.get_by_id(team.id).identifier) == "0000000001"

@@ -385,7 +385,9 @@ def edit(structure_id: int):
     if not form.validate():
         return invalid("structure/edit.html", form=form, siret=siret, structure=structure)
     try:
-        structures.update(structure, form.details())
+        structures.update(structure, current_user, form.details())
+    except structures.NotManager:  # handed over meanwhile, by a request sent at the same time
+        return _no_longer_manager(structure)
     except structures.Closed:  # disabled while the form was being filled in
         return _not_editable(structure.id)
     flash(_("Les informations de la structure ont été mises à jour."), "success")
@@ -407,7 +409,9 @@ def assign_siret(structure_id: int):
     siret = SiretForm(structure=structure)
     if siret.validate():
         try:
-            assigned = structures.assign_siret(structure, siret.identifier.data)
+            assigned = structures.assign_siret(structure, current_user, siret.identifier.data)
+        except structures.NotManager:  # handed over meanwhile, by a request sent at the same time
+            return _no_longer_manager(structure)
         except structures.AlreadyExists:
             siret.identifier.errors = [_("Une structure avec ce SIRET existe déjà sur le portail.")]
         except structures.Closed:
