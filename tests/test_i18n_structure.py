@@ -336,7 +336,7 @@ def test_the_handover_and_its_errors_in_english(app, manager, pierre):
     assert "Pierre Durand is now the main manager of the structure. You remain one of its users." in text
     # The same form sent again (another tab): said in English, nothing changed.
     text = after(manager, manager.submit(f"{url}gestionnaire", {"member": member, "confirm": "y"}))
-    said = "You are no longer the main manager of the structure Ateliers Curie: nothing has been changed."
+    said = "You are not the main manager of the structure Ateliers Curie: nothing has been changed."
     assert said in text
 
 

@@ -39,7 +39,7 @@ ZOE = {
     "email_confirm": "zoe.ferrand@exemple.fr",
     "first_name": "Zoé",
 }
-NOT_MANAGER = "Vous n'êtes plus gestionnaire principal de la structure Ateliers Curie : rien n'a été modifié."
+NOT_MANAGER = "Vous n'êtes pas gestionnaire principal de la structure Ateliers Curie : rien n'a été modifié."
 ANOTHER_SIRET = "73282932000009"
 
 

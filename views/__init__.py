@@ -365,11 +365,12 @@ def advance(endpoint: str, **values) -> Response:
     return push_url(render(**values), url)
 
 
-def no_longer_manager(structure_name: str) -> str:
-    """What a form of the gestionnaire principal answers once its sender has
-    handed the role over (sent from another tab, or a page opened before)."""
+def not_the_manager(structure_name: str) -> str:
+    """What a form of the gestionnaire principal answers to a member who is
+    not (most often: no longer, the form sent from a page opened before they
+    handed the role over). Worded to be true of both."""
     return _(
-        "Vous n'êtes plus gestionnaire principal de la structure %(name)s : rien n'a été modifié.",
+        "Vous n'êtes pas gestionnaire principal de la structure %(name)s : rien n'a été modifié.",
         name=structure_name,
     )
 

@@ -8,7 +8,7 @@ from flask_login import current_user, login_required
 
 import structures
 from models import Membership, Structure
-from views import CLOSED, advance, in_place, no_longer_manager, page, renders, turn_away
+from views import CLOSED, advance, in_place, not_the_manager, page, renders, turn_away
 
 bp = Blueprint("approvals", __name__, url_prefix="/approbations")
 
@@ -56,7 +56,7 @@ def _decide(membership_id: int, approve: bool):
     except structures.NotManager:
         # « Approbations » when they still manage another structure, else « Mon espace ».
         still = ".index" if Membership.managed_structures(current_user) else "space.home"
-        return turn_away(no_longer_manager(structure.company_name), still)
+        return turn_away(not_the_manager(structure.company_name), still)
     except structures.Closed:
         decided, closed = False, True
     membership = Membership.get_by_id(membership_id)

@@ -31,7 +31,7 @@ from views import (
     confirm_attached,
     draft_saved,
     invalid,
-    no_longer_manager,
+    not_the_manager,
     page,
     renders,
     told,
@@ -354,12 +354,12 @@ def detail(structure_id: int):
     return _detail_page(structure, membership)
 
 
-def _no_longer_manager(structure: Structure):
+def _not_the_manager(structure: Structure):
     """A form of the gestionnaire principal (edit, SIRET, hand-over) from a
     member who no longer is (a page opened before the role left them):
     nothing done, and the structure's page says why. Anyone who is not a
     member at all was refused before (403, naming nothing)."""
-    return turn_away(no_longer_manager(structure.company_name), ".detail", structure_id=structure.id)
+    return turn_away(not_the_manager(structure.company_name), ".detail", structure_id=structure.id)
 
 
 def _not_editable(structure_id: int):
@@ -375,7 +375,7 @@ def _not_editable(structure_id: int):
 def edit(structure_id: int):
     structure, membership = _member_structure(structure_id)
     if membership.role != Membership.MANAGER:
-        return _no_longer_manager(structure)
+        return _not_the_manager(structure)
     if not structure.is_open:
         return _not_editable(structure.id)
     form = StructureEditForm(structure=structure)
@@ -387,11 +387,22 @@ def edit(structure_id: int):
     try:
         structures.update(structure, current_user, form.details())
     except structures.NotManager:  # handed over meanwhile, by a request sent at the same time
-        return _no_longer_manager(structure)
+        return _not_the_manager(structure)
     except structures.Closed:  # disabled while the form was being filled in
         return _not_editable(structure.id)
     flash(_("Les informations de la structure ont été mises à jour."), "success")
     return advance(".detail", structure_id=structure.id)
+
+
+def _siret_already_there(structure: Structure):
+    """The SIRET form sent again (a second tab, Back) once the structure has
+    its identifier: nothing changes, and its page says which it has."""
+    message = _(
+        "Cette structure a déjà son identifiant (%(kind)s %(identifier)s) : rien n'a été modifié.",
+        kind=structure.kind.name,
+        identifier=structure.identifier,
+    )
+    return turn_away(message, ".detail", structure_id=structure.id)
 
 
 @bp.post("/<id:structure_id>/siret")
@@ -400,25 +411,25 @@ def assign_siret(structure_id: int):
     """A structure first numbered by the portal receives its SIRET."""
     structure, membership = _member_structure(structure_id)
     if membership.role != Membership.MANAGER:
-        return _no_longer_manager(structure)
+        return _not_the_manager(structure)
     if not structure.is_open:
         return _not_editable(structure.id)
     if not structure.kind.internal:
-        abort(409)
+        return _siret_already_there(structure)
     form = StructureEditForm(formdata=None, structure=structure)
     siret = SiretForm(structure=structure)
     if siret.validate():
         try:
             assigned = structures.assign_siret(structure, current_user, siret.identifier.data)
         except structures.NotManager:  # handed over meanwhile, by a request sent at the same time
-            return _no_longer_manager(structure)
+            return _not_the_manager(structure)
         except structures.AlreadyExists:
             siret.identifier.errors = [_("Une structure avec ce SIRET existe déjà sur le portail.")]
         except structures.Closed:
             return _not_editable(structure.id)
         else:
-            if not assigned:
-                abort(409)
+            if not assigned:  # given by another tab meanwhile
+                return _siret_already_there(Structure.get_by_id(structure.id))
             flash(
                 _("Le SIRET %(siret)s est enregistré pour la structure.", siret=structure.identifier),
                 "success",
@@ -436,14 +447,14 @@ def hand_over(structure_id: int):
     member of the structure, 403 as for its other pages."""
     structure, membership = _member_structure(structure_id)
     if membership.role != Membership.MANAGER:
-        return _no_longer_manager(structure)
+        return _not_the_manager(structure)
     form = HandoverForm(members=_successors(structure.active_members()))
     if not form.validate():
         return _detail_page(structure, membership, handover=form, status=422)
     try:
         successor = structures.hand_over(structure, current_user, form.member.data)
     except structures.NotManager:  # handed over meanwhile, by a request sent at the same time
-        return _no_longer_manager(structure)
+        return _not_the_manager(structure)
     if successor is None:  # the member chosen left the structure meanwhile
         form = HandoverForm(members=_successors(structure.active_members()))
         form.member.errors = [_("Ce membre n'est plus rattaché à la structure : choisissez-en un autre.")]

@@ -106,7 +106,7 @@ def test_a_second_handover_from_a_page_opened_before_says_what_happened(open_vis
     )
     second_tab.get_by_label(re.compile("Je confirme transmettre")).check()
     second_tab.get_by_role("button", name="Transférer le rôle", exact=True).click()
-    said = f"Vous n'êtes plus gestionnaire principal de la structure {company.name} : rien n'a été modifié."
+    said = f"Vous n'êtes pas gestionnaire principal de la structure {company.name} : rien n'a été modifié."
     expect(second_tab.locator(".notice--error")).to_have_text(said)
     expect(second_tab.locator("main")).to_contain_text("Votre rôle : Utilisateur.")
     expect(second_tab.get_by_role("link", name="Retour à Mon espace")).to_be_visible()
