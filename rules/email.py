@@ -77,6 +77,25 @@ def lookup_email(value: str | None) -> str:
         return value.strip().lower()
 
 
+def searched_email(text: str) -> str:
+    """Text typed to find an address (« exemple-été.fr », as ``shown_email``
+    shows it), its internationalised labels in the stored ASCII form
+    (« xn--exemple-t-i4ab.fr »); a label that has none stays as typed."""
+    if text.isascii():
+        return text
+    local, at, domain = text.rpartition("@")
+    return f"{local}{at}{'.'.join(_ascii_label(label) for label in domain.split('.'))}"
+
+
+def _ascii_label(label: str) -> str:
+    if label.isascii():
+        return label
+    try:
+        return idna.encode(label, uts46=True).decode()
+    except (idna.IDNAError, UnicodeError, ValueError):
+        return label
+
+
 # Scripts a label may mix: Japanese and Korean write with several; any
 # other mix (Latin with Cyrillic or Greek: « exаmple » with a Cyrillic а)
 # is how a domain passes for another, and is shown in its ASCII form.
