@@ -1220,6 +1220,15 @@ class RecoveryCode(BaseModel):
     def revoke_all(cls, user: User) -> None:
         cls.delete().where(cls.user == user.id).execute()
 
+    @classmethod
+    def is_current_set(cls, user: User, codes: list[str]) -> bool:
+        """Whether ``codes`` are still the account's set (used ones included):
+        not replaced by a new set, nor revoked with the last factor."""
+        hashes = {sha256(code) for code in codes}
+        return bool(hashes) and cls.select().where(
+            (cls.user == user.id) & cls.code_hash.in_(list(hashes))
+        ).count() == len(hashes)
+
 
 class EmailCode(BaseModel):
     """A 6-digit code mailed as a second factor: short-lived, single use, a

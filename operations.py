@@ -18,7 +18,7 @@ import rights
 import structures
 from audit import Event, Outcome
 from models import AuditEvent, Membership, OutboxMail, Structure, User, db, utcnow
-from rules.email import lookup_email
+from rules.email import lookup_email, searched_email
 
 SEARCH_LIMIT = 50
 
@@ -61,7 +61,8 @@ def operators() -> list[User]:
 
 
 def search_accounts(text: str) -> list[User]:
-    """Accounts whose e-mail, contact e-mail or name contains ``text``, or
+    """Accounts whose e-mail, contact e-mail (an internationalised domain
+    typed as shown, in Unicode) or name contains ``text``, or
     that belong to a structure whose name or identifier contains it."""
     text = " ".join(text.split())
     if not text:
@@ -72,11 +73,12 @@ def search_accounts(text: str) -> list[User]:
         .where(Structure.company_name.contains(text) | Structure.identifier.contains(text.replace(" ", "")))
     )
     full_name = User.first_name.concat(" ").concat(User.last_name)
+    address = searched_email(text)  # addresses are stored in ASCII, shown in Unicode
     return list(
         User.select()
         .where(
-            User.email.contains(text)
-            | User.contact_email.contains(text)
+            User.email.contains(address)
+            | User.contact_email.contains(address)
             | full_name.contains(text)
             | User.id.in_(in_structures)
         )

@@ -9,7 +9,8 @@ stored).
 They are kept in this session's cookie (no table, nothing to purge), sealed
 (factors/sealed.py): Flask's cookie is signed, not encrypted, and a copy of
 it, taken from the browser or from a proxy, would otherwise give the codes
-away for as long as they work. Sealed, they open only on the server, with
+away for as long as they work. Codes that no longer work (a new set made
+in another session, the last factor removed) are not shown either. Sealed, they open only on the server, with
 the time limit inside the seal, for this account and this session (the key
 the session row is listed under): a value carried into another session or
 account does not open. Signing out clears the session (sessions.py), and an
@@ -24,7 +25,7 @@ from flask import session
 
 import sessions
 from factors.sealed import seal, unseal
-from models import User
+from models import RecoveryCode, User
 
 KEY = "recovery_codes"
 MINUTES = 10
@@ -49,8 +50,8 @@ def shown(user: User) -> list[str] | None:
         return None
     plain = unseal(kept.get("sealed"), _context(user))
     data = json.loads(plain) if plain else {}
-    if time.time() >= data.get("until", 0):
-        session.pop(KEY, None)
+    if time.time() >= data.get("until", 0) or not RecoveryCode.is_current_set(user, data["codes"]):
+        session.pop(KEY, None)  # past their time, or no longer working (a new set, the factor removed)
         return None
     return data["codes"]
 

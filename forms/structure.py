@@ -14,6 +14,7 @@ from forms import EmailAddressField, Form
 from forms.render import Catalogue, CatalogueSelectField
 from forms.validators import AddressLine, Email, Identifier, PhoneInCountry, PostalCode, field_error
 from rules import RuleError
+from rules.email import shown_email
 from rules.i18n import language
 from rules.identifiers import (
     IDENTIFIER_TYPES,
@@ -416,7 +417,9 @@ class DesignateForm(Form):
 
     def __init__(self, *args, members=(), **kwargs):
         super().__init__(*args, **kwargs)
-        self.candidates = [SelectChoice(m.id, f"{m.user.full_name} ({m.user.email})") for m in members]
+        self.candidates = [
+            SelectChoice(m.id, f"{m.user.full_name} ({shown_email(m.user.email)})") for m in members
+        ]
         self.member.choices = [SelectChoice("", _("Sélectionner un membre")), *self.candidates]
 
 

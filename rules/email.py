@@ -77,6 +77,25 @@ def lookup_email(value: str | None) -> str:
         return value.strip().lower()
 
 
+def searched_email(text: str) -> str:
+    """Text typed to find an address (« exemple-été.fr », as ``shown_email``
+    shows it), its internationalised labels in the stored ASCII form
+    (« xn--exemple-t-i4ab.fr »); a label that has none stays as typed."""
+    if text.isascii():
+        return text
+    local, at, domain = text.rpartition("@")
+    return f"{local}{at}{'.'.join(_ascii_label(label) for label in domain.split('.'))}"
+
+
+def _ascii_label(label: str) -> str:
+    if label.isascii():
+        return label
+    try:
+        return idna.encode(label, uts46=True).decode()
+    except (idna.IDNAError, UnicodeError, ValueError):
+        return label
+
+
 # Scripts a label may mix: Japanese and Korean write with several; any
 # other mix (Latin with Cyrillic or Greek: « exаmple » with a Cyrillic а)
 # is how a domain passes for another, and is shown in its ASCII form.
@@ -92,16 +111,37 @@ def _scripts(label: str) -> set[str]:
     return {unicodedata.name(ch, "UNKNOWN").split()[0] for ch in label if ch.isalpha()}
 
 
+# Letters of Cyrillic and Greek that read as Latin ones: a label written in
+# them only (« аррӏе », all Cyrillic) passes for a Latin name under a Latin
+# TLD, and is shown in its ASCII form, as browsers do (a Cyrillic TLD, « .рф »,
+# makes Cyrillic the expected script).
+_LATIN_LOOK_ALIKES = {
+    "CYRILLIC": frozenset("аԁеһіјӏорԛѕԝхусүпгѵѡъьшк"),
+    "GREEK": frozenset("αικνορτυχϲε"),
+}
+
+
 def _readable(label: str) -> bool:
     scripts = _scripts(label)
     return len(scripts) <= 1 or any(scripts <= mix for mix in _SCRIPT_MIXES)
 
 
+def _passes_for_latin(label: str, tld_scripts: set[str]) -> bool:
+    """A label in one script, all its letters Latin look-alikes, under a TLD of another script."""
+    scripts = _scripts(label)
+    if len(scripts) != 1 or scripts <= tld_scripts:
+        return False
+    look_alikes = _LATIN_LOOK_ALIKES.get(next(iter(scripts)))
+    letters = [ch for ch in label if ch.isalpha()]
+    return look_alikes is not None and all(ch in look_alikes for ch in letters)
+
+
 def shown_email(address: str | None) -> str:
     """An address as people read it: an internationalised domain, stored and
     sent in its ASCII form (« contact@xn--exemple-t-i4ab.fr »), in Unicode
-    (« contact@exemple-été.fr »). A label that mixes scripts stays in ASCII,
-    as browsers show such a domain; so does anything that is no valid
+    (« contact@exemple-été.fr »). A label that mixes scripts, or that is
+    written only in look-alikes of Latin letters, stays in ASCII, as browsers
+    show such a domain; so does anything that is no valid
     address. Never raises."""
     if not isinstance(address, str) or "xn--" not in address.lower():
         return address or ""
@@ -112,6 +152,8 @@ def shown_email(address: str | None) -> str:
         unicode_domain = idna.decode(domain)
     except (idna.IDNAError, UnicodeError, ValueError):
         return address
-    if not all(_readable(label) for label in unicode_domain.split(".")):
+    labels = unicode_domain.split(".")
+    tld_scripts = _scripts(labels[-1])
+    if not all(_readable(label) and not _passes_for_latin(label, tld_scripts) for label in labels):
         return address
     return f"{local}@{unicode_domain}"

@@ -252,3 +252,19 @@ def test_the_console_is_404_before_any_other_check_attack_probing(client, app):
     console's routes cannot be told apart from no route at all."""
     assert client.post("/administration/comptes/1/desactiver").status_code == 404
     assert client.post("/administration/nulle-part").status_code == 404
+
+
+def test_accounts_search_finds_an_internationalised_domain_as_it_is_shown(app, operator, pierre):
+    """The console shows « exemple-été.fr »; the operator types what they read."""
+    query(
+        app,
+        lambda: (
+            User.update(email="pierre.durand@xn--exemple-t-i4ab.fr")
+            .where(User.email == "pierre.durand@exemple.fr")
+            .execute()
+        ),
+    )
+    assert "pierre.durand@exemple-été.fr" in shown(operator, "/administration/comptes?q=pierre.durand")
+    for query_text in ("pierre.durand@exemple-été.fr", "exemple-été.fr", "EXEMPLE-ÉTÉ", "xn--exemple-t-i4ab"):
+        text = shown(operator, f"/administration/comptes?q={query_text}")
+        assert "Pierre Durand" in text, query_text

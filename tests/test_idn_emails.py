@@ -45,6 +45,20 @@ def test_a_stored_address_is_shown_in_unicode(stored, shown):
     assert shown_email(stored) == shown
 
 
+@pytest.mark.parametrize(
+    ("stored", "shown"),
+    [
+        ("x@xn--80ak6aa92e.com", "x@xn--80ak6aa92e.com"),  # « аррӏе », all Cyrillic: reads « apple »
+        ("x@xn--80aa0cbo65f.fr", "x@xn--80aa0cbo65f.fr"),  # « раураӏ »: reads « paypal »
+        ("x@xn--vxaj.fr", "x@xn--vxaj.fr"),  # « οκ », all Greek: reads « ok »
+        ("x@xn--80a1acny.fr", "x@почта.fr"),  # Cyrillic with letters Latin has not: readable
+        ("x@xn--80ak6aa92e.xn--p1ai", "x@аррӏе.рф"),  # under a Cyrillic TLD, Cyrillic is expected
+    ],
+)
+def test_attack_a_whole_script_look_alike_of_a_latin_name_is_shown_in_ascii(stored, shown):
+    assert shown_email(stored) == shown
+
+
 @pytest.mark.parametrize("name", NAMES)
 def test_no_mail_shows_an_address_in_punycode(app, name):
     person = SimpleNamespace(first_name="Marie", full_name="Marie Curie", email=ascii_of(LOGIN))

@@ -13,15 +13,18 @@ import zlib
 
 import pytest
 
-from factors import shown_codes
-from models import AuditEvent, db
+import factors
+from factors import manage, shown_codes
+from models import AuditEvent, SecondFactor, db
 from tests.support.responses import follow, text_of
 from tests.support.second_factor import (
     FACTORS,
     RECOVERY_CODES,
     code_at,
+    codes_page,
     enrol_totp,
     password_step,
+    reauthenticate,
     recovery_codes_in,
     second_step,
 )
@@ -179,3 +182,31 @@ def test_a_page_of_codes_asked_for_with_none_kept_sends_to_the_list(any_client, 
     signup.activate()
     password_step(any_client)
     assert codes_shown(any_client) == []
+
+
+def test_attack_codes_regenerated_in_another_session_are_no_longer_shown(app, enrolled):
+    """The old set no longer works: showing it would have the person keep dead codes."""
+    client, codes = enrolled
+    app.test_client_class = type(client)
+    elsewhere = app.test_client()
+    elsewhere.secret = client.secret
+    sign_in(elsewhere)
+    reauthenticate(elsewhere)
+    response = elsewhere.submit(RECOVERY_CODES)
+    fresh = recovery_codes_in(codes_page(elsewhere, response))
+    assert len(fresh) == 10 and fresh != codes
+    assert codes_shown(client) == []
+    assert codes_shown(elsewhere) == fresh
+
+
+def test_attack_codes_revoked_with_the_last_factor_are_no_longer_shown(app, enrolled, monkeypatch):
+    client, codes = enrolled
+    monkeypatch.setattr(factors, "required_for", lambda user: False)
+    monkeypatch.setattr(manage, "required_for", lambda user: False)
+    with app.app_context(), db.connection_context():
+        factor = SecondFactor.get()
+    reauthenticate(client)
+    client.submit(f"{FACTORS}retirer/{factor.id}")
+    with app.app_context(), db.connection_context():
+        assert not SecondFactor.select().exists()
+    assert codes_shown(client) == []

@@ -9,7 +9,7 @@ from datetime import timedelta
 
 import pytest
 
-from models import Membership, Structure, utcnow
+from models import Membership, Structure, User, utcnow
 from tests.support.app import Client, query
 from tests.support.constants import PASSWORD
 from tests.support.responses import error_of, follow, shown, text_of
@@ -553,3 +553,20 @@ def test_a_siret_taken_by_another_structure_is_refused(app, client, mailbox):
     response = marie.submit(f"/structure/{sid}/siret", {"identifier": SIRET})
     assert response.status_code == 422
     assert "existe déjà" in error_of(response, "identifier")
+
+
+def test_the_member_list_shows_an_internationalised_domain_in_unicode(app, manager_view, mailbox):
+    """As on the rest of the page: « exemple-été.fr », never « xn--… »."""
+    marie, membership_id = manager_view
+    marie.submit(f"/approbations/{membership_id}/approuver")
+    query(
+        app,
+        lambda: (
+            User.update(email="pierre.durand@xn--exemple-t-i4ab.fr")
+            .where(User.email == "pierre.durand@exemple.fr")
+            .execute()
+        ),
+    )
+    page = shown(marie, f"/structure/{structure_id(app)}/")
+    assert f'<option value="{membership_id}">Pierre Durand (pierre.durand@exemple-été.fr)</option>' in page
+    assert "xn--" not in page
