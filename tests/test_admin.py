@@ -16,7 +16,14 @@ from tests.support.operators import account, account_id, grant
 from tests.support.responses import follow, shown, signs_in_first, text_of
 from tests.support.second_factor import enrol_totp, password_step, second_step
 from tests.support.signup import PERSON, Signup
-from tests.support.structures import PIERRE, create_structure, mails_to, new_client, sign_up
+from tests.support.structures import (
+    PIERRE,
+    create_structure,
+    mails_to,
+    move_to_idn_domain,
+    new_client,
+    sign_up,
+)
 
 PIERRE_EMAIL = PIERRE["email"]
 
@@ -256,14 +263,7 @@ def test_the_console_is_404_before_any_other_check_attack_probing(client, app):
 
 def test_accounts_search_finds_an_internationalised_domain_as_it_is_shown(app, operator, pierre):
     """The console shows « exemple-été.fr »; the operator types what they read."""
-    query(
-        app,
-        lambda: (
-            User.update(email="pierre.durand@xn--exemple-t-i4ab.fr")
-            .where(User.email == "pierre.durand@exemple.fr")
-            .execute()
-        ),
-    )
+    move_to_idn_domain(app, "pierre.durand@exemple.fr")
     assert "pierre.durand@exemple-été.fr" in shown(operator, "/administration/comptes?q=pierre.durand")
     for query_text in ("pierre.durand@exemple-été.fr", "exemple-été.fr", "EXEMPLE-ÉTÉ", "xn--exemple-t-i4ab"):
         text = shown(operator, f"/administration/comptes?q={query_text}")

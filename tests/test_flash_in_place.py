@@ -12,7 +12,14 @@ from models import Membership, Structure
 from tests.support.app import query
 from tests.support.responses import follow, text_of
 from tests.support.signup import PERSON
-from tests.support.structures import PIERRE, SIRET_NORMALISED, create_structure, new_client, sign_up
+from tests.support.structures import (
+    PIERRE,
+    ask_to_join,
+    create_structure,
+    new_client,
+    sign_up,
+    structure_manager,
+)
 
 SENT = "Votre demande de rattachement a été transmise"
 CANCELLED = "Votre demande de rattachement est annulée."
@@ -23,10 +30,7 @@ ALREADY = "Cette demande a déjà été traitée ou annulée."
 CLOSED = "Cette structure n'accepte pas de nouveau membre pour le moment"
 
 
-def ask(client):
-    return client.submit(
-        "/structure/rattachement/demande", {"identifier_type": "siret", "identifier": SIRET_NORMALISED}
-    )
+ask = ask_to_join
 
 
 def pending_id(app) -> int:
@@ -56,9 +60,7 @@ def in_place(response, row_id: str, status: int = 200) -> tuple[str, str]:
 
 @pytest.fixture
 def manager(app, mailbox):
-    marie = new_client(app, mailbox, PERSON)
-    assert create_structure(marie).status_code == 303
-    return marie
+    return structure_manager(app, mailbox)
 
 
 @pytest.fixture

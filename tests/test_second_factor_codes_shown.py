@@ -102,12 +102,18 @@ def test_once_noted_the_codes_are_gone(enrolled):
     assert codes_shown(client) == []
 
 
-def test_attack_another_session_of_the_account_never_sees_the_codes(app, enrolled):
-    client, codes = enrolled
+def another_session(app, client):
+    """Another browser, signed in to the same account (its app code known)."""
     app.test_client_class = type(client)
     elsewhere = app.test_client()
     elsewhere.secret = client.secret
     sign_in(elsewhere)
+    return elsewhere
+
+
+def test_attack_another_session_of_the_account_never_sees_the_codes(app, enrolled):
+    client, codes = enrolled
+    elsewhere = another_session(app, client)
     assert elsewhere.get("/mon-compte/").status_code == 200
     assert codes_shown(elsewhere) == []
     # The sealed codes carried into that session's cookie do not open there.
@@ -187,10 +193,7 @@ def test_a_page_of_codes_asked_for_with_none_kept_sends_to_the_list(any_client, 
 def test_attack_codes_regenerated_in_another_session_are_no_longer_shown(app, enrolled):
     """The old set no longer works: showing it would have the person keep dead codes."""
     client, codes = enrolled
-    app.test_client_class = type(client)
-    elsewhere = app.test_client()
-    elsewhere.secret = client.secret
-    sign_in(elsewhere)
+    elsewhere = another_session(app, client)
     reauthenticate(elsewhere)
     response = elsewhere.submit(RECOVERY_CODES)
     fresh = recovery_codes_in(codes_page(elsewhere, response))

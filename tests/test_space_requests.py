@@ -15,8 +15,15 @@ from structures import ENDED_SHOWN_DAYS
 from tests.support.app import query
 from tests.support.operators import grant
 from tests.support.responses import follow, shown, text_of
-from tests.support.signup import PERSON
-from tests.support.structures import LUCIE, PIERRE, SIRET_NORMALISED, create_structure, new_client, sign_up
+from tests.support.structures import (
+    LUCIE,
+    PIERRE,
+    SIRET_NORMALISED,
+    ask_to_join,
+    new_client,
+    sign_up,
+    structure_manager,
+)
 
 DECIDED_ON = re.compile(r"(Refusée|Annulée) le \d\d/\d\d/\d{4} à \d\d:\d\d")
 ASK_AGAIN = f"/structure/rattachement?identifier_type=siret&amp;identifier={SIRET_NORMALISED}"
@@ -24,10 +31,7 @@ ASK_AGAIN = f"/structure/rattachement?identifier_type=siret&amp;identifier={SIRE
 
 @pytest.fixture
 def manager(app, mailbox):
-    """Marie, gestionnaire principal of « Ateliers Curie », on her own full-page browser."""
-    marie = new_client(app, mailbox, PERSON)
-    assert create_structure(marie).status_code == 303
-    return marie
+    return structure_manager(app, mailbox)
 
 
 @pytest.fixture
@@ -39,9 +43,7 @@ def requester(app, any_client, mailbox, manager):
 
 
 def ask(client):
-    response = client.submit(
-        "/structure/rattachement/demande", {"identifier_type": "siret", "identifier": SIRET_NORMALISED}
-    )
+    response = ask_to_join(client)
     assert response.status_code in (200, 303), text_of(response)
     return response
 

@@ -9,7 +9,7 @@ from datetime import timedelta
 
 import pytest
 
-from models import Membership, Structure, User, utcnow
+from models import Membership, Structure, utcnow
 from tests.support.app import Client, query
 from tests.support.constants import PASSWORD
 from tests.support.responses import error_of, follow, shown, text_of
@@ -22,6 +22,7 @@ from tests.support.structures import (
     create_structure,
     mails_to,
     memberships,
+    move_to_idn_domain,
     new_client,
     sign_up,
     structures,
@@ -559,14 +560,7 @@ def test_the_member_list_shows_an_internationalised_domain_in_unicode(app, manag
     """As on the rest of the page: « exemple-été.fr », never « xn--… »."""
     marie, membership_id = manager_view
     marie.submit(f"/approbations/{membership_id}/approuver")
-    query(
-        app,
-        lambda: (
-            User.update(email="pierre.durand@xn--exemple-t-i4ab.fr")
-            .where(User.email == "pierre.durand@exemple.fr")
-            .execute()
-        ),
-    )
+    move_to_idn_domain(app, "pierre.durand@exemple.fr")
     page = shown(marie, f"/structure/{structure_id(app)}/")
     assert f'<option value="{membership_id}">Pierre Durand (pierre.durand@exemple-été.fr)</option>' in page
     assert "xn--" not in page

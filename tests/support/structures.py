@@ -78,6 +78,28 @@ def create_structure(client: Client, **changes):
     return client.submit("/structure/nouvelle", {**STRUCTURE, **changes})
 
 
+def structure_manager(app, mailbox) -> Client:
+    """Marie, gestionnaire principal of « Ateliers Curie », on her own full-page browser."""
+    marie = new_client(app, mailbox, PERSON)
+    assert create_structure(marie).status_code == 303
+    return marie
+
+
+def ask_to_join(client: Client):
+    """``client`` asks to be attached to « Ateliers Curie »."""
+    return client.submit(
+        "/structure/rattachement/demande", {"identifier_type": "siret", "identifier": SIRET_NORMALISED}
+    )
+
+
+def move_to_idn_domain(app, email: str) -> str:
+    """The account of ``email`` moved to « exemple-été.fr », stored as IDNA
+    (« xn--exemple-t-i4ab.fr »), as an address typed that way is; returns it."""
+    moved = email.split("@")[0] + "@xn--exemple-t-i4ab.fr"
+    query(app, lambda: User.update(email=moved).where(User.email == email).execute())
+    return moved
+
+
 def structures(app) -> list[Structure]:
     return query(app, lambda: list(Structure.select()))
 
