@@ -277,10 +277,11 @@ def settle(membership: Membership, structure: Structure, by: User, approve: bool
 ENDED_SHOWN_DAYS = 30
 
 
-def recently_ended(user: User) -> list[Membership]:
-    """The user's requests refused or cancelled in the last ENDED_SHOWN_DAYS,
-    the latest first: the person knows, and may ask again."""
-    return Membership.ended_since(user, utcnow() - timedelta(days=ENDED_SHOWN_DAYS))
+def requests_in_view(user: User) -> tuple[list[Membership], list[Membership]]:
+    """The user's pending requests, and those refused or cancelled in the
+    last ENDED_SHOWN_DAYS (the latest first): the person knows, and may ask
+    again."""
+    return Membership.requests_of(user, utcnow() - timedelta(days=ENDED_SHOWN_DAYS))
 
 
 def cancel(membership: Membership, user: User) -> bool:

@@ -20,6 +20,7 @@ from tests.support.structures import (
     PIERRE,
     SIRET_NORMALISED,
     ask_to_join,
+    create_structure,
     new_client,
     sign_up,
     structure_manager,
@@ -172,3 +173,32 @@ def test_step_5_never_shows_another_persons_refusal(app, manager, requester, mai
     manager.submit(f"/approbations/{request_of(app, LUCIE['email'])}/refuser")
     assert REFUSED_ON_STEP_5.search(shown(lucie, "/structure/"))
     assert "refusée" not in shown(requester, "/structure/")
+
+
+def test_pending_requests_come_first_then_the_latest_decisions(app, manager, requester):
+    """One query reads both (structures.requests_in_view): the pending ones by
+    structure, then the decisions, the latest first."""
+    other = "73282932000009"
+    assert create_structure(manager, identifier=other, company_name="Babel Conseil").status_code == 303
+    third = "44306184100047"
+    assert create_structure(manager, identifier=third, company_name="Curie et Filles").status_code == 303
+    for siret in (other, third):
+        requester.submit("/structure/rattachement/demande", {"identifier_type": "siret", "identifier": siret})
+
+    def request_to(name: str) -> int:
+        pierre = User.by_email(PIERRE["email"])
+        return Membership.get(
+            (Membership.user == pierre) & (Membership.structure == Structure.get(company_name=name))
+        ).id
+
+    ids = {
+        name: query(app, lambda n=name: request_to(n))
+        for name in ("Ateliers Curie", "Babel Conseil", "Curie et Filles")
+    }
+    manager.submit(f"/approbations/{ids['Ateliers Curie']}/refuser")
+    manager.submit(f"/approbations/{ids['Curie et Filles']}/refuser")
+    older = utcnow() - timedelta(days=2)
+    query(app, Membership.update(decided_at=older).where(Membership.id == ids["Ateliers Curie"]).execute)
+    text = shown(requester, "/espace/")
+    rows = re.findall(r'<tr id="request-(\d+)">', text)
+    assert rows == [str(ids["Babel Conseil"]), str(ids["Curie et Filles"]), str(ids["Ateliers Curie"])]

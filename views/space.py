@@ -26,13 +26,14 @@ def home():
 def space_page(status: int = 200):
     memberships = Membership.of_user(current_user, Membership.ACTIVE)
     managed = Membership.managed_structures(current_user)
+    pending, ended = structures.requests_in_view(current_user)
     return page(
         "space/home.html",
         status,
         memberships=memberships,
         just_attached=told(JUST_ATTACHED),
-        requests=Membership.of_user(current_user, Membership.PENDING),
-        ended=structures.recently_ended(current_user),
+        requests=pending,
+        ended=ended,
         ended_days=structures.ENDED_SHOWN_DAYS,
         managed=managed,
         to_decide=Membership.to_decide(current_user) if managed else 0,

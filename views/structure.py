@@ -107,11 +107,12 @@ def structure_step():
     attached to a structure already goes to « Mon espace »."""
     if not _in_sign_up():
         return redirect(url_for("space.home"), 303)
+    pending, ended = structures.requests_in_view(current_user)
     return page(
         "structure/choose.html",
         search=StructureSearchForm(formdata=None),
-        pending=Membership.of_user(current_user, Membership.PENDING),
-        refused=[m for m in structures.recently_ended(current_user) if m.status == Membership.REFUSED],
+        pending=pending,
+        refused=[m for m in ended if m.status == Membership.REFUSED],
         just_activated=told(JUST_ACTIVATED),
     )
 
