@@ -28,6 +28,9 @@ from factors.sealed import seal, unseal
 from models import RecoveryCode, User
 
 KEY = "recovery_codes"
+# Set while the codes are the sign-up's (step 4b), apart from them: once
+# noted, even past their time, the sign-up goes on to step 5.
+IN_FLOW_KEY = "recovery_codes_in_flow"
 MINUTES = 10
 
 
@@ -40,7 +43,11 @@ def keep(user: User, codes: list[str], in_flow: bool = False) -> None:
     of the sign-up's step 4b, which goes on to step 5 once they are noted."""
     until = int(time.time()) + MINUTES * 60
     sealed = seal(json.dumps({"codes": codes, "until": until}), _context(user))
-    session[KEY] = {"sealed": sealed, "until": until, "in_flow": in_flow}
+    session[KEY] = {"sealed": sealed, "until": until}
+    if in_flow:
+        session[IN_FLOW_KEY] = True
+    else:
+        session.pop(IN_FLOW_KEY, None)
 
 
 def shown(user: User) -> list[str] | None:
@@ -57,9 +64,10 @@ def shown(user: User) -> list[str] | None:
 
 
 def forget() -> bool:
-    """The codes are noted: no longer kept. Whether they were the sign-up's (``in_flow``)."""
-    kept = session.pop(KEY, None)
-    return bool(kept.get("in_flow")) if isinstance(kept, dict) else False
+    """The codes are noted: no longer kept. Whether they were the sign-up's
+    (``in_flow``), still known after their time."""
+    session.pop(KEY, None)
+    return bool(session.pop(IN_FLOW_KEY, False))
 
 
 def forget_expired() -> None:

@@ -4,15 +4,18 @@ a policy, a password reset followed by the second factor, and the limits."""
 from __future__ import annotations
 
 import re
+import time
 
 import pytest
 
+from factors import shown_codes
 from models import SecondFactor, db
 from tests.support.app import Client, HtmxClient, clean_environment, make_app, outbox
 from tests.support.constants import EMAIL, NEW_PASSWORD
 from tests.support.responses import sent_to_sign_in, text_of
 from tests.support.second_factor import (
     FACTORS,
+    RECOVERY_CODES,
     VERIFY,
     code_at,
     enrol_totp,
@@ -84,6 +87,35 @@ def test_under_all_enrolment_is_step_4b_right_after_activation(tmp_path, monkeyp
     assert client.get("/structure/").status_code == 200
     # The flow's later steps are renumbered.
     assert "Étape 6 sur 7" in text_of(client.get("/structure/"))
+
+
+@pytest.mark.parametrize("htmx", [False, True])
+def test_the_sign_up_goes_on_to_step_5_after_its_codes_time_passed(tmp_path, monkeypatch, htmx):
+    """Step 4b's codes page opened again past their ten minutes leads to
+    step 5, and says where new codes are made."""
+    app = policy_app(tmp_path, monkeypatch, "all")
+    client = client_of(app, htmx)
+    activate(app, client)
+    enrol_totp(client)
+    later = time.time() + shown_codes.MINUTES * 60 + 1
+    monkeypatch.setattr(shown_codes.time, "time", lambda: later)
+    response = client.get(RECOVERY_CODES)
+    assert response.status_code == 303 and response.headers["Location"] == "/structure/"
+    text = text_of(client.get("/structure/"))
+    assert "Vos codes de secours ne sont plus affichés" in text and "depuis Mon compte" in text
+    assert "Étape 6 sur 7" in text
+
+
+@pytest.mark.parametrize("htmx", [False, True])
+def test_noting_the_sign_ups_codes_past_their_time_goes_on_to_step_5(tmp_path, monkeypatch, htmx):
+    app = policy_app(tmp_path, monkeypatch, "all")
+    client = client_of(app, htmx)
+    activate(app, client)
+    enrol_totp(client)
+    later = time.time() + shown_codes.MINUTES * 60 + 1
+    monkeypatch.setattr(shown_codes.time, "time", lambda: later)
+    response = client.submit(f"{RECOVERY_CODES}/conserves")
+    assert (response.headers.get("HX-Push-Url") or response.headers["Location"]) == "/structure/"
 
 
 @pytest.mark.parametrize("htmx", [False, True])

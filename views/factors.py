@@ -29,6 +29,10 @@ CODES_GONE = _l(
     "Vos codes de secours ne sont plus affichés. Si vous ne les avez pas conservés, "
     "générez-en de nouveaux sur cette page."
 )
+CODES_GONE_IN_SIGN_UP = _l(
+    "Vos codes de secours ne sont plus affichés. Si vous ne les avez pas conservés, générez-en de "
+    "nouveaux depuis Mon compte, « Vérification en deux étapes »."
+)
 LAST_FACTOR = _l(
     "Vous ne pouvez pas retirer votre dernière méthode : la vérification en deux étapes "
     "est obligatoire pour votre compte. Ajoutez-en une autre avant de retirer celle-ci."
@@ -291,6 +295,9 @@ def recovery_codes():
 def recovery_codes_step():
     codes = shown_codes.shown(_user())
     if codes is None:
+        if shown_codes.forget():  # the sign-up's codes, past their time: its step 5 next
+            flash(str(CODES_GONE_IN_SIGN_UP), "info")
+            return redirect(url_for("structure.choose"), 303)
         flash(str(CODES_GONE), "info")
         return redirect(url_for(".show"), 303)
     text = "\n".join([_("Codes de secours – chacun ne sert qu'une fois"), "", *codes, ""])
