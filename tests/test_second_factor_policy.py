@@ -89,16 +89,22 @@ def test_under_all_enrolment_is_step_4b_right_after_activation(tmp_path, monkeyp
     assert "Étape 6 sur 7" in text_of(client.get("/structure/"))
 
 
-@pytest.mark.parametrize("htmx", [False, True])
-def test_the_sign_up_goes_on_to_step_5_after_its_codes_time_passed(tmp_path, monkeypatch, htmx):
-    """Step 4b's codes page opened again past their ten minutes leads to
-    step 5, and says where new codes are made."""
+def codes_past_their_time(tmp_path, monkeypatch, htmx):
+    """A sign-up under the « all » policy, on step 4b's codes, ten minutes later."""
     app = policy_app(tmp_path, monkeypatch, "all")
     client = client_of(app, htmx)
     activate(app, client)
     enrol_totp(client)
     later = time.time() + shown_codes.MINUTES * 60 + 1
     monkeypatch.setattr(shown_codes.time, "time", lambda: later)
+    return client
+
+
+@pytest.mark.parametrize("htmx", [False, True])
+def test_the_sign_up_goes_on_to_step_5_after_its_codes_time_passed(tmp_path, monkeypatch, htmx):
+    """Step 4b's codes page opened again past their ten minutes leads to
+    step 5, and says where new codes are made."""
+    client = codes_past_their_time(tmp_path, monkeypatch, htmx)
     response = client.get(RECOVERY_CODES)
     assert response.status_code == 303 and response.headers["Location"] == "/structure/"
     text = text_of(client.get("/structure/"))
@@ -108,12 +114,7 @@ def test_the_sign_up_goes_on_to_step_5_after_its_codes_time_passed(tmp_path, mon
 
 @pytest.mark.parametrize("htmx", [False, True])
 def test_noting_the_sign_ups_codes_past_their_time_goes_on_to_step_5(tmp_path, monkeypatch, htmx):
-    app = policy_app(tmp_path, monkeypatch, "all")
-    client = client_of(app, htmx)
-    activate(app, client)
-    enrol_totp(client)
-    later = time.time() + shown_codes.MINUTES * 60 + 1
-    monkeypatch.setattr(shown_codes.time, "time", lambda: later)
+    client = codes_past_their_time(tmp_path, monkeypatch, htmx)
     response = client.submit(f"{RECOVERY_CODES}/conserves")
     assert (response.headers.get("HX-Push-Url") or response.headers["Location"]) == "/structure/"
 
