@@ -52,28 +52,31 @@ def _decide(membership_id: int, approve: bool):
         abort(403)
     try:
         decided = structures.decide(membership, current_user, approve)
-        closed = False
     except structures.NotManager:
         # « Approbations » when they still manage another structure, else « Mon espace ».
         still = ".index" if Membership.managed_structures(current_user) else "space.home"
         return turn_away(not_the_manager(structure.company_name), still)
     except structures.Closed:
-        decided, closed = False, True
-    membership = Membership.get_by_id(membership_id)
-    requester = membership.user
-    if closed:
-        message = str(CLOSED)
-    elif decided and approve:
-        message = _(
-            "%(name)s est désormais rattaché à la structure %(structure)s.",
-            name=requester.full_name,
-            structure=structure.company_name,
-        )
-    elif decided:
-        message = _("La demande de %(name)s est refusée.", name=requester.full_name)
+        decided, message = False, str(CLOSED)
     else:
-        message = _("Cette demande a déjà été traitée ou annulée.")
+        message = None
+    membership = Membership.get_by_id(membership_id)
+    if message is None:
+        message = _decision_message(membership.user, structure, decided, approve)
     flash(message, "success" if decided else "error")
     if request.htmx:  # the row replaces itself with the decision
         return in_place("approvals/_row.html", 200 if decided else 409, item=membership, message=message)
     return advance(".index")
+
+
+def _decision_message(requester, structure: Structure, decided: bool, approve: bool) -> str:
+    """What the manager is told of a decision that was taken, or found taken already."""
+    if decided and approve:
+        return _(
+            "%(name)s est désormais rattaché à la structure %(structure)s.",
+            name=requester.full_name,
+            structure=structure.company_name,
+        )
+    if decided:
+        return _("La demande de %(name)s est refusée.", name=requester.full_name)
+    return _("Cette demande a déjà été traitée ou annulée.")
