@@ -56,12 +56,6 @@ def phone(value: str | None) -> str:
     return phonenumbers.format_number(number, style)
 
 
-def email(value: str | None) -> str:
-    """A stored address as people read it: its internationalised domain in
-    Unicode (stored and sent in ASCII, « xn--… »)."""
-    return shown_email(value)
-
-
 def _label(labels: dict, code: str | None) -> str:
     """``code`` as words; a code this version does not know, as it is."""
     label = labels.get(code)
@@ -93,7 +87,7 @@ def erased(value):
 def register(app: Flask) -> None:
     app.add_template_filter(date_fr, "date_fr")
     app.add_template_filter(phone, "phone")
-    app.add_template_filter(email, "email")
+    app.add_template_filter(shown_email, "email")  # an IDN domain in Unicode (stored in ASCII)
     app.add_template_filter(time_fr, "time_fr")
     app.add_template_filter(outcome, "outcome")
     app.add_template_filter(event_label, "event_label")
