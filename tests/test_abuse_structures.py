@@ -140,3 +140,43 @@ def test_attachment_requests_are_limited_per_client(site):
     assert ask(pierre, "203.0.113.5").status_code in (200, 303)
     assert ask(lucie, "203.0.113.5").status_code in (200, 303)
     assert ask(lucie, "203.0.113.5").status_code == 429
+
+
+def search(client, identifier: str):
+    return client.get(
+        "/structure/rattachement",
+        query_string={"identifier_type": "siret", "identifier": identifier},
+        headers={"X-Forwarded-For": "203.0.113.9"},
+    )
+
+
+def test_the_attachment_search_is_limited_per_client_attack_directory_enumeration(site):
+    """Each search asks the portal and the directory (INSEE's API when it is
+    configured, whose quota is the portal's): a script walking through
+    SIRETs is stopped like the lookup as it is typed. Opening the empty form
+    is not a search."""
+    portal = site(RATELIMIT_ENABLED=True, RATELIMIT_SIRENE_LOOKUP="2 per hour")
+    walker = portal.person(PERSON)
+    at = {"X-Forwarded-For": "203.0.113.9"}
+    for _ in range(3):
+        assert walker.get("/structure/rattachement", headers=at).status_code == 200
+    assert search(walker, siret(1)).status_code != 429
+    assert search(walker, siret(2)).status_code != 429
+    response = search(walker, siret(3))
+    assert response.status_code == 429 and "Trop de tentatives" in text_of(response)
+
+
+def test_the_lookup_as_the_siret_is_typed_is_limited_per_client_attack_directory_enumeration(site):
+    portal = site(RATELIMIT_ENABLED=True, RATELIMIT_SIRENE_LOOKUP="2 per hour")
+    walker = portal.person(PERSON)
+
+    def lookup(identifier):
+        return walker.submit(
+            "/structure/nouvelle/sirene",
+            {"identifier_type": "siret", "identifier": identifier, "country": "FR"},
+            headers={"HX-Request": "true", "X-Forwarded-For": "203.0.113.9"},
+        )
+
+    assert lookup(siret(1)).status_code != 429
+    assert lookup(siret(2)).status_code != 429
+    assert lookup(siret(3)).status_code == 429

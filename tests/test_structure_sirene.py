@@ -20,7 +20,7 @@ from tests.support.sirene_files import (
     legal_unit,
     write,
 )
-from tests.support.structures import SIRET_NORMALISED, STRUCTURE, sign_up, structures
+from tests.support.structures import PIERRE, SIRET_NORMALISED, STRUCTURE, new_client, sign_up, structures
 
 CLOSED = "55203253400562"
 MASKED = "80295478400012"
@@ -287,6 +287,62 @@ def test_htmx_announces_refusals(htmx_client, mailbox, app, tmp_path):
     sign_up(htmx_client, mailbox)
     assert directory.UNKNOWN in text_of(prefill(htmx_client, UNKNOWN))
     assert directory.CLOSED in text_of(prefill(htmx_client, CLOSED))
+
+
+# -- a SIRET already on the portal ---------------------------------------------------------
+
+
+def on_the_portal(app, mailbox):
+    """« Ateliers Curie » (SIRET_NORMALISED) created by Pierre, with the directory's data."""
+    pierre = new_client(app, mailbox, PIERRE)
+    follow(pierre, first_and_second_submit(pierre))
+    assert len(structures(app)) == 1
+
+
+def test_a_siret_on_the_portal_is_said_at_the_first_submit_not_after_the_prefill(marie, app, mailbox):
+    """The directory knows it, but so does the portal: no form to check for
+    nothing, the offer to join at once, what was typed kept."""
+    on_the_portal(app, mailbox)
+    response = marie.submit(
+        "/structure/nouvelle",
+        {"identifier_type": "siret", "identifier": SIRET_NORMALISED, "country": "FR", "label": "Mon atelier"},
+    )
+    text = text_of(response)
+    assert response.status_code == 422
+    assert "Cette structure existe déjà" in error_of(response, "identifier")
+    assert 'id="attachment-offer"' in text and "Demander le rattachement" in text
+    assert "Établissement trouvé" not in text and value_of(response, "sirene_siret") == ""
+    assert value_of(response, "label") == "Mon atelier"  # kept, not replaced by the directory's
+    response = marie.submit(
+        "/structure/rattachement/demande", {"identifier_type": "siret", "identifier": SIRET_NORMALISED}
+    )
+    assert "Votre demande de rattachement a été transmise" in follow(marie, response)
+    assert len(structures(app)) == 1
+
+
+def test_a_member_typing_the_siret_of_their_structure_goes_to_mon_espace(marie, app):
+    follow(marie, first_and_second_submit(marie))
+    response = first_submit(marie)
+    assert response.status_code == (200 if marie.htmx else 303)
+    assert "Vous êtes déjà rattaché à la structure CURIE ET FILLES." in follow(marie, response)
+    assert len(structures(app)) == 1
+
+
+def test_htmx_lookup_of_a_siret_on_the_portal_offers_to_join_and_fills_nothing(
+    htmx_client, mailbox, app, tmp_path
+):
+    load_directory(app, tmp_path)
+    on_the_portal(app, mailbox)
+    sign_up(htmx_client, mailbox)
+    response = prefill(htmx_client, SIRET_NORMALISED)
+    text = text_of(response)
+    assert response.status_code == 200
+    assert "Une structure avec ce SIRET existe déjà sur le portail." in text
+    link = f"/structure/rattachement?identifier_type=siret&amp;identifier={SIRET_NORMALISED}"
+    assert f'<a href="{link}">Voir cette structure et demander votre rattachement</a>' in text
+    assert "data-hx-swap-oob" not in text and "Établissement trouvé" not in text
+    page = text_of(htmx_client.get(link.replace("&amp;", "&")))
+    assert "CURIE ET FILLES" in page and "Demander le rattachement" in page
 
 
 def test_identifier_field_asks_the_directory_as_it_is_typed(marie):

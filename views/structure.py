@@ -141,6 +141,13 @@ def create():
         return page("structure/create.html", form=form, found=form.sirene, saved_at=saved_at)
     valid = form.validate()
     if form.needs_prefill():
+        # A SIRET already on the portal is said at once, not after the
+        # person has checked the directory's data for nothing.
+        existing = Structure.find(SIRET, form.identifier.data)
+        if existing is not None and existing.membership_of(current_user) is not None:
+            return _already_attached(existing)
+        if existing is not None:
+            return _offer_to_join(form)
         form.prefill()
         return page("structure/create.html", form=form, found=form.sirene, saved_at=_keep(form))
     if not valid:
@@ -148,15 +155,9 @@ def create():
     try:
         structure = structures.create(current_user, form.structure_data())
     except structures.AlreadyYours as done:  # the form sent again once it had created it
-        drafts.delete(drafts.STRUCTURE, current_user)
-        flash(_("Vous êtes déjà rattaché à la structure %(name)s.", name=done.structure.company_name), "info")
-        return advance("space.home")
+        return _already_attached(done.structure)
     except structures.AlreadyExists:
-        form.identifier.errors = [_("Cette structure existe déjà. Vous pouvez demander à y être rattaché.")]
-        offer = AttachmentRequestForm(
-            formdata=None, identifier_type=form.identifier_type.data, identifier=form.identifier.data
-        )
-        return invalid("structure/create.html", form=form, offer=offer, saved_at=_keep(form))
+        return _offer_to_join(form)
     except structures.TooManyCreated:
         form.form_errors.append(str(TOO_MANY_CREATED))
         return invalid("structure/create.html", form=form, saved_at=_keep(form))
@@ -175,6 +176,22 @@ def create():
     else:
         confirm_attached(str(ATTACHED) + assigned)
     return advance("space.home")
+
+
+def _already_attached(structure: Structure):
+    drafts.delete(drafts.STRUCTURE, current_user)
+    flash(_("Vous êtes déjà rattaché à la structure %(name)s.", name=structure.company_name), "info")
+    return advance("space.home")
+
+
+def _offer_to_join(form: StructureForm):
+    """Step 6 again, as typed, with « Cette structure existe déjà » and the
+    request to join it."""
+    form.identifier.errors = [_("Cette structure existe déjà. Vous pouvez demander à y être rattaché.")]
+    offer = AttachmentRequestForm(
+        formdata=None, identifier_type=form.identifier_type.data, identifier=form.identifier.data
+    )
+    return invalid("structure/create.html", form=form, offer=offer, saved_at=_keep(form))
 
 
 def _drafted(form: StructureForm) -> list[str]:
@@ -210,6 +227,10 @@ def prefill():
         return "", 204
     if answer.entry is None or answer.refusal():
         return render_template("structure/_sirene_status.html", form=form, found=answer)
+    if Structure.find(SIRET, form.identifier.data) is not None:
+        # Nothing to fill: the person is offered to join it (the page says no more
+        # of it than the attachment search would).
+        return render_template("structure/_sirene_status.html", form=form, found=answer, on_portal=True)
     form.prefill()
     return render_template("structure/_prefill.html", form=form, found=answer)
 
@@ -232,7 +253,9 @@ def identifier_field():
 
 @bp.get("/rattachement")
 @login_required
-@limit("SIRENE_LOOKUP")
+# Each search asks the directory (INSEE's API and its quota, when configured);
+# opening the empty form is not one.
+@limit("SIRENE_LOOKUP", methods=("GET",), exempt=lambda: not request.args)
 def search():
     """Find a structure by identifier type and identifier (a GET form)."""
     if not request.args:
