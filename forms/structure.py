@@ -3,7 +3,9 @@ structure to ask for attachment, and handing over the manager role."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from functools import cache, lru_cache
+from types import MappingProxyType
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -213,6 +215,19 @@ class StructureDetails(Form):
     GENERAL = ("company_name", "label", "email", "phone")
     ADDRESS = ("address", "address_2", "address_3", "city", "postal_code", "country")
 
+    # INSEE's value of a field, where the person typed another (StructureForm.prefill).
+    directory_differs: Mapping[str, str] = MappingProxyType({})
+
+    def hint(self, name: str, usual: str | None = None) -> str | None:
+        """A field's hint, with INSEE's value when the person typed another."""
+        differs = self.directory_differs.get(name)
+        if differs is None:
+            return usual
+        note = _(
+            "Le répertoire SIRENE de l'INSEE indique : %(value)s. Votre saisie est conservée.", value=differs
+        )
+        return f"{note} {usual}" if usual else note
+
     def details(self) -> dict:
         data = {name: (self[name].data or None) for name in (*self.GENERAL, *self.ADDRESS)}
         data["non_diffusible"] = bool(self.non_diffusible.data)
@@ -247,6 +262,16 @@ class StructureForm(IdentifierFields, StructureDetails):
         self.label_identifier()
         self.sirene: directory.Answer | None = None
         self.directory_forgotten = False  # see follow_type
+        self.directory_differs: dict[str, str] = {}  # see prefill
+
+    def _filled_before(self) -> dict[str, str]:
+        """What the last fill (another SIRET's, ``sirene_siret``) put in the
+        fields: those values are the directory's, not the person's."""
+        siret = self.sirene_siret.data
+        if not siret or siret == self.identifier.data or self.identifier_type.data != SIRET:
+            return {}
+        entry = directory.consult(siret).entry
+        return {name: getattr(entry, name) or "" for name in self.FILLED} if entry else {}
 
     def follow_type(self) -> None:
         """The type has changed (htmx): a country the new type refuses says so
@@ -306,11 +331,19 @@ class StructureForm(IdentifierFields, StructureDetails):
 
     def prefill(self) -> None:
         """Fill the form from the directory: the name always, the other fields
-        where INSEE has a value (masked ones stay as typed); no errors shown."""
+        where INSEE has a value (masked ones stay as typed); no errors shown.
+        What the person typed in a text field is never replaced: INSEE's
+        other value is named beside it (``directory_differs``)."""
         entry = self.sirene.entry
+        filled_before = self._filled_before()
         for name in self.FILLED:
             value = getattr(entry, name)
-            if value and (name != "country" or is_country(value)):
+            if not value or (name == "country" and not is_country(value)):
+                continue
+            typed = (self[name].data or "").strip()
+            if name != "country" and typed and typed != value and typed != filled_before.get(name):
+                self.directory_differs[name] = value
+            else:
                 self[name].data = value
         if not entry.diffusible:
             self.non_diffusible.data = True

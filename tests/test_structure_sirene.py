@@ -289,6 +289,59 @@ def test_htmx_announces_refusals(htmx_client, mailbox, app, tmp_path):
     assert directory.CLOSED in text_of(prefill(htmx_client, CLOSED))
 
 
+# -- what the person typed is kept ----------------------------------------------------------
+
+
+def hint_of(response, field: str) -> str:
+    match = re.search(rf'<p class="hint" id="{field}-hint">(.*?)</p>', text_of(response), re.S)
+    return match.group(1) if match else ""
+
+
+def test_what_was_typed_is_kept_over_the_directory_and_its_value_named(marie, app):
+    """Typed before the SIRET was known (JavaScript off, or fields filled
+    first): the directory fills the empty fields only; where it has another
+    value, the field keeps the person's and names INSEE's."""
+    response = marie.submit(
+        "/structure/nouvelle",
+        {"identifier_type": "siret", "identifier": SIRET_NORMALISED, "country": "FR",
+         "address": "40 rue des Lilas", "postal_code": "75009"},
+    )  # fmt: skip
+    assert response.status_code == 200
+    assert value_of(response, "address") == "40 rue des Lilas"
+    assert hint_of(response, "address").startswith(
+        "Le répertoire SIRENE de l'INSEE indique : 12 Boulevard HAUSSMANN. Votre saisie est conservée."
+    )
+    assert value_of(response, "city") == "PARIS 9" and hint_of(response, "city") == ""  # it was empty
+    assert value_of(response, "postal_code") == "75009" and "INSEE" not in hint_of(response, "postal_code")
+    assert "Ce que vous aviez saisi est conservé" in text_of(response)
+    data = {**STRUCTURE, "identifier": SIRET_NORMALISED, "sirene_siret": SIRET_NORMALISED,
+            "address": "40 rue des Lilas", "city": "PARIS 9", "postal_code": "75009"}  # fmt: skip
+    follow(marie, marie.submit("/structure/nouvelle", data))
+    [structure] = structures(app)
+    assert structure.address == "40 rue des Lilas" and structure.company_name == "CURIE ET FILLES"
+
+
+def test_another_siret_replaces_what_the_directory_filled_but_not_what_was_typed(
+    htmx_client, mailbox, app, tmp_path
+):
+    load_directory(app, tmp_path)
+    sign_up(htmx_client, mailbox)
+    first = prefill(htmx_client, SIRET_NORMALISED)
+    filled = {name: value_of(first, name) for name in ("address", "city", "postal_code")}
+    assert filled == {"address": "12 Boulevard HAUSSMANN", "city": "PARIS 9", "postal_code": "75009"}
+    # The person corrects the address, then finds they typed the wrong SIRET.
+    response = prefill(
+        htmx_client,
+        SIBLING,
+        sirene_siret=SIRET_NORMALISED,
+        **{**filled, "address": "12 bd Haussmann, bât. B"},
+    )
+    assert (value_of(response, "city"), value_of(response, "postal_code")) == ("LYON 3EME", "69003")
+    assert value_of(response, "address") == "12 bd Haussmann, bât. B"
+    assert "Votre saisie est conservée" in hint_of(response, "address")
+    assert value_of(response, "sirene_siret") == SIBLING
+
+
 # -- a SIRET already on the portal ---------------------------------------------------------
 
 

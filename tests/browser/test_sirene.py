@@ -30,9 +30,10 @@ NAME = "CURIE ET FILLES"
 
 @pytest.fixture(scope="module")
 def directory(live_server, tmp_path_factory) -> dict[str, str]:
-    """Two establishments INSEE knows (one per test mode), imported with
-    ``flask sirene import`` into the live server's database."""
-    sirets = {"js": new_siret(), "nojs": new_siret()}
+    """Establishments INSEE knows, one per test (a SIRET a test has put on the
+    portal is no longer filled in), imported with ``flask sirene import``
+    into the live server's database."""
+    sirets = {"js": new_siret(), "nojs": new_siret(), "other type": new_siret()}
     sites = [establishment(siret, **HAUSSMANN) for siret in sirets.values()]
     units = [legal_unit(siret[:9], denominationUniteLegale=NAME) for siret in sirets.values()]
     tmp = tmp_path_factory.mktemp("sirene")
@@ -98,7 +99,7 @@ def test_another_type_after_the_directory_filled_the_form_unlocks_the_name(visit
     page.goto(STRUCTURE_FORM_PATH)
     identifier = visitor.field("Identifiant Siret")
     identifier.click()
-    identifier.press_sequentially(directory["js"], delay=20)  # known to the directory
+    identifier.press_sequentially(directory["other type"], delay=20)  # known to the directory
     expect(visitor.field("Raison sociale")).not_to_be_editable()
     page.locator("#identifier_type").select_option("hors_ue")
     expect(page.locator("#sirene-status")).to_have_text("")
