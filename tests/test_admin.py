@@ -261,6 +261,41 @@ def test_the_console_is_404_before_any_other_check_attack_probing(client, app):
     assert client.post("/administration/nulle-part").status_code == 404
 
 
+CONSOLE_ADDRESSES_OFF_ROUTE = [
+    ("get", "/administration"),  # its page is at /administration/: a 308 would say so
+    ("get", "/administration/comptes/1"),
+    ("get", "/administration/comptes/1/desactiver"),  # a POST-only action: a 405 would say so
+    ("delete", "/administration/structures/1/desactiver"),
+    ("head", "/administration/courriels/reessayer"),
+    ("post", "/administration/comptes/1/"),
+    ("options", "/administration/structures/1"),
+]
+
+
+@pytest.mark.parametrize(("method", "url"), CONSOLE_ADDRESSES_OFF_ROUTE)
+def test_a_visitor_cannot_map_the_console_by_method_or_slash_attack_probing(
+    app, any_client, mailbox, method, url
+):
+    """A wrong method or a missing slash answers 404 to anyone but an
+    operator, as on an address that does not exist, not 405 (with the
+    methods that would work) or a redirect to the console's page."""
+    response = getattr(any_client, method)(url)
+    assert (response.status_code, response.headers.get("Allow"), response.headers.get("Location")) == (
+        404,
+        None,
+        None,
+    )
+    sign_up(any_client, mailbox)
+    response = getattr(any_client, method)(url)
+    assert response.status_code == 404 and "Allow" not in response.headers
+
+
+def test_an_operator_still_meets_the_redirect_and_the_405_off_route(operator):
+    response = operator.get("/administration")
+    assert response.status_code == 308 and response.headers["Location"].endswith("/administration/")
+    assert operator.get("/administration/comptes/1/desactiver").status_code == 405
+
+
 def test_accounts_search_finds_an_internationalised_domain_as_it_is_shown(app, operator, pierre):
     """The console shows « exemple-été.fr »; the operator types what they read."""
     move_to_idn_domain(app, "pierre.durand@exemple.fr")

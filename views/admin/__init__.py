@@ -40,9 +40,17 @@ def require_operator():
 
 
 def _gate():
-    if request.blueprint == bp.name:
+    if request.blueprint == bp.name or _off_route_in_console():
         return require_operator()
     return None
+
+
+def _off_route_in_console() -> bool:
+    """An address under the console's prefix that no route answers as asked
+    (a wrong method, a missing slash): to anyone else its 405 or redirect
+    would tell the console's routes from addresses that do not exist."""
+    path, prefix = request.path, bp.url_prefix
+    return request.url_rule is None and (path == prefix or path.startswith(prefix + "/"))
 
 
 # The gate runs before every other check of the app (CSRF included), so that
