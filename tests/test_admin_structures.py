@@ -345,3 +345,25 @@ def test_an_erased_structure_reads_deleted_in_the_pages_language(app, operator):
     assert "<h1>(deleted)</h1>" in english and "(supprimé)" not in english
     rows = shown(operator, "/administration/structures?q=P0000001")
     assert "(deleted)" in rows and "(supprimé)" not in rows
+
+
+def test_an_erased_structure_reads_deleted_on_the_account_page_of_a_former_requester(app, operator):
+    """A request refused by a « Particulier » whose holder then deleted the
+    account: the requester's page in the console names the structure as the
+    structure's own page does, « (deleted) » in English."""
+    from rights import ERASED
+    from tests.support.i18n import speak
+
+    def refused_by_an_erased_particulier() -> int:
+        fields = {"company_name": ERASED, "address": ERASED, "city": ERASED, "postal_code": ERASED}
+        structure = Structure.create(
+            identifier_type="particulier", identifier="P0000001", country="FR", **fields
+        )
+        lucie = user_row(LUCIE_EMAIL, first_name="Lucie", last_name="Martin", status=User.ACTIVE)
+        Membership.create(user=lucie, structure=structure, status=Membership.REFUSED, decided_at=utcnow())
+        return lucie.id
+
+    lucie_id = query(app, refused_by_an_erased_particulier)
+    speak(operator, "en")
+    english = shown(operator, f"/administration/comptes/{lucie_id}/")
+    assert ">(deleted)</a>" in english and "(supprimé)" not in english
