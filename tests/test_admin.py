@@ -303,3 +303,26 @@ def test_accounts_search_finds_an_internationalised_domain_as_it_is_shown(app, o
     for query_text in ("pierre.durand@exemple-été.fr", "exemple-été.fr", "EXEMPLE-ÉTÉ", "xn--exemple-t-i4ab"):
         text = shown(operator, f"/administration/comptes?q={query_text}")
         assert "Pierre Durand" in text, query_text
+
+
+def test_a_search_with_more_matches_than_shown_says_so_not_a_false_count(app, operator):
+    """50 rows are shown at most: with 51 matches the heading must not read
+    « 50 comptes trouvés »; with exactly 50 it does."""
+    from tests.support.app import user_row
+    from tests.support.i18n import speak
+
+    def many(count: int) -> None:
+        for n in range(count):
+            user_row(f"homonyme{n:02d}@exemple.fr", first_name="Jean", last_name="Homonyme")
+
+    query(app, lambda: many(50))
+    text = shown(operator, "/administration/comptes?q=homonyme")
+    assert "50 comptes trouvés" in text and "Plus de" not in text
+    query(app, lambda: user_row("homonyme50@exemple.fr", first_name="Jean", last_name="Homonyme"))
+    text = shown(operator, "/administration/comptes?q=homonyme")
+    assert "Plus de 50 comptes trouvés" in text
+    assert "Seuls les 50 premiers sont affichés : précisez la recherche." in text
+    assert text.count('href="/administration/comptes/') == 50
+    speak(operator, "en")
+    text = shown(operator, "/administration/comptes?q=homonyme")
+    assert "More than 50 accounts found" in text and "Only the first 50 are shown: narrow the search." in text

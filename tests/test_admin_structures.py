@@ -367,3 +367,19 @@ def test_an_erased_structure_reads_deleted_on_the_account_page_of_a_former_reque
     speak(operator, "en")
     english = shown(operator, f"/administration/comptes/{lucie_id}/")
     assert ">(deleted)</a>" in english and "(supprimé)" not in english
+
+
+def test_a_structure_search_with_more_matches_than_shown_says_so_not_a_false_count(app, operator):
+    def many() -> None:
+        for n in range(51):
+            Structure.create(
+                identifier_type="particulier", identifier=f"P{n:07d}", company_name=f"Homonyme {n:02d}",
+                address="1 rue", city="Lyon", postal_code="69001", country="FR",
+            )  # fmt: skip
+
+    query(app, many)
+    text = shown(operator, "/administration/structures?q=homonyme")
+    assert "Plus de 50 structures trouvées" in text
+    assert "Seules les 50 premières sont affichées : précisez la recherche." in text
+    assert text.count('href="/administration/structures/') == 50
+    assert "1 structure trouvée" in shown(operator, "/administration/structures?q=Homonyme 50")

@@ -99,14 +99,19 @@ def home():
     return page("admin/home.html", accounts=SearchForm(formdata=None), structures=structures)
 
 
-def search_page(template: str, search: Callable[[str], list], **context):
+def search_page(template: str, search: Callable[..., list], **context):
     """A console search (GET ``q``): the results, none before a search, or
-    the error next to the field."""
+    the error next to the field. At most ``operations.SEARCH_LIMIT`` are
+    shown; ``more`` says that others match too (one more is read to know)."""
     form = SearchForm(formdata=request.args)
+    context.update(limit=operations.SEARCH_LIMIT, more=False)
     if not form.validate():
         return invalid(template, form=form, results=None, **context)
     text = (form.q.data or "").strip()
-    return page(template, form=form, results=search(text) if text else None, **context)
+    results = search(text, limit=operations.SEARCH_LIMIT + 1) if text else None
+    if results is not None and len(results) > operations.SEARCH_LIMIT:
+        results, context["more"] = results[: operations.SEARCH_LIMIT], True
+    return page(template, form=form, results=results, **context)
 
 
 @renders("admin.accounts")
