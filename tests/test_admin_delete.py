@@ -91,3 +91,14 @@ def test_deleting_is_404_for_an_ordinary_account_attack_privilege_escalation(app
     url = f"/administration/comptes/{account_id(app, EMAIL)}/supprimer"
     assert pierre.submit(url, {"confirm": "yes"}).status_code == 404
     assert account(app, EMAIL) is not None
+
+
+def test_a_deletion_without_the_box_titles_the_page_as_an_error(app, operator, mailbox):
+    """As every other form's error page: the title says « Erreur » first, so
+    that a screen reader hears at once that the action was not done."""
+    pierre_with_structure(app, mailbox)
+    url = f"/administration/comptes/{account_id(app, PIERRE_EMAIL)}/"
+    assert "<title>Pierre Durand – Administration" in text_of(operator.get(url))
+    response = operator.submit(f"{url}supprimer")
+    assert response.status_code == 422
+    assert "<title>Erreur – Pierre Durand – Administration" in text_of(response)
