@@ -178,9 +178,14 @@ def delete_account(operator: User, user: User) -> bool:
     """Erase an account for its holder who asked the support (RGPD), as
     « Supprimer mon compte » does but without the password. Refused for the
     operator's own account, and while a structure needs the account's
-    gestionnaire principal role handed over (designate another one first)."""
+    gestionnaire principal role handed over (designate another one first).
+    False too when the account is gone by the time the transaction starts
+    (another operator's deletion, a double submit): nothing is erased or
+    recorded twice, and an id the database gave again is not taken for it."""
     with db.atomic():
         if user.id == operator.id or rights.handover_needed(user):
+            return False
+        if not User.select().where((User.id == user.id) & (User.email == user.email)).exists():
             return False
         name = rights.pseudonym(user.email)
         rights.erase(user)
