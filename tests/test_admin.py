@@ -290,6 +290,29 @@ def test_a_visitor_cannot_map_the_console_by_method_or_slash_attack_probing(
     assert response.status_code == 404 and "Allow" not in response.headers
 
 
+HOSTILE_REQUESTS = {
+    "a NUL in the query": lambda client, url: client.get(f"{url}?q=%00"),
+    "a NUL in the form": lambda client, url: client.post(url, data={"q": "\x00"}),
+    "a body over the size limit": lambda client, url: client.post(url, data={"q": "x" * (2 * 1024 * 1024)}),
+}
+
+
+@pytest.mark.parametrize("hostile", HOSTILE_REQUESTS)
+def test_a_visitor_cannot_tell_the_console_by_hostile_requests_attack_probing(
+    app, any_client, mailbox, hostile
+):
+    """Such a request is refused (400, 413) on an address that does not exist:
+    under /administration it must be refused alike, not answer 404 instead."""
+    send = HOSTILE_REQUESTS[hostile]
+    for signed_in in (False, True):
+        if signed_in:
+            sign_up(any_client, mailbox)
+        missing = send(any_client, "/nulle-part").status_code
+        assert missing in (400, 413)
+        for url in ("/administration/", "/administration/comptes/1/desactiver", "/administration/nulle-part"):
+            assert send(any_client, url).status_code == missing, (url, signed_in)
+
+
 def test_an_operator_still_meets_the_redirect_and_the_405_off_route(operator):
     response = operator.get("/administration")
     assert response.status_code == 308 and response.headers["Location"].endswith("/administration/")

@@ -13,6 +13,7 @@ from flask import Blueprint, abort, flash, request
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
+from werkzeug.exceptions import NotFound
 
 import factors
 import operations
@@ -31,12 +32,23 @@ ACCOUNT_STATUSES = {
 
 
 def require_operator():
-    """The one gate of « Administration »: 404 unless the signed-in account
-    is an operator; then, whatever FLASK_TWO_FACTOR_POLICY says, a second
-    factor passed in this session (else enrolment or the second step)."""
+    """The one gate of « Administration »: to anyone who is not a signed-in
+    operator, the request is one that no route answers (see _as_no_route);
+    to an operator, whatever FLASK_TWO_FACTOR_POLICY says, a second factor
+    passed in this session (else enrolment or the second step)."""
     if not (current_user.is_authenticated and current_user.is_operator):
-        abort(404)
+        _as_no_route()
+        return None
     return factors.second_factor_gate()
+
+
+def _as_no_route() -> None:
+    """From here on the request is one that matched no route: every other
+    check of the app (the body's size, NUL characters, CSRF) treats it as it
+    treats an address that does not exist, and it ends in the same 404."""
+    request.url_rule = None
+    request.view_args = None
+    request.routing_exception = NotFound()
 
 
 def _gate():
