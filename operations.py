@@ -60,10 +60,11 @@ def operators() -> list[User]:
 # -- searching ---------------------------------------------------------------------------------
 
 
-def search_accounts(text: str) -> list[User]:
+def search_accounts(text: str, limit: int = SEARCH_LIMIT) -> list[User]:
     """Accounts whose e-mail, contact e-mail (an internationalised domain
     typed as shown, in Unicode) or name contains ``text``, or
-    that belong to a structure whose name or identifier contains it."""
+    that belong to a structure whose name or identifier contains it; the
+    first ``limit`` of them."""
     text = " ".join(text.split())
     if not text:
         return []
@@ -83,12 +84,13 @@ def search_accounts(text: str) -> list[User]:
             | User.id.in_(in_structures)
         )
         .order_by(User.last_name, User.first_name, User.id)
-        .limit(SEARCH_LIMIT)
+        .limit(limit)
     )
 
 
-def search_structures(text: str) -> list[Structure]:
-    """Structures whose identifier, raison sociale, libellé or city contains ``text``."""
+def search_structures(text: str, limit: int = SEARCH_LIMIT) -> list[Structure]:
+    """Structures whose identifier, raison sociale, libellé or city contains
+    ``text``; the first ``limit`` of them."""
     text = " ".join(text.split())
     if not text:
         return []
@@ -101,7 +103,7 @@ def search_structures(text: str) -> list[Structure]:
             | Structure.city.contains(text)
         )
         .order_by(Structure.company_name, Structure.id)
-        .limit(SEARCH_LIMIT)
+        .limit(limit)
     )
 
 
@@ -176,9 +178,14 @@ def delete_account(operator: User, user: User) -> bool:
     """Erase an account for its holder who asked the support (RGPD), as
     « Supprimer mon compte » does but without the password. Refused for the
     operator's own account, and while a structure needs the account's
-    gestionnaire principal role handed over (designate another one first)."""
+    gestionnaire principal role handed over (designate another one first).
+    False too when the account is gone by the time the transaction starts
+    (another operator's deletion, a double submit): nothing is erased or
+    recorded twice, and an id the database gave again is not taken for it."""
     with db.atomic():
         if user.id == operator.id or rights.handover_needed(user):
+            return False
+        if not User.select().where((User.id == user.id) & (User.email == user.email)).exists():
             return False
         name = rights.pseudonym(user.email)
         rights.erase(user)

@@ -261,6 +261,64 @@ def test_the_console_is_404_before_any_other_check_attack_probing(client, app):
     assert client.post("/administration/nulle-part").status_code == 404
 
 
+CONSOLE_ADDRESSES_OFF_ROUTE = [
+    ("get", "/administration"),  # its page is at /administration/: a 308 would say so
+    ("get", "/administration/comptes/1"),
+    ("get", "/administration/comptes/1/desactiver"),  # a POST-only action: a 405 would say so
+    ("delete", "/administration/structures/1/desactiver"),
+    ("head", "/administration/courriels/reessayer"),
+    ("post", "/administration/comptes/1/"),
+    ("options", "/administration/structures/1"),
+]
+
+
+@pytest.mark.parametrize(("method", "url"), CONSOLE_ADDRESSES_OFF_ROUTE)
+def test_a_visitor_cannot_map_the_console_by_method_or_slash_attack_probing(
+    app, any_client, mailbox, method, url
+):
+    """A wrong method or a missing slash answers 404 to anyone but an
+    operator, as on an address that does not exist, not 405 (with the
+    methods that would work) or a redirect to the console's page."""
+    response = getattr(any_client, method)(url)
+    assert (response.status_code, response.headers.get("Allow"), response.headers.get("Location")) == (
+        404,
+        None,
+        None,
+    )
+    sign_up(any_client, mailbox)
+    response = getattr(any_client, method)(url)
+    assert response.status_code == 404 and "Allow" not in response.headers
+
+
+HOSTILE_REQUESTS = {
+    "a NUL in the query": lambda client, url: client.get(f"{url}?q=%00"),
+    "a NUL in the form": lambda client, url: client.post(url, data={"q": "\x00"}),
+    "a body over the size limit": lambda client, url: client.post(url, data={"q": "x" * (2 * 1024 * 1024)}),
+}
+
+
+@pytest.mark.parametrize("hostile", HOSTILE_REQUESTS)
+def test_a_visitor_cannot_tell_the_console_by_hostile_requests_attack_probing(
+    app, any_client, mailbox, hostile
+):
+    """Such a request is refused (400, 413) on an address that does not exist:
+    under /administration it must be refused alike, not answer 404 instead."""
+    send = HOSTILE_REQUESTS[hostile]
+    for signed_in in (False, True):
+        if signed_in:
+            sign_up(any_client, mailbox)
+        missing = send(any_client, "/nulle-part").status_code
+        assert missing in (400, 413)
+        for url in ("/administration/", "/administration/comptes/1/desactiver", "/administration/nulle-part"):
+            assert send(any_client, url).status_code == missing, (url, signed_in)
+
+
+def test_an_operator_still_meets_the_redirect_and_the_405_off_route(operator):
+    response = operator.get("/administration")
+    assert response.status_code == 308 and response.headers["Location"].endswith("/administration/")
+    assert operator.get("/administration/comptes/1/desactiver").status_code == 405
+
+
 def test_accounts_search_finds_an_internationalised_domain_as_it_is_shown(app, operator, pierre):
     """The console shows « exemple-été.fr »; the operator types what they read."""
     move_to_idn_domain(app, "pierre.durand@exemple.fr")
@@ -268,3 +326,26 @@ def test_accounts_search_finds_an_internationalised_domain_as_it_is_shown(app, o
     for query_text in ("pierre.durand@exemple-été.fr", "exemple-été.fr", "EXEMPLE-ÉTÉ", "xn--exemple-t-i4ab"):
         text = shown(operator, f"/administration/comptes?q={query_text}")
         assert "Pierre Durand" in text, query_text
+
+
+def test_a_search_with_more_matches_than_shown_says_so_not_a_false_count(app, operator):
+    """50 rows are shown at most: with 51 matches the heading must not read
+    « 50 comptes trouvés »; with exactly 50 it does."""
+    from tests.support.app import user_row
+    from tests.support.i18n import speak
+
+    def many(count: int) -> None:
+        for n in range(count):
+            user_row(f"homonyme{n:02d}@exemple.fr", first_name="Jean", last_name="Homonyme")
+
+    query(app, lambda: many(50))
+    text = shown(operator, "/administration/comptes?q=homonyme")
+    assert "50 comptes trouvés" in text and "Plus de" not in text
+    query(app, lambda: user_row("homonyme50@exemple.fr", first_name="Jean", last_name="Homonyme"))
+    text = shown(operator, "/administration/comptes?q=homonyme")
+    assert "Plus de 50 comptes trouvés" in text
+    assert "Seuls les 50 premiers sont affichés : précisez la recherche." in text
+    assert text.count('href="/administration/comptes/') == 50
+    speak(operator, "en")
+    text = shown(operator, "/administration/comptes?q=homonyme")
+    assert "More than 50 accounts found" in text and "Only the first 50 are shown: narrow the search." in text

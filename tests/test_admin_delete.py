@@ -91,3 +91,34 @@ def test_deleting_is_404_for_an_ordinary_account_attack_privilege_escalation(app
     url = f"/administration/comptes/{account_id(app, EMAIL)}/supprimer"
     assert pierre.submit(url, {"confirm": "yes"}).status_code == 404
     assert account(app, EMAIL) is not None
+
+
+def test_a_deletion_without_the_box_titles_the_page_as_an_error(app, operator, mailbox):
+    """As every other form's error page: the title says « Erreur » first, so
+    that a screen reader hears at once that the action was not done."""
+    pierre_with_structure(app, mailbox)
+    url = f"/administration/comptes/{account_id(app, PIERRE_EMAIL)}/"
+    assert "<title>Pierre Durand – Administration" in text_of(operator.get(url))
+    response = operator.submit(f"{url}supprimer")
+    assert response.status_code == 422
+    assert "<title>Erreur – Pierre Durand – Administration" in text_of(response)
+
+
+def test_a_deletion_replayed_on_an_account_already_deleted_erases_nothing_more_attack_race(
+    app, operator, mailbox
+):
+    """Two operators (or a double submit) delete the same account: the second
+    request read the account before the first one's transaction ended. It
+    must not report a second deletion in the audit trail."""
+    import operations
+
+    pierre_with_structure(app, mailbox)
+
+    def delete_twice() -> list[bool]:
+        by = User.by_email(EMAIL)
+        first, second = User.by_email(PIERRE_EMAIL), User.by_email(PIERRE_EMAIL)
+        return [operations.delete_account(by, first), operations.delete_account(by, second)]
+
+    assert query(app, delete_twice) == [True, False]
+    names = query(app, lambda: [e.event for e in AuditEvent.select().order_by(AuditEvent.id)])
+    assert names.count("admin.account_deleted") == 1 and names.count("account.deleted") == 1

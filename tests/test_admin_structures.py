@@ -345,3 +345,41 @@ def test_an_erased_structure_reads_deleted_in_the_pages_language(app, operator):
     assert "<h1>(deleted)</h1>" in english and "(supprimé)" not in english
     rows = shown(operator, "/administration/structures?q=P0000001")
     assert "(deleted)" in rows and "(supprimé)" not in rows
+
+
+def test_an_erased_structure_reads_deleted_on_the_account_page_of_a_former_requester(app, operator):
+    """A request refused by a « Particulier » whose holder then deleted the
+    account: the requester's page in the console names the structure as the
+    structure's own page does, « (deleted) » in English."""
+    from rights import ERASED
+    from tests.support.i18n import speak
+
+    def refused_by_an_erased_particulier() -> int:
+        fields = {"company_name": ERASED, "address": ERASED, "city": ERASED, "postal_code": ERASED}
+        structure = Structure.create(
+            identifier_type="particulier", identifier="P0000001", country="FR", **fields
+        )
+        lucie = user_row(LUCIE_EMAIL, first_name="Lucie", last_name="Martin", status=User.ACTIVE)
+        Membership.create(user=lucie, structure=structure, status=Membership.REFUSED, decided_at=utcnow())
+        return lucie.id
+
+    lucie_id = query(app, refused_by_an_erased_particulier)
+    speak(operator, "en")
+    english = shown(operator, f"/administration/comptes/{lucie_id}/")
+    assert ">(deleted)</a>" in english and "(supprimé)" not in english
+
+
+def test_a_structure_search_with_more_matches_than_shown_says_so_not_a_false_count(app, operator):
+    def many() -> None:
+        for n in range(51):
+            Structure.create(
+                identifier_type="particulier", identifier=f"P{n:07d}", company_name=f"Homonyme {n:02d}",
+                address="1 rue", city="Lyon", postal_code="69001", country="FR",
+            )  # fmt: skip
+
+    query(app, many)
+    text = shown(operator, "/administration/structures?q=homonyme")
+    assert "Plus de 50 structures trouvées" in text
+    assert "Seules les 50 premières sont affichées : précisez la recherche." in text
+    assert text.count('href="/administration/structures/') == 50
+    assert "1 structure trouvée" in shown(operator, "/administration/structures?q=Homonyme 50")

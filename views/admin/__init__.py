@@ -13,6 +13,7 @@ from flask import Blueprint, abort, flash, request
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
+from werkzeug.exceptions import NotFound
 
 import factors
 import operations
@@ -31,18 +32,37 @@ ACCOUNT_STATUSES = {
 
 
 def require_operator():
-    """The one gate of « Administration »: 404 unless the signed-in account
-    is an operator; then, whatever FLASK_TWO_FACTOR_POLICY says, a second
-    factor passed in this session (else enrolment or the second step)."""
+    """The one gate of « Administration »: to anyone who is not a signed-in
+    operator, the request is one that no route answers (see _as_no_route);
+    to an operator, whatever FLASK_TWO_FACTOR_POLICY says, a second factor
+    passed in this session (else enrolment or the second step)."""
     if not (current_user.is_authenticated and current_user.is_operator):
-        abort(404)
+        _as_no_route()
+        return None
     return factors.second_factor_gate()
 
 
+def _as_no_route() -> None:
+    """From here on the request is one that matched no route: every other
+    check of the app (the body's size, NUL characters, CSRF) treats it as it
+    treats an address that does not exist, and it ends in the same 404."""
+    request.url_rule = None
+    request.view_args = None
+    request.routing_exception = NotFound()
+
+
 def _gate():
-    if request.blueprint == bp.name:
+    if request.blueprint == bp.name or _off_route_in_console():
         return require_operator()
     return None
+
+
+def _off_route_in_console() -> bool:
+    """An address under the console's prefix that no route answers as asked
+    (a wrong method, a missing slash): to anyone else its 405 or redirect
+    would tell the console's routes from addresses that do not exist."""
+    path, prefix = request.path, bp.url_prefix
+    return request.url_rule is None and (path == prefix or path.startswith(prefix + "/"))
 
 
 # The gate runs before every other check of the app (CSRF included), so that
@@ -91,14 +111,19 @@ def home():
     return page("admin/home.html", accounts=SearchForm(formdata=None), structures=structures)
 
 
-def search_page(template: str, search: Callable[[str], list], **context):
+def search_page(template: str, search: Callable[..., list], **context):
     """A console search (GET ``q``): the results, none before a search, or
-    the error next to the field."""
+    the error next to the field. At most ``operations.SEARCH_LIMIT`` are
+    shown; ``more`` says that others match too (one more is read to know)."""
     form = SearchForm(formdata=request.args)
+    context.update(limit=operations.SEARCH_LIMIT, more=False)
     if not form.validate():
         return invalid(template, form=form, results=None, **context)
     text = (form.q.data or "").strip()
-    return page(template, form=form, results=search(text) if text else None, **context)
+    results = search(text, limit=operations.SEARCH_LIMIT + 1) if text else None
+    if results is not None and len(results) > operations.SEARCH_LIMIT:
+        results, context["more"] = results[: operations.SEARCH_LIMIT], True
+    return page(template, form=form, results=results, **context)
 
 
 @renders("admin.accounts")
