@@ -46,15 +46,40 @@ def _time(value) -> str | None:
     return value.isoformat() + "Z" if value else None
 
 
-def export(user: User) -> dict:
-    """Everything the portal holds about ``user``, as JSON-ready data."""
-    memberships = list(
-        Membership.select(Membership, Structure)
-        .join(Structure, on=(Membership.structure == Structure.id))
-        .where(Membership.user == user.id)
-        .order_by(Membership.requested_at, Membership.id)
+@dataclass
+class Holdings:
+    """The rows the portal holds about an account, each table read once: the
+    page and the file are both made from them."""
+
+    memberships: list[Membership]  # with their structures, oldest request first
+    factors: list[SecondFactor]  # an enrolment not finished included
+    codes_left: int
+    drafts: list[Draft]
+    consent_changes: list[ConsentChange]
+    events: list[AuditEvent]
+
+
+def holdings(user: User) -> Holdings:
+    return Holdings(
+        memberships=list(
+            Membership.select(Membership, Structure)
+            .join(Structure, on=(Membership.structure == Structure.id))
+            .where(Membership.user == user.id)
+            .order_by(Membership.requested_at, Membership.id)
+        ),
+        factors=SecondFactor.all_of(user),
+        codes_left=RecoveryCode.left(user),
+        drafts=drafts_of(user),
+        consent_changes=ConsentChange.of(user),
+        events=events_of(user),
     )
-    events = events_of(user)
+
+
+def export(user: User, held: Holdings | None = None) -> dict:
+    """Everything the portal holds about ``user``, as JSON-ready data (from
+    ``held``, read now if not given)."""
+    if held is None:
+        held = holdings(user)
     return {
         "portail": current_app.config["PORTAL_NAME"],
         "compte": {
@@ -80,9 +105,9 @@ def export(user: User) -> dict:
                     "confirmee_le": _time(factor.confirmed_at),
                     "derniere_utilisation": _time(factor.last_used_at),
                 }
-                for factor in SecondFactor.all_of(user)
+                for factor in held.factors
             ],
-            "codes_de_secours_restants": RecoveryCode.left(user),
+            "codes_de_secours_restants": held.codes_left,
         },
         # What was typed in a step not completed yet (step 6, « Mon compte »).
         "brouillons": [
@@ -91,13 +116,13 @@ def export(user: User) -> dict:
                 "expire_le": _time(draft.expires_at),
                 "contenu": drafts.data_of(draft),
             }
-            for draft in drafts_of(user)
+            for draft in held.drafts
         ],
         "consentements": {
             "conditions_acceptees_le": _time(user.terms_accepted_at),
             "enquete_de_satisfaction": user.survey_consent,
             "historique_enquete": [
-                {"consentement": change.consent, "le": _time(change.at)} for change in ConsentChange.of(user)
+                {"consentement": change.consent, "le": _time(change.at)} for change in held.consent_changes
             ],
         },
         "structures_et_demandes": [
@@ -110,7 +135,7 @@ def export(user: User) -> dict:
                 "demande_le": _time(m.requested_at),
                 "decide_le": _time(m.decided_at),
             }
-            for m in memberships
+            for m in held.memberships
         ],
         "evenements": [
             {
@@ -120,7 +145,7 @@ def export(user: User) -> dict:
                 "adresse_ip": event.client_address,
                 "details": _own_details(user, event.details),
             }
-            for event in events
+            for event in held.events
         ],
     }
 

@@ -137,6 +137,40 @@ def test_the_data_page_reads_outcomes_in_english(marie):
     assert '<td data-label="Event">Sign-up</td>' in text and "Inscription" not in text
 
 
+def tables_read(monkeypatch) -> list[str]:
+    """The tables each SELECT of the database reads from (its first FROM), as they run."""
+    import re
+
+    from models import db
+
+    read = []
+    original = db.obj.execute_sql
+
+    def execute_sql(sql, params=None, *args, **kwargs):
+        found = re.search(r'\bFROM "(\w+)"', sql)
+        if sql.lstrip().upper().startswith("SELECT") and found:
+            read.append(found.group(1))
+        return original(sql, params, *args, **kwargs)
+
+    monkeypatch.setattr(db.obj, "execute_sql", execute_sql)
+    return read
+
+
+def test_the_data_page_reads_each_table_once(app, marie, monkeypatch):
+    """The page shows the file's rows: memberships, events, factors, drafts
+    and consents are read once, not once for the file and again for the page."""
+    from tests.support.second_factor import enrol_totp
+
+    enrol_totp(marie)
+    marie.submit("/mon-compte/enquete", {"survey_consent": "y"})
+    assert create_structure(marie).status_code in (200, 303)
+    read = tables_read(monkeypatch)
+    text = shown(marie, "/mon-compte/donnees")
+    assert STRUCTURE["company_name"] in text
+    held = ("membership", "audit_event", "second_factor", "recovery_code", "draft", "consent_change")
+    assert {table: read.count(table) for table in held} == dict.fromkeys(held, 1)
+
+
 def test_a_visitor_cannot_download_anyones_data(client):
     assert signs_in_first(client.get("/mon-compte/donnees.json"))
     assert signs_in_first(client.get("/mon-compte/donnees"))
