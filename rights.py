@@ -3,7 +3,7 @@ person, as data to download, and the deletion of their account.
 
 Deleting an account erases its personal data: the account row goes (its
 links, memberships, requests and consent history with it), its mail leaves
-the outbox (written for it, to whichever address, or to its addresses), and
+the outbox (written for it, to whichever address; never mail written for another account), and
 the audit events about it stay only under a pseudonym (``purge`` removes
 them once AUDIT_RETENTION_DAYS have passed). A structure left without
 members stays, for its identifier's uniqueness, without its contact details
@@ -242,14 +242,18 @@ def erase(user: User) -> None:
     AuditEvent.update(account=name, client_address=None, user=None).where(
         (AuditEvent.user == user.id) | (AuditEvent.account == user.email)
     ).execute()
-    for address in addresses:
-        # Other accounts' events naming this one (a request decided, a role handed over).
-        AuditEvent.update(details=fn.REPLACE(AuditEvent.details, f'"{address}"', f'"{name}"')).where(
-            AuditEvent.details.contains(f'"{address}"')
-        ).execute()
-    # Its mail: written for it (to any address it used), or to its addresses.
+    # Other accounts' events naming this one (a request decided, a role handed
+    # over) name its login address: the contact address is typed, not proven,
+    # and may be another account's login, whose events are not this one's.
+    AuditEvent.update(details=fn.REPLACE(AuditEvent.details, f'"{user.email}"', f'"{name}"')).where(
+        AuditEvent.details.contains(f'"{user.email}"')
+    ).execute()
+    # Its mail: written for it (to any address it used); mail from before the
+    # outbox named its reader (no account id), by its addresses. Mail written
+    # for another account stays, whatever address it went to.
     OutboxMail.delete().where(
-        (OutboxMail.account_id == user.id) | OutboxMail.recipient.in_(addresses)
+        (OutboxMail.account_id == user.id)
+        | (OutboxMail.account_id.is_null() & OutboxMail.recipient.in_(addresses))
     ).execute()
     User.delete().where(User.id == user.id).execute()  # its memberships with it
     for structure in left_alone:

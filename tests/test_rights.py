@@ -342,3 +342,46 @@ def test_deleting_a_member_keeps_the_structure_and_its_manager(app, mailbox):
 def test_the_account_page_title_is_plain_text(marie):
     text = shown(marie, "/mon-compte/")
     assert "<title>Mon compte – Portail Structures</title>" in text
+
+
+def test_deleting_an_account_whose_contact_is_anothers_login_keeps_that_accounts_mail_attack_mail_erasure(
+    app, marie, mailbox
+):
+    """A contact address is typed, not proven: Marie gives Pierre's login
+    address as hers. Her deletion erases her mail, not the mail written for
+    Pierre (a link not delivered yet would be lost)."""
+    new_client(app, mailbox, PIERRE)
+    pierre_email = PIERRE["email"]
+
+    def pierres():
+        return [m.id for m in OutboxMail.select().where(OutboxMail.recipient == pierre_email)]
+
+    written = query(app, pierres)
+    assert written
+    changed = {**PROFILE, "contact_email": pierre_email}
+    assert marie.submit("/mon-compte/informations", changed).status_code in (200, 303)
+    assert query(app, lambda: User.by_email(EMAIL).contact_email) == pierre_email
+    assert marie.submit("/mon-compte/supprimer", {"password": PASSWORD}).status_code in (204, 303)
+    assert query(app, pierres) == written
+
+
+def test_deleting_an_account_whose_contact_is_anothers_login_keeps_that_accounts_trail_attack_audit_tampering(
+    app, marie, mailbox
+):
+    """Marie's contact address is Pierre's login: her deletion does not put
+    her pseudonym in place of Pierre in the events that name him."""
+    import audit
+
+    new_client(app, mailbox, PIERRE)
+    pierre_email = PIERRE["email"]
+    query(
+        app,
+        lambda: audit.record("structure.attachment_decided", User.by_email(EMAIL), requester=pierre_email),
+    )
+    changed = {**PROFILE, "contact_email": pierre_email}
+    assert marie.submit("/mon-compte/informations", changed).status_code in (200, 303)
+    assert marie.submit("/mon-compte/supprimer", {"password": PASSWORD}).status_code in (204, 303)
+    [event] = query(
+        app, lambda: list(AuditEvent.select().where(AuditEvent.event == "structure.attachment_decided"))
+    )
+    assert json.loads(event.details) == {"requester": pierre_email}
