@@ -33,6 +33,7 @@ from models import (
     SecondFactor,
     Structure,
     User,
+    UserSession,
     db,
 )
 from passwords import verify_password
@@ -57,6 +58,8 @@ class Holdings:
     drafts: list[Draft]
     consent_changes: list[ConsentChange]
     events: list[AuditEvent]
+    sessions: list[UserSession]  # signed in, not signed out yet
+    mails: list[OutboxMail]  # written for the account, oldest first
 
 
 def holdings(user: User) -> Holdings:
@@ -72,6 +75,22 @@ def holdings(user: User) -> Holdings:
         drafts=drafts_of(user),
         consent_changes=ConsentChange.of(user),
         events=events_of(user),
+        sessions=list(
+            UserSession.select()
+            .where(UserSession.user == user.id)
+            .order_by(UserSession.created_at, UserSession.id)
+        ),
+        mails=list(
+            OutboxMail.select(
+                OutboxMail.recipient,
+                OutboxMail.subject,
+                OutboxMail.language,  # the subject's
+                OutboxMail.created_at,
+                OutboxMail.sent_at,
+            )
+            .where(OutboxMail.account_id == user.id)
+            .order_by(OutboxMail.created_at, OutboxMail.id)
+        ),
     )
 
 
@@ -88,6 +107,7 @@ def export(user: User, held: Holdings | None = None) -> dict:
             "nom": user.last_name,
             "telephone": user.phone,
             "adresse_email_contact": user.contact_email,
+            "adresse_email_contact_confirmee_le": _time(user.contact_email_confirmed_at),
             "etat": user.status,
             "cree_le": _time(user.created_at),
             "active_le": _time(user.activated_at),
@@ -136,6 +156,19 @@ def export(user: User, held: Holdings | None = None) -> dict:
                 "decide_le": _time(m.decided_at),
             }
             for m in held.memberships
+        ],
+        # When each was opened; never the key the cookie holds.
+        "sessions_ouvertes": [{"ouverte_le": _time(one.created_at)} for one in held.sessions],
+        # To whom, what, when; not the bodies: their links (a new password,
+        # a sign-in code) are keys, and the file outlives them.
+        "courriels": [
+            {
+                "destinataire": mail.recipient,
+                "objet": mail.subject,
+                "ecrit_le": _time(mail.created_at),
+                "envoye_le": _time(mail.sent_at),
+            }
+            for mail in held.mails
         ],
         "evenements": [
             {

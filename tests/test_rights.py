@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 
 from models import AuditEvent, ConsentChange, Membership, OutboxMail, Structure, User, utcnow
-from tests.support.app import Client, query, user_row
+from tests.support.app import Client, outbox, query, user_row
 from tests.support.constants import EMAIL, PASSWORD
 from tests.support.responses import sent_to_sign_in, shown, signs_in_first, text_of
 from tests.support.structures import PIERRE, STRUCTURE, create_structure, new_client, sign_up
@@ -167,7 +167,10 @@ def test_the_data_page_reads_each_table_once(app, marie, monkeypatch):
     read = tables_read(monkeypatch)
     text = shown(marie, "/mon-compte/donnees")
     assert STRUCTURE["company_name"] in text
-    held = ("membership", "audit_event", "second_factor", "recovery_code", "draft", "consent_change")
+    held = (
+        "membership", "audit_event", "second_factor", "recovery_code", "draft", "consent_change",
+        "user_session", "outbox_mail",
+    )  # fmt: skip
     assert {table: read.count(table) for table in held} == dict.fromkeys(held, 1)
 
 
@@ -385,3 +388,45 @@ def test_deleting_an_account_whose_contact_is_anothers_login_keeps_that_accounts
         app, lambda: list(AuditEvent.select().where(AuditEvent.event == "structure.attachment_decided"))
     )
     assert json.loads(event.details) == {"requester": pierre_email}
+
+
+def test_the_data_file_and_page_hold_the_sessions_and_the_mail_written_for_the_account(app, marie, mailbox):
+    """Open sessions and the outbox are data the portal holds about the
+    person: listed (when, to whom, what), never a session key nor a mail's
+    body, whose links are keys."""
+    from models import UserSession
+
+    written = outbox(app)
+    mine = [m for m in written if m.recipient == EMAIL]
+    assert mine
+    data = download(marie)
+    assert data["compte"]["adresse_email_contact_confirmee_le"] is None  # the login address is the contact
+    [session] = data["sessions_ouvertes"]
+    assert session["ouverte_le"].endswith("Z")
+    assert [(m["destinataire"], m["objet"]) for m in data["courriels"]] == [
+        (m.recipient, m.subject) for m in mine
+    ]
+    assert all(m["ecrit_le"].endswith("Z") for m in data["courriels"])
+    text = json.dumps(data)
+    assert not [m for m in mine if m.body_text[:200] in text]
+    assert not [s for s in query(app, lambda: [s.key_hash for s in UserSession.select()]) if s in text]
+    page = shown(marie, "/mon-compte/donnees")
+    assert "Mes sessions ouvertes" in page and "Les courriels qui vous sont écrits" in page
+    assert mine[0].subject in page and "Pas encore envoyé" in page
+
+
+def test_the_data_file_holds_no_mail_of_another_account_attack_data_leak(app, marie, mailbox):
+    """Marie types Pierre's login address as her contact: the mail written
+    for Pierre to that address stays out of her file and page."""
+    new_client(app, mailbox, PIERRE)
+    changed = {**PROFILE, "contact_email": PIERRE["email"]}
+    assert marie.submit("/mon-compte/informations", changed).status_code in (200, 303)
+    marie_id = query(app, _marie_id)
+    pierres = {(m.recipient, m.subject) for m in outbox(app, PIERRE["email"]) if m.account_id != marie_id}
+    assert pierres
+    in_file = {(m["destinataire"], m["objet"]) for m in download(marie)["courriels"]}
+    assert in_file and not pierres & in_file
+
+
+def _marie_id() -> int:
+    return User.by_email(EMAIL).id

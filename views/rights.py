@@ -45,6 +45,8 @@ def data():
         language_names=i18n.NAMES,
         drafts=held.drafts,
         draft_data=drafts.data_of,
+        sessions=held.sessions,
+        mails=held.mails,
     )
 
 
