@@ -175,7 +175,7 @@ def export(user: User, held: Holdings | None = None) -> dict:
                 "le": _time(event.at),
                 "evenement": event.event,
                 "resultat": event.outcome,
-                "adresse_ip": event.client_address,
+                "adresse_ip": address_of(user, event),
                 "details": _own_details(user, event.details),
             }
             for event in held.events
@@ -207,8 +207,19 @@ def _own_details(user: User, details: str | None) -> dict:
 
 
 def events_of(user: User) -> list[AuditEvent]:
-    """The audit events of the account, oldest first."""
-    return list(AuditEvent.select().where(AuditEvent.user == user.id).order_by(AuditEvent.at, AuditEvent.id))
+    """The audit events of the account, and those another account recorded
+    about it (an operator closing it, a manager deciding its request), oldest first."""
+    return list(
+        AuditEvent.select()
+        .where((AuditEvent.user == user.id) | AuditEvent.details.contains(f'"{user.email}"'))
+        .order_by(AuditEvent.at, AuditEvent.id)
+    )
+
+
+def address_of(user: User, event: AuditEvent) -> str | None:
+    """The client's address of an event the account made; none of an event
+    another account made about it (that address is that person's)."""
+    return event.client_address if event.user_id == user.id else None
 
 
 def record_export(user: User) -> None:

@@ -430,3 +430,32 @@ def test_the_data_file_holds_no_mail_of_another_account_attack_data_leak(app, ma
 
 def _marie_id() -> int:
     return User.by_email(EMAIL).id
+
+
+def test_the_data_file_holds_what_others_recorded_about_the_account_not_who_nor_from_where_attack_data_leak(
+    app, marie
+):
+    """An operator closed and reopened the account: events about the holder,
+    in the file and on the page; the operator's address and client address
+    are the operator's and stay out."""
+
+    def record():
+        operator = user_row("operateur@exemple.fr", status=User.ACTIVE, is_operator=True)
+        for name in ("admin.account_disabled", "admin.account_enabled"):
+            AuditEvent.create(
+                user=operator,
+                account=operator.email,
+                client_address="203.0.113.9",
+                event=name,
+                outcome="success",
+                details=json.dumps({"target": EMAIL}),
+            )
+
+    query(app, record)
+    data = download(marie)
+    about = [e for e in data["evenements"] if e["evenement"].startswith("admin.")]
+    assert [e["evenement"] for e in about] == ["admin.account_disabled", "admin.account_enabled"]
+    assert all(e["adresse_ip"] is None and e["details"] == {"target": EMAIL} for e in about)
+    page = shown(marie, "/mon-compte/donnees")
+    for text in (json.dumps(data), page):
+        assert "203.0.113.9" not in text and "operateur@exemple.fr" not in text

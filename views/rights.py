@@ -47,6 +47,7 @@ def data():
         draft_data=drafts.data_of,
         sessions=held.sessions,
         mails=held.mails,
+        address_of=rights.address_of,
     )
 
 
