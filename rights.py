@@ -3,7 +3,7 @@ person, as data to download, and the deletion of their account.
 
 Deleting an account erases its personal data: the account row goes (its
 links, memberships, requests and consent history with it), its mail leaves
-the outbox (written for it, to whichever address, or to its addresses), and
+the outbox (written for it, to whichever address; never mail written for another account), and
 the audit events about it stay only under a pseudonym (``purge`` removes
 them once AUDIT_RETENTION_DAYS have passed). A structure left without
 members stays, for its identifier's uniqueness, without its contact details
@@ -33,6 +33,7 @@ from models import (
     SecondFactor,
     Structure,
     User,
+    UserSession,
     db,
 )
 from passwords import verify_password
@@ -46,15 +47,58 @@ def _time(value) -> str | None:
     return value.isoformat() + "Z" if value else None
 
 
-def export(user: User) -> dict:
-    """Everything the portal holds about ``user``, as JSON-ready data."""
-    memberships = list(
-        Membership.select(Membership, Structure)
-        .join(Structure, on=(Membership.structure == Structure.id))
-        .where(Membership.user == user.id)
-        .order_by(Membership.requested_at, Membership.id)
+@dataclass
+class Holdings:
+    """The rows the portal holds about an account, each table read once: the
+    page and the file are both made from them."""
+
+    memberships: list[Membership]  # with their structures, oldest request first
+    factors: list[SecondFactor]  # an enrolment not finished included
+    codes_left: int
+    drafts: list[Draft]
+    consent_changes: list[ConsentChange]
+    events: list[AuditEvent]
+    sessions: list[UserSession]  # signed in, not signed out yet
+    mails: list[OutboxMail]  # written for the account, oldest first
+
+
+def holdings(user: User) -> Holdings:
+    return Holdings(
+        memberships=list(
+            Membership.select(Membership, Structure)
+            .join(Structure, on=(Membership.structure == Structure.id))
+            .where(Membership.user == user.id)
+            .order_by(Membership.requested_at, Membership.id)
+        ),
+        factors=SecondFactor.all_of(user),
+        codes_left=RecoveryCode.left(user),
+        drafts=drafts_of(user),
+        consent_changes=ConsentChange.of(user),
+        events=events_of(user),
+        sessions=list(
+            UserSession.select()
+            .where(UserSession.user == user.id)
+            .order_by(UserSession.created_at, UserSession.id)
+        ),
+        mails=list(
+            OutboxMail.select(
+                OutboxMail.recipient,
+                OutboxMail.subject,
+                OutboxMail.language,  # the subject's
+                OutboxMail.created_at,
+                OutboxMail.sent_at,
+            )
+            .where(OutboxMail.account_id == user.id)
+            .order_by(OutboxMail.created_at, OutboxMail.id)
+        ),
     )
-    events = events_of(user)
+
+
+def export(user: User, held: Holdings | None = None) -> dict:
+    """Everything the portal holds about ``user``, as JSON-ready data (from
+    ``held``, read now if not given)."""
+    if held is None:
+        held = holdings(user)
     return {
         "portail": current_app.config["PORTAL_NAME"],
         "compte": {
@@ -63,6 +107,7 @@ def export(user: User) -> dict:
             "nom": user.last_name,
             "telephone": user.phone,
             "adresse_email_contact": user.contact_email,
+            "adresse_email_contact_confirmee_le": _time(user.contact_email_confirmed_at),
             "etat": user.status,
             "cree_le": _time(user.created_at),
             "active_le": _time(user.activated_at),
@@ -80,9 +125,9 @@ def export(user: User) -> dict:
                     "confirmee_le": _time(factor.confirmed_at),
                     "derniere_utilisation": _time(factor.last_used_at),
                 }
-                for factor in SecondFactor.all_of(user)
+                for factor in held.factors
             ],
-            "codes_de_secours_restants": RecoveryCode.left(user),
+            "codes_de_secours_restants": held.codes_left,
         },
         # What was typed in a step not completed yet (step 6, « Mon compte »).
         "brouillons": [
@@ -91,13 +136,13 @@ def export(user: User) -> dict:
                 "expire_le": _time(draft.expires_at),
                 "contenu": drafts.data_of(draft),
             }
-            for draft in drafts_of(user)
+            for draft in held.drafts
         ],
         "consentements": {
             "conditions_acceptees_le": _time(user.terms_accepted_at),
             "enquete_de_satisfaction": user.survey_consent,
             "historique_enquete": [
-                {"consentement": change.consent, "le": _time(change.at)} for change in ConsentChange.of(user)
+                {"consentement": change.consent, "le": _time(change.at)} for change in held.consent_changes
             ],
         },
         "structures_et_demandes": [
@@ -110,17 +155,30 @@ def export(user: User) -> dict:
                 "demande_le": _time(m.requested_at),
                 "decide_le": _time(m.decided_at),
             }
-            for m in memberships
+            for m in held.memberships
+        ],
+        # When each was opened; never the key the cookie holds.
+        "sessions_ouvertes": [{"ouverte_le": _time(one.created_at)} for one in held.sessions],
+        # To whom, what, when; not the bodies: their links (a new password,
+        # a sign-in code) are keys, and the file outlives them.
+        "courriels": [
+            {
+                "destinataire": mail.recipient,
+                "objet": mail.subject,
+                "ecrit_le": _time(mail.created_at),
+                "envoye_le": _time(mail.sent_at),
+            }
+            for mail in held.mails
         ],
         "evenements": [
             {
                 "le": _time(event.at),
                 "evenement": event.event,
                 "resultat": event.outcome,
-                "adresse_ip": event.client_address,
+                "adresse_ip": address_of(user, event),
                 "details": _own_details(user, event.details),
             }
-            for event in events
+            for event in held.events
         ],
     }
 
@@ -149,8 +207,19 @@ def _own_details(user: User, details: str | None) -> dict:
 
 
 def events_of(user: User) -> list[AuditEvent]:
-    """The audit events of the account, oldest first."""
-    return list(AuditEvent.select().where(AuditEvent.user == user.id).order_by(AuditEvent.at, AuditEvent.id))
+    """The audit events of the account, and those another account recorded
+    about it (an operator closing it, a manager deciding its request), oldest first."""
+    return list(
+        AuditEvent.select()
+        .where((AuditEvent.user == user.id) | AuditEvent.details.contains(f'"{user.email}"'))
+        .order_by(AuditEvent.at, AuditEvent.id)
+    )
+
+
+def address_of(user: User, event: AuditEvent) -> str | None:
+    """The client's address of an event the account made; none of an event
+    another account made about it (that address is that person's)."""
+    return event.client_address if event.user_id == user.id else None
 
 
 def record_export(user: User) -> None:
@@ -217,14 +286,18 @@ def erase(user: User) -> None:
     AuditEvent.update(account=name, client_address=None, user=None).where(
         (AuditEvent.user == user.id) | (AuditEvent.account == user.email)
     ).execute()
-    for address in addresses:
-        # Other accounts' events naming this one (a request decided, a role handed over).
-        AuditEvent.update(details=fn.REPLACE(AuditEvent.details, f'"{address}"', f'"{name}"')).where(
-            AuditEvent.details.contains(f'"{address}"')
-        ).execute()
-    # Its mail: written for it (to any address it used), or to its addresses.
+    # Other accounts' events naming this one (a request decided, a role handed
+    # over) name its login address: the contact address is typed, not proven,
+    # and may be another account's login, whose events are not this one's.
+    AuditEvent.update(details=fn.REPLACE(AuditEvent.details, f'"{user.email}"', f'"{name}"')).where(
+        AuditEvent.details.contains(f'"{user.email}"')
+    ).execute()
+    # Its mail: written for it (to any address it used); mail from before the
+    # outbox named its reader (no account id), by its addresses. Mail written
+    # for another account stays, whatever address it went to.
     OutboxMail.delete().where(
-        (OutboxMail.account_id == user.id) | OutboxMail.recipient.in_(addresses)
+        (OutboxMail.account_id == user.id)
+        | (OutboxMail.account_id.is_null() & OutboxMail.recipient.in_(addresses))
     ).execute()
     User.delete().where(User.id == user.id).execute()  # its memberships with it
     for structure in left_alone:

@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 
 from models import AuditEvent, ConsentChange, Membership, OutboxMail, Structure, User, utcnow
-from tests.support.app import Client, query, user_row
+from tests.support.app import Client, outbox, query, user_row
 from tests.support.constants import EMAIL, PASSWORD
 from tests.support.responses import sent_to_sign_in, shown, signs_in_first, text_of
 from tests.support.structures import PIERRE, STRUCTURE, create_structure, new_client, sign_up
@@ -135,6 +135,43 @@ def test_the_data_page_reads_outcomes_in_english(marie):
     text = shown(marie, "/mon-compte/donnees")
     assert '<td data-label="Outcome">Succeeded</td>' in text and "Réussi" not in text
     assert '<td data-label="Event">Sign-up</td>' in text and "Inscription" not in text
+
+
+def tables_read(monkeypatch) -> list[str]:
+    """The tables each SELECT of the database reads from (its first FROM), as they run."""
+    import re
+
+    from models import db
+
+    read = []
+    original = db.obj.execute_sql
+
+    def execute_sql(sql, params=None, *args, **kwargs):
+        found = re.search(r'\bFROM "(\w+)"', sql)
+        if sql.lstrip().upper().startswith("SELECT") and found:
+            read.append(found.group(1))
+        return original(sql, params, *args, **kwargs)
+
+    monkeypatch.setattr(db.obj, "execute_sql", execute_sql)
+    return read
+
+
+def test_the_data_page_reads_each_table_once(app, marie, monkeypatch):
+    """The page shows the file's rows: memberships, events, factors, drafts
+    and consents are read once, not once for the file and again for the page."""
+    from tests.support.second_factor import enrol_totp
+
+    enrol_totp(marie)
+    marie.submit("/mon-compte/enquete", {"survey_consent": "y"})
+    assert create_structure(marie).status_code in (200, 303)
+    read = tables_read(monkeypatch)
+    text = shown(marie, "/mon-compte/donnees")
+    assert STRUCTURE["company_name"] in text
+    held = (
+        "membership", "audit_event", "second_factor", "recovery_code", "draft", "consent_change",
+        "user_session", "outbox_mail",
+    )  # fmt: skip
+    assert {table: read.count(table) for table in held} == dict.fromkeys(held, 1)
 
 
 def test_a_visitor_cannot_download_anyones_data(client):
@@ -308,3 +345,117 @@ def test_deleting_a_member_keeps_the_structure_and_its_manager(app, mailbox):
 def test_the_account_page_title_is_plain_text(marie):
     text = shown(marie, "/mon-compte/")
     assert "<title>Mon compte – Portail Structures</title>" in text
+
+
+def test_deleting_an_account_whose_contact_is_anothers_login_keeps_that_accounts_mail_attack_mail_erasure(
+    app, marie, mailbox
+):
+    """A contact address is typed, not proven: Marie gives Pierre's login
+    address as hers. Her deletion erases her mail, not the mail written for
+    Pierre (a link not delivered yet would be lost)."""
+    new_client(app, mailbox, PIERRE)
+    pierre_email = PIERRE["email"]
+
+    def pierres():
+        return [m.id for m in OutboxMail.select().where(OutboxMail.recipient == pierre_email)]
+
+    written = query(app, pierres)
+    assert written
+    changed = {**PROFILE, "contact_email": pierre_email}
+    assert marie.submit("/mon-compte/informations", changed).status_code in (200, 303)
+    assert query(app, lambda: User.by_email(EMAIL).contact_email) == pierre_email
+    assert marie.submit("/mon-compte/supprimer", {"password": PASSWORD}).status_code in (204, 303)
+    assert query(app, pierres) == written
+
+
+def test_deleting_an_account_whose_contact_is_anothers_login_keeps_that_accounts_trail_attack_audit_tampering(
+    app, marie, mailbox
+):
+    """Marie's contact address is Pierre's login: her deletion does not put
+    her pseudonym in place of Pierre in the events that name him."""
+    import audit
+
+    new_client(app, mailbox, PIERRE)
+    pierre_email = PIERRE["email"]
+    query(
+        app,
+        lambda: audit.record("structure.attachment_decided", User.by_email(EMAIL), requester=pierre_email),
+    )
+    changed = {**PROFILE, "contact_email": pierre_email}
+    assert marie.submit("/mon-compte/informations", changed).status_code in (200, 303)
+    assert marie.submit("/mon-compte/supprimer", {"password": PASSWORD}).status_code in (204, 303)
+    [event] = query(
+        app, lambda: list(AuditEvent.select().where(AuditEvent.event == "structure.attachment_decided"))
+    )
+    assert json.loads(event.details) == {"requester": pierre_email}
+
+
+def test_the_data_file_and_page_hold_the_sessions_and_the_mail_written_for_the_account(app, marie, mailbox):
+    """Open sessions and the outbox are data the portal holds about the
+    person: listed (when, to whom, what), never a session key nor a mail's
+    body, whose links are keys."""
+    from models import UserSession
+
+    written = outbox(app)
+    mine = [m for m in written if m.recipient == EMAIL]
+    assert mine
+    data = download(marie)
+    assert data["compte"]["adresse_email_contact_confirmee_le"] is None  # the login address is the contact
+    [session] = data["sessions_ouvertes"]
+    assert session["ouverte_le"].endswith("Z")
+    assert [(m["destinataire"], m["objet"]) for m in data["courriels"]] == [
+        (m.recipient, m.subject) for m in mine
+    ]
+    assert all(m["ecrit_le"].endswith("Z") for m in data["courriels"])
+    text = json.dumps(data)
+    assert not [m for m in mine if m.body_text[:200] in text]
+    assert not [s for s in query(app, lambda: [s.key_hash for s in UserSession.select()]) if s in text]
+    page = shown(marie, "/mon-compte/donnees")
+    assert "Mes sessions ouvertes" in page and "Les courriels qui vous sont écrits" in page
+    assert mine[0].subject in page and "Pas encore envoyé" in page
+
+
+def test_the_data_file_holds_no_mail_of_another_account_attack_data_leak(app, marie, mailbox):
+    """Marie types Pierre's login address as her contact: the mail written
+    for Pierre to that address stays out of her file and page."""
+    new_client(app, mailbox, PIERRE)
+    changed = {**PROFILE, "contact_email": PIERRE["email"]}
+    assert marie.submit("/mon-compte/informations", changed).status_code in (200, 303)
+    marie_id = query(app, _marie_id)
+    pierres = {(m.recipient, m.subject) for m in outbox(app, PIERRE["email"]) if m.account_id != marie_id}
+    assert pierres
+    in_file = {(m["destinataire"], m["objet"]) for m in download(marie)["courriels"]}
+    assert in_file and not pierres & in_file
+
+
+def _marie_id() -> int:
+    return User.by_email(EMAIL).id
+
+
+def test_the_data_file_holds_what_others_recorded_about_the_account_not_who_nor_from_where_attack_data_leak(
+    app, marie
+):
+    """An operator closed and reopened the account: events about the holder,
+    in the file and on the page; the operator's address and client address
+    are the operator's and stay out."""
+
+    def record():
+        operator = user_row("operateur@exemple.fr", status=User.ACTIVE, is_operator=True)
+        for name in ("admin.account_disabled", "admin.account_enabled"):
+            AuditEvent.create(
+                user=operator,
+                account=operator.email,
+                client_address="203.0.113.9",
+                event=name,
+                outcome="success",
+                details=json.dumps({"target": EMAIL}),
+            )
+
+    query(app, record)
+    data = download(marie)
+    about = [e for e in data["evenements"] if e["evenement"].startswith("admin.")]
+    assert [e["evenement"] for e in about] == ["admin.account_disabled", "admin.account_enabled"]
+    assert all(e["adresse_ip"] is None and e["details"] == {"target": EMAIL} for e in about)
+    page = shown(marie, "/mon-compte/donnees")
+    for text in (json.dumps(data), page):
+        assert "203.0.113.9" not in text and "operateur@exemple.fr" not in text

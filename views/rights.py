@@ -15,7 +15,6 @@ import factors
 import i18n
 import rights
 from forms.account import DeleteAccountForm
-from models import ConsentChange, Membership
 from security import limit
 from views import full_redirect, page
 
@@ -31,21 +30,24 @@ def _user():
 @bp.get("/donnees")
 @login_required
 def data():
-    """The data as a readable page."""
+    """The data as a readable page: the file's rows, read once."""
     user = _user()
+    held = rights.holdings(user)
     return page(
         "rights/data.html",
-        data=rights.export(user),
-        consent_history=ConsentChange.of(user),
-        memberships=Membership.of_user(
-            user, Membership.ACTIVE, Membership.PENDING, Membership.REFUSED, Membership.CANCELLED
-        ),
-        events=rights.events_of(user),
-        factors=factors.factors_of(user),  # the methods in use; the file has every row
+        data=rights.export(user, held),
+        consent_history=held.consent_changes,
+        # The page lists them by structure, the file by date.
+        memberships=sorted(held.memberships, key=lambda m: (m.structure.company_name, m.id)),
+        events=held.events,
+        factors=[factor for factor in held.factors if factor.confirmed_at],  # the methods in use
         name_of=factors.display_name,
         language_names=i18n.NAMES,
-        drafts=rights.drafts_of(user),
+        drafts=held.drafts,
         draft_data=drafts.data_of,
+        sessions=held.sessions,
+        mails=held.mails,
+        address_of=rights.address_of,
     )
 
 
