@@ -12,6 +12,8 @@ from datetime import UTC, datetime, timedelta
 
 from flask_login import UserMixin
 from peewee import (
+    SQL,
+    AutoField,
     BigIntegerField,
     BooleanField,
     Case,
@@ -22,6 +24,8 @@ from peewee import (
     IntegerField,
     IntegrityError,
     Model,
+    NodeList,
+    SqliteDatabase,
     TextField,
     fn,
 )
@@ -41,6 +45,20 @@ def sha256(value: str) -> str:
     return hashlib.sha256(value.encode()).hexdigest()
 
 
+class Serial(AutoField):
+    """An id never given twice. Without AUTOINCREMENT, SQLite gives the id of
+    a deleted newest row to the next one: a page opened before (an
+    operator's « Désactiver », a manager's « Approuver ») would then act on
+    somebody else. PostgreSQL's sequences never go back. Tables whose ids
+    reach pages and forms use it (migrations/v013_ids_never_reused.py)."""
+
+    def ddl(self, ctx):
+        definition = super().ddl(ctx)
+        if isinstance(self.model._meta.database.obj, SqliteDatabase):
+            return NodeList((definition, SQL("AUTOINCREMENT")))
+        return definition
+
+
 class BaseModel(Model):
     class Meta:
         database = db
@@ -54,6 +72,7 @@ class SchemaVersion(BaseModel):
 
 
 class User(UserMixin, BaseModel):
+    id = Serial()
     PENDING = "pending"
     ACTIVE = "active"
     DISABLED = "disabled"
@@ -533,6 +552,8 @@ class OutboxMail(BaseModel):
     """A mail written in the transaction of the change that causes it, then
     delivered (and retried) by ``mailer``."""
 
+    id = Serial()
+
     recipient = CharField()
     subject = CharField()
     language = CharField(max_length=5, default="fr")  # what subject and bodies are written in
@@ -616,6 +637,7 @@ class Structure(BaseModel):
     """A company (or a person) on the portal, identified by its type of
     identifier and its normalised identifier, unique together."""
 
+    id = Serial()
     identifier_type = CharField()  # a code of rules.identifiers.IDENTIFIER_TYPES
     identifier = CharField()  # normalised: no spaces, upper case
     company_name = CharField(max_length=100)  # raison sociale
@@ -891,6 +913,8 @@ class Membership(BaseModel):
     then a role once active. One per user and structure; one gestionnaire
     principal per structure."""
 
+    id = Serial()
+
     MANAGER = "gestionnaire_principal"
     USER = "utilisateur"
 
@@ -1101,6 +1125,7 @@ class SecondFactor(BaseModel):
     finished (the person has not yet given a right code); it counts for
     nothing. The TOTP secret is stored encrypted (factors/sealed.py)."""
 
+    id = Serial()
     TOTP = "totp"
     EMAIL = "email"
     PASSKEY = "passkey"

@@ -63,6 +63,7 @@ from migrations import (
     v010_second_factors,
     v011_languages,
     v012_outbox_account,
+    v013_ids_never_reused,
 )
 from migrations.frozen import FrozenModel
 from models import db
@@ -83,6 +84,7 @@ STEPS: dict[int, Step] = {
     10: v010_second_factors.upgrade,
     11: v011_languages.upgrade,
     12: v012_outbox_account.upgrade,
+    13: v013_ids_never_reused.upgrade,
 }
 SCHEMA_VERSION = max(STEPS)
 

@@ -14,7 +14,7 @@ from tests.support.constants import EMAIL
 from tests.support.operators import account, account_id
 from tests.support.responses import follow, signs_in_first, text_of
 from tests.support.signup import PERSON
-from tests.support.structures import PIERRE, create_structure, new_client
+from tests.support.structures import LUCIE, PIERRE, create_structure, new_client
 
 PIERRE_EMAIL = PIERRE["email"]
 
@@ -122,3 +122,22 @@ def test_a_deletion_replayed_on_an_account_already_deleted_erases_nothing_more_a
     assert query(app, delete_twice) == [True, False]
     names = query(app, lambda: [e.event for e in AuditEvent.select().order_by(AuditEvent.id)])
     assert names.count("admin.account_deleted") == 1 and names.count("account.deleted") == 1
+
+
+def test_a_page_opened_before_a_deletion_cannot_act_on_the_next_account_attack_id_reuse(
+    app, operator, mailbox
+):
+    """Pierre's account, the newest, is deleted; Lucie signs up next. On
+    SQLite she used to get his id, and « Désactiver » sent from his page,
+    opened before, disabled her. Ids are never given twice."""
+    new_client(app, mailbox, PIERRE)
+    pierre_id = account_id(app, PIERRE_EMAIL)
+    url = f"/administration/comptes/{pierre_id}/"
+    assert operator.get(url).status_code == 200
+    operator.submit(f"{url}supprimer", {"confirm": "yes"})
+    assert account(app, PIERRE_EMAIL) is None
+    new_client(app, mailbox, LUCIE)
+    assert account_id(app, LUCIE["email"]) > pierre_id
+    response = operator.submit(f"{url}desactiver")
+    assert response.status_code == 404
+    assert account(app, LUCIE["email"]).status == User.ACTIVE

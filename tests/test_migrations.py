@@ -29,8 +29,9 @@ from migrations import (
     v008_drafts,
     v009_operators,
     v010_second_factors,
+    v013_ids_never_reused,
 )
-from models import MODELS, Structure, User, db
+from models import MODELS, Serial, Structure, User, db
 from tests.support.app import clean_environment
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -165,6 +166,10 @@ def _fill_v12() -> None:
     db.execute_sql('UPDATE outbox_mail SET account_id = (SELECT MIN(id) FROM "user")')
 
 
+def _fill_v13() -> None:
+    """Step 13 adds no table or column: the rows before it are the ones kept."""
+
+
 FILLS = [
     _fill_v1,
     _fill_v2,
@@ -178,6 +183,7 @@ FILLS = [
     _fill_v10,
     _fill_v11,
     _fill_v12,
+    _fill_v13,
 ]
 
 
@@ -325,6 +331,38 @@ def test_the_steps_build_what_the_models_describe(new_url, future):
     with app_on(by_models).app_context(), db.connection_context():
         db.create_tables(MODELS)
     assert schema_of(by_steps, ordered=False) == schema_of(by_models, ordered=False)
+
+
+@pytest.mark.parametrize("older", [0, 12])
+def test_the_id_of_a_deleted_newest_row_is_never_given_again(new_url, older):
+    """New or upgraded from before step 13, on either engine: the account
+    made after the newest one is deleted gets a new id, not the deleted one's."""
+    url = new_url()
+    build_at(url, older)
+    init_db(url)
+    with app_on(url).app_context(), db.connection_context():
+        made = [v001_accounts.User.create(
+            email=f"{name}@exemple.fr", first_name=name, last_name="X", contact_email=f"{name}@exemple.fr",
+            survey_consent=False, terms_accepted_at=AT, status="active", created_at=AT, session_epoch=0,
+        ).id for name in ("pierre", "lucie")]  # fmt: skip
+        User.delete().where(User.id == max(made)).execute()
+        after = v001_accounts.User.create(
+            email="paul@exemple.fr",
+            first_name="Paul",
+            last_name="X",
+            contact_email="paul@exemple.fr",
+            survey_consent=False,
+            terms_accepted_at=AT,
+            status="active",
+            created_at=AT,
+            session_epoch=0,
+        )
+        assert after.id > max(made)
+
+
+def test_the_tables_rebuilt_by_step_13_are_those_whose_models_never_reuse_an_id():
+    serial = {model._meta.table_name for model in MODELS if isinstance(model._meta.primary_key, Serial)}
+    assert serial == set(v013_ids_never_reused.TABLES)
 
 
 def test_steps_are_numbered_from_one_without_gaps():
