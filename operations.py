@@ -230,19 +230,39 @@ def update_structure(operator: User, structure: Structure, details: dict) -> lis
 
 
 def disable_structure(operator: User, structure: Structure) -> bool:
+    """Its gestionnaire principal is told: requests and changes stop."""
     with db.atomic():
         done = structure.set_status(Structure.DISABLED, only_from=(Structure.ACTIVE, Structure.PENDING))
         if done:
             audit.record(Event.ADMIN_STRUCTURE_DISABLED, operator, structure=structure.id)
+            _tell_structure(structure, _l("Votre structure est désactivée"), "structure_disabled")
         return done
 
 
 def enable_structure(operator: User, structure: Structure) -> bool:
+    """Its gestionnaire principal is told, a creator told before that their
+    structure was refused above all."""
     with db.atomic():
         done = structure.set_status(Structure.ACTIVE, only_from=(Structure.DISABLED,))
         if done:
             audit.record(Event.ADMIN_STRUCTURE_ENABLED, operator, structure=structure.id)
+            _tell_structure(structure, _l("Votre structure est active"), "structure_enabled")
         return done
+
+
+def _tell_structure(structure: Structure, subject, template: str) -> None:
+    """Mail its gestionnaire principal, or its creator while it has none."""
+    reader = structure.manager() or User.get_or_none(User.id == structure.created_by_id)
+    if reader is not None:
+        mailer.queue(
+            reader.notification_email,
+            subject,
+            template,
+            reader=reader,
+            user=reader,
+            structure=structure,
+            url=mailer.external_url("structure.detail", structure_id=structure.id),
+        )
 
 
 # -- the outbox ----------------------------------------------------------------------------------
@@ -320,17 +340,10 @@ def moderate(operator: User, structure: Structure, approve: bool) -> bool:
             return False
         outcome = Outcome.APPROVED if approve else Outcome.REFUSED
         audit.record(Event.ADMIN_STRUCTURE_MODERATED, operator, outcome, structure=structure.id)
-        creator = structure.manager() or (User.get_or_none(User.id == structure.created_by_id))
-        if creator is not None:
-            mailer.queue(
-                creator.notification_email,
-                _l("Votre structure est validée") if approve else _l("Votre structure n'est pas validée"),
-                "structure_approved" if approve else "structure_refused",
-                reader=creator,
-                user=creator,
-                structure=structure,
-                url=mailer.external_url("structure.detail", structure_id=structure.id),
-            )
+        if approve:
+            _tell_structure(structure, _l("Votre structure est validée"), "structure_approved")
+        else:
+            _tell_structure(structure, _l("Votre structure n'est pas validée"), "structure_refused")
         return True
 
 

@@ -141,7 +141,9 @@ def test_disable_and_enable_a_structure(app, operator, structure_id, mailbox):
     )
     assert response.status_code == 409
     text = follow(operator, operator.submit(f"{url}reactiver"), pushed=url)
-    assert "La structure est réactivée." in text
+    assert "La structure est réactivée ; son gestionnaire principal est prévenu." in text
+    told = [mail.subject for mail in mails_to(mailbox, PIERRE["contact_email"])][-2:]
+    assert told == ["Votre structure est désactivée", "Votre structure est active"]
     toggled = events(app, "admin.structure_disabled") + events(app, "admin.structure_enabled")
     assert [e.account for e in toggled] == [EMAIL, EMAIL]
 
@@ -192,6 +194,15 @@ def test_with_moderation_a_structure_waits_for_an_operator(moderated, approve):
     assert event.account == EMAIL and event.outcome == ("approved" if approve else "refused")
     # A second decision changes nothing.
     assert "n'est pas en attente" in follow(operator, operator.submit(f"{url}valider"))
+    if not approve:  # « Réactiver » undoes the refusal: the creator, told it was refused, learns it
+        follow(operator, operator.submit(f"{url}reactiver"))
+        assert query(app, lambda: Structure.get().status) == Structure.ACTIVE
+        [active] = [
+            m for m in mails_to(mailbox, PIERRE["contact_email"]) if m.subject == "Votre structure est active"
+        ]
+        assert (
+            "est désormais active" in active.body_text and f"/structure/{structure_id}/" in active.body_text
+        )
 
 
 # -- the outbox -----------------------------------------------------------------------------

@@ -163,7 +163,9 @@ def test_account_actions_say_what_they_did_in_english(app, english_operator):
 def test_structure_actions_say_what_they_did_in_english(english_operator, structure_id):
     url = f"/administration/structures/{structure_id}/"
     text = follow(english_operator, english_operator.submit(url + "desactiver"))
-    assert "The structure is disabled: it no longer receives attachment requests." in text
+    said = "The structure is disabled: it no longer receives attachment requests; "
+    said += "its main manager has been told."
+    assert said in text
     assert "Re-enable the structure" in text
     checked(english_operator, text)
     text = follow(english_operator, english_operator.submit(url + "modifier", {**STRUCTURE}))

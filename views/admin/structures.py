@@ -95,7 +95,10 @@ def disable_structure(structure_id: int):
     structure = _structure(structure_id)
     if operations.disable_structure(operator(), structure):
         return done(
-            _("La structure est désactivée : elle ne reçoit plus de demande de rattachement."),
+            _(
+                "La structure est désactivée : elle ne reçoit plus de demande de rattachement ; "
+                "son gestionnaire principal est prévenu."
+            ),
             **_back(structure),
         )
     return refused(_("La structure est déjà désactivée."), **_back(structure))
@@ -107,7 +110,9 @@ def enable_structure(structure_id: int):
     checked_action()
     structure = _structure(structure_id)
     if operations.enable_structure(operator(), structure):
-        return done(_("La structure est réactivée."), **_back(structure))
+        return done(
+            _("La structure est réactivée ; son gestionnaire principal est prévenu."), **_back(structure)
+        )
     return refused(_("La structure n'est pas désactivée."), **_back(structure))
 
 
