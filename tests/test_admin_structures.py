@@ -6,6 +6,7 @@ fragment), and 404 for anyone else."""
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 
@@ -223,6 +224,24 @@ def test_outbox_lists_failed_and_pending_mail_and_retries(app, operator):
     text = follow(operator, operator.submit("/administration/courriels/reessayer"))
     assert "courriel(s) seront de nouveau envoyés" in text
     assert [e.account for e in events(app, "admin.mail_retried")] == [EMAIL, EMAIL]
+
+
+def test_outbox_names_each_mail_on_its_retry_button_and_shows_addresses_in_unicode(app, operator):
+    """Read out of context (a screen reader's list of buttons), « Réessayer »
+    says which mail; an internationalised domain reads as people type it."""
+
+    def fail_one() -> int:
+        mail = OutboxMail.create(recipient="a@xn--exemple-t-i4ab.fr", subject="Essai", body_text="x")
+        mail.mark_failed("550 Mailbox unavailable")
+        return mail.id
+
+    mail_id = query(app, fail_one)
+    text = shown(operator, "/administration/courriels")
+    assert ">a@exemple-été.fr</td>" in text and "xn--" not in text
+    button = re.search(
+        rf'action="/administration/courriels/{mail_id}/reessayer".*?</button>', text, re.S
+    ).group(0)
+    assert 'Réessayer<span class="visually-hidden" lang="fr"> – Essai – a@exemple-été.fr</span>' in button
 
 
 # -- the audit trail ------------------------------------------------------------------------
