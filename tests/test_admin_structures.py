@@ -98,6 +98,17 @@ def test_designate_refuses_someone_who_is_not_a_member_attack_foreign_membership
     assert events(app, "admin.manager_designated") == []
 
 
+def test_designating_a_member_who_left_meanwhile_says_nobody_was_designated(app, operator, structure_id):
+    """The page was opened with Lucie in the list; she left before « Désigner »."""
+    lucie = query(app, lambda: Membership.get(Membership.user == User.by_email(LUCIE_EMAIL)).id)
+    query(app, lambda: Membership.delete().where(Membership.id == lucie).execute())
+    url = f"/administration/structures/{structure_id}/"
+    text = follow(operator, operator.submit(f"{url}gestionnaire", {"member": lucie}), pushed=url)
+    assert "Personne n'a été désigné : aucun autre membre actif ne peut recevoir ce rôle." in text
+    assert roles(app) == {PIERRE["email"]: Membership.MANAGER}
+    assert events(app, "admin.manager_designated") == []
+
+
 # -- correcting data ------------------------------------------------------------------------
 
 

@@ -62,7 +62,12 @@ def structure(structure_id: int):
 def designate(structure_id: int):
     structure = _structure(structure_id)
     form = DesignateForm(members=_candidates(structure.active_members()))
-    if not form.validate():
+    if not form.validate() and not form.candidates:  # the one chosen left meanwhile
+        return refused(
+            _("Personne n'a été désigné : aucun autre membre actif ne peut recevoir ce rôle."),
+            **_back(structure),
+        )
+    if form.errors:
         return structure_page(structure.id, designate=form, status=422)
     membership = operations.designate_manager(operator(), structure, form.member.data)
     if membership is None:
