@@ -796,6 +796,7 @@ class Structure(BaseModel):
                 (Membership.id == membership_id)
                 & (Membership.structure == self)
                 & (Membership.status == Membership.ACTIVE)
+                & Membership.of_open_account()
             )
             if target is None:
                 return None
@@ -899,6 +900,7 @@ class Structure(BaseModel):
                         & (Membership.structure == self)
                         & (Membership.role == Membership.USER)
                         & (Membership.status == Membership.ACTIVE)
+                        & Membership.of_open_account()
                     )
                     .execute()
                 )
@@ -935,6 +937,13 @@ class Membership(BaseModel):
 
     class Meta:
         indexes = ((("user", "structure"), True),)
+
+    @classmethod
+    def of_open_account(cls):
+        """Memberships whose account is open: a closed account (disabled by
+        an operator) cannot receive the gestionnaire principal role, nor keep
+        its manager from leaving."""
+        return cls.user.in_(User.select(User.id).where(User.status == User.ACTIVE))
 
     @classmethod
     def request(cls, user: User, structure: Structure) -> tuple[Membership, bool]:

@@ -232,7 +232,8 @@ def record_export(user: User) -> None:
 
 def handover_needed(user: User) -> list[Structure]:
     """Structures whose only gestionnaire principal is ``user`` and that have
-    other active members: the role must be handed over before deleting."""
+    other active members (of open accounts: a closed one cannot take the
+    role): the role must be handed over before deleting."""
     managed = Membership.managed_structures(user)
     return [
         structure
@@ -242,6 +243,7 @@ def handover_needed(user: User) -> list[Structure]:
             (Membership.structure == structure.id)
             & (Membership.status == Membership.ACTIVE)
             & (Membership.user != user.id)
+            & Membership.of_open_account()
         )
         .exists()
     ]

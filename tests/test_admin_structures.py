@@ -98,6 +98,16 @@ def test_designate_refuses_someone_who_is_not_a_member_attack_foreign_membership
     assert events(app, "admin.manager_designated") == []
 
 
+def test_a_closed_account_is_not_designated_attack_orphaned_structure(app, operator, structure_id):
+    query(app, lambda: User.update(status=User.DISABLED).where(User.email == LUCIE_EMAIL).execute())
+    lucie = query(app, lambda: Membership.get(Membership.user == User.by_email(LUCIE_EMAIL)).id)
+    url = f"/administration/structures/{structure_id}/"
+    assert "Aucun autre membre actif ne peut recevoir ce rôle." in shown(operator, url)
+    follow(operator, operator.submit(f"{url}gestionnaire", {"member": lucie}), pushed=url)
+    assert roles(app) == {PIERRE["email"]: Membership.MANAGER, LUCIE_EMAIL: Membership.USER}
+    assert events(app, "admin.manager_designated") == []
+
+
 def test_designating_a_member_who_left_meanwhile_says_nobody_was_designated(app, operator, structure_id):
     """The page was opened with Lucie in the list; she left before « Désigner »."""
     lucie = query(app, lambda: Membership.get(Membership.user == User.by_email(LUCIE_EMAIL)).id)

@@ -298,6 +298,26 @@ def test_a_sole_manager_with_members_must_hand_over_first(app, marie, mailbox):
     assert query(app, lambda: User.by_email(EMAIL)) is not None
 
 
+def test_a_sole_manager_whose_only_member_is_a_closed_account_may_leave(app, marie, mailbox):
+    """Lucie's account is closed: she cannot take the role, so it cannot be
+    handed over and does not hold Marie back."""
+    assert create_structure(marie).status_code in (200, 303)
+
+    def add_closed_member():
+        lucie = user_row(
+            "lucie.martin@exemple.fr", first_name="Lucie", last_name="Martin", status=User.DISABLED
+        )
+        Membership.create(
+            user=lucie, structure=Structure.get(), status=Membership.ACTIVE, decided_at=utcnow()
+        )
+
+    query(app, add_closed_member)
+    assert 'type="password"' in shown(marie, "/mon-compte/supprimer")
+    response = marie.submit("/mon-compte/supprimer", {"password": PASSWORD})
+    assert response.status_code < 400
+    assert query(app, lambda: User.by_email(EMAIL)) is None
+
+
 def test_deleting_a_sole_manager_hands_the_waiting_requests_to_the_operators(app, marie, mailbox):
     assert create_structure(marie).status_code in (200, 303)
     pierre = new_client(app, mailbox, PIERRE)

@@ -9,7 +9,7 @@ from datetime import timedelta
 
 import pytest
 
-from models import Membership, Structure, utcnow
+from models import Membership, Structure, User, utcnow
 from tests.support.app import Client, query
 from tests.support.constants import PASSWORD
 from tests.support.responses import error_of, follow, shown, text_of
@@ -378,6 +378,23 @@ def test_the_manager_hands_the_role_to_an_active_member(app, manager_view, mailb
     assert marie.get("/approbations/").status_code == 403
     edit = marie.get(f"/structure/{sid}/modifier")
     assert "Vous n'êtes pas gestionnaire principal de la structure Ateliers Curie" in follow(marie, edit)
+
+
+def test_the_role_cannot_go_to_a_closed_account_attack_orphaned_structure(app, manager_view):
+    """Pierre's account was closed by an operator: he cannot sign in, so as
+    gestionnaire principal he would leave the structure's requests to nobody.
+    He is not offered, and his membership sent anyway is refused."""
+    marie, membership_id = manager_view
+    marie.submit(f"/approbations/{membership_id}/approuver")
+    query(
+        app,
+        lambda: User.update(status=User.DISABLED).where(User.email == "pierre.durand@exemple.fr").execute(),
+    )
+    sid = structure_id(app)
+    assert "Pierre Durand" not in shown(marie, f"/structure/{sid}/").split("Transférer le rôle")[-1]
+    response = marie.submit(f"/structure/{sid}/gestionnaire", {"member": membership_id, "confirm": "y"})
+    assert response.status_code == 422
+    assert [m.role for m in memberships(app)] == [Membership.MANAGER, Membership.USER]
 
 
 def test_the_member_list_starts_with_an_empty_choice_a_careless_submit_hands_nothing(

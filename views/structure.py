@@ -19,7 +19,7 @@ from forms.structure import (
     StructureForm,
     StructureSearchForm,
 )
-from models import Membership, Structure
+from models import Membership, Structure, User
 from rules.identifiers import IDENTIFIER_TYPES, SIRET
 from rules.places import country_name
 from security import account_limits, advanced, limit
@@ -367,7 +367,8 @@ def _detail_page(
 
 
 def _successors(members: list[Membership]) -> list[Membership]:
-    return [m for m in members if m.role == Membership.USER]
+    """Who may receive the role: utilisateurs whose account is open."""
+    return [m for m in members if m.role == Membership.USER and m.user.status == User.ACTIVE]
 
 
 @bp.get("/<id:structure_id>/")

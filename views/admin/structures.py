@@ -9,7 +9,7 @@ from flask_babel import gettext as _
 import operations
 from forms.admin import ActionForm
 from forms.structure import DesignateForm, StructureEditForm
-from models import Membership, Structure
+from models import Membership, Structure, User
 from structures import Closed
 from views import CLOSED, invalid, page, renders
 from views.admin import action_limit, bp, checked_action, done, operator, refused, row_or_404, search_page
@@ -44,7 +44,8 @@ def structure_page(structure_id: int, designate: DesignateForm | None = None, st
 
 
 def _candidates(members: list[Membership]) -> list[Membership]:
-    return [m for m in members if m.role != Membership.MANAGER]
+    """Who may be designated: members other than the manager whose account is open."""
+    return [m for m in members if m.role != Membership.MANAGER and m.user.status == User.ACTIVE]
 
 
 def _back(structure: Structure) -> dict:
