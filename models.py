@@ -856,12 +856,15 @@ class Structure(BaseModel):
         return not self.non_diffusible or self.membership_of(user) is not None
 
     def manager(self) -> User | None:
+        """Its gestionnaire principal, if their account is open: one closed by
+        an operator cannot sign in, so requests go to the operators meanwhile."""
         membership = (
             Membership.select()
             .where(
                 (Membership.structure == self)
                 & (Membership.role == Membership.MANAGER)
                 & (Membership.status == Membership.ACTIVE)
+                & Membership.of_open_account()
             )
             .first()
         )

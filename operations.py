@@ -150,12 +150,16 @@ def resend_activation(operator: User, user: User) -> bool:
 
 
 def disable(operator: User, user: User) -> bool:
-    """Close the account: it cannot sign in, its sessions end, it is told by mail."""
+    """Close the account: it cannot sign in, its sessions end, it is told by
+    mail. The requests waiting for it as gestionnaire principal go to the
+    operators (Structure.manager ignores a closed account)."""
     with db.atomic():
         if user.id == operator.id or not user.disable():
             return False
         audit.record(Event.ADMIN_ACCOUNT_DISABLED, operator, target=user.email)
         _tell(user, _l("Votre compte est désactivé"), "account_disabled")
+        for structure in Membership.managed_structures(user):
+            structures.left_without_manager(structure)
         return True
 
 

@@ -199,7 +199,7 @@ def request_attachment(user: User, structure: Structure) -> Asked:
 
 
 def left_without_manager(structure: Structure) -> None:
-    """Its gestionnaire principal has gone (their account deleted): the
+    """Its gestionnaire principal has gone (their account deleted or closed): the
     requests waiting for them go to the operators, as new ones would. Call
     inside the transaction, once the membership is gone."""
     for waiting in Membership.pending_for([structure]):

@@ -345,6 +345,32 @@ def test_a_request_to_a_structure_without_manager_goes_to_the_operators(app, ope
     assert event.account == EMAIL and event.outcome == "approved"
 
 
+def test_requests_to_a_structure_whose_manager_is_closed_go_to_the_operators(
+    app, operator, structure_id, mailbox
+):
+    """Pierre manages « Ateliers Curie »; an operator closes his account. He
+    cannot sign in: the request waiting for him and those that follow come
+    to the operators, who can decide them."""
+    jeanne = {**PIERRE, "email": "jeanne@exemple.fr", "email_confirm": "jeanne@exemple.fr"}
+    jeanne.update(first_name="Jeanne", contact_email="jeanne.contact@exemple.fr")
+    waiting = new_client(app, mailbox, jeanne)
+    waiting.submit(
+        "/structure/rattachement/demande", {"identifier_type": "siret", "identifier": "73282932000074"}
+    )
+    assert [m for m in mailbox(EMAIL) if "sans gestionnaire" in m.subject] == []
+    pierre_id = query(app, lambda: User.by_email(PIERRE["email"]).id)
+    follow(operator, operator.submit(f"/administration/comptes/{pierre_id}/desactiver"))
+    [mail] = [m for m in mailbox(EMAIL) if "sans gestionnaire" in m.subject]
+    assert f"/administration/structures/{structure_id}/" in mail.body_text
+
+    url = f"/administration/structures/{structure_id}/"
+    assert "ces demandes reviennent aux opérateurs" in shown(operator, url)
+    request_id = query(app, lambda: Membership.get(Membership.status == Membership.PENDING).id)
+    text = follow(operator, operator.submit(f"{url}demandes/{request_id}/approuver"), pushed=url)
+    assert "La demande de rattachement est acceptée." in text
+    assert query(app, lambda: Membership.get_by_id(request_id).status) == Membership.ACTIVE
+
+
 def test_operators_approve_no_request_to_a_disabled_structure(app, operator, mailbox):
     structure_id = query(app, orphan)
     new_client(app, mailbox, PIERRE).submit(

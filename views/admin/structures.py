@@ -38,6 +38,7 @@ def structure_page(structure_id: int, designate: DesignateForm | None = None, st
         structure=structure,
         members=members,
         pending=Membership.pending_for([structure]),
+        unmanaged=structure.manager() is None,
         designate=designate or DesignateForm(formdata=None, members=_candidates(members)),
         action=ActionForm(formdata=None),
     )
