@@ -154,6 +154,7 @@ def export(user: User, held: Holdings | None = None) -> dict:
                 "statut": m.status,
                 "demande_le": _time(m.requested_at),
                 "decide_le": _time(m.decided_at),
+                **_own_structure(m),
             }
             for m in held.memberships
         ],
@@ -181,6 +182,28 @@ def export(user: User, held: Holdings | None = None) -> dict:
             for event in held.events
         ],
     }
+
+
+def _own_structure(membership: Membership) -> dict:
+    """A « Particulier » is its holder: its address, e-mail and phone are
+    their personal data, given to its members. A company's are not."""
+    structure = membership.structure
+    if structure.identifier_type != PARTICULIER or membership.status != Membership.ACTIVE:
+        return {}
+    return {"coordonnees": {name: getattr(structure, name) for name in OWN_DETAILS}}
+
+
+OWN_DETAILS = (
+    "label",
+    "address",
+    "address_2",
+    "address_3",
+    "postal_code",
+    "city",
+    "country",
+    "email",
+    "phone",
+)
 
 
 def drafts_of(user: User) -> list[Draft]:

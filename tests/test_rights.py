@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 
 from models import AuditEvent, ConsentChange, Membership, OutboxMail, Structure, User, utcnow
-from tests.support.app import Client, outbox, query, user_row
+from tests.support.app import Client, clean_environment, make_app, outbox, query, user_row
 from tests.support.constants import EMAIL, PASSWORD
 from tests.support.responses import sent_to_sign_in, shown, signs_in_first, text_of
 from tests.support.structures import PIERRE, STRUCTURE, create_structure, new_client, sign_up
@@ -47,6 +47,38 @@ def test_the_data_file_holds_profile_consents_memberships_and_events(app, marie)
         query(app, lambda: AuditEvent.select().where(AuditEvent.event == "account.data_exported").count())
         == 1
     )
+
+
+def test_head_requests_neither_record_exports_nor_escape_the_limit_attack_audit_flooding(
+    tmp_path, monkeypatch
+):
+    """Each HEAD builds the whole file (Flask answers it with the GET view):
+    uncounted, a script could make the portal read every table of the account
+    again and again; recorded, it would fill the trail with exports nobody made."""
+    clean_environment(monkeypatch)
+    app = make_app(tmp_path, RATELIMIT_ENABLED=True, RATELIMIT_DATA_EXPORT="3 per hour")
+    app.test_client_class = Client
+    marie = sign_up(app.test_client(), lambda recipient=None: outbox(app, recipient))
+    assert [marie.head("/mon-compte/donnees.json").status_code for _ in range(3)] == [200, 200, 200]
+    assert marie.head("/mon-compte/donnees.json").status_code == 429
+    exports = AuditEvent.select().where(AuditEvent.event == "account.data_exported")
+    assert query(app, exports.count) == 0
+    download(marie)  # HEAD and GET are counted apart (per method)
+    assert query(app, exports.count) == 1
+
+
+def test_the_data_file_holds_the_address_of_a_particulier_not_of_a_company(app, marie):
+    """A « Particulier » is the person: its address, e-mail and phone are
+    theirs. A company's details are not personal data of its members."""
+    assert create_structure(marie).status_code in (200, 303)
+    own = {"identifier_type": "particulier", "identifier": "", "company_name": "Marie Curie"}
+    assert create_structure(marie, **own).status_code in (200, 303)
+    person, company = sorted(download(marie)["structures_et_demandes"], key=lambda m: m["type_identifiant"])
+    assert (person["type_identifiant"], company["type_identifiant"]) == ("particulier", "siret")
+    assert person["coordonnees"]["address"] == STRUCTURE["address"]
+    assert person["coordonnees"]["email"] == STRUCTURE["email"]
+    assert person["coordonnees"]["postal_code"] == STRUCTURE["postal_code"]
+    assert "coordonnees" not in company
 
 
 def test_the_data_file_holds_the_language_the_second_factors_and_the_drafts(app, marie):

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 
-from flask import Blueprint, Response, flash, session, url_for
+from flask import Blueprint, Response, flash, request, session, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required, logout_user
@@ -53,12 +53,15 @@ def data():
 
 @bp.get("/donnees.json")
 @login_required
-@limit("DATA_EXPORT", methods=("GET",))
+# A HEAD builds the file as a GET does (Flask answers it with the GET view): it is
+# counted, but not recorded as an export, since nothing was downloaded.
+@limit("DATA_EXPORT", methods=("GET", "HEAD"))
 def data_file():
     """The data as a JSON file to download."""
     user = _user()
     body = json.dumps(rights.export(user), ensure_ascii=False, indent=2)
-    rights.record_export(user)
+    if request.method == "GET":
+        rights.record_export(user)
     response = Response(body, mimetype="application/json")
     # The file's name in the reader's language (ASCII, in either: it is a header).
     filename = _("mes-donnees.json")
