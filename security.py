@@ -157,7 +157,9 @@ def limit(
 
     if email is not None:
         key = lambda: email_key(email())  # noqa: E731
-    options = {"methods": list(methods), "per_method": True, "deduct_when": deduct_when}
+    # Flask answers a HEAD with the GET view, its work included: counted too.
+    methods = [*methods, "HEAD"] if "GET" in methods and "HEAD" not in methods else list(methods)
+    options = {"methods": methods, "per_method": True, "deduct_when": deduct_when}
     if key is None and exempt is None:
         return limiter.limit(value, **options)
     return limiter.limit(

@@ -164,6 +164,12 @@ def test_the_attachment_search_is_limited_per_client_attack_directory_enumeratio
     assert search(walker, siret(2)).status_code != 429
     response = search(walker, siret(3))
     assert response.status_code == 429 and "Trop de tentatives" in text_of(response)
+    # A HEAD runs the search too (Flask answers it with the GET view).
+    query = {"identifier_type": "siret", "identifier": siret(4)}
+    heads = [
+        walker.head("/structure/rattachement", query_string=query, headers=at).status_code for _ in range(3)
+    ]
+    assert [code == 429 for code in heads] == [False, False, True]
 
 
 def test_the_lookup_as_the_siret_is_typed_is_limited_per_client_attack_directory_enumeration(site):

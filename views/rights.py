@@ -54,8 +54,8 @@ def data():
 @bp.get("/donnees.json")
 @login_required
 # A HEAD builds the file as a GET does (Flask answers it with the GET view): it is
-# counted, but not recorded as an export, since nothing was downloaded.
-@limit("DATA_EXPORT", methods=("GET", "HEAD"))
+# counted (security.limit), but not recorded as an export: nothing was downloaded.
+@limit("DATA_EXPORT", methods=("GET",))
 def data_file():
     """The data as a JSON file to download."""
     user = _user()
