@@ -946,7 +946,7 @@ class Membership(BaseModel):
         """Memberships whose account is open: a closed account (disabled by
         an operator) cannot receive the gestionnaire principal role, nor keep
         its manager from leaving."""
-        return cls.user.in_(User.select(User.id).where(User.status == User.ACTIVE))
+        return cls.user.not_in(User.select(User.id).where(User.status == User.DISABLED))
 
     @classmethod
     def request(cls, user: User, structure: Structure) -> tuple[Membership, bool]:

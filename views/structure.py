@@ -368,7 +368,7 @@ def _detail_page(
 
 def _successors(members: list[Membership]) -> list[Membership]:
     """Who may receive the role: utilisateurs whose account is open."""
-    return [m for m in members if m.role == Membership.USER and m.user.status == User.ACTIVE]
+    return [m for m in members if m.role == Membership.USER and m.user.status != User.DISABLED]
 
 
 @bp.get("/<id:structure_id>/")

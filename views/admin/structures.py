@@ -46,7 +46,7 @@ def structure_page(structure_id: int, designate: DesignateForm | None = None, st
 
 def _candidates(members: list[Membership]) -> list[Membership]:
     """Who may be designated: members other than the manager whose account is open."""
-    return [m for m in members if m.role != Membership.MANAGER and m.user.status == User.ACTIVE]
+    return [m for m in members if m.role != Membership.MANAGER and m.user.status != User.DISABLED]
 
 
 def _back(structure: Structure) -> dict:
