@@ -120,6 +120,16 @@ def test_the_code_is_mailed_in_the_language_chosen_on_the_second_step(
     assert second_step(client, code, method="email").status_code in (204, 303)
 
 
+def test_a_right_code_typed_in_full_width_digits_signs_in(app, enrolled):
+    client = enrolled
+    password_step(client)
+    client.submit(f"{VERIFY}code-par-e-mail")
+    wide = last_code(app).translate(str.maketrans("0123456789", "０１２３４５６７８９"))
+    response = second_step(client, wide, method="email")
+    assert response.status_code in (204, 303), text_of(response)
+    assert client.get("/mon-compte/").status_code == 200
+
+
 def test_an_e_mail_code_serves_once(app, enrolled):
     client = enrolled
     password_step(client)
