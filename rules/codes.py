@@ -4,6 +4,7 @@ mailed): six digits, which people type with spaces or hyphens at will."""
 from __future__ import annotations
 
 import re
+import unicodedata
 
 from rules.i18n import _
 
@@ -13,11 +14,18 @@ _SIX_DIGITS = re.compile(r"\d{6}")
 
 
 def without_separators(code: str | None) -> str:
-    """The code as typed, its spaces and hyphens dropped (recovery codes too)."""
-    return _SEPARATORS.sub("", code or "")
+    """The code as typed, its spaces and hyphens dropped (recovery codes too).
+    Compatibility forms are folded first (NFKC): the full-width letters,
+    digits and hyphens an Asian keyboard types are the ASCII ones."""
+    return _SEPARATORS.sub("", unicodedata.normalize("NFKC", code or ""))
 
 
 def six_digits(code: str | None) -> str | None:
-    """The code's six digits, spaces and hyphens dropped; None for any other shape."""
+    """The code's six digits in ASCII, spaces and hyphens dropped; None for
+    any other shape. Digits of another script (« ١٢٣٤٥٦ », typed with an
+    Arabic keyboard) are the same digits: the shape accepts them, so the
+    code is read with them."""
     code = without_separators(code)
-    return code if _SIX_DIGITS.fullmatch(code) else None
+    if not _SIX_DIGITS.fullmatch(code):
+        return None
+    return "".join(str(unicodedata.decimal(ch)) for ch in code)

@@ -91,10 +91,32 @@ def test_the_e_mail_method_is_offered_first_and_sends_on_request(app, enrolled):
     page = text_of(response) if client.htmx else text_of(client.get(VERIFY))
     assert "Recevoir un code par e-mail" in page
     response = client.submit(f"{VERIFY}code-par-e-mail")
-    assert response.status_code == 200
-    assert is_fragment(response) == client.htmx
+    if client.htmx:
+        assert response.status_code == 200 and is_fragment(response)
+    else:  # Post/Redirect/Get
+        assert response.status_code == 303 and response.headers["Location"] == f"{VERIFY}?methode=email"
+        response = client.get(response.headers["Location"])
     assert "Un code vous a été envoyé à marie.curie@exemple.fr" in text_of(response)
+    assert "Code à 6 chiffres reçu par e-mail" in text_of(response)
     assert second_step(client, last_code(app), method="email").status_code in (204, 303)
+
+
+def test_the_page_after_sending_a_code_reloads_without_sending_another(app, enrolled):
+    """Without JavaScript the code's page is a GET of its own: reloading it,
+    or switching language there, neither sends a new code (which would
+    revoke the one on its way) nor leaves the second step."""
+    client = enrolled
+    password_step(client)
+    response = client.submit(f"{VERIFY}code-par-e-mail")
+    code, mails = last_code(app), len(outbox(app, EMAIL))
+    shown_at = response.headers.get("Location") or response.headers.get("HX-Push-Url") or VERIFY
+    if not client.htmx:
+        assert shown_at == f"{VERIFY}?methode=email"
+    reload = client.get(shown_at)
+    assert reload.status_code == 200
+    assert "Code à 6 chiffres reçu par e-mail" in text_of(reload)
+    assert len(outbox(app, EMAIL)) == mails and last_code(app) == code
+    assert second_step(client, code, method="email").status_code in (204, 303)
 
 
 @pytest.mark.parametrize(
@@ -118,6 +140,16 @@ def test_the_code_is_mailed_in_the_language_chosen_on_the_second_step(
     assert (mail.subject, mail.language) == (subject, switched)
     code = re.search(r"\b(\d{6})\b", mail.body_text).group(1)
     assert second_step(client, code, method="email").status_code in (204, 303)
+
+
+def test_a_right_code_typed_in_full_width_digits_signs_in(app, enrolled):
+    client = enrolled
+    password_step(client)
+    client.submit(f"{VERIFY}code-par-e-mail")
+    wide = last_code(app).translate(str.maketrans("0123456789", "０１２３４５６７８９"))
+    response = second_step(client, wide, method="email")
+    assert response.status_code in (204, 303), text_of(response)
+    assert client.get("/mon-compte/").status_code == 200
 
 
 def test_an_e_mail_code_serves_once(app, enrolled):

@@ -171,6 +171,33 @@ def test_a_code_of_another_shape_is_told_so_next_to_the_field(app, enrolled, typ
     assert second_step(client, code_at(secret)[:3] + " " + code_at(secret)[3:]).status_code in (204, 303)
 
 
+# Digits as other keyboards type them: full-width (Japanese, Chinese
+# input methods) and Arabic-Indic.
+OTHER_DIGITS = {
+    "full-width": str.maketrans("0123456789-", "０１２３４５６７８９－"),
+    "arabic-indic": str.maketrans("0123456789", "٠١٢٣٤٥٦٧٨٩"),
+}
+
+
+@pytest.mark.parametrize("script", OTHER_DIGITS)
+def test_a_right_code_in_the_digits_of_another_keyboard_signs_in(enrolled, script):
+    client, secret, _ = enrolled
+    password_step(client)
+    code = code_at(secret, +1)
+    response = second_step(client, f"{code[:3]} {code[3:]}".translate(OTHER_DIGITS[script]))
+    assert response.status_code in (204, 303), text_of(response)
+    assert client.get("/mon-compte/").status_code == 200
+
+
+def test_a_recovery_code_typed_in_full_width_signs_in(enrolled):
+    client, _, codes = enrolled
+    password_step(client)
+    wide = "".join(chr(ord(ch) + 0xFEE0) for ch in codes[0])  # ａｂｃｄｅ－ｆｇｈｊｋ
+    response = second_step(client, wide, method="recovery")
+    assert response.status_code in (204, 303), text_of(response)
+    assert client.get("/mon-compte/").status_code == 200
+
+
 def test_a_code_from_one_step_of_drift_is_accepted(enrolled):
     client, secret, _ = enrolled
     password_step(client)

@@ -5,7 +5,7 @@ away."""
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, abort, current_app, flash, request, url_for
+from flask import Blueprint, Response, abort, current_app, flash, redirect, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -100,6 +100,10 @@ def send_email_code():
         _("Un code vous a été envoyé à %(email)s. Il est valable 10 minutes.", email=shown_email(user.email)),
         "info",
     )
+    if not request.htmx:
+        # Post/Redirect/Get: a reload (or the language switch) shows the step
+        # again rather than sending another code, which would revoke this one.
+        return redirect(url_for(".verify_step", methode="email"), 303)
     return second_step(method="email")
 
 
