@@ -67,6 +67,7 @@ class PersonalInfoForm(SurveyConsentLabel, Form):
         _l("Confirmez votre adresse e-mail"),
         validators=[
             DataRequired(REQUIRED),
+            Length(max=254),
             SameAs("email", EMAILS_DIFFER, key=lookup_email),
         ],
         render_kw={"autocomplete": "email", "spellcheck": "false"},
