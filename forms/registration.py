@@ -122,5 +122,11 @@ class CaptchaForm(Form):
     answer = StringField(
         _l("Reproduire la suite de caractères"),
         validators=[DataRequired(REQUIRED), Length(max=20)],
-        render_kw={"autocomplete": "off", "autocapitalize": "characters", "spellcheck": "false"},
+        # Not carried over the language switch (static/js/app.js): the page comes back with a new image.
+        render_kw={
+            "autocomplete": "off",
+            "autocapitalize": "characters",
+            "spellcheck": "false",
+            "data-not-carried": True,
+        },
     )
