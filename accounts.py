@@ -23,9 +23,10 @@ def _ttl(key: str) -> timedelta:
     return timedelta(minutes=current_app.config[key])
 
 
-def sign_up(data: dict, language: str = "fr") -> None:
+def sign_up(data: dict, language: str = "fr") -> bool:
     """Create the pending account and mail its activation link; if the address
-    has an account already, mail its owner instead.
+    has an account already, mail its owner instead. True in that case: the
+    slower branch, whose time the caller hides (``uniform_time``).
 
     The details typed belong to the sign-up, not to the address: a new sign-up
     of a still pending account replaces the previous one's details, and its
@@ -40,6 +41,7 @@ def sign_up(data: dict, language: str = "fr") -> None:
                 ConsentChange.create(user=user, consent=True)
             send_activation(user)
             audit.record(Event.ACCOUNT_CREATED, user)
+        return False
     except IntegrityError:
         # The database's unique index decides, even between concurrent sign-ups.
         with db.atomic():
@@ -49,6 +51,7 @@ def sign_up(data: dict, language: str = "fr") -> None:
                 existing.replace_sign_up_details(data)
             _notify_existing(existing)
             audit.record(Event.SIGNUP_EXISTING, existing)
+        return True
 
 
 def resend_activation(email: str) -> bool:

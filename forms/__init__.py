@@ -15,7 +15,9 @@ from rules.email import shown_email
 class Form(FlaskForm):
     """A FlaskForm that reads text fields only: no form here takes a file, and
     a file posted under a field's name must read as an invalid value, not
-    reach the validators as a file object.
+    reach the validators as a file object. Nor is any form sent as JSON:
+    Flask-WTF would read a JSON body's numbers, lists and objects as the
+    fields' data (a 500 in the validators); such a body reads as no data.
 
     Every text field (passwords excepted: never shown, and hashed as typed)
     is first checked by ``PlainText``: no invisible or direction-reversing
@@ -29,6 +31,9 @@ class Form(FlaskForm):
 
     class Meta(FlaskForm.Meta):
         def wrap_formdata(self, form, formdata):
+            if not hasattr(formdata, "getlist") and formdata is not None and request.is_json:
+                # Flask-WTF's own reading (no formdata given) would parse the JSON body.
+                return request.form or None
             data = super().wrap_formdata(form, formdata)
             if isinstance(data, CombinedMultiDict):
                 return request.form

@@ -67,6 +67,7 @@ class PersonalInfoForm(SurveyConsentLabel, Form):
         _l("Confirmez votre adresse e-mail"),
         validators=[
             DataRequired(REQUIRED),
+            Length(max=254),
             SameAs("email", EMAILS_DIFFER, key=lookup_email),
         ],
         render_kw={"autocomplete": "email", "spellcheck": "false"},
@@ -121,5 +122,11 @@ class CaptchaForm(Form):
     answer = StringField(
         _l("Reproduire la suite de caractères"),
         validators=[DataRequired(REQUIRED), Length(max=20)],
-        render_kw={"autocomplete": "off", "autocapitalize": "characters", "spellcheck": "false"},
+        # Not carried over the language switch (static/js/app.js): the page comes back with a new image.
+        render_kw={
+            "autocomplete": "off",
+            "autocapitalize": "characters",
+            "spellcheck": "false",
+            "data-not-carried": True,
+        },
     )

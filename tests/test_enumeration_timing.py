@@ -7,6 +7,7 @@ that other workers' load does not blur the figures."""
 
 from __future__ import annotations
 
+import itertools
 import sqlite3
 import statistics
 import threading
@@ -16,6 +17,8 @@ import pytest
 
 from models import User, db
 from tests.support.app import Client, clean_environment, make_app, user_row
+from tests.support.constants import CAPTCHA_ANSWER
+from tests.support.signup import Signup, challenge_on
 from tests.support.smtp import Mailbox, smtp_server
 
 TRIES = 30
@@ -111,3 +114,39 @@ def test_reset_time_does_not_tell_an_account_from_none_enumeration_attack(app):
         app.test_client(), "/mot-de-passe-oublie/", "active@exemple.fr", "nobody@exemple.fr"
     )
     assert_indistinguishable(known, unknown)
+
+
+def captcha_medians(client: Client, known: str) -> tuple[float, float]:
+    """Median times (ms) of the captcha step's successful answer, which
+    creates the account: for ``known``, an address that has one, and for a
+    new address each time; interleaved, the order swapped on every round."""
+    global BASELINE_THREADS
+    BASELINE_THREADS = threading.active_count()
+    signup = Signup(client, mailbox=None)
+    times: dict[str, list[float]] = {"known": [], "unknown": []}
+    fresh = itertools.count()
+
+    def post(kind: str) -> float:
+        email = known if kind == "known" else f"nouveau{next(fresh)}@exemple.fr"
+        signup.personal_info(email=email, email_confirm=email)
+        page = client.get("/inscription/captcha").get_data(as_text=True)
+        form = {"challenge_id": challenge_on(page), "answer": CAPTCHA_ANSWER}
+        form["csrf_token"] = client.csrf_token()
+        start = time.perf_counter()
+        response = client.post("/inscription/captcha", data=form)
+        elapsed = time.perf_counter() - start
+        assert response.status_code == 303, response.get_data(as_text=True)
+        settle()
+        return elapsed * 1000
+
+    for _ in range(WARM_UP):
+        post("known"), post("unknown")
+    for round_ in range(TRIES):
+        for kind in ("known", "unknown") if round_ % 2 == 0 else ("unknown", "known"):
+            times[kind].append(post(kind))
+    return statistics.median(times["known"]), statistics.median(times["unknown"])
+
+
+@pytest.mark.parametrize("known", ["active@exemple.fr", "pending@exemple.fr"])
+def test_sign_up_time_does_not_tell_an_account_from_none_enumeration_attack(app, known):
+    assert_indistinguishable(*captcha_medians(app.test_client(), known))

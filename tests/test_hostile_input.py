@@ -68,3 +68,16 @@ def test_a_non_ascii_next_is_sent_to_htmx_as_ascii(htmx_client, signup):
     assert response.status_code == 204
     assert response.headers["HX-Redirect"] == "/mon-compte/?q=%E2%82%AC"
     response.headers["HX-Redirect"].encode("latin-1")
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["/inscription/", "/inscription/champ/email", "/inscription/champ/phone", "/inscription/renvoyer"],
+)
+@pytest.mark.parametrize("body", ['{"email": 1, "phone": 2}', '{"email": {"a": 1}}', "[1, 2]", "{not json"])
+def test_a_json_body_reads_as_no_value_attack_json_type_confusion(any_client, url, body):
+    """Browsers send forms, never JSON: a JSON body whose values are numbers
+    or objects must not reach the validators (Flask-WTF reads it by default)."""
+    headers = {"X-CSRFToken": any_client.csrf_token()}
+    response = any_client.post(url, data=body, content_type="application/json", headers=headers)
+    assert response.status_code in (200, 303, 422)  # never a 500, nor a 400 for a body it never reads

@@ -223,3 +223,53 @@ def test_inline_confirmation_of_an_internationalised_address_agrees(htmx_client)
     )
     assert response.status_code == 200
     assert "error-message" not in text_of(response)
+
+
+@pytest.fixture
+def texts_read(monkeypatch):
+    """The length of every text the fields' character check read."""
+    import forms.validators
+
+    lengths = []
+
+    def counted(value):
+        lengths.append(len(value))
+        return check_text(value)
+
+    monkeypatch.setattr(forms.validators, "check_text", counted)
+    return lengths
+
+
+HUGE = "é" * 150_000  # far more than any field holds, under the body size limit (1 MiB encoded)
+
+
+@pytest.mark.parametrize(
+    ("field", "message"),
+    [
+        ("first_name", "au plus 100 caractères"),
+        ("last_name", "au plus 100 caractères"),
+        ("email", "plus de 254 caractères"),
+        ("email_confirm", "plus de 254 caractères"),
+        ("contact_email", "plus de 254 caractères"),
+        ("phone", "plus de 40 caractères"),
+    ],
+)
+def test_a_huge_value_is_refused_before_its_characters_are_read_cpu_exhaustion_attack(
+    any_client, signup, texts_read, field, message
+):
+    response = signup.personal_info(**{field: HUGE})
+    assert response.status_code == 422
+    assert is_fragment(response) == any_client.htmx
+    assert message in error_of(response, field)
+    assert max(texts_read) < 1000  # each character of a huge text costs a micro-second or two
+
+
+@pytest.mark.parametrize("field", ["first_name", "email", "email_confirm", "phone"])
+def test_the_inline_check_of_a_huge_value_reads_none_of_it_cpu_exhaustion_attack(
+    htmx_client, texts_read, field
+):
+    data = {**PERSON, field: HUGE, "csrf_token": htmx_client.csrf_token()}
+    response = htmx_client.post(f"/inscription/champ/{field}", data=data)
+    assert response.status_code == 200
+    assert "caractères" in error_of(response, field)
+    assert max(texts_read, default=0) < 1000

@@ -151,7 +151,8 @@
   // where the page keeps no draft of its own (step 4, whose link names the
   // account): held in this tab's sessionStorage for the one reload, put back
   // on the same address, then forgotten. Passwords, hidden fields (the CSRF
-  // token), files and required boxes are never carried.
+  // token), files, required boxes and fields marked data-not-carried (the
+  // captcha's answer: the page comes back with a new image) are never carried.
   var CARRIED = "portail:typed";
   var CARRIED_TYPES = ["password", "hidden", "file", "submit", "button", "reset", "image"];
 
@@ -159,6 +160,7 @@
     var fields = [];
     main.querySelectorAll("form[method='post'] [name]").forEach(function (field) {
       if (CARRIED_TYPES.indexOf(field.type) !== -1 || field.disabled) return;
+      if (field.hasAttribute("data-not-carried")) return;
       var checkable = field.type === "checkbox" || field.type === "radio";
       // A required box confirms something (a deletion, the terms): ticked
       // again by the person, never carried.

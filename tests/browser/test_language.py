@@ -58,6 +58,22 @@ def test_switching_language_on_step_four_keeps_the_corrections_but_never_the_pas
     expect(page.locator("#first_name")).to_have_value(person.first_name)
 
 
+def test_switching_language_on_the_captcha_does_not_put_the_old_answer_under_the_new_image(visitor):
+    """The page comes back with a new image: what was typed for the old one
+    would be wrong for it, and a submit would spend the new challenge."""
+    visitor.start_signup()
+    visitor.fill_personal_info(new_person())
+    visitor.submit_personal_info()
+    visitor.expect_step(pages.CAPTCHA)
+    page = visitor.page
+    old_image = page.locator(".captcha__image").get_attribute("src")
+    visitor.field("Reproduire la suite de caractères").fill("ABC123")
+    page.get_by_role("button", name="English").click()
+    expect(page.locator("html")).to_have_attribute("lang", "en")
+    expect(page.locator(".captcha__image")).not_to_have_attribute("src", old_image)
+    expect(page.locator("#answer")).to_have_value("")
+
+
 def test_after_htmx_moved_on_the_switch_comes_back_to_the_current_step(visitor):
     """htmx changed the address without redrawing the header: the switch
     goes back to the address bar's page, not the one the header was drawn on."""
