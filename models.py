@@ -1219,11 +1219,24 @@ class SecondFactor(BaseModel):
             self.last_step = step
         return won == 1
 
-    def record_use(self, sign_count: int | None = None) -> None:
-        fields = {"last_used_at": utcnow()}
-        if sign_count is not None:
-            fields["sign_count"] = sign_count
-        SecondFactor.update(**fields).where(SecondFactor.id == self.id).execute()
+    def claim_use(self, challenge_given: datetime, sign_count: int) -> bool:
+        """Accept a passkey's answer to a challenge given at
+        ``challenge_given`` once: only if the passkey was not used since that
+        challenge was given (of concurrent claims, one). A challenge lives in
+        the session's cookie, which a captured request brings back; a
+        passkey's signature counter, often 0 for synced ones, does not stop it."""
+        now = utcnow()
+        won = (
+            SecondFactor.update(last_used_at=now, sign_count=sign_count)
+            .where(
+                (SecondFactor.id == self.id)
+                & (SecondFactor.last_used_at.is_null() | (SecondFactor.last_used_at < challenge_given))
+            )
+            .execute()
+        )
+        if won == 1:
+            self.last_used_at, self.sign_count = now, sign_count
+        return won == 1
 
 
 class RecoveryCode(BaseModel):

@@ -6,6 +6,7 @@ request's (a relying-party id cannot be an IP address: use localhost)."""
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
@@ -108,8 +109,19 @@ def authentication_options(user: User | None) -> str:
         allow_credentials=_descriptors(user) if user is not None else [],
         user_verification=UserVerificationRequirement.PREFERRED,
     )
-    session[AUTHENTICATE_KEY] = bytes_to_base64url(options.challenge)
+    # With the time it was given: the session is a cookie, which a captured
+    # request brings back, so single use is the passkey's row's (claim_use).
+    session[AUTHENTICATE_KEY] = [bytes_to_base64url(options.challenge), utcnow().isoformat()]
     return options_to_json(options)
+
+
+def _challenge_given() -> tuple[str, datetime] | None:
+    kept = session.pop(AUTHENTICATE_KEY, None)
+    try:
+        challenge, given = kept
+        return challenge, datetime.fromisoformat(given)
+    except (TypeError, ValueError):
+        return None  # none, or kept by an older version (a string): ask again
 
 
 def authenticate(credential: str | None, user: User | None = None, require_verification: bool = False):
@@ -119,9 +131,10 @@ def authenticate(credential: str | None, user: User | None = None, require_verif
     from webauthn.helpers import base64url_to_bytes, bytes_to_base64url, parse_authentication_credential_json
     from webauthn.helpers.exceptions import WebAuthnException
 
-    challenge = session.pop(AUTHENTICATE_KEY, None)
-    if not challenge or not credential or len(credential) > MAX_CREDENTIAL_JSON:
+    kept = _challenge_given()
+    if kept is None or not credential or len(credential) > MAX_CREDENTIAL_JSON:
         return None
+    challenge, given = kept
     try:
         parsed = parse_authentication_credential_json(credential)
     except (WebAuthnException, ValueError, KeyError, TypeError, json.JSONDecodeError):
@@ -145,6 +158,6 @@ def authenticate(credential: str | None, user: User | None = None, require_verif
         )
     except (WebAuthnException, ValueError, KeyError, TypeError):
         return None
-    factor.record_use(sign_count=verified.new_sign_count)
-    factor.last_used_at = utcnow()
+    if not factor.claim_use(given, sign_count=verified.new_sign_count):
+        return None  # this challenge was answered already (a replayed request)
     return factor

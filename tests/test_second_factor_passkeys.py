@@ -7,7 +7,9 @@ import json
 
 import pytest
 
-from models import SecondFactor, db, utcnow
+from models import SecondFactor, User, db, utcnow
+from tests.support.app import outbox, query
+from tests.support.passkeys import SoftPasskey
 from tests.support.responses import is_fragment, signs_in_first, text_of
 from tests.support.second_factor import (
     FACTORS,
@@ -17,6 +19,7 @@ from tests.support.second_factor import (
 )
 
 PASSKEY = f"{FACTORS}cle-d-acces"
+SESSION = "session"  # the name under TESTING (no HTTPS in the test client)
 
 
 @pytest.fixture
@@ -93,6 +96,64 @@ def test_a_forged_passkey_answer_does_not_sign_in_forged_assertion_attack(app, s
     assert response.status_code == 422
     assert "La clé d'accès n'a pas été reconnue" in text_of(response)
     assert signs_in_first(signed_in.get("/mon-compte/"))
+
+
+def test_a_right_passkey_answer_signs_in(app, signed_in):
+    passkey = SoftPasskey()
+    query(app, lambda: passkey.enrol(User.get()))
+    signed_in.submit("/deconnexion")
+    password_step(signed_in)
+    challenge = signed_in.submit(f"{VERIFY}cle-d-acces/options").get_json()["challenge"]
+    response = signed_in.submit(VERIFY, {"method": "passkey", "credential": passkey.answer(challenge)})
+    assert response.status_code < 400
+    assert not signs_in_first(signed_in.get("/mon-compte/"))
+
+
+def test_a_replayed_passkey_answer_does_not_sign_in_again_attack_replay(app, signed_in):
+    """The challenge lives in the session's cookie: whoever captured the
+    second step's request (its cookie and its body) could send it again and
+    open a session of their own. A synced passkey's counter stays at 0, so
+    the counter does not stop it; the passkey's last use does."""
+    passkey = SoftPasskey()
+    query(app, lambda: passkey.enrol(User.get()))
+    signed_in.submit("/deconnexion")
+    password_step(signed_in)
+    challenge = signed_in.submit(f"{VERIFY}cle-d-acces/options").get_json()["challenge"]
+    captured = signed_in.get_cookie(SESSION).value
+    answer = passkey.answer(challenge)
+    assert signed_in.submit(VERIFY, {"method": "passkey", "credential": answer}).status_code < 400
+
+    attacker = app.test_client()
+    attacker.set_cookie(SESSION, captured)
+    response = attacker.submit(VERIFY, {"method": "passkey", "credential": answer})
+    assert response.status_code == 422
+    assert "La clé d'accès n'a pas été reconnue" in text_of(response)
+    assert signs_in_first(attacker.get("/mon-compte/"))
+
+
+@pytest.mark.parametrize("htmx", [False, True])
+def test_a_replayed_passkey_alone_sign_in_is_refused_attack_replay(tmp_path, monkeypatch, mailbox, htmx):
+    from tests.support.app import Client, HtmxClient, clean_environment, make_app
+    from tests.support.structures import sign_up
+
+    clean_environment(monkeypatch)
+    app = make_app(tmp_path, PASSKEY_SIGN_IN=True)
+    app.test_client_class = HtmxClient if htmx else Client
+    marie = sign_up(app.test_client(), lambda recipient=None: outbox(app, recipient))
+    passkey = SoftPasskey()
+    query(app, lambda: passkey.enrol(User.get()))
+    marie.submit("/deconnexion")
+    challenge = marie.submit("/connexion/verification/cle-d-acces-seule/options").get_json()["challenge"]
+    captured = marie.get_cookie(SESSION).value
+    answer = passkey.answer(challenge)
+    assert marie.submit("/connexion/verification/cle-d-acces-seule", {"credential": answer}).status_code < 400
+    assert not signs_in_first(marie.get("/mon-compte/"))
+
+    attacker = app.test_client()
+    attacker.set_cookie(SESSION, captured)
+    response = attacker.submit("/connexion/verification/cle-d-acces-seule", {"credential": answer})
+    assert response.status_code == 422
+    assert signs_in_first(attacker.get("/mon-compte/"))
 
 
 def test_passkey_sign_in_is_off_by_default(app, client):
