@@ -10,6 +10,7 @@ import pytest
 from models import AuditEvent, CaptchaChallenge, OutboxMail, Token, User, db, utcnow
 from tests.support.app import user_row
 from tests.support.constants import EMAIL
+from tests.support.responses import error_of, text_of
 from tests.support.signup import PERSON
 
 # CSRF tokens carry a timestamp: they differ from one second to the next.
@@ -37,6 +38,21 @@ def test_resend_within_the_cooldown_says_when_and_sends_nothing(any_client, sign
         else any_client.get("/inscription/envoye").get_data(as_text=True)
     )
     assert "Vous pourrez en demander un autre dans" in text
+    assert len(activation_links(mailbox)) == 1
+
+
+def test_another_address_within_the_cooldown_is_kept_in_its_field_not_said_sent_to(
+    any_client, signup, mailbox
+):
+    """A mistyped address corrected at once: the page must not say a mail
+    went to the new one while the cooldown sent nothing."""
+    signup.client = any_client
+    signup.create_account()
+    response = any_client.submit("/inscription/renvoyer", {"email": "marie.corrigee@exemple.fr"})
+    assert response.status_code == 422
+    assert "Vous pourrez en demander un autre dans" in error_of(response, "email")
+    assert 'value="marie.corrigee@exemple.fr"' in text_of(response)
+    assert "marie.corrigee@exemple.fr" not in text_of(any_client.get("/inscription/envoye"))
     assert len(activation_links(mailbox)) == 1
 
 

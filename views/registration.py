@@ -168,23 +168,21 @@ def resend():
     form = EmailRequestForm()
     if not form.is_submitted():
         return page("registration/resend.html", form=form)
+    wait = _cooldown_left()
     if "email" in request.form:
         if not form.validate():
+            return invalid("registration/resend.html", form=form)
+        if wait and form.email.data != session.get(SENT_KEY):
+            # Another address typed too soon: kept in its field, not taken as sent to.
+            form.email.errors = [_cooldown_message(wait)]
             return invalid("registration/resend.html", form=form)
         session[SENT_KEY] = form.email.data
     email = session.get(SENT_KEY)
     if email is None:
         return redirect(url_for(".resend"), 303)
-    wait = _cooldown_left()
     if wait:
         # Told from this browser's own last request: says nothing about the address.
-        flash(
-            _(
-                "Un courriel vient d'être envoyé. Vous pourrez en demander un autre dans %(wait)s secondes.",
-                wait=wait,
-            ),
-            "info",
-        )
+        flash(_cooldown_message(wait), "info")
     else:
         with uniform_time.held("resend") as branch:
             if mail_allowed("RESEND_EMAIL", email):
@@ -193,6 +191,13 @@ def resend():
         session[SENT_AT_KEY] = time.time()
         flash(_("Si votre demande est valide, un nouveau courriel vient de vous être envoyé."), "success")
     return advance(".sent")
+
+
+def _cooldown_message(wait: int) -> str:
+    return _(
+        "Un courriel vient d'être envoyé. Vous pourrez en demander un autre dans %(wait)s secondes.",
+        wait=wait,
+    )
 
 
 def _cooldown_left() -> int:
