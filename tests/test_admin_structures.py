@@ -230,13 +230,19 @@ def test_with_moderation_a_structure_waits_for_an_operator(moderated, approve):
 # -- the outbox -----------------------------------------------------------------------------
 
 
-def test_outbox_lists_failed_and_pending_mail_and_retries(app, operator):
+def failed_mail(app, recipient: str = "a@exemple.fr") -> int:
+    """A mail « Essai » the server refused; its id."""
+
     def fail_one() -> int:
-        mail = OutboxMail.create(recipient="a@exemple.fr", subject="Essai", body_text="x")
+        mail = OutboxMail.create(recipient=recipient, subject="Essai", body_text="x")
         mail.mark_failed("550 Mailbox unavailable")
         return mail.id
 
-    mail_id = query(app, fail_one)
+    return query(app, fail_one)
+
+
+def test_outbox_lists_failed_and_pending_mail_and_retries(app, operator):
+    mail_id = failed_mail(app)
     text = shown(operator, "/administration/courriels")
     assert "En échec (1)" in text and "550 Mailbox unavailable" in text
     text = follow(operator, operator.submit(f"/administration/courriels/{mail_id}/reessayer"))
@@ -250,13 +256,7 @@ def test_outbox_lists_failed_and_pending_mail_and_retries(app, operator):
 def test_outbox_names_each_mail_on_its_retry_button_and_shows_addresses_in_unicode(app, operator):
     """Read out of context (a screen reader's list of buttons), « Réessayer »
     says which mail; an internationalised domain reads as people type it."""
-
-    def fail_one() -> int:
-        mail = OutboxMail.create(recipient="a@xn--exemple-t-i4ab.fr", subject="Essai", body_text="x")
-        mail.mark_failed("550 Mailbox unavailable")
-        return mail.id
-
-    mail_id = query(app, fail_one)
+    mail_id = failed_mail(app, "a@xn--exemple-t-i4ab.fr")
     text = shown(operator, "/administration/courriels")
     assert ">a@exemple-été.fr</td>" in text and "xn--" not in text
     button = re.search(

@@ -309,19 +309,23 @@ def test_deleting_a_particulier_erases_its_whole_address(app, marie, mailbox):
     assert structure.identifier and structure.email is None and structure.phone is None
 
 
-def test_a_sole_manager_with_members_must_hand_over_first(app, marie, mailbox):
-    assert create_structure(marie).status_code in (200, 303)
+def lucie_member(app, status: str = User.ACTIVE) -> int:
+    """Lucie Martin, an active member of the one structure (her account in
+    ``status``); the structure's id."""
 
     def add_member():
-        lucie = user_row(
-            "lucie.martin@exemple.fr", first_name="Lucie", last_name="Martin", status=User.ACTIVE
-        )
+        lucie = user_row("lucie.martin@exemple.fr", first_name="Lucie", last_name="Martin", status=status)
         Membership.create(
             user=lucie, structure=Structure.get(), status=Membership.ACTIVE, decided_at=utcnow()
         )
         return Structure.get().id
 
-    structure_id = query(app, add_member)
+    return query(app, add_member)
+
+
+def test_a_sole_manager_with_members_must_hand_over_first(app, marie, mailbox):
+    assert create_structure(marie).status_code in (200, 303)
+    structure_id = lucie_member(app)
     text = shown(marie, "/mon-compte/supprimer")
     assert "transférer le rôle de gestionnaire principal" in text
     assert f'href="/structure/{structure_id}/"' in text and 'type="password"' not in text
@@ -334,16 +338,7 @@ def test_a_sole_manager_whose_only_member_is_a_closed_account_may_leave(app, mar
     """Lucie's account is closed: she cannot take the role, so it cannot be
     handed over and does not hold Marie back."""
     assert create_structure(marie).status_code in (200, 303)
-
-    def add_closed_member():
-        lucie = user_row(
-            "lucie.martin@exemple.fr", first_name="Lucie", last_name="Martin", status=User.DISABLED
-        )
-        Membership.create(
-            user=lucie, structure=Structure.get(), status=Membership.ACTIVE, decided_at=utcnow()
-        )
-
-    query(app, add_closed_member)
+    lucie_member(app, User.DISABLED)
     assert 'type="password"' in shown(marie, "/mon-compte/supprimer")
     response = marie.submit("/mon-compte/supprimer", {"password": PASSWORD})
     assert response.status_code < 400
