@@ -83,6 +83,23 @@
     }
   });
 
+  // Once a form is sent, the live checks of its fields wait for nothing: one
+  // that would leave meanwhile (a check's delay running out after « Soumettre »)
+  // would answer for a page about to be replaced, and with the token signing
+  // in may just have renewed. It is not sent.
+  document.addEventListener("htmx:beforeRequest", function (event) {
+    var elt = event.detail.elt;
+    if (elt.tagName === "FORM") {
+      elt.setAttribute("data-sending", "");
+      return;
+    }
+    var form = elt.closest ? elt.closest("form") : null;
+    if (form && form.hasAttribute("data-sending")) event.preventDefault();
+  });
+  document.addEventListener("htmx:afterRequest", function (event) {
+    if (event.detail.elt.tagName === "FORM") event.detail.elt.removeAttribute("data-sending");
+  });
+
   // A field whose answer depends on another (« Confirmez » on the address)
   // is checked again when the server names it (portail:recheck), with what
   // it holds at that moment, as if the person had changed it: never with

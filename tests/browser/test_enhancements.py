@@ -168,6 +168,38 @@ def test_back_to_an_address_that_now_answers_an_error_shows_the_error_page(visit
     assert page.url == link
 
 
+def test_a_live_check_left_waiting_is_not_sent_once_the_form_is(visitor):
+    """The password's checklist is asked 150 ms after the last key. Sent
+    after « Soumettre » while the answer is on its way, it would carry the
+    token that signing in renews (a 400), for a page about to be replaced."""
+    page = visitor.page
+    visitor.create_account()
+    visitor.open_activation_link()
+    sent_at = {}
+    checks_after_submit = []
+
+    def watch(request):
+        if request.method == "POST" and request.url.endswith("/mot-de-passe/regles") and "form" in sent_at:
+            checks_after_submit.append(request.url)
+
+    def slow_submit(route):
+        sent_at["form"] = True
+        page.wait_for_timeout(600)  # the answer takes longer than the check's delay
+        route.continue_()
+
+    page.on("request", watch)
+    page.route(
+        re.compile(r"/activation/[^/]+$"),
+        lambda route: slow_submit(route) if route.request.method == "POST" else route.continue_(),
+    )
+    visitor.field("Nouveau mot de passe").fill(visitor.person.password)
+    visitor.field("Confirmation du nouveau mot de passe").fill(visitor.person.password)
+    visitor.button("Soumettre").click()
+    visitor.expect_structure_step()
+    page.wait_for_timeout(300)
+    assert checks_after_submit == []
+
+
 def test_fields_are_checked_when_they_lose_focus(visitor):
     page = visitor.page
     visitor.start_signup()
