@@ -73,7 +73,7 @@ class _Refusing(AppGroup):
 @with_appcontext
 def init_db() -> None:
     """Create the schema, or migrate it to the current version."""
-    with db.connection_context():
+    with migrations.connection():
         before, after = migrations.migrate()
     if before == after:
         click.echo(f"Database up to date (schema version {after}).")

@@ -45,9 +45,10 @@ and checked before the commit.
 from __future__ import annotations
 
 import contextlib
+import time
 from collections.abc import Callable, Iterator
 
-from peewee import IntegerField, PeeweeException, PostgresqlDatabase
+from peewee import IntegerField, OperationalError, PeeweeException, PostgresqlDatabase
 from playhouse.migrate import SchemaMigrator
 
 from migrations import (
@@ -138,6 +139,28 @@ def migrate(target: int | None = None) -> tuple[int, int]:
         if version != current_version():
             _stamp(version)
         return before, version
+
+
+@contextlib.contextmanager
+def connection() -> Iterator[None]:
+    """The migration's connection. On a new SQLite file, two init-db started
+    at the same instant both switch it to WAL as they connect: SQLite answers
+    the second « locked » at once, a lock upgrade it will not wait for. That
+    connection is tried again until the first has done (as long as a second
+    init-db waits for a migration)."""
+    deadline = time.monotonic() + SQLITE_MIGRATION_WAIT_MS / 1000
+    while True:
+        try:
+            db.connect()
+            break
+        except OperationalError as error:
+            if _on_postgresql() or "locked" not in str(error) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
+    try:
+        yield
+    finally:
+        db.close()
 
 
 def _on_postgresql() -> bool:
