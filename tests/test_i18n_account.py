@@ -132,6 +132,8 @@ def test_my_account_saved_and_contact_link_in_english(app, english, mailbox):
     response = english.submit(path)
     assert "Contact address confirmed" in after(english, response)
     assert "This link is no longer valid" in page(english, path, 410)
+    text = after(english, english.submit("/mon-compte/adresse-de-contact/renvoyer"))
+    assert "The contact address is already confirmed: no link was sent." in text
 
 
 def test_survey_consent_in_english(english):

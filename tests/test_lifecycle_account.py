@@ -7,6 +7,7 @@ import pytest
 from models import User, db
 from tests.support.constants import EMAIL, NEW_PASSWORD, PASSWORD
 from tests.support.responses import error_of, sent_to_sign_in
+from tests.support.signup import link_in
 
 
 @pytest.fixture
@@ -246,3 +247,18 @@ def test_a_reset_link_sent_before_a_password_change_dies_with_the_old_password(a
     )
     assert response.status_code == 410
     assert other.submit("/connexion", {"email": EMAIL, "password": NEW_PASSWORD}).status_code in (204, 303)
+
+
+def test_asking_again_for_a_link_to_a_contact_email_confirmed_meanwhile_says_so(app, signed_in, mailbox):
+    """A second tab still shows « Renvoyer le lien de confirmation » after the
+    link was opened: no link goes, and the answer says why instead of nothing."""
+    signed_in.submit("/mon-compte/informations", {**PROFILE, "contact_email": "contact@exemple.fr"})
+    [mail] = mailbox("contact@exemple.fr")
+    other_browser = type(signed_in)(app, app.response_class)
+    other_browser.get(link_in(mail))
+    other_browser.submit(link_in(mail))
+    assert stored(app).contact_email_confirmed
+
+    text = followed(signed_in, signed_in.submit("/mon-compte/adresse-de-contact/renvoyer"))
+    assert "L'adresse de contact est déjà confirmée : aucun lien n'a été envoyé." in text
+    assert len(mailbox("contact@exemple.fr")) == 1

@@ -158,6 +158,8 @@ def resend_contact():
             email=shown_email(_user().contact_email),
         )
         flash(sent, "success")
+    else:  # confirmed meanwhile (another tab, the link opened), or changed back to the login e-mail
+        flash(_("L'adresse de contact est déjà confirmée : aucun lien n'a été envoyé."), "info")
     return advance(".show")
 
 
