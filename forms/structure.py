@@ -99,6 +99,12 @@ def _countries(form, field) -> Catalogue:
     return Catalogue(pair for pair in every if pair[0] in catalogue.values or pair[0] == chosen)
 
 
+def _select(label: str, **kwargs) -> SelectField:
+    return SelectField(
+        label, invalid_choice_message=NOT_A_CHOICE, invalid_value_message=NOT_A_CHOICE, **kwargs
+    )
+
+
 def _catalogue_select(label: str, **kwargs) -> CatalogueSelectField:
     return CatalogueSelectField(
         label, invalid_choice_message=NOT_A_CHOICE, invalid_value_message=NOT_A_CHOICE, **kwargs
@@ -440,15 +446,11 @@ class DesignateForm(Form):
     them). The empty first option is selected until someone is chosen: a
     careless submit names nobody, and is refused, rather than the first listed."""
 
-    member = SelectField(
+    member = _select(
         _l("Nouveau gestionnaire principal"),
         coerce=_member_id,
         choices=[],
         validators=[DataRequired(_l("Choisissez un membre de la structure."))],
-        # A member's id that is no longer listed: most often a page opened
-        # before that member left the structure (or their account was closed).
-        invalid_choice_message=_l("Ce membre n'est plus rattaché à la structure : choisissez-en un autre."),
-        invalid_value_message=NOT_A_CHOICE,
     )
 
     def __init__(self, *args, members=(), **kwargs):
