@@ -429,6 +429,11 @@ class SiretForm(Form):
             return
         with field_error(then=_("Modifiez d'abord le pays de la structure si elle est située en France.")):
             check_identifier_country(SIRET, field.data, self.structure.country)
+        # The directory's check of step 6: an unknown or closed SIRET is not
+        # taken this way either.
+        message = directory.consult(field.data).refusal()
+        if message:
+            raise ValidationError(message)
 
 
 def _member_id(value) -> int | None:

@@ -161,7 +161,7 @@ def test_disable_and_enable_a_structure(app, operator, structure_id, mailbox):
     response = other.submit(
         "/structure/rattachement/demande", {"identifier_type": "siret", "identifier": "73282932000074"}
     )
-    assert response.status_code == 409
+    assert response.status_code == 409 and "n'a pas été envoyée" in text_of(response)
     text = follow(operator, operator.submit(f"{url}reactiver"), pushed=url)
     assert "La structure est réactivée ; son gestionnaire principal est prévenu." in text
     told = [mail.subject for mail in mails_to(mailbox, PIERRE["contact_email"])][-2:]

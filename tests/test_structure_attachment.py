@@ -12,7 +12,7 @@ import pytest
 from models import Membership, Structure, User, utcnow
 from tests.support.app import Client, query
 from tests.support.constants import PASSWORD
-from tests.support.responses import error_of, follow, shown, text_of
+from tests.support.responses import error_of, follow, is_fragment, shown, text_of
 from tests.support.signup import PERSON
 from tests.support.structures import (
     LUCIE,
@@ -295,6 +295,25 @@ def test_refusing_tells_the_requester_who_may_ask_again(app, manager_view, mailb
     assert memberships(app)[1].status == Membership.REFUSED
     [mail] = [m for m in mails_to(mailbox, "pierre.contact@exemple.fr") if "refusée" in m.subject]
     assert "a refusé votre demande" in mail.body_text
+
+
+@pytest.mark.parametrize("status", [Structure.DISABLED, Structure.PENDING])
+def test_a_request_from_a_search_page_opened_before_the_structure_closed_says_why(app, requester, status):
+    """The result was open when shown; the structure is disabled (or put back
+    under moderation) before « Demander le rattachement »: nothing is sent,
+    and the answer says so in words on the structure's result, not a bare 409."""
+    assert "Demander le rattachement" in text_of(requester.get(SEARCH))
+    query(app, lambda: Structure.update(status=status).execute())
+    response = request_attachment(requester)
+    assert response.status_code == 409
+    assert is_fragment(response) == requester.htmx
+    text = text_of(response)
+    assert (
+        "Votre demande de rattachement n'a pas été envoyée : la structure Ateliers Curie "
+        "n'accepte pas de demande de rattachement pour le moment." in text
+    )
+    assert "Structure trouvée" in text and "Demander le rattachement</button>" not in text
+    assert [m.status for m in memberships(app)] == [Membership.ACTIVE]
 
 
 @pytest.mark.parametrize("status", [Structure.DISABLED, Structure.PENDING])

@@ -20,7 +20,15 @@ from tests.support.sirene_files import (
     legal_unit,
     write,
 )
-from tests.support.structures import PIERRE, SIRET_NORMALISED, STRUCTURE, new_client, sign_up, structures
+from tests.support.structures import (
+    PIERRE,
+    SIRET_NORMALISED,
+    STRUCTURE,
+    create_structure,
+    new_client,
+    sign_up,
+    structures,
+)
 
 CLOSED = "55203253400562"
 MASKED = "80295478400012"
@@ -158,6 +166,24 @@ def test_closed_establishment_refused(marie, app):
     assert response.status_code == 422
     assert directory.CLOSED in error_of(response, "identifier")
     assert structures(app) == []
+
+
+@pytest.mark.parametrize("siret", [UNKNOWN, CLOSED], ids=["unknown", "closed"])
+def test_squatting_an_unknown_or_closed_siret_through_the_later_assignment_is_refused(marie, app, siret):
+    """The SIRET given later to a structure the portal numbered passes the
+    same directory check as step 6: else an unknown or closed SIRET, refused
+    at creation, could be taken this way (and its true holder turned away)."""
+    create_structure(marie, identifier_type="en_cours", identifier="")
+    [structure] = structures(app)
+    response = marie.submit(f"/structure/{structure.id}/siret", {"identifier": siret})
+    assert response.status_code == 422
+    refusal = directory.UNKNOWN if siret == UNKNOWN else directory.CLOSED
+    assert refusal in error_of(response, "identifier")
+    assert structures(app)[0].identifier_type == "en_cours"
+    # A SIRET the directory knows, open, is taken.
+    response = marie.submit(f"/structure/{structure.id}/siret", {"identifier": SIRET_NORMALISED})
+    assert response.status_code == (200 if marie.htmx else 303)
+    assert structures(app)[0].identifier == SIRET_NORMALISED
 
 
 def test_checks_off_lets_unknown_siret_through(app, client, mailbox, tmp_path):

@@ -193,6 +193,25 @@ def test_a_member_who_leaves_while_chosen_is_named_next_to_the_field(team, monke
     assert team.roles()["Marie"] == Membership.MANAGER
 
 
+def test_a_stale_handover_form_for_the_last_member_who_could_receive_the_role_says_it_failed(team):
+    """The page was opened while Pierre and Lucie were members; both have
+    left (their accounts closed) when Marie sends it: the answer says the
+    role was not handed over, not a page titled « Erreur » with no error on it."""
+    query(
+        team.app,
+        lambda: (
+            User.update(status=User.DISABLED)
+            .where(User.email.in_([PIERRE["email"], LUCIE["email"]]))
+            .execute()
+        ),
+    )
+    response = team.hand_over(team.pierre)
+    assert response.status_code == 422
+    assert error_of(response, "member").endswith("Le rôle de gestionnaire principal n'a pas été transféré.")
+    assert "Aucun autre membre actif ne peut recevoir ce rôle" in text_of(response)
+    assert team.roles()["Marie"] == Membership.MANAGER
+
+
 def test_attack_edit_and_siret_forms_opened_before_the_handover(team):
     """« Modifier les informations » open in another tab: after the hand-over,
     its details and its SIRET are stored by nobody; the structure's page says why."""

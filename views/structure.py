@@ -300,7 +300,7 @@ def request_attachment():
     if structure is None:
         abort(404)
     if not structure.is_open:
-        abort(409)
+        return _closed_to_requests(structure)
     asked = structures.request_attachment(current_user, structure)
     if asked.requested and asked.to_operators:
         flash(
@@ -332,6 +332,32 @@ def request_attachment():
             "info",
         )
     return advance("space.home")
+
+
+def _closed_to_requests(structure: Structure):
+    """A request from a page opened before the structure was disabled (or
+    put back under moderation): nothing sent; the answer is that structure's
+    search result, which says it takes no request now."""
+    flash(
+        _(
+            "Votre demande de rattachement n'a pas été envoyée : la structure %(name)s n'accepte pas "
+            "de demande de rattachement pour le moment.",
+            name=structure.company_name,
+        ),
+        "error",
+    )
+    search = StructureSearchForm(
+        formdata=None, identifier_type=structure.identifier_type, identifier=structure.identifier
+    )
+    found = structures.find(current_user, structure.identifier_type, structure.identifier)
+    return page(
+        "structure/search.html",
+        409,
+        search=search,
+        found=found.structure,
+        disclosed=found.discloses,
+        membership=found.membership,
+    )
 
 
 # -- a structure, for its members --------------------------------------------------------
