@@ -157,9 +157,10 @@ def limit(
 
     if email is not None:
         key = lambda: email_key(email())  # noqa: E731
-    # Flask answers a HEAD with the GET view, its work included: counted too.
+    # Flask answers a HEAD with the GET view, its work included: counted too,
+    # in the same count (one count per limit, whatever the method counted).
     methods = [*methods, "HEAD"] if "GET" in methods and "HEAD" not in methods else list(methods)
-    options = {"methods": methods, "per_method": True, "deduct_when": deduct_when}
+    options = {"methods": methods, "per_method": False, "deduct_when": deduct_when}
     if key is None and exempt is None:
         return limiter.limit(value, **options)
     return limiter.limit(
