@@ -948,6 +948,17 @@ class Membership(BaseModel):
         its manager from leaving."""
         return cls.user.not_in(User.select(User.id).where(User.status == User.DISABLED))
 
+    @property
+    def may_take_the_role(self) -> bool:
+        """An active utilisateur whose account is open: who may become the
+        structure's gestionnaire principal (the pages' lists; the UPDATE
+        that moves the role checks the same with ``of_open_account``)."""
+        return (
+            self.status == Membership.ACTIVE
+            and self.role == Membership.USER
+            and self.user.status != User.DISABLED
+        )
+
     @classmethod
     def request(cls, user: User, structure: Structure) -> tuple[Membership, bool]:
         """Ask to be attached: (the membership, True if a request was made

@@ -454,9 +454,13 @@ class DesignateForm(Form):
     )
 
     def __init__(self, *args, members=(), **kwargs):
+        """``members``: the structure's active members; those who may take the
+        role (``Membership.may_take_the_role``) are offered."""
         super().__init__(*args, **kwargs)
         self.candidates = [
-            SelectChoice(m.id, f"{m.user.full_name} ({shown_email(m.user.email)})") for m in members
+            SelectChoice(m.id, f"{m.user.full_name} ({shown_email(m.user.email)})")
+            for m in members
+            if m.may_take_the_role
         ]
         self.member.choices = [SelectChoice("", _("Sélectionner un membre")), *self.candidates]
 

@@ -19,7 +19,7 @@ from forms.structure import (
     StructureForm,
     StructureSearchForm,
 )
-from models import Membership, Structure, User
+from models import Membership, Structure
 from rules.identifiers import IDENTIFIER_TYPES, SIRET
 from rules.places import country_name
 from security import account_limits, advanced, limit
@@ -380,7 +380,7 @@ def _detail_page(
 ):
     members = structure.active_members()
     if handover is None and membership.role == Membership.MANAGER:
-        handover = HandoverForm(formdata=None, members=_successors(members))
+        handover = HandoverForm(formdata=None, members=members)
     return page(
         "structure/detail.html",
         status,
@@ -390,11 +390,6 @@ def _detail_page(
         handover=handover,
         sirene=directory.local_check(structure.identifier) if structure.identifier_type == SIRET else None,
     )
-
-
-def _successors(members: list[Membership]) -> list[Membership]:
-    """Who may receive the role: utilisateurs whose account is open."""
-    return [m for m in members if m.role == Membership.USER and m.user.status != User.DISABLED]
 
 
 @bp.get("/<id:structure_id>/")
@@ -499,7 +494,7 @@ def hand_over(structure_id: int):
     structure, membership = _member_structure(structure_id)
     if membership.role != Membership.MANAGER:
         return _not_the_manager(structure)
-    form = HandoverForm(members=_successors(structure.active_members()))
+    form = HandoverForm(members=structure.active_members())
     if not form.validate():
         return _detail_page(structure, membership, handover=form, status=422)
     try:
@@ -507,7 +502,7 @@ def hand_over(structure_id: int):
     except structures.NotManager:  # handed over meanwhile, by a request sent at the same time
         return _not_the_manager(structure)
     if successor is None:  # the member chosen left the structure meanwhile
-        form = HandoverForm(members=_successors(structure.active_members()))
+        form = HandoverForm(members=structure.active_members())
         form.member.errors = [_("Ce membre n'est plus rattaché à la structure : choisissez-en un autre.")]
         return _detail_page(structure, membership, handover=form, status=422)
     flash(

@@ -9,7 +9,7 @@ from flask_babel import gettext as _
 import operations
 from forms.admin import ActionForm
 from forms.structure import DesignateForm, StructureEditForm
-from models import Membership, Structure, User
+from models import Membership, Structure
 from structures import Closed
 from views import CLOSED, invalid, page, renders
 from views.admin import action_limit, bp, checked_action, done, operator, refused, row_or_404, search_page
@@ -39,14 +39,9 @@ def structure_page(structure_id: int, designate: DesignateForm | None = None, st
         members=members,
         pending=Membership.pending_for([structure]),
         unmanaged=structure.manager() is None,
-        designate=designate or DesignateForm(formdata=None, members=_candidates(members)),
+        designate=designate or DesignateForm(formdata=None, members=members),
         action=ActionForm(formdata=None),
     )
-
-
-def _candidates(members: list[Membership]) -> list[Membership]:
-    """Who may be designated: members other than the manager whose account is open."""
-    return [m for m in members if m.role != Membership.MANAGER and m.user.status != User.DISABLED]
 
 
 def _back(structure: Structure) -> dict:
@@ -63,7 +58,7 @@ def structure(structure_id: int):
 @action_limit
 def designate(structure_id: int):
     structure = _structure(structure_id)
-    form = DesignateForm(members=_candidates(structure.active_members()))
+    form = DesignateForm(members=structure.active_members())
     if not form.validate() and not form.candidates:  # the one chosen left meanwhile
         return refused(
             _("Personne n'a été désigné : aucun autre membre actif ne peut recevoir ce rôle."),
