@@ -185,25 +185,12 @@ def export(user: User, held: Holdings | None = None) -> dict:
 
 
 def _own_structure(membership: Membership) -> dict:
-    """A « Particulier » is its holder: its address, e-mail and phone are
-    their personal data, given to its members. A company's are not."""
+    """A « Particulier » is its holder: its details (name, address, e-mail,
+    phone) are their personal data, given to its members. A company's are not."""
     structure = membership.structure
     if structure.identifier_type != PARTICULIER or membership.status != Membership.ACTIVE:
         return {}
-    return {"coordonnees": {name: getattr(structure, name) for name in OWN_DETAILS}}
-
-
-OWN_DETAILS = (
-    "label",
-    "address",
-    "address_2",
-    "address_3",
-    "postal_code",
-    "city",
-    "country",
-    "email",
-    "phone",
-)
+    return {"coordonnees": {name: getattr(structure, name) for name in Structure.DETAILS}}
 
 
 def drafts_of(user: User) -> list[Draft]:
