@@ -244,8 +244,8 @@ def disable_structure(operator: User, structure: Structure) -> bool:
 
 
 def enable_structure(operator: User, structure: Structure) -> bool:
-    """Its gestionnaire principal is told, a creator told before that their
-    structure was refused above all."""
+    """Its gestionnaire principal (or its creator) is told: above all one
+    told before that the structure was refused."""
     with db.atomic():
         done = structure.set_status(Structure.ACTIVE, only_from=(Structure.DISABLED,))
         if done:
