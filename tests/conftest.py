@@ -18,7 +18,7 @@ from tests.support.operators import grant
 from tests.support.second_factor import enrol_totp
 from tests.support.signup import Signup
 from tests.support.smtp import Mailbox, smtp_server
-from tests.support.structures import sign_up, structure_with_a_member
+from tests.support.structures import sign_up, structure_manager, structure_with_a_member
 
 
 @pytest.fixture(autouse=True)
@@ -198,3 +198,11 @@ def pytest_terminal_summary(terminalreporter):
 def structure_id(app, mailbox) -> int:
     """« Ateliers Curie », created by Pierre; Lucie is an active utilisateur of it."""
     return structure_with_a_member(app, mailbox)
+
+
+@pytest.fixture
+def manager(app, mailbox):
+    """Marie, gestionnaire principal of « Ateliers Curie », on her own
+    full-page browser. A module that needs her otherwise (another client, the
+    structure's id too) defines a ``manager`` of its own."""
+    return structure_manager(app, mailbox)

@@ -18,7 +18,6 @@ from tests.support.structures import (
     create_structure,
     new_client,
     sign_up,
-    structure_manager,
 )
 
 SENT = "Votre demande de rattachement a été transmise"
@@ -56,11 +55,6 @@ def in_place(response, row_id: str, status: int = 200) -> tuple[str, str]:
     assert row.strip().startswith(f'<tr id="{row_id}">')
     assert region.startswith(' data-hx-swap-oob="true">')
     return row, flash_region('<div id="flashes"' + region)
-
-
-@pytest.fixture
-def manager(app, mailbox):
-    return structure_manager(app, mailbox)
 
 
 @pytest.fixture

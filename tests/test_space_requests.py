@@ -23,16 +23,10 @@ from tests.support.structures import (
     create_structure,
     new_client,
     sign_up,
-    structure_manager,
 )
 
 DECIDED_ON = re.compile(r"(Refusée|Annulée) le \d\d/\d\d/\d{4} à \d\d:\d\d")
 ASK_AGAIN = f"/structure/rattachement?identifier_type=siret&amp;identifier={SIRET_NORMALISED}"
-
-
-@pytest.fixture
-def manager(app, mailbox):
-    return structure_manager(app, mailbox)
 
 
 @pytest.fixture
