@@ -347,6 +347,23 @@ def test_what_was_typed_is_kept_over_the_directory_and_its_value_named(marie, ap
     assert structure.address == "40 rue des Lilas" and structure.company_name == "CURIE ET FILLES"
 
 
+def test_a_directory_value_named_under_a_field_is_text_attack_markup_in_the_directory(
+    any_client, mailbox, app, tmp_path
+):
+    """INSEE's files are data from outside: a value shown beside what was
+    typed is escaped like any other."""
+    hostile = {**HAUSSMANN, "libelleCommuneEtablissement": '<img src=x onerror="alert(1)">'}
+    load_directory(app, tmp_path, sites=[establishment(SIRET_NORMALISED, **hostile)])
+    client = sign_up(any_client, mailbox)
+    response = client.submit(
+        "/structure/nouvelle",
+        {"identifier_type": "siret", "identifier": SIRET_NORMALISED, "country": "FR", "city": "Paris"},
+    )
+    assert value_of(response, "city") == "Paris"
+    assert "&lt;img src=x onerror=" in hint_of(response, "city")
+    assert "<img src=x" not in text_of(response)
+
+
 def test_another_siret_replaces_what_the_directory_filled_but_not_what_was_typed(
     htmx_client, mailbox, app, tmp_path
 ):
