@@ -279,9 +279,16 @@ def search():
         return page(
             "structure/search.html", search=form, insee=found.insee, sibling=found.sibling, offer=offer
         )
+    return _on_the_portal(form, found, offer=offer)
+
+
+def _on_the_portal(search: StructureSearchForm, found: structures.Found, status: int = 200, offer=None):
+    """The search's answer for a structure on the portal: what it discloses
+    to the searcher, their membership, and the request to join it (``offer``)."""
     return page(
         "structure/search.html",
-        search=form,
+        status,
+        search=search,
         found=found.structure,
         disclosed=found.discloses,
         membership=found.membership,
@@ -350,14 +357,7 @@ def _closed_to_requests(structure: Structure):
         formdata=None, identifier_type=structure.identifier_type, identifier=structure.identifier
     )
     found = structures.find(current_user, structure.identifier_type, structure.identifier)
-    return page(
-        "structure/search.html",
-        409,
-        search=search,
-        found=found.structure,
-        disclosed=found.discloses,
-        membership=found.membership,
-    )
+    return _on_the_portal(search, found, 409)
 
 
 # -- a structure, for its members --------------------------------------------------------
