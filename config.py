@@ -131,6 +131,7 @@ DEFAULTS = {
     "RATELIMIT_RESET": "10 per hour; 50 per day",
     "RATELIMIT_RESET_EMAIL": "3 per 15 minutes; 10 per day",
     "RATELIMIT_RESET_LINK": "20 per hour",
+    "RATELIMIT_ACTIVATION_LINK": "60 per hour",  # as many as sign-ups from one address
     "RATELIMIT_CONTACT_LINK": "20 per hour",
     # Directory look-ups (step 6's in-place fill, the attachment search): each
     # may call the optional online source, whose quota the portal shares.

@@ -119,6 +119,7 @@ ENDPOINTS = {
     "CAPTCHA_MEDIA audio": (None, lambda c, n: c.get("/captcha/inconnu.wav")),
     "RESET": (None, lambda c, n: c.submit("/mot-de-passe-oublie/", {"email": f"p{n}@exemple.fr"})),
     "RESET_LINK": (None, lambda c, n: c.submit("/mot-de-passe-oublie/jeton-inconnu", {"password": "x"})),
+    "ACTIVATION_LINK": (None, lambda c, n: c.submit("/activation/jeton-inconnu", {"password": "x"})),
     "RESEND": (None, lambda c, n: c.submit("/inscription/renvoyer", {"email": f"p{n}@exemple.fr"})),
 }
 

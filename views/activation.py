@@ -8,12 +8,14 @@ import accounts
 import factors
 from forms.account import ActivationForm
 from rules.passwords import password_checks
+from security import limit
 from views import JUST_ACTIVATED, advance, invalid, page, sign_in, tell_next_page
 
 bp = Blueprint("activation", __name__)
 
 
 @bp.route("/activation/<token>", methods=["GET", "POST"])
+@limit("ACTIVATION_LINK")  # each POST of a valid link costs a password hash
 def set_password(token: str):
     # Opening the link changes nothing: only the POST consumes the token.
     user = accounts.pending_activation(token)
