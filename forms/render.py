@@ -192,7 +192,7 @@ def control(field, hint=None, required=False, validate_url=None, extra=None, *, 
     if block == "field":
         return _field_block(field, hint, required, validate_url, extra, oob)
     if block == "checkbox":
-        return _checkbox_block(field, required)
+        return _checkbox_block(field, hint, required)
     params = dict(extra or {})
     described = [params.pop("aria-describedby", "")]
     if hint:
@@ -243,15 +243,16 @@ def _field_block(field, hint, required, validate_url, extra, oob) -> Markup:
     )
 
 
-def _checkbox_block(field, required) -> Markup:
+def _checkbox_block(field, hint, required) -> Markup:
     """templates/_macros.html's ``checkbox``."""
     id_ = escape(field.id)
     error_class = " field--error" if field.errors else ""
     mark = REQUIRED_MARK + " " if required else ""
     error = _error(field) if field.errors else ""
+    hint_html = f'\n  <p class="hint" id="{id_}-hint">{escape(hint)}</p>' if hint else ""
     return Markup(  # noqa: S704 - each value escaped
         f'\n<div class="field field--checkbox{error_class}" id="field-{id_}">\n'
         f"  {error}\n"
-        f"  {control(field, required=required)}\n"
-        f'  <label for="{id_}">{mark}{escape(field.label.text)}</label>\n</div>\n'
+        f"  {control(field, hint, required=required)}\n"
+        f'  <label for="{id_}">{mark}{escape(field.label.text)}</label>{hint_html}\n</div>\n'
     )

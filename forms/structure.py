@@ -217,15 +217,21 @@ class StructureDetails(Form):
 
     # INSEE's value of a field, where the person typed another (StructureForm.prefill).
     directory_differs: Mapping[str, str] = MappingProxyType({})
+    # The value stored meanwhile, where the person typed another (StructureEditForm).
+    changed_since: Mapping[str, str] = MappingProxyType({})
 
     def hint(self, name: str, usual: str | None = None) -> str | None:
-        """A field's hint, with INSEE's value when the person typed another."""
-        differs = self.directory_differs.get(name)
-        if differs is None:
+        """A field's hint, with INSEE's value when the person typed another,
+        or the value stored since the form was shown."""
+        if (differs := self.directory_differs.get(name)) is not None:
+            note = _(
+                "Le répertoire SIRENE de l'INSEE indique : %(value)s. Votre saisie est conservée.",
+                value=differs,
+            )
+        elif (stored := self.changed_since.get(name)) is not None:
+            note = _("Enregistré entre-temps : %(value)s. Votre saisie est conservée.", value=stored)
+        else:
             return usual
-        note = _(
-            "Le répertoire SIRENE de l'INSEE indique : %(value)s. Votre saisie est conservée.", value=differs
-        )
         return f"{note} {usual}" if usual else note
 
     def details(self) -> dict:
@@ -375,14 +381,60 @@ class StructureForm(IdentifierFields, StructureDetails):
 
 
 class StructureEditForm(StructureDetails):
-    """The gestionnaire principal's edit: the identifier stays."""
+    """The gestionnaire principal's (or an operator's) edit: the identifier
+    stays. It carries the version of the details it was shown with: sent
+    after another change of them (a second tab, another manager or an
+    operator meanwhile), it is refused once, the person's values kept and
+    each field stored otherwise meanwhile naming its stored value; sent
+    again, it is written."""
+
+    # Its label is given: see StructureForm.sirene_siret.
+    seen = HiddenField("Seen")
 
     def __init__(self, *args, structure=None, **kwargs):
         self.structure = structure
         super().__init__(*args, obj=structure, **kwargs)
+        self.changed_since = {}
+        if not self.is_submitted():
+            self.seen.data = structure.details_version()
+
+    def validate(self, extra_validators=None) -> bool:
+        valid = super().validate(extra_validators)
+        current = self.structure.details_version()
+        if not self.seen.data or self.seen.data == current:
+            # Without a version (a page shown before versions existed), the
+            # last one sent wins, as it did: the check protects the person's
+            # own earlier page, nobody else's data.
+            return valid
+        self.seen.data = current  # sent again, the person's values are written
+        typed = self.details()
+        for name in self.structure.DETAILS:
+            stored = getattr(self.structure, name)
+            as_typed = bool(stored) if name == "non_diffusible" else (stored or None)
+            if typed[name] != as_typed:
+                self.changed_since[name] = _shown(name, stored)
+        if self.changed_since:
+            self.form_errors.append(
+                _(
+                    "Ces informations ont été modifiées pendant que vous les modifiiez. Les valeurs "
+                    "enregistrées entre-temps sont indiquées sous les champs ; votre saisie est "
+                    "conservée. Soumettez à nouveau pour l'enregistrer."
+                )
+            )
+            return False
+        return valid  # the change meanwhile is what the person typed too
 
     def identifier_for_country(self) -> tuple[str, str]:
         return self.structure.identifier_type, self.structure.identifier
+
+
+def _shown(name: str, stored) -> str:
+    """A stored detail as the edit form names it under its field."""
+    if name == "non_diffusible":
+        return _("oui") if stored else _("non")
+    if name == "country":
+        return country_names("en" if language() == "en" else "fr").get(stored, stored or "")
+    return stored or _("(vide)")
 
 
 class StructureSearchForm(IdentifierFields, Form):
