@@ -752,14 +752,6 @@ class Structure(BaseModel):
             .order_by(cls.identifier)
         )
 
-    def details_version(self) -> str:
-        """A short digest of its DETAILS as stored: an edit form carries the
-        one it was shown with, so that an edit sent from a page shown before
-        another change is not written over that change unseen."""
-        values = (getattr(self, name) for name in self.DETAILS)
-        stored = "\x1f".join("" if value is None else str(value) for value in values)
-        return hashlib.sha256(stored.encode()).hexdigest()[:16]
-
     def update_details(self, only_if_open: bool = False, **details) -> bool:
         """Change its DETAILS; with ``only_if_open``, only while the structure
         is active (checked by the UPDATE itself: an operator's concurrent

@@ -3,6 +3,7 @@ structure to ask for attachment, and handing over the manager role."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from functools import cache, lru_cache
 from types import MappingProxyType
@@ -382,11 +383,13 @@ class StructureForm(IdentifierFields, StructureDetails):
 
 class StructureEditForm(StructureDetails):
     """The gestionnaire principal's (or an operator's) edit: the identifier
-    stays. It carries the version of the details it was shown with: sent
-    after another change of them (a second tab, another manager or an
-    operator meanwhile), it is refused once, the person's values kept and
-    each field stored otherwise meanwhile naming its stored value; sent
-    again, it is written."""
+    stays. It carries the details as it showed them (``seen``), so that an
+    edit sent after another change of them (a second tab, an operator's
+    correction meanwhile) writes nothing over that change unseen: a field
+    changed meanwhile and left as shown takes the stored value; one changed
+    both here and meanwhile, to different values, refuses the edit once,
+    the person's value kept and the stored one named under it. Sent again,
+    the person's values are written."""
 
     # Its label is given: see StructureForm.sirene_siret.
     seen = HiddenField("Seen")
@@ -394,25 +397,41 @@ class StructureEditForm(StructureDetails):
     def __init__(self, *args, structure=None, **kwargs):
         self.structure = structure
         super().__init__(*args, obj=structure, **kwargs)
-        self.changed_since = {}
+        self.changed_since: dict[str, str] = {}  # both here and meanwhile: the stored value
+        self.taken_since: dict[str, str] = {}  # meanwhile only: taken, and named
         if not self.is_submitted():
-            self.seen.data = structure.details_version()
+            self.seen.data = _seen(structure)
+
+    def identifier_for_country(self) -> tuple[str, str]:
+        return self.structure.identifier_type, self.structure.identifier
+
+    def hint(self, name: str, usual: str | None = None) -> str | None:
+        if (taken := self.taken_since.get(name)) is not None:
+            note = _("Enregistré entre-temps : %(value)s.", value=taken)
+            return f"{note} {usual}" if usual else note
+        return super().hint(name, usual)
 
     def validate(self, extra_validators=None) -> bool:
         valid = super().validate(extra_validators)
-        current = self.structure.details_version()
-        if not self.seen.data or self.seen.data == current:
-            # Without a version (a page shown before versions existed), the
-            # last one sent wins, as it did: the check protects the person's
-            # own earlier page, nobody else's data.
+        if not self.seen.data:
+            # A page shown before the form carried what it showed: the last
+            # one sent wins, as it did (the check protects the person's own
+            # earlier page, nobody else's data).
             return valid
-        self.seen.data = current  # sent again, the person's values are written
+        shown = _read_seen(self.seen.data, self.structure.DETAILS)
+        stored = _comparable(self.structure)
+        if shown == stored:
+            return valid
         typed = self.details()
-        for name in self.structure.DETAILS:
-            stored = getattr(self.structure, name)
-            as_typed = bool(stored) if name == "non_diffusible" else (stored or None)
-            if typed[name] != as_typed:
-                self.changed_since[name] = _shown(name, stored)
+        for name, value in stored.items():
+            if (shown is not None and shown[name] == value) or typed[name] == value:
+                continue  # not changed meanwhile, or changed to what is typed here
+            if shown is not None and typed[name] == shown[name]:
+                self[name].data = getattr(self.structure, name)  # left as shown: the stored value
+                self.taken_since[name] = _shown(name, getattr(self.structure, name))
+            else:
+                self.changed_since[name] = _shown(name, getattr(self.structure, name))
+        self.seen.data = _seen(self.structure)  # sent again, what is typed is written
         if self.changed_since:
             self.form_errors.append(
                 _(
@@ -422,10 +441,34 @@ class StructureEditForm(StructureDetails):
                 )
             )
             return False
-        return valid  # the change meanwhile is what the person typed too
+        return valid
 
-    def identifier_for_country(self) -> tuple[str, str]:
-        return self.structure.identifier_type, self.structure.identifier
+
+def _comparable(structure) -> dict:
+    """A structure's details as ``details()`` gives a form's."""
+    return {
+        name: bool(getattr(structure, name)) if name == "non_diffusible" else getattr(structure, name) or None
+        for name in structure.DETAILS
+    }
+
+
+def _seen(structure) -> str:
+    """The details an edit form shows, as its hidden field carries them."""
+    return json.dumps(list(_comparable(structure).values()), ensure_ascii=False, separators=(",", ":"))
+
+
+def _read_seen(text: str, names: tuple[str, ...]) -> dict | None:
+    """The details the form showed, or None when they cannot be read (made
+    up): every field that differs from the stored one is then named."""
+    try:
+        values = json.loads(text)
+    except ValueError:
+        return None
+    if not isinstance(values, list) or len(values) != len(names):
+        return None
+    if not all(value is None or isinstance(value, str | bool) for value in values):
+        return None
+    return dict(zip(names, values, strict=True))
 
 
 def _shown(name: str, stored) -> str:

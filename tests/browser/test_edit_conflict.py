@@ -1,0 +1,70 @@
+"""Two tabs of one structure's edit, in a real browser, with JavaScript on
+and again disabled: the tab sent last does not write over what the other
+saved unseen. A field both changed refuses it once, the person's value kept
+and the stored one named under it; a field only the other tab changed takes
+its value, named too; sent again, it is saved."""
+
+from __future__ import annotations
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.browser.support.checks import check_page
+from tests.browser.support.http import http_create_structure
+from tests.browser.support.pages import SPACE, SPACE_PATH
+from tests.browser.support.people import new_company
+
+pytestmark = pytest.mark.browser
+
+SAVED = "Les informations de la structure ont été mises à jour."
+CHANGED = "Ces informations ont été modifiées pendant que vous les modifiiez."
+
+
+def open_edit(tab, company) -> str:
+    tab.page.goto(SPACE_PATH)
+    tab.expect_step(SPACE)
+    tab.row_of(company.name).get_by_role("link", name=company.name).click()
+    tab.expect_step(company.name)
+    tab.link("Modifier les informations").click()
+    tab.expect_step("Modifier la structure")
+    return tab.page.url
+
+
+@pytest.mark.parametrize("javascript", [True, False], ids=["js", "nojs"])
+def test_the_tab_sent_last_names_what_the_other_saved_then_saves_when_sent_again(
+    javascript, request, open_owner
+):
+    shots = request.getfixturevalue("shots") if javascript else None
+    earlier = open_owner(javascript=javascript)
+    company = new_company("Forges Martin")
+    http_create_structure(earlier.page.request, company)
+    url = open_edit(earlier, company)
+    later = open_owner(javascript=javascript)
+    later.page.goto(url)
+    later.expect_step("Modifier la structure")
+
+    later.field("Ville").fill("Lyon")
+    later.field("Adresse électronique").fill("accueil@forges-martin.fr")
+    later.button("Soumettre").click()
+    expect(later.page.locator("#flashes")).to_contain_text(SAVED)
+
+    earlier.field("Ville").fill("Marseille")
+    earlier.field("Libellé de la structure").fill("Atelier du Sud")
+    earlier.button("Soumettre").click()
+    earlier.expect_errors(CHANGED)
+    expect(earlier.page.locator("#city-hint")).to_have_text(
+        "Enregistré entre-temps : Lyon. Votre saisie est conservée."
+    )
+    expect(earlier.field("Ville")).to_have_value("Marseille")
+    expect(earlier.field("Libellé de la structure")).to_have_value("Atelier du Sud")
+    expect(earlier.field("Adresse électronique")).to_have_value("accueil@forges-martin.fr")
+    expect(earlier.page.locator("#email-hint")).to_contain_text(
+        "Enregistré entre-temps : accueil@forges-martin.fr."
+    )
+    check_page(earlier.page, shots, "modification concurrente")
+
+    earlier.button("Soumettre").click()
+    expect(earlier.page.locator("#flashes")).to_contain_text(SAVED)
+    main = earlier.page.locator("main")
+    for shown in ("Marseille", "Atelier du Sud", "accueil@forges-martin.fr"):
+        expect(main).to_contain_text(shown)
