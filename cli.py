@@ -18,6 +18,7 @@ import mailer
 import migrations
 import operations
 import sessions
+from cli_support import needs_schema
 from models import OutboxMail, db
 from sirene.cli import sirene
 
@@ -85,6 +86,7 @@ def init_db() -> None:
 @with_appcontext
 @click.option("--loop", is_flag=True, help="Keep delivering, every --interval seconds.")
 @click.option("--interval", default=10.0, show_default=True, help="Seconds between rounds.")
+@needs_schema
 def send_mail(loop: bool, interval: float) -> None:
     """Deliver the outbox mail that is due (retries included)."""
     if not current_app.config["MAIL_DELIVERY"]:
@@ -119,6 +121,7 @@ def send_mail(loop: bool, interval: float) -> None:
     default=None,
     help="Keep sent mail this many days (default: OUTBOX_RETENTION_DAYS).",
 )
+@needs_schema
 def purge(days: int | None, audit_days: int | None, outbox_days: int | None) -> None:
     """Delete accounts never activated, used and expired links, spent and
     expired captcha challenges, sessions past their age, expired drafts, old
@@ -160,6 +163,7 @@ def _utc_date(value: str | None) -> datetime | None:
 @click.option("--event", help="Event name, e.g. auth.sign_in (see audit.py).")
 @click.option("--limit", type=click.IntRange(min=1), default=200, show_default=True, help="Latest N events.")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
+@needs_schema
 def audit_events(
     account: str | None, since: str | None, until: str | None, event: str | None, limit: int, as_json: bool
 ) -> None:
@@ -209,6 +213,7 @@ def operator() -> None:
 @operator.command("grant")
 @with_appcontext
 @click.argument("email")
+@needs_schema
 def operator_grant(email: str) -> None:
     """Make the active account EMAIL an operator."""
     with db.connection_context():
@@ -224,6 +229,7 @@ def operator_grant(email: str) -> None:
 @operator.command("revoke")
 @with_appcontext
 @click.argument("email")
+@needs_schema
 def operator_revoke(email: str) -> None:
     """Take the operator role from the account EMAIL."""
     with db.connection_context():
@@ -236,6 +242,7 @@ def operator_revoke(email: str) -> None:
 
 @operator.command("list")
 @with_appcontext
+@needs_schema
 def operator_list() -> None:
     """List the operators' accounts."""
     with db.connection_context():
