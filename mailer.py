@@ -15,6 +15,7 @@ import smtplib
 import socket
 import threading
 import time
+from dataclasses import dataclass
 from datetime import timedelta
 
 from flask import Flask, current_app, g, render_template, url_for
@@ -165,24 +166,42 @@ def _print_outbox(app: Flask, ids: list[int]) -> None:
         )
 
 
+@dataclass
+class Delivery:
+    """What one pass did: mail sent, mail failed, and why it stopped early
+    when the server could not be reached (None otherwise)."""
+
+    sent: int = 0
+    failed: int = 0
+    unreachable: str | None = None
+
+
 def deliver_pending(limit: int = 100) -> tuple[int, int]:
     """Deliver what is due; returns (sent, failed)."""
-    sent = failed = 0
+    delivery = deliver_due(limit)
+    return delivery.sent, delivery.failed
+
+
+def deliver_due(limit: int = 100) -> Delivery:
+    """Deliver what is due, stopping at the first sign that the server is unreachable."""
+    delivery = Delivery()
     for item in OutboxMail.due(limit):
         if not item.claim(LEASE):
             continue  # another worker has it
         try:
             _send(_message(item))
         except Exception as exc:  # noqa: BLE001 - one bad mail must not stop the others
-            item.mark_failed(f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__)
+            error = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+            item.mark_failed(error)
             current_app.logger.warning("Mail %s to %s not delivered: %r", item.id, item.recipient, exc)
-            failed += 1
+            delivery.failed += 1
             if isinstance(exc, UNREACHABLE):
+                delivery.unreachable = error
                 break  # the rest stay due for the next pass
         else:
             item.mark_sent()
-            sent += 1
-    return sent, failed
+            delivery.sent += 1
+    return delivery
 
 
 def _send(message: PortalMessage) -> None:
