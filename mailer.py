@@ -1,8 +1,9 @@
 """Outbox mail: written in the transaction of the change that causes it,
 delivered after the commit by Flask-Mail, retried with backoff.
 
-Without a mail server (development), mail stays in the outbox: it is printed on
-the console and listed on the development page.
+Without a mail server, mail stays in the outbox: in development it is printed
+on the console and listed on the development page; elsewhere only a warning
+without the mail (whose links are secrets) is logged.
 
 A web worker runs at most one delivery thread at a time; new mail committed
 while it runs makes it go round once more. Every SMTP connection has a timeout
@@ -21,6 +22,7 @@ from datetime import timedelta
 from flask import Flask, current_app, g, render_template, url_for
 from flask_babel import force_locale
 
+import config
 import i18n
 from mail_message import PortalMessage, TimedConnection, load_dkim_key, sender_domain
 from models import OutboxMail, User, db
@@ -157,6 +159,14 @@ class _Deliverer:
 
 
 def _print_outbox(app: Flask, ids: list[int]) -> None:
+    """In development, each mail on the console, its links included. Elsewhere
+    the logs are kept and read by others: they are told only that mail waits,
+    never its links (each one opens an account or resets a password)."""
+    if not config.is_development(app):
+        app.logger.warning(
+            "No mail server (FLASK_MAIL_SERVER): %d mail(s) kept in the outbox, not delivered.", len(ids)
+        )
+        return
     for item in OutboxMail.select().where(OutboxMail.id.in_(ids)):
         app.logger.warning(
             "No mail server: mail kept in the outbox.\nTo: %s\nSubject: %s\n\n%s",

@@ -290,6 +290,28 @@ def test_https_is_the_default_scheme_outside_development(tmp_path, monkeypatch):
     assert "Strict-Transport-Security" in app.test_client().get("/livez", base_url="http://localhost").headers
 
 
+def test_without_a_mail_server_production_logs_keep_no_link_attack_token_in_logs(
+    tmp_path, monkeypatch, caplog
+):
+    """Logs are kept and read by others (journald, a log service): a mail's
+    activation or reset link there would open the account to them."""
+    import mailer
+    from models import OutboxMail
+
+    clean_environment(monkeypatch)
+    app = production_app_over_http(tmp_path)
+    assert not app.config["MAIL_DELIVERY"]
+    link = "https://portail.example.fr/mot-de-passe/reinitialiser/Secret-Token-123"
+    with app.app_context(), db.connection_context():
+        mail = OutboxMail.create(recipient="marie@exemple.fr", subject="S", body_text=link, body_html=link)
+    caplog.set_level("DEBUG")
+    with app.app_context(), db.connection_context():
+        mailer.kick(app, [mail.id])
+    logged = "\n".join(record.getMessage() for record in caplog.records)
+    assert "1 mail(s) kept in the outbox" in logged
+    assert "Secret-Token-123" not in logged and "marie@exemple.fr" not in logged
+
+
 # -- backups -----------------------------------------------------------------------------
 
 
