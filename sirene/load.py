@@ -24,7 +24,7 @@ import secrets
 import sqlite3
 import time
 from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from itertools import islice
 from pathlib import Path
@@ -186,7 +186,9 @@ class SqliteLoader:
             if not count:
                 raise _empty(stock)
         except SireneFileError:
-            db.execute_sql(f"DROP TABLE {new}")  # a refused file leaves no half-loaded table
+            # A refused file leaves no half-loaded table (on a full disk, the next import drops it).
+            with suppress(DatabaseError):
+                db.execute_sql(f"DROP TABLE {new}")
             raise
         with db.atomic():
             _switch(kind)
@@ -214,6 +216,11 @@ class SqliteLoader:
                     ) from error
                 except READ_ERRORS as error:
                     raise _damaged(stock, count, error) from error
+                except (sqlite3.DatabaseError, DatabaseError) as error:  # a full disk, most likely
+                    raise SireneFileError(
+                        f"{stock.path}: the database stopped the load near row {count + 1} ({error}); "
+                        "the directory is left as it was."
+                    ) from error
                 loaded = connection.total_changes - before
                 if not loaded:
                     return count

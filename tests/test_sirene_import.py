@@ -427,3 +427,24 @@ def test_a_file_of_no_rows_leaves_the_directory_as_it_was(any_database_app, tmp_
     with app.app_context(), db.connection_context():
         assert lookup.last_load("establishments").rows == len(establishments())
         assert not db.table_exists(load.staging_table(lookup.ESTABLISHMENTS))
+
+
+def test_a_full_disk_stops_the_import_in_one_line_and_keeps_the_directory(app, tmp_path, files, monkeypatch):
+    assert run_import(app, *files).exit_code == 0
+    with app.app_context(), db.connection_context():
+        pages = db.execute_sql("PRAGMA page_count").fetchone()[0]
+    # SQLite's own « database or disk is full », a few pages into the load.
+    monkeypatch.setattr(
+        load, "SQLITE_LOAD_PRAGMAS", {**load.SQLITE_LOAD_PRAGMAS, "max_page_count": pages + 20}
+    )
+    monkeypatch.setattr(load, "BATCH", 500)
+    many = [establishment(f"{10_000_000 + n:09d}00017") for n in range(5000)]
+    big = write(tmp_path / "big.csv", ESTABLISHMENT_HEADER, many)
+    result = run_import(app, big)
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert result.output.splitlines()[-1].startswith(f"Error: {big}: the database stopped the load near row ")
+    assert "full" in result.output and "the directory is left as it was" in result.output
+    assert find(app, HEAD) is not None and find(app, "01000000000017") is None
+    with app.app_context(), db.connection_context():
+        assert lookup.last_load("establishments").rows == len(establishments())
+        assert not db.table_exists(load.staging_table(lookup.ESTABLISHMENTS))
