@@ -10,6 +10,7 @@ from datetime import datetime, timedelta
 import click
 from flask import Flask, current_app
 from flask.cli import AppGroup, with_appcontext
+from peewee import DatabaseError, InterfaceError
 
 import accounts
 import audit
@@ -18,7 +19,7 @@ import mailer
 import migrations
 import operations
 import sessions
-from cli_support import needs_schema
+from cli_support import needs_schema, unreachable
 from models import OutboxMail, db
 from sirene.cli import sirene
 
@@ -74,8 +75,11 @@ class _Refusing(AppGroup):
 @with_appcontext
 def init_db() -> None:
     """Create the schema, or migrate it to the current version."""
-    with migrations.connection():
-        before, after = migrations.migrate()
+    try:
+        with migrations.connection():
+            before, after = migrations.migrate()
+    except (DatabaseError, InterfaceError) as error:
+        raise unreachable(error) from None
     if before == after:
         click.echo(f"Database up to date (schema version {after}).")
     else:

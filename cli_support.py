@@ -14,9 +14,10 @@ from models import db
 INIT_DB = "flask --app app init-db"
 
 
-def _unreachable(error: Exception) -> click.ClickException:
+def unreachable(error: Exception) -> click.ClickException:
+    """The error's first line: drivers add hints below it."""
     first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-    return click.ClickException(f"Database unreachable: {first}")
+    return click.ClickException(f"Database unusable: {first}")
 
 
 def check_schema() -> None:
@@ -33,7 +34,7 @@ def check_schema() -> None:
             except DatabaseError:  # no schema_version table: never initialised
                 version = 0
     except (DatabaseError, InterfaceError) as error:
-        raise _unreachable(error) from None
+        raise unreachable(error) from None
     if version != migrations.SCHEMA_VERSION:
         raise click.ClickException(
             f"The database's schema is at version {version}, this code needs {migrations.SCHEMA_VERSION}: "

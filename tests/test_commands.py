@@ -69,5 +69,22 @@ def test_commands_with_postgresql_down_say_so_attack_password_in_the_message(tmp
     app = create_app({"TESTING": True, "SECRET_KEY": "x", "DATABASE_URL": url})
     for args in commands(tmp_path):
         result = app.test_cli_runner().invoke(args=args)
-        assert_one_line_error(result, "Database unreachable")
+        assert_one_line_error(result, "Database unusable", "Connection refused")
+        assert "s3cret" not in result.output
+
+
+def test_init_db_on_a_database_it_cannot_open_says_so_in_one_line(tmp_path, monkeypatch):
+    clean_environment(monkeypatch)
+    garbage = tmp_path / "portail.db"
+    garbage.write_bytes(b"not a database" * 100)
+    cases = {
+        f"sqlite:///{garbage}": "file is not a database",
+        f"sqlite:///{tmp_path}/a-folder": "unable to open database file",
+        "postgresql://portail:s3cret-pw@127.0.0.1:1/portail": "Connection refused",
+    }
+    (tmp_path / "a-folder").mkdir()
+    for url, words in cases.items():
+        app = create_app({"TESTING": True, "SECRET_KEY": "x", "DATABASE_URL": url})
+        result = app.test_cli_runner().invoke(args=["init-db"])
+        assert_one_line_error(result, "Database unusable", words)
         assert "s3cret" not in result.output
