@@ -10,6 +10,7 @@ from datetime import datetime, timedelta
 import click
 from flask import Flask, current_app
 from flask.cli import AppGroup, with_appcontext
+from peewee import DatabaseError, InterfaceError
 
 import accounts
 import audit
@@ -18,6 +19,7 @@ import mailer
 import migrations
 import operations
 import sessions
+from cli_support import needs_schema, unreachable
 from models import OutboxMail, db
 from sirene.cli import sirene
 
@@ -73,8 +75,11 @@ class _Refusing(AppGroup):
 @with_appcontext
 def init_db() -> None:
     """Create the schema, or migrate it to the current version."""
-    with migrations.connection():
-        before, after = migrations.migrate()
+    try:
+        with migrations.connection():
+            before, after = migrations.migrate()
+    except (DatabaseError, InterfaceError) as error:
+        raise unreachable(error) from None
     if before == after:
         click.echo(f"Database up to date (schema version {after}).")
     else:
@@ -85,18 +90,25 @@ def init_db() -> None:
 @with_appcontext
 @click.option("--loop", is_flag=True, help="Keep delivering, every --interval seconds.")
 @click.option("--interval", default=10.0, show_default=True, help="Seconds between rounds.")
+@needs_schema
 def send_mail(loop: bool, interval: float) -> None:
-    """Deliver the outbox mail that is due (retries included)."""
+    """Deliver the outbox mail that is due (retries included). Once, it
+    exits 1 when the mail server cannot be reached; with --loop it goes on."""
     if not current_app.config["MAIL_DELIVERY"]:
         raise click.ClickException("No mail server configured (FLASK_MAIL_SERVER).")
     while True:
         with db.connection_context():
-            sent, failed = mailer.deliver_pending()
-        if sent or failed or not loop:
-            click.echo(f"{sent} sent, {failed} failed (will be retried).")
+            delivery = mailer.deliver_due()
+        if delivery.sent or delivery.failed or not loop:
+            click.echo(f"{delivery.sent} sent, {delivery.failed} failed (will be retried).")
         if not loop:
-            return
+            break
         time.sleep(interval)
+    if delivery.unreachable:  # a pass alone is a check too: cron and systemd see it fail
+        raise click.ClickException(
+            f"The mail server cannot be reached ({delivery.unreachable}); "
+            "the mail stays in the outbox, to be retried."
+        )
 
 
 @click.command("purge")
@@ -119,6 +131,7 @@ def send_mail(loop: bool, interval: float) -> None:
     default=None,
     help="Keep sent mail this many days (default: OUTBOX_RETENTION_DAYS).",
 )
+@needs_schema
 def purge(days: int | None, audit_days: int | None, outbox_days: int | None) -> None:
     """Delete accounts never activated, used and expired links, spent and
     expired captcha challenges, sessions past their age, expired drafts, old
@@ -160,6 +173,7 @@ def _utc_date(value: str | None) -> datetime | None:
 @click.option("--event", help="Event name, e.g. auth.sign_in (see audit.py).")
 @click.option("--limit", type=click.IntRange(min=1), default=200, show_default=True, help="Latest N events.")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
+@needs_schema
 def audit_events(
     account: str | None, since: str | None, until: str | None, event: str | None, limit: int, as_json: bool
 ) -> None:
@@ -209,6 +223,7 @@ def operator() -> None:
 @operator.command("grant")
 @with_appcontext
 @click.argument("email")
+@needs_schema
 def operator_grant(email: str) -> None:
     """Make the active account EMAIL an operator."""
     with db.connection_context():
@@ -224,6 +239,7 @@ def operator_grant(email: str) -> None:
 @operator.command("revoke")
 @with_appcontext
 @click.argument("email")
+@needs_schema
 def operator_revoke(email: str) -> None:
     """Take the operator role from the account EMAIL."""
     with db.connection_context():
@@ -236,6 +252,7 @@ def operator_revoke(email: str) -> None:
 
 @operator.command("list")
 @with_appcontext
+@needs_schema
 def operator_list() -> None:
     """List the operators' accounts."""
     with db.connection_context():

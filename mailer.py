@@ -1,8 +1,9 @@
 """Outbox mail: written in the transaction of the change that causes it,
 delivered after the commit by Flask-Mail, retried with backoff.
 
-Without a mail server (development), mail stays in the outbox: it is printed on
-the console and listed on the development page.
+Without a mail server, mail stays in the outbox: in development it is printed
+on the console and listed on the development page; elsewhere only a warning
+without the mail (whose links are secrets) is logged.
 
 A web worker runs at most one delivery thread at a time; new mail committed
 while it runs makes it go round once more. Every SMTP connection has a timeout
@@ -15,11 +16,13 @@ import smtplib
 import socket
 import threading
 import time
+from dataclasses import dataclass
 from datetime import timedelta
 
 from flask import Flask, current_app, g, render_template, url_for
 from flask_babel import force_locale
 
+import config
 import i18n
 from mail_message import PortalMessage, TimedConnection, load_dkim_key, sender_domain
 from models import OutboxMail, User, db
@@ -156,6 +159,14 @@ class _Deliverer:
 
 
 def _print_outbox(app: Flask, ids: list[int]) -> None:
+    """In development, each mail on the console, its links included. Elsewhere
+    the logs are kept and read by others: they are told only that mail waits,
+    never its links (each one opens an account or resets a password)."""
+    if not config.is_development(app):
+        app.logger.warning(
+            "No mail server (FLASK_MAIL_SERVER): %d mail(s) kept in the outbox, not delivered.", len(ids)
+        )
+        return
     for item in OutboxMail.select().where(OutboxMail.id.in_(ids)):
         app.logger.warning(
             "No mail server: mail kept in the outbox.\nTo: %s\nSubject: %s\n\n%s",
@@ -165,24 +176,42 @@ def _print_outbox(app: Flask, ids: list[int]) -> None:
         )
 
 
+@dataclass
+class Delivery:
+    """What one pass did: mail sent, mail failed, and why it stopped early
+    when the server could not be reached (None otherwise)."""
+
+    sent: int = 0
+    failed: int = 0
+    unreachable: str | None = None
+
+
 def deliver_pending(limit: int = 100) -> tuple[int, int]:
     """Deliver what is due; returns (sent, failed)."""
-    sent = failed = 0
+    delivery = deliver_due(limit)
+    return delivery.sent, delivery.failed
+
+
+def deliver_due(limit: int = 100) -> Delivery:
+    """Deliver what is due, stopping at the first sign that the server is unreachable."""
+    delivery = Delivery()
     for item in OutboxMail.due(limit):
         if not item.claim(LEASE):
             continue  # another worker has it
         try:
             _send(_message(item))
         except Exception as exc:  # noqa: BLE001 - one bad mail must not stop the others
-            item.mark_failed(f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__)
+            error = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+            item.mark_failed(error)
             current_app.logger.warning("Mail %s to %s not delivered: %r", item.id, item.recipient, exc)
-            failed += 1
+            delivery.failed += 1
             if isinstance(exc, UNREACHABLE):
+                delivery.unreachable = error
                 break  # the rest stay due for the next pass
         else:
             item.mark_sent()
-            sent += 1
-    return sent, failed
+            delivery.sent += 1
+    return delivery
 
 
 def _send(message: PortalMessage) -> None:

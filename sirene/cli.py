@@ -8,6 +8,7 @@ import time
 import click
 from flask.cli import AppGroup
 
+from cli_support import needs_schema
 from models import db
 from sirene import load, lookup
 from sirene.reader import SireneFileError, StockFile
@@ -72,6 +73,7 @@ class PlainProgress(load.Progress):
 
 @sirene.command("import")
 @click.argument("paths", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@needs_schema
 def import_command(paths: tuple[str, ...]) -> None:
     """Load INSEE stock files (StockEtablissement_utf8, StockUniteLegale_utf8;
     .csv or .zip, recognised by their header). The directory switches to each
@@ -93,6 +95,7 @@ def import_command(paths: tuple[str, ...]) -> None:
 
 
 @sirene.command("status")
+@needs_schema
 def status_command() -> None:
     """Say what is loaded, from which files, when."""
     with db.connection_context():

@@ -5,8 +5,10 @@ Each file is loaded into a new table beside the live one (``…_next``); the
 portal keeps answering from the live table meanwhile. When the load is
 complete, one transaction renames the live table away, the new one into its
 place and records the import: readers see either the old directory or the
-new one, never a mix. An import that dies half-way leaves its ``…_next``
-table behind and the live one untouched; the next import drops it.
+new one, never a mix. A file refused half-way (a malformed line, a damaged
+zip) or holding no rows leaves the live table untouched and its ``…_next``
+table dropped; an import killed half-way leaves that table behind, and the
+next import drops it.
 
 SQLite: batched ``executemany`` straight from the csv reader (no per-row
 Python), the SIRET/SIREN as the rowid. PostgreSQL: ``COPY … FROM STDIN``.
@@ -22,7 +24,7 @@ import secrets
 import sqlite3
 import time
 from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from itertools import islice
 from pathlib import Path
@@ -30,7 +32,7 @@ from pathlib import Path
 from peewee import DatabaseError, PostgresqlDatabase, SqliteDatabase
 
 from models import SireneImport, db, utcnow
-from sirene.reader import ROW_ERRORS, SireneFileError, StockFile, inspect, rows
+from sirene.reader import READ_ERRORS, ROW_ERRORS, SireneFileError, StockFile, inspect, rows
 from sirene.schema import Kind
 
 BATCH = 100_000  # rows per transaction (SQLite) / between progress reports
@@ -150,6 +152,17 @@ def _record(stock: StockFile, count: int, started) -> None:
     )
 
 
+def _damaged(stock: StockFile, count: int, error: Exception) -> SireneFileError:
+    return SireneFileError(f"{stock.path}: damaged or truncated near row {count + 1} ({error}).")
+
+
+def _empty(stock: StockFile) -> SireneFileError:
+    """A file of no rows is refused: loaded, it would empty the directory."""
+    return SireneFileError(
+        f"{stock.path}: no {stock.kind.label} in this file; the directory is left as it was."
+    )
+
+
 def _switch(kind: Kind) -> None:
     """Inside the caller's transaction: the new table takes the live one's name."""
     live, new, old = kind.table, staging_table(kind), old_table(kind)
@@ -168,8 +181,25 @@ class SqliteLoader:
             db.execute_sql(f"PRAGMA {name} = {value}")
         # Table and column names come from sirene.schema, never from the file.
         sql = f"INSERT OR REPLACE INTO {new} ({kind.key}, record) VALUES (?, ?)"  # noqa: S608
+        try:
+            count = self._fill(stock, sql, progress)
+            if not count:
+                raise _empty(stock)
+        except SireneFileError:
+            # A refused file leaves no half-loaded table (on a full disk, the next import drops it).
+            with suppress(DatabaseError):
+                db.execute_sql(f"DROP TABLE {new}")
+            raise
+        with db.atomic():
+            _switch(kind)
+            _record(stock, count, started)
+        db.execute_sql(f"DROP TABLE {old_table(kind)}")
+        return count
+
+    @staticmethod
+    def _fill(stock: StockFile, sql: str, progress: Progress) -> int:
         connection: sqlite3.Connection = db.connection()
-        count = 0
+        kind, count = stock.kind, 0
         with rows(stock) as (stream, position):
             while True:
                 before = connection.total_changes
@@ -184,16 +214,18 @@ class SqliteLoader:
                     raise SireneFileError(
                         f"{stock.path}: malformed line near row {count + 1} ({error})."
                     ) from error
+                except READ_ERRORS as error:
+                    raise _damaged(stock, count, error) from error
+                except (sqlite3.DatabaseError, DatabaseError) as error:  # a full disk, most likely
+                    raise SireneFileError(
+                        f"{stock.path}: the database stopped the load near row {count + 1} ({error}); "
+                        "the directory is left as it was."
+                    ) from error
                 loaded = connection.total_changes - before
                 if not loaded:
-                    break
+                    return count
                 count += loaded
                 progress.advance(count, position())
-        with db.atomic():
-            _switch(kind)
-            _record(stock, count, started)
-        db.execute_sql(f"DROP TABLE {old_table(kind)}")
-        return count
 
 
 class _CopyStream(io.TextIOBase):
@@ -201,6 +233,7 @@ class _CopyStream(io.TextIOBase):
 
     def __init__(self, stream: Iterator[tuple[str, ...]], report: Callable[[int], None]) -> None:
         self.stream, self.report, self.count = stream, report, 0
+        self.failure: Exception | None = None
         self.buffer = io.StringIO()
         self.writer = csv.writer(self.buffer, lineterminator="\n")
 
@@ -212,13 +245,17 @@ class _CopyStream(io.TextIOBase):
         buffer.seek(0)
         buffer.truncate()
         target = max(size, 1 << 16)
-        for row in self.stream:
-            writer.writerow(row)
-            self.count += 1
-            if not self.count % BATCH:
-                self.report(self.count)
-            if buffer.tell() >= target:
-                break
+        try:
+            for row in self.stream:
+                writer.writerow(row)
+                self.count += 1
+                if not self.count % BATCH:
+                    self.report(self.count)
+                if buffer.tell() >= target:
+                    break
+        except Exception as error:
+            self.failure = error  # psycopg2 reports it as its own error, in several lines
+            raise
         return buffer.getvalue()
 
 
@@ -241,13 +278,20 @@ class PostgresLoader:
                     f"ALTER TABLE {new} ADD CONSTRAINT {kind.table}_key_{secrets.token_hex(4)} "
                     f"PRIMARY KEY ({kind.key})"
                 )
-            except (DatabaseError, psycopg2.Error) as error:  # a bad key, a duplicate
-                raise SireneFileError(f"{stock.path}: refused by PostgreSQL: {error}".strip()) from error
-            except ROW_ERRORS as error:
-                raise SireneFileError(
-                    f"{stock.path}: malformed line near row {copy.count + 1} ({error})."
-                ) from error
+            except (DatabaseError, psycopg2.Error, *ROW_ERRORS, *READ_ERRORS) as error:
+                failure = copy.failure or error
+                if isinstance(failure, ROW_ERRORS):
+                    raise SireneFileError(
+                        f"{stock.path}: malformed line near row {copy.count + 1} ({failure})."
+                    ) from error
+                if isinstance(failure, READ_ERRORS):
+                    raise _damaged(stock, copy.count, failure) from error
+                # A bad key, a duplicate: PostgreSQL's first line says which.
+                first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+                raise SireneFileError(f"{stock.path}: refused by PostgreSQL: {first}") from error
             count = copy.count
+            if not count:
+                raise _empty(stock)
             progress.advance(count, position())
             _switch(kind)
             db.execute_sql(f"DROP TABLE {old_table(kind)}")

@@ -12,6 +12,7 @@ import csv
 import io
 import sys
 import zipfile
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from itertools import tee
@@ -32,6 +33,12 @@ class SireneFileError(Exception):
 # What a malformed line raises while rows stream: a short line (IndexError),
 # a broken quote or an overlong field (csv.Error), bytes that are not UTF-8.
 ROW_ERRORS = (IndexError, csv.Error, UnicodeDecodeError)
+
+# What a damaged file raises while it streams: a zip member whose data fail
+# their CRC or cannot be inflated, or that ends early; a read error.
+READ_ERRORS = (zipfile.BadZipFile, zlib.error, EOFError, OSError)
+
+ZIP_SIGNATURE = b"PK\x03\x04"
 
 
 @dataclass
@@ -54,6 +61,9 @@ def _open_binary(path: Path) -> tuple[IO[bytes], int, str | None, contextlib.Exi
             info = members[0]
             return stack.enter_context(archive.open(info)), info.file_size, info.filename, stack
         handle = stack.enter_context(path.open("rb"))
+        if handle.read(len(ZIP_SIGNATURE)) == ZIP_SIGNATURE:
+            raise SireneFileError(f"{path}: a damaged or truncated zip archive.")
+        handle.seek(0)
         return handle, path.stat().st_size, None, stack
     except BaseException:
         stack.close()

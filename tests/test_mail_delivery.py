@@ -240,6 +240,24 @@ def test_send_mail_returns_and_records_a_failure_with_an_smtp_tarpit(tmp_path, m
     assert not command.is_alive() and "0 sent, 1 failed" in results[1].output
 
 
+def test_send_mail_exits_1_while_the_server_is_down_and_0_once_it_is_back(tmp_path, monkeypatch, smtp):
+    """Run once (cron, a check by hand), a server that cannot be reached is
+    an error the caller sees; a mail the server refuses is the mail's."""
+    down = mail_app(tmp_path, monkeypatch, free_port())
+    queue_mail(down, 3)
+    result = down.test_cli_runner().invoke(args=["send-mail"])
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert result.output.splitlines()[0] == "0 sent, 1 failed (will be retried)."
+    assert result.output.splitlines()[-1].startswith("Error: The mail server cannot be reached (")
+    assert "the mail stays in the outbox" in result.output
+    back = mail_app(tmp_path, monkeypatch, smtp.port)
+    smtp.refuse = 1  # the server answers, and turns the next mail away for now
+    result = back.test_cli_runner().invoke(args=["send-mail"])
+    assert result.exit_code == 0, result.output
+    assert result.output == "1 sent, 1 failed (will be retried).\n"
+    assert len(smtp.wait_for(1)) == 1
+
+
 def test_the_web_worker_runs_one_delivery_thread_against_an_smtp_tarpit(tmp_path, monkeypatch, tarpit):
     port, held = tarpit
     app = mail_app(tmp_path, monkeypatch, port, MAIL_TIMEOUT=0.5)

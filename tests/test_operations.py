@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import sqlite3
+import stat
 import subprocess
 import threading
 
@@ -288,6 +290,28 @@ def test_https_is_the_default_scheme_outside_development(tmp_path, monkeypatch):
     assert "Strict-Transport-Security" in app.test_client().get("/livez", base_url="http://localhost").headers
 
 
+def test_without_a_mail_server_production_logs_keep_no_link_attack_token_in_logs(
+    tmp_path, monkeypatch, caplog
+):
+    """Logs are kept and read by others (journald, a log service): a mail's
+    activation or reset link there would open the account to them."""
+    import mailer
+    from models import OutboxMail
+
+    clean_environment(monkeypatch)
+    app = production_app_over_http(tmp_path)
+    assert not app.config["MAIL_DELIVERY"]
+    link = "https://portail.example.fr/mot-de-passe/reinitialiser/Secret-Token-123"
+    with app.app_context(), db.connection_context():
+        mail = OutboxMail.create(recipient="marie@exemple.fr", subject="S", body_text=link, body_html=link)
+    caplog.set_level("DEBUG")
+    with app.app_context(), db.connection_context():
+        mailer.kick(app, [mail.id])
+    logged = "\n".join(record.getMessage() for record in caplog.records)
+    assert "1 mail(s) kept in the outbox" in logged
+    assert "Secret-Token-123" not in logged and "marie@exemple.fr" not in logged
+
+
 # -- backups -----------------------------------------------------------------------------
 
 
@@ -334,6 +358,121 @@ def test_backup_of_a_missing_sqlite_file_says_so(tmp_path, monkeypatch):
     app = create_app({"TESTING": True, "SECRET_KEY": "x", "DATABASE_URL": f"sqlite:///{tmp_path}/none.db"})
     result = app.test_cli_runner().invoke(args=["backup", str(tmp_path / "b")])
     assert result.exit_code != 0 and "No SQLite database file" in result.output
+
+
+def backup_to(app, path):
+    return app.test_cli_runner().invoke(args=["backup", str(path)])
+
+
+def files_beside_the_database(folder):
+    return sorted(path.name for path in folder.iterdir() if not path.name.startswith("test.db"))
+
+
+def test_backup_is_readable_by_its_owner_only_attack_world_readable_copy(app, tmp_path):
+    previous = os.umask(0o022)  # the usual umask: new files are world-readable
+    try:
+        result = backup_to(app, tmp_path / "portail.backup")
+    finally:
+        os.umask(previous)
+    assert result.exit_code == 0, result.output
+    assert stat.S_IMODE((tmp_path / "portail.backup").stat().st_mode) == 0o600
+
+
+def test_backup_replaces_an_earlier_backup_and_no_other_file(app, tmp_path):
+    copy = tmp_path / "portail.backup"
+    assert backup_to(app, copy).exit_code == 0
+    result = backup_to(app, copy)
+    assert result.exit_code == 0 and "Backup written to" in result.output
+    notes = tmp_path / "notes.txt"
+    notes.write_text("the operator's notes\n")
+    result = backup_to(app, notes)
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert "exists and is not a backup" in result.output
+    assert notes.read_text() == "the operator's notes\n"
+    assert files_beside_the_database(tmp_path) == ["notes.txt", "portail.backup"]
+
+
+def test_backup_refuses_the_database_itself_attack_overwriting_the_live_database(app, tmp_path):
+    live = tmp_path / "test.db"
+    before = live.stat().st_ino
+    for target in (live, tmp_path / "." / "test.db", tmp_path / "test.db-wal"):
+        result = backup_to(app, target)
+        assert result.exit_code == 1 and "is the database itself" in result.output
+    assert live.stat().st_ino == before
+
+
+def test_a_failed_backup_leaves_nothing_behind_and_the_earlier_one_intact(app, tmp_path, monkeypatch):
+    import backup
+
+    copy = tmp_path / "portail.backup"
+    assert backup_to(app, copy).exit_code == 0
+    earlier = copy.read_bytes()
+    real_connect = sqlite3.connect
+
+    class DiskFull:
+        def __init__(self, connection):
+            self.connection = connection
+
+        def backup(self, target, **options):
+            self.connection.backup(target, **options)
+            raise sqlite3.OperationalError("database or disk is full")
+
+        def close(self):
+            self.connection.close()
+
+    calls = []
+
+    def connect(database, *args, **kwargs):
+        calls.append(database)
+        connection = real_connect(database, *args, **kwargs)
+        return DiskFull(connection) if len(calls) == 1 else connection
+
+    monkeypatch.setattr(backup.sqlite3, "connect", connect)
+    result = backup_to(app, copy)
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert result.output.strip() == f"Error: No backup written to {copy}: database or disk is full."
+    assert copy.read_bytes() == earlier
+    assert files_beside_the_database(tmp_path) == ["portail.backup"]
+
+
+def test_backup_under_a_path_that_cannot_be_a_directory_says_so(app, tmp_path):
+    (tmp_path / "a-file").write_text("x")
+    result = backup_to(app, tmp_path / "a-file" / "copies" / "portail.backup")
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert result.output.startswith("Error: No backup written to") and len(result.output.splitlines()) == 1
+
+
+def test_postgresql_backup_keeps_the_password_off_the_command_line_attack_process_listing(
+    tmp_path, monkeypatch
+):
+    """Any local user reads a process's arguments (ps, /proc/PID/cmdline):
+    pg_dump gets the password in its environment."""
+    import backup
+
+    clean_environment(monkeypatch)
+    app = create_app(
+        {
+            "TESTING": True,
+            "SECRET_KEY": "x",
+            "DATABASE_URL": "postgresql://portail:s%40cret%3A1@db.example:5433/portail",
+        }
+    )
+    seen = {}
+
+    def run(arguments, **options):
+        seen.update(arguments=arguments, env=options["env"])
+        partial = arguments[arguments.index("--file") + 1]
+        with open(partial, "wb") as archive:
+            archive.write(b"PGDMP")
+        return subprocess.CompletedProcess(arguments, 0, "", "")
+
+    monkeypatch.setattr(backup.shutil, "which", lambda name: "/usr/bin/pg_dump")
+    monkeypatch.setattr(backup.subprocess, "run", run)
+    result = backup_to(app, tmp_path / "portail.dump")
+    assert result.exit_code == 0, result.output
+    assert not any("cret" in argument for argument in seen["arguments"])
+    assert "postgresql://portail@db.example:5433/portail" in seen["arguments"]
+    assert seen["env"]["PGPASSWORD"] == "s@cret:1"
 
 
 def test_postgresql_backup_with_pg_dump_restores_and_signs_in(postgres, tmp_path, monkeypatch):

@@ -361,3 +361,90 @@ def test_concurrent_import_refused_on_postgresql_attack_shared_staging_table(
         watcher.close()
     assert run_import(pg_app, files[0]).exit_code == 0
     assert find(pg_app, HEAD) is not None
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def any_database_app(request):
+    """The app on SQLite, then on PostgreSQL: each has its own loader."""
+    return request.getfixturevalue("app" if request.param == "sqlite" else "pg_app")
+
+
+def damaged_zips(tmp_path, good):
+    """A zip whose data fail their CRC, one whose deflated data stop short,
+    and one cut in half (no central directory left)."""
+    text = good.read_bytes()
+    flipped = tmp_path / "crc.zip"
+    with zipfile.ZipFile(flipped, "w", zipfile.ZIP_STORED) as archive:
+        archive.writestr("StockEtablissement_utf8.csv", text)
+    data = bytearray(flipped.read_bytes())
+    at = data.index(b",A,", len(data) // 2)
+    data[at + 1] = ord("F")  # still a well-formed csv: only the CRC tells
+    flipped.write_bytes(bytes(data))
+    whole = tmp_path / "whole.zip"
+    with zipfile.ZipFile(whole, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("StockEtablissement_utf8.csv", text)
+    short = tmp_path / "short.zip"
+    with zipfile.ZipFile(short, "w", zipfile.ZIP_DEFLATED) as archive:
+        info = zipfile.ZipInfo("StockEtablissement_utf8.csv")
+        info.compress_type = zipfile.ZIP_DEFLATED
+        with archive.open(info, "w") as member:
+            member.write(text)
+    data = short.read_bytes()
+    start = data.index(b"StockEtablissement_utf8.csv") + len("StockEtablissement_utf8.csv")
+    end = data.index(b"PK\x01\x02")  # the central directory, which stays
+    cut = tmp_path / "cut.zip"
+    cut.write_bytes(data[: start + (end - start) // 2] + data[end:])
+    half = tmp_path / "half.zip"
+    half.write_bytes(whole.read_bytes()[: whole.stat().st_size // 2])
+    return flipped, cut, half
+
+
+def test_damaged_zip_refused_in_one_line_attack_bad_crc_and_truncated_archive(any_database_app, tmp_path):
+    app = any_database_app
+    many = [establishment(HEAD)] + [establishment(f"{10_000_000 + n:09d}00017") for n in range(3000)]
+    good = write(tmp_path / "StockEtablissement_utf8.csv", ESTABLISHMENT_HEADER, many)
+    assert (
+        run_import(app, write(tmp_path / "e.csv", ESTABLISHMENT_HEADER, [establishment(SOLE)])).exit_code == 0
+    )
+    for damaged in damaged_zips(tmp_path, good):
+        result = run_import(app, damaged)
+        assert result.exit_code == 1 and "Traceback" not in result.output, (damaged.name, result.output)
+        assert result.output.splitlines()[-1].startswith(f"Error: {damaged}: "), result.output
+        assert any(word in result.output for word in ("damaged or truncated", "malformed line", "unreadable"))
+        assert find(app, SOLE) is not None and find(app, HEAD) is None  # the previous load stays
+    with app.app_context(), db.connection_context():
+        assert not db.table_exists(load.staging_table(lookup.ESTABLISHMENTS))
+
+
+def test_a_file_of_no_rows_leaves_the_directory_as_it_was(any_database_app, tmp_path, files):
+    app = any_database_app
+    assert run_import(app, *files).exit_code == 0
+    empty = write(tmp_path / "StockEtablissement_utf8.csv", ESTABLISHMENT_HEADER, [])
+    result = run_import(app, empty)
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert "no établissements (StockEtablissement) in this file" in result.output
+    assert find(app, HEAD) is not None
+    with app.app_context(), db.connection_context():
+        assert lookup.last_load("establishments").rows == len(establishments())
+        assert not db.table_exists(load.staging_table(lookup.ESTABLISHMENTS))
+
+
+def test_a_full_disk_stops_the_import_in_one_line_and_keeps_the_directory(app, tmp_path, files, monkeypatch):
+    assert run_import(app, *files).exit_code == 0
+    with app.app_context(), db.connection_context():
+        pages = db.execute_sql("PRAGMA page_count").fetchone()[0]
+    # SQLite's own « database or disk is full », a few pages into the load.
+    monkeypatch.setattr(
+        load, "SQLITE_LOAD_PRAGMAS", {**load.SQLITE_LOAD_PRAGMAS, "max_page_count": pages + 20}
+    )
+    monkeypatch.setattr(load, "BATCH", 500)
+    many = [establishment(f"{10_000_000 + n:09d}00017") for n in range(5000)]
+    big = write(tmp_path / "big.csv", ESTABLISHMENT_HEADER, many)
+    result = run_import(app, big)
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert result.output.splitlines()[-1].startswith(f"Error: {big}: the database stopped the load near row ")
+    assert "full" in result.output and "the directory is left as it was" in result.output
+    assert find(app, HEAD) is not None and find(app, "01000000000017") is None
+    with app.app_context(), db.connection_context():
+        assert lookup.last_load("establishments").rows == len(establishments())
+        assert not db.table_exists(load.staging_table(lookup.ESTABLISHMENTS))
