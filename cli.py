@@ -97,8 +97,17 @@ def send_mail(loop: bool, interval: float) -> None:
     if not current_app.config["MAIL_DELIVERY"]:
         raise click.ClickException("No mail server configured (FLASK_MAIL_SERVER).")
     while True:
-        with db.connection_context():
-            delivery = mailer.deliver_due()
+        try:
+            with db.connection_context():
+                delivery = mailer.deliver_due()
+        except (DatabaseError, InterfaceError) as error:
+            if not loop:
+                raise unreachable(error) from None
+            # A database restarting: one line, and the next round tries again
+            # (a traceback and a restart by systemd for each would say no more).
+            click.echo(f"{unreachable(error).message}; trying again in {interval:g} s.", err=True)
+            time.sleep(interval)
+            continue
         if delivery.sent or delivery.failed or not loop:
             click.echo(f"{delivery.sent} sent, {delivery.failed} failed (will be retried).")
         if not loop:

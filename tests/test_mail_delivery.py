@@ -320,3 +320,49 @@ def test_a_sender_without_a_domain_of_its_own_is_warned_about(tmp_path, monkeypa
     with caplog.at_level("WARNING"):
         mail_app(tmp_path, monkeypatch, free_port(), MAIL_DEFAULT_SENDER="ne-pas-repondre@localhost")
     assert "FLASK_MAIL_DEFAULT_SENDER has no domain of its own" in caplog.text
+
+
+def test_send_mail_loop_outlives_a_database_gone_for_a_while(tmp_path, monkeypatch, smtp):
+    """The database goes away between two rounds (a restart, a file moved):
+    the loop says so in one line and delivers once it is back, without a
+    traceback and without systemd having to restart it."""
+    import cli
+
+    app = mail_app(tmp_path, monkeypatch, smtp.port)
+    database, away = tmp_path / "test.db", tmp_path / "away.db"
+    rounds = []
+
+    def sleep(seconds):
+        rounds.append(seconds)
+        if len(rounds) == 1:
+            db.close_idle()  # the pool's connections to it go with it
+            database.rename(away)  # the next round finds a database without tables
+        elif len(rounds) == 2:  # back, with a mail to send
+            db.close_idle()
+            for stray in tmp_path.glob("test.db*"):
+                stray.unlink()
+            away.rename(database)
+            queue_mail(app, 1)
+        elif len(rounds) == 3:
+            raise SystemExit(0)  # stopped, as systemd does
+
+    monkeypatch.setattr(cli.time, "sleep", sleep)
+    result = app.test_cli_runner().invoke(args=["send-mail", "--loop", "--interval", "0.01"])
+    assert result.exit_code == 0 and "Traceback" not in result.output, result.output
+    lines = result.output.splitlines()
+    assert lines[0].startswith("Database unusable: ") and lines[0].endswith("; trying again in 0.01 s.")
+    assert lines[1:] == ["1 sent, 0 failed (will be retried)."]
+    assert len(smtp.wait_for(1)) == 1
+
+
+def test_send_mail_once_on_a_database_gone_says_so_in_one_line(tmp_path, monkeypatch, smtp):
+    app = mail_app(tmp_path, monkeypatch, smtp.port)
+    database = tmp_path / "test.db"
+    with app.app_context():
+        db.close_idle()
+    for stray in tmp_path.glob("test.db*"):
+        stray.unlink()
+    database.write_bytes(b"not a database" * 100)
+    result = app.test_cli_runner().invoke(args=["send-mail"])
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert result.output.startswith("Error: Database unusable: ")
