@@ -68,8 +68,17 @@ def typed(form, names: Iterable[str] | None = None) -> dict:
 
 
 def fill(kept: dict, names: Iterable[str]) -> dict:
-    """The draft's values for these fields only (to build a form from)."""
-    return {name: kept[name] for name in names if name in kept}
+    """The draft's values for these fields only (to build a form from): a
+    text, bounded, or a box's state; anything else a row may hold (written
+    by hand, or by an older version) is left out, the field showing empty."""
+    values = {}
+    for name in names:
+        value = kept.get(name)
+        if isinstance(value, bool):
+            values[name] = value
+        elif isinstance(value, str):
+            values[name] = value[:MAX_VALUE]
+    return values
 
 
 def save(kind: str, data: dict, user: User | None = None) -> datetime:

@@ -41,7 +41,13 @@ def _code_field(label, *checks) -> StringField:
     return StringField(
         label,
         validators=[DataRequired(REQUIRED), Length(max=64), *checks],
-        render_kw={"autocomplete": "one-time-code", "inputmode": "numeric", "spellcheck": "false"},
+        # A code is a secret: never carried over the language switch (static/js/app.js).
+        render_kw={
+            "autocomplete": "one-time-code",
+            "inputmode": "numeric",
+            "spellcheck": "false",
+            "data-not-carried": True,
+        },
     )
 
 
@@ -78,7 +84,7 @@ class SecondStepForm(Form):
         self.method.data = method
         self.code.label.text = CODE_LABELS[method]
         if method == "recovery":
-            self.code.render_kw = {"autocomplete": "off", "spellcheck": "false"}
+            self.code.render_kw = {"autocomplete": "off", "spellcheck": "false", "data-not-carried": True}
         return self
 
 

@@ -216,6 +216,20 @@ def normalize_identifier(code: str, value: str) -> str:
     )
 
 
+def same_identifier(code: str, typed: str, other: str) -> bool:
+    """Whether two identifiers of that type are the same once normalised
+    (« 732 829 320 00074 » and « 73282932000074 »); one that is not valid
+    is compared as typed, without its spaces and separators."""
+
+    def normalised(value: str) -> str:
+        try:
+            return normalize_identifier(code, value)
+        except RuleError:
+            return _compact(value) if isinstance(value, str) else ""
+
+    return normalised(typed) == normalised(other) != ""
+
+
 def vat_country(vat_number: str) -> str:
     """The ISO country of a normalised intra-EU VAT number."""
     prefix = vat_number[:2]

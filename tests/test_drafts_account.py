@@ -4,11 +4,12 @@ account ever sees or changes them."""
 
 from __future__ import annotations
 
+import json
 import re
 from datetime import timedelta
 
 from models import Draft
-from tests.support.app import query
+from tests.support.app import Client, query
 from tests.support.constants import EMAIL, PASSWORD
 from tests.support.responses import is_fragment
 from tests.support.structures import PIERRE, STRUCTURE, create_structure, new_client, sign_up, structures
@@ -109,3 +110,70 @@ def test_a_profile_draft_is_seen_by_its_account_only_attack_other_account(app, c
     marie.submit(PROFILE_DRAFT, {"first_name": "Salomea", "last_name": "Curie"})
     pierre = new_client(app, mailbox, PIERRE)
     assert "Salomea" not in body(pierre.get("/mon-compte/"))
+
+
+# -- boxes and selects over the language switch ------------------------------------------
+
+
+def switch_to_english(client, page: str) -> str:
+    """The header's switch as a browser posts it, with or without JavaScript
+    (a plain form: app.js saves the draft under htmx, then submits it), and
+    the whole page it comes back to."""
+    plain = super(Client, client).open
+    data = {"csrf_token": client.csrf_token(), "lang": "en", "next": page}
+    response = plain("/langue", method="POST", data=data)
+    assert response.status_code == 303 and response.headers["Location"].endswith(page)
+    return body(plain(page))
+
+
+def test_step_six_boxes_and_selects_in_the_draft_survive_the_language_switch(marie):
+    drafted = {"identifier_type": "ue", "identifier": "BE0403170701", "country": "BE",
+               "non_diffusible": "y", "company_name": "Ateliers Curie"}  # fmt: skip
+    marie.submit(STEP_6_DRAFT, drafted)
+    page = switch_to_english(marie, STEP_6)
+    assert '<html lang="en">' in page
+    assert '<option selected value="ue">' in page and '<option selected value="BE">' in page
+    assert re.search(
+        r'<input[^>]*checked[^>]*name="non_diffusible"|<input[^>]*name="non_diffusible"[^>]*checked', page
+    )
+
+
+def test_step_two_survey_box_in_the_draft_survives_the_language_switch(any_client):
+    any_client.get("/inscription/")
+    any_client.submit("/inscription/brouillon", {"first_name": "Marie", "survey_consent": "y"})
+    page = switch_to_english(any_client, "/inscription/")
+    assert 'value="Marie"' in page
+    assert re.search(
+        r'<input[^>]*checked[^>]*name="survey_consent"|<input[^>]*name="survey_consent"[^>]*checked', page
+    )
+    assert not re.search(r'<input[^>]*checked[^>]*name="terms"|<input[^>]*name="terms"[^>]*checked', page)
+
+
+def test_a_profile_draft_survives_the_language_switch_without_javascript(marie):
+    marie.submit(PROFILE_DRAFT, {"first_name": "Marie Salomea", "last_name": "Curie"})
+    page = switch_to_english(marie, "/mon-compte/")
+    assert '<html lang="en">' in page and 'value="Marie Salomea"' in page
+
+
+def test_a_profile_draft_never_holds_a_password_attack_password_in_the_draft(app, marie):
+    """A password posted to the profile's draft (a forged request, or the
+    whole page's fields) is never kept, nor brought back after the switch."""
+    secret = "Velo-Rouge-Matin-42"
+    marie.submit(PROFILE_DRAFT, {"first_name": "Marie", "last_name": "Curie", "current_password": secret,
+                                 "password": secret, "password_confirm": secret})  # fmt: skip
+    (draft,) = drafts_in(app)
+    assert secret not in draft.data and "password" not in draft.data
+    assert secret not in switch_to_english(marie, "/mon-compte/")
+
+
+def test_a_profile_draft_keeps_only_its_fields_attack_forged_draft_payload(app, marie):
+    """Fields the profile does not have (a role, the login e-mail, the survey
+    consent) posted to its draft are not kept: the draft never changes what
+    « Mon compte » shows of them."""
+    marie.submit(PROFILE_DRAFT, {"first_name": "Marie", "last_name": "Curie", "email": "mallory@exemple.fr",
+                                 "survey_consent": "y", "role": "admin", "x" * 50: "y" * 10_000})  # fmt: skip
+    (draft,) = drafts_in(app)
+    assert set(json.loads(draft.data)) <= {"first_name", "last_name", "phone", "contact_email"}
+    page = body(marie.get("/mon-compte/"))
+    assert "mallory@" not in page
+    assert not re.search(r'<input[^>]*checked[^>]*name="survey_consent"', page)

@@ -213,3 +213,14 @@ def test_attack_codes_revoked_with_the_last_factor_are_no_longer_shown(app, enro
     with app.app_context(), db.connection_context():
         assert not SecondFactor.select().exists()
     assert codes_shown(client) == []
+
+
+def test_code_fields_are_never_carried_over_the_language_switch(app):
+    """static/js/app.js carries what was typed over the language switch,
+    never a field marked data-not-carried: each one-time code field is."""
+    from forms.second_factor import CodeForm, SecondStepForm
+
+    with app.test_request_context():
+        for method in ("totp", "email", "recovery"):
+            assert "data-not-carried" in SecondStepForm(formdata=None).for_method(method).code()
+        assert "data-not-carried" in CodeForm(formdata=None).code()

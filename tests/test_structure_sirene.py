@@ -5,12 +5,14 @@ the attachment search's offers, the check date and closed establishments."""
 
 from __future__ import annotations
 
+import json
 import re
 
 import pytest
 
-from models import db
+from models import Draft, db
 from sirene import directory, load
+from tests.support.app import query
 from tests.support.responses import error_of, follow, text_of
 from tests.support.sirene_files import (
     ESTABLISHMENT_HEADER,
@@ -463,6 +465,125 @@ def test_create_link_from_search_comes_filled(marie):
     response = marie.get(f"/structure/nouvelle?siret={SIRET_NORMALISED}")
     assert value_of(response, "company_name") == "CURIE ET FILLES"
     assert value_of(response, "sirene_siret") == SIRET_NORMALISED
+
+
+# -- « Créer cette structure » from the search, and the step-6 draft ------------------------
+
+STEP_6_DRAFT = "/structure/nouvelle/brouillon"
+LINK = f"/structure/nouvelle?siret={SIRET_NORMALISED}"
+
+
+def step_six_drafts(app) -> list[Draft]:
+    return query(app, lambda: list(Draft.select().where(Draft.key.endswith(":structure"))))
+
+
+def test_create_link_takes_up_the_draft_begun_for_that_siret(marie, app):
+    """The draft typed for this SIRET (spaces and all) comes back: what was
+    typed stays, INSEE's other value named under it; the directory fills
+    the empty fields and the name."""
+    draft = {"identifier_type": "siret", "identifier": "732 829 320 00074", "label": "Mon atelier",
+             "email": "contact@curie.fr", "address": "", "city": "Paris", "country": "FR"}  # fmt: skip
+    marie.submit(STEP_6_DRAFT, draft)
+    response = marie.get(LINK)
+    assert response.status_code == 200
+    assert value_of(response, "identifier") == SIRET_NORMALISED
+    assert value_of(response, "label") == "Mon atelier" and "ATELIER CURIE" in hint_of(response, "label")
+    assert value_of(response, "email") == "contact@curie.fr"
+    assert value_of(response, "city") == "Paris" and "PARIS 9" in hint_of(response, "city")
+    assert value_of(response, "address") == "12 Boulevard HAUSSMANN"  # it was empty
+    assert value_of(response, "company_name") == "CURIE ET FILLES"
+    assert value_of(response, "sirene_siret") == SIRET_NORMALISED
+    text = text_of(response)
+    assert "Brouillon enregistré à" in text and "draft-set-aside" not in text
+    assert "Ce que vous aviez saisi est conservé" in text
+
+
+def test_create_link_takes_up_a_draft_with_no_identifier_yet(marie, app):
+    marie.submit(
+        STEP_6_DRAFT, {"identifier_type": "particulier", "identifier": "", "phone": "01 23 45 67 89"}
+    )
+    response = marie.get(LINK)
+    assert '<option selected value="siret">' in text_of(response)
+    assert value_of(response, "identifier") == SIRET_NORMALISED
+    assert value_of(response, "phone") == "01 23 45 67 89"
+    assert value_of(response, "address") == "12 Boulevard HAUSSMANN"
+    assert "draft-set-aside" not in text_of(response)
+
+
+def test_create_link_for_another_siret_fills_it_and_names_the_draft_it_leaves(marie, app):
+    """The link's SIRET wins (the person just asked for it), but the draft
+    begun for another identifier is named, left as it is, and taken up again
+    from « Reprendre ce brouillon »."""
+    marie.submit(STEP_6_DRAFT, {"identifier_type": "siret", "identifier": SIBLING, "label": "Lyon"})
+    [before] = step_six_drafts(app)
+    response = marie.get(LINK)
+    text = text_of(response)
+    assert response.status_code == 200
+    assert value_of(response, "identifier") == SIRET_NORMALISED
+    assert (
+        value_of(response, "label") == "ATELIER CURIE"
+        and value_of(response, "company_name") == "CURIE ET FILLES"
+    )
+    notice = re.search(r'<div class="notice notice--info" id="draft-set-aside">(.*?)</div>', text, re.S)
+    assert notice and f"pour l'identifiant {SIBLING} n'est pas repris" in notice.group(1)
+    assert f"rempli pour le SIRET {SIRET_NORMALISED}" in notice.group(1)
+    assert 'href="/structure/nouvelle">Reprendre ce brouillon</a>' in notice.group(1)
+    assert "Brouillon enregistré à" not in text  # this form is not the draft
+    [after] = step_six_drafts(app)
+    assert (after.data, after.saved_at) == (before.data, before.saved_at)  # opening the link changed nothing
+    back = marie.get("/structure/nouvelle")
+    assert value_of(back, "identifier") == SIBLING and value_of(back, "label") == "Lyon"
+
+
+def test_create_link_for_another_identifier_type_leaves_that_draft(marie, app):
+    marie.submit(STEP_6_DRAFT, {"identifier_type": "hors_ue", "identifier": "12345", "label": "Genève"})
+    text = text_of(marie.get(LINK))
+    assert "pour l'identifiant 12345 n'est pas repris" in text
+    assert value_of(marie.get("/structure/nouvelle"), "label") == "Genève"
+
+
+def test_create_link_never_takes_up_another_accounts_draft_attack_other_account(marie, app, mailbox):
+    marie.submit(
+        STEP_6_DRAFT, {"identifier_type": "siret", "identifier": SIRET_NORMALISED, "label": "Secret"}
+    )
+    pierre = new_client(app, mailbox, PIERRE, htmx=marie.htmx)
+    text = text_of(pierre.get(LINK))
+    assert "Secret" not in text and "draft-set-aside" not in text and "Brouillon enregistré" not in text
+    assert value_of(marie.get(LINK), "label") == "Secret"
+
+
+def test_a_forged_siret_in_the_link_is_text_and_bounded_attack_forged_link(marie, app):
+    marie.submit(STEP_6_DRAFT, {"identifier_type": "siret", "identifier": SIBLING, "label": "Lyon"})
+    [before] = step_six_drafts(app)
+    forged = '"><script>alert(1)</script>' + "9" * 5000
+    response = marie.get("/structure/nouvelle", query_string={"siret": forged})
+    text = text_of(response)
+    assert response.status_code == 200
+    assert "<script>alert(1)" not in text and "&lt;script&gt;" in text
+    assert len(value_of(response, "identifier")) < 400  # the link's value is cut as a draft's is
+    assert step_six_drafts(app)[0].data == before.data
+
+
+def test_a_forged_draft_row_does_not_break_the_link_attack_forged_draft(marie, app):
+    """Whatever a draft row holds (written by an older version, or tampered
+    with in the database), the link's page answers."""
+    marie.submit(STEP_6_DRAFT, {"identifier_type": "siret", "identifier": SIBLING})
+
+    def forge():
+        Draft.update(data=json.dumps({"identifier": 12, "identifier_type": ["siret"], "label": {"x": 1},
+                                      "non_diffusible": "oui", "country": None})).execute()  # fmt: skip
+
+    query(app, forge)
+    response = marie.get(LINK)
+    assert response.status_code == 200 and value_of(response, "identifier") == SIRET_NORMALISED
+
+
+def test_an_oversized_draft_identifier_is_cut_and_set_aside_attack_oversized_draft(marie, app):
+    marie.submit(STEP_6_DRAFT, {"identifier_type": "siret", "identifier": "7" * 100_000})
+    (draft,) = step_six_drafts(app)
+    assert len(json.loads(draft.data)["identifier"]) == 300
+    text = text_of(marie.get(LINK))
+    assert "draft-set-aside" in text and value_of(marie.get(LINK), "identifier") == SIRET_NORMALISED
 
 
 def test_search_points_to_an_establishment_of_the_same_siren(marie, app):

@@ -20,7 +20,7 @@ from forms.structure import (
     StructureSearchForm,
 )
 from models import Membership, Structure
-from rules.identifiers import IDENTIFIER_TYPES, SIRET
+from rules.identifiers import IDENTIFIER_TYPES, SIRET, same_identifier
 from rules.places import country_name
 from security import account_limits, advanced, limit
 from sirene import directory
@@ -127,18 +127,24 @@ def create():
     """Step 6. With a SIRENE directory, a known SIRET's first « Soumettre »
     brings the form back filled; the second creates the structure."""
     kept, saved_at = drafts.load(drafts.STRUCTURE, current_user)
-    if not request.form and request.args.get("siret"):  # offered by the attachment search
-        form = StructureForm(formdata=None, identifier_type=SIRET, identifier=request.args["siret"])
-        kept = {}
+    linked = None if request.form else _linked_siret()
+    set_aside = None  # a draft for another identifier, named on the page and left as it is
+    if linked and kept and not _draft_of(kept, linked):
+        set_aside, kept, saved_at = (kept, saved_at), {}, None
+    if linked:  # offered by the attachment search: its SIRET, with the draft begun for it (or for none)
+        data = {**drafts.fill(kept, _drafted(StructureForm(formdata=None))), "identifier_type": SIRET}
+        form = StructureForm(formdata=None, data={**data, "identifier": linked})
     elif not request.form and kept:  # what was typed last time, as it was typed
         form = StructureForm(formdata=None, data=drafts.fill(kept, _drafted(StructureForm(formdata=None))))
     else:
         form = StructureForm()
     answer = form.consult_directory()
     if not form.is_submitted():
-        if answer and answer.entry and not kept:
-            form.prefill()
-        return page("structure/create.html", form=form, found=form.sirene, saved_at=saved_at)
+        if answer and answer.entry and (linked or not kept):
+            form.prefill()  # the empty fields; INSEE's other value named under a typed one
+        return page(
+            "structure/create.html", form=form, found=form.sirene, saved_at=saved_at, set_aside=set_aside
+        )
     valid = form.validate()
     if form.needs_prefill():
         # A SIRET already on the portal is said at once, not after the
@@ -192,6 +198,25 @@ def _offer_to_join(form: StructureForm):
         formdata=None, identifier_type=form.identifier_type.data, identifier=form.identifier.data
     )
     return invalid("structure/create.html", form=form, offer=offer, saved_at=_keep(form))
+
+
+def _linked_siret() -> str | None:
+    """The SIRET the attachment search's « Créer cette structure » names
+    (``?siret=``), bounded: the form checks it as if it had been typed."""
+    siret = request.args.get("siret", "").strip()
+    return siret[: drafts.MAX_VALUE] or None
+
+
+def _draft_of(kept: dict, siret: str) -> bool:
+    """Whether a step-6 draft was begun for this SIRET, or for no identifier
+    yet: then it is the one to go on with from the search's link."""
+    typed = kept.get("identifier")
+    typed = typed.strip() if isinstance(typed, str) else ""
+    if not typed:
+        return True
+    if kept.get("identifier_type", SIRET) != SIRET:
+        return False
+    return same_identifier(SIRET, typed, siret)
 
 
 def _drafted(form: StructureForm) -> list[str]:

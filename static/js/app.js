@@ -164,24 +164,32 @@
     }
   });
 
-  // What was typed in the page's forms, carried over the language switch
-  // where the page keeps no draft of its own (step 4, whose link names the
-  // account): held in this tab's sessionStorage for the one reload, put back
-  // on the same address, then forgotten. Passwords, hidden fields (the CSRF
-  // token), files, required boxes and fields marked data-not-carried (the
-  // captcha's answer: the page comes back with a new image) are never carried.
+  // What was typed in the page's forms, carried over the language switch:
+  // held in this tab's sessionStorage for the one reload, put back on the
+  // same address, then forgotten. It covers what no draft keeps: a page
+  // without one (step 4, whose link names the account), the forms beside a
+  // draft's (« Mon compte »'s survey box), a search not yet sent. Passwords,
+  // hidden fields (the CSRF token), files, one-time codes, required boxes
+  // and fields marked data-not-carried (the captcha's answer: the page comes
+  // back with a new image) are never carried.
   var CARRIED = "portail:typed";
   var CARRIED_TYPES = ["password", "hidden", "file", "submit", "button", "reset", "image"];
 
+  function carried(field) {
+    if (!field.name || CARRIED_TYPES.indexOf(field.type) !== -1 || field.disabled) return false;
+    if (field.hasAttribute("data-not-carried") || field.getAttribute("autocomplete") === "one-time-code") {
+      return false;
+    }
+    // A required box confirms something (a deletion, the terms): ticked
+    // again by the person, never carried.
+    return !((field.type === "checkbox" || field.type === "radio") && field.required);
+  }
+
   function carriedFields(main) {
     var fields = [];
-    main.querySelectorAll("form[method='post'] [name]").forEach(function (field) {
-      if (CARRIED_TYPES.indexOf(field.type) !== -1 || field.disabled) return;
-      if (field.hasAttribute("data-not-carried")) return;
+    main.querySelectorAll("form [name]").forEach(function (field) {
+      if (!carried(field)) return;
       var checkable = field.type === "checkbox" || field.type === "radio";
-      // A required box confirms something (a deletion, the terms): ticked
-      // again by the person, never carried.
-      if (checkable && field.required) return;
       fields.push([field.name, field.type, checkable ? field.checked : field.value, field.value]);
     });
     return fields;
@@ -197,6 +205,19 @@
     } catch (error) { /* storage full or refused: the page comes back as the server has it */ }
   }
 
+  function putBack(field, type, value, own) {
+    if (type === "checkbox" || type === "radio") {
+      if (field.value === own) field.checked = value === true;
+    } else if (field.tagName === "SELECT") {
+      // Only a choice the page offers (the countries follow the identifier's type).
+      for (var i = 0; i < field.options.length; i++) {
+        if (field.options[i].value === value) { field.value = value; return; }
+      }
+    } else if (typeof value === "string") {
+      field.value = value;
+    }
+  }
+
   function putTypedBack() {
     var main = document.getElementById("main");
     var kept = null;
@@ -204,16 +225,14 @@
       kept = window.sessionStorage && JSON.parse(window.sessionStorage.getItem(CARRIED) || "null");
       if (kept) window.sessionStorage.removeItem(CARRIED);
     } catch (error) { return; }
-    if (!main || !kept || kept.page !== window.location.pathname + window.location.search) return;
+    if (!main || !kept || !Array.isArray(kept.fields)) return;
+    if (kept.page !== window.location.pathname + window.location.search) return;
     kept.fields.forEach(function (entry) {
+      if (!Array.isArray(entry)) return;
       var name = entry[0], type = entry[1], value = entry[2], own = entry[3];
-      main.querySelectorAll("form[method='post'] [name]").forEach(function (field) {
-        if (field.name !== name || field.type !== type || CARRIED_TYPES.indexOf(type) !== -1) return;
-        if (type === "checkbox" || type === "radio") {
-          if (field.value === own) field.checked = value;
-        } else {
-          field.value = value;
-        }
+      main.querySelectorAll("form [name]").forEach(function (field) {
+        // The page decides what may be carried, not what the tab holds.
+        if (field.name === name && field.type === type && carried(field)) putBack(field, type, value, own);
       });
     });
   }
@@ -227,11 +246,9 @@
     var form = event.target;
     if (!form.hasAttribute || !form.hasAttribute("data-language-switch") || switching) return;
     form.elements.next.value = window.location.pathname + window.location.search;
+    carryTyped();
     var status = document.getElementById("draft-status");
-    if (!status || !window.htmx) {
-      carryTyped();
-      return;
-    }
+    if (!status || !window.htmx) return;
     event.preventDefault();
     switching = true;
     var submitter = event.submitter;

@@ -1,6 +1,7 @@
 """Drafts in Chromium: what was typed in step 2 or step 6 comes back after a
 reload, back/forward, a new tab, a failed submit without JavaScript, and
-(step 6) signing out and in again."""
+(step 6) signing out and in again, and from the attachment search's
+« Créer cette structure » for the draft's SIRET."""
 
 from __future__ import annotations
 
@@ -126,3 +127,54 @@ def test_an_autosave_after_the_session_ended_sends_the_whole_page_to_sign_in(sig
     signed_in.field("Mot de passe").fill(signed_in.person.password)
     signed_in.button("Se connecter").click()
     expect(page).to_have_url(re.compile(r"/mon-compte/$"))
+
+
+def test_the_search_link_takes_up_the_draft_for_its_siret_and_keeps_it_over_the_switch(visitor):
+    """« Créer cette structure » (the attachment search's link) for the SIRET
+    the step-6 draft was begun for: what was typed comes back, and stays
+    over the language switch on that address."""
+    visitor.sign_up_quickly()
+    company = new_company("Ateliers Joliot")
+    page = visitor.page
+    page.goto(pages.STRUCTURE_FORM_PATH)
+    visitor.field("Raison sociale").fill(company.name)
+    visitor.field("Ville").fill(company.city)
+    visitor.field("Ville").blur()
+    expect(page.locator("#draft-status")).to_have_text(SAVED)
+    page.goto(f"{pages.STRUCTURE_FORM_PATH}?siret={company.siret}")  # a draft with no identifier yet
+    expect(visitor.identifier).to_have_value(company.siret)
+    expect(visitor.field("Raison sociale")).to_have_value(company.name)
+    expect(visitor.field("Ville")).to_have_value(company.city)
+    expect(page.locator("#draft-set-aside")).to_have_count(0)
+    visitor.field("Code postal").fill(company.postal_code)  # no pause: the switch saves the draft
+    page.get_by_role("button", name="English").click()
+    expect(page.locator("html")).to_have_attribute("lang", "en")
+    expect(page).to_have_url(re.compile(re.escape(f"?siret={company.siret}") + "$"))
+    expect(visitor.field("Company name")).to_have_value(company.name)
+    expect(visitor.field("Postcode")).to_have_value(company.postal_code)
+    expect(visitor.identifier).to_have_value(company.siret)
+
+
+def test_the_search_link_for_another_siret_names_the_draft_it_leaves(any_visitor):
+    """The draft was begun for one SIRET, the link names another: the form is
+    the link's; the draft is named, and « Reprendre ce brouillon » brings it
+    back as long as nothing was typed on the link's form."""
+    visitor = any_visitor
+    visitor.sign_up_quickly()
+    drafted, linked = new_company("Ateliers Joliot"), new_company("Ateliers Curie")
+    page = visitor.page
+    page.goto(pages.STRUCTURE_FORM_PATH)
+    visitor.identifier.fill(drafted.siret)
+    visitor.field("Raison sociale").fill(drafted.name)
+    visitor.button("Enregistrer le brouillon").click()
+    expect(page.locator("#draft-status")).to_have_text(SAVED)
+    page.goto(f"{pages.STRUCTURE_FORM_PATH}?siret={linked.siret}")
+    expect(visitor.identifier).to_have_value(linked.siret)
+    expect(visitor.field("Raison sociale")).to_have_value("")
+    notice = page.locator("#draft-set-aside")
+    expect(notice).to_contain_text(f"pour l'identifiant {drafted.siret} n'est pas repris")
+    expect(page.locator("#draft-status")).to_have_text("")
+    check_axe(page, "brouillon laissé de côté")
+    notice.get_by_role("link", name="Reprendre ce brouillon").click()
+    expect(visitor.identifier).to_have_value(drafted.siret)
+    expect(visitor.field("Raison sociale")).to_have_value(drafted.name)

@@ -4,12 +4,15 @@ same accessibility checks."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from playwright.sync_api import expect
 
 from tests.browser.support import pages
 from tests.browser.support.checks import check_axe
 from tests.browser.support.people import new_person
+from tests.support.second_factor import FACTORS
 
 pytestmark = pytest.mark.browser
 
@@ -111,3 +114,114 @@ def test_after_signing_in_in_place_the_header_and_htmx_carry_the_new_token(visit
     page.get_by_role("button", name="English").click()
     expect(page.locator("html")).to_have_attribute("lang", "en")
     expect(visitor.field("Company name")).to_have_value("Ateliers Curie")
+
+
+def test_switching_language_on_mon_compte_keeps_the_survey_box_not_yet_saved(visitor):
+    """« Mon compte » saves its personal information's draft before the
+    switch; the survey box beside it, ticked and not yet saved, is carried
+    over the reload too (once), and the page still says what is stored."""
+    visitor.sign_up_quickly()
+    page = visitor.page
+    page.goto("/mon-compte/")
+    visitor.field("Prénom").fill("Jeanne")
+    page.locator("#survey_consent").check()
+    page.get_by_role("button", name="English").click()
+    expect(page.locator("html")).to_have_attribute("lang", "en")
+    expect(page.locator("#first_name")).to_have_value("Jeanne")
+    expect(page.locator("#survey_consent")).to_be_checked()
+    expect(page.locator("main")).to_contain_text("You are currently not signed up")  # nothing saved by it
+    assert page.evaluate("sessionStorage.getItem('portail:typed')") is None
+    page.get_by_role("button", name="Français").click()
+    expect(page.locator("html")).to_have_attribute("lang", "fr")
+    expect(page.locator("#survey_consent")).to_be_checked()
+    page.get_by_role("button", name="Enregistrer mon choix").click()
+    expect(page.locator("main")).to_contain_text("Vous recevrez l'enquête de satisfaction.")
+    expect(page.locator("#survey_consent")).to_be_checked()
+
+
+def held_in_the_tab(page) -> str:
+    """What app.js keeps in sessionStorage for the reload, read on a stand-in
+    for the switch's answer (same tab, same origin, no app.js to take it)."""
+    page.route(
+        "**/langue", lambda route: route.fulfill(content_type="text/html", body="<p id=stand-in>stand-in</p>")
+    )
+    page.get_by_role("button", name="English").click()
+    expect(page.locator("#stand-in")).to_be_visible()
+    page.unroute("**/langue")
+    return page.evaluate("sessionStorage.getItem('portail:typed')") or ""
+
+
+def test_a_password_is_never_carried_over_the_switch_attack_password_in_the_tab(visitor):
+    """What the tab holds for the one reload is read before the new page
+    asks for it: no password, no one-time code. And a forged entry naming a
+    password field is not put back into it."""
+    visitor.sign_up_quickly()
+    page = visitor.page
+    page.goto("/mon-compte/")
+    secret = "Velo-Rouge-Matin-42"
+    page.locator("#current_password").fill(secret)
+    page.locator("#password").fill(secret + "!")
+    page.locator("#password_confirm").fill(secret + "!")
+    page.locator("#survey_consent").check()
+    held = held_in_the_tab(page)
+    assert secret not in held and "password" not in held and '"survey_consent","checkbox",true' in held
+    page.goto("/mon-compte/")  # the page again: what the tab held is put back, and forgotten
+    forged = {"page": "/mon-compte/", "fields": [
+        ["current_password", "password", secret, secret], ["password", "password", secret, secret],
+        ["csrf_token", "hidden", "forged", "forged"], ["survey_consent", "checkbox", True, "y"]]}  # fmt: skip
+    page.evaluate("value => sessionStorage.setItem('portail:typed', JSON.stringify(value))", forged)
+    page.reload()
+    expect(page.locator("#survey_consent")).to_be_checked()  # a field the page carries: put back
+    expect(page.locator("#current_password")).to_have_value("")
+    expect(page.locator("#password")).to_have_value("")
+    assert page.locator("input[name='csrf_token']").first.input_value() != "forged"
+
+
+def test_a_one_time_code_is_never_carried_over_the_switch_attack_code_in_the_tab(visitor):
+    """A code typed (here the one that confirms an authenticator app) is a
+    secret, like a password: the tab never holds it for the reload."""
+    visitor.sign_up_quickly()
+    page = visitor.page
+    page.goto(FACTORS)
+    visitor.button("Ajouter une application d'authentification").click()
+    visitor.expect_step("Ajouter une application d'authentification")
+    visitor.field("Code à 6 chiffres de votre application").fill("123456")
+    held = held_in_the_tab(page)
+    assert "123456" not in held and '"code"' not in held
+
+
+def test_switching_language_keeps_a_search_not_yet_sent(visitor):
+    visitor.sign_up_quickly()
+    page = visitor.page
+    page.goto("/structure/rattachement")
+    page.locator("#identifier_type").select_option("hors_ue")
+    page.locator("#identifier").fill("CH-123")
+    page.get_by_role("button", name="English").click()
+    expect(page.locator("html")).to_have_attribute("lang", "en")
+    expect(page.locator("#identifier_type")).to_have_value("hors_ue")
+    expect(page.locator("#identifier")).to_have_value("CH-123")
+
+
+def test_without_javascript_the_switch_keeps_what_the_server_holds_on_mon_compte(nojs_visitor):
+    """Without JavaScript the header's switch is a form of its own: what it
+    brings back is what the server holds, the draft kept with « Enregistrer
+    le brouillon » and the survey choice once « Enregistrer mon choix » is
+    pressed (README, « Languages »)."""
+    visitor = nojs_visitor
+    visitor.sign_up_quickly()
+    page = visitor.page
+    page.goto("/mon-compte/")
+    visitor.field("Prénom").fill("Jeanne")
+    visitor.button("Enregistrer le brouillon").click()
+    page.locator("#survey_consent").check()
+    visitor.button("Enregistrer mon choix").click()
+    expect(page.locator("main")).to_contain_text("Vous recevrez l'enquête de satisfaction.")
+    page.get_by_role("button", name="English").click()
+    expect(page.locator("html")).to_have_attribute("lang", "en")
+    expect(page).to_have_url(re.compile(r"/mon-compte/$"))
+    expect(page.locator("#first_name")).to_have_value("Jeanne")
+    expect(page.locator("#survey_consent")).to_be_checked()
+    page.locator("#current_password").fill("Velo-Rouge-Matin-42")
+    page.get_by_role("button", name="Français").click()
+    expect(page.locator("html")).to_have_attribute("lang", "fr")
+    expect(page.locator("#current_password")).to_have_value("")
