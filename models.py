@@ -979,11 +979,17 @@ class Membership(BaseModel):
         )
         return cls.get_by_id(existing.id), renewed == 1
 
-    def _decide(self, status: str, by: User | None) -> bool:
+    @property
+    def account_closed(self) -> bool:
+        """Whether its account was closed by an operator (disabled): a request
+        of a closed account may be refused, never approved, until it reopens."""
+        return self.user.status == User.DISABLED
+
+    def _decide(self, status: str, by: User | None, *only_if) -> bool:
         now = utcnow()
         won = (
             Membership.update(status=status, decided_at=now, decided_by=by)
-            .where((Membership.id == self.id) & (Membership.status == Membership.PENDING))
+            .where((Membership.id == self.id) & (Membership.status == Membership.PENDING), *only_if)
             .execute()
         )
         if won == 1:
@@ -1012,8 +1018,9 @@ class Membership(BaseModel):
 
     def approve(self, by: User) -> bool:
         """The requester becomes an utilisateur of the structure; of concurrent
-        decisions exactly one wins."""
-        return self._decide(Membership.ACTIVE, by)
+        decisions exactly one wins. Never while the requester's account is
+        closed (checked by the UPDATE itself: an operator closing it meanwhile wins)."""
+        return self._decide(Membership.ACTIVE, by, Membership.of_open_account())
 
     def refuse(self, by: User) -> bool:
         return self._decide(Membership.REFUSED, by)

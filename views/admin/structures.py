@@ -10,8 +10,8 @@ import operations
 from forms.admin import ActionForm
 from forms.structure import DesignateForm, StructureEditForm
 from models import Membership, Structure
-from structures import Closed
-from views import CLOSED, invalid, page, renders
+from structures import AccountClosed, Closed
+from views import CLOSED, account_closed, invalid, page, renders
 from views.admin import action_limit, bp, checked_action, done, operator, refused, row_or_404, search_page
 
 
@@ -153,6 +153,8 @@ def decide_request(structure_id: int, membership_id: int, decision: str):
         decided = operations.decide_request(operator(), structure, membership_id, approve)
     except Closed:
         return refused(str(CLOSED), **_back(structure))
+    except AccountClosed as closed:  # closed since the page was opened
+        return refused(account_closed(closed.requester.full_name), **_back(structure))
     if not decided:
         return refused(_("Cette demande n'attend plus de décision des opérateurs."), **_back(structure))
     return done(
