@@ -255,6 +255,19 @@ class User(UserMixin, BaseModel):
         self.is_operator = operator
         return changed == 1
 
+    def is_last_operator(self) -> bool:
+        """Whether this account is the portal's only operator with an open
+        account: without it nobody could run « Administration », nor decide
+        the requests to structures that have no gestionnaire principal. Read
+        inside the transaction that would take the role or the account away:
+        on PostgreSQL it locks the operators' rows (in one order), so that two
+        operators leaving at once do not both go; SQLite's write lock queues
+        such transactions already."""
+        operators = User.select(User.id, User.status).where(User.is_operator).order_by(User.id)
+        if db.obj.for_update:
+            operators = operators.for_update()
+        return [row.id for row in operators if row.status == User.ACTIVE] == [self.id]
+
     def sign_in_blocked_until(self, after: int, base: timedelta, cap: timedelta) -> datetime | None:
         """From the ``after``-th failure in a row, no attempt is accepted for a
         delay that doubles with each failure, up to ``cap``: a slowdown, never

@@ -27,6 +27,11 @@ class NotEligible(Exception):
     """The account cannot hold the operator role (it is not active)."""
 
 
+class LastOperator(Exception):
+    """The account is the only operator with an open account: the portal
+    would be left without one (grant the role to another account first)."""
+
+
 # -- the role, from the command line ----------------------------------------------------------
 
 
@@ -37,6 +42,8 @@ def grant(email: str) -> bool:
 
 
 def revoke(email: str) -> bool:
+    """Take the role from an account; True if it had it. LastOperator,
+    nothing changed, if it is the only operator with an open account."""
     return _set_role(email, False)
 
 
@@ -47,6 +54,8 @@ def _set_role(email: str, operator: bool) -> bool:
             raise LookupError(email)
         if operator and user.status != User.ACTIVE:
             raise NotEligible(email)
+        if not operator and user.is_last_operator():
+            raise LastOperator(email)
         changed = user.set_operator(operator)
         if changed:
             audit.record(Event.OPERATOR_GRANTED if operator else Event.OPERATOR_REVOKED, user)
