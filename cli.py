@@ -250,12 +250,18 @@ def operator_grant(email: str) -> None:
 @click.argument("email")
 @needs_schema
 def operator_revoke(email: str) -> None:
-    """Take the operator role from the account EMAIL."""
+    """Take the operator role from the account EMAIL (never from the last
+    operator with an open account: grant another one first)."""
     with db.connection_context():
         try:
             changed = operations.revoke(email)
         except LookupError:
             raise click.ClickException(f"No account with the address {email}.") from None
+        except operations.LastOperator:
+            raise click.ClickException(
+                f"{email} is the last operator with an open account: grant the role to another "
+                "active account first (flask --app app operator grant EMAIL), then revoke this one."
+            ) from None
     click.echo(f"{email} is {'no longer' if changed else 'not'} an operator.")
 
 

@@ -255,6 +255,19 @@ class User(UserMixin, BaseModel):
         self.is_operator = operator
         return changed == 1
 
+    def is_last_operator(self) -> bool:
+        """Whether this account is the portal's only operator with an open
+        account: without it nobody could run « Administration », nor decide
+        the requests to structures that have no gestionnaire principal. Read
+        inside the transaction that would take the role or the account away:
+        on PostgreSQL it locks the operators' rows (in one order), so that two
+        operators leaving at once do not both go; SQLite's write lock queues
+        such transactions already."""
+        operators = User.select(User.id, User.status).where(User.is_operator).order_by(User.id)
+        if db.obj.for_update:
+            operators = operators.for_update()
+        return [row.id for row in operators if row.status == User.ACTIVE] == [self.id]
+
     def sign_in_blocked_until(self, after: int, base: timedelta, cap: timedelta) -> datetime | None:
         """From the ``after``-th failure in a row, no attempt is accepted for a
         delay that doubles with each failure, up to ``cap``: a slowdown, never
@@ -979,11 +992,17 @@ class Membership(BaseModel):
         )
         return cls.get_by_id(existing.id), renewed == 1
 
-    def _decide(self, status: str, by: User | None) -> bool:
+    @property
+    def account_closed(self) -> bool:
+        """Whether its account was closed by an operator (disabled): a request
+        of a closed account may be refused, never approved, until it reopens."""
+        return self.user.status == User.DISABLED
+
+    def _decide(self, status: str, by: User | None, *only_if) -> bool:
         now = utcnow()
         won = (
             Membership.update(status=status, decided_at=now, decided_by=by)
-            .where((Membership.id == self.id) & (Membership.status == Membership.PENDING))
+            .where((Membership.id == self.id) & (Membership.status == Membership.PENDING), *only_if)
             .execute()
         )
         if won == 1:
@@ -1012,8 +1031,9 @@ class Membership(BaseModel):
 
     def approve(self, by: User) -> bool:
         """The requester becomes an utilisateur of the structure; of concurrent
-        decisions exactly one wins."""
-        return self._decide(Membership.ACTIVE, by)
+        decisions exactly one wins. Never while the requester's account is
+        closed (checked by the UPDATE itself: an operator closing it meanwhile wins)."""
+        return self._decide(Membership.ACTIVE, by, Membership.of_open_account())
 
     def refuse(self, by: User) -> bool:
         return self._decide(Membership.REFUSED, by)

@@ -27,6 +27,11 @@ class NotEligible(Exception):
     """The account cannot hold the operator role (it is not active)."""
 
 
+class LastOperator(Exception):
+    """The account is the only operator with an open account: the portal
+    would be left without one (grant the role to another account first)."""
+
+
 # -- the role, from the command line ----------------------------------------------------------
 
 
@@ -37,6 +42,8 @@ def grant(email: str) -> bool:
 
 
 def revoke(email: str) -> bool:
+    """Take the role from an account; True if it had it. LastOperator,
+    nothing changed, if it is the only operator with an open account."""
     return _set_role(email, False)
 
 
@@ -47,6 +54,8 @@ def _set_role(email: str, operator: bool) -> bool:
             raise LookupError(email)
         if operator and user.status != User.ACTIVE:
             raise NotEligible(email)
+        if not operator and user.is_last_operator():
+            raise LastOperator(email)
         changed = user.set_operator(operator)
         if changed:
             audit.record(Event.OPERATOR_GRANTED if operator else Event.OPERATOR_REVOKED, user)
@@ -207,17 +216,50 @@ def _tell(user: User, subject: str, template: str) -> None:
 # -- structures ----------------------------------------------------------------------------------
 
 
+class AlreadyManager(Exception):
+    """The member chosen is the structure's gestionnaire principal already (a
+    second submit, another operator's designation meanwhile): nothing to do."""
+
+    def __init__(self, membership: Membership):
+        super().__init__(membership.id)
+        self.membership = membership
+
+
 def designate_manager(operator: User, structure: Structure, membership_id: int) -> Membership | None:
     """An active member becomes gestionnaire principal (the manager left
-    without handing over); the member is told by mail."""
+    without handing over); the member is told by mail, and so is the former
+    gestionnaire principal, who stays utilisateur (if their account is
+    open: one closed reads no mail of the portal's). None, nothing changed,
+    unless the membership is an active one of this structure;
+    AlreadyManager, nothing recorded nor mailed again, if it holds the role."""
     with db.atomic():
+        former = structure.manager()
         membership = structure.designate_manager(membership_id)
         if membership is None:
             return None
+        if former is not None and membership.user_id == former.id:
+            raise AlreadyManager(membership)
         successor = User.get_by_id(membership.user_id)
         audit.record(Event.ADMIN_MANAGER_DESIGNATED, operator, structure=structure.id, target=successor.email)
         structures.tell_new_manager(successor, structure, former=None)
+        if former is not None:
+            _tell_former_manager(former, successor, structure)
         return membership
+
+
+def _tell_former_manager(former: User, successor: User, structure: Structure) -> None:
+    """An operator gave the role to someone else: the former gestionnaire
+    principal learns it, and that they stay utilisateur (in their language)."""
+    mailer.queue(
+        former.notification_email,
+        _l("Vous n'êtes plus gestionnaire principal de votre structure"),
+        "manager_role_withdrawn",
+        reader=former,
+        user=former,
+        successor=successor,
+        structure=structure,
+        url=mailer.external_url("structure.detail", structure_id=structure.id),
+    )
 
 
 def update_structure(operator: User, structure: Structure, details: dict) -> list[str]:

@@ -261,7 +261,7 @@ def handover_needed(user: User) -> list[Structure]:
 
 @dataclass
 class Refusal:
-    reason: str  # "password" or "handover"
+    reason: str  # "password", "handover" or "last_operator"
     structures: list[Structure]
 
 
@@ -273,8 +273,9 @@ def pseudonym(email: str) -> str:
 
 
 def delete_account(user: User, password: str) -> Refusal | None:
-    """Delete the account if ``password`` is its password and no structure
-    needs its gestionnaire principal; else the refusal, nothing changed."""
+    """Delete the account if ``password`` is its password, no structure
+    needs its gestionnaire principal and the portal keeps another operator
+    with an open account (if it is one); else the refusal, nothing changed."""
     ok, _ = verify_password(user.password_hash, password)
     with db.atomic():
         if not ok:
@@ -284,6 +285,9 @@ def delete_account(user: User, password: str) -> Refusal | None:
         if blocking:
             audit.record(Event.ACCOUNT_DELETED, user, Outcome.FAILURE, reason="handover")
             return Refusal("handover", blocking)
+        if user.is_last_operator():
+            audit.record(Event.ACCOUNT_DELETED, user, Outcome.FAILURE, reason="last_operator")
+            return Refusal("last_operator", [])
         erase(user)
     return None
 

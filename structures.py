@@ -74,6 +74,15 @@ class Closed(Exception):
     principal cannot change it (operators still can)."""
 
 
+class AccountClosed(Exception):
+    """The requester's account was closed by an operator since the request: it
+    cannot be approved, only refused (it may be approved again once reopened)."""
+
+    def __init__(self, requester: User):
+        super().__init__(requester.id)
+        self.requester = requester
+
+
 class NotManager(Exception):
     """The person is not (or no longer) the structure's gestionnaire principal:
     a form sent from a page opened before they handed the role over."""
@@ -232,7 +241,8 @@ def decide(membership: Membership, manager: User, approve: bool) -> bool:
     """Approve or refuse a pending request; the requester gets the decision
     by mail. False if the request is no longer pending; NotManager if
     ``manager`` is not (or no longer) the structure's gestionnaire principal;
-    Closed for an approval the structure no longer takes."""
+    Closed for an approval the structure no longer takes; AccountClosed for
+    an approval of a request whose account was closed since."""
     with db.atomic():
         structure = Structure.get_by_id(membership.structure_id)
         if not structure.is_managed_by(manager):
@@ -244,12 +254,20 @@ def settle(membership: Membership, structure: Structure, by: User, approve: bool
     """Record the decision made by ``by`` (the gestionnaire principal, or an
     operator for a structure without one) and mail it to the requester; call
     inside the transaction. False if the request was no longer pending;
-    Closed for an approval while the structure takes no new member."""
+    Closed for an approval while the structure takes no new member;
+    AccountClosed for an approval while the requester's account is closed
+    (the UPDATE checks it too: an operator closing it meanwhile wins)."""
     if approve and not structure.is_open:
         raise Closed
+    requester = User.get_by_id(membership.user_id)
+    if approve and requester.status == User.DISABLED:
+        raise AccountClosed(requester)
     done = membership.approve(by) if approve else membership.refuse(by)
+    if not done and approve:
+        fresh = Membership.get_or_none(Membership.id == membership.id)
+        if fresh is not None and fresh.status == Membership.PENDING and fresh.account_closed:
+            raise AccountClosed(fresh.user)  # closed between the check above and the UPDATE
     if done:
-        requester = User.get_by_id(membership.user_id)
         audit.record(
             Event.MEMBERSHIP_DECIDED,
             by,

@@ -10,7 +10,7 @@ import json
 import pytest
 
 from models import AuditEvent, Structure, User
-from tests.support.app import Client, clean_environment, make_app, outbox, query
+from tests.support.app import Client, clean_environment, make_app, outbox, query, user_row
 from tests.support.constants import EMAIL, PASSWORD
 from tests.support.operators import account, account_id, grant
 from tests.support.responses import follow, shown, signs_in_first, text_of
@@ -47,15 +47,23 @@ def run(app, *args):
     return app.test_cli_runner().invoke(args=["operator", *args])
 
 
+def another_operator(app, email: str = "relais@exemple.fr") -> str:
+    """Another active account, made an operator by the command; its address."""
+    query(app, lambda: user_row(email, status=User.ACTIVE))
+    grant(app, email)
+    return email
+
+
 def test_operator_grant_list_revoke(app, account):
     assert "No operator." in run(app, "list").output
     result = run(app, "grant", "Marie.Curie@Exemple.fr")
     assert result.exit_code == 0 and "now an operator" in result.output
     assert "already an operator" in run(app, "grant", EMAIL).output
     assert EMAIL in run(app, "list").output
+    other = another_operator(app)
     assert "no longer an operator" in run(app, "revoke", EMAIL).output
-    assert "No operator." in run(app, "list").output
-    assert [e.outcome for e in admin_events(app, "operator.granted")] == ["success"]
+    assert run(app, "list").output.splitlines()[0].startswith(other)
+    assert [e.outcome for e in admin_events(app, "operator.granted")] == ["success", "success"]
     assert len(admin_events(app, "operator.revoked")) == 1
 
 
@@ -108,7 +116,8 @@ def test_every_console_action_is_404_for_an_ordinary_account_attack_privilege_es
 
 def test_a_revoked_operator_meets_404_at_once(app, operator):
     assert operator.get("/administration/").status_code == 200
-    run(app, "revoke", EMAIL)
+    another_operator(app)
+    assert run(app, "revoke", EMAIL).exit_code == 0
     assert operator.get("/administration/").status_code == 404
 
 

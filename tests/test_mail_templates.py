@@ -32,6 +32,7 @@ def sample_context() -> dict:
         "manager": person,
         "operator": person,
         "former": requester,
+        "successor": requester,
         "requester": requester,
         "structure": SimpleNamespace(company_name="Dupont & Fils <SA>", identifier="73282932000074"),
         "kind": SimpleNamespace(name="SIRET", internal=True),

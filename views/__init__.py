@@ -375,6 +375,17 @@ def not_the_manager(structure_name: str) -> str:
     )
 
 
+def account_closed(requester_name: str) -> str:
+    """What an approval answers when the requester's account was closed by an
+    operator since the request (the page was opened before): it can only be
+    refused, by the gestionnaire principal or an operator alike."""
+    return _(
+        "Le compte de %(name)s a été fermé depuis sa demande : elle ne peut pas être approuvée, "
+        "seulement refusée.",
+        name=requester_name,
+    )
+
+
 def turn_away(message: str, endpoint: str, **values) -> Response:
     """A form sent from a page that is out of date (the person may no longer
     do what it offers): nothing is done; ``message`` says why, on the page at

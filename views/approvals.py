@@ -8,7 +8,7 @@ from flask_login import current_user, login_required
 
 import structures
 from models import Membership, Structure
-from views import CLOSED, advance, in_place, not_the_manager, page, renders, turn_away
+from views import CLOSED, account_closed, advance, in_place, not_the_manager, page, renders, turn_away
 
 bp = Blueprint("approvals", __name__, url_prefix="/approbations")
 
@@ -43,7 +43,9 @@ def _decide(membership_id: int, approve: bool):
     """A decision on a request. A form from a page opened before the person
     handed the role over (another tab, Back) is answered in words: they are
     still a member of the structure, which tells them nothing new. Anyone
-    who is not is refused (403), whatever the request."""
+    who is not is refused (403), whatever the request. An approval that the
+    structure (closed) or the requester's account (closed since) no longer
+    allows is answered in words too, the request still pending."""
     membership = Membership.get_or_none(Membership.id == membership_id)
     if membership is None:
         abort(404)
@@ -58,6 +60,8 @@ def _decide(membership_id: int, approve: bool):
         return turn_away(not_the_manager(structure.company_name), still)
     except structures.Closed:
         decided, message = False, str(CLOSED)
+    except structures.AccountClosed as closed:  # an operator closed it since the page was opened
+        decided, message = False, account_closed(closed.requester.full_name)
     else:
         message = None
     membership = Membership.get_by_id(membership_id)

@@ -21,6 +21,14 @@ from views import full_redirect, page
 bp = Blueprint("rights", __name__, url_prefix="/mon-compte")
 
 MISMATCH = _l("Le mot de passe est incorrect.")
+# The only operator with an open account may not go: the portal would have
+# none (nobody to run « Administration » nor to decide the requests to
+# structures without a gestionnaire principal). Another is granted from the
+# server's command line.
+LAST_OPERATOR = _l(
+    "Vous êtes le seul opérateur du portail : votre compte ne peut pas être supprimé tant "
+    "qu'un autre compte actif n'a pas reçu ce rôle."
+)
 
 
 def _user():
@@ -77,6 +85,7 @@ def _delete_page(form: DeleteAccountForm, status: int = 200, blocking=None):
         status,
         form=form,
         blocking=rights.handover_needed(user) if blocking is None else blocking,
+        last_operator=user.is_last_operator(),
         memberships=len(user.memberships),
     )
 
@@ -98,6 +107,8 @@ def confirm_delete():
     if refusal is not None:
         if refusal.reason == "password":
             form.password.errors = [str(MISMATCH)]
+        elif refusal.reason == "last_operator":  # the other operators left since the page was shown
+            form.form_errors.append(str(LAST_OPERATOR))
         else:
             form.form_errors.append(
                 _(

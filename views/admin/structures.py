@@ -10,8 +10,8 @@ import operations
 from forms.admin import ActionForm
 from forms.structure import DesignateForm, StructureEditForm
 from models import Membership, Structure
-from structures import Closed
-from views import CLOSED, invalid, page, renders
+from structures import AccountClosed, Closed
+from views import CLOSED, account_closed, invalid, page, renders
 from views.admin import action_limit, bp, checked_action, done, operator, refused, row_or_404, search_page
 
 
@@ -58,19 +58,45 @@ def structure(structure_id: int):
 @action_limit
 def designate(structure_id: int):
     structure = _structure(structure_id)
-    form = DesignateForm(members=structure.active_members())
-    if not form.validate() and not form.candidates:  # the one chosen left meanwhile
-        return refused(
-            _("Personne n'a été désigné : aucun autre membre actif ne peut recevoir ce rôle."),
-            **_back(structure),
-        )
-    if form.errors:
+    members = structure.active_members()
+    form = DesignateForm(members=members)
+    if not form.validate():
+        holder = _holding_the_role(members, form.member.data)
+        if holder is not None:  # sent twice, or by another operator meanwhile
+            return _already_manager(structure, holder)
+        if not form.candidates:  # the one chosen left meanwhile
+            return refused(
+                _("Personne n'a été désigné : aucun autre membre actif ne peut recevoir ce rôle."),
+                **_back(structure),
+            )
         return structure_page(structure.id, designate=form, status=422)
-    membership = operations.designate_manager(operator(), structure, form.member.data)
+    try:
+        membership = operations.designate_manager(operator(), structure, form.member.data)
+    except operations.AlreadyManager as already:  # designated by a request sent at the same time
+        return _already_manager(structure, already.membership)
     if membership is None:
         abort(409)
     return done(
         _("%(name)s est désormais gestionnaire principal de la structure.", name=membership.user.full_name),
+        **_back(structure),
+    )
+
+
+def _holding_the_role(members: list[Membership], membership_id) -> Membership | None:
+    """The member chosen, if they are the structure's gestionnaire principal
+    already (their account open: a closed one holds the role for nobody)."""
+    for member in members:
+        if member.id == membership_id and member.role == Membership.MANAGER and not member.account_closed:
+            return member
+    return None
+
+
+def _already_manager(structure: Structure, membership: Membership):
+    return refused(
+        _(
+            "%(name)s est déjà gestionnaire principal de la structure : rien n'a été modifié.",
+            name=membership.user.full_name,
+        ),
         **_back(structure),
     )
 
@@ -153,6 +179,8 @@ def decide_request(structure_id: int, membership_id: int, decision: str):
         decided = operations.decide_request(operator(), structure, membership_id, approve)
     except Closed:
         return refused(str(CLOSED), **_back(structure))
+    except AccountClosed as closed:  # closed since the page was opened
+        return refused(account_closed(closed.requester.full_name), **_back(structure))
     if not decided:
         return refused(_("Cette demande n'attend plus de décision des opérateurs."), **_back(structure))
     return done(
