@@ -117,10 +117,10 @@ def test_minutes_are_counted_in_english(app):
 
 def test_links_keep_their_place_in_english(app):
     mail = render(app, "attachment_request_sent", "en")
-    link = '<a href="https://portail.exemple.fr/lien/abc?x=1&amp;y=2">Follow or cancel my request</a>'
+    link = '<a href="https://portail.exemple.fr/lien/abc?x=1&amp;y=2">Track or cancel my request</a>'
     assert f"{link} in “My space”." in mail.body_html
     assert (
-        "Follow or cancel my request in “My space”: https://portail.exemple.fr/lien/abc?x=1&y=2"
+        "Track or cancel my request in “My space”: https://portail.exemple.fr/lien/abc?x=1&y=2"
         in mail.body_text
     )
     footer = f'For any question: <a href="mailto:{SUPPORT}">{SUPPORT}</a>.'

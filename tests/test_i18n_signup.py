@@ -170,7 +170,7 @@ def test_the_mail_sent_step_in_english(english):
     assert_english(text, data=TYPED)
     assert "<h1>Check your inbox</h1>" in text
     assert "has been sent to <strong>marie.curie@exemple.fr</strong>" in text
-    assert "Remember to check your junk mail folder." in text
+    assert "Remember to check your spam folder." in text
     # Asked again at once: the cooldown, said in English.
     again = follow(english, english.submit("/inscription/renvoyer"), pushed="/inscription/envoye")
     assert_english(again, data=TYPED)
