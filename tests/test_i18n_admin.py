@@ -92,7 +92,7 @@ def test_a_pending_account_in_english(app, english_operator, signup):
     signup.create_account(**{**LUCIE, "email": "jeanne@exemple.fr", "email_confirm": "jeanne@exemple.fr",
                              "first_name": "Jeanne", "last_name": "Ancien"})  # fmt: skip
     text = english(english_operator, f"/administration/comptes/{account_id(app, 'jeanne@exemple.fr')}/")
-    assert "Awaiting activation" in text and "Resend the activation link" in text
+    assert "Awaiting activation" in text and "Send the activation link again" in text
 
 
 def test_structures_in_english(english_operator, structure_id):
