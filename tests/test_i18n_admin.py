@@ -78,7 +78,7 @@ def test_an_account_in_english(app, english_operator):
     text = english(english_operator, f"/administration/comptes/{account_id(app, PIERRE['email'])}/")
     for shown in (
         "Sign-in email address", "Contact email address", "Last sign-in", "Disable the account",
-        "End all sessions", "I confirm the permanent deletion of this account and its personal data",
+        "Close all sessions", "I confirm the permanent deletion of this account and its personal data",
         "Delete the account", "Structures and requests", "Recent events", "This account's full log",
     ):  # fmt: skip
         assert shown in text, shown
@@ -92,7 +92,7 @@ def test_a_pending_account_in_english(app, english_operator, signup):
     signup.create_account(**{**LUCIE, "email": "jeanne@exemple.fr", "email_confirm": "jeanne@exemple.fr",
                              "first_name": "Jeanne", "last_name": "Ancien"})  # fmt: skip
     text = english(english_operator, f"/administration/comptes/{account_id(app, 'jeanne@exemple.fr')}/")
-    assert "Awaiting activation" in text and "Resend the activation link" in text
+    assert "Awaiting activation" in text and "Send the activation link again" in text
 
 
 def test_structures_in_english(english_operator, structure_id):
@@ -138,7 +138,7 @@ def test_the_outbox_in_english(app, english_operator):
     assert "Failed (0)" in text and "No failed emails." in text and "Sent in the last 7 days" in text
     query(app, lambda: OutboxMail.update(sent_at=None).execute())
     text = english(english_operator, "/administration/courriels")
-    assert "Waiting (" in text and "Created on Recipient Subject Attempts Action" in text
+    assert "Pending (" in text and "Created on Recipient Subject Attempts Action" in text
     assert "Retry" in text and "Retry all now" in text and "No emails sent." in text
 
 
@@ -148,7 +148,7 @@ def test_the_outbox_in_english(app, english_operator):
 def test_account_actions_say_what_they_did_in_english(app, english_operator):
     url = f"/administration/comptes/{account_id(app, LUCIE['email'])}/"
     text = follow(english_operator, english_operator.submit(url + "desactiver"))
-    assert "The account is disabled, its sessions are ended and its holder has been told by email." in text
+    assert "The account is disabled, its sessions are closed and its holder has been told by email." in text
     assert "Disabled" in text and "Re-enable the account" in text
     checked(english_operator, text)
     refused = english_operator.submit(url + "supprimer")
@@ -156,7 +156,7 @@ def test_account_actions_say_what_they_did_in_english(app, english_operator):
     assert "Tick the confirmation box to delete the account." in text_of(refused)
     assert "I confirm the permanent deletion of this account and its personal data" in text_of(refused)
     text = follow(english_operator, english_operator.submit(url + "sessions"))
-    assert "All the account's sessions are ended." in text
+    assert "All the account's sessions are closed." in text
     checked(english_operator, text)
 
 

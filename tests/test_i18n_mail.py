@@ -101,7 +101,7 @@ def test_both_ways_of_receiving_the_manager_role_are_english(app, former):
     mail = render(app, "manager_role_received", "en", former=former)
     assert_english(mail.body_html, data=(*DATA, "Jean Dupont"))
     assert french_in(text_as_html(mail.body_text), data=(*DATA, "Jean Dupont")) == []
-    assert "the role of main manager of the structure Dupont & Fils <SA>." in mail.body_text
+    assert "the role of main manager of the structure Dupont & Fils <SA>" in mail.body_text
 
 
 def test_minutes_are_counted_in_english(app):
@@ -117,13 +117,13 @@ def test_minutes_are_counted_in_english(app):
 
 def test_links_keep_their_place_in_english(app):
     mail = render(app, "attachment_request_sent", "en")
-    link = '<a href="https://portail.exemple.fr/lien/abc?x=1&amp;y=2">Follow or cancel my request</a>'
+    link = '<a href="https://portail.exemple.fr/lien/abc?x=1&amp;y=2">Track or cancel my request</a>'
     assert f"{link} in “My space”." in mail.body_html
     assert (
-        "Follow or cancel my request in “My space”: https://portail.exemple.fr/lien/abc?x=1&y=2"
+        "Track or cancel my request in “My space”: https://portail.exemple.fr/lien/abc?x=1&y=2"
         in mail.body_text
     )
-    footer = f'For any question: <a href="mailto:{SUPPORT}">{SUPPORT}</a>.'
+    footer = f'If you have any questions, contact <a href="mailto:{SUPPORT}">{SUPPORT}</a>.'
     assert footer in mail.body_html
 
 

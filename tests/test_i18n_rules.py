@@ -100,7 +100,7 @@ BROKEN = [
     (lambda: check_password("toutenminuscules"),
      "Le mot de passe doit contenir au moins 3 types de caractères parmi : majuscules, minuscules, chiffres, "
      "caractères spéciaux.",
-     "The password must contain at least 3 kinds of characters among: capital letters, lower-case letters, "
+     "The password must contain at least 3 of these types of character: capital letters, lower-case letters, "
      "digits, special characters."),
     (lambda: check_password("Azertyuiop123!"), "Ce mot de passe est trop courant. Choisissez-en un autre.",
      "This password is too common. Choose another one."),

@@ -130,7 +130,7 @@ def test_the_captcha_step_in_english(english):
     english.submit("/inscription/", PERSON)
     text = english_page(english.get("/inscription/captcha"), htmx=english.htmx)
     assert "Step 3 of 6" in text and "<h1>Complete the captcha</h1>" in text
-    assert "To finish creating the account of <strong>marie.curie@exemple.fr</strong>" in text
+    assert "To finish creating the account for <strong>marie.curie@exemple.fr</strong>" in text
     assert 'alt="Image showing the characters to type. If you cannot read it' in text
     assert '<p id="captcha-audio-label">Audio version:</p>' in text
     assert ">Listen to the characters</a>" in text
@@ -170,7 +170,7 @@ def test_the_mail_sent_step_in_english(english):
     assert_english(text, data=TYPED)
     assert "<h1>Check your inbox</h1>" in text
     assert "has been sent to <strong>marie.curie@exemple.fr</strong>" in text
-    assert "Remember to check your junk mail folder." in text
+    assert "Remember to check your spam folder." in text
     # Asked again at once: the cooldown, said in English.
     again = follow(english, english.submit("/inscription/renvoyer"), pushed="/inscription/envoye")
     assert_english(again, data=TYPED)

@@ -266,7 +266,7 @@ def test_my_space_in_english(manager):
 def test_the_structure_page_in_english(app, manager):
     text = page(manager, f"/structure/{structure_id(app)}/")
     assert "Your role: Main manager." in text and "Members" in text and "Postal address" in text
-    assert "No other active member can receive this role" in text
+    assert "No other active member can take on this role" in text
 
 
 def test_the_edit_page_and_its_errors_in_english(app, manager):
@@ -376,7 +376,7 @@ def test_a_request_and_its_cancellation_in_english(app, mailbox, manager, htmx):
     )
     text = page(client, "/espace/")
     assert "My attachment requests" in text and "Pending" in text
-    assert 'Cancel the request<span class="visually-hidden"> for attachment to Ateliers Curie</span>' in text
+    assert 'Cancel the request<span class="visually-hidden"> to be attached to Ateliers Curie</span>' in text
     text = page(client, SEARCH + SIRET.replace(" ", "+"))
     assert "Your request to be attached to this structure has been pending since" in text
     text = page(client, "/structure/")
