@@ -12,7 +12,8 @@ from playwright.sync_api import expect
 from tests.browser.support.checks import check_page
 from tests.browser.support.http import http_create_structure
 from tests.browser.support.pages import SPACE, SPACE_PATH
-from tests.browser.support.people import new_company
+from tests.browser.support.people import new_company, new_person
+from tests.browser.support.visitor import Visitor
 
 pytestmark = pytest.mark.browser
 
@@ -32,14 +33,17 @@ def open_edit(tab, company) -> str:
 
 @pytest.mark.parametrize("javascript", [True, False], ids=["js", "nojs"])
 def test_the_tab_sent_last_names_what_the_other_saved_then_saves_when_sent_again(
-    javascript, request, open_owner
+    javascript, request, open_visitor
 ):
+    """Each run has its own manager: an account creates 3 structures a day at most."""
     shots = request.getfixturevalue("shots") if javascript else None
-    earlier = open_owner(javascript=javascript)
+    earlier = open_visitor(javascript=javascript)
+    earlier.sign_up_quickly(new_person("gestionnaire", first_name="Paul", last_name="Martin"))
     company = new_company("Forges Martin")
     http_create_structure(earlier.page.request, company)
     url = open_edit(earlier, company)
-    later = open_owner(javascript=javascript)
+    # The other tab: the same session in a second page of the browser context.
+    later = Visitor(earlier.page.context.new_page(), earlier.inbox, javascript=javascript)
     later.page.goto(url)
     later.expect_step("Modifier la structure")
 
