@@ -3,6 +3,7 @@ structure to ask for attachment, and handing over the manager role."""
 
 from __future__ import annotations
 
+import base64
 import json
 from collections.abc import Mapping
 from functools import cache, lru_cache
@@ -453,16 +454,19 @@ def _comparable(structure) -> dict:
 
 
 def _seen(structure) -> str:
-    """The details an edit form shows, as its hidden field carries them."""
-    return json.dumps(list(_comparable(structure).values()), ensure_ascii=False, separators=(",", ":"))
+    """The details an edit form shows, as its hidden field carries them: JSON
+    in base64url (opaque, and without the addresses' ASCII forms that the
+    page shows in Unicode)."""
+    shown = json.dumps(list(_comparable(structure).values()), ensure_ascii=False, separators=(",", ":"))
+    return base64.urlsafe_b64encode(shown.encode()).decode()
 
 
 def _read_seen(text: str, names: tuple[str, ...]) -> dict | None:
     """The details the form showed, or None when they cannot be read (made
     up): every field that differs from the stored one is then named."""
     try:
-        values = json.loads(text)
-    except ValueError:
+        values = json.loads(base64.urlsafe_b64decode(text.encode("ascii", "strict")))
+    except (ValueError, UnicodeError):
         return None
     if not isinstance(values, list) or len(values) != len(names):
         return None
