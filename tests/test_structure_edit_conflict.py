@@ -205,3 +205,45 @@ def test_an_edit_without_what_it_showed_is_written_as_before(app, marie):
     response = client.submit(url, {**DETAILS, "city": "Marseille"})
     assert SAVED in follow(client, response)
     assert stored(app).city == "Marseille"
+
+
+def test_attack_a_postal_code_typed_here_is_checked_with_the_country_stored_meanwhile(app, marie):
+    """An operator moves the structure to La Réunion (its postal code 974…
+    fits both) while the person types a mainland postal code, the country
+    left as shown: the country stored meanwhile is taken, and the postal
+    code is checked with it, never stored beside a country it does not fit."""
+    client, url = marie
+    meanwhile(app, postal_code="97410")
+    earlier = tab(client, url)
+    meanwhile(app, country="RE", city="Saint-Pierre")
+    response = client.submit(
+        url, {**DETAILS, "seen": earlier, "postal_code": "75008", "city": "Saint-Pierre"}
+    )
+    assert response.status_code == 422
+    text = text_of(response)
+    assert hint_of(text, "country") == "Enregistré entre-temps : Réunion, Île de la."
+    assert "il doit commencer par 974." in text
+    assert 'aria-invalid="true"' in text
+    row = stored(app)
+    assert (row.country, row.postal_code) == ("RE", "97410")
+
+
+def test_attack_a_postal_code_stored_meanwhile_is_checked_with_the_country_typed_here(app, marie):
+    """The person moves the structure to La Réunion, its postal code left as
+    shown, while another tab gave it a mainland one: taken, it is checked
+    with the country typed here."""
+    client, url = marie
+    meanwhile(app, postal_code="97410")
+    earlier = tab(client, url)
+    meanwhile(app, postal_code="75008")
+    response = client.submit(
+        url,
+        {**DETAILS, "seen": earlier, "postal_code": "97410", "country": "RE", "phone": "+33 1 23 45 67 89"},
+    )
+    assert response.status_code == 422
+    text = text_of(response)
+    assert "Enregistré entre-temps : 75008." in hint_of(text, "postal_code")
+    assert value_of(text, "postal_code") == "75008"
+    assert "il doit commencer par 974." in text
+    row = stored(app)
+    assert (row.country, row.postal_code) == ("FR", "75008")
