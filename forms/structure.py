@@ -486,6 +486,8 @@ def _shown(name: str, stored) -> str:
         return _("oui") if stored else _("non")
     if name == "country":
         return country_names("en" if language() == "en" else "fr").get(stored, stored or "")
+    if name == "email":  # as its field shows it: an internationalised domain in Unicode
+        return shown_email(stored) or _("(vide)")
     return stored or _("(vide)")
 
 

@@ -247,3 +247,16 @@ def test_attack_a_postal_code_stored_meanwhile_is_checked_with_the_country_typed
     assert "il doit commencer par 974." in text
     row = stored(app)
     assert (row.country, row.postal_code) == ("FR", "75008")
+
+
+def test_an_internationalised_address_stored_meanwhile_is_named_as_the_field_shows_it(app, marie):
+    """The field shows « accueil@ateliers-été.fr »; its hint names it alike,
+    never in the ASCII form the portal stores and sends it in."""
+    client, url = marie
+    earlier = tab(client, url)
+    meanwhile(app, email="accueil@xn--ateliers-t-j7ab.fr")
+    text = text_of(client.submit(url, {**DETAILS, "seen": earlier, "email": "autre@ateliers-curie.fr"}))
+    assert hint_of(text, "email").startswith(
+        "Enregistré entre-temps : accueil@ateliers-été.fr. Votre saisie est conservée."
+    )
+    assert "xn--" not in text
