@@ -779,15 +779,21 @@ class Structure(BaseModel):
             .order_by(cls.identifier)
         )
 
-    def update_details(self, only_if_open: bool = False, **details) -> bool:
+    def update_details(self, only_if_open: bool = False, as_read: bool = False, **details) -> bool:
         """Change its DETAILS; with ``only_if_open``, only while the structure
         is active (checked by the UPDATE itself: an operator's concurrent
-        disabling wins or loses as a whole). False when nothing was stored."""
+        disabling wins or loses as a whole); with ``as_read``, only while they
+        are still as this object read them (an edit checked against them:
+        another change committed meanwhile wins). False when nothing was stored."""
         changes = {name: details[name] for name in self.DETAILS if name in details}
         now = utcnow()
         where = Structure.id == self.id
         if only_if_open:
             where &= Structure.status == Structure.ACTIVE
+        if as_read:
+            for name in self.DETAILS:
+                column, value = getattr(Structure, name), getattr(self, name)
+                where &= column.is_null() if value is None else column == value
         if Structure.update(**changes, updated_at=now).where(where).execute() != 1:
             return False
         for name, value in changes.items():

@@ -266,14 +266,17 @@ def _tell_former_manager(former: User, successor: User, structure: Structure) ->
 
 
 def update_structure(operator: User, structure: Structure, details: dict) -> list[str]:
-    """Correct a structure's data; returns the names of the fields changed."""
+    """Correct a structure's data; returns the names of the fields changed.
+    structures.ChangedMeanwhile, nothing stored, if the details are no
+    longer those the edit was checked against."""
     changed = [
         name for name in Structure.DETAILS if name in details and getattr(structure, name) != details[name]
     ]
     if not changed:
         return []
     with db.atomic():
-        structure.update_details(**details)
+        if not structure.update_details(as_read=True, **details):
+            raise structures.ChangedMeanwhile
         audit.record(Event.ADMIN_STRUCTURE_UPDATED, operator, structure=structure.id, fields=changed)
     return changed
 

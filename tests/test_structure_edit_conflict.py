@@ -260,3 +260,46 @@ def test_an_internationalised_address_stored_meanwhile_is_named_as_the_field_sho
         "Enregistré entre-temps : accueil@ateliers-été.fr. Votre saisie est conservée."
     )
     assert "xn--" not in text
+
+
+@pytest.fixture
+def committed_while_checked(app, monkeypatch):
+    """Another change of the details committed right after this edit's form
+    was checked, before its write: the two requests sent at the same time."""
+    from forms.structure import StructureEditForm
+
+    check = StructureEditForm.validate
+    pending = []
+
+    def validate(form, extra_validators=None):
+        valid = check(form, extra_validators)
+        while pending:
+            meanwhile(app, **pending.pop())
+        return valid
+
+    monkeypatch.setattr(StructureEditForm, "validate", validate)
+    return pending.append
+
+
+@pytest.mark.parametrize("where", ["manager", "console"])
+def test_attack_a_change_committed_between_the_check_and_the_write_is_not_written_over(
+    app, operator, committed_while_checked, where
+):
+    assert create_structure(operator).status_code in (200, 303)
+    structure_id = stored(app).id
+    url = (
+        f"/structure/{structure_id}/modifier"
+        if where == "manager"
+        else (f"/administration/structures/{structure_id}/modifier")
+    )
+    committed_while_checked({"city": "Lyon", "email": "accueil@ateliers-curie.fr"})
+    response = operator.submit(url, {**DETAILS, "seen": tab(operator, url), "label": "Atelier Sud"})
+    follow(operator, response)
+    row = stored(app)
+    assert (row.city, row.email, row.label) == ("Lyon", "accueil@ateliers-curie.fr", "Atelier Sud")
+    # One changed on both sides: refused once, the value stored meanwhile named.
+    committed_while_checked({"city": "Lille"})
+    response = operator.submit(url, {**DETAILS, "seen": tab(operator, url), "city": "Marseille"})
+    assert response.status_code == 422
+    assert hint_of(text_of(response), "city") == "Enregistré entre-temps : Lille. Votre saisie est conservée."
+    assert stored(app).city == "Lille"
