@@ -259,14 +259,28 @@ class User(UserMixin, BaseModel):
         """Whether this account is the portal's only operator with an open
         account: without it nobody could run « Administration », nor decide
         the requests to structures that have no gestionnaire principal. Read
-        inside the transaction that would take the role or the account away:
-        on PostgreSQL it locks the operators' rows (in one order), so that two
-        operators leaving at once do not both go; SQLite's write lock queues
-        such transactions already."""
+        inside the transaction that would take the role or the account away
+        (``_open_operator_ids`` locks the rows), so that two operators leaving
+        at once do not both go."""
+        return User._open_operator_ids() == [self.id]
+
+    def acts_as_operator(self) -> bool:
+        """Whether this account is still an operator with an open account,
+        read inside the transaction of a console change that could take an
+        operator away (closing or deleting an account): a request let in
+        before another operator closed or deleted this one does nothing, so
+        that two operators closing each other at once do not both go. Locks
+        the operators' rows as ``is_last_operator`` does."""
+        return self.id in User._open_operator_ids()
+
+    @staticmethod
+    def _open_operator_ids() -> list[int]:
+        """The operators with an open account, their rows locked in one order
+        on PostgreSQL (SQLite's write lock queues such transactions already)."""
         operators = User.select(User.id, User.status).where(User.is_operator).order_by(User.id)
         if db.obj.for_update:
             operators = operators.for_update()
-        return [row.id for row in operators if row.status == User.ACTIVE] == [self.id]
+        return [row.id for row in operators if row.status == User.ACTIVE]
 
     def sign_in_blocked_until(self, after: int, base: timedelta, cap: timedelta) -> datetime | None:
         """From the ``after``-th failure in a row, no attempt is accepted for a
@@ -765,15 +779,21 @@ class Structure(BaseModel):
             .order_by(cls.identifier)
         )
 
-    def update_details(self, only_if_open: bool = False, **details) -> bool:
+    def update_details(self, only_if_open: bool = False, as_read: bool = False, **details) -> bool:
         """Change its DETAILS; with ``only_if_open``, only while the structure
         is active (checked by the UPDATE itself: an operator's concurrent
-        disabling wins or loses as a whole). False when nothing was stored."""
+        disabling wins or loses as a whole); with ``as_read``, only while they
+        are still as this object read them (an edit checked against them:
+        another change committed meanwhile wins). False when nothing was stored."""
         changes = {name: details[name] for name in self.DETAILS if name in details}
         now = utcnow()
         where = Structure.id == self.id
         if only_if_open:
             where &= Structure.status == Structure.ACTIVE
+        if as_read:
+            for name in self.DETAILS:
+                column, value = getattr(Structure, name), getattr(self, name)
+                where &= column.is_null() if value is None else column == value
         if Structure.update(**changes, updated_at=now).where(where).execute() != 1:
             return False
         for name, value in changes.items():

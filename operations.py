@@ -161,9 +161,11 @@ def resend_activation(operator: User, user: User) -> bool:
 def disable(operator: User, user: User) -> bool:
     """Close the account: it cannot sign in, its sessions end, it is told by
     mail. The requests waiting for it as gestionnaire principal go to the
-    operators (Structure.manager ignores a closed account)."""
+    operators (Structure.manager ignores a closed account). False, nothing
+    changed, when ``operator`` was closed or deleted meanwhile (two operators
+    closing each other at once: one stays)."""
     with db.atomic():
-        if user.id == operator.id or not user.disable():
+        if user.id == operator.id or not operator.acts_as_operator() or not user.disable():
             return False
         audit.record(Event.ADMIN_ACCOUNT_DISABLED, operator, target=user.email)
         _tell(user, _l("Votre compte est désactivé"), "account_disabled")
@@ -194,9 +196,10 @@ def delete_account(operator: User, user: User) -> bool:
     gestionnaire principal role handed over (designate another one first).
     False too when the account is gone by the time the transaction starts
     (another operator's deletion, a double submit): nothing is erased or
-    recorded twice, and an id the database gave again is not taken for it."""
+    recorded twice, and an id the database gave again is not taken for it;
+    and when ``operator`` was closed or deleted meanwhile (one stays)."""
     with db.atomic():
-        if user.id == operator.id or rights.handover_needed(user):
+        if user.id == operator.id or not operator.acts_as_operator() or rights.handover_needed(user):
             return False
         if not User.select().where((User.id == user.id) & (User.email == user.email)).exists():
             return False
@@ -263,14 +266,17 @@ def _tell_former_manager(former: User, successor: User, structure: Structure) ->
 
 
 def update_structure(operator: User, structure: Structure, details: dict) -> list[str]:
-    """Correct a structure's data; returns the names of the fields changed."""
+    """Correct a structure's data; returns the names of the fields changed.
+    structures.ChangedMeanwhile, nothing stored, if the details are no
+    longer those the edit was checked against."""
     changed = [
         name for name in Structure.DETAILS if name in details and getattr(structure, name) != details[name]
     ]
     if not changed:
         return []
     with db.atomic():
-        structure.update_details(**details)
+        if not structure.update_details(as_read=True, **details):
+            raise structures.ChangedMeanwhile
         audit.record(Event.ADMIN_STRUCTURE_UPDATED, operator, structure=structure.id, fields=changed)
     return changed
 

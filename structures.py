@@ -74,6 +74,12 @@ class Closed(Exception):
     principal cannot change it (operators still can)."""
 
 
+class ChangedMeanwhile(Exception):
+    """The structure's details changed between the edit's check and its
+    write (two requests sent at the same time): nothing stored; the edit is
+    to be checked again against the details stored now."""
+
+
 class AccountClosed(Exception):
     """The requester's account was closed by an operator since the request: it
     cannot be approved, only refused (it may be approved again once reopened)."""
@@ -135,12 +141,16 @@ def update(structure: Structure, manager: User, details: dict) -> None:
     """The gestionnaire principal's edit; Closed, nothing stored, unless the
     structure is active (checked as it is written: an operator who disables
     it meanwhile wins); NotManager, nothing stored, if ``manager`` is not (or
-    no longer) its gestionnaire principal (a hand-over sent meanwhile wins)."""
+    no longer) its gestionnaire principal (a hand-over sent meanwhile wins);
+    ChangedMeanwhile, nothing stored, if the details are no longer those the
+    edit was checked against."""
     with db.atomic():
         if not structure.is_managed_by(manager):
             raise NotManager
-        if not structure.update_details(only_if_open=True, **details):
-            raise Closed
+        if not structure.update_details(only_if_open=True, as_read=True, **details):
+            if not Structure.get_by_id(structure.id).is_open:
+                raise Closed
+            raise ChangedMeanwhile
 
 
 def assign_siret(structure: Structure, manager: User, siret: str) -> bool:

@@ -433,6 +433,11 @@ class StructureEditForm(StructureDetails):
             else:
                 self.changed_since[name] = _shown(name, getattr(self.structure, name))
         self.seen.data = _seen(self.structure)  # sent again, what is typed is written
+        if self.taken_since:
+            # The values taken were checked with the others stored, not with
+            # those typed here: a postal code or a phone must fit the country
+            # as it will be stored (one typed, the other taken).
+            valid = super().validate(extra_validators)
         if self.changed_since:
             self.form_errors.append(
                 _(
@@ -481,6 +486,8 @@ def _shown(name: str, stored) -> str:
         return _("oui") if stored else _("non")
     if name == "country":
         return country_names("en" if language() == "en" else "fr").get(stored, stored or "")
+    if name == "email":  # as its field shows it: an internationalised domain in Unicode
+        return shown_email(stored) or _("(vide)")
     return stored or _("(vide)")
 
 

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import json
 
-from models import AuditEvent, User
+from models import AuditEvent, User, db
+from passwords import hash_password
 from tests.support.app import query, user_row
 from tests.support.constants import EMAIL, PASSWORD
 from tests.support.i18n import speak
@@ -165,3 +166,101 @@ def test_attack_the_two_last_operators_revoked_at_once_one_stays(pg_app):
     assert sorted(at_once([lambda e=e: revoke(e) for e in (EMAIL, OTHER)]), key=str) == [True, "refused"]
     with pg_app.app_context(), db.connection_context():
         assert User.select().where(User.is_operator).count() == 1
+
+
+# -- the console's own « Désactiver » / « Supprimer » between two operators --------------------
+
+
+def _two_operators(app) -> None:
+    query(app, lambda: [user_row(email, status=User.ACTIVE, is_operator=True) for email in (EMAIL, OTHER)])
+
+
+def _as_loaded(email: str) -> User:
+    """An account as a request loaded it (its own copy, read before the
+    other request committed)."""
+    return User.by_email(email)
+
+
+def in_request(app, fn):
+    """``fn()`` as a console request runs it (its mail names the portal's pages)."""
+    with app.test_request_context(), db.connection_context():
+        return fn()
+
+
+def _open_operators() -> list[str]:
+    return [u.email for u in User.select().where(User.is_operator & (User.status == User.ACTIVE))]
+
+
+def test_attack_two_operators_closing_each_other_at_once_leave_one(app):
+    """Each opened the other's page and sends « Désactiver »; both requests
+    were let in while both were open. The one that comes second was closed
+    meanwhile: it is refused, and the portal keeps an operator."""
+    import operations
+
+    _two_operators(app)
+
+    def race():
+        marie, relais = _as_loaded(EMAIL), _as_loaded(OTHER)
+        marie_page, relais_page = _as_loaded(EMAIL), _as_loaded(OTHER)
+        first = operations.disable(marie, relais_page)
+        second = operations.disable(relais, marie_page)
+        return first, second, _open_operators()
+
+    assert in_request(app, race) == (True, False, [EMAIL])
+
+
+def test_attack_two_operators_deleting_each_other_at_once_leave_one(app):
+    import operations
+
+    _two_operators(app)
+
+    def race():
+        marie, relais = _as_loaded(EMAIL), _as_loaded(OTHER)
+        marie_page, relais_page = _as_loaded(EMAIL), _as_loaded(OTHER)
+        first = operations.delete_account(marie, relais_page)
+        second = operations.delete_account(relais, marie_page)
+        return first, second, _open_operators()
+
+    assert in_request(app, race) == (True, False, [EMAIL])
+
+
+def test_attack_an_operator_gone_meanwhile_closes_no_account_from_a_page_opened_before(app):
+    """Marie deletes her account (the other operator still open) while a
+    console page of hers, sent at the same time, closes that other operator:
+    an account deleted meanwhile acts no more, and an operator stays."""
+    import operations
+    import rights
+
+    _two_operators(app)
+    query(
+        app, lambda: User.update(password_hash=hash_password(PASSWORD)).where(User.email == EMAIL).execute()
+    )
+
+    def race():
+        marie_request, relais_page = _as_loaded(EMAIL), _as_loaded(OTHER)
+        assert rights.delete_account(_as_loaded(EMAIL), PASSWORD) is None
+        closed = operations.disable(marie_request, relais_page)
+        return closed, _open_operators()
+
+    assert in_request(app, race) == (False, [OTHER])
+
+
+def test_attack_two_operators_closing_each_other_at_once_on_postgresql_leave_one(pg_app):
+    """Released together, each sees the other open before either commits:
+    the operators' rows are locked in one order, so the second waits, then
+    finds itself closed and closes nobody."""
+    import operations
+    from tests.support.concurrency import at_once
+
+    with pg_app.app_context(), db.connection_context():
+        for email in (EMAIL, OTHER):
+            user_row(email, status=User.ACTIVE, is_operator=True)
+
+    def close(by: str, whom: str):
+        with pg_app.test_request_context(), db.connection_context():
+            return operations.disable(User.by_email(by), User.by_email(whom))
+
+    results = at_once([lambda: close(EMAIL, OTHER), lambda: close(OTHER, EMAIL)])
+    assert sorted(results) == [False, True]
+    with pg_app.app_context(), db.connection_context():
+        assert len(_open_operators()) == 1

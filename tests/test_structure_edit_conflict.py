@@ -205,3 +205,101 @@ def test_an_edit_without_what_it_showed_is_written_as_before(app, marie):
     response = client.submit(url, {**DETAILS, "city": "Marseille"})
     assert SAVED in follow(client, response)
     assert stored(app).city == "Marseille"
+
+
+def test_attack_a_postal_code_typed_here_is_checked_with_the_country_stored_meanwhile(app, marie):
+    """An operator moves the structure to La Réunion (its postal code 974…
+    fits both) while the person types a mainland postal code, the country
+    left as shown: the country stored meanwhile is taken, and the postal
+    code is checked with it, never stored beside a country it does not fit."""
+    client, url = marie
+    meanwhile(app, postal_code="97410")
+    earlier = tab(client, url)
+    meanwhile(app, country="RE", city="Saint-Pierre")
+    response = client.submit(
+        url, {**DETAILS, "seen": earlier, "postal_code": "75008", "city": "Saint-Pierre"}
+    )
+    assert response.status_code == 422
+    text = text_of(response)
+    assert hint_of(text, "country") == "Enregistré entre-temps : Réunion, Île de la."
+    assert "il doit commencer par 974." in text
+    assert 'aria-invalid="true"' in text
+    row = stored(app)
+    assert (row.country, row.postal_code) == ("RE", "97410")
+
+
+def test_attack_a_postal_code_stored_meanwhile_is_checked_with_the_country_typed_here(app, marie):
+    """The person moves the structure to La Réunion, its postal code left as
+    shown, while another tab gave it a mainland one: taken, it is checked
+    with the country typed here."""
+    client, url = marie
+    meanwhile(app, postal_code="97410")
+    earlier = tab(client, url)
+    meanwhile(app, postal_code="75008")
+    response = client.submit(
+        url,
+        {**DETAILS, "seen": earlier, "postal_code": "97410", "country": "RE", "phone": "+33 1 23 45 67 89"},
+    )
+    assert response.status_code == 422
+    text = text_of(response)
+    assert "Enregistré entre-temps : 75008." in hint_of(text, "postal_code")
+    assert value_of(text, "postal_code") == "75008"
+    assert "il doit commencer par 974." in text
+    row = stored(app)
+    assert (row.country, row.postal_code) == ("FR", "75008")
+
+
+def test_an_internationalised_address_stored_meanwhile_is_named_as_the_field_shows_it(app, marie):
+    """The field shows « accueil@ateliers-été.fr »; its hint names it alike,
+    never in the ASCII form the portal stores and sends it in."""
+    client, url = marie
+    earlier = tab(client, url)
+    meanwhile(app, email="accueil@xn--ateliers-t-j7ab.fr")
+    text = text_of(client.submit(url, {**DETAILS, "seen": earlier, "email": "autre@ateliers-curie.fr"}))
+    assert hint_of(text, "email").startswith(
+        "Enregistré entre-temps : accueil@ateliers-été.fr. Votre saisie est conservée."
+    )
+    assert "xn--" not in text
+
+
+@pytest.fixture
+def committed_while_checked(app, monkeypatch):
+    """Another change of the details committed right after this edit's form
+    was checked, before its write: the two requests sent at the same time."""
+    from forms.structure import StructureEditForm
+
+    check = StructureEditForm.validate
+    pending = []
+
+    def validate(form, extra_validators=None):
+        valid = check(form, extra_validators)
+        while pending:
+            meanwhile(app, **pending.pop())
+        return valid
+
+    monkeypatch.setattr(StructureEditForm, "validate", validate)
+    return pending.append
+
+
+@pytest.mark.parametrize("where", ["manager", "console"])
+def test_attack_a_change_committed_between_the_check_and_the_write_is_not_written_over(
+    app, operator, committed_while_checked, where
+):
+    assert create_structure(operator).status_code in (200, 303)
+    structure_id = stored(app).id
+    url = (
+        f"/structure/{structure_id}/modifier"
+        if where == "manager"
+        else (f"/administration/structures/{structure_id}/modifier")
+    )
+    committed_while_checked({"city": "Lyon", "email": "accueil@ateliers-curie.fr"})
+    response = operator.submit(url, {**DETAILS, "seen": tab(operator, url), "label": "Atelier Sud"})
+    follow(operator, response)
+    row = stored(app)
+    assert (row.city, row.email, row.label) == ("Lyon", "accueil@ateliers-curie.fr", "Atelier Sud")
+    # One changed on both sides: refused once, the value stored meanwhile named.
+    committed_while_checked({"city": "Lille"})
+    response = operator.submit(url, {**DETAILS, "seen": tab(operator, url), "city": "Marseille"})
+    assert response.status_code == 422
+    assert hint_of(text_of(response), "city") == "Enregistré entre-temps : Lille. Votre saisie est conservée."
+    assert stored(app).city == "Lille"

@@ -444,6 +444,13 @@ def _not_editable(structure_id: int):
 @bp.route("/<id:structure_id>/modifier", methods=["GET", "POST"])
 @login_required
 def edit(structure_id: int):
+    try:
+        return _edit(structure_id)
+    except structures.ChangedMeanwhile:  # by a request sent at the same time: checked again
+        return _edit(structure_id)
+
+
+def _edit(structure_id: int):
     structure, membership = _member_structure(structure_id)
     if membership.role != Membership.MANAGER:
         return _not_the_manager(structure)

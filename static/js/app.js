@@ -171,12 +171,17 @@
   // draft's (« Mon compte »'s survey box), a search not yet sent. Passwords,
   // hidden fields (the CSRF token), files, one-time codes, required boxes
   // and fields marked data-not-carried (the captcha's answer: the page comes
-  // back with a new image) are never carried.
+  // back with a new image) are never carried. A hidden field marked
+  // data-carried is: what an edit form showed, with the fields it carries
+  // back (those left as shown too), or they would read as typed over a
+  // change saved meanwhile.
   var CARRIED = "portail:typed";
   var CARRIED_TYPES = ["password", "hidden", "file", "submit", "button", "reset", "image"];
 
   function carried(field) {
-    if (!field.name || CARRIED_TYPES.indexOf(field.type) !== -1 || field.disabled) return false;
+    if (!field.name || field.disabled) return false;
+    if (field.type === "hidden") return field.hasAttribute("data-carried");
+    if (CARRIED_TYPES.indexOf(field.type) !== -1) return false;
     if (field.hasAttribute("data-not-carried") || field.getAttribute("autocomplete") === "one-time-code") {
       return false;
     }

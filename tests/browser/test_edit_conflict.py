@@ -72,3 +72,32 @@ def test_the_tab_sent_last_names_what_the_other_saved_then_saves_when_sent_again
     main = earlier.page.locator("main")
     for shown in ("Marseille", "Atelier du Sud", "accueil@forges-martin.fr"):
         expect(main).to_contain_text(shown)
+
+
+def test_the_language_switch_keeps_what_the_page_showed_so_a_change_meanwhile_is_not_written_over(
+    open_visitor,
+):
+    """JavaScript carries the fields over the switch, those left as shown
+    too: the page must come back with what it showed, or its earlier values
+    would be written over the other tab's change as if typed."""
+    earlier = open_visitor(javascript=True)
+    earlier.sign_up_quickly(new_person("gestionnaire", first_name="Lise", last_name="Meitner"))
+    company = new_company("Verreries Meitner")
+    http_create_structure(earlier.page.request, company)
+    url = open_edit(earlier, company)
+    later = Visitor(earlier.page.context.new_page(), earlier.inbox, javascript=True)
+    later.page.goto(url)
+    later.expect_step("Modifier la structure")
+    later.field("Ville").fill("Lyon")
+    later.button("Soumettre").click()
+    expect(later.page.locator("#flashes")).to_contain_text(SAVED)
+
+    earlier.field("Libellé de la structure").fill("Atelier du Sud")
+    earlier.page.get_by_role("button", name="English").click()
+    expect(earlier.page.locator("html")).to_have_attribute("lang", "en")
+    expect(earlier.field("Trading name")).to_have_value("Atelier du Sud")
+    earlier.button("Submit").click()
+    expect(earlier.page.locator("#flashes")).to_contain_text("The structure's information has been updated.")
+    main = earlier.page.locator("main")
+    expect(main).to_contain_text("Atelier du Sud")
+    expect(main).to_contain_text("Lyon")

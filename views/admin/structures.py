@@ -10,7 +10,7 @@ import operations
 from forms.admin import ActionForm
 from forms.structure import DesignateForm, StructureEditForm
 from models import Membership, Structure
-from structures import AccountClosed, Closed
+from structures import AccountClosed, ChangedMeanwhile, Closed
 from views import CLOSED, account_closed, invalid, page, renders
 from views.admin import action_limit, bp, checked_action, done, operator, refused, row_or_404, search_page
 
@@ -104,6 +104,13 @@ def _already_manager(structure: Structure, membership: Membership):
 @bp.route("/structures/<id:structure_id>/modifier", methods=["GET", "POST"])
 @action_limit
 def edit(structure_id: int):
+    try:
+        return _edit(structure_id)
+    except ChangedMeanwhile:  # by a request sent at the same time: checked again
+        return _edit(structure_id)
+
+
+def _edit(structure_id: int):
     structure = _structure(structure_id)
     form = StructureEditForm(structure=structure)
     if not form.is_submitted():
