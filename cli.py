@@ -80,6 +80,15 @@ def init_db() -> None:
             before, after = migrations.migrate()
     except (DatabaseError, InterfaceError) as error:
         raise unreachable(error) from None
+    if after > migrations.SCHEMA_VERSION:
+        # Left as it is and not an error (migrations never go down; an older
+        # process may run init-db beside a newer one), but said.
+        click.echo(
+            f"Database up to date (schema version {after}): newer than this code's "
+            f"{migrations.SCHEMA_VERSION}, left as it is; the other commands refuse it until that newer "
+            "version of the portal runs them."
+        )
+        return
     if before == after:
         click.echo(f"Database up to date (schema version {after}).")
     else:

@@ -20,6 +20,15 @@ def unreachable(error: Exception) -> click.ClickException:
     return click.ClickException(f"Database unusable: {first}")
 
 
+def newer_schema(version: int) -> click.ClickException:
+    """A database a newer version of the portal has migrated: init-db never
+    goes down, so it is no remedy."""
+    return click.ClickException(
+        f"The database's schema is at version {version}, newer than this code's {migrations.SCHEMA_VERSION}: "
+        "a newer version of the portal migrated it. Run that version, or restore a backup made before."
+    )
+
+
 def check_schema() -> None:
     """A one-line error unless the database answers with the schema this
     code was written for. A SQLite file that does not exist is not created."""
@@ -35,6 +44,8 @@ def check_schema() -> None:
                 version = 0
     except (DatabaseError, InterfaceError) as error:
         raise unreachable(error) from None
+    if version > migrations.SCHEMA_VERSION:
+        raise newer_schema(version)
     if version != migrations.SCHEMA_VERSION:
         raise click.ClickException(
             f"The database's schema is at version {version}, this code needs {migrations.SCHEMA_VERSION}: "

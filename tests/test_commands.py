@@ -7,6 +7,7 @@ import pytest
 
 import migrations
 from app import create_app
+from models import db
 from tests.support.app import clean_environment, make_app
 from tests.support.sirene_files import LEGAL_UNIT_HEADER, legal_unit, write
 
@@ -60,6 +61,23 @@ def test_commands_on_a_schema_not_migrated_yet_say_run_init_db(tmp_path, monkeyp
         assert_one_line_error(result, f"version {migrations.SCHEMA_VERSION - 1}", "init-db")
     assert app.test_cli_runner().invoke(args=["init-db"]).exit_code == 0
     assert app.test_cli_runner().invoke(args=["operator", "list"]).output == "No operator.\n"
+
+
+def test_commands_on_a_schema_newer_than_the_code_do_not_send_to_init_db(tmp_path, monkeypatch):
+    """A database a newer version migrated (the code rolled back): init-db
+    cannot take it down, so the other commands do not send the operator to
+    it, and it says the schema is newer than the code, not just up to date."""
+    clean_environment(monkeypatch)
+    app = make_app(tmp_path)
+    newer = migrations.SCHEMA_VERSION + 1
+    with app.app_context(), db.connection_context():
+        migrations.SchemaVersion.update(version=newer).execute()
+    result = app.test_cli_runner().invoke(args=["init-db"])
+    assert result.exit_code == 0 and f"version {newer}): newer than this code's" in result.output
+    for args in commands(tmp_path):
+        result = app.test_cli_runner().invoke(args=args)
+        assert_one_line_error(result, f"version {newer}", "newer")
+        assert "init-db" not in result.output, args
 
 
 @pytest.mark.parametrize("scheme", ["postgresql", "postgresql+pool"])

@@ -586,6 +586,73 @@ def test_an_oversized_draft_identifier_is_cut_and_set_aside_attack_oversized_dra
     assert "draft-set-aside" in text and value_of(marie.get(LINK), "identifier") == SIRET_NORMALISED
 
 
+LINKED_STRUCTURE = {
+    "identifier_type": "siret",
+    "identifier": SIRET_NORMALISED,
+    "sirene_siret": SIRET_NORMALISED,
+    "company_name": "CURIE ET FILLES",
+    "label": "ATELIER CURIE",
+    "address": "12 Boulevard HAUSSMANN",
+    "postal_code": "75009",
+    "city": "PARIS 9",
+    "country": "FR",
+}
+
+
+def test_creating_the_link_s_structure_keeps_the_draft_it_set_aside(marie, app):
+    """The link's form sent as it came (nothing typed, so no autosave): the
+    structure is created, and the draft begun for another SIRET, which the
+    page said was left as it is, comes back afterwards."""
+    marie.submit(STEP_6_DRAFT, {"identifier_type": "siret", "identifier": SIBLING, "label": "Lyon"})
+    [before] = step_six_drafts(app)
+    mark = value_of(marie.get(LINK), "set_aside")
+    assert mark
+    response = marie.submit("/structure/nouvelle", {**LINKED_STRUCTURE, "set_aside": mark})
+    assert "Votre compte est désormais actif" in follow(marie, response)
+    assert [s.identifier for s in structures(app)] == [SIRET_NORMALISED]
+    [after] = step_six_drafts(app)
+    assert (after.data, after.saved_at) == (before.data, before.saved_at)
+    back = marie.get("/structure/nouvelle")
+    assert value_of(back, "identifier") == SIBLING and value_of(back, "label") == "Lyon"
+
+
+def test_a_set_aside_draft_replaced_since_goes_with_the_structure(marie, app):
+    """Once the link's form was autosaved over the draft (as the page warns),
+    the draft is this structure's, and goes once it is created."""
+    marie.submit(STEP_6_DRAFT, {"identifier_type": "siret", "identifier": SIBLING, "label": "Lyon"})
+    mark = value_of(marie.get(LINK), "set_aside")
+    marie.submit(STEP_6_DRAFT, LINKED_STRUCTURE)
+    follow(marie, marie.submit("/structure/nouvelle", {**LINKED_STRUCTURE, "set_aside": mark}))
+    assert [s.identifier for s in structures(app)] == [SIRET_NORMALISED]
+    assert step_six_drafts(app) == []
+
+
+def test_attack_forged_set_aside_mark_does_not_keep_the_structure_s_own_draft(marie, app):
+    """A mark that does not name when the draft was saved keeps nothing: the
+    draft of the structure just created goes, as without the link."""
+    marie.submit(STEP_6_DRAFT, LINKED_STRUCTURE)
+    forged = {**LINKED_STRUCTURE, "set_aside": "2000-01-01T00:00:00"}
+    follow(marie, marie.submit("/structure/nouvelle", forged))
+    assert [s.identifier for s in structures(app)] == [SIRET_NORMALISED]
+    assert step_six_drafts(app) == []
+
+
+@pytest.mark.parametrize("kind", ["particulier", "en_cours"])
+def test_create_link_takes_up_a_draft_of_an_assigned_type_whatever_its_hidden_identifier(marie, app, kind):
+    """A SIRET typed, then the type changed to one the portal gives the
+    identifier of: the hidden field keeps the SIRET, but no identifier was
+    meant. The link takes the draft up, as for a draft with no identifier,
+    instead of naming it « pour l'identifiant » of a SIRET (its own, even)."""
+    marie.submit(
+        STEP_6_DRAFT, {"identifier_type": kind, "identifier": SIRET_NORMALISED, "phone": "01 23 45 67 89"}
+    )
+    for link in (LINK, f"/structure/nouvelle?siret={SIBLING}"):
+        response = marie.get(link)
+        assert "draft-set-aside" not in text_of(response)
+        assert value_of(response, "phone") == "01 23 45 67 89"
+        assert '<option selected value="siret">' in text_of(response)
+
+
 def test_search_points_to_an_establishment_of_the_same_siren(marie, app):
     follow(marie, first_and_second_submit(marie))
     response = marie.get(

@@ -143,7 +143,12 @@ def create():
         if answer and answer.entry and (linked or not kept):
             form.prefill()  # the empty fields; INSEE's other value named under a typed one
         return page(
-            "structure/create.html", form=form, found=form.sirene, saved_at=saved_at, set_aside=set_aside
+            "structure/create.html",
+            form=form,
+            found=form.sirene,
+            saved_at=saved_at,
+            set_aside=set_aside,
+            set_aside_mark=set_aside_mark(set_aside[1]) if set_aside else "",
         )
     valid = form.validate()
     if form.needs_prefill():
@@ -167,7 +172,7 @@ def create():
     except structures.TooManyCreated:
         form.form_errors.append(str(TOO_MANY_CREATED))
         return invalid("structure/create.html", form=form, saved_at=_keep(form))
-    drafts.delete(drafts.STRUCTURE, current_user)
+    _forget_draft()
     assigned = ""
     if structure.kind.internal:
         assigned = " " + _(
@@ -185,7 +190,7 @@ def create():
 
 
 def _already_attached(structure: Structure):
-    drafts.delete(drafts.STRUCTURE, current_user)
+    _forget_draft()
     flash(_("Vous êtes déjà rattaché à la structure %(name)s.", name=structure.company_name), "info")
     return advance("space.home")
 
@@ -209,14 +214,36 @@ def _linked_siret() -> str | None:
 
 def _draft_of(kept: dict, siret: str) -> bool:
     """Whether a step-6 draft was begun for this SIRET, or for no identifier
-    yet: then it is the one to go on with from the search's link."""
+    yet: then it is the one to go on with from the search's link. A type the
+    portal gives the identifier of has none typed: what its hidden field
+    holds is what was typed before the type was changed."""
     typed = kept.get("identifier")
     typed = typed.strip() if isinstance(typed, str) else ""
-    if not typed:
+    drafted = kept.get("identifier_type", SIRET)
+    kind = IDENTIFIER_TYPES.get(drafted) if isinstance(drafted, str) else None
+    if not typed or (kind is not None and kind.internal):
         return True
-    if kept.get("identifier_type", SIRET) != SIRET:
+    if drafted != SIRET:
         return False
     return same_identifier(SIRET, typed, siret)
+
+
+def set_aside_mark(saved_at) -> str:
+    """What the page that set a draft aside posts back (``set_aside``): when
+    that draft was saved, to tell whether it is still the one left there."""
+    return saved_at.isoformat() if saved_at is not None else ""
+
+
+def _forget_draft() -> None:
+    """The step-6 draft goes once its structure is created or found, except
+    the draft the search's link set aside and nothing has replaced since (the
+    form came from that page and was sent without a failed « Soumettre » or an
+    autosave): it was begun for another structure, and is still to come back."""
+    kept, saved_at = drafts.load(drafts.STRUCTURE, current_user)
+    mark = request.form.get("set_aside", "")
+    if kept and mark and mark == set_aside_mark(saved_at):
+        return
+    drafts.delete(drafts.STRUCTURE, current_user)
 
 
 def _drafted(form: StructureForm) -> list[str]:

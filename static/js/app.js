@@ -245,7 +245,10 @@
 
   // The language switch: back to the page as it is now in the address bar
   // (htmx may have moved on since the header was drawn), and a half-filled
-  // step's draft saved first, so the page comes back refilled.
+  // step's draft saved first, so the page comes back refilled. Not where the
+  // page has set a draft aside (step 6 from the search's « Créer cette
+  // structure » for another SIRET): saving would replace that draft with the
+  // form the person has only looked at; what they typed is carried instead.
   var switching = false;
   document.addEventListener("submit", function (event) {
     var form = event.target;
@@ -253,7 +256,7 @@
     form.elements.next.value = window.location.pathname + window.location.search;
     carryTyped();
     var status = document.getElementById("draft-status");
-    if (!status || !window.htmx) return;
+    if (!status || !window.htmx || document.getElementById("draft-set-aside")) return;
     event.preventDefault();
     switching = true;
     var submitter = event.submitter;

@@ -178,3 +178,28 @@ def test_the_search_link_for_another_siret_names_the_draft_it_leaves(any_visitor
     notice.get_by_role("link", name="Reprendre ce brouillon").click()
     expect(visitor.identifier).to_have_value(drafted.siret)
     expect(visitor.field("Raison sociale")).to_have_value(drafted.name)
+
+
+def test_the_language_switch_keeps_the_draft_the_search_link_set_aside(visitor):
+    """On the link's form for another SIRET, the switch does not save that
+    form over the draft the page says it leaves: the page comes back in
+    English with the same notice, what was typed carried, and « Go back to
+    that draft » brings the draft back."""
+    visitor.sign_up_quickly()
+    drafted, linked = new_company("Ateliers Joliot"), new_company("Ateliers Curie")
+    page = visitor.page
+    page.goto(pages.STRUCTURE_FORM_PATH)
+    visitor.identifier.fill(drafted.siret)
+    visitor.field("Raison sociale").fill(drafted.name)
+    visitor.button("Enregistrer le brouillon").click()
+    expect(page.locator("#draft-status")).to_have_text(SAVED)
+    page.goto(f"{pages.STRUCTURE_FORM_PATH}?siret={linked.siret}")
+    expect(page.locator("#draft-set-aside")).to_contain_text(drafted.siret)
+    visitor.field("Raison sociale").fill(linked.name)  # no pause: no autosave before the switch
+    page.get_by_role("button", name="English").click()
+    expect(page.locator("html")).to_have_attribute("lang", "en")
+    expect(page.locator("#draft-set-aside")).to_contain_text(drafted.siret)
+    expect(visitor.field("Company name")).to_have_value(linked.name)
+    page.locator("#draft-set-aside").get_by_role("link").click()
+    expect(visitor.identifier).to_have_value(drafted.siret)
+    expect(visitor.field("Company name")).to_have_value(drafted.name)
