@@ -155,20 +155,27 @@ def test_the_search_link_takes_up_the_draft_for_its_siret_and_keeps_it_over_the_
     expect(visitor.identifier).to_have_value(company.siret)
 
 
+def draft_then_link(visitor):
+    """A step-6 draft saved for one company, then the search's link for
+    another opened: (the draft's company, the link's)."""
+    drafted, linked = new_company("Ateliers Joliot"), new_company("Ateliers Curie")
+    visitor.page.goto(pages.STRUCTURE_FORM_PATH)
+    visitor.identifier.fill(drafted.siret)
+    visitor.field("Raison sociale").fill(drafted.name)
+    visitor.button("Enregistrer le brouillon").click()
+    expect(visitor.page.locator("#draft-status")).to_have_text(SAVED)
+    visitor.page.goto(f"{pages.STRUCTURE_FORM_PATH}?siret={linked.siret}")
+    return drafted, linked
+
+
 def test_the_search_link_for_another_siret_names_the_draft_it_leaves(any_visitor):
     """The draft was begun for one SIRET, the link names another: the form is
     the link's; the draft is named, and « Reprendre ce brouillon » brings it
     back as long as nothing was typed on the link's form."""
     visitor = any_visitor
     visitor.sign_up_quickly()
-    drafted, linked = new_company("Ateliers Joliot"), new_company("Ateliers Curie")
+    drafted, linked = draft_then_link(visitor)
     page = visitor.page
-    page.goto(pages.STRUCTURE_FORM_PATH)
-    visitor.identifier.fill(drafted.siret)
-    visitor.field("Raison sociale").fill(drafted.name)
-    visitor.button("Enregistrer le brouillon").click()
-    expect(page.locator("#draft-status")).to_have_text(SAVED)
-    page.goto(f"{pages.STRUCTURE_FORM_PATH}?siret={linked.siret}")
     expect(visitor.identifier).to_have_value(linked.siret)
     expect(visitor.field("Raison sociale")).to_have_value("")
     notice = page.locator("#draft-set-aside")
@@ -186,14 +193,8 @@ def test_the_language_switch_keeps_the_draft_the_search_link_set_aside(visitor):
     English with the same notice, what was typed carried, and « Go back to
     that draft » brings the draft back."""
     visitor.sign_up_quickly()
-    drafted, linked = new_company("Ateliers Joliot"), new_company("Ateliers Curie")
+    drafted, linked = draft_then_link(visitor)
     page = visitor.page
-    page.goto(pages.STRUCTURE_FORM_PATH)
-    visitor.identifier.fill(drafted.siret)
-    visitor.field("Raison sociale").fill(drafted.name)
-    visitor.button("Enregistrer le brouillon").click()
-    expect(page.locator("#draft-status")).to_have_text(SAVED)
-    page.goto(f"{pages.STRUCTURE_FORM_PATH}?siret={linked.siret}")
     expect(page.locator("#draft-set-aside")).to_contain_text(drafted.siret)
     visitor.field("Raison sociale").fill(linked.name)  # no pause: no autosave before the switch
     page.get_by_role("button", name="English").click()

@@ -31,21 +31,27 @@ def open_edit(tab, company) -> str:
     return tab.page.url
 
 
+def two_tabs(open_visitor, javascript: bool, person, company):
+    """A new manager of ``company``, with its edit open in two pages of one
+    browser (one session): (earlier, later). Each test has its own manager:
+    an account creates 3 structures a day at most."""
+    earlier = open_visitor(javascript=javascript)
+    earlier.sign_up_quickly(person)
+    http_create_structure(earlier.page.request, company)
+    url = open_edit(earlier, company)
+    later = Visitor(earlier.page.context.new_page(), earlier.inbox, javascript=javascript)
+    later.page.goto(url)
+    later.expect_step("Modifier la structure")
+    return earlier, later
+
+
 @pytest.mark.parametrize("javascript", [True, False], ids=["js", "nojs"])
 def test_the_tab_sent_last_names_what_the_other_saved_then_saves_when_sent_again(
     javascript, request, open_visitor
 ):
-    """Each run has its own manager: an account creates 3 structures a day at most."""
     shots = request.getfixturevalue("shots") if javascript else None
-    earlier = open_visitor(javascript=javascript)
-    earlier.sign_up_quickly(new_person("gestionnaire", first_name="Paul", last_name="Martin"))
-    company = new_company("Forges Martin")
-    http_create_structure(earlier.page.request, company)
-    url = open_edit(earlier, company)
-    # The other tab: the same session in a second page of the browser context.
-    later = Visitor(earlier.page.context.new_page(), earlier.inbox, javascript=javascript)
-    later.page.goto(url)
-    later.expect_step("Modifier la structure")
+    person = new_person("gestionnaire", first_name="Paul", last_name="Martin")
+    earlier, later = two_tabs(open_visitor, javascript, person, new_company("Forges Martin"))
 
     later.field("Ville").fill("Lyon")
     later.field("Adresse électronique").fill("accueil@forges-martin.fr")
@@ -80,14 +86,8 @@ def test_the_language_switch_keeps_what_the_page_showed_so_a_change_meanwhile_is
     """JavaScript carries the fields over the switch, those left as shown
     too: the page must come back with what it showed, or its earlier values
     would be written over the other tab's change as if typed."""
-    earlier = open_visitor(javascript=True)
-    earlier.sign_up_quickly(new_person("gestionnaire", first_name="Lise", last_name="Meitner"))
-    company = new_company("Verreries Meitner")
-    http_create_structure(earlier.page.request, company)
-    url = open_edit(earlier, company)
-    later = Visitor(earlier.page.context.new_page(), earlier.inbox, javascript=True)
-    later.page.goto(url)
-    later.expect_step("Modifier la structure")
+    person = new_person("gestionnaire", first_name="Lise", last_name="Meitner")
+    earlier, later = two_tabs(open_visitor, True, person, new_company("Verreries Meitner"))
     later.field("Ville").fill("Lyon")
     later.button("Soumettre").click()
     expect(later.page.locator("#flashes")).to_contain_text(SAVED)
