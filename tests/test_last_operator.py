@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from models import AuditEvent, User, db
 from passwords import hash_password
 from tests.support.app import query, user_row
@@ -191,34 +193,22 @@ def _open_operators() -> list[str]:
     return [u.email for u in User.select().where(User.is_operator & (User.status == User.ACTIVE))]
 
 
-def test_attack_two_operators_closing_each_other_at_once_leave_one(app):
-    """Each opened the other's page and sends « Désactiver »; both requests
-    were let in while both were open. The one that comes second was closed
-    meanwhile: it is refused, and the portal keeps an operator."""
+@pytest.mark.parametrize("action", ["disable", "delete_account"])
+def test_attack_two_operators_closing_or_deleting_each_other_at_once_leave_one(app, action):
+    """Each opened the other's page and sends « Désactiver » (or deletes the
+    account); both requests were let in while both were open. The one that
+    comes second was closed meanwhile: it is refused, and the portal keeps an
+    operator."""
     import operations
 
     _two_operators(app)
+    act = getattr(operations, action)
 
     def race():
         marie, relais = _as_loaded(EMAIL), _as_loaded(OTHER)
         marie_page, relais_page = _as_loaded(EMAIL), _as_loaded(OTHER)
-        first = operations.disable(marie, relais_page)
-        second = operations.disable(relais, marie_page)
-        return first, second, _open_operators()
-
-    assert in_request(app, race) == (True, False, [EMAIL])
-
-
-def test_attack_two_operators_deleting_each_other_at_once_leave_one(app):
-    import operations
-
-    _two_operators(app)
-
-    def race():
-        marie, relais = _as_loaded(EMAIL), _as_loaded(OTHER)
-        marie_page, relais_page = _as_loaded(EMAIL), _as_loaded(OTHER)
-        first = operations.delete_account(marie, relais_page)
-        second = operations.delete_account(relais, marie_page)
+        first = act(marie, relais_page)
+        second = act(relais, marie_page)
         return first, second, _open_operators()
 
     assert in_request(app, race) == (True, False, [EMAIL])

@@ -111,18 +111,7 @@ def test_known_siret_comes_back_filled_then_second_submit_creates(marie, app):
     assert (value_of(response, "postal_code"), value_of(response, "city")) == ("75009", "PARIS 9")
     assert value_of(response, "sirene_siret") == SIRET_NORMALISED
     assert 'class="error-message"' not in text and "Il y a " not in text
-    data = {
-        "identifier_type": "siret",
-        "identifier": SIRET_NORMALISED,
-        "sirene_siret": SIRET_NORMALISED,
-        "company_name": "CURIE ET FILLES",
-        "label": "ATELIER CURIE",
-        "address": "12 Boulevard HAUSSMANN",
-        "postal_code": "75009",
-        "city": "PARIS 9",
-        "country": "FR",
-        "email": "contact@curie.fr",
-    }
+    data = {**LINKED_STRUCTURE, "email": "contact@curie.fr"}  # the directory's fill, and an address
     page = follow(marie, marie.submit("/structure/nouvelle", data))
     assert "Votre compte est désormais actif" in page
     [structure] = structures(app)
