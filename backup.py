@@ -25,6 +25,7 @@ import sqlite3
 import subprocess
 import tempfile
 from collections.abc import Iterator
+from datetime import date
 from pathlib import Path
 from urllib.parse import unquote, urlsplit, urlunsplit
 
@@ -117,9 +118,18 @@ def backup_postgresql(url: str, target: Path) -> None:
             raise click.ClickException(f"pg_dump failed: {result.stderr.strip()}")
 
 
+def _a_file(path: str) -> Path:
+    """PATH as given: one ending with a slash names a folder, which the copy
+    would otherwise be written as (a file of that name)."""
+    if path.endswith(("/", os.sep)):
+        example = f"{path}portail-{date.today().isoformat()}.db"
+        raise click.BadParameter(f"{path!r} names a folder: give the backup file's name, e.g. {example}.")
+    return Path(path)
+
+
 @click.command("backup")
 @with_appcontext
-@click.argument("path", type=click.Path(dir_okay=False, writable=True, path_type=Path))
+@click.argument("path", type=click.Path(dir_okay=False, writable=True), callback=lambda _c, _p, v: _a_file(v))
 def backup(path: Path) -> None:
     """Copy the database, consistently, to PATH (one file) while the portal runs."""
     url = current_app.config["DATABASE_URL"]

@@ -514,3 +514,13 @@ def test_a_bad_metrics_network_stops_the_start(tmp_path, monkeypatch):
     clean_environment(monkeypatch)
     with pytest.raises(RuntimeError, match="FLASK_METRICS_ALLOWED_NETWORKS"):
         make_app(tmp_path, METRICS_ALLOWED_NETWORKS=["not-a-network"])
+
+
+def test_backup_to_a_path_ending_with_a_slash_says_it_names_a_folder(app, tmp_path):
+    """« backup /var/backups/portail/ » (a folder that does not exist yet)
+    would have written the copy as a file of that name."""
+    folder = f"{tmp_path / 'copies'}/"
+    result = app.test_cli_runner().invoke(args=["backup", folder])
+    assert result.exit_code == 2 and "Traceback" not in result.output
+    assert f"'{folder}' names a folder: give the backup file's name, e.g. {folder}portail-" in result.output
+    assert not (tmp_path / "copies").exists()
