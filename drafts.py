@@ -107,7 +107,19 @@ def data_of(draft: Draft) -> dict:
     return data if isinstance(data, dict) else {}
 
 
-def delete(kind: str, user: User | None = None) -> None:
+def delete(kind: str, user: User | None = None, unless_saved_at: str = "") -> None:
+    """Forget the draft of step ``kind``; with ``unless_saved_at`` (a page's
+    ``mark`` of a draft it left as it was), not if it is still that draft."""
     key = _key(kind, user)
-    if key:
-        Draft.drop(key)
+    if not key:
+        return
+    if unless_saved_at:
+        _, saved_at = load(kind, user)
+        if unless_saved_at == mark(saved_at):
+            return
+    Draft.drop(key)
+
+
+def mark(saved_at: datetime | None) -> str:
+    """Which draft a page had (when it was saved), as the page posts it back."""
+    return saved_at.isoformat() if saved_at is not None else ""

@@ -1013,6 +1013,12 @@ class Membership(BaseModel):
         return cls.get_by_id(existing.id), renewed == 1
 
     @property
+    def holds_the_role(self) -> bool:
+        """Whether it is its structure's gestionnaire principal, for someone:
+        the role held by a closed account is held for nobody (``manager``)."""
+        return self.role == Membership.MANAGER and not self.account_closed
+
+    @property
     def account_closed(self) -> bool:
         """Whether its account was closed by an operator (disabled): a request
         of a closed account may be refused, never approved, until it reopens."""

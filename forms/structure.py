@@ -26,6 +26,7 @@ from rules.identifiers import (
     UE,
     IdentifierType,
     check_identifier_country,
+    same_identifier,
     vat_country,
 )
 from rules.messages import NOT_A_CHOICE, REQUIRED, too_long
@@ -280,6 +281,23 @@ class StructureForm(IdentifierFields, StructureDetails):
             return {}
         entry = directory.consult(siret).entry
         return {name: getattr(entry, name) or "" for name in self.FILLED} if entry else {}
+
+    @staticmethod
+    def drafted_for(kept: dict, siret: str) -> bool:
+        """Whether a step-6 draft (``kept``, as ``drafts.load`` gives it) was
+        begun for this SIRET, or for no identifier yet: then it is the one to
+        go on with from the search's link. A type the portal gives the
+        identifier of has none typed: what its hidden field holds is what was
+        typed before the type was changed."""
+        typed = kept.get("identifier")
+        typed = typed.strip() if isinstance(typed, str) else ""
+        drafted = kept.get("identifier_type", SIRET)
+        kind = IDENTIFIER_TYPES.get(drafted) if isinstance(drafted, str) else None
+        if not typed or (kind is not None and kind.internal):
+            return True
+        if drafted != SIRET:
+            return False
+        return same_identifier(SIRET, typed, siret)
 
     def follow_type(self) -> None:
         """The type has changed (htmx): a country the new type refuses says so
@@ -563,12 +581,18 @@ class DesignateForm(Form):
         """``members``: the structure's active members; those who may take the
         role (``Membership.may_take_the_role``) are offered."""
         super().__init__(*args, **kwargs)
+        self.members = list(members)
         self.candidates = [
             SelectChoice(m.id, f"{m.user.full_name} ({shown_email(m.user.email)})")
-            for m in members
+            for m in self.members
             if m.may_take_the_role
         ]
         self.member.choices = [SelectChoice("", _("Sélectionner un membre")), *self.candidates]
+
+    def chosen_holder(self):
+        """The member chosen, if they hold the role already (the form sent
+        twice, or another designation meanwhile), else None."""
+        return next((m for m in self.members if m.id == self.member.data and m.holds_the_role), None)
 
 
 class HandoverForm(DesignateForm):

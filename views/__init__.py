@@ -8,6 +8,7 @@ registers the function that renders it (``@renders("structure.choose")``)."""
 
 from __future__ import annotations
 
+import functools
 import json
 import secrets
 from collections.abc import Callable
@@ -247,6 +248,24 @@ def in_place(template: str, status: int = 200, **context) -> Response:
 def invalid(template: str, **context) -> Response:
     """The same step with its errors: 422, which htmx is configured to swap."""
     return page(template, 422, **context)
+
+
+def checked_again_once(overtaken: type[Exception]):
+    """A view whose write found the data changed since its checks (``overtaken``,
+    by a request sent at the same time; nothing stored) runs once more,
+    checking against what is stored now."""
+
+    def decorate(view):
+        @functools.wraps(view)
+        def once_more(*args, **kwargs):
+            try:
+                return view(*args, **kwargs)
+            except overtaken:
+                return view(*args, **kwargs)
+
+        return once_more
+
+    return decorate
 
 
 # -- htmx response headers (htmx 2.0) ------------------------------------------------

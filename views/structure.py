@@ -20,7 +20,7 @@ from forms.structure import (
     StructureSearchForm,
 )
 from models import Membership, Structure
-from rules.identifiers import IDENTIFIER_TYPES, SIRET, same_identifier
+from rules.identifiers import IDENTIFIER_TYPES, SIRET
 from rules.places import country_name
 from security import account_limits, advanced, limit
 from sirene import directory
@@ -28,6 +28,7 @@ from views import (
     ATTACHED,
     JUST_ACTIVATED,
     advance,
+    checked_again_once,
     confirm_attached,
     draft_saved,
     invalid,
@@ -129,7 +130,7 @@ def create():
     kept, saved_at = drafts.load(drafts.STRUCTURE, current_user)
     linked = None if request.form else _linked_siret()
     set_aside = None  # a draft for another identifier, named on the page and left as it is
-    if linked and kept and not _draft_of(kept, linked):
+    if linked and kept and not StructureForm.drafted_for(kept, linked):
         set_aside, kept, saved_at = (kept, saved_at), {}, None
     if linked:  # offered by the attachment search: its SIRET, with the draft begun for it (or for none)
         data = {**drafts.fill(kept, _drafted(StructureForm(formdata=None))), "identifier_type": SIRET}
@@ -148,7 +149,7 @@ def create():
             found=form.sirene,
             saved_at=saved_at,
             set_aside=set_aside,
-            set_aside_mark=set_aside_mark(set_aside[1]) if set_aside else "",
+            set_aside_mark=drafts.mark(set_aside[1]) if set_aside else "",
         )
     valid = form.validate()
     if form.needs_prefill():
@@ -212,38 +213,12 @@ def _linked_siret() -> str | None:
     return siret[: drafts.MAX_VALUE] or None
 
 
-def _draft_of(kept: dict, siret: str) -> bool:
-    """Whether a step-6 draft was begun for this SIRET, or for no identifier
-    yet: then it is the one to go on with from the search's link. A type the
-    portal gives the identifier of has none typed: what its hidden field
-    holds is what was typed before the type was changed."""
-    typed = kept.get("identifier")
-    typed = typed.strip() if isinstance(typed, str) else ""
-    drafted = kept.get("identifier_type", SIRET)
-    kind = IDENTIFIER_TYPES.get(drafted) if isinstance(drafted, str) else None
-    if not typed or (kind is not None and kind.internal):
-        return True
-    if drafted != SIRET:
-        return False
-    return same_identifier(SIRET, typed, siret)
-
-
-def set_aside_mark(saved_at) -> str:
-    """What the page that set a draft aside posts back (``set_aside``): when
-    that draft was saved, to tell whether it is still the one left there."""
-    return saved_at.isoformat() if saved_at is not None else ""
-
-
 def _forget_draft() -> None:
     """The step-6 draft goes once its structure is created or found, except
     the draft the search's link set aside and nothing has replaced since (the
     form came from that page and was sent without a failed « Soumettre » or an
     autosave): it was begun for another structure, and is still to come back."""
-    kept, saved_at = drafts.load(drafts.STRUCTURE, current_user)
-    mark = request.form.get("set_aside", "")
-    if kept and mark and mark == set_aside_mark(saved_at):
-        return
-    drafts.delete(drafts.STRUCTURE, current_user)
+    drafts.delete(drafts.STRUCTURE, current_user, unless_saved_at=request.form.get("set_aside", ""))
 
 
 def _drafted(form: StructureForm) -> list[str]:
@@ -470,14 +445,8 @@ def _not_editable(structure_id: int):
 
 @bp.route("/<id:structure_id>/modifier", methods=["GET", "POST"])
 @login_required
+@checked_again_once(structures.ChangedMeanwhile)
 def edit(structure_id: int):
-    try:
-        return _edit(structure_id)
-    except structures.ChangedMeanwhile:  # by a request sent at the same time: checked again
-        return _edit(structure_id)
-
-
-def _edit(structure_id: int):
     structure, membership = _member_structure(structure_id)
     if membership.role != Membership.MANAGER:
         return _not_the_manager(structure)

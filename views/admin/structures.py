@@ -11,7 +11,7 @@ from forms.admin import ActionForm
 from forms.structure import DesignateForm, StructureEditForm
 from models import Membership, Structure
 from structures import AccountClosed, ChangedMeanwhile, Closed
-from views import CLOSED, account_closed, invalid, page, renders
+from views import CLOSED, account_closed, checked_again_once, invalid, page, renders
 from views.admin import action_limit, bp, checked_action, done, operator, refused, row_or_404, search_page
 
 
@@ -58,10 +58,9 @@ def structure(structure_id: int):
 @action_limit
 def designate(structure_id: int):
     structure = _structure(structure_id)
-    members = structure.active_members()
-    form = DesignateForm(members=members)
+    form = DesignateForm(members=structure.active_members())
     if not form.validate():
-        holder = _holding_the_role(members, form.member.data)
+        holder = form.chosen_holder()
         if holder is not None:  # sent twice, or by another operator meanwhile
             return _already_manager(structure, holder)
         if not form.candidates:  # the one chosen left meanwhile
@@ -82,15 +81,6 @@ def designate(structure_id: int):
     )
 
 
-def _holding_the_role(members: list[Membership], membership_id) -> Membership | None:
-    """The member chosen, if they are the structure's gestionnaire principal
-    already (their account open: a closed one holds the role for nobody)."""
-    for member in members:
-        if member.id == membership_id and member.role == Membership.MANAGER and not member.account_closed:
-            return member
-    return None
-
-
 def _already_manager(structure: Structure, membership: Membership):
     return refused(
         _(
@@ -103,14 +93,8 @@ def _already_manager(structure: Structure, membership: Membership):
 
 @bp.route("/structures/<id:structure_id>/modifier", methods=["GET", "POST"])
 @action_limit
+@checked_again_once(ChangedMeanwhile)
 def edit(structure_id: int):
-    try:
-        return _edit(structure_id)
-    except ChangedMeanwhile:  # by a request sent at the same time: checked again
-        return _edit(structure_id)
-
-
-def _edit(structure_id: int):
     structure = _structure(structure_id)
     form = StructureEditForm(structure=structure)
     if not form.is_submitted():
