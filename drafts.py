@@ -24,12 +24,16 @@ SESSION_KEY = "draft"  # the browser's draft id, in the session cookie
 SIGNUP = "signup"
 STRUCTURE = "structure"
 ACCOUNT = "account"
+CARRIED = "carried"  # a page's form, over the language switch without JavaScript (carry)
+CARRIED_PAGE = "carried"  # in the session: the page it is for (no query without one)
 
 MAX_VALUE = 300  # characters kept per field: more than any field accepts
 NEVER_KEPT = frozenset({"password", "password_confirm", "current_password", "answer", "csrf_token"})
 
 
 def _ttl(kind: str) -> timedelta:
+    if kind == CARRIED:
+        return timedelta(minutes=10)  # the switch redirects at once
     if kind == SIGNUP:
         return timedelta(hours=int(current_app.config["DRAFT_SIGNUP_HOURS"]))
     return timedelta(days=int(current_app.config["DRAFT_STRUCTURE_DAYS"]))
@@ -123,3 +127,31 @@ def delete(kind: str, user: User | None = None, unless_saved_at: str = "") -> No
 def mark(saved_at: datetime | None) -> str:
     """Which draft a page had (when it was saved), as the page posts it back."""
     return saved_at.isoformat() if saved_at is not None else ""
+
+
+def carry(page: str, fields: dict[str, str], user: User | None = None) -> None:
+    """Keep what a page's form held when the language switch was sent from
+    it (without JavaScript), for that page's next showing in this browser
+    only (``take_carried``); never a secret field (``LanguageForm.carried``)."""
+    data = {name: value for name, value in fields.items() if name not in NEVER_KEPT}
+    kept = json.dumps({"page": page, "fields": data})
+    Draft.keep(_browser_key(CARRIED, create=True), kept, _ttl(CARRIED), user)
+    session[CARRIED_PAGE] = page
+
+
+def take_carried(page: str) -> dict[str, str]:
+    """What ``carry`` kept for ``page`` in this browser, once: {} on any
+    other page (it waits for its own, briefly) or when nothing was kept."""
+    if session.get(CARRIED_PAGE) != page:
+        return {}
+    del session[CARRIED_PAGE]
+    key = _browser_key(CARRIED, create=False)
+    draft = Draft.live(key) if key else None
+    if draft is None:
+        return {}
+    Draft.drop(key)
+    data = data_of(draft)
+    fields = data.get("fields")
+    if data.get("page") != page or not isinstance(fields, dict):
+        return {}
+    return {name: value[:MAX_VALUE] for name, value in fields.items() if isinstance(value, str)}

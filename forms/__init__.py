@@ -3,10 +3,14 @@ into WTForms validators."""
 
 from __future__ import annotations
 
-from flask import request
+from collections.abc import Iterator
+from functools import cache
+
+from flask import g, request
 from flask_wtf import FlaskForm
-from werkzeug.datastructures import CombinedMultiDict
-from wtforms import EmailField, PasswordField, StringField
+from werkzeug.datastructures import CombinedMultiDict, MultiDict
+from wtforms import BooleanField, EmailField, FileField, HiddenField, PasswordField, RadioField, StringField
+from wtforms.fields.core import Field, UnboundField
 
 from forms.validators import PlainText
 from rules.email import shown_email
@@ -21,13 +25,30 @@ class Form(FlaskForm):
 
     Every text field (passwords excepted: never shown, and hashed as typed)
     is first checked by ``PlainText``: no invisible or direction-reversing
-    character, NFC."""
+    character, NFC.
+
+    A page's form shown again after the language switch (without JavaScript,
+    ``views.language``) comes back with what was typed in it (``carried``)."""
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         for field in self:
             if isinstance(field, StringField) and not isinstance(field, PasswordField):
                 field.validators = [PlainText(), *field.validators]
+        carried = g.get("carried")
+        if carried and request.method == "GET":
+            self._take_back(carried)
+
+    def _take_back(self, carried: dict[str, str]) -> None:
+        """The values this form held when the switch was sent from it, as
+        typed (a box unticked is one not sent); never into a form read from
+        the request, nor into a field that is never carried."""
+        fields = [field for field in self if carriable(field)]
+        if not any(field.name in carried for field in fields) or any(field.raw_data for field in self):
+            return
+        for field in fields:
+            if field.name in carried or isinstance(field, BooleanField):
+                field.process(MultiDict({field.name: carried[field.name]} if field.name in carried else {}))
 
     class Meta(FlaskForm.Meta):
         def wrap_formdata(self, form, formdata):
@@ -48,3 +69,47 @@ class EmailAddressField(EmailField):
 
     def _value(self) -> str:
         return shown_email(super()._value())
+
+
+def carriable(field: Field) -> bool:
+    """Whether what a field holds may be carried over the language switch:
+    never a secret (``secret``), a file, a hidden field (the CSRF token, the
+    page's own state) unless marked ``data-carried`` (what an edit form
+    showed), nor a box that confirms something (required)."""
+    if isinstance(field, HiddenField):
+        return bool((field.render_kw or {}).get("data-carried"))
+    if isinstance(field, FileField) or secret(field):
+        return False
+    return not (isinstance(field, (BooleanField, RadioField)) and field.flags.required)
+
+
+def secret(field: Field | UnboundField) -> bool:
+    """A password, a one-time code, or an answer the page asks for again
+    (``data-not-carried``: the captcha's): never kept anywhere as typed."""
+    kind = field.field_class if isinstance(field, UnboundField) else type(field)
+    extra = (field.kwargs.get("render_kw") if isinstance(field, UnboundField) else field.render_kw) or {}
+    return (
+        issubclass(kind, PasswordField)
+        or bool(extra.get("data-not-carried"))
+        or extra.get("autocomplete") == "one-time-code"
+    )
+
+
+def _forms(cls: type = Form) -> Iterator[type]:
+    for subclass in cls.__subclasses__():
+        yield subclass
+        yield from _forms(subclass)
+
+
+@cache
+def secret_names() -> frozenset[str]:
+    """The names of the secret fields of every form of the portal, and the
+    CSRF token's: what the language switch sent from a page is kept without
+    them, whichever form it came from."""
+    names = {"csrf_token"}
+    for form in _forms():
+        for name in dir(form):
+            unbound = getattr(form, name, None)
+            if isinstance(unbound, UnboundField) and secret(unbound):
+                names.add(unbound.kwargs.get("name") or name)
+    return frozenset(names)

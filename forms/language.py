@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from flask import request
 from wtforms import HiddenField, SelectChoice, SelectField
 from wtforms.validators import InputRequired
 
 import i18n
-from forms import Form
+from forms import Form, secret_names
+
+MAX_CARRIED = 60  # fields: more than any page's form has
+MAX_CARRIED_VALUE = 300  # characters: more than any field accepts
 
 
 class LanguageForm(Form):
@@ -14,5 +18,25 @@ class LanguageForm(Form):
         choices=[SelectChoice(code, i18n.NAMES[code]) for code in i18n.LANGUAGES],
         validators=[InputRequired()],
     )
-    # The page to come back to: a path of this site (views.safe_next).
+    # The page to come back to: a path of this site (views.safe_next). A
+    # switch sent from a page's form (without JavaScript) names it in its
+    # address instead: the form is the page's, not the switch's.
     next = HiddenField()
+
+    @property
+    def page(self) -> str | None:
+        return request.args.get("next") or self.next.data
+
+    def carried(self) -> dict[str, str]:
+        """What the page's form held, when the switch was sent from it
+        (its button is then that form's, without JavaScript): each field's
+        first value, bounded; never a secret field of any form, nor the
+        switch's own."""
+        own = {"lang", "next"}
+        kept = {}
+        for name, value in request.form.items():
+            if len(kept) == MAX_CARRIED:
+                break
+            if name not in own and name not in secret_names() and len(name) <= 100:
+                kept[name] = value[:MAX_CARRIED_VALUE]
+        return kept

@@ -411,14 +411,14 @@ class StructureEditForm(StructureDetails):
     the person's values are written."""
 
     # Its label is given: see StructureForm.sirene_siret.
-    seen = HiddenField("Seen")
+    seen = HiddenField("Seen", render_kw={"data-carried": True})  # over the language switch too
 
     def __init__(self, *args, structure=None, **kwargs):
         self.structure = structure
         super().__init__(*args, obj=structure, **kwargs)
         self.changed_since: dict[str, str] = {}  # both here and meanwhile: the stored value
         self.taken_since: dict[str, str] = {}  # meanwhile only: taken, and named
-        if not self.is_submitted():
+        if not self.is_submitted() and not self.seen.raw_data:  # unless carried back (forms.Form)
             self.seen.data = _seen(structure)
 
     def identifier_for_country(self) -> tuple[str, str]:

@@ -215,8 +215,8 @@ def _shared_key(template: str) -> tuple | None:
     """What the shared page depends on, or None when it must be rendered for this request."""
     if current_app.jinja_env.auto_reload or request.method != "GET" or request.query_string:
         return None
-    if "_flashes" in session or current_user.is_authenticated:
-        return None
+    if "_flashes" in session or current_user.is_authenticated or g.get("carried"):
+        return None  # the page holds this visitor's message, account, or fields carried back
     htmx = request.htmx
     return (template, i18n.current(), bool(htmx), bool(htmx and htmx.boosted), request.path)
 

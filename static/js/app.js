@@ -250,6 +250,14 @@
   // structure » for another SIRET): saving would replace that draft with the
   // form the person has only looked at; what they typed is carried instead.
   var switching = false;
+  // Without JavaScript a page's form may own the switch's buttons, to send
+  // what it holds (templates/layouts/_language_switch.html); here they are
+  // the switch's again, and the fields are carried as above.
+  document.querySelectorAll("[data-language-switch] button[form]").forEach(function (button) {
+    ["form", "formaction", "formmethod", "formnovalidate"].forEach(function (name) {
+      button.removeAttribute(name);
+    });
+  });
   document.addEventListener("submit", function (event) {
     var form = event.target;
     if (!form.hasAttribute || !form.hasAttribute("data-language-switch") || switching) return;
