@@ -26,6 +26,7 @@ STRUCTURE = "structure"
 ACCOUNT = "account"
 CARRIED = "carried"  # a page's form, over the language switch without JavaScript (carry)
 CARRIED_PAGE = "carried"  # in the session: the page it is for (no query without one)
+PAGE = "_page"  # in a carried draft: the page it is for
 
 MAX_VALUE = 300  # characters kept per field: more than any field accepts
 NEVER_KEPT = frozenset({"password", "password_confirm", "current_password", "answer", "csrf_token"})
@@ -132,10 +133,11 @@ def mark(saved_at: datetime | None) -> str:
 def carry(page: str, fields: dict[str, str], user: User | None = None) -> None:
     """Keep what a page's form held when the language switch was sent from
     it (without JavaScript), for that page's next showing in this browser
-    only (``take_carried``); never a secret field (``LanguageForm.carried``)."""
-    data = {name: value for name, value in fields.items() if name not in NEVER_KEPT}
-    kept = json.dumps({"page": page, "fields": data})
-    Draft.keep(_browser_key(CARRIED, create=True), kept, _ttl(CARRIED), user)
+    only (``take_carried``); never a secret field (``LanguageForm.carried``).
+    Kept flat, as a step's draft is (« Mes données » lists it the same way),
+    with the page under a name no field has."""
+    data = {name: value for name, value in fields.items() if name not in NEVER_KEPT and name != PAGE}
+    Draft.keep(_browser_key(CARRIED, create=True), json.dumps({**data, PAGE: page}), _ttl(CARRIED), user)
     session[CARRIED_PAGE] = page
 
 
@@ -151,7 +153,6 @@ def take_carried(page: str) -> dict[str, str]:
         return {}
     Draft.drop(key)
     data = data_of(draft)
-    fields = data.get("fields")
-    if data.get("page") != page or not isinstance(fields, dict):
+    if data.pop(PAGE, None) != page:
         return {}
-    return {name: value[:MAX_VALUE] for name, value in fields.items() if isinstance(value, str)}
+    return {name: value[:MAX_VALUE] for name, value in data.items() if isinstance(value, str)}

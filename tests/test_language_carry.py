@@ -89,7 +89,7 @@ def test_sign_in_carries_the_address_never_the_password_attack_password_kept(app
     response = switch_from(client, "/connexion", typed)
     assert response.headers["Location"] == "/connexion"
     (row,) = carried_rows(app)
-    assert row == {"page": "/connexion", "fields": {"email": "marie.curie@exemple.fr"}}
+    assert row == {"_page": "/connexion", "email": "marie.curie@exemple.fr"}
     page = text_of(client.get("/connexion"))
     assert value_of(page, "email") == "marie.curie@exemple.fr"
     assert "Secret-1234" not in page
@@ -107,7 +107,7 @@ def test_attack_secrets_sent_to_the_switch_are_never_kept(app, client):
     }
     switch_from(client, "/inscription/", {**TYPED, **secrets})
     (row,) = carried_rows(app)
-    assert set(row["fields"]) == set(TYPED)
+    assert set(row) == {*TYPED, "_page"}
     stored = json.dumps(row)
     assert not any(value in stored for value in secrets.values())
 
@@ -134,8 +134,8 @@ def test_attack_a_flood_of_fields_is_kept_bounded(app, client):
     response = switch_from(client, "/inscription/", {**TYPED, **flood})
     assert response.status_code == 303
     (row,) = carried_rows(app)
-    assert len(row["fields"]) <= 60
-    assert all(len(value) <= 300 for value in row["fields"].values())
+    assert len(row) <= 61
+    assert all(len(value) <= 300 for value in row.values())
 
 
 def test_attack_a_next_off_the_site_carries_to_the_page_it_came_from(app, client):
@@ -143,7 +143,7 @@ def test_attack_a_next_off_the_site_carries_to_the_page_it_came_from(app, client
     sent_from = {"Referer": "http://localhost" + page}
     response = client.submit("/langue?next=//evil.example/", {**TYPED, "lang": "en"}, headers=sent_from)
     assert response.headers["Location"] == page
-    assert carried_rows(app)[0]["page"] == page
+    assert carried_rows(app)[0]["_page"] == page
 
 
 def test_attack_hidden_fields_are_not_filled_from_the_switch(app, client, mailbox):
@@ -203,3 +203,9 @@ def test_an_english_switch_back_to_french_carries_too(client):
     assert response.status_code == 303
     page = text_of(client.get("/mot-de-passe-oublie/"))
     assert '<html lang="fr">' in page and value_of(page, "email") == "marie.curie@exemple.fr"
+
+
+def test_attack_a_field_named_like_the_record_s_page_cannot_send_the_fields_elsewhere(app, client):
+    switch_from(client, "/inscription/", {**TYPED, "_page": "/connexion"})
+    assert carried_rows(app)[0]["_page"] == "/inscription/"
+    assert value_of(text_of(client.get("/inscription/")), "first_name") == "Marie"
