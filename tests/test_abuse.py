@@ -121,6 +121,11 @@ ENDPOINTS = {
     "RESET_LINK": (None, lambda c, n: c.submit("/mot-de-passe-oublie/jeton-inconnu", {"password": "x"})),
     "ACTIVATION_LINK": (None, lambda c, n: c.submit("/activation/jeton-inconnu", {"password": "x"})),
     "RESEND": (None, lambda c, n: c.submit("/inscription/renvoyer", {"email": f"p{n}@exemple.fr"})),
+    # The language switch sent from a page's form (without JavaScript) keeps what it carries.
+    "DRAFT carried": (
+        None,
+        lambda c, n: c.submit("/langue?next=/inscription/", {"lang": "fr", "last_name": f"C{n}"}),
+    ),
 }
 
 
@@ -134,6 +139,14 @@ def test_429_after_the_limit_on_each_abusable_endpoint(limited, setting):
     for n in range(limit):
         assert attempt(client, n).status_code != 429, f"attempt {n + 1} of {limit} refused"
     assert_429_page(client, attempt(client, limit))
+
+
+def test_the_language_switch_alone_is_never_limited(limited):
+    """Only a switch that carries a page's fields is counted (a draft kept)."""
+    client = limited(RATELIMIT_DRAFT="2 per minute")
+    for n in range(5):
+        response = client.submit("/langue", {"lang": "en" if n % 2 else "fr", "next": "/"})
+        assert response.status_code in (204, 303)
 
 
 def test_the_captcha_limit_leaves_a_good_answer_possible_under_it(limited):

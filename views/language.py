@@ -9,12 +9,19 @@ import drafts
 import i18n
 from forms.language import LanguageForm
 from models import db
+from security import limit
 from views import full_redirect, here, page_to_show, referrer_path
 
 bp = Blueprint("language", __name__)
 
 
+def _switch_only() -> bool:
+    """A switch sent from its own form, carrying nothing: not counted."""
+    return set(request.form) <= {"csrf_token", "lang", "next"}
+
+
 @bp.post("/langue")
+@limit("DRAFT", exempt=_switch_only)  # what it carries is kept like a draft
 def switch():
     """The chosen language for the rest of the session, and the signed-in
     account's from now on (its mail too); back to the same page, which a
