@@ -605,6 +605,28 @@ def test_creating_the_link_s_structure_keeps_the_draft_it_set_aside(marie, app):
     assert value_of(back, "identifier") == SIBLING and value_of(back, "label") == "Lyon"
 
 
+def test_saving_the_link_s_form_says_the_set_aside_draft_is_replaced(marie, app):
+    """The notice warned that what is typed here replaces the draft; once
+    saved (the autosave, « Enregistrer le brouillon »), it says it did. Without
+    JavaScript the step comes back as the draft, with no notice left."""
+    marie.submit(STEP_6_DRAFT, {"identifier_type": "siret", "identifier": SIBLING, "label": "Lyon"})
+    mark = value_of(marie.get(LINK), "set_aside")
+    response = marie.submit(STEP_6_DRAFT, {**LINKED_STRUCTURE, "set_aside": mark})
+    if marie.htmx:
+        text = text_of(response)
+        assert text.startswith("Brouillon enregistré à")
+        assert '<div class="notice notice--info" id="draft-set-aside" data-hx-swap-oob="true">' in text
+        assert "remplace désormais le brouillon que vous aviez enregistré" in text
+    else:
+        assert response.status_code == 303
+        text = text_of(marie.get(response.headers["Location"]))
+        assert "draft-set-aside" not in text and value_of(marie.get("/structure/nouvelle"), "label") != "Lyon"
+    [draft] = step_six_drafts(app)
+    assert SIBLING not in draft.data
+    # A save of a form that set nothing aside says nothing of it.
+    assert "draft-set-aside" not in text_of(marie.submit(STEP_6_DRAFT, LINKED_STRUCTURE))
+
+
 def test_a_set_aside_draft_replaced_since_goes_with_the_structure(marie, app):
     """Once the link's form was autosaved over the draft (as the page warns),
     the draft is this structure's, and goes once it is created."""

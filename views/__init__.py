@@ -332,13 +332,17 @@ def retarget(response: ResponseReturnValue, target: str, swap: str) -> Response:
 # -- drafts (see drafts.py) -----------------------------------------------------------
 
 
-def draft_saved(saved_at, endpoint: str) -> Response:
+def draft_saved(saved_at, endpoint: str, set_aside_replaced: bool = False) -> Response:
     """A step's draft was saved: under htmx the status line's new text (the
-    autosave, « Enregistrer le brouillon »); without JavaScript back to the
+    autosave, « Enregistrer le brouillon »), and with ``set_aside_replaced``
+    the page's notice of a draft it had left as it was, which this one has
+    just replaced, saying so (out of band); without JavaScript back to the
     step (Post/Redirect/Get), which refills it and says when it was saved."""
     if not request.htmx:
         return redirect(url_for(endpoint), 303)
-    return make_response(render_template("_draft_saved.html", saved_at=saved_at))
+    return make_response(
+        render_template("_draft_saved.html", saved_at=saved_at, set_aside_replaced=set_aside_replaced)
+    )
 
 
 # -- the next step ---------------------------------------------------------------------

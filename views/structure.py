@@ -237,8 +237,10 @@ def _keep(form: StructureForm):
 @login_required
 @limit("DRAFT")
 def save_draft():
-    """Step 6's autosave (htmx) or « Enregistrer le brouillon »."""
-    return draft_saved(_keep(StructureForm()), ".create")
+    """Step 6's autosave (htmx) or « Enregistrer le brouillon ». On the page
+    of the search's link, the draft it set aside is replaced now: said so."""
+    replaced = bool(request.form.get("set_aside"))
+    return draft_saved(_keep(StructureForm()), ".create", set_aside_replaced=replaced)
 
 
 @bp.post("/nouvelle/sirene")

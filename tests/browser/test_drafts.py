@@ -187,6 +187,20 @@ def test_the_search_link_for_another_siret_names_the_draft_it_leaves(any_visitor
     expect(visitor.field("Raison sociale")).to_have_value(drafted.name)
 
 
+def test_once_the_search_link_s_form_is_autosaved_the_notice_says_the_draft_is_replaced(visitor):
+    visitor.sign_up_quickly()
+    drafted, linked = draft_then_link(visitor)
+    page = visitor.page
+    expect(page.locator("#draft-set-aside")).to_contain_text(drafted.siret)
+    visitor.field("Raison sociale").fill(linked.name)
+    visitor.field("Raison sociale").blur()  # a change: the autosave
+    expect(page.locator("#draft-status")).to_have_text(SAVED)
+    expect(page.locator("#draft-set-aside")).to_have_text(
+        "Ce formulaire remplace désormais le brouillon que vous aviez enregistré pour un autre identifiant."
+    )
+    expect(page.locator("#draft-set-aside").get_by_role("link")).to_have_count(0)
+
+
 def test_the_language_switch_keeps_the_draft_the_search_link_set_aside(visitor):
     """On the link's form for another SIRET, the switch does not save that
     form over the draft the page says it leaves: the page comes back in
