@@ -26,6 +26,9 @@ STRUCTURE = "structure"
 ACCOUNT = "account"
 
 MAX_VALUE = 300  # characters kept per field: more than any field accepts
+# What an edit form showed (forms/seen.py), kept whole: cut, it would read
+# as made up. « Mon compte »'s takes 1,500 characters at most.
+LONGER = {"seen": 4096}
 NEVER_KEPT = frozenset({"password", "password_confirm", "current_password", "answer", "csrf_token"})
 
 
@@ -63,7 +66,7 @@ def typed(form, names: Iterable[str] | None = None) -> dict:
         # A text as typed (a phone number before its normalisation), a box as checked.
         raw = field.raw_data if field.type != "BooleanField" else None
         value = raw[0] if raw and isinstance(raw[0], str) else field.data
-        kept[name] = value[:MAX_VALUE] if isinstance(value, str) else value
+        kept[name] = _bounded(name, value)
     return kept
 
 
@@ -77,8 +80,12 @@ def fill(kept: dict, names: Iterable[str]) -> dict:
         if isinstance(value, bool):
             values[name] = value
         elif isinstance(value, str):
-            values[name] = value[:MAX_VALUE]
+            values[name] = _bounded(name, value)
     return values
+
+
+def _bounded(name: str, value):
+    return value[: LONGER.get(name, MAX_VALUE)] if isinstance(value, str) else value
 
 
 def save(kind: str, data: dict, user: User | None = None) -> datetime:
