@@ -399,7 +399,7 @@ class StructureEditForm(SeenEdit, StructureDetails):
     edit sent after another change of them (a second tab, an operator's
     correction meanwhile) writes nothing over that change unseen."""
 
-    def __init__(self, *args, structure=None, **kwargs):
+    def __init__(self, *args, structure, **kwargs):
         self.structure = structure
         super().__init__(*args, record=structure, details=structure.DETAILS, obj=structure, **kwargs)
 
