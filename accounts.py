@@ -298,15 +298,18 @@ def change_password(user: User, current: str, new: str) -> bool:
     return True
 
 
-PROFILE_FIELDS = ("first_name", "last_name", "phone", "contact_email")
-
-
 # Whether a link may go to a contact address (the limits: views/account.py).
 LinkAllowed = Callable[[User], bool]
 
 
 def _always(_user: User) -> bool:
     return True
+
+
+class ChangedMeanwhile(Exception):
+    """The profile changed between the edit's check and its write (two
+    requests sent at the same time): nothing stored, the user read again;
+    the edit is to be checked again against the profile stored now."""
 
 
 @dataclass(frozen=True)
@@ -316,21 +319,20 @@ class ProfileSaved:
 
 
 def update_profile(user: User, data: dict, link_allowed: LinkAllowed = _always) -> ProfileSaved:
-    """Save the editable identity fields. A new contact e-mail (other than the
-    login one) is mailed its confirmation link if ``link_allowed`` lets it go;
-    else the change is kept and the link withheld (« Renvoyer » later)."""
-    changed = [name for name in PROFILE_FIELDS if getattr(user, name) != data[name]]
+    """Save the editable identity fields, only while they are still those the
+    edit was checked against (else ChangedMeanwhile). A new contact e-mail
+    (other than the login one) is mailed its confirmation link if
+    ``link_allowed`` lets it go; else the change is kept and the link
+    withheld (« Renvoyer » later)."""
+    changed = [name for name in User.PROFILE if getattr(user, name) != data[name]]
     if not changed:
         return ProfileSaved([])
     sent = None
     with db.atomic():
-        others = [name for name in changed if name != "contact_email"]
-        for name in others:
-            setattr(user, name, data[name])
-        if others:
-            user.save(only=[getattr(User, name) for name in others])
+        if not user.update_profile({name: data[name] for name in changed}):
+            user.read_again((*User.PROFILE, "contact_email_confirmed_at"))
+            raise ChangedMeanwhile
         if "contact_email" in changed:
-            user.set_contact_email(data["contact_email"])
             sent = _confirm_contact_email(user, link_allowed)
         audit.record(Event.PROFILE_UPDATED, user, fields=changed)
     return ProfileSaved(changed, link_withheld=sent is False)

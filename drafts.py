@@ -29,6 +29,9 @@ CARRIED_PAGE = "carried"  # in the session: the page it is for (no query without
 PAGE = "_page"  # in a carried draft: the page it is for
 
 MAX_VALUE = 300  # characters kept per field: more than any field accepts
+# What an edit form showed (forms/seen.py), kept whole: cut, it would read
+# as made up. « Mon compte »'s takes 1,500 characters at most.
+LONGER = {"seen": 4096}
 NEVER_KEPT = frozenset({"password", "password_confirm", "current_password", "answer", "csrf_token"})
 
 
@@ -68,7 +71,7 @@ def typed(form, names: Iterable[str] | None = None) -> dict:
         # A text as typed (a phone number before its normalisation), a box as checked.
         raw = field.raw_data if field.type != "BooleanField" else None
         value = raw[0] if raw and isinstance(raw[0], str) else field.data
-        kept[name] = value[:MAX_VALUE] if isinstance(value, str) else value
+        kept[name] = _bounded(name, value)
     return kept
 
 
@@ -82,8 +85,12 @@ def fill(kept: dict, names: Iterable[str]) -> dict:
         if isinstance(value, bool):
             values[name] = value
         elif isinstance(value, str):
-            values[name] = value[:MAX_VALUE]
+            values[name] = _bounded(name, value)
     return values
+
+
+def _bounded(name: str, value):
+    return value[: LONGER.get(name, MAX_VALUE)] if isinstance(value, str) else value
 
 
 def save(kind: str, data: dict, user: User | None = None) -> datetime:
@@ -136,7 +143,7 @@ def carry(page: str, fields: dict[str, str], user: User | None = None) -> None:
     only (``take_carried``); never a secret field (``LanguageForm.carried``).
     Kept flat, as a step's draft is (« Mes données » lists it the same way),
     with the page under a name no field has."""
-    data = {name: value for name, value in fields.items() if name not in NEVER_KEPT and name != PAGE}
+    data = {name: _bounded(name, value) for name, value in fields.items() if name not in NEVER_KEPT | {PAGE}}
     Draft.keep(_browser_key(CARRIED, create=True), json.dumps({**data, PAGE: page}), _ttl(CARRIED), user)
     session[CARRIED_PAGE] = page
 
@@ -155,4 +162,4 @@ def take_carried(page: str) -> dict[str, str]:
     data = data_of(draft)
     if data.pop(PAGE, None) != page:
         return {}
-    return {name: value[:MAX_VALUE] for name, value in data.items() if isinstance(value, str)}
+    return {name: _bounded(name, value) for name, value in data.items() if isinstance(value, str)}

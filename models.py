@@ -99,6 +99,8 @@ class User(UserMixin, BaseModel):
 
     # What a sign-up (step 2) and the activation page set.
     SIGN_UP_DETAILS = ("first_name", "last_name", "phone", "contact_email", "survey_consent")
+    # What « Mon compte » edits (the login e-mail never changes).
+    PROFILE = ("first_name", "last_name", "phone", "contact_email")
     # Reaches « Administration »; granted from the command line only.
     is_operator = BooleanField(default=False)
     # The language the portal and its mail speak to this account (i18n.LANGUAGES).
@@ -147,17 +149,32 @@ class User(UserMixin, BaseModel):
         if "survey_consent" in changes and bool(changes["survey_consent"]) != bool(consent_before):
             ConsentChange.create(user=self, consent=changes["survey_consent"])
 
-    def set_contact_email(self, contact_email: str) -> None:
-        """A new contact e-mail is unconfirmed, and links sent to the former
-        one die."""
-        if contact_email == self.contact_email:
-            return
-        self.contact_email = contact_email
-        self.contact_email_confirmed_at = None
-        User.update(contact_email=contact_email, contact_email_confirmed_at=None).where(
-            User.id == self.id
-        ).execute()
-        Token.revoke(self, Token.CONTACT)
+    def update_profile(self, changes: dict) -> bool:
+        """Change its PROFILE fields, only while they are all still as this
+        object read them (an edit checked against them: another change
+        committed meanwhile wins). A new contact e-mail is unconfirmed, and
+        links sent to the former one die. False when nothing was stored."""
+        changes = {name: changes[name] for name in self.PROFILE if name in changes}
+        if changes.get("contact_email", self.contact_email) != self.contact_email:
+            changes["contact_email_confirmed_at"] = None
+        where = User.id == self.id
+        for name in self.PROFILE:
+            column, value = getattr(User, name), getattr(self, name)
+            where &= column.is_null() if value is None else column == value
+        if User.update(**changes).where(where).execute() != 1:
+            return False
+        for name, value in changes.items():
+            setattr(self, name, value)
+        if "contact_email_confirmed_at" in changes:
+            Token.revoke(self, Token.CONTACT)
+        return True
+
+    def read_again(self, names: tuple[str, ...]) -> None:
+        """These fields as stored now (changed by another request since this
+        object was read)."""
+        stored = User.select(*(getattr(User, name) for name in names)).where(User.id == self.id).get()
+        for name in names:
+            setattr(self, name, getattr(stored, name))
 
     def confirm_contact_email(self) -> None:
         self.contact_email_confirmed_at = utcnow()

@@ -11,6 +11,7 @@ from wtforms.validators import DataRequired, Length
 
 from forms import Form
 from forms.registration import SURVEY_CONSENT_LABEL, PersonalInfoForm, SurveyConsentLabel
+from forms.seen import SeenEdit
 from forms.validators import PasswordChanges, PasswordRule, SameAs
 from rules.messages import PASSWORDS_DIFFER, REQUIRED
 
@@ -48,13 +49,26 @@ class NewPasswordForm(Form):
             self.password.validators.append(PasswordChanges(is_current))
 
 
-class ProfileForm(Form):
-    """The identity fields a user may edit, with the very rules of sign-up."""
+class ProfileForm(SeenEdit, Form):
+    """The identity fields a user may edit, with the very rules of sign-up.
+    It carries the profile as it showed it (forms.seen): sent after another
+    change of it (a second tab), it writes nothing over that change unseen."""
 
     first_name = PersonalInfoForm.first_name
     last_name = PersonalInfoForm.last_name
     phone = PersonalInfoForm.phone
     contact_email = PersonalInfoForm.contact_email
+
+    FIELDS = ("first_name", "last_name", "phone", "contact_email")
+    # Kept in « Mon compte »'s draft: a draft taken up later knows what was shown.
+    DRAFTED = (*FIELDS, "seen")
+
+    def __init__(self, *args, user, **kwargs):
+        self.user = user
+        super().__init__(*args, record=user, details=self.FIELDS, **kwargs)
+
+    def typed_details(self) -> dict:
+        return self.profile_data(self.user.email)
 
     def profile_data(self, login_email: str) -> dict:
         return {

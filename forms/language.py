@@ -10,7 +10,7 @@ import i18n
 from forms import Form, secret_names
 
 MAX_CARRIED = 60  # fields: more than any page's form has
-MAX_CARRIED_VALUE = 300  # characters: more than any field accepts
+MAX_CARRIED_VALUE = 4096  # characters: what an edit form showed (forms.seen); drafts bounds the others
 
 
 class LanguageForm(Form):

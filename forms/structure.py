@@ -3,8 +3,6 @@ structure to ask for attachment, and handing over the manager role."""
 
 from __future__ import annotations
 
-import base64
-import json
 from collections.abc import Mapping
 from functools import cache, lru_cache
 from types import MappingProxyType
@@ -16,6 +14,7 @@ from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
 from forms import EmailAddressField, Form
 from forms.render import Catalogue, CatalogueSelectField
+from forms.seen import SeenEdit
 from forms.validators import AddressLine, Email, Identifier, PhoneInCountry, PostalCode, field_error
 from rules import RuleError
 from rules.email import shown_email
@@ -220,21 +219,15 @@ class StructureDetails(Form):
 
     # INSEE's value of a field, where the person typed another (StructureForm.prefill).
     directory_differs: Mapping[str, str] = MappingProxyType({})
-    # The value stored meanwhile, where the person typed another (StructureEditForm).
-    changed_since: Mapping[str, str] = MappingProxyType({})
 
     def hint(self, name: str, usual: str | None = None) -> str | None:
-        """A field's hint, with INSEE's value when the person typed another,
-        or the value stored since the form was shown."""
-        if (differs := self.directory_differs.get(name)) is not None:
-            note = _(
-                "Le répertoire SIRENE de l'INSEE indique : %(value)s. Votre saisie est conservée.",
-                value=differs,
-            )
-        elif (stored := self.changed_since.get(name)) is not None:
-            note = _("Enregistré entre-temps : %(value)s. Votre saisie est conservée.", value=stored)
-        else:
+        """A field's hint, with INSEE's value when the person typed another."""
+        if (differs := self.directory_differs.get(name)) is None:
             return usual
+        note = _(
+            "Le répertoire SIRENE de l'INSEE indique : %(value)s. Votre saisie est conservée.",
+            value=differs,
+        )
         return f"{note} {usual}" if usual else note
 
     def details(self) -> dict:
@@ -400,113 +393,27 @@ class StructureForm(IdentifierFields, StructureDetails):
         }
 
 
-class StructureEditForm(StructureDetails):
+class StructureEditForm(SeenEdit, StructureDetails):
     """The gestionnaire principal's (or an operator's) edit: the identifier
-    stays. It carries the details as it showed them (``seen``), so that an
+    stays. It carries the details as it showed them (forms.seen), so that an
     edit sent after another change of them (a second tab, an operator's
-    correction meanwhile) writes nothing over that change unseen: a field
-    changed meanwhile and left as shown takes the stored value; one changed
-    both here and meanwhile, to different values, refuses the edit once,
-    the person's value kept and the stored one named under it. Sent again,
-    the person's values are written."""
+    correction meanwhile) writes nothing over that change unseen."""
 
-    # Its label is given: see StructureForm.sirene_siret.
-    seen = HiddenField("Seen", render_kw={"data-carried": True})  # over the language switch too
-
-    def __init__(self, *args, structure=None, **kwargs):
+    def __init__(self, *args, structure, **kwargs):
         self.structure = structure
-        super().__init__(*args, obj=structure, **kwargs)
-        self.changed_since: dict[str, str] = {}  # both here and meanwhile: the stored value
-        self.taken_since: dict[str, str] = {}  # meanwhile only: taken, and named
-        if not self.is_submitted() and not self.seen.raw_data:  # unless carried back (forms.Form)
-            self.seen.data = _seen(structure)
+        super().__init__(*args, record=structure, details=structure.DETAILS, obj=structure, **kwargs)
 
     def identifier_for_country(self) -> tuple[str, str]:
         return self.structure.identifier_type, self.structure.identifier
 
-    def hint(self, name: str, usual: str | None = None) -> str | None:
-        if (taken := self.taken_since.get(name)) is not None:
-            note = _("Enregistré entre-temps : %(value)s.", value=taken)
-            return f"{note} {usual}" if usual else note
-        return super().hint(name, usual)
+    def typed_details(self) -> dict:
+        return self.details()
 
-    def validate(self, extra_validators=None) -> bool:
-        valid = super().validate(extra_validators)
-        if not self.seen.data:
-            # A page shown before the form carried what it showed: the last
-            # one sent wins, as it did (the check protects the person's own
-            # earlier page, nobody else's data).
-            return valid
-        shown = _read_seen(self.seen.data, self.structure.DETAILS)
-        stored = _comparable(self.structure)
-        if shown == stored:
-            return valid
-        typed = self.details()
-        for name, value in stored.items():
-            if (shown is not None and shown[name] == value) or typed[name] == value:
-                continue  # not changed meanwhile, or changed to what is typed here
-            if shown is not None and typed[name] == shown[name]:
-                self[name].data = getattr(self.structure, name)  # left as shown: the stored value
-                self.taken_since[name] = _shown(name, getattr(self.structure, name))
-            else:
-                self.changed_since[name] = _shown(name, getattr(self.structure, name))
-        self.seen.data = _seen(self.structure)  # sent again, what is typed is written
-        if self.taken_since:
-            # The values taken were checked with the others stored, not with
-            # those typed here: a postal code or a phone must fit the country
-            # as it will be stored (one typed, the other taken).
-            valid = super().validate(extra_validators)
-        if self.changed_since:
-            self.form_errors.append(
-                _(
-                    "Ces informations ont été modifiées pendant que vous les modifiiez. Les valeurs "
-                    "enregistrées entre-temps sont indiquées sous les champs ; votre saisie est "
-                    "conservée. Soumettez à nouveau pour l'enregistrer."
-                )
-            )
-            return False
-        return valid
-
-
-def _comparable(structure) -> dict:
-    """A structure's details as ``details()`` gives a form's."""
-    return {
-        name: bool(getattr(structure, name)) if name == "non_diffusible" else getattr(structure, name) or None
-        for name in structure.DETAILS
-    }
-
-
-def _seen(structure) -> str:
-    """The details an edit form shows, as its hidden field carries them: JSON
-    in base64url (opaque, and without the addresses' ASCII forms that the
-    page shows in Unicode)."""
-    shown = json.dumps(list(_comparable(structure).values()), ensure_ascii=False, separators=(",", ":"))
-    return base64.urlsafe_b64encode(shown.encode()).decode()
-
-
-def _read_seen(text: str, names: tuple[str, ...]) -> dict | None:
-    """The details the form showed, or None when they cannot be read (made
-    up): every field that differs from the stored one is then named."""
-    try:
-        values = json.loads(base64.urlsafe_b64decode(text.encode("ascii", "strict")))
-    except (ValueError, UnicodeError):
-        return None
-    if not isinstance(values, list) or len(values) != len(names):
-        return None
-    if not all(value is None or isinstance(value, str | bool) for value in values):
-        return None
-    return dict(zip(names, values, strict=True))
-
-
-def _shown(name: str, stored) -> str:
-    """A stored detail as the edit form names it under its field."""
-    if name == "non_diffusible":
-        return _("oui") if stored else _("non")
-    if name == "country":
-        return country_names("en" if language() == "en" else "fr").get(stored, stored or "")
-    if name == "email":  # as its field shows it: an internationalised domain in Unicode
-        return shown_email(stored) or _("(vide)")
-    return stored or _("(vide)")
+    def named(self, name: str) -> str:
+        if name == "country":
+            stored = self.structure.country
+            return country_names("en" if language() == "en" else "fr").get(stored, stored or "")
+        return super().named(name)
 
 
 class StructureSearchForm(IdentifierFields, Form):

@@ -173,7 +173,7 @@ def test_a_profile_draft_keeps_only_its_fields_attack_forged_draft_payload(app, 
     marie.submit(PROFILE_DRAFT, {"first_name": "Marie", "last_name": "Curie", "email": "mallory@exemple.fr",
                                  "survey_consent": "y", "role": "admin", "x" * 50: "y" * 10_000})  # fmt: skip
     (draft,) = drafts_in(app)
-    assert set(json.loads(draft.data)) <= {"first_name", "last_name", "phone", "contact_email"}
+    assert set(json.loads(draft.data)) <= {"first_name", "last_name", "phone", "contact_email", "seen"}
     page = body(marie.get("/mon-compte/"))
     assert "mallory@" not in page
     assert not re.search(r'<input[^>]*checked[^>]*name="survey_consent"', page)

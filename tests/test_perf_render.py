@@ -11,6 +11,7 @@ from werkzeug.datastructures import MultiDict
 
 from forms.render import Catalogue, CatalogueSelectField, render
 from forms.structure import StructureEditForm, StructureForm, StructureSearchForm
+from models import Structure
 
 
 def in_language(app, language: str, data: dict | None = None):
@@ -93,7 +94,7 @@ def test_a_catalogue_escapes_and_marks_each_option_as_wtforms_does(app):
 
     catalogue = Catalogue([("", "Choisir"), ("a", 'A & "b"'), ("<x>", ""), ("a", "encore a"), ("c", "C")])
     with in_language(app, "fr", {"country": "a"}):
-        form = Pick(formdata=MultiDict({"country": "a"}), meta={"csrf": False}, structure=None)
+        form = Pick(formdata=MultiDict({"country": "a"}), meta={"csrf": False}, structure=Structure())
         form.country.choices = catalogue
         assert render(form.country) == form.country()  # a value twice: both marked
         assert selected(render(form.country)) == ["a", "a"]

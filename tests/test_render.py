@@ -19,9 +19,21 @@ from forms.structure import (
     StructureForm,
     StructureSearchForm,
 )
+from models import User
+
+
+class StoredProfileForm(ProfileForm):
+    """« Mon compte »'s form edits the profile of a stored account."""
+
+    def __init__(self, *args, **kwargs):
+        marie = User(
+            first_name="Marie", last_name="Curie", email="marie@exemple.fr", contact_email="marie@exemple.fr"
+        )
+        super().__init__(*args, user=marie, **kwargs)
+
 
 FORMS = [
-    NewPasswordForm, ProfileForm, SurveyConsentForm, ChangePasswordForm, LoginForm, EmailRequestForm,
+    NewPasswordForm, StoredProfileForm, SurveyConsentForm, ChangePasswordForm, LoginForm, EmailRequestForm,
     PersonalInfoForm, CaptchaForm, StructureForm, StructureSearchForm, AttachmentRequestForm, SiretForm,
 ]  # fmt: skip
 TYPED = MultiDict({

@@ -8,8 +8,6 @@ gestionnaire principal and for an operator."""
 
 from __future__ import annotations
 
-import base64
-import html
 import json
 import re
 
@@ -19,6 +17,7 @@ from models import Structure
 from tests.support.app import query
 from tests.support.i18n import speak
 from tests.support.responses import follow, text_of
+from tests.support.seen import hint_of, made, read, seen_in, value_of
 from tests.support.structures import STRUCTURE, create_structure, sign_up
 
 DETAILS = {k: v for k, v in STRUCTURE.items() if k not in ("identifier_type", "identifier")}
@@ -28,33 +27,6 @@ SAVED = "Les informations de la structure ont été mises à jour."
 
 def stored(app) -> Structure:
     return query(app, Structure.get)
-
-
-def seen_in(response) -> str:
-    """What the edit form says it showed (its hidden field)."""
-    match = re.search(r'name="seen" type="hidden" value="([^"]+)"', response.get_data(as_text=True))
-    assert match, "the form does not carry what it showed"
-    return html.unescape(match.group(1))
-
-
-def read(seen: str) -> list:
-    return json.loads(base64.urlsafe_b64decode(seen))
-
-
-def made(values: list) -> str:
-    return base64.urlsafe_b64encode(json.dumps(values).encode()).decode()
-
-
-def hint_of(text: str, field: str) -> str:
-    match = re.search(rf'<p class="hint" id="{field}-hint">(.*?)</p>', text, re.S)
-    return match.group(1) if match else ""
-
-
-def value_of(text: str, field: str) -> str:
-    match = re.search(rf'<input[^>]* id="{field}"[^>]*>', text)
-    assert match, f"no {field} input"
-    value = re.search(r'value="([^"]*)"', match.group(0))
-    return value.group(1) if value else ""
 
 
 @pytest.fixture

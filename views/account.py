@@ -18,12 +18,11 @@ from models import User, db
 from rules.email import shown_email
 from rules.passwords import password_checks
 from security import limit, limits, mail_allowed
-from views import advance, draft_saved, full_redirect, page, renders, sign_in
+from views import advance, checked_again_once, draft_saved, full_redirect, page, renders, sign_in
 
 bp = Blueprint("account", __name__, url_prefix="/mon-compte")
 
 CURRENT_MISMATCH = _l("Le mot de passe actuel est incorrect.")
-PROFILE_FIELDS = ("first_name", "last_name", "phone", "contact_email")
 
 
 # The links confirming a contact e-mail are limited per address and per
@@ -57,8 +56,9 @@ def show():
 
 @bp.post("/informations")
 @login_required
+@checked_again_once(accounts.ChangedMeanwhile)
 def profile():
-    form = ProfileForm()
+    form = ProfileForm(user=_user())
     if not form.validate():
         _keep_profile(form)
         return account_step(422, profile=form)
@@ -86,7 +86,7 @@ def profile():
 
 
 def _keep_profile(form: ProfileForm):
-    return drafts.save(drafts.ACCOUNT, drafts.typed(form, PROFILE_FIELDS), _user())
+    return drafts.save(drafts.ACCOUNT, drafts.typed(form, ProfileForm.DRAFTED), _user())
 
 
 @bp.post("/informations/brouillon")
@@ -94,7 +94,7 @@ def _keep_profile(form: ProfileForm):
 @limit("DRAFT")
 def profile_draft():
     """« Informations personnelles » as typed: autosave (htmx) or its button."""
-    return draft_saved(_keep_profile(ProfileForm()), ".show")
+    return draft_saved(_keep_profile(ProfileForm(user=_user())), ".show")
 
 
 @bp.post("/enquete")
@@ -192,10 +192,11 @@ def account_step(status: int = 200, profile=None, consent=None, password=None):
     typed and its errors, the others show the account as stored."""
     user = _user()
     kept, saved_at = drafts.load(drafts.ACCOUNT, user)
-    if profile is None and kept:  # edits typed earlier and not yet saved
-        stored = {name: getattr(user, name) for name in PROFILE_FIELDS}
-        profile = ProfileForm(formdata=None, data={**stored, **drafts.fill(kept, PROFILE_FIELDS)})
-    profile = profile or ProfileForm(formdata=None, obj=user)
+    if profile is None and kept:  # edits typed earlier and not yet saved, and what they were typed over
+        stored = {name: getattr(user, name) for name in ProfileForm.FIELDS}
+        drafted = drafts.fill(kept, ProfileForm.DRAFTED)
+        profile = ProfileForm(formdata=None, data={**stored, **drafted}, user=user)
+    profile = profile or ProfileForm(formdata=None, obj=user, user=user)
     consent = consent or SurveyConsentForm(formdata=None, survey_consent=user.survey_consent)
     password = password or ChangePasswordForm(formdata=None)
     return page(

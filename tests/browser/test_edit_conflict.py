@@ -1,8 +1,9 @@
-"""Two tabs of one structure's edit, in a real browser, with JavaScript on
-and again disabled: the tab sent last does not write over what the other
-saved unseen. A field both changed refuses it once, the person's value kept
-and the stored one named under it; a field only the other tab changed takes
-its value, named too; sent again, it is saved."""
+"""Two tabs of one structure's edit, and of « Mon compte »'s personal
+information, in a real browser, with JavaScript on and again disabled: the
+tab sent last does not write over what the other saved unseen. A field both
+changed refuses it once, the person's value kept and the stored one named
+under it; a field only the other tab changed takes its value, named too;
+sent again, it is saved."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from playwright.sync_api import expect
 
 from tests.browser.support.checks import check_page
 from tests.browser.support.http import http_create_structure
-from tests.browser.support.pages import SPACE, SPACE_PATH
+from tests.browser.support.pages import ACCOUNT, ACCOUNT_PATH, SPACE, SPACE_PATH
 from tests.browser.support.people import new_company, new_person
 from tests.browser.support.visitor import Visitor
 
@@ -31,18 +32,34 @@ def open_edit(tab, company) -> str:
     return tab.page.url
 
 
-def two_tabs(open_visitor, javascript: bool, person, company):
-    """A new manager of ``company``, with its edit open in two pages of one
-    browser (one session): (earlier, later). Each test has its own manager:
-    an account creates 3 structures a day at most."""
+def two_tabs(open_visitor, javascript: bool, person, open_first, heading: str):
+    """``person``, signed up, with the page ``open_first(tab)`` opens (and
+    returns the address of) open in two pages of one browser (one session):
+    (earlier, later)."""
     earlier = open_visitor(javascript=javascript)
     earlier.sign_up_quickly(person)
-    http_create_structure(earlier.page.request, company)
-    url = open_edit(earlier, company)
+    url = open_first(earlier)
     later = Visitor(earlier.page.context.new_page(), earlier.inbox, javascript=javascript)
     later.page.goto(url)
-    later.expect_step("Modifier la structure")
+    later.expect_step(heading)
     return earlier, later
+
+
+def two_edit_tabs(open_visitor, javascript: bool, person, company):
+    """A new manager of ``company``, with its edit open in two tabs. Each
+    test has its own manager: an account creates 3 structures a day at most."""
+
+    def open_first(tab) -> str:
+        http_create_structure(tab.page.request, company)
+        return open_edit(tab, company)
+
+    return two_tabs(open_visitor, javascript, person, open_first, "Modifier la structure")
+
+
+def open_account(tab) -> str:
+    tab.page.goto(ACCOUNT_PATH)
+    tab.expect_step(ACCOUNT)
+    return tab.page.url
 
 
 @pytest.mark.parametrize("javascript", [True, False], ids=["js", "nojs"])
@@ -51,7 +68,7 @@ def test_the_tab_sent_last_names_what_the_other_saved_then_saves_when_sent_again
 ):
     shots = request.getfixturevalue("shots") if javascript else None
     person = new_person("gestionnaire", first_name="Paul", last_name="Martin")
-    earlier, later = two_tabs(open_visitor, javascript, person, new_company("Forges Martin"))
+    earlier, later = two_edit_tabs(open_visitor, javascript, person, new_company("Forges Martin"))
 
     later.field("Ville").fill("Lyon")
     later.field("Adresse électronique").fill("accueil@forges-martin.fr")
@@ -87,7 +104,7 @@ def test_the_language_switch_keeps_what_the_page_showed_so_a_change_meanwhile_is
     too: the page must come back with what it showed, or its earlier values
     would be written over the other tab's change as if typed."""
     person = new_person("gestionnaire", first_name="Lise", last_name="Meitner")
-    earlier, later = two_tabs(open_visitor, True, person, new_company("Verreries Meitner"))
+    earlier, later = two_edit_tabs(open_visitor, True, person, new_company("Verreries Meitner"))
     later.field("Ville").fill("Lyon")
     later.button("Soumettre").click()
     expect(later.page.locator("#flashes")).to_contain_text(SAVED)
@@ -101,3 +118,61 @@ def test_the_language_switch_keeps_what_the_page_showed_so_a_change_meanwhile_is
     main = earlier.page.locator("main")
     expect(main).to_contain_text("Atelier du Sud")
     expect(main).to_contain_text("Lyon")
+
+
+# -- « Mon compte » ------------------------------------------------------------------------
+
+PROFILE_SAVED = "Vos informations ont été enregistrées."
+
+
+@pytest.mark.parametrize("javascript", [True, False], ids=["js", "nojs"])
+def test_mon_compte_sent_last_names_what_the_other_tab_saved_then_saves_when_sent_again(
+    javascript, request, open_visitor
+):
+    shots = request.getfixturevalue("shots") if javascript else None
+    person = new_person("profil", first_name="Irène", last_name="Joliot")
+    earlier, later = two_tabs(open_visitor, javascript, person, open_account, ACCOUNT)
+
+    later.field("Prénom").fill("Irène Marie")
+    later.field("Téléphone").fill("06 12 34 56 78")
+    later.button("Enregistrer mes informations").click()
+    expect(later.page.locator("#flashes")).to_contain_text(PROFILE_SAVED)
+
+    earlier.field("Prénom").fill("Irena")
+    earlier.field("Nom").fill("Joliot-Curie")
+    earlier.button("Enregistrer mes informations").click()
+    earlier.expect_errors(CHANGED)
+    expect(earlier.page.locator("#first_name-hint")).to_have_text(
+        "Enregistré entre-temps : Irène Marie. Votre saisie est conservée."
+    )
+    expect(earlier.field("Prénom")).to_have_value("Irena")
+    expect(earlier.field("Nom")).to_have_value("Joliot-Curie")
+    expect(earlier.field("Téléphone")).to_have_value("+33612345678")
+    expect(earlier.page.locator("#phone-hint")).to_contain_text("Enregistré entre-temps : +33612345678.")
+    check_page(earlier.page, shots, "mon compte, modification concurrente")
+
+    earlier.button("Enregistrer mes informations").click()
+    expect(earlier.page.locator("#flashes")).to_contain_text(PROFILE_SAVED)
+    expect(earlier.field("Prénom")).to_have_value("Irena")
+    expect(earlier.field("Nom")).to_have_value("Joliot-Curie")
+    expect(earlier.field("Téléphone")).to_have_value("+33612345678")
+
+
+def test_mon_compte_s_language_switch_keeps_what_the_page_showed(open_visitor):
+    """The switch saves the profile's draft first and carries the fields:
+    what the page showed goes with them, or the phone left as shown would
+    be written over the other tab's as if typed."""
+    person = new_person("profil", first_name="Ève", last_name="Curie")
+    earlier, later = two_tabs(open_visitor, True, person, open_account, ACCOUNT)
+    later.field("Téléphone").fill("06 12 34 56 78")
+    later.button("Enregistrer mes informations").click()
+    expect(later.page.locator("#flashes")).to_contain_text(PROFILE_SAVED)
+
+    earlier.field("Prénom").fill("Ève Denise")
+    earlier.page.get_by_role("button", name="English").click()
+    expect(earlier.page.locator("html")).to_have_attribute("lang", "en")
+    expect(earlier.field("First name")).to_have_value("Ève Denise")
+    earlier.button("Save my information").click()
+    expect(earlier.page.locator("#flashes")).to_contain_text("Your information has been saved.")
+    expect(earlier.field("First name")).to_have_value("Ève Denise")
+    expect(earlier.field("Phone")).to_have_value("+33612345678")
