@@ -179,8 +179,11 @@ def test_a_structure_edit_carries_what_it_showed_with_what_was_typed(app, client
     sign_up(client, mailbox)
     create_structure(client)
     url = f"/structure/{query(app, Structure.get).id}/modifier"
+    long = {"address_2": "Bâtiment B, escalier C, " + "x" * 60, "address_3": "Zone d'activités " + "y" * 60}
+    query(app, lambda: Structure.get().update_details(**long))
     shown = value_of(text_of(client.get(url)), "seen")
-    details = {k: v for k, v in STRUCTURE.items() if k not in ("identifier_type", "identifier")}
+    assert len(shown) > 300  # kept whole, not cut like a typed field: cut, it would read as made up
+    details = {k: v for k, v in STRUCTURE.items() if k not in ("identifier_type", "identifier")} | long
     switch_from(client, url, {**details, "seen": shown, "label": "Atelier du quai"})
     query(app, lambda: Structure.get().update_details(city="Lyon"))  # meanwhile, elsewhere
     page = text_of(client.get(url))
@@ -209,3 +212,17 @@ def test_attack_a_field_named_like_the_record_s_page_cannot_send_the_fields_else
     switch_from(client, "/inscription/", {**TYPED, "_page": "/connexion"})
     assert carried_rows(app)[0]["_page"] == "/inscription/"
     assert value_of(text_of(client.get("/inscription/")), "first_name") == "Marie"
+
+
+def test_mon_compte_carries_its_personal_information_and_what_it_showed(app, any_client, mailbox):
+    client = sign_up(any_client, mailbox)
+    mode, client.htmx = client.htmx, False
+    page = text_of(client.get("/mon-compte/"))
+    client.htmx = mode
+    assert switch_of(page)[0] == "profile-form" and '<form id="profile-form"' in page
+    shown = value_of(page, "seen")
+    switch_from(client, "/mon-compte/", {"seen": shown, "first_name": "Jeanne", "last_name": "Curie"})
+    client.htmx = False
+    page = text_of(client.get("/mon-compte/"))
+    assert '<html lang="en">' in page
+    assert (value_of(page, "first_name"), value_of(page, "seen")) == ("Jeanne", shown)

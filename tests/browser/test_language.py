@@ -210,19 +210,18 @@ def test_switching_language_keeps_a_search_not_yet_sent(visitor):
 
 
 def test_without_javascript_the_switch_keeps_what_the_server_holds_on_mon_compte(nojs_visitor):
-    """Without JavaScript the header's switch is a form of its own: what it
-    brings back is what the server holds, the draft kept with « Enregistrer
-    le brouillon » and the survey choice once « Enregistrer mon choix » is
-    pressed (README, « Languages »)."""
+    """Without JavaScript the header's switch is the personal information's
+    form's button: what is typed there comes back, saved or not. The page's
+    other forms bring back what the server holds: the survey choice once
+    « Enregistrer mon choix » is pressed (README, « Languages »)."""
     visitor = nojs_visitor
     visitor.sign_up_quickly()
     page = visitor.page
     page.goto("/mon-compte/")
-    visitor.field("Prénom").fill("Jeanne")
-    visitor.button("Enregistrer le brouillon").click()
     page.locator("#survey_consent").check()
     visitor.button("Enregistrer mon choix").click()
     expect(page.locator("main")).to_contain_text("Vous recevrez l'enquête de satisfaction.")
+    visitor.field("Prénom").fill("Jeanne")  # not saved
     page.get_by_role("button", name="English").click()
     expect(page.locator("html")).to_have_attribute("lang", "en")
     expect(page).to_have_url(re.compile(r"/mon-compte/$"))
