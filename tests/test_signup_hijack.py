@@ -173,6 +173,8 @@ def test_following_the_contact_link_confirms_it_and_notifications_follow(app, an
     response = other_browser.submit(path)
     assert response.status_code == (200 if any_client.htmx else 303)
     assert victim(app).notification_email == contact
+    shown = text_of(response) if any_client.htmx else text_of(other_browser.get(response.headers["Location"]))
+    assert "Adresse de contact confirmée" in shown
     assert other_browser.submit(path).status_code == 410  # single use
 
     any_client.htmx, mode = False, any_client.htmx
@@ -208,6 +210,13 @@ def test_changing_the_contact_email_in_my_account_needs_a_new_confirmation(app, 
     )
     assert any_client.get(second).status_code == 410
     assert victim(app).notification_email == VICTIM
+
+
+def test_attack_the_confirmed_page_is_only_for_the_browser_that_confirmed(any_client):
+    """« Adresse de contact confirmée » says notifications go there now: never
+    to someone who confirmed nothing (a forged claim, a link to it in a mail)."""
+    response = any_client.get("/mon-compte/adresse-de-contact/confirmee")
+    assert response.status_code == 303 and response.headers["Location"] == "/"
 
 
 def test_an_unknown_contact_link_is_refused(any_client):

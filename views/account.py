@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, flash, url_for
+from flask import Blueprint, flash, redirect, session, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
@@ -22,6 +22,7 @@ from views import advance, checked_again_once, draft_saved, full_redirect, page,
 
 bp = Blueprint("account", __name__, url_prefix="/mon-compte")
 
+CONFIRMED_KEY = "contact_confirmed"  # in the session: this browser confirmed a contact address
 CURRENT_MISMATCH = _l("Le mot de passe actuel est incorrect.")
 
 
@@ -177,12 +178,20 @@ def confirm_contact(token: str):
         return page("account/confirm_contact.html", form=form, user=user)
     if not form.validate() or accounts.confirm_contact(token) is None:
         return page("account/contact_invalid_link.html", 410)
+    session[CONFIRMED_KEY] = True
     return advance(".contact_confirmed")
 
 
 @bp.get("/adresse-de-contact/confirmee")
-@renders("account.contact_confirmed")
 def contact_confirmed():
+    """Says an address was confirmed: only to the browser that confirmed one."""
+    if not session.get(CONFIRMED_KEY):
+        return redirect(url_for("main.home"), 303)
+    return _contact_confirmed_step()
+
+
+@renders("account.contact_confirmed")
+def _contact_confirmed_step():
     return page("account/contact_confirmed.html")
 
 
