@@ -248,7 +248,7 @@ def test_malformed_lines_refused_attack_short_line_and_bad_bytes(app, tmp_path):
     broken = write(tmp_path / "broken.csv", ESTABLISHMENT_HEADER, many)
     broken.write_bytes(broken.read_bytes() + b"\xff\xfe" * 10 + b"\n")
     result = run_import(app, broken)
-    assert result.exit_code != 0 and "malformed line" in result.output
+    assert result.exit_code != 0 and "line 2002 is not UTF-8 (byte 0xFF)" in result.output
     assert find(app, HEAD) is None
 
 
