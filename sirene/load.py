@@ -32,7 +32,17 @@ from pathlib import Path
 from peewee import DatabaseError, PostgresqlDatabase, SqliteDatabase
 
 from models import SireneImport, db, utcnow
-from sirene.reader import READ_ERRORS, ROW_ERRORS, Rows, SireneFileError, StockFile, inspect, not_utf8, rows
+from sirene.reader import (
+    READ_ERRORS,
+    ROW_ERRORS,
+    LineTooLong,
+    Rows,
+    SireneFileError,
+    StockFile,
+    inspect,
+    not_utf8,
+    rows,
+)
 from sirene.schema import Kind
 
 BATCH = 100_000  # rows per transaction (SQLite) / between progress reports
@@ -176,7 +186,10 @@ def _malformed(stock: StockFile, read: Rows, error: Exception) -> SireneFileErro
         return SireneFileError(f"{stock.path}: {not_utf8(error, read.line())}.")
     if isinstance(error, IndexError):
         error = "fewer columns than the header"
-    return SireneFileError(f"{stock.path}: malformed line {read.line()} ({error}).")
+    # The text layer reads ahead only once the lines it holds are used: a
+    # line too long, or a byte not UTF-8, is on the line after the last used.
+    line = read.line() + 1 if isinstance(error, LineTooLong) else read.line()
+    return SireneFileError(f"{stock.path}: malformed line {line} ({error}).")
 
 
 def _bad_key(stock: StockFile, read: Rows, error: Exception) -> SireneFileError:

@@ -28,12 +28,18 @@ from typing import IO
 
 from sirene.schema import SEPARATOR, Kind, kind_of
 
-# INSEE's longest fields are far below this; a runaway line is refused, not buffered.
-csv.field_size_limit(min(sys.maxsize, 1 << 20))
+# INSEE's lines are about a kilobyte; a runaway field or line is refused, not buffered.
+MAX_LINE = 1 << 20
+csv.field_size_limit(min(sys.maxsize, MAX_LINE))
 
 
 class SireneFileError(Exception):
     """A file that is not an INSEE stock file the portal can load."""
+
+
+class LineTooLong(csv.Error):
+    """A line of more than MAX_LINE bytes, refused before it is read whole
+    (the text layer would buffer a line of gigabytes for the csv module)."""
 
 
 # What a malformed line raises while rows stream: a short line (IndexError),
@@ -78,6 +84,7 @@ class Cleaned(io.BufferedIOBase):
 
     def __init__(self, raw: IO[bytes]) -> None:
         self.raw, self.removed, self.pending = raw, 0, b""
+        self.run = 0  # bytes since the last line break
         self.started = False  # the file's own byte order mark is no control character
 
     def readable(self) -> bool:
@@ -104,7 +111,16 @@ class Cleaned(io.BufferedIOBase):
                     cleaned, count = pattern.subn(b"", cleaned)
                     self.removed += count
             if cleaned:
+                self._measure(cleaned)
                 return cleaned
+
+    def _measure(self, cleaned: bytes) -> None:
+        """Refuse a line longer than MAX_LINE: only one that began in an
+        earlier chunk can be (a chunk is far shorter)."""
+        first = cleaned.find(b"\n")
+        if self.run + (len(cleaned) if first < 0 else first) > MAX_LINE:
+            raise LineTooLong(f"a line of more than {MAX_LINE} bytes")
+        self.run = self.run + len(cleaned) if first < 0 else len(cleaned) - cleaned.rfind(b"\n") - 1
 
     read = read1
 

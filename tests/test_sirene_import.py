@@ -650,3 +650,21 @@ def test_attack_zip_compressed_otherwise_than_insee_s_is_refused(app, tmp_path):
     result = run_import(app, path)
     assert result.exit_code == 1 and "compressed with method 12" in result.output
     assert find(app, HEAD) is None
+
+
+def test_attack_runaway_line_refused_before_it_is_read_whole(any_database_app, tmp_path, files):
+    """A line of megabytes (here a row followed by millions of empty fields,
+    none over the csv module's field limit) was read whole into memory, and
+    loaded; a line of gigabytes would have been too. It is refused once
+    longer than any INSEE line could be."""
+    app = any_database_app
+    assert run_import(app, *files).exit_code == 0
+    path = write(tmp_path / "e.csv", ESTABLISHMENT_HEADER, [establishment(SOLE), establishment(HEAD)])
+    lines = path.read_text().splitlines()
+    path.write_text(f"{lines[0]}\n{lines[1]}\n{lines[2]}{',' * 3_000_000}\n")
+    result = run_import(app, path)
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert result.output.splitlines()[-1] == (
+        f"Error: {path}: malformed line 3 (a line of more than 1048576 bytes)."
+    ), result.output
+    assert find(app, SOLE).address == "3 Rue DES LILAS"  # the previous load stays
