@@ -50,9 +50,23 @@ class Load:
     finished_at: datetime
 
 
+# Control characters (C0, DEL, C1) and invisible format ones (bidi
+# overrides, zero-width, line separators): the importer keeps them out of
+# the local copy (sirene.reader.Cleaned); the online source's answers, and a
+# copy loaded before that, are cleaned here. A line break or tab: a space.
+_CONTROLS = {
+    **dict.fromkeys([*range(0x20), *range(0x7F, 0xA0)]),
+    **dict.fromkeys([*range(0x200B, 0x2010), *range(0x2028, 0x202F), *range(0x2060, 0x2065)]),
+    **dict.fromkeys([*range(0x2066, 0x206A), 0xFEFF]),
+    **dict.fromkeys(map(ord, "\t\n\r"), " "),
+}
+
+
 def _clean(value: str | None) -> str | None:
     if value is None:
         return None
+    if not value.isprintable():  # a cheap test: INSEE's values are
+        value = value.translate(_CONTROLS)
     value = value.strip()
     return None if not value or value == ND else value
 
