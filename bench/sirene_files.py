@@ -28,11 +28,13 @@ def luhn_digit(digits: str) -> str:
 
 
 def sirens(count: int, seed: int = 7) -> list[str]:
+    """``count`` distinct SIRENs, ascending: each drawn from its own slice of
+    the eight digits before the check digit (as INSEE's, none twice)."""
     rng = random.Random(seed)
-    step = 900_000_000 // (count + 1)
+    step = 90_000_000 // (count + 1)
     out = []
     for n in range(count):
-        base = f"{100_000_000 + n * step + rng.randrange(step):09d}"[:8]
+        base = f"{10_000_000 + n * step + rng.randrange(step):08d}"
         out.append(base + luhn_digit(base))
     return out
 

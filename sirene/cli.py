@@ -71,6 +71,16 @@ class PlainProgress(load.Progress):
         click.echo(f"{_name(self.stock)}: {rows} rows, {percent:.0f} %, {rate:.0f} rows/s")
 
 
+def _taken_out(result: load.Result) -> str:
+    """What the load took out of the file's fields, said on its line."""
+    parts = []
+    if result.removed:
+        parts.append(f"{result.removed} control characters removed from fields")
+    if result.line_breaks:
+        parts.append(f"{result.line_breaks} line breaks inside fields made spaces or blank lines skipped")
+    return f"; {', '.join(parts)}" if parts else ""
+
+
 @sirene.command("import")
 @click.argument("paths", nargs=-1, required=True, type=click.Path(dir_okay=False))
 @needs_schema
@@ -89,7 +99,7 @@ def import_command(paths: tuple[str, ...]) -> None:
         click.echo(
             f"{_name(result.stock)}: {result.rows} {result.stock.kind.label} loaded "
             f"in {result.seconds:.1f} s ({result.rate:.0f} rows/s; "
-            f"{result.rows / max(result.cpu_seconds, 1e-9):.0f} rows per CPU second)."
+            f"{result.rows / max(result.cpu_seconds, 1e-9):.0f} rows per CPU second){_taken_out(result)}."
         )
     click.echo(f"Done in {time.monotonic() - clock:.1f} s.")
 

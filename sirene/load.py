@@ -32,7 +32,17 @@ from pathlib import Path
 from peewee import DatabaseError, PostgresqlDatabase, SqliteDatabase
 
 from models import SireneImport, db, utcnow
-from sirene.reader import READ_ERRORS, ROW_ERRORS, SireneFileError, StockFile, inspect, rows
+from sirene.reader import (
+    READ_ERRORS,
+    ROW_ERRORS,
+    LineTooLong,
+    Rows,
+    SireneFileError,
+    StockFile,
+    inspect,
+    not_utf8,
+    rows,
+)
 from sirene.schema import Kind
 
 BATCH = 100_000  # rows per transaction (SQLite) / between progress reports
@@ -45,6 +55,8 @@ class Result:
     rows: int
     seconds: float
     cpu_seconds: float  # this process's, so the rate on a busy machine can be told apart
+    removed: int = 0  # control characters deleted from the fields
+    line_breaks: int = 0  # line breaks inside quoted fields made spaces, and blank lines skipped
 
     @property
     def rate(self) -> float:
@@ -116,9 +128,14 @@ def _import(stock: StockFile, progress: Progress) -> Result:
     progress.start(stock)
     clock, cpu = time.monotonic(), time.process_time()
     with _one_import_at_a_time(stock.kind):
-        count = _loader_for(db.obj).load(stock, progress)
+        count, removed, line_breaks = _loader_for(db.obj).load(stock, progress)
     result = Result(
-        stock=stock, rows=count, seconds=time.monotonic() - clock, cpu_seconds=time.process_time() - cpu
+        stock=stock,
+        rows=count,
+        seconds=time.monotonic() - clock,
+        cpu_seconds=time.process_time() - cpu,
+        removed=removed,
+        line_breaks=line_breaks,
     )
     progress.done(result)
     return result
@@ -156,11 +173,60 @@ def _damaged(stock: StockFile, count: int, error: Exception) -> SireneFileError:
     return SireneFileError(f"{stock.path}: damaged or truncated near row {count + 1} ({error}).")
 
 
+def _stopped(stock: StockFile, count: int, error: Exception) -> SireneFileError:
+    return SireneFileError(
+        f"{stock.path}: the database stopped the load near row {count + 1} ({error}); "
+        "the directory is left as it was."
+    )
+
+
+def _malformed(stock: StockFile, read: Rows, error: Exception) -> SireneFileError:
+    """A line the csv module, the header or the encoding refuses, by its number."""
+    if isinstance(error, UnicodeDecodeError):
+        return SireneFileError(f"{stock.path}: {not_utf8(error, read.line())}.")
+    if isinstance(error, IndexError):
+        error = "fewer columns than the header"
+    # The text layer reads ahead only once the lines it holds are used: a
+    # line too long, or a byte not UTF-8, is on the line after the last used.
+    line = read.line() + 1 if isinstance(error, LineTooLong) else read.line()
+    return SireneFileError(f"{stock.path}: malformed line {line} ({error}).")
+
+
+def _bad_key(stock: StockFile, read: Rows, error: Exception) -> SireneFileError:
+    kind = stock.kind
+    if "UNIQUE" in str(error):
+        return SireneFileError(
+            f"{stock.path}: the {kind.key} on line {read.line()} is on an earlier line too ({error})."
+        )
+    line = read.line()
+    return SireneFileError(f"{stock.path}: a {kind.key} that is not a number on line {line} ({error}).")
+
+
 def _empty(stock: StockFile) -> SireneFileError:
     """A file of no rows is refused: loaded, it would empty the directory."""
     return SireneFileError(
         f"{stock.path}: no {stock.kind.label} in this file; the directory is left as it was."
     )
+
+
+# A line break inside a quoted field, once loaded: a space, like any other
+# control character of a field (see sirene.reader.Cleaned). Run only when the
+# file had some (``Rows.line_breaks``): INSEE's files have none, and the rows
+# stream on with no per-row work.
+LINE_BREAKS_SQL = {
+    "sqlite": (
+        "UPDATE {table} SET record = replace(replace(replace(record, char(13, 10), ' '), char(13), ' '), "
+        "char(10), ' ') WHERE instr(record, char(10)) OR instr(record, char(13))"
+    ),
+    "postgresql": (
+        "UPDATE {table} SET record = translate(replace(record, chr(13) || chr(10), ' '), "
+        "chr(13) || chr(10), '  ') WHERE strpos(record, chr(10)) > 0 OR strpos(record, chr(13)) > 0"
+    ),
+}
+
+
+def _line_breaks_to_spaces(table: str, dialect: str) -> None:
+    db.execute_sql(LINE_BREAKS_SQL[dialect].format(table=table))
 
 
 def _switch(kind: Kind) -> None:
@@ -171,7 +237,8 @@ def _switch(kind: Kind) -> None:
 
 
 class SqliteLoader:
-    def load(self, stock: StockFile, progress: Progress) -> int:
+    def load(self, stock: StockFile, progress: Progress) -> tuple[int, int, int]:
+        """Rows loaded, control characters removed, line breaks made spaces."""
         kind, started = stock.kind, utcnow()
         new = staging_table(kind)
         for table in (new, old_table(kind)):  # left by an interrupted import
@@ -180,11 +247,18 @@ class SqliteLoader:
         for name, value in SQLITE_LOAD_PRAGMAS.items():
             db.execute_sql(f"PRAGMA {name} = {value}")
         # Table and column names come from sirene.schema, never from the file.
-        sql = f"INSERT OR REPLACE INTO {new} ({kind.key}, record) VALUES (?, ?)"  # noqa: S608
+        # A key seen twice is refused, as PostgreSQL's primary key refuses it.
+        sql = f"INSERT INTO {new} ({kind.key}, record) VALUES (?, ?)"  # noqa: S608
         try:
-            count = self._fill(stock, sql, progress)
+            count, removed, line_breaks = self._fill(stock, sql, progress)
             if not count:
                 raise _empty(stock)
+            if line_breaks:
+                try:
+                    with db.atomic():
+                        _line_breaks_to_spaces(new, "sqlite")
+                except (sqlite3.DatabaseError, DatabaseError) as error:
+                    raise _stopped(stock, count, error) from error
         except SireneFileError:
             # A refused file leaves no half-loaded table (on a full disk, the next import drops it).
             with suppress(DatabaseError):
@@ -194,38 +268,32 @@ class SqliteLoader:
             _switch(kind)
             _record(stock, count, started)
         db.execute_sql(f"DROP TABLE {old_table(kind)}")
-        return count
+        return count, removed, line_breaks
 
     @staticmethod
-    def _fill(stock: StockFile, sql: str, progress: Progress) -> int:
+    def _fill(stock: StockFile, sql: str, progress: Progress) -> tuple[int, int, int]:
+        """Rows loaded, control characters removed, line breaks made spaces."""
         connection: sqlite3.Connection = db.connection()
-        kind, count = stock.kind, 0
-        with rows(stock) as (stream, position):
+        count = 0
+        with rows(stock) as read:
             while True:
                 before = connection.total_changes
                 try:
                     with db.atomic():
-                        connection.executemany(sql, islice(stream, BATCH))
+                        connection.executemany(sql, islice(read.stream, BATCH))
                 except sqlite3.IntegrityError as error:
-                    raise SireneFileError(
-                        f"{stock.path}: a {kind.key} that is not a number near row {count + 1} ({error})."
-                    ) from error
+                    raise _bad_key(stock, read, error) from error
                 except ROW_ERRORS as error:
-                    raise SireneFileError(
-                        f"{stock.path}: malformed line near row {count + 1} ({error})."
-                    ) from error
+                    raise _malformed(stock, read, error) from error
                 except READ_ERRORS as error:
                     raise _damaged(stock, count, error) from error
                 except (sqlite3.DatabaseError, DatabaseError) as error:  # a full disk, most likely
-                    raise SireneFileError(
-                        f"{stock.path}: the database stopped the load near row {count + 1} ({error}); "
-                        "the directory is left as it was."
-                    ) from error
+                    raise _stopped(stock, count, error) from error
                 loaded = connection.total_changes - before
                 if not loaded:
-                    return count
+                    return count, read.removed, read.line_breaks(count)
                 count += loaded
-                progress.advance(count, position())
+                progress.advance(count, read.position())
 
 
 class _CopyStream(io.TextIOBase):
@@ -260,16 +328,16 @@ class _CopyStream(io.TextIOBase):
 
 
 class PostgresLoader:
-    def load(self, stock: StockFile, progress: Progress) -> int:
+    def load(self, stock: StockFile, progress: Progress) -> tuple[int, int, int]:
         import psycopg2
 
         kind, started = stock.kind, utcnow()
         new = staging_table(kind)
         columns = f"{kind.key}, record"
-        with db.atomic(), rows(stock) as (stream, position):
+        with db.atomic(), rows(stock) as read:
             db.execute_sql(f"DROP TABLE IF EXISTS {new}")
             db.execute_sql(_create_sql(kind, new, "BIGINT", primary_key=False))
-            copy = _CopyStream(stream, lambda count: progress.advance(count, position()))
+            copy = _CopyStream(read.stream, lambda count: progress.advance(count, read.position()))
             cursor = db.cursor()
             try:
                 cursor.copy_expert(f"COPY {new} ({columns}) FROM STDIN WITH (FORMAT csv)", copy)
@@ -281,19 +349,20 @@ class PostgresLoader:
             except (DatabaseError, psycopg2.Error, *ROW_ERRORS, *READ_ERRORS) as error:
                 failure = copy.failure or error
                 if isinstance(failure, ROW_ERRORS):
-                    raise SireneFileError(
-                        f"{stock.path}: malformed line near row {copy.count + 1} ({failure})."
-                    ) from error
+                    raise _malformed(stock, read, failure) from error
                 if isinstance(failure, READ_ERRORS):
                     raise _damaged(stock, copy.count, failure) from error
-                # A bad key, a duplicate: PostgreSQL's first line says which.
-                first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-                raise SireneFileError(f"{stock.path}: refused by PostgreSQL: {first}") from error
+                # A bad key, a duplicate: PostgreSQL's first line, and its detail, say which.
+                lines = str(error).strip().splitlines() or [type(error).__name__]
+                detail = "".join(f" {line.strip()}" for line in lines[1:] if line.startswith("DETAIL:"))
+                raise SireneFileError(f"{stock.path}: refused by PostgreSQL: {lines[0]}{detail}") from error
             count = copy.count
             if not count:
                 raise _empty(stock)
-            progress.advance(count, position())
+            if read.line_breaks(count):
+                _line_breaks_to_spaces(new, "postgresql")
+            progress.advance(count, read.position())
             _switch(kind)
             db.execute_sql(f"DROP TABLE {old_table(kind)}")
             _record(stock, count, started)
-        return count
+            return count, read.removed, read.line_breaks(count)

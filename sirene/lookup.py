@@ -19,6 +19,8 @@ from sirene.schema import ESTABLISHMENTS, LEGAL_UNITS, ND, OVERSEAS, REPETITIONS
 from statements import Prepared, slot
 
 ADDRESS_LENGTH = 38  # Structure.address
+NAME_LENGTH = 100  # Structure.company_name and label
+POSTAL_CODE_LENGTH = 10  # Structure.postal_code
 
 
 @dataclass(frozen=True)
@@ -48,9 +50,23 @@ class Load:
     finished_at: datetime
 
 
+# Control characters (C0, DEL, C1) and invisible format ones (bidi
+# overrides, zero-width, line separators): the importer keeps them out of
+# the local copy (sirene.reader.Cleaned); the online source's answers, and a
+# copy loaded before that, are cleaned here. A line break or tab: a space.
+_CONTROLS = {
+    **dict.fromkeys([*range(0x20), *range(0x7F, 0xA0)]),
+    **dict.fromkeys([*range(0x200B, 0x2010), *range(0x2028, 0x202F), *range(0x2060, 0x2065)]),
+    **dict.fromkeys([*range(0x2066, 0x206A), 0xFEFF]),
+    **dict.fromkeys(map(ord, "\t\n\r"), " "),
+}
+
+
 def _clean(value: str | None) -> str | None:
     if value is None:
         return None
+    if not value.isprintable():  # a cheap test: INSEE's values are
+        value = value.translate(_CONTROLS)
     value = value.strip()
     return None if not value or value == ND else value
 
@@ -104,12 +120,12 @@ def build(siret: str, e: dict, u: dict, legal_unit_known: bool) -> Establishment
         active=e["state"] != "F",
         diffusible=e["diffusion"] != "P" and u["diffusion"] != "P",
         head_office=(e["head_office"] or "").lower() in ("true", "1", "o", "oui"),
-        company_name=legal_name(u),
-        label=e["sign"] or e["usual_name"],
+        company_name=_fit(legal_name(u), NAME_LENGTH),
+        label=_fit(e["sign"] or e["usual_name"], NAME_LENGTH),
         address=street(e),
         address_2=_fit(e["complement"]),
         address_3=_fit(e["special_distribution"]),
-        postal_code=postal_code,
+        postal_code=_fit(postal_code, POSTAL_CODE_LENGTH),
         city=_fit(city),
         country=country,
         legal_unit_known=legal_unit_known,
@@ -126,8 +142,10 @@ def legal_name(unit: dict) -> str | None:
     return " ".join(part for part in (first, last) if part) or None
 
 
-def _fit(value: str | None) -> str | None:
-    return value[:ADDRESS_LENGTH].rstrip() if value else value
+def _fit(value: str | None, length: int = ADDRESS_LENGTH) -> str | None:
+    """Cut to what the structure's field holds: a value of thousands of
+    characters (a crafted file) is shown and filled in at its field's size."""
+    return value[:length].rstrip() if value else value
 
 
 def street(e: dict) -> str | None:

@@ -13,7 +13,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 ND = "[ND]"  # INSEE's mark of a masked field (partially diffusible units)
-SEPARATOR = "\x1f"  # ASCII unit separator, between the fields of a record
+# ASCII unit separator, between the fields of a record. Never inside a field:
+# the reader removes every control character from the file (sirene.reader.Cleaned).
+SEPARATOR = "\x1f"
 
 
 @dataclass(frozen=True)

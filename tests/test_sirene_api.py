@@ -198,3 +198,14 @@ def test_find_in_ignores_hostile_shapes_attack_odd_json():
     assert api.find_in({"results": [{"siege": {"siret": SIRET}}]}, SIRET).company_name is None
     assert api.find_in({"results": None}, SIRET) is None
     assert api.find_in({}, SIRET) is None
+
+
+def test_attack_control_characters_in_an_online_answer_are_removed():
+    """The online source's answer is data from outside too: its control and
+    invisible characters (a bidi override spoofing a name) never reach the
+    form nor the search, as the importer keeps them out of the local copy."""
+    answer = company()
+    answer["nom_raison_sociale"] = "\u202eCURIE\x1f ET\u200b FILLES\r\n"
+    answer["siege"] = {**answer["siege"], "libelle_commune": "PARIS\x00\x85 9", "liste_enseignes": ["A\tB"]}
+    entry = api.find_in({"results": [answer]}, SIRET)
+    assert (entry.company_name, entry.city, entry.label) == ("CURIE ET FILLES", "PARIS 9", "A B")

@@ -18,6 +18,7 @@ from tests.support.sirene_files import (
     ESTABLISHMENT_HEADER,
     HAUSSMANN,
     LEGAL_UNIT_HEADER,
+    csv_text,
     establishment,
     legal_unit,
     write,
@@ -248,7 +249,7 @@ def test_malformed_lines_refused_attack_short_line_and_bad_bytes(app, tmp_path):
     broken = write(tmp_path / "broken.csv", ESTABLISHMENT_HEADER, many)
     broken.write_bytes(broken.read_bytes() + b"\xff\xfe" * 10 + b"\n")
     result = run_import(app, broken)
-    assert result.exit_code != 0 and "malformed line" in result.output
+    assert result.exit_code != 0 and "line 2002 is not UTF-8 (byte 0xFF)" in result.output
     assert find(app, HEAD) is None
 
 
@@ -448,3 +449,222 @@ def test_a_full_disk_stops_the_import_in_one_line_and_keeps_the_directory(app, t
     with app.app_context(), db.connection_context():
         assert lookup.last_load("establishments").rows == len(establishments())
         assert not db.table_exists(load.staging_table(lookup.ESTABLISHMENTS))
+
+
+# -- a hostile or damaged file -------------------------------------------------------------
+
+CONTROLS = "\x00\x01\x1e\x1f\x7f\u0085\u200b\u202e\u2028\u2066\ufeff"  # C0, DEL, C1, invisible format
+
+
+def stored_records(app) -> list[str]:
+    with app.app_context(), db.connection_context():
+        return [
+            record
+            for kind in (lookup.ESTABLISHMENTS, lookup.LEGAL_UNITS)
+            if db.table_exists(kind.table)
+            for (record,) in db.execute_sql(f"SELECT record FROM {kind.table}").fetchall()  # noqa: S608
+        ]
+
+
+def test_attack_unit_separator_in_a_field_shifts_nothing(any_database_app, tmp_path):
+    """The record's own separator inside a field would have cut it in two,
+    every field after it one place late (the city read as the postal code)."""
+    app = any_database_app
+    site = establishment(HEAD, **HAUSSMANN, enseigne1Etablissement="ATELIER\x1f\x1f CURIE")
+    site["libelleVoieEtablissement"] = "HAUSS\x1fMANN"
+    sites = write(tmp_path / "e.csv", ESTABLISHMENT_HEADER, [site])
+    units = write(
+        tmp_path / "u.csv", LEGAL_UNIT_HEADER, [legal_unit(HEAD[:9], denominationUniteLegale="\x1fCURIE")]
+    )
+    result = run_import(app, sites, units)
+    assert result.exit_code == 0, result.output
+    assert "loaded in" in result.output and "; 3 control characters removed from fields." in result.output
+    assert "; 1 control characters removed from fields." in result.output  # the legal units' line
+    head = find(app, HEAD)
+    assert (head.label, head.address, head.company_name) == (
+        "ATELIER CURIE",
+        "12 Boulevard HAUSSMANN",
+        "CURIE",
+    )
+    assert (head.postal_code, head.city, head.country) == ("75009", "PARIS 9", "FR")
+    assert head.active and head.head_office
+
+
+def test_attack_control_characters_never_reach_the_record(any_database_app, tmp_path):
+    """NUL (which stopped the csv module: the whole file refused), the
+    record separator, DEL, C1 and invisible format characters (a bidi
+    override spoofing a name): deleted, counted, every field in its place."""
+    app = any_database_app
+    site = establishment(HEAD, **HAUSSMANN, enseigne1Etablissement=f"ATELIER{CONTROLS}\tCURIE")
+    site["libelleCommuneEtablissement"] = f"PARIS{CONTROLS} 9"
+    unit = legal_unit(HEAD[:9], denominationUniteLegale=f"{CONTROLS}CURIE ET FILLES{CONTROLS}")
+    sites = write(tmp_path / "e.csv", ESTABLISHMENT_HEADER, [site, establishment(SOLE)])
+    units = write(tmp_path / "u.csv", LEGAL_UNIT_HEADER, [unit])
+    result = run_import(app, sites, units)
+    assert result.exit_code == 0, result.output
+    assert f"; {2 * len(CONTROLS)} control characters removed from fields." in result.output
+    head = find(app, HEAD)
+    assert (head.label, head.city, head.company_name) == ("ATELIER CURIE", "PARIS 9", "CURIE ET FILLES")
+    assert head.address == "12 Boulevard HAUSSMANN" and find(app, SOLE) is not None
+    records = stored_records(app)
+    assert len(records) == 3
+    assert not any(set(record) & set(CONTROLS + "\t\r\n") - {"\x1f"} for record in records)
+
+
+def test_attack_control_characters_cut_between_two_reads(app, tmp_path, monkeypatch):
+    """A multi-byte control character split across two reads of the file is
+    still found whole."""
+    monkeypatch.setattr("sirene.reader.CHUNK", 7)
+    site = establishment(HEAD, **HAUSSMANN, enseigne1Etablissement="A\u202eB\u0085C\ufeffD\u2028E é’°€")
+    result = run_import(app, write(tmp_path / "e.csv", ESTABLISHMENT_HEADER, [site]))
+    assert result.exit_code == 0 and "4 control characters removed" in result.output, result.output
+    assert find(app, HEAD).label == "ABCDE é’°€"
+
+
+def test_attack_line_breaks_inside_quoted_fields_become_spaces(any_database_app, tmp_path):
+    app = any_database_app
+    site = establishment(HEAD, **HAUSSMANN, enseigne1Etablissement="ATELIER\r\nCURIE")
+    site["complementAdresseEtablissement"] = "BATIMENT\nA\rCOUR"
+    unit = legal_unit(HEAD[:9], denominationUniteLegale="CURIE\nET FILLES")
+    sites = write(tmp_path / "e.csv", ESTABLISHMENT_HEADER, [site, establishment(SOLE)])
+    units = write(tmp_path / "u.csv", LEGAL_UNIT_HEADER, [unit])
+    result = run_import(app, sites, units)
+    assert result.exit_code == 0, result.output
+    assert "; 3 line breaks inside fields made spaces or blank lines skipped." in result.output
+    head = find(app, HEAD)
+    assert (head.label, head.address_2, head.company_name) == (
+        "ATELIER CURIE",
+        "BATIMENT A COUR",
+        "CURIE ET FILLES",
+    )
+    assert head.address == "12 Boulevard HAUSSMANN" and find(app, SOLE).siret == SOLE
+    assert not any("\r" in record or "\n" in record for record in stored_records(app))
+
+
+def test_attack_blank_lines_are_skipped_not_the_whole_file(app, tmp_path):
+    """A blank line (a file edited by hand, a trailing one) refused the
+    whole file as a malformed line."""
+    path = write(tmp_path / "e.csv", ESTABLISHMENT_HEADER, [establishment(HEAD, **HAUSSMANN)])
+    lines = path.read_text().splitlines(keepends=True)
+    path.write_text(lines[0] + "\n" + lines[1] + "\n\x00\x1e\n\n")
+    result = run_import(app, path)
+    assert result.exit_code == 0, result.output
+    assert "1 établissements (StockEtablissement) loaded" in result.output
+    assert "4 line breaks inside fields made spaces or blank lines skipped" in result.output
+    assert find(app, HEAD).address == "12 Boulevard HAUSSMANN"
+
+
+def test_attack_a_file_of_control_characters_only_loads_nothing(app, tmp_path, files):
+    assert run_import(app, *files).exit_code == 0
+    path = tmp_path / "StockEtablissement_utf8.csv"
+    path.write_bytes(",".join(ESTABLISHMENT_HEADER).encode() + b"\n" + b"\x00\x1f\x1e\n" * 5000)
+    result = run_import(app, path)
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert "no établissements (StockEtablissement) in this file" in result.output
+    assert find(app, HEAD) is not None
+
+
+def test_attack_a_row_missing_a_column_is_refused_not_shifted(any_database_app, tmp_path, files):
+    """A row one column short, the kept columns all still within it, was
+    loaded with every field after the gap one place early."""
+    app = any_database_app
+    assert run_import(app, *files).exit_code == 0
+    header = ESTABLISHMENT_HEADER
+    path = write(tmp_path / "e.csv", header, [establishment(SOLE), establishment(HEAD, **HAUSSMANN)])
+    lines = path.read_text().splitlines(keepends=True)
+    fields = next(csv.reader([lines[2]]))
+    del fields[header.index("dateCreationEtablissement")]
+    path.write_text(lines[0] + lines[1] + ",".join(fields) + "\n")
+    result = run_import(app, path)
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert result.output.splitlines()[-1] == (
+        f"Error: {path}: malformed line 3 (fewer columns than the header)."
+    ), result.output
+    assert find(app, SOLE).address == "3 Rue DES LILAS"  # the previous load stays
+
+
+def test_attack_duplicate_siret_refused_on_either_database(any_database_app, tmp_path, files):
+    """SQLite kept the last of two rows of one SIRET (INSERT OR REPLACE),
+    PostgreSQL refused the file: a file that lists one establishment twice
+    is damaged, and it is refused on both, naming the SIRET's line."""
+    app = any_database_app
+    assert run_import(app, *files).exit_code == 0
+    rows = [establishment(SOLE), establishment(HEAD, libelleVoieEtablissement="A"), establishment(HEAD)]
+    path = write(tmp_path / "e.csv", ESTABLISHMENT_HEADER, rows)
+    result = run_import(app, path)
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    last = result.output.splitlines()[-1]
+    assert last.startswith(f"Error: {path}: ")
+    assert "on line 4 is on an earlier line too" in last or f"Key (siret)=({int(HEAD)}) is duplicated" in last
+    assert find(app, HEAD).address == "12 bis Boulevard HAUSSMANN"  # the previous load stays
+    units = [legal_unit(HEAD[:9]), legal_unit(HEAD[:9])]
+    result = run_import(app, write(tmp_path / "u.csv", LEGAL_UNIT_HEADER, units))
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert find(app, HEAD).company_name == "CURIE ET FILLES"
+
+
+def test_attack_latin1_bytes_refused_naming_their_line(app, tmp_path, files):
+    """A Latin-1 byte in a UTF-8 file was « malformed line near row 1 »,
+    whichever of a million lines held it."""
+    assert run_import(app, *files).exit_code == 0
+    many = [establishment(f"{10_000_000 + n:09d}00017") for n in range(3000)]
+    path = write(tmp_path / "e.csv", ESTABLISHMENT_HEADER, many)
+    lines = path.read_bytes().splitlines(keepends=True)
+    lines[2500] = lines[2500].replace(b",A,", ",SOCIÉTÉ,".encode("latin-1"), 1)
+    path.write_bytes(b"".join(lines))
+    result = run_import(app, path)
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert result.output.splitlines()[-1].startswith(
+        f"Error: {path}: line 2501 is not UTF-8 (byte 0xC9): INSEE's _utf8 files are expected"
+    ), result.output
+    assert find(app, HEAD) is not None and find(app, "10000000000017") is None
+
+
+def test_attack_zip_bomb_refused_before_it_is_inflated(app, tmp_path, files):
+    """A member that inflates a thousand times (a few kilobytes for tens of
+    megabytes of csv; gigabytes at scale) is refused from its declared
+    sizes, before any of it is read."""
+    assert run_import(app, *files).exit_code == 0
+    row = csv_text(ESTABLISHMENT_HEADER, [establishment(HEAD)]).splitlines(keepends=True)[1]
+    bomb = tmp_path / "StockEtablissement_utf8.zip"
+    with (
+        zipfile.ZipFile(bomb, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as archive,
+        archive.open("StockEtablissement_utf8.csv", "w") as member,
+    ):
+        member.write((",".join(ESTABLISHMENT_HEADER) + "\n").encode())
+        for _ in range(40):
+            member.write(row.encode() * 5000)  # 22 MB of csv
+    assert bomb.stat().st_size < 150_000
+    result = run_import(app, bomb)
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert "more than 100 times: not a csv, maybe a zip bomb; nothing is inflated" in result.output
+    assert find(app, SOLE) is not None  # the previous load stays
+
+
+def test_attack_zip_compressed_otherwise_than_insee_s_is_refused(app, tmp_path):
+    """bzip2 and lzma inflate far more than deflate: a bomb's methods."""
+    text = csv_text(ESTABLISHMENT_HEADER, [establishment(HEAD)])
+    path = tmp_path / "StockEtablissement_utf8.zip"
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_BZIP2) as archive:
+        archive.writestr("StockEtablissement_utf8.csv", text)
+    result = run_import(app, path)
+    assert result.exit_code == 1 and "compressed with method 12" in result.output
+    assert find(app, HEAD) is None
+
+
+def test_attack_runaway_line_refused_before_it_is_read_whole(any_database_app, tmp_path, files):
+    """A line of megabytes (here a row followed by millions of empty fields,
+    none over the csv module's field limit) was read whole into memory, and
+    loaded; a line of gigabytes would have been too. It is refused once
+    longer than any INSEE line could be."""
+    app = any_database_app
+    assert run_import(app, *files).exit_code == 0
+    path = write(tmp_path / "e.csv", ESTABLISHMENT_HEADER, [establishment(SOLE), establishment(HEAD)])
+    lines = path.read_text().splitlines()
+    path.write_text(f"{lines[0]}\n{lines[1]}\n{lines[2]}{',' * 3_000_000}\n")
+    result = run_import(app, path)
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert result.output.splitlines()[-1] == (
+        f"Error: {path}: malformed line 3 (a line of more than 1048576 bytes)."
+    ), result.output
+    assert find(app, SOLE).address == "3 Rue DES LILAS"  # the previous load stays

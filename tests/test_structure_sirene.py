@@ -718,3 +718,73 @@ def test_insee_values_are_escaped_attack_markup_in_the_directory(any_client, mai
     sign_up(any_client, mailbox)
     page = first_submit(any_client).get_data(as_text=True)
     assert hostile not in page and "&lt;img src=x" in page
+
+
+# -- a crafted directory file: what the search and step 6 then show ---------------------------
+
+LONG = "CURIE " * 1000  # thousands of characters, from a crafted or damaged file
+
+
+def test_attack_thousands_of_characters_are_cut_to_the_fields_sizes(any_client, mailbox, app, tmp_path):
+    """A name and a sign of thousands of characters filled step 6 beyond its
+    fields (the label then refused at « Soumettre », a field the person had
+    not typed) and ran on across the search's page."""
+    site = establishment(SIRET_NORMALISED, **HAUSSMANN, enseigne1Etablissement=LONG)
+    site["codePostalEtablissement"] = "75009" + "0" * 500
+    units = [legal_unit(SIRET_NORMALISED[:9], denominationUniteLegale=LONG)]
+    load_directory(app, tmp_path, sites=[site], units=units)
+    client = sign_up(any_client, mailbox)
+    search = text_of(
+        client.get(
+            "/structure/rattachement",
+            query_string={"identifier_type": "siret", "identifier": SIRET_NORMALISED},
+        )
+    )
+    assert LONG[:100].rstrip() in search and LONG[:200] not in search
+    response = first_submit(client)
+    filled = {name: value_of(response, name) for name in ("company_name", "label", "postal_code")}
+    assert filled == {"company_name": LONG[:100], "label": LONG[:100], "postal_code": "7500900000"}
+    data = {**LINKED_STRUCTURE, "company_name": LONG, "label": filled["label"], "postal_code": "75009"}
+    page = follow(client, client.submit("/structure/nouvelle", data))
+    assert "Votre compte est désormais actif" in page
+    [structure] = structures(app)
+    assert (structure.company_name, structure.label) == (LONG[:100], LONG[:100])
+
+
+def test_attack_markup_in_the_directory_is_escaped_in_the_search_and_the_live_fill(
+    htmx_client, mailbox, app, tmp_path
+):
+    """Names and places from INSEE's file are text wherever they are shown:
+    the search's offer, the status line and fields of the fill under htmx."""
+    script = "<script>alert(1)</script>"
+    site = establishment(SIRET_NORMALISED, **HAUSSMANN, enseigne1Etablissement=script)
+    site["libelleCommuneEtablissement"] = '"><img src=x onerror=alert(1)>'
+    units = [legal_unit(SIRET_NORMALISED[:9], denominationUniteLegale=f"CURIE {script}")]
+    load_directory(app, tmp_path, sites=[site], units=units)
+    sign_up(htmx_client, mailbox)
+    search = text_of(
+        htmx_client.get(
+            "/structure/rattachement",
+            query_string={"identifier_type": "siret", "identifier": SIRET_NORMALISED},
+        )
+    )
+    response = prefill(htmx_client, SIRET_NORMALISED)
+    fill = text_of(response)
+    for text in (search, fill):
+        assert "<script>alert" not in text and "<img src=x" not in text and "CURIE &lt;script&gt;" in text
+    # The quote that would end the value attribute (and open one of htmx's) is escaped too.
+    assert 'value="&#34;&gt;&lt;img src=x onerror=alert(1)&gt;"' in response.get_data(as_text=True)
+    assert value_of(response, "label") == "&lt;script&gt;alert(1)&lt;/script&gt;"
+
+
+def test_attack_a_siret_of_the_file_with_a_bad_check_digit_is_never_offered(marie, app, tmp_path):
+    """The file may hold a SIRET whose Luhn key is wrong: loaded, it is never
+    looked up, offered nor filled: the identifier's own check refuses it first."""
+    bad = SIRET_NORMALISED[:-1] + "5"
+    load_directory(app, tmp_path, sites=[establishment(bad, **HAUSSMANN)])
+    response = first_submit(marie, bad)
+    assert response.status_code == 422 and value_of(response, "sirene_siret") in ("", None)
+    search = text_of(
+        marie.get("/structure/rattachement", query_string={"identifier_type": "siret", "identifier": bad})
+    )
+    assert "HAUSSMANN" not in search and "/structure/nouvelle?siret=" not in search
