@@ -54,6 +54,10 @@ def test_every_page_reflows_and_shows_its_focus(visitor):
     expect(visitor.heading).to_have_text("Déclaration d'accessibilité")
     check_axe(page, "déclaration d'accessibilité")  # axe, HTML_CodeSniffer, Nu checker
     _check(page, "déclaration d'accessibilité", lowest)
+    page.get_by_role("contentinfo").get_by_role("link", name="Plan du site").click()
+    expect(visitor.heading).to_have_text("Plan du site")
+    check_axe(page, "plan du site")
+    _check(page, "plan du site", lowest)
     print(f"lowest focus indicator contrast: {min(lowest)}:1")
 
 
