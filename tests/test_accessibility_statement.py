@@ -4,6 +4,7 @@ is linked from every page's footer, served as a page and as a fragment."""
 from __future__ import annotations
 
 import csv
+import re
 
 from accessibility import NON_CONFORME, RGAA, STATUSES, load_audit
 from tests.support.responses import is_fragment, text_of
@@ -58,3 +59,46 @@ def test_the_readable_grid_matches_the_grid():
     from docs.rgaa.render import render
 
     assert (RGAA / "README.md").read_text(encoding="utf-8") == render(), "run: python -m docs.rgaa.render"
+
+
+# -- the site map (RGAA 12.1, 12.3, 12.4) ---------------------------------------------------------
+
+SITE_MAP = "/plan-du-site"
+
+
+def test_every_page_links_the_site_map_from_its_footer(client):
+    for path in ("/", "/connexion", "/inscription/", PATH, SITE_MAP):
+        footer = text_of(client.get(path)).split('<footer class="site-footer">')[1]
+        assert f'<a href="{SITE_MAP}">Plan du site</a>' in footer, path
+
+
+def test_the_site_map_is_a_fragment_under_htmx_and_a_page_without(client, htmx_client):
+    assert is_fragment(htmx_client.get(SITE_MAP))
+    response = client.get(SITE_MAP)
+    assert not is_fragment(response) and "<h1>Plan du site</h1>" in text_of(response)
+
+
+def _links(response) -> set[str]:
+    main = text_of(response).split('id="main"')[1].split("</main>")[0]
+    return set(re.findall(r'<a href="([^"]+)"', main))
+
+
+def test_the_site_map_leads_a_visitor_to_every_page_they_may_open(client):
+    links = _links(client.get(SITE_MAP))
+    assert {"/", "/inscription/", "/connexion", "/mot-de-passe-oublie/", "/inscription/renvoyer"} <= links
+    assert {PATH, "/conditions", "/mentions-legales"} <= links
+    assert "/espace/" not in links and "/mon-compte/" not in links
+    for link in links:
+        assert client.get(link).status_code == 200, link
+
+
+def test_the_site_map_of_a_signed_in_account_leads_to_its_own_pages(client, signup):
+    signup.create_account()
+    signup.activate()
+    links = _links(client.get(SITE_MAP))
+    assert {"/espace/", "/mon-compte/", "/mon-compte/donnees", "/structure/nouvelle"} <= links
+    assert "/connexion" not in links and "/inscription/" not in links
+    # Neither « Approbations » (no structure managed) nor « Administration » (no operator).
+    assert "/approbations/" not in links and "/administration/" not in links
+    for link in links:
+        assert client.get(link).status_code == 200, link

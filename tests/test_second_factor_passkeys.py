@@ -183,3 +183,67 @@ def test_passkey_sign_in_refuses_a_forged_answer_forged_assertion_attack(tmp_pat
     assert is_fragment(response) == htmx
     assert "La clé d'accès n'a pas été reconnue" in text_of(response)
     assert signs_in_first(client.get("/mon-compte/"))
+
+
+def _passkey_alone_client(tmp_path, monkeypatch, mailbox, htmx: bool):
+    """A signed-up account with a passkey, signed out, on an app where a
+    passkey alone signs in; the client and the passkey."""
+    from tests.support.app import Client, HtmxClient, clean_environment, make_app
+    from tests.support.structures import sign_up
+
+    clean_environment(monkeypatch)
+    app = make_app(tmp_path, PASSKEY_SIGN_IN=True)
+    app.test_client_class = HtmxClient if htmx else Client
+    marie = sign_up(app.test_client(), lambda recipient=None: outbox(app, recipient))
+    passkey = SoftPasskey()
+    query(app, lambda: passkey.enrol(User.get()))
+    marie.submit("/deconnexion")
+    return marie, passkey
+
+
+def _passkey_alone(client, passkey, url: str):
+    challenge = client.submit("/connexion/verification/cle-d-acces-seule/options").get_json()["challenge"]
+    return client.submit(url, {"credential": passkey.answer(challenge)})
+
+
+def _went_to(client, response) -> str:
+    if client.htmx:
+        assert response.status_code == 204, response.get_data(as_text=True)
+        return response.headers["HX-Redirect"]
+    assert response.status_code == 303, response.get_data(as_text=True)
+    return response.headers["Location"]
+
+
+@pytest.mark.parametrize("htmx", [False, True])
+def test_a_passkey_alone_leads_to_the_page_asked_for(tmp_path, monkeypatch, mailbox, htmx):
+    """A manager's mail links to « Approbations »; signed out, they are sent
+    to « Se connecter » with that page to come back to: a passkey leads there
+    as the password does."""
+    marie, passkey = _passkey_alone_client(tmp_path, monkeypatch, mailbox, htmx)
+    login = marie.get("/connexion?next=/mon-compte/")
+    assert "/connexion/verification/cle-d-acces-seule?next=/mon-compte/" in login.get_data(as_text=True)
+    response = _passkey_alone(marie, passkey, "/connexion/verification/cle-d-acces-seule?next=/mon-compte/")
+    assert _went_to(marie, response) == "/mon-compte/"
+
+
+@pytest.mark.parametrize("htmx", [False, True])
+def test_a_passkey_not_recognised_keeps_the_page_asked_for(tmp_path, monkeypatch, mailbox, htmx):
+    """After a passkey refused, the password form and the passkey's form
+    still lead back to the page asked for."""
+    marie, _passkey = _passkey_alone_client(tmp_path, monkeypatch, mailbox, htmx)
+    marie.submit("/connexion/verification/cle-d-acces-seule/options")
+    alone = "/connexion/verification/cle-d-acces-seule?next=/mon-compte/"
+    response = marie.submit(alone, {"credential": "{}"})
+    assert response.status_code == 422
+    page = response.get_data(as_text=True)
+    assert 'action="/connexion?next=/mon-compte/"' in page
+    assert 'action="/connexion/verification/cle-d-acces-seule?next=/mon-compte/"' in page
+
+
+@pytest.mark.parametrize(
+    "target", ["https://evil.example/", "//evil.example/", "/\\evil.example", "/mon-compte/informations"]
+)
+def test_attack_a_passkey_alone_never_leads_off_site_nor_to_a_form(tmp_path, monkeypatch, mailbox, target):
+    marie, passkey = _passkey_alone_client(tmp_path, monkeypatch, mailbox, htmx=False)
+    response = _passkey_alone(marie, passkey, f"/connexion/verification/cle-d-acces-seule?next={target}")
+    assert _went_to(marie, response) == "/structure/"

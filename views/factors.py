@@ -66,7 +66,7 @@ def _reauthenticated() -> bool:
 # take it, to erase it: the password they signed in with is all the
 # account has yet, and enough to enrol a second factor anyway).
 OPEN_TO_UNENROLLED = frozenset({
-    "static", "auth.logout", "main.home", "main.accessibility_statement", "account.show",
+    "static", "auth.logout", "main.home", "main.accessibility_statement", "main.site_map", "account.show",
     "legal.terms", "legal.notice", "language.switch",
     "account.confirm_contact", "account.contact_confirmed",
     "rights.data", "rights.data_file", "rights.delete", "rights.confirm_delete",

@@ -20,7 +20,7 @@ from forms.second_factor import METHODS, PasskeySignInForm, SecondStepForm
 from models import db
 from rules.email import shown_email
 from security import limit, limits
-from views import full_redirect, page, renders, sign_in
+from views import full_redirect, page, page_to_show, renders, sign_in
 
 bp = Blueprint("second_factor", __name__, url_prefix="/connexion/verification")
 
@@ -133,6 +133,8 @@ def passkey_sign_in():
     face, device PIN) signs in on its own, the password not needed."""
     if not current_app.config["PASSKEY_SIGN_IN"]:
         abort(404)
+    # The page « Se connecter » was asked to come back to, as after a password.
+    next_url = page_to_show(request.args.get("next"))
     form = PasskeySignInForm()
     factor = (
         passkeys.authenticate(form.credential.data, None, require_verification=True)
@@ -144,12 +146,12 @@ def passkey_sign_in():
         if user is None or not user.is_active:
             audit.record(Event.SIGN_IN, user, Outcome.FAILURE, method="passkey")
             return page(
-                "auth/login.html", 422, form=LoginForm(formdata=None), next_url=None, passkey_failed=True
+                "auth/login.html", 422, form=LoginForm(formdata=None), next_url=next_url, passkey_failed=True
             )
         audit.record(Event.SIGN_IN, user, method="passkey")
     sign_in(user)
     factors.mark_verified()
-    return full_redirect(url_for("structure.choose"))
+    return full_redirect(next_url or url_for("structure.choose"))
 
 
 @renders("second_factor.verify_step")

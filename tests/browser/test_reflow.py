@@ -8,7 +8,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.browser.support.checks import check_axe
-from tests.browser.support.layout import check_focus_indicators, check_reflow
+from tests.browser.support.layout import NARROW, check_focus_indicators, check_reflow, no_overflow
 from tests.browser.support.pages import CAPTCHA, MAIL_SENT, SET_PASSWORD, SIGN_IN
 from tests.browser.support.people import new_person
 
@@ -54,4 +54,23 @@ def test_every_page_reflows_and_shows_its_focus(visitor):
     expect(visitor.heading).to_have_text("Déclaration d'accessibilité")
     check_axe(page, "déclaration d'accessibilité")  # axe, HTML_CodeSniffer, Nu checker
     _check(page, "déclaration d'accessibilité", lowest)
+    page.get_by_role("contentinfo").get_by_role("link", name="Plan du site").click()
+    expect(visitor.heading).to_have_text("Plan du site")
+    check_axe(page, "plan du site")
+    _check(page, "plan du site", lowest)
     print(f"lowest focus indicator contrast: {min(lowest)}:1")
+
+
+def test_a_name_of_one_long_word_wraps_in_the_header(visitor):
+    """A surname of one long word (there are such names, and up to 100
+    characters are accepted) wraps in the header's white-on-blue session
+    line on a phone with its text enlarged, instead of pushing every page
+    sideways past the blue band."""
+    person = new_person("long", first_name="Hubert", last_name="Wolfeschlegelsteinhausenbergerdorff")
+    visitor.sign_up_quickly(person)
+    page = visitor.page
+    page.set_viewport_size(NARROW)
+    page.goto("/espace/")
+    visitor.expect_signed_in(person)
+    page.evaluate("() => { document.documentElement.style.fontSize = '200%'; }")
+    no_overflow(page, "mon espace à 320 px, texte à 200 %, nom en un long mot")

@@ -133,3 +133,12 @@ def test_registering_a_passkey_and_signing_in_with_it(passkey_visitor, shots):
     check_page(page, shots, "sign-in-with-passkey")
     visitor.button("Se connecter avec une clé d'accès").click()
     visitor.expect_signed_in(person)
+
+    # Sent to « Se connecter » by a page that needs an account (a mail's
+    # link to « Approbations »): the passkey alone leads back there.
+    visitor.sign_out()
+    page.goto("/mon-compte/")
+    visitor.expect_step("Se connecter")
+    visitor.button("Se connecter avec une clé d'accès").click()
+    visitor.expect_signed_in(person)
+    visitor.expect_path("/mon-compte/")

@@ -36,17 +36,17 @@ def check_reflow(page: Page, step: str) -> None:
     viewport = page.viewport_size
     try:
         page.set_viewport_size(NARROW)
-        _no_overflow(page, f"{step} à 320 px")
+        no_overflow(page, f"{step} à 320 px")
     finally:
         page.set_viewport_size(viewport)
     page.evaluate("() => { document.documentElement.style.fontSize = '200%'; }")
     try:
-        _no_overflow(page, f"{step} texte à 200 %")
+        no_overflow(page, f"{step} texte à 200 %")
     finally:
         page.evaluate("() => { document.documentElement.style.fontSize = ''; }")
     index = page.evaluate(TEXT_SPACING)
     try:
-        _no_overflow(page, f"{step} espacement du texte")
+        no_overflow(page, f"{step} espacement du texte")
     finally:
         page.evaluate("(index) => document.styleSheets[0].deleteRule(index)", index)
 
@@ -60,7 +60,7 @@ TEXT_SPACING = """() => {
 }"""
 
 
-def _no_overflow(page: Page, where: str) -> None:
+def no_overflow(page: Page, where: str) -> None:
     result = page.evaluate(CUT_OFF)
     assert result["scroll"] <= result["width"], f"{where}: scrolls sideways ({result['scroll']} px)"
     assert result["found"] == [], f"{where}: cut off or outside the page: {result['found']}"
