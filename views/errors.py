@@ -2,15 +2,25 @@
 
 from __future__ import annotations
 
-from flask import Flask, current_app, make_response, render_template, request
+from flask import Flask, current_app, g, make_response, render_template, request
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
 from flask_limiter import RateLimitExceeded
+from peewee import InterfaceError, OperationalError
+from playhouse.pool import MaxConnectionsExceeded
 from werkzeug.exceptions import HTTPException
 
+from extensions import login_manager
 from security import client_address, retry_after_seconds
 from views import MAIN, retarget
+
+# The database cannot be reached, refuses connections or was cut off (a
+# restart, a full disk), or the pool had no connection free in time: the
+# request may succeed again in a moment, which is what 503 says.
+DATABASE_UNAVAILABLE = (OperationalError, InterfaceError, MaxConnectionsExceeded)
+DATABASE_RETRY_AFTER_SECONDS = 10
+FLASHES = "#flashes"
 
 MESSAGES = {
     400: (_l("Requête invalide"), _l("La demande n'a pas pu être traitée. Revenez en arrière et réessayez.")),
@@ -80,8 +90,28 @@ def csrf_error(_error):
     )
 
 
+def database_unavailable(error: Exception):
+    """503 « Service indisponible », one line in the log (an outage would
+    otherwise log a traceback per request). The page is drawn for an
+    anonymous visitor: loading the signed-in account needs the database.
+    Under htmx the notice goes into the flash region, so that the form and
+    what was typed stay on the page, ready to be sent again."""
+    summary = str(error).strip().splitlines()[0] if str(error).strip() else ""
+    current_app.logger.error("Database unavailable (%s): %s", type(error).__name__, summary)
+    g._login_user = login_manager.anonymous_user()  # as Flask-Login stores it
+    if request.htmx:
+        notice = render_template("errors/_notice.html", text=str(MESSAGES[503][1]))
+        response = retarget(make_response(notice, 503), FLASHES, "innerHTML")
+    else:
+        response = render_error(503)
+    response.headers["Retry-After"] = str(DATABASE_RETRY_AFTER_SECONDS)
+    return response
+
+
 def register(app: Flask) -> None:
     app.register_error_handler(RateLimitExceeded, too_many_requests)
+    for error in DATABASE_UNAVAILABLE:
+        app.register_error_handler(error, database_unavailable)
 
     @app.errorhandler(HTTPException)
     def _http_error(error: HTTPException):

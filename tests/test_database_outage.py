@@ -1,0 +1,78 @@
+"""PostgreSQL going away while the portal runs (a restart for an upgrade, a
+full disk): every page that needs it answers 503 « Service indisponible »
+with Retry-After, never a 500, the log says so in one line per request, and
+the portal answers again as soon as the database does, without a restart.
+
+The outage is one database of the session's server made unreachable:
+new connections refused, the pooled ones cut."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+
+import pytest
+
+from tests.support.app import HtmxClient
+from tests.support.responses import text_of
+
+UNAVAILABLE = "Le service est momentanément indisponible"
+
+
+@contextlib.contextmanager
+def database_down(postgres, database_url: str):
+    name = database_url.rsplit("/", 1)[1]
+    connection = postgres.connect()
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS false')
+            cursor.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s", (name,)
+            )
+        yield
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS true')
+        connection.close()
+
+
+@pytest.fixture
+def signed_in(pg_signup):
+    pg_signup.create_account()
+    assert pg_signup.activate().status_code == 303
+    assert pg_signup.client.get("/structure/").status_code == 200
+    return pg_signup.client
+
+
+def test_a_database_outage_answers_503_to_a_signed_in_person_and_recovers(
+    postgres, database_url, pg_app, signed_in, caplog
+):
+    with database_down(postgres, database_url), caplog.at_level(logging.WARNING):
+        for path in ("/structure/", "/mon-compte/", "/"):
+            response = signed_in.get(path)
+            assert response.status_code == 503, path
+            assert response.headers["Retry-After"].isdigit()
+            assert UNAVAILABLE in text_of(response)
+        assert pg_app.test_client().get("/readyz").status_code == 503
+    problems = [record for record in caplog.records if record.levelno >= logging.ERROR]
+    assert problems and all(record.exc_info is None for record in problems)  # one line each
+    assert all("Database unavailable" in record.getMessage() for record in problems)
+    assert signed_in.get("/structure/").status_code == 200  # back without a restart
+
+
+def test_a_form_posted_during_an_outage_answers_503_and_keeps_its_page(postgres, database_url, pg_app):
+    """Without JavaScript the browser shows the 503 page (Back returns to the
+    form); under htmx the notice goes into the flash region and the form,
+    with what was typed, stays in place to be sent again."""
+    plain = pg_app.test_client()
+    htmx = HtmxClient(pg_app, pg_app.response_class, use_cookies=True)
+    token = plain.csrf_token(), htmx.csrf_token()
+    with database_down(postgres, database_url):
+        data = {"email": "marie.curie@exemple.fr", "password": "Pas-le-bon-1234"}
+        response = plain.post("/connexion", data={"csrf_token": token[0], **data})
+        assert response.status_code == 503 and UNAVAILABLE in text_of(response)
+        response = htmx.post("/connexion", data={"csrf_token": token[1], **data})
+        assert response.status_code == 503
+        assert response.headers["HX-Retarget"] == "#flashes"
+        assert response.headers["HX-Reswap"] == "innerHTML"
+        assert UNAVAILABLE in text_of(response) and "<h1" not in text_of(response)
