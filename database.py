@@ -51,7 +51,9 @@ def open_database(url: str):
         return connect(url, pragmas=SQLITE_PRAGMAS, lock_type="IMMEDIATE", **pool)
     if pool:
         pool["stale_timeout"] = 300  # a connection idle for 5 minutes is replaced, not reused
-    return connect(url, **pool)
+    # A password (or user) with @ : / % in it is written %XX in the URL, as
+    # for pg_dump (backup.py): Peewee passes it on still encoded unless told.
+    return connect(url, unquote_password=True, unquote_user=True, **pool)
 
 
 def init_app(app: Flask) -> None:
