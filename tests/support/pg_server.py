@@ -62,7 +62,10 @@ class PostgresServer:
     """Start with ``start()``, stop and remove with ``stop()``; or use
     ``running()``."""
 
-    def __init__(self) -> None:
+    def __init__(self, host_auth: str = "trust") -> None:
+        """``host_auth``: how TCP connections authenticate; Debian's is
+        ``scram-sha-256`` (the superuser then connects over the socket)."""
+        self.host_auth = host_auth
         self.bindir = find_bindir()
         self.as_root = os.geteuid() == 0
         self.root = Path(tempfile.mkdtemp(prefix="pg-test-", dir=self._parent()))
@@ -126,8 +129,10 @@ class PostgresServer:
             str(self.data),
             "--username",
             "postgres",
-            "--auth",
+            "--auth-local",
             "trust",
+            "--auth-host",
+            self.host_auth,
             "--encoding",
             "UTF8",
             "--no-locale",
@@ -218,7 +223,8 @@ class PostgresServer:
     # -- use -------------------------------------------------------------------------
 
     def connect_params(self, dbname: str) -> dict:
-        return {"host": "127.0.0.1", "port": self.port, "user": "postgres", "dbname": dbname}
+        host = "127.0.0.1" if self.host_auth == "trust" else str(self.sockets)
+        return {"host": host, "port": self.port, "user": "postgres", "dbname": dbname}
 
     def connect(self, dbname: str = "postgres"):
         """A psycopg2 connection in autocommit mode."""

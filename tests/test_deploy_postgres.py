@@ -1,0 +1,141 @@
+"""README « Production » on PostgreSQL, as an operator follows it on Debian:
+its commands (the role, the database, the restore) run as written, against a
+server whose TCP connections ask a password as Debian's pg_hba.conf does, with
+deploy/portail.env.example read by sh as the README has commands by hand
+read it. The portal's data survives a backup and a restore into a new
+database, then into the one in use, and the portal signs in on it."""
+
+from __future__ import annotations
+
+import shlex
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from models import db
+from tests.support.app import Client, clean_environment, make_app
+from tests.support.constants import EMAIL, PASSWORD
+from tests.support.pg_server import PostgresServer
+from tests.support.signup import Signup
+
+ROOT = Path(__file__).resolve().parent.parent
+README = ROOT / "README.md"
+EXAMPLE = ROOT / "deploy" / "portail.env.example"
+ROLE_PASSWORD = "un mot de passe@du rôle"  # noqa: S105 - the test server's own
+
+
+def readme_commands(start: str) -> list[str]:
+    """The README's command lines (code blocks) that begin with ``start``."""
+    blocks = README.read_text().split("```")[1::2]
+    return [line.strip() for block in blocks for line in block.splitlines() if line.strip().startswith(start)]
+
+
+def example_settings() -> dict[str, str]:
+    """deploy/portail.env.example as sh reads it (``set -a && . FILE``)."""
+    result = subprocess.run(  # noqa: S603 - fixed program
+        ["/bin/sh", "-c", 'set -a && . "$0" && exec env -0', str(EXAMPLE)],  # noqa: S607
+        capture_output=True, text=True, timeout=30, check=False, env={"PATH": "/usr/bin:/bin"},
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    pairs = (item.split("=", 1) for item in result.stdout.split("\0") if "=" in item)
+    return {name: value for name, value in pairs if name.startswith(("FLASK_", "GUNICORN_"))}
+
+
+def test_the_example_settings_read_by_sh_are_those_systemd_reads():
+    """systemd's EnvironmentFile= takes a double-quoted value without its
+    quotes, and an unquoted one as it is: sh must see the same values, or the
+    commands run by hand would not run with the portal's settings."""
+    expected = {}
+    for line in EXAMPLE.read_text().splitlines():
+        if line and not line.startswith("#"):
+            name, value = line.split("=", 1)
+            expected[name] = value[1:-1] if value[:1] == value[-1:] == '"' else value
+    assert example_settings() == expected
+    assert expected["FLASK_MAIL_DEFAULT_SENDER"] == "Portail Structures <ne-pas-repondre@portail.example.fr>"
+
+
+@pytest.fixture
+def debian_postgres():
+    server = PostgresServer(host_auth="scram-sha-256").start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+def as_postgres(server: PostgresServer, command: str) -> None:
+    """A README line ``sudo -u postgres PROGRAM …``, run against ``server``."""
+    assert command.startswith("sudo -u postgres "), command
+    args = shlex.split(command.removeprefix("sudo -u postgres "))
+    # --pwprompt asks on the terminal; the test sets that password below instead.
+    args = [arg for arg in args if arg != "--pwprompt"]
+    connection = ["-h", str(server.sockets), "-p", str(server.port), "-U", "postgres"]
+    result = subprocess.run(  # noqa: S603 - the README's own command
+        [str(server.bindir / args[0]), *connection, *args[1:]],
+        capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert result.returncode == 0, f"{command}\n{result.stdout}\n{result.stderr}"
+
+
+def sql(server: PostgresServer, statement: str, *values) -> None:
+    connection = server.connect()
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute(statement, values)
+    finally:
+        connection.close()
+
+
+def test_the_readme_steps_back_up_and_restore_postgresql_and_the_portal_signs_in(
+    debian_postgres, tmp_path, monkeypatch
+):
+    server = debian_postgres
+    setup = readme_commands("sudo -u postgres create")
+    assert [command.split()[3] for command in setup] == ["createuser", "createdb"]
+    for command in setup:
+        as_postgres(server, command)
+    sql(server, "ALTER ROLE portail PASSWORD %s", ROLE_PASSWORD)  # what --pwprompt asks
+
+    url = example_settings()["FLASK_DATABASE_URL"]
+    assert url.startswith("postgresql://portail:change-me-too@127.0.0.1:5432/"), url
+    quoted = ROLE_PASSWORD.replace("%", "%25").replace("@", "%40").replace(":", "%3A").replace("/", "%2F")
+    url = url.replace("change-me-too", quoted).replace(":5432/", f":{server.port}/")
+
+    clean_environment(monkeypatch)
+    app = make_app(tmp_path, DATABASE_URL=url)  # init-db's migration, as the portal's role
+    app.test_client_class = Client
+
+    def mailbox(recipient=None):
+        from models import OutboxMail
+
+        with app.app_context(), db.connection_context():
+            query = OutboxMail.select().order_by(OutboxMail.id)
+            return list(query.where(OutboxMail.recipient == recipient) if recipient else query)
+
+    signup = Signup(app.test_client(), mailbox)
+    signup.create_account()
+    assert signup.activate().status_code == 303
+    copy = tmp_path / "portail-20260101-0215.backup"
+    result = app.test_cli_runner().invoke(args=["backup", str(copy)])
+    assert result.exit_code == 0, result.output
+    with app.app_context():
+        db.close_all()  # pooled connections closed, as `systemctl stop` would
+
+    # A new machine: the database made by the same commands, then restored;
+    # then restored again over itself, as on the machine in use.
+    sql(server, "DROP DATABASE portail")
+    as_postgres(server, readme_commands("sudo -u postgres createdb")[0])
+    (restore,) = readme_commands("sudo -u postgres pg_restore")
+    for _time in range(2):
+        as_postgres(server, restore.replace("FILE", str(copy)))
+
+    clean_environment(monkeypatch)
+    (tmp_path / "restored").mkdir()
+    again = make_app(tmp_path / "restored", DATABASE_URL=url)
+    again.test_client_class = Client
+    client = again.test_client()
+    response = client.submit("/connexion", {"email": EMAIL, "password": PASSWORD})
+    assert response.status_code == 303 and response.headers["Location"] == "/structure/"
+    assert client.get("/structure/").status_code == 200
+    assert again.test_cli_runner().invoke(args=["init-db"]).exit_code == 0
