@@ -5,6 +5,7 @@ serves the app behind it as production would, the systemd units pass
 from __future__ import annotations
 
 import gzip
+import http.client
 import re
 import shutil
 import ssl
@@ -27,10 +28,13 @@ def run(*args: str, **kwargs) -> subprocess.CompletedProcess:
     return subprocess.run(args, capture_output=True, text=True, timeout=60, check=False, **kwargs)  # noqa: S603
 
 
-def nginx_site(tmp_path: Path, https_port: int | None = None, app_port: int | None = None) -> Path:
+def nginx_site(
+    tmp_path: Path, https_port: int | None = None, app_port: int | None = None, http_port: int | None = None
+) -> Path:
     """deploy/nginx/portail.conf in a whole nginx.conf under ``tmp_path``, with
     the test machine's certificate and log paths; listening on 127.0.0.1
-    ``https_port`` before the app on ``app_port`` when given. Nothing else changes."""
+    ``https_port`` (and ``http_port`` for port 80) before the app on
+    ``app_port`` when given. Nothing else changes."""
     key, cert = tmp_path / "privkey.pem", tmp_path / "fullchain.pem"
     made = run(
         "openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
@@ -42,7 +46,7 @@ def nginx_site(tmp_path: Path, https_port: int | None = None, app_port: int | No
     site = site.replace("/var/log/nginx/", f"{tmp_path}/")
     if https_port is not None:
         site = site.replace("listen 443 ssl http2;", f"listen 127.0.0.1:{https_port} ssl http2;")
-        site = site.replace("listen 80;", f"listen 127.0.0.1:{free_port()};")
+        site = site.replace("listen 80;", f"listen 127.0.0.1:{http_port or free_port()};")
         site = "\n".join(line for line in site.splitlines() if "listen [::]" not in line)
     if app_port is not None:
         site = site.replace("server 127.0.0.1:8000", f"server 127.0.0.1:{app_port}")
@@ -85,8 +89,8 @@ def behind_nginx(tmp_path):
     )
     flask_command(env, "init-db")
     app = Gunicorn(env, workers=1, log=tmp_path / "gunicorn.log").start()
-    port = free_port()
-    config = nginx_site(tmp_path, https_port=port, app_port=app.port)
+    port, http_port = free_port(), free_port()
+    config = nginx_site(tmp_path, https_port=port, app_port=app.port, http_port=http_port)
     nginx = subprocess.Popen(  # noqa: S603 - fixed program
         [NGINX, "-p", str(tmp_path), "-c", str(config), "-g", "daemon off;"],
         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
@@ -100,6 +104,23 @@ def behind_nginx(tmp_path):
         )
         with urllib.request.urlopen(request, context=insecure, timeout=30) as response:  # noqa: S310
             return response.status, response.headers, response.read()
+
+    def raw(method: str, path: str, headers: dict | None = None, body: bytes | None = None, tls=True):
+        """(status, headers, body) of any answer, errors and redirects included."""
+        if tls:
+            connection = http.client.HTTPSConnection("127.0.0.1", port, context=insecure, timeout=30)
+        else:
+            connection = http.client.HTTPConnection("127.0.0.1", http_port, timeout=30)
+        try:
+            connection.request(
+                method, path, body=body, headers={"Host": "portail.example.fr", **(headers or {})}
+            )
+            response = connection.getresponse()
+            return response.status, response.headers, response.read()
+        finally:
+            connection.close()
+
+    get.raw, get.app = raw, app
 
     try:
         deadline = time.monotonic() + 30
@@ -177,3 +198,30 @@ def test_systemd_units_pass_systemd_analyze_verify(tmp_path):
     problems = [line for line in (result.stdout + result.stderr).splitlines() if "portail-" in line]
     assert result.returncode == 0, result.stdout + result.stderr
     assert not problems, "\n".join(problems)
+
+
+def test_attack_fingerprinting_nginx_by_its_version(behind_nginx):
+    """The Server header and nginx's own error pages name no version: a
+    scanner cannot match the machine against a list of known flaws."""
+    raw = behind_nginx.raw
+    status, headers, _ = raw("GET", "/connexion")
+    assert status == 200 and headers["Server"] == "nginx"
+    too_long = raw("GET", "/" + "a" * 10000)
+    too_large = raw(
+        "POST", "/connexion", {"Content-Type": "application/x-www-form-urlencoded"}, b"a" * 3_000_000
+    )
+    behind_nginx.app.stop()  # a restart: nginx answers 502 itself
+    down = raw("GET", "/connexion")
+    for status, headers, body in (too_long, too_large, down):
+        assert status in (414, 413, 502) and headers["Server"] == "nginx", status
+        assert b"nginx/" not in body and not re.search(rb"\d+\.\d+\.\d+", body), body
+
+
+def test_attack_redirect_to_another_host_from_plain_http(behind_nginx):
+    """Port 80's only server answers any name pointed at the machine: its
+    redirect to HTTPS goes to the portal's own name, never to the Host a
+    request chose (a cache in between would keep that redirect for others)."""
+    for host in ("portail.example.fr", "evil.example", "portail.example.fr.evil.example"):
+        status, headers, _ = behind_nginx.raw("GET", "/connexion?next=1", {"Host": host}, tls=False)
+        assert status == 301, host
+        assert headers["Location"] == "https://portail.example.fr/connexion?next=1", host
