@@ -18,7 +18,7 @@ from limits.storage import MemoryStorage
 from limits.strategies import STRATEGIES, RateLimiter
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from extensions import limiter
+from extensions import client_key, limiter
 from rules.email import lookup_email
 
 CSP = (
@@ -165,7 +165,7 @@ def limit(
         return limiter.limit(value, **options)
     return limiter.limit(
         value,
-        key_func=(lambda: key() or "") if key else get_remote_address,
+        key_func=(lambda: key() or "") if key else client_key,
         exempt_when=lambda: bool((key and not key()) or (exempt and exempt())),
         **options,
     )

@@ -180,3 +180,20 @@ def test_the_storage_is_configurable(tmp_path, monkeypatch):
     assert app.config["RATELIMIT_STORAGE_URI"] == "memory://"
     assert type(limiter.storage).__name__ == "MemoryStorage"
     assert make_app(tmp_path, RATELIMIT_ENABLED=True).config["RATELIMIT_STORAGE_URI"] == "memory://"
+
+
+def test_attack_a_new_ipv6_address_for_each_attempt_within_one_64(limited):
+    """A home line or a rented server gets a whole /64: counted by address,
+    each wrong password could come from a fresh one. Counted by /64, the
+    neighbour in another /64, and IPv4 clients, keep their own counts."""
+    client = limited(RATELIMIT_SIGN_IN="3 per minute")
+    for index in range(3):
+        response = wrong_sign_in(client, **from_address(f"2001:db8:1:2::{index + 1:x}"))
+        assert response.status_code == 422
+    assert_429_page(client, wrong_sign_in(client, **from_address("2001:db8:1:2:ffff:abcd:1234:5678")))
+    assert wrong_sign_in(client, **from_address("2001:db8:1:3::1")).status_code == 422
+    # An IPv4 client seen through an IPv6 socket is counted as itself.
+    for _ in range(3):
+        assert wrong_sign_in(client, **from_address("::ffff:198.51.100.1")).status_code == 422
+    assert_429_page(client, wrong_sign_in(client, **from_address("198.51.100.1")))
+    assert wrong_sign_in(client, **from_address("198.51.100.2")).status_code == 422
