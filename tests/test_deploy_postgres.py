@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import shlex
 import subprocess
+import urllib.parse
 from pathlib import Path
 
 import pytest
@@ -99,7 +100,7 @@ def test_the_readme_steps_back_up_and_restore_postgresql_and_the_portal_signs_in
 
     url = example_settings()["FLASK_DATABASE_URL"]
     assert url.startswith("postgresql://portail:change-me-too@127.0.0.1:5432/"), url
-    quoted = ROLE_PASSWORD.replace("%", "%25").replace("@", "%40").replace(":", "%3A").replace("/", "%2F")
+    quoted = urllib.parse.quote(ROLE_PASSWORD, safe="")  # as the README asks
     url = url.replace("change-me-too", quoted).replace(":5432/", f":{server.port}/")
 
     clean_environment(monkeypatch)
@@ -139,3 +140,17 @@ def test_the_readme_steps_back_up_and_restore_postgresql_and_the_portal_signs_in
     assert response.status_code == 303 and response.headers["Location"] == "/structure/"
     assert client.get("/structure/").status_code == 200
     assert again.test_cli_runner().invoke(args=["init-db"]).exit_code == 0
+
+    # A command by hand, as the README writes it (less sudo: the test's own
+    # user), with the settings file made from the example.
+    settings = EXAMPLE.read_text().replace(":5432/", f":{server.port}/").replace("change-me-too", quoted)
+    (tmp_path / "portail.env").write_text(settings)
+    (by_hand,) = readme_commands("cd /srv/portail && sudo -u portail sh -c")
+    by_hand = by_hand.replace("/etc/portail/portail.env", str(tmp_path / "portail.env"))
+    by_hand = by_hand.replace("/srv/portail", str(ROOT)).replace("sudo -u portail ", "")
+    result = subprocess.run(  # noqa: S602 - the README's own command line
+        by_hand.replace("EMAIL", EMAIL), shell=True, capture_output=True, text=True, timeout=120, check=False,
+        env={"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8"},
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert EMAIL in result.stdout
