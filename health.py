@@ -4,7 +4,10 @@
   not cure a database outage).
 - ``/readyz``: the database answers, its schema is at the version this code
   expects, and the rate-limit storage (Redis) answers when one is configured.
-  200 with each part "ok", or 503 naming the part that failed.
+  200 with each part "ok", or 503 naming the part that failed. The parts
+  are named only to those who may read ``/metrics`` (its networks or its
+  token): anyone else gets the status alone, for a stranger watching for
+  Redis to fail would learn when the limits fall back to each worker's count.
 
 Both are answered by the first ``before_request`` function, registered before
 the database's, so they open no connection of their own accord, are never
@@ -66,10 +69,16 @@ def _probe():
     database, schema = _database()
     checks = {"database": database, "schema": schema, "rate_limit_storage": _rate_limit_storage()}
     failing = {name: problem for name, problem in checks.items() if problem}
+    status = 503 if failing else 200
+    summary = "unavailable" if failing else "ok"
+    from metrics import allowed
+
+    if not allowed():
+        return jsonify(status=summary), status
     body = {name: (problem or "ok") for name, problem in checks.items()}
     if failing:
-        return jsonify(status="unavailable", checks=body, failing=sorted(failing)), 503
-    return jsonify(status="ok", checks=body)
+        return jsonify(status=summary, checks=body, failing=sorted(failing)), status
+    return jsonify(status=summary, checks=body)
 
 
 def init_app(app: Flask) -> None:

@@ -135,7 +135,8 @@ def exposition() -> bytes:
     return text + generate_latest(outbox)
 
 
-def _allowed() -> bool:
+def allowed() -> bool:
+    """The request may read /metrics (and /readyz's details)."""
     token = current_app.config.get("METRICS_TOKEN")
     if token:
         given = request.headers.get("Authorization", "")
@@ -150,7 +151,7 @@ def _allowed() -> bool:
 
 @bp.get("/metrics")
 def metrics() -> Response:
-    if not _allowed():
+    if not allowed():
         abort(404)
     return Response(exposition(), mimetype=CONTENT_TYPE_LATEST)
 

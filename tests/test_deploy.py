@@ -171,8 +171,9 @@ def test_nginx_site_keeps_tokens_out_of_its_log_and_restricts_metrics():
     assert (
         "$request" + " " not in log_format and "$uri" not in log_format and "$request_uri" not in log_format
     )
-    metrics = site.split("location = /metrics", 1)[1].split("}", 1)[0]
-    assert "deny all;" in metrics
+    for local_only in ("/metrics", "/readyz"):
+        location = site.split(f"location = {local_only}", 1)[1].split("}", 1)[0]
+        assert "allow 127.0.0.1;" in location and "deny all;" in location, local_only
     assert "proxy_set_header X-Forwarded-For $remote_addr;" in site  # one hop: FLASK_TRUSTED_PROXIES=1
 
 

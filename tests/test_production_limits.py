@@ -164,3 +164,29 @@ def test_mail_limit_counts_in_memory_when_redis_goes_away_mid_request_attack_rac
     finally:
         redis.start()
     assert answers == [True, True, False]  # a fresh count in memory, still a limit
+
+
+def test_attack_watching_readyz_for_redis_to_fail(tmp_path, monkeypatch, redis):
+    """While Redis is down each worker counts the limits in its own memory:
+    a stranger reading /readyz would know when to try harder. Outside the
+    networks that may read /metrics (and without its token) /readyz says
+    only ok or not, which is all a load balancer needs."""
+    clean_environment(monkeypatch)
+    app = make_app(
+        tmp_path,
+        RATELIMIT_ENABLED=True,
+        RATELIMIT_STORAGE_URI=redis.url,
+        METRICS_TOKEN="jeton-de-supervision",
+    )
+    client = app.test_client()
+    stranger = {"environ_base": {"REMOTE_ADDR": "203.0.113.5"}}
+    assert client.get("/readyz", **stranger).get_json() == {"status": "ok"}
+    redis.stop()
+    response = client.get("/readyz", **stranger)
+    assert response.status_code == 503 and response.get_json() == {"status": "unavailable"}
+    assert client.get("/metrics", **stranger).status_code == 404
+    local = client.get("/readyz")
+    assert local.status_code == 503 and local.get_json()["failing"] == ["rate_limit_storage"]
+    token = {"Authorization": "Bearer jeton-de-supervision"}
+    monitored = client.get("/readyz", headers=token, **stranger)
+    assert monitored.get_json()["failing"] == ["rate_limit_storage"]
