@@ -283,7 +283,21 @@ def _check_texts(app: Flask) -> None:
             raise SettingError(f"FLASK_{key}: a Markdown (.md) or HTML (.html) file is expected: {path}")
 
 
+# The placeholders of deploy/portail.env.example: a secret copied from there is
+# public (anyone could sign session cookies and CSRF tokens, derive captcha
+# answers, decrypt TOTP secrets or read /metrics).
+PLACEHOLDER_SECRETS = frozenset({"change-me", "change-me-too"})
+SECRET_SETTINGS = ("SECRET_KEY", "TWO_FACTOR_KEY", "METRICS_TOKEN")
+
+
 def _check_secrets(app: Flask) -> None:
+    if not is_development(app):
+        for key in SECRET_SETTINGS:
+            if str(app.config.get(key) or "").strip().lower() in PLACEHOLDER_SECRETS:
+                raise SettingError(
+                    f"FLASK_{key} is still the example's placeholder: set a secret of your own "
+                    '(python3 -c "import secrets; print(secrets.token_hex(32))").'
+                )
     if app.config["TWO_FACTOR_POLICY"] not in ("optional", "managers", "all"):
         raise SettingError("FLASK_TWO_FACTOR_POLICY must be optional, managers or all.")
     if app.config.get("CAPTCHA_FIXED_ANSWER") and not app.testing:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import re
 import sqlite3
+from pathlib import Path
 
 import pytest
 
@@ -11,6 +13,8 @@ from app import create_app
 from models import SchemaVersion, db
 from tests.support.app import CSRF_IN_PAGE, Client, clean_environment, make_app, production_app, user_row
 from tests.support.signup import Signup
+
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def test_production_refuses_to_start_without_a_secret_key(tmp_path, monkeypatch):
@@ -184,3 +188,20 @@ def test_an_unexpected_error_is_a_french_500_page(app, client):
     assert response.status_code == 500
     text = response.get_data(as_text=True)
     assert "Erreur du service" in text and "ZeroDivisionError" not in text
+
+
+@pytest.mark.parametrize("setting", ["SECRET_KEY", "TWO_FACTOR_KEY", "METRICS_TOKEN"])
+def test_attack_the_example_secret_left_in_place(tmp_path, monkeypatch, setting):
+    """deploy/portail.env.example is public: with its FLASK_SECRET_KEY anyone
+    signs session cookies and CSRF tokens and derives captcha answers. Outside
+    development the app refuses to start with it, as it does without a key."""
+    clean_environment(monkeypatch)
+    example = (ROOT / "deploy" / "portail.env.example").read_text()
+    placeholder = re.search(r"^FLASK_SECRET_KEY=(.*)$", example, re.MULTILINE).group(1)
+    with pytest.raises(RuntimeError, match=f"FLASK_{setting} is still the example's placeholder"):
+        production_app(tmp_path, **{setting: placeholder})
+    monkeypatch.setenv(f"FLASK_{setting}", placeholder)
+    with pytest.raises(RuntimeError, match=f"FLASK_{setting}"):
+        production_app(tmp_path)
+    monkeypatch.delenv(f"FLASK_{setting}")
+    assert make_app(tmp_path, **{setting: placeholder}).testing  # tests and development keep any value

@@ -7,6 +7,8 @@ database, then into the one in use, and the portal signs in on it."""
 
 from __future__ import annotations
 
+import re
+import secrets
 import shlex
 import subprocess
 import urllib.parse
@@ -144,6 +146,7 @@ def test_the_readme_steps_back_up_and_restore_postgresql_and_the_portal_signs_in
     # A command by hand, as the README writes it (less sudo: the test's own
     # user), with the settings file made from the example.
     settings = EXAMPLE.read_text().replace(":5432/", f":{server.port}/").replace("change-me-too", quoted)
+    settings = settings.replace("FLASK_SECRET_KEY=change-me", f"FLASK_SECRET_KEY={secrets.token_hex(32)}")
     (tmp_path / "portail.env").write_text(settings)
     (by_hand,) = readme_commands("cd /srv/portail && sudo -u portail sh -c")
     by_hand = by_hand.replace("/etc/portail/portail.env", str(tmp_path / "portail.env"))
@@ -154,3 +157,14 @@ def test_the_readme_steps_back_up_and_restore_postgresql_and_the_portal_signs_in
     )  # fmt: skip
     assert result.returncode == 0, result.stdout + result.stderr
     assert EMAIL in result.stdout
+
+
+def test_every_setting_the_example_names_is_one_the_readme_documents():
+    """A misspelt name is silently ignored: the portal would run without it."""
+    readme = README.read_text()
+    names = re.findall(
+        r"^#? ?((?:FLASK|GUNICORN)_[A-Z_]+|WEB_CONCURRENCY)=", EXAMPLE.read_text(), re.MULTILINE
+    )
+    assert len(names) >= 15
+    for name in names:
+        assert f"`{name}" in readme or re.search(rf"`[^`]*\b{name}\b", readme), name
