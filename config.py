@@ -99,6 +99,9 @@ DEFAULTS = {
     # JSON log lines.
     "METRICS_ALLOWED_NETWORKS": ["127.0.0.0/8", "::1/128"],
     "METRICS_TOKEN": None,
+    # PostgreSQL: how long a request waits for a lock before it answers 503
+    # (SQLite's busy_timeout is 5 s too); the commands wait as long as they must.
+    "DATABASE_LOCK_TIMEOUT_MS": 5000,
     "LOG_JSON": False,
     # Drafts of half-filled steps (see drafts.py): step 2's, tied to the
     # browser session, and step 6's or « Mon compte »'s, tied to the account.

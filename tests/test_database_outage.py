@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import threading
+import time
 
 import pytest
 
-from tests.support.app import HtmxClient
+from tests.support.app import Client, HtmxClient, make_app
 from tests.support.responses import text_of
 
 UNAVAILABLE = "Le service est momentanément indisponible"
@@ -76,3 +78,35 @@ def test_a_form_posted_during_an_outage_answers_503_and_keeps_its_page(postgres,
         assert response.headers["HX-Retarget"] == "#flashes"
         assert response.headers["HX-Reswap"] == "innerHTML"
         assert UNAVAILABLE in text_of(response) and "<h1" not in text_of(response)
+
+
+def test_a_lock_held_past_the_timeout_answers_503_and_frees_the_worker(
+    postgres, database_url, pg_app, tmp_path
+):
+    """A migration or a SIRENE switch queued behind the nightly pg_dump holds
+    an exclusive lock request on its table for as long as the dump runs:
+    every request reading that table would wait behind it, one sync worker
+    after another, until the whole portal hung. A request waits
+    DATABASE_LOCK_TIMEOUT_MS (5 s by default, 0.5 s here), then answers 503."""
+    app = make_app(tmp_path / "quick", DATABASE_URL=database_url, DATABASE_LOCK_TIMEOUT_MS=500)
+    app.test_client_class = Client
+    client = app.test_client()
+    token = client.csrf_token()
+    holder = postgres.connect(database_url.rsplit("/", 1)[1])
+    holder.autocommit = False
+    answers: list = []
+    with holder.cursor() as cursor:
+        cursor.execute('LOCK TABLE "user" IN ACCESS EXCLUSIVE MODE')
+    form = {"csrf_token": token, "email": "marie.curie@exemple.fr", "password": "Pas-le-bon-1234"}
+    started = time.monotonic()
+    request = threading.Thread(target=lambda: answers.append(client.post("/connexion", data=form)))
+    request.start()
+    request.join(timeout=10)
+    waited = time.monotonic() - started
+    holder.rollback()  # the lock goes: a request still waiting ends now
+    request.join(timeout=30)
+    holder.close()
+    assert waited < 10, "the request waited for the lock as long as it was held"
+    assert waited >= 0.5 and answers[0].status_code == 503
+    assert answers[0].headers["Retry-After"].isdigit()
+    assert client.post("/connexion", data=form).status_code == 422  # the lock gone, the page answers
