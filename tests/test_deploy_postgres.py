@@ -142,6 +142,10 @@ def test_the_readme_steps_back_up_and_restore_postgresql_and_the_portal_signs_in
     assert response.status_code == 303 and response.headers["Location"] == "/structure/"
     assert client.get("/structure/").status_code == 200
     assert again.test_cli_runner().invoke(args=["init-db"]).exit_code == 0
+    # New rows after the restore: the sequences came back, and are the portal's.
+    newcomer = Signup(again.test_client(), lambda recipient=None: [])
+    email = "pierre.curie@exemple.fr"
+    assert newcomer.create_account(email=email, email_confirm=email).status_code == 303
 
     # A command by hand, as the README writes it (less sudo: the test's own
     # user), with the settings file made from the example.
