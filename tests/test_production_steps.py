@@ -1,16 +1,20 @@
-"""README « Production » on PostgreSQL, as an operator follows it on Debian:
-its commands (the role, the database, the restore) run as written, against a
-server whose TCP connections ask a password as Debian's pg_hba.conf does, with
-deploy/portail.env.example read by sh as the README has commands by hand
-read it. The portal's data survives a backup and a restore into a new
-database, then into the one in use, and the portal signs in on it."""
+"""README « Production », as an operator follows it on Debian: its commands
+(the role, the database, a command by hand, the restores) run as written
+(systemctl and sudo aside). PostgreSQL asks a password on TCP as Debian's
+pg_hba.conf does; deploy/portail.env.example is read by sh as the README has
+commands by hand read it. The portal's data survives a backup and a restore
+(PostgreSQL: into a new database, then into the one in use; SQLite: beside
+a journal a stopped process left), and the portal signs in on it."""
 
 from __future__ import annotations
 
+import os
 import re
 import secrets
 import shlex
+import stat
 import subprocess
+import sys
 import urllib.parse
 from pathlib import Path
 
@@ -172,3 +176,79 @@ def test_every_setting_the_example_names_is_one_the_readme_documents():
     assert len(names) >= 15
     for name in names:
         assert f"`{name}" in readme or re.search(rf"`[^`]*\b{name}\b", readme), name
+
+
+def test_the_readme_restores_a_sqlite_backup_beside_a_journal_left_behind(tmp_path, monkeypatch):
+    """A process stopped without closing the database (portail-mail killed,
+    still running, or a crash) leaves portail.db-wal beside it, holding what
+    changed after the backup: SQLite would replay it over the restored file,
+    and the account renamed (or deleted) since would stay so."""
+    clean_environment(monkeypatch)
+    instance = tmp_path / "srv" / "portail" / "instance"
+    instance.mkdir(parents=True)
+    live = instance / "portail.db"
+    app = make_app(tmp_path, DATABASE_URL=f"sqlite:///{live}")
+    app.test_client_class = Client
+
+    def mailbox(recipient=None):
+        from models import OutboxMail
+
+        with app.app_context(), db.connection_context():
+            query = OutboxMail.select().order_by(OutboxMail.id)
+            return list(query.where(OutboxMail.recipient == recipient) if recipient else query)
+
+    signup = Signup(app.test_client(), mailbox)
+    signup.create_account()
+    assert signup.activate().status_code == 303
+    copy = tmp_path / "portail-20260101-0215.backup"
+    assert app.test_cli_runner().invoke(args=["backup", str(copy)]).exit_code == 0
+    with app.app_context():
+        db.close_all()  # the web workers stopped
+    # After the backup, a process changes the account and dies without closing.
+    changed = subprocess.run(  # noqa: S603 - fixed program
+        [sys.executable, "-c", CHANGE_AND_DIE, str(live)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert changed.returncode == 0, changed.stderr
+    assert (instance / "portail.db-wal").exists()
+
+    for command in readme_commands("rm -f /srv/portail/instance/") + readme_commands("install -o portail"):
+        command = command.replace("/srv/portail", str(tmp_path / "srv" / "portail")).replace(
+            "FILE", str(copy)
+        )
+        if os.geteuid() != 0 or not _user_exists("portail"):
+            command = command.replace("-o portail -g portail ", "")  # only root gives files away
+        result = subprocess.run(shlex.split(command), capture_output=True, text=True, timeout=60, check=False)  # noqa: S603
+        assert result.returncode == 0, f"{command}\n{result.stderr}"
+    assert stat.S_IMODE(live.stat().st_mode) == 0o600
+
+    clean_environment(monkeypatch)
+    again = make_app(tmp_path / "restored-app", DATABASE_URL=f"sqlite:///{live}")
+    again.test_client_class = Client
+    response = again.test_client().submit("/connexion", {"email": EMAIL, "password": PASSWORD})
+    assert response.status_code == 303 and response.headers["Location"] == "/structure/"
+
+
+# Opens the database as the portal does (WAL), renames the account, commits,
+# and exits without closing: the write stays in portail.db-wal.
+CHANGE_AND_DIE = """
+import os, sqlite3, sys
+connection = sqlite3.connect(sys.argv[1])
+connection.execute("PRAGMA wal_autocheckpoint = 0")
+connection.execute('UPDATE "user" SET email = ?', ("renomme@exemple.fr",))
+connection.commit()
+os._exit(0)
+"""
+
+
+def _user_exists(name: str) -> bool:
+    import pwd
+
+    try:
+        pwd.getpwnam(name)
+    except KeyError:
+        return False
+    return True
