@@ -7,6 +7,7 @@ from __future__ import annotations
 import gzip
 import http.client
 import re
+import shlex
 import shutil
 import ssl
 import subprocess
@@ -226,3 +227,60 @@ def test_attack_redirect_to_another_host_from_plain_http(behind_nginx):
         status, headers, _ = behind_nginx.raw("GET", "/connexion?next=1", {"Host": host}, tls=False)
         assert status == 301, host
         assert headers["Location"] == "https://portail.example.fr/connexion?next=1", host
+
+
+def unit_settings(unit: Path) -> dict[str, list[str]]:
+    """A unit file's settings, each key with its values in order."""
+    settings: dict[str, list[str]] = {}
+    for line in unit.read_text().splitlines():
+        if "=" in line and not line.startswith(("#", ";", "[")):
+            key, value = line.split("=", 1)
+            settings.setdefault(key.strip(), []).append(value.strip())
+    return settings
+
+
+def test_the_web_units_commands_run_as_systemd_starts_them(tmp_path):
+    """systemd-analyze verify checks the unit's syntax, not that it starts:
+    ExecStartPre (init-db) and ExecStart (gunicorn) run here with the unit's
+    Environment= and the RuntimeDirectory= folders systemd makes, nothing else
+    (the settings file is the test's; /run and /srv/portail are moved)."""
+    unit = unit_settings(DEPLOY / "systemd" / "portail-web.service")
+    run_folder = tmp_path / "run"
+    for name in " ".join(unit["RuntimeDirectory"]).split():
+        (run_folder / name).mkdir(parents=True, exist_ok=True)
+
+    def moved(text: str) -> str:
+        return text.replace("/run/", f"{run_folder}/").replace("/srv/portail", str(ROOT))
+
+    env = production_environment(tmp_path)
+    del env["PROMETHEUS_MULTIPROC_DIR"]
+    for assignment in unit.get("Environment", []):
+        key, value = moved(assignment).split("=", 1)
+        env[key] = value
+    (pre,) = unit["ExecStartPre"]
+    result = subprocess.run(  # noqa: S603 - the unit's own command
+        shlex.split(moved(pre)), cwd=ROOT, env=env, capture_output=True, text=True, timeout=120, check=False
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    (start,) = unit["ExecStart"]
+    env["GUNICORN_BIND"] = f"127.0.0.1:{free_port()}"
+    env["WEB_CONCURRENCY"] = "1"
+    server = subprocess.Popen(  # noqa: S603 - the unit's own command
+        shlex.split(moved(start)), cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                address = "http://" + env["GUNICORN_BIND"] + "/livez"
+                with urllib.request.urlopen(address, timeout=2) as response:  # noqa: S310
+                    assert response.status == 200
+                break
+            except OSError:
+                assert server.poll() is None, server.stderr.read().decode()
+                assert time.monotonic() < deadline, "gunicorn did not answer"
+                time.sleep(0.1)
+    finally:
+        server.terminate()
+        server.wait(timeout=40)
+        server.stderr.close()
