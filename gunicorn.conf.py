@@ -12,6 +12,9 @@ Every value can be changed with gunicorn's own flags or GUNICORN_CMD_ARGS.
 - Metrics: PROMETHEUS_MULTIPROC_DIR is set here, before any worker imports
   prometheus_client, to a folder emptied at each start; ``child_exit`` marks a
   dead worker's files so its live gauges disappear (its counters stay summed).
+- worker_exit: a worker leaving (reload, stop, max_requests) lets its mail
+  thread finish the delivery under way, so that a mail is neither left
+  claimed for its lease nor sent twice.
 - Logs: the app writes one line per request itself (request id, redacted path,
   status, duration, account id; JSON with FLASK_LOG_JSON=true), so gunicorn's
   access log is off unless GUNICORN_ACCESS_LOG names a file or ``-``; its
@@ -93,6 +96,15 @@ def post_worker_init(worker):
     app = worker.wsgi
     if worker.age == 1 and hasattr(app, "config"):
         serving.check_limit_store(app, worker.cfg.workers)
+
+
+def worker_exit(server, worker):
+    # In the worker, as it leaves gracefully: its mail thread finishes first.
+    import mailer
+
+    app = worker.wsgi
+    if hasattr(app, "extensions"):
+        mailer.finish_delivery(app)
 
 
 def child_exit(server, worker):

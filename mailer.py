@@ -133,6 +133,7 @@ class _Deliverer:
         self.lock = threading.Lock()
         self.running = False
         self.again = False
+        self.thread: threading.Thread | None = None
 
     def kick(self) -> None:
         with self.lock:
@@ -140,7 +141,17 @@ class _Deliverer:
                 self.again = True  # the running thread goes round once more
                 return
             self.running = True
-        threading.Thread(target=self._run, name="mail-delivery", daemon=True).start()
+            self.thread = threading.Thread(target=self._run, name="mail-delivery", daemon=True)
+            self.thread.start()
+
+    def finish(self, timeout: float) -> None:
+        """Wait up to ``timeout`` seconds for the pass under way. A worker
+        leaving (a reload, a stop, its max_requests) would otherwise end the
+        thread mid-delivery: the mail then waits for its lease to run out,
+        or, accepted by the server but not yet marked sent, goes twice."""
+        thread = self.thread
+        if thread is not None and thread.is_alive():
+            thread.join(timeout)
 
     def _run(self) -> None:
         time.sleep(KICK_DELAY_SECONDS)  # the answer that queued the mail goes first
@@ -156,6 +167,15 @@ class _Deliverer:
                 if not self.again:
                     self.running = False
                     return
+
+
+def finish_delivery(app: Flask) -> None:
+    """Called as a web worker leaves (gunicorn.conf.py's worker_exit): the
+    mail being delivered is delivered and recorded first, within the time a
+    delivery may take (three times MAIL_TIMEOUT)."""
+    deliverer = app.extensions.get("mail_deliverer")
+    if deliverer is not None:
+        deliverer.finish(3 * float(app.config["MAIL_TIMEOUT"]))
 
 
 def _print_outbox(app: Flask, ids: list[int]) -> None:
