@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import copy
 import json
+import signal
+import threading
 import time
 from datetime import datetime, timedelta
 
@@ -105,10 +107,35 @@ def send_mail(loop: bool, interval: float) -> None:
     exits 1 when the mail server cannot be reached; with --loop it goes on."""
     if not current_app.config["MAIL_DELIVERY"]:
         raise click.ClickException("No mail server configured (FLASK_MAIL_SERVER).")
+    stopping = threading.Event()
+    previous = None
+    if loop and threading.current_thread() is threading.main_thread():
+        # systemctl stop or restart (each deploy): the mail being sent is
+        # delivered and recorded first, then the loop ends. Killed at once, a
+        # mail the server had accepted would stay unrecorded, and go twice.
+        previous = signal.signal(signal.SIGTERM, lambda _signal, _frame: stopping.set())
+    try:
+        delivery = _deliver(loop, interval, stopping)
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+    if stopping.is_set():
+        click.echo("Stopped (SIGTERM), no delivery left half done.")
+        return
+    if delivery.unreachable:  # a pass alone is a check too: cron and systemd see it fail
+        raise click.ClickException(
+            f"The mail server cannot be reached ({delivery.unreachable}); "
+            "the mail stays in the outbox, to be retried."
+        )
+
+
+def _deliver(loop: bool, interval: float, stopping: threading.Event) -> mailer.Delivery:
+    """One pass, or with ``loop`` a pass every ``interval`` seconds until
+    ``stopping`` is set (checked between two mails and after each pause)."""
     while True:
         try:
             with db.connection_context():
-                delivery = mailer.deliver_due()
+                delivery = mailer.deliver_due(stop=stopping.is_set)
         except (DatabaseError, InterfaceError) as error:
             if not loop:
                 raise unreachable(error) from None
@@ -116,17 +143,16 @@ def send_mail(loop: bool, interval: float) -> None:
             # (a traceback and a restart by systemd for each would say no more).
             click.echo(f"{unreachable(error).message}; trying again in {interval:g} s.", err=True)
             time.sleep(interval)
+            if stopping.is_set():
+                return mailer.Delivery()
             continue
         if delivery.sent or delivery.failed or not loop:
             click.echo(f"{delivery.sent} sent, {delivery.failed} failed (will be retried).")
-        if not loop:
-            break
+        if not loop or stopping.is_set():
+            return delivery
         time.sleep(interval)
-    if delivery.unreachable:  # a pass alone is a check too: cron and systemd see it fail
-        raise click.ClickException(
-            f"The mail server cannot be reached ({delivery.unreachable}); "
-            "the mail stays in the outbox, to be retried."
-        )
+        if stopping.is_set():
+            return delivery
 
 
 @click.command("purge")

@@ -100,10 +100,10 @@ def post_worker_init(worker):
 
 def worker_exit(server, worker):
     # In the worker, as it leaves gracefully: its mail thread finishes first.
-    import mailer
-
-    app = worker.wsgi
+    app = getattr(worker, "wsgi", None)  # none when the app failed to load
     if hasattr(app, "extensions"):
+        import mailer
+
         mailer.finish_delivery(app)
 
 

@@ -16,6 +16,7 @@ import smtplib
 import socket
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -212,10 +213,13 @@ def deliver_pending(limit: int = 100) -> tuple[int, int]:
     return delivery.sent, delivery.failed
 
 
-def deliver_due(limit: int = 100) -> Delivery:
-    """Deliver what is due, stopping at the first sign that the server is unreachable."""
+def deliver_due(limit: int = 100, stop: Callable[[], bool] | None = None) -> Delivery:
+    """Deliver what is due, stopping at the first sign that the server is
+    unreachable, or between two mails once ``stop()`` says so."""
     delivery = Delivery()
     for item in OutboxMail.due(limit):
+        if stop is not None and stop():
+            break
         if not item.claim(LEASE):
             continue  # another worker has it
         try:

@@ -6,10 +6,16 @@ then sent a second time."""
 from __future__ import annotations
 
 import asyncio
+import signal
 import sqlite3
+import subprocess
+import sys
 import time
 
-from tests.support.gunicorn_server import Gunicorn, flask_command, production_environment
+from models import db
+from tests.support.app import Client, clean_environment, make_app
+from tests.support.gunicorn_server import ROOT, Gunicorn, flask_command, production_environment
+from tests.support.signup import Signup
 from tests.test_rehearsal import Figures, Sink, sign_up
 
 
@@ -44,3 +50,34 @@ def test_a_worker_stopping_mid_delivery_records_its_mail_as_sent(tmp_path):
     with sqlite3.connect(tmp_path / "portail.db") as database:
         rows = database.execute("SELECT recipient, sent_at, attempts FROM outbox_mail").fetchall()
     assert [(recipient, sent is not None) for recipient, sent, _ in rows] == [(address, True)]
+
+
+def test_send_mail_loop_stopped_mid_delivery_records_its_mail_as_sent(tmp_path, monkeypatch):
+    """``systemctl stop portail-mail`` (or a restart, at each deploy) sends
+    SIGTERM: the loop ends after the mail under way, recorded as sent."""
+    clean_environment(monkeypatch)
+    app = make_app(tmp_path, DATABASE_URL=f"sqlite:///{tmp_path / 'portail.db'}")
+    app.test_client_class = Client
+    Signup(app.test_client(), lambda recipient=None: []).create_account()  # one mail in the outbox
+    with app.app_context():
+        db.close_all()
+    sink = SlowSink()
+    sink.start()
+    try:
+        env = production_environment(tmp_path, FLASK_MAIL_SERVER="127.0.0.1", FLASK_MAIL_PORT=str(sink.port))
+        loop = subprocess.Popen(  # noqa: S603 - fixed program
+            [sys.executable, "-m", "flask", "--app", "app", "send-mail", "--loop", "--interval", "1"],
+            cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        )  # fmt: skip
+        deadline = time.monotonic() + 30
+        while not sink.messages and time.monotonic() < deadline and loop.poll() is None:
+            time.sleep(0.01)
+        assert sink.messages, loop.communicate(timeout=5)[0] if loop.poll() is not None else "no mail"
+        loop.send_signal(signal.SIGTERM)  # before the server has answered
+        output, _ = loop.communicate(timeout=30)
+    finally:
+        sink.stop()
+    assert loop.returncode == 0, output
+    with sqlite3.connect(tmp_path / "portail.db") as database:
+        rows = database.execute("SELECT sent_at FROM outbox_mail").fetchall()
+    assert len(rows) == 1 and rows[0][0] is not None, output
