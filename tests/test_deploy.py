@@ -45,6 +45,7 @@ def nginx_site(
     site = (DEPLOY / "nginx" / "portail.conf").read_text()
     site = site.replace("/etc/letsencrypt/live/portail.example.fr/", f"{tmp_path}/")
     site = site.replace("/var/log/nginx/", f"{tmp_path}/")
+    site = site.replace("/srv/portail/", f"{ROOT}/")
     if https_port is not None:
         site = site.replace("listen 443 ssl http2;", f"listen 127.0.0.1:{https_port} ssl http2;")
         site = site.replace("listen 80;", f"listen 127.0.0.1:{http_port or free_port()};")
@@ -212,10 +213,10 @@ def test_attack_fingerprinting_nginx_by_its_version(behind_nginx):
     too_large = raw(
         "POST", "/connexion", {"Content-Type": "application/x-www-form-urlencoded"}, b"a" * 3_000_000
     )
-    behind_nginx.app.stop()  # a restart: nginx answers 502 itself
+    behind_nginx.app.stop()  # a restart: nginx answers itself
     down = raw("GET", "/connexion")
     for status, headers, body in (too_long, too_large, down):
-        assert status in (414, 413, 502) and headers["Server"] == "nginx", status
+        assert status in (414, 413, 503) and headers["Server"] == "nginx", status
         assert b"nginx/" not in body and not re.search(rb"\d+\.\d+\.\d+", body), body
 
 
@@ -284,3 +285,19 @@ def test_the_web_units_commands_run_as_systemd_starts_them(tmp_path):
         server.terminate()
         server.wait(timeout=40)
         server.stderr.close()
+
+
+def test_while_the_app_restarts_nginx_answers_the_portals_own_503(behind_nginx):
+    """systemctl restart runs init-db, then boots the workers: meanwhile a
+    visitor gets a page in the portal's language saying to come back, with
+    Retry-After, not nginx's English « 502 Bad Gateway »."""
+    behind_nginx.app.stop()
+    for method in ("GET", "POST"):
+        status, headers, body = behind_nginx.raw(
+            method, "/inscription/", body=b"" if method == "POST" else None
+        )
+        assert status == 503, method
+        assert headers["Retry-After"] == "10" and headers["Cache-Control"] == "no-store"
+        text = body.decode()
+        assert "Service momentanément indisponible" in text and "Bad Gateway" not in text
+        assert '<html lang="fr">' in text
