@@ -116,20 +116,6 @@ def search_structures(text: str, limit: int = SEARCH_LIMIT) -> list[Structure]:
     )
 
 
-def last_sign_in(user: User):
-    event = (
-        AuditEvent.select(AuditEvent.at)
-        .where(
-            (AuditEvent.user == user.id)
-            & (AuditEvent.event == Event.SIGN_IN)
-            & (AuditEvent.outcome == Outcome.SUCCESS)
-        )
-        .order_by(AuditEvent.at.desc())
-        .first()
-    )
-    return event.at if event else None
-
-
 def events_about(user: User, limit: int = 20) -> list[AuditEvent]:
     """The account's recent events, and operators' actions upon it, newest first."""
     return list(

@@ -155,7 +155,6 @@ def account_page(user_id: int, delete: DeleteAccountForm | None = None, status: 
         status,
         delete=delete or DeleteAccountForm(formdata=None),
         user=user,
-        last_sign_in=operations.last_sign_in(user),
         memberships=Membership.of_user(
             user, Membership.ACTIVE, Membership.PENDING, Membership.REFUSED, Membership.CANCELLED
         ),
