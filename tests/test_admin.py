@@ -220,6 +220,21 @@ def test_revoke_all_sessions(app, operator, pierre):
     assert admin_events(app, "admin.sessions_revoked")[0].account == EMAIL
 
 
+def test_an_operator_closing_their_own_sessions_is_led_to_sign_in_not_to_a_404(app, operator):
+    """Their session ended with the others: the console's page would now
+    answer 404 (with JavaScript off) or stay on screen though signed out (htmx)."""
+    response = operator.submit(f"/administration/comptes/{account_id(app, EMAIL)}/sessions")
+    if operator.htmx:
+        assert response.status_code == 204 and response.headers["HX-Redirect"] == "/connexion"
+    else:
+        assert response.status_code == 303 and response.headers["Location"] == "/connexion"
+    operator.htmx = False
+    text = text_of(operator.get("/connexion"))
+    assert "Toutes vos sessions sont fermées, celle-ci comprise : connectez-vous à nouveau." in text
+    assert signs_in_first(operator.get("/mon-compte/"))
+    assert admin_events(app, "admin.sessions_revoked")[0].details == json.dumps({"target": EMAIL})
+
+
 def test_resend_activation_to_a_pending_account(app, operator, mailbox):
     app.test_client_class = Client
     Signup(app.test_client(), mailbox).create_account(**PIERRE)  # pending
