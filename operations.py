@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from flask import current_app
 from flask_babel import lazy_gettext as _l
 
 import accounts
@@ -17,7 +18,7 @@ import mailer
 import rights
 import structures
 from audit import Event, Outcome
-from models import AuditEvent, Membership, OutboxMail, Structure, User, db, utcnow
+from models import AuditEvent, Membership, OutboxMail, Structure, Token, User, db, utcnow
 from rules.email import lookup_email, searched_email
 
 SEARCH_LIMIT = 50
@@ -134,11 +135,22 @@ def _about(email: str):
 # -- accounts ------------------------------------------------------------------------------------
 
 
+class LinkJustSent(Exception):
+    """An activation link went out less than RESEND_COOLDOWN_SECONDS ago (a
+    double submit, the holder's own « Renvoyer le courriel »): a new one
+    would revoke it while the holder may be opening it."""
+
+
 def resend_activation(operator: User, user: User) -> bool:
-    """A new activation link for a pending account; False otherwise."""
+    """A new activation link for a pending account; False otherwise;
+    LinkJustSent, nothing sent, if one went out moments ago."""
     with db.atomic():
         if user.status != User.PENDING:
             return False
+        last = Token.last_issued_at(user, Token.ACTIVATION)
+        cooldown = timedelta(seconds=current_app.config["RESEND_COOLDOWN_SECONDS"])
+        if last is not None and utcnow() - last < cooldown:
+            raise LinkJustSent(user.email)
         accounts.send_activation(user)
         audit.record(Event.ADMIN_ACTIVATION_RESENT, operator, target=user.email)
         return True

@@ -6,16 +6,17 @@ operator's account."""
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 
 import pytest
 
-from models import AuditEvent, Structure, User
+from models import AuditEvent, Structure, Token, User, utcnow
 from tests.support.app import Client, clean_environment, make_app, outbox, query, user_row
 from tests.support.constants import EMAIL, PASSWORD
 from tests.support.operators import account, account_id, grant
 from tests.support.responses import follow, shown, signs_in_first, text_of
 from tests.support.second_factor import enrol_totp, password_step, second_step
-from tests.support.signup import PERSON, Signup
+from tests.support.signup import PERSON, Signup, link_in
 from tests.support.structures import (
     PIERRE,
     create_structure,
@@ -235,9 +236,15 @@ def test_an_operator_closing_their_own_sessions_is_led_to_sign_in_not_to_a_404(a
     assert admin_events(app, "admin.sessions_revoked")[0].details == json.dumps({"target": EMAIL})
 
 
-def test_resend_activation_to_a_pending_account(app, operator, mailbox):
+def _signed_up_minutes_ago(app, mailbox) -> None:
+    """Pierre signed up (pending) a while ago: his link is no longer a fresh one."""
     app.test_client_class = Client
-    Signup(app.test_client(), mailbox).create_account(**PIERRE)  # pending
+    Signup(app.test_client(), mailbox).create_account(**PIERRE)
+    query(app, lambda: Token.update(created_at=utcnow() - timedelta(minutes=5)).execute())
+
+
+def test_resend_activation_to_a_pending_account(app, operator, mailbox):
+    _signed_up_minutes_ago(app, mailbox)
     before = [m for m in mailbox(PIERRE_EMAIL) if m.subject == "Activez votre compte"]
     url = f"/administration/comptes/{account_id(app, PIERRE_EMAIL)}/"
     text = follow(operator, operator.submit(f"{url}activation"), pushed=url)
@@ -245,6 +252,20 @@ def test_resend_activation_to_a_pending_account(app, operator, mailbox):
     after = [m for m in mailbox(PIERRE_EMAIL) if m.subject == "Activez votre compte"]
     assert len(after) == len(before) + 1
     assert admin_events(app, "admin.activation_resent")[0].account == EMAIL
+
+
+def test_attack_double_submit_of_resend_activation_sends_one_link_and_keeps_it_valid(app, operator, mailbox):
+    """A second click moments later would revoke the link just mailed, which
+    the holder may be opening: nothing is sent, and the page says why."""
+    _signed_up_minutes_ago(app, mailbox)
+    url = f"/administration/comptes/{account_id(app, PIERRE_EMAIL)}/"
+    operator.submit(f"{url}activation")
+    text = follow(operator, operator.submit(f"{url}activation"), pushed=url)
+    assert "Un lien d'activation vient d'être envoyé : aucun autre n'est envoyé" in text
+    links = [link_in(m) for m in mailbox(PIERRE_EMAIL) if m.subject == "Activez votre compte"]
+    assert len(links) == 2  # the sign-up's, and the operator's one
+    assert operator.get(links[-1]).status_code == 200  # still valid
+    assert len(admin_events(app, "admin.activation_resent")) == 1
 
 
 def test_resend_activation_to_an_active_account_sends_nothing(app, operator, pierre, mailbox):

@@ -180,12 +180,22 @@ def _account_action(user_id: int, act: Callable[[User, User], bool], success: st
 @bp.post("/comptes/<id:user_id>/activation")
 @action_limit
 def resend_activation(user_id: int):
-    return _account_action(
-        user_id,
-        operations.resend_activation,
-        _("Un nouveau lien d'activation a été envoyé."),
-        _("Ce compte n'attend pas d'activation : aucun lien envoyé."),
-    )
+    try:
+        return _account_action(
+            user_id,
+            operations.resend_activation,
+            _("Un nouveau lien d'activation a été envoyé."),
+            _("Ce compte n'attend pas d'activation : aucun lien envoyé."),
+        )
+    except operations.LinkJustSent:
+        return refused(
+            _(
+                "Un lien d'activation vient d'être envoyé : aucun autre n'est envoyé, pour que celui-ci "
+                "reste valable. Réessayez dans une minute si besoin."
+            ),
+            "admin.account",
+            user_id=user_id,
+        )
 
 
 @bp.post("/comptes/<id:user_id>/desactiver")
