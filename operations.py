@@ -72,30 +72,49 @@ def operators() -> list[User]:
 
 def search_accounts(text: str, limit: int = SEARCH_LIMIT) -> list[User]:
     """Accounts whose e-mail, contact e-mail (an internationalised domain
-    typed as shown, in Unicode) or name contains ``text``, or
-    that belong to a structure whose name or identifier contains it; the
-    first ``limit`` of them."""
+    typed as shown, in Unicode) or name (« Prénom Nom » or « Nom Prénom »)
+    contains ``text``, or that belong to a structure whose name or
+    identifier contains it; the first ``limit`` of them."""
     text = " ".join(text.split())
     if not text:
         return []
     in_structures = (
         Membership.select(Membership.user)
         .join(Structure, on=(Membership.structure == Structure.id))
-        .where(Structure.company_name.contains(text) | Structure.identifier.contains(text.replace(" ", "")))
+        .where(
+            _contains_any_case(Structure.company_name, text)
+            | Structure.identifier.contains(text.replace(" ", ""))
+        )
     )
-    full_name = User.first_name.concat(" ").concat(User.last_name)
+    first_last = User.first_name.concat(" ").concat(User.last_name)
+    last_first = User.last_name.concat(" ").concat(User.first_name)
     address = searched_email(text)  # addresses are stored in ASCII, shown in Unicode
     return list(
         User.select()
         .where(
             User.email.contains(address)
             | User.contact_email.contains(address)
-            | full_name.contains(text)
+            | _contains_any_case(first_last, text)
+            | _contains_any_case(last_first, text)
             | User.id.in_(in_structures)
         )
         .order_by(User.last_name, User.first_name, User.id)
         .limit(limit)
     )
+
+
+def _contains_any_case(column, text: str):
+    """``column`` contains ``text`` whatever its case. The databases' LIKE
+    ignores the case of ASCII letters only (SQLite always, PostgreSQL in the
+    C locale): « élodie » would miss « Élodie ». So accented text is also
+    looked for in lower and upper case and with capitalised words."""
+    if text.isascii():
+        return column.contains(text)
+    variants = dict.fromkeys((text, text.lower(), text.upper(), text.title()))
+    found = None
+    for variant in variants:
+        found = column.contains(variant) if found is None else found | column.contains(variant)
+    return found
 
 
 def search_structures(text: str, limit: int = SEARCH_LIMIT) -> list[Structure]:
@@ -108,9 +127,9 @@ def search_structures(text: str, limit: int = SEARCH_LIMIT) -> list[Structure]:
         Structure.select()
         .where(
             Structure.identifier.contains(text.replace(" ", ""))
-            | Structure.company_name.contains(text)
-            | Structure.label.contains(text)
-            | Structure.city.contains(text)
+            | _contains_any_case(Structure.company_name, text)
+            | _contains_any_case(Structure.label, text)
+            | _contains_any_case(Structure.city, text)
         )
         .order_by(Structure.company_name, Structure.id)
         .limit(limit)

@@ -146,6 +146,14 @@ def test_accounts_search_by_email_name_and_structure(operator, pierre):
     assert "Aucun compte trouvé" in text
 
 
+def test_accounts_search_finds_a_name_whatever_the_case_of_its_accents_and_its_order(app, operator):
+    """« éric » missed « Éric » (SQLite's LIKE ignores the case of ASCII
+    letters only), and « Nom Prénom », as names are often said, found nobody."""
+    query(app, lambda: user_row("eric.lefevre@exemple.fr", first_name="Éric", last_name="Lefèvre"))
+    for text in ("éric", "ÉRIC", "éric lefèvre", "LEFÈVRE", "Lefèvre Éric", "lefèvre éric"):
+        assert "Éric Lefèvre" in shown(operator, f"/administration/comptes?q={text}"), text
+
+
 def test_accounts_search_treats_wildcards_as_text_attack_like_injection(operator, pierre):
     assert "Aucun compte trouvé" in shown(operator, "/administration/comptes?q=%25")
     assert "Aucun compte trouvé" in shown(operator, "/administration/comptes?q=_")

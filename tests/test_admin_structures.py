@@ -43,6 +43,16 @@ def test_structures_search_by_identifier_name_and_city(operator, structure_id):
     assert "Aucune structure trouvée" in shown(operator, "/administration/structures?q=Lyon")
 
 
+def test_structures_search_finds_accented_words_whatever_their_case(app, operator, structure_id):
+    """SQLite's LIKE ignores the case of ASCII letters only: « évry » missed « Évry »."""
+    query(
+        app,
+        lambda: Structure.update(city="Évry-Courcouronnes", company_name="Études Curie").execute(),
+    )
+    for text in ("évry", "ÉVRY", "Évry-courcouronnes", "études", "ÉTUDES CURIE"):
+        assert "Études Curie" in shown(operator, f"/administration/structures?q={text}"), text
+
+
 def test_structure_page_lists_its_members(operator, structure_id):
     text = shown(operator, f"/administration/structures/{structure_id}/")
     assert "<h1>Ateliers Curie</h1>" in text
