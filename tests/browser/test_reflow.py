@@ -114,3 +114,25 @@ def test_the_outbox_reflows_with_mail_to_retry(visitor, live_server):
     no_overflow(page, "courriels à 320 px")
     page.evaluate("() => { document.documentElement.style.fontSize = '200%'; }")
     no_overflow(page, "courriels à 320 px, texte à 200 %")
+
+
+def test_the_console_holds_a_name_of_one_long_word(visitor, open_visitor, live_server):
+    """A surname of one long word (up to 100 characters are accepted) wraps
+    in the console's lists and pages instead of pushing them sideways."""
+    operator = visitor.sign_up_quickly(new_person("console-long"))
+    live_server.flask("operator", "grant", operator.email)
+    enrol_app(visitor)
+    long_name = "Wolfeschlegelsteinhausenbergerdorff" * 2 + "Vorschriftsmaessigkeit"
+    target = open_visitor(javascript=False).sign_up_quickly(new_person("nom-long", last_name=long_name))
+    page = visitor.page
+    page.goto(f"/administration/comptes?q={target.email.partition('@')[0]}")
+    visitor.expect_step("Comptes")
+    for where in ("comptes", "compte"):
+        if where == "compte":
+            visitor.link(target.full_name).click()
+            visitor.expect_step(target.full_name)
+        no_overflow(page, f"{where}, nom en un long mot")
+        viewport = page.viewport_size
+        page.set_viewport_size(NARROW)
+        no_overflow(page, f"{where} à 320 px, nom en un long mot")
+        page.set_viewport_size(viewport)
