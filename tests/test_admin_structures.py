@@ -296,6 +296,14 @@ def test_audit_trail_bad_filters_are_shown_next_to_the_fields(operator):
     assert 'value="hier"' in text
 
 
+def test_audit_trail_period_ending_before_it_starts_is_an_error_next_to_its_end(operator):
+    """Dates typed the wrong way round listed « 0 événement », as if nothing had happened."""
+    response = operator.get("/administration/journal?since=2026-03-14&until=2026-03-01")
+    assert response.status_code == 422
+    assert "Cette date précède celle de « Depuis le »" in error_of(response, "until")
+    assert operator.get("/administration/journal?since=2026-03-14&until=2026-03-14").status_code == 200
+
+
 def test_audit_trail_filters_read_pasted_values_without_their_spaces(operator):
     """« 2026-01-01 » pasted with a space before it is a date, not « too long »."""
     response = operator.get(
