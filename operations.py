@@ -357,12 +357,15 @@ def outbox(days: int = 7) -> dict[str, list[OutboxMail]]:
 
 
 def retry_mail(operator: User, mail_id: int | None = None) -> int:
-    """Make one unsent mail (or all) due now; returns how many."""
+    """Make one unsent mail (or all) due now, and deliver it within seconds;
+    returns how many."""
     with db.atomic():
         count = OutboxMail.retry_now(mail_id)
         if count:
             audit.record(Event.ADMIN_MAIL_RETRIED, operator, mail=mail_id, count=count)
-        return count
+    if count:
+        mailer.deliver_due_soon()
+    return count
 
 
 # -- the audit trail ----------------------------------------------------------------------------
