@@ -212,6 +212,14 @@ class User(UserMixin, BaseModel):
         self.session_epoch += 1
         return True
 
+    def lock(self) -> None:
+        """Hold the account's row until the transaction ends, on PostgreSQL
+        (SQLite's write lock queues such transactions already): of two
+        requests checking what was last done to it (a double submit), the
+        second reads what the first did."""
+        if db.obj.for_update:
+            list(User.select(User.id).where(User.id == self.id).for_update())
+
     def record_sign_in(self) -> None:
         """A session starts for the account: its last sign-in is now."""
         self.last_signed_in_at = utcnow()

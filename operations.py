@@ -166,6 +166,7 @@ def resend_activation(operator: User, user: User) -> bool:
     with db.atomic():
         if user.status != User.PENDING:
             return False
+        user.lock()
         last = Token.last_issued_at(user, Token.ACTIVATION)
         cooldown = timedelta(seconds=current_app.config["RESEND_COOLDOWN_SECONDS"])
         if last is not None and utcnow() - last < cooldown:

@@ -10,7 +10,7 @@ from datetime import timedelta
 
 import pytest
 
-from models import AuditEvent, Structure, Token, User, utcnow
+from models import AuditEvent, Structure, Token, User, db, utcnow
 from tests.support.app import Client, clean_environment, make_app, outbox, query, user_row
 from tests.support.constants import EMAIL, PASSWORD
 from tests.support.operators import account, account_id, grant
@@ -274,6 +274,38 @@ def test_attack_double_submit_of_resend_activation_sends_one_link_and_keeps_it_v
     assert len(links) == 2  # the sign-up's, and the operator's one
     assert operator.get(links[-1]).status_code == 200  # still valid
     assert len(admin_events(app, "admin.activation_resent")) == 1
+
+
+def test_attack_two_resends_at_once_on_postgresql_send_one_link(pg_app, pg_mailbox, monkeypatch):
+    """Released together, both would read no fresh link before either
+    commits: the account's row is locked, so the second waits and finds one."""
+    import time
+
+    import operations
+    from tests.support.concurrency import at_once
+
+    _signed_up_minutes_ago(pg_app, pg_mailbox)
+    read = Token.last_issued_at
+
+    def read_then_dawdle(user, purpose):
+        found = read(user, purpose)
+        time.sleep(0.2)  # both have read before either writes, unless one waits
+        return found
+
+    monkeypatch.setattr(Token, "last_issued_at", read_then_dawdle)
+    query(pg_app, lambda: user_row("relais@exemple.fr", status=User.ACTIVE, is_operator=True))
+
+    def resend():
+        with pg_app.test_request_context(), db.connection_context():
+            try:
+                return operations.resend_activation(
+                    User.by_email("relais@exemple.fr"), User.by_email(PIERRE_EMAIL)
+                )
+            except operations.LinkJustSent:
+                return "refused"
+
+    assert sorted(at_once([resend, resend]), key=str) == [True, "refused"]
+    assert len([m for m in pg_mailbox(PIERRE_EMAIL) if m.subject == "Activez votre compte"]) == 2
 
 
 def test_resend_activation_to_an_active_account_sends_nothing(app, operator, pierre, mailbox):
