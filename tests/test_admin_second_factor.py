@@ -21,6 +21,21 @@ def test_an_operator_without_a_second_factor_is_led_to_enrolment_attack_stolen_p
         assert response.headers["Location"] == "/mon-compte/verification-en-deux-etapes/"
 
 
+def test_the_enrolment_page_tells_an_operator_why_the_console_led_there(app, any_client, mailbox):
+    """Under the default policy it said only « votre mot de passe suffit pour
+    vous connecter », after a click on « Administration »."""
+    from tests.support.responses import text_of
+
+    operator = sign_up(any_client, mailbox)
+    notice = "« Administration » demande la vérification en deux étapes : ajoutez une méthode pour y accéder."
+    assert notice not in text_of(operator.get("/mon-compte/verification-en-deux-etapes/"))
+    grant(app, EMAIL)
+    response = operator.get("/administration/")
+    assert notice in text_of(operator.get(response.headers["Location"]))
+    enrol_totp(operator)
+    assert notice not in text_of(operator.get("/mon-compte/verification-en-deux-etapes/"))
+
+
 def test_an_operator_session_that_has_not_passed_the_factor_is_asked_for_it(app, any_client, mailbox):
     operator = sign_up(any_client, mailbox)
     grant(app, EMAIL)
