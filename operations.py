@@ -193,8 +193,12 @@ def disable(operator: User, user: User) -> bool:
 
 
 def enable(operator: User, user: User) -> bool:
+    """Reopen a closed account; it is told by mail. False, nothing changed,
+    when it was not closed, or when ``operator`` was closed or deleted
+    meanwhile (a request sent by an operator just closed, as their own
+    account may be when stolen, reopens nothing)."""
     with db.atomic():
-        if not user.enable():
+        if not operator.acts_as_operator() or not user.enable():
             return False
         audit.record(Event.ADMIN_ACCOUNT_ENABLED, operator, target=user.email)
         _tell(user, _l("Votre compte est réactivé"), "account_enabled")

@@ -203,6 +203,26 @@ def test_disable_then_enable_an_account(app, operator, pierre, mailbox):
     assert all(json.loads(e.details) == {"target": PIERRE_EMAIL} for e in events)
 
 
+def test_attack_an_operator_closed_meanwhile_reopens_no_account(app, mailbox):
+    """A request let in just before its operator's account was closed (as
+    a stolen one would be, with the account it had reopened) does nothing;
+    closing and deleting already held so."""
+    import operations
+
+    query(app, lambda: user_row("relais@exemple.fr", status=User.ACTIVE, is_operator=True))
+    query(app, lambda: user_row(PIERRE_EMAIL, status=User.DISABLED))
+
+    def race():
+        request_of_relais = User.by_email("relais@exemple.fr")
+        User.update(status=User.DISABLED).where(User.email == "relais@exemple.fr").execute()
+        return operations.enable(request_of_relais, User.by_email(PIERRE_EMAIL))
+
+    with app.test_request_context(), db.connection_context():
+        assert race() is False
+    assert account(app, PIERRE_EMAIL).status == User.DISABLED
+    assert admin_events(app, "admin.account_enabled") == []
+
+
 def test_disabling_twice_changes_nothing_more(app, operator, pierre, mailbox):
     url = f"/administration/comptes/{account_id(app, PIERRE_EMAIL)}/desactiver"
     operator.submit(url)
