@@ -118,6 +118,16 @@ def kick_queued() -> None:
         kick(current_app._get_current_object(), ids)
 
 
+def deliver_due_soon() -> None:
+    """Mail already in the outbox was made due again (an operator's
+    « Réessayer »): the delivery thread goes round now, as for new mail,
+    rather than waiting for the next mail queued or ``send-mail``. Call it
+    once the change has committed."""
+    app = current_app._get_current_object()
+    if app.config["MAIL_DELIVERY"]:
+        app.extensions["mail_deliverer"].kick()
+
+
 def kick(app: Flask, ids: list[int]) -> None:
     """Start delivering new mail without holding up the request."""
     if not app.config["MAIL_DELIVERY"]:

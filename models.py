@@ -96,6 +96,9 @@ class User(UserMixin, BaseModel):
     # When its owner followed the link mailed to the contact e-mail; until
     # then (and always when it is the login e-mail) mail goes to the login e-mail.
     contact_email_confirmed_at = DateTimeField(null=True)
+    # When a session was last started for the account (every way of signing
+    # in, the second factor passed): what « Dernière connexion » shows.
+    last_signed_in_at = DateTimeField(null=True)
 
     # What a sign-up (step 2) and the activation page set.
     SIGN_UP_DETAILS = ("first_name", "last_name", "phone", "contact_email", "survey_consent")
@@ -208,6 +211,19 @@ class User(UserMixin, BaseModel):
         self._take(changes)
         self.session_epoch += 1
         return True
+
+    def lock(self) -> None:
+        """Hold the account's row until the transaction ends, on PostgreSQL
+        (SQLite's write lock queues such transactions already): of two
+        requests checking what was last done to it (a double submit), the
+        second reads what the first did."""
+        if db.obj.for_update:
+            list(User.select(User.id).where(User.id == self.id).for_update())
+
+    def record_sign_in(self) -> None:
+        """A session starts for the account: its last sign-in is now."""
+        self.last_signed_in_at = utcnow()
+        User.update(last_signed_in_at=self.last_signed_in_at).where(User.id == self.id).execute()
 
     def set_password_hash(self, password_hash: str) -> None:
         """Store a rehashed password (same password, stronger parameters)."""

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from flask import current_app
 from flask_babel import lazy_gettext as _l
 
 import accounts
@@ -17,7 +18,7 @@ import mailer
 import rights
 import structures
 from audit import Event, Outcome
-from models import AuditEvent, Membership, OutboxMail, Structure, User, db, utcnow
+from models import AuditEvent, Membership, OutboxMail, Structure, Token, User, db, utcnow
 from rules.email import lookup_email, searched_email
 
 SEARCH_LIMIT = 50
@@ -71,30 +72,49 @@ def operators() -> list[User]:
 
 def search_accounts(text: str, limit: int = SEARCH_LIMIT) -> list[User]:
     """Accounts whose e-mail, contact e-mail (an internationalised domain
-    typed as shown, in Unicode) or name contains ``text``, or
-    that belong to a structure whose name or identifier contains it; the
-    first ``limit`` of them."""
+    typed as shown, in Unicode) or name (« Prénom Nom » or « Nom Prénom »)
+    contains ``text``, or that belong to a structure whose name or
+    identifier contains it; the first ``limit`` of them."""
     text = " ".join(text.split())
     if not text:
         return []
     in_structures = (
         Membership.select(Membership.user)
         .join(Structure, on=(Membership.structure == Structure.id))
-        .where(Structure.company_name.contains(text) | Structure.identifier.contains(text.replace(" ", "")))
+        .where(
+            _contains_any_case(Structure.company_name, text)
+            | Structure.identifier.contains(text.replace(" ", ""))
+        )
     )
-    full_name = User.first_name.concat(" ").concat(User.last_name)
+    first_last = User.first_name.concat(" ").concat(User.last_name)
+    last_first = User.last_name.concat(" ").concat(User.first_name)
     address = searched_email(text)  # addresses are stored in ASCII, shown in Unicode
     return list(
         User.select()
         .where(
             User.email.contains(address)
             | User.contact_email.contains(address)
-            | full_name.contains(text)
+            | _contains_any_case(first_last, text)
+            | _contains_any_case(last_first, text)
             | User.id.in_(in_structures)
         )
         .order_by(User.last_name, User.first_name, User.id)
         .limit(limit)
     )
+
+
+def _contains_any_case(column, text: str):
+    """``column`` contains ``text`` whatever its case. The databases' LIKE
+    ignores the case of ASCII letters only (SQLite always, PostgreSQL in the
+    C locale): « élodie » would miss « Élodie ». So accented text is also
+    looked for in lower and upper case and with capitalised words."""
+    if text.isascii():
+        return column.contains(text)
+    variants = dict.fromkeys((text, text.lower(), text.upper(), text.title()))
+    found = None
+    for variant in variants:
+        found = column.contains(variant) if found is None else found | column.contains(variant)
+    return found
 
 
 def search_structures(text: str, limit: int = SEARCH_LIMIT) -> list[Structure]:
@@ -107,27 +127,13 @@ def search_structures(text: str, limit: int = SEARCH_LIMIT) -> list[Structure]:
         Structure.select()
         .where(
             Structure.identifier.contains(text.replace(" ", ""))
-            | Structure.company_name.contains(text)
-            | Structure.label.contains(text)
-            | Structure.city.contains(text)
+            | _contains_any_case(Structure.company_name, text)
+            | _contains_any_case(Structure.label, text)
+            | _contains_any_case(Structure.city, text)
         )
         .order_by(Structure.company_name, Structure.id)
         .limit(limit)
     )
-
-
-def last_sign_in(user: User):
-    event = (
-        AuditEvent.select(AuditEvent.at)
-        .where(
-            (AuditEvent.user == user.id)
-            & (AuditEvent.event == Event.SIGN_IN)
-            & (AuditEvent.outcome == Outcome.SUCCESS)
-        )
-        .order_by(AuditEvent.at.desc())
-        .first()
-    )
-    return event.at if event else None
 
 
 def events_about(user: User, limit: int = 20) -> list[AuditEvent]:
@@ -148,11 +154,23 @@ def _about(email: str):
 # -- accounts ------------------------------------------------------------------------------------
 
 
+class LinkJustSent(Exception):
+    """An activation link went out less than RESEND_COOLDOWN_SECONDS ago (a
+    double submit, the holder's own « Renvoyer le courriel »): a new one
+    would revoke it while the holder may be opening it."""
+
+
 def resend_activation(operator: User, user: User) -> bool:
-    """A new activation link for a pending account; False otherwise."""
+    """A new activation link for a pending account; False otherwise;
+    LinkJustSent, nothing sent, if one went out moments ago."""
     with db.atomic():
         if user.status != User.PENDING:
             return False
+        user.lock()
+        last = Token.last_issued_at(user, Token.ACTIVATION)
+        cooldown = timedelta(seconds=current_app.config["RESEND_COOLDOWN_SECONDS"])
+        if last is not None and utcnow() - last < cooldown:
+            raise LinkJustSent(user.email)
         accounts.send_activation(user)
         audit.record(Event.ADMIN_ACTIVATION_RESENT, operator, target=user.email)
         return True
@@ -175,8 +193,12 @@ def disable(operator: User, user: User) -> bool:
 
 
 def enable(operator: User, user: User) -> bool:
+    """Reopen a closed account; it is told by mail. False, nothing changed,
+    when it was not closed, or when ``operator`` was closed or deleted
+    meanwhile (a request sent by an operator just closed, as their own
+    account may be when stolen, reopens nothing)."""
     with db.atomic():
-        if not user.enable():
+        if not operator.acts_as_operator() or not user.enable():
             return False
         audit.record(Event.ADMIN_ACCOUNT_ENABLED, operator, target=user.email)
         _tell(user, _l("Votre compte est réactivé"), "account_enabled")
@@ -340,12 +362,15 @@ def outbox(days: int = 7) -> dict[str, list[OutboxMail]]:
 
 
 def retry_mail(operator: User, mail_id: int | None = None) -> int:
-    """Make one unsent mail (or all) due now; returns how many."""
+    """Make one unsent mail (or all) due now, and deliver it within seconds;
+    returns how many."""
     with db.atomic():
         count = OutboxMail.retry_now(mail_id)
         if count:
             audit.record(Event.ADMIN_MAIL_RETRIED, operator, mail=mail_id, count=count)
-        return count
+    if count:
+        mailer.deliver_due_soon()
+    return count
 
 
 # -- the audit trail ----------------------------------------------------------------------------

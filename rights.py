@@ -111,6 +111,7 @@ def export(user: User, held: Holdings | None = None) -> dict:
             "etat": user.status,
             "cree_le": _time(user.created_at),
             "active_le": _time(user.activated_at),
+            "derniere_connexion_le": _time(user.last_signed_in_at),
             "operateur": user.is_operator,
             "langue": user.language,
         },

@@ -67,11 +67,12 @@ def _announce_token(response):
 
 
 def start(user: User) -> None:
-    """Sign ``user`` in on a fresh session. A language chosen before signing
-    in becomes the account's."""
+    """Sign ``user`` in on a fresh session, the account's last sign-in. A
+    language chosen before signing in becomes the account's."""
     _clear(keep_token=False)
     with db.atomic():
         session[KEY] = UserSession.open(user)
+        user.record_sign_in()
         language = i18n.chosen(session.get(i18n.SESSION_KEY))
         if language:
             user.choose_language(language)

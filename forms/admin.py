@@ -13,6 +13,7 @@ from rules.messages import NOT_A_CHOICE
 
 BAD_DATE = _l("Date attendue au format AAAA-MM-JJ, par exemple 2026-03-14.")
 BAD_STRUCTURE_NUMBER = _l("Numéro interne attendu (chiffres seulement).")
+END_BEFORE_START = _l("Cette date précède celle de « Depuis le » : aucun événement ne peut s'y trouver.")
 LARGEST_ID = 2**63 - 1  # a 64-bit database key
 
 
@@ -93,6 +94,15 @@ class AuditFilterForm(Form):
         if day.year >= 9999:  # the day after must still be a date
             raise ValidationError(BAD_DATE)
         return day
+
+    def validate(self, extra_validators=None) -> bool:
+        """The fields, then the period they make: one that ends before it
+        starts would list nothing, as if nothing had happened."""
+        valid = super().validate(extra_validators)
+        if valid and self.since_day and self.until_day and self.until_day < self.since_day:
+            self.until.errors = [*self.until.errors, str(END_BEFORE_START)]
+            return False
+        return valid
 
     def validate_since(self, field) -> None:
         self.since_day = self._day(field)

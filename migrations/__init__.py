@@ -65,6 +65,7 @@ from migrations import (
     v011_languages,
     v012_outbox_account,
     v013_ids_never_reused,
+    v014_last_sign_in,
 )
 from migrations.frozen import FrozenModel
 from models import db
@@ -86,6 +87,7 @@ STEPS: dict[int, Step] = {
     11: v011_languages.upgrade,
     12: v012_outbox_account.upgrade,
     13: v013_ids_never_reused.upgrade,
+    14: v014_last_sign_in.upgrade,
 }
 SCHEMA_VERSION = max(STEPS)
 

@@ -6,16 +6,17 @@ operator's account."""
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 
 import pytest
 
-from models import AuditEvent, Structure, User
+from models import AuditEvent, Structure, Token, User, db, utcnow
 from tests.support.app import Client, clean_environment, make_app, outbox, query, user_row
 from tests.support.constants import EMAIL, PASSWORD
 from tests.support.operators import account, account_id, grant
 from tests.support.responses import follow, shown, signs_in_first, text_of
 from tests.support.second_factor import enrol_totp, password_step, second_step
-from tests.support.signup import PERSON, Signup
+from tests.support.signup import PERSON, Signup, link_in
 from tests.support.structures import (
     PIERRE,
     create_structure,
@@ -145,6 +146,14 @@ def test_accounts_search_by_email_name_and_structure(operator, pierre):
     assert "Aucun compte trouvé" in text
 
 
+def test_accounts_search_finds_a_name_whatever_the_case_of_its_accents_and_its_order(app, operator):
+    """« éric » missed « Éric » (SQLite's LIKE ignores the case of ASCII
+    letters only), and « Nom Prénom », as names are often said, found nobody."""
+    query(app, lambda: user_row("eric.lefevre@exemple.fr", first_name="Éric", last_name="Lefèvre"))
+    for text in ("éric", "ÉRIC", "éric lefèvre", "LEFÈVRE", "Lefèvre Éric", "lefèvre éric"):
+        assert "Éric Lefèvre" in shown(operator, f"/administration/comptes?q={text}"), text
+
+
 def test_accounts_search_treats_wildcards_as_text_attack_like_injection(operator, pierre):
     assert "Aucun compte trouvé" in shown(operator, "/administration/comptes?q=%25")
     assert "Aucun compte trouvé" in shown(operator, "/administration/comptes?q=_")
@@ -194,6 +203,26 @@ def test_disable_then_enable_an_account(app, operator, pierre, mailbox):
     assert all(json.loads(e.details) == {"target": PIERRE_EMAIL} for e in events)
 
 
+def test_attack_an_operator_closed_meanwhile_reopens_no_account(app, mailbox):
+    """A request let in just before its operator's account was closed (as
+    a stolen one would be, with the account it had reopened) does nothing;
+    closing and deleting already held so."""
+    import operations
+
+    query(app, lambda: user_row("relais@exemple.fr", status=User.ACTIVE, is_operator=True))
+    query(app, lambda: user_row(PIERRE_EMAIL, status=User.DISABLED))
+
+    def race():
+        request_of_relais = User.by_email("relais@exemple.fr")
+        User.update(status=User.DISABLED).where(User.email == "relais@exemple.fr").execute()
+        return operations.enable(request_of_relais, User.by_email(PIERRE_EMAIL))
+
+    with app.test_request_context(), db.connection_context():
+        assert race() is False
+    assert account(app, PIERRE_EMAIL).status == User.DISABLED
+    assert admin_events(app, "admin.account_enabled") == []
+
+
 def test_disabling_twice_changes_nothing_more(app, operator, pierre, mailbox):
     url = f"/administration/comptes/{account_id(app, PIERRE_EMAIL)}/desactiver"
     operator.submit(url)
@@ -220,9 +249,30 @@ def test_revoke_all_sessions(app, operator, pierre):
     assert admin_events(app, "admin.sessions_revoked")[0].account == EMAIL
 
 
-def test_resend_activation_to_a_pending_account(app, operator, mailbox):
+def test_an_operator_closing_their_own_sessions_is_led_to_sign_in_not_to_a_404(app, operator):
+    """Their session ended with the others: the console's page would now
+    answer 404 (with JavaScript off) or stay on screen though signed out (htmx)."""
+    response = operator.submit(f"/administration/comptes/{account_id(app, EMAIL)}/sessions")
+    if operator.htmx:
+        assert response.status_code == 204 and response.headers["HX-Redirect"] == "/connexion"
+    else:
+        assert response.status_code == 303 and response.headers["Location"] == "/connexion"
+    operator.htmx = False
+    text = text_of(operator.get("/connexion"))
+    assert "Toutes vos sessions sont fermées, celle-ci comprise : connectez-vous à nouveau." in text
+    assert signs_in_first(operator.get("/mon-compte/"))
+    assert admin_events(app, "admin.sessions_revoked")[0].details == json.dumps({"target": EMAIL})
+
+
+def _signed_up_minutes_ago(app, mailbox) -> None:
+    """Pierre signed up (pending) a while ago: his link is no longer a fresh one."""
     app.test_client_class = Client
-    Signup(app.test_client(), mailbox).create_account(**PIERRE)  # pending
+    Signup(app.test_client(), mailbox).create_account(**PIERRE)
+    query(app, lambda: Token.update(created_at=utcnow() - timedelta(minutes=5)).execute())
+
+
+def test_resend_activation_to_a_pending_account(app, operator, mailbox):
+    _signed_up_minutes_ago(app, mailbox)
     before = [m for m in mailbox(PIERRE_EMAIL) if m.subject == "Activez votre compte"]
     url = f"/administration/comptes/{account_id(app, PIERRE_EMAIL)}/"
     text = follow(operator, operator.submit(f"{url}activation"), pushed=url)
@@ -230,6 +280,52 @@ def test_resend_activation_to_a_pending_account(app, operator, mailbox):
     after = [m for m in mailbox(PIERRE_EMAIL) if m.subject == "Activez votre compte"]
     assert len(after) == len(before) + 1
     assert admin_events(app, "admin.activation_resent")[0].account == EMAIL
+
+
+def test_attack_double_submit_of_resend_activation_sends_one_link_and_keeps_it_valid(app, operator, mailbox):
+    """A second click moments later would revoke the link just mailed, which
+    the holder may be opening: nothing is sent, and the page says why."""
+    _signed_up_minutes_ago(app, mailbox)
+    url = f"/administration/comptes/{account_id(app, PIERRE_EMAIL)}/"
+    operator.submit(f"{url}activation")
+    text = follow(operator, operator.submit(f"{url}activation"), pushed=url)
+    assert "Un lien d'activation vient d'être envoyé : aucun autre n'est envoyé" in text
+    links = [link_in(m) for m in mailbox(PIERRE_EMAIL) if m.subject == "Activez votre compte"]
+    assert len(links) == 2  # the sign-up's, and the operator's one
+    assert operator.get(links[-1]).status_code == 200  # still valid
+    assert len(admin_events(app, "admin.activation_resent")) == 1
+
+
+def test_attack_two_resends_at_once_on_postgresql_send_one_link(pg_app, pg_mailbox, monkeypatch):
+    """Released together, both would read no fresh link before either
+    commits: the account's row is locked, so the second waits and finds one."""
+    import time
+
+    import operations
+    from tests.support.concurrency import at_once
+
+    _signed_up_minutes_ago(pg_app, pg_mailbox)
+    read = Token.last_issued_at
+
+    def read_then_dawdle(user, purpose):
+        found = read(user, purpose)
+        time.sleep(0.2)  # both have read before either writes, unless one waits
+        return found
+
+    monkeypatch.setattr(Token, "last_issued_at", read_then_dawdle)
+    query(pg_app, lambda: user_row("relais@exemple.fr", status=User.ACTIVE, is_operator=True))
+
+    def resend():
+        with pg_app.test_request_context(), db.connection_context():
+            try:
+                return operations.resend_activation(
+                    User.by_email("relais@exemple.fr"), User.by_email(PIERRE_EMAIL)
+                )
+            except operations.LinkJustSent:
+                return "refused"
+
+    assert sorted(at_once([resend, resend]), key=str) == [True, "refused"]
+    assert len([m for m in pg_mailbox(PIERRE_EMAIL) if m.subject == "Activez votre compte"]) == 2
 
 
 def test_resend_activation_to_an_active_account_sends_nothing(app, operator, pierre, mailbox):

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import re
+import time
 
 import pytest
 
@@ -17,7 +18,7 @@ from tests.support.operators import grant
 from tests.support.responses import error_of, follow, shown, text_of
 from tests.support.second_factor import enrol_totp
 from tests.support.signup import PERSON
-from tests.support.structures import PIERRE, STRUCTURE, create_structure, mails_to, new_client
+from tests.support.structures import PIERRE, STRUCTURE, create_structure, mails_to, new_client, sign_up
 
 LUCIE_EMAIL = "lucie.martin@exemple.fr"
 
@@ -41,6 +42,16 @@ def test_structures_search_by_identifier_name_and_city(operator, structure_id):
     for text in ("732 829 320", "73282932000074", "ateliers", "Les Ateliers", "paris"):
         assert "Ateliers Curie" in shown(operator, f"/administration/structures?q={text}"), text
     assert "Aucune structure trouvée" in shown(operator, "/administration/structures?q=Lyon")
+
+
+def test_structures_search_finds_accented_words_whatever_their_case(app, operator, structure_id):
+    """SQLite's LIKE ignores the case of ASCII letters only: « évry » missed « Évry »."""
+    query(
+        app,
+        lambda: Structure.update(city="Évry-Courcouronnes", company_name="Études Curie").execute(),
+    )
+    for text in ("évry", "ÉVRY", "Évry-courcouronnes", "études", "ÉTUDES CURIE"):
+        assert "Études Curie" in shown(operator, f"/administration/structures?q={text}"), text
 
 
 def test_structure_page_lists_its_members(operator, structure_id):
@@ -253,6 +264,37 @@ def test_outbox_lists_failed_and_pending_mail_and_retries(app, operator):
     assert [e.account for e in events(app, "admin.mail_retried")] == [EMAIL, EMAIL]
 
 
+def _all_delivered(app, timeout: float = 10) -> int:
+    """Waits until the outbox has nothing left to send; how many it sent."""
+    deadline = time.monotonic() + timeout
+    unsent = lambda: OutboxMail.select().where(OutboxMail.sent_at.is_null()).count()  # noqa: E731
+    while query(app, unsent) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert query(app, unsent) == 0
+    time.sleep(0.1)  # the delivery thread's pass ends after its last mail
+    return query(app, lambda: OutboxMail.select().count())
+
+
+def test_a_retried_mail_goes_out_in_the_next_seconds_as_the_page_says(smtp_app, smtp):
+    """« Le courriel sera de nouveau envoyé dans les prochaines secondes »:
+    the web process delivered only when a request queued new mail, so a
+    retried one waited for its backoff, the next mail queued or send-mail."""
+    marie = sign_up(smtp_app.test_client(), lambda recipient=None: outbox(smtp_app, recipient))
+    grant(smtp_app, EMAIL)
+    enrol_totp(marie)
+    sent_before = _all_delivered(smtp_app)  # no delivery going on any more
+
+    def fail_one() -> int:
+        mail = OutboxMail.create(recipient="lucie@exemple.fr", subject="Essai", body_text="x")
+        mail.mark_failed("421 Try again later")  # its next attempt 30 seconds away
+        return mail.id
+
+    mail_id = query(smtp_app, fail_one)
+    response = marie.submit(f"/administration/courriels/{mail_id}/reessayer")
+    assert response.status_code == 303
+    assert [m["To"] for m in smtp.wait_for(sent_before + 1, timeout=5)][sent_before:] == ["lucie@exemple.fr"]
+
+
 def test_outbox_names_each_mail_on_its_retry_button_and_shows_addresses_in_unicode(app, operator):
     """Read out of context (a screen reader's list of buttons), « Réessayer »
     says which mail; an internationalised domain reads as people type it."""
@@ -284,6 +326,14 @@ def test_audit_trail_bad_filters_are_shown_next_to_the_fields(operator):
     text = text_of(response)
     assert "Date attendue au format AAAA-MM-JJ" in text and "Numéro interne attendu" in text
     assert 'value="hier"' in text
+
+
+def test_audit_trail_period_ending_before_it_starts_is_an_error_next_to_its_end(operator):
+    """Dates typed the wrong way round listed « 0 événement », as if nothing had happened."""
+    response = operator.get("/administration/journal?since=2026-03-14&until=2026-03-01")
+    assert response.status_code == 422
+    assert "Cette date précède celle de « Depuis le »" in error_of(response, "until")
+    assert operator.get("/administration/journal?since=2026-03-14&until=2026-03-14").status_code == 200
 
 
 def test_audit_trail_filters_read_pasted_values_without_their_spaces(operator):

@@ -170,6 +170,10 @@ def _fill_v13() -> None:
     """Step 13 adds no table or column: the rows before it are the ones kept."""
 
 
+def _fill_v14() -> None:
+    db.execute_sql(f'UPDATE "user" SET last_signed_in_at = {db.param}', (AT,))  # noqa: S608
+
+
 FILLS = [
     _fill_v1,
     _fill_v2,
@@ -184,6 +188,7 @@ FILLS = [
     _fill_v11,
     _fill_v12,
     _fill_v13,
+    _fill_v14,
 ]
 
 
@@ -513,3 +518,42 @@ def test_two_init_db_at_the_same_instant_on_sqlite_migrate_once(tmp_path, monkey
     assert log.read_text() == "ran\n"
     assert [row["version"] for row in rows_of(url)["schema_version"]] == [target]
     assert [c for c, *_ in schema_of(url)["structure"]["columns"]].count("directory_checked_at") == 1
+
+
+def test_step_14_takes_each_last_sign_in_from_what_ended_in_a_session(new_url):
+    """Upgraded, an account's last sign-in is the latest of its open
+    sessions and of the events that only a started session follows; a
+    password accepted for an account with a second factor is not one (the
+    second step may have failed)."""
+    url = new_url()
+    build_at(url, 13)  # Marie: a confirmed app, a session opened at AT
+    later, latest = datetime(2026, 2, 1), datetime(2026, 3, 1)
+    frozen_event = v003_audit_and_sign_in_throttle.AuditEvent
+    with app_on(url).app_context(), db.connection_context():
+        marie = v001_accounts.User.get()
+        people = {
+            name: v001_accounts.User.create(
+                email=f"{name}@exemple.fr", first_name=name, last_name="X",
+                contact_email=f"{name}@exemple.fr", survey_consent=False, terms_accepted_at=AT,
+                status="active", created_at=AT, session_epoch=0,
+            ) for name in ("paul", "lucie", "jean", "nadia")
+        }  # fmt: skip
+        for user, event, outcome, at, details in (
+            (marie, "auth.sign_in", "success", later, None),  # her app's code may have failed
+            (marie, "second_factor.used", "failure", latest, '{"method": "totp"}'),
+            (people["paul"], "auth.sign_in", "success", later, None),  # no second factor
+            (people["paul"], "auth.sign_in", "failure", latest, '{"reason": "wrong_password"}'),
+            (people["lucie"], "password.reset", "success", AT, None),
+            (people["jean"], "auth.sign_in", "success", later, '{"method": "passkey"}'),
+        ):
+            frozen_event.create(user=user, event=event, outcome=outcome, at=at, details=details)
+        v006_sessions_and_manager_notices.UserSession.create(
+            key_hash="lucie", user=people["lucie"], created_at=latest
+        )
+        v010_second_factors.SecondFactor.create(
+            user=people["jean"], kind="passkey", name="Clé", created_at=AT, confirmed_at=AT
+        )
+    init_db(url)
+    with app_on(url).app_context(), db.connection_context():
+        found = {user.first_name: user.last_signed_in_at for user in User.select()}
+    assert found == {"Marie": AT, "paul": later, "lucie": latest, "jean": later, "nadia": None}

@@ -131,9 +131,12 @@ def test_sign_up_activation_and_sign_in(pg_app, pg_client, pg_signup, pg_mailbox
     assert activated.status_code == 303, text_of(activated)
     assert pg_client.get(pg_signup.activation_path()).status_code == 410  # single use
     pg_client.submit("/deconnexion")
+    activated_at = query(pg_app, lambda: User.get().last_signed_in_at)
+    assert activated_at is not None and activated_at.tzinfo is None  # the activation signed in
 
     wrong = pg_client.submit("/connexion", {"email": EMAIL, "password": "Pas-le-bon-1234"})
     assert wrong.status_code == 422
+    assert query(pg_app, lambda: User.get().last_signed_in_at) == activated_at
     signed_in = pg_client.submit("/connexion", {"email": "Marie.Curie@Exemple.fr", "password": PASSWORD})
     assert signed_in.status_code == 303 and signed_in.headers["Location"] == "/structure/"
     assert "Se déconnecter" in text_of(pg_client.get("/structure/"))
@@ -141,6 +144,7 @@ def test_sign_up_activation_and_sign_in(pg_app, pg_client, pg_signup, pg_mailbox
         marie = User.get()
         assert marie.status == User.ACTIVE and marie.activated_at is not None
         assert marie.failed_sign_ins == 0  # cleared by the good password
+        assert marie.last_signed_in_at > activated_at
         events = [e.event for e in AuditEvent.select().order_by(AuditEvent.id)]
     assert events[:2] == ["account.created", "account.activated"]
     assert events.count("auth.sign_in") == 2

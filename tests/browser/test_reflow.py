@@ -4,10 +4,14 @@ are measured (RGAA 10.7); the accessibility statement goes through the engines."
 
 from __future__ import annotations
 
+import sqlite3
+from contextlib import closing
+
 import pytest
 from playwright.sync_api import expect
 
 from tests.browser.support.checks import check_axe
+from tests.browser.support.factors import enrol_app
 from tests.browser.support.layout import NARROW, check_focus_indicators, check_reflow, no_overflow
 from tests.browser.support.pages import CAPTCHA, MAIL_SENT, SET_PASSWORD, SIGN_IN
 from tests.browser.support.people import new_person
@@ -74,3 +78,61 @@ def test_a_name_of_one_long_word_wraps_in_the_header(visitor):
     visitor.expect_signed_in(person)
     page.evaluate("() => { document.documentElement.style.fontSize = '200%'; }")
     no_overflow(page, "mon espace à 320 px, texte à 200 %, nom en un long mot")
+
+
+def _a_failed_mail(live_server) -> None:
+    """A mail the SMTP server refused, straight into the server's database
+    (the test's server delivers everything), its next attempt far off."""
+    path = live_server.env["FLASK_DATABASE_URL"].removeprefix("sqlite:///")
+    with closing(sqlite3.connect(path)) as database, database:
+        database.execute(
+            "INSERT INTO outbox_mail (recipient, subject, language, body_text, created_at, attempts,"
+            " next_attempt_at, last_error) VALUES (?, ?, 'fr', 'Bonjour', ?, 3, ?, ?)",
+            (
+                "destinataire.refuse@exemple.fr",
+                "Votre demande de rattachement est acceptée",
+                "2026-01-02 03:04:05",
+                "2099-01-01 00:00:00",
+                "(550, b'5.1.1 Mailbox unavailable')",
+            ),
+        )
+
+
+def test_the_outbox_reflows_with_mail_to_retry(visitor, live_server):
+    """« Réessayer » on each failed or pending mail, and « Tout réessayer
+    maintenant », stay within a phone's width, the text enlarged too (the
+    stacked table's column names, hidden there, are not measured)."""
+    operator = visitor.sign_up_quickly(new_person("courriels"))
+    live_server.flask("operator", "grant", operator.email)
+    enrol_app(visitor)
+    _a_failed_mail(live_server)
+    page = visitor.page
+    page.goto("/administration/courriels")
+    visitor.expect_step("Courriels")
+    expect(page.get_by_role("button", name="Réessayer – Votre demande").first).to_be_visible()
+    page.set_viewport_size(NARROW)
+    no_overflow(page, "courriels à 320 px")
+    page.evaluate("() => { document.documentElement.style.fontSize = '200%'; }")
+    no_overflow(page, "courriels à 320 px, texte à 200 %")
+
+
+def test_the_console_holds_a_name_of_one_long_word(visitor, open_visitor, live_server):
+    """A surname of one long word (up to 100 characters are accepted) wraps
+    in the console's lists and pages instead of pushing them sideways."""
+    operator = visitor.sign_up_quickly(new_person("console-long"))
+    live_server.flask("operator", "grant", operator.email)
+    enrol_app(visitor)
+    long_name = "Wolfeschlegelsteinhausenbergerdorff" * 2 + "Vorschriftsmaessigkeit"
+    target = open_visitor(javascript=False).sign_up_quickly(new_person("nom-long", last_name=long_name))
+    page = visitor.page
+    page.goto(f"/administration/comptes?q={target.email.partition('@')[0]}")
+    visitor.expect_step("Comptes")
+    for where in ("comptes", "compte"):
+        if where == "compte":
+            visitor.link(target.full_name).click()
+            visitor.expect_step(target.full_name)
+        no_overflow(page, f"{where}, nom en un long mot")
+        viewport = page.viewport_size
+        page.set_viewport_size(NARROW)
+        no_overflow(page, f"{where} à 320 px, nom en un long mot")
+        page.set_viewport_size(viewport)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from flask import Blueprint, abort, flash, request
+from flask import Blueprint, abort, flash, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -17,10 +17,11 @@ from werkzeug.exceptions import NotFound
 
 import factors
 import operations
+import sessions
 from forms.admin import ActionForm, DeleteAccountForm, SearchForm
 from models import Membership, User
 from security import limit
-from views import advance, invalid, page, renders
+from views import advance, full_redirect, invalid, page, renders
 
 bp = Blueprint("admin", __name__, url_prefix="/administration")
 
@@ -155,7 +156,6 @@ def account_page(user_id: int, delete: DeleteAccountForm | None = None, status: 
         status,
         delete=delete or DeleteAccountForm(formdata=None),
         user=user,
-        last_sign_in=operations.last_sign_in(user),
         memberships=Membership.of_user(
             user, Membership.ACTIVE, Membership.PENDING, Membership.REFUSED, Membership.CANCELLED
         ),
@@ -180,12 +180,22 @@ def _account_action(user_id: int, act: Callable[[User, User], bool], success: st
 @bp.post("/comptes/<id:user_id>/activation")
 @action_limit
 def resend_activation(user_id: int):
-    return _account_action(
-        user_id,
-        operations.resend_activation,
-        _("Un nouveau lien d'activation a été envoyé."),
-        _("Ce compte n'attend pas d'activation : aucun lien envoyé."),
-    )
+    try:
+        return _account_action(
+            user_id,
+            operations.resend_activation,
+            _("Un nouveau lien d'activation a été envoyé."),
+            _("Ce compte n'attend pas d'activation : aucun lien envoyé."),
+        )
+    except operations.LinkJustSent:
+        return refused(
+            _(
+                "Un lien d'activation vient d'être envoyé : aucun autre n'est envoyé, pour que celui-ci "
+                "reste valable. Réessayez dans une minute si besoin."
+            ),
+            "admin.account",
+            user_id=user_id,
+        )
 
 
 @bp.post("/comptes/<id:user_id>/desactiver")
@@ -213,11 +223,16 @@ def enable(user_id: int):
 @bp.post("/comptes/<id:user_id>/sessions")
 @action_limit
 def revoke_sessions(user_id: int):
-    def act(by: User, user: User) -> bool:
-        operations.revoke_sessions(by, user)
-        return True
-
-    return _account_action(user_id, act, _("Toutes les sessions du compte sont fermées."), "")
+    checked_action()
+    user = _account(user_id)
+    operations.revoke_sessions(operator(), user)
+    if user.id != current_user.id:
+        return done(_("Toutes les sessions du compte sont fermées."), "admin.account", user_id=user.id)
+    # The operator's own account: this session ended with the others, as
+    # with « Se déconnecter partout »; the console would answer 404 now.
+    sessions.end()
+    flash(_("Toutes vos sessions sont fermées, celle-ci comprise : connectez-vous à nouveau."), "info")
+    return full_redirect(url_for("auth.login"))
 
 
 @bp.post("/comptes/<id:user_id>/supprimer")

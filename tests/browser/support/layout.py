@@ -9,13 +9,17 @@ from playwright.sync_api import Page
 NARROW = {"width": 320, "height": 640}
 
 # Elements that stick out of the viewport, or whose text is cut off by an
-# overflow they hide; the visually hidden texts and the off-screen skip link
-# are hidden on purpose.
+# overflow they hide; the visually hidden texts (a class, or its rules: a
+# stacked table's column names on a phone) and the off-screen skip link are
+# hidden on purpose.
 CUT_OFF = """() => {
   const width = document.documentElement.clientWidth;
   const found = [];
+  const clipped = [...document.body.querySelectorAll("*")].filter(
+    (el) => getComputedStyle(el).clip === "rect(0px, 0px, 0px, 0px)");
   for (const el of document.body.querySelectorAll("*")) {
     if (el.closest(".visually-hidden, .skip-link, script, style, template, [hidden]")) continue;
+    if (clipped.some((hidden) => hidden.contains(el))) continue;
     const box = el.getBoundingClientRect();
     if (box.width < 2 || box.height < 2) continue;
     const style = getComputedStyle(el);
