@@ -32,11 +32,13 @@ def switch():
     if form.validate():
         i18n.choose(form.lang.data)
         user = current_user if current_user.is_authenticated else None
-        with db.atomic():
-            if user is not None:
-                user.choose_language(form.lang.data)
-            if carried := form.carried():
-                drafts.carry(page, carried, user)
+        carried = form.carried()
+        if user is not None or carried:
+            with db.atomic():
+                if user is not None:
+                    user.choose_language(form.lang.data)
+                if carried:
+                    drafts.carry(page, carried, user)
     return full_redirect(page)
 
 
