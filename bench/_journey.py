@@ -58,7 +58,8 @@ class Browser:
             with self.opener.open(request, timeout=60) as response:
                 status, body, answered = response.status, response.read(), response.headers
         except urllib.error.HTTPError as error:
-            status, body, answered = error.code, error.read(), error.headers
+            with error:  # its socket closed now, not whenever the error is collected
+                status, body, answered = error.code, error.read(), error.headers
         self.received.append((path, len(body)))
         if answered["Content-Encoding"] == "gzip":
             body = gzip.decompress(body)

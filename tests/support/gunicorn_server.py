@@ -156,7 +156,8 @@ class Browser:
             with self.opener.open(request, timeout=self.timeout) as response:
                 status, text = response.status, response.read().decode()
         except urllib.error.HTTPError as error:
-            status, text = error.code, error.read().decode(errors="replace")
+            with error:  # its socket closed now, not whenever the error is collected
+                status, text = error.code, error.read().decode(errors="replace")
         match = CSRF.search(text)
         if match:
             self.csrf = match.group(1)
