@@ -227,6 +227,9 @@ def test_send_mail_returns_and_records_a_failure_with_an_smtp_tarpit(tmp_path, m
     assert not command.is_alive(), "send-mail hung on a server that never answers"
     assert accepted(held), "the command never reached the tarpit"
     assert "0 sent, 1 failed" in results[0].output
+    # The connection that timed out is closed at once, not left to the collector.
+    held[0].settimeout(5)
+    assert held[0].recv(1) == b""
     with app.app_context(), db.connection_context():
         first, *others = OutboxMail.select().order_by(OutboxMail.id)
         assert first.attempts == 1 and first.sent_at is None and first.claimed_until is None
