@@ -18,7 +18,7 @@ from tests.support.app import query
 from tests.support.constants import EMAIL
 from tests.support.i18n import speak
 from tests.support.responses import follow, text_of
-from tests.support.seen import hint_of, made, read, seen_in, value_of
+from tests.support.seen import commit_while_checked, hint_of, made, read, seen_in, value_of
 from tests.support.signup import link_in
 from tests.support.structures import PIERRE, new_client
 
@@ -282,17 +282,7 @@ def committed_while_checked(app, monkeypatch):
     checked, before its write: the two requests sent at the same time."""
     from forms.account import ProfileForm
 
-    check = ProfileForm.validate
-    pending = []
-
-    def validate(form, extra_validators=None):
-        valid = check(form, extra_validators)
-        while pending:
-            meanwhile(app, **pending.pop())
-        return valid
-
-    monkeypatch.setattr(ProfileForm, "validate", validate)
-    return pending.append
+    return commit_while_checked(monkeypatch, ProfileForm, lambda **details: meanwhile(app, **details))
 
 
 def test_attack_a_change_committed_between_the_check_and_the_write_is_not_written_over(

@@ -17,7 +17,7 @@ from models import Structure
 from tests.support.app import query
 from tests.support.i18n import speak
 from tests.support.responses import follow, text_of
-from tests.support.seen import hint_of, made, read, seen_in, value_of
+from tests.support.seen import commit_while_checked, hint_of, made, read, seen_in, value_of
 from tests.support.structures import STRUCTURE, create_structure, sign_up
 
 DETAILS = {k: v for k, v in STRUCTURE.items() if k not in ("identifier_type", "identifier")}
@@ -240,17 +240,7 @@ def committed_while_checked(app, monkeypatch):
     was checked, before its write: the two requests sent at the same time."""
     from forms.structure import StructureEditForm
 
-    check = StructureEditForm.validate
-    pending = []
-
-    def validate(form, extra_validators=None):
-        valid = check(form, extra_validators)
-        while pending:
-            meanwhile(app, **pending.pop())
-        return valid
-
-    monkeypatch.setattr(StructureEditForm, "validate", validate)
-    return pending.append
+    return commit_while_checked(monkeypatch, StructureEditForm, lambda **details: meanwhile(app, **details))
 
 
 @pytest.mark.parametrize("where", ["manager", "console"])

@@ -34,3 +34,20 @@ def value_of(text: str, field: str) -> str:
     assert match, f"no {field} input"
     value = re.search(r'value="([^"]*)"', match.group(0))
     return value.group(1) if value else ""
+
+
+def commit_while_checked(monkeypatch, form_class, meanwhile):
+    """Another change committed right after an edit's form was checked,
+    before its write (the two requests sent at the same time): returns
+    ``pending.append``; each dict appended is ``meanwhile(**dict)``-ed then."""
+    check = form_class.validate
+    pending = []
+
+    def validate(form, extra_validators=None):
+        valid = check(form, extra_validators)
+        while pending:
+            meanwhile(**pending.pop())
+        return valid
+
+    monkeypatch.setattr(form_class, "validate", validate)
+    return pending.append
