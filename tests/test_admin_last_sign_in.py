@@ -12,10 +12,10 @@ from datetime import datetime
 import pytest
 
 from models import AuditEvent, User, db
-from tests.support.app import Client, HtmxClient, clean_environment, make_app, outbox, query
+from tests.support.app import Client, query
 from tests.support.constants import NEW_PASSWORD
 from tests.support.operators import account_id
-from tests.support.passkeys import SoftPasskey
+from tests.support.passkeys import passkey_alone_account
 from tests.support.responses import shown
 from tests.support.second_factor import code_at, enrol_totp, password_step, second_step
 from tests.support.signup import link_in
@@ -82,13 +82,7 @@ def test_a_password_alone_is_a_sign_in(app, any_client, mailbox):
 
 @pytest.mark.parametrize("htmx", [False, True])
 def test_a_passkey_alone_is_a_sign_in(tmp_path, monkeypatch, htmx):
-    clean_environment(monkeypatch)
-    app = make_app(tmp_path, PASSKEY_SIGN_IN=True)
-    app.test_client_class = HtmxClient if htmx else Client
-    marie = sign_up(app.test_client(), lambda recipient=None: outbox(app, recipient))
-    passkey = SoftPasskey()
-    query(app, lambda: passkey.enrol(User.get()))
-    marie.submit("/deconnexion")
+    app, marie, passkey = passkey_alone_account(tmp_path, monkeypatch, htmx)
     query(app, lambda: User.update(last_signed_in_at=LONG_AGO).execute())
     challenge = marie.submit("/connexion/verification/cle-d-acces-seule/options").get_json()["challenge"]
     answer = passkey.answer(challenge)

@@ -8,8 +8,8 @@ import json
 import pytest
 
 from models import SecondFactor, User, db, utcnow
-from tests.support.app import outbox, query
-from tests.support.passkeys import SoftPasskey
+from tests.support.app import query
+from tests.support.passkeys import SoftPasskey, passkey_alone_account
 from tests.support.responses import is_fragment, signs_in_first, text_of
 from tests.support.second_factor import (
     FACTORS,
@@ -133,16 +133,7 @@ def test_a_replayed_passkey_answer_does_not_sign_in_again_attack_replay(app, sig
 
 @pytest.mark.parametrize("htmx", [False, True])
 def test_a_replayed_passkey_alone_sign_in_is_refused_attack_replay(tmp_path, monkeypatch, mailbox, htmx):
-    from tests.support.app import Client, HtmxClient, clean_environment, make_app
-    from tests.support.structures import sign_up
-
-    clean_environment(monkeypatch)
-    app = make_app(tmp_path, PASSKEY_SIGN_IN=True)
-    app.test_client_class = HtmxClient if htmx else Client
-    marie = sign_up(app.test_client(), lambda recipient=None: outbox(app, recipient))
-    passkey = SoftPasskey()
-    query(app, lambda: passkey.enrol(User.get()))
-    marie.submit("/deconnexion")
+    app, marie, passkey = passkey_alone_account(tmp_path, monkeypatch, htmx)
     challenge = marie.submit("/connexion/verification/cle-d-acces-seule/options").get_json()["challenge"]
     captured = marie.get_cookie(SESSION).value
     answer = passkey.answer(challenge)
@@ -185,22 +176,6 @@ def test_passkey_sign_in_refuses_a_forged_answer_forged_assertion_attack(tmp_pat
     assert signs_in_first(client.get("/mon-compte/"))
 
 
-def _passkey_alone_client(tmp_path, monkeypatch, mailbox, htmx: bool):
-    """A signed-up account with a passkey, signed out, on an app where a
-    passkey alone signs in; the client and the passkey."""
-    from tests.support.app import Client, HtmxClient, clean_environment, make_app
-    from tests.support.structures import sign_up
-
-    clean_environment(monkeypatch)
-    app = make_app(tmp_path, PASSKEY_SIGN_IN=True)
-    app.test_client_class = HtmxClient if htmx else Client
-    marie = sign_up(app.test_client(), lambda recipient=None: outbox(app, recipient))
-    passkey = SoftPasskey()
-    query(app, lambda: passkey.enrol(User.get()))
-    marie.submit("/deconnexion")
-    return marie, passkey
-
-
 def _passkey_alone(client, passkey, url: str):
     challenge = client.submit("/connexion/verification/cle-d-acces-seule/options").get_json()["challenge"]
     return client.submit(url, {"credential": passkey.answer(challenge)})
@@ -219,7 +194,7 @@ def test_a_passkey_alone_leads_to_the_page_asked_for(tmp_path, monkeypatch, mail
     """A manager's mail links to « Approbations »; signed out, they are sent
     to « Se connecter » with that page to come back to: a passkey leads there
     as the password does."""
-    marie, passkey = _passkey_alone_client(tmp_path, monkeypatch, mailbox, htmx)
+    _, marie, passkey = passkey_alone_account(tmp_path, monkeypatch, htmx)
     login = marie.get("/connexion?next=/mon-compte/")
     assert "/connexion/verification/cle-d-acces-seule?next=/mon-compte/" in login.get_data(as_text=True)
     response = _passkey_alone(marie, passkey, "/connexion/verification/cle-d-acces-seule?next=/mon-compte/")
@@ -230,7 +205,7 @@ def test_a_passkey_alone_leads_to_the_page_asked_for(tmp_path, monkeypatch, mail
 def test_a_passkey_not_recognised_keeps_the_page_asked_for(tmp_path, monkeypatch, mailbox, htmx):
     """After a passkey refused, the password form and the passkey's form
     still lead back to the page asked for."""
-    marie, _passkey = _passkey_alone_client(tmp_path, monkeypatch, mailbox, htmx)
+    _, marie, _passkey = passkey_alone_account(tmp_path, monkeypatch, htmx)
     marie.submit("/connexion/verification/cle-d-acces-seule/options")
     alone = "/connexion/verification/cle-d-acces-seule?next=/mon-compte/"
     response = marie.submit(alone, {"credential": "{}"})
@@ -244,6 +219,6 @@ def test_a_passkey_not_recognised_keeps_the_page_asked_for(tmp_path, monkeypatch
     "target", ["https://evil.example/", "//evil.example/", "/\\evil.example", "/mon-compte/informations"]
 )
 def test_attack_a_passkey_alone_never_leads_off_site_nor_to_a_form(tmp_path, monkeypatch, mailbox, target):
-    marie, passkey = _passkey_alone_client(tmp_path, monkeypatch, mailbox, htmx=False)
+    _, marie, passkey = passkey_alone_account(tmp_path, monkeypatch, htmx=False)
     response = _passkey_alone(marie, passkey, f"/connexion/verification/cle-d-acces-seule?next={target}")
     assert _went_to(marie, response) == "/structure/"

@@ -66,3 +66,19 @@ class SoftPasskey:
             },
             "clientExtensionResults": {},
         })  # fmt: skip
+
+
+def passkey_alone_account(tmp_path, monkeypatch, htmx: bool):
+    """An app where a passkey alone signs in (FLASK_PASSKEY_SIGN_IN), and a
+    signed-up account with a passkey, signed out: (app, its client, the passkey)."""
+    from tests.support.app import Client, HtmxClient, clean_environment, make_app, outbox, query
+    from tests.support.structures import sign_up
+
+    clean_environment(monkeypatch)
+    app = make_app(tmp_path, PASSKEY_SIGN_IN=True)
+    app.test_client_class = HtmxClient if htmx else Client
+    client = sign_up(app.test_client(), lambda recipient=None: outbox(app, recipient))
+    passkey = SoftPasskey()
+    query(app, lambda: passkey.enrol(User.get()))
+    client.submit("/deconnexion")
+    return app, client, passkey
