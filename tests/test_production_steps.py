@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 
 from models import db
-from tests.support.app import Client, clean_environment, make_app
+from tests.support.app import Client, clean_environment, make_app, outbox
 from tests.support.constants import EMAIL, PASSWORD
 from tests.support.pg_server import PostgresServer
 from tests.support.signup import Signup
@@ -30,6 +30,13 @@ ROOT = Path(__file__).resolve().parent.parent
 README = ROOT / "README.md"
 EXAMPLE = ROOT / "deploy" / "portail.env.example"
 ROLE_PASSWORD = "un mot de passe@du rôle"  # noqa: S105 - the test server's own
+
+
+def activated_account(app) -> None:
+    """Marie signs up and activates her account, as on the portal."""
+    signup = Signup(app.test_client(), lambda recipient=None: outbox(app, recipient))
+    signup.create_account()
+    assert signup.activate().status_code == 303
 
 
 def readme_commands(start: str) -> list[str]:
@@ -112,17 +119,7 @@ def test_the_readme_steps_back_up_and_restore_postgresql_and_the_portal_signs_in
     clean_environment(monkeypatch)
     app = make_app(tmp_path, DATABASE_URL=url)  # init-db's migration, as the portal's role
     app.test_client_class = Client
-
-    def mailbox(recipient=None):
-        from models import OutboxMail
-
-        with app.app_context(), db.connection_context():
-            query = OutboxMail.select().order_by(OutboxMail.id)
-            return list(query.where(OutboxMail.recipient == recipient) if recipient else query)
-
-    signup = Signup(app.test_client(), mailbox)
-    signup.create_account()
-    assert signup.activate().status_code == 303
+    activated_account(app)
     copy = tmp_path / "portail-20260101-0215.backup"
     result = app.test_cli_runner().invoke(args=["backup", str(copy)])
     assert result.exit_code == 0, result.output
@@ -189,17 +186,7 @@ def test_the_readme_restores_a_sqlite_backup_beside_a_journal_left_behind(tmp_pa
     live = instance / "portail.db"
     app = make_app(tmp_path, DATABASE_URL=f"sqlite:///{live}")
     app.test_client_class = Client
-
-    def mailbox(recipient=None):
-        from models import OutboxMail
-
-        with app.app_context(), db.connection_context():
-            query = OutboxMail.select().order_by(OutboxMail.id)
-            return list(query.where(OutboxMail.recipient == recipient) if recipient else query)
-
-    signup = Signup(app.test_client(), mailbox)
-    signup.create_account()
-    assert signup.activate().status_code == 303
+    activated_account(app)
     copy = tmp_path / "portail-20260101-0215.backup"
     assert app.test_cli_runner().invoke(args=["backup", str(copy)]).exit_code == 0
     with app.app_context():
