@@ -19,6 +19,8 @@ from tests.support.gunicorn_server import ROOT, Gunicorn, flask_command, product
 from tests.support.signup import Signup
 from tests.test_rehearsal import Figures, Sink, sign_up
 
+STOP_WITHIN_SECONDS = 5
+
 
 class SlowSink(Sink):
     """Takes the mail, then waits before saying « 250 accepted »."""
@@ -123,3 +125,39 @@ def test_a_worker_leaving_ends_the_mail_under_way_and_begins_no_other(tmp_path, 
     assert all(row.claimed_until is None and row.attempts == 0 for row in rows[1:])
     app.extensions["mail_deliverer"].kick()  # a request answered as the worker leaves
     assert not app.extensions["mail_deliverer"].thread.is_alive()
+
+
+def test_send_mail_loop_stopped_during_its_pause_ends_at_once(tmp_path, monkeypatch):
+    """SIGTERM between two rounds: the loop slept on to the end of its
+    --interval before it looked, holding ``systemctl stop`` or a deploy's
+    restart (and, past TimeoutStopSec, ending in SIGKILL)."""
+    clean_environment(monkeypatch)
+    app = make_app(tmp_path, DATABASE_URL=f"sqlite:///{tmp_path / 'portail.db'}")
+    app.test_client_class = Client
+    Signup(app.test_client(), lambda recipient=None: []).create_account()  # one mail in the outbox
+    with app.app_context():
+        db.close_all()
+    sink = Sink()
+    sink.start()
+    try:
+        env = production_environment(tmp_path, FLASK_MAIL_SERVER="127.0.0.1", FLASK_MAIL_PORT=str(sink.port))
+        loop = subprocess.Popen(  # noqa: S603 - fixed program
+            [sys.executable, "-m", "flask", "--app", "app", "send-mail", "--loop", "--interval", "600"],
+            cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        )  # fmt: skip
+        deadline = time.monotonic() + 30
+        while not sink.messages and time.monotonic() < deadline and loop.poll() is None:
+            time.sleep(0.01)
+        assert sink.messages, loop.communicate(timeout=5)[0] if loop.poll() is not None else "no mail"
+        time.sleep(0.5)  # the mail recorded, the loop in its pause
+        started = time.monotonic()
+        loop.send_signal(signal.SIGTERM)
+        try:
+            output, _ = loop.communicate(timeout=STOP_WITHIN_SECONDS)
+        except subprocess.TimeoutExpired:
+            loop.kill()
+            output, _ = loop.communicate()
+    finally:
+        sink.stop()
+    assert time.monotonic() - started < STOP_WITHIN_SECONDS, output
+    assert loop.returncode == 0, output
