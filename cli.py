@@ -6,7 +6,6 @@ import copy
 import json
 import signal
 import threading
-import time
 from datetime import datetime, timedelta
 
 import click
@@ -142,16 +141,14 @@ def _deliver(loop: bool, interval: float, stopping: threading.Event) -> mailer.D
             # A database restarting: one line, and the next round tries again
             # (a traceback and a restart by systemd for each would say no more).
             click.echo(f"{unreachable(error).message}; trying again in {interval:g} s.", err=True)
-            time.sleep(interval)
-            if stopping.is_set():
+            if stopping.wait(interval):  # SIGTERM ends the pause at once
                 return mailer.Delivery()
             continue
         if delivery.sent or delivery.failed or not loop:
             click.echo(f"{delivery.sent} sent, {delivery.failed} failed (will be retried).")
         if not loop or stopping.is_set():
             return delivery
-        time.sleep(interval)
-        if stopping.is_set():
+        if stopping.wait(interval):  # SIGTERM ends the pause at once
             return delivery
 
 

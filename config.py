@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import secrets
+from urllib.parse import unquote, urlsplit
 
 from flask import Flask
 
@@ -301,6 +302,14 @@ def _check_secrets(app: Flask) -> None:
                     f"FLASK_{key} is still the example's placeholder: set a secret of your own "
                     '(python3 -c "import secrets; print(secrets.token_hex(32))").'
                 )
+        # The example's database password too: any local account (or any
+        # host, where PostgreSQL listens further) could sign in as the portal.
+        password = urlsplit(str(app.config.get("DATABASE_URL") or "")).password
+        if password is not None and unquote(password).strip().lower() in PLACEHOLDER_SECRETS:
+            raise SettingError(
+                "FLASK_DATABASE_URL still has the example's password: give the portal's "
+                "PostgreSQL role a password of its own (README, « Production »)."
+            )
     if app.config["TWO_FACTOR_POLICY"] not in ("optional", "managers", "all"):
         raise SettingError("FLASK_TWO_FACTOR_POLICY must be optional, managers or all.")
     if app.config.get("CAPTCHA_FIXED_ANSWER") and not app.testing:

@@ -9,6 +9,7 @@ hands its connection back to the pool.
 
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
 
 import click
@@ -59,6 +60,43 @@ def open_database(url: str, lock_timeout_ms: int = 0):
     # A password (or user) with @ : / % in it is written %XX in the URL, as
     # for pg_dump (backup.py): Peewee passes it on still encoded unless told.
     return connect(url, unquote_password=True, unquote_user=True, **pool)
+
+
+# What says the database is out of reach for now, rather than that the code
+# asked it something wrong. SQLite: its primary result codes for busy or
+# locked, out of memory, read-only (a disk remounted so), I/O error, full
+# disk, cannot open. PostgreSQL: no server code (no connection, or a lost
+# one), SQLSTATE classes 08 (connection), 53 (resources: a full disk, too
+# many connections), 57 (operator intervention: a shutdown, statement_timeout),
+# 58 (system error) and 55P03 (lock_timeout).
+SQLITE_UNAVAILABLE = frozenset({5, 6, 7, 8, 10, 13, 14, 15})
+POSTGRES_UNAVAILABLE_CLASSES = ("08", "53", "57", "58")
+POSTGRES_UNAVAILABLE_CODES = frozenset({"55P03"})
+
+
+def unavailable(error: BaseException) -> bool:
+    """Whether a Peewee error is an outage (the request may succeed in a
+    moment) and not a programming error: « no such column », a syntax error,
+    a value of the wrong type, a query on an unbound database. Peewee keeps
+    the driver's exception it wraps (``orig``); one it raises itself, with
+    none, comes from the code."""
+    cause = getattr(error, "orig", None)
+    if cause is None:
+        return False
+    if isinstance(cause, sqlite3.Error):
+        code = getattr(cause, "sqlite_errorcode", None)
+        return (
+            isinstance(cause, sqlite3.OperationalError)
+            and code is not None
+            and code & 0xFF in SQLITE_UNAVAILABLE
+        )
+    module = type(cause).__module__ or ""
+    if module.startswith("psycopg2"):
+        code = getattr(cause, "pgcode", None)
+        if code is None:
+            return True  # no answer from the server: a connection refused or cut
+        return code.startswith(POSTGRES_UNAVAILABLE_CLASSES) or code in POSTGRES_UNAVAILABLE_CODES
+    return True  # another driver: its classes are all there is to go by
 
 
 def serves_requests() -> bool:

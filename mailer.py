@@ -15,7 +15,6 @@ from __future__ import annotations
 import smtplib
 import socket
 import threading
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
@@ -145,9 +144,12 @@ class _Deliverer:
         self.running = False
         self.again = False
         self.thread: threading.Thread | None = None
+        self.stopping = threading.Event()  # the worker leaves: no mail is begun any more
 
     def kick(self) -> None:
         with self.lock:
+            if self.stopping.is_set():
+                return  # the outbox keeps it for send-mail or the next worker
             if self.running:
                 self.again = True  # the running thread goes round once more
                 return
@@ -156,22 +158,29 @@ class _Deliverer:
             self.thread.start()
 
     def finish(self, timeout: float) -> None:
-        """Wait up to ``timeout`` seconds for the pass under way. A worker
-        leaving (a reload, a stop, its max_requests) would otherwise end the
-        thread mid-delivery: the mail then waits for its lease to run out,
-        or, accepted by the server but not yet marked sent, goes twice."""
+        """Let the mail under way be delivered and recorded, begin no other,
+        and wait up to ``timeout`` seconds for it. A worker leaving (a reload,
+        a stop, its max_requests) would otherwise end the thread mid-delivery:
+        the mail then waits for its lease to run out, or, accepted by the
+        server but not yet marked sent, goes twice. The rest of a pass stays
+        due: a pass of a hundred mails would outlast gunicorn's graceful
+        timeout, and the worker be killed in the middle of one anyway."""
+        self.stopping.set()
         thread = self.thread
         if thread is not None and thread.is_alive():
             thread.join(timeout)
 
     def _run(self) -> None:
-        time.sleep(KICK_DELAY_SECONDS)  # the answer that queued the mail goes first
+        self.stopping.wait(KICK_DELAY_SECONDS)  # the answer that queued the mail goes first
         while True:
             with self.lock:
+                if self.stopping.is_set():
+                    self.running = False
+                    return
                 self.again = False
             try:
                 with self.app.app_context(), db.connection_context():
-                    deliver_pending()
+                    deliver_due(stop=self.stopping.is_set)
             except Exception:  # noqa: BLE001 - the thread must end cleanly; send-mail retries
                 self.app.logger.exception("Mail delivery pass failed")
             with self.lock:
@@ -182,8 +191,8 @@ class _Deliverer:
 
 def finish_delivery(app: Flask) -> None:
     """Called as a web worker leaves (gunicorn.conf.py's worker_exit): the
-    mail being delivered is delivered and recorded first, within the time a
-    delivery may take (three times MAIL_TIMEOUT)."""
+    mail being delivered is delivered and recorded first, within the time one
+    delivery may take (three times MAIL_TIMEOUT); no other is begun."""
     deliverer = app.extensions.get("mail_deliverer")
     if deliverer is not None:
         deliverer.finish(3 * float(app.config["MAIL_TIMEOUT"]))

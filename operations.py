@@ -161,12 +161,16 @@ class LinkJustSent(Exception):
 
 
 def resend_activation(operator: User, user: User) -> bool:
-    """A new activation link for a pending account; False otherwise;
-    LinkJustSent, nothing sent, if one went out moments ago."""
+    """A new activation link for a pending account; False otherwise, or
+    when ``operator`` was closed or deleted meanwhile, as for closing and
+    reopening; LinkJustSent, nothing sent, if one went out moments ago."""
     with db.atomic():
-        if user.status != User.PENDING:
+        if user.status != User.PENDING or not operator.acts_as_operator():
             return False
         user.lock()
+        # Read again once locked: activated (or closed) meanwhile, it waits for no link.
+        if User.select(User.status).where(User.id == user.id).scalar() != User.PENDING:
+            return False
         last = Token.last_issued_at(user, Token.ACTIVATION)
         cooldown = timedelta(seconds=current_app.config["RESEND_COOLDOWN_SECONDS"])
         if last is not None and utcnow() - last < cooldown:

@@ -72,8 +72,11 @@ _WIDE = (
     (b"\xef", re.compile(rb"\xef\xbb\xbf")),  # U+FEFF (a byte order mark after the first)
 )
 BOM = b"\xef\xbb\xbf"
-_CUT_LEADS = frozenset((b"\xc2", b"\xe2", b"\xef", b"\xe2\x80", b"\xe2\x81", b"\xef\xbb"))
 CHUNK = 1 << 16
+
+
+# Bytes of UTF-8's multi-byte characters, never of an ASCII one.
+_NOT_ASCII = bytes(range(0x80, 0x100))
 
 
 class Cleaned(io.BufferedIOBase):
@@ -92,27 +95,41 @@ class Cleaned(io.BufferedIOBase):
 
     def read1(self, size: int = -1) -> bytes:
         while True:  # b"" is the end: a chunk of control characters only is not
-            data = self.raw.read(max(size, CHUNK))
+            data = self.raw.read(CHUNK)  # whatever the text layer asks (8 KiB): fewer, larger chunks
             chunk, self.pending = self.pending + data, b""
             if not chunk:
                 return b""
             if not self.started:
                 self.started = True
                 chunk = chunk.removeprefix(BOM)
-            if data:  # a character cut at the chunk's end waits for the rest
-                for cut in (2, 1):
-                    if chunk[-cut:] in _CUT_LEADS:
-                        chunk, self.pending = chunk[:-cut], chunk[-cut:]
-                        break
             cleaned = chunk.translate(_TAB_TO_SPACE, _C0)
             self.removed += len(chunk) - len(cleaned)
+            cleaned = self._without_wide(cleaned)
+            if data:
+                # The chunk's last run of multi-byte characters waits for the
+                # rest: a character cut at the chunk's end, or bytes that a
+                # deletion in the next chunk could join into one, are then
+                # cleaned whole. An ASCII byte ends any character.
+                kept = cleaned.rstrip(_NOT_ASCII)
+                if len(cleaned) - len(kept) > MAX_LINE:
+                    raise LineTooLong(f"a line of more than {MAX_LINE} bytes")
+                cleaned, self.pending = kept, cleaned[len(kept) :]
+            if cleaned:
+                self._measure(cleaned)
+                return cleaned
+
+    def _without_wide(self, cleaned: bytes) -> bytes:
+        """Until none is left: a deletion may join bytes around it into
+        another such character (a bidi override nested in a bidi override)."""
+        found = True
+        while found:
+            found = False
             for lead, pattern in _WIDE:
                 if lead in cleaned:
                     cleaned, count = pattern.subn(b"", cleaned)
                     self.removed += count
-            if cleaned:
-                self._measure(cleaned)
-                return cleaned
+                    found = found or bool(count)
+        return cleaned
 
     def _measure(self, cleaned: bytes) -> None:
         """Refuse a line longer than MAX_LINE: only one that began in an

@@ -223,6 +223,33 @@ def test_attack_an_operator_closed_meanwhile_reopens_no_account(app, mailbox):
     assert admin_events(app, "admin.account_enabled") == []
 
 
+@pytest.mark.parametrize("meanwhile", ["operator_closed", "account_activated"])
+def test_attack_a_resend_let_in_before_a_change_sends_no_link(app, mailbox, meanwhile):
+    """A « Renvoyer le lien d'activation » let in just before its operator's
+    account was closed (a stolen one being shut down), or before the holder
+    activated the account, mails no link: the first, as closing and
+    reopening refuse it; the second, an activation link for an open account."""
+    import operations
+
+    query(app, lambda: user_row("relais@exemple.fr", status=User.ACTIVE, is_operator=True))
+    query(app, lambda: user_row(PIERRE_EMAIL, status=User.PENDING))
+    before = len(mailbox(PIERRE_EMAIL))
+
+    def race():
+        request_of_relais = User.by_email("relais@exemple.fr")
+        target = User.by_email(PIERRE_EMAIL)
+        if meanwhile == "operator_closed":
+            User.update(status=User.DISABLED).where(User.email == "relais@exemple.fr").execute()
+        else:
+            User.update(status=User.ACTIVE).where(User.email == PIERRE_EMAIL).execute()
+        return operations.resend_activation(request_of_relais, target)
+
+    with app.test_request_context(), db.connection_context():
+        assert race() is False
+    assert len(mailbox(PIERRE_EMAIL)) == before
+    assert admin_events(app, "admin.activation_resent") == []
+
+
 def test_disabling_twice_changes_nothing_more(app, operator, pierre, mailbox):
     url = f"/administration/comptes/{account_id(app, PIERRE_EMAIL)}/desactiver"
     operator.submit(url)

@@ -205,3 +205,19 @@ def test_attack_the_example_secret_left_in_place(tmp_path, monkeypatch, setting)
         production_app(tmp_path)
     monkeypatch.delenv(f"FLASK_{setting}")
     assert make_app(tmp_path, **{setting: placeholder}).testing  # tests and development keep any value
+
+
+def test_attack_the_example_database_password_left_in_place(tmp_path, monkeypatch):
+    """The example's FLASK_DATABASE_URL names the role's password, public
+    like its secret key: left in place, anyone with an account on the
+    machine signs in to PostgreSQL as the portal and reads or rewrites every
+    account. Outside development the app refuses to start with it."""
+    clean_environment(monkeypatch)
+    example = (ROOT / "deploy" / "portail.env.example").read_text()
+    url = re.search(r"^FLASK_DATABASE_URL=(.*)$", example, re.MULTILINE).group(1)
+    monkeypatch.setenv("FLASK_DATABASE_URL", url)
+    with pytest.raises(RuntimeError, match="FLASK_DATABASE_URL still has the example's password"):
+        production_app(tmp_path, DATABASE_URL=url)
+    own = url.replace(":change-me-too@", ":n0t-the%40example@")
+    monkeypatch.setenv("FLASK_DATABASE_URL", own)
+    assert not production_app(tmp_path, DATABASE_URL=own).testing  # a password of one's own starts

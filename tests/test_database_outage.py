@@ -10,12 +10,16 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import sqlite3
 import threading
 import time
 
 import pytest
+from peewee import SqliteDatabase
 
-from tests.support.app import Client, HtmxClient, make_app
+import database
+from models import db
+from tests.support.app import Client, HtmxClient, clean_environment, make_app
 from tests.support.responses import text_of
 
 UNAVAILABLE = "Le service est momentanément indisponible"
@@ -110,3 +114,58 @@ def test_a_lock_held_past_the_timeout_answers_503_and_frees_the_worker(
     assert waited >= 0.5 and answers[0].status_code == 503
     assert answers[0].headers["Retry-After"].isdigit()
     assert client.post("/connexion", data=form).status_code == 422  # the lock gone, the page answers
+
+
+# -- SQLite, and the errors that are no outage -----------------------------------------------
+
+PROGRAMMING_ERRORS = {
+    "no-such-column": lambda: db.execute_sql('SELECT no_such_column FROM "user"'),
+    "syntax": lambda: db.execute_sql("SELEC 1"),
+    "unbound": lambda: SqliteDatabase(None).connect(),  # Peewee's own InterfaceError
+}
+
+
+@pytest.mark.parametrize("mistake", sorted(PROGRAMMING_ERRORS))
+def test_a_programming_error_in_a_query_is_a_500_with_its_traceback_not_an_outage(
+    app, any_client, caplog, mistake
+):
+    """Peewee raises OperationalError for « no such column » or a syntax error
+    as for a database gone away: answered 503 « réessayez » with one line in
+    the log, such a bug would hide from whoever reads the log for tracebacks,
+    and the visitor would retry for ever."""
+    app.add_url_rule("/bogue", "bogue", PROGRAMMING_ERRORS[mistake])
+    with caplog.at_level(logging.ERROR):
+        response = any_client.get("/bogue")
+    assert response.status_code == 500
+    assert "Retry-After" not in response.headers and UNAVAILABLE not in text_of(response)
+    assert "Erreur du service" in text_of(response)
+    if any_client.htmx:
+        assert response.headers["HX-Retarget"] == "#main"
+    problems = [record for record in caplog.records if record.levelno >= logging.ERROR]
+    assert [record.getMessage() for record in problems] == ["Unhandled error"]
+    assert problems[0].exc_info is not None
+
+
+@pytest.mark.parametrize("client_class", [Client, HtmxClient], ids=["page", "htmx"])
+def test_a_sqlite_write_lock_held_past_the_busy_timeout_answers_503(tmp_path, monkeypatch, client_class):
+    """SQLite as well as PostgreSQL: a backup or a SIRENE import holding the
+    write lock longer than busy_timeout is a moment's unavailability."""
+    clean_environment(monkeypatch)
+    monkeypatch.setitem(database.SQLITE_PRAGMAS, "busy_timeout", 200)
+    app = make_app(tmp_path)
+    app.test_client_class = client_class
+    client = app.test_client()
+    token = client.csrf_token()
+    form = {"csrf_token": token, "email": "marie.curie@exemple.fr", "password": "Pas-le-bon-1234"}
+    holder = sqlite3.connect(tmp_path / "test.db", isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")
+    try:
+        response = client.post("/connexion", data=form)
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    assert response.status_code == 503 and response.headers["Retry-After"].isdigit()
+    assert UNAVAILABLE in text_of(response)
+    if client.htmx:
+        assert response.headers["HX-Retarget"] == "#flashes"
+    assert client.post("/connexion", data=form).status_code == 422

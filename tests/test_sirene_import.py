@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import fcntl
+import io
 import time
 import zipfile
 
@@ -13,7 +14,7 @@ import psycopg2
 import pytest
 
 from models import SireneImport, db
-from sirene import load, lookup
+from sirene import load, lookup, reader
 from tests.support.sirene_files import (
     ESTABLISHMENT_HEADER,
     HAUSSMANN,
@@ -519,6 +520,52 @@ def test_attack_control_characters_cut_between_two_reads(app, tmp_path, monkeypa
     result = run_import(app, write(tmp_path / "e.csv", ESTABLISHMENT_HEADER, [site]))
     assert result.exit_code == 0 and "4 control characters removed" in result.output, result.output
     assert find(app, HEAD).label == "ABCDE é’°€"
+
+
+# Bytes that are not UTF-8 as they stand, but become a bidi override, a C1
+# or a byte order mark once what sits inside them is deleted.
+NESTED = {
+    "override-in-override": b"\xe2\x80\xe2\x80\xae\xae",
+    "c0-inside": b"\xe2\x01\x80\xae",
+    "c1-in-c1": b"\xc2\xc2\x85\x85",
+    "zero-width-in-bom": b"\xef\xbb\xe2\x80\x8b\xbf",
+}
+
+
+class Trickle(io.RawIOBase):
+    """A file read ``step`` bytes at a time, whatever the size asked."""
+
+    def __init__(self, data: bytes, step: int) -> None:
+        self.data, self.step = io.BytesIO(data), step
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, size: int = -1) -> bytes:
+        return self.data.read(self.step)
+
+
+@pytest.mark.parametrize("name", sorted(NESTED))
+def test_attack_invisible_character_rebuilt_by_a_deletion_whatever_the_reads(name):
+    """Deleting a control character must not join the bytes around it into
+    another one that stays: whole in one read, or cut anywhere between two
+    (a bidi override would then spoof the name in the stored record)."""
+    data = b"ATELIER " + NESTED[name] + b"CURIE\n"
+    for step in range(1, len(data) + 1):
+        cleaned = reader.Cleaned(Trickle(data, step))
+        out = b"".join(iter(cleaned.read1, b""))
+        assert out == b"ATELIER CURIE\n", (step, out)
+
+
+def test_characters_cut_between_two_reads_come_out_whole():
+    """é, ’, € and a CRLF cut anywhere between two reads: decoded as written."""
+    text = "siret;nom\r\n1;Élodie’s café €\r\n2;Ça\r\n"
+    data = text.encode()
+    for step in range(1, len(data) + 1):
+        cleaned = reader.Cleaned(Trickle(data, step))
+        rows = list(csv.reader(io.TextIOWrapper(cleaned, encoding="utf-8-sig", newline="")))
+        assert rows == [["siret;nom"], ["1;Élodie’s café €"], ["2;Ça"]], step
+        assert cleaned.removed == 0, step
 
 
 def test_attack_line_breaks_inside_quoted_fields_become_spaces(any_database_app, tmp_path):

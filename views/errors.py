@@ -11,13 +11,16 @@ from peewee import InterfaceError, OperationalError
 from playhouse.pool import MaxConnectionsExceeded
 from werkzeug.exceptions import HTTPException
 
+import database
 from extensions import login_manager
 from security import client_address, retry_after_seconds
 from views import MAIN, retarget
 
 # The database cannot be reached, refuses connections or was cut off (a
 # restart, a full disk), or the pool had no connection free in time: the
-# request may succeed again in a moment, which is what 503 says.
+# request may succeed again in a moment, which is what 503 says. Errors of
+# these classes that come from the code (« no such column », a syntax error)
+# stay 500s with their traceback (database.unavailable tells them apart).
 DATABASE_UNAVAILABLE = (OperationalError, InterfaceError, MaxConnectionsExceeded)
 DATABASE_RETRY_AFTER_SECONDS = 10
 FLASHES = "#flashes"
@@ -96,6 +99,8 @@ def database_unavailable(error: Exception):
     anonymous visitor: loading the signed-in account needs the database.
     Under htmx the notice goes into the flash region, so that the form and
     what was typed stay on the page, ready to be sent again."""
+    if not isinstance(error, MaxConnectionsExceeded) and not database.unavailable(error):
+        return unexpected(error)  # a programming error, not an outage
     summary = str(error).strip().splitlines()[0] if str(error).strip() else ""
     current_app.logger.error("Database unavailable (%s): %s", type(error).__name__, summary)
     g._login_user = login_manager.anonymous_user()  # as Flask-Login stores it
@@ -106,6 +111,11 @@ def database_unavailable(error: Exception):
         response = render_error(503)
     response.headers["Retry-After"] = str(DATABASE_RETRY_AFTER_SECONDS)
     return response
+
+
+def unexpected(error: Exception):
+    current_app.logger.error("Unhandled error", exc_info=error)
+    return render_error(500)
 
 
 def register(app: Flask) -> None:
@@ -122,7 +132,4 @@ def register(app: Flask) -> None:
                 response.headers[name] = value
         return response
 
-    @app.errorhandler(Exception)
-    def _unexpected(error: Exception):
-        app.logger.exception("Unhandled error")
-        return render_error(500)
+    app.register_error_handler(Exception, unexpected)
