@@ -128,6 +128,11 @@ def send_mail(loop: bool, interval: float) -> None:
         )
 
 
+def _pause(stopping: threading.Event, seconds: float) -> bool:
+    """The loop's pause, which SIGTERM ends at once: True when it did."""
+    return stopping.wait(seconds)
+
+
 def _deliver(loop: bool, interval: float, stopping: threading.Event) -> mailer.Delivery:
     """One pass, or with ``loop`` a pass every ``interval`` seconds until
     ``stopping`` is set (checked between two mails and after each pause)."""
@@ -141,14 +146,14 @@ def _deliver(loop: bool, interval: float, stopping: threading.Event) -> mailer.D
             # A database restarting: one line, and the next round tries again
             # (a traceback and a restart by systemd for each would say no more).
             click.echo(f"{unreachable(error).message}; trying again in {interval:g} s.", err=True)
-            if stopping.wait(interval):  # SIGTERM ends the pause at once
+            if _pause(stopping, interval):
                 return mailer.Delivery()
             continue
         if delivery.sent or delivery.failed or not loop:
             click.echo(f"{delivery.sent} sent, {delivery.failed} failed (will be retried).")
         if not loop or stopping.is_set():
             return delivery
-        if stopping.wait(interval):  # SIGTERM ends the pause at once
+        if _pause(stopping, interval):
             return delivery
 
 

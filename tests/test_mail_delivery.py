@@ -349,7 +349,7 @@ def test_send_mail_loop_outlives_a_database_gone_for_a_while(tmp_path, monkeypat
         elif len(rounds) == 3:
             raise SystemExit(0)  # stopped, as systemd does
 
-    monkeypatch.setattr(cli.time, "sleep", sleep)
+    monkeypatch.setattr(cli, "_pause", lambda _stopping, seconds: sleep(seconds) or False)
     result = app.test_cli_runner().invoke(args=["send-mail", "--loop", "--interval", "0.01"])
     assert result.exit_code == 0 and "Traceback" not in result.output, result.output
     lines = result.output.splitlines()
