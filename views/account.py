@@ -199,7 +199,7 @@ def _contact_confirmed_step():
 def account_step(status: int = 200, profile=None, consent=None, password=None):
     """The page with its three forms; the one just submitted keeps what was
     typed and its errors, the others show the account as stored."""
-    shown_at(url_for(".show"))  # also after a form's POST refused, at its own address
+    shown_at(url_for("account.show"))  # also after a form's POST refused, at its own address
     user = _user()
     kept, saved_at = drafts.load(drafts.ACCOUNT, user)
     if profile is None and kept:  # edits typed earlier and not yet saved, and what they were typed over

@@ -512,7 +512,7 @@ def assign_siret(structure_id: int):
                 "success",
             )
             return advance(".detail", structure_id=structure.id)
-    shown_at(url_for(".edit", structure_id=structure.id))
+    shown_at(url_for("structure.edit", structure_id=structure.id))
     return invalid("structure/edit.html", form=form, siret=siret, structure=structure)
 
 
