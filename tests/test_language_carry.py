@@ -226,3 +226,35 @@ def test_mon_compte_carries_its_personal_information_and_what_it_showed(app, any
     page = text_of(client.get("/mon-compte/"))
     assert '<html lang="en">' in page
     assert (value_of(page, "first_name"), value_of(page, "seen")) == ("Jeanne", shown)
+
+
+def test_mon_compte_shown_again_by_a_refused_form_switches_back_to_itself(app, client, mailbox):
+    """A form refused without JavaScript shows the page at its POST address,
+    which no GET shows: the switch comes back to « Mon compte » with what
+    the personal information held, not to the home page."""
+    sign_up(client, mailbox)
+    shown = value_of(text_of(client.get("/mon-compte/")), "seen")
+    refused_forms = {
+        "/mon-compte/mot-de-passe": {"current_password": "x", "password": "y"},
+        "/mon-compte/informations": {"seen": shown, "first_name": "", "last_name": "Curie"},
+    }
+    for url, fields in refused_forms.items():
+        response = client.submit(url, fields)
+        assert response.status_code == 422
+        assert switch_of(text_of(response)) == ("profile-form", "/langue?next=/mon-compte/")
+        assert 'name="next" value="/mon-compte/"' in text_of(response)
+        typed = {"seen": shown, "first_name": "Jeanne", "lang": "en"}
+        response = client.submit("/langue?next=/mon-compte/", typed)
+        assert response.headers["Location"] == "/mon-compte/"
+        page = text_of(client.get("/mon-compte/"))
+        assert '<html lang="en">' in page and value_of(page, "first_name") == "Jeanne"
+        client.submit("/langue", {"lang": "fr", "next": "/"})
+
+
+def test_a_structure_edit_shown_again_by_a_refused_siret_switches_back_to_itself(app, client, mailbox):
+    sign_up(client, mailbox)
+    create_structure(client, identifier_type="en_cours", identifier="")
+    url = f"/structure/{query(app, Structure.get).id}/modifier"
+    response = client.submit(url.replace("/modifier", "/siret"), {"identifier": "123"})
+    assert response.status_code == 422
+    assert switch_of(text_of(response)) == ("structure-edit-form", "/langue?next=" + url)

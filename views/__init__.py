@@ -109,12 +109,23 @@ def safe_next(target: str | None) -> str | None:
 def here() -> str:
     """This page's address to come back to (the language switch's ``next``):
     its path with its query, unless the query carries a ``next`` off this
-    site, which is never written back into a page."""
+    site, which is never written back into a page. A page shown again by a
+    form's POST at another address (``shown_at``) is at its own."""
+    if request.method != "GET" and (shown := g.get("shown_at")):
+        return shown
     if not request.query_string:
         return request.path
     if any(safe_next(value) is None for value in request.args.getlist("next")):
         return request.path
     return request.full_path
+
+
+def shown_at(url: str) -> None:
+    """The page this request renders is the one at ``url``, though it
+    answers a form's POST at an address no GET shows (« Mon compte » after
+    its password's form refused): the language switch comes back there, with
+    what it carries, not to the home page."""
+    g.shown_at = url
 
 
 def page_to_show(*candidates: str | None, default: str | None = None) -> str | None:

@@ -18,7 +18,7 @@ from models import User, db
 from rules.email import shown_email
 from rules.passwords import password_checks
 from security import limit, limits, mail_allowed
-from views import advance, checked_again_once, draft_saved, full_redirect, page, renders, sign_in
+from views import advance, checked_again_once, draft_saved, full_redirect, page, renders, shown_at, sign_in
 
 bp = Blueprint("account", __name__, url_prefix="/mon-compte")
 
@@ -199,6 +199,7 @@ def _contact_confirmed_step():
 def account_step(status: int = 200, profile=None, consent=None, password=None):
     """The page with its three forms; the one just submitted keeps what was
     typed and its errors, the others show the account as stored."""
+    shown_at(url_for("account.show"))  # also after a form's POST refused, at its own address
     user = _user()
     kept, saved_at = drafts.load(drafts.ACCOUNT, user)
     if profile is None and kept:  # edits typed earlier and not yet saved, and what they were typed over

@@ -35,6 +35,7 @@ from views import (
     not_the_manager,
     page,
     renders,
+    shown_at,
     told,
     turn_away,
 )
@@ -511,6 +512,7 @@ def assign_siret(structure_id: int):
                 "success",
             )
             return advance(".detail", structure_id=structure.id)
+    shown_at(url_for("structure.edit", structure_id=structure.id))
     return invalid("structure/edit.html", form=form, siret=siret, structure=structure)
 
 

@@ -252,11 +252,15 @@
   var switching = false;
   // Without JavaScript a page's form may own the switch's buttons, to send
   // what it holds (templates/layouts/_language_switch.html); here they are
-  // the switch's again, and the fields are carried as above.
+  // the switch's again, and the fields are carried as above; the form's own
+  // first button is its default again (Enter), as the hidden one stood for it.
   document.querySelectorAll("[data-language-switch] button[form]").forEach(function (button) {
     ["form", "formaction", "formmethod", "formnovalidate"].forEach(function (name) {
       button.removeAttribute(name);
     });
+  });
+  document.querySelectorAll("button[data-default-submit]").forEach(function (button) {
+    button.remove();
   });
   document.addEventListener("submit", function (event) {
     var form = event.target;

@@ -246,3 +246,22 @@ def test_without_javascript_sign_in_carries_the_address_never_the_password(nojs_
     expect(visitor.page.locator("html")).to_have_attribute("lang", "en")
     expect(visitor.page.locator("#email")).to_have_value(person.email)
     expect(visitor.page.locator("#password")).to_have_value("")
+
+
+def test_without_javascript_enter_in_a_field_sends_its_form_not_the_language_switch(any_visitor):
+    """The switch's buttons, in the header, come before the form's own in
+    the document: Enter in a field must still send the form, not switch."""
+    visitor = any_visitor
+    page = visitor.page
+    page.goto("/mot-de-passe-oublie/")
+    page.locator("#email").fill("marie.curie@exemple.fr")
+    page.locator("#email").press("Enter")
+    expect(page.locator("h1")).to_have_text("Vérifiez votre messagerie")
+    expect(page.locator("html")).to_have_attribute("lang", "fr")
+    visitor.sign_up_quickly()
+    page.goto("/mon-compte/")
+    visitor.field("Prénom").fill("Jeanne")
+    visitor.field("Prénom").press("Enter")
+    expect(page.locator("main")).to_contain_text("Vos informations ont été enregistrées.")
+    expect(page.locator("html")).to_have_attribute("lang", "fr")
+    expect(page.get_by_role("button", name="English")).to_have_count(1)
