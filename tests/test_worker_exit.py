@@ -55,27 +55,34 @@ def test_a_worker_stopping_mid_delivery_records_its_mail_as_sent(tmp_path):
     assert [(recipient, sent is not None) for recipient, sent, _ in rows] == [(address, True)]
 
 
-def test_send_mail_loop_stopped_mid_delivery_records_its_mail_as_sent(tmp_path, monkeypatch):
-    """``systemctl stop portail-mail`` (or a restart, at each deploy) sends
-    SIGTERM: the loop ends after the mail under way, recorded as sent."""
+def loop_reaching(sink, tmp_path, monkeypatch, interval: int) -> subprocess.Popen:
+    """``send-mail --loop`` as systemd runs it, on a database holding one mail
+    (an account's activation), once that mail has reached ``sink``."""
     clean_environment(monkeypatch)
     app = make_app(tmp_path, DATABASE_URL=f"sqlite:///{tmp_path / 'portail.db'}")
     app.test_client_class = Client
     Signup(app.test_client(), lambda recipient=None: []).create_account()  # one mail in the outbox
     with app.app_context():
         db.close_all()
+    env = production_environment(tmp_path, FLASK_MAIL_SERVER="127.0.0.1", FLASK_MAIL_PORT=str(sink.port))
+    loop = subprocess.Popen(  # noqa: S603 - fixed program
+        [sys.executable, "-m", "flask", "--app", "app", "send-mail", "--loop", "--interval", str(interval)],
+        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )  # fmt: skip
+    deadline = time.monotonic() + 30
+    while not sink.messages and time.monotonic() < deadline and loop.poll() is None:
+        time.sleep(0.01)
+    assert sink.messages, loop.communicate(timeout=5)[0] if loop.poll() is not None else "no mail"
+    return loop
+
+
+def test_send_mail_loop_stopped_mid_delivery_records_its_mail_as_sent(tmp_path, monkeypatch):
+    """``systemctl stop portail-mail`` (or a restart, at each deploy) sends
+    SIGTERM: the loop ends after the mail under way, recorded as sent."""
     sink = SlowSink()
     sink.start()
     try:
-        env = production_environment(tmp_path, FLASK_MAIL_SERVER="127.0.0.1", FLASK_MAIL_PORT=str(sink.port))
-        loop = subprocess.Popen(  # noqa: S603 - fixed program
-            [sys.executable, "-m", "flask", "--app", "app", "send-mail", "--loop", "--interval", "1"],
-            cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-        )  # fmt: skip
-        deadline = time.monotonic() + 30
-        while not sink.messages and time.monotonic() < deadline and loop.poll() is None:
-            time.sleep(0.01)
-        assert sink.messages, loop.communicate(timeout=5)[0] if loop.poll() is not None else "no mail"
+        loop = loop_reaching(sink, tmp_path, monkeypatch, interval=1)
         loop.send_signal(signal.SIGTERM)  # before the server has answered
         output, _ = loop.communicate(timeout=30)
     finally:
@@ -131,24 +138,10 @@ def test_send_mail_loop_stopped_during_its_pause_ends_at_once(tmp_path, monkeypa
     """SIGTERM between two rounds: the loop slept on to the end of its
     --interval before it looked, holding ``systemctl stop`` or a deploy's
     restart (and, past TimeoutStopSec, ending in SIGKILL)."""
-    clean_environment(monkeypatch)
-    app = make_app(tmp_path, DATABASE_URL=f"sqlite:///{tmp_path / 'portail.db'}")
-    app.test_client_class = Client
-    Signup(app.test_client(), lambda recipient=None: []).create_account()  # one mail in the outbox
-    with app.app_context():
-        db.close_all()
     sink = Sink()
     sink.start()
     try:
-        env = production_environment(tmp_path, FLASK_MAIL_SERVER="127.0.0.1", FLASK_MAIL_PORT=str(sink.port))
-        loop = subprocess.Popen(  # noqa: S603 - fixed program
-            [sys.executable, "-m", "flask", "--app", "app", "send-mail", "--loop", "--interval", "600"],
-            cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-        )  # fmt: skip
-        deadline = time.monotonic() + 30
-        while not sink.messages and time.monotonic() < deadline and loop.poll() is None:
-            time.sleep(0.01)
-        assert sink.messages, loop.communicate(timeout=5)[0] if loop.poll() is not None else "no mail"
+        loop = loop_reaching(sink, tmp_path, monkeypatch, interval=600)
         time.sleep(0.5)  # the mail recorded, the loop in its pause
         started = time.monotonic()
         loop.send_signal(signal.SIGTERM)
