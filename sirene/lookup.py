@@ -67,6 +67,8 @@ def _clean(value: str | None) -> str | None:
         return None
     if not value.isprintable():  # a cheap test: INSEE's values are
         value = value.translate(_CONTROLS)
+        if not value.isprintable():  # no-break spaces (kept), or another invisible format character
+            value = "".join(c for c in value if unicodedata.category(c) != "Cf")
     value = value.strip()
     return None if not value or value == ND else value
 

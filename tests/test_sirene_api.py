@@ -200,6 +200,17 @@ def test_find_in_ignores_hostile_shapes_attack_odd_json():
     assert api.find_in({}, SIRET) is None
 
 
+def test_attack_other_invisible_format_characters_are_removed_not_no_break_spaces():
+    """Beyond the listed ones, any invisible format character (Unicode Cf:
+    the Arabic letter mark, a soft hyphen, interlinear annotations) goes;
+    a no-break space, which INSEE's names may hold, stays."""
+    answer = company()
+    answer["nom_raison_sociale"] = "CU\u061cRIE\u00ad ET\ufff9 FILLES"
+    answer["siege"] = {**answer["siege"], "libelle_commune": "PARIS\u00a09"}
+    entry = api.find_in({"results": [answer]}, SIRET)
+    assert (entry.company_name, entry.city) == ("CURIE ET FILLES", "PARIS\u00a09")
+
+
 def test_attack_control_characters_in_an_online_answer_are_removed():
     """The online source's answer is data from outside too: its control and
     invisible characters (a bidi override spoofing a name) never reach the
