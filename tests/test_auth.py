@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from tests.support.constants import PASSWORD
-from tests.support.responses import sent_to_sign_in, text_of
+from tests.support.responses import led_to, sent_to_sign_in, text_of
 
 HOST = "http://localhost"
 PROFILE = {"first_name": "Marie", "last_name": "Curie", "phone": "01 23 45 67 89", "contact_email": ""}
@@ -13,10 +13,7 @@ PROFILE = {"first_name": "Marie", "last_name": "Curie", "phone": "01 23 45 67 89
 
 def test_sign_in_with_the_right_password(any_client, account):
     response = any_client.submit("/connexion", {"email": "Marie.Curie@exemple.fr", "password": PASSWORD})
-    if any_client.htmx:
-        assert response.status_code == 204 and response.headers["HX-Redirect"] == "/structure/"
-    else:
-        assert response.status_code == 303 and response.headers["Location"] == "/structure/"
+    assert led_to(any_client, response) == "/structure/"
     assert "Se déconnecter" in any_client.get("/structure/").get_data(as_text=True)
 
 

@@ -12,7 +12,7 @@ from models import User
 from tests.support.app import outbox, query
 from tests.support.constants import EMAIL, PASSWORD
 from tests.support.i18n import speak
-from tests.support.responses import text_of
+from tests.support.responses import led_to, text_of
 from tests.support.structures import sign_up
 
 ENGLISH = {"Accept-Language": "en-GB,en;q=0.9"}
@@ -52,10 +52,7 @@ def test_a_language_the_portal_does_not_speak_falls_back_to_french(client):
 def test_the_switch_keeps_the_choice_and_comes_back_to_the_page(client, answer):
     client.htmx = answer == "htmx"
     response = speak(client, "en", "/connexion")
-    if client.htmx:
-        assert response.status_code == 204 and response.headers["HX-Redirect"] == "/connexion"
-    else:
-        assert response.status_code == 303 and response.headers["Location"] == "/connexion"
+    assert led_to(client, response) == "/connexion"
     client.htmx = False
     # The choice beats the browser's language from now on.
     assert html_lang(client.get("/connexion", headers={"Accept-Language": "fr"})) == "en"

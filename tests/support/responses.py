@@ -43,6 +43,16 @@ def error_of(response, field: str) -> str:
     return match.group(1)
 
 
+def led_to(client: Client, response) -> str:
+    """Where a whole-page navigation (views.full_redirect) leads: a 303
+    without JavaScript, HX-Redirect (204) under htmx; its URL."""
+    if client.htmx:
+        assert response.status_code == 204, response.get_data(as_text=True)
+        return response.headers["HX-Redirect"]
+    assert response.status_code == 303, response.get_data(as_text=True)
+    return response.headers["Location"]
+
+
 def sent_to_sign_in(client: Client, response) -> str:
     """Where a request that needs an account was sent: « Se connecter »
     (a redirect for a page, a whole-page navigation under htmx); its URL."""
