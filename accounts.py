@@ -54,15 +54,21 @@ def sign_up(data: dict, language: str = "fr") -> bool:
         return True
 
 
+def link_just_sent(user: User) -> bool:
+    """Whether an activation link went to ``user`` less than the cooldown
+    (RESEND_COOLDOWN_SECONDS) ago: another one waits."""
+    last = Token.last_issued_at(user, Token.ACTIVATION)
+    cooldown = timedelta(seconds=current_app.config["RESEND_COOLDOWN_SECONDS"])
+    return last is not None and utcnow() - last < cooldown
+
+
 def resend_activation(email: str) -> bool:
     """Send the link again (a new one, revoking the old), at most once per
     cooldown; for an active account, the « account exists » mail. When no
     mail goes, the same work is done for nothing: the answer takes as long."""
     with db.atomic():
         user = User.by_email(email)
-        last = Token.last_issued_at(user, Token.ACTIVATION) if user else None
-        cooldown = timedelta(seconds=current_app.config["RESEND_COOLDOWN_SECONDS"])
-        if user is None or (last and utcnow() - last < cooldown):
+        if user is None or link_just_sent(user):
             _as_long_as_a_link(email, Token.ACTIVATION)
             outcome = Outcome.UNKNOWN_ACCOUNT if user is None else Outcome.THROTTLED
             audit.record(Event.ACTIVATION_RESENT, user, outcome)

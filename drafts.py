@@ -143,7 +143,7 @@ def carry(page: str, fields: dict[str, str], user: User | None = None) -> None:
     only (``take_carried``); never a secret field (``LanguageForm.carried``).
     Kept flat, as a step's draft is (« Mes données » lists it the same way),
     with the page under a name no field has."""
-    data = {name: _bounded(name, value) for name, value in fields.items() if name not in NEVER_KEPT | {PAGE}}
+    data = {name: _bounded(name, value) for name, value in fields.items() if name != PAGE}
     Draft.keep(_browser_key(CARRIED, create=True), json.dumps({**data, PAGE: page}), _ttl(CARRIED), user)
     session[CARRIED_PAGE] = page
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from flask import current_app
 from flask_babel import lazy_gettext as _l
 
 import accounts
@@ -18,7 +17,7 @@ import mailer
 import rights
 import structures
 from audit import Event, Outcome
-from models import AuditEvent, Membership, OutboxMail, Structure, Token, User, db, utcnow
+from models import AuditEvent, Membership, OutboxMail, Structure, User, db, utcnow
 from rules.email import lookup_email, searched_email
 
 SEARCH_LIMIT = 50
@@ -171,9 +170,7 @@ def resend_activation(operator: User, user: User) -> bool:
         # Read again once locked: activated (or closed) meanwhile, it waits for no link.
         if User.select(User.status).where(User.id == user.id).scalar() != User.PENDING:
             return False
-        last = Token.last_issued_at(user, Token.ACTIVATION)
-        cooldown = timedelta(seconds=current_app.config["RESEND_COOLDOWN_SECONDS"])
-        if last is not None and utcnow() - last < cooldown:
+        if accounts.link_just_sent(user):
             raise LinkJustSent(user.email)
         accounts.send_activation(user)
         audit.record(Event.ADMIN_ACTIVATION_RESENT, operator, target=user.email)

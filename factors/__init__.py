@@ -93,6 +93,12 @@ def needs_enrolment(user: User) -> bool:
     return required_for(user) and not has_second_factor(user)
 
 
+def console_needs_enrolment(user: User) -> bool:
+    """An operator without a second factor: « Administration » asks for one
+    whatever the policy (second_factor_required), and leads to enrolment."""
+    return user.is_operator and not has_second_factor(user)
+
+
 def mark_reauthenticated() -> None:
     """The password was just given (sign-in, activation, confirmation)."""
     session[REAUTH_KEY] = int(time.time())

@@ -10,7 +10,6 @@ import i18n
 from forms import Form, secret_names
 
 MAX_CARRIED = 60  # fields: more than any page's form has
-MAX_CARRIED_VALUE = 4096  # characters: what an edit form showed (forms.seen); drafts bounds the others
 
 
 class LanguageForm(Form):
@@ -27,16 +26,21 @@ class LanguageForm(Form):
     def page(self) -> str | None:
         return request.args.get("next") or self.next.data
 
+    OWN = frozenset({"csrf_token", "lang", "next"})  # the switch's own fields
+
+    @classmethod
+    def carries_nothing(cls) -> bool:
+        """A switch sent from its own form: only its own fields."""
+        return set(request.form) <= cls.OWN
+
     def carried(self) -> dict[str, str]:
         """What the page's form held, when the switch was sent from it
         (its button is then that form's, without JavaScript): each field's
-        first value, bounded; never a secret field of any form, nor the
-        switch's own."""
-        own = {"lang", "next"}
+        first value; never a secret field of any form, nor the switch's own."""
         kept = {}
         for name, value in request.form.items():
             if len(kept) == MAX_CARRIED:
                 break
-            if name not in own and name not in secret_names() and len(name) <= 100:
-                kept[name] = value[:MAX_CARRIED_VALUE]
+            if name not in self.OWN and name not in secret_names() and len(name) <= 100:
+                kept[name] = value  # bounded as a draft's (drafts.carry)
         return kept

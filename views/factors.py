@@ -330,8 +330,7 @@ def factors_step(status: int = 200, reauth: ReauthForm | None = None, refusal: s
         name_of=factors.display_name,
         kinds=factors.kinds_of(user),
         required=factors.required_for(user),
-        # « Administration » leads operators here, whatever the policy says.
-        console_needs_one=user.is_operator and not factors.has_second_factor(user),
+        console_needs_one=factors.console_needs_enrolment(user),
         codes_left=recovery.left(user),
         reauthenticated=_reauthenticated(),
         reauth=reauth or ReauthForm(formdata=None),

@@ -15,13 +15,8 @@ from views import full_redirect, here, page_to_show, referrer_path
 bp = Blueprint("language", __name__)
 
 
-def _switch_only() -> bool:
-    """A switch sent from its own form, carrying nothing: not counted."""
-    return set(request.form) <= {"csrf_token", "lang", "next"}
-
-
 @bp.post("/langue")
-@limit("DRAFT", exempt=_switch_only)  # what it carries is kept like a draft
+@limit("DRAFT", exempt=LanguageForm.carries_nothing)  # what it carries is kept like a draft
 def switch():
     """The chosen language for the rest of the session, and the signed-in
     account's from now on (its mail too); back to the same page, which a
