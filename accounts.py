@@ -15,7 +15,17 @@ from peewee import IntegrityError
 import audit
 import mailer
 from audit import Event, Outcome
-from models import AuditEvent, CaptchaChallenge, ConsentChange, Draft, Token, User, db, utcnow
+from models import (
+    AuditEvent,
+    CaptchaChallenge,
+    ChangedMeanwhile,
+    ConsentChange,
+    Draft,
+    Token,
+    User,
+    db,
+    utcnow,
+)
 from passwords import hash_password, verify_password
 
 
@@ -310,12 +320,6 @@ LinkAllowed = Callable[[User], bool]
 
 def _always(_user: User) -> bool:
     return True
-
-
-class ChangedMeanwhile(Exception):
-    """The profile changed between the edit's check and its write (two
-    requests sent at the same time): nothing stored, the user read again;
-    the edit is to be checked again against the profile stored now."""
 
 
 @dataclass(frozen=True)

@@ -59,10 +59,26 @@ class Serial(AutoField):
         return definition
 
 
+class ChangedMeanwhile(Exception):
+    """What an edit was checked against changed before its write (two
+    requests sent at the same time): nothing stored; the edit is to be
+    checked again against what is stored now (views.checked_again_once)."""
+
+
 class BaseModel(Model):
     class Meta:
         database = db
         legacy_table_names = False
+
+    def _as_read(self, names: tuple[str, ...]):
+        """This row, while the named columns still hold what this object
+        read (the condition of a compare-and-set UPDATE)."""
+        model = type(self)
+        where = model._meta.primary_key == self._pk
+        for name in names:
+            column, value = getattr(model, name), getattr(self, name)
+            where &= column.is_null() if value is None else column == value
+        return where
 
 
 class SchemaVersion(BaseModel):
@@ -160,11 +176,7 @@ class User(UserMixin, BaseModel):
         changes = {name: changes[name] for name in self.PROFILE if name in changes}
         if changes.get("contact_email", self.contact_email) != self.contact_email:
             changes["contact_email_confirmed_at"] = None
-        where = User.id == self.id
-        for name in self.PROFILE:
-            column, value = getattr(User, name), getattr(self, name)
-            where &= column.is_null() if value is None else column == value
-        if User.update(**changes).where(where).execute() != 1:
+        if User.update(**changes).where(self._as_read(self.PROFILE)).execute() != 1:
             return False
         for name, value in changes.items():
             setattr(self, name, value)
@@ -820,13 +832,9 @@ class Structure(BaseModel):
         another change committed meanwhile wins). False when nothing was stored."""
         changes = {name: details[name] for name in self.DETAILS if name in details}
         now = utcnow()
-        where = Structure.id == self.id
+        where = self._as_read(self.DETAILS if as_read else ())
         if only_if_open:
             where &= Structure.status == Structure.ACTIVE
-        if as_read:
-            for name in self.DETAILS:
-                column, value = getattr(Structure, name), getattr(self, name)
-                where &= column.is_null() if value is None else column == value
         if Structure.update(**changes, updated_at=now).where(where).execute() != 1:
             return False
         for name, value in changes.items():

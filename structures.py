@@ -17,7 +17,7 @@ from peewee import IntegrityError
 import audit
 import mailer
 from audit import Event, Outcome
-from models import Membership, Structure, User, db, utcnow
+from models import ChangedMeanwhile, Membership, Structure, User, db, utcnow
 from rules.identifiers import SIRET
 from sirene import directory
 
@@ -72,12 +72,6 @@ class Closed(Exception):
     """The structure is not active now (awaiting moderation, or disabled): a
     request to it cannot be approved, only refused, and its gestionnaire
     principal cannot change it (operators still can)."""
-
-
-class ChangedMeanwhile(Exception):
-    """The structure's details changed between the edit's check and its
-    write (two requests sent at the same time): nothing stored; the edit is
-    to be checked again against the details stored now."""
 
 
 class AccountClosed(Exception):
