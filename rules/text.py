@@ -61,7 +61,8 @@ _INVISIBLE = frozenset(
 _WHITE_SPACE = frozenset("\t\n\r\x0b\x0c\x1c\x1d\x1e\x1f\x85")
 
 
-def _refused(ch: str) -> bool:
+def refused(ch: str) -> bool:
+    """A character ``check_text`` refuses: invisible, or a control other than white space."""
     if ch in _WHITE_SPACE:
         return False
     return ch in _INVISIBLE or unicodedata.category(ch) in _REFUSED_CATEGORIES
@@ -76,7 +77,7 @@ def check_text(value: str) -> str:
     marks = 0
     previous = " "
     for ch in text:
-        if _refused(ch):
+        if refused(ch):
             raise RuleError(text_invisible(f"U+{ord(ch):04X}"))
         if unicodedata.category(ch) in _MARKS:
             if previous.isspace():

@@ -15,6 +15,7 @@ from datetime import datetime
 from functools import lru_cache
 
 from models import SireneImport, db
+from rules import text
 from sirene.schema import ESTABLISHMENTS, LEGAL_UNITS, ND, OVERSEAS, REPETITIONS, STREET_TYPES
 from statements import Prepared, slot
 
@@ -67,8 +68,8 @@ def _clean(value: str | None) -> str | None:
         return None
     if not value.isprintable():  # a cheap test: INSEE's values are
         value = value.translate(_CONTROLS)
-        if not value.isprintable():  # no-break spaces (kept), or another invisible format character
-            value = "".join(c for c in value if unicodedata.category(c) != "Cf")
+    if not value.isascii():  # what step 6's fields refuse (rules.text): fillers, selectors, marks
+        value = "".join(c for c in value if not text.refused(c))
     value = value.strip()
     return None if not value or value == ND else value
 

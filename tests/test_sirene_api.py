@@ -211,6 +211,19 @@ def test_attack_other_invisible_format_characters_are_removed_not_no_break_space
     assert (entry.company_name, entry.city) == ("CURIE ET FILLES", "PARIS\u00a09")
 
 
+def test_attack_a_character_the_forms_refuse_never_comes_from_the_directory():
+    """A filler that draws nothing (U+3164) or a variation selector is no Cf
+    character, yet step 6's fields refuse it (rules.text): a name filled in
+    from the directory with one could not be sent, for a character nobody sees."""
+    from rules.text import check_text
+
+    answer = company()
+    answer["nom_raison_sociale"] = "CURIE\u3164 ET FILLES\ufe0f"
+    entry = api.find_in({"results": [answer]}, SIRET)
+    assert entry.company_name == "CURIE ET FILLES"
+    assert check_text(entry.company_name) == "CURIE ET FILLES"
+
+
 def test_attack_control_characters_in_an_online_answer_are_removed():
     """The online source's answer is data from outside too: its control and
     invisible characters (a bidi override spoofing a name) never reach the
