@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 from peewee import DatabaseError, InterfaceError, SqliteDatabase
 
+import database
 import migrations
 from models import db
 
@@ -16,8 +17,7 @@ INIT_DB = "flask --app app init-db"
 
 def unreachable(error: Exception) -> click.ClickException:
     """The error's first line: drivers add hints below it."""
-    first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-    return click.ClickException(f"Database unusable: {first}")
+    return click.ClickException(f"Database unusable: {database.first_line(error)}")
 
 
 def newer_schema(version: int) -> click.ClickException:

@@ -74,6 +74,12 @@ POSTGRES_UNAVAILABLE_CLASSES = ("08", "53", "57", "58")
 POSTGRES_UNAVAILABLE_CODES = frozenset({"55P03"})
 
 
+def first_line(error: Exception) -> str:
+    """A database error's first line (drivers add hints below it), or its kind."""
+    text = str(error).strip()
+    return text.splitlines()[0] if text else type(error).__name__
+
+
 def unavailable(error: BaseException) -> bool:
     """Whether a Peewee error is an outage (the request may succeed in a
     moment) and not a programming error: « no such column », a syntax error,

@@ -101,8 +101,8 @@ def database_unavailable(error: Exception):
     what was typed stay on the page, ready to be sent again."""
     if not isinstance(error, MaxConnectionsExceeded) and not database.unavailable(error):
         return unexpected(error)  # a programming error, not an outage
-    summary = str(error).strip().splitlines()[0] if str(error).strip() else ""
-    current_app.logger.error("Database unavailable (%s): %s", type(error).__name__, summary)
+    kind = type(error).__name__
+    current_app.logger.error("Database unavailable (%s): %s", kind, database.first_line(error))
     g._login_user = login_manager.anonymous_user()  # as Flask-Login stores it
     if request.htmx:
         notice = render_template("errors/_notice.html", text=str(MESSAGES[503][1]))
