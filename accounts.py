@@ -340,7 +340,6 @@ def update_profile(user: User, data: dict, link_allowed: LinkAllowed = _always) 
     sent = None
     with db.atomic():
         if not user.update_profile({name: data[name] for name in changed}):
-            user.read_again((*User.PROFILE, "contact_email_confirmed_at"))
             raise ChangedMeanwhile
         if "contact_email" in changed:
             sent = _confirm_contact_email(user, link_allowed)

@@ -172,11 +172,13 @@ class User(UserMixin, BaseModel):
         """Change its PROFILE fields, only while they are all still as this
         object read them (an edit checked against them: another change
         committed meanwhile wins). A new contact e-mail is unconfirmed, and
-        links sent to the former one die. False when nothing was stored."""
+        links sent to the former one die. False when nothing was stored: the
+        object then holds the profile as stored now, to be checked again."""
         changes = {name: changes[name] for name in self.PROFILE if name in changes}
         if changes.get("contact_email", self.contact_email) != self.contact_email:
             changes["contact_email_confirmed_at"] = None
         if User.update(**changes).where(self._as_read(self.PROFILE)).execute() != 1:
+            self._read_again((*self.PROFILE, "contact_email_confirmed_at"))
             return False
         for name, value in changes.items():
             setattr(self, name, value)
@@ -184,7 +186,7 @@ class User(UserMixin, BaseModel):
             Token.revoke(self, Token.CONTACT)
         return True
 
-    def read_again(self, names: tuple[str, ...]) -> None:
+    def _read_again(self, names: tuple[str, ...]) -> None:
         """These fields as stored now (changed by another request since this
         object was read)."""
         stored = User.select(*(getattr(User, name) for name in names)).where(User.id == self.id).get()
