@@ -16,6 +16,7 @@ import click
 from flask import Flask
 from playhouse.db_url import connect, parse
 
+import folding
 from models import db
 
 SQLITE_PRAGMAS = {
@@ -52,7 +53,10 @@ def open_database(url: str, lock_timeout_ms: int = 0):
         if pool:
             # A pooled connection serves one thread at a time, not always the one that opened it.
             pool["check_same_thread"] = False
-        return connect(url, pragmas=SQLITE_PRAGMAS, lock_type="IMMEDIATE", **pool)
+        database = connect(url, pragmas=SQLITE_PRAGMAS, lock_type="IMMEDIATE", **pool)
+        # PostgreSQL's translate(), which SQLite lacks: searches fold accents with it (folding).
+        database.register_function(folding.translate, "translate", 3, deterministic=True)
+        return database
     if pool:
         pool["stale_timeout"] = 300  # a connection idle for 5 minutes is replaced, not reused
     if lock_timeout_ms:

@@ -17,6 +17,7 @@ import mailer
 import rights
 import structures
 from audit import Event, Outcome
+from folding import fold, folded
 from models import AuditEvent, Membership, OutboxMail, Structure, User, db, utcnow
 from rules.email import lookup_email, searched_email
 
@@ -103,16 +104,17 @@ def search_accounts(text: str, limit: int = SEARCH_LIMIT) -> list[User]:
 
 
 def _contains_any_case(column, text: str):
-    """``column`` contains ``text`` whatever its case. The databases' LIKE
-    ignores the case of ASCII letters only (SQLite always, PostgreSQL in the
-    C locale): « élodie » would miss « Élodie ». So accented text is also
-    looked for in lower and upper case and with capitalised words."""
+    """``column`` contains ``text`` whatever its case and its accents:
+    « eric », « ÉRIC » and « éric » find « Éric », « soeur » finds « Sœur »
+    (``folding``). Letters of other scripts keep their case in the folding,
+    and the databases' LIKE ignores the case of ASCII letters only (SQLite
+    always, PostgreSQL in the C locale), so they are also looked for as
+    typed, in lower and upper case and with capitalised words."""
+    found = folded(column).contains(fold(text))
     if text.isascii():
-        return column.contains(text)
-    variants = dict.fromkeys((text, text.lower(), text.upper(), text.title()))
-    found = None
-    for variant in variants:
-        found = column.contains(variant) if found is None else found | column.contains(variant)
+        return found
+    for variant in dict.fromkeys((text, text.lower(), text.upper(), text.title())):
+        found = found | column.contains(variant)
     return found
 
 

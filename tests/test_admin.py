@@ -154,6 +154,27 @@ def test_accounts_search_finds_a_name_whatever_the_case_of_its_accents_and_its_o
         assert "Éric Lefèvre" in shown(operator, f"/administration/comptes?q={text}"), text
 
 
+def test_accounts_search_finds_a_name_typed_without_its_accents(app, operator):
+    """An operator's keyboard, or haste, leaves the accents out: « eric lefevre »
+    found nobody while « Éric Lefèvre » had an account."""
+    query(app, lambda: user_row("eric.lefevre@exemple.fr", first_name="Éric", last_name="Lefèvre"))
+    query(app, lambda: user_row("coeur@exemple.fr", first_name="Anaïs", last_name="Sœurdemarie"))
+    for text in ("eric", "ERIC LEFEVRE", "lefevre eric", "Lefévre", "ÉRIC LEFÈVRE"):
+        assert "Éric Lefèvre" in shown(operator, f"/administration/comptes?q={text}"), text
+    for text in ("anais", "soeurdemarie", "SOEUR", "sœur", "Œ"):
+        assert "Anaïs Sœurdemarie" in shown(operator, f"/administration/comptes?q={text}"), text
+    text = shown(operator, "/administration/comptes?q=erik")
+    assert "Aucun compte trouvé" in text
+
+
+def test_accounts_search_without_accents_still_treats_wildcards_as_text_attack_like_injection(
+    app, operator
+):
+    query(app, lambda: user_row("eric.lefevre@exemple.fr", first_name="Éric", last_name="Lefèvre"))
+    for text in ("%25", "_ric", "l_f%25vre"):
+        assert "Aucun compte trouvé" in shown(operator, f"/administration/comptes?q={text}"), text
+
+
 def test_accounts_search_treats_wildcards_as_text_attack_like_injection(operator, pierre):
     assert "Aucun compte trouvé" in shown(operator, "/administration/comptes?q=%25")
     assert "Aucun compte trouvé" in shown(operator, "/administration/comptes?q=_")

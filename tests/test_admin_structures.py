@@ -54,6 +54,17 @@ def test_structures_search_finds_accented_words_whatever_their_case(app, operato
         assert "Études Curie" in shown(operator, f"/administration/structures?q={text}"), text
 
 
+def test_structures_search_finds_words_typed_without_their_accents(app, operator, structure_id):
+    query(
+        app,
+        lambda: Structure.update(
+            city="Évry-Courcouronnes", company_name="Études Curie", label="Maison Lætitia"
+        ).execute(),
+    )
+    for text in ("evry", "EVRY-COURCOURONNES", "etudes curie", "laetitia", "LAETITIA"):
+        assert "Études Curie" in shown(operator, f"/administration/structures?q={text}"), text
+
+
 def test_structure_page_lists_its_members(operator, structure_id):
     text = shown(operator, f"/administration/structures/{structure_id}/")
     assert "<h1>Ateliers Curie</h1>" in text
