@@ -100,8 +100,9 @@ def _a_failed_mail(live_server) -> None:
 
 def test_the_outbox_reflows_with_mail_to_retry(visitor, live_server):
     """« Réessayer » on each failed or pending mail, and « Tout réessayer
-    maintenant », stay within a phone's width, the text enlarged too (the
-    stacked table's column names, hidden there, are not measured)."""
+    maintenant », stay within a phone's width, the text enlarged too, and
+    within a desktop's with the text enlarged (the stacked table's column
+    names, hidden there, are not measured)."""
     operator = visitor.sign_up_quickly(new_person("courriels"))
     live_server.flask("operator", "grant", operator.email)
     enrol_app(visitor)
@@ -114,6 +115,11 @@ def test_the_outbox_reflows_with_mail_to_retry(visitor, live_server):
     no_overflow(page, "courriels à 320 px")
     page.evaluate("() => { document.documentElement.style.fontSize = '200%'; }")
     no_overflow(page, "courriels à 320 px, texte à 200 %")
+    # Six columns need 1,396 px with the text at 200 %: wider than a desktop's window.
+    page.set_viewport_size({"width": 1280, "height": 800})
+    no_overflow(page, "courriels à 1280 px, texte à 200 %")
+    page.evaluate("() => { document.documentElement.style.fontSize = ''; }")
+    expect(page.locator("table thead").first).to_have_css("position", "static")  # a table again
 
 
 def test_the_console_holds_a_name_of_one_long_word(visitor, open_visitor, live_server):
