@@ -138,6 +138,15 @@ def test_home_page(operator):
     assert 'aria-current="page"' in text
 
 
+def test_console_pages_are_wider_than_the_flows_for_their_tables(operator, client):
+    """At 46rem, the outbox's six columns broke addresses and subjects in
+    every cell; the console's pages take 64rem, the flow's keep their measure."""
+    operator.htmx = False  # the layout: a page opened from a link
+    for path in ("/administration/", "/administration/courriels", "/administration/comptes?q=a"):
+        assert '<main id="main" class="container container--wide"' in shown(operator, path), path
+    assert '<main id="main" class="container"' in text_of(client.get("/"))
+
+
 def test_accounts_search_by_email_name_and_structure(operator, pierre):
     for query_text in ("pierre.durand", "Durand", "pierre durand", "Ateliers Curie", "73282932000074"):
         text = shown(operator, f"/administration/comptes?q={query_text}")
