@@ -298,6 +298,20 @@ def erase(user: User) -> None:
     a pseudonym. Call inside a transaction, once the refusals are checked."""
     name = pseudonym(user.email)
     left_alone = [structure for structure in Membership.managed_structures(user)]
+    forget(user)
+    User.delete().where(User.id == user.id).execute()  # its memberships with it
+    for structure in left_alone:
+        _strip(structure)
+        structures.left_without_manager(structure)
+    AuditEvent.create(account=name, event=Event.ACCOUNT_DELETED, outcome=Outcome.SUCCESS)
+
+
+def forget(user: User) -> None:
+    """What an account leaves in other tables, before its row goes (deleted by
+    its holder, an operator, or the purge of accounts never activated): its
+    audit events under a pseudonym, without the client's address; its mail
+    deleted. Call inside the transaction that deletes the account."""
+    name = pseudonym(user.email)
     addresses = list(dict.fromkeys((user.email, user.contact_email)))
     # The events about the account: under the pseudonym, without the client's address.
     AuditEvent.update(account=name, client_address=None, user=None).where(
@@ -316,11 +330,6 @@ def erase(user: User) -> None:
         (OutboxMail.account_id == user.id)
         | (OutboxMail.account_id.is_null() & OutboxMail.recipient.in_(addresses))
     ).execute()
-    User.delete().where(User.id == user.id).execute()  # its memberships with it
-    for structure in left_alone:
-        _strip(structure)
-        structures.left_without_manager(structure)
-    AuditEvent.create(account=name, event=Event.ACCOUNT_DELETED, outcome=Outcome.SUCCESS)
 
 
 def _strip(structure: Structure) -> None:

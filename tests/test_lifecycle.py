@@ -162,9 +162,40 @@ def test_purge_deletes_what_is_never_used_and_keeps_the_rest(app):
         assert [t.token_hash for t in Token.select()] == ["live"]
         assert [c.id for c in CaptchaChallenge.select()] == ["live"]
         kept = AuditEvent.get(AuditEvent.event == "auth.sign_in")
-        assert kept.user is None and kept.account == "vieux@exemple.fr"  # the trail outlives the account
+        # The trail outlives the account, under a pseudonym (as an erased account's).
+        assert kept.user is None and kept.account.startswith("supprimé-")
         purged = AuditEvent.get(AuditEvent.event == "account.purged")
         assert '"accounts": 1' in purged.details
+
+
+def test_purging_an_account_never_activated_forgets_its_address_and_its_mail(app, signup, mailbox):
+    """Whoever typed the address, its owner never came: once the account is
+    purged, its activation mail (never delivered: it would be tried for ever,
+    with a dead link) goes, and its address and client addresses leave the
+    trail, as an erased account's do. Another account's keep theirs."""
+    signup.create_account()
+    with app.app_context(), db.connection_context():
+        User.update(created_at=utcnow() - timedelta(days=31)).execute()
+        other = make_user("actif@exemple.fr", User.ACTIVE, 40)
+        AuditEvent.create(event="auth.sign_in", outcome="success", user=other, account=other.email)
+        OutboxMail.create(recipient=other.email, subject="kept", body_text="…", account_id=other.id)
+        # An operator's event about the pending account names it.
+        AuditEvent.create(
+            event="admin.activation_resent", outcome="success", user=other, account=other.email,
+            details=f'{{"target": "{EMAIL}"}}',
+        )  # fmt: skip
+    assert [m.sent_at for m in mailbox(EMAIL)] == [None]
+
+    result = app.test_cli_runner().invoke(args=["purge"])
+
+    assert result.exit_code == 0, result.output
+    with app.app_context(), db.connection_context():
+        assert [m.subject for m in OutboxMail.select()] == ["kept"]
+        events = list(AuditEvent.select().where(AuditEvent.event != "account.purged"))
+        stored = " ".join(f"{e.account} {e.details} {e.client_address}" for e in events)
+        assert EMAIL not in stored and "127.0.0.1" not in stored
+        assert {e.account for e in events} == {"actif@exemple.fr", events[0].account}
+        assert events[0].account.startswith("supprimé-")
 
 
 def test_purge_deletes_mail_sent_long_ago_and_keeps_mail_not_delivered(app):
