@@ -3,7 +3,8 @@ person, as data to download, and the deletion of their account.
 
 Deleting an account erases its personal data: the account row goes (its
 links, memberships, requests and consent history with it), its mail leaves
-the outbox (written for it, to whichever address; never mail written for another account), and
+the outbox (written for it, to whichever address; of the mail written for
+another account, only what names it: a notice of its request), and
 the audit events about it stay only under a pseudonym (``purge`` removes
 them once AUDIT_RETENTION_DAYS have passed). A structure left without
 members stays, for its identifier's uniqueness, without its contact details
@@ -37,6 +38,7 @@ from models import (
     db,
 )
 from passwords import verify_password
+from rules.email import shown_email
 from rules.identifiers import PARTICULIER
 
 ERASED = "(supprimé)"  # stored in place of an erased detail; pages show ERASED_SHOWN
@@ -309,8 +311,9 @@ def erase(user: User) -> None:
 def forget(user: User) -> None:
     """What an account leaves in other tables, before its row goes (deleted by
     its holder, an operator, or the purge of accounts never activated): its
-    audit events under a pseudonym, without the client's address; its mail
-    deleted. Call inside the transaction that deletes the account."""
+    audit events under a pseudonym, without the client's address; its mail,
+    and the mail written to others about its requests, deleted. Call inside
+    the transaction that deletes the account."""
     name = pseudonym(user.email)
     addresses = list(dict.fromkeys((user.email, user.contact_email)))
     # The events about the account: under the pseudonym, without the client's address.
@@ -325,11 +328,17 @@ def forget(user: User) -> None:
     ).execute()
     # Its mail: written for it (to any address it used); mail from before the
     # outbox named its reader (no account id), by its addresses. Mail written
-    # for another account stays, whatever address it went to.
+    # for another account stays, whatever address it went to, unless it names this one (below).
     OutboxMail.delete().where(
         (OutboxMail.account_id == user.id)
         | (OutboxMail.account_id.is_null() & OutboxMail.recipient.in_(addresses))
     ).execute()
+    # Mail written for others about it (its request to decide, or cancelled)
+    # names it « Name (login address) »: not delivered yet, it would bring the
+    # person back after the erasure, about a request gone with the account;
+    # delivered, the outbox has no more use for it. The address is its proven
+    # login, between brackets: no other address is a part of it.
+    OutboxMail.delete().where(OutboxMail.body_text.contains(f"({shown_email(user.email)})")).execute()
 
 
 def _strip(structure: Structure) -> None:
