@@ -421,8 +421,7 @@ def purge(pending_days: int, audit_days: int | None = None) -> dict[str, int]:
                 & (User.created_at < now - timedelta(days=pending_days))
             )
         )
-        for user in stale:
-            rights.forget(user)
+        rights.forget(stale)
         ids = [user.id for user in stale]
         counts = {
             "accounts": User.delete().where(User.id.in_(ids)).execute() if ids else 0,

@@ -245,3 +245,32 @@ def test_a_purged_signup_can_sign_up_again(app, client, signup, mailbox):
         session.clear()
     signup.create_account(**{k: v for k, v in PERSON.items() if k != "terms"}, terms="y")
     assert client.get(signup.activation_path()).status_code == 200
+
+
+def test_attack_bot_signups_a_wave_never_activated_is_purged_in_one_pass_over_the_trail_and_outbox(
+    app, monkeypatch
+):
+    """Bots sign up by the thousand with addresses nobody activates: the
+    purge forgets them all in one reading of the trail's details and one
+    deletion in the outbox, not one full scan each (which would hold the
+    database's write lock for minutes)."""
+    with app.app_context(), db.connection_context():
+        for number in range(5):
+            bot = make_user(f"robot{number}@exemple.fr", User.PENDING, 40)
+            OutboxMail.create(recipient=bot.email, subject="Activez", body_text="…", account_id=bot.id)
+    statements = []
+    original = db.obj.execute_sql
+
+    def execute_sql(sql, params=None, *args, **kwargs):
+        statements.append(sql)
+        return original(sql, params, *args, **kwargs)
+
+    monkeypatch.setattr(db.obj, "execute_sql", execute_sql)
+    result = app.test_cli_runner().invoke(args=["purge"])
+
+    assert "Deleted 5 pending account(s)" in result.output, result.output
+    # One for the mail of the accounts (by account id), one for the mail sent long ago.
+    assert len([s for s in statements if s.startswith("DELETE") and '"outbox_mail"' in s]) == 2
+    assert len([s for s in statements if s.startswith("SELECT") and 'FROM "audit_event"' in s]) == 1
+    with app.app_context(), db.connection_context():
+        assert OutboxMail.select().count() == 0
