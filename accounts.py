@@ -14,6 +14,7 @@ from peewee import IntegrityError
 
 import audit
 import mailer
+import rights
 from audit import Event, Outcome
 from models import (
     AuditEvent,
@@ -407,19 +408,23 @@ def set_survey_consent(user: User, consent: bool) -> bool:
 
 def purge(pending_days: int, audit_days: int | None = None) -> dict[str, int]:
     """Delete pending accounts never activated created more than
-    ``pending_days`` ago (their tokens go with them), used and expired tokens,
-    spent and expired captcha challenges, expired drafts, and audit events older than
-    ``audit_days``. Returns what was deleted, by kind."""
+    ``pending_days`` ago (their tokens go with them; what they left in other
+    tables is forgotten as for an erased account: ``rights.forget``), used and
+    expired tokens, spent and expired captcha challenges, expired drafts, and
+    audit events older than ``audit_days``. Returns what was deleted, by kind."""
     now = utcnow()
     with db.atomic():
-        counts = {
-            "accounts": User.delete()
-            .where(
+        stale = list(
+            User.select().where(
                 (User.status == User.PENDING)
                 & User.activated_at.is_null()
                 & (User.created_at < now - timedelta(days=pending_days))
             )
-            .execute(),
+        )
+        rights.forget(stale)
+        ids = [user.id for user in stale]
+        counts = {
+            "accounts": User.delete().where(User.id.in_(ids)).execute() if ids else 0,
             "tokens": Token.delete()
             .where(Token.used_at.is_null(False) | (Token.expires_at <= now))
             .execute(),

@@ -3,7 +3,8 @@ person, as data to download, and the deletion of their account.
 
 Deleting an account erases its personal data: the account row goes (its
 links, memberships, requests and consent history with it), its mail leaves
-the outbox (written for it, to whichever address; never mail written for another account), and
+the outbox (written for it, to whichever address; of the mail written for
+another account, only what names it: a notice of its request), and
 the audit events about it stay only under a pseudonym (``purge`` removes
 them once AUDIT_RETENTION_DAYS have passed). A structure left without
 members stays, for its identifier's uniqueness, without its contact details
@@ -17,7 +18,6 @@ from dataclasses import dataclass
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
-from peewee import fn
 
 import audit
 import drafts
@@ -37,6 +37,7 @@ from models import (
     db,
 )
 from passwords import verify_password
+from rules.email import shown_email
 from rules.identifiers import PARTICULIER
 
 ERASED = "(supprimé)"  # stored in place of an erased detail; pages show ERASED_SHOWN
@@ -298,29 +299,74 @@ def erase(user: User) -> None:
     a pseudonym. Call inside a transaction, once the refusals are checked."""
     name = pseudonym(user.email)
     left_alone = [structure for structure in Membership.managed_structures(user)]
-    addresses = list(dict.fromkeys((user.email, user.contact_email)))
-    # The events about the account: under the pseudonym, without the client's address.
-    AuditEvent.update(account=name, client_address=None, user=None).where(
-        (AuditEvent.user == user.id) | (AuditEvent.account == user.email)
-    ).execute()
-    # Other accounts' events naming this one (a request decided, a role handed
-    # over) name its login address: the contact address is typed, not proven,
-    # and may be another account's login, whose events are not this one's.
-    AuditEvent.update(details=fn.REPLACE(AuditEvent.details, f'"{user.email}"', f'"{name}"')).where(
-        AuditEvent.details.contains(f'"{user.email}"')
-    ).execute()
-    # Its mail: written for it (to any address it used); mail from before the
-    # outbox named its reader (no account id), by its addresses. Mail written
-    # for another account stays, whatever address it went to.
-    OutboxMail.delete().where(
-        (OutboxMail.account_id == user.id)
-        | (OutboxMail.account_id.is_null() & OutboxMail.recipient.in_(addresses))
-    ).execute()
+    forget([user])
+    # Mail written for others about it (its request to decide, or cancelled)
+    # names it « Name (login address) »: not delivered yet, it would bring the
+    # person back after the erasure, about a request gone with the account;
+    # delivered, the outbox has no more use for it. The address is its proven
+    # login, between brackets: no other address is a part of it. (An account
+    # never activated, which ``forget`` serves too, never asked for anything.)
+    OutboxMail.delete().where(OutboxMail.body_text.contains(f"({shown_email(user.email)})")).execute()
     User.delete().where(User.id == user.id).execute()  # its memberships with it
     for structure in left_alone:
         _strip(structure)
         structures.left_without_manager(structure)
     AuditEvent.create(account=name, event=Event.ACCOUNT_DELETED, outcome=Outcome.SUCCESS)
+
+
+# Accounts whose mail ``forget`` deletes in one statement: a purge may have thousands.
+FORGET_BATCH = 500
+
+
+def forget(users: list[User]) -> None:
+    """What accounts leave in other tables, before their rows go (deleted by
+    the holder or an operator, or purged, never activated): their audit events
+    under a pseudonym, without the client's address; the mail written for
+    them, deleted. Each table is read once for them all, not once for each:
+    call inside the transaction that deletes the accounts."""
+    names = {user.email: pseudonym(user.email) for user in users}
+    # The events about each account (both columns indexed): under its
+    # pseudonym, without the client's address.
+    for user in users:
+        AuditEvent.update(account=names[user.email], client_address=None, user=None).where(
+            (AuditEvent.user == user.id) | (AuditEvent.account == user.email)
+        ).execute()
+    _rename_in_details(names)
+    # Their mail: written for them (to any address they used); mail from before
+    # the outbox named its reader (no account id), by its addresses. Mail
+    # written for another account stays, whatever address it went to.
+    for start in range(0, len(users), FORGET_BATCH):
+        batch = users[start : start + FORGET_BATCH]
+        addresses = list(dict.fromkeys(a for user in batch for a in (user.email, user.contact_email)))
+        OutboxMail.delete().where(
+            OutboxMail.account_id.in_([user.id for user in batch])
+            | (OutboxMail.account_id.is_null() & OutboxMail.recipient.in_(addresses))
+        ).execute()
+
+
+def _rename_in_details(names: dict[str, str]) -> None:
+    """Other accounts' events naming these (a request decided, a role handed
+    over, an operator's action) name them by login address: the pseudonym in
+    its place. Only the login: the contact address is typed, not proven, and
+    may be another account's login, whose events are not these ones'."""
+    if not names:
+        return
+    # Details naming nobody hold no « @ »: only the rest is read, once.
+    for event in AuditEvent.select(AuditEvent.id, AuditEvent.details).where(AuditEvent.details.contains("@")):
+        try:
+            details = json.loads(event.details)
+        except ValueError:
+            continue
+        if not isinstance(details, dict):
+            continue
+        renamed = {
+            key: names.get(value, value) if isinstance(value, str) else value
+            for key, value in details.items()
+        }
+        if renamed != details:
+            AuditEvent.update(details=json.dumps(renamed, ensure_ascii=False, sort_keys=True)).where(
+                AuditEvent.id == event.id
+            ).execute()
 
 
 def _strip(structure: Structure) -> None:

@@ -162,9 +162,40 @@ def test_purge_deletes_what_is_never_used_and_keeps_the_rest(app):
         assert [t.token_hash for t in Token.select()] == ["live"]
         assert [c.id for c in CaptchaChallenge.select()] == ["live"]
         kept = AuditEvent.get(AuditEvent.event == "auth.sign_in")
-        assert kept.user is None and kept.account == "vieux@exemple.fr"  # the trail outlives the account
+        # The trail outlives the account, under a pseudonym (as an erased account's).
+        assert kept.user is None and kept.account.startswith("supprimé-")
         purged = AuditEvent.get(AuditEvent.event == "account.purged")
         assert '"accounts": 1' in purged.details
+
+
+def test_purging_an_account_never_activated_forgets_its_address_and_its_mail(app, signup, mailbox):
+    """Whoever typed the address, its owner never came: once the account is
+    purged, its activation mail (never delivered: it would be tried for ever,
+    with a dead link) goes, and its address and client addresses leave the
+    trail, as an erased account's do. Another account's keep theirs."""
+    signup.create_account()
+    with app.app_context(), db.connection_context():
+        User.update(created_at=utcnow() - timedelta(days=31)).execute()
+        other = make_user("actif@exemple.fr", User.ACTIVE, 40)
+        AuditEvent.create(event="auth.sign_in", outcome="success", user=other, account=other.email)
+        OutboxMail.create(recipient=other.email, subject="kept", body_text="…", account_id=other.id)
+        # An operator's event about the pending account names it.
+        AuditEvent.create(
+            event="admin.activation_resent", outcome="success", user=other, account=other.email,
+            details=f'{{"target": "{EMAIL}"}}',
+        )  # fmt: skip
+    assert [m.sent_at for m in mailbox(EMAIL)] == [None]
+
+    result = app.test_cli_runner().invoke(args=["purge"])
+
+    assert result.exit_code == 0, result.output
+    with app.app_context(), db.connection_context():
+        assert [m.subject for m in OutboxMail.select()] == ["kept"]
+        events = list(AuditEvent.select().where(AuditEvent.event != "account.purged"))
+        stored = " ".join(f"{e.account} {e.details} {e.client_address}" for e in events)
+        assert EMAIL not in stored and "127.0.0.1" not in stored
+        assert {e.account for e in events} == {"actif@exemple.fr", events[0].account}
+        assert events[0].account.startswith("supprimé-")
 
 
 def test_purge_deletes_mail_sent_long_ago_and_keeps_mail_not_delivered(app):
@@ -214,3 +245,32 @@ def test_a_purged_signup_can_sign_up_again(app, client, signup, mailbox):
         session.clear()
     signup.create_account(**{k: v for k, v in PERSON.items() if k != "terms"}, terms="y")
     assert client.get(signup.activation_path()).status_code == 200
+
+
+def test_attack_bot_signups_a_wave_never_activated_is_purged_in_one_pass_over_the_trail_and_outbox(
+    app, monkeypatch
+):
+    """Bots sign up by the thousand with addresses nobody activates: the
+    purge forgets them all in one reading of the trail's details and one
+    deletion in the outbox, not one full scan each (which would hold the
+    database's write lock for minutes)."""
+    with app.app_context(), db.connection_context():
+        for number in range(5):
+            bot = make_user(f"robot{number}@exemple.fr", User.PENDING, 40)
+            OutboxMail.create(recipient=bot.email, subject="Activez", body_text="…", account_id=bot.id)
+    statements = []
+    original = db.obj.execute_sql
+
+    def execute_sql(sql, params=None, *args, **kwargs):
+        statements.append(sql)
+        return original(sql, params, *args, **kwargs)
+
+    monkeypatch.setattr(db.obj, "execute_sql", execute_sql)
+    result = app.test_cli_runner().invoke(args=["purge"])
+
+    assert "Deleted 5 pending account(s)" in result.output, result.output
+    # One for the mail of the accounts (by account id), one for the mail sent long ago.
+    assert len([s for s in statements if s.startswith("DELETE") and '"outbox_mail"' in s]) == 2
+    assert len([s for s in statements if s.startswith("SELECT") and 'FROM "audit_event"' in s]) == 1
+    with app.app_context(), db.connection_context():
+        assert OutboxMail.select().count() == 0

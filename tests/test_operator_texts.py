@@ -8,6 +8,7 @@ import pytest
 
 from forms.registration import SURVEY_CONSENT_LABEL
 from tests.support.app import Client, clean_environment, make_app, operator_texts, outbox
+from tests.support.i18n import speak
 from tests.support.responses import shown, text_of
 from tests.support.structures import sign_up
 
@@ -64,3 +65,55 @@ def test_a_missing_text_file_stops_the_start(tmp_path, monkeypatch):
     monkeypatch.setenv("FLASK_TERMS_FILE", str(tmp_path / "absent.md"))
     with pytest.raises(RuntimeError, match="FLASK_TERMS_FILE"):
         make_app(tmp_path)
+
+
+@pytest.mark.parametrize(
+    ("language", "said"),
+    [
+        (
+            "fr",
+            (
+                "supprimé 7 jours après l'inscription",
+                "Le journal de sécurité : 90 jours",
+                "sans adresse e-mail ni adresse IP",
+                "Les courriels : 14 jours après leur envoi",
+                "Une étape pas encore terminée : 10 jours, l'inscription 12 heures",
+                "Une session ouverte : 1 jour au plus",
+                "l'adresse IP",
+            ),
+        ),
+        (
+            "en",
+            (
+                "deleted 7 days after signing up",
+                "The security log: 90 days",
+                "without email address or IP address",
+                "Mail: 14 days after it is sent",
+                "A step not finished yet: 10 days, signing up 12 hours",
+                "An open session: 1 day at most",
+                "the IP address",
+            ),
+        ),
+    ],
+)
+def test_the_default_privacy_notice_states_the_retention_the_purge_applies(
+    tmp_path, monkeypatch, language, said
+):
+    """The periods come from the settings the purge and the sessions use: a
+    notice with figures of its own would say something the portal does not do."""
+    clean_environment(monkeypatch)
+    app = make_app(
+        tmp_path,
+        PURGE_PENDING_AFTER_DAYS=7,
+        AUDIT_RETENTION_DAYS=90,
+        OUTBOX_RETENTION_DAYS=14,
+        DRAFT_STRUCTURE_DAYS=10,
+        DRAFT_SIGNUP_HOURS=12,
+        SESSION_MAX_AGE_DAYS=1,
+    )
+    app.test_client_class = Client
+    client = app.test_client()
+    if language == "en":
+        speak(client, "en")
+    text = " ".join(text_of(client.get("/mentions-legales")).split())
+    assert [phrase for phrase in said if phrase not in text.replace("&#39;", "'")] == []

@@ -6,11 +6,14 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from models import AuditEvent, ConsentChange, Membership, OutboxMail, Structure, User, utcnow
 from tests.support.app import Client, clean_environment, make_app, outbox, query, user_row
 from tests.support.constants import EMAIL, PASSWORD
 from tests.support.responses import led_to, sent_to_sign_in, shown, signs_in_first, text_of
-from tests.support.structures import PIERRE, STRUCTURE, create_structure, new_client, sign_up
+from tests.support.signup import PERSON
+from tests.support.structures import PIERRE, STRUCTURE, ask_to_join, create_structure, new_client, sign_up
 
 
 def download(client) -> dict:
@@ -504,3 +507,53 @@ def test_the_data_file_holds_what_others_recorded_about_the_account_not_who_nor_
     page = shown(marie, "/mon-compte/donnees")
     for text in (json.dumps(data), page):
         assert "203.0.113.9" not in text and "operateur@exemple.fr" not in text
+
+
+@pytest.mark.parametrize("language", ["fr", "en"])
+def test_deleting_a_requester_withdraws_the_mail_naming_them_to_the_manager(
+    app, any_client, mailbox, language
+):
+    """Pierre asks to join Marie's structure, then deletes his account before
+    the notice is delivered: it would name him after his erasure, about a
+    request gone with his account. Marie's own mail stays."""
+    marie = new_client(app, mailbox, PERSON)
+    assert create_structure(marie).status_code == 303
+    query(app, lambda: User.update(language=language).where(User.email == EMAIL).execute())
+    pierre = sign_up(any_client, mailbox, PIERRE)
+    assert ask_to_join(pierre).status_code in (200, 303)
+    [notice] = [m for m in mailbox(EMAIL) if PIERRE["email"] in m.body_text]
+    assert notice.sent_at is None and notice.language == language
+    kept = [m.id for m in mailbox(EMAIL) if m.id != notice.id]
+
+    assert pierre.submit("/mon-compte/supprimer", {"password": PASSWORD}).status_code in (204, 303)
+
+    left = query(app, lambda: list(OutboxMail.select()))
+    assert not [m for m in left if "Pierre" in m.body_text or PIERRE["email"] in m.body_text]
+    assert [m.id for m in left if m.recipient == EMAIL] == kept
+
+
+def test_deleting_an_account_whose_address_ends_anothers_keeps_the_mail_naming_the_other_attack_mail_erasure(
+    app, mailbox
+):
+    """« durand@exemple.fr » is the end of « pierre.durand@exemple.fr »: its
+    deletion leaves the notice naming Pierre where it is."""
+    marie = new_client(app, mailbox, PERSON)
+    assert create_structure(marie).status_code == 303
+    pierre = new_client(app, mailbox, PIERRE)
+    assert ask_to_join(pierre).status_code == 303
+    suffix = {
+        **PIERRE,
+        "email": "durand@exemple.fr",
+        "email_confirm": "durand@exemple.fr",
+        "contact_email": "",
+    }
+    other = new_client(app, mailbox, suffix)
+
+    def notices():
+        return [m.id for m in OutboxMail.select() if f"({PIERRE['email']})" in m.body_text]
+
+    before = query(app, notices)
+    assert before
+    assert other.submit("/mon-compte/supprimer", {"password": PASSWORD}).status_code == 303
+    assert query(app, lambda: User.by_email("durand@exemple.fr")) is None
+    assert query(app, notices) == before
