@@ -77,7 +77,8 @@ def test_a_missing_text_file_stops_the_start(tmp_path, monkeypatch):
                 "Le journal de sécurité : 90 jours",
                 "sans adresse e-mail ni adresse IP",
                 "Les courriels : 14 jours après leur envoi",
-                "Une étape pas encore terminée : 10 jours, l'inscription 12 heures",
+                "Une étape pas encore terminée : 10 jours.",
+                "Les informations personnelles de l'inscription : 1 heure.",
                 "Une session ouverte : 1 jour au plus",
                 "l'adresse IP",
             ),
@@ -89,7 +90,8 @@ def test_a_missing_text_file_stops_the_start(tmp_path, monkeypatch):
                 "The security log: 90 days",
                 "without email address or IP address",
                 "Mail: 14 days after it is sent",
-                "A step not finished yet: 10 days, signing up 12 hours",
+                "A step not finished yet: 10 days.",
+                "The personal information typed while signing up: 1 hour.",
                 "An open session: 1 day at most",
                 "the IP address",
             ),
@@ -108,7 +110,7 @@ def test_the_default_privacy_notice_states_the_retention_the_purge_applies(
         AUDIT_RETENTION_DAYS=90,
         OUTBOX_RETENTION_DAYS=14,
         DRAFT_STRUCTURE_DAYS=10,
-        DRAFT_SIGNUP_HOURS=12,
+        DRAFT_SIGNUP_HOURS=1,  # one hour, not « 1 heures »
         SESSION_MAX_AGE_DAYS=1,
     )
     app.test_client_class = Client
