@@ -73,6 +73,46 @@ def test_a_forged_registration_is_refused_forged_credential_attack(app, signed_i
     assert response.status_code == 422
 
 
+def _register(client, passkey: SoftPasskey, name: str = "Clé USB"):
+    challenge = client.submit(f"{PASSKEY}/options").get_json()["challenge"]
+    return client.submit(PASSKEY, {"name": name, "credential": passkey.registration(challenge)})
+
+
+def test_a_new_passkey_is_registered_through_the_page(app, signed_in):
+    response = _register(signed_in, SoftPasskey())
+    assert response.status_code == (200 if signed_in.htmx else 303)
+    assert query(app, lambda: SecondFactor.get().name) == "Clé USB"
+
+
+def test_attack_a_passkey_registered_twice_is_refused_next_to_the_form(app, signed_in):
+    """The same credential sent again (a captured request played back, a
+    double submit) is refused in words, not with a server error."""
+    passkey = SoftPasskey()
+    _register(signed_in, passkey)
+    response = _register(signed_in, passkey, "Encore elle")
+    assert response.status_code == 422
+    assert is_fragment(response) == signed_in.htmx
+    assert "Cette clé d'accès est déjà enregistrée." in text_of(response)
+    assert 'value="Encore elle"' in text_of(response)
+    assert query(app, lambda: SecondFactor.select().count()) == 1
+
+
+def test_attack_another_accounts_passkey_cannot_be_registered_credential_squatting(app, signed_in):
+    """A credential id is one passkey of one account: presenting another
+    account's as new neither takes it over nor fails with a server error
+    (which would also tell its holder's enrolment apart)."""
+    from tests.support.app import user_row
+
+    passkey = SoftPasskey()
+    other = query(app, lambda: user_row("autre@exemple.fr"))
+    query(app, lambda: passkey.enrol(other))
+    response = _register(signed_in, passkey)
+    assert response.status_code == 422
+    assert "Cette clé d'accès est déjà enregistrée." in text_of(response)
+    owners = query(app, lambda: [f.user_id for f in SecondFactor.select()])
+    assert owners == [other.id]
+
+
 def test_a_forged_passkey_answer_does_not_sign_in_forged_assertion_attack(app, signed_in):
     with app.app_context(), db.connection_context():
         from models import User

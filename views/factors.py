@@ -25,6 +25,9 @@ PASSKEY_FAILED = _l(
     "La clé d'accès n'a pas pu être enregistrée. Réessayez, ou choisissez une autre méthode : "
     "la création d'une clé d'accès demande un navigateur récent avec JavaScript activé."
 )
+PASSKEY_TAKEN = _l(
+    "Cette clé d'accès est déjà enregistrée. Choisissez une autre clé d'accès, ou une autre méthode."
+)
 CODES_GONE = _l(
     "Vos codes de secours ne sont plus affichés. Si vous ne les avez pas conservés, "
     "générez-en de nouveaux sur cette page."
@@ -239,7 +242,11 @@ def add_passkey():
     if fields is None:
         form.form_errors.append(str(PASSKEY_FAILED))
         return passkey_step(422, form=form)
-    codes = manage.add_passkey(_user(), form.name.data.strip(), fields)
+    try:
+        codes = manage.add_passkey(_user(), form.name.data.strip(), fields)
+    except manage.PasskeyTaken:
+        form.form_errors.append(str(PASSKEY_TAKEN))
+        return passkey_step(422, form=form)
     factors.mark_verified()
     flash(_("La clé d'accès « %(name)s » est enregistrée.", name=form.name.data.strip()), "success")
     return _codes_or_show(codes)
