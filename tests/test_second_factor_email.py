@@ -205,3 +205,28 @@ def test_no_code_is_mailed_without_the_password_step_mail_bomb_attack(app, enrol
     assert response.status_code == 303
     with app.app_context(), db.connection_context():
         assert EmailCode.select().count() == 1  # the enrolment's only
+
+
+def test_attack_strangers_asking_codes_cannot_keep_them_from_the_owner_lockout(tmp_path, monkeypatch):
+    """A stranger who knows the password asks for codes until the account's
+    limit: the owner's browser, known to the account, is counted on its own
+    and still gets a code (as for the codes typed, devices.py)."""
+    from tests.support.app import Client, clean_environment, make_app
+
+    clean_environment(monkeypatch)
+    app = make_app(tmp_path, RATELIMIT_ENABLED=True, RATELIMIT_EMAIL_CODE_EMAIL="3 per 15 minutes")
+    app.test_client_class = Client
+    owner = app.test_client()
+    assert sign_up(owner).status_code == 303
+    link = re.search(r"(/activation/\S+)", outbox(app, EMAIL)[-1].body_text).group(1)
+    owner.submit(link, {"password": PASSWORD, "password_confirm": PASSWORD})
+    enrol_email(owner, app)
+    owner.submit("/deconnexion")
+
+    stranger = app.test_client()
+    password_step(stranger)
+    statuses = [stranger.submit(f"{VERIFY}code-par-e-mail").status_code for _ in range(4)]
+    assert statuses == [303, 303, 303, 429]
+    password_step(owner)
+    assert owner.submit(f"{VERIFY}code-par-e-mail").status_code == 303
+    assert second_step(owner, last_code(app), method="email").status_code == 303

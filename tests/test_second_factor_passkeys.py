@@ -262,3 +262,29 @@ def test_attack_a_passkey_alone_never_leads_off_site_nor_to_a_form(tmp_path, mon
     _, marie, passkey = passkey_alone_account(tmp_path, monkeypatch, htmx=False)
     response = _passkey_alone(marie, passkey, f"/connexion/verification/cle-d-acces-seule?next={target}")
     assert _went_to(marie, response) == "/structure/"
+
+
+def test_attack_strangers_asking_passkey_options_cannot_keep_the_owner_out_lockout(tmp_path, monkeypatch):
+    """A stranger who knows the password asks the second step's passkey
+    options until the account's limit: the owner's browser, known to the
+    account, is counted on its own and still uses its passkey."""
+    from tests.support.app import Client, clean_environment, make_app, outbox
+    from tests.support.structures import sign_up
+
+    clean_environment(monkeypatch)
+    app = make_app(tmp_path, RATELIMIT_ENABLED=True, RATELIMIT_SECOND_FACTOR_EMAIL="3 per 15 minutes")
+    app.test_client_class = Client
+    owner = sign_up(app.test_client(), lambda recipient=None: outbox(app, recipient))
+    passkey = SoftPasskey()
+    query(app, lambda: passkey.enrol(User.get()))
+    owner.submit("/deconnexion")
+
+    stranger = app.test_client()
+    password_step(stranger)
+    statuses = [stranger.submit(f"{VERIFY}cle-d-acces/options").status_code for _ in range(4)]
+    assert statuses == [200, 200, 200, 429]
+    password_step(owner)
+    options = owner.submit(f"{VERIFY}cle-d-acces/options")
+    assert options.status_code == 200
+    answer = passkey.answer(options.get_json()["challenge"])
+    assert owner.submit(VERIFY, {"method": "passkey", "credential": answer}).status_code == 303

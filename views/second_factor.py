@@ -49,8 +49,12 @@ def _pending_device_id() -> str | None:
     return devices.device_id(user) if user is not None else None
 
 
+def _known_device() -> bool:
+    return _pending_device_id() is not None
+
+
 @bp.route("/", methods=["GET", "POST"])
-@limits("SECOND_FACTOR", email=_pending_email, exempt=lambda: _pending_device_id() is not None)
+@limits("SECOND_FACTOR", email=_pending_email, exempt=_known_device)
 @limit("SECOND_FACTOR_DEVICE", key=_pending_device_id)
 def verify_step():
     user = verify.pending_user()
@@ -88,7 +92,10 @@ def verify_step():
 
 
 @bp.post("/code-par-e-mail")
-@limits("EMAIL_CODE", email=_pending_email)
+# As for the codes typed: a stranger who knows the password and asks for
+# codes until the account's limit does not keep them from the owner's browser.
+@limits("EMAIL_CODE", email=_pending_email, exempt=_known_device)
+@limit("EMAIL_CODE_DEVICE", key=_pending_device_id)
 def send_email_code():
     user = verify.pending_user()
     if user is None:
@@ -108,7 +115,8 @@ def send_email_code():
 
 
 @bp.post("/cle-d-acces/options")
-@limits("SECOND_FACTOR", email=_pending_email)
+@limits("SECOND_FACTOR", email=_pending_email, exempt=_known_device)
+@limit("SECOND_FACTOR_DEVICE", key=_pending_device_id)
 def passkey_options():
     """For static/js/passkeys.js: the options of navigator.credentials.get."""
     user = verify.pending_user()
