@@ -230,3 +230,35 @@ def test_attack_strangers_asking_codes_cannot_keep_them_from_the_owner_lockout(t
     password_step(owner)
     assert owner.submit(f"{VERIFY}code-par-e-mail").status_code == 303
     assert second_step(owner, last_code(app), method="email").status_code == 303
+
+
+@pytest.mark.parametrize("htmx", [False, True])
+def test_the_pages_give_the_codes_validity_that_is_set(tmp_path, monkeypatch, htmx):
+    """FLASK_EMAIL_CODE_TTL_MINUTES: the pages say what the mail says and
+    what the code does, not a fixed « 10 minutes »."""
+    from tests.support.app import Client, HtmxClient, clean_environment, make_app
+
+    clean_environment(monkeypatch)
+    app = make_app(tmp_path, EMAIL_CODE_TTL_MINUTES=3)
+    app.test_client_class = HtmxClient if htmx else Client
+    client = app.test_client()
+    sign_up(client)
+    link = re.search(r"(/activation/\S+)", outbox(app, EMAIL)[-1].body_text).group(1)
+    client.submit(link, {"password": PASSWORD, "password_confirm": PASSWORD})
+    reauthenticate(client)
+    response = client.submit(f"{FACTORS}e-mail")
+    page = text_of(response if htmx else client.get(f"{FACTORS}e-mail"))
+    assert "Il est valable 3 minutes." in page and "10 minutes" not in page
+    assert "valable 3 minutes" in outbox(app, EMAIL)[-1].body_text
+    client.submit(f"{FACTORS}e-mail/valider", {"code": last_code(app)})
+    client.submit("/deconnexion")
+
+    password_step(client)
+    page = text_of(client.get(f"{VERIFY}?methode=email"))
+    assert "Il est valable 3 minutes ; un nouveau code remplace le précédent." in page
+    response = client.submit(f"{VERIFY}code-par-e-mail")
+    page = text_of(response if htmx else client.get(response.headers["Location"]))
+    assert "Un code vous a été envoyé à marie.curie@exemple.fr. Il est valable 3 minutes." in page
+    assert "10 minutes" not in page
+    english = text_of(client.get(f"{VERIFY}?methode=email", headers={"Accept-Language": "en"}))
+    assert "It is valid for 3 minutes" in english

@@ -11,7 +11,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 
 import factors
-from factors import manage, passkeys, recovery, shown_codes, totp
+from factors import email_code, manage, passkeys, recovery, shown_codes, totp
 from forms.second_factor import CODE_LABELS, CodeForm, ConfirmForm, PasskeyForm, ReauthForm
 from models import SecondFactor, User
 from security import limits
@@ -210,7 +210,7 @@ def email_step(status: int = 200, form: CodeForm | None = None):
     if form is None:
         form = CodeForm(formdata=None)
         form.code.label.text = CODE_LABELS["email"]
-    return page("factors/email.html", status, form=form, email=user.email)
+    return page("factors/email.html", status, form=form, email=user.email, minutes=email_code.ttl_minutes())
 
 
 @bp.get("/cle-d-acces", endpoint="passkey")

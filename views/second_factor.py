@@ -8,13 +8,14 @@ from __future__ import annotations
 from flask import Blueprint, Response, abort, current_app, flash, redirect, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 from flask_login import current_user
 
 import audit
 import devices
 import factors
 from audit import Event, Outcome
-from factors import passkeys, trust, verify
+from factors import email_code, passkeys, trust, verify
 from forms.auth import LoginForm
 from forms.second_factor import METHODS, PasskeySignInForm, SecondStepForm
 from models import db
@@ -104,7 +105,12 @@ def send_email_code():
         return second_step(422)
     verify.send_email_code(user)
     flash(
-        _("Un code vous a été envoyé à %(email)s. Il est valable 10 minutes.", email=shown_email(user.email)),
+        ngettext(
+            "Un code vous a été envoyé à %(email)s. Il est valable %(num)s minute.",
+            "Un code vous a été envoyé à %(email)s. Il est valable %(num)s minutes.",
+            email_code.ttl_minutes(),
+            email=shown_email(user.email),
+        ),
         "info",
     )
     if not request.htmx:
@@ -180,6 +186,7 @@ def second_step(status: int = 200, form: SecondStepForm | None = None, method: s
         method=method,
         methods=methods,
         email=user.email,
+        minutes=email_code.ttl_minutes(),
     )
 
 
