@@ -184,6 +184,9 @@ DEFAULTS = {
     "RATELIMIT_SECOND_FACTOR_DEVICE": "10 per 15 minutes",
     "RATELIMIT_EMAIL_CODE": "20 per hour",
     "RATELIMIT_EMAIL_CODE_EMAIL": "5 per 15 minutes; 20 per day",
+    # Codes mailed on the sign-in's second step to a browser known to the
+    # account: exempt from the account's limit above, counted on their own.
+    "RATELIMIT_EMAIL_CODE_DEVICE": "5 per 15 minutes; 20 per day",
     "RATELIMIT_SECOND_FACTOR_REAUTH": "10 per 15 minutes",
     "RATELIMIT_SECOND_FACTOR_REAUTH_EMAIL": "5 per 15 minutes",
 }

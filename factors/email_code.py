@@ -16,12 +16,17 @@ from models import EmailCode, User
 from rules.codes import six_digits
 
 
+def ttl_minutes() -> int:
+    """How long a mailed code is valid (FLASK_EMAIL_CODE_TTL_MINUTES), as the pages say it."""
+    return int(current_app.config["EMAIL_CODE_TTL_MINUTES"])
+
+
 def send(user: User) -> None:
     """Mail a new code (call inside the transaction of what asked for it), in
     the language of the page that asked for it: the person reads it at once.
     On the sign-in's second step, a switch of language is not yet the
     account's (nobody is signed in), so the account's stored one would lag."""
-    minutes = current_app.config["EMAIL_CODE_TTL_MINUTES"]
+    minutes = ttl_minutes()
     code = EmailCode.issue(user, timedelta(minutes=minutes))
     mailer.queue(
         user.email,

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from flask_babel import force_locale
 from flask_babel import lazy_gettext as _l
+from peewee import IntegrityError
 
 import audit
 import i18n
@@ -66,11 +67,21 @@ def confirm_email(user: User, code: str) -> list[str] | None:
         return _enrolled(user, factor)
 
 
+class PasskeyTaken(Exception):
+    """The passkey is registered already, to this account or another: a
+    credential id names one passkey of one account (the database says so)."""
+
+
 def add_passkey(user: User, name: str, fields: dict) -> list[str]:
-    """A passkey the browser just created (``passkeys.verified_registration``)."""
-    with db.atomic():
-        factor = SecondFactor.start(user, SecondFactor.PASSKEY, name, **fields)
-        return _enrolled(user, factor)
+    """A passkey the browser just created (``passkeys.verified_registration``).
+    Raises PasskeyTaken for a credential the portal holds already (the same
+    answer sent twice, or another account's passkey presented as new)."""
+    try:
+        with db.atomic():
+            factor = SecondFactor.start(user, SecondFactor.PASSKEY, name, **fields)
+            return _enrolled(user, factor)
+    except IntegrityError:
+        raise PasskeyTaken from None
 
 
 def _enrolled(user: User, factor: SecondFactor) -> list[str]:

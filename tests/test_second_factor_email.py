@@ -205,3 +205,60 @@ def test_no_code_is_mailed_without_the_password_step_mail_bomb_attack(app, enrol
     assert response.status_code == 303
     with app.app_context(), db.connection_context():
         assert EmailCode.select().count() == 1  # the enrolment's only
+
+
+def test_attack_strangers_asking_codes_cannot_keep_them_from_the_owner_lockout(tmp_path, monkeypatch):
+    """A stranger who knows the password asks for codes until the account's
+    limit: the owner's browser, known to the account, is counted on its own
+    and still gets a code (as for the codes typed, devices.py)."""
+    from tests.support.app import Client, clean_environment, make_app
+
+    clean_environment(monkeypatch)
+    app = make_app(tmp_path, RATELIMIT_ENABLED=True, RATELIMIT_EMAIL_CODE_EMAIL="3 per 15 minutes")
+    app.test_client_class = Client
+    owner = app.test_client()
+    assert sign_up(owner).status_code == 303
+    link = re.search(r"(/activation/\S+)", outbox(app, EMAIL)[-1].body_text).group(1)
+    owner.submit(link, {"password": PASSWORD, "password_confirm": PASSWORD})
+    enrol_email(owner, app)
+    owner.submit("/deconnexion")
+
+    stranger = app.test_client()
+    password_step(stranger)
+    statuses = [stranger.submit(f"{VERIFY}code-par-e-mail").status_code for _ in range(4)]
+    assert statuses == [303, 303, 303, 429]
+    password_step(owner)
+    assert owner.submit(f"{VERIFY}code-par-e-mail").status_code == 303
+    assert second_step(owner, last_code(app), method="email").status_code == 303
+
+
+@pytest.mark.parametrize("htmx", [False, True])
+def test_the_pages_give_the_codes_validity_that_is_set(tmp_path, monkeypatch, htmx):
+    """FLASK_EMAIL_CODE_TTL_MINUTES: the pages say what the mail says and
+    what the code does, not a fixed « 10 minutes »."""
+    from tests.support.app import Client, HtmxClient, clean_environment, make_app
+
+    clean_environment(monkeypatch)
+    app = make_app(tmp_path, EMAIL_CODE_TTL_MINUTES=3)
+    app.test_client_class = HtmxClient if htmx else Client
+    client = app.test_client()
+    sign_up(client)
+    link = re.search(r"(/activation/\S+)", outbox(app, EMAIL)[-1].body_text).group(1)
+    client.submit(link, {"password": PASSWORD, "password_confirm": PASSWORD})
+    reauthenticate(client)
+    response = client.submit(f"{FACTORS}e-mail")
+    page = text_of(response if htmx else client.get(f"{FACTORS}e-mail"))
+    assert "Il est valable 3 minutes." in page and "10 minutes" not in page
+    assert "valable 3 minutes" in outbox(app, EMAIL)[-1].body_text
+    client.submit(f"{FACTORS}e-mail/valider", {"code": last_code(app)})
+    client.submit("/deconnexion")
+
+    password_step(client)
+    page = text_of(client.get(f"{VERIFY}?methode=email"))
+    assert "Il est valable 3 minutes ; un nouveau code remplace le précédent." in page
+    response = client.submit(f"{VERIFY}code-par-e-mail")
+    page = text_of(response if htmx else client.get(response.headers["Location"]))
+    assert "Un code vous a été envoyé à marie.curie@exemple.fr. Il est valable 3 minutes." in page
+    assert "10 minutes" not in page
+    english = text_of(client.get(f"{VERIFY}?methode=email", headers={"Accept-Language": "en"}))
+    assert "It is valid for 3 minutes" in english

@@ -73,6 +73,46 @@ def test_a_forged_registration_is_refused_forged_credential_attack(app, signed_i
     assert response.status_code == 422
 
 
+def _register(client, passkey: SoftPasskey, name: str = "Clé USB"):
+    challenge = client.submit(f"{PASSKEY}/options").get_json()["challenge"]
+    return client.submit(PASSKEY, {"name": name, "credential": passkey.registration(challenge)})
+
+
+def test_a_new_passkey_is_registered_through_the_page(app, signed_in):
+    response = _register(signed_in, SoftPasskey())
+    assert response.status_code == (200 if signed_in.htmx else 303)
+    assert query(app, lambda: SecondFactor.get().name) == "Clé USB"
+
+
+def test_attack_a_passkey_registered_twice_is_refused_next_to_the_form(app, signed_in):
+    """The same credential sent again (a captured request played back, a
+    double submit) is refused in words, not with a server error."""
+    passkey = SoftPasskey()
+    _register(signed_in, passkey)
+    response = _register(signed_in, passkey, "Encore elle")
+    assert response.status_code == 422
+    assert is_fragment(response) == signed_in.htmx
+    assert "Cette clé d'accès est déjà enregistrée." in text_of(response)
+    assert 'value="Encore elle"' in text_of(response)
+    assert query(app, lambda: SecondFactor.select().count()) == 1
+
+
+def test_attack_another_accounts_passkey_cannot_be_registered_credential_squatting(app, signed_in):
+    """A credential id is one passkey of one account: presenting another
+    account's as new neither takes it over nor fails with a server error
+    (which would also tell its holder's enrolment apart)."""
+    from tests.support.app import user_row
+
+    passkey = SoftPasskey()
+    other = query(app, lambda: user_row("autre@exemple.fr"))
+    query(app, lambda: passkey.enrol(other))
+    response = _register(signed_in, passkey)
+    assert response.status_code == 422
+    assert "Cette clé d'accès est déjà enregistrée." in text_of(response)
+    owners = query(app, lambda: [f.user_id for f in SecondFactor.select()])
+    assert owners == [other.id]
+
+
 def test_a_forged_passkey_answer_does_not_sign_in_forged_assertion_attack(app, signed_in):
     with app.app_context(), db.connection_context():
         from models import User
@@ -222,3 +262,29 @@ def test_attack_a_passkey_alone_never_leads_off_site_nor_to_a_form(tmp_path, mon
     _, marie, passkey = passkey_alone_account(tmp_path, monkeypatch, htmx=False)
     response = _passkey_alone(marie, passkey, f"/connexion/verification/cle-d-acces-seule?next={target}")
     assert _went_to(marie, response) == "/structure/"
+
+
+def test_attack_strangers_asking_passkey_options_cannot_keep_the_owner_out_lockout(tmp_path, monkeypatch):
+    """A stranger who knows the password asks the second step's passkey
+    options until the account's limit: the owner's browser, known to the
+    account, is counted on its own and still uses its passkey."""
+    from tests.support.app import Client, clean_environment, make_app, outbox
+    from tests.support.structures import sign_up
+
+    clean_environment(monkeypatch)
+    app = make_app(tmp_path, RATELIMIT_ENABLED=True, RATELIMIT_SECOND_FACTOR_EMAIL="3 per 15 minutes")
+    app.test_client_class = Client
+    owner = sign_up(app.test_client(), lambda recipient=None: outbox(app, recipient))
+    passkey = SoftPasskey()
+    query(app, lambda: passkey.enrol(User.get()))
+    owner.submit("/deconnexion")
+
+    stranger = app.test_client()
+    password_step(stranger)
+    statuses = [stranger.submit(f"{VERIFY}cle-d-acces/options").status_code for _ in range(4)]
+    assert statuses == [200, 200, 200, 429]
+    password_step(owner)
+    options = owner.submit(f"{VERIFY}cle-d-acces/options")
+    assert options.status_code == 200
+    answer = passkey.answer(options.get_json()["challenge"])
+    assert owner.submit(VERIFY, {"method": "passkey", "credential": answer}).status_code == 303

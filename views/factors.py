@@ -11,7 +11,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 
 import factors
-from factors import manage, passkeys, recovery, shown_codes, totp
+from factors import email_code, manage, passkeys, recovery, shown_codes, totp
 from forms.second_factor import CODE_LABELS, CodeForm, ConfirmForm, PasskeyForm, ReauthForm
 from models import SecondFactor, User
 from security import limits
@@ -24,6 +24,9 @@ WRONG_CODE = _l("Ce code est incorrect ou a expiré. Vérifiez-le et réessayez.
 PASSKEY_FAILED = _l(
     "La clé d'accès n'a pas pu être enregistrée. Réessayez, ou choisissez une autre méthode : "
     "la création d'une clé d'accès demande un navigateur récent avec JavaScript activé."
+)
+PASSKEY_TAKEN = _l(
+    "Cette clé d'accès est déjà enregistrée. Choisissez une autre clé d'accès, ou une autre méthode."
 )
 CODES_GONE = _l(
     "Vos codes de secours ne sont plus affichés. Si vous ne les avez pas conservés, "
@@ -207,7 +210,7 @@ def email_step(status: int = 200, form: CodeForm | None = None):
     if form is None:
         form = CodeForm(formdata=None)
         form.code.label.text = CODE_LABELS["email"]
-    return page("factors/email.html", status, form=form, email=user.email)
+    return page("factors/email.html", status, form=form, email=user.email, minutes=email_code.ttl_minutes())
 
 
 @bp.get("/cle-d-acces", endpoint="passkey")
@@ -239,7 +242,11 @@ def add_passkey():
     if fields is None:
         form.form_errors.append(str(PASSKEY_FAILED))
         return passkey_step(422, form=form)
-    codes = manage.add_passkey(_user(), form.name.data.strip(), fields)
+    try:
+        codes = manage.add_passkey(_user(), form.name.data.strip(), fields)
+    except manage.PasskeyTaken:
+        form.form_errors.append(str(PASSKEY_TAKEN))
+        return passkey_step(422, form=form)
     factors.mark_verified()
     flash(_("La clé d'accès « %(name)s » est enregistrée.", name=form.name.data.strip()), "success")
     return _codes_or_show(codes)

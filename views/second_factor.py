@@ -8,13 +8,14 @@ from __future__ import annotations
 from flask import Blueprint, Response, abort, current_app, flash, redirect, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 from flask_login import current_user
 
 import audit
 import devices
 import factors
 from audit import Event, Outcome
-from factors import passkeys, trust, verify
+from factors import email_code, passkeys, trust, verify
 from forms.auth import LoginForm
 from forms.second_factor import METHODS, PasskeySignInForm, SecondStepForm
 from models import db
@@ -49,8 +50,12 @@ def _pending_device_id() -> str | None:
     return devices.device_id(user) if user is not None else None
 
 
+def _known_device() -> bool:
+    return _pending_device_id() is not None
+
+
 @bp.route("/", methods=["GET", "POST"])
-@limits("SECOND_FACTOR", email=_pending_email, exempt=lambda: _pending_device_id() is not None)
+@limits("SECOND_FACTOR", email=_pending_email, exempt=_known_device)
 @limit("SECOND_FACTOR_DEVICE", key=_pending_device_id)
 def verify_step():
     user = verify.pending_user()
@@ -88,7 +93,10 @@ def verify_step():
 
 
 @bp.post("/code-par-e-mail")
-@limits("EMAIL_CODE", email=_pending_email)
+# As for the codes typed: a stranger who knows the password and asks for
+# codes until the account's limit does not keep them from the owner's browser.
+@limits("EMAIL_CODE", email=_pending_email, exempt=_known_device)
+@limit("EMAIL_CODE_DEVICE", key=_pending_device_id)
 def send_email_code():
     user = verify.pending_user()
     if user is None:
@@ -97,7 +105,12 @@ def send_email_code():
         return second_step(422)
     verify.send_email_code(user)
     flash(
-        _("Un code vous a été envoyé à %(email)s. Il est valable 10 minutes.", email=shown_email(user.email)),
+        ngettext(
+            "Un code vous a été envoyé à %(email)s. Il est valable %(num)s minute.",
+            "Un code vous a été envoyé à %(email)s. Il est valable %(num)s minutes.",
+            email_code.ttl_minutes(),
+            email=shown_email(user.email),
+        ),
         "info",
     )
     if not request.htmx:
@@ -108,7 +121,8 @@ def send_email_code():
 
 
 @bp.post("/cle-d-acces/options")
-@limits("SECOND_FACTOR", email=_pending_email)
+@limits("SECOND_FACTOR", email=_pending_email, exempt=_known_device)
+@limit("SECOND_FACTOR_DEVICE", key=_pending_device_id)
 def passkey_options():
     """For static/js/passkeys.js: the options of navigator.credentials.get."""
     user = verify.pending_user()
@@ -172,6 +186,7 @@ def second_step(status: int = 200, form: SecondStepForm | None = None, method: s
         method=method,
         methods=methods,
         email=user.email,
+        minutes=email_code.ttl_minutes(),
     )
 
 

@@ -67,6 +67,24 @@ class SoftPasskey:
             "clientExtensionResults": {},
         })  # fmt: skip
 
+    def registration(self, challenge: str) -> str:
+        """The credential JSON navigator.credentials.create would give for
+        ``challenge``, with a « none » attestation (as most passkeys send)."""
+        client_data = json.dumps(
+            {"type": "webauthn.create", "challenge": challenge, "origin": self.origin, "crossOrigin": False}
+        ).encode()
+        flags = bytes([0x45])  # user present, user verified, attested credential data
+        authenticator_data = (
+            hashlib.sha256(self.rp_id.encode()).digest() + flags + self.sign_count.to_bytes(4, "big")
+            + bytes(16) + len(self.credential_id).to_bytes(2, "big") + self.credential_id + self.public_key()
+        )  # fmt: skip
+        attestation = cbor2.dumps({"fmt": "none", "attStmt": {}, "authData": authenticator_data})
+        return json.dumps({
+            "id": b64url(self.credential_id), "rawId": b64url(self.credential_id), "type": "public-key",
+            "response": {"clientDataJSON": b64url(client_data), "attestationObject": b64url(attestation)},
+            "clientExtensionResults": {},
+        })  # fmt: skip
+
 
 def passkey_alone_account(tmp_path, monkeypatch, htmx: bool):
     """An app where a passkey alone signs in (FLASK_PASSKEY_SIGN_IN), and a
