@@ -119,6 +119,18 @@ def data_of(draft: Draft) -> dict:
     return data if isinstance(data, dict) else {}
 
 
+# What a draft keeps for the page itself, not typed by its holder: the page
+# a carried form is for, and what an edit form showed (a copy, encoded, of
+# data shown elsewhere). « Mes données » and the data file leave them out.
+KEPT_FOR_THE_PAGE = frozenset({PAGE, "seen"})
+
+
+def held_typed(draft: Draft) -> dict:
+    """What a draft holds of what its holder typed: ``data_of`` without
+    what it keeps for the page."""
+    return {name: value for name, value in data_of(draft).items() if name not in KEPT_FOR_THE_PAGE}
+
+
 def delete(kind: str, user: User | None = None, unless_saved_at: str = "") -> None:
     """Forget the draft of step ``kind``; with ``unless_saved_at`` (a page's
     ``mark`` of a draft it left as it was), not if it is still that draft."""

@@ -136,7 +136,7 @@ def export(user: User, held: Holdings | None = None) -> dict:
             {
                 "enregistre_le": _time(draft.saved_at),
                 "expire_le": _time(draft.expires_at),
-                "contenu": drafts.data_of(draft),
+                "contenu": drafts.held_typed(draft),
             }
             for draft in held.drafts
         ],

@@ -255,3 +255,21 @@ def test_a_structure_edit_shown_again_by_a_refused_siret_switches_back_to_itself
     response = client.submit(url.replace("/modifier", "/siret"), {"identifier": "123"})
     assert response.status_code == 422
     assert switch_of(text_of(response)) == ("structure-edit-form", "/langue?next=" + url)
+
+
+def test_mes_donnees_lists_what_was_typed_not_what_the_page_kept_for_itself(app, any_client, mailbox):
+    """Between the switch and the page's return, « Mes données » and its file
+    listed the carried record's page (« _page ») and the encoded record of
+    what the page showed: neither was typed by the person."""
+    client = sign_up(any_client, mailbox)
+    mode, client.htmx = client.htmx, False
+    shown = value_of(text_of(client.get("/mon-compte/")), "seen")
+    client.htmx = mode
+    switch_from(client, "/mon-compte/", {"seen": shown, "first_name": "Jeanne", "last_name": "Curie"})
+    assert [row["_page"] for row in carried_rows(app)] == ["/mon-compte/"]  # kept, for the page
+
+    page = text_of(client.get("/mon-compte/donnees"))
+    assert "Jeanne" in page
+    assert "_page" not in page and shown not in page and "<code>seen</code>" not in page
+    [draft] = json.loads(client.get("/mon-compte/donnees.json").get_data(as_text=True))["brouillons"]
+    assert draft["contenu"] == {"first_name": "Jeanne", "last_name": "Curie"}

@@ -52,7 +52,7 @@ def data():
         name_of=factors.display_name,
         language_names=i18n.NAMES,
         drafts=held.drafts,
-        draft_data=drafts.data_of,
+        draft_data=drafts.held_typed,
         sessions=held.sessions,
         mails=held.mails,
         address_of=rights.address_of,
