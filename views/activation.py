@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, render_template, request, session
 
 import accounts
+import drafts
 import factors
 from forms.account import ActivationForm
 from rules.passwords import password_checks
@@ -32,6 +33,7 @@ def set_password(token: str):
     user = accounts.activate(token, form.password.data, form.details())
     if user is None:
         return page("activation/invalid_link.html", 410)
+    drafts.forget_signup_sent()  # before sign_in starts a new session
     sign_in(user)
     factors.mark_reauthenticated()
     tell_next_page(JUST_ACTIVATED)  # step 5, after the enrolment when there is one
