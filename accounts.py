@@ -155,6 +155,12 @@ def pending_activation(raw_token: str) -> User | None:
     return token.user
 
 
+def activated_with(raw_token: str, user: User) -> bool:
+    """Whether ``user``'s account is active and that activation link was its
+    own (used, replaced or expired since): the link opened again by its owner."""
+    return user.status == User.ACTIVE and Token.owner_id(raw_token, Token.ACTIVATION) == user.id
+
+
 def activate(raw_token: str, password: str, details: dict) -> User | None:
     """Consume the link, save the details checked on the activation page and
     set the first password; None if the link was used, revoked or expired

@@ -27,6 +27,9 @@ ACCOUNT = "account"
 CARRIED = "carried"  # a page's form, over the language switch without JavaScript (carry)
 CARRIED_PAGE = "carried"  # in the session: the page it is for (no query without one)
 PAGE = "_page"  # in a carried draft: the page it is for
+# Step 2's draft once the captcha is passed: nothing typed, only the address
+# the activation mail went to, for as long as its link lives (``signup_sent``).
+SIGNUP_SENT = "sent"
 
 MAX_VALUE = 300  # characters kept per field: more than any field accepts
 # What an edit form showed (forms/seen.py), kept whole: cut, it would read
@@ -142,6 +145,27 @@ def delete(kind: str, user: User | None = None, unless_saved_at: str = "") -> No
         if unless_saved_at == mark(saved_at):
             return
     Draft.drop(key)
+
+
+def mark_signup_sent(email: str) -> None:
+    """The browser's sign-up has passed the captcha: its draft now holds the
+    address mailed only, for the link's lifetime (the captcha step opened
+    again then shows the mail-sent page)."""
+    ttl = timedelta(minutes=int(current_app.config["ACTIVATION_TTL_MINUTES"]))
+    Draft.keep(_browser_key(SIGNUP, create=True), json.dumps({SIGNUP_SENT: email}), ttl)
+
+
+def signup_sent() -> str | None:
+    """The address this browser's sign-up was mailed to, if it passed the captcha."""
+    sent_to = load(SIGNUP)[0].get(SIGNUP_SENT)
+    return sent_to if isinstance(sent_to, str) and sent_to else None
+
+
+def forget_signup_sent() -> None:
+    """Drop the browser's sign-up mark (its account is active), not a step 2
+    begun since."""
+    if signup_sent() is not None:
+        delete(SIGNUP)
 
 
 def mark(saved_at: datetime | None) -> str:

@@ -492,6 +492,13 @@ class Token(BaseModel):
         )
 
     @classmethod
+    def owner_id(cls, raw: str, purpose: str) -> int | None:
+        """The account a token of that purpose was issued to, whether or not
+        it can still be used; None for an unknown token."""
+        token = _TOKEN_BY_HASH.first(hash=sha256(raw))
+        return token.user_id if token is not None and token.purpose == purpose else None
+
+    @classmethod
     def peek(cls, raw: str, purpose: str) -> Token | None:
         """The token if it could be consumed now; changes nothing."""
         return _TOKEN_USABLE.first(hash=sha256(raw), purpose=purpose, now=utcnow())

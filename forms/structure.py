@@ -380,8 +380,11 @@ class StructureForm(IdentifierFields, StructureDetails):
             self.company_name.render_kw = {**(self.company_name.render_kw or {}), "readonly": True}
 
     def identifier_for_country(self) -> tuple[str, str]:
-        if self.identifier_type.errors or self.identifier.errors:
-            return "", ""  # already reported on those fields
+        if self.identifier_type.errors:
+            return "", ""  # already reported on that field
+        if self.identifier.errors:
+            # The type's own rule is said at once; an invalid VAT number names no country.
+            return self.identifier_type.data, ""
         return self.identifier_type.data, self.identifier.data or ""
 
     def structure_data(self) -> dict:

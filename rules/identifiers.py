@@ -144,7 +144,11 @@ def new_assigned_identifier(kind: IdentifierType) -> str:
 
 
 def _compact(value: str) -> str:
-    return _SEPARATORS.sub("", unicodedata.normalize("NFKC", value)).upper()
+    """Without spaces and separators, in upper case. Only ASCII is put in
+    upper case: elsewhere it turns a letter into others (ß into SS, ı into I),
+    and the identifier stored would not be the one typed."""
+    compact = _SEPARATORS.sub("", unicodedata.normalize("NFKC", value))
+    return compact.upper() if compact.isascii() else compact
 
 
 def _check_siret(text: str) -> str:

@@ -11,6 +11,8 @@ from models import Token, User, db, utcnow
 from tests.support.app import Client
 from tests.support.concurrency import post_at_once
 from tests.support.constants import PASSWORD
+from tests.support.responses import follow, text_of
+from tests.support.structures import PIERRE, sign_up
 
 
 def user(app) -> User:
@@ -92,14 +94,38 @@ def test_a_long_pasted_password_of_128_characters_is_accepted_whole(app, client,
         assert not verify_password(user(app).password_hash, password[:-1])[0]
 
 
-def test_a_used_link_gets_a_page_offering_a_new_one(any_client, link):
+def test_a_used_link_gets_a_page_offering_a_new_one(app, any_client, link):
     any_client.submit(link, {"password": PASSWORD, "password_confirm": PASSWORD})
-    response = any_client.get(link)
+    app.test_client_class = type(any_client)
+    elsewhere = app.test_client()  # another browser: the link says nothing of its account
+    response = elsewhere.get(link)
     assert response.status_code == 410
     text = response.get_data(as_text=True)
     assert "plus valable" in text and "Recevoir un nouveau lien" in text
-    again = any_client.submit(link, {"password": PASSWORD, "password_confirm": PASSWORD})
+    again = elsewhere.submit(link, {"password": PASSWORD, "password_confirm": PASSWORD})
     assert again.status_code == 410
+
+
+def test_the_used_link_opened_again_by_its_signed_in_account_goes_on_to_step_5(any_client, link):
+    """Back or a reload after « Soumettre »: not « Ce lien n'est plus valable…
+    connectez-vous » to someone signed in by that very link."""
+    any_client.submit(link, {"password": PASSWORD, "password_confirm": PASSWORD})
+    response = any_client.get(link)
+    assert response.status_code == 303 and response.headers["Location"] == "/structure/"
+    text = text_of(any_client.get("/structure/"))
+    assert "Votre compte est déjà activé." in text and "Créer une nouvelle structure" in text
+    again = any_client.submit(link, {"password": PASSWORD, "password_confirm": PASSWORD})
+    assert "Votre compte est déjà activé." in follow(any_client, again, pushed="/structure/")
+
+
+def test_attack_a_used_link_opened_by_another_signed_in_account_tells_nothing(app, mailbox, link):
+    """Pierre, signed in, opens Marie's used link: the page anyone gets."""
+    app.test_client_class = Client
+    app.test_client().submit(link, {"password": PASSWORD, "password_confirm": PASSWORD})
+    pierre = sign_up(app.test_client(), mailbox, PIERRE)
+    response = pierre.get(link)
+    assert response.status_code == 410 and "plus valable" in response.get_data(as_text=True)
+    assert pierre.submit(link, {"password": PASSWORD, "password_confirm": PASSWORD}).status_code == 410
 
 
 def test_an_expired_link_is_refused(app, any_client, link):

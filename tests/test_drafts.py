@@ -74,10 +74,18 @@ def test_the_captcha_step_reads_the_validated_step_from_the_server(signup):
     assert "marie.curie@exemple.fr" in page.get_data(as_text=True)
 
 
-def test_completing_the_sign_up_deletes_the_draft(app, signup):
+def test_completing_the_sign_up_keeps_nothing_typed_but_the_address_mailed(app, signup):
     signup.create_account()
-    assert drafts_in(app) == []
+    assert draft_of(app, signup.client) == {"sent": "marie.curie@exemple.fr"}
     assert "Curie" not in signup.client.get("/inscription/").get_data(as_text=True)
+
+
+def test_the_address_mailed_is_kept_as_long_as_its_link_then_goes_with_the_activation(app, signup):
+    signup.create_account()
+    [draft] = drafts_in(app)
+    assert draft.expires_at - draft.saved_at == timedelta(minutes=60)
+    signup.activate()
+    assert drafts_in(app) == []
 
 
 def test_editing_step_two_after_validating_it_closes_the_captcha_until_resubmitted(app, signup):

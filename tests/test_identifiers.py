@@ -70,6 +70,9 @@ def test_valid_identifiers_are_normalised(kind, value, expected):
         ("hors_ue", "A" * 19, "18 lettres"),
         ("hors_ue", "ÉCOLE1", "18 lettres"),
         ("hors_ue", "AB_12", "18 lettres"),
+        # Upper case would make them other letters (SS, I): refused, not stored changed.
+        ("hors_ue", "straße1", "18 lettres"),
+        ("hors_ue", "ıstanbul1", "18 lettres"),
         ("ridet", "123456.001", "7 chiffres puis 3"),
         ("ridet", "1234567.01", "7 chiffres puis 3"),
         ("ridet", "A234567.001", "7 chiffres puis 3"),

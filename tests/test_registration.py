@@ -8,10 +8,10 @@ import re
 import pytest
 
 from models import CaptchaChallenge, Token, User, db
-from tests.support.app import HtmxClient, outbox, query
+from tests.support.app import Client, HtmxClient, outbox, query
 from tests.support.concurrency import post_at_once
 from tests.support.constants import CAPTCHA_ANSWER, EMAIL
-from tests.support.responses import follow, is_fragment
+from tests.support.responses import follow, is_fragment, text_of
 from tests.support.signup import PERSON, challenge_on, pending_signup
 
 
@@ -239,6 +239,74 @@ def test_a_wrong_answer_spends_the_challenge_and_shows_a_new_one(app, any_client
     again = any_client.submit("/inscription/captcha", {"challenge_id": first, "answer": CAPTCHA_ANSWER})
     assert again.status_code == 422
     assert users(app) == []
+
+
+def passed_captcha(client) -> tuple[dict, str]:
+    """Step 2 and the captcha passed on ``client``; the captcha's form as it
+    was sent, and the session cookie the browser had when it sent it."""
+    client.submit("/inscription/", PERSON)
+    page = client.get("/inscription/captcha").get_data(as_text=True)
+    form = {"challenge_id": challenge_on(page), "answer": CAPTCHA_ANSWER}
+    before = client.get_cookie("session").value
+    response = client.submit("/inscription/captcha", form)
+    follow(client, response, pushed="/inscription/envoye")
+    return form, before
+
+
+def test_back_to_the_captcha_once_passed_shows_the_mail_sent_page(app, any_client, mailbox):
+    passed_captcha(any_client)
+    response = any_client.get("/inscription/captcha")
+    assert response.status_code == 303 and response.headers["Location"] == "/inscription/envoye"
+    text = text_of(any_client.get(response.headers["Location"]))
+    assert "Vérifiez votre messagerie" in text and "marie.curie@exemple.fr" in text
+    assert "Complétez d'abord" not in text
+    assert len(mailbox()) == 1
+
+
+def test_a_second_click_on_valider_le_captcha_shows_the_mail_sent_page_and_sends_nothing(
+    app, any_client, mailbox
+):
+    """Without JavaScript a double click sends the form twice, the second
+    time with the cookie the browser had before the first answer."""
+    form, before = passed_captcha(any_client)
+    any_client.set_cookie("session", before)
+    response = any_client.submit("/inscription/captcha", form)
+    text = follow(any_client, response, pushed="/inscription/envoye")
+    assert "Vérifiez votre messagerie" in text and "marie.curie@exemple.fr" in text
+    assert len(mailbox()) == 1 and len(users(app)) == 1
+
+
+def test_two_clicks_at_once_on_valider_le_captcha_both_show_the_mail_sent_page(app, mailbox):
+    app.test_client_class = Client
+    first = app.test_client()
+    first.submit("/inscription/", PERSON)
+    page = first.get("/inscription/captcha").get_data(as_text=True)
+    second = app.test_client()
+    second.set_cookie("session", first.get_cookie("session").value)  # the same browser
+    form = {"challenge_id": challenge_on(page), "answer": CAPTCHA_ANSWER, "csrf_token": first.csrf_token()}
+
+    responses = post_at_once("/inscription/captcha", [first, second], [form, form])
+
+    assert [(r.status_code, r.headers["Location"]) for r in responses] == [(303, "/inscription/envoye")] * 2
+    assert len(mailbox()) == 1 and len(users(app)) == 1
+
+
+def test_attack_a_solved_captcha_sent_again_creates_nothing_more(app, client, mailbox):
+    """Replaying the form that passed the captcha, with the cookie of then,
+    signs up nothing and mails nothing: the challenge had its one attempt."""
+    form, before = passed_captcha(client)
+    for _ in range(3):
+        client.set_cookie("session", before)
+        client.submit("/inscription/captcha", form)
+    assert len(mailbox()) == 1 and len(users(app)) == 1
+    with app.app_context(), db.connection_context():
+        assert Token.select().count() == 1
+
+
+def test_step_two_after_a_passed_captcha_starts_empty(client):
+    passed_captcha(client)
+    text = text_of(client.get("/inscription/"))
+    assert "Curie" not in text and "Complétez d'abord" not in text
 
 
 def test_an_expired_challenge_is_refused(app, client):

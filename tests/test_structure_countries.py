@@ -134,6 +134,38 @@ def test_without_javascript_a_country_of_another_list_is_answered_next_to_the_fi
     assert structures(client.application)[0].country == "US"
 
 
+@pytest.mark.parametrize(
+    ("kind", "identifier", "message"),
+    [
+        ("tahiti", "A1234", "Polynésie française"),
+        ("ridet", "123", "Nouvelle-Calédonie"),
+        (HORS_UE, "AB_12", "hors de l'Union européenne"),
+    ],
+)
+def test_a_wrong_identifier_and_a_country_its_type_refuses_are_both_said_at_the_first_submit(
+    any_client, mailbox, kind, identifier, message
+):
+    """Not one « Soumettre » for the identifier, then another to learn that
+    France (the default, kept) does not go with the type: the rule between
+    the type and the country needs no valid identifier."""
+    sign_up(any_client, mailbox)
+    response = any_client.submit(
+        "/structure/nouvelle", {**STRUCTURE, "identifier_type": kind, "identifier": identifier}
+    )
+    assert response.status_code == 422
+    assert error_of(response, "identifier")
+    assert message in error_of(response, "country")
+
+
+def test_a_wrong_vat_number_names_no_country_to_choose(client, mailbox):
+    sign_up(client, mailbox)
+    response = client.submit(
+        "/structure/nouvelle", {**STRUCTURE, "identifier_type": UE, "identifier": "DE1", "country": "DE"}
+    )
+    assert response.status_code == 422 and error_of(response, "identifier")
+    assert 'id="country-error"' not in text_of(response)
+
+
 def test_without_javascript_a_button_brings_the_type_s_countries_before_any_submit(client, mailbox):
     """The page offers, inside <noscript>, a button that keeps what was typed
     (the draft) and comes back with the chosen type's identifier and countries."""

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, render_template, request, session
+from flask import Blueprint, flash, redirect, render_template, request, session, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
 
 import accounts
+import drafts
 import factors
 from forms.account import ActivationForm
 from rules.passwords import password_checks
@@ -20,7 +23,7 @@ def set_password(token: str):
     # Opening the link changes nothing: only the POST consumes the token.
     user = accounts.pending_activation(token)
     if user is None:
-        return page("activation/invalid_link.html", 410)
+        return _no_longer_valid(token)
     # The details the account will be saved with, shown to be checked: they
     # are those of the latest sign-up, which anyone could have typed.
     form = ActivationForm(obj=user, login_email=user.email)
@@ -31,7 +34,8 @@ def set_password(token: str):
         return invalid("activation/set_password.html", **context)
     user = accounts.activate(token, form.password.data, form.details())
     if user is None:
-        return page("activation/invalid_link.html", 410)
+        return _no_longer_valid(token)
+    drafts.forget_signup_sent()  # before sign_in starts a new session
     sign_in(user)
     factors.mark_reauthenticated()
     tell_next_page(JUST_ACTIVATED)  # step 5, after the enrolment when there is one
@@ -40,6 +44,19 @@ def set_password(token: str):
         session[factors.FLOW_KEY] = True
         return advance("factors.show")
     return advance("structure.choose")
+
+
+def _no_longer_valid(token: str):
+    """A link that activates nothing now. Opened again by its own account,
+    signed in here (Back or a reload after « Soumettre », a second click):
+    that account goes on to the step it is at, rather than being told to ask
+    for a new link or to sign in."""
+    if current_user.is_authenticated and accounts.activated_with(token, current_user):
+        flash(_("Votre compte est déjà activé."), "info")
+        if request.method == "POST":
+            return advance("structure.choose")
+        return redirect(url_for("structure.choose"), 303)
+    return page("activation/invalid_link.html", 410)
 
 
 @bp.post("/mot-de-passe/regles")

@@ -16,6 +16,7 @@ import mailer
 import uniform_time
 from forms.auth import EmailRequestForm
 from forms.registration import CaptchaForm, PersonalInfoForm
+from models import db
 from security import limit, mail_allowed
 from views import advance, draft_saved, invalid, page, renders, replace_url, shared_page
 
@@ -43,6 +44,14 @@ def _pending_email() -> str | None:
     return (_pending() or {}).get("email")
 
 
+def _told_sent(email: str):
+    """The mail-sent page for a sign-up this browser has finished already:
+    nothing is sent again."""
+    session[SENT_KEY] = email
+    session.setdefault(SENT_AT_KEY, time.time())
+    return advance(".sent") if request.method == "POST" else redirect(url_for(".sent"), 303)
+
+
 def _keep_typed(form: PersonalInfoForm, validated: dict | None = None):
     """Keep what was typed in step 2 (and, once valid, the validated data);
     returns when it was saved."""
@@ -53,6 +62,8 @@ def _keep_typed(form: PersonalInfoForm, validated: dict | None = None):
 @limit("SIGN_UP")
 def personal_info():
     kept, saved_at = drafts.load(drafts.SIGNUP)
+    if drafts.SIGNUP_SENT in kept:  # a sign-up finished: the next one starts afresh
+        kept, saved_at = {}, None
     if not kept and request.method == "GET":
         # Nothing typed yet: the empty step every new visitor sees alike.
         return shared_page(
@@ -107,6 +118,10 @@ def validate_field(name: str):
 def captcha():
     data = _pending()
     if data is None:
+        # Back, a reload or a second click once the captcha is passed: the
+        # mail-sent page, not an empty step 2 that reads as a failure.
+        if (sent_to := drafts.signup_sent()) is not None:
+            return _told_sent(sent_to)
         flash(_("Complétez d'abord vos informations personnelles."), "info")
         return redirect(url_for(".personal_info"), 303)
     form = CaptchaForm()
@@ -114,14 +129,21 @@ def captcha():
         return _captcha_step(email=data["email"])
     if not form.validate():
         return _captcha_step(form, status=422, email=data["email"])
-    if not challenges.solve(form.challenge_id.data, form.answer.data):
+    with db.atomic():
+        # The mark is written with the challenge's one attempt: a second
+        # click sent at the same time waits for both, and then finds it.
+        solved = challenges.solve(form.challenge_id.data, form.answer.data)
+        if solved:
+            drafts.mark_signup_sent(data["email"])
+    if not solved:
+        if (sent_to := drafts.signup_sent()) is not None:  # solved by this browser's other click, at once
+            return _told_sent(sent_to)
         # One attempt per challenge: a new one is drawn.
         form.answer.errors = [
             _("Les caractères saisis ne correspondent pas. Essayez avec cette nouvelle image.")
         ]
         form.answer.data = ""
         return _captcha_step(form, status=422, email=data["email"])
-    drafts.delete(drafts.SIGNUP)
     # The per-address limit stops mails only: the same page follows, and as
     # late as when the address has an account (its row is updated, its old
     # link revoked: a few milliseconds more than a new account).

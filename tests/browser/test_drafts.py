@@ -218,3 +218,20 @@ def test_the_language_switch_keeps_the_draft_the_search_link_set_aside(visitor):
     page.locator("#draft-set-aside").get_by_role("link").click()
     expect(visitor.identifier).to_have_value(drafted.siret)
     expect(visitor.field("Company name")).to_have_value(drafted.name)
+
+
+def test_back_to_the_captcha_once_passed_shows_the_mail_sent_page(any_visitor):
+    """Back from « Vérifiez votre messagerie »: the captcha step, asked for
+    again, answers with the mail-sent page (an empty step 2 saying
+    « Complétez d'abord vos informations personnelles » read as a failure)."""
+    visitor = any_visitor
+    person = visitor.create_account()
+    visitor.expect_step(pages.MAIL_SENT)
+    visitor.page.go_back()
+    visitor.expect_path("/inscription/envoye")
+    visitor.expect_step(pages.MAIL_SENT)
+    expect(visitor.page.locator("main")).to_contain_text(person.email)
+    expect(visitor.page.locator("main")).not_to_contain_text("Complétez d'abord")
+    check_axe(visitor.page, "courriel envoyé après retour")
+    visitor.page.go_back()
+    visitor.expect_step(pages.PERSONAL_INFO)
