@@ -239,6 +239,8 @@ class StructureDetails(Form):
         raise NotImplementedError
 
     def validate_country(self, field) -> None:
+        if field.errors:
+            return  # not a country of the list: said already, one message is enough
         code, identifier = self.identifier_for_country()
         if code:
             with field_error():

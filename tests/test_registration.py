@@ -291,6 +291,33 @@ def test_two_clicks_at_once_on_valider_le_captcha_both_show_the_mail_sent_page(a
     assert len(mailbox()) == 1 and len(users(app)) == 1
 
 
+def test_a_worker_failing_midway_leaves_the_same_answer_good_for_the_retry(app, client, mailbox, monkeypatch):
+    """The answer's one attempt, the account, its mail and the browser's mark
+    are one transaction: a failure between them (a worker killed, a database
+    gone) used to leave the challenge spent and the browser told « mail sent »
+    on its retry, with no account and no mail."""
+    import accounts
+
+    app.config["PROPAGATE_EXCEPTIONS"] = False
+    client.submit("/inscription/", PERSON)
+    page = client.get("/inscription/captcha").get_data(as_text=True)
+    form = {"challenge_id": challenge_on(page), "answer": CAPTCHA_ANSWER}
+    send_activation = accounts.send_activation
+
+    def fails(user):
+        send_activation(user)
+        raise RuntimeError("the worker dies here")
+
+    monkeypatch.setattr(accounts, "send_activation", fails)
+    assert client.submit("/inscription/captcha", form).status_code == 500
+    assert users(app) == [] and mailbox() == []
+    monkeypatch.setattr(accounts, "send_activation", send_activation)
+
+    response = client.submit("/inscription/captcha", form)  # the person presses again
+    assert response.status_code == 303 and response.headers["Location"] == "/inscription/envoye"
+    assert len(users(app)) == 1 and len(mailbox()) == 1
+
+
 def test_attack_a_solved_captcha_sent_again_creates_nothing_more(app, client, mailbox):
     """Replaying the form that passed the captcha, with the cookie of then,
     signs up nothing and mails nothing: the challenge had its one attempt."""

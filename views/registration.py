@@ -129,12 +129,22 @@ def captcha():
         return _captcha_step(email=data["email"])
     if not form.validate():
         return _captcha_step(form, status=422, email=data["email"])
-    with db.atomic():
-        # The mark is written with the challenge's one attempt: a second
-        # click sent at the same time waits for both, and then finds it.
-        solved = challenges.solve(form.challenge_id.data, form.answer.data)
+    # The challenge's one attempt, the account and its mail, and the mark that
+    # this browser's sign-up is done, in one transaction: a second click sent
+    # at the same time waits for it, then finds the mark; a worker dying
+    # midway leaves none of them, so the same answer sent again still counts.
+    # The per-address limit stops mails only: the same page follows, and as
+    # late as when the address has an account (its row is updated, its old
+    # link revoked: a few milliseconds more than a new account).
+    with uniform_time.held("sign_up") as branch:
+        with db.atomic():
+            solved = challenges.solve(form.challenge_id.data, form.answer.data)
+            if solved:
+                if mail_allowed("CAPTCHA_EMAIL", data["email"]):
+                    branch.slow = accounts.sign_up(data, language=i18n.current())
+                drafts.mark_signup_sent(data["email"])
         if solved:
-            drafts.mark_signup_sent(data["email"])
+            mailer.kick_queued()  # the delivery thread's start, held too
     if not solved:
         if (sent_to := drafts.signup_sent()) is not None:  # solved by this browser's other click, at once
             return _told_sent(sent_to)
@@ -144,13 +154,6 @@ def captcha():
         ]
         form.answer.data = ""
         return _captcha_step(form, status=422, email=data["email"])
-    # The per-address limit stops mails only: the same page follows, and as
-    # late as when the address has an account (its row is updated, its old
-    # link revoked: a few milliseconds more than a new account).
-    with uniform_time.held("sign_up") as branch:
-        if mail_allowed("CAPTCHA_EMAIL", data["email"]):
-            branch.slow = accounts.sign_up(data, language=i18n.current())
-        mailer.kick_queued()  # the delivery thread's start, held too
     session[SENT_KEY] = data["email"]
     session[SENT_AT_KEY] = time.time()
     return advance(".sent")

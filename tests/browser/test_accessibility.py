@@ -80,7 +80,11 @@ def test_every_page_and_error_state(any_visitor, request, console_allows):
     visitor.expect_structure_step()
     check_page(page, shots, "structure")
 
-    page.goto(link)  # used already
+    page.goto(link)  # used already, by this signed-in account: on to step 5
+    visitor.expect_structure_step()
+    expect(page.locator("main")).to_contain_text("Votre compte est déjà activé.")
+    visitor.sign_out()
+    page.goto(link)  # used already, seen by nobody signed in
     expect(visitor.heading).to_have_text(re.compile("plus valable"))
     check_page(page, shots, "lien expire")
     page.goto("/nulle-part")

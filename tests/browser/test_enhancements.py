@@ -139,23 +139,24 @@ def test_back_forward_and_reload_show_the_right_step(visitor):
 
 
 def test_back_to_a_step_already_done_shows_where_the_server_sends_under_its_address(visitor):
-    """Back from « Vérifiez votre messagerie »: the captcha is done, the
-    server sends to step 2, and the address bar says step 2 too."""
+    """Back from « Vérifiez votre messagerie » to the captcha's address: the
+    captcha is done, the server sends to the mail-sent page, and the address
+    bar says that page too."""
     page = visitor.page
     visitor.create_account()
     visitor.mark_document()
     page.go_back()
-    visitor.expect_step(PERSONAL_INFO)
-    visitor.expect_path("/inscription/")
+    visitor.expect_step(MAIL_SENT)
+    visitor.expect_path("/inscription/envoye")
     visitor.expect_same_document()
     page.reload()  # the address shown is the page shown
-    visitor.expect_step(PERSONAL_INFO)
+    visitor.expect_step(MAIL_SENT)
 
 
 def test_back_to_an_address_that_now_answers_an_error_shows_the_error_page(visitor, console_allows):
-    """Back to the activation link once it is used: the server answers 410,
-    and the page shown is its « lien n'est plus valable », not step 5 under
-    the link's address."""
+    """Back to the activation link once it is used and its account signed
+    out: the server answers 410, and the page shown is its « lien n'est plus
+    valable », not the page before under the link's address."""
     console_allows += [r"status of 410", r"htmx:historyCacheMissLoadError"]
     page = visitor.page
     visitor.create_account()
@@ -163,9 +164,24 @@ def test_back_to_an_address_that_now_answers_an_error_shows_the_error_page(visit
     visitor.open_activation_link()
     visitor.set_password(visitor.person.password)
     visitor.expect_structure_step()
-    page.go_back()
+    visitor.sign_out()
+    page.go_back()  # step 5, which now asks to sign in
+    page.go_back()  # the link
     visitor.expect_step("Ce lien n'est plus valable")
     assert page.url == link
+
+
+def test_back_to_the_used_activation_link_of_the_signed_in_account_goes_on_to_step_5(visitor):
+    """Back to the link just used, still signed in: step 5 again, saying the
+    account is active already, under step 5's address."""
+    page = visitor.page
+    visitor.create_account()
+    visitor.open_activation_link()
+    visitor.set_password(visitor.person.password)
+    visitor.expect_structure_step()
+    page.go_back()
+    visitor.expect_structure_step()
+    expect(page.locator("main")).to_contain_text("Votre compte est déjà activé.")
 
 
 def test_a_live_check_left_waiting_is_not_sent_once_the_form_is(visitor):
