@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 import secrets
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
 
 from flask import current_app, session
@@ -27,6 +27,7 @@ ACCOUNT = "account"
 CARRIED = "carried"  # a page's form, over the language switch without JavaScript (carry)
 CARRIED_PAGE = "carried"  # in the session: the page it is for (no query without one)
 PAGE = "_page"  # in a carried draft: the page it is for
+FOR = "_for"  # in a carried draft: the account that alone gets it back (a session that ended)
 # Step 2's draft once the captcha is passed: nothing typed, only the address
 # the activation mail went to, for as long as its link lives (``signup_sent``).
 SIGNUP_SENT = "sent"
@@ -125,7 +126,7 @@ def data_of(draft: Draft) -> dict:
 # What a draft keeps for the page itself, not typed by its holder: the page
 # a carried form is for, and what an edit form showed (a copy, encoded, of
 # data shown elsewhere). « Mes données » and the data file leave them out.
-KEPT_FOR_THE_PAGE = frozenset({PAGE, "seen"})
+KEPT_FOR_THE_PAGE = frozenset({PAGE, FOR, "seen"})
 
 
 def held_typed(draft: Draft) -> dict:
@@ -173,29 +174,66 @@ def mark(saved_at: datetime | None) -> str:
     return saved_at.isoformat() if saved_at is not None else ""
 
 
-def carry(page: str, fields: dict[str, str], user: User | None = None) -> None:
+def carry(
+    page: str, fields: dict[str, str], user: User | int | None = None, for_account: int | None = None
+) -> None:
     """Keep what a page's form held when the language switch was sent from
     it (without JavaScript), for that page's next showing in this browser
-    only (``take_carried``); never a secret field (``LanguageForm.carried``).
+    only (``take_carried``); never a secret field (``forms.typed_fields``).
     Kept flat, as a step's draft is (« Mes données » lists it the same way),
-    with the page under a name no field has."""
-    data = {name: _bounded(name, value) for name, value in fields.items() if name != PAGE}
-    Draft.keep(_browser_key(CARRIED, create=True), json.dumps({**data, PAGE: page}), _ttl(CARRIED), user)
+    with the page under a name no field has. With ``for_account``, only that
+    account gets it back, once signed in again (``carry_over_sign_in``)."""
+    data = {name: _bounded(name, value) for name, value in fields.items() if name not in (PAGE, FOR)}
+    data[PAGE] = page
+    ttl = _ttl(CARRIED)
+    if for_account is not None:
+        data[FOR] = for_account
+        ttl = SIGN_IN_AGAIN
+    Draft.keep(_browser_key(CARRIED, create=True), json.dumps(data), ttl, user)
     session[CARRIED_PAGE] = page
 
 
-def take_carried(page: str) -> dict[str, str]:
+# How long what was sent after the session ended waits for its account to
+# sign in again (finding a password, a second factor).
+SIGN_IN_AGAIN = timedelta(minutes=30)
+
+
+def _carried_record() -> tuple[str | None, dict]:
+    """This browser's carried record: its key, and what it holds."""
+    key = _browser_key(CARRIED, create=False)
+    draft = Draft.live(key) if key else None
+    return key, (data_of(draft) if draft is not None else {})
+
+
+def take_carried(page: str, account_id: int | None = None) -> dict[str, str]:
     """What ``carry`` kept for ``page`` in this browser, once: {} on any
-    other page (it waits for its own, briefly) or when nothing was kept."""
+    other page (it waits for its own, briefly), when nothing was kept, or
+    when it is kept for an account that is not the one signed in."""
     if session.get(CARRIED_PAGE) != page:
         return {}
     del session[CARRIED_PAGE]
-    key = _browser_key(CARRIED, create=False)
-    draft = Draft.live(key) if key else None
-    if draft is None:
+    key, data = _carried_record()
+    if not data:
         return {}
     Draft.drop(key)
-    data = data_of(draft)
-    if data.pop(PAGE, None) != page:
+    if data.pop(PAGE, None) != page or data.pop(FOR, None) not in (None, account_id):
         return {}
     return {name: _bounded(name, value) for name, value in data.items() if isinstance(value, str)}
+
+
+def carry_over_sign_in(user: User) -> Callable[[], None]:
+    """Signing in starts a fresh session, and with it a fresh draft id. What
+    this browser sent for ``user`` after its session ended (``carry`` with
+    ``for_account``) is read before, and ``carry``-ied again under the new
+    session by the function returned, to call once it has started. What was
+    kept for another account is dropped."""
+    if CARRIED_PAGE not in session:
+        return lambda: None
+    key, data = _carried_record()
+    if key is None or FOR not in data:
+        return lambda: None  # the language switch's: for the page it is on, not for a sign-in
+    Draft.drop(key)
+    if data[FOR] != user.id or not isinstance(page := data.get(PAGE), str):
+        return lambda: None
+    fields = {name: value for name, value in data.items() if isinstance(value, str) and name != PAGE}
+    return lambda: carry(page, fields, user, for_account=user.id)

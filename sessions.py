@@ -19,6 +19,7 @@ from flask_login import login_user, logout_user
 from itsdangerous import URLSafeTimedSerializer
 
 import breach
+import drafts
 import i18n
 import signing
 from models import User, UserSession, db
@@ -69,10 +70,12 @@ def _announce_token(response):
 def start(user: User) -> None:
     """Sign ``user`` in on a fresh session, the account's last sign-in. A
     language chosen before signing in becomes the account's."""
-    _clear(keep_token=False)
     with db.atomic():
+        carried_over = drafts.carry_over_sign_in(user)
+        _clear(keep_token=False)
         session[KEY] = UserSession.open(user)
         user.record_sign_in()
+        carried_over()
         language = i18n.chosen(session.get(i18n.SESSION_KEY))
         if language:
             user.choose_language(language)
@@ -83,6 +86,16 @@ def load_user(session_id: str) -> User | None:
     """Flask-Login's user loader: the account, if its epoch has not moved and
     this session is still listed."""
     return UserSession.signed_in_user(session_id, session.get(KEY), max_age())
+
+
+def ended_account() -> User | None:
+    """The active account this browser's session was signed in to, when
+    that session has ended: its signed cookie still names it (Flask-Login's
+    "user:epoch"), though it no longer signs anyone in."""
+    user_id = str(session.get("_user_id", "")).partition(":")[0]
+    if not user_id.isdigit() or len(user_id) > 18:
+        return None
+    return User.get_or_none((User.id == int(user_id)) & (User.status == User.ACTIVE))
 
 
 def end() -> None:

@@ -101,6 +101,24 @@ def _forms(cls: type = Form) -> Iterator[type]:
         yield from _forms(subclass)
 
 
+MAX_TYPED = 60  # fields kept of a form sent elsewhere: more than any page's form has
+
+
+def typed_fields(formdata, own: frozenset[str] = frozenset()) -> dict[str, str]:
+    """What a page's form held, sent somewhere that keeps it for that page
+    (the language switch, a form sent after its session ended): each
+    field's first value, at most ``MAX_TYPED`` of them; never a secret field
+    of any form (nor the CSRF token), nor the names in ``own``."""
+    kept = {}
+    never = secret_names()
+    for name, value in formdata.items():
+        if len(kept) == MAX_TYPED:
+            break
+        if name not in own and name not in never and len(name) <= 100:
+            kept[name] = value  # bounded as a draft's (drafts.carry)
+    return kept
+
+
 @cache
 def secret_names() -> frozenset[str]:
     """The names of the secret fields of every form of the portal, and the

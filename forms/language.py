@@ -7,9 +7,7 @@ from wtforms import HiddenField, SelectChoice, SelectField
 from wtforms.validators import InputRequired
 
 import i18n
-from forms import Form, secret_names
-
-MAX_CARRIED = 60  # fields: more than any page's form has
+from forms import Form, typed_fields
 
 
 class LanguageForm(Form):
@@ -35,12 +33,5 @@ class LanguageForm(Form):
 
     def carried(self) -> dict[str, str]:
         """What the page's form held, when the switch was sent from it
-        (its button is then that form's, without JavaScript): each field's
-        first value; never a secret field of any form, nor the switch's own."""
-        kept = {}
-        for name, value in request.form.items():
-            if len(kept) == MAX_CARRIED:
-                break
-            if name not in self.OWN and name not in secret_names() and len(name) <= 100:
-                kept[name] = value  # bounded as a draft's (drafts.carry)
-        return kept
+        (its button is then that form's, without JavaScript)."""
+        return typed_fields(request.form, self.OWN)

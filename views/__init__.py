@@ -38,9 +38,12 @@ from werkzeug.urls import iri_to_uri
 
 import breach
 import devices
+import drafts
 import i18n
 import sessions
 import signing
+from forms import typed_fields
+from models import db
 
 if TYPE_CHECKING:
     from models import User
@@ -173,15 +176,41 @@ def sign_in_first() -> Response:
     htmx the whole page goes to the sign-in form: swapped into a piece of
     the page, it would nest a page in a page."""
     login = current_app.login_manager
-    flash(str(login.login_message), login.login_message_category)
     if request.method == "GET":
         there = page_to_show(request.full_path.rstrip("?"))
     else:
         there = page_to_show(current_page_path(), referrer_path())
+    if there and request.method == "POST" and _kept_for_the_account(there):
+        flash(
+            _("Votre session a pris fin. Connectez-vous : ce que vous avez saisi vous attend sur la page."),
+            "info",
+        )
+    else:
+        flash(str(login.login_message), login.login_message_category)
     url = url_for("auth.login", next=there) if there else url_for("auth.login")
     if request.htmx:
         return client_redirect(url)
     return redirect(url)
+
+
+SESSION_ENDED_KEPT = _l(
+    "Votre session a pris fin. Connectez-vous : ce que vous avez saisi vous attend sur la page."
+)
+
+
+def _kept_for_the_account(there: str) -> bool:
+    """A form sent after its session ended (signed out elsewhere, too old):
+    what it held, but its secrets, waits on the server for the page it was
+    sent from, for the account the session was signed in to only, once it
+    signs in again in this browser (drafts.carry_over_sign_in). A visitor
+    who never signed in has nothing to get back."""
+    account = sessions.ended_account()
+    fields = typed_fields(request.form) if account is not None else {}
+    if not fields:
+        return False
+    with db.atomic():
+        drafts.carry(there, fields, account, for_account=account.id)
+    return True
 
 
 def page(template: str, status: int = 200, **context) -> Response:

@@ -42,4 +42,5 @@ def _carried_back() -> None:
     """The page the switch was sent from, shown again: its forms take back
     what was typed in them (forms.Form). Only a GET, only that page."""
     if drafts.CARRIED_PAGE in session and request.method == "GET":
-        g.carried = drafts.take_carried(here())
+        account = current_user.id if current_user.is_authenticated else None
+        g.carried = drafts.take_carried(here(), account)
