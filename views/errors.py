@@ -88,9 +88,24 @@ def too_many_requests(_error: RateLimitExceeded):
 
 
 def csrf_error(_error):
+    """400. A form sent in place (htmx) keeps its page and what was typed: the
+    notice goes into the flash region and the answer names the session's
+    token (sessions._announce_token), so sending the form again works. Its
+    token had gone stale: a sign-in in another tab renews it, an ended
+    session drops it. Only the page itself could have sent that header."""
+    if request.htmx:
+        g.csrf_renewed = True
+        notice = render_template("errors/_notice.html", text=str(STALE_FORM))
+        return retarget(make_response(notice, 400), FLASHES, "innerHTML")
     return render_error(
         400, _("Votre session a expiré ou le formulaire n'est plus valide. Rechargez la page et recommencez.")
     )
+
+
+STALE_FORM = _l(
+    "Cette page n'était plus à jour, ce formulaire n'a pas été envoyé. Ce que vous avez saisi est conservé : "
+    "envoyez-le de nouveau."
+)
 
 
 def database_unavailable(error: Exception):

@@ -176,3 +176,23 @@ def test_mon_compte_s_language_switch_keeps_what_the_page_showed(open_visitor):
     expect(earlier.page.locator("#flashes")).to_contain_text("Your information has been saved.")
     expect(earlier.field("First name")).to_have_value("Ève Denise")
     expect(earlier.field("Phone")).to_have_value("+33612345678")
+
+
+def test_a_form_gone_stale_in_a_tab_keeps_what_was_typed_and_is_sent_again(open_visitor, console_allows):
+    """Signing out and in again in one tab renews the session's token: the
+    other tab's form, sent, used to be replaced by the 400 page, and what was
+    typed in it lost. It stays, with a notice; sent again, it is saved."""
+    console_allows += [r"status of 400", r"Response Status Error Code 400"]
+    person = new_person("jeton", first_name="Ada", last_name="Lovelace")
+    earlier, later = two_tabs(open_visitor, True, person, open_account, ACCOUNT)
+    later.sign_out()
+    later.sign_in(person)
+    later.expect_signed_in(person)
+
+    earlier.field("Prénom").fill("Augusta Ada")
+    earlier.button("Enregistrer mes informations").click()
+    expect(earlier.page.locator("#flashes")).to_contain_text("Cette page n'était plus à jour")
+    expect(earlier.field("Prénom")).to_have_value("Augusta Ada")
+    earlier.button("Enregistrer mes informations").click()
+    expect(earlier.page.locator("#flashes")).to_contain_text("Vos informations ont été enregistrées.")
+    expect(earlier.field("Prénom")).to_have_value("Augusta Ada")
