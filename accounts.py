@@ -161,11 +161,24 @@ def activated_with(raw_token: str, user: User) -> bool:
     return user.status == User.ACTIVE and Token.owner_id(raw_token, Token.ACTIVATION) == user.id
 
 
-def activate(raw_token: str, password: str, details: dict) -> User | None:
+# Whether a link may go to a contact address: the account, the address (the
+# limits: security.ContactLinks).
+LinkAllowed = Callable[[User, str], bool]
+
+
+def _always(_user: User, _address: str) -> bool:
+    return True
+
+
+def activate(
+    raw_token: str, password: str, details: dict, link_allowed: LinkAllowed = _always
+) -> User | None:
     """Consume the link, save the details checked on the activation page and
     set the first password; None if the link was used, revoked or expired
     meanwhile (of two concurrent submits, one wins). A contact e-mail other
-    than the login e-mail gets its confirmation link now."""
+    than the login e-mail gets its confirmation link now, if ``link_allowed``
+    lets it go: else the account is active all the same, the link withheld
+    (« Renvoyer le lien de confirmation » in « Mon compte », later)."""
     password_hash = hash_password(password)  # slow: outside the write lock
     with db.atomic():
         token = Token.consume(raw_token, Token.ACTIVATION)
@@ -175,7 +188,7 @@ def activate(raw_token: str, password: str, details: dict) -> User | None:
         if not user.activate(password_hash, details):
             return None  # no longer pending
         audit.record(Event.ACCOUNT_ACTIVATED, user)
-        _confirm_contact_email(user)
+        _confirm_contact_email(user, link_allowed)
         return user
 
 
@@ -321,37 +334,34 @@ def change_password(user: User, current: str, new: str) -> bool:
     return True
 
 
-# Whether a link may go to a contact address (the limits: views/account.py).
-LinkAllowed = Callable[[User], bool]
-
-
-def _always(_user: User) -> bool:
-    return True
-
-
 @dataclass(frozen=True)
 class ProfileSaved:
     changed: list[str]  # the names of the fields changed
-    link_withheld: bool = False  # a new contact e-mail's link held back by ``link_allowed``
+    # Nothing saved: the new contact e-mail's link was held back by ``link_allowed``.
+    too_many_links: bool = False
 
 
 def update_profile(user: User, data: dict, link_allowed: LinkAllowed = _always) -> ProfileSaved:
     """Save the editable identity fields, only while they are still those the
     edit was checked against (else ChangedMeanwhile). A new contact e-mail
     (other than the login one) is mailed its confirmation link if
-    ``link_allowed`` lets it go; else the change is kept and the link
-    withheld (« Renvoyer » later)."""
+    ``link_allowed`` lets it go; else nothing is saved (``too_many_links``):
+    an address no link can confirm would only wait unconfirmed."""
     changed = [name for name in User.PROFILE if getattr(user, name) != data[name]]
     if not changed:
         return ProfileSaved([])
-    sent = None
+    contact = data["contact_email"]
+    if "contact_email" in changed and contact != user.email and not link_allowed(user, contact):
+        with db.atomic():
+            audit.record(Event.PROFILE_UPDATED, user, Outcome.THROTTLED, fields=changed)
+        return ProfileSaved([], too_many_links=True)
     with db.atomic():
         if not user.update_profile({name: data[name] for name in changed}):
             raise ChangedMeanwhile
         if "contact_email" in changed:
-            sent = _confirm_contact_email(user, link_allowed)
+            _confirm_contact_email(user)
         audit.record(Event.PROFILE_UPDATED, user, fields=changed)
-    return ProfileSaved(changed, link_withheld=sent is False)
+    return ProfileSaved(changed)
 
 
 # --------------------------------------------------------------------------- contact e-mail
@@ -363,7 +373,7 @@ def _confirm_contact_email(user: User, link_allowed: LinkAllowed = _always) -> b
     there is nothing to confirm, False when ``link_allowed`` held it back."""
     if user.contact_email_confirmed:
         return None
-    if not link_allowed(user):
+    if not link_allowed(user, user.contact_email):
         return False
     _send_link(user, Token.CONTACT, _l("Confirmez votre adresse de contact"), recipient=user.contact_email)
     return True

@@ -142,10 +142,13 @@ DEFAULTS = {
     "RATELIMIT_SIRENE_LOOKUP": "120 per hour",
     "RATELIMIT_RESEND": "10 per hour; 50 per day",
     "RATELIMIT_RESEND_EMAIL": "3 per 15 minutes; 10 per day",
-    # Links confirming a contact e-mail (« Mon compte »): to one address, and
-    # sent by one account, whatever the changes of address in between.
+    # Links confirming a contact e-mail (« Mon compte », and the activation of
+    # a sign-up that named one): to one address, sent by one account whatever
+    # the changes of address in between, and caused from one client address
+    # (its accounts together; the captcha bounds how many it makes).
     "RATELIMIT_CONTACT_EMAIL": "3 per 15 minutes; 10 per day",
     "RATELIMIT_CONTACT_EMAIL_ACCOUNT": "5 per hour; 20 per day",
+    "RATELIMIT_CONTACT_EMAIL_CLIENT": "30 per hour; 100 per day",
     "RATELIMIT_PASSWORD_CHANGE": "10 per 15 minutes",
     "RATELIMIT_PASSWORD_CHANGE_EMAIL": "5 per 15 minutes",
     "RATELIMIT_ADMIN": "60 per minute; 1000 per day",  # each action of « Administration »

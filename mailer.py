@@ -246,7 +246,12 @@ def deliver_due(limit: int = 100, stop: Callable[[], bool] | None = None) -> Del
         except Exception as exc:  # noqa: BLE001 - one bad mail must not stop the others
             error = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
             item.mark_failed(error)
-            current_app.logger.warning("Mail %s to %s not delivered: %r", item.id, item.recipient, exc)
+            current_app.logger.warning(
+                "Mail %s (to @%s) not delivered: %s",
+                item.id,
+                item.recipient.rpartition("@")[2],
+                logged_reason(exc, item.recipient),
+            )
             delivery.failed += 1
             if isinstance(exc, UNREACHABLE):
                 delivery.unreachable = error
@@ -255,6 +260,24 @@ def deliver_due(limit: int = 100, stop: Callable[[], bool] | None = None) -> Del
             item.mark_sent()
             delivery.sent += 1
     return delivery
+
+
+def logged_reason(exc: Exception, recipient: str) -> str:
+    """Why a delivery failed, for the logs, which are kept and read outside
+    the portal's control: the error's kind and the server's codes, never the
+    address (an SMTP refusal names it, and servers echo it in their text).
+    The whole error stays with the mail (« Administration » › « Courriels »)."""
+    kind = type(exc).__name__
+    if isinstance(exc, smtplib.SMTPRecipientsRefused):
+        codes = sorted({str(code) for code, _text in exc.recipients.values()})
+        return f"{kind} ({', '.join(codes)})"
+    if isinstance(exc, smtplib.SMTPResponseException):
+        return f"{kind} ({exc.smtp_code})"
+    text = str(exc)
+    local = recipient.rpartition("@")[0]
+    if not text or recipient.lower() in text.lower() or (local and local.lower() in text.lower()):
+        return kind
+    return f"{kind}: {text}"
 
 
 def _send(message: PortalMessage) -> None:

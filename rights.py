@@ -186,13 +186,17 @@ def export(user: User, held: Holdings | None = None) -> dict:
     }
 
 
-def _own_structure(membership: Membership) -> dict:
+def holds_own_details(membership: Membership) -> bool:
     """A « Particulier » is its holder: its details (name, address, e-mail,
-    phone) are their personal data, given to its members. A company's are not."""
-    structure = membership.structure
-    if structure.identifier_type != PARTICULIER or membership.status != Membership.ACTIVE:
+    phone) are their personal data, given to its members. A company's are
+    not. The file and the page (« Mes données ») both follow this."""
+    return membership.structure.identifier_type == PARTICULIER and membership.status == Membership.ACTIVE
+
+
+def _own_structure(membership: Membership) -> dict:
+    if not holds_own_details(membership):
         return {}
-    return {"coordonnees": {name: getattr(structure, name) for name in Structure.DETAILS}}
+    return {"coordonnees": {name: getattr(membership.structure, name) for name in Structure.DETAILS}}
 
 
 def drafts_of(user: User) -> list[Draft]:

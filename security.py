@@ -217,10 +217,20 @@ def mail_allowed(setting: str, email: str | None) -> bool:
     """Counts one mail to ``email`` against ``RATELIMIT_<setting>``; False once
     the limit is reached. Per-address limits stop mails, never the person's
     next step: the page answered is the same either way."""
-    if not current_app.config["RATELIMIT_ENABLED"] or not email_key(email):
+    return _mail_counted(setting, email_key(email))
+
+
+def mail_allowed_from_client(setting: str) -> bool:
+    """Counts one mail caused by this request's client address against
+    ``RATELIMIT_<setting>``; False once the limit is reached."""
+    return _mail_counted(setting, "client:" + client_key())
+
+
+def _mail_counted(setting: str, key: str) -> bool:
+    if not current_app.config["RATELIMIT_ENABLED"] or not key:
         return True
     items = parse_many(current_app.config[f"RATELIMIT_{setting}"])
-    keys = ("mail", setting, email_key(email))
+    keys = ("mail", setting, key)
     # hit() checks and counts at once (atomic in the store): concurrent
     # requests cannot all pass a separate test() first.
     try:
@@ -235,6 +245,29 @@ def mail_allowed(setting: str, email: str | None) -> bool:
             "Rate-limit storage unreachable: a mail limit counted in memory."
         )
         return all([_memory_limiter().hit(item, *keys) for item in items])
+
+
+class ContactLinks:
+    """Whether a link confirming a contact e-mail may go (``accounts``'
+    ``link_allowed``): counted by account, then by client address, then by
+    the address it goes to (``RATELIMIT_CONTACT_EMAIL_ACCOUNT``, ``…_CLIENT``,
+    ``RATELIMIT_CONTACT_EMAIL``), each counted only when those before let it
+    through: an account past its own limit spends neither its colleagues'
+    allowance (one office address) nor the target's. One answer
+    whichever limit refused: it tells nothing of the address. ``withheld``
+    says afterwards whether a link was held back."""
+
+    def __init__(self):
+        self.withheld = False
+
+    def __call__(self, user, address: str) -> bool:
+        allowed = (
+            mail_allowed("CONTACT_EMAIL_ACCOUNT", user.email)
+            and mail_allowed_from_client("CONTACT_EMAIL_CLIENT")
+            and mail_allowed("CONTACT_EMAIL", address)
+        )
+        self.withheld = self.withheld or not allowed
+        return allowed
 
 
 @cache

@@ -4,11 +4,13 @@ reset, resend and sign-up stop mails, never the person's next step."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from models import OutboxMail, User, db
 from tests.support.app import Client, HtmxClient, clean_environment, make_app, outbox
-from tests.support.constants import PASSWORD
+from tests.support.constants import CAPTCHA_ANSWER, PASSWORD
 from tests.support.signup import PERSON, Signup, challenge_on
 
 EMAIL = "marie.curie@exemple.fr"
@@ -194,26 +196,38 @@ def test_resend_by_strangers_does_not_block_the_owner_page(portal):
 def test_my_account_mails_no_address_without_end_attack_contact_email_mail_bomb(portal):
     """Switching the contact e-mail back and forth mailed a link each time:
     a signed-in account could mail any address without end. The links stop
-    at the limits (per address, per account); the change is still saved,
-    and the person is told that no link left."""
+    at the limits (per address, per account); past them the new address is
+    refused next to its field (422), the current one kept."""
     site = portal(RATELIMIT_CONTACT_EMAIL="3 per hour", RATELIMIT_CONTACT_EMAIL_ACCOUNT="5 per hour")
     owner = site.browser()
     signup = Signup(owner, site.outbox)
     signup.create_account()
     signup.activate()
     victims = ["victime@exemple.org", "victime2@exemple.org"]
+    answers = []
     for turn in range(8):
         contact = victims[turn % 2]
         profile = {"first_name": "Marie", "last_name": "Curie", "phone": "", "contact_email": contact}
-        response = owner.submit("/mon-compte/informations", profile)
-        assert response.status_code in (200, 303)
+        answers.append(owner.submit("/mon-compte/informations", profile))
     assert [len(site.outbox(victim)) for victim in victims] == [3, 2]  # the account's 5, each address ≤ 3
-    assert "Trop de liens de confirmation" in follow_text(owner, response)
+    # The sixth change is refused; the seventh names the address kept: nothing to save.
+    assert [answer.status_code for answer in answers[5:]] in ([422, 303, 422], [422, 200, 422])
+    assert_too_many_links_at_field(answers[-1])
     with site.app.app_context(), db.connection_context():
-        assert User.by_email(EMAIL).contact_email == victims[1]  # the change itself is kept
+        assert User.by_email(EMAIL).contact_email == victims[0]  # the fifth change, the last with a link
     resent = owner.submit("/mon-compte/adresse-de-contact/renvoyer")
     assert "Trop de liens de confirmation" in follow_text(owner, resent)
-    assert len(site.outbox(victims[1])) == 2
+    assert len(site.outbox(victims[0])) == 3
+
+
+def assert_too_many_links_at_field(response) -> None:
+    """The refusal is the contact e-mail field's error, linked to it."""
+    text = response.get_data(as_text=True)
+    assert response.status_code == 422
+    error = text.split('id="contact_email-error"', 1)[1].split("</p>", 1)[0]
+    assert "Trop de liens de confirmation ont été envoyés" in error
+    [control] = re.findall(r'<input[^>]*\bid="contact_email"[^>]*>', text)
+    assert "contact_email-error" in control and 'aria-invalid="true"' in control
 
 
 def follow_text(browser, response) -> str:
@@ -242,3 +256,92 @@ def test_one_address_gets_no_more_links_from_many_accounts_attack_contact_email_
     assert len(site.outbox(victim)) == 2 and len(site.outbox(other)) == 2
     assert "Trop de liens de confirmation" in answers[-2]  # the third account's link to the victim
     assert "Trop de liens de confirmation" not in answers[0]
+
+
+def activated_account(site, email: str, address: str, contact: str = ""):
+    """An account signed up and activated from ``address``, naming ``contact``
+    at step 2; its browser and the activation's answer."""
+    browser = site.browser()
+    signup = Signup(browser, site.outbox)
+    signup.personal_info(email=email, email_confirm=email, contact_email=contact, **at(address))
+    page = browser.get("/inscription/captcha", **at(address)).get_data(as_text=True)
+    browser.submit(
+        "/inscription/captcha", {"challenge_id": challenge_on(page), "answer": CAPTCHA_ANSWER}, **at(address)
+    )
+    path = signup.activation_path(email)
+    answer = browser.submit(path, {"password": PASSWORD, "password_confirm": PASSWORD}, **at(address))
+    return browser, answer
+
+
+def test_attack_sign_ups_naming_one_contact_address_mail_it_within_its_limit(portal):
+    """Step 2's contact e-mail is mailed its link at activation, and those
+    links counted against no limit: accounts signed up from as many client
+    addresses, each naming the victim, mailed her once each. They now count
+    against the victim's limit; past it the account is active all the same,
+    told that no link left."""
+    site = portal(RATELIMIT_CONTACT_EMAIL="2 per hour")
+    victim = "victime@exemple.org"
+    answers = []
+    for n in range(4):
+        browser, answer = activated_account(site, f"compte{n}@exemple.fr", f"203.0.113.{n}", contact=victim)
+        assert answer.status_code in (200, 303)
+        answers.append(follow_text(browser, answer))
+    assert len(site.outbox(victim)) == 2
+    assert "Trop de liens de confirmation" not in answers[1]
+    assert "aucun lien n&#39;est parti vers votre adresse de contact" in answers[2]
+    with site.app.app_context(), db.connection_context():
+        last = User.by_email("compte3@exemple.fr")
+        assert last.is_active and last.contact_email == victim and not last.contact_email_confirmed
+
+
+def test_attack_accounts_of_one_client_address_share_its_contact_links(portal):
+    """Each account had its own allowance of contact links, and a client
+    address may make many accounts: one address could mail the accounts'
+    allowances together. They now share the address's limit."""
+    site = portal(RATELIMIT_CONTACT_EMAIL_CLIENT="4 per hour", RATELIMIT_CONTACT_EMAIL_ACCOUNT="3 per hour")
+    answers = []
+    for n in range(3):
+        browser, _answer = activated_account(site, f"compte{n}@exemple.fr", "203.0.113.7")
+        for turn in range(3):
+            profile = {
+                "first_name": "Marie",
+                "last_name": "Curie",
+                "phone": "",
+                "contact_email": f"c{n}-{turn}@exemple.org",
+            }
+            answers.append(browser.submit("/mon-compte/informations", profile, **at("203.0.113.7")))
+    sent = [mail for mail in site.outbox() if mail.recipient.endswith("@exemple.org")]
+    assert len(sent) == 4
+    assert_too_many_links_at_field(answers[-1])
+    # Another client address is not held back by this one.
+    browser, _answer = activated_account(site, "ailleurs@exemple.fr", "198.51.100.8")
+    profile = {"first_name": "Marie", "last_name": "Curie", "phone": "", "contact_email": "d@exemple.org"}
+    assert browser.submit("/mon-compte/informations", profile, **at("198.51.100.8")).status_code in (200, 303)
+    assert len(site.outbox("d@exemple.org")) == 1
+
+
+def test_attack_contact_link_refusal_tells_nothing_of_the_address(portal):
+    """Refused by the address's limit (others mailed it: it may be someone's
+    contact address) or by the account's own, the answer is the same, and
+    the same for an address that is another account's login e-mail."""
+    site = portal(RATELIMIT_CONTACT_EMAIL="1 per hour", RATELIMIT_CONTACT_EMAIL_ACCOUNT="3 per hour")
+    _browser, _answer = activated_account(site, "autre@exemple.fr", "198.51.100.1")
+    first, _answer = activated_account(site, "premier@exemple.fr", "198.51.100.2")
+    second, _answer = activated_account(site, "second@exemple.fr", "198.51.100.3")
+
+    def change(browser, contact, address):
+        profile = {"first_name": "Marie", "last_name": "Curie", "phone": "", "contact_email": contact}
+        return browser.submit("/mon-compte/informations", profile, **at(address))
+
+    assert change(first, "victime@exemple.org", "198.51.100.2").status_code in (200, 303)
+    by_address = change(second, "victime@exemple.org", "198.51.100.3")  # the victim's limit
+    assert change(second, "autre@exemple.fr", "198.51.100.3").status_code in (200, 303)
+    assert change(second, "x@exemple.org", "198.51.100.3").status_code in (200, 303)
+    by_account = change(second, "autre2@exemple.org", "198.51.100.3")  # the account's limit
+    assert_too_many_links_at_field(by_address)
+    assert_too_many_links_at_field(by_account)
+
+    def field_error(response):
+        return response.get_data(as_text=True).split('id="contact_email-error"', 1)[1].split("</p>", 1)[0]
+
+    assert field_error(by_address) == field_error(by_account)

@@ -275,6 +275,17 @@ def test_outbox_lists_failed_and_pending_mail_and_retries(app, operator):
     assert [e.account for e in events(app, "admin.mail_retried")] == [EMAIL, EMAIL]
 
 
+def test_outbox_numbers_each_mail_as_the_logs_name_it(app, operator):
+    """A delivery failure is logged by the mail's number and its recipient's
+    domain only: the console shows that number beside the address, and
+    anchors its row, so that the operator finds the mail."""
+    mail_id = failed_mail(app, "lucie.martin@exemple.fr")
+    text = shown(operator, "/administration/courriels")
+    row = re.search(rf'<tr id="mail-{mail_id}">.*?</tr>', text, re.S).group(0)
+    assert f'<td data-label="N°">{mail_id}</td>' in row
+    assert "lucie.martin@exemple.fr" in row and "550 Mailbox unavailable" in row
+
+
 def _all_delivered(app, timeout: float = 10) -> int:
     """Waits until the outbox has nothing left to send; how many it sent."""
     deadline = time.monotonic() + timeout

@@ -104,3 +104,38 @@ def test_one_undeliverable_mail_does_not_stop_the_others(smtp_app, smtp):
         assert bad.sent_at is None and bad.attempts == 1 and bad.claimed_until is None
         assert good.sent_at is not None
     assert [m["To"] for m in smtp.wait_for(1)] == ["ok@exemple.fr"]
+
+
+def test_attack_a_delivery_failure_logs_no_recipient_address(smtp_app, smtp, caplog):
+    """A refused delivery logged « Mail 1 to marie.curie@exemple.fr not
+    delivered: SMTPRecipientsRefused({'marie.curie@exemple.fr': …}) »: the
+    logs are kept and read outside the portal's control. They name the
+    outbox mail (its number in « Administration » › « Courriels », which
+    shows the address) and the recipient's domain at most."""
+    import mailer
+
+    smtp.refuse = 1
+    with caplog.at_level("INFO"), smtp_app.test_request_context(), db.connection_context():
+        mail = OutboxMail.create(recipient="marie.curie@exemple.fr", subject="A", body_text="a")
+        assert mailer.deliver_pending() == (0, 1)
+        assert "marie.curie@exemple.fr" in OutboxMail.get_by_id(mail.id).last_error  # for the console
+    ours = [r for r in caplog.records if r.name == smtp_app.logger.name or r.name.startswith("portail")]
+    logged = "\n".join(record.getMessage() for record in ours)  # not the test SMTP server's own
+    assert f"Mail {mail.id} (to @exemple.fr) not delivered" in logged
+    assert "451" in logged  # the server's answer, by its code
+    assert "marie.curie" not in logged
+
+
+def test_attack_a_rate_limited_link_logs_no_token(tmp_path, monkeypatch, caplog):
+    """The 429's log line gave the path as requested: an activation link's
+    token (still valid) went to the logs, which the request log redacts."""
+    clean_environment(monkeypatch)
+    app = make_app(tmp_path, RATELIMIT_ENABLED=True, RATELIMIT_CONTACT_LINK="1 per hour")
+    app.test_client_class = Client
+    client = app.test_client()
+    token = "A" * 43
+    with caplog.at_level("WARNING"):
+        assert client.submit(f"/mon-compte/adresse-de-contact/{token}").status_code == 410
+        assert client.submit(f"/mon-compte/adresse-de-contact/{token}").status_code == 429
+    assert "Rate limit reached: POST /mon-compte/adresse-de-contact/[redacted]" in caplog.text
+    assert token not in caplog.text

@@ -90,6 +90,34 @@ def test_the_data_file_holds_the_address_of_a_particulier_not_of_a_company(app, 
     assert "coordonnees" not in company
 
 
+def test_the_data_page_shows_what_the_file_holds_of_each_structure(marie):
+    """The page showed a « Particulier »'s name and identifier only, while
+    the file holds the person's own address, e-mail and phone (the
+    structure's details): the page shows what the file holds, for each kind,
+    and no company's details (not the person's data), decisions dated."""
+    company = {**STRUCTURE, "address": "1 avenue de la Société", "city": "Lyon", "postal_code": "69001"}
+    assert create_structure(marie, **company).status_code in (200, 303)
+    own = {
+        "identifier_type": "particulier", "identifier": "", "company_name": "Marie Curie", "label": "",
+        "email": "marie.maison@exemple.org", "phone": "01 98 76 54 32", "address": "3 rue des Lilas",
+        "address_2": "Escalier C", "address_3": "", "city": "Nantes", "postal_code": "44000",
+    }  # fmt: skip
+    assert create_structure(marie, **own).status_code in (200, 303)
+    held = download(marie)["structures_et_demandes"]
+    text = " ".join(shown(marie, "/mon-compte/donnees").split())
+    [person] = [m for m in held if "coordonnees" in m]
+    details = person["coordonnees"]
+    assert person["type_identifiant"] == "particulier" and len(held) == 2
+    for name in ("company_name", "email", "address", "address_2", "city", "postal_code"):
+        assert details[name] in text, name
+    assert "01 98 76 54 32" in text and details["phone"] == "+33198765432"  # as the page writes phones
+    assert "France" in text and details["country"] == "FR"
+    assert person["identifiant"] in text
+    assert "1 avenue de la Société" not in text and "Lyon" not in text  # a company's: not hers
+    assert all(membership["decide_le"] for membership in held)  # both created: decided at once
+    assert "Décidée le" in text
+
+
 def test_the_data_file_holds_the_language_the_second_factors_and_the_drafts(app, marie):
     from tests.support.second_factor import enrol_totp
 

@@ -17,7 +17,7 @@ from forms.account import ChangePasswordForm, ConfirmForm, ProfileForm, SurveyCo
 from models import User, db
 from rules.email import shown_email
 from rules.passwords import password_checks
-from security import limit, limits, mail_allowed
+from security import ContactLinks, limit, limits
 from views import advance, checked_again_once, draft_saved, full_redirect, page, renders, shown_at, sign_in
 
 bp = Blueprint("account", __name__, url_prefix="/mon-compte")
@@ -26,19 +26,17 @@ CONFIRMED_KEY = "contact_confirmed"  # in the session: this browser confirmed a 
 CURRENT_MISMATCH = _l("Le mot de passe actuel est incorrect.")
 
 
-# The links confirming a contact e-mail are limited per address and per
-# account: « Mon compte » would otherwise mail any address without end.
+# The links confirming a contact e-mail are limited by client address, by
+# account and by address (security.ContactLinks): « Mon compte » would
+# otherwise mail any address without end. One message whichever limit.
 TOO_MANY_LINKS = _l(
     "Trop de liens de confirmation ont été envoyés : aucun nouveau lien n'est parti. "
     "Demandez-en un plus tard avec « Renvoyer le lien de confirmation »."
 )
-
-
-def _contact_link_allowed(user: User) -> bool:
-    """Counts one confirmation link to ``user``'s contact e-mail, sent by that account."""
-    return all(
-        [mail_allowed("CONTACT_EMAIL", user.contact_email), mail_allowed("CONTACT_EMAIL_ACCOUNT", user.email)]
-    )
+TOO_MANY_LINKS_FIELD = _l(
+    "Trop de liens de confirmation ont été envoyés : cette adresse n'est pas enregistrée, aucun lien "
+    "ne lui a été envoyé. Réessayez plus tard ; votre adresse de contact actuelle reste en place."
+)
 
 
 def _user() -> User:
@@ -64,7 +62,11 @@ def profile():
         _keep_profile(form)
         return account_step(422, profile=form)
     user = _user()
-    saved = accounts.update_profile(user, form.profile_data(user.email), _contact_link_allowed)
+    saved = accounts.update_profile(user, form.profile_data(user.email), ContactLinks())
+    if saved.too_many_links:
+        form.contact_email.errors = [str(TOO_MANY_LINKS_FIELD)]
+        _keep_profile(form)
+        return account_step(422, profile=form)
     drafts.delete(drafts.ACCOUNT, user)
     flash(
         _("Vos informations ont été enregistrées.")
@@ -72,9 +74,7 @@ def profile():
         else _("Aucune modification à enregistrer."),
         "success" if saved.changed else "info",
     )
-    if saved.link_withheld:
-        flash(str(TOO_MANY_LINKS), "error")
-    elif "contact_email" in saved.changed and not user.contact_email_confirmed:
+    if "contact_email" in saved.changed and not user.contact_email_confirmed:
         flash(
             _(
                 "Un lien de confirmation a été envoyé à %(email)s. Les notifications vous parviendront à "
@@ -150,7 +150,7 @@ def sign_out_everywhere():
 @limits("PASSWORD_CHANGE", email=_signed_in_email)
 def resend_contact():
     user = _user()
-    sent = accounts.resend_contact_confirmation(user, _contact_link_allowed)
+    sent = accounts.resend_contact_confirmation(user, ContactLinks())
     if sent is False:
         flash(str(TOO_MANY_LINKS), "error")
     elif sent:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 import accounts
@@ -11,10 +12,18 @@ import drafts
 import factors
 from forms.account import ActivationForm
 from rules.passwords import password_checks
-from security import limit
+from security import ContactLinks, limit
 from views import JUST_ACTIVATED, advance, invalid, page, sign_in, tell_next_page
 
 bp = Blueprint("activation", __name__)
+
+# The contact e-mail's link held back by its limits (security.ContactLinks):
+# the account is active all the same.
+CONTACT_LINK_WITHHELD = _l(
+    "Trop de liens de confirmation ont été envoyés : aucun lien n'est parti vers votre adresse de "
+    "contact. Les notifications vous parviendront à votre adresse de connexion ; demandez un lien plus "
+    "tard depuis « Mon compte »."
+)
 
 
 @bp.route("/activation/<token>", methods=["GET", "POST"])
@@ -32,11 +41,14 @@ def set_password(token: str):
         return page("activation/set_password.html", **context)
     if not form.validate():
         return invalid("activation/set_password.html", **context)
-    user = accounts.activate(token, form.password.data, form.details())
+    links = ContactLinks()
+    user = accounts.activate(token, form.password.data, form.details(), links)
     if user is None:
         return _no_longer_valid(token)
     drafts.forget_signup_sent()  # before sign_in starts a new session
     sign_in(user)
+    if links.withheld:  # in the new session
+        flash(str(CONTACT_LINK_WITHHELD), "error")
     factors.mark_reauthenticated()
     tell_next_page(JUST_ACTIVATED)  # step 5, after the enrolment when there is one
     if factors.needs_enrolment(user):

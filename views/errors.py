@@ -12,6 +12,7 @@ from playhouse.pool import MaxConnectionsExceeded
 from werkzeug.exceptions import HTTPException
 
 import database
+import logs
 from extensions import login_manager
 from security import client_address, retry_after_seconds
 from views import MAIN, retarget
@@ -73,7 +74,11 @@ def too_many_requests(_error: RateLimitExceeded):
     """429 with how long to wait; the limit's details stay in the log."""
     seconds = retry_after_seconds()
     current_app.logger.warning(
-        "Rate limit reached: %s %s from %s", request.method, request.path, client_address()
+        # The path without its token (an activation or contact link's): logs are read by others.
+        "Rate limit reached: %s %s from %s",
+        request.method,
+        logs.redact(request.path),
+        client_address(),
     )
     text = str(MESSAGES[429][1])
     if seconds:

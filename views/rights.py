@@ -56,6 +56,7 @@ def data():
         sessions=held.sessions,
         mails=held.mails,
         address_of=rights.address_of,
+        holds_own_details=rights.holds_own_details,
     )
 
 
