@@ -17,7 +17,7 @@ import factors
 from audit import Event, Outcome
 from factors import email_code, passkeys, trust, verify
 from forms.auth import LoginForm
-from forms.second_factor import METHODS, PasskeySignInForm, SecondStepForm
+from forms.second_factor import CODE_SPENT, METHODS, PasskeySignInForm, SecondStepForm
 from models import db
 from rules.email import shown_email
 from security import limit, limits
@@ -69,13 +69,13 @@ def verify_step():
     if not form.validate():
         return second_step(422, form=form)
     method = form.method.data
-    ok, left = verify.check(user, method, form.answer)
+    ok, left, spent = verify.check(user, method, form.answer)
     if not ok and method == "passkey":
         form.form_errors.append(str(PASSKEY_FAILED))
         return second_step(422, form=form)
     if not ok:
-        form.code.errors = [str(WRONG)]
-        return second_step(422, form=form)
+        form.code.errors = [str(CODE_SPENT if spent else WRONG)]
+        return second_step(422, form=form, spent=spent)
     next_url = verify.pending_next()
     sign_in(user)
     factors.mark_verified()
@@ -169,7 +169,9 @@ def passkey_sign_in():
 
 
 @renders("second_factor.verify_step")
-def second_step(status: int = 200, form: SecondStepForm | None = None, method: str | None = None):
+def second_step(
+    status: int = 200, form: SecondStepForm | None = None, method: str | None = None, spent: bool = False
+):
     user = verify.pending_user()
     methods = _methods(user)
     if form is not None:
@@ -187,6 +189,7 @@ def second_step(status: int = 200, form: SecondStepForm | None = None, method: s
         methods=methods,
         email=user.email,
         minutes=email_code.ttl_minutes(),
+        spent=spent,
     )
 
 
