@@ -23,9 +23,12 @@ RECOVERY = "recovery"
 PASSKEY = SecondFactor.PASSKEY
 
 
-def begin(user: User, next_url: str | None) -> None:
-    """The password was right: the second step starts."""
-    session[PENDING_KEY] = {"u": user.id, "e": user.session_epoch, "n": next_url, "t": int(time.time())}
+def begin(user: User, next_url: str | None, password: bool = True) -> None:
+    """The password was right (or, ``password`` False, a signed-in session
+    asks for its second factor): the second step starts."""
+    session[PENDING_KEY] = {
+        "u": user.id, "e": user.session_epoch, "n": next_url, "t": int(time.time()), "p": password,
+    }  # fmt: skip
 
 
 def pending_user() -> User | None:
@@ -42,6 +45,13 @@ def pending_user() -> User | None:
 def pending_next() -> str | None:
     pending = session.get(PENDING_KEY)
     return pending.get("n") if isinstance(pending, dict) else None
+
+
+def pending_since() -> int | None:
+    """When (epoch seconds) the password that began the step was given; None
+    when a signed-in session began it (``second_factor_gate``)."""
+    pending = session.get(PENDING_KEY)
+    return pending.get("t") if isinstance(pending, dict) and pending.get("p") else None
 
 
 def finish() -> None:

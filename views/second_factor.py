@@ -30,6 +30,10 @@ PASSKEY_FAILED = _l(
     "La clé d'accès n'a pas été reconnue. Réessayez, ou choisissez une autre méthode ci-dessous."
 )
 EXPIRED = _l("Votre connexion a expiré. Saisissez de nouveau votre adresse e-mail et votre mot de passe.")
+NO_FACTOR_LEFT = _l(
+    "Votre compte n'a plus de méthode de vérification en deux étapes : "
+    "vous êtes connecté avec votre mot de passe seul."
+)
 
 
 def _pending_email() -> str | None:
@@ -63,6 +67,8 @@ def verify_step():
         return full_redirect(url_for("space.home"))  # back to this step once signed in: nothing expired
     if user is None:
         return _expired()
+    if not factors.has_second_factor(user):
+        return _without_factor(user)
     form = SecondStepForm(offered=_methods(user))
     if not form.is_submitted():
         return second_step()
@@ -101,6 +107,8 @@ def send_email_code():
     user = verify.pending_user()
     if user is None:
         return _expired()
+    if not factors.has_second_factor(user):
+        return _without_factor(user)
     if "email" not in _methods(user):
         return second_step(422)
     verify.send_email_code(user)
@@ -191,6 +199,24 @@ def second_step(
         minutes=email_code.ttl_minutes(),
         spent=spent,
     )
+
+
+def _without_factor(user):
+    """The account's last factor was removed while its second step was open
+    (in another session, by an operator): as an account without a factor, it
+    signs in with the password it gave (views/auth.py), and is led to
+    enrolment where the policy requires a factor (views/factors.py gate),
+    as for an operator without one on « Administration »."""
+    next_url, password_at = verify.pending_next(), verify.pending_since()
+    verify.finish()
+    if not current_user.is_authenticated or current_user.id != user.id:
+        sign_in(user)
+        if password_at is not None:
+            factors.mark_reauthenticated(at=password_at)
+    flash(str(NO_FACTOR_LEFT), "info")
+    if factors.needs_enrolment(user):
+        return full_redirect(url_for("factors.show"))
+    return full_redirect(next_url or url_for("structure.choose"))
 
 
 def _expired():
