@@ -378,3 +378,29 @@ def test_attack_guessing_the_enrolment_code_ends_after_five_wrong_tries(app, any
     client.submit(f"{FACTORS}e-mail", {"code": wrong_code(code)})  # « Demander un nouveau code »
     response = client.submit(f"{FACTORS}e-mail/valider", {"code": last_code(app)})
     assert "Vos codes de secours" in codes_page(client, response)
+
+
+# -- the e-mail method asked of an account without it ----------------------------------------
+
+
+def test_asking_for_a_code_without_the_e_mail_method_says_so(app, any_client, signup):
+    """A page opened before the method was removed elsewhere (or a forged
+    request): the step is shown again with a message, no code is mailed."""
+    from tests.support.second_factor import enrol_totp
+
+    client = any_client
+    signup.create_account()
+    signup.activate()
+    password_step(client)
+    enrol_totp(client)
+    client.submit("/deconnexion")
+    password_step(client)
+    mails = len(outbox(app, EMAIL))
+    response = client.submit(f"{VERIFY}code-par-e-mail")
+    assert response.status_code == 422 and is_fragment(response) == client.htmx
+    page = text_of(response)
+    assert "Votre compte ne reçoit pas de codes par e-mail. Utilisez l'une des méthodes ci-dessous." in page
+    assert 'role="alert"' in page and "Code à 6 chiffres de votre application" in page
+    assert len(outbox(app, EMAIL)) == mails
+    english = text_of(client.submit(f"{VERIFY}code-par-e-mail", headers={"Accept-Language": "en"}))
+    assert "Your account does not receive codes by e-mail." in english

@@ -30,6 +30,7 @@ PASSKEY_FAILED = _l(
     "La clé d'accès n'a pas été reconnue. Réessayez, ou choisissez une autre méthode ci-dessous."
 )
 EXPIRED = _l("Votre connexion a expiré. Saisissez de nouveau votre adresse e-mail et votre mot de passe.")
+NO_EMAIL = _l("Votre compte ne reçoit pas de codes par e-mail. Utilisez l'une des méthodes ci-dessous.")
 NO_FACTOR_LEFT = _l(
     "Votre compte n'a plus de méthode de vérification en deux étapes : "
     "vous êtes connecté avec votre mot de passe seul."
@@ -110,7 +111,10 @@ def send_email_code():
     if not factors.has_second_factor(user):
         return _without_factor(user)
     if "email" not in _methods(user):
-        return second_step(422)
+        # A page opened before the method was removed elsewhere, or a forged request.
+        form = SecondStepForm(formdata=None)
+        form.form_errors.append(str(NO_EMAIL))
+        return second_step(422, form=form)
     verify.send_email_code(user)
     flash(
         ngettext(
