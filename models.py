@@ -1397,13 +1397,23 @@ class RecoveryCode(BaseModel):
 
 class EmailCode(BaseModel):
     """A 6-digit code mailed as a second factor: short-lived, single use, a
-    new one revokes the older. Stored as its SHA-256, salted by the account."""
+    new one revokes the older. Stored as its SHA-256, salted by the account.
+    It takes ``MAX_TRIES`` tries at most: a million codes, five guesses each."""
+
+    # What a try came to: the code accepted; refused (wrong, expired, used,
+    # replaced); refused because the code has had all its tries (it is dead:
+    # a new one must be asked for).
+    ACCEPTED = "accepted"
+    WRONG = "wrong"
+    SPENT = "spent"
+    MAX_TRIES = 5
 
     user = ForeignKeyField(User, backref="email_codes", on_delete="CASCADE")
     code_hash = CharField()
     created_at = DateTimeField(default=utcnow)
     expires_at = DateTimeField()
     used_at = DateTimeField(null=True)
+    tries = IntegerField(default=0)
 
     class Meta:
         table_name = "email_code"
@@ -1422,19 +1432,24 @@ class EmailCode(BaseModel):
         return code
 
     @classmethod
-    def use(cls, user: User, code: str) -> bool:
+    def use(cls, user: User, code: str) -> str:
+        """Try ``code`` against the account's live code: ACCEPTED, WRONG or SPENT.
+
+        Every try takes one of the code's MAX_TRIES before the code is
+        compared, whatever it carries, in one UPDATE the database counts:
+        tries sent at once each take their own (a row lock on PostgreSQL, the
+        write lock on SQLite), never more than MAX_TRIES in all. So the count
+        depends on the number of tries only, and SPENT says nothing of the
+        code: the right one is refused alike once the tries are gone."""
         now = utcnow()
-        won = (
-            cls.update(used_at=now)
-            .where(
-                (cls.user == user.id)
-                & (cls.code_hash == cls._hash(user, code))
-                & cls.used_at.is_null()
-                & (cls.expires_at > now)
-            )
-            .execute()
-        )
-        return won >= 1
+        live = (cls.user == user.id) & cls.used_at.is_null() & (cls.expires_at > now)
+        with db.atomic():
+            took = cls.update(tries=cls.tries + 1).where(live & (cls.tries < cls.MAX_TRIES)).execute()
+            right = live & (cls.code_hash == cls._hash(user, code))
+            if took and cls.update(used_at=now).where(right).execute():
+                return cls.ACCEPTED
+            spent = cls.select().where(live & (cls.tries >= cls.MAX_TRIES)).exists()
+        return cls.SPENT if spent else cls.WRONG
 
     @classmethod
     def last_issued_at(cls, user: User) -> datetime | None:

@@ -99,9 +99,9 @@ def console_needs_enrolment(user: User) -> bool:
     return user.is_operator and not has_second_factor(user)
 
 
-def mark_reauthenticated() -> None:
-    """The password was just given (sign-in, activation, confirmation)."""
-    session[REAUTH_KEY] = int(time.time())
+def mark_reauthenticated(at: int | None = None) -> None:
+    """The password was just given (sign-in, activation, confirmation), or at ``at`` (epoch seconds)."""
+    session[REAUTH_KEY] = int(time.time()) if at is None else at
 
 
 def reauthenticated() -> bool:
@@ -126,7 +126,7 @@ def second_factor_gate():
     if not verified_in_session():
         from factors import verify  # noqa: PLC0415 - verify imports this module
 
-        verify.begin(user, request.full_path.rstrip("?") if request.method == "GET" else None)
+        verify.begin(user, request.full_path.rstrip("?") if request.method == "GET" else None, password=False)
         return redirect(url_for("second_factor.verify_step"), 303)
     return None
 

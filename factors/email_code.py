@@ -1,5 +1,6 @@
 """Codes by e-mail: 6 digits to the login e-mail through the outbox, valid
-``EMAIL_CODE_TTL_MINUTES``, single use; a new code revokes the older."""
+``EMAIL_CODE_TTL_MINUTES``, single use, dead after ``EmailCode.MAX_TRIES``
+tries; a new code revokes the older and starts afresh."""
 
 from __future__ import annotations
 
@@ -41,6 +42,9 @@ def send(user: User) -> None:
     audit.record(Event.EMAIL_CODE_SENT, user)
 
 
-def check(user: User, code: str | None) -> bool:
+def check(user: User, code: str | None) -> str:
+    """What a try at the account's code came to: EmailCode.ACCEPTED, WRONG or
+    SPENT (the code has had all its tries: a new one must be asked for). Call
+    inside a transaction that commits on a refusal too: the try is counted."""
     code = six_digits(code)
-    return code is not None and EmailCode.use(user, code)
+    return EmailCode.WRONG if code is None else EmailCode.use(user, code)

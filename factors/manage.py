@@ -12,7 +12,7 @@ import i18n
 import mailer
 from audit import Event, Outcome
 from factors import LABELS, display_name, email_code, has_second_factor, recovery, required_for, totp
-from models import RecoveryCode, SecondFactor, User, db
+from models import EmailCode, RecoveryCode, SecondFactor, User, db
 from passwords import verify_password
 
 
@@ -57,14 +57,23 @@ def start_email(user: User) -> None:
         email_code.send(user)
 
 
+class CodeSpent(Exception):
+    """The mailed code has had all its tries: a new one must be asked for."""
+
+
 def confirm_email(user: User, code: str) -> list[str] | None:
+    """As ``confirm_totp``; raises CodeSpent once the code has had all its
+    tries (counted: the refusal commits)."""
     factor = SecondFactor.pending(user, SecondFactor.EMAIL)
     if factor is None:
         return None
     with db.atomic():
-        if not email_code.check(user, code):
-            return None
-        return _enrolled(user, factor)
+        outcome = email_code.check(user, code)
+        if outcome == EmailCode.ACCEPTED:
+            return _enrolled(user, factor)
+    if outcome == EmailCode.SPENT:
+        raise CodeSpent
+    return None
 
 
 class PasskeyTaken(Exception):

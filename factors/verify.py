@@ -5,13 +5,14 @@ method checks a code."""
 from __future__ import annotations
 
 import time
+from typing import NamedTuple
 
 from flask import session
 
 import audit
 from audit import Event, Outcome
 from factors import email_code, passkeys, recovery, totp
-from models import SecondFactor, User, db
+from models import EmailCode, SecondFactor, User, db
 
 PENDING_KEY = "second_factor_pending"
 PENDING_MINUTES = 10
@@ -22,9 +23,12 @@ RECOVERY = "recovery"
 PASSKEY = SecondFactor.PASSKEY
 
 
-def begin(user: User, next_url: str | None) -> None:
-    """The password was right: the second step starts."""
-    session[PENDING_KEY] = {"u": user.id, "e": user.session_epoch, "n": next_url, "t": int(time.time())}
+def begin(user: User, next_url: str | None, password: bool = True) -> None:
+    """The password was right (or, ``password`` False, a signed-in session
+    asks for its second factor): the second step starts."""
+    session[PENDING_KEY] = {
+        "u": user.id, "e": user.session_epoch, "n": next_url, "t": int(time.time()), "p": password,
+    }  # fmt: skip
 
 
 def pending_user() -> User | None:
@@ -43,20 +47,39 @@ def pending_next() -> str | None:
     return pending.get("n") if isinstance(pending, dict) else None
 
 
+def pending_since() -> int | None:
+    """When (epoch seconds) the password that began the step was given; None
+    when a signed-in session began it (``second_factor_gate``)."""
+    pending = session.get(PENDING_KEY)
+    return pending.get("t") if isinstance(pending, dict) and pending.get("p") else None
+
+
 def finish() -> None:
     session.pop(PENDING_KEY, None)
 
 
-def check(user: User, method: str, code: str) -> tuple[bool, int | None]:
-    """Whether ``code`` passes ``method`` for ``user``; with a recovery code,
-    how many are left. Every attempt goes into the audit trail."""
+class Checked(NamedTuple):
+    """What a try came to: ``ok``; with a recovery code, how many are ``left``;
+    ``spent``: the mailed code has had all its tries (a new one is needed)."""
+
+    ok: bool
+    left: int | None = None
+    spent: bool = False
+
+
+def check(user: User, method: str, code: str) -> Checked:
+    """Whether ``code`` passes ``method`` for ``user``. Every attempt goes
+    into the audit trail."""
     left = None
+    spent = False
     with db.atomic():
         if method == TOTP:
             factor = SecondFactor.of_kind(user, TOTP)
             ok = factor is not None and totp.check(factor, code)
         elif method == EMAIL:
-            ok = SecondFactor.of_kind(user, EMAIL) is not None and email_code.check(user, code)
+            has_email = SecondFactor.of_kind(user, EMAIL) is not None
+            outcome = email_code.check(user, code) if has_email else EmailCode.WRONG
+            ok, spent = outcome == EmailCode.ACCEPTED, outcome == EmailCode.SPENT
         elif method == PASSKEY:
             ok = passkeys.authenticate(code, user) is not None
         elif method == RECOVERY:
@@ -67,8 +90,10 @@ def check(user: User, method: str, code: str) -> tuple[bool, int | None]:
         details = {"method": method}
         if left is not None:
             details["left"] = left
+        if spent:
+            details["spent"] = True
         audit.record(Event.SECOND_FACTOR_USED, user, Outcome.SUCCESS if ok else Outcome.FAILURE, **details)
-    return ok, left
+    return Checked(ok, left, spent)
 
 
 def send_email_code(user: User) -> None:

@@ -14,6 +14,11 @@ from rules.codes import CODE_SHAPE, six_digits
 from rules.messages import REQUIRED
 
 UNAVAILABLE = _l("Cette méthode n'est pas proposée pour votre compte. Choisissez l'une de celles ci-dessous.")
+# A mailed code that has had all its tries (models.EmailCode.MAX_TRIES): told
+# next to its field, with the button « Demander un nouveau code ».
+CODE_SPENT = _l(
+    "Ce code n'est plus valable : il a été saisi trop de fois sans succès. Demandez un nouveau code."
+)
 TRUST_LABEL = _l("Faire confiance à cet appareil pendant 30 jours")
 METHODS = ("totp", "passkey", "email", "recovery")
 

@@ -66,6 +66,7 @@ from migrations import (
     v012_outbox_account,
     v013_ids_never_reused,
     v014_last_sign_in,
+    v015_email_code_tries,
 )
 from migrations.frozen import FrozenModel
 from models import db
@@ -88,6 +89,7 @@ STEPS: dict[int, Step] = {
     12: v012_outbox_account.upgrade,
     13: v013_ids_never_reused.upgrade,
     14: v014_last_sign_in.upgrade,
+    15: v015_email_code_tries.upgrade,
 }
 SCHEMA_VERSION = max(STEPS)
 

@@ -174,6 +174,10 @@ def _fill_v14() -> None:
     db.execute_sql(f'UPDATE "user" SET last_signed_in_at = {db.param}', (AT,))  # noqa: S608
 
 
+def _fill_v15() -> None:
+    db.execute_sql("UPDATE email_code SET tries = 2")
+
+
 FILLS = [
     _fill_v1,
     _fill_v2,
@@ -189,6 +193,7 @@ FILLS = [
     _fill_v12,
     _fill_v13,
     _fill_v14,
+    _fill_v15,
 ]
 
 

@@ -262,3 +262,145 @@ def test_the_pages_give_the_codes_validity_that_is_set(tmp_path, monkeypatch, ht
     assert "10 minutes" not in page
     english = text_of(client.get(f"{VERIFY}?methode=email", headers={"Accept-Language": "en"}))
     assert "It is valid for 3 minutes" in english
+
+
+# -- a mailed code dies after five tries ----------------------------------------------------
+
+SPENT = "Ce code n'est plus valable : il a été saisi trop de fois sans succès. Demandez un nouveau code."
+NEW_CODE = "Demander un nouveau code"
+
+
+def wrong_code(code: str) -> str:
+    return "000000" if code != "000000" else "111111"
+
+
+def test_attack_guessing_a_mailed_code_ends_after_five_wrong_tries(app, enrolled):
+    """Only the rate limits capped the guesses (per account, address and
+    browser: a stranger with the password guessed on). Five wrong tries and
+    the code is dead, said next to its field with the button for a new one."""
+    client = enrolled
+    password_step(client)
+    client.submit(f"{VERIFY}code-par-e-mail")
+    code = last_code(app)
+    for _ in range(4):
+        response = second_step(client, wrong_code(code), method="email")
+        assert response.status_code == 422
+        assert "Ce code est incorrect ou a expiré" in error_of(response, "code")
+        assert NEW_CODE not in text_of(response)
+    response = second_step(client, wrong_code(code), method="email")
+    assert response.status_code == 422 and is_fragment(response) == client.htmx
+    assert SPENT in error_of(response, "code")
+    assert NEW_CODE in text_of(response)
+    response = second_step(client, code, method="email")  # the right one, too late
+    assert response.status_code == 422 and SPENT in error_of(response, "code")
+    assert client.get("/mon-compte/").status_code != 200
+
+
+def test_attack_the_right_code_after_its_tries_is_refused_as_a_wrong_one_says_nothing(app, enrolled):
+    """Once the tries are gone, the right code and a wrong one get the same
+    answer: the refusal tells nothing about the code."""
+    client = enrolled
+    password_step(client)
+    client.submit(f"{VERIFY}code-par-e-mail")
+    code = last_code(app)
+    for _ in range(5):
+        second_step(client, wrong_code(code), method="email")
+    right, wrong = (second_step(client, attempt, method="email") for attempt in (code, wrong_code(code)))
+    assert right.status_code == wrong.status_code == 422
+
+    def strip(response) -> str:  # the code typed and the CSRF token aside
+        return re.sub(r'value="[^"]*"|"X-CSRFToken": "[^"]*"', "", text_of(response))
+
+    assert strip(right) == strip(wrong)
+
+
+def test_a_new_code_asked_from_next_to_the_field_starts_afresh(app, enrolled):
+    client = enrolled
+    password_step(client)
+    client.submit(f"{VERIFY}code-par-e-mail")
+    code = last_code(app)
+    for _ in range(5):
+        response = second_step(client, wrong_code(code), method="email")
+    assert f'formaction="{VERIFY}code-par-e-mail"' in text_of(response)
+    # The button sends the code form (its fields included) to the address that mails a code.
+    response = client.submit(f"{VERIFY}code-par-e-mail", {"method": "email", "code": wrong_code(code)})
+    page = text_of(response if client.htmx else client.get(response.headers["Location"]))
+    assert "Un code vous a été envoyé à marie.curie@exemple.fr" in page and NEW_CODE not in page
+    newer = last_code(app)
+    for _ in range(4):
+        response = second_step(client, wrong_code(newer), method="email")
+        assert "Ce code est incorrect" in error_of(response, "code")
+    assert second_step(client, newer, method="email").status_code in (204, 303)
+    assert client.get("/mon-compte/").status_code == 200
+
+
+def test_attack_tries_sent_at_once_take_five_in_all(any_database_app):
+    """Wrong tries sent at the same instant (on PostgreSQL, each in its own
+    transaction): the database counts them, so no more than five are ever
+    compared, and the right code then finds the code dead."""
+    from tests.support.concurrency import at_once
+
+    app = any_database_app
+    with app.app_context(), db.connection_context():
+        user = User.create(
+            email=EMAIL, first_name="Marie", last_name="Curie", contact_email=EMAIL,
+            terms_accepted_at=utcnow(), status=User.ACTIVE,
+        )  # fmt: skip
+        code = EmailCode.issue(user, timedelta(minutes=10))
+
+    def guess():
+        with app.app_context(), db.connection_context(), db.atomic():
+            return EmailCode.use(user, wrong_code(code))
+
+    outcomes = at_once([guess] * 8)
+    assert sorted(outcomes) == [EmailCode.SPENT] * 4 + [EmailCode.WRONG] * 4
+    with app.app_context(), db.connection_context():
+        assert EmailCode.use(user, code) == EmailCode.SPENT
+        assert EmailCode.get().tries == EmailCode.MAX_TRIES
+
+
+def test_attack_guessing_the_enrolment_code_ends_after_five_wrong_tries(app, any_client, signup):
+    """The code that confirms the address at enrolment is a mailed code too."""
+    client = any_client
+    signup.create_account()
+    signup.activate()
+    password_step(client)
+    reauthenticate(client)
+    client.submit(f"{FACTORS}e-mail")
+    code = last_code(app)
+    for _ in range(4):
+        response = client.submit(f"{FACTORS}e-mail/valider", {"code": wrong_code(code)})
+        assert "Ce code est incorrect" in error_of(response, "code")
+    response = client.submit(f"{FACTORS}e-mail/valider", {"code": wrong_code(code)})
+    assert response.status_code == 422 and SPENT in error_of(response, "code")
+    assert f'formaction="{FACTORS}e-mail"' in text_of(response) and NEW_CODE in text_of(response)
+    assert SPENT in error_of(client.submit(f"{FACTORS}e-mail/valider", {"code": code}), "code")
+    client.submit(f"{FACTORS}e-mail", {"code": wrong_code(code)})  # « Demander un nouveau code »
+    response = client.submit(f"{FACTORS}e-mail/valider", {"code": last_code(app)})
+    assert "Vos codes de secours" in codes_page(client, response)
+
+
+# -- the e-mail method asked of an account without it ----------------------------------------
+
+
+def test_asking_for_a_code_without_the_e_mail_method_says_so(app, any_client, signup):
+    """A page opened before the method was removed elsewhere (or a forged
+    request): the step is shown again with a message, no code is mailed."""
+    from tests.support.second_factor import enrol_totp
+
+    client = any_client
+    signup.create_account()
+    signup.activate()
+    password_step(client)
+    enrol_totp(client)
+    client.submit("/deconnexion")
+    password_step(client)
+    mails = len(outbox(app, EMAIL))
+    response = client.submit(f"{VERIFY}code-par-e-mail")
+    assert response.status_code == 422 and is_fragment(response) == client.htmx
+    page = text_of(response)
+    assert "Votre compte ne reçoit pas de codes par e-mail. Utilisez l'une des méthodes ci-dessous." in page
+    assert 'role="alert"' in page and "Code à 6 chiffres de votre application" in page
+    assert len(outbox(app, EMAIL)) == mails
+    english = text_of(client.submit(f"{VERIFY}code-par-e-mail", headers={"Accept-Language": "en"}))
+    assert "Your account does not receive codes by e-mail." in english

@@ -9,10 +9,10 @@ import time
 import pytest
 
 from factors import shown_codes
-from models import SecondFactor, db
+from models import RecoveryCode, SecondFactor, db
 from tests.support.app import Client, HtmxClient, clean_environment, make_app, outbox
 from tests.support.constants import EMAIL, NEW_PASSWORD
-from tests.support.responses import sent_to_sign_in, text_of
+from tests.support.responses import led_to, sent_to_sign_in, text_of
 from tests.support.second_factor import (
     FACTORS,
     RECOVERY_CODES,
@@ -253,3 +253,117 @@ def test_strangers_guessing_codes_cannot_lock_the_owner_out_lockout_attack(tmp_p
     password_step(owner)
     assert second_step(owner, "000000").status_code == 422
     assert second_step(owner, code_at(secret, +1)).status_code == 303
+
+
+# -- the last factor removed while the second step is open -----------------------------------
+
+NO_FACTOR_LEFT = (
+    "Votre compte n'a plus de méthode de vérification en deux étapes : "
+    "vous êtes connecté avec votre mot de passe seul."
+)
+
+
+def removed_elsewhere(app, secret: str) -> None:
+    """The account's own other session removes its only factor (the password given again)."""
+    other = client_of(app)
+    password_step(other)
+    assert second_step(other, code_at(secret, +1)).status_code == 303
+    reauthenticate(other)
+    with app.app_context(), db.connection_context():
+        factor_id = SecondFactor.get().id
+    assert other.submit(f"{FACTORS}retirer/{factor_id}").status_code == 303
+
+
+def open_second_step(app, client) -> str:
+    """An account with an app, signed out, its second step open in ``client``."""
+    activate(app, client)
+    secret, _ = enrol_totp(client)
+    client.submit("/deconnexion")
+    password_step(client)
+    return secret
+
+
+@pytest.mark.parametrize("htmx", [False, True])
+@pytest.mark.parametrize("action", ["reload", "code", "email"])
+def test_the_last_factor_removed_meanwhile_signs_in_with_the_password_alone(
+    tmp_path, monkeypatch, htmx, action
+):
+    """The step offered only « Code de secours », and the account had none
+    left: it now signs in as an account without a factor does, told why,
+    whichever the person does on the page left open."""
+    app = policy_app(tmp_path, monkeypatch, "optional")
+    client = client_of(app, htmx)
+    secret = open_second_step(app, client)
+    removed_elsewhere(app, secret)
+    response = {
+        "reload": lambda: client.get(VERIFY),
+        "code": lambda: second_step(client, "abcde-fghjk", method="recovery"),
+        "email": lambda: client.submit(f"{VERIFY}code-par-e-mail"),
+    }[action]()
+    assert led_to(client, response) == "/structure/"
+    page = text_of(client.get("/mon-compte/", headers={"HX-Request": "false"}))
+    assert NO_FACTOR_LEFT in page
+    assert client.get("/mon-compte/").status_code == 200
+
+
+@pytest.mark.parametrize("htmx", [False, True])
+def test_the_last_factor_removed_meanwhile_under_a_policy_leads_to_enrolment(tmp_path, monkeypatch, htmx):
+    """Under « all » (an operator removed the factor: the account may not),
+    the account signs in and is led to enrolment, as after its activation."""
+    app = policy_app(tmp_path, monkeypatch, "all")
+    client = client_of(app, htmx)
+    open_second_step(app, client)
+    with app.app_context(), db.connection_context():
+        SecondFactor.delete().execute()
+        RecoveryCode.delete().execute()
+    assert led_to(client, client.get(VERIFY)) == FACTORS
+    page = text_of(client.get(FACTORS, headers={"HX-Request": "false"}))
+    assert NO_FACTOR_LEFT in page and "Ajouter" in page
+    assert led_to(client, client.get("/structure/")) == FACTORS  # nothing else before enrolling
+
+
+def test_attack_an_operator_whose_factor_went_meanwhile_reaches_the_console_only_through_enrolment(
+    tmp_path, monkeypatch
+):
+    """Signed in with the password alone, an operator still meets enrolment
+    at « Administration », as an operator without a factor does."""
+    from tests.support.operators import grant
+
+    app = policy_app(tmp_path, monkeypatch, "optional")
+    client = client_of(app)
+    secret = open_second_step(app, client)
+    grant(app, EMAIL)
+    removed_elsewhere(app, secret)
+    assert client.get(VERIFY).status_code == 303
+    response = client.get("/administration/")
+    assert response.status_code == 303 and response.headers["Location"] == FACTORS
+
+
+def test_the_second_step_of_a_password_that_expired_stays_expired_without_factor(tmp_path, monkeypatch):
+    """The password alone signs in only while the step is valid: after
+    ``PENDING_MINUTES`` it is asked again, as with a factor."""
+    app = policy_app(tmp_path, monkeypatch, "optional")
+    client = client_of(app)
+    secret = open_second_step(app, client)
+    removed_elsewhere(app, secret)
+    with client.session_transaction() as session:
+        pending = session["second_factor_pending"]
+        session["second_factor_pending"] = {**pending, "t": pending["t"] - 11 * 60}
+    assert led_to(client, client.get(VERIFY)) == "/connexion"
+    assert sent_to_sign_in(client, client.get("/mon-compte/"))
+
+
+def test_attack_the_password_alone_counts_from_when_it_was_given_not_from_the_reload(tmp_path, monkeypatch):
+    """Changes of factors ask the password again after 10 minutes: a step
+    left open 9 minutes leaves 1, not 10 more."""
+    app = policy_app(tmp_path, monkeypatch, "optional")
+    client = client_of(app)
+    secret = open_second_step(app, client)
+    removed_elsewhere(app, secret)
+    with client.session_transaction() as session:
+        pending = session["second_factor_pending"]
+        given = pending["t"] - 9 * 60
+        session["second_factor_pending"] = {**pending, "t": given}
+    assert led_to(client, client.get(VERIFY)) == "/structure/"
+    with client.session_transaction() as session:
+        assert session["reauth_at"] == given

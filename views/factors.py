@@ -12,7 +12,7 @@ from flask_login import current_user, login_required
 
 import factors
 from factors import email_code, manage, passkeys, recovery, shown_codes, totp
-from forms.second_factor import CODE_LABELS, CodeForm, ConfirmForm, PasskeyForm, ReauthForm
+from forms.second_factor import CODE_LABELS, CODE_SPENT, CodeForm, ConfirmForm, PasskeyForm, ReauthForm
 from models import SecondFactor, User
 from security import limits
 from views import advance, full_redirect, page, renders
@@ -193,7 +193,11 @@ def _confirm(form: CodeForm, confirm, step, done):
         return advance(".show")
     if not form.validate():
         return step(422, form=form)
-    codes = confirm(_user(), form.code.data)
+    try:
+        codes = confirm(_user(), form.code.data)
+    except manage.CodeSpent:
+        form.code.errors = [str(CODE_SPENT)]
+        return step(422, form=form, spent=True)
     if codes is None:
         form.code.errors = [str(WRONG_CODE)]
         return step(422, form=form)
@@ -203,14 +207,15 @@ def _confirm(form: CodeForm, confirm, step, done):
 
 
 @renders("factors.email")
-def email_step(status: int = 200, form: CodeForm | None = None):
+def email_step(status: int = 200, form: CodeForm | None = None, spent: bool = False):
     user = _user()
     if SecondFactor.pending(user, SecondFactor.EMAIL) is None or not _reauthenticated():
         return redirect(url_for(".show"), 303)
     if form is None:
         form = CodeForm(formdata=None)
         form.code.label.text = CODE_LABELS["email"]
-    return page("factors/email.html", status, form=form, email=user.email, minutes=email_code.ttl_minutes())
+    minutes = email_code.ttl_minutes()
+    return page("factors/email.html", status, form=form, email=user.email, minutes=minutes, spent=spent)
 
 
 @bp.get("/cle-d-acces", endpoint="passkey")

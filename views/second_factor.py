@@ -17,7 +17,7 @@ import factors
 from audit import Event, Outcome
 from factors import email_code, passkeys, trust, verify
 from forms.auth import LoginForm
-from forms.second_factor import METHODS, PasskeySignInForm, SecondStepForm
+from forms.second_factor import CODE_SPENT, METHODS, PasskeySignInForm, SecondStepForm
 from models import db
 from rules.email import shown_email
 from security import limit, limits
@@ -30,6 +30,11 @@ PASSKEY_FAILED = _l(
     "La clé d'accès n'a pas été reconnue. Réessayez, ou choisissez une autre méthode ci-dessous."
 )
 EXPIRED = _l("Votre connexion a expiré. Saisissez de nouveau votre adresse e-mail et votre mot de passe.")
+NO_EMAIL = _l("Votre compte ne reçoit pas de codes par e-mail. Utilisez l'une des méthodes ci-dessous.")
+NO_FACTOR_LEFT = _l(
+    "Votre compte n'a plus de méthode de vérification en deux étapes : "
+    "vous êtes connecté avec votre mot de passe seul."
+)
 
 
 def _pending_email() -> str | None:
@@ -63,19 +68,21 @@ def verify_step():
         return full_redirect(url_for("space.home"))  # back to this step once signed in: nothing expired
     if user is None:
         return _expired()
+    if not factors.has_second_factor(user):
+        return _without_factor(user)
     form = SecondStepForm(offered=_methods(user))
     if not form.is_submitted():
         return second_step()
     if not form.validate():
         return second_step(422, form=form)
     method = form.method.data
-    ok, left = verify.check(user, method, form.answer)
+    ok, left, spent = verify.check(user, method, form.answer)
     if not ok and method == "passkey":
         form.form_errors.append(str(PASSKEY_FAILED))
         return second_step(422, form=form)
     if not ok:
-        form.code.errors = [str(WRONG)]
-        return second_step(422, form=form)
+        form.code.errors = [str(CODE_SPENT if spent else WRONG)]
+        return second_step(422, form=form, spent=spent)
     next_url = verify.pending_next()
     sign_in(user)
     factors.mark_verified()
@@ -101,8 +108,13 @@ def send_email_code():
     user = verify.pending_user()
     if user is None:
         return _expired()
+    if not factors.has_second_factor(user):
+        return _without_factor(user)
     if "email" not in _methods(user):
-        return second_step(422)
+        # A page opened before the method was removed elsewhere, or a forged request.
+        form = SecondStepForm(formdata=None)
+        form.form_errors.append(str(NO_EMAIL))
+        return second_step(422, form=form)
     verify.send_email_code(user)
     flash(
         ngettext(
@@ -169,7 +181,9 @@ def passkey_sign_in():
 
 
 @renders("second_factor.verify_step")
-def second_step(status: int = 200, form: SecondStepForm | None = None, method: str | None = None):
+def second_step(
+    status: int = 200, form: SecondStepForm | None = None, method: str | None = None, spent: bool = False
+):
     user = verify.pending_user()
     methods = _methods(user)
     if form is not None:
@@ -187,7 +201,26 @@ def second_step(status: int = 200, form: SecondStepForm | None = None, method: s
         methods=methods,
         email=user.email,
         minutes=email_code.ttl_minutes(),
+        spent=spent,
     )
+
+
+def _without_factor(user):
+    """The account's last factor was removed while its second step was open
+    (in another session, by an operator): as an account without a factor, it
+    signs in with the password it gave (views/auth.py), and is led to
+    enrolment where the policy requires a factor (views/factors.py gate),
+    as for an operator without one on « Administration »."""
+    next_url, password_at = verify.pending_next(), verify.pending_since()
+    verify.finish()
+    if not current_user.is_authenticated or current_user.id != user.id:
+        sign_in(user)
+        if password_at is not None:
+            factors.mark_reauthenticated(at=password_at)
+    flash(str(NO_FACTOR_LEFT), "info")
+    if factors.needs_enrolment(user):
+        return full_redirect(url_for("factors.show"))
+    return full_redirect(next_url or url_for("structure.choose"))
 
 
 def _expired():

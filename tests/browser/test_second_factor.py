@@ -4,6 +4,8 @@ axe on every new page and its error states."""
 
 from __future__ import annotations
 
+import re
+
 import pyotp
 import pytest
 from playwright.sync_api import expect
@@ -142,3 +144,48 @@ def test_registering_a_passkey_and_signing_in_with_it(passkey_visitor, shots):
     visitor.button("Se connecter avec une clé d'accès").click()
     visitor.expect_signed_in(person)
     visitor.expect_path("/mon-compte/")
+
+
+SPENT = (
+    "Code à 6 chiffres reçu par e-mail : Ce code n'est plus valable : il a été saisi trop de fois "
+    "sans succès. Demandez un nouveau code."
+)
+
+
+def test_a_mailed_code_dies_after_five_wrong_tries_and_a_new_one_is_asked_beside_it(any_visitor, shots):
+    """The button next to the field that says the code is dead sends a new
+    one (a button of the code's form, sent elsewhere: with and without htmx)."""
+    visitor = any_visitor
+    page = visitor.page
+    person = visitor.sign_up_quickly()
+    page.goto(FACTORS_PATH)
+    visitor.button("Recevoir les codes par e-mail").click()
+    visitor.expect_step("Recevoir les codes par e-mail")
+    code = mailed_code(visitor, person, 1)
+    visitor.field("Code à 6 chiffres reçu par e-mail").fill(code)
+    visitor.button("Activer").click()
+    visitor.expect_step("Vos codes de secours")
+    visitor.sign_out()
+
+    visitor.sign_in(person)
+    visitor.expect_step(TITLE)
+    visitor.button("Recevoir un code par e-mail").click()
+    code = mailed_code(visitor, person, 2)
+    wrong = "000000" if code != "000000" else "111111"
+    for _ in range(5):
+        visitor.field("Code à 6 chiffres reçu par e-mail").fill(wrong)
+        with page.expect_response(lambda response: response.request.method == "POST"):
+            visitor.button("Valider").click()  # each try answered before the next
+        expect(visitor.error_summary).to_be_visible()
+    visitor.expect_errors(SPENT)
+    check_page(page, shots, "second-step-code-spent")
+    visitor.button("Demander un nouveau code").click()
+    expect(page.get_by_text("Un code vous a été envoyé à")).to_be_visible()
+    visitor.field("Code à 6 chiffres reçu par e-mail").fill(mailed_code(visitor, person, 3))
+    visitor.button("Valider").click()
+    visitor.expect_signed_in(person)
+
+
+def mailed_code(visitor: Visitor, person, count: int) -> str:
+    message = visitor.inbox.wait_for(person.email, "Votre code de connexion", count=count)
+    return re.search(r"\b(\d{6})\b", visitor.inbox.text(message)).group(1)
