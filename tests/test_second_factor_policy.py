@@ -339,6 +339,15 @@ def test_attack_an_operator_whose_factor_went_meanwhile_reaches_the_console_only
     assert response.status_code == 303 and response.headers["Location"] == FACTORS
 
 
+def password_given_ago(client, minutes: int) -> int:
+    """The open second step's password given ``minutes`` earlier; when (epoch seconds)."""
+    with client.session_transaction() as session:
+        pending = session["second_factor_pending"]
+        given = pending["t"] - minutes * 60
+        session["second_factor_pending"] = {**pending, "t": given}
+    return given
+
+
 def test_the_second_step_of_a_password_that_expired_stays_expired_without_factor(tmp_path, monkeypatch):
     """The password alone signs in only while the step is valid: after
     ``PENDING_MINUTES`` it is asked again, as with a factor."""
@@ -346,9 +355,7 @@ def test_the_second_step_of_a_password_that_expired_stays_expired_without_factor
     client = client_of(app)
     secret = open_second_step(app, client)
     removed_elsewhere(app, secret)
-    with client.session_transaction() as session:
-        pending = session["second_factor_pending"]
-        session["second_factor_pending"] = {**pending, "t": pending["t"] - 11 * 60}
+    password_given_ago(client, minutes=11)
     assert led_to(client, client.get(VERIFY)) == "/connexion"
     assert sent_to_sign_in(client, client.get("/mon-compte/"))
 
@@ -360,10 +367,7 @@ def test_attack_the_password_alone_counts_from_when_it_was_given_not_from_the_re
     client = client_of(app)
     secret = open_second_step(app, client)
     removed_elsewhere(app, secret)
-    with client.session_transaction() as session:
-        pending = session["second_factor_pending"]
-        given = pending["t"] - 9 * 60
-        session["second_factor_pending"] = {**pending, "t": given}
+    given = password_given_ago(client, minutes=9)
     assert led_to(client, client.get(VERIFY)) == "/structure/"
     with client.session_transaction() as session:
         assert session["reauth_at"] == given
