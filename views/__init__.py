@@ -42,8 +42,9 @@ import drafts
 import i18n
 import sessions
 import signing
-from forms import typed_fields
+from forms import typed_fields, typed_names
 from models import db
+from security import keeping_allowed
 
 if TYPE_CHECKING:
     from models import User
@@ -203,13 +204,19 @@ def _kept_for_the_account(there: str) -> bool:
     what it held, but its secrets, waits on the server for the page it was
     sent from, for the account the session was signed in to only, once it
     signs in again in this browser (drafts.carry_over_sign_in). A visitor
-    who never signed in has nothing to get back."""
+    who never signed in has nothing to get back, nor a form that held
+    nothing typed (a button, a decision: its hidden fields), which the page
+    would not take back. Each such request writes a row: counted by client
+    address and by account (a copy of the ended session's cookie, sent again
+    and again without the draft id each answer gives, would write one each)."""
     account = sessions.ended_account()
     fields = typed_fields(request.form) if account is not None else {}
-    if not fields:
+    if not any(value.strip() and name in typed_names() for name, value in fields.items()):
+        return False
+    if not keeping_allowed("DRAFT", f"account:{account.id}"):
         return False
     with db.atomic():
-        drafts.carry(there, fields, account, for_account=account.id)
+        drafts.keep_for_sign_in(there, fields, account)
     return True
 
 
