@@ -194,3 +194,21 @@ def test_attack_an_ended_sessions_cookie_sent_again_and_again_writes_rows_within
             headers={"Referer": "http://localhost/mon-compte/"},
         )
     assert len(carried_rows(app)) == 3
+
+
+def test_a_page_whose_address_has_a_fragment_comes_back_filled(app, htmx_client, mailbox):
+    """« Aller au contenu » puts #main in the address bar, which htmx names
+    (HX-Current-URL); the page the sign-in comes back to has no fragment
+    in its request, nor should what waits for it."""
+    client = sign_up(htmx_client, mailbox)
+    end_sessions(app)
+    there = f"http://localhost{STEP_6}?siret=73282932000074#main"
+    response = client.submit(
+        STEP_6, {**STRUCTURE, "company_name": "Ateliers du lien"}, headers={"HX-Current-URL": there}
+    )
+    login = response.headers["HX-Redirect"]
+    assert "main" not in login
+    client.htmx = False
+    back = sign_in(client, login)
+    assert back == f"{STEP_6}?siret=73282932000074"
+    assert 'value="Ateliers du lien"' in text_of(client.get(back))

@@ -163,9 +163,12 @@ def current_page_path() -> str | None:
 
 
 def _same_site_path(url: str | None) -> str | None:
+    """The path and query of ``url``, when it is one of this site's; never its
+    fragment (« Aller au contenu » puts #main in the address bar, which
+    HX-Current-URL names): no request for the page carries it."""
     if not url or not url.startswith(request.host_url):
         return None
-    return "/" + url[len(request.host_url) :]
+    return "/" + url[len(request.host_url) :].partition("#")[0]
 
 
 def sign_in_first() -> Response:
