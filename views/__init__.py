@@ -185,10 +185,7 @@ def sign_in_first() -> Response:
     else:
         there = page_to_show(current_page_path(), referrer_path())
     if there and request.method == "POST" and _kept_for_the_account(there):
-        flash(
-            _("Votre session a pris fin. Connectez-vous : ce que vous avez saisi vous attend sur la page."),
-            "info",
-        )
+        flash(str(SESSION_ENDED_KEPT), "info")
     else:
         flash(str(login.login_message), login.login_message_category)
     url = url_for("auth.login", next=there) if there else url_for("auth.login")
