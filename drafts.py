@@ -28,6 +28,10 @@ CARRIED = "carried"  # a page's form, over the language switch without JavaScrip
 CARRIED_PAGE = "carried"  # in the session: the page it is for (no query without one)
 PAGE = "_page"  # in a carried draft: the page it is for
 FOR = "_for"  # in a carried draft: the account that alone gets it back (a session that ended)
+# A form sent after its session ended, waiting for its account to sign in
+# again (``keep_for_sign_in``): a record of its own, which the language
+# switch's on the sign-in page (``carry``) neither replaces nor is taken for.
+RESUME = "resume"
 # Step 2's draft once the captcha is passed: nothing typed, only the address
 # the activation mail went to, for as long as its link lives (``signup_sent``).
 SIGNUP_SENT = "sent"
@@ -221,19 +225,34 @@ def take_carried(page: str, account_id: int | None = None) -> dict[str, str]:
     return {name: _bounded(name, value) for name, value in data.items() if isinstance(value, str)}
 
 
+def keep_for_sign_in(page: str, fields: dict[str, str], account: User) -> None:
+    """Keep what a form held when it was sent after its session ended (never
+    a secret field: ``forms.typed_fields``), for ``account`` only, once it
+    signs in again in this browser (``carry_over_sign_in``). Apart from the
+    language switch's record: switching language on the sign-in page
+    carries that page's own form, and must not lose this one."""
+    data = {name: _bounded(name, value) for name, value in fields.items() if name not in (PAGE, FOR)}
+    data.update({PAGE: page, FOR: account.id})
+    Draft.keep(_browser_key(RESUME, create=True), json.dumps(data), SIGN_IN_AGAIN, account)
+    session[RESUME] = True
+
+
 def carry_over_sign_in(user: User) -> Callable[[], None]:
     """Signing in starts a fresh session, and with it a fresh draft id. What
-    this browser sent for ``user`` after its session ended (``carry`` with
-    ``for_account``) is read before, and ``carry``-ied again under the new
-    session by the function returned, to call once it has started. What was
-    kept for another account is dropped."""
-    if CARRIED_PAGE not in session:
+    this browser sent for ``user`` after its session ended
+    (``keep_for_sign_in``) is read before, and ``carry``-ied under the new
+    session by the function returned, to call once it has started: the page
+    it was sent from takes it back (``take_carried``). What was kept for
+    another account is dropped."""
+    if not session.get(RESUME):
         return lambda: None
-    key, data = _carried_record()
-    if key is None or FOR not in data:
-        return lambda: None  # the language switch's: for the page it is on, not for a sign-in
+    key = _browser_key(RESUME, create=False)
+    draft = Draft.live(key) if key else None
+    if draft is None:
+        return lambda: None
+    data = data_of(draft)
     Draft.drop(key)
-    if data[FOR] != user.id or not isinstance(page := data.get(PAGE), str):
+    if data.get(FOR) != user.id or not isinstance(page := data.get(PAGE), str):
         return lambda: None
     fields = {name: value for name, value in data.items() if isinstance(value, str) and name != PAGE}
     return lambda: carry(page, fields, user, for_account=user.id)

@@ -226,11 +226,22 @@ def mail_allowed_from_client(setting: str) -> bool:
     return _mail_counted(setting, "client:" + client_key())
 
 
+def keeping_allowed(setting: str, key: str) -> bool:
+    """Counts one record kept on the server for this request's client address,
+    then (if that let it through) for ``key``, against ``RATELIMIT_<setting>``;
+    False once either limit is reached."""
+    return _counted("kept", setting, "client:" + client_key()) and _counted("kept", setting, key)
+
+
 def _mail_counted(setting: str, key: str) -> bool:
+    return _counted("mail", setting, key)
+
+
+def _counted(kind: str, setting: str, key: str) -> bool:
     if not current_app.config["RATELIMIT_ENABLED"] or not key:
         return True
     items = parse_many(current_app.config[f"RATELIMIT_{setting}"])
-    keys = ("mail", setting, key)
+    keys = (kind, setting, key)
     # hit() checks and counts at once (atomic in the store): concurrent
     # requests cannot all pass a separate test() first.
     try:
@@ -242,7 +253,7 @@ def _mail_counted(setting: str, key: str) -> bool:
         if not current_app.config["RATELIMIT_IN_MEMORY_FALLBACK_ENABLED"]:
             raise
         logging.getLogger("portail").warning(
-            "Rate-limit storage unreachable: a mail limit counted in memory."
+            "Rate-limit storage unreachable: a %s limit counted in memory.", kind
         )
         return all([_memory_limiter().hit(item, *keys) for item in items])
 

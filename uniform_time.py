@@ -38,9 +38,12 @@ def _slow_times() -> dict[str, deque[float]]:
 
 @dataclass
 class Branch:
-    """Set ``slow`` when the request took the branch whose time must be hidden."""
+    """Set ``slow`` when the request took the branch whose time must be hidden;
+    ``hold`` off when the answer tells its branch anyway (a refusal shown as
+    such), so that it does not keep a worker waiting for nothing."""
 
     slow: bool = False
+    hold: bool = True
 
 
 def usual_slow_time(operation: str) -> float:
@@ -69,5 +72,5 @@ def held(operation: str) -> Iterator[Branch]:
         with _lock:
             _slow_times().setdefault(operation, deque(maxlen=WINDOW)).append(elapsed)
     wait = min(target - elapsed, MAX_HOLD)
-    if wait > 0:
+    if wait > 0 and branch.hold:
         time.sleep(wait)

@@ -120,6 +120,25 @@ def typed_fields(formdata, own: frozenset[str] = frozenset()) -> dict[str, str]:
 
 
 @cache
+def typed_names() -> frozenset[str]:
+    """The names of the fields a person types in or ticks, in every form of
+    the portal: what a page takes back (``carriable``) but a hidden field (a
+    page's state, what an edit form showed), nor a name some form gives a
+    hidden field (« Demander le rattachement »'s identifier is the search's)."""
+    typed, hidden = set(), set()
+    for form in _forms():
+        for name in dir(form):
+            unbound = getattr(form, name, None)
+            if not isinstance(unbound, UnboundField) or secret(unbound):
+                continue
+            if issubclass(unbound.field_class, HiddenField):
+                hidden.add(unbound.kwargs.get("name") or name)
+            elif not issubclass(unbound.field_class, FileField):
+                typed.add(unbound.kwargs.get("name") or name)
+    return frozenset(typed - hidden)
+
+
+@cache
 def secret_names() -> frozenset[str]:
     """The names of the secret fields of every form of the portal, and the
     CSRF token's: what the language switch sent from a page is kept without

@@ -9,11 +9,11 @@ from __future__ import annotations
 import json
 
 from models import Draft, UserSession
-from tests.support.app import query
+from tests.support.app import Client, clean_environment, make_app, outbox, query
 from tests.support.constants import EMAIL, PASSWORD
 from tests.support.responses import text_of
 from tests.support.second_factor import code_at, enrol_totp, second_step
-from tests.support.structures import PIERRE, STRUCTURE, new_client, sign_up
+from tests.support.structures import PIERRE, SIRET_NORMALISED, STRUCTURE, new_client, sign_up
 
 STEP_6 = "/structure/nouvelle"
 KEPT = "ce que vous avez saisi vous attend sur la page."
@@ -25,7 +25,8 @@ def end_sessions(app) -> None:
 
 
 def carried_rows(app) -> list[dict]:
-    return query(app, lambda: [json.loads(d.data) for d in Draft.select() if d.key.endswith(":carried")])
+    kept = (":carried", ":resume")  # the page's record, and the one waiting for a sign-in
+    return query(app, lambda: [json.loads(d.data) for d in Draft.select() if d.key.endswith(kept)])
 
 
 def sent_after_the_end(client, path: str, fields: dict, to: str | None = None):
@@ -118,7 +119,8 @@ def test_attack_a_visitor_never_signed_in_leaves_nothing_on_the_server(app, clie
 def test_attack_a_flood_of_fields_sent_after_the_end_is_kept_bounded(app, client, mailbox):
     sign_up(client, mailbox)
     end_sessions(app)
-    flood = {f"f{i}": "x" * 5_000 for i in range(150)}  # within the body limits
+    # within the body limits; one field a page has, or nothing typed is kept
+    flood = {"first_name": "Jo", **{f"f{i}": "x" * 5_000 for i in range(150)}}
     sent_after_the_end(client, "/mon-compte/", flood, to="/mon-compte/informations")
     [row] = carried_rows(app)
     fields = {name: value for name, value in row.items() if not name.startswith("_")}
@@ -137,3 +139,76 @@ def test_step_6_comes_back_filled_after_the_second_step_too(app, client, mailbox
     response = second_step(client, code_at(secret, steps=1))
     assert response.status_code == 303 and response.headers["Location"] == STEP_6, text_of(response)
     assert 'value="Ateliers à deux étapes"' in text_of(client.get(STEP_6))
+
+
+def test_the_language_switch_on_the_sign_in_page_keeps_what_waits_for_the_account(app, client, mailbox):
+    """Without JavaScript the switch on « Se connecter » sends the sign-in
+    form, which it carries for that page: what waits for the account stays."""
+    sign_up(client, mailbox)
+    client.get(STEP_6)
+    end_sessions(app)
+    login = sent_after_the_end(client, STEP_6, {**STRUCTURE, "company_name": "Ateliers bilingues"})
+
+    switched = client.submit(f"/langue?next={login}", {"email": EMAIL, "password": "", "lang": "en"})
+    assert switched.status_code == 303 and switched.headers["Location"] == login
+    assert f'value="{EMAIL}"' in text_of(client.get(login))  # the sign-in form's own, carried back
+
+    assert sign_in(client, login) == STEP_6
+    assert 'value="Ateliers bilingues"' in text_of(client.get(STEP_6))
+
+
+def test_a_form_with_nothing_typed_sent_after_the_end_only_says_to_sign_in(app, any_client, mailbox):
+    """« Demander le rattachement »: a button and the page's hidden fields.
+    Nothing typed waits, and the message does not say something does."""
+    client = sign_up(any_client, mailbox)
+    end_sessions(app)
+    login = sent_after_the_end(
+        client,
+        "/structure/",
+        {"identifier_type": "siret", "identifier": SIRET_NORMALISED},
+        to="/structure/rattachement/demande",
+    )
+    client.htmx = False
+    page = text_of(client.get(login))
+    assert KEPT not in page and "Connectez-vous pour accéder à cette page." in page
+    assert carried_rows(app) == []
+
+
+def test_attack_an_ended_sessions_cookie_sent_again_and_again_writes_rows_within_the_limit(
+    tmp_path, monkeypatch
+):
+    """Each answer gives the browser a draft id, which a copy of the ended
+    session's cookie sent again never holds: each request would write a row."""
+    clean_environment(monkeypatch)
+    app = make_app(tmp_path, RATELIMIT_ENABLED=True, RATELIMIT_DRAFT="3 per hour")
+    app.test_client_class = Client
+    client = sign_up(app.test_client(), lambda recipient=None: outbox(app, recipient))
+    token = client.csrf_token()
+    end_sessions(app)
+    ended = client.get_cookie("session").value
+    for n in range(6):
+        client.set_cookie("session", ended)
+        client.post(
+            "/mon-compte/informations",
+            data={"csrf_token": token, "first_name": f"Jo{n}"},
+            headers={"Referer": "http://localhost/mon-compte/"},
+        )
+    assert len(carried_rows(app)) == 3
+
+
+def test_a_page_whose_address_has_a_fragment_comes_back_filled(app, htmx_client, mailbox):
+    """« Aller au contenu » puts #main in the address bar, which htmx names
+    (HX-Current-URL); the page the sign-in comes back to has no fragment
+    in its request, nor should what waits for it."""
+    client = sign_up(htmx_client, mailbox)
+    end_sessions(app)
+    there = f"http://localhost{STEP_6}?siret=73282932000074#main"
+    response = client.submit(
+        STEP_6, {**STRUCTURE, "company_name": "Ateliers du lien"}, headers={"HX-Current-URL": there}
+    )
+    login = response.headers["HX-Redirect"]
+    assert "main" not in login
+    client.htmx = False
+    back = sign_in(client, login)
+    assert back == f"{STEP_6}?siret=73282932000074"
+    assert 'value="Ateliers du lien"' in text_of(client.get(back))

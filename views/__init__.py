@@ -42,8 +42,9 @@ import drafts
 import i18n
 import sessions
 import signing
-from forms import typed_fields
+from forms import typed_fields, typed_names
 from models import db
+from security import keeping_allowed
 
 if TYPE_CHECKING:
     from models import User
@@ -162,9 +163,12 @@ def current_page_path() -> str | None:
 
 
 def _same_site_path(url: str | None) -> str | None:
+    """The path and query of ``url``, when it is one of this site's; never its
+    fragment (« Aller au contenu » puts #main in the address bar, which
+    HX-Current-URL names): no request for the page carries it."""
     if not url or not url.startswith(request.host_url):
         return None
-    return "/" + url[len(request.host_url) :]
+    return "/" + url[len(request.host_url) :].partition("#")[0]
 
 
 def sign_in_first() -> Response:
@@ -181,10 +185,7 @@ def sign_in_first() -> Response:
     else:
         there = page_to_show(current_page_path(), referrer_path())
     if there and request.method == "POST" and _kept_for_the_account(there):
-        flash(
-            _("Votre session a pris fin. Connectez-vous : ce que vous avez saisi vous attend sur la page."),
-            "info",
-        )
+        flash(str(SESSION_ENDED_KEPT), "info")
     else:
         flash(str(login.login_message), login.login_message_category)
     url = url_for("auth.login", next=there) if there else url_for("auth.login")
@@ -203,13 +204,19 @@ def _kept_for_the_account(there: str) -> bool:
     what it held, but its secrets, waits on the server for the page it was
     sent from, for the account the session was signed in to only, once it
     signs in again in this browser (drafts.carry_over_sign_in). A visitor
-    who never signed in has nothing to get back."""
+    who never signed in has nothing to get back, nor a form that held
+    nothing typed (a button, a decision: its hidden fields), which the page
+    would not take back. Each such request writes a row: counted by client
+    address and by account (a copy of the ended session's cookie, sent again
+    and again without the draft id each answer gives, would write one each)."""
     account = sessions.ended_account()
     fields = typed_fields(request.form) if account is not None else {}
-    if not fields:
+    if not any(value.strip() and name in typed_names() for name, value in fields.items()):
+        return False
+    if not keeping_allowed("DRAFT", f"account:{account.id}"):
         return False
     with db.atomic():
-        drafts.carry(there, fields, account, for_account=account.id)
+        drafts.keep_for_sign_in(there, fields, account)
     return True
 
 

@@ -139,6 +139,9 @@ def captcha():
     with uniform_time.held("sign_up") as branch:
         with db.atomic():
             solved = challenges.solve(form.challenge_id.data, form.answer.data)
+            # A wrong answer says so (422, a new image): nothing to hide, and a
+            # bot's tries must not each keep a worker waiting.
+            branch.hold = solved
             if solved:
                 if mail_allowed("CAPTCHA_EMAIL", data["email"]):
                     branch.slow = accounts.sign_up(data, language=i18n.current())
