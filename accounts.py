@@ -440,7 +440,10 @@ def purge(pending_days: int, audit_days: int | None = None) -> dict[str, int]:
         rights.forget(stale)
         ids = [user.id for user in stale]
         counts = {
-            "accounts": User.delete().where(User.id.in_(ids)).execute() if ids else 0,
+            "accounts": sum(
+                User.delete().where(User.id.in_(ids[start : start + rights.FORGET_BATCH])).execute()
+                for start in range(0, len(ids), rights.FORGET_BATCH)
+            ),
             "tokens": Token.delete()
             .where(Token.used_at.is_null(False) | (Token.expires_at <= now))
             .execute(),

@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from flask_babel import lazy_gettext as _l
+from peewee import fn
 
 import accounts
 import audit
@@ -86,21 +87,34 @@ def search_accounts(text: str, limit: int = SEARCH_LIMIT) -> list[User]:
             | Structure.identifier.contains(text.replace(" ", ""))
         )
     )
-    first_last = User.first_name.concat(" ").concat(User.last_name)
-    last_first = User.last_name.concat(" ").concat(User.first_name)
+    # Both orders in one text, folded once a row rather than once each (on
+    # SQLite a fold is a call into Python); the searched text holds no line
+    # break, so it is found in one of them, never astride both.
+    both_orders = _lines(
+        User.first_name.concat(" ").concat(User.last_name), User.last_name.concat(" ").concat(User.first_name)
+    )
     address = searched_email(text)  # addresses are stored in ASCII, shown in Unicode
     return list(
         User.select()
         .where(
             User.email.contains(address)
             | User.contact_email.contains(address)
-            | _contains_any_case(first_last, text)
-            | _contains_any_case(last_first, text)
+            | _contains_any_case(both_orders, text)
             | User.id.in_(in_structures)
         )
         .order_by(User.last_name, User.first_name, User.id)
         .limit(limit)
     )
+
+
+def _lines(*columns):
+    """The columns' texts as one, a line each: a search (its white space made
+    single spaces) finds a text within one of them, as it would searching
+    each, in one fold of the row instead of one for each (``folded``)."""
+    joined = columns[0]
+    for column in columns[1:]:
+        joined = joined.concat("\n").concat(column)
+    return joined
 
 
 def _contains_any_case(column, text: str):
@@ -128,9 +142,9 @@ def search_structures(text: str, limit: int = SEARCH_LIMIT) -> list[Structure]:
         Structure.select()
         .where(
             Structure.identifier.contains(text.replace(" ", ""))
-            | _contains_any_case(Structure.company_name, text)
-            | _contains_any_case(Structure.label, text)
-            | _contains_any_case(Structure.city, text)
+            | _contains_any_case(
+                _lines(Structure.company_name, fn.COALESCE(Structure.label, ""), Structure.city), text
+            )
         )
         .order_by(Structure.company_name, Structure.id)
         .limit(limit)

@@ -345,3 +345,29 @@ def test_attack_contact_link_refusal_tells_nothing_of_the_address(portal):
         return response.get_data(as_text=True).split('id="contact_email-error"', 1)[1].split("</p>", 1)[0]
 
     assert field_error(by_address) == field_error(by_account)
+
+
+def test_a_refused_contact_address_says_the_other_changes_are_not_saved_either(portal):
+    """Past the links' limits « Mon compte » saves nothing of the form, the
+    name and phone changed with the address included: the field's message
+    said only that the address was not saved, so the person left the page
+    believing their new name or phone kept."""
+    site = portal(RATELIMIT_CONTACT_EMAIL_ACCOUNT="1 per hour")
+    owner = site.browser()
+    signup = Signup(owner, site.outbox)
+    signup.create_account()
+    signup.activate()
+    owner.submit(
+        "/mon-compte/informations",
+        {"first_name": "Marie", "last_name": "Curie", "phone": "", "contact_email": "a@exemple.org"},
+    )
+    refused = owner.submit(
+        "/mon-compte/informations",
+        {"first_name": "Maria", "last_name": "Skłodowska", "phone": "", "contact_email": "b@exemple.org"},
+    )
+    assert_too_many_links_at_field(refused)
+    error = refused.get_data(as_text=True).split('id="contact_email-error"', 1)[1].split("</p>", 1)[0]
+    assert "aucune de vos modifications n&#39;est enregistrée" in error
+    with site.app.app_context(), db.connection_context():
+        kept = User.by_email(EMAIL)
+        assert (kept.first_name, kept.last_name, kept.contact_email) == ("Marie", "Curie", "a@exemple.org")

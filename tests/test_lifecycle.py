@@ -274,3 +274,28 @@ def test_attack_bot_signups_a_wave_never_activated_is_purged_in_one_pass_over_th
     assert len([s for s in statements if s.startswith("SELECT") and 'FROM "audit_event"' in s]) == 1
     with app.app_context(), db.connection_context():
         assert OutboxMail.select().count() == 0
+
+
+def test_attack_bot_signups_more_than_one_statement_may_name_are_purged(app):
+    """The purge deleted the accounts it forgets by their ids in one
+    statement: past SQLite's limit on a statement's values (32,766; 999 in
+    builds before 3.32) a wave of bot sign-ups never activated made every
+    daily purge fail, and the accounts pile up. They go in batches; here the
+    limit is lowered to 999 so that a thousand accounts reach it."""
+    import sqlite3
+
+    import accounts
+
+    created = utcnow() - timedelta(days=40)
+    with app.app_context(), db.connection_context():
+        at = {"terms_accepted_at": created, "created_at": created, "first_name": "R", "last_name": "B"}
+        rows = [{"email": f"robot{n}@exemple.fr", "contact_email": f"r{n}@x.fr", **at} for n in range(1200)]
+        for start in range(0, len(rows), 100):
+            User.insert_many(rows[start : start + 100]).execute()
+        db.connection().setlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER, 999)
+        try:
+            counts = accounts.purge(30)
+        finally:
+            db.connection().setlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER, 32766)
+        assert counts["accounts"] == 1200
+        assert User.select().count() == 0

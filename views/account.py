@@ -33,9 +33,12 @@ TOO_MANY_LINKS = _l(
     "Trop de liens de confirmation ont été envoyés : aucun nouveau lien n'est parti. "
     "Demandez-en un plus tard avec « Renvoyer le lien de confirmation »."
 )
+# Nothing of the form is saved then (accounts.update_profile): the other
+# changes sent with the address neither, which the message says.
 TOO_MANY_LINKS_FIELD = _l(
     "Trop de liens de confirmation ont été envoyés : cette adresse n'est pas enregistrée, aucun lien "
-    "ne lui a été envoyé. Réessayez plus tard ; votre adresse de contact actuelle reste en place."
+    "ne lui a été envoyé, et aucune de vos modifications n'est enregistrée. Réessayez plus tard ; "
+    "votre adresse de contact actuelle reste en place."
 )
 
 

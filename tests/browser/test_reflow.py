@@ -142,3 +142,53 @@ def test_the_console_holds_a_name_of_one_long_word(visitor, open_visitor, live_s
         page.set_viewport_size(NARROW)
         no_overflow(page, f"{where} à 320 px, nom en un long mot")
         page.set_viewport_size(viewport)
+
+
+WIDE = {"width": 1280, "height": 800}
+
+
+def _holds_at_every_size(page, where: str) -> None:
+    """No sideways scroll nor cut-off text at 320 px, at 1280 px, and at
+    1280 px with the text at 200 % (the stacked tables' hidden column
+    names are not measured)."""
+    page.set_viewport_size(NARROW)
+    no_overflow(page, f"{where} à 320 px")
+    page.set_viewport_size(WIDE)
+    no_overflow(page, f"{where} à 1280 px")
+    page.evaluate("() => { document.documentElement.style.fontSize = '200%'; }")
+    no_overflow(page, f"{where} à 1280 px, texte à 200 %")
+    page.evaluate("() => { document.documentElement.style.fontSize = ''; }")
+
+
+def test_every_console_page_and_my_data_hold_at_every_size(visitor, live_server):
+    """Each page of « Administration » (wider than the flow's) and « Mes
+    données » stay within the window on a phone, on a desktop, and on a
+    desktop with the text enlarged; the flow's pages keep their width."""
+    person = visitor.sign_up_quickly(new_person("console-tailles"))
+    live_server.flask("operator", "grant", person.email)
+    enrol_app(visitor)
+    page = visitor.page
+    page.set_viewport_size(WIDE)
+    _a_failed_mail(live_server)
+    for path, heading in (
+        ("/administration/", "Administration"),
+        (f"/administration/comptes?q={person.email.partition('@')[0]}", "Comptes"),
+        ("/administration/structures?q=a", "Structures"),
+        ("/administration/courriels", "Courriels"),
+        ("/administration/journal", "Journal"),
+        ("/mon-compte/donnees", None),
+    ):
+        page.goto(path)
+        if heading:
+            visitor.expect_step(heading)
+        _holds_at_every_size(page, path)
+    page.goto(f"/administration/comptes?q={person.email.partition('@')[0]}")
+    visitor.link(person.full_name).click()
+    visitor.expect_step(person.full_name)
+    _holds_at_every_size(page, "compte")
+    # The flow keeps its 46rem; the console takes 64rem.
+    page.set_viewport_size(WIDE)
+    page.goto("/mon-compte/")
+    assert page.locator("main").evaluate("main => main.getBoundingClientRect().width") == 46 * 16
+    page.goto("/administration/courriels")
+    assert page.locator("main").evaluate("main => main.getBoundingClientRect().width") == 64 * 16
