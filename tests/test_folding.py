@@ -9,7 +9,7 @@ from peewee import Select, Value
 import operations
 from folding import fold, folded, translate
 from models import Structure, db
-from tests.support.app import query, user_row
+from tests.support.app import query, recorded_statements, user_row
 
 NAMES = [
     "Éric Lefèvre",
@@ -98,14 +98,7 @@ def test_a_search_folds_each_row_once(app, monkeypatch):
     libellé, city), which made a search on 10,000 accounts take 16 times as
     long as without the folding. Once a row now (and once for the
     structures a name may be found through)."""
-    statements = []
-    original = db.obj.execute_sql
-
-    def execute_sql(sql, params=None, *args, **kwargs):
-        statements.append(sql)
-        return original(sql, params, *args, **kwargs)
-
-    monkeypatch.setattr(db.obj, "execute_sql", execute_sql)
+    statements = recorded_statements(monkeypatch)
     query(app, lambda: operations.search_accounts("lefevre"))
     query(app, lambda: operations.search_structures("besancon"))
     accounts_sql, structures_sql = (s for s in statements if s.startswith("SELECT"))

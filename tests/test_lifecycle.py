@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 
 from models import AuditEvent, CaptchaChallenge, OutboxMail, Token, User, db, utcnow
-from tests.support.app import user_row
+from tests.support.app import recorded_statements, user_row
 from tests.support.constants import EMAIL
 from tests.support.responses import error_of, text_of
 from tests.support.signup import PERSON
@@ -258,14 +258,7 @@ def test_attack_bot_signups_a_wave_never_activated_is_purged_in_one_pass_over_th
         for number in range(5):
             bot = make_user(f"robot{number}@exemple.fr", User.PENDING, 40)
             OutboxMail.create(recipient=bot.email, subject="Activez", body_text="…", account_id=bot.id)
-    statements = []
-    original = db.obj.execute_sql
-
-    def execute_sql(sql, params=None, *args, **kwargs):
-        statements.append(sql)
-        return original(sql, params, *args, **kwargs)
-
-    monkeypatch.setattr(db.obj, "execute_sql", execute_sql)
+    statements = recorded_statements(monkeypatch)
     result = app.test_cli_runner().invoke(args=["purge"])
 
     assert "Deleted 5 pending account(s)" in result.output, result.output

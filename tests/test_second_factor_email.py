@@ -154,9 +154,7 @@ def test_a_right_code_typed_in_full_width_digits_signs_in(app, enrolled):
 
 def test_an_e_mail_code_serves_once(app, enrolled):
     client = enrolled
-    password_step(client)
-    client.submit(f"{VERIFY}code-par-e-mail")
-    code = last_code(app)
+    code = code_asked(client, app)
     assert second_step(client, code, method="email").status_code in (204, 303)
     client.submit("/deconnexion")
     password_step(client)
@@ -180,9 +178,7 @@ def test_a_new_e_mail_code_revokes_the_older(app, enrolled):
 
 def test_an_e_mail_code_expires_after_ten_minutes(app, enrolled):
     client = enrolled
-    password_step(client)
-    client.submit(f"{VERIFY}code-par-e-mail")
-    code = last_code(app)
+    code = code_asked(client, app)
     with app.app_context(), db.connection_context():
         row = EmailCode.select().order_by(EmailCode.id.desc()).get()
         assert timedelta(minutes=9) < row.expires_at - row.created_at <= timedelta(minutes=10)
@@ -192,9 +188,7 @@ def test_an_e_mail_code_expires_after_ten_minutes(app, enrolled):
 
 def test_e_mail_codes_are_stored_hashed(app, enrolled):
     client = enrolled
-    password_step(client)
-    client.submit(f"{VERIFY}code-par-e-mail")
-    code = last_code(app)
+    code = code_asked(client, app)
     with app.app_context(), db.connection_context():
         assert all(code not in row.code_hash for row in EmailCode.select())
 
@@ -274,14 +268,19 @@ def wrong_code(code: str) -> str:
     return "000000" if code != "000000" else "111111"
 
 
+def code_asked(client, app) -> str:
+    """The password given, a code asked by e-mail: the code mailed."""
+    password_step(client)
+    client.submit(f"{VERIFY}code-par-e-mail")
+    return last_code(app)
+
+
 def test_attack_guessing_a_mailed_code_ends_after_five_wrong_tries(app, enrolled):
     """Only the rate limits capped the guesses (per account, address and
     browser: a stranger with the password guessed on). Five wrong tries and
     the code is dead, said next to its field with the button for a new one."""
     client = enrolled
-    password_step(client)
-    client.submit(f"{VERIFY}code-par-e-mail")
-    code = last_code(app)
+    code = code_asked(client, app)
     for _ in range(4):
         response = second_step(client, wrong_code(code), method="email")
         assert response.status_code == 422
@@ -300,9 +299,7 @@ def test_attack_the_right_code_after_its_tries_is_refused_as_a_wrong_one_says_no
     """Once the tries are gone, the right code and a wrong one get the same
     answer: the refusal tells nothing about the code."""
     client = enrolled
-    password_step(client)
-    client.submit(f"{VERIFY}code-par-e-mail")
-    code = last_code(app)
+    code = code_asked(client, app)
     for _ in range(5):
         second_step(client, wrong_code(code), method="email")
     right, wrong = (second_step(client, attempt, method="email") for attempt in (code, wrong_code(code)))
@@ -316,9 +313,7 @@ def test_attack_the_right_code_after_its_tries_is_refused_as_a_wrong_one_says_no
 
 def test_a_new_code_asked_from_next_to_the_field_starts_afresh(app, enrolled):
     client = enrolled
-    password_step(client)
-    client.submit(f"{VERIFY}code-par-e-mail")
-    code = last_code(app)
+    code = code_asked(client, app)
     for _ in range(5):
         response = second_step(client, wrong_code(code), method="email")
     assert f'formaction="{VERIFY}code-par-e-mail"' in text_of(response)

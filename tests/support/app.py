@@ -133,3 +133,17 @@ def user_row(email: str = "marie.curie@exemple.fr", **fields) -> User:
         "terms_accepted_at": utcnow(),
     }
     return User.create(email=email, **{**defaults, **fields})
+
+
+def recorded_statements(monkeypatch) -> list[str]:
+    """Every SQL statement the app's database runs from now on, as sent:
+    the list fills as the test goes."""
+    statements: list[str] = []
+    original = db.obj.execute_sql
+
+    def execute_sql(sql, params=None, *args, **kwargs):
+        statements.append(sql)
+        return original(sql, params, *args, **kwargs)
+
+    monkeypatch.setattr(db.obj, "execute_sql", execute_sql)
+    return statements
