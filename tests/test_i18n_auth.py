@@ -116,7 +116,7 @@ def test_an_expired_form(en):
     assert response.status_code == 400
     text = english(response, WRONG["email"])
     if en.htmx:  # sent in place: the page stays, a notice above it (tests/test_stale_form.py)
-        assert "This page was out of date, so this form was not sent." in text
+        assert "This page was out of date: it is up to date again, and what you typed is kept." in text
     else:
         assert "Your session has expired or the form is no longer valid." in text
 

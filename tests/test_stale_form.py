@@ -11,7 +11,7 @@ import json
 from tests.support.responses import text_of
 from tests.support.signup import PERSON
 
-STALE = "Cette page n'était plus à jour, ce formulaire n'a pas été envoyé."
+STALE = "Cette page n'était plus à jour : elle l'est de nouveau, et ce que vous avez saisi est conservé."
 
 
 def test_a_stale_form_sent_in_place_keeps_its_page_and_can_be_sent_again(htmx_client):

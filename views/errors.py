@@ -107,9 +107,11 @@ def csrf_error(_error):
     )
 
 
+# Said after a submit and after what the page sends by itself (a field's
+# check, an autosave) alike: neither was taken into account.
 STALE_FORM = _l(
-    "Cette page n'était plus à jour, ce formulaire n'a pas été envoyé. Ce que vous avez saisi est conservé : "
-    "envoyez-le de nouveau."
+    "Cette page n'était plus à jour : elle l'est de nouveau, et ce que vous avez saisi est conservé. "
+    "Si vous veniez d'envoyer le formulaire, envoyez-le de nouveau."
 )
 
 
