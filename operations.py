@@ -450,4 +450,4 @@ def decide_request(operator: User, structure: Structure, membership_id: int, app
         )
         if membership is None or structure.manager() is not None:
             return False
-        return structures.settle(membership, structure, operator, approve)
+        return structures.settle(membership, structure, operator, approve, by_operators=True)

@@ -254,11 +254,13 @@ def decide(membership: Membership, manager: User, approve: bool) -> bool:
         return settle(membership, structure, manager, approve)
 
 
-def settle(membership: Membership, structure: Structure, by: User, approve: bool) -> bool:
+def settle(
+    membership: Membership, structure: Structure, by: User, approve: bool, *, by_operators: bool = False
+) -> bool:
     """Record the decision made by ``by`` (the gestionnaire principal, or an
-    operator for a structure without one) and mail it to the requester; call
-    inside the transaction. False if the request was no longer pending;
-    Closed for an approval while the structure takes no new member;
+    operator for a structure without one: ``by_operators``, which the mail
+    says) and mail it to the requester; call inside the transaction. False
+    if the request was no longer pending; Closed for an approval while the structure takes no new member;
     AccountClosed for an approval while the requester's account is closed
     (the UPDATE checks it too: an operator closing it meanwhile wins)."""
     if approve and not structure.is_open:
@@ -289,6 +291,7 @@ def settle(membership: Membership, structure: Structure, by: User, approve: bool
             user=requester,
             structure=structure,
             kind=structure.kind,
+            by_operators=by_operators,
             url=mailer.external_url("space.home"),
         )
     return done

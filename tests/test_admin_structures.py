@@ -458,6 +458,23 @@ def test_operators_approve_no_request_to_a_disabled_structure(app, operator, mai
     assert "La demande de rattachement est refusée." in text
 
 
+def test_a_refusal_by_the_operators_is_mailed_as_theirs_not_a_managers(app, operator, mailbox):
+    """The structure has no gestionnaire principal: the requester was told
+    the operators would decide; their refusal does not name a manager to contact."""
+    structure_id = query(app, orphan)
+    new_client(app, mailbox, PIERRE).submit(
+        "/structure/rattachement/demande", {"identifier_type": "siret", "identifier": "73282932000074"}
+    )
+    request_id = query(app, lambda: Membership.get(Membership.status == Membership.PENDING).id)
+    url = f"/administration/structures/{structure_id}/"
+    follow(operator, operator.submit(f"{url}demandes/{request_id}/refuser"))
+    [mail] = [m for m in mails_to(mailbox, PIERRE["contact_email"]) if "refusée" in m.subject]
+    for body in (mail.body_text, mail.body_html):
+        assert "L'équipe du portail a refusé votre demande de rattachement" in body
+        assert "n'a pas de gestionnaire principal pour le moment" in body
+        assert "Le gestionnaire principal" not in body and "contactez-le" not in body
+
+
 def test_operators_do_not_decide_for_a_structure_that_has_a_manager(app, operator, structure_id, mailbox):
     other = new_client(
         app,
