@@ -260,9 +260,10 @@ def settle(
     """Record the decision made by ``by`` (the gestionnaire principal, or an
     operator for a structure without one: ``by_operators``, which the mail
     says) and mail it to the requester; call inside the transaction. False
-    if the request was no longer pending; Closed for an approval while the structure takes no new member;
-    AccountClosed for an approval while the requester's account is closed
-    (the UPDATE checks it too: an operator closing it meanwhile wins)."""
+    if the request was no longer pending; Closed for an approval while the
+    structure takes no new member; AccountClosed for an approval while the
+    requester's account is closed (the UPDATE checks it too: an operator
+    closing it meanwhile wins)."""
     if approve and not structure.is_open:
         raise Closed
     requester = User.get_by_id(membership.user_id)
