@@ -334,6 +334,30 @@ def test_a_disabled_structure_takes_no_member_through_a_pending_request_attack_a
     assert memberships(app)[1].status == Membership.REFUSED
 
 
+@pytest.mark.parametrize(
+    ("status", "label"), [(Structure.DISABLED, "Désactivée"), (Structure.PENDING, "En attente")]
+)
+def test_approbations_offers_requests_to_a_structure_that_takes_no_member_for_refusal_only(
+    app, manager_view, status, label
+):
+    """Disabled by an operator (or back under moderation): « Approuver » could
+    only fail, so it is not offered; the page says the structure's state."""
+    marie, membership_id = manager_view
+    query(app, lambda: Structure.update(status=status).execute())
+    text = shown(marie, "/approbations/")
+    assert f"État de la structure : <strong>{label}" in text
+    row = re.search(rf'<tr id="approval-{membership_id}">.*?</tr>', text, re.S).group(0)
+    assert "Approuver" not in row and "Refuser<span" in row
+    assert "n'accepte pas de nouveau membre pour le moment : la demande ne peut qu'être refusée." in row
+    # A page opened before: its « Approuver » is answered with the row as it now is.
+    response = marie.submit(f"/approbations/{membership_id}/approuver")
+    if marie.htmx:
+        assert response.status_code == 409 and "Approuver" not in text_of(response)
+    else:
+        row = re.search(rf'<tr id="approval-{membership_id}">.*?</tr>', follow(marie, response), re.S)
+        assert "Approuver" not in row.group(0)
+
+
 # -- access rules -------------------------------------------------------------------------
 
 
