@@ -518,3 +518,27 @@ class HandoverForm(DesignateForm):
         ),
         validators=[DataRequired(_l("Cochez la case pour confirmer le transfert du rôle."))],
     )
+
+    def validate(self, extra_validators=None) -> bool:
+        """A member no longer offered, chosen on a page opened before (their
+        account closed, or they left the structure since), is named as such,
+        not as a value missing from the list."""
+        valid = super().validate(extra_validators)
+        chosen = self.member.data
+        if self.member.errors and isinstance(chosen, int):
+            listed = next((m for m in self.members if m.id == chosen), None)
+            if listed is None:
+                self.member.errors = [str(MEMBER_LEFT)]
+            elif listed.account_closed:
+                self.member.errors = [
+                    _(
+                        "Le compte de %(name)s a été fermé : il ne peut pas recevoir le rôle. "
+                        "Choisissez un autre membre.",
+                        name=listed.user.full_name,
+                    )
+                ]
+        return valid
+
+
+# A member chosen who is no longer an active member of the structure.
+MEMBER_LEFT = _l("Ce membre n'est plus rattaché à la structure : choisissez-en un autre.")

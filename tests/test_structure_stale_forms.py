@@ -193,6 +193,26 @@ def test_a_member_who_leaves_while_chosen_is_named_next_to_the_field(team, monke
     assert team.roles()["Marie"] == Membership.MANAGER
 
 
+@pytest.mark.parametrize("gone", ["closed", "left"])
+def test_a_member_chosen_on_a_page_opened_before_they_went_is_named_next_to_the_field(team, gone):
+    """The page offered Pierre; his account was closed (or he left) before
+    Marie sent it, Lucie may still receive the role: the field says what
+    became of him, not that his value is missing from the list."""
+    if gone == "closed":
+        change = User.update(status=User.DISABLED).where(User.email == PIERRE["email"])
+        expected = "Le compte de Pierre Durand a été fermé : il ne peut pas recevoir le rôle."
+    else:
+        change = Membership.update(status=Membership.CANCELLED).where(Membership.id == team.pierre)
+        expected = "Ce membre n'est plus rattaché à la structure : choisissez-en un autre."
+    query(team.app, change.execute)
+    response = team.hand_over(team.pierre)
+    assert response.status_code == 422
+    assert expected in error_of(response, "member")
+    text = text_of(response)
+    assert f'value="{team.pierre}"' not in text and f'value="{team.lucie}"' in text
+    assert team.roles()["Marie"] == Membership.MANAGER
+
+
 def test_a_stale_handover_form_for_the_last_member_who_could_receive_the_role_says_it_failed(team):
     """The page was opened while Pierre and Lucie were members; both have
     left (their accounts closed) when Marie sends it: the answer says the

@@ -11,6 +11,7 @@ from flask_login import current_user, login_required
 import drafts
 import structures
 from forms.structure import (
+    MEMBER_LEFT,
     NOT_FOUND,
     AttachmentRequestForm,
     HandoverForm,
@@ -535,7 +536,7 @@ def hand_over(structure_id: int):
         return _not_the_manager(structure)
     if successor is None:  # the member chosen left the structure meanwhile
         form = HandoverForm(members=structure.active_members())
-        form.member.errors = [_("Ce membre n'est plus rattaché à la structure : choisissez-en un autre.")]
+        form.member.errors = [str(MEMBER_LEFT)]
         return _detail_page(structure, membership, handover=form, status=422)
     flash(
         _(
