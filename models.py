@@ -984,6 +984,7 @@ class Structure(BaseModel):
                     .where(
                         (Membership.id == membership_id)
                         & (Membership.structure == self)
+                        & (Membership.user != manager.id)  # their own row, just demoted: no one else
                         & (Membership.role == Membership.USER)
                         & (Membership.status == Membership.ACTIVE)
                         & Membership.of_open_account()

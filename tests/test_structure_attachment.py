@@ -9,6 +9,7 @@ from datetime import timedelta
 
 import pytest
 
+import structures as structures_module
 from models import Membership, Structure, User, utcnow
 from tests.support.app import Client, query
 from tests.support.constants import PASSWORD
@@ -511,6 +512,24 @@ def test_the_role_goes_only_to_another_active_member(app, manager_view, member):
     )  # « 999 »: no longer a member, as far as it says
     roles = [m.role for m in memberships(app)]
     assert roles == [Membership.MANAGER, Membership.USER]
+
+
+def test_attack_the_model_hands_the_role_to_nobody_when_the_manager_names_themselves(
+    app, manager_view, mailbox
+):
+    """Their own row is an utilisateur's once demoted: promoting it back would
+    record, and mail them, a hand-over that changed nothing."""
+    marie, membership_id = manager_view
+    marie.submit(f"/approbations/{membership_id}/approuver")
+    own = memberships(app)[0]
+
+    def hand_to_themselves():
+        return structures_module.hand_over(Structure.get(), User.get_by_id(own.user_id), own.id)
+
+    with app.test_request_context():
+        assert query(app, hand_to_themselves) is None
+    assert [m.role for m in memberships(app)] == [Membership.MANAGER, Membership.USER]
+    assert not [m for m in mailbox() if "Vous êtes gestionnaire principal" in m.subject]
 
 
 def test_the_handover_is_refused_for_a_pending_request(app, manager_view):
