@@ -189,7 +189,7 @@ def test_every_post_requires_the_csrf_token(any_client, url):
     response = any_client.post(url, data=PERSON)
     assert response.status_code == 400
     # In place, the notice above the page kept as it is (test_stale_form).
-    told = "formulaire n'a pas été envoyé" if any_client.htmx else "formulaire n'est plus valide"
+    told = "ce que vous avez saisi est conservé" if any_client.htmx else "formulaire n'est plus valide"
     assert told in response.get_data(as_text=True).replace("&#39;", "'")
 
 
