@@ -95,7 +95,10 @@
   document.addEventListener("htmx:afterSettle", function (event) {
     var target = event.detail.target;
     if (target && target.id === "main") {
-      showStep(target);
+      // Once per step: the event comes again for each part of the answer
+      // swapped out of band (the header's nav, with every step), each time
+      // naming #main as the target; a second call would say it all again.
+      if (event.target === target) showStep(target);
       return;
     }
     // A part of the page that tells what changed, e.g. « Nouvelle image »,
@@ -111,16 +114,17 @@
     }
   });
 
-  // The draft's status line is a live region: an autosave that says again
-  // what it already says (« Brouillon enregistré à 09:30 », saved again in
-  // the same minute as the person goes from field to field) is not swapped,
-  // or it would be read out again each time.
+  // A status line is a live region: an answer that says again what it
+  // already says (the draft's « Brouillon enregistré à 09:30 », saved again
+  // in the same minute as the person goes from field to field; the SIRENE
+  // line's same refusal) is not swapped, or it would be read out again.
   document.addEventListener("htmx:beforeSwap", function (event) {
     var target = event.detail.target;
-    if (!target || target.id !== "draft-status" || typeof event.detail.serverResponse !== "string") return;
+    if (!target || target.getAttribute("role") !== "status" || typeof event.detail.serverResponse !== "string") return;
     var answer = document.createElement("template");
     answer.innerHTML = event.detail.serverResponse;
-    if (answer.content.children.length === 0 && normalise(answer.content.textContent) === normalise(target.textContent)) {
+    var outOfBand = answer.content.querySelector("[data-hx-swap-oob], [hx-swap-oob]");
+    if (!outOfBand && normalise(answer.content.textContent) === normalise(target.textContent)) {
       event.detail.shouldSwap = false;
     }
   });

@@ -60,9 +60,21 @@ def test_the_password_checklist_reads_out_only_a_rule_whose_state_changes(visito
     ]
 
 
+def test_a_new_step_is_read_out_once(visitor):
+    """The step's title (with what happened) is said once, not once more for
+    each part the answer swaps out of band (the header's nav, with every step)."""
+    page = visitor.page
+    page.goto("/")
+    page.evaluate(LISTEN)
+    visitor.link("Créer un compte").click()
+    visitor.expect_step("Informations personnelles")
+    assert said(page) == ["Informations personnelles"]
+
+
 def test_an_inline_check_reads_out_a_new_error_once(visitor):
     page = visitor.page
     visitor.start_signup()
+    said(page)  # the step's own announcement, first
     page.evaluate(LISTEN)
     email = visitor.field("Adresse e-mail")
     email.fill("marie.curie@")
