@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 
 from flask_babel import lazy_gettext as _l
@@ -17,6 +19,11 @@ STATUSES = (CONFORME, NON_CONFORME, NON_APPLICABLE)
 # The statement's wording of the state, as the page says it (the grid and
 # docs/rgaa/README.md keep the French words).
 TOTALLY, PARTIALLY = "totalement conforme", "partiellement conforme"
+# audit.json writes its date in French (« 30 novembre 2026 »).
+FRENCH_MONTHS = (
+    "janvier", "février", "mars", "avril", "mai", "juin",
+    "juillet", "août", "septembre", "octobre", "novembre", "décembre",
+)  # fmt: skip
 STATE_TEXTS = {
     TOTALLY: _l("totalement conforme"),
     PARTIALLY: _l("partiellement conforme"),
@@ -57,6 +64,18 @@ class Audit:
     def state_text(self) -> str:
         """The state in the language of the page."""
         return str(STATE_TEXTS[self.state])
+
+    @property
+    def day(self) -> date | None:
+        """The audit's date as a date, so that a page in another language
+        says it in its own words; None if audit.json's text is not one."""
+        match = re.fullmatch(r"(\d{1,2})(?:er)? (\w+) (\d{4})", str(self.details.get("date", "")).strip())
+        if not match or match[2].lower() not in FRENCH_MONTHS:
+            return None
+        try:
+            return date(int(match[3]), FRENCH_MONTHS.index(match[2].lower()) + 1, int(match[1]))
+        except ValueError:
+            return None
 
     @property
     def failures(self) -> list[Criterion]:

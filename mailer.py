@@ -294,5 +294,7 @@ def _message(item: OutboxMail) -> PortalMessage:
         html=item.body_html,
         sender=config["MAIL_DEFAULT_SENDER"],
         reply_to=config.get("SUPPORT_EMAIL") or None,
+        # The language both parts are written in: the text part has no lang of its own.
+        extra_headers={"Content-Language": item.language},
         dkim_key=current_app.extensions["dkim_key"],
     )

@@ -197,3 +197,24 @@ def test_attack_a_new_ipv6_address_for_each_attempt_within_one_64(limited):
         assert wrong_sign_in(client, **from_address("::ffff:198.51.100.1")).status_code == 422
     assert_429_page(client, wrong_sign_in(client, **from_address("198.51.100.1")))
     assert wrong_sign_in(client, **from_address("198.51.100.2")).status_code == 422
+
+
+@pytest.mark.parametrize("target", ["draft-status", "field-email"])
+def test_429_on_what_a_part_of_the_page_asks_keeps_the_page(tmp_path, monkeypatch, target):
+    """An autosave or a field's check over the limit (under htmx, aimed at a
+    part of the page) does not put the error page in place of the form being
+    typed: the notice goes above it, the focus and what was typed stay."""
+    clean_environment(monkeypatch)
+    app = make_app(tmp_path, RATELIMIT_ENABLED=True, RATELIMIT_DRAFT="1 per minute")
+    app.test_client_class = HtmxClient
+    client = app.test_client()
+    half = {"first_name": "Marie", "last_name": "Curie"}
+    headers = {"HX-Target": target}
+    assert client.submit("/inscription/brouillon", half, headers=headers).status_code == 200
+    response = client.submit("/inscription/brouillon", half, headers=headers)
+    assert response.status_code == 429 and int(response.headers["Retry-After"]) > 0
+    assert (response.headers["HX-Retarget"], response.headers["HX-Reswap"]) == ("#flashes", "innerHTML")
+    text = response.get_data(as_text=True)
+    assert "<h1>" not in text and 'role="alert"' in text and "Patientez" in text
+    # A form sent to replace the page's content still gets the page of the error.
+    assert_429_page(client, client.submit("/inscription/brouillon", half, headers={"HX-Target": "main"}))

@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import csv
 import re
+from datetime import date
 
-from accessibility import NON_CONFORME, RGAA, STATUSES, load_audit
+from accessibility import NON_CONFORME, RGAA, STATUSES, Audit, load_audit
+from tests.support.i18n import speak
 from tests.support.responses import is_fragment, text_of
 
 PATH = "/declaration-accessibilite"
@@ -102,3 +104,22 @@ def test_the_site_map_of_a_signed_in_account_leads_to_its_own_pages(client, sign
     assert "/approbations/" not in links and "/administration/" not in links
     for link in links:
         assert client.get(link).status_code == 200, link
+
+
+def test_in_english_the_statement_says_its_date_in_english(client):
+    """audit.json writes « 30 novembre 2026 »: an English page says « 30 November 2026 »."""
+    speak(client, "en", PATH)
+    day = load_audit().day
+    assert day is not None
+    text = text_of(client.get(PATH))
+    assert f"This statement was drawn up on {day.day} {day:%B} {day.year}." in text
+    assert not re.search(r"drawn up on <span lang=\"fr\">", text)
+    speak(client, "fr", PATH)
+    written = load_audit().details["date"]
+    assert f"<p>Cette déclaration a été établie le {written}." in text_of(client.get(PATH))
+
+
+def test_an_audit_date_that_is_not_one_is_shown_as_written():
+    dates = {"30 novembre 2026": date(2026, 11, 30), "1er mars 2025": date(2025, 3, 1)}
+    for written in (*dates, "31 février 2026", "novembre 2026", "30 November 2026"):
+        assert Audit([], {"date": written}).day == dates.get(written)

@@ -60,6 +60,17 @@ def test_placeholders_are_kept_by_every_translation():
     assert not wrong
 
 
+def test_english_follows_english_typography_and_one_spelling():
+    """No French habits left in English: a space before « : ; ? ! », « »
+    quotes; and « email », never « e-mail », as every other English text says."""
+    french_habit = re.compile(r"\w [:;?!](\s|$)|[«»]|\b[Ee]-mail")
+    wrong = []
+    for message in catalogue():
+        strings = message.string if isinstance(message.string, tuple) else (message.string,)
+        wrong += [string for string in strings if string and french_habit.search(string)]
+    assert not wrong
+
+
 def _hashable(value):
     return tuple(value) if isinstance(value, list | tuple) else value
 

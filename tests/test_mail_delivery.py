@@ -21,6 +21,7 @@ import mailer
 from mail_message import sender_domain
 from models import OutboxMail, db, utcnow
 from tests.support.app import Client, clean_environment, make_app
+from tests.support.i18n import speak
 from tests.support.signup import sign_up
 from tests.support.smtp import free_port
 
@@ -54,6 +55,20 @@ def test_a_mail_carries_the_headers_that_keep_it_out_of_spam(tmp_path, monkeypat
     for part in message.iter_parts():
         assert "support@exemple.fr" in part.get_content()
         assert "Portail Test" in part.get_content()
+
+
+def test_a_mail_says_the_language_it_is_written_in(tmp_path, monkeypatch, smtp):
+    """Content-Language: a mail reader (and its screen reader) knows the text
+    part's language, which has no lang attribute as the HTML part has."""
+    app = mail_app(tmp_path, monkeypatch, smtp.port)
+    english, french = app.test_client(), app.test_client()
+    speak(english, "en")
+    assert sign_up(english, "grace.hopper@exemple.fr").status_code == 303
+    assert sign_up(french).status_code == 303
+    messages = {message["To"]: message for message in smtp.wait_for(2)}
+    assert messages["grace.hopper@exemple.fr"]["Content-Language"] == "en"
+    assert "Activate your account" in messages["grace.hopper@exemple.fr"]["Subject"]
+    assert messages["marie.curie@exemple.fr"]["Content-Language"] == "fr"
 
 
 def test_without_a_support_address_there_is_no_reply_to(tmp_path, monkeypatch, smtp):

@@ -398,4 +398,4 @@ def test_asking_for_a_code_without_the_e_mail_method_says_so(app, any_client, si
     assert 'role="alert"' in page and "Code à 6 chiffres de votre application" in page
     assert len(outbox(app, EMAIL)) == mails
     english = text_of(client.submit(f"{VERIFY}code-par-e-mail", headers={"Accept-Language": "en"}))
-    assert "Your account does not receive codes by e-mail." in english
+    assert "Your account does not receive codes by email." in english

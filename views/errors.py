@@ -86,7 +86,14 @@ def too_many_requests(_error: RateLimitExceeded):
             "Vous avez fait trop de demandes en peu de temps. Patientez %(wait)s avant de réessayer.",
             wait=_wait_text(seconds),
         )
-    response = render_error(429, text)
+    if request.htmx and request.headers.get("HX-Target", MAIN[1:]) != MAIN[1:]:
+        # A part of the page asked (a field's check, an autosave, the SIRENE
+        # lookup as the SIRET is typed, a row's button): the page, what was
+        # typed and where the focus is stay; the notice goes above the page.
+        notice = render_template("errors/_notice.html", text=text)
+        response = retarget(make_response(notice, 429), FLASHES, "innerHTML")
+    else:
+        response = render_error(429, text)
     if seconds:
         response.headers["Retry-After"] = str(seconds)
     return response

@@ -4,7 +4,7 @@ default, English on English pages). The names say what they were first:
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
 import phonenumbers
@@ -30,6 +30,12 @@ def date_fr(value: datetime | None) -> str:
     # « 14 Mar 2025 at 09:30 »: a day, a month in letters, no DD/MM vs MM/DD doubt.
     day = format_date(local.date(), "d MMM yyyy", locale=language)
     return _("%(date)s à %(time)s", date=day, time=local.strftime("%H:%M"))
+
+
+def long_date(value: date) -> str:
+    """A day in the page's language, its month in letters: « 30 novembre
+    2026 », in English « 30 November 2026 »."""
+    return format_date(value, "d MMMM yyyy", locale=i18n.current())
 
 
 def time_fr(value: datetime | None) -> str:
@@ -89,6 +95,7 @@ def register(app: Flask) -> None:
     app.add_template_filter(phone, "phone")
     app.add_template_filter(shown_email, "email")  # an IDN domain in Unicode (stored in ASCII)
     app.add_template_filter(time_fr, "time_fr")
+    app.add_template_filter(long_date, "long_date")
     app.add_template_filter(outcome, "outcome")
     app.add_template_filter(event_label, "event_label")
     app.add_template_filter(erased, "erased")

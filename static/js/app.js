@@ -19,6 +19,7 @@
   // A new step (or the same step with its errors) is in #main.
   function showStep(main) {
     if (!main) return;
+    remember(main);
     var summary = main.querySelector(".error-summary");
     var heading = main.querySelector("h1");
     var focus = summary || heading;
@@ -40,10 +41,64 @@
     }
   }
 
+  // Live checks (a field checked as the person leaves it, the password's
+  // rules as they type) speak only of what changed: a field's error when it
+  // appears or changes, never again when the same check answers the same; a
+  // rule of the password when it becomes met or unmet, not the whole list at
+  // each key. ``spoken`` holds what each part (by id) says now.
+  var spoken = {};
+
+  function withoutHidden(element) {
+    var copy = element.cloneNode(true);
+    copy.querySelectorAll("[aria-hidden='true']").forEach(function (hidden) { hidden.remove(); });
+    return normalise(copy.textContent);
+  }
+
+  function within(root, selector) {
+    var found = Array.prototype.slice.call(root.querySelectorAll(selector));
+    if (root.matches(selector)) found.unshift(root);
+    return found;
+  }
+
+  // [key, what it says] for each live part of root: a field says its error
+  // (after its label), or nothing; a part marked data-announce-changes says
+  // that attribute.
+  function liveParts(root) {
+    var parts = [];
+    within(root, ".field[id]").forEach(function (field) {
+      var error = field.querySelector(".error-message");
+      var label = field.querySelector("label");
+      parts.push([field.id, error ? (label ? withoutHidden(label) + ". " : "") + normalise(error.textContent) : ""]);
+    });
+    within(root, "[data-announce-changes][id]").forEach(function (part) {
+      parts.push([part.id, part.getAttribute("data-announce-changes")]);
+    });
+    return parts;
+  }
+
+  function remember(root) {
+    if (!root || !root.querySelectorAll) return;
+    liveParts(root).forEach(function (part) { spoken[part[0]] = part[1]; });
+  }
+
+  function announceChanges(root) {
+    var said = [];
+    liveParts(root).forEach(function (part) {
+      if (spoken[part[0]] !== part[1] && part[1]) said.push(part[1]);
+      spoken[part[0]] = part[1];
+    });
+    if (said.length) announce(said.join(" "));
+  }
+
+  remember(document.body);
+
   document.addEventListener("htmx:afterSettle", function (event) {
     var target = event.detail.target;
     if (target && target.id === "main") {
-      showStep(target);
+      // Once per step: the event comes again for each part of the answer
+      // swapped out of band (the header's nav, with every step), each time
+      // naming #main as the target; a second call would say it all again.
+      if (event.target === target) showStep(target);
       return;
     }
     // A part of the page that tells what changed, e.g. « Nouvelle image »,
@@ -51,7 +106,27 @@
     var swapped = event.target;
     if (!swapped || !swapped.getAttribute) return;
     var telling = swapped.hasAttribute("data-announce") ? swapped : swapped.querySelector("[data-announce]");
-    if (telling) announce(telling.getAttribute("data-announce"));
+    if (telling) {
+      announce(telling.getAttribute("data-announce"));
+      remember(swapped);
+    } else {
+      announceChanges(swapped);
+    }
+  });
+
+  // A status line is a live region: an answer that says again what it
+  // already says (the draft's « Brouillon enregistré à 09:30 », saved again
+  // in the same minute as the person goes from field to field; the SIRENE
+  // line's same refusal) is not swapped, or it would be read out again.
+  document.addEventListener("htmx:beforeSwap", function (event) {
+    var target = event.detail.target;
+    if (!target || target.getAttribute("role") !== "status" || typeof event.detail.serverResponse !== "string") return;
+    var answer = document.createElement("template");
+    answer.innerHTML = event.detail.serverResponse;
+    var outOfBand = answer.content.querySelector("[data-hx-swap-oob], [hx-swap-oob]");
+    if (!outOfBand && normalise(answer.content.textContent) === normalise(target.textContent)) {
+      event.detail.shouldSwap = false;
+    }
   });
 
   // A field is checked as the person leaves it; if they are still in it,

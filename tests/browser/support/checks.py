@@ -1,4 +1,4 @@
-"""The checks made on every page: axe-core (WCAG 2.1 A/AA), HTML_CodeSniffer
+"""The checks made on every page: axe-core (WCAG 2.2 A/AA), HTML_CodeSniffer
 (WCAG2AA), the W3C Nu checker (at the session's end), screenshots at
 desktop and phone width, console errors and CSP violations."""
 
@@ -16,7 +16,7 @@ from tests.browser.support.nu import save_dom
 
 REPO = Path(__file__).resolve().parents[3]
 AXE = REPO / "node_modules" / "axe-core" / "axe.min.js"
-WCAG_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
+WCAG_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]
 PHONE = {"width": 375, "height": 740}
 
 
@@ -55,7 +55,7 @@ def without_javascript(page: Page) -> Page:
 
 
 def check_axe(page: Page, state: str = "") -> None:
-    """axe-core (from node_modules) finds no WCAG 2.1 A/AA violation on the page.
+    """axe-core (from node_modules) finds no WCAG 2.2 A/AA violation on the page.
 
     The script is evaluated through the DevTools protocol, which the page's
     CSP does not govern, so the page needs no relaxed policy to be checked.
