@@ -123,7 +123,7 @@
     if (!target || target.getAttribute("role") !== "status" || typeof event.detail.serverResponse !== "string") return;
     var answer = document.createElement("template");
     answer.innerHTML = event.detail.serverResponse;
-    var outOfBand = answer.content.querySelector("[data-hx-swap-oob], [hx-swap-oob]");
+    var outOfBand = answer.content.querySelector("[data-hx-swap-oob]");  // the portal writes no bare hx-*
     if (!outOfBand && normalise(answer.content.textContent) === normalise(target.textContent)) {
       event.detail.shouldSwap = false;
     }
