@@ -9,7 +9,7 @@ from datetime import timedelta
 import pytest
 
 from models import EmailCode, OutboxMail, User, db, utcnow
-from tests.support.app import outbox
+from tests.support.app import limited_app, outbox
 from tests.support.constants import EMAIL, PASSWORD
 from tests.support.i18n import speak
 from tests.support.responses import error_of, is_fragment, text_of
@@ -22,6 +22,7 @@ from tests.support.second_factor import (
     second_step,
 )
 from tests.support.signup import sign_up
+from tests.support.structures import sign_up as signed_up
 
 CODE = re.compile(r"Votre code de connexion au Portail Structures : (\d{6})")
 
@@ -205,15 +206,8 @@ def test_attack_strangers_asking_codes_cannot_keep_them_from_the_owner_lockout(t
     """A stranger who knows the password asks for codes until the account's
     limit: the owner's browser, known to the account, is counted on its own
     and still gets a code (as for the codes typed, devices.py)."""
-    from tests.support.app import Client, clean_environment, make_app
-
-    clean_environment(monkeypatch)
-    app = make_app(tmp_path, RATELIMIT_ENABLED=True, RATELIMIT_EMAIL_CODE_EMAIL="3 per 15 minutes")
-    app.test_client_class = Client
-    owner = app.test_client()
-    assert sign_up(owner).status_code == 303
-    link = re.search(r"(/activation/\S+)", outbox(app, EMAIL)[-1].body_text).group(1)
-    owner.submit(link, {"password": PASSWORD, "password_confirm": PASSWORD})
+    app = limited_app(tmp_path, monkeypatch, RATELIMIT_EMAIL_CODE_EMAIL="3 per 15 minutes")
+    owner = signed_up(app.test_client(), lambda recipient=None: outbox(app, recipient))
     enrol_email(owner, app)
     owner.submit("/deconnexion")
 

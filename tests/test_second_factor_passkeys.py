@@ -268,12 +268,10 @@ def test_attack_strangers_asking_passkey_options_cannot_keep_the_owner_out_locko
     """A stranger who knows the password asks the second step's passkey
     options until the account's limit: the owner's browser, known to the
     account, is counted on its own and still uses its passkey."""
-    from tests.support.app import Client, clean_environment, make_app, outbox
+    from tests.support.app import limited_app, outbox
     from tests.support.structures import sign_up
 
-    clean_environment(monkeypatch)
-    app = make_app(tmp_path, RATELIMIT_ENABLED=True, RATELIMIT_SECOND_FACTOR_EMAIL="3 per 15 minutes")
-    app.test_client_class = Client
+    app = limited_app(tmp_path, monkeypatch, RATELIMIT_SECOND_FACTOR_EMAIL="3 per 15 minutes")
     owner = sign_up(app.test_client(), lambda recipient=None: outbox(app, recipient))
     passkey = SoftPasskey()
     query(app, lambda: passkey.enrol(User.get()))

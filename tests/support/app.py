@@ -147,3 +147,12 @@ def recorded_statements(monkeypatch) -> list[str]:
 
     monkeypatch.setattr(db.obj, "execute_sql", execute_sql)
     return statements
+
+
+def limited_app(tmp_path, monkeypatch, **limits):
+    """An app with its rate limits on (the tests' default is off), ``limits``
+    (``RATELIMIT_…`` settings) set, and clients that send the CSRF token."""
+    clean_environment(monkeypatch)
+    app = make_app(tmp_path, RATELIMIT_ENABLED=True, **limits)
+    app.test_client_class = Client
+    return app
