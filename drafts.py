@@ -187,7 +187,7 @@ def carry(
     Kept flat, as a step's draft is (« Mes données » lists it the same way),
     with the page under a name no field has. With ``for_account``, only that
     account gets it back, once signed in again (``carry_over_sign_in``)."""
-    data = {name: _bounded(name, value) for name, value in fields.items() if name not in (PAGE, FOR)}
+    data = _typed(fields)
     data[PAGE] = page
     ttl = _ttl(CARRIED)
     if for_account is not None:
@@ -202,9 +202,15 @@ def carry(
 SIGN_IN_AGAIN = timedelta(minutes=30)
 
 
-def _carried_record() -> tuple[str | None, dict]:
-    """This browser's carried record: its key, and what it holds."""
-    key = _browser_key(CARRIED, create=False)
+def _typed(fields: dict[str, str]) -> dict:
+    """A form's fields as a carried record keeps them: bounded, without the
+    names the record gives its page and its account."""
+    return {name: _bounded(name, value) for name, value in fields.items() if name not in (PAGE, FOR)}
+
+
+def _browser_record(kind: str) -> tuple[str | None, dict]:
+    """This browser's record of ``kind`` (CARRIED, RESUME): its key, and what it holds."""
+    key = _browser_key(kind, create=False)
     draft = Draft.live(key) if key else None
     return key, (data_of(draft) if draft is not None else {})
 
@@ -216,7 +222,7 @@ def take_carried(page: str, account_id: int | None = None) -> dict[str, str]:
     if session.get(CARRIED_PAGE) != page:
         return {}
     del session[CARRIED_PAGE]
-    key, data = _carried_record()
+    key, data = _browser_record(CARRIED)
     if not data:
         return {}
     Draft.drop(key)
@@ -231,7 +237,7 @@ def keep_for_sign_in(page: str, fields: dict[str, str], account: User) -> None:
     signs in again in this browser (``carry_over_sign_in``). Apart from the
     language switch's record: switching language on the sign-in page
     carries that page's own form, and must not lose this one."""
-    data = {name: _bounded(name, value) for name, value in fields.items() if name not in (PAGE, FOR)}
+    data = _typed(fields)
     data.update({PAGE: page, FOR: account.id})
     Draft.keep(_browser_key(RESUME, create=True), json.dumps(data), SIGN_IN_AGAIN, account)
     session[RESUME] = True
@@ -246,11 +252,9 @@ def carry_over_sign_in(user: User) -> Callable[[], None]:
     another account is dropped."""
     if not session.get(RESUME):
         return lambda: None
-    key = _browser_key(RESUME, create=False)
-    draft = Draft.live(key) if key else None
-    if draft is None:
+    key, data = _browser_record(RESUME)
+    if not data:
         return lambda: None
-    data = data_of(draft)
     Draft.drop(key)
     if data.get(FOR) != user.id or not isinstance(page := data.get(PAGE), str):
         return lambda: None

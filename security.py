@@ -217,13 +217,13 @@ def mail_allowed(setting: str, email: str | None) -> bool:
     """Counts one mail to ``email`` against ``RATELIMIT_<setting>``; False once
     the limit is reached. Per-address limits stop mails, never the person's
     next step: the page answered is the same either way."""
-    return _mail_counted(setting, email_key(email))
+    return _counted("mail", setting, email_key(email))
 
 
 def mail_allowed_from_client(setting: str) -> bool:
     """Counts one mail caused by this request's client address against
     ``RATELIMIT_<setting>``; False once the limit is reached."""
-    return _mail_counted(setting, "client:" + client_key())
+    return _counted("mail", setting, "client:" + client_key())
 
 
 def keeping_allowed(setting: str, key: str) -> bool:
@@ -233,11 +233,9 @@ def keeping_allowed(setting: str, key: str) -> bool:
     return _counted("kept", setting, "client:" + client_key()) and _counted("kept", setting, key)
 
 
-def _mail_counted(setting: str, key: str) -> bool:
-    return _counted("mail", setting, key)
-
-
 def _counted(kind: str, setting: str, key: str) -> bool:
+    """Counts one ``kind`` (a mail, a record kept) for ``key`` against
+    ``RATELIMIT_<setting>``; False once the limit is reached. No key, no count."""
     if not current_app.config["RATELIMIT_ENABLED"] or not key:
         return True
     items = parse_many(current_app.config[f"RATELIMIT_{setting}"])
