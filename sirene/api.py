@@ -13,6 +13,7 @@ the person types the data by hand and is told why.
 from __future__ import annotations
 
 import json
+import re
 import threading
 import time
 import urllib.error
@@ -110,8 +111,23 @@ def find_in(answer: dict, siret: str) -> lookup.Establishment | None:
     return None
 
 
+# How the online source marks a field it masks (a partially diffusible unit
+# or establishment): absent, as INSEE's files' « [ND] » is.
+MASKED = re.compile(r"\[\s*(?:ND|NON[\s-]*DIFFUSIBLES?)\s*\]", re.IGNORECASE)
+
+
 def _text(value) -> str | None:
-    return None if value is None else str(value)
+    if value is None:
+        return None
+    value = str(value)
+    return None if MASKED.fullmatch(value.strip()) else value
+
+
+def _diffusion(status) -> str | None:
+    """INSEE's « statut de diffusion »: « O » diffusible; any other status
+    (« P » partially, « N » not) masks the person's details, as the files'
+    « P » does."""
+    return None if status is None or str(status).strip().upper() == "O" else "P"
 
 
 def _establishment(result: dict, place: dict, siret: str) -> lookup.Establishment:
@@ -129,6 +145,8 @@ def _establishment(result: dict, place: dict, siret: str) -> lookup.Establishmen
         "city_code": _text(place.get("commune")),
         "foreign_city": _text(place.get("libelle_commune_etranger")),
         "country_name": _text(place.get("libelle_pays_etranger")),
+        "diffusion": _diffusion(place.get("statut_diffusion")),
     }
-    name = result.get("nom_raison_sociale") or result.get("nom_complet")
-    return lookup.build(siret, e, {"denomination": _text(name)}, legal_unit_known=bool(name))
+    name = _text(result.get("nom_raison_sociale")) or _text(result.get("nom_complet"))
+    unit = {"denomination": name, "diffusion": _diffusion(result.get("statut_diffusion"))}
+    return lookup.build(siret, e, unit, legal_unit_known=bool(name))

@@ -5,6 +5,7 @@ the circuit breaker. No test reaches the network."""
 from __future__ import annotations
 
 import json
+import re
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -16,6 +17,7 @@ from models import db
 from sirene import api, directory
 from tests.support.app import clean_environment, make_app
 from tests.support.responses import error_of, text_of
+from tests.support.seen import value_of
 from tests.support.structures import STRUCTURE, sign_up, structures
 
 SIRET = "73282932000074"
@@ -47,11 +49,23 @@ def company(siret: str = SIRET, state: str = "A") -> dict:
     }
 
 
+def masked_person(siret: str = SIRET, state: str = "A") -> dict:
+    """A sole trader who asked not to be shown: recherche-entreprises says
+    « P » and writes a placeholder where the name and street would be."""
+    answer = company(siret, state)
+    hidden = "[NON-DIFFUSIBLE]"
+    answer.update(statut_diffusion="P", nom_complet=hidden, nom_raison_sociale=None)
+    for place in [answer["siege"], *answer["matching_etablissements"]]:
+        place.update(statut_diffusion="P", numero_voie=hidden, type_voie=None, libelle_voie=hidden,
+                     complement_adresse=hidden, liste_enseignes=None, libelle_commune="BORDEAUX")  # fmt: skip
+    return answer
+
+
 class FakeApi:
     """recherche-entreprises in miniature; ``mode`` picks how it misbehaves."""
 
     def __init__(self) -> None:
-        self.mode, self.state, self.requests = "ok", "A", []
+        self.mode, self.state, self.requests, self.masked = "ok", "A", [], False
         fake = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -67,7 +81,8 @@ class FakeApi:
                 if fake.mode == "junk":
                     body = b"<html>maintenance</html>"
                 else:
-                    results = [company(query, fake.state)] if query in (SIRET, OTHER) else []
+                    make = masked_person if fake.masked else company
+                    results = [make(query, fake.state)] if query in (SIRET, OTHER) else []
                     body = json.dumps({"results": results, "total_results": len(results)}).encode()
                 self.send_response(200)
                 self.send_header("Content-Type", "application/json")
@@ -233,3 +248,32 @@ def test_attack_control_characters_in_an_online_answer_are_removed():
     answer["siege"] = {**answer["siege"], "libelle_commune": "PARIS\x00\x85 9", "liste_enseignes": ["A\tB"]}
     entry = api.find_in({"results": [answer]}, SIRET)
     assert (entry.company_name, entry.city, entry.label) == ("CURIE ET FILLES", "PARIS 9", "A B")
+
+
+def test_attack_an_online_answer_never_shows_a_masked_person_as_diffusible():
+    """A partially diffusible person found online is marked so (step 6 ticks
+    « Non diffusible »), and the source's placeholder is no name nor street:
+    it would be filled in, and the name locked as INSEE's."""
+    entry = api.find_in({"results": [masked_person()]}, SIRET)
+    assert not entry.diffusible
+    assert (entry.company_name, entry.address, entry.address_2, entry.label) == (None, None, None, None)
+    assert entry.city == "BORDEAUX"
+    only_the_place = company()
+    only_the_place["siege"]["statut_diffusion"] = "P"
+    assert not api.find_in({"results": [only_the_place]}, SIRET).diffusible
+    assert api.find_in({"results": [company()]}, SIRET).diffusible
+    for status in ("O", "o", None):
+        answer = company()
+        answer["statut_diffusion"] = status
+        assert api.find_in({"results": [answer]}, SIRET).diffusible
+
+
+def test_step_6_with_a_masked_person_online_leaves_the_name_to_type(app, client, mailbox, fake_api):
+    fake_api.masked = True
+    sign_up(client, mailbox)
+    response = client.submit("/structure/nouvelle", {"identifier_type": "siret", "identifier": SIRET})
+    text = text_of(response)
+    assert "NON-DIFFUSIBLE" not in text
+    assert re.search(r'<input(?=[^>]*name="non_diffusible")(?=[^>]*checked)[^>]*>', text)
+    assert not re.search(r'<input(?=[^>]*name="company_name")(?=[^>]*readonly)[^>]*>', text)
+    assert value_of(text, "city") == "BORDEAUX"
