@@ -158,7 +158,9 @@ def old_table(kind: Kind) -> str:
 
 
 def _create_sql(kind: Kind, table: str, key_type: str, primary_key: bool) -> str:
-    key = f"{kind.key} {key_type} NOT NULL{' PRIMARY KEY' if primary_key else ''}"
+    # A key is a SIRET or a SIREN: « -5 » is a number, not one of them.
+    within = f"CHECK ({kind.key} BETWEEN 0 AND {10**kind.digits - 1})"
+    key = f"{kind.key} {key_type} NOT NULL{' PRIMARY KEY' if primary_key else ''} {within}"
     return f"CREATE TABLE {table} ({key}, record TEXT)"
 
 
@@ -199,7 +201,10 @@ def _bad_key(stock: StockFile, read: Rows, error: Exception) -> SireneFileError:
             f"{stock.path}: the {kind.key} on line {read.line()} is on an earlier line too ({error})."
         )
     line = read.line()
-    return SireneFileError(f"{stock.path}: a {kind.key} that is not a number on line {line} ({error}).")
+    return SireneFileError(
+        f"{stock.path}: a {kind.key} that is not a number of {kind.digits} digits at most on line {line} "
+        f"({error})."
+    )
 
 
 def _empty(stock: StockFile) -> SireneFileError:

@@ -27,6 +27,11 @@ class Kind:
     label: str  # for people
 
     @property
+    def digits(self) -> int:
+        """How many digits the key has: a SIRET 14, a SIREN 9."""
+        return 14 if self.key == "siret" else 9
+
+    @property
     def insee_columns(self) -> tuple[str, ...]:
         return tuple(insee for insee, _ in self.columns)
 

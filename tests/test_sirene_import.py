@@ -236,7 +236,7 @@ def test_non_numeric_siret_refused_attack_sql_in_key(app, tmp_path):
     rows = [establishment(HEAD), establishment("1; DROP TABLE user; --")]
     path = write(tmp_path / "e.csv", ESTABLISHMENT_HEADER, rows)
     result = run_import(app, path)
-    assert result.exit_code != 0 and "not a number" in result.output
+    assert result.exit_code != 0 and "not a number of 14 digits at most" in result.output
     assert find(app, HEAD) is None  # the live directory is untouched
 
 
@@ -369,6 +369,24 @@ def test_concurrent_import_refused_on_postgresql_attack_shared_staging_table(
 def any_database_app(request):
     """The app on SQLite, then on PostgreSQL: each has its own loader."""
     return request.getfixturevalue("app" if request.param == "sqlite" else "pg_app")
+
+
+@pytest.mark.parametrize("key", ["-5", "0073282932000074", "999999999999999999"])
+def test_attack_a_key_that_is_a_number_but_no_siret_is_refused(any_database_app, tmp_path, key):
+    """Both databases take « -5 » or 16 digits as a number: loaded, a number
+    that is no SIRET (nor SIREN) would sit in the directory. Each is refused,
+    naming its line, and the directory loaded before stays."""
+    app = any_database_app
+    loaded = write(tmp_path / "e.csv", ESTABLISHMENT_HEADER, [establishment(SOLE)])
+    assert run_import(app, loaded).exit_code == 0
+    rows = [establishment(HEAD), establishment(key)]
+    result = run_import(app, write(tmp_path / "bad.csv", ESTABLISHMENT_HEADER, rows))
+    assert result.exit_code == 1 and "Traceback" not in result.output, result.output
+    assert "line 3" in result.output or "PostgreSQL" in result.output, result.output
+    assert find(app, SOLE) is not None and find(app, HEAD) is None
+    units = [legal_unit("732829320"), legal_unit(key)]
+    result = run_import(app, write(tmp_path / "u.csv", LEGAL_UNIT_HEADER, units))
+    assert result.exit_code == 1 and "Traceback" not in result.output, result.output
 
 
 def damaged_zips(tmp_path, good):
