@@ -181,6 +181,10 @@ EVENT_LABELS = {
 # Called with (event, outcome) for each recorded event (metrics.count_event).
 LISTENERS: list = []
 
+# Details naming another account than the one that acted, by its login
+# address: a request's requester, a role's successor, an operator's target.
+ABOUT_KEYS = ("requester", "to", "target")
+
 # Words of a detail's name that say it could hold a secret: refused.
 FORBIDDEN = frozenset({"password", "token", "answer", "secret", "hash", "otp"})
 

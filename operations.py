@@ -152,7 +152,7 @@ def search_structures(text: str, limit: int = SEARCH_LIMIT) -> list[Structure]:
 
 
 def events_about(user: User, limit: int = 20) -> list[AuditEvent]:
-    """The account's recent events, and operators' actions upon it, newest first."""
+    """The account's recent events, and other accounts' about it (``_about``), newest first."""
     return list(
         AuditEvent.select()
         .where((AuditEvent.user == user.id) | _about(user.email))
@@ -162,8 +162,13 @@ def events_about(user: User, limit: int = 20) -> list[AuditEvent]:
 
 
 def _about(email: str):
-    """Operators' events whose ``target`` is that account."""
-    return AuditEvent.details.contains(f'"target": "{email}"')
+    """Other accounts' events about that account: an operator's action upon
+    it, a request of its decided, a role handed over to it."""
+    found = None
+    for key in audit.ABOUT_KEYS:
+        about = AuditEvent.details.contains(f'"{key}": "{email}"')
+        found = about if found is None else found | about
+    return found
 
 
 # -- accounts ------------------------------------------------------------------------------------
@@ -359,23 +364,25 @@ def _tell_structure(structure: Structure, subject, template: str) -> None:
 # -- the outbox ----------------------------------------------------------------------------------
 
 
-def outbox(days: int = 7) -> dict[str, list[OutboxMail]]:
-    """Pending mail (failed ones first, with their last error), and what was sent lately."""
-    since = utcnow() - timedelta(days=days)
-    unsent = list(
-        OutboxMail.select()
-        .where(OutboxMail.sent_at.is_null())
-        .order_by(OutboxMail.last_error.is_null(), OutboxMail.id)
-        .limit(200)
-    )
-    sent = list(
-        OutboxMail.select().where(OutboxMail.sent_at >= since).order_by(OutboxMail.sent_at.desc()).limit(200)
-    )
-    return {
-        "failed": [m for m in unsent if m.last_error],
-        "pending": [m for m in unsent if not m.last_error],
-        "sent": sent,
+OUTBOX_SHOWN = 200  # mails listed per part of « Courriels »; each part says how many it holds
+
+
+def outbox(days: int = 7) -> dict[str, tuple[list[OutboxMail], int]]:
+    """Each part of the outbox, as (its first ``OUTBOX_SHOWN`` mails, how many it
+    holds): failed mail (oldest first, with its last error), pending mail
+    (oldest first), and what was sent in the last ``days`` (newest first).
+    Counted apart: many failures never hide the mail waiting."""
+    unsent = OutboxMail.sent_at.is_null()
+    parts = {
+        "failed": (unsent & OutboxMail.last_error.is_null(False), OutboxMail.id),
+        "pending": (unsent & OutboxMail.last_error.is_null(), OutboxMail.id),
+        "sent": (OutboxMail.sent_at >= utcnow() - timedelta(days=days), OutboxMail.sent_at.desc()),
     }
+    return {
+        name: (list(OutboxMail.select().where(where).order_by(order).limit(OUTBOX_SHOWN)),
+               OutboxMail.select().where(where).count())
+        for name, (where, order) in parts.items()
+    }  # fmt: skip
 
 
 def retry_mail(operator: User, mail_id: int | None = None) -> int:

@@ -208,7 +208,6 @@ def drafts_of(user: User) -> list[Draft]:
 # operator's target): that person's address is not the holder's data. The
 # file is read by its holder: this stand-in is in their language (the keys
 # stay as they are, for programs).
-OTHER_PEOPLE_KEYS = ("requester", "to", "target")
 ANOTHER_ACCOUNT = _l("un autre compte")
 
 
@@ -217,7 +216,7 @@ def _own_details(user: User, details: str | None) -> dict:
     own = {user.email, user.contact_email}
     another = str(ANOTHER_ACCOUNT)
     return {
-        key: another if key in OTHER_PEOPLE_KEYS and value not in own else value
+        key: another if key in audit.ABOUT_KEYS and value not in own else value
         for key, value in loaded.items()
     }
 

@@ -286,6 +286,38 @@ def test_outbox_numbers_each_mail_as_the_logs_name_it(app, operator):
     assert "lucie.martin@exemple.fr" in row and "550 Mailbox unavailable" in row
 
 
+def test_many_failures_never_hide_the_mail_waiting(app, operator, monkeypatch):
+    """Failed and pending mail were read as one list cut at 200, failures
+    first, and the headings counted that list: 205 failures said « En échec
+    (200) », « En attente (0) » and « Aucun courriel en attente. », with mail
+    waiting. Each part is now read and counted on its own, and says when it
+    lists only the first of them."""
+    import operations
+
+    monkeypatch.setattr(operations, "OUTBOX_SHOWN", 3)
+
+    def fill() -> int:
+        OutboxMail.update(sent_at=utcnow()).where(OutboxMail.sent_at.is_null()).execute()  # the sign-up's
+        for n in range(5):
+            mail = OutboxMail.create(recipient=f"echec{n}@exemple.fr", subject="Essai", body_text="x")
+            mail.mark_failed("550")
+        for n in range(2):
+            OutboxMail.create(recipient=f"attente{n}@exemple.fr", subject="Attente", body_text="x")
+        return OutboxMail.select().where(OutboxMail.sent_at.is_null(False)).count()
+
+    sent = query(app, fill)
+    text = shown(operator, "/administration/courriels")
+    assert "En échec (5)" in text and "En attente (2)" in text
+    assert f"Envoyés ces 7 derniers jours ({sent})" in text
+    assert "attente0@exemple.fr" in text and "attente1@exemple.fr" in text
+    assert "Aucun courriel en attente." not in text
+    failed = re.search(r"En échec \(5\)</h2>(.*?)<h2>", text, re.S).group(1)
+    assert "Les 3 plus anciens sont listés." in failed
+    assert [f"echec{n}@exemple.fr" in failed for n in range(5)] == [True, True, True, False, False]
+    pending = re.search(r"En attente \(2\)</h2>(.*?)<h2>", text, re.S).group(1)
+    assert "sont listés" not in pending
+
+
 def _all_delivered(app, timeout: float = 10) -> int:
     """Waits until the outbox has nothing left to send; how many it sent."""
     deadline = time.monotonic() + timeout
@@ -473,6 +505,25 @@ def test_a_refusal_by_the_operators_is_mailed_as_theirs_not_a_managers(app, oper
         assert "L'équipe du portail a refusé votre demande de rattachement" in body
         assert "n'a pas de gestionnaire principal pour le moment" in body
         assert "Le gestionnaire principal" not in body and "contactez-le" not in body
+
+
+def test_a_decision_on_a_request_is_in_the_requester_s_history(app, operator, mailbox):
+    """The console's account page and the trail filtered by an account list
+    other accounts' events about it: a decision on its request names it as
+    « requester », not « target », and was left out of both."""
+    structure_id = query(app, orphan)
+    new_client(app, mailbox, PIERRE).submit(
+        "/structure/rattachement/demande", {"identifier_type": "siret", "identifier": "73282932000074"}
+    )
+    request_id = query(app, lambda: Membership.get(Membership.status == Membership.PENDING).id)
+    url = f"/administration/structures/{structure_id}/"
+    follow(operator, operator.submit(f"{url}demandes/{request_id}/refuser"))
+    pierre_id = query(app, lambda: User.by_email(PIERRE["email"]).id)
+    decided = "<code>membership.decided</code>"
+    assert decided in shown(operator, f"/administration/comptes/{pierre_id}/")
+    trail = shown(operator, f"/administration/journal?account={PIERRE['email']}")
+    assert decided in trail and "<code>membership.requested</code>" in trail
+    assert decided not in shown(operator, "/administration/journal?account=ancien@exemple.fr")
 
 
 def test_operators_do_not_decide_for_a_structure_that_has_a_manager(app, operator, structure_id, mailbox):
