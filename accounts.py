@@ -65,10 +65,11 @@ def sign_up(data: dict, language: str = "fr") -> bool:
         return True
 
 
-def link_just_sent(user: User) -> bool:
-    """Whether an activation link went to ``user`` less than the cooldown
-    (RESEND_COOLDOWN_SECONDS) ago: another one waits."""
-    last = Token.last_issued_at(user, Token.ACTIVATION)
+def link_just_sent(user: User, purpose: str = Token.ACTIVATION) -> bool:
+    """Whether a link of ``purpose`` went to ``user`` less than the cooldown
+    (RESEND_COOLDOWN_SECONDS) ago: another one waits (a new link would
+    revoke the one just mailed, which its holder may be opening)."""
+    last = Token.last_issued_at(user, purpose)
     cooldown = timedelta(seconds=current_app.config["RESEND_COOLDOWN_SECONDS"])
     return last is not None and utcnow() - last < cooldown
 
@@ -250,14 +251,21 @@ def authenticate(email: str, password: str, known_device=lambda user: False) -> 
 def request_reset(email: str) -> bool:
     """« Mot de passe oublié ? »: mail a reset link (revoking older ones) if the
     address has an active account; a pending account gets its activation link
-    instead. The caller answers the same whatever happened; True when a mail
-    was queued (the branch whose time ``uniform_time`` hides)."""
+    instead. Not within the cooldown after the last one: anybody may ask for
+    any address, and a new link would revoke the one its holder is opening.
+    The caller answers the same whatever happened; True when a mail was
+    queued (the branch whose time ``uniform_time`` hides)."""
     with db.atomic():
         user = User.by_email(email)
         if user is None or user.status == User.DISABLED:
             _as_long_as_a_link(email, Token.RESET)
             outcome = Outcome.DISABLED_ACCOUNT if user else Outcome.UNKNOWN_ACCOUNT
             audit.record(Event.RESET_REQUESTED, user, outcome)
+            return False
+        purpose = Token.ACTIVATION if user.status == User.PENDING else Token.RESET
+        if link_just_sent(user, purpose):
+            _as_long_as_a_link(email, purpose)
+            audit.record(Event.RESET_REQUESTED, user, Outcome.THROTTLED)
             return False
         if user.status == User.PENDING:
             send_activation(user)

@@ -145,7 +145,41 @@ def test_the_link_lives_sixty_minutes(app, client, account, mailbox):
         assert token.expires_at - token.created_at == timedelta(minutes=60)
 
 
-def test_older_token_after_a_newer_one_is_refused(any_client, account, mailbox):
+def test_attack_a_stranger_asking_again_does_not_revoke_the_link_being_opened(
+    app, any_client, account, signup, mailbox
+):
+    """Anybody may ask a reset for any address: asked again at once, a new
+    link revoked the one its holder had just opened, who got a 410 on
+    sending the new password. Within the cooldown nothing is sent (the same
+    answer), and the link stays good; once it is past, a new link goes."""
+    ask_reset(any_client)
+    [link] = reset_links(mailbox)
+    assert any_client.get(link).status_code == 200
+    stranger = Client(app)
+    text = follow(stranger, ask_reset(stranger))
+    assert "Si un compte existe" in text
+    assert reset_links(mailbox) == [link]
+    assert follow(any_client, choose(any_client, link)) and signs_in(Client(app), NEW_PASSWORD)
+    app.config["RESEND_COOLDOWN_SECONDS"] = 0
+    ask_reset(stranger)
+    assert len(reset_links(mailbox)) == 2
+
+
+def test_attack_a_stranger_asking_a_reset_does_not_revoke_a_pending_account_s_activation_link(
+    app, any_client, signup, mailbox
+):
+    """A pending account's reset mails its activation link again: not
+    within the cooldown after the last one, which its holder may be opening."""
+    signup.create_account()
+    activation = signup.activation_path()
+    assert any_client.get(activation).status_code == 200
+    ask_reset(Client(app))
+    assert [m.subject for m in mailbox(EMAIL)].count("Activez votre compte") == 1
+    assert any_client.get(activation).status_code == 200
+
+
+def test_older_token_after_a_newer_one_is_refused(any_client, app, account, mailbox):
+    app.config["RESEND_COOLDOWN_SECONDS"] = 0
     ask_reset(any_client)
     ask_reset(any_client)
     old, new = reset_links(mailbox)
