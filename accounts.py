@@ -13,6 +13,7 @@ from flask_babel import lazy_gettext as _l
 from peewee import IntegrityError
 
 import audit
+import database
 import mailer
 import rights
 from audit import Event, Outcome
@@ -73,20 +74,20 @@ def link_just_sent(user: User) -> bool:
     return last is not None and utcnow() - last < cooldown
 
 
+@database.transaction
 def resend_activation(email: str) -> bool:
     """Send the link again (a new one, revoking the old), at most once per
     cooldown; for an active account, the « account exists » mail. When no
     mail goes, the same work is done for nothing: the answer takes as long."""
-    with db.atomic():
-        user = User.by_email(email)
-        if user is None or link_just_sent(user):
-            _as_long_as_a_link(email, Token.ACTIVATION)
-            outcome = Outcome.UNKNOWN_ACCOUNT if user is None else Outcome.THROTTLED
-            audit.record(Event.ACTIVATION_RESENT, user, outcome)
-            return False
-        _notify_existing(user)
-        audit.record(Event.ACTIVATION_RESENT, user)
-        return True
+    user = User.by_email(email)
+    if user is None or link_just_sent(user):
+        _as_long_as_a_link(email, Token.ACTIVATION)
+        outcome = Outcome.UNKNOWN_ACCOUNT if user is None else Outcome.THROTTLED
+        audit.record(Event.ACTIVATION_RESENT, user, outcome)
+        return False
+    _notify_existing(user)
+    audit.record(Event.ACTIVATION_RESENT, user)
+    return True
 
 
 def _notify_existing(user: User | None) -> None:
@@ -247,25 +248,25 @@ def authenticate(email: str, password: str, known_device=lambda user: False) -> 
 # --------------------------------------------------------------------------- password reset
 
 
+@database.transaction
 def request_reset(email: str) -> bool:
     """« Mot de passe oublié ? »: mail a reset link (revoking older ones) if the
     address has an active account; a pending account gets its activation link
     instead. The caller answers the same whatever happened; True when a mail
     was queued (the branch whose time ``uniform_time`` hides)."""
-    with db.atomic():
-        user = User.by_email(email)
-        if user is None or user.status == User.DISABLED:
-            _as_long_as_a_link(email, Token.RESET)
-            outcome = Outcome.DISABLED_ACCOUNT if user else Outcome.UNKNOWN_ACCOUNT
-            audit.record(Event.RESET_REQUESTED, user, outcome)
-            return False
-        if user.status == User.PENDING:
-            send_activation(user)
-            audit.record(Event.RESET_REQUESTED, user, Outcome.PENDING_ACCOUNT)
-            return True
-        _send_link(user, Token.RESET, _l("Réinitialisez votre mot de passe"))
-        audit.record(Event.RESET_REQUESTED, user)
+    user = User.by_email(email)
+    if user is None or user.status == User.DISABLED:
+        _as_long_as_a_link(email, Token.RESET)
+        outcome = Outcome.DISABLED_ACCOUNT if user else Outcome.UNKNOWN_ACCOUNT
+        audit.record(Event.RESET_REQUESTED, user, outcome)
+        return False
+    if user.status == User.PENDING:
+        send_activation(user)
+        audit.record(Event.RESET_REQUESTED, user, Outcome.PENDING_ACCOUNT)
         return True
+    _send_link(user, Token.RESET, _l("Réinitialisez votre mot de passe"))
+    audit.record(Event.RESET_REQUESTED, user)
+    return True
 
 
 def _active_owner(raw_token: str, purpose: str) -> User | None:
@@ -379,11 +380,11 @@ def _confirm_contact_email(user: User, link_allowed: LinkAllowed = _always) -> b
     return True
 
 
+@database.transaction
 def resend_contact_confirmation(user: User, link_allowed: LinkAllowed = _always) -> bool | None:
     """A new confirmation link for the unconfirmed contact e-mail: True when
     sent, None if there is nothing to confirm, False when held back."""
-    with db.atomic():
-        return _confirm_contact_email(user, link_allowed)
+    return _confirm_contact_email(user, link_allowed)
 
 
 def pending_contact(raw_token: str) -> User | None:
@@ -391,20 +392,20 @@ def pending_contact(raw_token: str) -> User | None:
     return _active_owner(raw_token, Token.CONTACT)
 
 
+@database.transaction
 def confirm_contact(raw_token: str) -> User | None:
     """Consume the link: the contact e-mail is confirmed and receives the
     notifications from now on. None if the link was used, revoked (the
     contact e-mail changed since) or expired."""
-    with db.atomic():
-        token = Token.consume(raw_token, Token.CONTACT)
-        if token is None:
-            return None
-        user = token.user
-        if not user.is_active:
-            return None
-        user.confirm_contact_email()
-        audit.record(Event.CONTACT_EMAIL_CONFIRMED, user)
-        return user
+    token = Token.consume(raw_token, Token.CONTACT)
+    if token is None:
+        return None
+    user = token.user
+    if not user.is_active:
+        return None
+    user.confirm_contact_email()
+    audit.record(Event.CONTACT_EMAIL_CONFIRMED, user)
+    return user
 
 
 def set_survey_consent(user: User, consent: bool) -> bool:

@@ -20,6 +20,7 @@ from flask import current_app
 from flask_babel import lazy_gettext as _l
 
 import audit
+import database
 import drafts
 import structures
 from audit import Event, Outcome
@@ -238,9 +239,9 @@ def address_of(user: User, event: AuditEvent) -> str | None:
     return event.client_address if event.user_id == user.id else None
 
 
+@database.transaction
 def record_export(user: User) -> None:
-    with db.atomic():
-        audit.record(Event.DATA_EXPORTED, user)
+    audit.record(Event.DATA_EXPORTED, user)
 
 
 # -- deletion ---------------------------------------------------------------------------------------

@@ -19,6 +19,7 @@ from flask_login import login_user, logout_user
 from itsdangerous import URLSafeTimedSerializer
 
 import breach
+import database
 import drafts
 import i18n
 import signing
@@ -114,11 +115,11 @@ def end_everywhere(user: User) -> None:
     _clear(keep_token=True)
 
 
+@database.transaction
 def purge() -> int:
     """Rows of sessions past their maximum age (browsers closed without
     signing out)."""
-    with db.atomic():
-        return UserSession.purge(max_age())
+    return UserSession.purge(max_age())
 
 
 class CookieSessions(SecureCookieSessionInterface):

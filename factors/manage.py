@@ -8,6 +8,7 @@ from flask_babel import lazy_gettext as _l
 from peewee import IntegrityError
 
 import audit
+import database
 import i18n
 import mailer
 from audit import Event, Outcome
@@ -50,11 +51,11 @@ def confirm_totp(user: User, code: str) -> list[str] | None:
         return _enrolled(user, factor)
 
 
+@database.transaction
 def start_email(user: User) -> None:
     """Codes by e-mail: a first code is mailed, and confirms the address."""
-    with db.atomic():
-        SecondFactor.start(user, SecondFactor.EMAIL, LABELS[SecondFactor.EMAIL])
-        email_code.send(user)
+    SecondFactor.start(user, SecondFactor.EMAIL, LABELS[SecondFactor.EMAIL])
+    email_code.send(user)
 
 
 class CodeSpent(Exception):
@@ -102,12 +103,12 @@ def _enrolled(user: User, factor: SecondFactor) -> list[str]:
     return _regenerate(user)
 
 
+@database.transaction
 def regenerate_codes(user: User) -> list[str]:
     """A new set of recovery codes, the old set revoked."""
-    with db.atomic():
-        codes = _regenerate(user)
-        _notify(user, _l("de nouveaux codes de secours ont été créés, les anciens ne fonctionnent plus"))
-        return codes
+    codes = _regenerate(user)
+    _notify(user, _l("de nouveaux codes de secours ont été créés, les anciens ne fonctionnent plus"))
+    return codes
 
 
 def _regenerate(user: User) -> list[str]:
@@ -116,22 +117,22 @@ def _regenerate(user: User) -> list[str]:
     return codes
 
 
+@database.transaction
 def remove(user: User, factor_id: int) -> bool:
     """Remove one of the account's factors; False if it has no such factor.
     Raises LastFactorRefused when the policy needs one and it is the last."""
-    with db.atomic():
-        factor = SecondFactor.get_or_none((SecondFactor.id == factor_id) & (SecondFactor.user == user.id))
-        if factor is None:
-            return False
-        others = SecondFactor.confirmed(user).where(SecondFactor.id != factor.id).exists()
-        if factor.confirmed_at and not others and required_for(user):
-            raise LastFactorRefused
-        factor.delete_instance()
-        if not has_second_factor(user):
-            RecoveryCode.revoke_all(user)  # no factor, no recovery codes to fall back on
-        audit.record(Event.SECOND_FACTOR_REMOVED, user, kind=factor.kind)
-        _notify(user, _l("« %(name)s » a été retirée"), factor=factor)
-        return True
+    factor = SecondFactor.get_or_none((SecondFactor.id == factor_id) & (SecondFactor.user == user.id))
+    if factor is None:
+        return False
+    others = SecondFactor.confirmed(user).where(SecondFactor.id != factor.id).exists()
+    if factor.confirmed_at and not others and required_for(user):
+        raise LastFactorRefused
+    factor.delete_instance()
+    if not has_second_factor(user):
+        RecoveryCode.revoke_all(user)  # no factor, no recovery codes to fall back on
+    audit.record(Event.SECOND_FACTOR_REMOVED, user, kind=factor.kind)
+    _notify(user, _l("« %(name)s » a été retirée"), factor=factor)
+    return True
 
 
 def _notify(user: User, change, factor: SecondFactor | None = None) -> None:

@@ -10,6 +10,7 @@ from typing import NamedTuple
 from flask import session
 
 import audit
+import database
 from audit import Event, Outcome
 from factors import email_code, passkeys, recovery, totp
 from models import EmailCode, SecondFactor, User, db
@@ -96,12 +97,12 @@ def check(user: User, method: str, code: str) -> Checked:
     return Checked(ok, left, spent)
 
 
+@database.transaction
 def send_email_code(user: User) -> None:
-    with db.atomic():
-        email_code.send(user)
+    email_code.send(user)
 
 
+@database.transaction
 def record_trusted_device(user: User) -> None:
     """The second factor skipped: this browser is trusted (factors/trust.py)."""
-    with db.atomic():
-        audit.record(Event.SECOND_FACTOR_USED, user, method="trusted_device")
+    audit.record(Event.SECOND_FACTOR_USED, user, method="trusted_device")
