@@ -20,7 +20,7 @@ import rights
 import structures
 from audit import Event, Outcome
 from folding import fold, folded
-from models import AuditEvent, Membership, OutboxMail, Structure, User, db, utcnow
+from models import AuditEvent, Membership, OutboxMail, Structure, User, utcnow
 from rules.email import lookup_email, searched_email
 
 SEARCH_LIMIT = 50
@@ -314,10 +314,11 @@ def update_structure(operator: User, structure: Structure, details: dict) -> lis
     ]
     if not changed:
         return []
-    with db.atomic():
-        if not structure.update_details(as_read=True, **details):
-            raise structures.ChangedMeanwhile
-        audit.record(Event.ADMIN_STRUCTURE_UPDATED, operator, structure=structure.id, fields=changed)
+    for attempt in database.attempts():
+        with attempt:
+            if not structure.update_details(as_read=True, **details):
+                raise structures.ChangedMeanwhile
+            audit.record(Event.ADMIN_STRUCTURE_UPDATED, operator, structure=structure.id, fields=changed)
     return changed
 
 
@@ -382,10 +383,11 @@ def outbox(days: int = 7) -> dict[str, list[OutboxMail]]:
 def retry_mail(operator: User, mail_id: int | None = None) -> int:
     """Make one unsent mail (or all) due now, and deliver it within seconds;
     returns how many."""
-    with db.atomic():
-        count = OutboxMail.retry_now(mail_id)
-        if count:
-            audit.record(Event.ADMIN_MAIL_RETRIED, operator, mail=mail_id, count=count)
+    for attempt in database.attempts():
+        with attempt:
+            count = OutboxMail.retry_now(mail_id)
+            if count:
+                audit.record(Event.ADMIN_MAIL_RETRIED, operator, mail=mail_id, count=count)
     if count:
         mailer.deliver_due_soon()
     return count

@@ -13,7 +13,7 @@ import i18n
 import mailer
 from audit import Event, Outcome
 from factors import LABELS, display_name, email_code, has_second_factor, recovery, required_for, totp
-from models import EmailCode, RecoveryCode, SecondFactor, User, db
+from models import EmailCode, RecoveryCode, SecondFactor, User
 from passwords import verify_password
 
 
@@ -24,18 +24,20 @@ class LastFactorRefused(Exception):
 def reauthenticate(user: User, password: str) -> bool:
     """The password asked again before a change of second factors."""
     ok, _ = verify_password(user.password_hash, password or "")
-    with db.atomic():
-        audit.record(Event.SECOND_FACTOR_REAUTH, user, Outcome.SUCCESS if ok else Outcome.FAILURE)
+    for attempt in database.attempts():
+        with attempt:
+            audit.record(Event.SECOND_FACTOR_REAUTH, user, Outcome.SUCCESS if ok else Outcome.FAILURE)
     return ok
 
 
 def start_totp(user: User) -> tuple[SecondFactor, str]:
     """A new authenticator app, not usable until a right code confirms it."""
     secret = totp.new_secret()
-    with db.atomic():
-        factor = SecondFactor.start(
-            user, SecondFactor.TOTP, LABELS[SecondFactor.TOTP], secret=totp.seal_secret(user, secret)
-        )
+    for attempt in database.attempts():
+        with attempt:
+            factor = SecondFactor.start(
+                user, SecondFactor.TOTP, LABELS[SecondFactor.TOTP], secret=totp.seal_secret(user, secret)
+            )
     return factor, secret
 
 
@@ -45,10 +47,11 @@ def confirm_totp(user: User, code: str) -> list[str] | None:
     factor = SecondFactor.pending(user, SecondFactor.TOTP)
     if factor is None:
         return None
-    with db.atomic():
-        if not totp.check(factor, code):
-            return None
-        return _enrolled(user, factor)
+    for attempt in database.attempts():
+        with attempt:
+            if not totp.check(factor, code):
+                return None
+            return _enrolled(user, factor)
 
 
 @database.transaction
@@ -68,10 +71,11 @@ def confirm_email(user: User, code: str) -> list[str] | None:
     factor = SecondFactor.pending(user, SecondFactor.EMAIL)
     if factor is None:
         return None
-    with db.atomic():
-        outcome = email_code.check(user, code)
-        if outcome == EmailCode.ACCEPTED:
-            return _enrolled(user, factor)
+    for attempt in database.attempts():
+        with attempt:
+            outcome = email_code.check(user, code)
+            if outcome == EmailCode.ACCEPTED:
+                return _enrolled(user, factor)
     if outcome == EmailCode.SPENT:
         raise CodeSpent
     return None
@@ -87,9 +91,10 @@ def add_passkey(user: User, name: str, fields: dict) -> list[str]:
     Raises PasskeyTaken for a credential the portal holds already (the same
     answer sent twice, or another account's passkey presented as new)."""
     try:
-        with db.atomic():
-            factor = SecondFactor.start(user, SecondFactor.PASSKEY, name, **fields)
-            return _enrolled(user, factor)
+        for attempt in database.attempts():
+            with attempt:
+                factor = SecondFactor.start(user, SecondFactor.PASSKEY, name, **fields)
+                return _enrolled(user, factor)
     except IntegrityError:
         raise PasskeyTaken from None
 

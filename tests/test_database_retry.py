@@ -246,3 +246,20 @@ def test_a_deadlock_between_two_requests_is_run_again(pg_app, pg_mailbox, monkey
     assert events.count("admin.account_deleted") == 1 and events.count("membership.cancelled") == 1
     # The deletion queues no mail; the cancel's (if any) once, whatever the retry.
     assert len(pg_mailbox()) - mails_before <= 1
+
+
+def test_attack_crossings_provoked_on_purpose_hold_a_worker_a_bounded_time(app, marie_row, no_pause):
+    """Someone who makes requests cross on purpose (two tabs, a script) gets
+    each one run at most 1 + DATABASE_TRANSACTION_RETRIES times, with less
+    than 0.35 s of pauses in all: then 503, never a loop."""
+    flaky = Flaky(failures=1000)
+    with pytest.raises(OperationalError):
+        run_in_request(app, database.transaction(flaky), marie_row)
+    assert flaky.runs == 1 + database.TRANSACTION_RETRIES
+    assert sum(no_pause) < 0.35
+
+    app.config["DATABASE_TRANSACTION_RETRIES"] = 0  # the setting turns it off
+    flaky = Flaky(failures=1000)
+    with pytest.raises(OperationalError):
+        run_in_request(app, database.transaction(flaky), marie_row)
+    assert flaky.runs == 1
