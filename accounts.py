@@ -13,6 +13,7 @@ from flask_babel import lazy_gettext as _l
 from peewee import IntegrityError
 
 import audit
+import database
 import mailer
 import rights
 from audit import Event, Outcome
@@ -24,7 +25,6 @@ from models import (
     Draft,
     Token,
     User,
-    db,
     utcnow,
 )
 from passwords import hash_password, verify_password
@@ -46,22 +46,24 @@ def sign_up(data: dict, language: str = "fr") -> bool:
     signed up a victim's address beforehand leaves nothing in her account.
     ``language`` is the one the sign-up was made in: the account's mail uses it."""
     try:
-        with db.atomic():
-            user = User.create(terms_accepted_at=utcnow(), language=language, **data)
-            if user.survey_consent:
-                ConsentChange.create(user=user, consent=True)
-            send_activation(user)
-            audit.record(Event.ACCOUNT_CREATED, user)
+        for attempt in database.attempts():
+            with attempt:
+                user = User.create(terms_accepted_at=utcnow(), language=language, **data)
+                if user.survey_consent:
+                    ConsentChange.create(user=user, consent=True)
+                send_activation(user)
+                audit.record(Event.ACCOUNT_CREATED, user)
         return False
     except IntegrityError:
         # The database's unique index decides, even between concurrent sign-ups.
-        with db.atomic():
-            existing = User.by_email(data["email"])
-            if existing is not None:
-                # Updated first: the row's lock orders concurrent sign-ups.
-                existing.replace_sign_up_details(data)
-            _notify_existing(existing)
-            audit.record(Event.SIGNUP_EXISTING, existing)
+        for attempt in database.attempts():
+            with attempt:
+                existing = User.by_email(data["email"])
+                if existing is not None:
+                    # Updated first: the row's lock orders concurrent sign-ups.
+                    existing.replace_sign_up_details(data)
+                _notify_existing(existing)
+                audit.record(Event.SIGNUP_EXISTING, existing)
         return True
 
 
@@ -74,20 +76,20 @@ def link_just_sent(user: User, purpose: str = Token.ACTIVATION) -> bool:
     return last is not None and utcnow() - last < cooldown
 
 
+@database.transaction
 def resend_activation(email: str) -> bool:
     """Send the link again (a new one, revoking the old), at most once per
     cooldown; for an active account, the « account exists » mail. When no
     mail goes, the same work is done for nothing: the answer takes as long."""
-    with db.atomic():
-        user = User.by_email(email)
-        if user is None or link_just_sent(user):
-            _as_long_as_a_link(email, Token.ACTIVATION)
-            outcome = Outcome.UNKNOWN_ACCOUNT if user is None else Outcome.THROTTLED
-            audit.record(Event.ACTIVATION_RESENT, user, outcome)
-            return False
-        _notify_existing(user)
-        audit.record(Event.ACTIVATION_RESENT, user)
-        return True
+    user = User.by_email(email)
+    if user is None or link_just_sent(user):
+        _as_long_as_a_link(email, Token.ACTIVATION)
+        outcome = Outcome.UNKNOWN_ACCOUNT if user is None else Outcome.THROTTLED
+        audit.record(Event.ACTIVATION_RESENT, user, outcome)
+        return False
+    _notify_existing(user)
+    audit.record(Event.ACTIVATION_RESENT, user)
+    return True
 
 
 def _notify_existing(user: User | None) -> None:
@@ -181,16 +183,17 @@ def activate(
     lets it go: else the account is active all the same, the link withheld
     (« Renvoyer le lien de confirmation » in « Mon compte », later)."""
     password_hash = hash_password(password)  # slow: outside the write lock
-    with db.atomic():
-        token = Token.consume(raw_token, Token.ACTIVATION)
-        if token is None:
-            return None
-        user = token.user
-        if not user.activate(password_hash, details):
-            return None  # no longer pending
-        audit.record(Event.ACCOUNT_ACTIVATED, user)
-        _confirm_contact_email(user, link_allowed)
-        return user
+    for attempt in database.attempts():
+        with attempt:
+            token = Token.consume(raw_token, Token.ACTIVATION)
+            if token is None:
+                return None
+            user = token.user
+            if not user.activate(password_hash, details):
+                return None  # no longer pending
+            audit.record(Event.ACCOUNT_ACTIVATED, user)
+            _confirm_contact_email(user, link_allowed)
+            return user
 
 
 def password_context(user: User) -> tuple[str, ...]:
@@ -220,34 +223,40 @@ def authenticate(email: str, password: str, known_device=lambda user: False) -> 
     user = User.by_email(email)
     stored = user.password_hash if user and user.is_active else None
     ok, new_hash = verify_password(stored, password)
-    with db.atomic():
-        if user is None:
-            audit.record(Event.SIGN_IN, None, Outcome.FAILURE, reason="unknown_account")
-            return None
-        known = known_device(user)
-        blocked_until = None if known else _throttle(user)
-        if blocked_until and utcnow() < blocked_until:
-            # Refused without counting: the delay ends at a known time.
-            audit.record(Event.SIGN_IN, user, Outcome.THROTTLED)
-            return None
-        if not ok and known:
-            audit.record(Event.SIGN_IN, user, Outcome.FAILURE, reason="wrong_password", known_device=True)
-            return None
-        if not ok:
-            user.record_failed_sign_in(timedelta(hours=current_app.config["SIGN_IN_FAILURE_WINDOW_HOURS"]))
-            reason = "wrong_password" if user.is_active else f"account_{user.status}"
-            audit.record(Event.SIGN_IN, user, Outcome.FAILURE, reason=reason, failures=user.failed_sign_ins)
-            return None
-        if new_hash:
-            user.set_password_hash(new_hash)
-        user.clear_failed_sign_ins()
-        audit.record(Event.SIGN_IN, user)
+    for attempt in database.attempts():
+        with attempt:
+            if user is None:
+                audit.record(Event.SIGN_IN, None, Outcome.FAILURE, reason="unknown_account")
+                return None
+            known = known_device(user)
+            blocked_until = None if known else _throttle(user)
+            if blocked_until and utcnow() < blocked_until:
+                # Refused without counting: the delay ends at a known time.
+                audit.record(Event.SIGN_IN, user, Outcome.THROTTLED)
+                return None
+            if not ok and known:
+                audit.record(Event.SIGN_IN, user, Outcome.FAILURE, reason="wrong_password", known_device=True)
+                return None
+            if not ok:
+                user.record_failed_sign_in(
+                    timedelta(hours=current_app.config["SIGN_IN_FAILURE_WINDOW_HOURS"])
+                )
+                reason = "wrong_password" if user.is_active else f"account_{user.status}"
+                audit.record(
+                    Event.SIGN_IN, user, Outcome.FAILURE, reason=reason, failures=user.failed_sign_ins
+                )
+                return None
+            if new_hash:
+                user.set_password_hash(new_hash)
+            user.clear_failed_sign_ins()
+            audit.record(Event.SIGN_IN, user)
     return user
 
 
 # --------------------------------------------------------------------------- password reset
 
 
+@database.transaction
 def request_reset(email: str) -> bool:
     """« Mot de passe oublié ? »: mail a reset link (revoking older ones) if the
     address has an active account; a pending account gets its activation link
@@ -255,25 +264,24 @@ def request_reset(email: str) -> bool:
     any address, and a new link would revoke the one its holder is opening.
     The caller answers the same whatever happened; True when a mail was
     queued (the branch whose time ``uniform_time`` hides)."""
-    with db.atomic():
-        user = User.by_email(email)
-        if user is None or user.status == User.DISABLED:
-            _as_long_as_a_link(email, Token.RESET)
-            outcome = Outcome.DISABLED_ACCOUNT if user else Outcome.UNKNOWN_ACCOUNT
-            audit.record(Event.RESET_REQUESTED, user, outcome)
-            return False
-        purpose = Token.ACTIVATION if user.status == User.PENDING else Token.RESET
-        if link_just_sent(user, purpose):
-            _as_long_as_a_link(email, purpose)
-            audit.record(Event.RESET_REQUESTED, user, Outcome.THROTTLED)
-            return False
-        if user.status == User.PENDING:
-            send_activation(user)
-            audit.record(Event.RESET_REQUESTED, user, Outcome.PENDING_ACCOUNT)
-            return True
-        _send_link(user, Token.RESET, _l("Réinitialisez votre mot de passe"))
-        audit.record(Event.RESET_REQUESTED, user)
+    user = User.by_email(email)
+    if user is None or user.status == User.DISABLED:
+        _as_long_as_a_link(email, Token.RESET)
+        outcome = Outcome.DISABLED_ACCOUNT if user else Outcome.UNKNOWN_ACCOUNT
+        audit.record(Event.RESET_REQUESTED, user, outcome)
+        return False
+    purpose = Token.ACTIVATION if user.status == User.PENDING else Token.RESET
+    if link_just_sent(user, purpose):
+        _as_long_as_a_link(email, purpose)
+        audit.record(Event.RESET_REQUESTED, user, Outcome.THROTTLED)
+        return False
+    if user.status == User.PENDING:
+        send_activation(user)
+        audit.record(Event.RESET_REQUESTED, user, Outcome.PENDING_ACCOUNT)
         return True
+    _send_link(user, Token.RESET, _l("Réinitialisez votre mot de passe"))
+    audit.record(Event.RESET_REQUESTED, user)
+    return True
 
 
 def _active_owner(raw_token: str, purpose: str) -> User | None:
@@ -298,17 +306,18 @@ def reset_password(raw_token: str, password: str) -> User | None:
     """Consume the link and set the new password; every session of the
     account ends. None if the link was used, revoked or expired meanwhile."""
     password_hash = hash_password(password)  # slow: outside the write lock
-    with db.atomic():
-        token = Token.consume(raw_token, Token.RESET)
-        if token is None:
-            return None
-        user = token.user
-        if not user.is_active:
-            return None
-        user.change_password(password_hash)
-        _notify_password_changed(user)
-        audit.record(Event.PASSWORD_RESET, user)
-        return user
+    for attempt in database.attempts():
+        with attempt:
+            token = Token.consume(raw_token, Token.RESET)
+            if token is None:
+                return None
+            user = token.user
+            if not user.is_active:
+                return None
+            user.change_password(password_hash)
+            _notify_password_changed(user)
+            audit.record(Event.PASSWORD_RESET, user)
+            return user
 
 
 def _notify_password_changed(user: User) -> None:
@@ -331,14 +340,16 @@ def change_password(user: User, current: str, new: str) -> bool:
     account ends (the caller signs the current one in again)."""
     ok, _ = verify_password(user.password_hash, current)
     if not ok:
-        with db.atomic():
-            audit.record(Event.PASSWORD_CHANGED, user, Outcome.FAILURE)
+        for attempt in database.attempts():
+            with attempt:
+                audit.record(Event.PASSWORD_CHANGED, user, Outcome.FAILURE)
         return False
     password_hash = hash_password(new)
-    with db.atomic():
-        user.change_password(password_hash)
-        _notify_password_changed(user)
-        audit.record(Event.PASSWORD_CHANGED, user)
+    for attempt in database.attempts():
+        with attempt:
+            user.change_password(password_hash)
+            _notify_password_changed(user)
+            audit.record(Event.PASSWORD_CHANGED, user)
     return True
 
 
@@ -360,15 +371,17 @@ def update_profile(user: User, data: dict, link_allowed: LinkAllowed = _always) 
         return ProfileSaved([])
     contact = data["contact_email"]
     if "contact_email" in changed and contact != user.email and not link_allowed(user, contact):
-        with db.atomic():
-            audit.record(Event.PROFILE_UPDATED, user, Outcome.THROTTLED, fields=changed)
+        for attempt in database.attempts():
+            with attempt:
+                audit.record(Event.PROFILE_UPDATED, user, Outcome.THROTTLED, fields=changed)
         return ProfileSaved([], too_many_links=True)
-    with db.atomic():
-        if not user.update_profile({name: data[name] for name in changed}):
-            raise ChangedMeanwhile
-        if "contact_email" in changed:
-            _confirm_contact_email(user)
-        audit.record(Event.PROFILE_UPDATED, user, fields=changed)
+    for attempt in database.attempts():
+        with attempt:
+            if not user.update_profile({name: data[name] for name in changed}):
+                raise ChangedMeanwhile
+            if "contact_email" in changed:
+                _confirm_contact_email(user)
+            audit.record(Event.PROFILE_UPDATED, user, fields=changed)
     return ProfileSaved(changed)
 
 
@@ -387,11 +400,11 @@ def _confirm_contact_email(user: User, link_allowed: LinkAllowed = _always) -> b
     return True
 
 
+@database.transaction
 def resend_contact_confirmation(user: User, link_allowed: LinkAllowed = _always) -> bool | None:
     """A new confirmation link for the unconfirmed contact e-mail: True when
     sent, None if there is nothing to confirm, False when held back."""
-    with db.atomic():
-        return _confirm_contact_email(user, link_allowed)
+    return _confirm_contact_email(user, link_allowed)
 
 
 def pending_contact(raw_token: str) -> User | None:
@@ -399,31 +412,32 @@ def pending_contact(raw_token: str) -> User | None:
     return _active_owner(raw_token, Token.CONTACT)
 
 
+@database.transaction
 def confirm_contact(raw_token: str) -> User | None:
     """Consume the link: the contact e-mail is confirmed and receives the
     notifications from now on. None if the link was used, revoked (the
     contact e-mail changed since) or expired."""
-    with db.atomic():
-        token = Token.consume(raw_token, Token.CONTACT)
-        if token is None:
-            return None
-        user = token.user
-        if not user.is_active:
-            return None
-        user.confirm_contact_email()
-        audit.record(Event.CONTACT_EMAIL_CONFIRMED, user)
-        return user
+    token = Token.consume(raw_token, Token.CONTACT)
+    if token is None:
+        return None
+    user = token.user
+    if not user.is_active:
+        return None
+    user.confirm_contact_email()
+    audit.record(Event.CONTACT_EMAIL_CONFIRMED, user)
+    return user
 
 
 def set_survey_consent(user: User, consent: bool) -> bool:
     """Give or withdraw the satisfaction-survey consent; True if it changed."""
     if user.survey_consent == consent:
         return False
-    with db.atomic():
-        User.update(survey_consent=consent).where(User.id == user.id).execute()
-        ConsentChange.create(user=user, consent=consent)
-        user.survey_consent = consent
-        audit.record(Event.SURVEY_CONSENT_CHANGED, user, consent=consent)
+    for attempt in database.attempts():
+        with attempt:
+            User.update(survey_consent=consent).where(User.id == user.id).execute()
+            ConsentChange.create(user=user, consent=consent)
+            user.survey_consent = consent
+            audit.record(Event.SURVEY_CONSENT_CHANGED, user, consent=consent)
     return True
 
 
@@ -437,33 +451,34 @@ def purge(pending_days: int, audit_days: int | None = None) -> dict[str, int]:
     expired tokens, spent and expired captcha challenges, expired drafts, and
     audit events older than ``audit_days``. Returns what was deleted, by kind."""
     now = utcnow()
-    with db.atomic():
-        stale = list(
-            User.select().where(
-                (User.status == User.PENDING)
-                & User.activated_at.is_null()
-                & (User.created_at < now - timedelta(days=pending_days))
+    for attempt in database.attempts():
+        with attempt:
+            stale = list(
+                User.select().where(
+                    (User.status == User.PENDING)
+                    & User.activated_at.is_null()
+                    & (User.created_at < now - timedelta(days=pending_days))
+                )
             )
-        )
-        rights.forget(stale)
-        ids = [user.id for user in stale]
-        counts = {
-            "accounts": sum(
-                User.delete().where(User.id.in_(ids[start : start + rights.FORGET_BATCH])).execute()
-                for start in range(0, len(ids), rights.FORGET_BATCH)
-            ),
-            "tokens": Token.delete()
-            .where(Token.used_at.is_null(False) | (Token.expires_at <= now))
-            .execute(),
-            "captcha_challenges": CaptchaChallenge.delete()
-            .where(CaptchaChallenge.used_at.is_null(False) | (CaptchaChallenge.expires_at <= now))
-            .execute(),
-            "drafts": Draft.purge(),
-            "audit_events": AuditEvent.delete()
-            .where(AuditEvent.at < now - timedelta(days=audit_days))
-            .execute()
-            if audit_days
-            else 0,
-        }
-        audit.record(Event.ACCOUNT_PURGED, None, pending_days=pending_days, **counts)
+            rights.forget(stale)
+            ids = [user.id for user in stale]
+            counts = {
+                "accounts": sum(
+                    User.delete().where(User.id.in_(ids[start : start + rights.FORGET_BATCH])).execute()
+                    for start in range(0, len(ids), rights.FORGET_BATCH)
+                ),
+                "tokens": Token.delete()
+                .where(Token.used_at.is_null(False) | (Token.expires_at <= now))
+                .execute(),
+                "captcha_challenges": CaptchaChallenge.delete()
+                .where(CaptchaChallenge.used_at.is_null(False) | (CaptchaChallenge.expires_at <= now))
+                .execute(),
+                "drafts": Draft.purge(),
+                "audit_events": AuditEvent.delete()
+                .where(AuditEvent.at < now - timedelta(days=audit_days))
+                .execute()
+                if audit_days
+                else 0,
+            }
+            audit.record(Event.ACCOUNT_PURGED, None, pending_days=pending_days, **counts)
     return counts

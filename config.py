@@ -103,6 +103,10 @@ DEFAULTS = {
     # PostgreSQL: how long a request waits for a lock before it answers 503
     # (SQLite's busy_timeout is 5 s too); the commands wait as long as they must.
     "DATABASE_LOCK_TIMEOUT_MS": 5000,
+    # PostgreSQL: how many times a transaction rolled back for a deadlock or a
+    # serialization failure runs again (after 25–50 ms, then 50–100, 100–200)
+    # before the request answers 503 (database.attempts).
+    "DATABASE_TRANSACTION_RETRIES": 3,
     "LOG_JSON": False,
     # Drafts of half-filled steps (see drafts.py): step 2's, tied to the
     # browser session, and step 6's or « Mon compte »'s, tied to the account.

@@ -9,11 +9,19 @@ hands its connection back to the pool.
 
 from __future__ import annotations
 
+import functools
+import logging
+import random
 import sqlite3
+import sys
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import ParamSpec, TypeVar
 
 import click
-from flask import Flask
+from flask import Flask, current_app, g, has_app_context
+from peewee import DatabaseError
 from playhouse.db_url import connect, parse
 
 import folding
@@ -75,7 +83,12 @@ def open_database(url: str, lock_timeout_ms: int = 0):
 # 58 (system error) and 55P03 (lock_timeout).
 SQLITE_UNAVAILABLE = frozenset({5, 6, 7, 8, 10, 13, 14, 15})
 POSTGRES_UNAVAILABLE_CLASSES = ("08", "53", "57", "58")
-POSTGRES_UNAVAILABLE_CODES = frozenset({"55P03"})
+# 40P01 (deadlock detected) and 40001 (serialization failure): two
+# transactions crossed; the one PostgreSQL chose was rolled back and may be
+# run again at once (``transaction``). Still there after the retries, it is
+# answered as an outage: 503.
+POSTGRES_RETRYABLE_CODES = frozenset({"40P01", "40001"})
+POSTGRES_UNAVAILABLE_CODES = frozenset({"55P03"}) | POSTGRES_RETRYABLE_CODES
 
 
 def first_line(error: Exception) -> str:
@@ -107,6 +120,161 @@ def unavailable(error: BaseException) -> bool:
             return True  # no answer from the server: a connection refused or cut
         return code.startswith(POSTGRES_UNAVAILABLE_CLASSES) or code in POSTGRES_UNAVAILABLE_CODES
     return True  # another driver: its classes are all there is to go by
+
+
+def retryable(error: BaseException) -> bool:
+    """Whether a Peewee error is PostgreSQL rolling back one of two crossed
+    transactions (a deadlock, a serialization failure): running it again
+    from its start is what the server asks. Never SQLite's busy or locked:
+    its write transactions take the lock as they begin (BEGIN IMMEDIATE) and
+    wait busy_timeout for it (5 s) before failing, so a transaction that
+    began never fails so, and one that could not begin has waited enough."""
+    cause = getattr(error, "orig", None)
+    module = type(cause).__module__ or ""
+    return module.startswith("psycopg2") and getattr(cause, "pgcode", None) in POSTGRES_RETRYABLE_CODES
+
+
+# A transaction crossed by another is run again at most this many times (the
+# setting DATABASE_TRANSACTION_RETRIES), after a pause drawn at random
+# between half and all of RETRY_BASE_SECONDS doubled at each retry: two
+# requests that crossed do not cross again at the same instant.
+TRANSACTION_RETRIES = 3
+RETRY_BASE_SECONDS = 0.05
+# What a transaction's function leaves on the request besides the database
+# (mailer.queue: the ids of the mail to deliver once committed), put back
+# as it was before a run that rolled back.
+REQUEST_ENTRIES = ("queued_mail",)
+_LOG = logging.getLogger("portail.database")
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def retry_pause(retry: int) -> float:
+    """Seconds to wait before the ``retry``-th run again (1, 2, …): jittered."""
+    ceiling = RETRY_BASE_SECONDS * 2 ** (retry - 1)
+    return random.uniform(ceiling / 2, ceiling)  # noqa: S311 - a pause, not a secret
+
+
+def transaction(function: Callable[P, R]) -> Callable[P, R]:
+    """Run ``function`` in one transaction that is run again as a whole when
+    PostgreSQL rolls it back for a deadlock or a serialization failure
+    (``attempts``): the use cases whose body is their transaction."""
+
+    @functools.wraps(function)
+    def run(*args: P.args, **kwargs: P.kwargs) -> R:
+        for attempt in attempts(_name(function)):
+            with attempt:
+                return function(*args, **kwargs)
+        raise AssertionError("unreachable: the last attempt returns or raises")
+
+    return run
+
+
+def attempts(name: str | None = None) -> Iterator[_Attempt]:
+    """The runs of one transaction, in place of ``with db.atomic():``::
+
+        for attempt in database.attempts():
+            with attempt:
+                ...  # the transaction's statements
+
+    Each ``with attempt`` is a ``db.atomic()``. When PostgreSQL rolls it back
+    for a deadlock or a serialization failure (``retryable``), the error is
+    logged in one line (the SQLSTATE and the use case, nothing of the rows)
+    and the body runs again from its start after a short random pause, up
+    to DATABASE_TRANSACTION_RETRIES times; then the error goes on
+    (views/errors.py answers 503 with Retry-After). Any other error goes on
+    at once. Inside a transaction already open, one run only (a savepoint):
+    the crossing rolled back the whole transaction, which its outermost
+    ``attempts`` runs again.
+
+    Nothing leaves the process before the commit: mail is written to the
+    outbox in the transaction and delivered after the request (mailer), so a
+    run rolled back sends nothing and the run that commits sends its mail
+    once; the request's list of mail to deliver is put back as it was before
+    each run. What the body changes must therefore be in the database, or in
+    values it computes afresh: a rate limit it counts (Redis) may count a
+    retried run twice."""
+    if name is None:
+        caller = sys._getframe(1)
+        name = f"{caller.f_globals.get('__name__')}.{caller.f_code.co_qualname}"
+    if db.in_transaction():
+        yield _Attempt(name, 0, 0)
+        return
+    retries = _retries()
+    for retry in range(retries + 1):
+        attempt = _Attempt(name, retry, retries)
+        yield attempt
+        if attempt.done:
+            return
+
+
+class _Attempt:
+    """One run of a transaction (``attempts``)."""
+
+    def __init__(self, name: str, retry: int, retries: int) -> None:
+        self.name, self.retry, self.retries = name, retry, retries
+        self.done = False
+
+    def __enter__(self) -> _Attempt:
+        self.kept = _request_entries()
+        self.atomic = db.atomic()
+        self.atomic.__enter__()
+        return self
+
+    def __exit__(self, kind, error, traceback) -> bool:
+        try:
+            self.atomic.__exit__(kind, error, traceback)  # commits, or rolls back
+        except DatabaseError as at_commit:  # a serialization failure may come at COMMIT
+            error = at_commit
+            if not self._again(error):
+                raise
+            return True
+        if error is None:
+            self.done = True
+            return False
+        return isinstance(error, DatabaseError) and self._again(error)
+
+    def _again(self, error: DatabaseError) -> bool:
+        """Whether to run again: then logged, the request's entries put back, paused."""
+        if self.retry >= self.retries or not retryable(error):
+            return False
+        _restore(self.kept)
+        pause = retry_pause(self.retry + 1)
+        _LOG.warning(
+            "Transaction %s rolled back by the database (%s): run again in %d ms (retry %d of %d)",
+            self.name,
+            error.orig.pgcode,
+            round(pause * 1000),
+            self.retry + 1,
+            self.retries,
+        )
+        time.sleep(pause)
+        return True
+
+
+def _name(function: Callable) -> str:
+    module = getattr(function, "__module__", None) or type(function).__module__
+    return f"{module}.{getattr(function, '__qualname__', type(function).__qualname__)}"
+
+
+def _retries() -> int:
+    if has_app_context():
+        return int(current_app.config.get("DATABASE_TRANSACTION_RETRIES", TRANSACTION_RETRIES))
+    return TRANSACTION_RETRIES
+
+
+def _request_entries() -> dict | None:
+    if not has_app_context():
+        return None
+    return {name: list(g.get(name) or ()) for name in REQUEST_ENTRIES}
+
+
+def _restore(kept: dict | None) -> None:
+    if kept is None:
+        return
+    for name, value in kept.items():
+        setattr(g, name, value)
 
 
 def serves_requests() -> bool:

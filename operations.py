@@ -14,12 +14,13 @@ from peewee import fn
 
 import accounts
 import audit
+import database
 import mailer
 import rights
 import structures
 from audit import Event, Outcome
 from folding import fold, folded
-from models import AuditEvent, Membership, OutboxMail, Structure, User, db, utcnow
+from models import AuditEvent, Membership, OutboxMail, Structure, User, utcnow
 from rules.email import lookup_email, searched_email
 
 SEARCH_LIMIT = 50
@@ -49,19 +50,19 @@ def revoke(email: str) -> bool:
     return _set_role(email, False)
 
 
+@database.transaction
 def _set_role(email: str, operator: bool) -> bool:
-    with db.atomic():
-        user = User.by_email(email)
-        if user is None:
-            raise LookupError(email)
-        if operator and user.status != User.ACTIVE:
-            raise NotEligible(email)
-        if not operator and user.is_last_operator():
-            raise LastOperator(email)
-        changed = user.set_operator(operator)
-        if changed:
-            audit.record(Event.OPERATOR_GRANTED if operator else Event.OPERATOR_REVOKED, user)
-        return changed
+    user = User.by_email(email)
+    if user is None:
+        raise LookupError(email)
+    if operator and user.status != User.ACTIVE:
+        raise NotEligible(email)
+    if not operator and user.is_last_operator():
+        raise LastOperator(email)
+    changed = user.set_operator(operator)
+    if changed:
+        audit.record(Event.OPERATOR_GRANTED if operator else Event.OPERATOR_REVOKED, user)
+    return changed
 
 
 def operators() -> list[User]:
@@ -180,59 +181,60 @@ class LinkJustSent(Exception):
     would revoke it while the holder may be opening it."""
 
 
+@database.transaction
 def resend_activation(operator: User, user: User) -> bool:
     """A new activation link for a pending account; False otherwise, or
     when ``operator`` was closed or deleted meanwhile, as for closing and
     reopening; LinkJustSent, nothing sent, if one went out moments ago."""
-    with db.atomic():
-        if user.status != User.PENDING or not operator.acts_as_operator():
-            return False
-        user.lock()
-        # Read again once locked: activated (or closed) meanwhile, it waits for no link.
-        if User.select(User.status).where(User.id == user.id).scalar() != User.PENDING:
-            return False
-        if accounts.link_just_sent(user):
-            raise LinkJustSent(user.email)
-        accounts.send_activation(user)
-        audit.record(Event.ADMIN_ACTIVATION_RESENT, operator, target=user.email)
-        return True
+    if user.status != User.PENDING or not operator.acts_as_operator():
+        return False
+    user.lock()
+    # Read again once locked: activated (or closed) meanwhile, it waits for no link.
+    if User.select(User.status).where(User.id == user.id).scalar() != User.PENDING:
+        return False
+    if accounts.link_just_sent(user):
+        raise LinkJustSent(user.email)
+    accounts.send_activation(user)
+    audit.record(Event.ADMIN_ACTIVATION_RESENT, operator, target=user.email)
+    return True
 
 
+@database.transaction
 def disable(operator: User, user: User) -> bool:
     """Close the account: it cannot sign in, its sessions end, it is told by
     mail. The requests waiting for it as gestionnaire principal go to the
     operators (Structure.manager ignores a closed account). False, nothing
     changed, when ``operator`` was closed or deleted meanwhile (two operators
     closing each other at once: one stays)."""
-    with db.atomic():
-        if user.id == operator.id or not operator.acts_as_operator() or not user.disable():
-            return False
-        audit.record(Event.ADMIN_ACCOUNT_DISABLED, operator, target=user.email)
-        _tell(user, _l("Votre compte est désactivé"), "account_disabled")
-        for structure in Membership.managed_structures(user):
-            structures.left_without_manager(structure)
-        return True
+    if user.id == operator.id or not operator.acts_as_operator() or not user.disable():
+        return False
+    audit.record(Event.ADMIN_ACCOUNT_DISABLED, operator, target=user.email)
+    _tell(user, _l("Votre compte est désactivé"), "account_disabled")
+    for structure in Membership.managed_structures(user):
+        structures.left_without_manager(structure)
+    return True
 
 
+@database.transaction
 def enable(operator: User, user: User) -> bool:
     """Reopen a closed account; it is told by mail. False, nothing changed,
     when it was not closed, or when ``operator`` was closed or deleted
     meanwhile (a request sent by an operator just closed, as their own
     account may be when stolen, reopens nothing)."""
-    with db.atomic():
-        if not operator.acts_as_operator() or not user.enable():
-            return False
-        audit.record(Event.ADMIN_ACCOUNT_ENABLED, operator, target=user.email)
-        _tell(user, _l("Votre compte est réactivé"), "account_enabled")
-        return True
+    if not operator.acts_as_operator() or not user.enable():
+        return False
+    audit.record(Event.ADMIN_ACCOUNT_ENABLED, operator, target=user.email)
+    _tell(user, _l("Votre compte est réactivé"), "account_enabled")
+    return True
 
 
+@database.transaction
 def revoke_sessions(operator: User, user: User) -> None:
-    with db.atomic():
-        user.sign_out_everywhere()
-        audit.record(Event.ADMIN_SESSIONS_REVOKED, operator, target=user.email)
+    user.sign_out_everywhere()
+    audit.record(Event.ADMIN_SESSIONS_REVOKED, operator, target=user.email)
 
 
+@database.transaction
 def delete_account(operator: User, user: User) -> bool:
     """Erase an account for its holder who asked the support (RGPD), as
     « Supprimer mon compte » does but without the password. Refused for the
@@ -242,15 +244,14 @@ def delete_account(operator: User, user: User) -> bool:
     (another operator's deletion, a double submit): nothing is erased or
     recorded twice, and an id the database gave again is not taken for it;
     and when ``operator`` was closed or deleted meanwhile (one stays)."""
-    with db.atomic():
-        if user.id == operator.id or not operator.acts_as_operator() or rights.handover_needed(user):
-            return False
-        if not User.select().where((User.id == user.id) & (User.email == user.email)).exists():
-            return False
-        name = rights.pseudonym(user.email)
-        rights.erase(user)
-        audit.record(Event.ADMIN_ACCOUNT_DELETED, operator, target=name)
-        return True
+    if user.id == operator.id or not operator.acts_as_operator() or rights.handover_needed(user):
+        return False
+    if not User.select().where((User.id == user.id) & (User.email == user.email)).exists():
+        return False
+    name = rights.pseudonym(user.email)
+    rights.erase(user)
+    audit.record(Event.ADMIN_ACCOUNT_DELETED, operator, target=name)
+    return True
 
 
 def _tell(user: User, subject: str, template: str) -> None:
@@ -272,6 +273,7 @@ class AlreadyManager(Exception):
         self.membership = membership
 
 
+@database.transaction
 def designate_manager(operator: User, structure: Structure, membership_id: int) -> Membership | None:
     """An active member becomes gestionnaire principal (the manager left
     without handing over); the member is told by mail, and so is the former
@@ -279,19 +281,18 @@ def designate_manager(operator: User, structure: Structure, membership_id: int) 
     open: one closed reads no mail of the portal's). None, nothing changed,
     unless the membership is an active one of this structure;
     AlreadyManager, nothing recorded nor mailed again, if it holds the role."""
-    with db.atomic():
-        former = structure.manager()
-        membership = structure.designate_manager(membership_id)
-        if membership is None:
-            return None
-        if former is not None and membership.user_id == former.id:
-            raise AlreadyManager(membership)
-        successor = User.get_by_id(membership.user_id)
-        audit.record(Event.ADMIN_MANAGER_DESIGNATED, operator, structure=structure.id, target=successor.email)
-        structures.tell_new_manager(successor, structure, former=None)
-        if former is not None:
-            _tell_former_manager(former, successor, structure)
-        return membership
+    former = structure.manager()
+    membership = structure.designate_manager(membership_id)
+    if membership is None:
+        return None
+    if former is not None and membership.user_id == former.id:
+        raise AlreadyManager(membership)
+    successor = User.get_by_id(membership.user_id)
+    audit.record(Event.ADMIN_MANAGER_DESIGNATED, operator, structure=structure.id, target=successor.email)
+    structures.tell_new_manager(successor, structure, former=None)
+    if former is not None:
+        _tell_former_manager(former, successor, structure)
+    return membership
 
 
 def _tell_former_manager(former: User, successor: User, structure: Structure) -> None:
@@ -318,32 +319,33 @@ def update_structure(operator: User, structure: Structure, details: dict) -> lis
     ]
     if not changed:
         return []
-    with db.atomic():
-        if not structure.update_details(as_read=True, **details):
-            raise structures.ChangedMeanwhile
-        audit.record(Event.ADMIN_STRUCTURE_UPDATED, operator, structure=structure.id, fields=changed)
+    for attempt in database.attempts():
+        with attempt:
+            if not structure.update_details(as_read=True, **details):
+                raise structures.ChangedMeanwhile
+            audit.record(Event.ADMIN_STRUCTURE_UPDATED, operator, structure=structure.id, fields=changed)
     return changed
 
 
+@database.transaction
 def disable_structure(operator: User, structure: Structure) -> bool:
     """Its gestionnaire principal is told: requests and changes stop."""
-    with db.atomic():
-        done = structure.set_status(Structure.DISABLED, only_from=(Structure.ACTIVE, Structure.PENDING))
-        if done:
-            audit.record(Event.ADMIN_STRUCTURE_DISABLED, operator, structure=structure.id)
-            _tell_structure(structure, _l("Votre structure est désactivée"), "structure_disabled")
-        return done
+    done = structure.set_status(Structure.DISABLED, only_from=(Structure.ACTIVE, Structure.PENDING))
+    if done:
+        audit.record(Event.ADMIN_STRUCTURE_DISABLED, operator, structure=structure.id)
+        _tell_structure(structure, _l("Votre structure est désactivée"), "structure_disabled")
+    return done
 
 
+@database.transaction
 def enable_structure(operator: User, structure: Structure) -> bool:
     """Its gestionnaire principal (or its creator) is told: above all one
     told before that the structure was refused."""
-    with db.atomic():
-        done = structure.set_status(Structure.ACTIVE, only_from=(Structure.DISABLED,))
-        if done:
-            audit.record(Event.ADMIN_STRUCTURE_ENABLED, operator, structure=structure.id)
-            _tell_structure(structure, _l("Votre structure est active"), "structure_enabled")
-        return done
+    done = structure.set_status(Structure.ACTIVE, only_from=(Structure.DISABLED,))
+    if done:
+        audit.record(Event.ADMIN_STRUCTURE_ENABLED, operator, structure=structure.id)
+        _tell_structure(structure, _l("Votre structure est active"), "structure_enabled")
+    return done
 
 
 def _tell_structure(structure: Structure, subject, template: str) -> None:
@@ -388,10 +390,11 @@ def outbox(days: int = 7) -> dict[str, tuple[list[OutboxMail], int]]:
 def retry_mail(operator: User, mail_id: int | None = None) -> int:
     """Make one unsent mail (or all) due now, and deliver it within seconds;
     returns how many."""
-    with db.atomic():
-        count = OutboxMail.retry_now(mail_id)
-        if count:
-            audit.record(Event.ADMIN_MAIL_RETRIED, operator, mail=mail_id, count=count)
+    for attempt in database.attempts():
+        with attempt:
+            count = OutboxMail.retry_now(mail_id)
+            if count:
+                audit.record(Event.ADMIN_MAIL_RETRIED, operator, mail=mail_id, count=count)
     if count:
         mailer.deliver_due_soon()
     return count
@@ -432,29 +435,29 @@ def pending_structures() -> list[Structure]:
     )
 
 
+@database.transaction
 def moderate(operator: User, structure: Structure, approve: bool) -> bool:
     """Approve (active) or refuse (disabled) a structure awaiting validation;
     its creator is told either way. False if it was not awaiting."""
-    with db.atomic():
-        status = Structure.ACTIVE if approve else Structure.DISABLED
-        if not structure.set_status(status, only_from=(Structure.PENDING,)):
-            return False
-        outcome = Outcome.APPROVED if approve else Outcome.REFUSED
-        audit.record(Event.ADMIN_STRUCTURE_MODERATED, operator, outcome, structure=structure.id)
-        if approve:
-            _tell_structure(structure, _l("Votre structure est validée"), "structure_approved")
-        else:
-            _tell_structure(structure, _l("Votre structure n'est pas validée"), "structure_refused")
-        return True
+    status = Structure.ACTIVE if approve else Structure.DISABLED
+    if not structure.set_status(status, only_from=(Structure.PENDING,)):
+        return False
+    outcome = Outcome.APPROVED if approve else Outcome.REFUSED
+    audit.record(Event.ADMIN_STRUCTURE_MODERATED, operator, outcome, structure=structure.id)
+    if approve:
+        _tell_structure(structure, _l("Votre structure est validée"), "structure_approved")
+    else:
+        _tell_structure(structure, _l("Votre structure n'est pas validée"), "structure_refused")
+    return True
 
 
+@database.transaction
 def decide_request(operator: User, structure: Structure, membership_id: int, approve: bool) -> bool:
     """An operator decides a request to a structure that has no active
     gestionnaire principal (it would otherwise wait for nobody)."""
-    with db.atomic():
-        membership = Membership.get_or_none(
-            (Membership.id == membership_id) & (Membership.structure == structure.id)
-        )
-        if membership is None or structure.manager() is not None:
-            return False
-        return structures.settle(membership, structure, operator, approve, by_operators=True)
+    membership = Membership.get_or_none(
+        (Membership.id == membership_id) & (Membership.structure == structure.id)
+    )
+    if membership is None or structure.manager() is not None:
+        return False
+    return structures.settle(membership, structure, operator, approve, by_operators=True)

@@ -20,6 +20,7 @@ from flask import current_app
 from flask_babel import lazy_gettext as _l
 
 import audit
+import database
 import drafts
 import structures
 from audit import Event, Outcome
@@ -34,7 +35,6 @@ from models import (
     Structure,
     User,
     UserSession,
-    db,
 )
 from passwords import verify_password
 from rules.email import shown_email
@@ -237,9 +237,9 @@ def address_of(user: User, event: AuditEvent) -> str | None:
     return event.client_address if event.user_id == user.id else None
 
 
+@database.transaction
 def record_export(user: User) -> None:
-    with db.atomic():
-        audit.record(Event.DATA_EXPORTED, user)
+    audit.record(Event.DATA_EXPORTED, user)
 
 
 # -- deletion ---------------------------------------------------------------------------------------
@@ -282,18 +282,19 @@ def delete_account(user: User, password: str) -> Refusal | None:
     needs its gestionnaire principal and the portal keeps another operator
     with an open account (if it is one); else the refusal, nothing changed."""
     ok, _ = verify_password(user.password_hash, password)
-    with db.atomic():
-        if not ok:
-            audit.record(Event.ACCOUNT_DELETED, user, Outcome.FAILURE, reason="password")
-            return Refusal("password", [])
-        blocking = handover_needed(user)
-        if blocking:
-            audit.record(Event.ACCOUNT_DELETED, user, Outcome.FAILURE, reason="handover")
-            return Refusal("handover", blocking)
-        if user.is_last_operator():
-            audit.record(Event.ACCOUNT_DELETED, user, Outcome.FAILURE, reason="last_operator")
-            return Refusal("last_operator", [])
-        erase(user)
+    for attempt in database.attempts():
+        with attempt:
+            if not ok:
+                audit.record(Event.ACCOUNT_DELETED, user, Outcome.FAILURE, reason="password")
+                return Refusal("password", [])
+            blocking = handover_needed(user)
+            if blocking:
+                audit.record(Event.ACCOUNT_DELETED, user, Outcome.FAILURE, reason="handover")
+                return Refusal("handover", blocking)
+            if user.is_last_operator():
+                audit.record(Event.ACCOUNT_DELETED, user, Outcome.FAILURE, reason="last_operator")
+                return Refusal("last_operator", [])
+            erase(user)
     return None
 
 

@@ -19,10 +19,11 @@ from flask_login import login_user, logout_user
 from itsdangerous import URLSafeTimedSerializer
 
 import breach
+import database
 import drafts
 import i18n
 import signing
-from models import User, UserSession, db
+from models import User, UserSession
 from signing import Serializer
 
 KEY = "session_key"
@@ -70,15 +71,16 @@ def _announce_token(response):
 def start(user: User) -> None:
     """Sign ``user`` in on a fresh session, the account's last sign-in. A
     language chosen before signing in becomes the account's."""
-    with db.atomic():
-        carried_over = drafts.carry_over_sign_in(user)
-        _clear(keep_token=False)
-        session[KEY] = UserSession.open(user)
-        user.record_sign_in()
-        carried_over()
-        language = i18n.chosen(session.get(i18n.SESSION_KEY))
-        if language:
-            user.choose_language(language)
+    for attempt in database.attempts():
+        with attempt:
+            carried_over = drafts.carry_over_sign_in(user)
+            _clear(keep_token=False)
+            session[KEY] = UserSession.open(user)
+            user.record_sign_in()
+            carried_over()
+            language = i18n.chosen(session.get(i18n.SESSION_KEY))
+            if language:
+                user.choose_language(language)
     login_user(user)
 
 
@@ -100,25 +102,27 @@ def ended_account() -> User | None:
 
 def end() -> None:
     """« Se déconnecter »: this session only."""
-    with db.atomic():
-        UserSession.close(session.get(KEY))
+    for attempt in database.attempts():
+        with attempt:
+            UserSession.close(session.get(KEY))
     logout_user()
     _clear(keep_token=True)
 
 
 def end_everywhere(user: User) -> None:
     """« Se déconnecter partout »: every session and device cookie of the account."""
-    with db.atomic():
-        user.sign_out_everywhere()
+    for attempt in database.attempts():
+        with attempt:
+            user.sign_out_everywhere()
     logout_user()
     _clear(keep_token=True)
 
 
+@database.transaction
 def purge() -> int:
     """Rows of sessions past their maximum age (browsers closed without
     signing out)."""
-    with db.atomic():
-        return UserSession.purge(max_age())
+    return UserSession.purge(max_age())
 
 
 class CookieSessions(SecureCookieSessionInterface):

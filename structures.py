@@ -15,6 +15,7 @@ from flask_babel import lazy_gettext as _l
 from peewee import IntegrityError
 
 import audit
+import database
 import mailer
 from audit import Event, Outcome
 from models import ChangedMeanwhile, Membership, Structure, User, db, utcnow
@@ -97,32 +98,8 @@ def create(creator: User, data: dict) -> Structure:
     """The structure and its creator as gestionnaire principal, or
     AlreadyExists (nothing created, even against a concurrent creation;
     AlreadyYours when the creator manages it already), or TooManyCreated."""
-    allowed = current_app.config["STRUCTURES_PER_ACCOUNT_PER_DAY"]
     try:
-        with db.atomic():
-            # Concurrent creations by one account queue here, so the count
-            # holds: on PostgreSQL on the creator's row (FOR UPDATE); SQLite
-            # has no FOR UPDATE, its BEGIN IMMEDIATE write lock already queues them.
-            if db.obj.for_update:
-                User.select(User.id).where(User.id == creator.id).for_update().get()
-            if Structure.created_since(creator, utcnow() - timedelta(days=1)) >= allowed:
-                raise TooManyCreated
-            # With moderation, the structure waits for an operator's approval.
-            moderated = bool(current_app.config["STRUCTURE_MODERATION"])
-            status = Structure.PENDING if moderated else Structure.ACTIVE
-            structure = Structure.register(creator, status=status, **data)
-            audit.record(Event.STRUCTURE_CREATED, creator, structure=structure.id)
-            mailer.queue(
-                creator.notification_email,
-                _l("Votre structure est créée"),
-                "structure_created",
-                reader=creator,
-                user=creator,
-                structure=structure,
-                kind=structure.kind,
-                pending=moderated,
-                url=mailer.external_url("structure.detail", structure_id=structure.id),
-            )
+        structure = _create(creator, data)
     except IntegrityError:
         existing = Structure.find(data["identifier_type"], data.get("identifier"))
         if existing is not None and existing.is_managed_by(creator) and existing.holds(data):
@@ -131,6 +108,37 @@ def create(creator: User, data: dict) -> Structure:
     return structure
 
 
+@database.transaction
+def _create(creator: User, data: dict) -> Structure:
+    """``create``'s transaction: run again as a whole if PostgreSQL rolls it back."""
+    allowed = current_app.config["STRUCTURES_PER_ACCOUNT_PER_DAY"]
+    # Concurrent creations by one account queue here, so the count
+    # holds: on PostgreSQL on the creator's row (FOR UPDATE); SQLite
+    # has no FOR UPDATE, its BEGIN IMMEDIATE write lock already queues them.
+    if db.obj.for_update:
+        User.select(User.id).where(User.id == creator.id).for_update().get()
+    if Structure.created_since(creator, utcnow() - timedelta(days=1)) >= allowed:
+        raise TooManyCreated
+    # With moderation, the structure waits for an operator's approval.
+    moderated = bool(current_app.config["STRUCTURE_MODERATION"])
+    status = Structure.PENDING if moderated else Structure.ACTIVE
+    structure = Structure.register(creator, status=status, **data)
+    audit.record(Event.STRUCTURE_CREATED, creator, structure=structure.id)
+    mailer.queue(
+        creator.notification_email,
+        _l("Votre structure est créée"),
+        "structure_created",
+        reader=creator,
+        user=creator,
+        structure=structure,
+        kind=structure.kind,
+        pending=moderated,
+        url=mailer.external_url("structure.detail", structure_id=structure.id),
+    )
+    return structure
+
+
+@database.transaction
 def update(structure: Structure, manager: User, details: dict) -> None:
     """The gestionnaire principal's edit; Closed, nothing stored, unless the
     structure is active (checked as it is written: an operator who disables
@@ -138,13 +146,12 @@ def update(structure: Structure, manager: User, details: dict) -> None:
     no longer) its gestionnaire principal (a hand-over sent meanwhile wins);
     ChangedMeanwhile, nothing stored, if the details are no longer those the
     edit was checked against."""
-    with db.atomic():
-        if not structure.is_managed_by(manager):
-            raise NotManager
-        if not structure.update_details(only_if_open=True, as_read=True, **details):
-            if not Structure.get_by_id(structure.id).is_open:
-                raise Closed
-            raise ChangedMeanwhile
+    if not structure.is_managed_by(manager):
+        raise NotManager
+    if not structure.update_details(only_if_open=True, as_read=True, **details):
+        if not Structure.get_by_id(structure.id).is_open:
+            raise Closed
+        raise ChangedMeanwhile
 
 
 def assign_siret(structure: Structure, manager: User, siret: str) -> bool:
@@ -154,16 +161,20 @@ def assign_siret(structure: Structure, manager: User, siret: str) -> bool:
     nothing stored, if ``manager`` is not (or no longer) its gestionnaire
     principal."""
     try:
-        with db.atomic():
-            if not structure.is_managed_by(manager):
-                raise NotManager
-            if structure.assign_identifier(SIRET, siret):
-                return True
-            if not Structure.get_by_id(structure.id).is_open:
-                raise Closed
-            return False
+        return _assign_siret(structure, manager, siret)
     except IntegrityError:
         raise AlreadyExists from None
+
+
+@database.transaction
+def _assign_siret(structure: Structure, manager: User, siret: str) -> bool:
+    if not structure.is_managed_by(manager):
+        raise NotManager
+    if structure.assign_identifier(SIRET, siret):
+        return True
+    if not Structure.get_by_id(structure.id).is_open:
+        raise Closed
+    return False
 
 
 @dataclass(frozen=True)
@@ -175,39 +186,39 @@ class Asked:
     to_operators: bool = False  # no gestionnaire principal: the operators decide it
 
 
+@database.transaction
 def request_attachment(user: User, structure: Structure) -> Asked:
     """A pending membership, the gestionnaire principal (or, for a structure
     without one, the operators) and the requester told by mail."""
-    with db.atomic():
-        membership, requested = Membership.request(user, structure)
-        manager = None
-        if requested:
-            audit.record(Event.MEMBERSHIP_REQUESTED, user, structure=structure.id)
-            manager = structure.manager()
-            if manager is None:
-                _tell_operators(user, structure)
-            elif membership.claim_manager_notice(_notice_interval()):
-                mailer.queue(
-                    manager.notification_email,
-                    _l("Nouvelle demande de rattachement"),
-                    "attachment_requested",
-                    reader=manager,
-                    manager=manager,
-                    requester=user,
-                    structure=structure,
-                    url=mailer.external_url("approvals.index"),
-                )
+    membership, requested = Membership.request(user, structure)
+    manager = None
+    if requested:
+        audit.record(Event.MEMBERSHIP_REQUESTED, user, structure=structure.id)
+        manager = structure.manager()
+        if manager is None:
+            _tell_operators(user, structure)
+        elif membership.claim_manager_notice(_notice_interval()):
             mailer.queue(
-                user.notification_email,
-                _l("Votre demande de rattachement est envoyée"),
-                "attachment_request_sent",
-                reader=user,
-                user=user,
+                manager.notification_email,
+                _l("Nouvelle demande de rattachement"),
+                "attachment_requested",
+                reader=manager,
+                manager=manager,
+                requester=user,
                 structure=structure,
-                kind=structure.kind,
-                to_operators=manager is None,
-                url=mailer.external_url("space.home"),
+                url=mailer.external_url("approvals.index"),
             )
+        mailer.queue(
+            user.notification_email,
+            _l("Votre demande de rattachement est envoyée"),
+            "attachment_request_sent",
+            reader=user,
+            user=user,
+            structure=structure,
+            kind=structure.kind,
+            to_operators=manager is None,
+            url=mailer.external_url("space.home"),
+        )
     return Asked(membership, requested, to_operators=requested and manager is None)
 
 
@@ -241,17 +252,17 @@ def _tell_operators(requester: User, structure: Structure) -> None:
         )
 
 
+@database.transaction
 def decide(membership: Membership, manager: User, approve: bool) -> bool:
     """Approve or refuse a pending request; the requester gets the decision
     by mail. False if the request is no longer pending; NotManager if
     ``manager`` is not (or no longer) the structure's gestionnaire principal;
     Closed for an approval the structure no longer takes; AccountClosed for
     an approval of a request whose account was closed since."""
-    with db.atomic():
-        structure = Structure.get_by_id(membership.structure_id)
-        if not structure.is_managed_by(manager):
-            raise NotManager
-        return settle(membership, structure, manager, approve)
+    structure = Structure.get_by_id(membership.structure_id)
+    if not structure.is_managed_by(manager):
+        raise NotManager
+    return settle(membership, structure, manager, approve)
 
 
 def settle(
@@ -310,43 +321,43 @@ def requests_in_view(user: User) -> tuple[list[Membership], list[Membership]]:
     return Membership.requests_of(user, utcnow() - timedelta(days=ENDED_SHOWN_DAYS))
 
 
+@database.transaction
 def cancel(membership: Membership, user: User) -> bool:
     """The requester withdraws a pending request; the gestionnaire principal
     is told. False if it was not pending any more."""
-    with db.atomic():
-        if membership.user_id != user.id or not membership.cancel():
-            return False
-        audit.record(Event.MEMBERSHIP_CANCELLED, user, structure=membership.structure_id)
-        structure = Structure.get_by_id(membership.structure_id)
-        manager = structure.manager()
-        if manager is not None and membership.claim_manager_notice(_notice_interval()):
-            mailer.queue(
-                manager.notification_email,
-                _l("Demande de rattachement annulée"),
-                "attachment_cancelled",
-                reader=manager,
-                manager=manager,
-                requester=user,
-                structure=structure,
-            )
-        return True
+    if membership.user_id != user.id or not membership.cancel():
+        return False
+    audit.record(Event.MEMBERSHIP_CANCELLED, user, structure=membership.structure_id)
+    structure = Structure.get_by_id(membership.structure_id)
+    manager = structure.manager()
+    if manager is not None and membership.claim_manager_notice(_notice_interval()):
+        mailer.queue(
+            manager.notification_email,
+            _l("Demande de rattachement annulée"),
+            "attachment_cancelled",
+            reader=manager,
+            manager=manager,
+            requester=user,
+            structure=structure,
+        )
+    return True
 
 
+@database.transaction
 def hand_over(structure: Structure, manager: User, membership_id: int) -> Membership | None:
     """Another active member becomes the gestionnaire principal (and is told);
     the former one stays as utilisateur. None if that member is no longer an
     active utilisateur of it; NotManager if ``manager`` is not (or no longer)
     its gestionnaire principal. Nothing changes in either case."""
-    with db.atomic():
-        membership = structure.hand_over(manager, membership_id)
-        if membership is None:
-            if not structure.is_managed_by(manager):
-                raise NotManager
-            return None
-        successor = User.get_by_id(membership.user_id)
-        audit.record(Event.ROLE_HANDED_OVER, manager, structure=structure.id, to=successor.email)
-        tell_new_manager(successor, structure, former=manager)
-        return membership
+    membership = structure.hand_over(manager, membership_id)
+    if membership is None:
+        if not structure.is_managed_by(manager):
+            raise NotManager
+        return None
+    successor = User.get_by_id(membership.user_id)
+    audit.record(Event.ROLE_HANDED_OVER, manager, structure=structure.id, to=successor.email)
+    tell_new_manager(successor, structure, former=manager)
+    return membership
 
 
 def tell_new_manager(successor: User, structure: Structure, former: User | None) -> None:

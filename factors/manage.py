@@ -8,11 +8,12 @@ from flask_babel import lazy_gettext as _l
 from peewee import IntegrityError
 
 import audit
+import database
 import i18n
 import mailer
 from audit import Event, Outcome
 from factors import LABELS, display_name, email_code, has_second_factor, recovery, required_for, totp
-from models import EmailCode, RecoveryCode, SecondFactor, User, db
+from models import EmailCode, RecoveryCode, SecondFactor, User
 from passwords import verify_password
 
 
@@ -23,18 +24,20 @@ class LastFactorRefused(Exception):
 def reauthenticate(user: User, password: str) -> bool:
     """The password asked again before a change of second factors."""
     ok, _ = verify_password(user.password_hash, password or "")
-    with db.atomic():
-        audit.record(Event.SECOND_FACTOR_REAUTH, user, Outcome.SUCCESS if ok else Outcome.FAILURE)
+    for attempt in database.attempts():
+        with attempt:
+            audit.record(Event.SECOND_FACTOR_REAUTH, user, Outcome.SUCCESS if ok else Outcome.FAILURE)
     return ok
 
 
 def start_totp(user: User) -> tuple[SecondFactor, str]:
     """A new authenticator app, not usable until a right code confirms it."""
     secret = totp.new_secret()
-    with db.atomic():
-        factor = SecondFactor.start(
-            user, SecondFactor.TOTP, LABELS[SecondFactor.TOTP], secret=totp.seal_secret(user, secret)
-        )
+    for attempt in database.attempts():
+        with attempt:
+            factor = SecondFactor.start(
+                user, SecondFactor.TOTP, LABELS[SecondFactor.TOTP], secret=totp.seal_secret(user, secret)
+            )
     return factor, secret
 
 
@@ -44,17 +47,18 @@ def confirm_totp(user: User, code: str) -> list[str] | None:
     factor = SecondFactor.pending(user, SecondFactor.TOTP)
     if factor is None:
         return None
-    with db.atomic():
-        if not totp.check(factor, code):
-            return None
-        return _enrolled(user, factor)
+    for attempt in database.attempts():
+        with attempt:
+            if not totp.check(factor, code):
+                return None
+            return _enrolled(user, factor)
 
 
+@database.transaction
 def start_email(user: User) -> None:
     """Codes by e-mail: a first code is mailed, and confirms the address."""
-    with db.atomic():
-        SecondFactor.start(user, SecondFactor.EMAIL, LABELS[SecondFactor.EMAIL])
-        email_code.send(user)
+    SecondFactor.start(user, SecondFactor.EMAIL, LABELS[SecondFactor.EMAIL])
+    email_code.send(user)
 
 
 class CodeSpent(Exception):
@@ -67,10 +71,11 @@ def confirm_email(user: User, code: str) -> list[str] | None:
     factor = SecondFactor.pending(user, SecondFactor.EMAIL)
     if factor is None:
         return None
-    with db.atomic():
-        outcome = email_code.check(user, code)
-        if outcome == EmailCode.ACCEPTED:
-            return _enrolled(user, factor)
+    for attempt in database.attempts():
+        with attempt:
+            outcome = email_code.check(user, code)
+            if outcome == EmailCode.ACCEPTED:
+                return _enrolled(user, factor)
     if outcome == EmailCode.SPENT:
         raise CodeSpent
     return None
@@ -86,9 +91,10 @@ def add_passkey(user: User, name: str, fields: dict) -> list[str]:
     Raises PasskeyTaken for a credential the portal holds already (the same
     answer sent twice, or another account's passkey presented as new)."""
     try:
-        with db.atomic():
-            factor = SecondFactor.start(user, SecondFactor.PASSKEY, name, **fields)
-            return _enrolled(user, factor)
+        for attempt in database.attempts():
+            with attempt:
+                factor = SecondFactor.start(user, SecondFactor.PASSKEY, name, **fields)
+                return _enrolled(user, factor)
     except IntegrityError:
         raise PasskeyTaken from None
 
@@ -102,12 +108,12 @@ def _enrolled(user: User, factor: SecondFactor) -> list[str]:
     return _regenerate(user)
 
 
+@database.transaction
 def regenerate_codes(user: User) -> list[str]:
     """A new set of recovery codes, the old set revoked."""
-    with db.atomic():
-        codes = _regenerate(user)
-        _notify(user, _l("de nouveaux codes de secours ont été créés, les anciens ne fonctionnent plus"))
-        return codes
+    codes = _regenerate(user)
+    _notify(user, _l("de nouveaux codes de secours ont été créés, les anciens ne fonctionnent plus"))
+    return codes
 
 
 def _regenerate(user: User) -> list[str]:
@@ -116,22 +122,22 @@ def _regenerate(user: User) -> list[str]:
     return codes
 
 
+@database.transaction
 def remove(user: User, factor_id: int) -> bool:
     """Remove one of the account's factors; False if it has no such factor.
     Raises LastFactorRefused when the policy needs one and it is the last."""
-    with db.atomic():
-        factor = SecondFactor.get_or_none((SecondFactor.id == factor_id) & (SecondFactor.user == user.id))
-        if factor is None:
-            return False
-        others = SecondFactor.confirmed(user).where(SecondFactor.id != factor.id).exists()
-        if factor.confirmed_at and not others and required_for(user):
-            raise LastFactorRefused
-        factor.delete_instance()
-        if not has_second_factor(user):
-            RecoveryCode.revoke_all(user)  # no factor, no recovery codes to fall back on
-        audit.record(Event.SECOND_FACTOR_REMOVED, user, kind=factor.kind)
-        _notify(user, _l("« %(name)s » a été retirée"), factor=factor)
-        return True
+    factor = SecondFactor.get_or_none((SecondFactor.id == factor_id) & (SecondFactor.user == user.id))
+    if factor is None:
+        return False
+    others = SecondFactor.confirmed(user).where(SecondFactor.id != factor.id).exists()
+    if factor.confirmed_at and not others and required_for(user):
+        raise LastFactorRefused
+    factor.delete_instance()
+    if not has_second_factor(user):
+        RecoveryCode.revoke_all(user)  # no factor, no recovery codes to fall back on
+    audit.record(Event.SECOND_FACTOR_REMOVED, user, kind=factor.kind)
+    _notify(user, _l("« %(name)s » a été retirée"), factor=factor)
+    return True
 
 
 def _notify(user: User, change, factor: SecondFactor | None = None) -> None:

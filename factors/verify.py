@@ -10,9 +10,10 @@ from typing import NamedTuple
 from flask import session
 
 import audit
+import database
 from audit import Event, Outcome
 from factors import email_code, passkeys, recovery, totp
-from models import EmailCode, SecondFactor, User, db
+from models import EmailCode, SecondFactor, User
 
 PENDING_KEY = "second_factor_pending"
 PENDING_MINUTES = 10
@@ -72,36 +73,39 @@ def check(user: User, method: str, code: str) -> Checked:
     into the audit trail."""
     left = None
     spent = False
-    with db.atomic():
-        if method == TOTP:
-            factor = SecondFactor.of_kind(user, TOTP)
-            ok = factor is not None and totp.check(factor, code)
-        elif method == EMAIL:
-            has_email = SecondFactor.of_kind(user, EMAIL) is not None
-            outcome = email_code.check(user, code) if has_email else EmailCode.WRONG
-            ok, spent = outcome == EmailCode.ACCEPTED, outcome == EmailCode.SPENT
-        elif method == PASSKEY:
-            ok = passkeys.authenticate(code, user) is not None
-        elif method == RECOVERY:
-            ok = recovery.use(user, code)
-            left = recovery.left(user) if ok else None
-        else:
-            ok = False
-        details = {"method": method}
-        if left is not None:
-            details["left"] = left
-        if spent:
-            details["spent"] = True
-        audit.record(Event.SECOND_FACTOR_USED, user, Outcome.SUCCESS if ok else Outcome.FAILURE, **details)
+    for attempt in database.attempts():
+        with attempt:
+            if method == TOTP:
+                factor = SecondFactor.of_kind(user, TOTP)
+                ok = factor is not None and totp.check(factor, code)
+            elif method == EMAIL:
+                has_email = SecondFactor.of_kind(user, EMAIL) is not None
+                outcome = email_code.check(user, code) if has_email else EmailCode.WRONG
+                ok, spent = outcome == EmailCode.ACCEPTED, outcome == EmailCode.SPENT
+            elif method == PASSKEY:
+                ok = passkeys.authenticate(code, user) is not None
+            elif method == RECOVERY:
+                ok = recovery.use(user, code)
+                left = recovery.left(user) if ok else None
+            else:
+                ok = False
+            details = {"method": method}
+            if left is not None:
+                details["left"] = left
+            if spent:
+                details["spent"] = True
+            audit.record(
+                Event.SECOND_FACTOR_USED, user, Outcome.SUCCESS if ok else Outcome.FAILURE, **details
+            )
     return Checked(ok, left, spent)
 
 
+@database.transaction
 def send_email_code(user: User) -> None:
-    with db.atomic():
-        email_code.send(user)
+    email_code.send(user)
 
 
+@database.transaction
 def record_trusted_device(user: User) -> None:
     """The second factor skipped: this browser is trusted (factors/trust.py)."""
-    with db.atomic():
-        audit.record(Event.SECOND_FACTOR_USED, user, method="trusted_device")
+    audit.record(Event.SECOND_FACTOR_USED, user, method="trusted_device")

@@ -37,13 +37,13 @@ from werkzeug.routing import IntegerConverter, RequestRedirect
 from werkzeug.urls import iri_to_uri
 
 import breach
+import database
 import devices
 import drafts
 import i18n
 import sessions
 import signing
 from forms import typed_fields, typed_names
-from models import db
 from security import keeping_allowed
 
 if TYPE_CHECKING:
@@ -215,8 +215,9 @@ def _kept_for_the_account(there: str) -> bool:
         return False
     if not keeping_allowed("DRAFT", f"account:{account.id}"):
         return False
-    with db.atomic():
-        drafts.keep_for_sign_in(there, fields, account)
+    for attempt in database.attempts():
+        with attempt:
+            drafts.keep_for_sign_in(there, fields, account)
     return True
 
 

@@ -9,12 +9,13 @@ from flask_login import current_user, login_required
 
 import accounts
 import audit
+import database
 import drafts
 import factors
 import sessions
 from audit import Event
 from forms.account import ChangePasswordForm, ConfirmForm, ProfileForm, SurveyConsentForm
-from models import User, db
+from models import User
 from rules.email import shown_email
 from rules.passwords import password_checks
 from security import ContactLinks, limit, limits
@@ -141,8 +142,9 @@ def sign_out_everywhere():
     """« Se déconnecter partout »: every session of the account ends, this one
     included, and every browser loses its device cookie for the account."""
     user = _user()
-    with db.atomic():
-        audit.record(Event.SIGN_OUT_EVERYWHERE, user)
+    for attempt in database.attempts():
+        with attempt:
+            audit.record(Event.SIGN_OUT_EVERYWHERE, user)
     sessions.end_everywhere(user)
     flash(_("Vous êtes déconnecté de tous vos appareils."), "info")
     return full_redirect(url_for("main.home"))

@@ -9,13 +9,13 @@ from flask_login import current_user
 
 import accounts
 import audit
+import database
 import devices
 import factors
 import sessions
 from audit import Event
 from factors import trust, verify
 from forms.auth import LoginForm
-from models import db
 from security import form_email, limit, limits
 from views import advance, full_redirect, invalid, page, page_to_show, shared_page, sign_in
 
@@ -63,8 +63,9 @@ def login():
 @bp.post("/deconnexion")
 def logout():
     if current_user.is_authenticated:
-        with db.atomic():
-            audit.record(Event.SIGN_OUT, current_user._get_current_object())
+        for attempt in database.attempts():
+            with attempt:
+                audit.record(Event.SIGN_OUT, current_user._get_current_object())
     sessions.end()  # this session only: the device cookie stays
     flash(_("Vous êtes déconnecté."), "info")
     return full_redirect(url_for("main.home"))

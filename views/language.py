@@ -5,10 +5,10 @@ from __future__ import annotations
 from flask import Blueprint, g, request, session, url_for
 from flask_login import current_user
 
+import database
 import drafts
 import i18n
 from forms.language import LanguageForm
-from models import db
 from security import limit
 from views import full_redirect, here, page_to_show, referrer_path
 
@@ -29,11 +29,12 @@ def switch():
         user = current_user if current_user.is_authenticated else None
         carried = form.carried()
         if user is not None or carried:
-            with db.atomic():
-                if user is not None:
-                    user.choose_language(form.lang.data)
-                if carried:
-                    drafts.carry(page, carried, user)
+            for attempt in database.attempts():
+                with attempt:
+                    if user is not None:
+                        user.choose_language(form.lang.data)
+                    if carried:
+                        drafts.carry(page, carried, user)
     return full_redirect(page)
 
 

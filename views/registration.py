@@ -10,13 +10,13 @@ from flask_babel import gettext as _
 
 import accounts
 import challenges
+import database
 import drafts
 import i18n
 import mailer
 import uniform_time
 from forms.auth import EmailRequestForm
 from forms.registration import CaptchaForm, PersonalInfoForm
-from models import db
 from security import limit, mail_allowed
 from views import advance, draft_saved, invalid, page, renders, replace_url, shared_page
 
@@ -137,15 +137,16 @@ def captcha():
     # late as when the address has an account (its row is updated, its old
     # link revoked: a few milliseconds more than a new account).
     with uniform_time.held("sign_up") as branch:
-        with db.atomic():
-            solved = challenges.solve(form.challenge_id.data, form.answer.data)
-            # A wrong answer says so (422, a new image): nothing to hide, and a
-            # bot's tries must not each keep a worker waiting.
-            branch.hold = solved
-            if solved:
-                if mail_allowed("CAPTCHA_EMAIL", data["email"]):
-                    branch.slow = accounts.sign_up(data, language=i18n.current())
-                drafts.mark_signup_sent(data["email"])
+        for attempt in database.attempts():
+            with attempt:
+                solved = challenges.solve(form.challenge_id.data, form.answer.data)
+                # A wrong answer says so (422, a new image): nothing to hide, and a
+                # bot's tries must not each keep a worker waiting.
+                branch.hold = solved
+                if solved:
+                    if mail_allowed("CAPTCHA_EMAIL", data["email"]):
+                        branch.slow = accounts.sign_up(data, language=i18n.current())
+                    drafts.mark_signup_sent(data["email"])
         if solved:
             mailer.kick_queued()  # the delivery thread's start, held too
     if not solved:

@@ -12,13 +12,13 @@ from flask_babel import ngettext
 from flask_login import current_user
 
 import audit
+import database
 import devices
 import factors
 from audit import Event, Outcome
 from factors import email_code, passkeys, trust, verify
 from forms.auth import LoginForm
 from forms.second_factor import CODE_SPENT, METHODS, PasskeySignInForm, SecondStepForm
-from models import db
 from rules.email import shown_email
 from security import limit, limits
 from views import full_redirect, page, page_to_show, renders, sign_in
@@ -168,13 +168,18 @@ def passkey_sign_in():
         else None
     )
     user = factor.user if factor is not None else None
-    with db.atomic():
-        if user is None or not user.is_active:
-            audit.record(Event.SIGN_IN, user, Outcome.FAILURE, method="passkey")
-            return page(
-                "auth/login.html", 422, form=LoginForm(formdata=None), next_url=next_url, passkey_failed=True
-            )
-        audit.record(Event.SIGN_IN, user, method="passkey")
+    for attempt in database.attempts():
+        with attempt:
+            if user is None or not user.is_active:
+                audit.record(Event.SIGN_IN, user, Outcome.FAILURE, method="passkey")
+                return page(
+                    "auth/login.html",
+                    422,
+                    form=LoginForm(formdata=None),
+                    next_url=next_url,
+                    passkey_failed=True,
+                )
+            audit.record(Event.SIGN_IN, user, method="passkey")
     sign_in(user)
     factors.mark_verified()
     return full_redirect(next_url or url_for("structure.choose"))

@@ -1,0 +1,265 @@
+"""Transactions that PostgreSQL rolls back because they crossed another
+(deadlock 40P01, serialization failure 40001) run again as a whole
+(``database.transaction``), then answer 503 with Retry-After: never a 500,
+never a mail twice, nothing typed lost.
+
+The policy is tested with the driver's own errors, on SQLite and on the
+throwaway PostgreSQL server; a real deadlock between two requests is made on
+that server."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+
+import psycopg2.errors
+import pytest
+from peewee import IntegrityError, OperationalError, ProgrammingError
+
+import database
+import mailer
+import rights
+from models import AuditEvent, Membership, OutboxMail, User, db
+from tests.support.app import query, user_row
+from tests.support.concurrency import at_once
+from tests.support.constants import EMAIL
+from tests.support.operators import account_id, grant
+from tests.support.responses import text_of
+from tests.support.second_factor import enrol_totp
+from tests.support.signup import PERSON
+from tests.support.structures import LUCIE, PIERRE, SIRET_NORMALISED, create_structure, new_client
+
+RETRY_LOG = "portail.database"
+
+
+def crossed(code: str = "40P01") -> OperationalError:
+    """The error Peewee raises when PostgreSQL rolls a transaction back:
+    psycopg2's exception of that SQLSTATE inside, as ``orig`` (its code, which
+    only the server's answer sets, given here)."""
+    kind = type(code, (psycopg2.errors.lookup(code),), {"pgcode": code, "__module__": "psycopg2.errors"})
+    error = OperationalError("deadlock detected")
+    error.orig = kind("deadlock detected")
+    return error
+
+
+class Flaky:
+    """A use case that fails ``failures`` times with ``error``, then queues a
+    mail and succeeds; counts its runs."""
+
+    def __init__(self, failures: int, error: Exception | None = None):
+        self.failures, self.error, self.runs = failures, error or crossed(), 0
+
+    def __call__(self, user: User) -> str:
+        self.runs += 1
+        mailer.queue(
+            user.email, "Objet", "account_disabled", reader=user, user=user, login_url="https://x.test/"
+        )
+        if self.runs <= self.failures:
+            raise self.error
+        return "done"
+
+
+@pytest.fixture
+def no_pause(monkeypatch):
+    pauses = []
+    monkeypatch.setattr(database.time, "sleep", pauses.append)
+    return pauses
+
+
+@pytest.fixture
+def marie_row(app):
+    with app.app_context(), db.connection_context():
+        return user_row(EMAIL, status=User.ACTIVE)
+
+
+def run_in_request(app, function, *args):
+    with app.test_request_context("/"), db.connection_context():
+        try:
+            return function(*args)
+        finally:
+            mailer.g.pop("queued_mail", None)
+
+
+# -- the policy --------------------------------------------------------------------------------
+
+
+def test_a_crossed_transaction_runs_again_and_its_mail_is_queued_once(app, marie_row, no_pause, caplog):
+    flaky = Flaky(failures=2)
+    with app.test_request_context("/"), db.connection_context(), caplog.at_level(logging.WARNING, RETRY_LOG):
+        assert database.transaction(flaky)(marie_row) == "done"
+        # What the request will deliver: the mail of the run that committed only.
+        queued = list(mailer.g.queued_mail)
+        assert [m.id for m in OutboxMail.select()] == queued and len(queued) == 1
+
+    assert flaky.runs == 3
+    assert len(no_pause) == 2 and all(0 < pause <= 0.2 for pause in no_pause)
+    assert no_pause[1] > database.RETRY_BASE_SECONDS / 2 - 1e-9  # the second pause's range is doubled
+    lines = [r.getMessage() for r in caplog.records if r.name == RETRY_LOG]
+    assert len(lines) == 2  # one line per retry
+    assert "40P01" in lines[0] and "retry 1 of 3" in lines[0] and "Flaky" in lines[0]
+    assert "marie" not in " ".join(lines).lower()  # no personal data
+
+
+def test_a_serialization_failure_runs_again_too(app, marie_row, no_pause):
+    flaky = Flaky(failures=1, error=crossed("40001"))
+    assert run_in_request(app, database.transaction(flaky), marie_row) == "done"
+    assert flaky.runs == 2
+    assert query(app, OutboxMail.select().count) == 1
+
+
+def test_it_gives_up_after_the_retries_and_nothing_is_left(app, marie_row, no_pause, caplog):
+    app.config["DATABASE_TRANSACTION_RETRIES"] = 2
+    flaky = Flaky(failures=10)
+    with caplog.at_level(logging.WARNING, RETRY_LOG), pytest.raises(OperationalError):
+        run_in_request(app, database.transaction(flaky), marie_row)
+    assert flaky.runs == 3 and len(no_pause) == 2
+    assert query(app, OutboxMail.select().count) == 0  # every run rolled back
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        IntegrityError("UNIQUE constraint failed"),  # the code's own answer (an existing row)
+        ProgrammingError("no such column"),  # a programming error
+        OperationalError("database is locked"),  # SQLite busy: it waited busy_timeout already
+        crossed("55P03"),  # lock_timeout: an outage, 503 at once
+        crossed("23505"),
+    ],
+)
+def test_an_error_that_is_not_a_crossing_is_not_retried(app, marie_row, no_pause, error):
+    flaky = Flaky(failures=1, error=error)
+    with pytest.raises(type(error)):
+        run_in_request(app, database.transaction(flaky), marie_row)
+    assert flaky.runs == 1 and no_pause == []
+    assert query(app, OutboxMail.select().count) == 0
+
+
+def test_a_transaction_inside_another_is_retried_by_the_outermost_only(app, marie_row, no_pause):
+    inner = Flaky(failures=1)
+    outer_runs = []
+
+    @database.transaction
+    def outer(user):
+        outer_runs.append(1)
+        return database.transaction(inner)(user)
+
+    assert run_in_request(app, outer, marie_row) == "done"
+    assert (len(outer_runs), inner.runs) == (2, 2)
+    assert query(app, OutboxMail.select().count) == 1
+
+
+def test_the_request_gives_up_with_503_and_keeps_the_page(any_client, marie, monkeypatch, no_pause):
+    """Still crossed after the retries: 503 with Retry-After; under htmx the
+    notice goes above the page, which keeps what was typed."""
+    import structures
+
+    attempts = []
+
+    def always_crossed(*_args, **_kwargs):
+        attempts.append(1)
+        raise crossed()
+
+    monkeypatch.setattr(structures.Structure, "register", always_crossed)
+    form = {
+        "identifier_type": "siret",
+        "identifier": SIRET_NORMALISED,
+        "company_name": "Ateliers Curie",
+        "address": "1 rue",
+        "city": "Paris",
+        "postal_code": "75002",
+        "country": "FR",
+    }
+    response = any_client.submit("/structure/nouvelle", form)
+
+    assert response.status_code == 503
+    assert response.headers["Retry-After"].isdigit()
+    assert len(attempts) == 1 + database.TRANSACTION_RETRIES
+    text = text_of(response)
+    assert "Le service est momentanément indisponible" in text
+    if any_client.htmx:
+        assert response.headers["HX-Retarget"] == "#flashes"
+        assert "Ateliers Curie" not in text  # the page is not replaced: the fields stay as typed
+    else:
+        assert "Service indisponible" in text
+
+
+# -- a real deadlock between two requests on PostgreSQL ----------------------------------------
+
+
+def test_a_deadlock_between_two_requests_is_run_again(pg_app, pg_mailbox, monkeypatch, caplog):
+    """Marie cancels her pending request while an operator deletes her
+    account (at her request). The cancel locks her membership's row, then
+    records the event about her account (whose key the audit row references:
+    a share lock on her account's row); the deletion locks her account's row
+    (DELETE), then deletes her memberships with it: each waits for the
+    other, and PostgreSQL rolls back the deletion. Run again, it finds the
+    request cancelled and deletes the account: both people get their answer."""
+    pierre = new_client(pg_app, pg_mailbox, PIERRE)
+    assert create_structure(pierre).status_code == 303
+    marie = new_client(pg_app, pg_mailbox, PERSON)
+    form = {"identifier_type": "siret", "identifier": SIRET_NORMALISED}
+    asked = marie.submit("/structure/rattachement/demande", form)
+    assert asked.status_code == 303, text_of(asked)
+    operator = new_client(pg_app, pg_mailbox, LUCIE)
+    grant(pg_app, LUCIE["email"])
+    enrol_totp(operator)
+    marie_id = account_id(pg_app, PERSON["email"])
+    membership_id = query(pg_app, lambda: Membership.get(Membership.user == marie_id).id)
+    mails_before = len(pg_mailbox())
+
+    # The two requests step in turn: the cancel's first lock, then the deletion's.
+    cancel_locked, deletion_locking = threading.Event(), threading.Event()
+    original_cancel, original_forget = Membership.cancel, rights.forget
+
+    def cancel(self):
+        done = original_cancel(self)
+        cancel_locked.set()
+        assert deletion_locking.wait(20)
+        time.sleep(0.3)  # the deletion's DELETE is waiting for this row by now
+        return done
+
+    def forget(users):
+        assert cancel_locked.wait(20)
+        original_forget(users)
+        deletion_locking.set()
+
+    monkeypatch.setattr(Membership, "cancel", cancel)
+    monkeypatch.setattr(rights, "forget", forget)
+
+    with caplog.at_level(logging.WARNING, RETRY_LOG):
+        cancelled, deleted = at_once(
+            [
+                lambda: marie.submit(f"/espace/demandes/{membership_id}/annuler"),
+                lambda: operator.submit(f"/administration/comptes/{marie_id}/supprimer", {"confirm": "yes"}),
+            ]
+        )
+
+    assert cancelled.status_code == 303, text_of(cancelled)
+    assert deleted.status_code == 303, text_of(deleted)
+    retried = [r.getMessage() for r in caplog.records if r.name == RETRY_LOG]
+    assert len(retried) == 1 and "40P01" in retried[0] and "delete_account" in retried[0]
+    with pg_app.app_context(), db.connection_context():
+        assert User.get_or_none(User.id == marie_id) is None
+        assert not Membership.select().where(Membership.id == membership_id).exists()
+        events = [e.event for e in AuditEvent.select().order_by(AuditEvent.id)]
+    assert events.count("admin.account_deleted") == 1 and events.count("membership.cancelled") == 1
+    # The deletion queues no mail; the cancel's (if any) once, whatever the retry.
+    assert len(pg_mailbox()) - mails_before <= 1
+
+
+def test_attack_crossings_provoked_on_purpose_hold_a_worker_a_bounded_time(app, marie_row, no_pause):
+    """Someone who makes requests cross on purpose (two tabs, a script) gets
+    each one run at most 1 + DATABASE_TRANSACTION_RETRIES times, with less
+    than 0.35 s of pauses in all: then 503, never a loop."""
+    flaky = Flaky(failures=1000)
+    with pytest.raises(OperationalError):
+        run_in_request(app, database.transaction(flaky), marie_row)
+    assert flaky.runs == 1 + database.TRANSACTION_RETRIES
+    assert sum(no_pause) < 0.35
+
+    app.config["DATABASE_TRANSACTION_RETRIES"] = 0  # the setting turns it off
+    flaky = Flaky(failures=1000)
+    with pytest.raises(OperationalError):
+        run_in_request(app, database.transaction(flaky), marie_row)
+    assert flaky.runs == 1
