@@ -85,13 +85,30 @@ def render(template: str, **context) -> tuple[str, str]:
     )
 
 
+class NamesAnotherAccount(ValueError):
+    """A mail's context holds an account other than its reader that is not
+    the one it says it is ``about``: its erasure would leave the mail."""
+
+
 def queue(
-    recipient: str, subject: str, template: str, *, reader: User, language: str | None = None, **context
+    recipient: str,
+    subject: str,
+    template: str,
+    *,
+    reader: User,
+    about: User | None = None,
+    language: str | None = None,
+    **context,
 ) -> OutboxMail:
     """Write a mail to the outbox; call inside the transaction of the change.
     It is written in the language of ``reader``, the account it is for, or
     in ``language`` when given (a code read at once on the page that asked
-    for it); the subject is a lazy text (``lazy_gettext``), translated there too."""
+    for it); the subject is a lazy text (``lazy_gettext``), translated there too.
+    ``about`` is the other account the mail names (a requester to the
+    manager or the operators, a successor, a former manager): erasing that
+    account withdraws the mail (``rights.forget``). An account in ``context``
+    besides the reader must be that one: NamesAnotherAccount otherwise."""
+    _check_about(template, reader, about, context)
     language = i18n.chosen(language) or reader.language or i18n.DEFAULT
     with force_locale(language):
         subject = str(subject)
@@ -103,9 +120,18 @@ def queue(
         body_text=body_text,
         body_html=body_html,
         account_id=reader.id,
+        about_id=about.id if about is not None else None,
     )
     g.setdefault("queued_mail", []).append(item.id)
     return item
+
+
+def _check_about(template: str, reader: User, about: User | None, context: dict) -> None:
+    if about is not None and about.id == reader.id:
+        raise NamesAnotherAccount(f"{template}: a mail is about another account than its reader")
+    others = {value.id for value in context.values() if isinstance(value, User) and value.id != reader.id}
+    if others - ({about.id} if about is not None else set()):
+        raise NamesAnotherAccount(f"{template}: the account it names besides its reader is not its about=")
 
 
 def kick_queued() -> None:

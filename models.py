@@ -641,6 +641,11 @@ class OutboxMail(BaseModel):
     # The account the mail is written for (its reader): deleting the account
     # deletes its mail, to whichever address it went. Not a foreign key.
     account_id = IntegerField(null=True, index=True)
+    # The account the mail is about when that is not its reader (a requester
+    # named to their structure's manager or to the operators, a successor or
+    # a former manager named in a hand-over): erasing that account withdraws
+    # the mail, whatever its text says (``rights.forget``). Not a foreign key.
+    about_id = IntegerField(null=True, index=True)
     body_text = TextField()
     body_html = TextField(null=True)
     created_at = DateTimeField(default=utcnow)

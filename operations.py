@@ -303,6 +303,7 @@ def _tell_former_manager(former: User, successor: User, structure: Structure) ->
         _l("Vous n'êtes plus gestionnaire principal de votre structure"),
         "manager_role_withdrawn",
         reader=former,
+        about=successor,
         user=former,
         successor=successor,
         structure=structure,

@@ -4,7 +4,8 @@ person, as data to download, and the deletion of their account.
 Deleting an account erases its personal data: the account row goes (its
 links, memberships, requests and consent history with it), its mail leaves
 the outbox (written for it, to whichever address; of the mail written for
-another account, only what names it: a notice of its request), and
+another account, what is about it: a notice of its request, a hand-over
+naming it — ``OutboxMail.about_id``), and
 the audit events about it stay only under a pseudonym (``purge`` removes
 them once AUDIT_RETENTION_DAYS have passed). A structure left without
 members stays, for its identifier's uniqueness, without its contact details
@@ -37,7 +38,6 @@ from models import (
     UserSession,
 )
 from passwords import verify_password
-from rules.email import shown_email
 from rules.identifiers import PARTICULIER
 
 ERASED = "(supprimé)"  # stored in place of an erased detail; pages show ERASED_SHOWN
@@ -304,13 +304,6 @@ def erase(user: User) -> None:
     name = pseudonym(user.email)
     left_alone = [structure for structure in Membership.managed_structures(user)]
     forget([user])
-    # Mail written for others about it (its request to decide, or cancelled)
-    # names it « Name (login address) »: not delivered yet, it would bring the
-    # person back after the erasure, about a request gone with the account;
-    # delivered, the outbox has no more use for it. The address is its proven
-    # login, between brackets: no other address is a part of it. (An account
-    # never activated, which ``forget`` serves too, never asked for anything.)
-    OutboxMail.delete().where(OutboxMail.body_text.contains(f"({shown_email(user.email)})")).execute()
     User.delete().where(User.id == user.id).execute()  # its memberships with it
     for structure in left_alone:
         _strip(structure)
@@ -320,8 +313,9 @@ def erase(user: User) -> None:
 
 # Accounts whose mail ``forget`` deletes in one statement (and the purge, the
 # accounts themselves): a purge may have thousands, and one statement's values
-# are bounded (SQLite: 999 before 3.32; each account here takes up to three).
-FORGET_BATCH = 300
+# are bounded (SQLite: 999 before 3.32; each account here takes up to four:
+# its id as reader and as subject, its two addresses).
+FORGET_BATCH = 240
 
 
 def forget(users: list[User]) -> None:
@@ -340,12 +334,20 @@ def forget(users: list[User]) -> None:
     _rename_in_details(names)
     # Their mail: written for them (to any address they used); mail from before
     # the outbox named its reader (no account id), by its addresses. Mail
-    # written for another account stays, whatever address it went to.
+    # written for another account stays, whatever address it went to, unless
+    # it is about one of them (``about_id``: a request to decide, or cancelled,
+    # a hand-over naming them): not delivered yet, it would bring the person
+    # back after the erasure, about a request or a role gone with the account;
+    # delivered, the outbox has no more use for it. By the link, never by what
+    # the body says (a name is no one's for sure; step 17 linked the mail
+    # written before the link existed).
     for start in range(0, len(users), FORGET_BATCH):
         batch = users[start : start + FORGET_BATCH]
+        ids = [user.id for user in batch]
         addresses = list(dict.fromkeys(a for user in batch for a in (user.email, user.contact_email)))
         OutboxMail.delete().where(
-            OutboxMail.account_id.in_([user.id for user in batch])
+            OutboxMail.account_id.in_(ids)
+            | OutboxMail.about_id.in_(ids)
             | (OutboxMail.account_id.is_null() & OutboxMail.recipient.in_(addresses))
         ).execute()
 

@@ -67,6 +67,7 @@ from migrations import (
     v013_ids_never_reused,
     v014_last_sign_in,
     v015_email_code_tries,
+    v017_mail_about,
 )
 from migrations.frozen import FrozenModel
 from models import db
@@ -90,6 +91,9 @@ STEPS: dict[int, Step] = {
     13: v013_ids_never_reused.upgrade,
     14: v014_last_sign_in.upgrade,
     15: v015_email_code_tries.upgrade,
+    # 16 is another branch's step, not merged yet: the versions are the keys
+    # here, which the loop below follows, not range(1, SCHEMA_VERSION + 1).
+    17: v017_mail_about.upgrade,
 }
 SCHEMA_VERSION = max(STEPS)
 
@@ -133,7 +137,7 @@ def migrate(target: int | None = None) -> tuple[int, int]:
         if before == 0 and db.table_exists("user"):
             version = 1  # made before schema_version existed: the first release
         migrator = SchemaMigrator.from_database(db.obj)
-        for step in range(version + 1, target + 1):
+        for step in sorted(s for s in STEPS if version < s <= target):
             with db.atomic():
                 STEPS[step](migrator)
                 _stamp(step)

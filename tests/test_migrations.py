@@ -70,7 +70,8 @@ def build_at(url: str, version: int) -> None:
     with app_on(url).app_context(), db.connection_context():
         assert migrations.migrate(version) == (0, version)
         for fill in FILLS[:version]:
-            fill()
+            if fill is not None:
+                fill()
 
 
 def _fill_v1() -> None:
@@ -178,6 +179,10 @@ def _fill_v15() -> None:
     db.execute_sql("UPDATE email_code SET tries = 2")
 
 
+def _fill_v17() -> None:
+    db.execute_sql("UPDATE outbox_mail SET about_id = 7")
+
+
 FILLS = [
     _fill_v1,
     _fill_v2,
@@ -194,7 +199,13 @@ FILLS = [
     _fill_v13,
     _fill_v14,
     _fill_v15,
+    None,  # step 16: another branch's, its rows come with it
+    _fill_v17,
 ]
+# Versions left to another branch until it is merged: no step here, yet.
+ELSEWHERE = {16}
+# Every version a database can be at: none, or that of a step.
+VERSIONS = [0, *sorted(migrations.STEPS)]
 
 
 def test_every_version_has_its_rows():
@@ -307,7 +318,7 @@ def future(request, monkeypatch):
 # -- upgrades -----------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("older", range(LATEST + 1))
+@pytest.mark.parametrize("older", VERSIONS)
 def test_a_database_of_any_earlier_version_upgrades_to_the_new_schema_with_its_rows(new_url, future, older):
     fresh = new_url()
     assert f"schema version 0 -> {future}" in init_db(fresh)
@@ -376,7 +387,7 @@ def test_the_tables_rebuilt_by_step_13_are_those_whose_models_never_reuse_an_id(
 
 
 def test_steps_are_numbered_from_one_without_gaps():
-    assert sorted(migrations.STEPS) == list(range(1, LATEST + 1))
+    assert sorted(migrations.STEPS) == [v for v in range(1, LATEST + 1) if v not in ELSEWHERE]
     for version, step in migrations.STEPS.items():
         assert step.__module__.startswith(f"migrations.v{version:03d}_")
 
@@ -562,3 +573,55 @@ def test_step_14_takes_each_last_sign_in_from_what_ended_in_a_session(new_url):
     with app_on(url).app_context(), db.connection_context():
         found = {user.first_name: user.last_signed_in_at for user in User.select()}
     assert found == {"Marie": AT, "paul": later, "lucie": latest, "jean": later, "nadia": None}
+
+
+def test_step_17_links_earlier_notices_to_the_account_they_name_between_brackets(new_url):
+    """Mail written before step 17 names its requester « Name (login) »,
+    the domain as people read it or as stored: linked to that account, so the
+    erasure finds it without reading bodies. A mail naming its own reader, an
+    address no account has, or a person by name only (no one's for sure)
+    gets no link."""
+    url = new_url()
+    build_at(url, 15)  # Marie (id 1) and one mail written for no account
+    with app_on(url).app_context(), db.connection_context():
+        people = {
+            name: v001_accounts.User.create(
+                email=email, first_name=name, last_name="Durand", contact_email=email,
+                survey_consent=False, terms_accepted_at=AT, status="active", created_at=AT, session_epoch=0,
+            ).id for name, email in (
+                ("pierre", "pierre_durand@xn--exemple-t-i4ab.fr"), ("paul", "paul@exemple.fr"),
+                ("p", "pxerre_durand@xn--exemple-t-i4ab.fr"),  # « _ » is any character to LIKE
+            )
+        }  # fmt: skip
+        marie = v001_accounts.User.get(v001_accounts.User.email == "marie.curie@exemple.fr").id
+
+        def mail(reader, body):
+            return v001_accounts.OutboxMail.create(
+                recipient="x@exemple.fr", subject="s", body_text=body, created_at=AT, next_attempt_at=AT
+            ).id, reader
+
+        written = {
+            "unicode": mail(marie, "Pierre Durand (pierre_durand@exemple-été.fr) demande à être rattaché."),
+            "ascii": mail(marie, "Paul Durand (PAUL@exemple.fr) a annulé sa demande."),
+            "own": mail(people["paul"], "Bonjour (paul@exemple.fr)."),
+            "unknown": mail(marie, "Jean Valjean (jean@exemple.fr) demande…"),
+            "by_name": mail(marie, "Pierre Durand vous a transmis le rôle."),
+            "structure_first": mail(
+                marie, "Paul Durand (paul@exemple.fr) demande Ateliers (pierre_durand@exemple-été.fr)."
+            ),
+        }
+        for mail_id, reader in written.values():
+            db.execute_sql(
+                f"UPDATE outbox_mail SET account_id = {db.param} WHERE id = {db.param}",  # noqa: S608
+                (reader, mail_id),
+            )
+    init_db(url)
+    about = {row["id"]: row["about_id"] for row in rows_of(url)["outbox_mail"]}
+    assert {name: about[mail_id] for name, (mail_id, _) in written.items()} == {
+        "unicode": people["pierre"],
+        "ascii": people["paul"],
+        "own": None,
+        "unknown": None,
+        "by_name": None,
+        "structure_first": people["paul"],
+    }

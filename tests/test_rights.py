@@ -5,15 +5,10 @@ survey consent's history."""
 from __future__ import annotations
 
 import json
-from pathlib import Path
-from types import SimpleNamespace
 
 import pytest
-from flask_babel import force_locale
 
-import mailer
 from models import AuditEvent, ConsentChange, Membership, OutboxMail, Structure, User, utcnow
-from rules.email import shown_email
 from tests.support.app import Client, clean_environment, make_app, outbox, query, user_row
 from tests.support.constants import EMAIL, PASSWORD
 from tests.support.responses import led_to, sent_to_sign_in, shown, signs_in_first, text_of
@@ -590,23 +585,3 @@ def test_deleting_an_account_whose_address_ends_anothers_keeps_the_mail_naming_t
     assert other.submit("/mon-compte/supprimer", {"password": PASSWORD}).status_code == 303
     assert query(app, lambda: User.by_email("durand@exemple.fr")) is None
     assert query(app, notices) == before
-
-
-@pytest.mark.parametrize("language", ["fr", "en"])
-def test_every_mail_naming_a_requester_names_them_as_the_erasure_finds_them(app, language):
-    """The erasure finds the notices naming a requester by « (login address) »
-    in their text: a template written otherwise would keep naming a person
-    after their erasure, and no other test would notice."""
-    names = sorted(
-        path.stem for path in Path("templates/email").glob("*.txt") if "requester" in path.read_text()
-    )
-    assert names == ["attachment_cancelled", "attachment_requested", "attachment_unmanaged"]
-    requester = SimpleNamespace(full_name="Pierre Durand", email="pierre.durand@xn--exemple-9ua.fr")
-    someone = SimpleNamespace(first_name="Marie", full_name="Marie Curie", email=EMAIL)
-    structure = SimpleNamespace(company_name="Ateliers Curie", id=1)
-    for name in names:
-        with app.test_request_context(), force_locale(language):
-            text, html = mailer.render(
-                name, requester=requester, manager=someone, operator=someone, structure=structure, url="/"
-            )
-        assert f"({shown_email(requester.email)})" in text, name
