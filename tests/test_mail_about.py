@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ast
 import json
+import re
 from datetime import timedelta
 from pathlib import Path
 
@@ -163,8 +164,9 @@ def test_a_template_naming_someone_queued_without_about_is_found(app, monkeypatc
     """The check above finds the fault it is for: a call that hands the
     manager's notice its requester without ``about=``."""
     source = (ROOT / "structures.py").read_text()
-    assert "                    about=user,\n                    manager=manager," in source
-    broken = source.replace("                    about=user,\n                    manager=manager,", "", 1)
+    given = re.compile(r"\n( +)about=user,\n\1manager=manager,")
+    assert given.search(source)
+    broken = given.sub(r"\n\1manager=manager,", source, count=1)
     real_read_text = Path.read_text
 
     def read_text(path, *args, **kwargs):
