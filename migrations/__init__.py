@@ -67,6 +67,7 @@ from migrations import (
     v013_ids_never_reused,
     v014_last_sign_in,
     v015_email_code_tries,
+    v016_search_folded,
 )
 from migrations.frozen import FrozenModel
 from models import db
@@ -90,6 +91,7 @@ STEPS: dict[int, Step] = {
     13: v013_ids_never_reused.upgrade,
     14: v014_last_sign_in.upgrade,
     15: v015_email_code_tries.upgrade,
+    16: v016_search_folded.upgrade,
 }
 SCHEMA_VERSION = max(STEPS)
 
