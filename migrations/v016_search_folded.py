@@ -1,11 +1,11 @@
 """16: the names the console searches, stored folded (``folding.fold``: no
 accents, lower case), so that a search is a plain LIKE on a column: folding
-each row in the query was, on SQLite, a call into Python for each row
-(42–58 ms for a search among 10,000 accounts). An account's « Prénom Nom »
-and « Nom Prénom », a line each; a structure's raison sociale, and its
-libellé and city, a line each. The models keep them from now on
-(``models.BaseModel.FOLDED``); this step fills them for the rows already
-there, a batch of rows at a time."""
+each row in the query was, on SQLite, a call into Python for each row (a
+search among 10,000 accounts took ten times as long: README). An account's
+« Prénom Nom » and « Nom Prénom », a line each; a structure's raison
+sociale, and its libellé and city, a line each. The models keep them from
+now on (``models.BaseModel.FOLDED``); this step fills them for the rows
+already there, a batch of rows at a time."""
 
 from __future__ import annotations
 
