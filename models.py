@@ -6,6 +6,7 @@ the configured database. Times are stored as naive UTC datetimes.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import secrets
 from datetime import UTC, datetime, timedelta
@@ -20,16 +21,20 @@ from peewee import (
     CharField,
     DatabaseProxy,
     DateTimeField,
+    Field,
     ForeignKeyField,
     IntegerField,
     IntegrityError,
     Model,
+    Node,
     NodeList,
     SqliteDatabase,
     TextField,
+    Value,
     fn,
 )
 
+from folding import fold, folded
 from rules.email import lookup_email
 from rules.identifiers import ASSIGNED_TYPES, IDENTIFIER_TYPES, IdentifierType, new_assigned_identifier
 from statements import Prepared, slot
@@ -69,6 +74,80 @@ class BaseModel(Model):
     class Meta:
         database = db
         legacy_table_names = False
+
+    # Columns kept folded (``folding.fold``) for the console's searches, a
+    # plain LIKE on them instead of a fold of each row (on SQLite a call
+    # into Python): {column: its parts, fields and texts, joined}. Every
+    # INSERT and UPDATE of the model computes them (``_with_folded``), so no
+    # write path, not even a bulk ``update()`` past ``save()``, leaves one behind.
+    FOLDED: dict[str, tuple] = {}
+
+    @classmethod
+    def insert(cls, __data=None, **insert):
+        return super().insert(cls._with_folded(cls._normalize_data(__data, insert), inserting=True))
+
+    @classmethod
+    def insert_many(cls, rows, fields=None):
+        if cls.FOLDED:
+            names = None if fields is None else [getattr(f, "name", f) for f in fields]
+            rows = [cls._folded_row(row, names) for row in rows]
+            fields = None
+        return super().insert_many(rows, fields)
+
+    @classmethod
+    def _folded_row(cls, row, names: list | None) -> dict:
+        data = row if isinstance(row, dict) else dict(zip(names, row, strict=True))
+        return cls._with_folded(cls._normalize_data(data, None), inserting=True)
+
+    @classmethod
+    def insert_from(cls, query, fields):
+        if cls.FOLDED:
+            raise TypeError(f"{cls.__name__}: an INSERT … SELECT would leave its folded columns empty")
+        return super().insert_from(query, fields)
+
+    @classmethod
+    def update(cls, __data=None, **update):
+        return super().update(cls._with_folded(cls._normalize_data(__data, update), inserting=False))
+
+    @classmethod
+    def _with_folded(cls, values: dict, inserting: bool) -> dict:
+        """``values`` (field: value) with each folded column their change
+        touches: computed in Python from plain values; in SQL (``folded``)
+        when a part is an expression (a ``slot``, a ``Case``) or, in an
+        UPDATE, a column left as it is (its value in the row)."""
+        if not cls.FOLDED:
+            return values
+        if not isinstance(values, dict):
+            raise TypeError(f"{cls.__name__}: rows are written as dicts, so that its folded columns are kept")
+        given = {getattr(field, "name", None): value for field, value in values.items()}
+        for name, parts in cls.FOLDED.items():
+            sources = {part.name for part in parts if isinstance(part, Field)}
+            if not inserting and name not in given and not sources & given.keys():
+                continue
+            pieces = [cls._piece(part, given, inserting) for part in parts]
+            if any(isinstance(piece, Node) for piece in pieces):
+                sql = [piece if isinstance(piece, Node) else Value(piece) for piece in pieces]
+                value = folded(functools.reduce(lambda left, right: left.concat(right), sql))
+            else:
+                value = fold("".join(pieces))
+            values = {key: v for key, v in values.items() if getattr(key, "name", None) != name}
+            values[cls._meta.fields[name]] = value
+        return values
+
+    @staticmethod
+    def _piece(part, given: dict, inserting: bool):
+        """A part's text: a literal, the value given, or the column (as stored)."""
+        if not isinstance(part, Field):
+            return part
+        if part.name in given:
+            value = given[part.name]
+        elif inserting:
+            value = part.default() if callable(part.default) else part.default
+        else:
+            return fn.COALESCE(part, "")
+        if isinstance(value, Node):
+            return fn.COALESCE(value, "")
+        return "" if value is None else str(part.db_value(value))
 
     def _as_read(self, names: tuple[str, ...]):
         """This row, while the named columns still hold what this object
@@ -124,6 +203,10 @@ class User(UserMixin, BaseModel):
     is_operator = BooleanField(default=False)
     # The language the portal and its mail speak to this account (i18n.LANGUAGES).
     language = CharField(max_length=5, default="fr")
+    # « Prénom Nom » and « Nom Prénom », a line each, folded: what the
+    # console's search reads (operations.search_accounts), kept by every write.
+    folded_name = TextField(default="")
+    FOLDED = {"folded_name": (first_name, " ", last_name, "\n", last_name, " ", first_name)}
 
     def choose_language(self, language: str) -> None:
         if self.language != language:
@@ -752,6 +835,12 @@ class Structure(BaseModel):
     ACTIVE = "active"
     PENDING = "pending"
     DISABLED = "disabled"
+
+    # The raison sociale, and the libellé and city (a line each), folded: what
+    # the console's searches read (operations), kept by every write.
+    folded_name = TextField(default="")
+    folded_place = TextField(default="")
+    FOLDED = {"folded_name": (company_name,), "folded_place": (label, "\n", city)}
 
     class Meta:
         indexes = ((("identifier_type", "identifier"), True),)

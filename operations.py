@@ -10,7 +10,6 @@ from __future__ import annotations
 from datetime import timedelta
 
 from flask_babel import lazy_gettext as _l
-from peewee import fn
 
 import accounts
 import audit
@@ -19,7 +18,7 @@ import mailer
 import rights
 import structures
 from audit import Event, Outcome
-from folding import fold, folded
+from folding import fold
 from models import AuditEvent, Membership, OutboxMail, Structure, User, utcnow
 from rules.email import lookup_email, searched_email
 
@@ -84,15 +83,9 @@ def search_accounts(text: str, limit: int = SEARCH_LIMIT) -> list[User]:
         Membership.select(Membership.user)
         .join(Structure, on=(Membership.structure == Structure.id))
         .where(
-            _contains_any_case(Structure.company_name, text)
+            _contains_folded(Structure.folded_name, text)
             | Structure.identifier.contains(text.replace(" ", ""))
         )
-    )
-    # Both orders in one text, folded once a row rather than once each (on
-    # SQLite a fold is a call into Python); the searched text holds no line
-    # break, so it is found in one of them, never astride both.
-    both_orders = _lines(
-        User.first_name.concat(" ").concat(User.last_name), User.last_name.concat(" ").concat(User.first_name)
     )
     address = searched_email(text)  # addresses are stored in ASCII, shown in Unicode
     return list(
@@ -100,7 +93,7 @@ def search_accounts(text: str, limit: int = SEARCH_LIMIT) -> list[User]:
         .where(
             User.email.contains(address)
             | User.contact_email.contains(address)
-            | _contains_any_case(both_orders, text)
+            | _contains_folded(User.folded_name, text)
             | User.id.in_(in_structures)
         )
         .order_by(User.last_name, User.first_name, User.id)
@@ -108,28 +101,21 @@ def search_accounts(text: str, limit: int = SEARCH_LIMIT) -> list[User]:
     )
 
 
-def _lines(*columns):
-    """The columns' texts as one, a line each: a search (its white space made
-    single spaces) finds a text within one of them, as it would searching
-    each, in one fold of the row instead of one for each (``folded``)."""
-    joined = columns[0]
-    for column in columns[1:]:
-        joined = joined.concat("\n").concat(column)
-    return joined
-
-
-def _contains_any_case(column, text: str):
-    """``column`` contains ``text`` whatever its case and its accents:
-    « eric », « ÉRIC » and « éric » find « Éric », « soeur » finds « Sœur »
-    (``folding``). Letters of other scripts keep their case in the folding,
-    and the databases' LIKE ignores the case of ASCII letters only (SQLite
-    always, PostgreSQL in the C locale), so they are also looked for as
-    typed, in lower and upper case and with capitalised words."""
-    found = folded(column).contains(fold(text))
-    if text.isascii():
-        return found
-    for variant in dict.fromkeys((text, text.lower(), text.upper(), text.title())):
-        found = found | column.contains(variant)
+def _contains_folded(column, text: str):
+    """A folded column (``models.BaseModel.FOLDED``: a name in both orders,
+    or texts, a line each) contains ``text`` whatever its case and its
+    accents: « eric », « ÉRIC » and « éric » find « Éric », « soeur » finds
+    « Sœur » (``folding``); the text searched holds no line break, so it is
+    found within one of the lines, never astride two. The column is read as
+    stored: no function runs on each row. Letters of other scripts keep
+    their case in the folding, and the databases' LIKE ignores the case of
+    ASCII letters only (SQLite always, PostgreSQL in the C locale), so the
+    text is also looked for in lower and upper case and with capitalised
+    words. A string, never an expression: Peewee escapes its % _ and \\."""
+    variants = dict.fromkeys(fold(variant) for variant in (text, text.lower(), text.upper(), text.title()))
+    found = None
+    for variant in variants:  # one, for a text in Latin script
+        found = column.contains(variant) if found is None else found | column.contains(variant)
     return found
 
 
@@ -143,9 +129,8 @@ def search_structures(text: str, limit: int = SEARCH_LIMIT) -> list[Structure]:
         Structure.select()
         .where(
             Structure.identifier.contains(text.replace(" ", ""))
-            | _contains_any_case(
-                _lines(Structure.company_name, fn.COALESCE(Structure.label, ""), Structure.city), text
-            )
+            | _contains_folded(Structure.folded_name, text)
+            | _contains_folded(Structure.folded_place, text)
         )
         .order_by(Structure.company_name, Structure.id)
         .limit(limit)

@@ -67,6 +67,7 @@ from migrations import (
     v013_ids_never_reused,
     v014_last_sign_in,
     v015_email_code_tries,
+    v016_search_folded,
     v017_mail_about,
 )
 from migrations.frozen import FrozenModel
@@ -91,8 +92,7 @@ STEPS: dict[int, Step] = {
     13: v013_ids_never_reused.upgrade,
     14: v014_last_sign_in.upgrade,
     15: v015_email_code_tries.upgrade,
-    # 16 is another branch's step, not merged yet: the versions are the keys
-    # here, which the loop below follows, not range(1, SCHEMA_VERSION + 1).
+    16: v016_search_folded.upgrade,
     17: v017_mail_about.upgrade,
 }
 SCHEMA_VERSION = max(STEPS)

@@ -19,7 +19,9 @@ from playhouse.db_url import connect
 from playhouse.migrate import migrate as migrate_schema
 
 import migrations
+import operations
 from app import create_app
+from folding import fold
 from migrations import (
     v001_accounts,
     v002_structures,
@@ -30,6 +32,7 @@ from migrations import (
     v009_operators,
     v010_second_factors,
     v013_ids_never_reused,
+    v016_search_folded,
 )
 from models import MODELS, Serial, Structure, User, db
 from tests.support.app import clean_environment
@@ -179,6 +182,11 @@ def _fill_v15() -> None:
     db.execute_sql("UPDATE email_code SET tries = 2")
 
 
+def _fill_v16() -> None:
+    """Step 16 adds folded copies of columns: the rows are those of before,
+    the copies filled by the step (test_step_16_…)."""
+
+
 def _fill_v17() -> None:
     db.execute_sql("UPDATE outbox_mail SET about_id = 7")
 
@@ -199,11 +207,9 @@ FILLS = [
     _fill_v13,
     _fill_v14,
     _fill_v15,
-    None,  # step 16: another branch's, its rows come with it
+    _fill_v16,
     _fill_v17,
 ]
-# Versions left to another branch until it is merged: no step here, yet.
-ELSEWHERE = {16}
 # Every version a database can be at: none, or that of a step.
 VERSIONS = [0, *sorted(migrations.STEPS)]
 
@@ -387,7 +393,7 @@ def test_the_tables_rebuilt_by_step_13_are_those_whose_models_never_reuse_an_id(
 
 
 def test_steps_are_numbered_from_one_without_gaps():
-    assert sorted(migrations.STEPS) == [v for v in range(1, LATEST + 1) if v not in ELSEWHERE]
+    assert sorted(migrations.STEPS) == list(range(1, LATEST + 1))
     for version, step in migrations.STEPS.items():
         assert step.__module__.startswith(f"migrations.v{version:03d}_")
 
@@ -625,3 +631,43 @@ def test_step_17_links_earlier_notices_to_the_account_they_name_between_brackets
         "by_name": None,
         "structure_first": people["paul"],
     }
+
+
+def test_step_16_folds_the_names_of_the_rows_already_there(new_url):
+    """Upgraded, every account and structure has its folded columns as the
+    models would write them, past the first batch of rows, and the console's
+    search finds them by their names typed without accents."""
+    url = new_url()
+    build_at(url, 15)  # Marie Curie, Ateliers Curie in Paris
+    count = v016_search_folded.BATCH * 2 + 3
+    with app_on(url).app_context(), db.connection_context():
+        user = v002_structures.User.get()
+        for n in range(count):
+            v001_accounts.User.create(
+                email=f"eric{n}@exemple.fr", first_name="Éric", last_name=f"Lefèvre{n:03d}",
+                contact_email=f"eric{n}@exemple.fr", survey_consent=False, terms_accepted_at=AT,
+                status="active", created_at=AT, session_epoch=0,
+            )  # fmt: skip
+            v002_structures.Structure.create(
+                identifier_type="siret", identifier=f"{n:014d}", company_name=f"Études Sœur {n:03d}",
+                label=None if n % 2 else "Maison Lætitia", address="1 rue", city="Besançon",
+                postal_code="25000", country="FR", created_by=user, created_at=AT, updated_at=AT,
+            )  # fmt: skip
+    init_db(url)
+    with app_on(url).app_context(), db.connection_context():
+        users = list(User.select().order_by(User.id))
+        assert len(users) == count + 1
+        for row in users:
+            first, last = row.first_name, row.last_name
+            assert row.folded_name == fold(f"{first} {last}\n{last} {first}")
+        assert users[-1].folded_name == f"eric lefevre{count - 1:03d}\nlefevre{count - 1:03d} eric"
+        structures = list(Structure.select().order_by(Structure.id))
+        assert len(structures) == count + 1
+        for row in structures:
+            assert row.folded_name == fold(row.company_name)
+            assert row.folded_place == fold(f"{row.label or ''}\n{row.city}")
+        assert structures[-1].folded_place == "maison laetitia\nbesancon"
+        assert len(operations.search_accounts("marie curie")) == 1
+        assert len(operations.search_accounts(f"LEFEVRE{count - 1:03d} eric")) == 1
+        assert len(operations.search_structures("etudes soeur", limit=1000)) == count
+        assert len(operations.search_structures("laetitia", limit=1000)) == count // 2 + 1
