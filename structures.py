@@ -291,6 +291,8 @@ def settle(
     requester's account is closed (the UPDATE checks it too: an operator
     closing it meanwhile wins)."""
     if approve and not structure.is_open:
+        if membership.status != Membership.PENDING:
+            return False  # decided, cancelled or closed already: said as such, not as the structure's state
         raise Closed
     requester = User.get_by_id(membership.user_id)
     if approve and requester.status == User.DISABLED:
@@ -338,9 +340,11 @@ def requests_in_view(user: User) -> tuple[list[Membership], list[Membership]]:
 
 def cancel(membership: Membership, user: User) -> bool:
     """The requester withdraws a pending request. Its notices not delivered
-    yet are withdrawn; a gestionnaire principal who was told of it is told
-    of the cancellation (at most one mail per ``_notice_interval``, as for
-    requests). False if it was not pending any more."""
+    yet are withdrawn, and the gestionnaire principal, never told of it, is
+    not told of the cancel either; one who was told of this very request is
+    told it is cancelled (a cycle of requests and cancels mails them at most
+    a request and its cancel per ``_notice_interval``). False if it was not
+    pending any more."""
     with db.atomic():
         if membership.user_id != user.id or not membership.cancel():
             return False
@@ -349,7 +353,9 @@ def cancel(membership: Membership, user: User) -> bool:
             return True  # the gestionnaire principal was not told of it: nothing to take back
         structure = Structure.get_by_id(membership.structure_id)
         manager = structure.manager()
-        if manager is not None and membership.claim_manager_notice(_notice_interval()):
+        if manager is not None and (
+            _told_of(membership) or membership.claim_manager_notice(_notice_interval())
+        ):
             mailer.queue(
                 manager.notification_email,
                 _l("Demande de rattachement annulée"),
@@ -360,6 +366,13 @@ def cancel(membership: Membership, user: User) -> bool:
                 structure=structure,
             )
         return True
+
+
+def _told_of(membership: Membership) -> bool:
+    """Whether the gestionnaire principal's notice went out for this very
+    request (claimed since it was made), not for an earlier one."""
+    notified = membership.manager_notified_at
+    return notified is not None and notified >= membership.requested_at
 
 
 def hand_over(structure: Structure, manager: User, membership_id: int) -> Membership | None:
