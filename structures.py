@@ -1,6 +1,7 @@
 """Structure use cases: create a structure, ask to be attached to one, decide
-on a request, hand over the manager role, edit. Each runs its changes, and
-the mail they cause, in one transaction.
+on a request, cancel it, close the requests of a structure the portal's team
+closes, hand over the manager role, edit. Each runs its changes, and the
+mail they cause, in one transaction.
 
 Mail to someone who is not an active member of a structure never carries its
 address, e-mail or phone (« Non diffusible » or not: they are not needed)."""

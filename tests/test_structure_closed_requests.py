@@ -21,6 +21,7 @@ import structures
 from models import AuditEvent, Membership, OutboxMail, Structure, User, db, utcnow
 from tests.support.app import make_app, outbox, query
 from tests.support.constants import EMAIL
+from tests.support.i18n import speak
 from tests.support.operators import grant
 from tests.support.responses import follow, shown, text_of
 from tests.support.second_factor import enrol_totp
@@ -211,6 +212,20 @@ def test_reenabling_reopens_nothing_and_asking_again_works(app, waiting, mailbox
     # The manager, whose notice of the first request was withdrawn, is told of this one.
     [notice] = [m for m in notices(app) if PAUL["email"] in m.body_text]
     assert notice.recipient == PIERRE["contact_email"] and f"#approval-{renewed.id}" in notice.body_text
+
+
+def test_an_english_requester_reads_the_closed_request_in_english(app, mailbox, operator):
+    pierre = new_client(app, mailbox, PIERRE)
+    assert create_structure(pierre).status_code == 303
+    anna = new_client(app, mailbox, ANNA, htmx=operator.htmx)
+    asks(anna)
+    url = f"/administration/structures/{query(app, lambda: Structure.get().id)}/"
+    follow(operator, operator.submit(f"{url}desactiver"), pushed=url)
+    speak(anna, "en", "/espace/")
+    closed = row(shown(anna, "/espace/"), request_of(app, ANNA["email"]).id)
+    assert re.search(r"Closed by the portal's team on \d{1,2} \w\w\w \d{4} at \d\d:\d\d", closed), closed
+    assert "it has been disabled, or was not validated" in closed
+    assert "Close " not in closed and "équipe" not in closed
 
 
 @pytest.fixture
