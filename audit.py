@@ -76,7 +76,8 @@ class Event:
     MEMBERSHIP_REQUESTED = "membership.requested"
     # structures.cancel: the requester withdrew a pending request.
     MEMBERSHIP_CANCELLED = "membership.cancelled"
-    # structures.decide: APPROVED or REFUSED, details ``structure``, ``requester``.
+    # structures.decide: APPROVED or REFUSED, details ``structure``, ``requester``;
+    # structures.close_requests: CLOSED (the structure disabled or not validated).
     MEMBERSHIP_DECIDED = "membership.decided"
     # structures.hand_over: the gestionnaire principal role moves to another
     # member (details ``structure``, ``to``).
@@ -116,6 +117,7 @@ class Outcome:
     PENDING_ACCOUNT = "pending_account"
     APPROVED = "approved"
     REFUSED = "refused"
+    CLOSED = "closed"  # a request closed by the portal's team with its structure
 
 
 # How each outcome reads on a page (the data page, the console); the stored
@@ -129,6 +131,7 @@ OUTCOME_LABELS = {
     Outcome.PENDING_ACCOUNT: _l("Compte non activé"),
     Outcome.APPROVED: _l("Approuvée"),
     Outcome.REFUSED: _l("Refusée"),
+    Outcome.CLOSED: _l("Close par l'équipe du portail"),
 }
 
 

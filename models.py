@@ -793,6 +793,24 @@ class OutboxMail(BaseModel):
             query = query.where(cls.id == mail_id)
         return query.execute()
 
+    @classmethod
+    def withdraw(cls, mark: str) -> int:
+        """Delete the mail not delivered yet whose HTML body holds ``mark``
+        (a notice's link to the request it is about, ending with the
+        attribute's quote: « #approval-4" » is not in « #approval-42" »), unless
+        a worker is delivering it now; returns how many. For a notice about a
+        request closed before it went out: it would ask a decision on nothing."""
+        now = utcnow()
+        return (
+            cls.delete()
+            .where(
+                cls.sent_at.is_null()
+                & (cls.claimed_until.is_null() | (cls.claimed_until < now))
+                & cls.body_html.contains(mark)
+            )
+            .execute()
+        )
+
     def mark_failed(self, error: str) -> None:
         self.attempts += 1
         delay = min(timedelta(seconds=30 * 2 ** (self.attempts - 1)), self.MAX_BACKOFF)
@@ -1212,6 +1230,26 @@ class Membership(BaseModel):
     def cancel(self) -> bool:
         """The requester withdraws a pending request."""
         return self._decide(Membership.CANCELLED, None)
+
+    def close(self, by: User) -> bool:
+        """The portal's team closes a pending request: its structure was
+        disabled, or not validated. Cancelled, as a request withdrawn, but by
+        ``by`` (an operator) where the requester's own cancel names nobody;
+        of concurrent decisions exactly one wins. Asked again, it reopens as
+        any cancelled request does (``request``)."""
+        return self._decide(Membership.CANCELLED, by)
+
+    @property
+    def closed_by_portal(self) -> bool:
+        """Closed by the portal's team (``close``), not withdrawn by its requester."""
+        return self.status == Membership.CANCELLED and self.decided_by_id is not None
+
+    def release_manager_notice(self) -> None:
+        """The notice claimed for this requester was withdrawn before it went
+        out (``OutboxMail.withdraw``): the gestionnaire principal never read
+        it, so the next request may tell them at once."""
+        Membership.update(manager_notified_at=None).where(Membership.id == self.id).execute()
+        self.manager_notified_at = None
 
     @classmethod
     def of_user(cls, user: User, *statuses: str) -> list[Membership]:

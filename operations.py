@@ -315,11 +315,15 @@ def update_structure(operator: User, structure: Structure, details: dict) -> lis
 
 @database.transaction
 def disable_structure(operator: User, structure: Structure) -> bool:
-    """Its gestionnaire principal is told: requests and changes stop."""
+    """Its gestionnaire principal is told: requests and changes stop. The
+    requests waiting for a decision are closed, each requester told."""
     done = structure.set_status(Structure.DISABLED, only_from=(Structure.ACTIVE, Structure.PENDING))
     if done:
         audit.record(Event.ADMIN_STRUCTURE_DISABLED, operator, structure=structure.id)
-        _tell_structure(structure, _l("Votre structure est désactivée"), "structure_disabled")
+        closed = structures.close_requests(structure, operator, structures.DISABLED)
+        _tell_structure(
+            structure, _l("Votre structure est désactivée"), "structure_disabled", closed_requests=closed
+        )
     return done
 
 
@@ -334,7 +338,7 @@ def enable_structure(operator: User, structure: Structure) -> bool:
     return done
 
 
-def _tell_structure(structure: Structure, subject, template: str) -> None:
+def _tell_structure(structure: Structure, subject, template: str, **context) -> None:
     """Mail its gestionnaire principal, or its creator while it has none."""
     reader = structure.manager() or User.get_or_none(User.id == structure.created_by_id)
     if reader is not None:
@@ -346,6 +350,7 @@ def _tell_structure(structure: Structure, subject, template: str) -> None:
             user=reader,
             structure=structure,
             url=mailer.external_url("structure.detail", structure_id=structure.id),
+            **context,
         )
 
 
@@ -424,7 +429,8 @@ def pending_structures() -> list[Structure]:
 @database.transaction
 def moderate(operator: User, structure: Structure, approve: bool) -> bool:
     """Approve (active) or refuse (disabled) a structure awaiting validation;
-    its creator is told either way. False if it was not awaiting."""
+    its creator is told either way, and on a refusal the requests waiting
+    for it are closed, each requester told. False if it was not awaiting."""
     status = Structure.ACTIVE if approve else Structure.DISABLED
     if not structure.set_status(status, only_from=(Structure.PENDING,)):
         return False
@@ -433,6 +439,7 @@ def moderate(operator: User, structure: Structure, approve: bool) -> bool:
     if approve:
         _tell_structure(structure, _l("Votre structure est validée"), "structure_approved")
     else:
+        structures.close_requests(structure, operator, structures.NOT_VALIDATED)
         _tell_structure(structure, _l("Votre structure n'est pas validée"), "structure_refused")
     return True
 

@@ -1,6 +1,7 @@
 """Structure use cases: create a structure, ask to be attached to one, decide
-on a request, hand over the manager role, edit. Each runs its changes, and
-the mail they cause, in one transaction.
+on a request, cancel it, close the requests of a structure the portal's team
+closes, hand over the manager role, edit. Each runs its changes, and the
+mail they cause, in one transaction.
 
 Mail to someone who is not an active member of a structure never carries its
 address, e-mail or phone (« Non diffusible » or not: they are not needed)."""
@@ -18,7 +19,7 @@ import audit
 import database
 import mailer
 from audit import Event, Outcome
-from models import ChangedMeanwhile, Membership, Structure, User, db, utcnow
+from models import ChangedMeanwhile, Membership, OutboxMail, Structure, User, db, utcnow
 from rules.identifiers import SIRET
 from sirene import directory
 
@@ -196,7 +197,7 @@ def request_attachment(user: User, structure: Structure) -> Asked:
         audit.record(Event.MEMBERSHIP_REQUESTED, user, structure=structure.id)
         manager = structure.manager()
         if manager is None:
-            _tell_operators(user, structure)
+            _tell_operators(membership, user, structure)
         elif membership.claim_manager_notice(_notice_interval()):
             mailer.queue(
                 manager.notification_email,
@@ -207,7 +208,7 @@ def request_attachment(user: User, structure: Structure) -> Asked:
                 manager=manager,
                 requester=user,
                 structure=structure,
-                url=mailer.external_url("approvals.index"),
+                url=mailer.external_url("approvals.index", _anchor=_manager_anchor(membership)),
             )
         mailer.queue(
             user.notification_email,
@@ -228,7 +229,7 @@ def left_without_manager(structure: Structure) -> None:
     requests waiting for them go to the operators, as new ones would. Call
     inside the transaction, once the membership is gone."""
     for waiting in Membership.pending_for([structure]):
-        _tell_operators(waiting.user, structure)
+        _tell_operators(waiting, waiting.user, structure)
 
 
 def _notice_interval() -> timedelta:
@@ -237,7 +238,7 @@ def _notice_interval() -> timedelta:
     return timedelta(minutes=current_app.config["MANAGER_NOTICE_INTERVAL_MINUTES"])
 
 
-def _tell_operators(requester: User, structure: Structure) -> None:
+def _tell_operators(membership: Membership, requester: User, structure: Structure) -> None:
     """A request to a structure without an active gestionnaire principal goes
     to the operators, who decide it in « Administration »."""
     for operator in User.select().where(User.is_operator & (User.status == User.ACTIVE)):
@@ -250,8 +251,34 @@ def _tell_operators(requester: User, structure: Structure) -> None:
             operator=operator,
             requester=requester,
             structure=structure,
-            url=mailer.external_url("admin.structure", structure_id=structure.id),
+            url=mailer.external_url(
+                "admin.structure", structure_id=structure.id, _anchor=_operators_anchor(membership)
+            ),
         )
+
+
+# The notices of a request link to its row (« Approbations », the structure's
+# page in « Administration »): the anchor also tells which request a notice
+# is about, to withdraw it once the request is closed.
+def _manager_anchor(membership: Membership) -> str:
+    return f"approval-{membership.id}"
+
+
+def _operators_anchor(membership: Membership) -> str:
+    return f"request-{membership.id}"
+
+
+def _withdraw_notices(membership: Membership) -> bool:
+    """The request is closed (cancelled, or closed by the portal's team):
+    its notices to the gestionnaire principal and to the operators that have
+    not gone out yet never will (a notice asking to decide on a request
+    closed already). True if the gestionnaire principal's was withdrawn:
+    they never heard of the request. Call inside the transaction."""
+    OutboxMail.withdraw(f'#{_operators_anchor(membership)}"')
+    if OutboxMail.withdraw(f'#{_manager_anchor(membership)}"'):
+        membership.release_manager_notice()
+        return True
+    return False
 
 
 @database.transaction
@@ -278,6 +305,8 @@ def settle(
     requester's account is closed (the UPDATE checks it too: an operator
     closing it meanwhile wins)."""
     if approve and not structure.is_open:
+        if membership.status != Membership.PENDING:
+            return False  # decided, cancelled or closed already: said as such, not as the structure's state
         raise Closed
     requester = User.get_by_id(membership.user_id)
     if approve and requester.status == User.DISABLED:
@@ -325,14 +354,20 @@ def requests_in_view(user: User) -> tuple[list[Membership], list[Membership]]:
 
 @database.transaction
 def cancel(membership: Membership, user: User) -> bool:
-    """The requester withdraws a pending request; the gestionnaire principal
-    is told. False if it was not pending any more."""
+    """The requester withdraws a pending request. Its notices not delivered
+    yet are withdrawn, and the gestionnaire principal, never told of it, is
+    not told of the cancel either; one who was told of this very request is
+    told it is cancelled (a cycle of requests and cancels mails them at most
+    a request and its cancel per ``_notice_interval``). False if it was not
+    pending any more."""
     if membership.user_id != user.id or not membership.cancel():
         return False
     audit.record(Event.MEMBERSHIP_CANCELLED, user, structure=membership.structure_id)
+    if _withdraw_notices(membership):
+        return True  # the gestionnaire principal was not told of it: nothing to take back
     structure = Structure.get_by_id(membership.structure_id)
     manager = structure.manager()
-    if manager is not None and membership.claim_manager_notice(_notice_interval()):
+    if manager is not None and (_told_of(membership) or membership.claim_manager_notice(_notice_interval())):
         mailer.queue(
             manager.notification_email,
             _l("Demande de rattachement annulée"),
@@ -344,6 +379,13 @@ def cancel(membership: Membership, user: User) -> bool:
             structure=structure,
         )
     return True
+
+
+def _told_of(membership: Membership) -> bool:
+    """Whether the gestionnaire principal's notice went out for this very
+    request (claimed since it was made), not for an earlier one."""
+    notified = membership.manager_notified_at
+    return notified is not None and notified >= membership.requested_at
 
 
 @database.transaction
@@ -376,3 +418,43 @@ def tell_new_manager(successor: User, structure: Structure, former: User | None)
         structure=structure,
         url=mailer.external_url("structure.detail", structure_id=structure.id),
     )
+
+
+# Why the portal's team closed the pending requests to a structure (``close_requests``).
+DISABLED = "disabled"
+NOT_VALIDATED = "not_validated"
+
+
+def close_requests(structure: Structure, operator: User, reason: str) -> int:
+    """The structure takes no request any more (an operator disabled it, or
+    refused it under moderation, ``reason``): its pending requests are
+    closed (``Membership.close``), their notices not yet sent withdrawn, and
+    each requester told by mail, in their language. Call inside the
+    transaction that changes the structure. Reopening the structure reopens
+    none: the person may ask again. Returns how many were closed."""
+    closed = 0
+    for waiting in Membership.pending_for([structure]):
+        if not waiting.close(operator):
+            continue  # decided or cancelled meanwhile
+        closed += 1
+        requester = waiting.user
+        _withdraw_notices(waiting)
+        audit.record(
+            Event.MEMBERSHIP_DECIDED,
+            operator,
+            outcome=Outcome.CLOSED,
+            structure=structure.id,
+            requester=requester.email,
+        )
+        mailer.queue(
+            requester.notification_email,
+            _l("Votre demande de rattachement est close"),
+            "attachment_closed",
+            reader=requester,
+            user=requester,
+            structure=structure,
+            kind=structure.kind,
+            not_validated=reason == NOT_VALIDATED,
+            url=mailer.external_url("space.home"),
+        )
+    return closed

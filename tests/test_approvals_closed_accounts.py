@@ -197,7 +197,7 @@ def test_the_model_approves_no_request_of_a_closed_account(app, deciding):
 # -- attacks on « Approbations » -------------------------------------------------------------
 
 
-def test_attack_deciding_another_structures_request_is_403(app, deciding, mailbox):
+def test_attack_deciding_another_structures_request_is_404(app, deciding, mailbox):
     """Marie manages « Ateliers Curie » only; Lucie asked to join another
     structure, whose request id Marie sends."""
     marie, _pierre = deciding
@@ -205,7 +205,7 @@ def test_attack_deciding_another_structures_request_is_403(app, deciding, mailbo
     foreign = lucie_asks_another_structure(app, mailbox, "Ailleurs")
     for action in ("approuver", "refuser"):
         response = marie.submit(f"/approbations/{foreign}/{action}")
-        assert response.status_code == 403 and "Ailleurs" not in text_of(response)
+        assert response.status_code == 404 and "Ailleurs" not in text_of(response)
     assert status_of(app, foreign) == Membership.PENDING
 
 

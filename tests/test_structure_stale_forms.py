@@ -2,7 +2,7 @@
 second tab, a page opened before the hand-over, Back): nothing changes and
 the answer says why in words, on a page, with JavaScript off and under htmx,
 never a bare 403 or 409. Anyone who is not a member of the structure is
-still refused, and learns nothing of it."""
+still refused (404, as for an id that does not exist), and learns nothing of it."""
 
 from __future__ import annotations
 
@@ -248,7 +248,8 @@ def test_attack_edit_and_siret_forms_opened_before_the_handover(team):
 
 def test_attack_a_stranger_can_neither_hand_over_nor_decide_and_learns_nothing(app, team, mailbox):
     """Zoé, who never belonged to the structure, sends the forms with real
-    ids: refused as before (403), no word about the structure, nothing changed."""
+    ids: refused as for ids that do not exist (404), no word about the
+    structure, nothing changed."""
     zoe = new_client(app, mailbox, ZOE, htmx=team.marie.htmx)
     answers = [
         zoe.submit(f"{team.url}gestionnaire", {"member": team.pierre, "confirm": "y"}),
@@ -259,7 +260,7 @@ def test_attack_a_stranger_can_neither_hand_over_nor_decide_and_learns_nothing(a
     ]
     for response in answers:
         text = text_of(response)
-        assert response.status_code == 403 and "Accès refusé" in text
+        assert response.status_code == 404 and "Accès refusé" not in text
         assert "Ateliers Curie" not in text and "gestionnaire principal" not in text
         assert "Pierre" not in text and "Paul" not in text
         if zoe.htmx:

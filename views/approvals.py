@@ -43,15 +43,14 @@ def _decide(membership_id: int, approve: bool):
     """A decision on a request. A form from a page opened before the person
     handed the role over (another tab, Back) is answered in words: they are
     still a member of the structure, which tells them nothing new. Anyone
-    who is not is refused (403), whatever the request. An approval that the
-    structure (closed) or the requester's account (closed since) no longer
-    allows is answered in words too, the request still pending."""
+    who is not gets the 404 of an id that no request has: an id does not
+    tell whether it exists. An approval that the structure (closed) or the
+    requester's account (closed since) no longer allows is answered in
+    words too, the request still pending."""
     membership = Membership.get_or_none(Membership.id == membership_id)
-    if membership is None:
+    structure = None if membership is None else Structure.get_by_id(membership.structure_id)
+    if structure is None or structure.membership_of(current_user) is None:
         abort(404)
-    structure = Structure.get_by_id(membership.structure_id)
-    if structure.membership_of(current_user) is None:
-        abort(403)
     try:
         decided = structures.decide(membership, current_user, approve)
     except structures.NotManager:

@@ -48,10 +48,8 @@ def cancel(membership_id: int):
     """The requester withdraws a pending request: under htmx its row is
     swapped in place, otherwise back to « Mon espace »."""
     membership = Membership.get_or_none(Membership.id == membership_id)
-    if membership is None:
-        abort(404)
-    if membership.user_id != current_user.id:
-        abort(403)
+    if membership is None or membership.user_id != current_user.id:
+        abort(404)  # someone else's request answers as one that does not exist
     cancelled = structures.cancel(membership, current_user)
     membership = Membership.get_by_id(membership_id)
     if cancelled:

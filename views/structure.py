@@ -70,6 +70,14 @@ STATUSES = {
     Membership.REFUSED: _l("Refusée"),
     Membership.CANCELLED: _l("Annulée"),
 }
+# A request the portal's team closed with its structure (Membership.close).
+CLOSED_BY_PORTAL = _l("Close par l'équipe du portail")
+
+
+def request_status(membership: Membership) -> str:
+    """How a request's state reads: « Annulée » is the requester's own
+    cancel; one closed by the portal's team says so."""
+    return CLOSED_BY_PORTAL if membership.closed_by_portal else STATUSES[membership.status]
 
 
 @bp.app_context_processor
@@ -79,6 +87,7 @@ def _structure_helpers() -> dict:
         "identifier_types": IDENTIFIER_TYPES,
         "role_labels": ROLES,
         "status_labels": STATUSES,
+        "request_status": request_status,
         "structure_status_labels": STRUCTURE_STATUSES,
         "sirene_hint": _sirene_hint,
         "in_sign_up": _in_sign_up,
@@ -115,7 +124,7 @@ def structure_step():
         "structure/choose.html",
         search=StructureSearchForm(formdata=None),
         pending=pending,
-        refused=[m for m in ended if m.status == Membership.REFUSED],
+        refused=[m for m in ended if m.status == Membership.REFUSED or m.closed_by_portal],
         just_activated=told(JUST_ACTIVATED),
     )
 
@@ -395,14 +404,13 @@ def _closed_to_requests(structure: Structure):
 
 
 def _member_structure(structure_id: int) -> tuple[Structure, Membership]:
-    """The structure and the current user's active membership; 403 for
-    anyone else (404 if it does not exist)."""
+    """The structure and the current user's active membership; 404 for
+    anyone else, as for an id no structure has: an id does not tell whether
+    it exists."""
     structure = Structure.get_or_none(Structure.id == structure_id)
-    if structure is None:
-        abort(404)
-    membership = structure.membership_of(current_user)
+    membership = None if structure is None else structure.membership_of(current_user)
     if membership is None:
-        abort(403)
+        abort(404)
     return structure, membership
 
 
@@ -435,7 +443,7 @@ def _not_the_manager(structure: Structure):
     """A form of the gestionnaire principal (edit, SIRET, hand-over) from a
     member who no longer is (a page opened before the role left them):
     nothing done, and the structure's page says why. Anyone who is not a
-    member at all was refused before (403, naming nothing)."""
+    member at all was refused before (404, naming nothing)."""
     return turn_away(not_the_manager(structure.company_name), ".detail", structure_id=structure.id)
 
 
@@ -523,7 +531,7 @@ def hand_over(structure_id: int):
     """The gestionnaire principal hands the role to another active member.
     A form from a page opened before the role left them (another tab, Back)
     is answered on the structure's page, which says so; for anyone not a
-    member of the structure, 403 as for its other pages."""
+    member of the structure, 404 as for its other pages."""
     structure, membership = _member_structure(structure_id)
     if membership.role != Membership.MANAGER:
         return _not_the_manager(structure)
