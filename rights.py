@@ -231,10 +231,21 @@ def events_of(user: User) -> list[AuditEvent]:
     )
 
 
+# Events anybody may cause for an account by typing its address: a sign-in
+# that fails, a reset or a new activation link asked for, a sign-up with it.
+# Their client's address is whoever typed it, not the holder's.
+BY_ANYBODY = frozenset({Event.SIGNUP_EXISTING, Event.ACTIVATION_RESENT, Event.RESET_REQUESTED})
+
+
 def address_of(user: User, event: AuditEvent) -> str | None:
     """The client's address of an event the account made; none of an event
-    another account made about it (that address is that person's)."""
-    return event.client_address if event.user_id == user.id else None
+    another account made about it, nor of one anybody may have caused by
+    typing its address (that address may be another person's)."""
+    if event.user_id != user.id or event.event in BY_ANYBODY:
+        return None
+    if event.event == Event.SIGN_IN and event.outcome != Outcome.SUCCESS:
+        return None
+    return event.client_address
 
 
 @database.transaction

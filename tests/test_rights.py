@@ -537,6 +537,25 @@ def test_the_data_file_holds_what_others_recorded_about_the_account_not_who_nor_
         assert "203.0.113.9" not in text and "operateur@exemple.fr" not in text
 
 
+def test_attack_a_stranger_s_address_never_reaches_the_holder_s_data_file(app, marie, mailbox):
+    """Anybody may fail to sign in to Marie's account, or ask a reset for
+    her address: those events are hers, but the client's address in them is
+    the stranger's. Her own sign-in keeps hers."""
+    stranger = Client(app)
+    there = {"environ_base": {"REMOTE_ADDR": "198.51.100.7"}}
+    stranger.submit("/connexion", {"email": EMAIL, "password": "Pas-le-bon-9"}, **there)
+    stranger.submit("/mot-de-passe-oublie/", {"email": EMAIL}, **there)
+    Client(app).submit(
+        "/connexion", {"email": EMAIL, "password": PASSWORD}, environ_base={"REMOTE_ADDR": "192.0.2.44"}
+    )
+    data = download(marie)
+    seen = {(e["evenement"], e["resultat"]): e["adresse_ip"] for e in data["evenements"]}
+    for text in (json.dumps(data), shown(marie, "/mon-compte/donnees")):
+        assert "198.51.100.7" not in text
+    assert any(event == "auth.sign_in" and address == "192.0.2.44" for (event, _), address in seen.items())
+    assert any(event == "password.reset_requested" for event, _ in seen)
+
+
 @pytest.mark.parametrize("language", ["fr", "en"])
 def test_deleting_a_requester_withdraws_the_mail_naming_them_to_the_manager(
     app, any_client, mailbox, language
