@@ -99,9 +99,11 @@ def ended_account() -> User | None:
 
 
 def end() -> None:
-    """« Se déconnecter »: this session only."""
+    """« Se déconnecter »: this session only; what it kept of a form sent
+    before its second factor is forgotten with it (a shared computer)."""
     with db.atomic():
         UserSession.close(session.get(KEY))
+        drafts.forget_kept_for_sign_in()
     logout_user()
     _clear(keep_token=True)
 
@@ -110,6 +112,7 @@ def end_everywhere(user: User) -> None:
     """« Se déconnecter partout »: every session and device cookie of the account."""
     with db.atomic():
         user.sign_out_everywhere()
+        drafts.forget_kept_for_sign_in()
     logout_user()
     _clear(keep_token=True)
 
