@@ -36,6 +36,8 @@ def test_a_search_sent_comes_back_over_the_switch_with_its_query(any_visitor, li
     page.goto(f"/structure/rattachement?identifier_type=siret&identifier={siret}")
     page.get_by_role("button", name="Français").click()
     expect(page.locator("html")).to_have_attribute("lang", "fr")
-    expect(page).to_have_url(re.compile(rf"/structure/rattachement\?identifier_type=siret&identifier={siret}$"))
+    expect(page).to_have_url(
+        re.compile(rf"/structure/rattachement\?identifier_type=siret&identifier={siret}$")
+    )
     expect(page.locator("#identifier_type")).to_have_value("siret")
     expect(page.locator("#identifier")).to_have_value(siret)
