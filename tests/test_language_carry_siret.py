@@ -157,3 +157,17 @@ def test_attack_another_site_cannot_send_a_siret_with_the_details(app, client, m
     response = client.post(url, data={**DETAILS, "seen": shown, "identifier": SIRET, "assign_siret": "1"})
     assert response.status_code == 400
     assert stored(app).identifier_type == "en_cours"
+
+
+def test_the_console_s_edit_of_a_structure_carries_what_was_typed(app, operator):
+    """The operators' « Corriger la structure » has one form, the switch's."""
+    mode, operator.htmx = operator.htmx, False
+    create_structure(operator, identifier_type="en_cours", identifier="")
+    operator.htmx = mode
+    url = f"/administration/structures/{stored(app).id}/modifier"
+    page = edit_page(operator, url)
+    assert switch_of(page)[0] == "structure-edit-form" and 'name="identifier"' not in page
+    shown = value_of(page, "seen")
+    switch_from(operator, url, {**DETAILS, "seen": shown, "label": "Atelier corrigé"})
+    page = edit_page(operator, url)
+    assert '<html lang="en">' in page and value_of(page, "label") == "Atelier corrigé"

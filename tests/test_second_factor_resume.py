@@ -210,3 +210,16 @@ def test_attack_another_site_cannot_fill_a_console_form(app, client, mailbox):
     second_step(client, code_at(secret, +1))
     page = full_page(client, url)
     assert "Saisi ailleurs" not in page and value_of(page, "label") == "Saisi ici"
+
+
+def test_a_form_whose_token_went_stale_comes_back_to_its_page_empty(app, client, mailbox):
+    """A sign-in in another tab renews the session's token: the form's is no
+    longer this session's, so nothing it holds can be told from a stranger's.
+    The second step still comes back to the page it was sent from."""
+    secret, url = operator_with_a_structure(app, client, mailbox)
+    forget_the_second_step(client)
+    stale = {**DETAILS, "label": "Atelier du quai", "csrf_token": "stale"}
+    response = sent_from(client, url, stale, token=False)
+    assert response.headers["Location"] == VERIFY and kept_rows(app) == []
+    assert led_to(client, second_step(client, code_at(secret, +1))) == url
+    assert value_of(full_page(client, url), "label") == DETAILS["label"]
