@@ -148,7 +148,24 @@ def test_attack_a_siret_sent_with_the_details_of_a_structure_that_has_one_change
     fields = {**DETAILS, "seen": shown, "identifier": "40483304800022", "assign_siret": "1"}
     response = client.submit(url, fields)
     assert response.status_code == 303
+    assert "Cette structure a déjà son identifiant" in text_of(client.get(response.headers["Location"]))
     assert stored(app).identifier == SIRET_NORMALISED
+
+
+def test_a_siret_sent_with_details_changed_after_another_tab_gave_one_saves_the_details(
+    app, any_client, mailbox
+):
+    """The page was shown before another tab recorded the SIRET: the details
+    typed are saved, and the page says which identifier it has."""
+    client = any_client
+    url = internal_structure(app, client, mailbox)
+    shown = value_of(edit_page(client, url), "seen")
+    assert client.submit(url.replace("/modifier", "/siret"), {"identifier": SIRET}).status_code in (200, 303)
+    typed = {**DETAILS, "seen": shown, "label": "Atelier", "identifier": "40483304800022"}
+    response = client.submit(url, typed)
+    page = answered(client, response)
+    assert "mises à jour" in page and "Cette structure a déjà son identifiant" in page
+    assert (stored(app).label, stored(app).identifier) == ("Atelier", SIRET_NORMALISED)
 
 
 def test_attack_another_site_cannot_send_a_siret_with_the_details(app, client, mailbox):

@@ -490,7 +490,7 @@ def _siret_form(structure: Structure) -> tuple[SiretForm, bool]:
     sent = request.method == "POST" and bool(
         request.form.get("identifier", "").strip() or ASSIGN_SIRET in request.form
     )
-    if sent and structure.kind.internal:
+    if sent:
         return SiretForm(structure=structure), True
     return SiretForm(formdata=None, structure=structure), False
 
@@ -516,14 +516,14 @@ def assign_siret(structure_id: int):
         return _not_the_manager(structure)
     if not structure.is_open:
         return _not_editable(structure.id)
-    if not structure.kind.internal:
-        return _siret_already_there(structure)
     return _assign(structure, SiretForm(structure=structure))
 
 
 def _assign(structure: Structure, siret: SiretForm):
     """The SIRET sent (alone, or after the details: ``edit``) recorded, or the
     edit page again with its error, at the edit page's own address."""
+    if not structure.kind.internal:  # a page shown before another tab gave it
+        return _siret_already_there(structure)
     if siret.validate():
         try:
             assigned = structures.assign_siret(structure, current_user, siret.identifier.data)
