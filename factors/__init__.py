@@ -136,15 +136,11 @@ def second_factor_gate(keep: Callable[[User], str | None] | None = None):
     return redirect(url_for("second_factor.verify_step"), 303)
 
 
-def second_factor_required(view=None, *, keep: Callable[[User], str | None] | None = None):
-    """For pages that need a second factor whatever the policy; ``keep``:
-    see ``second_factor_gate``."""
+def second_factor_required(view):
+    """For pages that need a second factor whatever the policy."""
 
-    def decorate(view):
-        @wraps(view)
-        def guarded(*args, **kwargs):
-            return second_factor_gate(keep) or view(*args, **kwargs)
+    @wraps(view)
+    def guarded(*args, **kwargs):
+        return second_factor_gate() or view(*args, **kwargs)
 
-        return guarded
-
-    return decorate(view) if view is not None else decorate
+    return guarded

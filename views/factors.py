@@ -344,7 +344,7 @@ def _resumed():
     """The second factor now enrolled: to the page a form was sent from when
     the enrolment was required (``_enrolment_gate``, the console's gate),
     which takes back what it held (drafts.resume); None when none waits."""
-    if not session.get(drafts.RESUME) or not factors.has_second_factor(_user()):
+    if not session.get(drafts.RESUME) or not factors.verified_in_session():
         return None
     with db.atomic():
         there = drafts.resume(_user())
