@@ -232,15 +232,24 @@ def take_carried(page: str, account_id: int | None = None) -> dict[str, str]:
 
 
 def keep_for_sign_in(page: str, fields: dict[str, str], account: User) -> None:
-    """Keep what a form held when it was sent after its session ended (never
-    a secret field: ``forms.typed_fields``), for ``account`` only, once it
-    signs in again in this browser (``carry_over_sign_in``). Apart from the
+    """Keep what a form held when it was sent after its session ended, or
+    before the session passed its second factor (never a secret field:
+    ``forms.typed_fields``), for ``account`` only, once it signs in again in
+    this browser (``carry_over_sign_in``) or enrols its factor (``resume``). Apart from the
     language switch's record: switching language on the sign-in page
     carries that page's own form, and must not lose this one."""
     data = _typed(fields)
     data.update({PAGE: page, FOR: account.id})
     Draft.keep(_browser_key(RESUME, create=True), json.dumps(data), SIGN_IN_AGAIN, account)
     session[RESUME] = True
+
+
+def forget_kept_for_sign_in() -> None:
+    """Signing out: what this browser kept for a sign-in (``keep_for_sign_in``) is dropped."""
+    if session.pop(RESUME, None):
+        key, _ = _browser_record(RESUME)
+        if key:
+            Draft.drop(key)
 
 
 def carry_over_sign_in(user: User) -> Callable[[], None]:
@@ -250,13 +259,37 @@ def carry_over_sign_in(user: User) -> Callable[[], None]:
     session by the function returned, to call once it has started: the page
     it was sent from takes it back (``take_carried``). What was kept for
     another account is dropped."""
-    if not session.get(RESUME):
+    resumed = _resumed(user)
+    if resumed is None:
         return lambda: None
+    page, fields = resumed
+    return lambda: carry(page, fields, user, for_account=user.id)
+
+
+def resume(user: User) -> str | None:
+    """The second factor enrolled in this session (no new sign-in): what
+    this browser sent for ``user`` meanwhile (``keep_for_sign_in``),
+    ``carry``-ied for the page it was sent from, which is returned; None
+    when nothing waits for this account."""
+    resumed = _resumed(user)
+    if resumed is None:
+        return None
+    page, fields = resumed
+    carry(page, fields, user, for_account=user.id)
+    return page
+
+
+def _resumed(user: User) -> tuple[str, dict[str, str]] | None:
+    """This browser's record kept for a sign-in (``keep_for_sign_in``),
+    taken once: its page and fields if it is ``user``'s, else None (what was
+    kept for another account is dropped)."""
+    if not session.get(RESUME):
+        return None
+    session.pop(RESUME, None)
     key, data = _browser_record(RESUME)
     if not data:
-        return lambda: None
+        return None
     Draft.drop(key)
     if data.get(FOR) != user.id or not isinstance(page := data.get(PAGE), str):
-        return lambda: None
-    fields = {name: value for name, value in data.items() if isinstance(value, str) and name != PAGE}
-    return lambda: carry(page, fields, user, for_account=user.id)
+        return None
+    return page, {name: value for name, value in data.items() if isinstance(value, str) and name != PAGE}

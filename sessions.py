@@ -101,10 +101,12 @@ def ended_account() -> User | None:
 
 
 def end() -> None:
-    """« Se déconnecter »: this session only."""
+    """« Se déconnecter »: this session only; what it kept of a form sent
+    before its second factor is forgotten with it (a shared computer)."""
     for attempt in database.attempts():
         with attempt:
             UserSession.close(session.get(KEY))
+            drafts.forget_kept_for_sign_in()
     logout_user()
     _clear(keep_token=True)
 
@@ -114,6 +116,7 @@ def end_everywhere(user: User) -> None:
     for attempt in database.attempts():
         with attempt:
             user.sign_out_everywhere()
+            drafts.forget_kept_for_sign_in()
     logout_user()
     _clear(keep_token=True)
 

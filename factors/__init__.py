@@ -11,6 +11,7 @@ step)."""
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from functools import wraps
 
 from flask import current_app, redirect, request, session, url_for
@@ -112,23 +113,27 @@ def mark_verified() -> None:
     session[VERIFIED_KEY] = int(time.time())
 
 
-def second_factor_gate():
+def second_factor_gate(keep: Callable[[User], str | None] | None = None):
     """None when the signed-in account has passed a second factor in this
     session; else the answer that leads there: enrolment for an account
     without one, the second step for a session that has not passed it (signed
     in before enrolling elsewhere, or on a trusted device), which then comes
-    back to this page."""
+    back to this page. A form sent (not a GET) is handed to ``keep``
+    (views.kept_until_verified), which keeps what it held for the account and
+    names the page it was sent from: the second step comes back there."""
     if not current_user.is_authenticated:
         return current_app.login_manager.unauthorized()
     user = current_user._get_current_object()
+    if has_second_factor(user) and verified_in_session():
+        return None
+    sent_from = keep(user) if keep is not None and request.method != "GET" else None
     if not has_second_factor(user):
         return redirect(url_for("factors.show"), 303)
-    if not verified_in_session():
-        from factors import verify  # noqa: PLC0415 - verify imports this module
+    from factors import verify  # noqa: PLC0415 - verify imports this module
 
-        verify.begin(user, request.full_path.rstrip("?") if request.method == "GET" else None, password=False)
-        return redirect(url_for("second_factor.verify_step"), 303)
-    return None
+    back = request.full_path.rstrip("?") if request.method == "GET" else sent_from
+    verify.begin(user, back, password=False)
+    return redirect(url_for("second_factor.verify_step"), 303)
 
 
 def second_factor_required(view):

@@ -32,6 +32,7 @@ from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
+from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 from werkzeug.routing import IntegerConverter, RequestRedirect
 from werkzeug.urls import iri_to_uri
@@ -43,6 +44,7 @@ import drafts
 import i18n
 import sessions
 import signing
+from extensions import csrf
 from forms import typed_fields, typed_names
 from security import keeping_allowed
 
@@ -218,6 +220,48 @@ def _kept_for_the_account(there: str) -> bool:
     for attempt in database.attempts():
         with attempt:
             drafts.keep_for_sign_in(there, fields, account)
+    return True
+
+
+def kept_until_verified(account: User) -> str | None:
+    """A form sent while the session owes its second factor (the second
+    step, or enrolment first: factors.second_factor_gate, views.factors):
+    the page it was sent from, a page a GET shows, to come back to once that
+    is done; and what it held, but its secrets, kept for that page, for this
+    account in this browser only (drafts.keep_for_sign_in), which the page
+    takes back once the second step signs in afresh (drafts.carry_over_sign_in)
+    or the enrolment is done (drafts.resume). Only a form of this session,
+    with its CSRF token (the console's gate runs before Flask-WTF's check):
+    another site cannot fill the page. Bounded as for a session that ended."""
+    if request.method in ("GET", "HEAD", "OPTIONS"):
+        return None
+    there = page_to_show(current_page_path(), referrer_path())
+    if there is None:
+        return None
+    fields = typed_fields(request.form)
+    if not any(value.strip() and name in typed_names() for name, value in fields.items()):
+        return there
+    if not _sent_by_this_session() or not keeping_allowed("DRAFT", f"account:{account.id}"):
+        return there
+    for attempt in database.attempts():
+        with attempt:
+            drafts.keep_for_sign_in(there, fields, account)
+    flash(str(KEPT_UNTIL_VERIFIED), "info")
+    return there
+
+
+KEPT_UNTIL_VERIFIED = _l(
+    "Ce que vous avez saisi est conservé : il vous attend sur la page une fois la vérification "
+    "en deux étapes faite."
+)
+
+
+def _sent_by_this_session() -> bool:
+    """The request carries this session's CSRF token, as Flask-WTF checks it."""
+    try:
+        csrf.protect()
+    except CSRFError:
+        return False
     return True
 
 

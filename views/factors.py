@@ -10,12 +10,14 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 
+import database
+import drafts
 import factors
 from factors import email_code, manage, passkeys, recovery, shown_codes, totp
 from forms.second_factor import CODE_LABELS, CODE_SPENT, CodeForm, ConfirmForm, PasskeyForm, ReauthForm
 from models import SecondFactor, User
 from security import limits
-from views import advance, full_redirect, page, renders
+from views import advance, full_redirect, kept_until_verified, page, renders
 
 bp = Blueprint("factors", __name__, url_prefix="/mon-compte/verification-en-deux-etapes")
 
@@ -85,6 +87,9 @@ def _enrolment_gate():
         return None
     if not factors.needs_enrolment(_user()):
         return None
+    # A form sent (« Mon compte » from a page opened before a factor became
+    # required): what it held waits on its page until the enrolment is done.
+    kept_until_verified(_user())
     # A page, a form sent without htmx (303: never a bare 204, which would
     # leave the browser where it was without a word), or under htmx the
     # whole page.
@@ -290,9 +295,10 @@ def remove(factor_id: int):
 
 def _codes_or_show(codes: list[str]):
     """New recovery codes go to « Vos codes de secours », which shows them
-    until they are noted (factors/shown_codes.py); none: the list."""
+    until they are noted (factors/shown_codes.py); none: the list, or the
+    page of a form sent before the enrolment (``_resumed``)."""
     if not codes:
-        return advance(".show")
+        return _resumed() or advance(".show")
     shown_codes.keep(_user(), codes, in_flow=session.pop(factors.FLOW_KEY, False))
     return advance(".recovery_codes")
 
@@ -325,10 +331,26 @@ def recovery_codes_step():
 @bp.post("/codes-de-secours/conserves")
 @login_required
 def codes_noted():
-    """« J'ai conservé mes codes »: they are no longer shown."""
-    if shown_codes.forget():
+    """« J'ai conservé mes codes »: they are no longer shown; then the page
+    of a form sent before the enrolment, if one waits (``_resumed``)."""
+    in_sign_up = shown_codes.forget()
+    if (resumed := _resumed()) is not None:
+        return resumed
+    if in_sign_up:
         return advance("structure.choose")  # step 4b done: step 5
     return advance(".show")
+
+
+def _resumed():
+    """The second factor now enrolled: to the page a form was sent from when
+    the enrolment was required (``_enrolment_gate``, the console's gate),
+    which takes back what it held (drafts.resume); None when none waits."""
+    if not session.get(drafts.RESUME) or not factors.verified_in_session():
+        return None
+    for attempt in database.attempts():
+        with attempt:
+            there = drafts.resume(_user())
+    return full_redirect(there) if there is not None else None
 
 
 @renders("factors.show")

@@ -465,19 +465,42 @@ def edit(structure_id: int):
     if not structure.is_open:
         return _not_editable(structure.id)
     form = StructureEditForm(structure=structure)
-    siret = SiretForm(formdata=None, structure=structure)
+    siret, siret_sent = _siret_form(structure)
     if not form.is_submitted():
         return page("structure/edit.html", form=form, siret=siret, structure=structure)
     if not form.validate():
         return invalid("structure/edit.html", form=form, siret=siret, structure=structure)
-    try:
-        structures.update(structure, current_user, form.details())
-    except structures.NotManager:  # handed over meanwhile, by a request sent at the same time
-        return _not_the_manager(structure)
-    except structures.Closed:  # disabled while the form was being filled in
-        return _not_editable(structure.id)
-    flash(_("Les informations de la structure ont été mises à jour."), "success")
+    # A SIRET sent from details left as they are (Enter in its field): the SIRET alone.
+    if not siret_sent or form.details() != form.stored_details():
+        try:
+            structures.update(structure, current_user, form.details())
+        except structures.NotManager:  # handed over meanwhile, by a request sent at the same time
+            return _not_the_manager(structure)
+        except structures.Closed:  # disabled while the form was being filled in
+            return _not_editable(structure.id)
+        flash(_("Les informations de la structure ont été mises à jour."), "success")
+    if siret_sent:
+        return _assign(structure, siret)
     return advance(".detail", structure_id=structure.id)
+
+
+# The SIRET's field and button belong to the edit form (templates/structure/
+# edit.html): the language switch, the form's button without JavaScript,
+# carries both, and either button, or Enter in any field, sends the details
+# and the SIRET together: the details are saved, then the SIRET, when one was
+# typed or its button pressed. Nothing typed in one is lost by the other.
+ASSIGN_SIRET = "assign_siret"
+
+
+def _siret_form(structure: Structure) -> tuple[SiretForm, bool]:
+    """The SIRET form, and whether it was sent with the details: then read
+    from the request, else as the page shows it."""
+    sent = request.method == "POST" and bool(
+        request.form.get("identifier", "").strip() or ASSIGN_SIRET in request.form
+    )
+    if sent:
+        return SiretForm(structure=structure), True
+    return SiretForm(formdata=None, structure=structure), False
 
 
 def _siret_already_there(structure: Structure):
@@ -494,16 +517,21 @@ def _siret_already_there(structure: Structure):
 @bp.post("/<id:structure_id>/siret")
 @login_required
 def assign_siret(structure_id: int):
-    """A structure first numbered by the portal receives its SIRET."""
+    """A structure first numbered by the portal receives its SIRET, sent
+    alone (a page shown before its field joined the edit form)."""
     structure, membership = _member_structure(structure_id)
     if membership.role != Membership.MANAGER:
         return _not_the_manager(structure)
     if not structure.is_open:
         return _not_editable(structure.id)
-    if not structure.kind.internal:
+    return _assign(structure, SiretForm(structure=structure))
+
+
+def _assign(structure: Structure, siret: SiretForm):
+    """The SIRET sent (alone, or after the details: ``edit``) recorded, or the
+    edit page again with its error, at the edit page's own address."""
+    if not structure.kind.internal:  # a page shown before another tab gave it
         return _siret_already_there(structure)
-    form = StructureEditForm(formdata=None, structure=structure)
-    siret = SiretForm(structure=structure)
     if siret.validate():
         try:
             assigned = structures.assign_siret(structure, current_user, siret.identifier.data)
@@ -521,6 +549,7 @@ def assign_siret(structure_id: int):
                 "success",
             )
             return advance(".detail", structure_id=structure.id)
+    form = StructureEditForm(formdata=None, structure=structure)
     shown_at(url_for("structure.edit", structure_id=structure.id))
     return invalid("structure/edit.html", form=form, siret=siret, structure=structure)
 

@@ -265,9 +265,17 @@
     return !((field.type === "checkbox" || field.type === "radio") && field.required);
   }
 
+  // A form's fields, those it holds and those outside it that name it
+  // (``form="…"``: a structure's SIRET, part of its edit form).
+  function fieldsOfForms(main) {
+    return Array.prototype.filter.call(main.querySelectorAll("[name]"), function (field) {
+      return Boolean(field.form);
+    });
+  }
+
   function carriedFields(main) {
     var fields = [];
-    main.querySelectorAll("form [name]").forEach(function (field) {
+    fieldsOfForms(main).forEach(function (field) {
       if (!carried(field)) return;
       var checkable = field.type === "checkbox" || field.type === "radio";
       fields.push([field.name, field.type, checkable ? field.checked : field.value, field.value]);
@@ -310,7 +318,7 @@
     kept.fields.forEach(function (entry) {
       if (!Array.isArray(entry)) return;
       var name = entry[0], type = entry[1], value = entry[2], own = entry[3];
-      main.querySelectorAll("form [name]").forEach(function (field) {
+      fieldsOfForms(main).forEach(function (field) {
         // The page decides what may be carried, not what the tab holds.
         if (field.name === name && field.type === type && carried(field)) putBack(field, type, value, own);
       });

@@ -21,7 +21,7 @@ import sessions
 from forms.admin import ActionForm, DeleteAccountForm, SearchForm
 from models import Membership, User
 from security import limit
-from views import advance, full_redirect, invalid, page, renders
+from views import advance, full_redirect, invalid, kept_until_verified, page, renders
 
 bp = Blueprint("admin", __name__, url_prefix="/administration")
 
@@ -36,11 +36,13 @@ def require_operator():
     """The one gate of « Administration »: to anyone who is not a signed-in
     operator, the request is one that no route answers (see _as_no_route);
     to an operator, whatever FLASK_TWO_FACTOR_POLICY says, a second factor
-    passed in this session (else enrolment or the second step)."""
+    passed in this session (else enrolment or the second step, after which
+    a form sent meanwhile comes back filled on its page)."""
     if not (current_user.is_authenticated and current_user.is_operator):
         _as_no_route()
         return None
-    return factors.second_factor_gate()
+    # A console form sent meanwhile: what it held waits on its page (views.kept_until_verified).
+    return factors.second_factor_gate(keep=kept_until_verified)
 
 
 def _as_no_route() -> None:
