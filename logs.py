@@ -82,15 +82,28 @@ class _OurHandler(logging.StreamHandler):
         pass
 
 
+# Flask-Limiter says at INFO each refusal with the limit's key (a client
+# address, an account, an e-mail address's key): only its warnings and errors
+# are written. Its logger stays at INFO for metrics.LimiterStorageWatch.
+QUIETER = {"flask-limiter": logging.WARNING}
+
+
 def configure(json_lines: bool, names=(LOGGER, "flask-limiter"), level: int = logging.INFO) -> None:
     """Send the records of these loggers (the portal's, Flask-Limiter's) to
     stderr, as JSON lines or plain text."""
-    handler = _OurHandler()
-    if json_lines:
-        handler.setFormatter(JsonFormatter())
-    else:
-        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    formatter = (
+        JsonFormatter()
+        if json_lines
+        else logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
+    )
+    handlers: dict[int, _OurHandler] = {}
     for name in names:
+        handler_level = QUIETER.get(name, logging.NOTSET)
+        handler = handlers.get(handler_level)
+        if handler is None:
+            handler = handlers[handler_level] = _OurHandler()
+            handler.setLevel(handler_level)
+            handler.setFormatter(formatter)
         logger = logging.getLogger(name)
         for old in [h for h in logger.handlers if isinstance(h, _OurHandler)]:
             logger.removeHandler(old)
