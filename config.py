@@ -360,8 +360,9 @@ def _check_secrets(app: Flask) -> None:
 
 TRUE_WORDS = frozenset({"true", "1", "yes", "on"})
 FALSE_WORDS = frozenset({"false", "0", "no", "off"})
-# Booleans of Flask, Flask-Mail and this portal that have no default above.
-OTHER_BOOLEANS = ("MAIL_USE_TLS", "MAIL_USE_SSL", "MAIL_SUPPRESS_SEND", "LOG_REQUESTS")
+# Booleans of Flask, Flask-Mail and this portal that have no default above
+# (DEBUG: FLASK_DEBUG=no would be a true text, development mode).
+OTHER_BOOLEANS = ("DEBUG", "MAIL_USE_TLS", "MAIL_USE_SSL", "MAIL_SUPPRESS_SEND", "LOG_REQUESTS")
 # Numbers Flask reads as « no limit » when None.
 NULLABLE_NUMBERS = frozenset({"MAX_CONTENT_LENGTH", "MAX_FORM_MEMORY_SIZE", "MAX_FORM_PARTS"})
 OTHER_INTEGERS = ("MAIL_PORT",)
@@ -399,7 +400,7 @@ def _check_booleans(app: Flask, problems: list) -> None:
         if key not in app.config:
             continue
         value = app.config[key]
-        if isinstance(value, bool):
+        if isinstance(value, bool) or (value is None and key == "DEBUG"):
             continue
         word = str(value).strip().lower() if isinstance(value, str | int) else None
         if word in TRUE_WORDS:

@@ -70,6 +70,16 @@ def test_attack_a_false_written_otherwise_is_false(tmp_path, monkeypatch, key, w
     assert app.config[key] is False
 
 
+@pytest.mark.parametrize("word", ["no", "off", "No"])
+def test_attack_debug_no_is_not_development(tmp_path, monkeypatch, word):
+    """FLASK_DEBUG=no was a true text: development mode, a random secret, the mail page open."""
+    clean_environment(monkeypatch)
+    monkeypatch.setenv("FLASK_DEBUG", word)
+    monkeypatch.setenv("FLASK_SECRET_KEY", "s")
+    with pytest.raises(config.SettingError, match="must be set outside development"):
+        create_app({"DATABASE_URL": f"sqlite:///{tmp_path / 'd.db'}"})
+
+
 @pytest.mark.parametrize("word", ["True", "TRUE", "yes", "On", "1"])
 def test_a_true_written_otherwise_is_true(tmp_path, monkeypatch, word):
     app = started(tmp_path, monkeypatch, STRUCTURE_MODERATION=word, LOG_JSON=word)
