@@ -421,10 +421,11 @@ def _check_numbers(app: Flask, problems: list) -> None:
         value, default = app.config[key], DEFAULTS.get(key, 0)
         if value is None and key in NULLABLE_NUMBERS:
             continue
+        fractions = isinstance(default, float) or key.endswith("_TIMEOUT")  # seconds: 0.5 is one
         if isinstance(value, str):
             with contextlib.suppress(ValueError):
-                value = float(value) if isinstance(default, float) else int(value.strip())
-        kinds = (int, float) if isinstance(default, float) else (int,)
+                value = float(value) if fractions else int(value.strip())
+        kinds = (int, float) if fractions else (int,)
         if isinstance(value, bool) or not isinstance(value, kinds) or not 0 <= value < math.inf:
             message = f"a number (0 or more) is expected, not {app.config[key]!r}."
             _refuse(app, problems, key, message, default)

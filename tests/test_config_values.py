@@ -113,6 +113,7 @@ def test_attack_a_text_where_a_number_is_expected_stops_the_start(tmp_path, monk
 
 def test_numbers_start(tmp_path, monkeypatch):
     app = started(tmp_path, monkeypatch, TRUSTED_PROXIES="1", SIRENE_API_TIMEOUT="1.5", MAIL_PORT="587")
+    assert started(tmp_path, monkeypatch, MAIL_TIMEOUT="0.5").config["MAIL_TIMEOUT"] == 0.5
     assert (app.config["TRUSTED_PROXIES"], app.config["SIRENE_API_TIMEOUT"], app.config["MAIL_PORT"]) == (
         1,
         1.5,
