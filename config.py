@@ -4,6 +4,9 @@ not given explicitly. Explicit settings always win."""
 
 from __future__ import annotations
 
+import contextlib
+import ipaddress
+import math
 import os
 import secrets
 from urllib.parse import unquote, urlsplit
@@ -258,6 +261,10 @@ def load(app: Flask, config: dict | None) -> None:
     for key in STRING_KEYS:
         if app.config.get(key) is not None:
             app.config[key] = _raw(key, app.config[key])
+    # Every wrong value is reported (the first one stops the start) and
+    # replaced by a harmless one, so that ``flask --help`` still loads the app.
+    problems: list[SettingError] = []
+    _check_booleans(app, problems)
 
     if app.testing:
         for key, value in TESTING_DEFAULTS.items():
@@ -269,12 +276,20 @@ def load(app: Flask, config: dict | None) -> None:
                 app.config[key] = value
 
     app.config.setdefault("DATABASE_URL", f"sqlite:///{os.path.join(app.instance_path, 'portail.db')}")
+    for check in CHECKS:
+        check(app, problems)
     # Without a mail server, mail stays in the outbox: printed on the console
     # and listed on a development page.
     app.config["MAIL_DELIVERY"] = bool(app.config.get("MAIL_SERVER"))
     app.config.setdefault("DEV_OUTBOX_PAGE", is_development(app) and not app.config["MAIL_DELIVERY"])
-    _check_secrets(app)
-    _check_texts(app)
+    for check in (_check_secrets, _check_texts):
+        try:
+            check(app)
+        except SettingError as error:
+            problems.append(error)
+    _check_secret_length(app, problems)
+    if problems:
+        raise problems[0]
 
 
 def _raw(key: str, parsed) -> str:
@@ -340,3 +355,219 @@ def _check_secrets(app: Flask) -> None:
             "FLASK_EXTERNAL_BASE_URL (e.g. https://portail.example.fr) or FLASK_TRUSTED_HOSTS "
             "must be set outside development: links in mails are built from it."
         )
+
+
+# -- the values' kinds ---------------------------------------------------------------------
+# from_prefixed_env() keeps a value that is not JSON as text: « False », « no »
+# or « off » would be a true string, « 20 par minute » a limit Flask-Limiter
+# skips (every request let through). Each is checked here, at start.
+
+TRUE_WORDS = frozenset({"true", "1", "yes", "on"})
+FALSE_WORDS = frozenset({"false", "0", "no", "off"})
+# Booleans of Flask, Flask-Mail and this portal that have no default above
+# (DEBUG: FLASK_DEBUG=no would be a true text, development mode).
+OTHER_BOOLEANS = ("DEBUG", "MAIL_USE_TLS", "MAIL_USE_SSL", "MAIL_SUPPRESS_SEND", "LOG_REQUESTS")
+# Numbers Flask reads as « no limit » when None.
+NULLABLE_NUMBERS = frozenset({"MAX_CONTENT_LENGTH", "MAX_FORM_MEMORY_SIZE", "MAX_FORM_PARTS"})
+OTHER_INTEGERS = ("MAIL_PORT",)
+# Limits in the limits' notation that are not one of the portal's RATELIMIT_* above.
+NOT_LIMITS = frozenset({"RATELIMIT_STORAGE_URI", "RATELIMIT_STRATEGY"})
+LIBRARY_LIMITS = ("RATELIMIT_DEFAULT", "RATELIMIT_APPLICATION")
+DATABASE_SCHEMES = ("sqlite", "postgres", "postgresql")
+# Cookies whose name prefix browsers enforce: without Secure they are dropped.
+COOKIES = (
+    ("SESSION_COOKIE_NAME", "SESSION_COOKIE_SECURE", "session"),
+    ("REMEMBER_COOKIE_NAME", "REMEMBER_COOKIE_SECURE", "remember_token"),
+    ("DEVICE_COOKIE_NAME", "DEVICE_COOKIE_SECURE", "device"),
+)
+SECRET_KEY_MIN_LENGTH = 32
+
+
+def _refuse(app: Flask, problems: list, key: str, message: str, fallback) -> None:
+    problems.append(SettingError(f"FLASK_{key}: {message}"))
+    app.config[key] = fallback
+
+
+def _boolean_keys() -> list[str]:
+    keys = {
+        key
+        for defaults in (Flask.default_config, DEFAULTS, PRODUCTION_DEFAULTS, TESTING_DEFAULTS)
+        for key, value in defaults.items()
+        if isinstance(value, bool)
+    }
+    return sorted(keys | set(OTHER_BOOLEANS))
+
+
+def _check_booleans(app: Flask, problems: list) -> None:
+    """true/false in any case, 1/0, yes/no, on/off: a real bool, or the start stops."""
+    for key in _boolean_keys():
+        if key not in app.config:
+            continue
+        value = app.config[key]
+        if isinstance(value, bool) or (value is None and key == "DEBUG"):
+            continue
+        word = str(value).strip().lower() if isinstance(value, str | int) else None
+        if word in TRUE_WORDS:
+            app.config[key] = True
+        elif word in FALSE_WORDS:
+            app.config[key] = False
+        else:
+            fallback = DEFAULTS.get(key, Flask.default_config.get(key, False))
+            _refuse(app, problems, key, f"true or false expected, not {value!r}.", bool(fallback))
+
+
+def _check_numbers(app: Flask, problems: list) -> None:
+    """A text where a number is expected stops the start (not a 500 later)."""
+    keys = [key for key, value in DEFAULTS.items() if isinstance(value, int | float)]
+    for key in [*keys, *OTHER_INTEGERS]:
+        if key not in app.config or isinstance(DEFAULTS.get(key), bool):
+            continue
+        value, default = app.config[key], DEFAULTS.get(key, 0)
+        if value is None and key in NULLABLE_NUMBERS:
+            continue
+        fractions = isinstance(default, float) or key.endswith("_TIMEOUT")  # seconds: 0.5 is one
+        if isinstance(value, str):
+            with contextlib.suppress(ValueError):
+                value = float(value) if fractions else int(value.strip())
+        kinds = (int, float) if fractions else (int,)
+        if isinstance(value, bool) or not isinstance(value, kinds) or not 0 <= value < math.inf:
+            message = f"a number (0 or more) is expected, not {app.config[key]!r}."
+            _refuse(app, problems, key, message, default)
+        else:
+            app.config[key] = value
+
+
+def _check_limits(app: Flask, problems: list) -> None:
+    """Each limit in the limits' notation (« 20 per minute; 200 per day »), a
+    strategy the library knows."""
+    from limits import parse_many
+    from limits.strategies import STRATEGIES
+
+    keys = [key for key in DEFAULTS if key.startswith("RATELIMIT_") and isinstance(DEFAULTS[key], str)]
+    for key in [*keys, *LIBRARY_LIMITS]:
+        value = app.config.get(key)
+        if key in NOT_LIMITS or (key not in DEFAULTS and value is None):
+            continue
+        try:
+            valid = isinstance(value, str) and bool(parse_many(value))
+        except ValueError:
+            valid = False
+        if not valid:
+            message = f"a limit such as « 20 per minute; 200 per day » is expected, not {value!r}."
+            _refuse(app, problems, key, message, DEFAULTS.get(key))
+    strategy = app.config.get("RATELIMIT_STRATEGY")
+    if strategy not in STRATEGIES:
+        message = f"one of {', '.join(sorted(STRATEGIES))} is expected, not {strategy!r}."
+        _refuse(app, problems, "RATELIMIT_STRATEGY", message, DEFAULTS["RATELIMIT_STRATEGY"])
+
+
+def _check_password_profile(app: Flask, problems: list) -> None:
+    import passwords
+
+    names = passwords.profile_names(testing=app.testing)
+    if app.config.get("PASSWORD_HASH_PROFILE") not in names:
+        _refuse(
+            app, problems, "PASSWORD_HASH_PROFILE",
+            f"one of {', '.join(names)} is expected, not {app.config.get('PASSWORD_HASH_PROFILE')!r}.",
+            DEFAULTS["PASSWORD_HASH_PROFILE"],
+        )  # fmt: skip
+
+
+def _check_base_url(app: Flask, problems: list) -> None:
+    """http(s)://host[:port][/path]: mail links and the passkeys' relying
+    party come from it. HTTPS outside development, unless the cookies are set
+    for plain HTTP (README: FLASK_SESSION_COOKIE_SECURE=false)."""
+    base = app.config.get("EXTERNAL_BASE_URL")
+    if not base:
+        return
+    example = "such as https://portail.example.fr is expected"
+    try:
+        parts = urlsplit(base)
+        port_ok = parts.port is None or parts.port > 0
+    except ValueError:
+        parts, port_ok = None, False
+    if (
+        parts is None
+        or not port_ok
+        or parts.scheme not in ("http", "https")
+        or not parts.hostname
+        or parts.username is not None
+        or parts.query
+        or parts.fragment
+        or base != base.strip()
+    ):
+        _refuse(app, problems, "EXTERNAL_BASE_URL", f"a URL {example} (no query), not {base!r}.", None)
+    elif parts.scheme == "http" and not is_development(app) and app.config.get("SESSION_COOKIE_SECURE"):
+        _refuse(
+            app, problems, "EXTERNAL_BASE_URL",
+            f"https:// is expected outside development, not {base!r} (behind plain HTTP, set "
+            "FLASK_SESSION_COOKIE_SECURE=false and FLASK_SESSION_COOKIE_NAME=session too).",
+            None,
+        )  # fmt: skip
+
+
+def _check_cookies(app: Flask, problems: list) -> None:
+    """Browsers drop a __Host- or __Secure- cookie that is not Secure: every
+    form would then fail its CSRF check."""
+    for name_key, secure_key, plain in COOKIES:
+        name = str(app.config.get(name_key) or "")
+        if name.lower().startswith(("__host-", "__secure-")) and not app.config.get(secure_key):
+            _refuse(
+                app, problems, secure_key,
+                f"false, but the cookie is named {name}, which browsers drop without Secure: "
+                f"set FLASK_{name_key}={plain} too (plain HTTP).",
+                False,
+            )  # fmt: skip
+            app.config[name_key] = plain
+
+
+def _check_networks(app: Flask, problems: list) -> None:
+    networks = app.config.get("METRICS_ALLOWED_NETWORKS")
+    if networks is None:
+        return
+    try:
+        if not isinstance(networks, list | tuple) or not all(isinstance(item, str) for item in networks):
+            raise ValueError("not a list of texts")
+        for network in networks:
+            ipaddress.ip_network(network, strict=False)
+    except ValueError as error:
+        _refuse(
+            app, problems, "METRICS_ALLOWED_NETWORKS",
+            f'a JSON list of networks such as ["10.0.0.0/8"] is expected, not {networks!r} ({error}).',
+            DEFAULTS["METRICS_ALLOWED_NETWORKS"],
+        )  # fmt: skip
+
+
+def _check_database_url(app: Flask, problems: list) -> None:
+    url = app.config.get("DATABASE_URL")
+    scheme = str(url).partition("://")[0].removesuffix("+pool") if isinstance(url, str) else ""
+    if scheme not in DATABASE_SCHEMES or "://" not in url:
+        _refuse(
+            app, problems, "DATABASE_URL",
+            # The scheme only: the rest may hold a password.
+            "a sqlite:///path.db or postgresql://user:password@host/name URL is expected, "
+            f"not a {scheme or 'schemeless'!r} one.",
+            "sqlite:///:memory:",
+        )  # fmt: skip
+
+
+def _check_secret_length(app: Flask, problems: list) -> None:
+    key = app.config.get("SECRET_KEY")
+    if key and not is_development(app) and len(str(key)) < SECRET_KEY_MIN_LENGTH:
+        problems.append(
+            SettingError(
+                f"FLASK_SECRET_KEY is too short ({len(str(key))} characters, {SECRET_KEY_MIN_LENGTH} "
+                'at least outside development): python3 -c "import secrets; print(secrets.token_hex(32))"'
+            )
+        )
+
+
+CHECKS = (
+    _check_numbers,
+    _check_limits,
+    _check_password_profile,
+    _check_base_url,
+    _check_cookies,
+    _check_networks,
+    _check_database_url,
+)

@@ -68,7 +68,9 @@ def open_database(url: str, lock_timeout_ms: int = 0):
     if pool:
         pool["stale_timeout"] = 300  # a connection idle for 5 minutes is replaced, not reused
     if lock_timeout_ms:
-        pool["options"] = f"-c lock_timeout={int(lock_timeout_ms)}"
+        # Added to the URL's own options (a search_path...), which a keyword would replace.
+        given = parse(url).get("options")
+        pool["options"] = " ".join(filter(None, [given, f"-c lock_timeout={int(lock_timeout_ms)}"]))
     # A password (or user) with @ : / % in it is written %XX in the URL, as
     # for pg_dump (backup.py): Peewee passes it on still encoded unless told.
     return connect(url, unquote_password=True, unquote_user=True, **pool)

@@ -19,7 +19,8 @@ Every value can be changed with gunicorn's own flags or GUNICORN_CMD_ARGS.
   status, duration, account id; JSON with FLASK_LOG_JSON=true), so gunicorn's
   access log is off unless GUNICORN_ACCESS_LOG names a file or ``-``; its
   format then drops the query string and redacts token path segments too
-  (logs.redact through RedactingLogger).
+  (logs.redact through RedactingLogger), and percent-encodes control
+  characters in every atom (logs.printable).
 """
 
 from __future__ import annotations
@@ -58,7 +59,9 @@ access_log_format = '%(h)s "%(m)s %(U)s %(H)s" %(s)s %(B)s %(M)sms "%(f)s" "%(a)
 
 class RedactingLogger(Logger):
     """gunicorn's logger, with token-like path segments and query strings
-    removed from every atom of the access log that could carry them."""
+    removed from every atom of the access log that could carry them, and
+    control characters percent-encoded in all (a %0A in a path, decoded,
+    would start a forged line)."""
 
     def atoms(self, resp, req, environ, request_time):
         atoms = super().atoms(resp, req, environ, request_time)
@@ -68,7 +71,8 @@ class RedactingLogger(Logger):
             logs.redact(part) if index == 1 else part for index, part in enumerate(atoms["r"].split(" "))
         )
         atoms["f"] = logs.redact_url(atoms.get("f"))
-        return atoms
+        printable = logs.printable
+        return {name: printable(value) if isinstance(value, str) else value for name, value in atoms.items()}
 
 
 logger_class = RedactingLogger

@@ -15,6 +15,7 @@ import sys
 import time
 import uuid
 from datetime import UTC, datetime
+from urllib.parse import quote
 
 REDACTED = "[redacted]"
 # A path segment that looks like a secret token: 20 URL-safe characters or more
@@ -29,12 +30,24 @@ REQUEST_LOGGER = "portail.request"
 _REQUEST_LOG = logging.getLogger(REQUEST_LOGGER)
 
 
+# Control characters (a line feed, an escape sequence...) and Unicode's line
+# separators: a client writes them in a path as %0A, Werkzeug decodes them.
+CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def printable(text: str) -> str:
+    """``text`` with its control characters percent-encoded (a line feed as
+    %0A): a client-supplied value never starts a line of its own in a log."""
+    return CONTROL.sub(lambda match: quote(match.group(), safe=""), text)
+
+
 def redact(path: str | None) -> str:
-    """The path without its query string and with token-like segments replaced."""
+    """The path without its query string, with token-like segments replaced
+    and control characters percent-encoded."""
     if not path:
         return path or ""
     path = path.split("?", 1)[0]
-    return TOKEN_SEGMENT.sub(REDACTED, path)
+    return printable(TOKEN_SEGMENT.sub(REDACTED, path))
 
 
 def redact_url(url: str | None) -> str:
@@ -69,6 +82,14 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(entry, ensure_ascii=False, default=str)
 
 
+class PlainFormatter(logging.Formatter):
+    """One line per record: control characters in the message are
+    percent-encoded (a traceback, added after it, keeps its lines)."""
+
+    def formatMessage(self, record: logging.LogRecord) -> str:  # noqa: N802 - logging's name
+        return printable(super().formatMessage(record))
+
+
 class _OurHandler(logging.StreamHandler):
     """The handler this module installs (replaced, never stacked, when the
     factory runs again); writes to whatever sys.stderr is at the time."""
@@ -82,15 +103,26 @@ class _OurHandler(logging.StreamHandler):
         pass
 
 
+# Flask-Limiter says at INFO each refusal with the limit's key (a client
+# address, an account, an e-mail address's key): only its warnings and errors
+# are written. Its logger stays at INFO for metrics.LimiterStorageWatch.
+QUIETER = {"flask-limiter": logging.WARNING}
+
+
 def configure(json_lines: bool, names=(LOGGER, "flask-limiter"), level: int = logging.INFO) -> None:
     """Send the records of these loggers (the portal's, Flask-Limiter's) to
     stderr, as JSON lines or plain text."""
-    handler = _OurHandler()
-    if json_lines:
-        handler.setFormatter(JsonFormatter())
-    else:
-        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    formatter = (
+        JsonFormatter() if json_lines else PlainFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
+    )
+    handlers: dict[int, _OurHandler] = {}
     for name in names:
+        handler_level = QUIETER.get(name, logging.NOTSET)
+        handler = handlers.get(handler_level)
+        if handler is None:
+            handler = handlers[handler_level] = _OurHandler()
+            handler.setLevel(handler_level)
+            handler.setFormatter(formatter)
         logger = logging.getLogger(name)
         for old in [h for h in logger.handlers if isinstance(h, _OurHandler)]:
             logger.removeHandler(old)
@@ -143,7 +175,7 @@ def _finish(response):
     if not logger.isEnabledFor(level):
         return response
     duration_ms = round((time.perf_counter() - started) * 1000, 1)
-    path, method, status = redact(raw_path), request.method, response.status_code
+    path, method, status = redact(raw_path), printable(request.method), response.status_code
     fields = {
         "request_id": request_id,
         "method": method,

@@ -38,6 +38,7 @@ from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.multiprocess import MultiProcessCollector
 
 import audit
+import config
 from audit import Event, Outcome
 from extensions import limiter
 from models import OutboxMail, utcnow
@@ -167,7 +168,12 @@ def _start_timer() -> None:
 # strings and takes the metric's lock each time. The series themselves are
 # prometheus_client's (per process, and per worker file in multiprocess mode).
 _SERIES: dict[tuple, object] = {}
-_SERIES_KEPT = 2000  # endpoints x methods x statuses; a stranger method is not kept
+_SERIES_KEPT = 2000  # endpoints x methods x statuses
+# A label takes only values the portal chose: a client's method (gunicorn
+# accepts any 3 to 20 capitals) would add series, in every worker's file, for
+# as long as the metrics directory lives. The endpoint is a route's name (or
+# « unmatched » for every 404), the status one the app answered.
+METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 
 
 def _series(metric, *values):
@@ -185,6 +191,8 @@ def _observe(response):
     current = request._get_current_object()
     endpoint = current.endpoint or PROBES.get(current.path, "unmatched")
     method, status = current.method, response.status_code
+    if method not in METHODS:
+        method = "other"
     if started is not None:
         _series(REQUEST_SECONDS, endpoint, method).observe(time.perf_counter() - started)
     _series(REQUESTS, endpoint, method, str(status)).inc()
@@ -233,8 +241,9 @@ def init_app(app: Flask) -> None:
             ipaddress.ip_network(network, strict=False)
             for network in app.config["METRICS_ALLOWED_NETWORKS"] or []
         ]
-    except (TypeError, ValueError) as error:
-        raise RuntimeError(f"FLASK_METRICS_ALLOWED_NETWORKS: a JSON list of networks ({error})") from None
+    except (TypeError, ValueError) as error:  # config.load refused it already
+        message = f"FLASK_METRICS_ALLOWED_NETWORKS: a JSON list of networks ({error})"
+        raise config.SettingError(message) from None
     if count_event not in audit.LISTENERS:
         audit.LISTENERS.append(count_event)
     _watch_limiter_storage()

@@ -160,6 +160,17 @@ class MappedHasher(PasswordHasher):
         return True
 
 
+# argon2id profiles fit for production (OWASP's, or heavier); CHEAPEST only
+# under TESTING, where it keeps the suite fast.
+PRODUCTION_PROFILES = ("OWASP", "RFC_9106_LOW_MEMORY", "RFC_9106_HIGH_MEMORY", "PRE_21_2")
+TEST_PROFILES = ("CHEAPEST",)
+
+
+def profile_names(testing: bool) -> tuple[str, ...]:
+    """The FLASK_PASSWORD_HASH_PROFILE values accepted (config checks it at start)."""
+    return PRODUCTION_PROFILES + TEST_PROFILES if testing else PRODUCTION_PROFILES
+
+
 @cache
 def _hasher_for(profile: str) -> PasswordHasher:
     """OWASP by default; any of argon2.profiles by name (CHEAPEST for tests)."""

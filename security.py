@@ -4,6 +4,7 @@ trusted proxies, and the rate limits the views declare."""
 from __future__ import annotations
 
 import hashlib
+import hmac
 import io
 import logging
 import time
@@ -126,12 +127,24 @@ def client_address() -> str:
     return get_remote_address()
 
 
+# The label of the key derived from SECRET_KEY for the e-mail addresses' keys.
+EMAIL_KEY_CONTEXT = b"portail/rate-limit/email-key/v1"
+
+
+@cache
+def _email_key_secret(secret: str | bytes) -> bytes:
+    secret = secret if isinstance(secret, bytes) else secret.encode()
+    return hmac.new(secret, EMAIL_KEY_CONTEXT, hashlib.sha256).digest()
+
+
 def email_key(email: str | None) -> str:
-    """A rate-limit key for an e-mail address: normalised, then hashed so that
-    the limits' storage holds no address."""
+    """A rate-limit key for an e-mail address: normalised, then an HMAC under
+    a key derived from SECRET_KEY, so that neither the limits' storage nor a
+    log line lets anyone confirm a guessed address (a plain hash would)."""
     if not email or not isinstance(email, str):
         return ""
-    return "email:" + hashlib.sha256(lookup_email(email).encode()).hexdigest()
+    secret = _email_key_secret(current_app.config["SECRET_KEY"])
+    return "email:" + hmac.new(secret, lookup_email(email).encode(), hashlib.sha256).hexdigest()
 
 
 def form_email() -> str | None:

@@ -38,7 +38,7 @@ def percentile(values: list[float], share: float) -> float:
 def measure(rounds: int) -> dict:
     folder = tempfile.mkdtemp(prefix="bench-inline-")
     app = create_app({
-        "SECRET_KEY": "bench-secret", "EXTERNAL_BASE_URL": "http://127.0.0.1",
+        "SECRET_KEY": "bench-secret-key-0123456789abcdef", "EXTERNAL_BASE_URL": "http://127.0.0.1",
         "DATABASE_URL": f"sqlite:///{folder}/inline.db", "RATELIMIT_ENABLED": False,
         "SESSION_COOKIE_SECURE": False, "SESSION_COOKIE_NAME": "session",
         "PREFERRED_URL_SCHEME": "http",  # the test client then speaks plain HTTP

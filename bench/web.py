@@ -41,7 +41,7 @@ from bench._journey import Browser, JourneyError, journey
 from bench._servers import Gunicorn
 
 ROOT = Path(__file__).resolve().parent.parent
-SECRET = "bench-secret-key"
+SECRET = "bench-secret-key-0123456789abcdef"
 PAGES = ["/", "/inscription/", "/connexion", "/mot-de-passe-oublie/", "/structure/nouvelle"]
 INLINE = ["email", "phone"]
 ASSET = re.compile(r'(?:href|src)="(/[^"]+\.(?:css|js|svg))"')

@@ -21,15 +21,15 @@ def test_production_refuses_to_start_without_a_secret_key(tmp_path, monkeypatch)
     clean_environment(monkeypatch)
     with pytest.raises(RuntimeError, match="FLASK_SECRET_KEY"):
         create_app({"DATABASE_URL": f"sqlite:///{tmp_path / 'x.db'}"})
-    monkeypatch.setenv("FLASK_SECRET_KEY", "12345678901234567890")
+    monkeypatch.setenv("FLASK_SECRET_KEY", "12345678901234567890123456789012")
     monkeypatch.setenv("FLASK_EXTERNAL_BASE_URL", "https://portail.exemple.fr")
     app = create_app({"DATABASE_URL": f"sqlite:///{tmp_path / 'x.db'}"})
-    assert app.config["SECRET_KEY"] == "12345678901234567890"  # a string, not a number
+    assert app.config["SECRET_KEY"] == "12345678901234567890123456789012"  # a string, not a number
 
 
 def test_production_refuses_to_start_without_a_base_for_mail_links(tmp_path, monkeypatch):
     clean_environment(monkeypatch)
-    settings = {"SECRET_KEY": "s", "DATABASE_URL": f"sqlite:///{tmp_path / 'x.db'}"}
+    settings = {"SECRET_KEY": "s" * 32, "DATABASE_URL": f"sqlite:///{tmp_path / 'x.db'}"}
     with pytest.raises(RuntimeError, match="FLASK_EXTERNAL_BASE_URL"):
         create_app(settings)
     assert create_app({**settings, "TRUSTED_HOSTS": ["portail.exemple.fr"]})

@@ -179,6 +179,17 @@ def test_nginx_site_keeps_tokens_out_of_its_log_and_restricts_metrics():
     assert "proxy_set_header X-Forwarded-For $remote_addr;" in site  # one hop: FLASK_TRUSTED_PROXIES=1
 
 
+def test_a_monitoring_host_elsewhere_is_told_of_the_nginx_allow_line_the_token_needs():
+    """The example offers a token to a monitoring host elsewhere: nginx answers
+    it 403 whatever the token until the site allows its address."""
+    example = (DEPLOY / "portail.env.example").read_text()
+    site = (DEPLOY / "nginx" / "portail.conf").read_text()
+    readme = (ROOT / "README.md").read_text()
+    assert "# FLASK_METRICS_TOKEN=" in example
+    for text in (example, site, readme):
+        assert '"allow ITS.ADDRESS;"' in text or "`allow ITS.ADDRESS;`" in text
+
+
 def test_systemd_units_pass_systemd_analyze_verify(tmp_path):
     analyze = shutil.which("systemd-analyze")
     assert analyze, "systemd-analyze is missing: `make test` installs systemd"

@@ -509,7 +509,9 @@ def test_two_init_db_at_the_same_instant_on_sqlite_migrate_once(tmp_path, monkey
     start, log = tmp_path / "start", tmp_path / "ran.log"
     environment = {key: value for key, value in os.environ.items() if not key.startswith("FLASK_")}
     environment.update(
-        FLASK_DATABASE_URL=url, FLASK_SECRET_KEY="test-secret", FLASK_EXTERNAL_BASE_URL="http://localhost"
+        FLASK_DATABASE_URL=url,
+        FLASK_SECRET_KEY="test-secret-0123456789abcdef-0123",
+        FLASK_EXTERNAL_BASE_URL="https://localhost",
     )
     workers = [
         subprocess.Popen(  # noqa: S603 - our own script, with this interpreter

@@ -31,9 +31,9 @@ def production_app_over_http(tmp_path, **settings):
     app = make_app(
         tmp_path,
         TESTING=False,
+        SECRET_KEY="production-secret-0123456789abcdef",
         CAPTCHA_FIXED_ANSWER=None,
         EXTERNAL_BASE_URL="https://portail.example.fr",
-        PASSWORD_HASH_PROFILE="CHEAPEST",
         **{"PREFERRED_URL_SCHEME": "http", "SESSION_COOKIE_SECURE": False, "SESSION_COOKIE_NAME": "session"}
         | settings,
     )
@@ -281,7 +281,7 @@ def test_https_is_the_default_scheme_outside_development(tmp_path, monkeypatch):
     clean_environment(monkeypatch)
     app = create_app(
         {
-            "SECRET_KEY": "x",
+            "SECRET_KEY": "x" * 32,
             "EXTERNAL_BASE_URL": "https://p.example.fr",
             "DATABASE_URL": f"sqlite:///{tmp_path}/p.db",
         }

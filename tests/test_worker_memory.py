@@ -20,9 +20,9 @@ RARE = ("numpy", "webauthn", "cryptography", "OpenSSL", "dkim", "dns", "qrcode")
 def _modules_after(tmp_path, code: str) -> set[str]:
     env = {
         **{k: v for k, v in os.environ.items() if not k.startswith("FLASK_")},
-        "FLASK_SECRET_KEY": "worker-memory-test",
+        "FLASK_SECRET_KEY": "worker-memory-test-0123456789abcdef",
         "FLASK_DATABASE_URL": f"sqlite:///{tmp_path / 'w.db'}",
-        "FLASK_EXTERNAL_BASE_URL": "http://127.0.0.1:5000",
+        "FLASK_EXTERNAL_BASE_URL": "https://127.0.0.1:5000",
         "PYTHONPATH": str(ROOT),
     }
     script = (

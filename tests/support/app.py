@@ -69,7 +69,7 @@ def production_app(tmp_path, **overrides):
     """The app as it runs in production (not TESTING), on a SQLite file
     left empty: only what production refuses or sets differently is tested."""
     settings = {
-        "SECRET_KEY": "production-secret",
+        "SECRET_KEY": "production-secret-0123456789abcdef",
         "EXTERNAL_BASE_URL": "https://portail.exemple.fr",
         "DATABASE_URL": f"sqlite:///{tmp_path / 'p.db'}",
         **overrides,
