@@ -109,8 +109,14 @@ def reauthenticated() -> bool:
     return time.time() - session.get(REAUTH_KEY, 0) < REAUTH_MINUTES * 60
 
 
-def mark_verified() -> None:
-    session[VERIFIED_KEY] = int(time.time())
+def mark_verified(at: int | None = None) -> None:
+    """A second factor was just passed in this session, or at ``at`` (epoch seconds)."""
+    session[VERIFIED_KEY] = int(time.time()) if at is None else at
+
+
+def verified_at() -> int | None:
+    """When this session passed its second factor (epoch seconds), if it did."""
+    return session.get(VERIFIED_KEY)
 
 
 def second_factor_gate(keep: Callable[[User], str | None] | None = None):

@@ -8,11 +8,12 @@ import time
 
 import pytest
 
-from factors import shown_codes
+from factors import REAUTH_KEY, shown_codes
 from models import RecoveryCode, SecondFactor, db
 from tests.support.app import Client, HtmxClient, clean_environment, make_app, outbox
-from tests.support.constants import EMAIL, NEW_PASSWORD
-from tests.support.responses import led_to, sent_to_sign_in, text_of
+from tests.support.constants import EMAIL, NEW_PASSWORD, PASSWORD
+from tests.support.operators import grant
+from tests.support.responses import follow, led_to, sent_to_sign_in, text_of
 from tests.support.second_factor import (
     FACTORS,
     RECOVERY_CODES,
@@ -24,7 +25,7 @@ from tests.support.second_factor import (
     second_step,
 )
 from tests.support.signup import Signup
-from tests.support.structures import create_structure
+from tests.support.structures import create_structure, sign_up
 
 
 def policy_app(tmp_path, monkeypatch, policy: str, **overrides):
@@ -146,7 +147,7 @@ def test_an_account_that_must_enrol_reaches_nothing_else_attack_gate_bypass(tmp_
         client.get("/structure/"),
         client.get("/espace/"),
         client.submit("/structure/nouvelle", {"identifier_type": "siret"}),
-        client.submit("/mon-compte/informations", {"first_name": "Marie"}),
+        client.submit("/structure/nouvelle/brouillon", {"identifier_type": "siret"}),
         client.submit("/structure/rattachement/demande", {"identifier_type": "siret"}),
     ]
     for response in answers:
@@ -154,6 +155,51 @@ def test_an_account_that_must_enrol_reaches_nothing_else_attack_gate_bypass(tmp_
             assert response.status_code == 204 and response.headers["HX-Redirect"] == FACTORS
         else:
             assert response.status_code == 303 and response.headers["Location"] == FACTORS
+
+
+@pytest.mark.parametrize("htmx", [False, True])
+def test_an_account_that_must_enrol_still_secures_and_edits_its_own_account(tmp_path, monkeypatch, htmx):
+    """« Mon compte » shows its forms to an account that must enrol: they
+    work. The survey consent is withdrawn as easily as it was given, and a
+    person who fears someone knows the password changes it, or signs out
+    everywhere, before anything else; a half-typed profile's autosave never
+    takes the page away."""
+    app = policy_app(tmp_path, monkeypatch, "all")
+    client = client_of(app, htmx)
+    activate(app, client)
+
+    def stays(response) -> None:
+        assert response.status_code in (200, 204, 303), response.status_code
+        assert FACTORS not in (response.headers.get("Location", "") + response.headers.get("HX-Redirect", ""))
+
+    assert "Votre consentement est retiré" in follow(client, client.submit("/mon-compte/enquete", {}))
+    stays(client.submit("/mon-compte/informations/brouillon", {"first_name": "Mar"}))
+    changed = client.submit(
+        "/mon-compte/mot-de-passe",
+        {"current_password": PASSWORD, "password": NEW_PASSWORD, "password_confirm": NEW_PASSWORD},
+    )
+    assert "Votre mot de passe a été modifié" in follow(client, changed)
+    stays(client.submit("/mon-compte/deconnexion-partout"))
+    assert sent_to_sign_in(client, client.get("/mon-compte/")).startswith("/connexion")
+
+
+def test_a_password_change_keeps_the_second_step_passed_and_the_password_given(app, client, mailbox):
+    """Changing the password starts the session afresh (every other one
+    ends): it went on without its second step passed, so an operator was
+    asked for it again before « Administration », and the password just
+    given was asked again before a factor's change."""
+    sign_up(client, mailbox)
+    grant(app, EMAIL)
+    enrol_totp(client)
+    assert client.get("/administration/").status_code == 200
+    response = client.submit(
+        "/mon-compte/mot-de-passe",
+        {"current_password": PASSWORD, "password": NEW_PASSWORD, "password_confirm": NEW_PASSWORD},
+    )
+    assert response.status_code in (200, 204, 303)
+    assert client.get("/administration/").status_code == 200
+    with client.session_transaction() as session:
+        assert time.time() - session[REAUTH_KEY] < 60
 
 
 def test_the_flow_keeps_six_steps_without_the_policy(app, client, signup):

@@ -130,8 +130,13 @@ def password():
     if not accounts.change_password(user, form.current_password.data, form.password.data):
         form.current_password.errors = [str(CURRENT_MISMATCH)]
         return account_step(422, password=form)
-    # Every session of the account has ended; this one goes on.
+    # Every session of the account has ended; this one goes on, as it was:
+    # the password was just given, and its second step, if passed, stands.
+    verified_at = factors.verified_at()
     sign_in(user)
+    factors.mark_reauthenticated()
+    if verified_at is not None:
+        factors.mark_verified(verified_at)
     flash(_("Votre mot de passe a été modifié. Vos autres sessions ont été fermées."), "success")
     return advance(".show")
 

@@ -66,13 +66,19 @@ def _reauthenticated() -> bool:
 
 # Where a signed-in account that must enrol may still go: besides
 # enrolment itself, what any visitor may read (the terms, the legal notice,
-# the accessibility statement), the language, the link that confirms a
-# contact address, and the person's rights over their data (to see it, to
+# the accessibility statement), the language, « Mon compte » and its forms
+# (the person's own details, the survey consent withdrawn as easily as it
+# was given, and what secures an account one fears is known to someone
+# else: a new password, « Se déconnecter partout »), the link that confirms
+# a contact address, and the person's rights over their data (to see it, to
 # take it, to erase it: the password they signed in with is all the
-# account has yet, and enough to enrol a second factor anyway).
+# account has yet, and enough to enrol a second factor anyway). The
+# portal's own work (structures, requests, the console) waits for enrolment.
 OPEN_TO_UNENROLLED = frozenset({
-    "static", "auth.logout", "main.home", "main.accessibility_statement", "main.site_map", "account.show",
+    "static", "auth.logout", "main.home", "main.accessibility_statement", "main.site_map",
     "legal.terms", "legal.notice", "language.switch",
+    "account.show", "account.profile", "account.profile_draft", "account.survey_consent", "account.password",
+    "account.sign_out_everywhere", "account.resend_contact",
     "account.confirm_contact", "account.contact_confirmed",
     "rights.data", "rights.data_file", "rights.delete", "rights.confirm_delete",
 })  # fmt: skip
@@ -87,8 +93,8 @@ def _enrolment_gate():
         return None
     if not factors.needs_enrolment(_user()):
         return None
-    # A form sent (« Mon compte » from a page opened before a factor became
-    # required): what it held waits on its page until the enrolment is done.
+    # A form sent (a structure's edit from a page opened before a factor
+    # became required): what it held waits on its page until the enrolment is done.
     kept_until_verified(_user())
     # A page, a form sent without htmx (303: never a bare 204, which would
     # leave the browser where it was without a word), or under htmx the
