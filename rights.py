@@ -317,7 +317,10 @@ def erase(user: User) -> None:
     forget([user])
     User.delete().where(User.id == user.id).execute()  # its memberships with it
     for structure in left_alone:
-        _strip(structure)
+        # Without members (a closed account's, a request waiting), a
+        # structure keeps its identifier only; with any, its details are theirs.
+        if not Membership.select().where(Membership.structure == structure.id).exists():
+            _strip(structure)
         structures.left_without_manager(structure)
     AuditEvent.create(account=name, event=Event.ACCOUNT_DELETED, outcome=Outcome.SUCCESS)
 

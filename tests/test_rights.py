@@ -372,6 +372,10 @@ def test_a_sole_manager_whose_only_member_is_a_closed_account_may_leave(app, mar
     response = marie.submit("/mon-compte/supprimer", {"password": PASSWORD})
     assert response.status_code < 400
     assert query(app, lambda: User.by_email(EMAIL)) is None
+    # Lucie is still its member (her account may be reopened): the
+    # structure keeps its details, which only a structure left alone loses.
+    structure = query(app, Structure.get)
+    assert (structure.email, structure.phone) == (STRUCTURE["email"], "+33123456789")
 
 
 def test_deleting_a_sole_manager_hands_the_waiting_requests_to_the_operators(app, marie, mailbox):
