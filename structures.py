@@ -308,7 +308,9 @@ def settle(
         if membership.status != Membership.PENDING:
             return False  # decided, cancelled or closed already: said as such, not as the structure's state
         raise Closed
-    requester = User.get_by_id(membership.user_id)
+    requester = User.get_or_none(User.id == membership.user_id)
+    if requester is None:
+        return False  # the account was deleted meanwhile, its request with it
     if approve and requester.status == User.DISABLED:
         raise AccountClosed(requester)
     done = membership.approve(by) if approve else membership.refuse(by)

@@ -287,6 +287,28 @@ def test_approving_makes_the_requester_a_user_and_tells_them(app, manager_view, 
     assert memberships(app)[1].status == Membership.ACTIVE
 
 
+@pytest.mark.parametrize("approve", [True, False])
+def test_a_decision_crossing_the_requester_s_deletion_says_the_request_is_gone(
+    app, manager_view, mailbox, monkeypatch, approve
+):
+    """Pierre deletes his account while Marie's decision is on its way: his
+    request went with it. She is told so, on the list, and nothing is sent."""
+    import structures
+
+    marie, membership_id = manager_view
+    decide = structures.decide
+
+    def meanwhile(membership, manager, approving):
+        query(app, lambda: User.delete().where(User.email == "pierre.durand@exemple.fr").execute())
+        return decide(membership, manager, approving)
+
+    monkeypatch.setattr(structures, "decide", meanwhile)
+    response = marie.submit(f"/approbations/{membership_id}/{'approuver' if approve else 'refuser'}")
+    text = follow(marie, response, pushed="/approbations/")
+    assert "Cette demande n'existe plus : son auteur a supprimé son compte." in text
+    assert [m for m in mails_to(mailbox, "pierre.contact@exemple.fr") if "acceptée" in m.subject] == []
+
+
 def test_refusing_tells_the_requester_who_may_ask_again(app, manager_view, mailbox):
     marie, membership_id = manager_view
     response = marie.submit(f"/approbations/{membership_id}/refuser")

@@ -63,7 +63,10 @@ def _decide(membership_id: int, approve: bool):
         decided, message = False, account_closed(closed.requester.full_name)
     else:
         message = None
-    membership = Membership.get_by_id(membership_id)
+    membership = Membership.get_or_none(Membership.id == membership_id)
+    if membership is None:  # its account was deleted meanwhile: the list, without it
+        flash(_("Cette demande n'existe plus : son auteur a supprimé son compte."), "error")
+        return advance(".index")
     if message is None:
         message = _decision_message(membership.user, structure, decided, approve)
     flash(message, "success" if decided else "error")
