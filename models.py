@@ -1280,6 +1280,15 @@ class Membership(BaseModel):
         return _HAS_ACTIVE.scalar(user_id=user.id) is not None
 
     @classmethod
+    def hold_of(cls, user: User) -> None:
+        """Lock the account's memberships until the transaction ends, before
+        reading its roles to delete it: a hand-over of a role to it under way
+        (its row updated, not yet committed) is waited for, and read once done.
+        SQLite runs one write transaction at a time: nothing to lock there."""
+        if db.obj.for_update:
+            list(cls.select(cls.id).where(cls.user == user.id).for_update())
+
+    @classmethod
     def managed_structures(cls, user: User) -> list[Structure]:
         return _MANAGED.rows(user_id=user.id)
 

@@ -229,7 +229,10 @@ def delete_account(operator: User, user: User) -> bool:
     (another operator's deletion, a double submit): nothing is erased or
     recorded twice, and an id the database gave again is not taken for it;
     and when ``operator`` was closed or deleted meanwhile (one stays)."""
-    if user.id == operator.id or not operator.acts_as_operator() or rights.handover_needed(user):
+    if user.id == operator.id or not operator.acts_as_operator():
+        return False
+    Membership.hold_of(user)  # a hand-over to it under way is read once done
+    if rights.handover_needed(user):
         return False
     if not User.select().where((User.id == user.id) & (User.email == user.email)).exists():
         return False

@@ -298,6 +298,7 @@ def delete_account(user: User, password: str) -> Refusal | None:
             if not ok:
                 audit.record(Event.ACCOUNT_DELETED, user, Outcome.FAILURE, reason="password")
                 return Refusal("password", [])
+            Membership.hold_of(user)  # a hand-over to it under way is read once done
             blocking = handover_needed(user)
             if blocking:
                 audit.record(Event.ACCOUNT_DELETED, user, Outcome.FAILURE, reason="handover")

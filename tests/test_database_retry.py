@@ -263,3 +263,73 @@ def test_attack_crossings_provoked_on_purpose_hold_a_worker_a_bounded_time(app, 
     with pytest.raises(OperationalError):
         run_in_request(app, database.transaction(flaky), marie_row)
     assert flaky.runs == 1
+
+
+def test_a_hand_over_crossing_the_successor_s_deletion_never_leaves_the_structure_without_manager(
+    pg_app, pg_mailbox, monkeypatch
+):
+    """Pierre hands the role to Lucie while an operator deletes her account.
+    The deletion read her roles before the hand-over committed (none), then
+    its DELETE waited for her row and took the role with her: « Ateliers
+    Curie » was left without a gestionnaire principal, though it has a member
+    who could be one. The deletion now waits for the hand-over before it reads
+    her roles: she manages the structure, which needs her role handed over first."""
+    from models import Structure, utcnow
+
+    pierre = new_client(pg_app, pg_mailbox, PIERRE)
+    assert create_structure(pierre).status_code == 303
+
+    def add_lucie() -> int:
+        lucie = user_row(LUCIE["email"], first_name="Lucie", last_name="Martin", status=User.ACTIVE)
+        Membership.create(
+            user=lucie, structure=Structure.get(), status=Membership.ACTIVE, decided_at=utcnow()
+        )
+        return Structure.get().id
+
+    structure_id = query(pg_app, add_lucie)
+    operator = new_client(pg_app, pg_mailbox, PERSON)
+    grant(pg_app, PERSON["email"])
+    enrol_totp(operator)
+    lucie_id = account_id(pg_app, LUCIE["email"])
+    lucie_row = query(pg_app, lambda: Membership.get(Membership.user == lucie_id).id)
+
+    import operations
+
+    promoted, deletion_reading = threading.Event(), threading.Event()
+    original_hand_over, original_delete = Structure.hand_over, operations.delete_account
+
+    def hand_over(self, manager, membership_id):
+        done = original_hand_over(self, manager, membership_id)  # her row updated, not committed
+        promoted.set()
+        assert deletion_reading.wait(20)
+        time.sleep(0.3)  # the deletion is waiting for her row by now
+        return done
+
+    def delete_account(by, user):
+        deletion_reading.set()
+        return original_delete(by, user)
+
+    def deletion():
+        assert promoted.wait(20)
+        return operator.submit(f"/administration/comptes/{lucie_id}/supprimer", {"confirm": "yes"})
+
+    monkeypatch.setattr(Structure, "hand_over", hand_over)
+    monkeypatch.setattr(operations, "delete_account", delete_account)
+    handed, deleted = at_once(
+        [
+            lambda: pierre.submit(
+                f"/structure/{structure_id}/gestionnaire", {"member": lucie_row, "confirm": "y"}
+            ),
+            deletion,
+        ]
+    )
+    assert handed.status_code in (200, 303), text_of(handed)
+    assert deleted.status_code in (200, 303, 409, 422), text_of(deleted)
+    with pg_app.app_context(), db.connection_context():
+        managers = list(
+            Membership.select().where(
+                (Membership.structure == structure_id) & (Membership.role == Membership.MANAGER)
+            )
+        )
+        assert User.get_or_none(User.id == lucie_id) is not None  # refused: the structure needs her
+        assert [m.user_id for m in managers] == [lucie_id]
