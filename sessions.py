@@ -40,10 +40,6 @@ def max_age() -> timedelta:
 # connecter » rather than an expired form (the signed-in session's token
 # gives nothing to whoever holds it once signed out).
 KEPT = (i18n.SESSION_KEY,)
-# The account this browser signed out of (« Se déconnecter », « partout »):
-# a form sent from a tab opened before is kept for it as for a session that
-# ended elsewhere (``ended_account``). Dropped at the next sign-in.
-SIGNED_OUT_KEY = "signed_out"
 # The event (HX-Trigger) by which a page swapped in place under htmx learns
 # the fresh session's token, for the forms and headers it already holds.
 NEW_SESSION_EVENT = "portail:session"
@@ -97,9 +93,8 @@ def load_user(session_id: str) -> User | None:
 def ended_account() -> User | None:
     """The active account this browser's session was signed in to, when
     that session has ended: its signed cookie still names it (Flask-Login's
-    "user:epoch"), though it no longer signs anyone in; or, signed out in
-    this browser (another tab), the account it signed out of."""
-    user_id = str(session.get("_user_id") or session.get(SIGNED_OUT_KEY, "")).partition(":")[0]
+    "user:epoch"), though it no longer signs anyone in."""
+    user_id = str(session.get("_user_id", "")).partition(":")[0]
     if not user_id.isdigit() or len(user_id) > 18:
         return None
     return User.get_or_none((User.id == int(user_id)) & (User.status == User.ACTIVE))
@@ -112,17 +107,8 @@ def end() -> None:
         with attempt:
             UserSession.close(session.get(KEY))
             drafts.forget_kept_for_sign_in()
-    _signed_out()
-
-
-def _signed_out() -> None:
-    """This browser's session is over; the cookie remembers whose it was, for
-    a form sent later from a tab opened before (``ended_account``)."""
-    account = session.get("_user_id")
     logout_user()
     _clear(keep_token=True)
-    if account:
-        session[SIGNED_OUT_KEY] = account
 
 
 def end_everywhere(user: User) -> None:
@@ -131,7 +117,8 @@ def end_everywhere(user: User) -> None:
         with attempt:
             user.sign_out_everywhere()
             drafts.forget_kept_for_sign_in()
-    _signed_out()
+    logout_user()
+    _clear(keep_token=True)
 
 
 @database.transaction

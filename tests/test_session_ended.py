@@ -80,41 +80,6 @@ def test_mon_compte_sent_after_its_session_ended_comes_back_filled(app, any_clie
     assert 'value="Jeanne"' in text_of(client.get("/mon-compte/"))
 
 
-def test_step_6_sent_from_a_tab_opened_before_signing_out_in_another_comes_back_filled(
-    app, any_client, mailbox
-):
-    """Marie types step 6 in one tab and signs out in another of the same
-    browser: the form she then sends waits for her, as after a session ended
-    elsewhere. Signing out dropped what the cookie said of her account."""
-    client = sign_up(any_client, mailbox)
-    client.get(STEP_6)
-    mode, client.htmx = client.htmx, False
-    assert client.submit("/deconnexion").status_code in (302, 303)
-    client.htmx = mode
-    typed = {**STRUCTURE, "company_name": "Ateliers Curie et fils", "city": "Lyon"}
-
-    login = sent_after_the_end(client, STEP_6, typed)
-
-    client.htmx = False
-    assert KEPT in text_of(client.get(login))
-    assert sign_in(client, login) == STEP_6
-    page = text_of(client.get(STEP_6))
-    assert 'value="Ateliers Curie et fils"' in page and 'value="Lyon"' in page
-
-
-def test_attack_after_signing_out_another_account_gets_nothing_of_the_tab_opened_before(app, client, mailbox):
-    """A shared computer: Marie signs out and leaves; a tab of hers sends
-    its form; Pierre signs in on the browser and opens the page."""
-    sign_up(client, mailbox)
-    new_client(app, mailbox, PIERRE)
-    client.get(STEP_6)
-    client.submit("/deconnexion")
-    login = sent_after_the_end(client, STEP_6, {**STRUCTURE, "company_name": "Secret de Marie"})
-    sign_in(client, login, PIERRE["email"])
-    assert "Secret de Marie" not in text_of(client.get(STEP_6))
-    assert carried_rows(app) == []
-
-
 def test_attack_a_password_sent_after_the_session_ended_is_never_kept(app, client, mailbox):
     sign_up(client, mailbox)
     end_sessions(app)
