@@ -375,7 +375,7 @@ def update_profile(user: User, data: dict, link_allowed: LinkAllowed = _always) 
             with attempt:
                 audit.record(Event.PROFILE_UPDATED, user, Outcome.THROTTLED, fields=changed)
         return ProfileSaved([], too_many_links=True)
-    for attempt in database.attempts():
+    for attempt in database.attempts(keep=(user,)):
         with attempt:
             if not user.update_profile({name: data[name] for name in changed}):
                 raise ChangedMeanwhile

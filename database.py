@@ -15,13 +15,13 @@ import random
 import sqlite3
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import ParamSpec, TypeVar
 
 import click
 from flask import Flask, current_app, g, has_app_context
-from peewee import DatabaseError
+from peewee import DatabaseError, Model
 from playhouse.db_url import connect, parse
 
 import folding
@@ -165,7 +165,8 @@ def transaction(function: Callable[P, R]) -> Callable[P, R]:
 
     @functools.wraps(function)
     def run(*args: P.args, **kwargs: P.kwargs) -> R:
-        for attempt in attempts(_name(function)):
+        models = [value for value in (*args, *kwargs.values()) if isinstance(value, Model)]
+        for attempt in attempts(_name(function), keep=models):
             with attempt:
                 return function(*args, **kwargs)
         raise AssertionError("unreachable: the last attempt returns or raises")
@@ -173,7 +174,7 @@ def transaction(function: Callable[P, R]) -> Callable[P, R]:
     return run
 
 
-def attempts(name: str | None = None) -> Iterator[_Attempt]:
+def attempts(name: str | None = None, keep: Iterable[Model] = ()) -> Iterator[_Attempt]:
     """The runs of one transaction, in place of ``with db.atomic():``::
 
         for attempt in database.attempts():
@@ -196,7 +197,10 @@ def attempts(name: str | None = None) -> Iterator[_Attempt]:
     once; the request's list of mail to deliver is put back as it was before
     each run. What the body changes must therefore be in the database, or in
     values it computes afresh: a rate limit it counts (Redis) may count a
-    retried run twice."""
+    retried run twice. The model objects in ``keep`` (``transaction``: the
+    function's arguments) are put back as they were before each run again:
+    a compare-and-set copies what it stored onto its object, which the
+    rollback does not undo."""
     if name is None:
         caller = sys._getframe(1)
         name = f"{caller.f_globals.get('__name__')}.{caller.f_code.co_qualname}"
@@ -204,8 +208,9 @@ def attempts(name: str | None = None) -> Iterator[_Attempt]:
         yield _Attempt(name, 0, 0)
         return
     retries = _retries()
+    keep = list(keep)
     for retry in range(retries + 1):
-        attempt = _Attempt(name, retry, retries)
+        attempt = _Attempt(name, retry, retries, keep)
         yield attempt
         if attempt.done:
             return
@@ -214,12 +219,17 @@ def attempts(name: str | None = None) -> Iterator[_Attempt]:
 class _Attempt:
     """One run of a transaction (``attempts``)."""
 
-    def __init__(self, name: str, retry: int, retries: int) -> None:
+    def __init__(self, name: str, retry: int, retries: int, keep: list[Model] = ()) -> None:
         self.name, self.retry, self.retries = name, retry, retries
+        self.keep = keep
         self.done = False
 
     def __enter__(self) -> _Attempt:
         self.kept = _request_entries()
+        # The rows as the run found them in these objects (``keep``): a model
+        # method copies what it stored onto its object, which the rollback
+        # does not undo; a compare-and-set against them would then fail.
+        self.as_read = [(model, dict(model.__data__), set(model._dirty)) for model in self.keep]
         self.atomic = db.atomic()
         self.atomic.__enter__()
         return self
@@ -242,6 +252,8 @@ class _Attempt:
         if self.retry >= self.retries or not retryable(error):
             return False
         _restore(self.kept)
+        for model, data, dirty in self.as_read:
+            model.__data__, model._dirty = dict(data), set(dirty)
         pause = retry_pause(self.retry + 1)
         _LOG.warning(
             "Transaction %s rolled back by the database (%s): run again in %d ms (retry %d of %d)",

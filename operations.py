@@ -308,7 +308,7 @@ def update_structure(operator: User, structure: Structure, details: dict) -> lis
     ]
     if not changed:
         return []
-    for attempt in database.attempts():
+    for attempt in database.attempts(keep=(structure,)):
         with attempt:
             if not structure.update_details(as_read=True, **details):
                 raise structures.ChangedMeanwhile

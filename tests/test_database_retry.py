@@ -226,6 +226,10 @@ def test_a_deadlock_between_two_requests_is_run_again(pg_app, pg_mailbox, monkey
 
     monkeypatch.setattr(Membership, "cancel", cancel)
     monkeypatch.setattr(rights, "forget", forget)
+    # The deletion now locks the account's memberships first (a hand-over
+    # under way, below), which orders these two as well: without that lock,
+    # they cross, and the retry is what this test is about.
+    monkeypatch.setattr(Membership, "hold_of", classmethod(lambda cls, user: None))
 
     with caplog.at_level(logging.WARNING, RETRY_LOG):
         cancelled, deleted = at_once(
@@ -333,3 +337,42 @@ def test_a_hand_over_crossing_the_successor_s_deletion_never_leaves_the_structur
         )
         assert User.get_or_none(User.id == lucie_id) is not None  # refused: the structure needs her
         assert [m.user_id for m in managers] == [lucie_id]
+
+
+@pytest.mark.parametrize("use_case", ["profile", "structure"])
+def test_attack_an_edit_run_again_is_not_taken_for_a_change_made_meanwhile(app, monkeypatch, use_case):
+    """A compare-and-set edit copies what it stored onto its object; rolled
+    back by a crossing at a later statement, the run again compared the row
+    with those new values, matched nothing, and told the person someone else
+    had changed the data: the edit was lost. The objects are put back first."""
+    import accounts
+    import audit
+    import operations
+    from models import Structure, utcnow
+
+    record, crossings = audit.record, []
+
+    def crossing_once(*args, **kwargs):
+        if not crossings:
+            crossings.append(1)
+            raise crossed()
+        return record(*args, **kwargs)
+
+    with app.test_request_context(), db.connection_context():
+        marie = user_row(EMAIL, first_name="Marie", last_name="Curie", status=User.ACTIVE)
+        structure = Structure.create(
+            identifier_type="siret", identifier="73282932000074", company_name="Ateliers Curie",
+            address="1 rue", city="Paris", postal_code="75001", country="FR", created_by=marie,
+            created_at=utcnow(), updated_at=utcnow(),
+        )  # fmt: skip
+        monkeypatch.setattr(audit, "record", crossing_once)
+        if use_case == "profile":
+            fresh = User.get_by_id(marie.id)
+            data = {name: getattr(fresh, name) for name in User.PROFILE}
+            accounts.update_profile(fresh, {**data, "first_name": "Mariette"})
+            assert User.get_by_id(marie.id).first_name == "Mariette"
+        else:
+            fresh = Structure.get_by_id(structure.id)
+            operations.update_structure(marie, fresh, {"city": "Lyon"})
+            assert Structure.get_by_id(structure.id).city == "Lyon"
+    assert crossings == [1]
