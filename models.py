@@ -1123,6 +1123,8 @@ class Membership(BaseModel):
     ACTIVE = "active"
     REFUSED = "refused"
     CANCELLED = "cancelled"
+    CLOSED = "closed"  # by the portal's team: its structure was disabled, or not validated
+    ENDED = (REFUSED, CANCELLED, CLOSED)  # a request that may be made again
 
     user = ForeignKeyField(User, backref="memberships", on_delete="CASCADE")
     structure = ForeignKeyField(Structure, backref="memberships", on_delete="CASCADE")
@@ -1170,7 +1172,7 @@ class Membership(BaseModel):
             cls.update(
                 status=cls.PENDING, role=cls.USER, requested_at=utcnow(), decided_at=None, decided_by=None
             )
-            .where((cls.id == existing.id) & cls.status.in_((cls.REFUSED, cls.CANCELLED)))
+            .where((cls.id == existing.id) & cls.status.in_(cls.ENDED))
             .execute()
         )
         return cls.get_by_id(existing.id), renewed == 1
@@ -1233,16 +1235,16 @@ class Membership(BaseModel):
 
     def close(self, by: User) -> bool:
         """The portal's team closes a pending request: its structure was
-        disabled, or not validated. Cancelled, as a request withdrawn, but by
-        ``by`` (an operator) where the requester's own cancel names nobody;
-        of concurrent decisions exactly one wins. Asked again, it reopens as
-        any cancelled request does (``request``)."""
-        return self._decide(Membership.CANCELLED, by)
+        disabled, or not validated (``by``, the operator; a state of its own,
+        which the operator's account deleted later does not make a request
+        withdrawn); of concurrent decisions exactly one wins. Asked again, it
+        reopens as an ended request does (``request``)."""
+        return self._decide(Membership.CLOSED, by)
 
     @property
     def closed_by_portal(self) -> bool:
         """Closed by the portal's team (``close``), not withdrawn by its requester."""
-        return self.status == Membership.CANCELLED and self.decided_by_id is not None
+        return self.status == Membership.CLOSED
 
     def release_manager_notice(self) -> None:
         """The notice claimed for this requester was withdrawn before it went
@@ -1334,7 +1336,7 @@ _REQUESTS_OF_USER = Prepared(
         & (
             (Membership.status == Membership.PENDING)
             | (
-                Membership.status.in_((Membership.REFUSED, Membership.CANCELLED))
+                Membership.status.in_(Membership.ENDED)
                 & (Membership.decided_at >= slot("since", Membership.decided_at))
             )
         )

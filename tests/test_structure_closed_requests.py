@@ -108,6 +108,18 @@ def waiting(app, mailbox, operator):
 # -- disabling closes the requests ---------------------------------------------------------
 
 
+def test_a_closed_request_stays_closed_by_the_portal_once_the_operator_s_account_is_gone(app, waiting):
+    """Closed requests were told from withdrawn ones by who decided them: the
+    operator's account deleted (its decisions' « decided_by » emptied), Paul's
+    read « Annulée », as if he had withdrawn it, and step 5 dropped it."""
+    operator, paul, url = waiting
+    follow(operator, operator.submit(f"{url}desactiver"), pushed=url)
+    query(app, lambda: User.delete().where(User.email == EMAIL).execute())
+    closed = request_of(app, PAUL["email"])
+    assert closed.decided_by_id is None and closed.closed_by_portal
+    assert CLOSED_ON.search(shown(paul, "/espace/"))
+
+
 def test_disabling_a_structure_closes_its_requests_and_tells_each_requester_in_their_language(
     app, waiting, mailbox
 ):
@@ -120,7 +132,7 @@ def test_disabling_a_structure_closes_its_requests_and_tells_each_requester_in_t
     operator_id = query(app, lambda: User.by_email(EMAIL).id)
     for email in (PAUL["email"], ANNA["email"]):
         closed = request_of(app, email)
-        assert closed.status == Membership.CANCELLED and closed.decided_by_id == operator_id
+        assert closed.status == Membership.CLOSED and closed.decided_by_id == operator_id
         assert closed.closed_by_portal
     [french] = mails_to(mailbox, PAUL["email"])[-1:]
     assert french.subject == CLOSED_SUBJECT and french.language == "fr"
@@ -203,7 +215,7 @@ def test_reenabling_reopens_nothing_and_asking_again_works(app, waiting, mailbox
     assert request_of(app, PAUL["email"]).closed_by_portal and len(mailbox()) == before
 
     follow(operator, operator.submit(f"{url}reactiver"), pushed=url)
-    assert request_of(app, PAUL["email"]).status == Membership.CANCELLED
+    assert request_of(app, PAUL["email"]).status == Membership.CLOSED
     assert "Paul Leroy" not in shown(operator, url)
     asks(paul)
     renewed = request_of(app, PAUL["email"])

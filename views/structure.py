@@ -69,15 +69,15 @@ STATUSES = {
     Membership.ACTIVE: _l("Acceptée"),
     Membership.REFUSED: _l("Refusée"),
     Membership.CANCELLED: _l("Annulée"),
+    # A request the portal's team closed with its structure (Membership.close).
+    Membership.CLOSED: _l("Close par l'équipe du portail"),
 }
-# A request the portal's team closed with its structure (Membership.close).
-CLOSED_BY_PORTAL = _l("Close par l'équipe du portail")
 
 
 def request_status(membership: Membership) -> str:
     """How a request's state reads: « Annulée » is the requester's own
     cancel; one closed by the portal's team says so."""
-    return CLOSED_BY_PORTAL if membership.closed_by_portal else STATUSES[membership.status]
+    return STATUSES[membership.status]
 
 
 @bp.app_context_processor

@@ -158,9 +158,7 @@ def account_page(user_id: int, delete: DeleteAccountForm | None = None, status: 
         status,
         delete=delete or DeleteAccountForm(formdata=None),
         user=user,
-        memberships=Membership.of_user(
-            user, Membership.ACTIVE, Membership.PENDING, Membership.REFUSED, Membership.CANCELLED
-        ),
+        memberships=Membership.of_user(user, Membership.ACTIVE, Membership.PENDING, *Membership.ENDED),
         events=operations.events_about(user),
         action=ActionForm(formdata=None),
     )
