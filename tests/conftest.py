@@ -11,6 +11,7 @@ import threading
 
 import pytest
 
+import logs
 from tests.support import pg_server
 from tests.support.app import Client, HtmxClient, clean_environment, make_app, outbox
 from tests.support.constants import EMAIL
@@ -36,6 +37,15 @@ def no_delivery_thread_outlives_its_test():
         if thread.name == "mail-delivery":
             thread.join(timeout=60)
             assert not thread.is_alive(), "a mail-delivery thread still runs 60 s after its test"
+
+
+@pytest.fixture(autouse=True)
+def no_log_handler_outlives_its_test():
+    """A production app (FLASK_LOG_JSON) puts the portal's handler on the
+    shared loggers, writing to whatever sys.stderr is: left there, a later
+    test's command (click's runner) would read its log lines as its output."""
+    yield
+    logs.unconfigure()
 
 
 @pytest.fixture
