@@ -34,7 +34,9 @@ class Visitor:
         expect(self.heading).to_have_text(title)
 
     def expect_path(self, path: str) -> None:
-        expect(self.page).to_have_url(re.compile(re.escape(path) + r"(\?.*)?$"))
+        """The page's address is ``path``, with any query and fragment (a
+        mail's link names the row it is about: « /approbations/#approval-3 »)."""
+        expect(self.page).to_have_url(re.compile(re.escape(path) + r"(\?[^#]*)?(#.*)?$"))
 
     def field(self, label: str) -> Locator:
         """The field with that label (the label may end with the required mark « * »)."""
