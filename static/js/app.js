@@ -162,17 +162,13 @@
   // that would leave meanwhile (a check's delay running out after « Soumettre »)
   // would answer for a page about to be replaced, and with the token signing
   // in may just have renewed. It is not sent.
-  // While it is sent, the form is busy (aria-busy) and the button that sent
-  // it shows so (data-sending, app.css).
+  // Meanwhile the form is aria-busy and its button shows it (app.css).
   document.addEventListener("htmx:beforeRequest", function (event) {
-    var elt = event.detail.elt;
-    flashRegion();  // where the server's notices go (HX-Retarget), on every page
+    var elt = event.detail.elt, sent = event.detail.requestConfig.triggeringEvent;
     if (elt.tagName === "FORM") {
-      var sent = event.detail.requestConfig.triggeringEvent;
-      var button = (sent && sent.submitter) || elt.querySelector("[type=submit]");
       elt.setAttribute("data-sending", "");
       elt.setAttribute("aria-busy", "true");
-      if (button) button.setAttribute("data-sending", "");
+      ((sent && sent.submitter) || elt.querySelector("[type=submit]") || elt).setAttribute("data-sending", "");
       return;
     }
     var form = elt.closest ? elt.closest("form") : null;
@@ -182,58 +178,29 @@
     var form = event.detail.elt;
     if (form.tagName !== "FORM") return;
     form.removeAttribute("aria-busy");
-    within(form, "[data-sending]").forEach(function (sending) { sending.removeAttribute("data-sending"); });
+    within(form, "[data-sending]").forEach(function (e) { e.removeAttribute("data-sending"); });
   });
 
-  // The notices of failures no answer of the portal's tells, said as the
-  // server's own are (errors/_notice.html, in #flashes, role="alert"); the
-  // form and what was typed stay. A request the page sends by itself (a
-  // field's check, an autosave) does not say again what is already said.
-  function flashRegion() {
-    var flashes = document.getElementById("flashes");
-    var main = document.getElementById("main");
-    if (!flashes && main) {
-      flashes = document.createElement("div");
-      flashes.id = "flashes";
-      main.insertBefore(flashes, main.firstChild);
-    }
-    return flashes;
-  }
-
+  // Said as the server's notices are; said again only when a person sent it.
   function notify(text, elt) {
-    var flashes = flashRegion();
-    if (!flashes || !text) return;
-    var shown = flashes.querySelector("[role=alert]");
-    var asked = elt && (elt.tagName === "FORM" || elt.tagName === "BUTTON");
-    if (shown && shown.textContent === text && !asked) return;
-    var notice = document.createElement("div");
-    notice.className = "notice notice--error notice--flash";
-    notice.setAttribute("role", "alert");
-    notice.textContent = text;
-    flashes.replaceChildren(notice);
+    var flashes = document.getElementById("flashes"), shown = flashes && flashes.firstElementChild;
+    if (!flashes || (shown && shown.textContent === text && !/^(FORM|BUTTON)$/.test(elt.tagName))) return;
+    flashes.innerHTML = '<div class="notice notice--error notice--flash" role="alert"></div>';
+    flashes.firstChild.textContent = text;
   }
-
-  // An error answer that is not the portal's (nginx's maintenance page while
-  // the service restarts: a whole document) is not swapped in.
+  // Not the portal's (views.PORTAL_ANSWER): nginx's page while it restarts.
   document.addEventListener("htmx:beforeSwap", function (event) {
-    // (views.PORTAL_ANSWER: the header every answer of the portal's to htmx carries)
     if (!event.detail.isError || event.detail.xhr.getResponseHeader("X-Portail")) return;
     event.detail.shouldSwap = false;
-    notify(document.body.getAttribute("data-unavailable"), event.detail.requestConfig.elt);
+    notify(document.body.dataset.unavailable, event.detail.requestConfig.elt);
   });
-  // No answer at all: the network failed or the server took too long.
   ["htmx:sendError", "htmx:timeout"].forEach(function (name) {
-    document.addEventListener(name, function (event) {
-      notify(document.body.getAttribute("data-offline"), event.detail.elt);
-    });
+    document.addEventListener(name, function (event) { notify(document.body.dataset.offline, event.detail.elt); });
   });
-
-  // The captcha's audio refused (its limit reached: a 429) or unreachable:
-  // said next to the player (its status line), not left silent.
+  // The captcha's audio refused (429 past its limit).
   document.addEventListener("error", function (event) {
-    var audio = event.target;
-    var status = audio.tagName === "AUDIO" && document.getElementById(audio.getAttribute("aria-describedby"));
-    if (status) status.textContent = status.getAttribute("data-unavailable");
+    var status = event.target.tagName === "AUDIO" && document.getElementById("captcha-audio-status");
+    if (status) status.textContent = status.dataset.unavailable;
   }, true);
 
   // A field whose answer depends on another (« Confirmez » on the address)
