@@ -28,6 +28,7 @@ from forms.render import control as field_control
 from models import Membership, SecondFactor, Structure, User
 from rules.identifiers import SIRET
 from views import (
+    PORTAL_ANSWER,
     RowIdConverter,
     account,
     activation,
@@ -154,6 +155,11 @@ def create_app(test_config: dict | None = None) -> Flask:
             response.vary.add("HX-Request")
         else:
             response.headers["Vary"] = "HX-Request"
+        if request.htmx:
+            # The portal's own answer: app.js swaps an error answer in only
+            # when it bears this; a proxy's (nginx's maintenance page during
+            # a restart) would replace the form and what was typed.
+            response.headers[PORTAL_ANSWER] = "1"
         return response
 
     # Templates compare against these names, never against raw strings.

@@ -13,6 +13,7 @@ from app import create_app
 from models import SchemaVersion, db
 from tests.support.app import CSRF_IN_PAGE, Client, clean_environment, make_app, production_app, user_row
 from tests.support.signup import Signup
+from views import PORTAL_ANSWER
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -170,6 +171,28 @@ def test_errors_are_pages_in_french_without_internals(any_client):
     assert "Page introuvable" in response.get_data(as_text=True)
     if any_client.htmx:
         assert response.headers["HX-Retarget"] == "#main"
+
+
+def test_every_answer_to_htmx_says_it_is_the_portals_error_or_not(app, any_client):
+    """app.js swaps an error answer in only when it bears the portal's header
+    (views.PORTAL_ANSWER): a proxy's page (nginx's maintenance page) does not,
+    and would otherwise replace the form. Every answer of the portal's to
+    htmx bears it, its errors first; a full page has no use for it."""
+
+    @app.post("/boom")
+    def boom():
+        raise ZeroDivisionError
+
+    answers = [
+        any_client.get("/"),
+        any_client.get("/nulle-part"),  # 404
+        any_client.get("/structure/rattachement/demande"),  # 405
+        any_client.post("/inscription/", data={"email": "x"}),  # no CSRF token: 400
+        any_client.post("/boom", data={"csrf_token": any_client.csrf_token()}),  # 500
+    ]
+    assert [answer.status_code for answer in answers] == [200, 404, 405, 400, 500]
+    for answer in answers:
+        assert (answer.headers.get(PORTAL_ANSWER) == "1") is any_client.htmx, answer.status
 
 
 def test_a_wrong_method_is_a_405_page_that_says_which_methods_the_address_takes(any_client):

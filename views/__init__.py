@@ -55,6 +55,10 @@ if TYPE_CHECKING:
 # (see _macros.html, htmx_form).
 MAIN = "#main"
 MAIN_SWAP = "innerHTML show:window:top"
+# The header every answer to an htmx request carries (app.py): an error
+# answer without it is not the portal's (a proxy's page) and app.js does not
+# swap it in.
+PORTAL_ANSWER = "X-Portail"
 
 
 class RowIdConverter(IntegerConverter):

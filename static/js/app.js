@@ -162,18 +162,46 @@
   // that would leave meanwhile (a check's delay running out after « Soumettre »)
   // would answer for a page about to be replaced, and with the token signing
   // in may just have renewed. It is not sent.
+  // Meanwhile the form is aria-busy and its button shows it (app.css).
   document.addEventListener("htmx:beforeRequest", function (event) {
-    var elt = event.detail.elt;
+    var elt = event.detail.elt, sent = event.detail.requestConfig.triggeringEvent;
     if (elt.tagName === "FORM") {
       elt.setAttribute("data-sending", "");
+      elt.setAttribute("aria-busy", "true");
+      ((sent && sent.submitter) || elt.querySelector("[type=submit]") || elt).setAttribute("data-sending", "");
       return;
     }
     var form = elt.closest ? elt.closest("form") : null;
     if (form && form.hasAttribute("data-sending")) event.preventDefault();
   });
   document.addEventListener("htmx:afterRequest", function (event) {
-    if (event.detail.elt.tagName === "FORM") event.detail.elt.removeAttribute("data-sending");
+    var form = event.detail.elt;
+    if (form.tagName !== "FORM") return;
+    form.removeAttribute("aria-busy");
+    within(form, "[data-sending]").forEach(function (e) { e.removeAttribute("data-sending"); });
   });
+
+  // Said as the server's notices are; said again only when a person sent it.
+  function notify(text, elt) {
+    var flashes = document.getElementById("flashes"), shown = flashes && flashes.firstElementChild;
+    if (!flashes || (shown && shown.textContent === text && !/^(FORM|BUTTON)$/.test(elt.tagName))) return;
+    flashes.innerHTML = '<div class="notice notice--error notice--flash" role="alert"></div>';
+    flashes.firstChild.textContent = text;
+  }
+  // Not the portal's (views.PORTAL_ANSWER): nginx's page while it restarts.
+  document.addEventListener("htmx:beforeSwap", function (event) {
+    if (!event.detail.isError || event.detail.xhr.getResponseHeader("X-Portail")) return;
+    event.detail.shouldSwap = false;
+    notify(document.body.dataset.unavailable, event.detail.requestConfig.elt);
+  });
+  ["htmx:sendError", "htmx:timeout"].forEach(function (name) {
+    document.addEventListener(name, function (event) { notify(document.body.dataset.offline, event.detail.elt); });
+  });
+  // The captcha's audio refused (429 past its limit).
+  document.addEventListener("error", function (event) {
+    var status = event.target.tagName === "AUDIO" && document.getElementById("captcha-audio-status");
+    if (status) status.textContent = status.dataset.unavailable;
+  }, true);
 
   // A field whose answer depends on another (« Confirmez » on the address)
   // is checked again when the server names it (portail:recheck), with what
