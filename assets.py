@@ -3,7 +3,9 @@ database, no view for them.
 
 At start, each file of static/ and htmx (the npm package's own file, from
 node_modules; never a CDN) is copied once per process to a folder of its
-own under a fingerprinted name (``css/app.3f2a9c1b7e40.css``), and
+own under a fingerprinted name (``css/app.3f2a9c1b7e40.css``), our own
+scripts and styles without their comments and spaces (rjsmin, rcssmin;
+not in development, where the browser shows the files as written), and
 compressed there (gzip and Brotli: WhiteNoise answers each browser with
 the smallest it accepts). Pages link the fingerprinted names
 (``asset_url``), which browsers keep for a year without asking again
@@ -22,6 +24,8 @@ import tempfile
 from functools import cache
 from pathlib import Path
 
+import rcssmin
+import rjsmin
 from flask import Flask
 from whitenoise import WhiteNoise
 from whitenoise.compress import Compressor
@@ -35,6 +39,9 @@ VENDOR = {"js/htmx.min.js": ROOT / "node_modules" / "htmx.org" / "dist" / "htmx.
 FINGERPRINTED = re.compile(r"\.[0-9a-f]{12}\.\w+$")
 PLAIN_MAX_AGE = 60  # seconds, for the names without a fingerprint
 IMMUTABLE = "public, max-age=31536000, immutable"
+# Our files as served: their comments explain them to their readers, not to
+# browsers (half of app.js on the wire). npm's files come minified.
+MINIFIERS = {".js": rjsmin.jsmin, ".css": rcssmin.cssmin}
 
 
 def sources() -> dict[str, Path]:
@@ -47,8 +54,16 @@ def fingerprinted(name: str, data: bytes) -> str:
     return f"{stem}.{hashlib.sha256(data).hexdigest()[:12]}.{extension}" if dot else name
 
 
+def minified(name: str, data: bytes) -> bytes:
+    """``data`` without what only its readers need, for our scripts and styles."""
+    minify = MINIFIERS.get(Path(name).suffix)
+    if minify is None or name in VENDOR:
+        return data
+    return minify(data.decode("utf-8")).encode("utf-8")
+
+
 @cache
-def _build(signature: tuple) -> tuple[str, dict[str, str]]:
+def _build(signature: tuple, minify: bool) -> tuple[str, dict[str, str]]:
     """(folder, name -> fingerprinted name), once per process and set of files."""
     folder = Path(tempfile.mkdtemp(prefix="portail-assets-"))
     atexit.register(shutil.rmtree, folder, ignore_errors=True)
@@ -56,6 +71,8 @@ def _build(signature: tuple) -> tuple[str, dict[str, str]]:
     manifest = {}
     for name, path, *_ in signature:
         data = Path(path).read_bytes()
+        if minify:
+            data = minified(name, data)
         manifest[name] = fingerprinted(name, data)
         for target_name in {name, manifest[name]}:
             target = folder / target_name
@@ -66,12 +83,12 @@ def _build(signature: tuple) -> tuple[str, dict[str, str]]:
     return str(folder), manifest
 
 
-def build() -> tuple[str, dict[str, str]]:
+def build(minify: bool = True) -> tuple[str, dict[str, str]]:
     signature = []
     for name, path in sorted(sources().items()):
         stat = path.stat()  # a changed file (development) builds again
         signature.append((name, str(path), stat.st_mtime_ns, stat.st_size))
-    return _build(tuple(signature))
+    return _build(tuple(signature), minify)
 
 
 def _headers(headers, _path: str, url: str) -> None:
@@ -82,7 +99,7 @@ def _headers(headers, _path: str, url: str) -> None:
 
 
 def init_app(app: Flask) -> None:
-    folder, manifest = build()
+    folder, manifest = build(minify=not app.debug)
     app.wsgi_app = WhiteNoise(
         app.wsgi_app,
         root=folder,

@@ -109,3 +109,29 @@ def test_only_a_request_that_queries_opens_a_connection(app, client, monkeypatch
     client.submit("/connexion", {"email": "personne@exemple.fr", "password": "Mauvais-Mot-42"})
     assert reached
     assert db.is_closed()  # handed back to the pool at the end of the request
+
+
+def test_our_scripts_and_styles_are_served_without_their_comments(client):
+    """Half of app.js is comments for its readers: served without them (and
+    without the spaces), the same code otherwise (the browser tests run it)."""
+    from assets import STATIC
+
+    for name in ("app.js", "app.css", "passkeys.js"):
+        url = next(url for url in assets_of(client) if f"/{name.rsplit('.', 1)[0]}." in url)
+        response = client.get(url)
+        served = response.get_data(as_text=True)
+        response.close()
+        written = (STATIC / ("js" if name.endswith(".js") else "css") / name).read_text()
+        assert len(served) < 0.9 * len(written), name
+        assert "/*" not in served and "\n  //" not in served, name
+
+
+def test_in_development_the_browser_gets_the_files_as_written():
+    """``make run`` (FLASK_DEBUG): what the browser's tools show is the file."""
+    from pathlib import Path
+
+    import assets
+
+    folder, manifest = assets.build(minify=False)
+    for name in ("js/app.js", "css/app.css"):
+        assert (Path(folder) / manifest[name]).read_bytes() == (assets.STATIC / name).read_bytes()
