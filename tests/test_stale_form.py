@@ -1,16 +1,29 @@
 """A form whose CSRF token went stale (a sign-in in another tab renews the
 session's token; an ended session drops it). Sent in place (htmx), the page
 and what was typed stay, a notice says to send it again, and the answer
-names the session's token so that sending again works. A full page gets the
-400 page. Attacks are named after what they try."""
+names the session's token so that sending again works. Sent as a full page
+(JavaScript off) from one of the portal's pages, as the browser says, the
+page comes back with what was typed; otherwise the 400 page. Attacks are
+named after what they try."""
 
 from __future__ import annotations
 
 import json
 
+import pytest
+
+from models import Draft
+from tests.support.app import query
+from tests.support.i18n import speak
 from tests.support.responses import text_of
 from tests.support.signup import PERSON
+from tests.support.structures import sign_up
+from tests.test_language_carry import value_of
 
+FROM_STEP_1 = {"Referer": "http://localhost/inscription/"}
+SAME_ORIGIN = {**FROM_STEP_1, "Sec-Fetch-Site": "same-origin"}
+KEPT = "Cette page n'était plus à jour et le formulaire n'a pas été pris en compte."
+TYPED = {name: value for name, value in PERSON.items() if name != "terms"}
 STALE = "Cette page n'était plus à jour : elle l'est de nouveau, et ce que vous avez saisi est conservé."
 
 
@@ -29,9 +42,11 @@ def test_a_stale_form_sent_in_place_keeps_its_page_and_can_be_sent_again(htmx_cl
     assert again.status_code == 200 and "Reproduire la suite de caractères" in text_of(again)
 
 
-def test_a_stale_form_sent_as_a_full_page_gets_the_400_page(client):
+def test_a_stale_form_the_browser_does_not_place_gets_the_400_page(client):
+    """A browser that says neither ``Sec-Fetch-Site`` nor ``Origin``: nothing
+    tells the portal's own page sent the form."""
     client.get("/inscription/")
-    response = client.post("/inscription/", data={**PERSON, "csrf_token": "stale"})
+    response = client.post("/inscription/", data={**PERSON, "csrf_token": "stale"}, headers=FROM_STEP_1)
     assert response.status_code == 400
     assert "Rechargez la page et recommencez." in text_of(response)
     assert "HX-Trigger" not in response.headers and "HX-Retarget" not in response.headers
@@ -45,3 +60,103 @@ def test_attack_a_cross_site_form_is_told_no_token(client):
     response = client.post("/inscription/", data=PERSON, headers=elsewhere)
     assert response.status_code == 400
     assert "HX-Trigger" not in response.headers and "HX-Retarget" not in response.headers
+
+
+def test_a_stale_form_sent_as_a_full_page_comes_back_with_what_was_typed(client):
+    client.get("/inscription/")
+    sent = {**PERSON, "password": "Secret-1234", "csrf_token": "stale"}
+    response = client.post("/inscription/", data=sent, headers=SAME_ORIGIN)
+    assert response.status_code == 303 and response.headers["Location"] == "/inscription/"
+
+    page = text_of(client.get("/inscription/"))
+    assert KEPT in page
+    for name, value in TYPED.items():
+        assert value_of(page, name) == value, name
+    assert "Secret-1234" not in page
+    # The page's own token: sending it again goes on to the captcha.
+    again = client.submit("/inscription/", PERSON, follow_redirects=True)
+    assert "Reproduire la suite de caractères" in text_of(again)
+
+
+def test_what_a_stale_form_held_comes_back_once(client):
+    client.post("/inscription/", data={**PERSON, "csrf_token": "stale"}, headers=SAME_ORIGIN)
+    assert value_of(text_of(client.get("/inscription/")), "first_name") == "Marie"
+    assert value_of(text_of(client.get("/inscription/")), "first_name") == ""
+
+
+def test_a_browser_without_sec_fetch_site_is_placed_by_its_origin(client):
+    client.get("/inscription/")
+    headers = {**FROM_STEP_1, "Origin": "http://localhost"}
+    response = client.post("/inscription/", data={**PERSON, "csrf_token": "stale"}, headers=headers)
+    assert response.status_code == 303
+    assert value_of(text_of(client.get("/inscription/")), "last_name") == "Curie"
+
+
+def test_a_signed_in_account_s_stale_form_comes_back_for_it_only(app, client, mailbox):
+    """Signed in again in another tab: the first tab's token is stale."""
+    sign_up(client, mailbox)
+    headers = {"Referer": "http://localhost/mon-compte/", "Sec-Fetch-Site": "same-origin"}
+    response = client.post(
+        "/mon-compte/informations",
+        data={"first_name": "Maria", "last_name": "Skłodowska", "csrf_token": "stale"},
+        headers=headers,
+    )
+    assert response.status_code == 303 and response.headers["Location"] == "/mon-compte/"
+    page = text_of(client.get("/mon-compte/"))
+    assert KEPT in page and value_of(page, "last_name") == "Skłodowska"
+    (row,) = query(app, lambda: [d for d in Draft.select() if d.key.endswith(":carried")] or [None])
+    assert row is None  # taken, once
+
+
+def test_the_notice_speaks_english(client):
+    speak(client, "en")
+    client.post("/inscription/", data={**PERSON, "csrf_token": "stale"}, headers=SAME_ORIGIN)
+    page = text_of(client.get("/inscription/"))
+    assert "This page was out of date" in page and value_of(page, "first_name") == "Marie"
+
+
+def test_a_form_with_nothing_typed_gets_the_400_page(client):
+    response = client.post("/inscription/", data={"csrf_token": "stale", "terms": ""}, headers=SAME_ORIGIN)
+    assert response.status_code == 400 and "Rechargez la page et recommencez." in text_of(response)
+
+
+@pytest.mark.parametrize(
+    "placed",
+    [
+        {"Sec-Fetch-Site": "cross-site", "Origin": "https://pirate.example"},
+        {"Sec-Fetch-Site": "same-site", "Origin": "https://pirate.localhost"},
+        {"Sec-Fetch-Site": "none"},
+        {"Origin": "https://pirate.example"},
+        {"Origin": "null"},
+        {"Sec-Fetch-Site": "cross-site", "Origin": "http://localhost"},
+    ],
+)
+def test_attack_another_site_s_form_plants_nothing_in_the_portal_s_page(app, client, placed):
+    """A form on another site (or a sibling subdomain, or a sandboxed frame)
+    posted to the portal, claiming the portal's page as its referrer: it
+    must not fill the page for whoever opens it next in that browser."""
+    client.get("/inscription/")
+    response = client.post(
+        "/inscription/", data={**PERSON, "last_name": "Pirate"}, headers={**FROM_STEP_1, **placed}
+    )
+    assert response.status_code == 400
+    assert query(app, lambda: Draft.select().where(Draft.key.endswith(":carried")).count()) == 0
+    assert "Pirate" not in text_of(client.get("/inscription/"))
+
+
+def test_attack_a_stale_form_cannot_be_sent_back_to_a_page_off_the_site(client):
+    headers = {"Referer": "https://pirate.example/inscription/", "Sec-Fetch-Site": "same-origin"}
+    response = client.post("/inscription/", data={**PERSON, "csrf_token": "stale"}, headers=headers)
+    assert response.status_code == 400
+
+
+def test_attack_secrets_of_a_stale_form_are_never_kept(app, client):
+    secrets = {
+        "password": "Secret-1234",
+        "password_confirm": "Secret-1234",
+        "code": "123456",
+        "answer": "K7MX3P",
+    }
+    client.post("/inscription/", data={**PERSON, **secrets, "csrf_token": "stale"}, headers=SAME_ORIGIN)
+    stored = query(app, lambda: [d.data for d in Draft.select() if d.key.endswith(":carried")])
+    assert stored and not any(value in row for row in stored for value in secrets.values())

@@ -2,20 +2,23 @@
 
 from __future__ import annotations
 
-from flask import Flask, current_app, g, make_response, render_template, request
+from flask import Flask, current_app, flash, g, make_response, redirect, render_template, request
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
 from flask_limiter import RateLimitExceeded
+from flask_login import current_user
 from peewee import InterfaceError, OperationalError
 from playhouse.pool import MaxConnectionsExceeded
 from werkzeug.exceptions import HTTPException
 
 import database
+import drafts
 import logs
 from extensions import login_manager
-from security import client_address, retry_after_seconds
-from views import MAIN, retarget
+from forms import typed_fields, typed_names
+from security import client_address, keeping_allowed, retry_after_seconds
+from views import MAIN, page_to_show, referrer_path, retarget
 
 # The database cannot be reached, refuses connections or was cut off (a
 # restart, a full disk), or the pool had no connection free in time: the
@@ -109,9 +112,55 @@ def csrf_error(_error):
         g.csrf_renewed = True
         notice = render_template("errors/_notice.html", text=str(STALE_FORM))
         return retarget(make_response(notice, 400), FLASHES, "innerHTML")
+    there = _stale_form_kept()
+    if there is not None:
+        flash(str(STALE_FORM_KEPT), "info")
+        return redirect(there, 303)
     return render_error(
         400, _("Votre session a expiré ou le formulaire n'est plus valide. Rechargez la page et recommencez.")
     )
+
+
+def _stale_form_kept() -> str | None:
+    """A full page's form whose token went stale (JavaScript off): what it
+    held, but its secrets, carried back to the page it was sent from
+    (drafts.carry, as the language switch does), which is returned; None
+    when it held nothing typed or cannot be kept. Only a form the browser
+    says this site's own page sent (``Sec-Fetch-Site``, else ``Origin``):
+    another site's form, which has no token either, must not fill the
+    portal's page for the person who opens it next. Bounded as a draft."""
+    if not _sent_from_this_site():
+        return None
+    there = page_to_show(referrer_path())
+    fields = typed_fields(request.form)
+    if there is None or not any(value.strip() and name in typed_names() for name, value in fields.items()):
+        return None
+    user = current_user if current_user.is_authenticated else None
+    if not keeping_allowed("DRAFT", f"account:{user.id}" if user is not None else ""):
+        return None
+    for attempt in database.attempts():
+        with attempt:
+            drafts.carry(there, fields, user, for_account=user.id if user is not None else None)
+    return there
+
+
+def _sent_from_this_site() -> bool:
+    """The browser says this request comes from one of this site's pages:
+    ``Sec-Fetch-Site: same-origin``, or, from a browser that does not send
+    it, an ``Origin`` that is this site's. No site can set either for a
+    request it makes a browser send elsewhere."""
+    site = request.headers.get("Sec-Fetch-Site")
+    if site is not None:
+        return site == "same-origin"
+    origin = request.headers.get("Origin")
+    return origin is not None and origin + "/" == request.host_url
+
+
+STALE_FORM_KEPT = _l(
+    "Cette page n'était plus à jour et le formulaire n'a pas été pris en compte. Le voici de nouveau "
+    "avec ce que vous aviez saisi, hormis les mots de passe et les codes : complétez-le et envoyez-le "
+    "de nouveau."
+)
 
 
 # Said after a submit and after what the page sends by itself (a field's
