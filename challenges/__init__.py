@@ -140,3 +140,9 @@ def audio_wav(challenge_id: str, language: str | None = None) -> bytes:
     from challenges import audio
 
     return audio.wav_bytes(spoken(challenge_id, language)[0])
+
+
+def refusal_wav() -> bytes | None:
+    """What a player hears instead of a refused challenge, in the audio's
+    language (``bank.refusal``); None when the bank has no such recording."""
+    return bank.refusal(audio_language())

@@ -4,8 +4,9 @@
 
 For each language, ``voices/<language>/<character>/*.wav`` holds several
 recordings of every character of the captcha's alphabet (voice variants,
-pitches and speeds), and ``voices/<language>/intro/*.wav`` the sentence said
-before them. Files are in the format the ``captcha`` package reads: WAV, mono,
+pitches and speeds), ``voices/<language>/intro/*.wav`` the sentence said
+before them, and ``voices/<language>/refused/base.wav`` what is said when the
+audio is refused. Files are in the format the ``captcha`` package reads: WAV, mono,
 8 kHz, 8-bit unsigned. Nothing is fetched from elsewhere: only the local
 espeak-ng and sox programs are run.
 """
@@ -22,7 +23,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from challenges.bank import ALPHABET, VOICES_DIR  # noqa: E402
+from challenges.bank import ALPHABET, REFUSED, VOICES_DIR  # noqa: E402
 
 # What is said for each character. French listeners mix up « cé » and
 # « sept » or « six », « ka » and « quatre », « ène »/« èfe » and « neuf »:
@@ -39,6 +40,15 @@ SPOKEN = {
         **{digit: f"number {digit}" for digit in ALPHABET if digit.isdigit()},
     },
 }
+# Said instead of a challenge whose audio is refused (fetched too often, or
+# by a client past its limit): a player cannot show a 429, so the person who
+# pressed « play » hears why nothing else comes, with or without JavaScript.
+# The same words as the line app.js shows under the player.
+REFUSAL = {
+    "fr": "Écoute indisponible pour le moment : patientez quelques minutes ou demandez une nouvelle image.",
+    "en": "Listening is unavailable for now: wait a few minutes or ask for a new image.",
+}
+REFUSAL_VOICE = ("", 50, 150)  # the plainest voice: variant, pitch, speed
 ESPEAK_VOICE = {"fr": "fr", "en": "en-gb"}
 VARIANTS = ("", "+m3", "+m7", "+f2", "+f4")  # espeak-ng voice variants
 PITCHES = (35, 65)  # espeak-ng -p (0-99)
@@ -77,6 +87,11 @@ def make_language(language: str) -> Path:
                 name = f"{variant.strip('+') or 'base'}-p{pitch}-s{speed}.wav"
                 voice = ESPEAK_VOICE[language] + variant
                 record(text, voice, pitch, speed, folder / name, Path(work))
+        variant, pitch, speed = REFUSAL_VOICE
+        refused = building / REFUSED
+        refused.mkdir()
+        voice = ESPEAK_VOICE[language] + variant
+        record(REFUSAL[language], voice, pitch, speed, refused / "base.wav", Path(work))
     shutil.rmtree(final, ignore_errors=True)
     building.rename(final)  # all or nothing: a half-built bank is never used
     return final

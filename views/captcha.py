@@ -3,10 +3,13 @@ a few times per challenge and only by the session that opened it."""
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, abort
+from flask import Blueprint, Response, abort, request
+from flask_limiter import RateLimitExceeded
+from werkzeug.exceptions import HTTPException
 
 import challenges
 from security import limit
+from views import errors
 
 bp = Blueprint("captcha", __name__, url_prefix="/captcha")
 
@@ -37,3 +40,25 @@ def image(challenge_id: str):
 def audio(challenge_id: str):
     _media(challenge_id, "audio")
     return _response(challenges.audio_wav(challenge_id), "audio/wav")
+
+
+@bp.errorhandler(429)
+def _refused(error: HTTPException) -> Response:
+    """A challenge's audio fetched too often, or a client past its limit: a
+    429 (logged, with how long to wait), but to a media player (``<audio>``:
+    ``Sec-Fetch-Dest: audio``), which cannot show one and would stay silent
+    with JavaScript off, a recording that says why and what to do, the words
+    of the line app.js shows under the player. Nothing is counted or drawn
+    for it: it is a file of the voice bank, the same for every challenge."""
+    if isinstance(error, RateLimitExceeded):
+        answer = errors.too_many_requests(error)
+    else:
+        answer = errors.render_error(429)
+    player = request.endpoint == "captcha.audio" and request.headers.get("Sec-Fetch-Dest") == "audio"
+    spoken = challenges.refusal_wav() if player else None
+    if spoken is None:
+        return answer
+    refusal = _response(spoken, "audio/wav")
+    if "Retry-After" in answer.headers:
+        refusal.headers["Retry-After"] = answer.headers["Retry-After"]
+    return refusal

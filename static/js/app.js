@@ -197,7 +197,8 @@
   ["htmx:sendError", "htmx:timeout"].forEach(function (name) {
     document.addEventListener(name, function (event) { notify(document.body.dataset.offline, event.detail.elt); });
   });
-  // The captcha's audio refused (429 past its limit).
+  // The captcha's audio cannot load (the network, a challenge gone); a
+  // refusal past its limit is spoken by the player itself (views/captcha.py).
   document.addEventListener("error", function (event) {
     var status = event.target.tagName === "AUDIO" && document.getElementById("captcha-audio-status");
     if (status) status.textContent = status.dataset.unavailable;

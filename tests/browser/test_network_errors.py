@@ -1,7 +1,8 @@
 """When the network or the server fails under htmx, and while a step loads:
 the form and what was typed stay, a notice (role="alert", in #flashes) says
 what happened, the form is busy (aria-busy) while it is sent and the button
-that sent it shows so; the captcha's audio player says when it is refused.
+that sent it shows so; the captcha's audio player says when it is refused or
+cannot load.
 Route interception fakes the proxy (nginx's maintenance page), the network
 failing, a slow answer."""
 
@@ -13,6 +14,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect
 
+from challenges import bank
 from tests.browser.support import pages
 from tests.browser.support.people import new_person
 
@@ -216,10 +218,35 @@ def test_the_sending_bar_stands_still_when_motion_is_reduced(visitor):
 
 def test_the_captcha_audio_says_when_listening_is_refused(visitor, console_allows):
     """Each challenge's audio is fetched a few times only (views/captcha.py
-    answers 429 then): the player says so next to it instead of staying
-    silent; a new image brings a player that works."""
+    refuses it then): the player, which cannot show a 429, plays a recording
+    that says why instead of staying silent; a new image brings a player
+    that works."""
     page = visitor.page
     console_allows += ANSWERED
+    visitor.start_signup()
+    visitor.fill_personal_info(new_person())
+    visitor.submit_personal_info()
+    visitor.expect_step(pages.CAPTCHA)
+    src = page.locator("audio").get_attribute("src")
+    answers = [page.request.get(src).status for _ in range(8)]
+    assert 429 in answers  # the limit is reached
+
+    with page.expect_response(lambda response: response.url.endswith(src)) as refused:
+        page.locator("audio").evaluate("a => a.play().catch(() => null)")
+    assert refused.value.status == 200 and refused.value.body() == bank.refusal("fr")
+    page.wait_for_function("() => document.querySelector('audio').readyState >= 1")
+    assert page.locator("audio").evaluate("a => a.error === null && a.duration > 3")
+    expect(page.locator("#captcha-audio-status")).to_have_text("")
+
+    visitor.button("Nouvelle image").click()
+    assert page.request.get(page.locator("audio").get_attribute("src")).status == 200
+
+
+def test_the_captcha_audio_player_that_cannot_load_says_so(visitor, console_allows):
+    """The network fails, the challenge is gone: the line under the player
+    says listening is unavailable, where the player says nothing."""
+    page = visitor.page
+    console_allows += UNANSWERED
     visitor.start_signup()
     visitor.fill_personal_info(new_person())
     visitor.submit_personal_info()
@@ -227,14 +254,23 @@ def test_the_captcha_audio_says_when_listening_is_refused(visitor, console_allow
     status = page.locator("#captcha-audio-status")
     expect(status).to_have_attribute("role", "status")
     expect(status).to_have_text("")
-    src = page.locator("audio").get_attribute("src")
-    answers = [page.request.get(src).status for _ in range(8)]
-    assert 429 in answers  # the limit is reached
-    page.locator("audio").evaluate("a => a.play().catch(() => null)")
-    expect(status).to_have_text(AUDIO_REFUSED)
     described = page.locator("audio").get_attribute("aria-describedby")
     assert described == "captcha-audio-status"
+    page.route("**/captcha/*.wav", lambda route: route.abort("connectionrefused"))
+    page.locator("audio").evaluate("a => a.play().catch(() => null)")
+    expect(status).to_have_text(AUDIO_REFUSED)
 
-    visitor.button("Nouvelle image").click()
-    expect(page.locator("#captcha-audio-status")).to_have_text("")
-    assert page.request.get(page.locator("audio").get_attribute("src")).status == 200
+
+def test_without_javascript_the_refused_audio_is_heard(nojs_visitor, console_allows):
+    """Nothing on the page can say it without JavaScript: the player does."""
+    visitor, page = nojs_visitor, nojs_visitor.page
+    console_allows += ANSWERED
+    visitor.start_signup()
+    visitor.fill_personal_info(new_person())
+    visitor.submit_personal_info()
+    visitor.expect_step(pages.CAPTCHA)
+    src = page.locator("audio").get_attribute("src")
+    assert 429 in [page.request.get(src).status for _ in range(8)]
+    with page.expect_response(lambda response: response.url.endswith(src)) as refused:
+        page.locator("audio").evaluate("a => a.play().catch(() => null)")
+    assert refused.value.status == 200 and refused.value.body() == bank.refusal("fr")
