@@ -175,13 +175,13 @@ def _deliver(loop: bool, interval: float, stopping: threading.Event) -> mailer.D
     "--outbox-days",
     type=click.IntRange(min=1),
     default=None,
-    help="Keep sent mail this many days (default: OUTBOX_RETENTION_DAYS).",
+    help="Keep sent or given-up mail this many days (default: OUTBOX_RETENTION_DAYS).",
 )
 @needs_schema
 def purge(days: int | None, audit_days: int | None, outbox_days: int | None) -> None:
     """Delete accounts never activated, used and expired links, spent and
     expired captcha challenges, sessions past their age, expired drafts, old
-    audit events and old sent mail."""
+    audit events and old sent or given-up mail."""
     days = days or int(current_app.config["PURGE_PENDING_AFTER_DAYS"])
     audit_days = audit_days or int(current_app.config["AUDIT_RETENTION_DAYS"])
     outbox_days = outbox_days or int(current_app.config["OUTBOX_RETENTION_DAYS"])
@@ -196,7 +196,7 @@ def purge(days: int | None, audit_days: int | None, outbox_days: int | None) -> 
         f"{ended} session(s), "
         f"{counts['drafts']} expired draft(s), "
         f"{counts['audit_events']} audit event(s) older than {audit_days} days, "
-        f"{sent} mail(s) sent more than {outbox_days} days ago."
+        f"{sent} mail(s) sent or given up more than {outbox_days} days ago."
     )
 
 

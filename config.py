@@ -98,7 +98,10 @@ DEFAULTS = {
     # `flask purge`: pending accounts never activated, and audit events, older than this.
     "PURGE_PENDING_AFTER_DAYS": 30,
     "AUDIT_RETENTION_DAYS": 365,
-    "OUTBOX_RETENTION_DAYS": 30,  # sent mail kept for the console, then purged
+    "OUTBOX_RETENTION_DAYS": 30,  # sent (or given up) mail kept for the console, then purged
+    # A mail still undelivered this long after it was written is given up
+    # (Postfix's maximal_queue_lifetime: 5 days); a 5xx refusal gives it up at once.
+    "MAIL_GIVE_UP_HOURS": 120,
     # Operations (health.py, metrics.py, logs.py): who may read /metrics, and
     # JSON log lines.
     "METRICS_ALLOWED_NETWORKS": ["127.0.0.0/8", "::1/128"],

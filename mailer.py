@@ -271,12 +271,14 @@ def deliver_due(limit: int = 100, stop: Callable[[], bool] | None = None) -> Del
             _send(_message(item))
         except Exception as exc:  # noqa: BLE001 - one bad mail must not stop the others
             error = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
-            item.mark_failed(error)
+            window = timedelta(hours=float(current_app.config["MAIL_GIVE_UP_HOURS"]))
+            given_up = item.mark_failed(error, for_good=refused_for_good(exc), window=window)
             current_app.logger.warning(
-                "Mail %s (to @%s) not delivered: %s",
+                "Mail %s (to @%s) not delivered: %s%s",
                 item.id,
                 item.recipient.rpartition("@")[2],
                 logged_reason(exc, item.recipient),
+                f"; given up after {item.attempts} attempt(s)" if given_up else "",
             )
             delivery.failed += 1
             if isinstance(exc, UNREACHABLE):
@@ -286,6 +288,17 @@ def deliver_due(limit: int = 100, stop: Callable[[], bool] | None = None) -> Del
             item.mark_sent()
             delivery.sent += 1
     return delivery
+
+
+def refused_for_good(exc: Exception) -> bool:
+    """The server refused this mail permanently (a 5xx reply): its recipient
+    (« no such user », at RCPT TO) or the mail itself (at DATA). Trying again
+    would get the same answer, as it would to any mail server, which bounces
+    it then. A refusal of the sender, of the login, or a server out of reach
+    is about the portal's setting, not this mail: tried again."""
+    if isinstance(exc, smtplib.SMTPRecipientsRefused):
+        return bool(exc.recipients) and all(500 <= code < 600 for code, _text in exc.recipients.values())
+    return isinstance(exc, smtplib.SMTPDataError) and 500 <= exc.smtp_code < 600
 
 
 def logged_reason(exc: Exception, recipient: str) -> str:

@@ -107,9 +107,16 @@ class OutboxCollector:
     """Outbox depth and failures, read from the database at scrape time."""
 
     def collect(self):
-        pending = OutboxMail.select().where(OutboxMail.sent_at.is_null())
-        depth = GaugeMetricFamily(PREFIX + "outbox_pending", "Mails in the outbox not delivered yet.")
+        pending = OutboxMail.select().where(OutboxMail.sent_at.is_null() & OutboxMail.given_up_at.is_null())
+        depth = GaugeMetricFamily(
+            PREFIX + "outbox_pending", "Mails in the outbox not delivered yet, still tried."
+        )
         depth.add_metric([], pending.count())
+        given_up = GaugeMetricFamily(
+            PREFIX + "outbox_given_up",
+            "Undelivered mails no longer tried (refused for good, or past MAIL_GIVE_UP_HOURS), until purged.",
+        )
+        given_up.add_metric([], OutboxMail.select().where(OutboxMail.given_up_at.is_null(False)).count())
         failing = GaugeMetricFamily(
             PREFIX + "outbox_failing",
             "Undelivered mails whose last delivery attempt failed (they are retried with backoff).",
@@ -120,7 +127,7 @@ class OutboxCollector:
             PREFIX + "outbox_oldest_pending_seconds", "Age of the oldest undelivered mail (0 when none)."
         )
         age.add_metric([], (utcnow() - oldest.created_at).total_seconds() if oldest else 0.0)
-        yield from (depth, failing, age)
+        yield from (depth, failing, age, given_up)
 
 
 def exposition() -> bytes:

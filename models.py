@@ -737,15 +737,20 @@ class OutboxMail(BaseModel):
     claimed_until = DateTimeField(null=True)
     sent_at = DateTimeField(null=True, index=True)
     last_error = TextField(null=True)
+    # When delivery stopped being tried (``mark_failed``): the server refused
+    # it for good, or it was still undelivered past its window. Listed apart
+    # in « Courriels », tried again only when an operator says so.
+    given_up_at = DateTimeField(null=True, index=True)
 
     MAX_BACKOFF = timedelta(hours=1)
 
     @classmethod
     def purge(cls, days: int) -> int:
-        """Delete mail sent more than ``days`` ago: what a mail says of
-        people (names, structures) is not kept past delivery for long. Mail
-        not delivered yet stays, whatever its age."""
-        return cls.delete().where(cls.sent_at < utcnow() - timedelta(days=days)).execute()
+        """Delete mail sent, or given up, more than ``days`` ago: what a mail
+        says of people (names, structures) is not kept past delivery for
+        long. Mail still being tried stays, whatever its age."""
+        before = utcnow() - timedelta(days=days)
+        return cls.delete().where((cls.sent_at < before) | (cls.given_up_at < before)).execute()
 
     @classmethod
     def due(cls, limit: int = 50) -> list[OutboxMail]:
@@ -754,6 +759,7 @@ class OutboxMail(BaseModel):
             cls.select()
             .where(
                 cls.sent_at.is_null()
+                & cls.given_up_at.is_null()
                 & (cls.next_attempt_at <= now)
                 & (cls.claimed_until.is_null() | (cls.claimed_until < now))
             )
@@ -784,9 +790,10 @@ class OutboxMail(BaseModel):
 
     @classmethod
     def retry_now(cls, mail_id: int | None = None) -> int:
-        """Make unsent mail (one, or all) due now, unless a worker holds it."""
+        """Make unsent mail (one, or all), given up or not, due now, unless a
+        worker holds it. Mail given up past its window gets one attempt."""
         now = utcnow()
-        query = cls.update(next_attempt_at=now).where(
+        query = cls.update(next_attempt_at=now, given_up_at=None).where(
             cls.sent_at.is_null() & (cls.claimed_until.is_null() | (cls.claimed_until < now))
         )
         if mail_id is not None:
@@ -811,13 +818,20 @@ class OutboxMail(BaseModel):
             .execute()
         )
 
-    def mark_failed(self, error: str) -> None:
+    def mark_failed(self, error: str, *, for_good: bool = False, window: timedelta | None = None) -> bool:
+        """A delivery failed: tried again with backoff, or given up when the
+        server refused it ``for_good`` or it was written more than ``window``
+        ago. Returns whether it was given up."""
+        now = utcnow()
         self.attempts += 1
         delay = min(timedelta(seconds=30 * 2 ** (self.attempts - 1)), self.MAX_BACKOFF)
-        self.next_attempt_at = utcnow() + delay
+        self.next_attempt_at = now + delay
         self.claimed_until = None
         self.last_error = error[:1000]
+        if for_good or (window is not None and now - self.created_at >= window):
+            self.given_up_at = now
         self.save()
+        return self.given_up_at is not None
 
 
 class Structure(BaseModel):

@@ -365,13 +365,15 @@ OUTBOX_SHOWN = 200  # mails listed per part of « Courriels »; each part says h
 
 def outbox(days: int = 7) -> dict[str, tuple[list[OutboxMail], int]]:
     """Each part of the outbox, as (its first ``OUTBOX_SHOWN`` mails, how many it
-    holds): failed mail (oldest first, with its last error), pending mail
-    (oldest first), and what was sent in the last ``days`` (newest first).
+    holds): failed mail still tried (oldest first, with its last error),
+    pending mail (oldest first), mail given up (latest first, with the error
+    that stopped it), and what was sent in the last ``days`` (newest first).
     Counted apart: many failures never hide the mail waiting."""
-    unsent = OutboxMail.sent_at.is_null()
+    tried = OutboxMail.sent_at.is_null() & OutboxMail.given_up_at.is_null()
     parts = {
-        "failed": (unsent & OutboxMail.last_error.is_null(False), OutboxMail.id),
-        "pending": (unsent & OutboxMail.last_error.is_null(), OutboxMail.id),
+        "failed": (tried & OutboxMail.last_error.is_null(False), OutboxMail.id),
+        "pending": (tried & OutboxMail.last_error.is_null(), OutboxMail.id),
+        "given_up": (OutboxMail.given_up_at.is_null(False), OutboxMail.given_up_at.desc()),
         "sent": (OutboxMail.sent_at >= utcnow() - timedelta(days=days), OutboxMail.sent_at.desc()),
     }
     return {

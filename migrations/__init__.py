@@ -69,6 +69,7 @@ from migrations import (
     v015_email_code_tries,
     v016_search_folded,
     v017_mail_about,
+    v018_mail_given_up,
 )
 from migrations.frozen import FrozenModel
 from models import db
@@ -94,6 +95,7 @@ STEPS: dict[int, Step] = {
     15: v015_email_code_tries.upgrade,
     16: v016_search_folded.upgrade,
     17: v017_mail_about.upgrade,
+    18: v018_mail_given_up.upgrade,
 }
 SCHEMA_VERSION = max(STEPS)
 

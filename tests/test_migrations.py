@@ -191,6 +191,10 @@ def _fill_v17() -> None:
     db.execute_sql("UPDATE outbox_mail SET about_id = 7")
 
 
+def _fill_v18() -> None:
+    db.execute_sql("UPDATE outbox_mail SET given_up_at = created_at")
+
+
 FILLS = [
     _fill_v1,
     _fill_v2,
@@ -209,6 +213,7 @@ FILLS = [
     _fill_v15,
     _fill_v16,
     _fill_v17,
+    _fill_v18,
 ]
 # Every version a database can be at: none, or that of a step.
 VERSIONS = [0, *sorted(migrations.STEPS)]

@@ -30,14 +30,27 @@ def smtp_server(handler) -> Iterator:
 
 
 class Mailbox:
-    """An SMTP handler that keeps what it accepts, and can refuse (4xx) first."""
+    """An SMTP handler that keeps what it accepts, and can refuse (4xx) first,
+    refuse some recipients for good (5xx: ``unknown``) or every sender."""
 
     def __init__(self):
         self.messages = []
         self.raw = []  # the bytes as received: a DKIM signature covers those
         self.refuse = 0
+        self.unknown: set[str] = set()  # « no such user »
+        self.refuse_senders = False  # the portal's sender, not allowed here
+        self.tried: list[str] = []  # every recipient asked for, accepted or not
+
+    async def handle_MAIL(self, server, session, envelope, address, mail_options):
+        if self.refuse_senders:
+            return "553 5.7.1 Sender address rejected: not owned by user"
+        envelope.mail_from = address
+        return "250 OK"
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        self.tried.append(address)
+        if address in self.unknown:
+            return "550 5.1.1 User unknown"
         if self.refuse:
             self.refuse -= 1
             return "451 4.3.0 Try again later"
