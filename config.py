@@ -373,6 +373,9 @@ OTHER_BOOLEANS = ("DEBUG", "MAIL_USE_TLS", "MAIL_USE_SSL", "MAIL_SUPPRESS_SEND",
 # Numbers Flask reads as « no limit » when None.
 NULLABLE_NUMBERS = frozenset({"MAX_CONTENT_LENGTH", "MAX_FORM_MEMORY_SIZE", "MAX_FORM_PARTS"})
 OTHER_INTEGERS = ("MAIL_PORT",)
+# Numbers 0 would make senseless: a give-up window of no time gives every
+# mail up at its first failure, a greylisting's « try again later » included.
+POSITIVE_NUMBERS = frozenset({"MAIL_GIVE_UP_HOURS"})
 # Limits in the limits' notation that are not one of the portal's RATELIMIT_* above.
 NOT_LIMITS = frozenset({"RATELIMIT_STORAGE_URI", "RATELIMIT_STRATEGY"})
 LIBRARY_LIMITS = ("RATELIMIT_DEFAULT", "RATELIMIT_APPLICATION")
@@ -433,8 +436,9 @@ def _check_numbers(app: Flask, problems: list) -> None:
             with contextlib.suppress(ValueError):
                 value = float(value) if fractions else int(value.strip())
         kinds = (int, float) if fractions else (int,)
-        if isinstance(value, bool) or not isinstance(value, kinds) or not 0 <= value < math.inf:
-            message = f"a number (0 or more) is expected, not {app.config[key]!r}."
+        least = 1 if key in POSITIVE_NUMBERS else 0
+        if isinstance(value, bool) or not isinstance(value, kinds) or not least <= value < math.inf:
+            message = f"a number ({least} or more) is expected, not {app.config[key]!r}."
             _refuse(app, problems, key, message, default)
         else:
             app.config[key] = value

@@ -28,6 +28,7 @@ CARRIED = "carried"  # a page's form, over the language switch without JavaScrip
 CARRIED_PAGE = "carried"  # in the session: the page it is for (no query without one)
 PAGE = "_page"  # in a carried draft: the page it is for
 FOR = "_for"  # in a carried draft: the account that alone gets it back (a session that ended)
+STALE = "_stale"  # in a carried draft: a form refused for its stale token, to say so when taken back
 # A form sent after its session ended, waiting for its account to sign in
 # again (``keep_for_sign_in``): a record of its own, which the language
 # switch's on the sign-in page (``carry``) neither replaces nor is taken for.
@@ -130,7 +131,7 @@ def data_of(draft: Draft) -> dict:
 # What a draft keeps for the page itself, not typed by its holder: the page
 # a carried form is for, and what an edit form showed (a copy, encoded, of
 # data shown elsewhere). « Mes données » and the data file leave them out.
-KEPT_FOR_THE_PAGE = frozenset({PAGE, FOR, "seen"})
+KEPT_FOR_THE_PAGE = frozenset({PAGE, FOR, STALE, "seen"})
 
 
 def held_typed(draft: Draft) -> dict:
@@ -179,16 +180,24 @@ def mark(saved_at: datetime | None) -> str:
 
 
 def carry(
-    page: str, fields: dict[str, str], user: User | int | None = None, for_account: int | None = None
+    page: str,
+    fields: dict[str, str],
+    user: User | int | None = None,
+    for_account: int | None = None,
+    stale: bool = False,
 ) -> None:
     """Keep what a page's form held when the language switch was sent from
     it (without JavaScript), for that page's next showing in this browser
     only (``take_carried``); never a secret field (``forms.typed_fields``).
     Kept flat, as a step's draft is (« Mes données » lists it the same way),
     with the page under a name no field has. With ``for_account``, only that
-    account gets it back, once signed in again (``carry_over_sign_in``)."""
+    account gets it back, once signed in again (``carry_over_sign_in``).
+    ``stale``: a form refused for its stale token, which the page's form
+    says it takes back (``forms.Form``)."""
     data = _typed(fields)
     data[PAGE] = page
+    if stale:
+        data[STALE] = "1"
     ttl = _ttl(CARRIED)
     if for_account is not None:
         data[FOR] = for_account
@@ -205,7 +214,7 @@ SIGN_IN_AGAIN = timedelta(minutes=30)
 def _typed(fields: dict[str, str]) -> dict:
     """A form's fields as a carried record keeps them: bounded, without the
     names the record gives its page and its account."""
-    return {name: _bounded(name, value) for name, value in fields.items() if name not in (PAGE, FOR)}
+    return {name: _bounded(name, value) for name, value in fields.items() if name not in (PAGE, FOR, STALE)}
 
 
 def _browser_record(kind: str) -> tuple[str | None, dict]:

@@ -12,6 +12,7 @@ unreachable, so neither the thread nor `flask send-mail` can hang."""
 
 from __future__ import annotations
 
+import re
 import smtplib
 import socket
 import threading
@@ -290,15 +291,34 @@ def deliver_due(limit: int = 100, stop: Callable[[], bool] | None = None) -> Del
     return delivery
 
 
+# An SMTP reply's enhanced status code (RFC 3463): class.subject.detail.
+_ENHANCED = re.compile(rb"^\s*([245])\.(\d{1,3})\.(\d{1,3})\b")
+
+
 def refused_for_good(exc: Exception) -> bool:
-    """The server refused this mail permanently (a 5xx reply): its recipient
-    (« no such user », at RCPT TO) or the mail itself (at DATA). Trying again
-    would get the same answer, as it would to any mail server, which bounces
-    it then. A refusal of the sender, of the login, or a server out of reach
-    is about the portal's setting, not this mail: tried again."""
+    """The server refused this mail for a reason of its own that trying
+    again cannot change: its recipient (5.1.x: no such mailbox or domain;
+    5.2.x but a full mailbox, 5.2.2) or its content (5.6.x, too big: 5.3.4),
+    as the enhanced status code of a 5xx reply says (RFC 3463). Any mail
+    server bounces such a mail. A policy refusal (5.7.x: relay denied, sender
+    not allowed, DMARC), a reply without an enhanced code, a 552 to a
+    recipient (RFC 5321 §4.5.3.1.10: a 452) or a server out of reach may be
+    the portal's setting, which is mended for every mail at once: tried
+    again, until the give-up window ends."""
     if isinstance(exc, smtplib.SMTPRecipientsRefused):
-        return bool(exc.recipients) and all(500 <= code < 600 for code, _text in exc.recipients.values())
-    return isinstance(exc, smtplib.SMTPDataError) and 500 <= exc.smtp_code < 600
+        replies = list(exc.recipients.values())
+        return bool(replies) and all(code != 552 and _for_good(code, text) for code, text in replies)
+    return isinstance(exc, smtplib.SMTPDataError) and _for_good(exc.smtp_code, exc.smtp_error)
+
+
+def _for_good(code: int, text: bytes | str) -> bool:
+    if not 500 <= code < 600:
+        return False
+    match = _ENHANCED.match(text.encode() if isinstance(text, str) else text)
+    if match is None or match.group(1) != b"5":
+        return False
+    subject, detail = int(match.group(2)), int(match.group(3))
+    return subject == 1 or (subject == 2 and detail != 2) or subject == 6 or (subject, detail) == (3, 4)
 
 
 def logged_reason(exc: Exception, recipient: str) -> str:

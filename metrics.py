@@ -203,7 +203,9 @@ def _observe(response):
     if started is not None:
         _series(REQUEST_SECONDS, endpoint, method).observe(time.perf_counter() - started)
     _series(REQUESTS, endpoint, method, str(status)).inc()
-    if status == 429:
+    # A refusal answered otherwise than with a 429 (the captcha's audio, spoken
+    # to a player: views.captcha) is one all the same.
+    if status == 429 or g.get("refused_otherwise"):
         _series(RATE_LIMIT_REFUSALS, endpoint).inc()
     return response
 

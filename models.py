@@ -741,6 +741,7 @@ class OutboxMail(BaseModel):
     # it for good, or it was still undelivered past its window. Listed apart
     # in « Courriels », tried again only when an operator says so.
     given_up_at = DateTimeField(null=True, index=True)
+    retried_at = DateTimeField(null=True)  # an operator's « Réessayer »: the give-up window starts again
 
     MAX_BACKOFF = timedelta(hours=1)
 
@@ -768,32 +769,40 @@ class OutboxMail(BaseModel):
         )
 
     def claim(self, lease: timedelta) -> bool:
-        """Take the mail for delivery; of concurrent workers one wins."""
+        """Take the mail for delivery; of concurrent workers one wins. Only a
+        mail still due: a worker holding an older list of due mail cannot
+        take one another worker has since tried, delivered or given up."""
         now = utcnow()
+        until = now + lease
         won = (
-            OutboxMail.update(claimed_until=now + lease)
+            OutboxMail.update(claimed_until=until)
             .where(
                 (OutboxMail.id == self.id)
                 & OutboxMail.sent_at.is_null()
+                & OutboxMail.given_up_at.is_null()
+                & (OutboxMail.next_attempt_at <= now)
                 & (OutboxMail.claimed_until.is_null() | (OutboxMail.claimed_until < now))
             )
             .execute()
         )
+        if won == 1:
+            self.claimed_until = until
         return won == 1
 
     def mark_sent(self) -> None:
-        self.sent_at = utcnow()
-        self.attempts += 1
-        self.claimed_until = None
-        self.last_error = None
-        self.save()
+        """Delivered: whoever holds it now, it is not to be sent again."""
+        now = utcnow()
+        OutboxMail.update(
+            sent_at=now, attempts=OutboxMail.attempts + 1, claimed_until=None, last_error=None
+        ).where((OutboxMail.id == self.id) & OutboxMail.sent_at.is_null()).execute()
+        self.sent_at, self.attempts, self.claimed_until, self.last_error = now, self.attempts + 1, None, None
 
     @classmethod
     def retry_now(cls, mail_id: int | None = None) -> int:
         """Make unsent mail (one, or all), given up or not, due now, unless a
-        worker holds it. Mail given up past its window gets one attempt."""
+        worker holds it; its give-up window starts again from now."""
         now = utcnow()
-        query = cls.update(next_attempt_at=now, given_up_at=None).where(
+        query = cls.update(next_attempt_at=now, given_up_at=None, retried_at=now).where(
             cls.sent_at.is_null() & (cls.claimed_until.is_null() | (cls.claimed_until < now))
         )
         if mail_id is not None:
@@ -820,18 +829,33 @@ class OutboxMail(BaseModel):
 
     def mark_failed(self, error: str, *, for_good: bool = False, window: timedelta | None = None) -> bool:
         """A delivery failed: tried again with backoff, or given up when the
-        server refused it ``for_good`` or it was written more than ``window``
-        ago. Returns whether it was given up."""
+        server refused it ``for_good`` or it has waited more than ``window``
+        since it was written (or an operator last retried it). Written only
+        while this worker's claim holds: another worker that took the mail
+        since (a lease run out) is not overwritten. Returns whether it was
+        given up."""
         now = utcnow()
-        self.attempts += 1
-        delay = min(timedelta(seconds=30 * 2 ** (self.attempts - 1)), self.MAX_BACKOFF)
-        self.next_attempt_at = now + delay
-        self.claimed_until = None
-        self.last_error = error[:1000]
-        if for_good or (window is not None and now - self.created_at >= window):
-            self.given_up_at = now
-        self.save()
-        return self.given_up_at is not None
+        delay = min(timedelta(seconds=30 * 2**self.attempts), self.MAX_BACKOFF)
+        waited = now - max(self.created_at, self.retried_at or self.created_at)
+        give_up = for_good or (window is not None and waited >= window)
+        changes = {
+            "attempts": self.attempts + 1,
+            "next_attempt_at": now + delay,
+            "claimed_until": None,
+            "last_error": error[:1000],
+            "given_up_at": now if give_up else None,
+        }
+        held = (
+            (OutboxMail.id == self.id)
+            & OutboxMail.sent_at.is_null()
+            & OutboxMail.given_up_at.is_null()
+            & (OutboxMail.claimed_until == self.claimed_until)  # IS NULL for a mail never claimed
+        )
+        if OutboxMail.update(**changes).where(held).execute() != 1:
+            return False
+        for name, value in changes.items():
+            setattr(self, name, value)
+        return give_up
 
 
 class Structure(BaseModel):

@@ -88,6 +88,7 @@ def holdings(user: User) -> Holdings:
                 OutboxMail.language,  # the subject's
                 OutboxMail.created_at,
                 OutboxMail.sent_at,
+                OutboxMail.given_up_at,
             )
             .where(OutboxMail.account_id == user.id)
             .order_by(OutboxMail.created_at, OutboxMail.id)
@@ -170,6 +171,8 @@ def export(user: User, held: Holdings | None = None) -> dict:
                 "objet": mail.subject,
                 "ecrit_le": _time(mail.created_at),
                 "envoye_le": _time(mail.sent_at),
+                # Not delivered, and no longer tried: its address refused, or too long undelivered.
+                "abandonne_le": _time(mail.given_up_at),
             }
             for mail in held.mails
         ],

@@ -142,7 +142,8 @@ def audio_wav(challenge_id: str, language: str | None = None) -> bytes:
     return audio.wav_bytes(spoken(challenge_id, language)[0])
 
 
-def refusal_wav() -> bytes | None:
+def refusal_wav(wait: bool = False) -> bytes | None:
     """What a player hears instead of a refused challenge, in the audio's
-    language (``bank.refusal``); None when the bank has no such recording."""
-    return bank.refusal(audio_language())
+    language (``bank.refusal``): ask for a new image, or with ``wait``, the
+    client past its limit, wait; None when the bank has no such recording."""
+    return bank.refusal(audio_language(), bank.REFUSED_WAIT if wait else bank.REFUSED)

@@ -1,6 +1,7 @@
 """The voice banks the audio challenge is spoken with: ``voices/<language>/``,
 one folder per character, one for the sentence said first (``intro``) and
-one for what is said when the audio is refused (``refused``), built by
+two for what is said when the audio is refused (``refused``,
+``refused-wait``), built by
 ``scripts/make_voices.py`` (``make install``)."""
 
 from __future__ import annotations
@@ -17,7 +18,11 @@ if TYPE_CHECKING:  # numpy (12 MB in each worker) is imported by the audio's fir
 # no 0/O/Q/D, 1/I/L/J, 2/Z, 5/S, 8/B, U/V.
 ALPHABET = "ACEFGHKMNPRTWXY34679"
 INTRO = "intro"
-REFUSED = "refused"  # what is said instead of a refused challenge (``refusal``)
+# What is said instead of a refused challenge (``refusal``): its own audio
+# played its number of times (ask for a new image), or the client past its
+# limit (wait).
+REFUSED = "refused"
+REFUSED_WAIT = "refused-wait"
 RATE = 8000  # Hz, the captcha package's format: mono, 8-bit unsigned
 VOICES_DIR = Path(__file__).resolve().parent.parent / "voices"
 
@@ -56,9 +61,10 @@ def load(language: str, root: Path = VOICES_DIR) -> dict[str, list[tuple[Path, n
 
 
 @functools.cache
-def refusal(language: str, root: Path = VOICES_DIR) -> bytes | None:
-    """What a player is given instead of a refused challenge: a WAV that says
-    so, as built (no mixing: a refusal costs a file read once per worker);
-    None for a bank built before it existed."""
-    path = root / language / REFUSED / "base.wav"
+def refusal(language: str, kind: str = REFUSED, root: Path = VOICES_DIR) -> bytes | None:
+    """What a player is given instead of a refused challenge (``kind``:
+    REFUSED or REFUSED_WAIT): a WAV that says so, as built (no mixing: a
+    refusal costs a file read once per worker); None for a bank built
+    before it existed."""
+    path = root / language / kind / "base.wav"
     return path.read_bytes() if path.is_file() else None

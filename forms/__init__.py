@@ -6,14 +6,24 @@ from __future__ import annotations
 from collections.abc import Iterator
 from functools import cache
 
-from flask import g, request
+from flask import flash, g, request
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from werkzeug.datastructures import CombinedMultiDict, MultiDict
 from wtforms import BooleanField, EmailField, FileField, HiddenField, PasswordField, RadioField, StringField
 from wtforms.fields.core import Field, UnboundField
 
+from drafts import STALE
 from forms.validators import PlainText
 from rules.email import shown_email
+
+# A form refused for its stale token, without JavaScript, shown again with
+# what it held (views.errors.csrf_error, drafts.carry).
+STALE_FORM_KEPT = _l(
+    "Cette page n'était plus à jour et le formulaire n'a pas été pris en compte. Le voici de nouveau "
+    "avec ce que vous aviez saisi, hormis les mots de passe et les codes : complétez-le et envoyez-le "
+    "de nouveau."
+)
 
 
 class Form(FlaskForm):
@@ -49,6 +59,11 @@ class Form(FlaskForm):
         for field in fields:
             if field.name in carried or isinstance(field, BooleanField):
                 field.process(MultiDict({field.name: carried[field.name]} if field.name in carried else {}))
+        if carried.get(STALE) and not g.get("stale_form_said"):
+            # Said by the form that takes it back, on its page: never on a
+            # page the request went on to instead (a sign-in, a later step).
+            g.stale_form_said = True
+            flash(str(STALE_FORM_KEPT), "info")
 
     class Meta(FlaskForm.Meta):
         def wrap_formdata(self, form, formdata):

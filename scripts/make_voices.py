@@ -5,8 +5,9 @@
 For each language, ``voices/<language>/<character>/*.wav`` holds several
 recordings of every character of the captcha's alphabet (voice variants,
 pitches and speeds), ``voices/<language>/intro/*.wav`` the sentence said
-before them, and ``voices/<language>/refused/base.wav`` what is said when the
-audio is refused. Files are in the format the ``captcha`` package reads: WAV, mono,
+before them, and ``voices/<language>/refused*/base.wav`` what is said when the
+audio is refused (``refused``: ask for a new image; ``refused-wait``: wait).
+Files are in the format the ``captcha`` package reads: WAV, mono,
 8 kHz, 8-bit unsigned. Nothing is fetched from elsewhere: only the local
 espeak-ng and sox programs are run.
 """
@@ -23,7 +24,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from challenges.bank import ALPHABET, REFUSED, VOICES_DIR  # noqa: E402
+from challenges.bank import ALPHABET, VOICES_DIR  # noqa: E402
 
 # What is said for each character. French listeners mix up « cé » and
 # « sept » or « six », « ka » and « quatre », « ène »/« èfe » and « neuf »:
@@ -40,13 +41,20 @@ SPOKEN = {
         **{digit: f"number {digit}" for digit in ALPHABET if digit.isdigit()},
     },
 }
-# Said instead of a challenge whose audio is refused (fetched too often, or
-# by a client past its limit): a player cannot show a 429, so the person who
-# pressed « play » hears why nothing else comes, with or without JavaScript.
-# The same words as the line app.js shows under the player.
-REFUSAL = {
-    "fr": "Écoute indisponible pour le moment : patientez quelques minutes ou demandez une nouvelle image.",
-    "en": "Listening is unavailable for now: wait a few minutes or ask for a new image.",
+# Said instead of a challenge whose audio is refused: a player cannot show a
+# 429, so the person who pressed « play » hears why nothing else comes, with
+# or without JavaScript. Each refusal says what helps: a new image once the
+# challenge's own audio has been played its number of times; waiting once
+# the client has listened too often, which a new image does not change.
+REFUSALS = {
+    "fr": {
+        "refused": "Cette suite de caractères ne peut plus être écoutée : demandez une nouvelle image.",
+        "refused-wait": "Vous avez fait trop d'écoutes en peu de temps : réessayez plus tard.",
+    },
+    "en": {
+        "refused": "These characters cannot be played again: ask for a new image.",
+        "refused-wait": "You have listened too many times in a short while: try again later.",
+    },
 }
 REFUSAL_VOICE = ("", 50, 150)  # the plainest voice: variant, pitch, speed
 ESPEAK_VOICE = {"fr": "fr", "en": "en-gb"}
@@ -88,10 +96,10 @@ def make_language(language: str) -> Path:
                 voice = ESPEAK_VOICE[language] + variant
                 record(text, voice, pitch, speed, folder / name, Path(work))
         variant, pitch, speed = REFUSAL_VOICE
-        refused = building / REFUSED
-        refused.mkdir()
-        voice = ESPEAK_VOICE[language] + variant
-        record(REFUSAL[language], voice, pitch, speed, refused / "base.wav", Path(work))
+        for key, text in REFUSALS[language].items():
+            (building / key).mkdir()
+            voice = ESPEAK_VOICE[language] + variant
+            record(text, voice, pitch, speed, building / key / "base.wav", Path(work))
     shutil.rmtree(final, ignore_errors=True)
     building.rename(final)  # all or nothing: a half-built bank is never used
     return final

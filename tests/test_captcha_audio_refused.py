@@ -1,10 +1,13 @@
 """A refused captcha audio (its challenge fetched too often, or the client
 past its limit) as a media player gets it: a player cannot show a 429, and
 without JavaScript nothing would say why it stays silent. It hears the
-refusal instead, in the page's language; anything else still gets the 429.
+refusal instead, in the page's language, saying what helps (a new image, or
+waiting); anything else still gets the 429.
 Attacks are named after what they try."""
 
 from __future__ import annotations
+
+import re
 
 import pytest
 
@@ -53,14 +56,41 @@ def test_the_refusal_is_said_in_english_on_an_english_page(app, client):
     assert refused.data == bank.refusal("en") != bank.refusal("fr")
 
 
-def test_the_bank_says_the_words_the_page_shows():
+def test_each_refusal_says_what_helps_in_each_language():
     from tests.test_captcha_audio import make_voices
 
-    refusal = make_voices().REFUSAL
-    assert refusal["fr"] == (
-        "Écoute indisponible pour le moment : patientez quelques minutes ou demandez une nouvelle image."
-    )
-    assert set(refusal) == set(make_voices().SPOKEN)
+    refusals = make_voices().REFUSALS
+    assert refusals["fr"] == {
+        "refused": "Cette suite de caractères ne peut plus être écoutée : demandez une nouvelle image.",
+        "refused-wait": "Vous avez fait trop d'écoutes en peu de temps : réessayez plus tard.",
+    }
+    assert set(refusals) == set(make_voices().SPOKEN)
+    for language in refusals:
+        kinds = (bank.REFUSED, bank.REFUSED_WAIT)
+        assert set(refusals[language]) == set(kinds)
+        spoken = [bank.refusal(language, kind) for kind in kinds]
+        assert all(spoken) and len(set(spoken)) == 2, language
+
+
+def test_a_spoken_refusal_counts_as_a_refusal_in_the_metrics(tmp_path, monkeypatch):
+    """Answered 200 so that a player plays it, it is still a refusal: a
+    harvester naming itself a player does not vanish from the alerts."""
+    from tests.support.app import Client
+
+    clean_environment(monkeypatch)
+    app = make_app(tmp_path, RATELIMIT_ENABLED=True, RATELIMIT_CAPTCHA_AUDIO="1 per minute")
+    app.test_client_class = Client
+    client = app.test_client()
+
+    def refusals() -> float:
+        text = client.get("/metrics", environ_base={"REMOTE_ADDR": "127.0.0.1"}).get_data(as_text=True)
+        found = re.search(r'portail_rate_limit_refusals_total\{endpoint="captcha.audio"\} ([0-9.]+)', text)
+        return float(found.group(1)) if found else 0.0
+
+    before = refusals()
+    heard = [client.get(f"/captcha/{open_challenge(client)}.wav", headers=PLAYER) for _ in range(3)]
+    assert [response.status_code for response in heard] == [200, 200, 200]
+    assert refusals() - before == 2
 
 
 def test_an_expired_or_foreign_challenge_is_not_found_even_to_a_player(any_client):
@@ -79,10 +109,12 @@ def test_attack_a_harvester_past_the_client_limit_gets_no_characters(tmp_path, m
     app.test_client_class = HtmxClient if kind == "htmx" else Client
     client = app.test_client()
     heard = [client.get(f"/captcha/{open_challenge(client)}.wav", headers=PLAYER) for _ in range(2)]
-    assert all(response.data != bank.refusal("fr") for response in heard)
+    assert all(
+        response.data not in (bank.refusal("fr"), bank.refusal("fr", bank.REFUSED_WAIT)) for response in heard
+    )
     refused = [client.get(f"/captcha/{open_challenge(client)}.wav", headers=PLAYER) for _ in range(2)]
     for response in refused:
-        assert response.status_code == 200 and response.data == bank.refusal("fr")
+        assert response.status_code == 200 and response.data == bank.refusal("fr", bank.REFUSED_WAIT)
         assert int(response.headers["Retry-After"]) > 0
     assert client.get(f"/captcha/{open_challenge(client)}.wav").status_code == 429
 

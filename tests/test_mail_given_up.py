@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import logging
 import re
+import smtplib
 from datetime import timedelta
 
 import pytest
 
+import mailer
 from models import OutboxMail, utcnow
 from tests.support.app import query
 from tests.support.responses import follow, shown
@@ -102,21 +104,21 @@ def test_attack_a_sender_the_server_refuses_gives_no_mail_up(smtp_app, smtp):
 
 
 def test_purge_deletes_given_up_mail_after_the_retention_and_keeps_mail_still_tried(smtp_app, smtp):
-    smtp.unknown.add(GONE)
-    given_up, tried = write(smtp_app), write(smtp_app, "b@exemple.fr", timedelta(days=40))
-    smtp.refuse_senders = False
+    smtp.unknown.update({GONE, "b@exemple.fr"})
+    given_up = write(smtp_app)
     send_mail(smtp_app)
+    tried = write(smtp_app, "c@exemple.fr", timedelta(days=4))  # undelivered for 4 days, never given up
+    smtp.refuse = 1
+    send_mail(smtp_app)
+    long_ago = utcnow() - timedelta(days=31)
     query(
-        smtp_app,
-        lambda: (
-            OutboxMail.update(given_up_at=utcnow() - timedelta(days=31))
-            .where(OutboxMail.id == given_up)
-            .execute()
-        ),
+        smtp_app, lambda: OutboxMail.update(given_up_at=long_ago).where(OutboxMail.id == given_up).execute()
     )
+    query(smtp_app, lambda: OutboxMail.update(created_at=long_ago).where(OutboxMail.id == tried).execute())
     output = smtp_app.test_cli_runner().invoke(args=["purge"]).output
     assert "1 mail(s) sent or given up more than 30 days ago" in output
-    assert query(smtp_app, lambda: [m.id for m in OutboxMail.select()]) == [tried]
+    kept = query(smtp_app, lambda: list(OutboxMail.select()))
+    assert [(m.id, m.sent_at, m.given_up_at) for m in kept] == [(tried, None, None)]
 
 
 def test_metrics_count_given_up_mail_apart_from_the_pending(smtp_app, smtp):
@@ -143,7 +145,7 @@ def test_the_console_lists_given_up_mail_apart_and_retries_it(app, operator):
     text = shown(operator, "/administration/courriels")
     assert "En échec (0)" in text and "Abandonnés (1)" in text
     part = re.search(r"Abandonnés \(1\)</h2>(.*?)(<h2>|$)", text, re.S).group(1)
-    assert "ne sont plus réessayés d'eux-mêmes" in part and "120 heures" in part
+    assert "ne sont plus renvoyés automatiquement" in part and "remis en 5 jours" in part
     assert f'<tr id="mail-{mail_id}">' in part and "550 5.1.1 User unknown" in part
     assert f'action="/administration/courriels/{mail_id}/reessayer"' in part
 
@@ -159,7 +161,7 @@ def test_retrying_everything_includes_given_up_mail(app, operator):
     assert row(app, mail_id).given_up_at is None
 
 
-@pytest.mark.parametrize("window", ["-1", "cinq jours"])
+@pytest.mark.parametrize("window", ["-1", "0", "cinq jours"])
 def test_a_give_up_window_that_is_not_a_number_refuses_to_start(tmp_path, monkeypatch, window):
     from config import SettingError
     from tests.support.app import clean_environment, make_app
@@ -167,3 +169,111 @@ def test_a_give_up_window_that_is_not_a_number_refuses_to_start(tmp_path, monkey
     clean_environment(monkeypatch)
     with pytest.raises(SettingError, match="FLASK_MAIL_GIVE_UP_HOURS"):
         make_app(tmp_path, MAIL_GIVE_UP_HOURS=window)
+
+
+def refuse_every_recipient_with(smtp, reply: str) -> None:
+    async def handle_RCPT(server, session, envelope, address, rcpt_options):
+        smtp.tried.append(address)
+        return reply
+
+    smtp.handle_RCPT = handle_RCPT
+
+
+@pytest.mark.parametrize(
+    "reply",
+    [
+        "554 5.7.1 <x@exemple.fr>: Relay access denied",
+        "553 5.7.1 <portail@exemple.fr>: Sender address rejected: not owned by user portail",
+        "550 Mailbox unavailable",  # no enhanced code: nothing says whose fault it is
+        "552 5.2.2 Mailbox full",
+        "552 5.3.4 Message too big for this recipient",  # RFC 5321: a 552 to RCPT is a 452
+    ],
+)
+def test_attack_a_refusal_of_the_portal_s_setting_gives_no_mail_up(smtp_app, smtp, reply):
+    """Postfix turns its sender and relay refusals into replies to RCPT (its
+    default smtpd_delay_reject): a portal set up wrong would give every
+    mail up at once, links included, and vanish from the pending count.
+    Only the enhanced codes that name the recipient or the content do."""
+    refuse_every_recipient_with(smtp, reply)
+    ids = [write(smtp_app, f"p{n}@exemple.fr") for n in range(3)]
+    assert "0 sent, 3 failed" in send_mail(smtp_app)
+    assert [row(smtp_app, mail_id).given_up_at for mail_id in ids] == [None] * 3
+
+
+@pytest.mark.parametrize(
+    ("error", "for_good"),
+    [
+        (smtplib.SMTPRecipientsRefused({GONE: (550, b"5.1.1 User unknown")}), True),
+        (smtplib.SMTPRecipientsRefused({GONE: (550, b"5.1.10 Null MX")}), True),
+        (smtplib.SMTPRecipientsRefused({GONE: (550, b"5.2.1 Mailbox disabled")}), True),
+        (smtplib.SMTPRecipientsRefused({GONE: (450, b"4.1.1 Try later")}), False),
+        (smtplib.SMTPDataError(554, b"5.6.0 Content refused"), True),
+        (smtplib.SMTPDataError(552, b"5.3.4 Message too big"), True),
+        (smtplib.SMTPDataError(550, b"5.7.26 Unauthenticated email is not accepted (DMARC)"), False),
+        (smtplib.SMTPSenderRefused(553, b"5.1.8 Bad sender domain", "portail@exemple.fr"), False),
+        (smtplib.SMTPAuthenticationError(535, b"5.7.8 Bad credentials"), False),
+        (ConnectionRefusedError(), False),
+    ],
+)
+def test_only_the_recipient_or_the_content_refused_for_good_gives_a_mail_up(error, for_good):
+    assert mailer.refused_for_good(error) is for_good
+
+
+def test_a_worker_with_an_older_list_cannot_take_a_mail_another_gave_up(app):
+    """Delivery threads of several workers and ``send-mail --loop`` read the
+    due mail, then take each: one read before another worker gave a mail up
+    must neither try it again nor undo the give-up."""
+
+    def race() -> tuple[bool, OutboxMail]:
+        mail_id = OutboxMail.create(recipient=GONE, subject="Essai", body_text="x").id
+        (mine,) = OutboxMail.due()
+        theirs = OutboxMail.get_by_id(mail_id)
+        assert theirs.claim(timedelta(minutes=5))
+        assert theirs.mark_failed("SMTPRecipientsRefused: 550 5.1.1", for_good=True)
+        taken = mine.claim(timedelta(minutes=5))
+        undone = mine.mark_failed("451 4.3.0 Try again later", window=timedelta(hours=120))
+        return taken or undone, OutboxMail.get_by_id(mail_id)
+
+    acted, mail = query(app, race)
+    assert not acted
+    assert mail.given_up_at is not None and mail.attempts == 1 and "550" in mail.last_error
+
+
+def test_a_worker_whose_lease_ran_out_does_not_overwrite_the_next_one(app):
+    def race() -> OutboxMail:
+        mail = OutboxMail.create(recipient=GONE, subject="Essai", body_text="x")
+        assert mail.claim(timedelta(seconds=-1))  # a lease already over: another worker may take it
+        other = OutboxMail.get_by_id(mail.id)
+        assert other.claim(timedelta(minutes=5))
+        other.mark_sent()
+        assert mail.mark_failed("TimeoutError") is False
+        return OutboxMail.get_by_id(mail.id)
+
+    mail = query(app, race)
+    assert mail.sent_at is not None and mail.last_error is None and mail.attempts == 1
+
+
+def test_an_operator_s_retry_starts_the_window_again(smtp_app, smtp):
+    """Past its window, a mail retried by an operator would be given up again
+    by one greylisting reply: the window counts from the retry."""
+    mail_id = write(smtp_app, age=timedelta(hours=121))
+    smtp.refuse = 1
+    send_mail(smtp_app)
+    assert row(smtp_app, mail_id).given_up_at is not None
+    query(smtp_app, lambda: OutboxMail.retry_now(mail_id))
+    smtp.refuse = 1
+    send_mail(smtp_app)
+    assert row(smtp_app, mail_id).given_up_at is None
+    due_again(smtp_app)
+    assert "1 sent" in send_mail(smtp_app)
+
+
+def test_my_data_says_a_mail_was_given_up(app, client, mailbox):
+    from tests.support.structures import sign_up
+
+    sign_up(client, mailbox)
+    query(app, lambda: OutboxMail.update(sent_at=None, given_up_at=utcnow()).execute())
+    page = shown(client, "/mon-compte/donnees")
+    assert "Non remis : abandonné le" in page and "Pas encore envoyé" not in page
+    data = client.get("/mon-compte/donnees.json").get_json()
+    assert data["courriels"] and all(mail["abandonne_le"].endswith("Z") for mail in data["courriels"])

@@ -192,7 +192,7 @@ def _fill_v17() -> None:
 
 
 def _fill_v18() -> None:
-    db.execute_sql("UPDATE outbox_mail SET given_up_at = created_at")
+    db.execute_sql("UPDATE outbox_mail SET given_up_at = created_at, retried_at = created_at")
 
 
 FILLS = [

@@ -92,8 +92,10 @@ def test_a_browser_without_sec_fetch_site_is_placed_by_its_origin(client):
     assert value_of(text_of(client.get("/inscription/")), "last_name") == "Curie"
 
 
-def test_a_signed_in_account_s_stale_form_comes_back_for_it_only(app, client, mailbox):
-    """Signed in again in another tab: the first tab's token is stale."""
+def test_attack_a_signed_in_session_s_stale_form_reaches_nobody_who_signed_in_since(app, client, mailbox):
+    """A's tab is open; B signs in in another tab, which renews the token:
+    A's form, sent then, must not fill B's « Mon compte » (and be saved
+    over B's details). Whose form it was cannot be told: nothing is kept."""
     sign_up(client, mailbox)
     headers = {"Referer": "http://localhost/mon-compte/", "Sec-Fetch-Site": "same-origin"}
     response = client.post(
@@ -101,18 +103,103 @@ def test_a_signed_in_account_s_stale_form_comes_back_for_it_only(app, client, ma
         data={"first_name": "Maria", "last_name": "Skłodowska", "csrf_token": "stale"},
         headers=headers,
     )
-    assert response.status_code == 303 and response.headers["Location"] == "/mon-compte/"
-    page = text_of(client.get("/mon-compte/"))
-    assert KEPT in page and value_of(page, "last_name") == "Skłodowska"
-    (row,) = query(app, lambda: [d for d in Draft.select() if d.key.endswith(":carried")] or [None])
-    assert row is None  # taken, once
+    assert response.status_code == 400
+    assert query(app, lambda: Draft.select().where(Draft.key.endswith(":carried")).count()) == 0
+    assert value_of(text_of(client.get("/mon-compte/")), "last_name") == "Curie"
+
+
+def test_a_page_that_needs_an_account_promises_nothing_to_a_visitor_signed_in_to_none(app, client):
+    """The cookie gone, a form of « Mon compte » has nobody to come back to:
+    the 400 page, not a notice that it is kept on « Se connecter »."""
+    client.get("/")
+    headers = {"Referer": "http://localhost/mon-compte/", "Sec-Fetch-Site": "same-origin"}
+    response = client.post(
+        "/mon-compte/informations",
+        data={"first_name": "Maria", "last_name": "S", "csrf_token": "stale"},
+        headers=headers,
+    )
+    assert response.status_code == 400
+    assert query(app, lambda: Draft.select().where(Draft.key.endswith(":carried")).count()) == 0
+
+
+def test_a_session_that_ended_keeps_the_form_for_its_account_once_signed_in(app, client, mailbox):
+    from tests.test_session_ended import end_sessions, sign_in
+
+    sign_up(client, mailbox)
+    end_sessions(app)
+    headers = {"Referer": "http://localhost/mon-compte/", "Sec-Fetch-Site": "same-origin"}
+    response = client.post(
+        "/mon-compte/informations",
+        data={"first_name": "Maria", "last_name": "Skłodowska", "csrf_token": "stale"},
+        headers=headers,
+    )
+    assert response.status_code in (302, 303) and response.headers["Location"].startswith("/connexion?next=")
+    login = response.headers["Location"]
+    assert "ce que vous avez saisi vous attend sur la page." in text_of(client.get(login))
+    back = sign_in(client, login)
+    assert value_of(text_of(client.get(back)), "last_name") == "Skłodowska"
+
+
+def test_the_language_switch_sent_stale_from_a_page_without_typing_keeps_nothing(app, client):
+    client.get("/inscription/")
+    sent = {"lang": "en", "next": "/inscription/", "csrf_token": "stale"}
+    response = client.post("/langue", data=sent, headers=SAME_ORIGIN)
+    assert response.status_code == 400
+    assert query(app, lambda: Draft.select().where(Draft.key.endswith(":carried")).count()) == 0
+
+
+def test_the_language_switch_sent_stale_from_step_1_carries_the_step_s_fields(client):
+    """Without JavaScript the switch is a button of the step's form: sent
+    stale, the step comes back with what was typed, in the same language."""
+    client.get("/inscription/")
+    sent = {**PERSON, "lang": "en", "next": "/inscription/", "csrf_token": "stale"}
+    response = client.post("/langue?next=/inscription/", data=sent, headers=SAME_ORIGIN)
+    assert response.status_code == 303 and response.headers["Location"] == "/inscription/"
+    page = text_of(client.get("/inscription/"))
+    assert KEPT in page and value_of(page, "last_name") == "Curie" and '<html lang="fr">' in page
+
+
+def test_the_notice_is_said_by_the_page_that_takes_the_form_back_only(client):
+    """Carried to a page that goes elsewhere instead (a later step, another
+    page), the form is not said to be back."""
+    client.post("/inscription/", data={**PERSON, "csrf_token": "stale"}, headers=SAME_ORIGIN)
+    assert KEPT not in text_of(client.get("/connexion"))  # another page: the record waits for its own
+    page = text_of(client.get("/inscription/"))
+    assert page.count(KEPT) == 1
+
+
+def test_which_pages_need_an_account_is_what_an_anonymous_visit_finds(app, client):
+    """``needs_account`` reads Flask-Login's wrapper on each view: checked
+    against what a visitor signed in to no account gets from every page."""
+    from flask import current_app
+
+    from views import needs_account
+
+    with app.test_request_context():
+        rules = [
+            rule.rule
+            for rule in current_app.url_map.iter_rules()
+            if "GET" in rule.methods and not rule.arguments and not rule.rule.startswith("/static")
+        ]
+        expected = {path: needs_account(path) for path in rules}
+    assert any(expected.values()) and not all(expected.values())
+    sent_to_sign_in = set()
+    for path in expected:
+        response = client.get(path)
+        if response.status_code in (302, 303) and response.headers["Location"].startswith("/connexion"):
+            sent_to_sign_in.add(path)
+    needed = {path for path, needs in expected.items() if needs}
+    # The second step of a sign-in is « Se connecter »'s own, not a page an account reaches.
+    assert sent_to_sign_in - needed == {"/connexion/verification/"}
+    assert needed <= sent_to_sign_in
 
 
 def test_the_notice_speaks_english(client):
     speak(client, "en")
     client.post("/inscription/", data={**PERSON, "csrf_token": "stale"}, headers=SAME_ORIGIN)
     page = text_of(client.get("/inscription/"))
-    assert "This page was out of date" in page and value_of(page, "first_name") == "Marie"
+    assert "This page was out of date and the form was not sent." in page
+    assert value_of(page, "first_name") == "Marie"
 
 
 def test_a_form_with_nothing_typed_gets_the_400_page(client):

@@ -31,7 +31,7 @@ from flask import (
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from flask_login import current_user
+from flask_login import current_user, login_required
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 from werkzeug.routing import IntegerConverter, RequestRedirect
@@ -155,6 +155,29 @@ def page_to_show(*candidates: str | None, default: str | None = None) -> str | N
             continue
         return path
     return default
+
+
+# The code of Flask-Login's ``login_required`` wrapper: every view it wraps
+# runs that same code (functools.wraps keeps the chain to the view).
+_SIGN_IN_FIRST_CODE = login_required(lambda: None).__code__
+
+
+def needs_account(path: str) -> bool:
+    """Whether the page at ``path`` (a page of this site: ``page_to_show``)
+    sends a visitor signed in to no account to « Se connecter »."""
+    adapter = current_app.url_map.bind("")
+    try:
+        endpoint, _args = adapter.match(path.split("?", 1)[0], method="GET")
+    except RequestRedirect as redirected:
+        return needs_account(urlsplit(redirected.new_url).path)
+    except HTTPException:
+        return False
+    view = current_app.view_functions.get(endpoint)
+    while view is not None:
+        if getattr(view, "__code__", None) is _SIGN_IN_FIRST_CODE:
+            return True
+        view = getattr(view, "__wrapped__", None)
+    return False
 
 
 def referrer_path() -> str | None:

@@ -3,7 +3,7 @@ a few times per challenge and only by the session that opened it."""
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, abort, request
+from flask import Blueprint, Response, abort, g, request
 from flask_limiter import RateLimitExceeded
 from werkzeug.exceptions import HTTPException
 
@@ -44,20 +44,20 @@ def audio(challenge_id: str):
 
 @bp.errorhandler(429)
 def _refused(error: HTTPException) -> Response:
-    """A challenge's audio fetched too often, or a client past its limit: a
-    429 (logged, with how long to wait), but to a media player (``<audio>``:
-    ``Sec-Fetch-Dest: audio``), which cannot show one and would stay silent
-    with JavaScript off, a recording that says why and what to do, the words
-    of the line app.js shows under the player. Nothing is counted or drawn
-    for it: it is a file of the voice bank, the same for every challenge."""
-    if isinstance(error, RateLimitExceeded):
-        answer = errors.too_many_requests(error)
-    else:
-        answer = errors.render_error(429)
+    """A challenge's audio fetched its number of times, or a client past its
+    limit: a 429 (logged, with how long to wait), but to a media player
+    (``<audio>``: ``Sec-Fetch-Dest: audio``), which cannot show one and would
+    stay silent with JavaScript off, a recording that says why and what
+    helps: a new image, or waiting. Counted as the refusal it is (metrics).
+    Nothing is counted or drawn for it: a file of the voice bank, the same
+    for every challenge."""
+    past_the_limit = isinstance(error, RateLimitExceeded)
+    answer = errors.too_many_requests(error) if past_the_limit else errors.render_error(429)
     player = request.endpoint == "captcha.audio" and request.headers.get("Sec-Fetch-Dest") == "audio"
-    spoken = challenges.refusal_wav() if player else None
+    spoken = challenges.refusal_wav(wait=past_the_limit) if player else None
     if spoken is None:
         return answer
+    g.refused_otherwise = True
     refusal = _response(spoken, "audio/wav")
     if "Retry-After" in answer.headers:
         refusal.headers["Retry-After"] = answer.headers["Retry-After"]

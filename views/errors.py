@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Flask, current_app, flash, g, make_response, redirect, render_template, request
+from flask import Flask, current_app, g, make_response, redirect, render_template, request
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
@@ -15,10 +15,12 @@ from werkzeug.exceptions import HTTPException
 import database
 import drafts
 import logs
+import sessions
 from extensions import login_manager
 from forms import typed_fields, typed_names
+from forms.language import LanguageForm
 from security import client_address, keeping_allowed, retry_after_seconds
-from views import MAIN, page_to_show, referrer_path, retarget
+from views import MAIN, needs_account, page_to_show, referrer_path, retarget, sign_in_first
 
 # The database cannot be reached, refuses connections or was cut off (a
 # restart, a full disk), or the pool had no connection free in time: the
@@ -112,35 +114,41 @@ def csrf_error(_error):
         g.csrf_renewed = True
         notice = render_template("errors/_notice.html", text=str(STALE_FORM))
         return retarget(make_response(notice, 400), FLASHES, "innerHTML")
-    there = _stale_form_kept()
-    if there is not None:
-        flash(str(STALE_FORM_KEPT), "info")
-        return redirect(there, 303)
+    if _sent_from_this_site() and not current_user.is_authenticated:
+        if sessions.ended_account() is not None:
+            return sign_in_first()  # kept for that account, once signed in again
+        there = _stale_form_kept()
+        if there is not None:
+            return redirect(there, 303)
     return render_error(
         400, _("Votre session a expiré ou le formulaire n'est plus valide. Rechargez la page et recommencez.")
     )
 
 
 def _stale_form_kept() -> str | None:
-    """A full page's form whose token went stale (JavaScript off): what it
-    held, but its secrets, carried back to the page it was sent from
-    (drafts.carry, as the language switch does), which is returned; None
-    when it held nothing typed or cannot be kept. Only a form the browser
-    says this site's own page sent (``Sec-Fetch-Site``, else ``Origin``):
-    another site's form, which has no token either, must not fill the
-    portal's page for the person who opens it next. Bounded as a draft."""
-    if not _sent_from_this_site():
-        return None
+    """A full page's form whose token went stale (JavaScript off: its session
+    cookie expired or was dropped), sent by a visitor signed in to no
+    account: what it held, but its secrets, carried back to the page it was
+    sent from (drafts.carry, as the language switch does), which is
+    returned; that page's form says so as it takes it back. None when it
+    held nothing typed, or its page needs an account (nothing would take it
+    back). A signed-in session's stale form is not carried: another account
+    may have signed in since, in another tab, and would get it. Only a form
+    the browser says this site's own page sent (``_sent_from_this_site``):
+    another site's form must not fill the portal's page for the person who
+    opens it next. Bounded as a draft."""
     there = page_to_show(referrer_path())
-    fields = typed_fields(request.form)
-    if there is None or not any(value.strip() and name in typed_names() for name, value in fields.items()):
+    own = LanguageForm.OWN if request.endpoint == "language.switch" else frozenset()
+    fields = typed_fields(request.form, own)
+    if there is None or needs_account(there):
         return None
-    user = current_user if current_user.is_authenticated else None
-    if not keeping_allowed("DRAFT", f"account:{user.id}" if user is not None else ""):
+    if not any(value.strip() and name in typed_names() for name, value in fields.items()):
+        return None
+    if not keeping_allowed("DRAFT", ""):  # by client address
         return None
     for attempt in database.attempts():
         with attempt:
-            drafts.carry(there, fields, user, for_account=user.id if user is not None else None)
+            drafts.carry(there, fields, stale=True)
     return there
 
 
@@ -154,13 +162,6 @@ def _sent_from_this_site() -> bool:
         return site == "same-origin"
     origin = request.headers.get("Origin")
     return origin is not None and origin + "/" == request.host_url
-
-
-STALE_FORM_KEPT = _l(
-    "Cette page n'était plus à jour et le formulaire n'a pas été pris en compte. Le voici de nouveau "
-    "avec ce que vous aviez saisi, hormis les mots de passe et les codes : complétez-le et envoyez-le "
-    "de nouveau."
-)
 
 
 # Said after a submit and after what the page sends by itself (a field's

@@ -23,9 +23,7 @@ pytestmark = pytest.mark.browser
 MAINTENANCE = (Path(__file__).resolve().parents[2] / "deploy" / "nginx" / "maintenance.html").read_text()
 UNAVAILABLE = "Le service est momentanément indisponible. Réessayez dans quelques instants."
 OFFLINE = "La connexion au service a échoué. Vérifiez votre connexion puis réessayez."
-AUDIO_REFUSED = (
-    "Écoute indisponible pour le moment : patientez quelques minutes ou demandez une nouvelle image."
-)
+AUDIO_UNLOADED = "L'écoute n'a pas pu être chargée : vérifiez votre connexion ou demandez une nouvelle image."
 SIGNUP = re.compile(r"/inscription/$")
 # The form is sent no more: not busy, its button shows nothing.
 NOTHING_SENDING = "() => !document.querySelector('[aria-busy], [data-sending]')"
@@ -239,6 +237,7 @@ def test_the_captcha_audio_says_when_listening_is_refused(visitor, console_allow
     expect(page.locator("#captcha-audio-status")).to_have_text("")
 
     visitor.button("Nouvelle image").click()
+    expect(page.locator("audio")).not_to_have_attribute("src", src)  # the new challenge's
     assert page.request.get(page.locator("audio").get_attribute("src")).status == 200
 
 
@@ -258,7 +257,7 @@ def test_the_captcha_audio_player_that_cannot_load_says_so(visitor, console_allo
     assert described == "captcha-audio-status"
     page.route("**/captcha/*.wav", lambda route: route.abort("connectionrefused"))
     page.locator("audio").evaluate("a => a.play().catch(() => null)")
-    expect(status).to_have_text(AUDIO_REFUSED)
+    expect(status).to_have_text(AUDIO_UNLOADED)
 
 
 def test_without_javascript_the_refused_audio_is_heard(nojs_visitor, console_allows):
