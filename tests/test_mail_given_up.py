@@ -219,7 +219,7 @@ def test_only_the_recipient_or_the_content_refused_for_good_gives_a_mail_up(erro
     assert mailer.refused_for_good(error) is for_good
 
 
-def test_a_worker_with_an_older_list_cannot_take_a_mail_another_gave_up(app):
+def test_a_worker_with_an_older_list_cannot_take_a_mail_another_gave_up(any_database_app):
     """Delivery threads of several workers and ``send-mail --loop`` read the
     due mail, then take each: one read before another worker gave a mail up
     must neither try it again nor undo the give-up."""
@@ -234,12 +234,12 @@ def test_a_worker_with_an_older_list_cannot_take_a_mail_another_gave_up(app):
         undone = mine.mark_failed("451 4.3.0 Try again later", window=timedelta(hours=120))
         return taken or undone, OutboxMail.get_by_id(mail_id)
 
-    acted, mail = query(app, race)
+    acted, mail = query(any_database_app, race)
     assert not acted
     assert mail.given_up_at is not None and mail.attempts == 1 and "550" in mail.last_error
 
 
-def test_a_worker_whose_lease_ran_out_does_not_overwrite_the_next_one(app):
+def test_a_worker_whose_lease_ran_out_does_not_overwrite_the_next_one(any_database_app):
     def race() -> OutboxMail:
         mail = OutboxMail.create(recipient=GONE, subject="Essai", body_text="x")
         assert mail.claim(timedelta(seconds=-1))  # a lease already over: another worker may take it
@@ -249,8 +249,24 @@ def test_a_worker_whose_lease_ran_out_does_not_overwrite_the_next_one(app):
         assert mail.mark_failed("TimeoutError") is False
         return OutboxMail.get_by_id(mail.id)
 
-    mail = query(app, race)
+    mail = query(any_database_app, race)
     assert mail.sent_at is not None and mail.last_error is None and mail.attempts == 1
+
+
+def test_a_failure_is_recorded_on_both_databases(any_database_app):
+    """The claim written, then matched to record the failure: the same
+    moment, read back as each database keeps it."""
+
+    def fail() -> tuple[bool, OutboxMail]:
+        mail = OutboxMail.create(recipient=GONE, subject="Essai", body_text="x")
+        assert mail.claim(timedelta(minutes=5))
+        recorded = mail.mark_failed("451 4.3.0 Try again later", window=timedelta(hours=120))
+        return recorded, OutboxMail.get_by_id(mail.id)
+
+    given_up, mail = query(any_database_app, fail)
+    assert given_up is False
+    assert (mail.attempts, mail.claimed_until, mail.given_up_at) == (1, None, None)
+    assert "451" in mail.last_error and mail.next_attempt_at > utcnow()
 
 
 def test_an_operator_s_retry_starts_the_window_again(smtp_app, smtp):
