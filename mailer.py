@@ -301,10 +301,11 @@ def refused_for_good(exc: Exception) -> bool:
     5.2.x but a full mailbox, 5.2.2) or its content (5.6.x, too big: 5.3.4),
     as the enhanced status code of a 5xx reply says (RFC 3463). Any mail
     server bounces such a mail. A policy refusal (5.7.x: relay denied, sender
-    not allowed, DMARC), a reply without an enhanced code, a 552 to a
-    recipient (RFC 5321 §4.5.3.1.10: a 452) or a server out of reach may be
-    the portal's setting, which is mended for every mail at once: tried
-    again, until the give-up window ends."""
+    not allowed, DMARC), a refusal of the sender's address that Postfix
+    answers at RCPT (5.1.0, 5.1.7, 5.1.8), a reply without an enhanced code,
+    a 552 to a recipient (RFC 5321 §4.5.3.1.10: a 452) or a server out of
+    reach may be the portal's setting, which is mended for every mail at
+    once: tried again, until the give-up window ends."""
     if isinstance(exc, smtplib.SMTPRecipientsRefused):
         replies = list(exc.recipients.values())
         return bool(replies) and all(code != 552 and _for_good(code, text) for code, text in replies)
@@ -318,7 +319,16 @@ def _for_good(code: int, text: bytes | str) -> bool:
     if match is None or match.group(1) != b"5":
         return False
     subject, detail = int(match.group(2)), int(match.group(3))
-    return subject == 1 or (subject == 2 and detail != 2) or subject == 6 or (subject, detail) == (3, 4)
+    if subject == 1:
+        return detail in RECIPIENT_ADDRESS_FAULTS
+    return (subject == 2 and detail != 2) or subject == 6 or (subject, detail) == (3, 4)
+
+
+# X.1.y details (RFC 3463, RFC 7505) about the destination address: bad
+# mailbox, bad system, bad syntax, moved, no mail accepted (null MX). Not
+# 1.0 (unspecified: Postfix's « Sender address rejected »), 1.7 or 1.8 (the
+# sender's address).
+RECIPIENT_ADDRESS_FAULTS = frozenset({1, 2, 3, 6, 10})
 
 
 def logged_reason(exc: Exception, recipient: str) -> str:

@@ -116,7 +116,12 @@ class OutboxCollector:
             PREFIX + "outbox_given_up",
             "Undelivered mails no longer tried (refused for good, or past MAIL_GIVE_UP_HOURS), until purged.",
         )
-        given_up.add_metric([], OutboxMail.select().where(OutboxMail.given_up_at.is_null(False)).count())
+        given_up.add_metric(
+            [],
+            OutboxMail.select()
+            .where(OutboxMail.sent_at.is_null() & OutboxMail.given_up_at.is_null(False))
+            .count(),
+        )
         failing = GaugeMetricFamily(
             PREFIX + "outbox_failing",
             "Undelivered mails whose last delivery attempt failed (they are retried with backoff).",

@@ -785,17 +785,31 @@ class OutboxMail(BaseModel):
             )
             .execute()
         )
-        if won == 1:
-            self.claimed_until = until
-        return won == 1
+        if won != 1:
+            return False
+        # What other workers or an operator wrote since this mail was listed
+        # (an attempt, a retry): its failure is judged on that.
+        self.attempts, self.created_at, self.retried_at = (
+            OutboxMail.select(OutboxMail.attempts, OutboxMail.created_at, OutboxMail.retried_at)
+            .where(OutboxMail.id == self.id)
+            .tuples()
+            .get()
+        )
+        self.claimed_until = until
+        return True
 
     def mark_sent(self) -> None:
         """Delivered: whoever holds it now, it is not to be sent again."""
         now = utcnow()
         OutboxMail.update(
-            sent_at=now, attempts=OutboxMail.attempts + 1, claimed_until=None, last_error=None
+            sent_at=now,
+            attempts=OutboxMail.attempts + 1,
+            claimed_until=None,
+            last_error=None,
+            given_up_at=None,
         ).where((OutboxMail.id == self.id) & OutboxMail.sent_at.is_null()).execute()
         self.sent_at, self.attempts, self.claimed_until, self.last_error = now, self.attempts + 1, None, None
+        self.given_up_at = None
 
     @classmethod
     def retry_now(cls, mail_id: int | None = None) -> int:
@@ -839,7 +853,7 @@ class OutboxMail(BaseModel):
         waited = now - max(self.created_at, self.retried_at or self.created_at)
         give_up = for_good or (window is not None and waited >= window)
         changes = {
-            "attempts": self.attempts + 1,
+            "attempts": OutboxMail.attempts + 1,
             "next_attempt_at": now + delay,
             "claimed_until": None,
             "last_error": error[:1000],
@@ -854,7 +868,7 @@ class OutboxMail(BaseModel):
         if OutboxMail.update(**changes).where(held).execute() != 1:
             return False
         for name, value in changes.items():
-            setattr(self, name, value)
+            setattr(self, name, self.attempts + 1 if name == "attempts" else value)
         return give_up
 
 

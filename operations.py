@@ -373,7 +373,10 @@ def outbox(days: int = 7) -> dict[str, tuple[list[OutboxMail], int]]:
     parts = {
         "failed": (tried & OutboxMail.last_error.is_null(False), OutboxMail.id),
         "pending": (tried & OutboxMail.last_error.is_null(), OutboxMail.id),
-        "given_up": (OutboxMail.given_up_at.is_null(False), OutboxMail.given_up_at.desc()),
+        "given_up": (
+            OutboxMail.sent_at.is_null() & OutboxMail.given_up_at.is_null(False),
+            OutboxMail.given_up_at.desc(),
+        ),
         "sent": (OutboxMail.sent_at >= utcnow() - timedelta(days=days), OutboxMail.sent_at.desc()),
     }
     return {

@@ -45,15 +45,16 @@ SPOKEN = {
 # 429, so the person who pressed « play » hears why nothing else comes, with
 # or without JavaScript. Each refusal says what helps: a new image once the
 # challenge's own audio has been played its number of times; waiting once
-# the client has listened too often, which a new image does not change.
+# the client has asked for too many images or sounds, which a new image
+# does not change.
 REFUSALS = {
     "fr": {
         "refused": "Cette suite de caractères ne peut plus être écoutée : demandez une nouvelle image.",
-        "refused-wait": "Vous avez fait trop d'écoutes en peu de temps : réessayez plus tard.",
+        "refused-wait": "Trop de demandes en peu de temps : réessayez plus tard.",
     },
     "en": {
         "refused": "These characters cannot be played again: ask for a new image.",
-        "refused-wait": "You have listened too many times in a short while: try again later.",
+        "refused-wait": "Too many requests in a short while: try again later.",
     },
 }
 REFUSAL_VOICE = ("", 50, 150)  # the plainest voice: variant, pitch, speed

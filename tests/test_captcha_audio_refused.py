@@ -62,7 +62,7 @@ def test_each_refusal_says_what_helps_in_each_language():
     refusals = make_voices().REFUSALS
     assert refusals["fr"] == {
         "refused": "Cette suite de caractères ne peut plus être écoutée : demandez une nouvelle image.",
-        "refused-wait": "Vous avez fait trop d'écoutes en peu de temps : réessayez plus tard.",
+        "refused-wait": "Trop de demandes en peu de temps : réessayez plus tard.",
     }
     assert set(refusals) == set(make_voices().SPOKEN)
     for language in refusals:

@@ -293,3 +293,65 @@ def test_my_data_says_a_mail_was_given_up(app, client, mailbox):
     assert "Non remis : abandonné le" in page and "Pas encore envoyé" not in page
     data = client.get("/mon-compte/donnees.json").get_json()
     assert data["courriels"] and all(mail["abandonne_le"].endswith("Z") for mail in data["courriels"])
+
+
+@pytest.mark.parametrize(
+    "reply",
+    [
+        # Postfix's reject_unlisted_sender, answered to the recipient (smtpd_delay_reject=yes).
+        b"5.1.0 <portail@exemple.fr>: Sender address rejected: User unknown in virtual mailbox table",
+        b"5.1.7 <portail@exemple.fr>: Sender address rejected: undeliverable address",
+        b"5.1.8 <portail@exemple.fr>: Sender address rejected: Domain not found",
+    ],
+)
+def test_attack_a_sender_refusal_answered_to_the_recipient_gives_no_mail_up(reply):
+    """X.1.0, X.1.7 and X.1.8 are about the sender's address: a wrong
+    MAIL_DEFAULT_SENDER would give every mail up, activation links too."""
+    assert mailer.refused_for_good(smtplib.SMTPRecipientsRefused({GONE: (550, reply)})) is False
+
+
+def test_a_mail_sent_after_another_worker_gave_it_up_is_sent_not_given_up(any_database_app):
+    """A worker's lease runs out mid-send; another takes the mail and is
+    refused for good; then the first send succeeds: it was delivered."""
+
+    def race() -> OutboxMail:
+        mail = OutboxMail.create(recipient=GONE, subject="Essai", body_text="x")
+        assert mail.claim(timedelta(seconds=-1))
+        other = OutboxMail.get_by_id(mail.id)
+        assert other.claim(timedelta(minutes=5))
+        assert other.mark_failed("SMTPRecipientsRefused: 550 5.1.1", for_good=True)
+        mail.mark_sent()
+        return OutboxMail.get_by_id(mail.id)
+
+    mail = query(any_database_app, race)
+    assert mail.sent_at is not None and mail.given_up_at is None
+
+
+def test_an_operator_s_retry_between_a_worker_s_listing_and_its_claim_is_honoured(any_database_app):
+    def race() -> tuple[bool, OutboxMail]:
+        mail = OutboxMail.create(recipient=GONE, subject="Essai", body_text="x")
+        long_ago = utcnow() - timedelta(hours=121)
+        OutboxMail.update(created_at=long_ago, attempts=3).where(OutboxMail.id == mail.id).execute()
+        (mine,) = OutboxMail.due()
+        assert OutboxMail.retry_now(mail.id) == 1  # « Tout réessayer maintenant »: the window starts again
+        assert mine.claim(timedelta(minutes=5))
+        given_up = mine.mark_failed("451 4.7.1 Greylisted", window=timedelta(hours=120))
+        return given_up, OutboxMail.get_by_id(mail.id)
+
+    given_up, mail = query(any_database_app, race)
+    assert given_up is False and mail.given_up_at is None and mail.attempts == 4
+
+
+def test_attempts_made_by_another_worker_since_the_listing_are_counted(any_database_app):
+    def race() -> int:
+        mail = OutboxMail.create(recipient=GONE, subject="Essai", body_text="x")
+        (mine,) = OutboxMail.due()
+        other = OutboxMail.get_by_id(mail.id)
+        assert other.claim(timedelta(minutes=5))
+        assert other.mark_failed("451 4.3.0 Try again later") is False
+        OutboxMail.update(next_attempt_at=utcnow() - timedelta(seconds=1)).execute()  # its backoff over
+        assert mine.claim(timedelta(minutes=5))
+        mine.mark_failed("451 4.3.0 Try again later")
+        return OutboxMail.get_by_id(mail.id).attempts
+
+    assert query(any_database_app, race) == 2

@@ -15,12 +15,11 @@ from werkzeug.exceptions import HTTPException
 import database
 import drafts
 import logs
-import sessions
 from extensions import login_manager
 from forms import typed_fields, typed_names
 from forms.language import LanguageForm
 from security import client_address, keeping_allowed, retry_after_seconds
-from views import MAIN, needs_account, page_to_show, referrer_path, retarget, sign_in_first
+from views import MAIN, needs_account, page_to_show, referrer_path, retarget
 
 # The database cannot be reached, refuses connections or was cut off (a
 # restart, a full disk), or the pool had no connection free in time: the
@@ -115,8 +114,9 @@ def csrf_error(_error):
         notice = render_template("errors/_notice.html", text=str(STALE_FORM))
         return retarget(make_response(notice, 400), FLASHES, "innerHTML")
     if _sent_from_this_site() and not current_user.is_authenticated:
-        if sessions.ended_account() is not None:
-            return sign_in_first()  # kept for that account, once signed in again
+        # Not kept for an account an ended session's cookie names: its token
+        # outlives the session, so a stale one says the form was not that
+        # session's (an anonymous tab's, an earlier account's).
         there = _stale_form_kept()
         if there is not None:
             return redirect(there, 303)

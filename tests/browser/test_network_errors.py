@@ -23,7 +23,10 @@ pytestmark = pytest.mark.browser
 MAINTENANCE = (Path(__file__).resolve().parents[2] / "deploy" / "nginx" / "maintenance.html").read_text()
 UNAVAILABLE = "Le service est momentanément indisponible. Réessayez dans quelques instants."
 OFFLINE = "La connexion au service a échoué. Vérifiez votre connexion puis réessayez."
-AUDIO_UNLOADED = "L'écoute n'a pas pu être chargée : vérifiez votre connexion ou demandez une nouvelle image."
+AUDIO_UNLOADED = (
+    "Écoute indisponible pour le moment : vérifiez votre connexion, patientez quelques minutes ou "
+    "demandez une nouvelle image."
+)
 SIGNUP = re.compile(r"/inscription/$")
 # The form is sent no more: not busy, its button shows nothing.
 NOTHING_SENDING = "() => !document.querySelector('[aria-busy], [data-sending]')"
