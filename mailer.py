@@ -271,7 +271,7 @@ def deliver_due(limit: int = 100, stop: Callable[[], bool] | None = None) -> Del
         try:
             _send(_message(item))
         except Exception as exc:  # noqa: BLE001 - one bad mail must not stop the others
-            error = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+            error = described(exc)
             window = timedelta(hours=float(current_app.config["MAIL_GIVE_UP_HOURS"]))
             given_up = item.mark_failed(error, for_good=refused_for_good(exc), window=window)
             current_app.logger.warning(
@@ -329,6 +329,23 @@ def _for_good(code: int, text: bytes | str) -> bool:
 # 1.0 (unspecified: Postfix's « Sender address rejected »), 1.7 or 1.8 (the
 # sender's address).
 RECIPIENT_ADDRESS_FAULTS = frozenset({1, 2, 3, 6, 10})
+
+
+def described(exc: Exception) -> str:
+    """A failed delivery as « Courriels » shows it (« Dernière erreur »): the
+    error's kind and the server's reply as it reads, « 550 5.1.1 User
+    unknown », not Python's rendering of it."""
+    kind = type(exc).__name__
+    if isinstance(exc, smtplib.SMTPRecipientsRefused):
+        replies = sorted({f"{code} {_text(text)}".strip() for code, text in exc.recipients.values()})
+        return f"{kind}: {'; '.join(replies)}" if replies else kind
+    if isinstance(exc, smtplib.SMTPResponseException):
+        return f"{kind}: {exc.smtp_code} {_text(exc.smtp_error)}".strip()
+    return f"{kind}: {exc}" if str(exc) else kind
+
+
+def _text(reply: bytes | str) -> str:
+    return reply.decode("utf-8", "replace") if isinstance(reply, bytes) else str(reply)
 
 
 def logged_reason(exc: Exception, recipient: str) -> str:

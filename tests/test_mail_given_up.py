@@ -355,3 +355,23 @@ def test_attempts_made_by_another_worker_since_the_listing_are_counted(any_datab
         return OutboxMail.get_by_id(mail.id).attempts
 
     assert query(any_database_app, race) == 2
+
+
+@pytest.mark.parametrize(
+    ("error", "shown"),
+    [
+        (
+            smtplib.SMTPRecipientsRefused({GONE: (550, b"5.1.1 User unknown")}),
+            "SMTPRecipientsRefused: 550 5.1.1 User unknown",
+        ),
+        (smtplib.SMTPDataError(554, b"5.6.0 Content refused"), "SMTPDataError: 554 5.6.0 Content refused"),
+        (
+            smtplib.SMTPSenderRefused(553, b"5.7.1 Not yours", "p@exemple.fr"),
+            "SMTPSenderRefused: 553 5.7.1 Not yours",
+        ),
+        (TimeoutError("timed out"), "TimeoutError: timed out"),
+        (ConnectionRefusedError(), "ConnectionRefusedError"),
+    ],
+)
+def test_the_console_reads_the_server_s_reply_as_it_was_said(error, shown):
+    assert mailer.described(error) == shown

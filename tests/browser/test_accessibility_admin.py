@@ -5,11 +5,14 @@ on the operator's texts, with JavaScript on and disabled; the console is a
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from playwright.sync_api import expect
 
 from tests.browser.support.checks import check_page
 from tests.browser.support.factors import enrol_app
+from tests.browser.support.mail import UNKNOWN_LOCAL_PART
 from tests.browser.support.people import new_person
 
 pytestmark = pytest.mark.browser
@@ -58,8 +61,21 @@ def test_console_pages_actions_and_error_states(
     visitor.expect_errors("Raison sociale : Ce champ est obligatoire.")
     check_page(page, shots, "administration structure erreurs")
 
-    page.goto("/administration/courriels")
+    # A sign-up to a mailbox that does not exist: its activation mail is given up.
+    nobody = open_visitor(javascript=False)
+    nobody.start_signup()
+    nobody.fill_personal_info(new_person(UNKNOWN_LOCAL_PART))
+    nobody.submit_personal_info()
+    nobody.solve_captcha()
+    for _ in range(100):  # delivered (refused) within seconds, after the sign-up's commit
+        page.goto("/administration/courriels")
+        if page.locator("h2", has_text=re.compile(r"Abandonnés \([1-9]")).count():
+            break
+        page.wait_for_timeout(100)
     visitor.expect_step("Courriels")
+    given_up = page.locator("h2", has_text="Abandonnés").locator("xpath=following-sibling::table[1]")
+    expect(given_up).to_contain_text("SMTPRecipientsRefused: 550 5.1.1 User unknown")
+    expect(given_up.get_by_role("button", name=re.compile("^Réessayer"))).not_to_have_count(0)
     check_page(page, shots, "administration courriels")
     page.goto("/administration/journal")
     visitor.expect_step("Journal")

@@ -7,13 +7,23 @@ import time
 from email import message_from_bytes, policy
 from email.message import EmailMessage
 
+# A mailbox that does not exist: the server refuses it for good.
+UNKNOWN_LOCAL_PART = "inexistant"
+
 
 class Inbox:
-    """An aiosmtpd handler that keeps every mail it accepts."""
+    """An aiosmtpd handler that keeps every mail it accepts, and refuses
+    for good the mailboxes that do not exist (``inexistant.…@``)."""
 
     def __init__(self):
         self.messages: list[tuple[list[str], EmailMessage]] = []
         self.port: int | None = None
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        if address.lower().startswith(UNKNOWN_LOCAL_PART + "."):
+            return "550 5.1.1 User unknown"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
 
     async def handle_DATA(self, server, session, envelope):
         message = message_from_bytes(envelope.content, policy=policy.default)
