@@ -6,7 +6,7 @@ from __future__ import annotations
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
@@ -23,7 +23,6 @@ from models import (
     ChangedMeanwhile,
     ConsentChange,
     Draft,
-    OutboxMail,
     Token,
     User,
     utcnow,
@@ -483,9 +482,3 @@ def purge(pending_days: int, audit_days: int | None = None) -> dict[str, int]:
             }
             audit.record(Event.ACCOUNT_PURGED, None, pending_days=pending_days, **counts)
     return counts
-
-
-def mail_refused(email: str, since: datetime) -> bool:
-    """Whether a mail to ``email`` written since ``since`` was refused for
-    good by its mailbox (given up undelivered)."""
-    return OutboxMail.refused_since(email, since)

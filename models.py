@@ -754,21 +754,6 @@ class OutboxMail(BaseModel):
         return cls.delete().where((cls.sent_at < before) | (cls.given_up_at < before)).execute()
 
     @classmethod
-    def refused_since(cls, recipient: str, since: datetime) -> bool:
-        """Whether a mail written to ``recipient`` since ``since`` was given
-        up undelivered: its mailbox refuses mail."""
-        return (
-            cls.select(cls.id)
-            .where(
-                (cls.recipient == recipient)
-                & (cls.created_at >= since)
-                & cls.sent_at.is_null()
-                & cls.given_up_at.is_null(False)
-            )
-            .exists()
-        )
-
-    @classmethod
     def due(cls, limit: int = 50) -> list[OutboxMail]:
         now = utcnow()
         return list(

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import time
-from datetime import UTC, datetime, timedelta
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
@@ -33,11 +32,6 @@ RECHECK = "portail:recheck"
 VALIDATED = "validated"
 SENT_KEY = "signup_sent_to"
 SENT_AT_KEY = "signup_sent_at"  # when this browser last had a mail sent: the resend cooldown
-# When this browser's sign-up passed the captcha, for the address in SENT_KEY:
-# the mail-sent page then says if that address's mailbox refused the mail.
-# Never for an address typed on « Renvoyer le courriel » (it drops this):
-# whether a mail went there would tell that an account awaits activation.
-SIGNED_UP_AT_KEY = "signup_mailed_at"
 
 
 def _pending() -> dict | None:
@@ -165,7 +159,7 @@ def captcha():
         form.answer.data = ""
         return _captcha_step(form, status=422, email=data["email"])
     session[SENT_KEY] = data["email"]
-    session[SENT_AT_KEY] = session[SIGNED_UP_AT_KEY] = time.time()
+    session[SENT_AT_KEY] = time.time()
     return advance(".sent")
 
 
@@ -211,8 +205,6 @@ def resend():
             # Another address typed too soon: kept in its field, not taken as sent to.
             form.email.errors = [_cooldown_message(wait)]
             return invalid("registration/resend.html", form=form)
-        if form.email.data != session.get(SENT_KEY):
-            session.pop(SIGNED_UP_AT_KEY, None)
         session[SENT_KEY] = form.email.data
     email = session.get(SENT_KEY)
     if email is None:
@@ -261,19 +253,4 @@ def _captcha_step(form: CaptchaForm | None = None, status: int = 200, email: str
 
 @renders("registration.sent")
 def _sent_step():
-    email = session[SENT_KEY]
-    return page("registration/sent.html", email=email, refused=_refused(email))
-
-
-def _refused(email: str) -> bool:
-    """Whether the mailbox of the address this browser signed up with
-    refused the mail (the outbox gave it up: mailer.refused_for_good): the
-    page says so, rather than « Vérifiez votre messagerie » for a mail that
-    will never come. Delivery follows the sign-up by a moment: a reload, or
-    « Renvoyer le courriel », shows it."""
-    signed_up_at = session.get(SIGNED_UP_AT_KEY)
-    if not isinstance(signed_up_at, int | float):
-        return False
-    # The mail is written in the sign-up's transaction, just before the time kept.
-    since = datetime.fromtimestamp(signed_up_at, UTC).replace(tzinfo=None) - timedelta(minutes=1)
-    return accounts.mail_refused(email, since)
+    return page("registration/sent.html", email=session[SENT_KEY])
