@@ -374,10 +374,31 @@ class StructureForm(IdentifierFields, StructureDetails):
             field.errors = []
         self.lock_company_name()
 
+    def release_directory(self) -> bool:
+        """The SIRET is no longer the one the form was filled for
+        (``sirene_siret``) and the directory fills nothing for the new one:
+        what that fill put in the fields and still holds (another company's
+        name, address…) is emptied and the name is no longer locked; what the
+        person changed since stays. Returns whether the form had been filled
+        for another SIRET."""
+        siret = self.sirene_siret.data
+        if not siret or siret == self.identifier.data:
+            return False
+        entry = directory.consult(siret).entry
+        if entry is not None:
+            for name in ("company_name", *self.FILLED):
+                value = (getattr(entry, name) or "")[:100]
+                if name != "country" and value and (self[name].data or "").strip() == value:
+                    self[name].data = ""
+        self.sirene_siret.data = ""
+        return True
+
     def lock_company_name(self) -> None:
-        """INSEE's name, shown and not editable, whatever was typed."""
+        """INSEE's name, shown and not editable, whatever was typed; not for
+        a SIRET refused (a closed establishment): nothing is created for it,
+        and its name would stay in the form once another SIRET is typed."""
         entry = self.sirene.entry if self.sirene else None
-        if entry and entry.company_name:
+        if entry and entry.company_name and not self.sirene.refusal():
             self.company_name.data = entry.company_name[:100]
             self.company_name.render_kw = {**(self.company_name.render_kw or {}), "readonly": True}
 

@@ -291,6 +291,67 @@ def test_changing_the_type_after_a_prefill_unlocks_the_name_and_clears_the_direc
     assert 'id="sirene-status" data-hx-swap-oob' not in back
 
 
+def filled_fields(response) -> dict:
+    names = ("company_name", "label", "address", "city", "postal_code", "sirene_siret")
+    return {name: value_of(response, name) or "" for name in names}
+
+
+def test_back_to_siret_after_another_type_fills_again_so_one_submit_creates(
+    htmx_client, mailbox, app, tmp_path
+):
+    """Filled, then another type, then SIRET again: the identifier did not
+    change, so nothing was looked up again and the first « Soumettre » only
+    brought the form back filled, without a word. It is filled again at once."""
+    load_directory(app, tmp_path)
+    sign_up(htmx_client, mailbox)
+    fields = filled_fields(prefill(htmx_client, SIRET_NORMALISED))
+    away = htmx_client.submit(
+        "/structure/nouvelle/identifiant",
+        {**fields, "identifier_type": "hors_ue", "identifier": SIRET_NORMALISED},
+    )
+    fields = {**fields, "sirene_siret": value_of(away, "sirene_siret")}
+    assert fields["sirene_siret"] == ""
+    back = htmx_client.submit(
+        "/structure/nouvelle/identifiant",
+        {**fields, "identifier_type": "siret", "identifier": SIRET_NORMALISED},
+    )
+    text = text_of(back)
+    assert '<div id="structure-general" data-hx-swap-oob="true">' in text
+    assert "Établissement trouvé dans le répertoire SIRENE" in text
+    assert value_of(back, "sirene_siret") == SIRET_NORMALISED
+    assert re.search(r'<input[^>]*name="company_name"[^>]*readonly', text)
+    sent = {**STRUCTURE, **filled_fields(back), "identifier_type": "siret", "identifier": SIRET_NORMALISED}
+    follow(htmx_client, htmx_client.submit("/structure/nouvelle", sent))
+    assert [s.identifier for s in structures(app)] == [SIRET_NORMALISED]
+
+
+@pytest.mark.parametrize("then", ["7328293200", UNKNOWN, CLOSED])
+def test_another_siret_the_directory_fills_nothing_for_empties_the_last_fill(
+    htmx_client, mailbox, app, tmp_path, then
+):
+    """Filled for one company, then another SIRET typed (incomplete, unknown
+    or closed): the first company's name stayed locked and its address with
+    it, under a SIRET that is not theirs. What that fill put in goes and the
+    name is the person's again; what the person changed stays."""
+    load_directory(app, tmp_path)
+    sign_up(htmx_client, mailbox)
+    fields = filled_fields(prefill(htmx_client, SIRET_NORMALISED))
+    assert fields["company_name"] == "CURIE ET FILLES" and fields["address"]
+    changed = {**fields, "label": "Mon atelier"}
+    response = prefill(htmx_client, then, **changed)
+    text = text_of(response)
+    assert response.status_code == 200
+    assert '<div id="structure-general" data-hx-swap-oob="true">' in text
+    after = filled_fields(response)
+    assert (after["company_name"], after["address"], after["sirene_siret"]) == ("", "", "")
+    assert after["label"] == "Mon atelier"
+    assert not re.search(r'<input[^>]*name="company_name"[^>]*readonly', text)
+    if then == UNKNOWN:
+        assert directory.UNKNOWN in text
+    # Typed on from there, nothing more is said until the SIRET is complete.
+    assert prefill(htmx_client, "73282", **after).status_code == 204
+
+
 def test_htmx_incomplete_or_already_filled_siret_changes_nothing(htmx_client, mailbox, app, tmp_path):
     load_directory(app, tmp_path)
     sign_up(htmx_client, mailbox)

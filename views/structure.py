@@ -263,14 +263,18 @@ def prefill():
     status line says what was found; the focus stays in the identifier."""
     form = StructureForm()
     answer = form.consult_directory()
-    if answer is None or form.sirene_siret.data == form.identifier.data:
+    if form.sirene_siret.data == form.identifier.data:
         return "", 204
-    if answer.entry is None or answer.refusal():
-        return render_template("structure/_sirene_status.html", form=form, found=answer)
-    if Structure.find(SIRET, form.identifier.data) is not None:
-        # Nothing to fill: the person is offered to join it (the page says no more
-        # of it than the attachment search would).
-        return render_template("structure/_sirene_status.html", form=form, found=answer, on_portal=True)
+    on_portal = answer is not None and Structure.find(SIRET, form.identifier.data) is not None
+    if answer is None or answer.entry is None or answer.refusal() or on_portal:
+        # Nothing to fill for this SIRET (incomplete, unknown, refused, or on
+        # the portal already, which the person is offered to join): what the
+        # directory filled for another SIRET goes, and the name is unlocked.
+        if form.release_directory():
+            return render_template("structure/_prefill.html", form=form, found=answer, on_portal=on_portal)
+        if answer is None:
+            return "", 204
+        return render_template("structure/_sirene_status.html", form=form, found=answer, on_portal=on_portal)
     form.prefill()
     return render_template("structure/_prefill.html", form=form, found=answer)
 
@@ -281,10 +285,15 @@ def identifier_field():
     """The identifier's block for the type chosen (htmx, when the type
     changes); on step 6 the country field too, offering that type's countries."""
     if request.args.get("recherche"):
-        form = StructureSearchForm()
-    else:
-        form = StructureForm()
-        form.follow_type()
+        return render_template("structure/_identifier_swap.html", form=StructureSearchForm())
+    form = StructureForm()
+    form.follow_type()
+    answer = form.consult_directory()
+    if form.needs_prefill() and not answer.refusal() and Structure.find(SIRET, form.identifier.data) is None:
+        # Back to SIRET with a SIRET the directory knows: filled again at once,
+        # as typing it does; « Soumettre » then creates the structure.
+        form.prefill()
+        return render_template("structure/_identifier_swap.html", form=form, found=answer, prefilled=True)
     return render_template("structure/_identifier_swap.html", form=form)
 
 

@@ -33,7 +33,13 @@ def directory(live_server, tmp_path_factory) -> dict[str, str]:
     """Establishments INSEE knows, one per test (a SIRET a test has put on the
     portal is no longer filled in), imported with ``flask sirene import``
     into the live server's database."""
-    sirets = {"js": new_siret(), "nojs": new_siret(), "other type": new_siret()}
+    sirets = {
+        "js": new_siret(),
+        "nojs": new_siret(),
+        "other type": new_siret(),
+        "and back": new_siret(),
+        "changed": new_siret(),
+    }
     sites = [establishment(siret, **HAUSSMANN) for siret in sirets.values()]
     units = [legal_unit(siret[:9], denominationUniteLegale=NAME) for siret in sirets.values()]
     tmp = tmp_path_factory.mktemp("sirene")
@@ -112,3 +118,40 @@ def test_another_type_after_the_directory_filled_the_form_unlocks_the_name(visit
     visitor.button("Soumettre").click()
     expect(page.locator("main")).to_contain_text(CREATED)
     expect(page.locator("main")).to_contain_text("Curie International")
+
+
+def test_another_type_and_back_to_siret_then_one_submit_creates(visitor, directory):
+    """The type changed away and back: the form is filled again at once, and
+    the first « Soumettre » creates the structure (it used to bring the form
+    back, silently, for a second one)."""
+    visitor.sign_up_quickly()
+    page = visitor.page
+    page.goto(STRUCTURE_FORM_PATH)
+    identifier = visitor.field("Identifiant Siret")
+    identifier.click()
+    identifier.press_sequentially(directory["and back"], delay=20)
+    expect(visitor.field("Raison sociale")).to_have_value(NAME)
+    page.locator("#identifier_type").select_option("hors_ue")
+    expect(visitor.field("Raison sociale")).to_be_editable()
+    page.locator("#identifier_type").select_option("siret")
+    expect(page.locator("#sirene-status")).to_contain_text("Établissement trouvé")
+    expect(visitor.field("Raison sociale")).not_to_be_editable()
+    visitor.button("Soumettre").click()
+    expect(page.locator("main")).to_contain_text(CREATED)
+
+
+def test_another_siret_after_a_fill_empties_what_it_filled(visitor, directory):
+    """One company's name stayed locked, with its address, under a SIRET
+    that was not theirs: the fill goes as soon as the SIRET changes."""
+    visitor.sign_up_quickly()
+    page = visitor.page
+    page.goto(STRUCTURE_FORM_PATH)
+    identifier = visitor.field("Identifiant Siret")
+    identifier.click()
+    identifier.press_sequentially(directory["changed"], delay=20)
+    expect(visitor.field("Raison sociale")).to_have_value(NAME)
+    identifier.press("Backspace")
+    expect(visitor.field("Raison sociale")).to_have_value("")
+    expect(visitor.field("Raison sociale")).to_be_editable()
+    expect(visitor.field("Adresse")).to_have_value("")
+    assert page.evaluate("() => document.activeElement.id") == "identifier"
