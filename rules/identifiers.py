@@ -260,10 +260,16 @@ def check_identifier_country(code: str, identifier: str, country: str) -> None:
             )
         )
     if code == HORS_UE and country in EU_COUNTRIES:
+        # The type that fits the country chosen: SIRET takes France alone.
         raise RuleError(
             _(
+                "Une structure « Hors UE » doit être située hors de l'Union européenne. Pour la France, "
+                "choisissez le type « SIRET »."
+            )
+            if country in SIRET_COUNTRIES
+            else _(
                 "Une structure « Hors UE » doit être située hors de l'Union européenne. Pour un pays "
-                "de l'Union, choisissez le type « UE hors France » ou « SIRET »."
+                "de l'Union autre que la France, choisissez le type « UE hors France »."
             )
         )
     if code == RIDET and country != "NC":

@@ -135,9 +135,20 @@ def test_country_rules_accept(kind, identifier, country):
         ("siret", "73282932000074", "NC", "en France"),
         ("ue", "DE136695976", "AT", "choisissez le pays correspondant (Allemagne)"),
         ("ue", "EL094259216", "FR", "(Grèce)"),
-        ("hors_ue", "AB12345", "DE", "hors de l'Union européenne"),
-        ("hors_ue", "AB12345", "FR", "hors de l'Union européenne"),
-        ("hors_ue", "AB12345", "RE", "hors de l'Union européenne"),  # an outermost region is in the EU
+        # The type that fits: « UE hors France » for Germany (SIRET takes France alone), SIRET for France.
+        (
+            "hors_ue",
+            "AB12345",
+            "DE",
+            "Pour un pays de l'Union autre que la France, choisissez le type « UE hors France ».",
+        ),
+        ("hors_ue", "AB12345", "FR", "Pour la France, choisissez le type « SIRET »."),
+        (
+            "hors_ue",
+            "AB12345",
+            "RE",
+            "Pour la France, choisissez le type « SIRET ».",
+        ),  # an outermost region is in the EU
         ("ridet", "1234567001", "FR", "Nouvelle-Calédonie"),
         ("tahiti", "A12345", "NC", "Polynésie française"),
     ],

@@ -355,9 +355,21 @@ def test_another_siret_the_directory_fills_nothing_for_empties_the_last_fill(
 def test_htmx_incomplete_or_already_filled_siret_changes_nothing(htmx_client, mailbox, app, tmp_path):
     load_directory(app, tmp_path)
     sign_up(htmx_client, mailbox)
-    assert prefill(htmx_client, "7328293200").status_code == 204
-    assert prefill(htmx_client, "73282932000075").status_code == 204  # bad check digit
+    assert prefill(htmx_client, "7328293200").status_code == 204  # still being typed
     assert prefill(htmx_client, SIRET_NORMALISED, sirene_siret=SIRET_NORMALISED).status_code == 204
+
+
+def test_htmx_says_a_complete_siret_is_not_one_as_it_is_typed(htmx_client, mailbox, app, tmp_path):
+    """Its 14 digits typed, a wrong check digit is said in the status line
+    at once (it was said at « Soumettre » only), as the directory's answers are."""
+    load_directory(app, tmp_path)
+    sign_up(htmx_client, mailbox)
+    response = prefill(htmx_client, "73282932000075")
+    assert response.status_code == 200 and "data-hx-swap-oob" not in text_of(response)
+    said = " ".join(text_of(response).split())
+    assert said == "Ce numéro SIRET n'est pas valide : vérifiez les chiffres saisis (clé de contrôle fausse)."
+    sent = {"identifier_type": "siret", "identifier": "73282932000075", "country": "FR"}
+    assert said in error_of(htmx_client.submit("/structure/nouvelle", sent), "identifier")  # the same words
 
 
 def test_htmx_announces_refusals(htmx_client, mailbox, app, tmp_path):

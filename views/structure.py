@@ -270,13 +270,27 @@ def prefill():
         # Nothing to fill for this SIRET (incomplete, unknown, refused, or on
         # the portal already, which the person is offered to join): what the
         # directory filled for another SIRET goes, and the name is unlocked.
+        mistake = _complete_but_invalid(form) if answer is None else None
         if form.release_directory():
-            return render_template("structure/_prefill.html", form=form, found=answer, on_portal=on_portal)
-        if answer is None:
+            return render_template(
+                "structure/_prefill.html", form=form, found=answer, on_portal=on_portal, mistake=mistake
+            )
+        if answer is None and mistake is None:
             return "", 204
-        return render_template("structure/_sirene_status.html", form=form, found=answer, on_portal=on_portal)
+        return render_template(
+            "structure/_sirene_status.html", form=form, found=answer, on_portal=on_portal, mistake=mistake
+        )
     form.prefill()
     return render_template("structure/_prefill.html", form=form, found=answer)
+
+
+def _complete_but_invalid(form: StructureForm) -> str | None:
+    """A SIRET typed to its 14 digits that is not one (its check digit): said
+    as it is typed, as the directory's answers are, not at « Soumettre »
+    only. Fewer digits: still being typed, nothing said."""
+    if form.identifier_type.data != SIRET or len("".join((form.identifier.data or "").split())) < 14:
+        return None
+    return None if form.identifier.validate(form) else form.identifier.errors[0]
 
 
 @bp.post("/nouvelle/identifiant")
