@@ -134,6 +134,11 @@ def data_of(draft: Draft) -> dict:
 KEPT_FOR_THE_PAGE = frozenset({PAGE, FOR, STALE, "seen"})
 
 
+def kind_of(draft: Draft) -> str:
+    """The step a draft is of (SIGNUP, STRUCTURE, ACCOUNT, CARRIED, RESUME)."""
+    return draft.key.rpartition(":")[2]
+
+
 def held_typed(draft: Draft) -> dict:
     """What a draft holds of what its holder typed: ``data_of`` without
     what it keeps for the page."""

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from functools import cache
 
 from flask import flash, g, request
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from werkzeug.datastructures import CombinedMultiDict, MultiDict
@@ -16,6 +17,8 @@ from wtforms.fields.core import Field, UnboundField
 from drafts import STALE
 from forms.validators import PlainText
 from rules.email import shown_email
+from rules.identifiers import IDENTIFIER_TYPES
+from rules.places import country_name
 
 # A form refused for its stale token, without JavaScript, shown again with
 # what it held (views.errors.csrf_error, drafts.carry).
@@ -165,3 +168,47 @@ def secret_names() -> frozenset[str]:
             if isinstance(unbound, UnboundField) and secret(unbound):
                 names.add(unbound.kwargs.get("name") or name)
     return frozenset(names)
+
+
+def readable(data: dict, form_class: type | None = None) -> list[tuple[str, str]]:
+    """What a draft holds as a person reads it (« Mes données »): each field
+    by its label, in ``form_class`` (the step the draft is of) or else in the
+    first form that has that name, and its value as the form offers it: a
+    type's or a country's name, a box « oui » or « non »; a name no form has
+    stays as it is."""
+    labels = {**field_labels(), **(_labels_of(form_class) if form_class is not None else {})}
+    kind = IDENTIFIER_TYPES.get(data.get("identifier_type"))
+    rows = []
+    for name, value in data.items():
+        label = kind.label if name == "identifier" and kind is not None else labels.get(name, name)
+        if isinstance(value, bool):
+            shown = _("oui") if value else _("non")
+        elif name == "country" and value:
+            shown = country_name(value) or value
+        elif name == "identifier_type" and kind is not None:
+            shown = kind.name
+        else:
+            shown = value
+        rows.append((str(label), str(shown)))
+    return rows
+
+
+def _labels_of(form_class: type) -> dict[str, str]:
+    labels = {}
+    for name in dir(form_class):
+        unbound = getattr(form_class, name, None)
+        if isinstance(unbound, UnboundField):
+            label = unbound.kwargs.get("label", unbound.args[0] if unbound.args else None)
+            if label:
+                labels[unbound.kwargs.get("name") or name] = label
+    return labels
+
+
+@cache
+def field_labels() -> dict[str, str]:
+    """Each field name of the portal's forms and its label (the first form's)."""
+    labels: dict[str, str] = {}
+    for form in _forms():
+        for name, label in _labels_of(form).items():
+            labels.setdefault(name, label)
+    return labels

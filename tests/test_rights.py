@@ -608,3 +608,27 @@ def test_deleting_an_account_whose_address_ends_anothers_keeps_the_mail_naming_t
     assert other.submit("/mon-compte/supprimer", {"password": PASSWORD}).status_code == 303
     assert query(app, lambda: User.by_email("durand@exemple.fr")) is None
     assert query(app, notices) == before
+
+
+def test_my_data_reads_drafts_by_their_labels_and_choices(app, marie):
+    """« Mes données » listed a draft by the form's internal names and raw
+    values (« identifier_type siret », « non_diffusible False », « country
+    FR »): it reads as the step does, in the page's language."""
+    from tests.support.i18n import speak
+
+    step_6 = {
+        "identifier_type": "ue",
+        "identifier": "DE136695976",
+        "company_name": "Curie GmbH",
+        "country": "DE",
+        "non_diffusible": "",
+    }
+    assert marie.submit("/structure/nouvelle/brouillon", step_6).status_code in (200, 204, 303)
+    page = " ".join(shown(marie, "/mon-compte/donnees").split())
+    assert "<dt>Type d'identifiant</dt><dd>UE hors France</dd>" in page
+    assert "<dt>Numéro de TVA intracommunautaire</dt><dd>DE136695976</dd>" in page
+    assert "<dt>Raison sociale</dt><dd>Curie GmbH</dd>" in page and "<dd>Allemagne</dd>" in page
+    assert "<dd>non</dd>" in page and "identifier_type" not in page and "company_name" not in page
+    speak(marie, "en", "/mon-compte/donnees")
+    page = " ".join(shown(marie, "/mon-compte/donnees").split())
+    assert "<dd>EU outside France</dd>" in page and "<dd>Germany</dd>" in page and "<dd>no</dd>" in page

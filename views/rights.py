@@ -14,7 +14,9 @@ import drafts
 import factors
 import i18n
 import rights
-from forms.account import DeleteAccountForm
+from forms import readable
+from forms.account import DeleteAccountForm, ProfileForm
+from forms.structure import StructureForm
 from security import limit
 from views import full_redirect, page
 
@@ -35,6 +37,15 @@ def _user():
     return current_user._get_current_object()
 
 
+# The step each of an account's drafts is of, whose labels and choices it is read with.
+DRAFT_FORMS = {drafts.STRUCTURE: StructureForm, drafts.ACCOUNT: ProfileForm}
+
+
+def _draft_rows(draft) -> list[tuple[str, str]]:
+    """A draft as its step's form shows it: labels, choices' names."""
+    return readable(drafts.held_typed(draft), DRAFT_FORMS.get(drafts.kind_of(draft)))
+
+
 @bp.get("/donnees")
 @login_required
 def data():
@@ -52,7 +63,7 @@ def data():
         name_of=factors.display_name,
         language_names=i18n.NAMES,
         drafts=held.drafts,
-        draft_data=drafts.held_typed,
+        draft_rows=_draft_rows,
         sessions=held.sessions,
         mails=held.mails,
         address_of=rights.address_of,
