@@ -11,13 +11,23 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from werkzeug.datastructures import CombinedMultiDict, MultiDict
-from wtforms import BooleanField, EmailField, FileField, HiddenField, PasswordField, RadioField, StringField
+from wtforms import (
+    BooleanField,
+    EmailField,
+    FileField,
+    HiddenField,
+    PasswordField,
+    RadioField,
+    StringField,
+    TelField,
+)
 from wtforms.fields.core import Field, UnboundField
 
 from drafts import STALE
 from forms.validators import PlainText
 from rules.email import shown_email
 from rules.identifiers import IDENTIFIER_TYPES
+from rules.phone import shown_phone
 from rules.places import country_name
 
 # A form refused for its stale token, without JavaScript, shown again with
@@ -87,6 +97,16 @@ class EmailAddressField(EmailField):
 
     def _value(self) -> str:
         return shown_email(super()._value())
+
+
+class PhoneField(TelField):
+    """A phone number, shown as people write it (« 01 23 45 67 89 », « +44
+    20 7946 0958 »), though the validators make the data (what is stored)
+    its E.164 form; so a form shown again, or filled from the database,
+    never shows « +33123456789 »."""
+
+    def _value(self) -> str:
+        return shown_phone(super()._value())
 
 
 def carriable(field: Field) -> bool:

@@ -6,10 +6,10 @@ from flask import current_app
 from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 from markupsafe import escape
-from wtforms import BooleanField, HiddenField, StringField, TelField
+from wtforms import BooleanField, HiddenField, StringField
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
-from forms import EmailAddressField, Form
+from forms import EmailAddressField, Form, PhoneField
 from forms.validators import Email, PersonName, Phone, SameAs
 from rules.email import lookup_email
 from rules.messages import EMAILS_DIFFER, REQUIRED
@@ -82,7 +82,7 @@ class PersonalInfoForm(SurveyConsentLabel, Form):
         validators=[DataRequired(REQUIRED), PersonName()],
         render_kw={"autocomplete": "family-name"},
     )
-    phone = TelField(
+    phone = PhoneField(
         _l("Téléphone"),
         validators=[Optional(), Length(max=40), Phone()],
         render_kw={"autocomplete": "tel"},

@@ -18,8 +18,9 @@ import json
 from flask_babel import gettext as _
 from wtforms import BooleanField, HiddenField
 
-from forms import EmailAddressField
+from forms import EmailAddressField, PhoneField
 from rules.email import shown_email
+from rules.phone import shown_phone
 
 
 class SeenEdit:
@@ -60,12 +61,15 @@ class SeenEdit:
 
     def named(self, name: str) -> str:
         """A stored detail as the form names it under its field: as the field
-        shows it (an internationalised domain in Unicode)."""
+        shows it (an internationalised domain in Unicode, a French phone
+        number as « 01 23 45 67 89 »)."""
         stored = getattr(self.record, name)
         if isinstance(self[name], BooleanField):
             return _("oui") if stored else _("non")
         if isinstance(self[name], EmailAddressField):
             return shown_email(stored) or _("(vide)")
+        if isinstance(self[name], PhoneField):
+            return shown_phone(stored) or _("(vide)")
         return stored or _("(vide)")
 
     def hint(self, name: str, usual: str | None = None) -> str | None:

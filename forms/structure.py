@@ -9,10 +9,10 @@ from types import MappingProxyType
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from wtforms import BooleanField, HiddenField, SelectChoice, SelectField, StringField, TelField
+from wtforms import BooleanField, HiddenField, SelectChoice, SelectField, StringField
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
-from forms import EmailAddressField, Form
+from forms import EmailAddressField, Form, PhoneField
 from forms.render import Catalogue, CatalogueSelectField
 from forms.seen import SeenEdit
 from forms.validators import AddressLine, Email, Identifier, PhoneInCountry, PostalCode, field_error
@@ -175,7 +175,7 @@ class StructureDetails(Form):
         validators=[Optional(), _max(254), Email()],
         render_kw={"autocomplete": "email", "spellcheck": "false"},
     )
-    phone = TelField(
+    phone = PhoneField(
         _l("Téléphone"),
         validators=[Optional(), _max(40), PhoneInCountry("country")],
         render_kw={"autocomplete": "tel"},

@@ -48,3 +48,21 @@ def normalize_phone(value: str, region: str = "FR") -> str:
     if number is None:
         raise RuleError(PHONE_MESSAGE)
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def shown_phone(value: str | None) -> str:
+    """A stored E.164 number as people write it: a French one « 01 23 45 67
+    89 », others in international form « +32 2 511 22 33 »; anything else
+    (a number as typed, not valid) as it is."""
+    if not value:
+        return ""
+    try:
+        number = phonenumbers.parse(value)
+    except phonenumbers.NumberParseException:
+        return value
+    style = (
+        phonenumbers.PhoneNumberFormat.NATIONAL
+        if number.country_code == 33
+        else phonenumbers.PhoneNumberFormat.INTERNATIONAL
+    )
+    return phonenumbers.format_number(number, style)

@@ -107,7 +107,7 @@ def test_the_activation_page_shows_the_details_to_correct_them(app, any_client, 
     assert is_fragment(response) == any_client.htmx
     assert "Vérifiez-les et corrigez-les si besoin avant de soumettre" in page
     assert 'value="Mallory"' in page and 'value="Pirate"' in page
-    assert 'value="+33666666666"' in page and f'value="{ATTACKER_CONTACT}"' in page
+    assert 'value="06 66 66 66 66"' in page and f'value="{ATTACKER_CONTACT}"' in page
     assert re.search(r'<input[^>]*checked[^>]*name="survey_consent"|name="survey_consent"[^>]*checked', page)
     assert "Bonjour," in mailbox(VICTIM)[-1].body_text  # the mail does not greet her as Mallory
 

@@ -7,13 +7,13 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
-import phonenumbers
 from babel.dates import format_date
 from flask import Flask
 from flask_babel import gettext as _
 
 import i18n
 from rules.email import shown_email
+from rules.phone import shown_phone
 
 PARIS = ZoneInfo("Europe/Paris")
 
@@ -46,20 +46,8 @@ def time_fr(value: datetime | None) -> str:
 
 
 def phone(value: str | None) -> str:
-    """A stored E.164 number, French numbers as « 01 23 45 67 89 », others
-    in international form « +32 2 511 22 33 »."""
-    if not value:
-        return ""
-    try:
-        number = phonenumbers.parse(value)
-    except phonenumbers.NumberParseException:
-        return value
-    style = (
-        phonenumbers.PhoneNumberFormat.NATIONAL
-        if number.country_code == 33
-        else phonenumbers.PhoneNumberFormat.INTERNATIONAL
-    )
-    return phonenumbers.format_number(number, style)
+    """A stored E.164 number as people write it (``rules.phone.shown_phone``)."""
+    return shown_phone(value)
 
 
 def _label(labels: dict, code: str | None) -> str:

@@ -25,7 +25,7 @@ def test_the_activation_page_shows_an_earlier_sign_ups_details_to_correct(javasc
     expect(page.locator("main")).to_contain_text("Vérifiez-les et corrigez-les si besoin avant de soumettre")
     expect(visitor.field("Prénom")).to_have_value("Mallory")
     expect(visitor.field("Nom")).to_have_value("Pirate")
-    expect(visitor.field("Téléphone")).to_have_value("+33123456789")
+    expect(visitor.field("Téléphone")).to_have_value("01 23 45 67 89")
     expect(visitor.field("Adresse email de contact")).to_have_value(person.email)
 
     visitor.field("Prénom").fill("Alice")

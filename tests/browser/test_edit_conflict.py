@@ -147,15 +147,15 @@ def test_mon_compte_sent_last_names_what_the_other_tab_saved_then_saves_when_sen
     )
     expect(earlier.field("Prénom")).to_have_value("Irena")
     expect(earlier.field("Nom")).to_have_value("Joliot-Curie")
-    expect(earlier.field("Téléphone")).to_have_value("+33612345678")
-    expect(earlier.page.locator("#phone-hint")).to_contain_text("Enregistré entre-temps : +33612345678.")
+    expect(earlier.field("Téléphone")).to_have_value("06 12 34 56 78")
+    expect(earlier.page.locator("#phone-hint")).to_contain_text("Enregistré entre-temps : 06 12 34 56 78.")
     check_page(earlier.page, shots, "mon compte, modification concurrente")
 
     earlier.button("Enregistrer mes informations").click()
     expect(earlier.page.locator("#flashes")).to_contain_text(PROFILE_SAVED)
     expect(earlier.field("Prénom")).to_have_value("Irena")
     expect(earlier.field("Nom")).to_have_value("Joliot-Curie")
-    expect(earlier.field("Téléphone")).to_have_value("+33612345678")
+    expect(earlier.field("Téléphone")).to_have_value("06 12 34 56 78")
 
 
 def test_mon_compte_s_language_switch_keeps_what_the_page_showed(open_visitor):
@@ -175,7 +175,7 @@ def test_mon_compte_s_language_switch_keeps_what_the_page_showed(open_visitor):
     earlier.button("Save my information").click()
     expect(earlier.page.locator("#flashes")).to_contain_text("Your information has been saved.")
     expect(earlier.field("First name")).to_have_value("Ève Denise")
-    expect(earlier.field("Phone")).to_have_value("+33612345678")
+    expect(earlier.field("Phone")).to_have_value("06 12 34 56 78")
 
 
 def test_a_form_gone_stale_in_a_tab_keeps_what_was_typed_and_is_sent_again(open_visitor, console_allows):
