@@ -9,26 +9,11 @@ import logging
 import urllib.request
 from urllib.parse import quote
 
-from tests.support.app import Client, clean_environment, make_app
+from tests.support.app import clean_environment, production_app_over_http
 from tests.support.gunicorn_server import Gunicorn, production_environment
 
 FORGED = "2026-12-01 04:40:00,000 INFO portail.request: POST /administration/comptes/7/supprimer 303"
 PATH = "/x" + quote("\n" + FORGED, safe="/")
-
-
-def production_app(tmp_path):
-    app = make_app(
-        tmp_path,
-        TESTING=False,
-        SECRET_KEY="production-secret-0123456789abcdef",
-        CAPTCHA_FIXED_ANSWER=None,
-        EXTERNAL_BASE_URL="https://portail.example.fr",
-        PREFERRED_URL_SCHEME="http",
-        SESSION_COOKIE_SECURE=False,
-        SESSION_COOKIE_NAME="session",
-    )
-    app.test_client_class = Client
-    return app
 
 
 def forged_lines(text: str) -> list[str]:
@@ -37,7 +22,7 @@ def forged_lines(text: str) -> list[str]:
 
 def test_attack_a_line_feed_in_a_path_forges_no_request_line(tmp_path, monkeypatch, capsys):
     clean_environment(monkeypatch)
-    client = production_app(tmp_path).test_client()
+    client = production_app_over_http(tmp_path).test_client()
     assert client.get(PATH).status_code == 404
     assert client.get("/x\u2028" + quote("\r\x1b[2J", safe="")).status_code == 404
     written = capsys.readouterr().err
@@ -49,7 +34,7 @@ def test_attack_a_line_feed_in_a_path_forges_no_request_line(tmp_path, monkeypat
 
 def test_attack_a_line_feed_in_any_plain_text_message_stays_on_its_line(tmp_path, monkeypatch, capsys):
     clean_environment(monkeypatch)
-    production_app(tmp_path)
+    production_app_over_http(tmp_path)
     logging.getLogger("portail").warning("Refused: %s", "marie@exemple.fr\n" + FORGED)
     written = capsys.readouterr().err
     assert not forged_lines(written) and "marie@exemple.fr%0A2026-12-01" in written

@@ -10,26 +10,10 @@ import logging
 import metrics
 import security
 from rules.email import lookup_email
-from tests.support.app import Client, clean_environment, make_app
+from tests.support.app import clean_environment, production_app_over_http
 from tests.support.constants import EMAIL
 
 SECRET = "production-secret-0123456789abcdef"
-
-
-def production_app(tmp_path, **settings):
-    app = make_app(
-        tmp_path,
-        TESTING=False,
-        SECRET_KEY=SECRET,
-        CAPTCHA_FIXED_ANSWER=None,
-        EXTERNAL_BASE_URL="https://portail.example.fr",
-        PREFERRED_URL_SCHEME="http",
-        SESSION_COOKIE_SECURE=False,
-        SESSION_COOKIE_NAME="session",
-        **settings,
-    )
-    app.test_client_class = Client
-    return app
 
 
 def plain_hash(email: str) -> str:
@@ -38,7 +22,7 @@ def plain_hash(email: str) -> str:
 
 def test_attack_a_refusal_in_the_logs_does_not_confirm_a_guessed_address(tmp_path, monkeypatch, capsys):
     clean_environment(monkeypatch)
-    app = production_app(tmp_path, RATELIMIT_SIGN_IN_EMAIL="1 per hour")
+    app = production_app_over_http(tmp_path, RATELIMIT_SIGN_IN_EMAIL="1 per hour")
     client = app.test_client()
     statuses = [
         client.submit("/connexion", {"email": EMAIL, "password": "pas le bon"}).status_code for _ in range(2)
@@ -52,7 +36,7 @@ def test_attack_a_refusal_in_the_logs_does_not_confirm_a_guessed_address(tmp_pat
 
 def test_attack_an_email_key_is_not_a_plain_hash_of_the_address(tmp_path, monkeypatch):
     clean_environment(monkeypatch)
-    app = production_app(tmp_path)
+    app = production_app_over_http(tmp_path)
     with app.test_request_context():
         key = security.email_key(EMAIL)
         assert key.startswith("email:") and plain_hash(EMAIL) not in key
@@ -63,7 +47,7 @@ def test_attack_an_email_key_is_not_a_plain_hash_of_the_address(tmp_path, monkey
 
 def test_the_limit_storage_watch_still_hears_flask_limiter(tmp_path, monkeypatch, capsys):
     clean_environment(monkeypatch)
-    production_app(tmp_path)
+    production_app_over_http(tmp_path)
     before = metrics.RATE_LIMIT_STORAGE_RECOVERIES._value.get()
     logging.getLogger("flask-limiter").info("Rate limit storage recovered")
     assert metrics.RATE_LIMIT_STORAGE_RECOVERIES._value.get() == before + 1

@@ -16,29 +16,20 @@ import logs
 from app import create_app
 from models import SchemaVersion, User, db
 from tests.support import pg_server
-from tests.support.app import Client, HtmxClient, clean_environment, make_app, user_row
+from tests.support.app import (
+    Client,
+    HtmxClient,
+    clean_environment,
+    make_app,
+    production_app_over_http,
+    user_row,
+)
 from tests.support.constants import EMAIL, PASSWORD
 from tests.support.signup import Signup
 
 
 def sign_in(client, email=EMAIL, password=PASSWORD):
     return client.submit("/connexion", {"email": email, "password": password})
-
-
-def production_app_over_http(tmp_path, **settings):
-    """Production mode (neither TESTING nor debug). Its test client speaks
-    HTTPS (Flask builds it from PREFERRED_URL_SCHEME) unless told otherwise."""
-    app = make_app(
-        tmp_path,
-        TESTING=False,
-        SECRET_KEY="production-secret-0123456789abcdef",
-        CAPTCHA_FIXED_ANSWER=None,
-        EXTERNAL_BASE_URL="https://portail.example.fr",
-        **{"PREFERRED_URL_SCHEME": "http", "SESSION_COOKIE_SECURE": False, "SESSION_COOKIE_NAME": "session"}
-        | settings,
-    )
-    app.test_client_class = Client
-    return app
 
 
 # -- health ------------------------------------------------------------------------------

@@ -92,19 +92,24 @@ def test_a_browser_without_sec_fetch_site_is_placed_by_its_origin(client):
     assert value_of(text_of(client.get("/inscription/")), "last_name") == "Curie"
 
 
+def profile_sent_stale(client):
+    """« Mon compte »'s details sent from its page with a stale token."""
+    headers = {"Referer": "http://localhost/mon-compte/", "Sec-Fetch-Site": "same-origin"}
+    sent = {"first_name": "Maria", "last_name": "Skłodowska", "csrf_token": "stale"}
+    return client.post("/mon-compte/informations", data=sent, headers=headers)
+
+
+def carried_count(app) -> int:
+    return query(app, lambda: Draft.select().where(Draft.key.endswith(":carried")).count())
+
+
 def test_attack_a_signed_in_session_s_stale_form_reaches_nobody_who_signed_in_since(app, client, mailbox):
     """A's tab is open; B signs in in another tab, which renews the token:
     A's form, sent then, must not fill B's « Mon compte » (and be saved
     over B's details). Whose form it was cannot be told: nothing is kept."""
     sign_up(client, mailbox)
-    headers = {"Referer": "http://localhost/mon-compte/", "Sec-Fetch-Site": "same-origin"}
-    response = client.post(
-        "/mon-compte/informations",
-        data={"first_name": "Maria", "last_name": "Skłodowska", "csrf_token": "stale"},
-        headers=headers,
-    )
-    assert response.status_code == 400
-    assert query(app, lambda: Draft.select().where(Draft.key.endswith(":carried")).count()) == 0
+    assert profile_sent_stale(client).status_code == 400
+    assert carried_count(app) == 0
     assert value_of(text_of(client.get("/mon-compte/")), "last_name") == "Curie"
 
 
@@ -112,14 +117,8 @@ def test_a_page_that_needs_an_account_promises_nothing_to_a_visitor_signed_in_to
     """The cookie gone, a form of « Mon compte » has nobody to come back to:
     the 400 page, not a notice that it is kept on « Se connecter »."""
     client.get("/")
-    headers = {"Referer": "http://localhost/mon-compte/", "Sec-Fetch-Site": "same-origin"}
-    response = client.post(
-        "/mon-compte/informations",
-        data={"first_name": "Maria", "last_name": "S", "csrf_token": "stale"},
-        headers=headers,
-    )
-    assert response.status_code == 400
-    assert query(app, lambda: Draft.select().where(Draft.key.endswith(":carried")).count()) == 0
+    assert profile_sent_stale(client).status_code == 400
+    assert carried_count(app) == 0
 
 
 def test_attack_a_stale_form_is_never_kept_for_the_account_an_ended_cookie_names(app, client, mailbox):
@@ -143,7 +142,7 @@ def test_the_language_switch_sent_stale_from_a_page_without_typing_keeps_nothing
     sent = {"lang": "en", "next": "/inscription/", "csrf_token": "stale"}
     response = client.post("/langue", data=sent, headers=SAME_ORIGIN)
     assert response.status_code == 400
-    assert query(app, lambda: Draft.select().where(Draft.key.endswith(":carried")).count()) == 0
+    assert carried_count(app) == 0
 
 
 def test_the_language_switch_sent_stale_from_step_1_carries_the_step_s_fields(client):
@@ -225,7 +224,7 @@ def test_attack_another_site_s_form_plants_nothing_in_the_portal_s_page(app, cli
         "/inscription/", data={**PERSON, "last_name": "Pirate"}, headers={**FROM_STEP_1, **placed}
     )
     assert response.status_code == 400
-    assert query(app, lambda: Draft.select().where(Draft.key.endswith(":carried")).count()) == 0
+    assert carried_count(app) == 0
     assert "Pirate" not in text_of(client.get("/inscription/"))
 
 

@@ -217,6 +217,14 @@ def test_the_sending_bar_stands_still_when_motion_is_reduced(visitor):
     assert button.evaluate("b => getComputedStyle(b, '::after').animationName") == "none"
 
 
+def at_the_captcha(visitor) -> None:
+    """Step 2 filled and sent: the captcha's step."""
+    visitor.start_signup()
+    visitor.fill_personal_info(new_person())
+    visitor.submit_personal_info()
+    visitor.expect_step(pages.CAPTCHA)
+
+
 def test_the_captcha_audio_says_when_listening_is_refused(visitor, console_allows):
     """Each challenge's audio is fetched a few times only (views/captcha.py
     refuses it then): the player, which cannot show a 429, plays a recording
@@ -224,10 +232,7 @@ def test_the_captcha_audio_says_when_listening_is_refused(visitor, console_allow
     that works."""
     page = visitor.page
     console_allows += ANSWERED
-    visitor.start_signup()
-    visitor.fill_personal_info(new_person())
-    visitor.submit_personal_info()
-    visitor.expect_step(pages.CAPTCHA)
+    at_the_captcha(visitor)
     src = page.locator("audio").get_attribute("src")
     answers = [page.request.get(src).status for _ in range(8)]
     assert 429 in answers  # the limit is reached
@@ -249,10 +254,7 @@ def test_the_captcha_audio_player_that_cannot_load_says_so(visitor, console_allo
     says listening is unavailable, where the player says nothing."""
     page = visitor.page
     console_allows += UNANSWERED
-    visitor.start_signup()
-    visitor.fill_personal_info(new_person())
-    visitor.submit_personal_info()
-    visitor.expect_step(pages.CAPTCHA)
+    at_the_captcha(visitor)
     status = page.locator("#captcha-audio-status")
     expect(status).to_have_attribute("role", "status")
     expect(status).to_have_text("")
@@ -267,10 +269,7 @@ def test_without_javascript_the_refused_audio_is_heard(nojs_visitor, console_all
     """Nothing on the page can say it without JavaScript: the player does."""
     visitor, page = nojs_visitor, nojs_visitor.page
     console_allows += ANSWERED
-    visitor.start_signup()
-    visitor.fill_personal_info(new_person())
-    visitor.submit_personal_info()
-    visitor.expect_step(pages.CAPTCHA)
+    at_the_captcha(visitor)
     src = page.locator("audio").get_attribute("src")
     assert 429 in [page.request.get(src).status for _ in range(8)]
     with page.expect_response(lambda response: response.url.endswith(src)) as refused:

@@ -120,17 +120,24 @@ def test_another_type_after_the_directory_filled_the_form_unlocks_the_name(visit
     expect(page.locator("main")).to_contain_text("Curie International")
 
 
+def filled_by_typing(visitor, siret: str):
+    """Signed up, step 6 opened, ``siret`` typed into the identifier (with
+    JavaScript: the form fills in place); the identifier field."""
+    visitor.sign_up_quickly()
+    visitor.page.goto(STRUCTURE_FORM_PATH)
+    identifier = visitor.field("Identifiant Siret")
+    identifier.click()
+    identifier.press_sequentially(siret, delay=20)
+    expect(visitor.field("Raison sociale")).to_have_value(NAME)
+    return identifier
+
+
 def test_another_type_and_back_to_siret_then_one_submit_creates(visitor, directory):
     """The type changed away and back: the form is filled again at once, and
     the first « Soumettre » creates the structure (it used to bring the form
     back, silently, for a second one)."""
-    visitor.sign_up_quickly()
+    filled_by_typing(visitor, directory["and back"])
     page = visitor.page
-    page.goto(STRUCTURE_FORM_PATH)
-    identifier = visitor.field("Identifiant Siret")
-    identifier.click()
-    identifier.press_sequentially(directory["and back"], delay=20)
-    expect(visitor.field("Raison sociale")).to_have_value(NAME)
     page.locator("#identifier_type").select_option("hors_ue")
     expect(visitor.field("Raison sociale")).to_be_editable()
     page.locator("#identifier_type").select_option("siret")
@@ -143,13 +150,8 @@ def test_another_type_and_back_to_siret_then_one_submit_creates(visitor, directo
 def test_another_siret_after_a_fill_empties_what_it_filled(visitor, directory):
     """One company's name stayed locked, with its address, under a SIRET
     that was not theirs: the fill goes as soon as the SIRET changes."""
-    visitor.sign_up_quickly()
+    identifier = filled_by_typing(visitor, directory["changed"])
     page = visitor.page
-    page.goto(STRUCTURE_FORM_PATH)
-    identifier = visitor.field("Identifiant Siret")
-    identifier.click()
-    identifier.press_sequentially(directory["changed"], delay=20)
-    expect(visitor.field("Raison sociale")).to_have_value(NAME)
     identifier.press("Backspace")
     expect(visitor.field("Raison sociale")).to_have_value("")
     expect(visitor.field("Raison sociale")).to_be_editable()

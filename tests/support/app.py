@@ -77,6 +77,23 @@ def production_app(tmp_path, **overrides):
     return create_app(settings)
 
 
+def production_app_over_http(tmp_path, **settings):
+    """Production mode (neither TESTING nor debug), on a SQLite file made by
+    the migrations, served over plain HTTP (its cookies without Secure), and
+    clients that send the CSRF token."""
+    app = make_app(
+        tmp_path,
+        TESTING=False,
+        SECRET_KEY="production-secret-0123456789abcdef",
+        CAPTCHA_FIXED_ANSWER=None,
+        EXTERNAL_BASE_URL="https://portail.example.fr",
+        **{"PREFERRED_URL_SCHEME": "http", "SESSION_COOKIE_SECURE": False, "SESSION_COOKIE_NAME": "session"}
+        | settings,
+    )
+    app.test_client_class = Client
+    return app
+
+
 class Client(FlaskClient):
     """A test client that sends the form's CSRF token like a browser does."""
 
