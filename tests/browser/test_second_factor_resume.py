@@ -15,7 +15,7 @@ from tests.browser.support.checks import check_axe
 from tests.browser.support.factors import enrol_app
 from tests.browser.support.http import http_create_structure
 from tests.browser.support.people import new_company, new_person
-from tests.support.second_factor import FACTORS, code_at
+from tests.support.second_factor import FACTORS
 
 pytestmark = pytest.mark.browser
 
@@ -51,12 +51,7 @@ def test_a_console_form_sent_after_the_last_factor_went_comes_back_filled_after_
     visitor.expect_step("Vérification en deux étapes")
     expect(page.locator("#flashes")).to_contain_text(KEPT)
     check_axe(page, "enrolment asked by the console, what was typed kept")
-    visitor.button("Ajouter une application d'authentification").click()
-    visitor.expect_step("Ajouter une application d'authentification")
-    secret = page.locator("#totp-secret").inner_text().replace(" ", "")
-    visitor.field("Code à 6 chiffres de votre application").fill(code_at(secret, -1))
-    visitor.button("Activer").click()
-    visitor.expect_step("Vos codes de secours")
+    enrol_app(visitor, from_page=True)
     visitor.button("J'ai conservé mes codes").click()
 
     expect(page).to_have_url(edit_url)

@@ -6,11 +6,14 @@ from __future__ import annotations
 from tests.support.second_factor import FACTORS, code_at
 
 
-def enrol_app(visitor) -> str:
+def enrol_app(visitor, from_page: bool = False) -> str:
     """Enrol an authenticator app for the signed-in visitor (the password was
-    given moments ago); returns its secret."""
+    given moments ago), from « Vérification en deux étapes » (or, with
+    ``from_page``, the page the visitor is on, which offers it); returns its
+    secret."""
     page = visitor.page
-    page.goto(FACTORS)
+    if not from_page:
+        page.goto(FACTORS)
     visitor.button("Ajouter une application d'authentification").click()
     visitor.expect_step("Ajouter une application d'authentification")
     secret = page.locator("#totp-secret").inner_text().replace(" ", "")
