@@ -73,3 +73,14 @@ def test_media_of_a_spent_or_unknown_challenge_are_gone(app, client, extension):
         CaptchaChallenge.use(challenge)
     assert client.get(f"/captcha/{challenge}.{extension}").status_code == 404
     assert client.get(f"/captcha/nothing.{extension}").status_code == 404
+
+
+def test_the_captcha_step_says_the_seed_s_words_and_whose_account(client):
+    """« Pour finaliser la création de votre compte », as the seed has it,
+    with the address the account is for (« du compte de alice@… » read
+    wrong before a vowel)."""
+    from tests.support.captcha import open_challenge
+
+    open_challenge(client)
+    page = client.get("/inscription/captcha").get_data(as_text=True)
+    assert "Pour finaliser la création de votre compte (<strong>marie.curie@exemple.fr</strong>)" in page

@@ -130,7 +130,7 @@ def test_the_captcha_step_in_english(english):
     english.submit("/inscription/", PERSON)
     text = english_page(english.get("/inscription/captcha"), htmx=english.htmx)
     assert "Step 3 of 6" in text and "<h1>Complete the captcha</h1>" in text
-    assert "To finish creating the account for <strong>marie.curie@exemple.fr</strong>" in text
+    assert "To finish creating your account (<strong>marie.curie@exemple.fr</strong>)" in text
     assert 'alt="Image showing the characters to type. If you cannot read it' in text
     assert '<p id="captcha-audio-label">Audio version:</p>' in text
     assert ">Listen to the characters</a>" in text
