@@ -12,7 +12,7 @@ import time
 import pytest
 
 from models import AuditEvent, Membership, OutboxMail, Structure, User, utcnow
-from tests.support.app import Client, make_app, outbox, query, user_row
+from tests.support.app import Client, failed_mail, make_app, outbox, query, user_row
 from tests.support.constants import EMAIL, PASSWORD
 from tests.support.operators import grant
 from tests.support.responses import error_of, follow, shown, text_of
@@ -252,17 +252,6 @@ def test_with_moderation_a_structure_waits_for_an_operator(moderated, approve):
 # -- the outbox -----------------------------------------------------------------------------
 
 
-def failed_mail(app, recipient: str = "a@exemple.fr") -> int:
-    """A mail « Essai » the server refused; its id."""
-
-    def fail_one() -> int:
-        mail = OutboxMail.create(recipient=recipient, subject="Essai", body_text="x")
-        mail.mark_failed("550 Mailbox unavailable")
-        return mail.id
-
-    return query(app, fail_one)
-
-
 def test_outbox_lists_failed_and_pending_mail_and_retries(app, operator):
     mail_id = failed_mail(app)
     text = shown(operator, "/administration/courriels")
@@ -490,9 +479,9 @@ def test_operators_approve_no_request_to_a_disabled_structure(app, operator, mai
     assert "La demande de rattachement est refusée." in text
 
 
-def test_a_refusal_by_the_operators_is_mailed_as_theirs_not_a_managers(app, operator, mailbox):
-    """The structure has no gestionnaire principal: the requester was told
-    the operators would decide; their refusal does not name a manager to contact."""
+def refused_by_the_operators(app, operator, mailbox) -> None:
+    """Pierre asks to join a structure without a gestionnaire principal;
+    the operators refuse it from the console."""
     structure_id = query(app, orphan)
     new_client(app, mailbox, PIERRE).submit(
         "/structure/rattachement/demande", {"identifier_type": "siret", "identifier": "73282932000074"}
@@ -500,6 +489,12 @@ def test_a_refusal_by_the_operators_is_mailed_as_theirs_not_a_managers(app, oper
     request_id = query(app, lambda: Membership.get(Membership.status == Membership.PENDING).id)
     url = f"/administration/structures/{structure_id}/"
     follow(operator, operator.submit(f"{url}demandes/{request_id}/refuser"))
+
+
+def test_a_refusal_by_the_operators_is_mailed_as_theirs_not_a_managers(app, operator, mailbox):
+    """The structure has no gestionnaire principal: the requester was told
+    the operators would decide; their refusal does not name a manager to contact."""
+    refused_by_the_operators(app, operator, mailbox)
     [mail] = [m for m in mails_to(mailbox, PIERRE["contact_email"]) if "refusée" in m.subject]
     for body in (mail.body_text, mail.body_html):
         assert "L'équipe du portail a refusé votre demande de rattachement" in body
@@ -511,13 +506,7 @@ def test_a_decision_on_a_request_is_in_the_requester_s_history(app, operator, ma
     """The console's account page and the trail filtered by an account list
     other accounts' events about it: a decision on its request names it as
     « requester », not « target », and was left out of both."""
-    structure_id = query(app, orphan)
-    new_client(app, mailbox, PIERRE).submit(
-        "/structure/rattachement/demande", {"identifier_type": "siret", "identifier": "73282932000074"}
-    )
-    request_id = query(app, lambda: Membership.get(Membership.status == Membership.PENDING).id)
-    url = f"/administration/structures/{structure_id}/"
-    follow(operator, operator.submit(f"{url}demandes/{request_id}/refuser"))
+    refused_by_the_operators(app, operator, mailbox)
     pierre_id = query(app, lambda: User.by_email(PIERRE["email"]).id)
     decided = "<code>membership.decided</code>"
     assert decided in shown(operator, f"/administration/comptes/{pierre_id}/")

@@ -16,7 +16,7 @@ import pytest
 
 import mailer
 from models import OutboxMail, utcnow
-from tests.support.app import query
+from tests.support.app import failed_mail, query
 from tests.support.responses import follow, shown
 
 GONE = "parti@exemple.fr"
@@ -132,12 +132,7 @@ def test_metrics_count_given_up_mail_apart_from_the_pending(smtp_app, smtp):
 
 
 def given_up_mail(app) -> int:
-    def give_up() -> int:
-        mail = OutboxMail.create(recipient=GONE, subject="Essai", body_text="x")
-        mail.mark_failed("SMTPRecipientsRefused: 550 5.1.1 User unknown", for_good=True)
-        return mail.id
-
-    return query(app, give_up)
+    return failed_mail(app, GONE, "SMTPRecipientsRefused: 550 5.1.1 User unknown", for_good=True)
 
 
 def test_the_console_lists_given_up_mail_apart_and_retries_it(app, operator):

@@ -140,6 +140,19 @@ def outbox(app, recipient: str | None = None) -> list[OutboxMail]:
     return query(app, read)
 
 
+def failed_mail(
+    app, recipient: str = "a@exemple.fr", error: str = "550 Mailbox unavailable", for_good: bool = False
+) -> int:
+    """A mail « Essai » the server refused (``for_good``: given up); its id."""
+
+    def fail_one() -> int:
+        mail = OutboxMail.create(recipient=recipient, subject="Essai", body_text="x")
+        mail.mark_failed(error, for_good=for_good)
+        return mail.id
+
+    return query(app, fail_one)
+
+
 def user_row(email: str = "marie.curie@exemple.fr", **fields) -> User:
     """An account written straight to the database (inside an app context),
     for tests about storage rather than the sign-up flow."""
