@@ -183,6 +183,30 @@ def test_the_attachment_search_is_limited_per_client_attack_directory_enumeratio
     assert search(walker, siret(5), elsewhere).status_code == 429
 
 
+def test_the_type_switch_back_to_siret_is_limited_per_client_attack_directory_enumeration(site):
+    """Back to SIRET, the type switch asks the directory for the SIRET the
+    form holds: a script switching types over SIRETs is stopped like the
+    lookup as it is typed. A switch to another type asks nothing, nor does
+    the search's: not counted."""
+    portal = site(RATELIMIT_ENABLED=True, RATELIMIT_SIRENE_LOOKUP="2 per hour")
+    walker = portal.person(PERSON)
+
+    def switch(identifier_type, identifier, **args):
+        return walker.submit(
+            "/structure/nouvelle/identifiant",
+            {"identifier_type": identifier_type, "identifier": identifier, "country": "FR"},
+            headers={"HX-Request": "true", "X-Forwarded-For": "203.0.113.9"},
+            query_string=args,
+        )
+
+    for _ in range(3):
+        assert switch("hors_ue", "ZZ12345").status_code == 200
+        assert switch("siret", siret(9), recherche=1).status_code == 200
+    assert switch("siret", siret(1)).status_code != 429
+    assert switch("siret", siret(2)).status_code != 429
+    assert switch("siret", siret(3)).status_code == 429
+
+
 def test_the_lookup_as_the_siret_is_typed_is_limited_per_client_attack_directory_enumeration(site):
     portal = site(RATELIMIT_ENABLED=True, RATELIMIT_SIRENE_LOOKUP="2 per hour")
     walker = portal.person(PERSON)

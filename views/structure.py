@@ -295,6 +295,12 @@ def _complete_but_invalid(form: StructureForm) -> str | None:
 
 @bp.post("/nouvelle/identifiant")
 @login_required
+# Back to SIRET, the directory is asked again (INSEE's API and its quota, when
+# configured), as typing the SIRET does: the same limit. Not the search's.
+@limit(
+    "SIRENE_LOOKUP",
+    exempt=lambda: bool(request.args.get("recherche")) or request.form.get("identifier_type") != SIRET,
+)
 def identifier_field():
     """The identifier's block for the type chosen (htmx, when the type
     changes); on step 6 the country field too, offering that type's countries."""
