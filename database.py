@@ -16,12 +16,13 @@ import sqlite3
 import sys
 import time
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import ParamSpec, TypeVar
 
 import click
 from flask import Flask, current_app, g, has_app_context
-from peewee import DatabaseError, Model
+from peewee import DatabaseError, Model, SqliteDatabase
 from playhouse.db_url import connect, parse
 
 import folding
@@ -214,6 +215,26 @@ def attempts(name: str | None = None, keep: Iterable[Model] = ()) -> Iterator[_A
         yield attempt
         if attempt.done:
             return
+
+
+@contextmanager
+def snapshot() -> Iterator[None]:
+    """Several reads that see the database at one moment, for a page that
+    lists the same rows by their state in several queries (the console's
+    « Courriels »): without it, a mail delivered between two of them is
+    listed both as waiting and as sent. SQLite: a deferred transaction, which
+    takes no write lock (WAL: readers never block writers); PostgreSQL:
+    REPEATABLE READ, whose statements all see the snapshot of its first. It
+    writes nothing; inside a transaction already open, that one's view."""
+    if db.in_transaction():
+        yield
+        return
+    if isinstance(db.obj, SqliteDatabase):
+        reading = db.atomic(lock_type="DEFERRED")
+    else:
+        reading = db.atomic(isolation_level="REPEATABLE READ")
+    with reading:
+        yield
 
 
 class _Attempt:

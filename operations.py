@@ -379,11 +379,12 @@ def outbox(days: int = 7) -> dict[str, tuple[list[OutboxMail], int]]:
         ),
         "sent": (OutboxMail.sent_at >= utcnow() - timedelta(days=days), OutboxMail.sent_at.desc()),
     }
-    return {
-        name: (list(OutboxMail.select().where(where).order_by(order).limit(OUTBOX_SHOWN)),
-               OutboxMail.select().where(where).count())
-        for name, (where, order) in parts.items()
-    }  # fmt: skip
+    with database.snapshot():  # one moment: a mail delivered meanwhile is listed once
+        return {
+            name: (list(OutboxMail.select().where(where).order_by(order).limit(OUTBOX_SHOWN)),
+                   OutboxMail.select().where(where).count())
+            for name, (where, order) in parts.items()
+        }  # fmt: skip
 
 
 def retry_mail(operator: User, mail_id: int | None = None) -> int:

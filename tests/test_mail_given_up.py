@@ -10,12 +10,14 @@ from __future__ import annotations
 import logging
 import re
 import smtplib
+import threading
 from datetime import timedelta
 
 import pytest
 
 import mailer
-from models import OutboxMail, utcnow
+import operations
+from models import OutboxMail, db, utcnow
 from tests.support.app import failed_mail, query
 from tests.support.responses import follow, shown
 
@@ -370,3 +372,32 @@ def test_attempts_made_by_another_worker_since_the_listing_are_counted(any_datab
 )
 def test_the_console_reads_the_server_s_reply_as_it_was_said(error, shown):
     assert mailer.described(error) == shown
+
+
+def test_a_mail_delivered_while_the_console_lists_the_outbox_is_listed_once(any_database_app, monkeypatch):
+    """The worker delivers a mail between the console's query of what waits
+    and its query of what was sent (another connection, committed): the
+    page reads one moment, so the mail is listed once, as waiting (the W3C
+    checker caught it twice, under two rows with one id)."""
+    mail_id = write(any_database_app)
+    listed = OutboxMail.select
+    calls = []
+
+    def deliver_from_another_connection() -> None:
+        with db.connection_context():
+            OutboxMail.update(sent_at=utcnow()).where(OutboxMail.id == mail_id).execute()
+
+    def select(*fields):
+        calls.append(fields)
+        if len(calls) == 5:  # after the pending mail was listed and counted
+            worker = threading.Thread(target=deliver_from_another_connection)
+            worker.start()
+            worker.join()
+        return listed(*fields)
+
+    monkeypatch.setattr(OutboxMail, "select", select)
+    parts = query(any_database_app, lambda: operations.outbox(7))
+    monkeypatch.setattr(OutboxMail, "select", listed)
+    listed_ids = [mail.id for rows, _ in parts.values() for mail in rows]
+    assert listed_ids == [mail_id] and parts["pending"][1] == 1 and parts["sent"][1] == 0
+    assert row(any_database_app, mail_id).sent_at is not None  # the delivery did land
