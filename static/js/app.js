@@ -355,6 +355,26 @@
   }
   putTypedBack();
 
+  // A link from one form to another about the same account (« Mot de passe
+  // oublié ? » from « Se connecter », and back) takes along the fields it
+  // names in data-carries, carried as over the language switch: for that
+  // page, once, never a password.
+  document.addEventListener("click", function (event) {
+    var link = event.target.closest && event.target.closest("a[data-carries]");
+    var form = link && link.closest("form");
+    if (!form || !window.sessionStorage) return;
+    var names = link.getAttribute("data-carries").split(" ");
+    var fields = [];
+    Array.prototype.forEach.call(form.elements, function (field) {
+      if (names.indexOf(field.name) !== -1 && carried(field) && field.value) {
+        fields.push([field.name, field.type, field.value, field.value]);
+      }
+    });
+    try {
+      window.sessionStorage.setItem(CARRIED, JSON.stringify({page: link.pathname + link.search, fields: fields}));
+    } catch (error) { /* storage full or refused: the page opens empty, as without JavaScript */ }
+  });
+
   // The language switch: back to the page as it is now in the address bar
   // (htmx may have moved on since the header was drawn), and a half-filled
   // step's draft saved first, so the page comes back refilled. Not where the

@@ -450,3 +450,27 @@ def test_the_browser_gets_its_pages_and_swaps_compressed_and_posts_its_masked_to
     assert encodings["GET "] == "gzip"
     assert encodings["GET inscription/"] == "gzip"
     assert encodings["POST inscription/"] == "gzip", encodings  # the captcha step, in place
+
+
+def test_the_address_typed_to_sign_in_goes_along_to_the_forgotten_password_and_back(visitor):
+    """« Mot de passe oublié ? » takes the address typed on « Se connecter »
+    (never the password), and « Retour à la connexion » brings it back."""
+    page = visitor.page
+    page.goto("/connexion")
+    visitor.field("Adresse e-mail").fill("oubli@exemple.fr")
+    visitor.field("Mot de passe").fill("Secret-Jamais-Porte-1")
+    forgotten = page.get_by_role("link", name="Mot de passe oublié ?")
+    forgotten.evaluate("link => link.addEventListener('click', event => event.preventDefault(), {once: true})")
+    forgotten.click()  # held back once: what the tab keeps for the next page, read before it goes
+    held = page.evaluate("window.sessionStorage.getItem('portail:typed')")
+    assert "oubli@exemple.fr" in held and "Secret-Jamais-Porte-1" not in held
+    forgotten.click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Mot de passe oublié ?")
+    expect(visitor.field("Adresse e-mail")).to_have_value("oubli@exemple.fr")
+    visitor.field("Adresse e-mail").fill("corrigee@exemple.fr")
+    page.get_by_role("link", name="Retour à la connexion").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Se connecter")
+    expect(visitor.field("Adresse e-mail")).to_have_value("corrigee@exemple.fr")
+    expect(visitor.field("Mot de passe")).to_have_value("")
+    page.reload()  # carried once: a reload shows the page as the server has it
+    expect(visitor.field("Adresse e-mail")).to_have_value("")
