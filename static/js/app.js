@@ -181,6 +181,37 @@
     within(form, "[data-sending]").forEach(function (e) { e.removeAttribute("data-sending"); });
   });
 
+  // A field's error from « Soumettre » speaks of what was then sent. When a
+  // live answer about the field has come for a value typed since (step 6's
+  // directory line, of another SIRET), that error is gone from the field
+  // and from the summary: the page says one thing of one identifier.
+  function forgetError(field) {
+    var block = document.getElementById("field-" + field.id);
+    var error = document.getElementById(field.id + "-error");
+    if (!block || !error) return;
+    error.remove();
+    block.classList.remove("field--error");
+    field.removeAttribute("aria-invalid");
+    var described = (field.getAttribute("aria-describedby") || "").split(" ").filter(function (id) {
+      return id && id !== error.id;
+    });
+    if (described.length) field.setAttribute("aria-describedby", described.join(" "));
+    else field.removeAttribute("aria-describedby");
+    spoken["field-" + field.id] = "";
+    var summary = document.querySelector(".error-summary");
+    var line = summary && summary.querySelector("a[href='#" + field.id + "']");
+    if (line) line.closest("li").remove();
+    if (summary && !summary.querySelector("li")) summary.remove();
+  }
+  document.addEventListener("htmx:afterRequest", function (event) {
+    var field = event.detail.elt;
+    // Not an empty answer (204: nothing to say yet), nor a field the answer replaced (a live check's).
+    if (event.detail.xhr.status !== 200 || field.tagName !== "INPUT" || !document.body.contains(field)) return;
+    if (field.getAttribute("aria-invalid") !== "true") return;
+    var digits = function (text) { return text.replace(/\s+/g, ""); };
+    if (digits(field.value) !== digits(field.defaultValue)) forgetError(field);
+  });
+
   // Said as the server's notices are; said again only when a person sent it.
   function notify(text, elt) {
     var flashes = document.getElementById("flashes"), shown = flashes && flashes.firstElementChild;

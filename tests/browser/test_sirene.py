@@ -39,6 +39,7 @@ def directory(live_server, tmp_path_factory) -> dict[str, str]:
         "other type": new_siret(),
         "and back": new_siret(),
         "changed": new_siret(),
+        "after a refusal": new_siret(),
     }
     sites = [establishment(siret, **HAUSSMANN) for siret in sirets.values()]
     units = [legal_unit(siret[:9], denominationUniteLegale=NAME) for siret in sirets.values()]
@@ -157,3 +158,30 @@ def test_another_siret_after_a_fill_empties_what_it_filled(visitor, directory):
     expect(visitor.field("Raison sociale")).to_be_editable()
     expect(visitor.field("Adresse")).to_have_value("")
     assert page.evaluate("() => document.activeElement.id") == "identifier"
+
+
+def test_the_identifier_s_error_goes_once_the_directory_speaks_of_another_siret(visitor, directory):
+    """« Soumettre » refused an incomplete SIRET; the person types the right
+    one and the directory's line speaks of it: the error under the field and
+    its line in the summary, about the SIRET sent before, are gone."""
+    visitor.sign_up_quickly()
+    page = visitor.page
+    page.goto(STRUCTURE_FORM_PATH)
+    siret = directory["after a refusal"]
+    identifier = visitor.field("Identifiant Siret")
+    identifier.fill(siret[:13])
+    visitor.button("Soumettre").click()
+    expect(visitor.error_for("Identifiant Siret")).to_be_visible()
+    expect(page.locator(".error-summary a[href='#identifier']")).to_have_count(1)
+    identifier.click()
+    identifier.press("End")
+    identifier.press_sequentially(siret[13:], delay=20)
+    expect(page.locator("#sirene-status")).to_contain_text("Établissement trouvé")
+    expect(page.locator("#identifier-error")).to_have_count(0)
+    expect(identifier).not_to_have_attribute("aria-invalid", "true")
+    expect(page.locator(".error-summary a[href='#identifier']")).to_have_count(0)
+    assert page.evaluate("() => document.activeElement.id") == "identifier"
+    check_page(page, None, "sirene error gone")
+    visitor.field("Adresse électronique").fill("contact@curie.fr")
+    visitor.button("Soumettre").click()
+    expect(page.locator("main")).to_contain_text(CREATED)
