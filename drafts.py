@@ -200,7 +200,7 @@ def carry(
     ``stale``: a form refused for its stale token, which the page's form
     says it takes back (``forms.Form``)."""
     data = _typed(fields)
-    data[PAGE] = page
+    data[PAGE] = page_mark(page)
     if stale:
         data[STALE] = "1"
     ttl = _ttl(CARRIED)
@@ -208,7 +208,15 @@ def carry(
         data[FOR] = for_account
         ttl = SIGN_IN_AGAIN
     Draft.keep(_browser_key(CARRIED, create=True), json.dumps(data), ttl, user)
-    session[CARRIED_PAGE] = page
+    session[CARRIED_PAGE] = data[PAGE]
+
+
+def page_mark(page: str) -> str:
+    """The page a carried record is for, as the record and the session name
+    it: a digest, not the path. Step 4's path holds its activation link's
+    key, which the database keeps hashed only (models.Token); a carried
+    record (and a backup of it) must not hold it in the clear."""
+    return sha256(page)[:32]
 
 
 # How long what was sent after the session ended waits for its account to
@@ -233,14 +241,15 @@ def take_carried(page: str, account_id: int | None = None) -> dict[str, str]:
     """What ``carry`` kept for ``page`` in this browser, once: {} on any
     other page (it waits for its own, briefly), when nothing was kept, or
     when it is kept for an account that is not the one signed in."""
-    if session.get(CARRIED_PAGE) != page:
+    mark = page_mark(page)
+    if session.get(CARRIED_PAGE) != mark:
         return {}
     del session[CARRIED_PAGE]
     key, data = _browser_record(CARRIED)
     if not data:
         return {}
     Draft.drop(key)
-    if data.pop(PAGE, None) != page or data.pop(FOR, None) not in (None, account_id):
+    if data.pop(PAGE, None) != mark or data.pop(FOR, None) not in (None, account_id):
         return {}
     return {name: _bounded(name, value) for name, value in data.items() if isinstance(value, str)}
 

@@ -13,6 +13,7 @@ import re
 
 import pytest
 
+from drafts import page_mark
 from models import Draft, Structure
 from tests.support.app import query
 from tests.support.i18n import speak
@@ -86,7 +87,7 @@ def test_sign_in_carries_the_address_never_the_password_attack_password_kept(app
     response = switch_from(client, "/connexion", typed)
     assert response.headers["Location"] == "/connexion"
     (row,) = carried_rows(app)
-    assert row == {"_page": "/connexion", "email": "marie.curie@exemple.fr"}
+    assert row == {"_page": page_mark("/connexion"), "email": "marie.curie@exemple.fr"}
     page = text_of(client.get("/connexion"))
     assert value_of(page, "email") == "marie.curie@exemple.fr"
     assert "Secret-1234" not in page
@@ -140,7 +141,7 @@ def test_attack_a_next_off_the_site_carries_to_the_page_it_came_from(app, client
     sent_from = {"Referer": "http://localhost" + page}
     response = client.submit("/langue?next=//evil.example/", {**TYPED, "lang": "en"}, headers=sent_from)
     assert response.headers["Location"] == page
-    assert carried_rows(app)[0]["_page"] == page
+    assert carried_rows(app)[0]["_page"] == page_mark(page)
 
 
 def test_attack_hidden_fields_are_not_filled_from_the_switch(app, client, mailbox):
@@ -207,7 +208,7 @@ def test_an_english_switch_back_to_french_carries_too(client):
 
 def test_attack_a_field_named_like_the_record_s_page_cannot_send_the_fields_elsewhere(app, client):
     switch_from(client, "/inscription/", {**TYPED, "_page": "/connexion"})
-    assert carried_rows(app)[0]["_page"] == "/inscription/"
+    assert carried_rows(app)[0]["_page"] == page_mark("/inscription/")
     assert value_of(text_of(client.get("/inscription/")), "first_name") == "Marie"
 
 
@@ -266,10 +267,44 @@ def test_mes_donnees_lists_what_was_typed_not_what_the_page_kept_for_itself(app,
     shown = value_of(text_of(client.get("/mon-compte/")), "seen")
     client.htmx = mode
     switch_from(client, "/mon-compte/", {"seen": shown, "first_name": "Jeanne", "last_name": "Curie"})
-    assert [row["_page"] for row in carried_rows(app)] == ["/mon-compte/"]  # kept, for the page
+    assert [row["_page"] for row in carried_rows(app)] == [page_mark("/mon-compte/")]  # kept, for the page
 
     page = text_of(client.get("/mon-compte/donnees"))
     assert "Jeanne" in page
     assert "_page" not in page and shown not in page and "<code>seen</code>" not in page
     [draft] = json.loads(client.get("/mon-compte/donnees.json").get_data(as_text=True))["brouillons"]
     assert draft["contenu"] == {"first_name": "Jeanne", "last_name": "Curie"}
+
+
+STEP_4 = {"first_name": "Marie-Anne", "last_name": "Curie", "phone": "06 12 34 56 78", "contact_email": ""}
+STEP_4_PASSWORDS = {"password": "Velo-Rouge-Matin-42", "password_confirm": "Velo-Rouge-Matin-42"}
+
+
+def test_step_4_comes_back_in_english_with_its_corrections_never_the_password(client, signup):
+    """Step 4 keeps no draft (its link names the account): without
+    JavaScript its form sends the switch what was corrected there."""
+    signup.create_account()
+    path = signup.activation_path()
+    assert switch_of(text_of(client.get(path)))[0] == "activation-form"
+    response = switch_from(client, path, {**STEP_4, **STEP_4_PASSWORDS})
+    assert response.headers["Location"] == path
+    page = text_of(client.get(path))
+    assert '<html lang="en">' in page
+    for name, value in STEP_4.items():
+        assert value_of(page, name) == value, name
+    assert STEP_4_PASSWORDS["password"] not in page
+    assert value_of(text_of(client.get(path)), "first_name") == "Marie"  # once: then as the account has it
+
+
+def test_attack_a_carried_record_never_holds_an_activation_link(app, client, signup):
+    """The database keeps an activation link's key hashed only: the carried
+    record (and a backup of it), and the session's cookie, name step 4's
+    page by a digest, never by its path."""
+    signup.create_account()
+    path = signup.activation_path()
+    key = path.rstrip("/").rsplit("/", 1)[-1]
+    switch_from(client, path, STEP_4)
+    assert key not in json.dumps(carried_rows(app))
+    with client.session_transaction() as session:
+        assert key not in json.dumps(dict(session), default=str)
+    assert value_of(text_of(client.get(path)), "first_name") == "Marie-Anne"

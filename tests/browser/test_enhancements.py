@@ -460,7 +460,9 @@ def test_the_address_typed_to_sign_in_goes_along_to_the_forgotten_password_and_b
     visitor.field("Adresse e-mail").fill("oubli@exemple.fr")
     visitor.field("Mot de passe").fill("Secret-Jamais-Porte-1")
     forgotten = page.get_by_role("link", name="Mot de passe oublié ?")
-    forgotten.evaluate("link => link.addEventListener('click', event => event.preventDefault(), {once: true})")
+    forgotten.evaluate(
+        "link => link.addEventListener('click', event => event.preventDefault(), {once: true})"
+    )
     forgotten.click()  # held back once: what the tab keeps for the next page, read before it goes
     held = page.evaluate("window.sessionStorage.getItem('portail:typed')")
     assert "oubli@exemple.fr" in held and "Secret-Jamais-Porte-1" not in held

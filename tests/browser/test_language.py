@@ -64,6 +64,26 @@ def test_switching_language_on_step_four_keeps_the_corrections_but_never_the_pas
     expect(page.locator("#first_name")).to_have_value(person.first_name)
 
 
+def test_switching_language_on_step_four_without_javascript_keeps_the_corrections(nojs_visitor):
+    """Without JavaScript the switch's button is step 4's form's: the page
+    comes back in English with what was corrected, the password empty."""
+    visitor = nojs_visitor
+    person = visitor.create_account(new_person(first_name="Jean"))
+    visitor.open_activation_link(person)
+    page = visitor.page
+    visitor.field("Prénom").fill("Jeanne")
+    visitor.field("Téléphone").fill("06 12 34 56 78")
+    visitor.field("Nouveau mot de passe").fill("Velo-Rouge-Matin-42")
+    page.get_by_role("button", name="English").click()
+    expect(page.locator("html")).to_have_attribute("lang", "en")
+    expect(page.locator("#first_name")).to_have_value("Jeanne")
+    expect(page.locator("#phone")).to_have_value("06 12 34 56 78")
+    expect(page.locator("#password")).to_have_value("")
+    check_axe(page, "step four in English, carried without JavaScript")
+    page.reload()  # carried once
+    expect(page.locator("#first_name")).to_have_value(person.first_name)
+
+
 def test_switching_language_on_the_captcha_does_not_put_the_old_answer_under_the_new_image(visitor):
     """The page comes back with a new image: what was typed for the old one
     would be wrong for it, and a submit would spend the new challenge."""
