@@ -13,7 +13,7 @@ from flask_login import current_user, login_required
 import database
 import drafts
 import factors
-from factors import email_code, manage, passkeys, recovery, shown_codes, totp
+from factors import email_code, manage, passkeys, recovery, shown_codes, totp, verify
 from forms.second_factor import CODE_LABELS, CODE_SPENT, CodeForm, ConfirmForm, PasskeyForm, ReauthForm
 from models import SecondFactor, User
 from security import limits
@@ -100,6 +100,36 @@ def _enrolment_gate():
     # leave the browser where it was without a word), or under htmx the
     # whole page.
     return full_redirect(url_for("factors.show"))
+
+
+# What a session may do here without a factor passed in it, when the
+# account has one: read the page and confirm the password. Every change of
+# the factors asks for one of them too (``_a_factor_passed_first``).
+OPEN_WITHOUT_A_FACTOR = frozenset({"factors.show", "factors.reauthenticate", "factors.recovery_codes"})
+
+FACTOR_FIRST = _l(
+    "Pour modifier vos méthodes de vérification, confirmez d'abord votre identité avec l'une d'elles."
+)
+
+
+@bp.before_request
+def _a_factor_passed_first():
+    """An account that has a second factor changes its factors (adds one,
+    replaces its app, renews its recovery codes, removes one) only from a
+    session that passed one of them: the password alone is not enough. A
+    session signed in on a trusted device, or before the account enrolled
+    elsewhere, has not: with the password, it would otherwise replace the
+    owner's app, make recovery codes that work from anywhere, and, marked as
+    having passed a factor by the enrolment, open « Administration ». It is
+    led to the second step, which comes back to this page."""
+    if request.endpoint in OPEN_WITHOUT_A_FACTOR or not current_user.is_authenticated:
+        return None
+    user = _user()
+    if not factors.has_second_factor(user) or factors.verified_in_session():
+        return None
+    verify.begin(user, url_for(".show"), password=False)
+    flash(str(FACTOR_FIRST), "info")
+    return full_redirect(url_for("second_factor.verify_step"))
 
 
 @bp.before_app_request
