@@ -246,6 +246,16 @@ def keeping_allowed(setting: str, key: str) -> bool:
     return _counted("kept", setting, "client:" + client_key()) and _counted("kept", setting, key)
 
 
+def online_lookup_allowed() -> bool:
+    """Counts one request to the SIRENE online source for this client
+    address, then (if that let it through) for the signed-in account,
+    against ``RATELIMIT_SIRENE_LOOKUP``; False once either is reached."""
+    if not _counted("online", "SIRENE_LOOKUP", "client:" + client_key()):
+        return False
+    account = current_user.get_id() if current_user.is_authenticated else None
+    return _counted("online", "SIRENE_LOOKUP", f"account:{account}" if account else "")
+
+
 def _counted(kind: str, setting: str, key: str) -> bool:
     """Counts one ``kind`` (a mail, a record kept) for ``key`` against
     ``RATELIMIT_<setting>``; False once the limit is reached. No key, no count."""

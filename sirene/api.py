@@ -20,13 +20,14 @@ import urllib.error
 import urllib.parse
 import urllib.request
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from flask import current_app
 
 from models import utcnow
 from sirene import lookup
-from sirene.directory import N_, Answer
+from sirene.directory import N_, TOO_MANY, Answer
 
 # French, cached in answers; shown translated (Answer.problem_text).
 UNAVAILABLE = N_(
@@ -56,7 +57,9 @@ def _state() -> _State:
     return current_app.extensions.setdefault("sirene_api", _State())
 
 
-def consult(siret: str, local_loaded: bool) -> Answer:
+def consult(siret: str, local_loaded: bool, allowed: Callable[[], bool] | None = None) -> Answer:
+    """The source's answer for ``siret``: cached, or asked when ``allowed()``
+    (a request's share of the source, counted only when it is asked)."""
     config, state, now = current_app.config, _state(), time.monotonic()
     with state.lock:
         cached = state.cache.get(siret)
@@ -65,6 +68,9 @@ def consult(siret: str, local_loaded: bool) -> Answer:
             return cached[1]
         if state.paused_until > now:
             return Answer(entry=None, available=local_loaded, problem=UNAVAILABLE)
+    if allowed is not None and not allowed():
+        return Answer(entry=None, available=local_loaded, problem=TOO_MANY)
+    with state.lock:
         state.requests += 1
     try:
         entry = _ask(config["SIRENE_API_URL"], siret, float(config.get("SIRENE_API_TIMEOUT") or 2))

@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from flask import current_app
+from flask import current_app, has_request_context
 from flask_babel import gettext
 
 from sirene import lookup
@@ -29,6 +29,14 @@ def N_(message: str) -> str:  # noqa: N802 - gettext's name for a mark without t
 
 UNKNOWN = N_("Ce SIRET est inconnu du répertoire SIRENE de l'INSEE.")
 CLOSED = N_("Cet établissement est fermé selon l'INSEE.")
+# The online source asked past this client's or this account's share of it
+# (RATELIMIT_SIRENE_LOOKUP): not asked. Under FLASK_SIRENE_CHECK the SIRET is
+# refused for now, or running out of one's share would let an unknown
+# SIRET through unchecked, as a source down does.
+TOO_MANY = N_(
+    "Trop de vérifications de SIRET auprès de l'INSEE en peu de temps : réessayez dans un moment. "
+    "Ce que vous avez saisi est conservé."
+)
 NO_DIRECTORY = N_(
     "Le répertoire SIRENE de l'INSEE n'est pas chargé sur ce portail : saisissez vous-même la raison "
     "sociale et l'adresse."
@@ -46,7 +54,11 @@ class Answer:
     def refusal(self) -> str | None:
         """The message refusing this SIRET at step 6, if it must be refused,
         in the page's language."""
-        if not (self.available and current_app.config.get("SIRENE_CHECK", True)):
+        if not current_app.config.get("SIRENE_CHECK", True):
+            return None
+        if self.problem == TOO_MANY:
+            return gettext(TOO_MANY)
+        if not self.available:
             return None
         if self.entry is None:
             return None if self.problem else gettext(UNKNOWN)
@@ -77,8 +89,22 @@ def consult(siret: str) -> Answer:
     if current_app.config.get("SIRENE_API_URL"):
         from sirene import api
 
-        return api.consult(siret, local_loaded=load is not None)
+        return api.consult(siret, local_loaded=load is not None, allowed=_share_of_the_source)
     return Answer(entry=None, available=load is not None, checked_at=load.finished_at if load else None)
+
+
+def _share_of_the_source() -> bool:
+    """A page may ask the online source once more for this client and this
+    account (``RATELIMIT_SIRENE_LOOKUP``, counted apart from the pages' own
+    limits): whatever page asks it (step 6's « Soumettre », its
+    ``?siret=``, the look-up as the SIRET is typed, the search), the
+    quota the portal shares is not drained by one client or one account.
+    Outside a request (a command), always."""
+    if not has_request_context():
+        return True
+    import security  # noqa: PLC0415 - the web layer's limits, only in a request
+
+    return security.online_lookup_allowed()
 
 
 def local_check(siret: str) -> Answer | None:

@@ -15,9 +15,10 @@ import pytest
 
 from models import db
 from sirene import api, directory
-from tests.support.app import clean_environment, make_app
+from tests.support.app import Client, HtmxClient, clean_environment, make_app, outbox
 from tests.support.responses import error_of, text_of
 from tests.support.seen import value_of
+from tests.support.signup import PERSON
 from tests.support.structures import STRUCTURE, sign_up, structures
 
 SIRET = "73282932000074"
@@ -277,3 +278,71 @@ def test_step_6_with_a_masked_person_online_leaves_the_name_to_type(app, client,
     assert re.search(r'<input(?=[^>]*name="non_diffusible")(?=[^>]*checked)[^>]*>', text)
     assert not re.search(r'<input(?=[^>]*name="company_name")(?=[^>]*readonly)[^>]*>', text)
     assert value_of(text, "city") == "BORDEAUX"
+
+
+def valid_siret(n: int) -> str:
+    """A SIRET of a valid format (its keys), unknown to the fake source, one per n."""
+    from stdnum import luhn
+
+    siren = f"{20_000_000 + n:08d}"
+    siren += luhn.calc_check_digit(siren)
+    return siren + "0000" + luhn.calc_check_digit(siren + "0000")
+
+
+@pytest.fixture
+def limited_app(tmp_path, monkeypatch, fake_api):
+    clean_environment(monkeypatch)
+    for name in ("http_proxy", "HTTP_PROXY", "all_proxy", "ALL_PROXY"):
+        monkeypatch.delenv(name, raising=False)
+    return make_app(
+        tmp_path,
+        SIRENE_API_URL=fake_api.url,
+        SIRENE_API_TIMEOUT=0.3,
+        RATELIMIT_ENABLED=True,
+        RATELIMIT_SIRENE_LOOKUP="3 per hour",
+        TRUSTED_PROXIES=1,
+    )
+
+
+def signed_in(app, htmx: bool, person=PERSON):
+    app.test_client_class = HtmxClient if htmx else Client
+    client = app.test_client()
+    return sign_up(client, lambda recipient=None: outbox(app, recipient), person)
+
+
+@pytest.mark.parametrize("htmx", [False, True], ids=["page", "htmx"])
+def test_attack_step_6_s_own_requests_cannot_drain_the_online_source(limited_app, fake_api, htmx):
+    """« Soumettre » and « Créer cette structure » (``?siret=``) over SIRET
+    after SIRET: past the client's share of the source it is no longer
+    asked, and under FLASK_SIRENE_CHECK the SIRET is refused for now (not
+    let through unchecked), with what was typed kept."""
+    client = signed_in(limited_app, htmx)
+    for n in range(6):
+        client.submit("/structure/nouvelle", {**STRUCTURE, "identifier": valid_siret(n)})
+        client.get(f"/structure/nouvelle?siret={valid_siret(100 + n)}")
+    assert len(fake_api.requests) == 3
+    response = client.submit("/structure/nouvelle", {**STRUCTURE, "identifier": valid_siret(50)})
+    assert response.status_code == 422
+    assert directory.TOO_MANY.split(" : ")[0] in error_of(response, "identifier")
+    assert value_of(text_of(response), "company_name") == STRUCTURE["company_name"]
+    assert structures(limited_app) == []
+    assert len(fake_api.requests) == 3
+
+
+def test_attack_one_account_from_many_addresses_has_one_share_of_the_source(limited_app, fake_api):
+    client = signed_in(limited_app, False)
+    for n in range(6):
+        client.submit(
+            "/structure/nouvelle",
+            {**STRUCTURE, "identifier": valid_siret(n)},
+            headers={"X-Forwarded-For": f"203.0.113.{n + 1}"},
+        )
+    assert len(fake_api.requests) == 3
+
+
+def test_answers_already_cached_cost_no_share_of_the_source(limited_app, fake_api):
+    client = signed_in(limited_app, False)
+    for _ in range(6):
+        response = client.submit("/structure/nouvelle", {"identifier_type": "siret", "identifier": SIRET})
+        assert "CURIE ET FILLES" in text_of(response)
+    assert len(fake_api.requests) == 1
