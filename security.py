@@ -189,15 +189,19 @@ def limits(
     email: Callable[[], str | None] | None = None,
     methods=("POST",),
     exempt: Callable[[], bool] | None = None,
+    deduct_when: Callable | None = None,
 ):
     """Both limits of an endpoint: ``RATELIMIT_<setting>`` by client address,
     and ``RATELIMIT_<setting>_EMAIL`` by e-mail address when ``email`` is given
-    (not counted when ``exempt`` says so)."""
+    (not counted when ``exempt`` says so; with ``deduct_when(response)``, only
+    the requests it accepts are counted)."""
 
     def decorate(view):
-        view = limit(setting, methods=methods)(view)
+        view = limit(setting, methods=methods, deduct_when=deduct_when)(view)
         if email is not None:
-            view = limit(f"{setting}_EMAIL", email=email, methods=methods, exempt=exempt)(view)
+            view = limit(
+                f"{setting}_EMAIL", email=email, methods=methods, exempt=exempt, deduct_when=deduct_when
+            )(view)
         return view
 
     return decorate

@@ -164,11 +164,33 @@ def test_429_after_the_password_change_limit(limited):
     signup = Signup(client, lambda recipient=None: outbox(client.application, recipient))
     signup.create_account()
     signup.activate()
-    data = {"current_password": "Pas-le-bon-1234", "password": "x", "password_confirm": "x"}
+    new = "Velo-Rouge-Matin-42"
+    data = {"current_password": "Pas-le-bon-1234", "password": new, "password_confirm": new}
     for address in ("198.51.100.1", "198.51.100.2"):
         assert client.submit("/mon-compte/mot-de-passe", data, **from_address(address)).status_code == 422
     data["current_password"] = PASSWORD
     assert_429_page(client, client.submit("/mon-compte/mot-de-passe", data, **from_address("198.51.100.3")))
+
+
+def test_a_password_change_form_mended_several_times_is_not_counted(limited):
+    """Fields left empty, a short password, a confirmation that differs:
+    refused before the current password is checked, never counted; the
+    change then goes through."""
+    client = limited(RATELIMIT_PASSWORD_CHANGE_EMAIL="2 per minute")
+    signup = Signup(client, lambda recipient=None: outbox(client.application, recipient))
+    signup.create_account()
+    signup.activate()
+    new = "Velo-Rouge-Matin-42"
+    mistakes = [
+        {},
+        {"current_password": PASSWORD, "password": "court", "password_confirm": "court"},
+        {"current_password": PASSWORD, "password": new, "password_confirm": new + "x"},
+        {"current_password": "", "password": new, "password_confirm": new},
+    ]
+    for data in mistakes:
+        assert client.submit("/mon-compte/mot-de-passe", data).status_code == 422
+    data = {"current_password": PASSWORD, "password": new, "password_confirm": new}
+    assert client.submit("/mon-compte/mot-de-passe", data).status_code in (200, 303)
 
 
 def test_the_storage_is_configurable(tmp_path, monkeypatch):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, session, url_for
+from flask import Blueprint, flash, g, redirect, session, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
@@ -119,14 +119,23 @@ def survey_consent():
     return advance(".show")
 
 
+def _current_password_checked(_response) -> bool:
+    """For the password change's limits: only a form whose current password
+    was checked (a hash, a guess) is counted, not one refused before (a
+    field left empty, a confirmation that differs), which a person may
+    send several times while mending it."""
+    return bool(g.get("current_password_checked"))
+
+
 @bp.post("/mot-de-passe")
 @login_required
-@limits("PASSWORD_CHANGE", email=_signed_in_email)
+@limits("PASSWORD_CHANGE", email=_signed_in_email, deduct_when=_current_password_checked)
 def password():
     user = _user()
     form = ChangePasswordForm(context=accounts.password_context(user))
     if not form.validate():
         return account_step(422, password=form)
+    g.current_password_checked = True
     if not accounts.change_password(user, form.current_password.data, form.password.data):
         form.current_password.errors = [str(CURRENT_MISMATCH)]
         return account_step(422, password=form)
@@ -157,7 +166,9 @@ def sign_out_everywhere():
 
 @bp.post("/adresse-de-contact/renvoyer")
 @login_required
-@limits("PASSWORD_CHANGE", email=_signed_in_email)
+# The links it mails are counted by ContactLinks (per address, account and
+# client); this counts the requests, apart from the password's change.
+@limit("RESEND")
 def resend_contact():
     user = _user()
     sent = accounts.resend_contact_confirmation(user, ContactLinks())
