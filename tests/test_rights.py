@@ -13,7 +13,15 @@ from tests.support.app import Client, clean_environment, make_app, outbox, query
 from tests.support.constants import EMAIL, PASSWORD
 from tests.support.responses import led_to, sent_to_sign_in, shown, signs_in_first, text_of
 from tests.support.signup import PERSON
-from tests.support.structures import PIERRE, STRUCTURE, ask_to_join, create_structure, new_client, sign_up
+from tests.support.structures import (
+    LUCIE,
+    PIERRE,
+    STRUCTURE,
+    ask_to_join,
+    create_structure,
+    new_client,
+    sign_up,
+)
 
 
 def download(client) -> dict:
@@ -336,6 +344,41 @@ def test_deleting_a_particulier_erases_its_whole_address(app, marie, mailbox):
     kept = {structure.company_name, structure.address, structure.city, structure.postal_code}
     assert kept == {"(supprimé)"}
     assert structure.identifier and structure.email is None and structure.phone is None
+
+
+@pytest.mark.parametrize("ended", ["refused", "pending"])
+def test_attack_a_request_to_an_erased_particulier_keeps_none_of_the_person(app, marie, mailbox, ended):
+    """Pierre's request to Marie's « Particulier », refused or still waiting,
+    counted as a member: her name and home stayed after her erasure, shown
+    to anyone searching its identifier (and to Pierre, once approved)."""
+    own = {"identifier_type": "particulier", "identifier": "", "company_name": "Marie Curie"}
+    assert create_structure(marie, **own).status_code in (200, 303)
+    identifier = query(app, lambda: Structure.get().identifier)
+    pierre = new_client(app, mailbox, PIERRE)
+    asked = {"identifier_type": "particulier", "identifier": identifier}
+    assert pierre.submit("/structure/rattachement/demande", asked).status_code in (200, 303)
+    if ended == "refused":
+        request_id = query(app, lambda: Membership.get(Membership.status == Membership.PENDING).id)
+        marie.submit(f"/approbations/{request_id}/refuser")
+    assert marie.submit("/mon-compte/supprimer", {"password": PASSWORD}).status_code in (204, 303)
+    structure = query(app, Structure.get)
+    assert {structure.company_name, structure.address, structure.city} == {"(supprimé)"}
+    assert structure.phone is None and structure.email is None
+    lucie = new_client(app, mailbox, LUCIE)
+    found = text_of(lucie.get(f"/structure/rattachement?identifier_type=particulier&identifier={identifier}"))
+    assert "Marie Curie" not in found and STRUCTURE["address"] not in found
+
+
+def test_a_company_s_details_stay_for_its_remaining_members_only(app, marie, mailbox):
+    """A company erased by its manager keeps its details while an active
+    member remains; a request alone is no member."""
+    assert create_structure(marie).status_code in (200, 303)
+    pierre = new_client(app, mailbox, PIERRE)
+    assert ask_to_join(pierre).status_code in (200, 303)
+    assert marie.submit("/mon-compte/supprimer", {"password": PASSWORD}).status_code in (204, 303)
+    structure = query(app, Structure.get)
+    assert structure.company_name == STRUCTURE["company_name"]  # a company's name is no person's
+    assert structure.email is None and structure.phone is None
 
 
 def lucie_member(app, status: str = User.ACTIVE) -> int:
