@@ -342,6 +342,11 @@ def _check_secrets(app: Flask) -> None:
         raise SettingError("FLASK_TWO_FACTOR_POLICY must be optional, managers or all.")
     if app.config.get("CAPTCHA_FIXED_ANSWER") and not app.testing:
         raise SettingError("FLASK_CAPTCHA_FIXED_ANSWER is a test hook: it is refused unless TESTING is true.")
+    if app.config.get("DEV_OUTBOX_PAGE") and not (is_development(app) or app.testing):
+        raise SettingError(
+            "FLASK_DEV_OUTBOX_PAGE shows every mail, its activation and new-password links included, "
+            "to anyone: it is refused outside development."
+        )
     if not app.config.get("SECRET_KEY"):
         if not is_development(app):
             raise SettingError(

@@ -252,6 +252,12 @@ def _tell(user: User, subject: str, template: str) -> None:
 # -- structures ----------------------------------------------------------------------------------
 
 
+class OwnRequest(Exception):
+    """An operator may not decide their own request to a structure, nor make
+    themselves its gestionnaire principal: another operator does, or one
+    operator alone could take over a company's structure."""
+
+
 class AlreadyManager(Exception):
     """The member chosen is the structure's gestionnaire principal already (a
     second submit, another operator's designation meanwhile): nothing to do."""
@@ -269,6 +275,9 @@ def designate_manager(operator: User, structure: Structure, membership_id: int) 
     open: one closed reads no mail of the portal's). None, nothing changed,
     unless the membership is an active one of this structure;
     AlreadyManager, nothing recorded nor mailed again, if it holds the role."""
+    chosen = Membership.get_or_none((Membership.id == membership_id) & (Membership.structure == structure.id))
+    if chosen is not None and chosen.user_id == operator.id:
+        raise OwnRequest
     former = structure.manager()
     membership = structure.designate_manager(membership_id)
     if membership is None:
@@ -462,4 +471,6 @@ def decide_request(operator: User, structure: Structure, membership_id: int, app
     )
     if membership is None or structure.manager() is not None:
         return False
+    if membership.user_id == operator.id:
+        raise OwnRequest
     return structures.settle(membership, structure, operator, approve, by_operators=True)

@@ -321,9 +321,14 @@ def erase(user: User) -> None:
     forget([user])
     User.delete().where(User.id == user.id).execute()  # its memberships with it
     for structure in left_alone:
-        # Without members (a closed account's, a request waiting), a
-        # structure keeps its identifier only; with any, its details are theirs.
-        if not Membership.select().where(Membership.structure == structure.id).exists():
+        # Without active members (a closed account's counts; a request, waiting
+        # or ended, does not), a structure keeps its identifier only; with
+        # any, its details are theirs. A « Particulier »'s are the person's own
+        # (their name, their home): they go with them, whoever remains.
+        members = Membership.select().where(
+            (Membership.structure == structure.id) & (Membership.status == Membership.ACTIVE)
+        )
+        if structure.identifier_type == PARTICULIER or not members.exists():
             _strip(structure)
         structures.left_without_manager(structure)
     AuditEvent.create(account=name, event=Event.ACCOUNT_DELETED, outcome=Outcome.SUCCESS)

@@ -240,8 +240,11 @@ def _notice_interval() -> timedelta:
 
 def _tell_operators(membership: Membership, requester: User, structure: Structure) -> None:
     """A request to a structure without an active gestionnaire principal goes
-    to the operators, who decide it in « Administration »."""
-    for operator in User.select().where(User.is_operator & (User.status == User.ACTIVE)):
+    to the operators, who decide it in « Administration »: not to the
+    requester, an operator asking to join (a mail about them is not theirs to
+    read, and their own request is for another operator to decide)."""
+    others = User.is_operator & (User.status == User.ACTIVE) & (User.id != requester.id)
+    for operator in User.select().where(others):
         mailer.queue(
             operator.notification_email,
             _l("Demande de rattachement à une structure sans gestionnaire"),

@@ -589,3 +589,44 @@ def test_a_structure_search_with_more_matches_than_shown_says_so_not_a_false_cou
     assert "Seules les 50 premières sont affichées : précisez la recherche." in text
     assert text.count('href="/administration/structures/') == 50
     assert "1 structure trouvée" in shown(operator, "/administration/structures?q=Homonyme 50")
+
+
+def test_attack_an_operator_s_own_request_is_for_another_operator_to_decide(app, operator, mailbox):
+    """An operator asking to join a structure without a gestionnaire principal:
+    recorded (it was a 500: the operators' notice named her to herself), told
+    to the other operators only, and neither decided by her nor made hers."""
+    structure_id = query(app, orphan)
+    new_client(app, mailbox, PIERRE)
+    grant(app, PIERRE["email"])
+    asked = operator.submit(
+        "/structure/rattachement/demande", {"identifier_type": "siret", "identifier": "73282932000074"}
+    )
+    assert asked.status_code in (200, 204, 303)
+    request_id = query(app, lambda: Membership.get(Membership.status == Membership.PENDING).id)
+    told = [m.subject for m in mails_to(mailbox, PIERRE["contact_email"])]
+    assert [m for m in mailbox(EMAIL) if "sans gestionnaire" in m.subject] == []
+    assert len([subject for subject in told if "sans gestionnaire" in subject]) == 1
+    url = f"/administration/structures/{structure_id}/"
+    text = follow(operator, operator.submit(f"{url}demandes/{request_id}/approuver"))
+    assert "Vous ne pouvez ni décider votre propre demande ni vous désigner" in text
+    assert query(app, lambda: Membership.get_by_id(request_id).status) == Membership.PENDING
+    # Approved by another operator: she cannot make herself its gestionnaire principal.
+    approved = Membership.update(status=Membership.ACTIVE).where(Membership.id == request_id)
+    query(app, approved.execute)
+    text = follow(operator, operator.submit(url + "gestionnaire", {"member": request_id}))
+    assert "Vous ne pouvez ni décider votre propre demande ni vous désigner" in text
+    assert query(app, lambda: Membership.get_by_id(request_id).role) == Membership.USER
+
+
+def test_an_operator_s_request_leaves_her_manager_free_to_close(app, operator, structure_id, mailbox):
+    """Pierre manages « Ateliers Curie », an operator's request waits for him:
+    closing his account sends it to the operators (it was a 500 and rolled
+    the closing back)."""
+    asked = operator.submit(
+        "/structure/rattachement/demande", {"identifier_type": "siret", "identifier": "73282932000074"}
+    )
+    assert asked.status_code in (200, 204, 303)
+    pierre_id = query(app, lambda: User.by_email(PIERRE["email"]).id)
+    response = operator.submit(f"/administration/comptes/{pierre_id}/desactiver")
+    assert response.status_code in (200, 204, 303)
+    assert query(app, lambda: User.get_by_id(pierre_id).status) != User.ACTIVE

@@ -74,6 +74,15 @@ def test_the_captcha_test_hook_is_refused_outside_testing(tmp_path, monkeypatch)
     assert app.config["CAPTCHA_FIXED_ANSWER"] == "123456"
 
 
+def test_attack_the_development_outbox_page_is_refused_in_production(tmp_path, monkeypatch):
+    """It lists every mail with its links: turned on in production (while the
+    mail server is not set up yet), anyone could take over any account."""
+    clean_environment(monkeypatch)
+    monkeypatch.setenv("FLASK_DEV_OUTBOX_PAGE", "true")
+    with pytest.raises(RuntimeError, match="FLASK_DEV_OUTBOX_PAGE"):
+        production_app(tmp_path)
+
+
 def test_the_environment_wins_over_the_test_mode_defaults(tmp_path, monkeypatch):
     clean_environment(monkeypatch)
     monkeypatch.setenv("FLASK_MAIL_SUPPRESS_SEND", "false")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from flask import abort
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 
 import operations
 from forms.admin import ActionForm
@@ -13,6 +14,11 @@ from models import Membership, Structure
 from structures import AccountClosed, ChangedMeanwhile, Closed
 from views import CLOSED, account_closed, checked_again_once, invalid, page, renders
 from views.admin import action_limit, bp, checked_action, done, operator, refused, row_or_404, search_page
+
+OWN_REQUEST = _l(
+    "Vous ne pouvez ni décider votre propre demande ni vous désigner gestionnaire principal : "
+    "un autre opérateur le fait. Rien n'a été modifié."
+)
 
 
 @bp.get("/structures")
@@ -73,6 +79,8 @@ def designate(structure_id: int):
         membership = operations.designate_manager(operator(), structure, form.member.data)
     except operations.AlreadyManager as already:  # designated by a request sent at the same time
         return _already_manager(structure, already.membership)
+    except operations.OwnRequest:
+        return refused(str(OWN_REQUEST), **_back(structure))
     if membership is None:
         abort(409)
     return done(
@@ -172,6 +180,8 @@ def decide_request(structure_id: int, membership_id: int, decision: str):
         return refused(str(CLOSED), **_back(structure))
     except AccountClosed as closed:  # closed since the page was opened
         return refused(account_closed(closed.requester.full_name), **_back(structure))
+    except operations.OwnRequest:
+        return refused(str(OWN_REQUEST), **_back(structure))
     if not decided:
         return refused(_("Cette demande n'attend plus de décision des opérateurs."), **_back(structure))
     return done(
