@@ -130,7 +130,7 @@ def test_links_keep_their_place_in_english(app):
 def test_a_french_reader_reads_what_the_mail_always_said(app):
     mail = render(app, "activation", "fr", ttl_minutes=60)
     assert '<html lang="fr">' in mail.body_html
-    assert "Ce lien est valable 60 minutes et ne peut servir qu'une fois." in mail.body_text
+    assert "Ce lien est valable 1 heure et ne peut servir qu'une fois." in mail.body_text
     assert "Activer mon compte : https://portail.exemple.fr/lien/abc?x=1&y=2" in mail.body_text
     assert (
         f"{PORTAL} – ce courriel est envoyé automatiquement. Pour toute question : {SUPPORT}."
@@ -173,3 +173,20 @@ def test_an_account_made_in_french_gets_french_mail_when_it_asks_in_english(clie
     mail = mailbox(EMAIL)[-1]
     assert mail.subject == "Réinitialisez votre mot de passe"
     assert "Choisir un nouveau mot de passe : http" in mail.body_text
+
+
+@pytest.mark.parametrize(
+    ("minutes", "french", "english"),
+    [
+        (1440, "1 jour", "1 day"),
+        (2880, "2 jours", "2 days"),
+        (120, "2 heures", "2 hours"),
+        (45, "45 minutes", "45 minutes"),
+    ],
+)
+def test_a_link_s_life_reads_as_people_say_it(app, minutes, french, english):
+    """A contact address's link lives 1440 minutes: « 1 jour », not « 1440 minutes »."""
+    french_mail = render(app, "contact", "fr", ttl_minutes=minutes).body_text
+    english_mail = render(app, "contact", "en", ttl_minutes=minutes).body_text
+    assert f"Ce lien est valable {french} et" in french_mail
+    assert f"This link is valid for {english} and" in english_mail

@@ -262,7 +262,12 @@ def test_a_recovery_code_signs_in_once_and_says_how_many_are_left(enrolled):
     assert "Il vous en reste 9." in page
     sign_out(client)
     password_step(client)
-    assert second_step(client, codes[0], method="recovery").status_code == 422
+    again = second_step(client, codes[0], method="recovery")
+    assert again.status_code == 422
+    # A recovery code never expires: spent, it is said so, not « expiré ».
+    assert error_of(again, "code").endswith(
+        "Ce code de secours est incorrect ou a déjà servi. Vérifiez-le et réessayez."
+    )
 
 
 def test_regenerating_revokes_the_old_recovery_codes(enrolled):

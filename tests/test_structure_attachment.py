@@ -4,6 +4,7 @@ of the manager role, edits."""
 
 from __future__ import annotations
 
+import html
 import re
 from datetime import timedelta
 
@@ -410,7 +411,10 @@ def test_a_user_of_the_structure_may_not_decide_nor_edit(app, manager_view, mail
     assert query(app, lambda: Membership.get_by_id(lucie_request).status) == Membership.PENDING
     sid = structure_id(app)
     assert pierre.get(f"/structure/{sid}/").status_code == 200  # a member sees the structure
-    assert not_manager in follow(pierre, pierre.get(f"/structure/{sid}/modifier"))
+    # Opening the edit page changed nothing: only who may change the structure is said.
+    opened = follow(pierre, pierre.get(f"/structure/{sid}/modifier"))
+    assert "Seul le gestionnaire principal de la structure Ateliers Curie peut la modifier." in opened
+    assert "rien n&#39;a été modifié" not in opened and "rien n'a été modifié" not in opened
     response = pierre.submit(f"/structure/{sid}/gestionnaire", {"member": membership_id, "confirm": "y"})
     assert not_manager in follow(pierre, response)
     assert [m.role for m in memberships(app)][:2] == [Membership.MANAGER, Membership.USER]
@@ -444,7 +448,8 @@ def test_the_manager_hands_the_role_to_an_active_member(app, manager_view, mailb
     # The former manager decides nothing any more.
     assert marie.get("/approbations/").status_code == 403
     edit = marie.get(f"/structure/{sid}/modifier")
-    assert "Vous n'êtes pas gestionnaire principal de la structure Ateliers Curie" in follow(marie, edit)
+    only = "Seul le gestionnaire principal de la structure Ateliers Curie peut la modifier."
+    assert only in follow(marie, edit)
 
 
 def test_the_role_cannot_go_to_a_closed_account_attack_orphaned_structure(app, manager_view):
@@ -516,6 +521,8 @@ def test_the_handover_waits_for_its_confirmation(app, manager_view, mailbox):
     assert error_of(response, "confirm").endswith("Cochez la case pour confirmer le transfert du rôle.")
     text = text_of(response)
     assert '<a href="#confirm">' in text  # in the error summary
+    # The box's label is a sentence: the summary's line reads « …moi-même : Cochez… », not « .: ».
+    assert "reprendre moi-même : Cochez la case" in html.unescape(text) and ".:" not in html.unescape(text)
     assert f'<option selected value="{membership_id}">' in text and 'selected value=""' not in text
     assert [m.role for m in memberships(app)] == [Membership.MANAGER, Membership.USER]
     assert not [m for m in mails_to(mailbox, "pierre.contact@exemple.fr") if "gestionnaire" in m.subject]

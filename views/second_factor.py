@@ -26,6 +26,8 @@ from views import full_redirect, page, page_to_show, renders, sign_in
 bp = Blueprint("second_factor", __name__, url_prefix="/connexion/verification")
 
 WRONG = _l("Ce code est incorrect ou a expiré. Vérifiez-le et réessayez.")
+# A recovery code does not expire: it is wrong, or spent already.
+WRONG_RECOVERY = _l("Ce code de secours est incorrect ou a déjà servi. Vérifiez-le et réessayez.")
 PASSKEY_FAILED = _l(
     "La clé d'accès n'a pas été reconnue. Réessayez, ou choisissez une autre méthode ci-dessous."
 )
@@ -81,7 +83,8 @@ def verify_step():
         form.form_errors.append(str(PASSKEY_FAILED))
         return second_step(422, form=form)
     if not ok:
-        form.code.errors = [str(CODE_SPENT if spent else WRONG)]
+        wrong = WRONG_RECOVERY if method == verify.RECOVERY else WRONG
+        form.code.errors = [str(CODE_SPENT if spent else wrong)]
         return second_step(422, form=form, spent=spent)
     next_url = verify.pending_next()
     sign_in(user)

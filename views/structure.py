@@ -472,7 +472,14 @@ def _not_the_manager(structure: Structure):
     """A form of the gestionnaire principal (edit, SIRET, hand-over) from a
     member who no longer is (a page opened before the role left them):
     nothing done, and the structure's page says why. Anyone who is not a
-    member at all was refused before (404, naming nothing)."""
+    member at all was refused before (404, naming nothing). A page opened
+    (the edit's GET) changed nothing: it says only who may change it."""
+    if request.method == "GET":
+        text = _(
+            "Seul le gestionnaire principal de la structure %(name)s peut la modifier.",
+            name=structure.company_name,
+        )
+        return turn_away(text, ".detail", structure_id=structure.id)
     return turn_away(not_the_manager(structure.company_name), ".detail", structure_id=structure.id)
 
 
