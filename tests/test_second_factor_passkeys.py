@@ -4,6 +4,7 @@ answers refused (the ceremony itself runs in Chromium, tests/browser)."""
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 
@@ -126,6 +127,8 @@ def test_a_forged_passkey_answer_does_not_sign_in_forged_assertion_attack(app, s
     password_step(signed_in)
     page = text_of(signed_in.get(VERIFY))
     assert "Utiliser ma clé d'accès" in page
+    # Hidden until passkeys.js finds WebAuthn: without JavaScript no button that cannot work.
+    assert re.search(r"<form hidden [^>]*data-passkey-sign-in=", page)
     options = signed_in.submit(f"{VERIFY}cle-d-acces/options").get_json()
     assert [c["id"] for c in options["allowCredentials"]] == ["AAAA"]
     forged = json.dumps(

@@ -99,9 +99,11 @@ def test_the_recovery_codes_survive_a_switch_of_language(any_visitor):
 
 @pytest.fixture
 def passkey_visitor(localhost_page, inbox) -> Visitor:
-    """On http://localhost:PORT, with Chromium's virtual authenticator."""
-    add_virtual_authenticator(localhost_page)
-    return Visitor(localhost_page, inbox, javascript=True)
+    """On http://localhost:PORT, with Chromium's virtual authenticator
+    (``visitor.passkeys()``: how many it holds)."""
+    visitor = Visitor(localhost_page, inbox, javascript=True)
+    visitor.passkeys = add_virtual_authenticator(localhost_page)
+    return visitor
 
 
 def test_registering_a_passkey_and_signing_in_with_it(passkey_visitor, shots):
@@ -114,10 +116,13 @@ def test_registering_a_passkey_and_signing_in_with_it(passkey_visitor, shots):
     check_page(page, shots, "passkey")
     visitor.button("Créer la clé d'accès").click()
     visitor.expect_errors("Nom de la clé d'accès : Ce champ est obligatoire.")
+    # The name is asked before the fingerprint: no key made on the device for nothing.
+    assert visitor.passkeys() == 0
     check_page(page, shots, "passkey-error")
     visitor.field("Nom de la clé d'accès").fill("Ordinateur du bureau")
     visitor.button("Créer la clé d'accès").click()
     visitor.expect_step("Vos codes de secours")
+    assert visitor.passkeys() == 1
     visitor.button("J'ai conservé mes codes").click()
     expect(page.get_by_text("Ordinateur du bureau", exact=True)).to_be_visible()
 
@@ -189,3 +194,14 @@ def test_a_mailed_code_dies_after_five_wrong_tries_and_a_new_one_is_asked_beside
 def mailed_code(visitor: Visitor, person, count: int) -> str:
     message = visitor.inbox.wait_for(person.email, "Votre code de connexion", count=count)
     return re.search(r"\b(\d{6})\b", visitor.inbox.text(message)).group(1)
+
+
+def test_without_javascript_no_passkey_button_is_offered(nojs_visitor):
+    """A passkey needs JavaScript: its button, which could only fail with a
+    wrong reason, is not shown; the page says what to use instead."""
+    page = nojs_visitor.page
+    page.goto("/connexion")
+    expect(page.get_by_role("button", name="Se connecter avec une clé d'accès")).to_be_hidden()
+    # (Its <noscript> word is not tested here: Chromium with scripts turned off by
+    # the DevTools protocol still parses <noscript> as a scripting browser does.)
+    expect(page.get_by_text("Ce navigateur ne permet pas de se connecter par clé d'accès")).to_be_hidden()

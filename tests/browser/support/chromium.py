@@ -3,6 +3,7 @@ exceptions and CSP violations (see ``checks``)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 from playwright.sync_api import Browser, Page
@@ -51,10 +52,10 @@ def open_tab(
     return page if javascript else without_javascript(page)
 
 
-def add_virtual_authenticator(page: Page) -> None:
+def add_virtual_authenticator(page: Page) -> Callable[[], int]:
     """Chromium's virtual authenticator (the DevTools protocol's WebAuthn
     domain) for this tab: a platform passkey that verifies its user and
-    answers at once."""
+    answers at once. Returns how to count the passkeys it holds."""
     cdp = page.context.new_cdp_session(page)
     cdp.send("WebAuthn.enable")
     options = {
@@ -65,4 +66,5 @@ def add_virtual_authenticator(page: Page) -> None:
         "isUserVerified": True,
         "automaticPresenceSimulation": True,
     }
-    cdp.send("WebAuthn.addVirtualAuthenticator", {"options": options})
+    authenticator = cdp.send("WebAuthn.addVirtualAuthenticator", {"options": options})["authenticatorId"]
+    return lambda: len(cdp.send("WebAuthn.getCredentials", {"authenticatorId": authenticator})["credentials"])
