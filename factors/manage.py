@@ -3,6 +3,8 @@ with its audit event and the notification mail, in one transaction."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from flask_babel import force_locale
 from flask_babel import lazy_gettext as _l
 from peewee import IntegrityError
@@ -12,8 +14,17 @@ import database
 import i18n
 import mailer
 from audit import Event, Outcome
-from factors import LABELS, display_name, email_code, has_second_factor, recovery, required_for, totp
-from models import EmailCode, RecoveryCode, SecondFactor, User
+from factors import (
+    LABELS,
+    REAUTH_MINUTES,
+    display_name,
+    email_code,
+    has_second_factor,
+    recovery,
+    required_for,
+    totp,
+)
+from models import EmailCode, RecoveryCode, SecondFactor, User, utcnow
 from passwords import verify_password
 
 
@@ -30,8 +41,20 @@ def reauthenticate(user: User, password: str) -> bool:
     return ok
 
 
+# An app being added shows the same key in every tab for this long: a second
+# « Ajouter » (another tab, Back) must not make the code scanned in the
+# first tab wrong without a word. Past it, a new key (the old one was left).
+SAME_KEY_FOR = timedelta(minutes=REAUTH_MINUTES)
+
+
 def start_totp(user: User) -> tuple[SecondFactor, str]:
-    """A new authenticator app, not usable until a right code confirms it."""
+    """A new authenticator app, not usable until a right code confirms it;
+    the one being added, if it was begun less than ``SAME_KEY_FOR`` ago."""
+    begun = SecondFactor.pending(user, SecondFactor.TOTP)
+    if begun is not None and begun.created_at > utcnow() - SAME_KEY_FOR:
+        secret = totp.secret_of(begun)
+        if secret is not None:
+            return begun, secret
     secret = totp.new_secret()
     for attempt in database.attempts():
         with attempt:

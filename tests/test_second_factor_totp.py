@@ -3,10 +3,12 @@ step with codes computed by pyotp, and recovery codes."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 
 from audit import Event
-from models import AuditEvent, RecoveryCode, SecondFactor, User, db
+from models import AuditEvent, RecoveryCode, SecondFactor, User, db, utcnow
 from passwords import hash_password
 from tests.support.app import user_row
 from tests.support.constants import EMAIL, PASSWORD
@@ -100,6 +102,23 @@ def test_enrolment_completes_with_a_right_code_and_shows_ten_recovery_codes_once
     assert "Vos méthodes de connexion ont été modifiées" in [mail.subject for mail in mailbox(EMAIL)][-1]
     events = stored(app, lambda: [e.event for e in AuditEvent.select()])
     assert Event.SECOND_FACTOR_ENROLLED in events and Event.RECOVERY_CODES_GENERATED in events
+
+
+def test_adding_an_app_in_two_tabs_shows_one_key_and_the_first_tab_s_code_works(app, signed_in, monkeypatch):
+    """« Ajouter » in a second tab replaced the key the first tab shows: its
+    code, from an app that scanned it, was « incorrect », without a word why.
+    A key begun within ten minutes is shown again; later, a new one."""
+    first = start_totp(signed_in)
+    second = start_totp(signed_in)  # the other tab
+    assert second == first
+    response = signed_in.submit(f"{FACTORS}application/valider", {"code": code_at(first, -1)})
+    assert "Vos codes de secours" in codes_page(signed_in, response)
+    # A key left unconfirmed for longer is not shown again.
+    stored(app, lambda: SecondFactor.delete().execute())
+    left = start_totp(signed_in)
+    long_ago = utcnow() - timedelta(minutes=11)
+    stored(app, lambda: SecondFactor.update(created_at=long_ago).execute())
+    assert start_totp(signed_in) != left
 
 
 def test_recovery_codes_are_downloadable_as_text(signed_in):
