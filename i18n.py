@@ -13,7 +13,7 @@ import flask_babel
 from babel.support import NullTranslations
 from flask import Flask, has_request_context, request, session
 from flask.globals import _cv_app
-from flask_babel import Domain, get_locale, gettext, lazy_gettext, ngettext
+from flask_babel import Domain, get_locale, gettext, lazy_gettext
 from flask_babel.speaklater import LazyString
 from flask_login import current_user
 from jinja2 import pass_eval_context
@@ -138,18 +138,6 @@ def _template_npgettext(eval_ctx, context: str, singular: str, plural: str, num:
     return _finish(eval_ctx, translations().unpgettext(context, singular, plural, num), variables)
 
 
-def duration(minutes: int) -> str:
-    """A setting's length of time as people say it, in whole days or hours
-    when it is some (« 24 heures », « 2 jours »), else in minutes; never
-    « 1440 minutes »."""
-    minutes = int(minutes)
-    if minutes and minutes % 1440 == 0:
-        return ngettext("%(num)d jour", "%(num)d jours", minutes // 1440)
-    if minutes and minutes % 60 == 0:
-        return ngettext("%(num)d heure", "%(num)d heures", minutes // 60)
-    return ngettext("%(num)d minute", "%(num)d minutes", minutes)
-
-
 def init_app(app: Flask) -> None:
     app.config.setdefault("BABEL_DEFAULT_LOCALE", DEFAULT)
     app.config.setdefault("BABEL_DEFAULT_TIMEZONE", "Europe/Paris")
@@ -174,4 +162,3 @@ def init_app(app: Flask) -> None:
     login_manager.login_message = lazy_gettext("Connectez-vous pour accéder à cette page.")
     login_manager.localize_callback = str
     app.jinja_env.globals.update(current_language=current, LANGUAGE_NAMES=NAMES, LANGUAGES=LANGUAGES)
-    app.jinja_env.filters["duration"] = duration

@@ -284,11 +284,15 @@ class Refusal:
     structures: list[Structure]
 
 
+# Stored in French, the trail's language; shown in the page's (views.filters.account_shown).
+PSEUDONYM_PREFIX = "supprimé-"
+
+
 def pseudonym(email: str) -> str:
     """What the audit trail keeps of a deleted account: not the address,
     but a stable name for the events that were about the same account."""
     digest = hashlib.sha256(f"{current_app.config['SECRET_KEY']}:{email}".encode()).hexdigest()
-    return f"supprimé-{digest[:16]}"
+    return f"{PSEUDONYM_PREFIX}{digest[:16]}"
 
 
 def delete_account(user: User, password: str) -> Refusal | None:

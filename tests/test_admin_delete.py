@@ -11,8 +11,9 @@ import re
 from models import AuditEvent, Membership, Structure, User
 from tests.support.app import query
 from tests.support.constants import EMAIL
+from tests.support.i18n import speak
 from tests.support.operators import account, account_id
-from tests.support.responses import follow, signs_in_first, text_of
+from tests.support.responses import follow, shown, signs_in_first, text_of
 from tests.support.signup import PERSON
 from tests.support.structures import LUCIE, PIERRE, create_structure, new_client
 
@@ -42,6 +43,13 @@ def test_an_operator_deletes_an_account_at_its_holders_request(app, operator, ma
     assert json.loads(event.details)["target"].startswith("supprimé-")
     trail = query(app, lambda: [e.account for e in AuditEvent.select()])
     assert PIERRE_EMAIL not in trail
+    # The trail names him by his pseudonym, in the page's language.
+    pseudonym = next(name for name in trail if name and name.startswith("supprimé-"))
+    assert pseudonym in shown(operator, "/administration/journal")
+    speak(operator, "en")
+    english = shown(operator, "/administration/journal")
+    mark = pseudonym.removeprefix("supprimé-")
+    assert f'data-label="Account">deleted-{mark}</td>' in english  # the details stay as recorded
 
 
 def test_deletion_needs_the_confirmation_box_attack_misclick(app, operator, mailbox):

@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 from babel.dates import format_date
 from flask import Flask
 from flask_babel import gettext as _
+from flask_babel import ngettext
 
 import i18n
 from rules.email import shown_email
@@ -78,7 +79,31 @@ def erased(value):
     return str(ERASED_SHOWN) if value == ERASED else value
 
 
+def duration(minutes: int) -> str:
+    """A setting's length of time as people say it, in whole days or hours
+    when it is some (« 1 jour », « 2 heures »), else in minutes; never
+    « 1440 minutes »."""
+    minutes = int(minutes)
+    if minutes and minutes % 1440 == 0:
+        return ngettext("%(num)d jour", "%(num)d jours", minutes // 1440)
+    if minutes and minutes % 60 == 0:
+        return ngettext("%(num)d heure", "%(num)d heures", minutes // 60)
+    return ngettext("%(num)d minute", "%(num)d minutes", minutes)
+
+
+def account_shown(value: str | None) -> str:
+    """An audit event's account: an address as ``email`` shows it, or a
+    deleted account's pseudonym (rights.pseudonym) in the page's language."""
+    from rights import PSEUDONYM_PREFIX
+
+    if value and value.startswith(PSEUDONYM_PREFIX):
+        return _("supprimé-%(mark)s", mark=value[len(PSEUDONYM_PREFIX) :])
+    return shown_email(value)
+
+
 def register(app: Flask) -> None:
+    app.add_template_filter(duration, "duration")
+    app.add_template_filter(account_shown, "account_shown")
     app.add_template_filter(date_fr, "date_fr")
     app.add_template_filter(phone, "phone")
     app.add_template_filter(shown_email, "email")  # an IDN domain in Unicode (stored in ASCII)
