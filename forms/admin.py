@@ -15,6 +15,7 @@ BAD_DATE = _l("Date attendue au format AAAA-MM-JJ, par exemple 2026-03-14.")
 BAD_STRUCTURE_NUMBER = _l("Numéro interne attendu (chiffres seulement).")
 END_BEFORE_START = _l("Cette date précède celle de « Depuis le » : aucun événement ne peut s'y trouver.")
 LARGEST_ID = 2**63 - 1  # a 64-bit database key
+NO_SUCH_STRUCTURE = _l("Aucune structure ne porte ce numéro : il dépasse tous ceux du portail.")
 
 
 class SearchForm(Form):
@@ -112,6 +113,8 @@ class AuditFilterForm(Form):
 
     def validate_structure(self, field) -> None:
         text = field.data  # stripped by the field's filter
-        if not (text.isascii() and text.isdigit()) or int(text) > LARGEST_ID:
+        if not (text.isascii() and text.isdigit()):
             raise ValidationError(BAD_STRUCTURE_NUMBER)
+        if int(text) > LARGEST_ID:  # digits, but more than any number the database gives
+            raise ValidationError(NO_SUCH_STRUCTURE)
         self.structure_id = int(text)

@@ -5,6 +5,7 @@ fragment), and 404 for anyone else."""
 
 from __future__ import annotations
 
+import html
 import json
 import re
 import time
@@ -401,7 +402,10 @@ def test_audit_trail_hostile_filters_get_a_message_not_a_500_attack_overflow(ope
     response = operator.get(f"/administration/journal?{query}")
     assert response.status_code == 422
     text = text_of(response)
-    assert "Date attendue au format AAAA-MM-JJ" in text or "Numéro interne attendu" in text
+    said = ("Date attendue au format AAAA-MM-JJ", "Numéro interne attendu", "Aucune structure ne porte")
+    assert any(message in text for message in said)
+    if query == "structure=99999999999999999999":  # digits all: too large, not « digits expected »
+        assert "Aucune structure ne porte ce numéro : il dépasse tous ceux du portail." in html.unescape(text)
 
 
 # -- requests to a structure without a gestionnaire principal -----------------------------
@@ -429,9 +433,12 @@ def test_a_request_to_a_structure_without_manager_goes_to_the_operators(app, ope
     url = f"/administration/structures/{structure_id}/"
     text = shown(operator, url)
     assert "ces demandes reviennent aux opérateurs" in text
+    # Nobody to designate yet, and no former manager to speak of: what to do first.
+    assert "approuvez d'abord une demande ci-dessus, puis désignez son auteur ici" in html.unescape(text)
     request_id = query(app, lambda: Membership.get(Membership.status == Membership.PENDING).id)
     text = follow(operator, operator.submit(f"{url}demandes/{request_id}/approuver"), pushed=url)
     assert "La demande de rattachement est acceptée." in text
+    assert "le membre choisi le deviendra" in text and "ancien gestionnaire" not in text
     assert query(app, lambda: Membership.get_by_id(request_id).status) == Membership.ACTIVE
     assert "acceptée" in mails_to(mailbox, PIERRE["contact_email"])[-1].subject
     [event] = events(app, "membership.decided")
