@@ -23,6 +23,7 @@ from models import (
     ChangedMeanwhile,
     ConsentChange,
     Draft,
+    OutboxMail,
     Token,
     User,
     utcnow,
@@ -265,10 +266,19 @@ def request_reset(email: str) -> bool:
     The caller answers the same whatever happened; True when a mail was
     queued (the branch whose time ``uniform_time`` hides)."""
     user = User.by_email(email)
-    if user is None or user.status == User.DISABLED:
+    if user is not None and user.status == User.DISABLED:
+        # No link (it would sign in nowhere), but a word to the owner, who
+        # would otherwise wait for a mail that never comes; at most one per
+        # cooldown, whoever asks.
+        audit.record(Event.RESET_REQUESTED, user, Outcome.DISABLED_ACCOUNT)
+        if _mailed_lately(user):
+            _as_long_as_a_link(email, Token.RESET)
+            return False
+        mailer.queue(user.email, _l("Votre compte est désactivé"), "reset_disabled", reader=user, user=user)
+        return True
+    if user is None:
         _as_long_as_a_link(email, Token.RESET)
-        outcome = Outcome.DISABLED_ACCOUNT if user else Outcome.UNKNOWN_ACCOUNT
-        audit.record(Event.RESET_REQUESTED, user, outcome)
+        audit.record(Event.RESET_REQUESTED, user, Outcome.UNKNOWN_ACCOUNT)
         return False
     purpose = Token.ACTIVATION if user.status == User.PENDING else Token.RESET
     if link_just_sent(user, purpose):
@@ -282,6 +292,14 @@ def request_reset(email: str) -> bool:
     _send_link(user, Token.RESET, _l("Réinitialisez votre mot de passe"))
     audit.record(Event.RESET_REQUESTED, user)
     return True
+
+
+def _mailed_lately(user: User) -> bool:
+    """Whether any mail went to ``user`` less than the cooldown
+    (RESEND_COOLDOWN_SECONDS) ago."""
+    since = utcnow() - timedelta(seconds=current_app.config["RESEND_COOLDOWN_SECONDS"])
+    mailed = OutboxMail.select().where((OutboxMail.account_id == user.id) & (OutboxMail.created_at > since))
+    return mailed.exists()
 
 
 def _active_owner(raw_token: str, purpose: str) -> User | None:

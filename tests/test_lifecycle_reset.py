@@ -7,7 +7,7 @@ from datetime import timedelta
 
 import pytest
 
-from models import Token, User, db, utcnow
+from models import OutboxMail, Token, User, db, utcnow
 from tests.support.app import Client
 from tests.support.concurrency import post_at_once
 from tests.support.constants import EMAIL, NEW_PASSWORD, PASSWORD
@@ -324,3 +324,20 @@ def test_the_account_exists_mail_links_to_the_reset_page(client, signup, mailbox
     signup.create_account(first_name="Autre")
     [mail] = [m for m in mailbox() if m.subject == "Votre compte existe déjà"]
     assert re.search(r"https?://\S+/mot-de-passe-oublie/\s", mail.body_text)
+
+
+def test_a_disabled_account_is_told_by_mail_why_no_link_comes(app, any_client, account, mailbox):
+    """Closed by the portal's team: no link (it would sign in nowhere), but
+    its owner, who would wait for one, is told by mail why; the page answers
+    as for any address. At most one such mail per cooldown, whoever asks."""
+    with app.app_context(), db.connection_context():
+        User.update(status=User.DISABLED).where(User.email == EMAIL).execute()
+        # Its sign-up's mail, long ago.
+        OutboxMail.update(created_at=utcnow() - timedelta(days=1)).execute()
+    for _ in range(3):
+        text = follow(any_client, ask_reset(any_client), pushed="/mot-de-passe-oublie/envoye")
+        assert "Si un compte existe" in text
+    told = [m for m in mailbox(EMAIL) if m.subject == "Votre compte est désactivé"]
+    assert len(told) == 1 and reset_links(mailbox) == []
+    assert "Ce compte a été désactivé par l'équipe du portail" in told[0].body_text
+    assert "http" not in told[0].body_text.split("Bonjour")[1].split("Si vous n'êtes pas")[0]
