@@ -1,7 +1,8 @@
 """« Vérification en deux étapes » in « Mon compte »: the account's second
 factors, adding an authenticator app or codes by e-mail, recovery codes,
 removing a factor. Every change asks for the password again (valid
-``REAUTH_MINUTES``) and mails a notification."""
+``REAUTH_MINUTES``), and once the account has a factor, one of them passed
+in the session (``_a_factor_passed_first``); it mails a notification."""
 
 from __future__ import annotations
 
