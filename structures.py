@@ -190,7 +190,13 @@ class Asked:
 @database.transaction
 def request_attachment(user: User, structure: Structure) -> Asked:
     """A pending membership, the gestionnaire principal (or, for a structure
-    without one, the operators) and the requester told by mail."""
+    without one, the operators) and the requester told by mail. Closed, when
+    the structure was disabled since the page read it: read again here, in
+    the transaction, or the request would wait on a disabled structure whose
+    pending requests its disabling had just closed."""
+    active = Structure.select().where((Structure.id == structure.id) & (Structure.status == Structure.ACTIVE))
+    if not active.exists():
+        raise Closed
     membership, requested = Membership.request(user, structure)
     manager = None
     if requested:

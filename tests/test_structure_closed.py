@@ -136,3 +136,26 @@ def test_operators_still_correct_a_disabled_structure(app, client, mailbox):
 
     assert "company_name" in query(app, correct)
     assert stored(app).company_name == "Corrigé"
+
+
+def test_attack_a_request_raced_by_a_disabling_waits_on_no_structure(app, manager, mailbox, monkeypatch):
+    """The request's page read the structure open; it is disabled (its
+    pending requests closed) before the request is written: nothing waits
+    on it, and the requester is told it takes none now."""
+    from models import Membership
+    from tests.support.structures import PIERRE, ask_to_join, new_client
+
+    pierre = new_client(app, mailbox, PIERRE)
+    set_status(app, Structure.DISABLED)
+    reads = []
+
+    def is_open(structure) -> bool:  # the view's read, before the disabling; then as stored
+        reads.append(structure.id)
+        return len(reads) == 1 or structure.status == Structure.ACTIVE
+
+    monkeypatch.setattr(Structure, "is_open", property(is_open))
+    response = ask_to_join(pierre)
+    assert response.status_code == 409
+    said = text_of(response).replace("&#39;", "'")
+    assert "n'accepte pas de demande de rattachement pour le moment" in said
+    assert query(app, lambda: Membership.select().where(Membership.status == Membership.PENDING).count()) == 0

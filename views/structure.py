@@ -377,7 +377,10 @@ def request_attachment():
         abort(404)
     if not structure.is_open:
         return _closed_to_requests(structure)
-    asked = structures.request_attachment(current_user, structure)
+    try:
+        asked = structures.request_attachment(current_user, structure)
+    except structures.Closed:  # disabled since it was read above
+        return _closed_to_requests(Structure.get_by_id(structure.id))
     if asked.requested and asked.to_operators:
         flash(
             _(
