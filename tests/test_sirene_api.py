@@ -112,17 +112,18 @@ def fake_api():
     server.stop()
 
 
-@pytest.fixture
-def app(tmp_path, monkeypatch, fake_api):
+def app_asking(tmp_path, monkeypatch, fake_api, **settings):
+    """An app whose online source is the fake one (no proxy in the way)."""
     clean_environment(monkeypatch)
     for name in ("http_proxy", "HTTP_PROXY", "all_proxy", "ALL_PROXY"):
         monkeypatch.delenv(name, raising=False)
-    return make_app(
-        tmp_path,
-        SIRENE_API_URL=fake_api.url,
-        SIRENE_API_TIMEOUT=0.3,
-        SIRENE_API_FAILURES_BEFORE_PAUSE=2,
-        SIRENE_API_PAUSE_SECONDS=60,
+    return make_app(tmp_path, SIRENE_API_URL=fake_api.url, SIRENE_API_TIMEOUT=0.3, **settings)
+
+
+@pytest.fixture
+def app(tmp_path, monkeypatch, fake_api):
+    return app_asking(
+        tmp_path, monkeypatch, fake_api, SIRENE_API_FAILURES_BEFORE_PAUSE=2, SIRENE_API_PAUSE_SECONDS=60
     )
 
 
@@ -291,13 +292,10 @@ def valid_siret(n: int) -> str:
 
 @pytest.fixture
 def limited_app(tmp_path, monkeypatch, fake_api):
-    clean_environment(monkeypatch)
-    for name in ("http_proxy", "HTTP_PROXY", "all_proxy", "ALL_PROXY"):
-        monkeypatch.delenv(name, raising=False)
-    return make_app(
+    return app_asking(
         tmp_path,
-        SIRENE_API_URL=fake_api.url,
-        SIRENE_API_TIMEOUT=0.3,
+        monkeypatch,
+        fake_api,
         RATELIMIT_ENABLED=True,
         RATELIMIT_SIRENE_LOOKUP="3 per hour",
         TRUSTED_PROXIES=1,
