@@ -251,13 +251,13 @@ def keeping_allowed(setting: str, key: str) -> bool:
 
 
 def online_lookup_allowed() -> bool:
-    """Counts one request to the SIRENE online source for this client
-    address, then (if that let it through) for the signed-in account,
-    against ``RATELIMIT_SIRENE_LOOKUP``; False once either is reached."""
-    if not _counted("online", "SIRENE_LOOKUP", "client:" + client_key()):
-        return False
-    account = current_user.get_id() if current_user.is_authenticated else None
-    return _counted("online", "SIRENE_LOOKUP", f"account:{account}" if account else "")
+    """Counts one request to the SIRENE online source against
+    ``RATELIMIT_SIRENE_LOOKUP``: for the signed-in account (every page that
+    asks it needs one), else for the client address; False once reached.
+    Not by address for an account: colleagues behind one office address
+    must not spend each other's share."""
+    key = f"account:{current_user.get_id()}" if current_user.is_authenticated else "client:" + client_key()
+    return _counted("online", "SIRENE_LOOKUP", key)
 
 
 def _counted(kind: str, setting: str, key: str) -> bool:

@@ -94,12 +94,12 @@ def consult(siret: str) -> Answer:
 
 
 def _share_of_the_source() -> bool:
-    """A page may ask the online source once more for this client and this
-    account (``RATELIMIT_SIRENE_LOOKUP``, counted apart from the pages' own
-    limits): whatever page asks it (step 6's « Soumettre », its
-    ``?siret=``, the look-up as the SIRET is typed, the search), the
-    quota the portal shares is not drained by one client or one account.
-    Outside a request (a command), always."""
+    """A page may ask the online source once more for this account
+    (``RATELIMIT_SIRENE_LOOKUP``, counted apart from the pages' own limits):
+    whatever page asks it (step 6's « Soumettre », its ``?siret=``, the
+    look-up as the SIRET is typed, the search), the quota the portal
+    shares is not drained by one account. Outside a request (a command),
+    always."""
     if not has_request_context():
         return True
     import security  # noqa: PLC0415 - the web layer's limits, only in a request

@@ -76,11 +76,15 @@ def test_the_captcha_test_hook_is_refused_outside_testing(tmp_path, monkeypatch)
 
 def test_attack_the_development_outbox_page_is_refused_in_production(tmp_path, monkeypatch):
     """It lists every mail with its links: turned on in production (while the
-    mail server is not set up yet), anyone could take over any account."""
+    mail server is not set up yet), anyone could take over any account.
+    Turned off in any of the words a boolean takes, production starts."""
     clean_environment(monkeypatch)
     monkeypatch.setenv("FLASK_DEV_OUTBOX_PAGE", "true")
     with pytest.raises(RuntimeError, match="FLASK_DEV_OUTBOX_PAGE"):
         production_app(tmp_path)
+    for off in ("off", "no", "False", "0"):
+        monkeypatch.setenv("FLASK_DEV_OUTBOX_PAGE", off)
+        assert production_app(tmp_path).config["DEV_OUTBOX_PAGE"] is False
 
 
 def test_the_environment_wins_over_the_test_mode_defaults(tmp_path, monkeypatch):

@@ -344,3 +344,16 @@ def test_answers_already_cached_cost_no_share_of_the_source(limited_app, fake_ap
         response = client.submit("/structure/nouvelle", {"identifier_type": "siret", "identifier": SIRET})
         assert "CURIE ET FILLES" in text_of(response)
     assert len(fake_api.requests) == 1
+
+
+def test_attack_an_account_past_its_share_blocks_no_colleague_behind_the_same_address(limited_app, fake_api):
+    """One office address, two accounts: the first spends its share (and
+    more); the second's first « Soumettre » is checked as ever."""
+    first = signed_in(limited_app, False)
+    for n in range(6):
+        first.submit("/structure/nouvelle", {**STRUCTURE, "identifier": valid_siret(n)})
+    colleague = signed_in(
+        limited_app, False, {**PERSON, "email": "pierre@exemple.fr", "email_confirm": "pierre@exemple.fr"}
+    )
+    response = colleague.submit("/structure/nouvelle", {"identifier_type": "siret", "identifier": SIRET})
+    assert "CURIE ET FILLES" in text_of(response)
