@@ -374,7 +374,14 @@ TRUE_WORDS = frozenset({"true", "1", "yes", "on"})
 FALSE_WORDS = frozenset({"false", "0", "no", "off"})
 # Booleans of Flask, Flask-Mail and this portal that have no default above
 # (DEBUG: FLASK_DEBUG=no would be a true text, development mode).
-OTHER_BOOLEANS = ("DEBUG", "MAIL_USE_TLS", "MAIL_USE_SSL", "MAIL_SUPPRESS_SEND", "LOG_REQUESTS", "DEV_OUTBOX_PAGE")
+OTHER_BOOLEANS = (
+    "DEBUG",
+    "MAIL_USE_TLS",
+    "MAIL_USE_SSL",
+    "MAIL_SUPPRESS_SEND",
+    "LOG_REQUESTS",
+    "DEV_OUTBOX_PAGE",
+)
 # Numbers Flask reads as « no limit » when None.
 NULLABLE_NUMBERS = frozenset({"MAX_CONTENT_LENGTH", "MAX_FORM_MEMORY_SIZE", "MAX_FORM_PARTS"})
 OTHER_INTEGERS = ("MAIL_PORT",)

@@ -159,3 +159,45 @@ def test_attack_a_request_raced_by_a_disabling_waits_on_no_structure(app, manage
     said = text_of(response).replace("&#39;", "'")
     assert "n'accepte pas de demande de rattachement pour le moment" in said
     assert query(app, lambda: Membership.select().where(Membership.status == Membership.PENDING).count()) == 0
+
+
+def test_a_request_racing_a_disabling_on_postgresql_waits_for_it_and_is_refused(pg_app):
+    """PostgreSQL (READ COMMITTED): the disabling has updated the structure
+    but not committed; the request reading it then would see it active and
+    wait on it after the disabling closed its requests. It waits for the
+    disabling instead (its row held FOR SHARE), then reads it disabled."""
+    import threading
+    import time
+
+    from models import Membership, db
+    from tests.support.app import user_row
+
+    def setting_up():
+        creator = user_row("gestion@exemple.fr", status=User.ACTIVE)
+        requester = user_row("demande@exemple.fr", status=User.ACTIVE)
+        structure = Structure.register(creator, "siret", "73282932000074", **{
+            k: STRUCTURE[k] for k in ("company_name", "address", "city", "postal_code", "country")
+        })  # fmt: skip
+        return requester, structure
+
+    requester, structure = query(pg_app, setting_up)
+    answered = []
+
+    def request_meanwhile():
+        with pg_app.test_request_context(), db.connection_context():
+            try:
+                structures.request_attachment(requester, structure)
+                answered.append("requested")
+            except structures.Closed:
+                answered.append("closed")
+
+    with pg_app.app_context(), db.connection_context(), db.atomic():
+        Structure.update(status=Structure.DISABLED).where(Structure.id == structure.id).execute()
+        other = threading.Thread(target=request_meanwhile)
+        other.start()
+        time.sleep(0.5)
+        assert answered == []  # held until the disabling commits
+    other.join(10)
+    assert answered == ["closed"]
+    pending = Membership.select().where(Membership.status == Membership.PENDING)
+    assert query(pg_app, pending.count) == 0
