@@ -47,11 +47,13 @@ def reauthenticate(user: User, password: str) -> bool:
 SAME_KEY_FOR = timedelta(minutes=REAUTH_MINUTES)
 
 
-def start_totp(user: User) -> tuple[SecondFactor, str]:
+def start_totp(user: User, begun_here: int | None = None) -> tuple[SecondFactor, str]:
     """A new authenticator app, not usable until a right code confirms it;
-    the one being added, if it was begun less than ``SAME_KEY_FOR`` ago."""
+    the one being added, if this session began it (``begun_here``, its id)
+    less than ``SAME_KEY_FOR`` ago: never a key another session left
+    pending, which someone else who knows the password may have begun."""
     begun = SecondFactor.pending(user, SecondFactor.TOTP)
-    if begun is not None and begun.created_at > utcnow() - SAME_KEY_FOR:
+    if begun is not None and begun.id == begun_here and begun.created_at > utcnow() - SAME_KEY_FOR:
         secret = totp.secret_of(begun)
         if secret is not None:
             return begun, secret
@@ -64,11 +66,12 @@ def start_totp(user: User) -> tuple[SecondFactor, str]:
     return factor, secret
 
 
-def confirm_totp(user: User, code: str) -> list[str] | None:
-    """Finish the enrolment with a right code: the recovery codes to show
-    once (an empty list if the account kept its set), None if the code is wrong."""
+def confirm_totp(user: User, code: str, begun_here: int | None = None) -> list[str] | None:
+    """Finish the enrolment this session began (``begun_here``) with a right
+    code: the recovery codes to show once (an empty list if the account kept
+    its set), None if the code is wrong or the key is not this session's."""
     factor = SecondFactor.pending(user, SecondFactor.TOTP)
-    if factor is None:
+    if factor is None or factor.id != begun_here:
         return None
     for attempt in database.attempts():
         with attempt:

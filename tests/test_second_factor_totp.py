@@ -121,6 +121,25 @@ def test_adding_an_app_in_two_tabs_shows_one_key_and_the_first_tab_s_code_works(
     assert start_totp(signed_in) != left
 
 
+def test_attack_a_key_another_session_left_pending_is_never_the_owner_s(app, signed_in, signup):
+    """Someone who knows the password keeps an app key of theirs pending
+    (another browser); the owner's « Ajouter » must show a key of its own,
+    or the owner would scan and confirm a key the other one knows."""
+    planted = start_totp(signed_in)  # the other browser
+    owner = app.test_client()
+    password_step(owner)
+    assert owner.get(f"{FACTORS}application").status_code in (302, 303)  # the planted key is not shown
+    mine = start_totp(owner)
+    assert mine != planted
+    # The other browser's key is gone, and it cannot confirm the owner's.
+    signed_in.submit(f"{FACTORS}application/valider", {"code": code_at(planted)})
+    signed_in.submit(f"{FACTORS}application/valider", {"code": code_at(mine)})
+    confirmed = SecondFactor.select().where(SecondFactor.confirmed_at.is_null(False))
+    assert stored(app, confirmed.count) == 0
+    response = owner.submit(f"{FACTORS}application/valider", {"code": code_at(mine, -1)})
+    assert "Vos codes de secours" in codes_page(owner, response)
+
+
 def test_recovery_codes_are_downloadable_as_text(signed_in):
     secret = start_totp(signed_in)
     response = signed_in.submit(f"{FACTORS}application/valider", {"code": code_at(secret)})

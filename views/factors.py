@@ -45,6 +45,10 @@ LAST_FACTOR = _l(
 )
 
 
+# The authenticator app this session began to add (its SecondFactor id).
+TOTP_BEGUN = "totp_begun"
+
+
 def _user() -> User:
     return current_user._get_current_object()
 
@@ -163,7 +167,8 @@ def reauthenticate():
 def start_totp():
     if not _reauthenticated() or not ConfirmForm().validate():
         return advance(".show")
-    manage.start_totp(_user())
+    factor, _ = manage.start_totp(_user(), session.get(TOTP_BEGUN))
+    session[TOTP_BEGUN] = factor.id
     return advance(".totp")
 
 
@@ -177,16 +182,18 @@ def totp_page():
 @login_required
 @limits("SECOND_FACTOR", email=_signed_in_email)
 def confirm_totp():
-    return _confirm(
-        CodeForm(), manage.confirm_totp, totp_step, _l("Votre application d'authentification est activée.")
-    )
+    def confirm(user: User, code: str):
+        return manage.confirm_totp(user, code, session.get(TOTP_BEGUN))
+
+    return _confirm(CodeForm(), confirm, totp_step, _l("Votre application d'authentification est activée."))
 
 
 @renders("factors.totp")
 def totp_step(status: int = 200, form: CodeForm | None = None):
     user = _user()
     factor = SecondFactor.pending(user, SecondFactor.TOTP)
-    secret = totp_secret(factor)
+    # Only the key this session began: never one another left pending.
+    secret = totp_secret(factor) if factor is not None and factor.id == session.get(TOTP_BEGUN) else None
     if secret is None or not _reauthenticated():
         return redirect(url_for(".show"), 303)
     form = form or CodeForm(formdata=None)
