@@ -205,7 +205,11 @@
   }
   document.addEventListener("htmx:afterRequest", function (event) {
     var field = event.detail.elt;
-    // Not an empty answer (204: nothing to say yet), nor a field the answer replaced (a live check's).
+    // Only a field whose answer speaks of it elsewhere (step 6's SIRET, in the
+    // directory's status line): a live check answers in the field itself, and
+    // a password's rules are no verdict on the error « Soumettre » gave.
+    // Not an empty answer either (204: nothing to say yet).
+    if (field.getAttribute && field.getAttribute("data-hx-target") !== "#sirene-status") return;
     if (event.detail.xhr.status !== 200 || field.tagName !== "INPUT" || !document.body.contains(field)) return;
     if (field.getAttribute("aria-invalid") !== "true") return;
     var digits = function (text) { return text.replace(/\s+/g, ""); };

@@ -317,6 +317,25 @@ def test_the_password_checklist_follows_what_is_typed(visitor):
     visitor.expect_step(SET_PASSWORD)
 
 
+def test_the_password_s_error_stays_while_its_rules_follow_what_is_typed(visitor):
+    """« Soumettre » refused the password: its error and its summary line
+    stay as the person types again (the rules' checklist is no verdict on
+    it), until the next « Soumettre »."""
+    page = visitor.page
+    person = visitor.create_account()
+    visitor.open_activation_link(person)
+    visitor.field("Nouveau mot de passe").fill("court")
+    visitor.field("Confirmation du nouveau mot de passe").fill("court")
+    visitor.button("Soumettre").click()
+    expect(page.locator("#password-error")).to_be_visible()
+    visitor.field("Nouveau mot de passe").focus()
+    page.keyboard.press("End")
+    page.keyboard.type("ABCDEFGHIJ1", delay=15)
+    expect(page.locator("#password-rules .checklist__item--ok")).not_to_have_count(0)
+    expect(page.locator("#password-error")).to_be_visible()
+    expect(page.locator(".error-summary a[href='#password']")).to_have_count(1)
+
+
 def test_structure_steps_swap_in_place_with_focus_and_announcement(visitor):
     page = visitor.page
     visitor.sign_up_quickly()
