@@ -50,6 +50,9 @@ def test_an_operator_deletes_an_account_at_its_holders_request(app, operator, ma
     english = shown(operator, "/administration/journal")
     mark = pseudonym.removeprefix("supprimé-")
     assert f'data-label="Account">deleted-{mark}</td>' in english  # the details stay as recorded
+    # Pasted as shown into the journal's filter, it finds its events.
+    found = shown(operator, f"/administration/journal?account=deleted-{mark}")
+    assert f'data-label="Account">deleted-{mark}</td>' in found
 
 
 def test_deletion_needs_the_confirmation_box_attack_misclick(app, operator, mailbox):

@@ -78,7 +78,7 @@ def test_the_forgotten_password_pages(en, account):
     sent = follow(en, response, pushed="/mot-de-passe-oublie/envoye")
     assert "If an account exists for" in sent
     text = english(en.get("/mot-de-passe-oublie/envoye"), account)
-    assert "Check your inbox" in text and "valid for 60 minutes" in text
+    assert "Check your inbox" in text and "valid for 1 hour" in text
 
 
 def test_the_reset_page_and_its_expired_link(en, account, mailbox):

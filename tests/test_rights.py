@@ -369,16 +369,26 @@ def test_attack_a_request_to_an_erased_particulier_keeps_none_of_the_person(app,
     assert "Marie Curie" not in found and STRUCTURE["address"] not in found
 
 
-def test_a_company_s_details_stay_for_its_remaining_members_only(app, marie, mailbox):
-    """A company erased by its manager keeps its details while an active
-    member remains; a request alone is no member."""
+def test_a_request_alone_keeps_no_company_s_contact_details(app, marie, mailbox):
+    """A company erased by its manager with only a request waiting: no
+    member remains, so its e-mail and phone go (its name is no person's)."""
     assert create_structure(marie).status_code in (200, 303)
     pierre = new_client(app, mailbox, PIERRE)
     assert ask_to_join(pierre).status_code in (200, 303)
     assert marie.submit("/mon-compte/supprimer", {"password": PASSWORD}).status_code in (204, 303)
     structure = query(app, Structure.get)
-    assert structure.company_name == STRUCTURE["company_name"]  # a company's name is no person's
+    assert structure.company_name == STRUCTURE["company_name"]
     assert structure.email is None and structure.phone is None
+
+
+def test_a_company_keeps_its_details_for_a_member_whose_account_is_closed(app, marie, mailbox):
+    """An active member remains (a closed account's, which needs no
+    hand-over): the company's contact details are theirs and stay."""
+    assert create_structure(marie).status_code in (200, 303)
+    lucie_member(app, status=User.DISABLED)
+    assert marie.submit("/mon-compte/supprimer", {"password": PASSWORD}).status_code in (204, 303)
+    structure = query(app, Structure.get)
+    assert structure.email == STRUCTURE["email"] and structure.phone is not None
 
 
 def lucie_member(app, status: str = User.ACTIVE) -> int:

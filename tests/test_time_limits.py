@@ -9,7 +9,7 @@ from tests.support.responses import follow, text_of
 from tests.support.signup import PERSON, challenge_on
 
 CAPTCHA_LIMIT = "Chaque image est valable 10 minutes."
-LINK_LIMIT = "Le lien est valable 60 minutes"
+LINK_LIMIT = "Le lien est valable 1 heure"
 
 
 def test_the_captcha_page_announces_its_ten_minutes(any_client):
