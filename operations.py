@@ -412,9 +412,6 @@ def retry_mail(operator: User, mail_id: int | None = None) -> int:
 # -- the audit trail ----------------------------------------------------------------------------
 
 
-DELETED_SHOWN = "deleted-"  # views.filters.account_shown, in English
-
-
 def audit_trail(
     account=None, structure=None, event=None, since=None, until=None, limit=200
 ) -> list[AuditEvent]:
@@ -422,9 +419,6 @@ def audit_trail(
     it), structure, name and time (UTC)."""
     query = AuditEvent.select()
     if account:
-        # A deleted account's pseudonym as an English page shows it (« deleted-… »).
-        if account.startswith(DELETED_SHOWN):
-            account = rights.PSEUDONYM_PREFIX + account.removeprefix(DELETED_SHOWN)
         email = lookup_email(account)
         query = query.where((AuditEvent.account == email) | _about(email))
     if structure is not None:

@@ -18,11 +18,13 @@ import json
 from dataclasses import dataclass
 
 from flask import current_app
+from flask_babel import force_locale, gettext
 from flask_babel import lazy_gettext as _l
 
 import audit
 import database
 import drafts
+import i18n
 import structures
 from audit import Event, Outcome
 from models import (
@@ -284,8 +286,28 @@ class Refusal:
     structures: list[Structure]
 
 
-# Stored in French, the trail's language; shown in the page's (views.filters.account_shown).
+# Stored in French, the trail's language; shown in the page's (``shown_pseudonym``).
 PSEUDONYM_PREFIX = "supprimé-"
+
+
+def shown_pseudonym(name: str | None) -> str | None:
+    """A deleted account's pseudonym in the page's language (« deleted-… »
+    in English); None for any other name."""
+    if not name or not name.startswith(PSEUDONYM_PREFIX):
+        return None
+    return gettext("supprimé-%(mark)s", mark=name.removeprefix(PSEUDONYM_PREFIX))
+
+
+def stored_pseudonym(typed: str) -> str:
+    """A pseudonym as a page in any of the portal's languages shows it (pasted
+    into the journal's filter), as the trail stores it; any other text as
+    it is."""
+    for language in i18n.LANGUAGES:
+        with force_locale(language):
+            shown = gettext("supprimé-%(mark)s", mark="")
+        if typed.startswith(shown):
+            return PSEUDONYM_PREFIX + typed.removeprefix(shown)
+    return typed
 
 
 def pseudonym(email: str) -> str:

@@ -9,6 +9,7 @@ from wtforms import BooleanField, HiddenField, SearchField, SelectField, StringF
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
 from forms import Form
+from rights import stored_pseudonym
 from rules.messages import NOT_A_CHOICE
 
 BAD_DATE = _l("Date attendue au format AAAA-MM-JJ, par exemple 2026-03-14.")
@@ -50,6 +51,12 @@ def _stripped(value):
     return value.strip() if isinstance(value, str) else value
 
 
+def _as_stored(value):
+    """A deleted account's pseudonym as the page showed it (« deleted-… » in
+    English), as the trail stores it."""
+    return stored_pseudonym(value) if value else value
+
+
 class AuditFilterForm(Form):
     """The audit trail's filters (a GET form)."""
 
@@ -59,7 +66,9 @@ class AuditFilterForm(Form):
     # What was pasted with spaces around it is read without them (a length
     # counts the text, not the spaces).
     account = StringField(
-        _l("Compte (adresse e-mail)"), filters=[_stripped], validators=[Optional(), Length(max=320)]
+        _l("Compte (adresse e-mail)"),
+        filters=[_stripped, _as_stored],
+        validators=[Optional(), Length(max=320)],
     )
     structure = StringField(
         _l("Structure (numéro interne)"), filters=[_stripped], validators=[Optional(), Length(max=20)]

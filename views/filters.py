@@ -94,11 +94,9 @@ def duration(minutes: int) -> str:
 def account_shown(value: str | None) -> str:
     """An audit event's account: an address as ``email`` shows it, or a
     deleted account's pseudonym (rights.pseudonym) in the page's language."""
-    from rights import PSEUDONYM_PREFIX
+    from rights import shown_pseudonym
 
-    if value and value.startswith(PSEUDONYM_PREFIX):
-        return _("supprimé-%(mark)s", mark=value[len(PSEUDONYM_PREFIX) :])
-    return shown_email(value)
+    return shown_pseudonym(value) or shown_email(value)
 
 
 def register(app: Flask) -> None:
