@@ -298,8 +298,7 @@ def _mailed_lately(user: User) -> bool:
     """Whether any mail went to ``user`` less than the cooldown
     (RESEND_COOLDOWN_SECONDS) ago."""
     since = utcnow() - timedelta(seconds=current_app.config["RESEND_COOLDOWN_SECONDS"])
-    mailed = OutboxMail.select().where((OutboxMail.account_id == user.id) & (OutboxMail.created_at > since))
-    return mailed.exists()
+    return OutboxMail.written_for_since(user, since)
 
 
 def _active_owner(raw_token: str, purpose: str) -> User | None:

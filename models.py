@@ -754,6 +754,11 @@ class OutboxMail(BaseModel):
         return cls.delete().where((cls.sent_at < before) | (cls.given_up_at < before)).execute()
 
     @classmethod
+    def written_for_since(cls, user: User, since: datetime) -> bool:
+        """Whether any mail was written for ``user`` since ``since``."""
+        return cls.select().where((cls.account_id == user.id) & (cls.created_at > since)).exists()
+
+    @classmethod
     def due(cls, limit: int = 50) -> list[OutboxMail]:
         now = utcnow()
         return list(
@@ -1014,6 +1019,18 @@ class Structure(BaseModel):
             setattr(self, name, value)
         self.updated_at = now
         return True
+
+    def held_open(self) -> bool:
+        """Whether it is active now, read again inside the caller's
+        transaction: on PostgreSQL its row is held (FOR SHARE) until that
+        transaction ends, so a disabling under way is waited for and read as
+        it left the row (SQLite's IMMEDIATE write lock already queues the two)."""
+        query = Structure.select(Structure.id).where(
+            (Structure.id == self.id) & (Structure.status == Structure.ACTIVE)
+        )
+        if db.obj.for_update:
+            query = query.for_update("FOR SHARE")
+        return query.first() is not None
 
     @property
     def is_open(self) -> bool:

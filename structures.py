@@ -194,15 +194,7 @@ def request_attachment(user: User, structure: Structure) -> Asked:
     the structure was disabled since the page read it: read again here, in
     the transaction, or the request would wait on a disabled structure whose
     pending requests its disabling had just closed."""
-    active = Structure.select(Structure.id).where(
-        (Structure.id == structure.id) & (Structure.status == Structure.ACTIVE)
-    )
-    if db.obj.for_update:
-        # PostgreSQL: the row held against a disabling until this commits, or
-        # read as the disabling left it (SQLite's IMMEDIATE write lock already
-        # queues the two).
-        active = active.for_update("FOR SHARE")
-    if active.first() is None:
+    if not structure.held_open():
         raise Closed
     membership, requested = Membership.request(user, structure)
     manager = None
