@@ -326,7 +326,9 @@ def test_the_account_exists_mail_links_to_the_reset_page(client, signup, mailbox
     assert re.search(r"https?://\S+/mot-de-passe-oublie/\s", mail.body_text)
 
 
-def test_a_disabled_account_is_told_by_mail_why_no_link_comes(app, any_client, account, mailbox):
+def test_a_disabled_account_is_told_by_mail_why_no_link_comes_attack_mail_flood(
+    app, any_client, account, mailbox
+):
     """Closed by the portal's team: no link (it would sign in nowhere), but
     its owner, who would wait for one, is told by mail why; the page answers
     as for any address. At most one such mail per cooldown, whoever asks."""
