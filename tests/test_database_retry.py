@@ -219,10 +219,22 @@ def test_a_deadlock_between_two_requests_is_run_again(pg_app, pg_mailbox, monkey
         time.sleep(0.3)  # the deletion's DELETE is waiting for this row by now
         return done
 
+    cancel_answered, forgotten = threading.Event(), []
+
     def forget(users):
-        assert cancel_locked.wait(20)
+        # The first run crosses the cancel; the run again starts once the cancel
+        # has answered. On a slow machine a run again 30 ms later could take the
+        # account's row before the cancel's share lock and cross it a second time.
+        assert (cancel_answered if forgotten else cancel_locked).wait(20)
+        forgotten.append(users)
         original_forget(users)
         deletion_locking.set()
+
+    def cancel_request():
+        try:
+            return marie.submit(f"/espace/demandes/{membership_id}/annuler")
+        finally:
+            cancel_answered.set()
 
     monkeypatch.setattr(Membership, "cancel", cancel)
     monkeypatch.setattr(rights, "forget", forget)
@@ -234,7 +246,7 @@ def test_a_deadlock_between_two_requests_is_run_again(pg_app, pg_mailbox, monkey
     with caplog.at_level(logging.WARNING, RETRY_LOG):
         cancelled, deleted = at_once(
             [
-                lambda: marie.submit(f"/espace/demandes/{membership_id}/annuler"),
+                cancel_request,
                 lambda: operator.submit(f"/administration/comptes/{marie_id}/supprimer", {"confirm": "yes"}),
             ]
         )
@@ -243,6 +255,7 @@ def test_a_deadlock_between_two_requests_is_run_again(pg_app, pg_mailbox, monkey
     assert deleted.status_code == 303, text_of(deleted)
     retried = [r.getMessage() for r in caplog.records if r.name == RETRY_LOG]
     assert len(retried) == 1 and "40P01" in retried[0] and "delete_account" in retried[0]
+    assert len(forgotten) == 2
     with pg_app.app_context(), db.connection_context():
         assert User.get_or_none(User.id == marie_id) is None
         assert not Membership.select().where(Membership.id == membership_id).exists()
