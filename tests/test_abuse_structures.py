@@ -119,7 +119,7 @@ def test_structure_creation_is_limited_per_client_counting_only_creations(site):
     assert create_structure(first, identifier=siret(1), **at).status_code in (200, 303)
     assert create_structure(second, identifier=siret(2), **at).status_code in (200, 303)
     response = create_structure(second, identifier=siret(3), **at)
-    assert response.status_code == 429 and "Trop de tentatives" in text_of(response)
+    assert response.status_code == 429 and "trop de demandes" in text_of(response)
 
 
 def test_attachment_requests_are_limited_per_account_whatever_the_address(site):
@@ -172,7 +172,7 @@ def test_the_attachment_search_is_limited_per_client_attack_directory_enumeratio
     assert search(walker, siret(1)).status_code != 429
     assert search(walker, siret(2)).status_code != 429
     response = search(walker, siret(3))
-    assert response.status_code == 429 and "Trop de tentatives" in text_of(response)
+    assert response.status_code == 429 and "trop de demandes" in text_of(response)
     # A HEAD runs the search too (Flask answers it with the GET view): it is
     # refused once the count is spent, and counted in the same count.
     query = {"identifier_type": "siret", "identifier": siret(4)}

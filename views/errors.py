@@ -90,10 +90,12 @@ def too_many_requests(_error: RateLimitExceeded):
             "Vous avez fait trop de demandes en peu de temps. Patientez %(wait)s avant de réessayer.",
             wait=_wait_text(seconds),
         )
-    if request.htmx and request.headers.get("HX-Target", MAIN[1:]) != MAIN[1:]:
+    if request.htmx and (request.method != "GET" or request.headers.get("HX-Target", MAIN[1:]) != MAIN[1:]):
         # A part of the page asked (a field's check, an autosave, the SIRENE
-        # lookup as the SIRET is typed, a row's button): the page, what was
-        # typed and where the focus is stay; the notice goes above the page.
+        # lookup as the SIRET is typed, a row's button), or a form was sent
+        # in place: the page, what was typed and where the focus is stay; the
+        # notice goes above the page, to be sent again once the wait is over.
+        # Only a page asked for (a link followed in place) is replaced.
         notice = render_template("errors/_notice.html", text=text)
         response = retarget(make_response(notice, 429), FLASHES, "innerHTML")
     else:
