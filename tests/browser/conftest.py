@@ -8,6 +8,7 @@ made of lives in ``tests.browser.support``."""
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -52,6 +53,22 @@ def live_server(tmp_path_factory, inbox) -> Iterator[LiveServer]:
     """The app in its own process on 127.0.0.1 (a free port), on a fresh
     SQLite file, delivering its mail to ``inbox``."""
     with live_server_process(tmp_path_factory.mktemp("server"), inbox.port) as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def limited_server(tmp_path_factory, inbox) -> Iterator[LiveServer]:
+    """Another app server whose rate limits are on, the sign-in's at two
+    attempts a minute (the other servers run without limits: one address
+    sends everything)."""
+    folder = tmp_path_factory.mktemp("limited")
+    settings = {
+        "FLASK_RATELIMIT_ENABLED": "true",
+        "FLASK_RATELIMIT_SIGN_IN": "2 per minute",
+        # Each visitor's tab names its own address (X-Forwarded-For), as behind a proxy.
+        "FLASK_TRUSTED_PROXIES": "1",
+    }
+    with live_server_process(folder, inbox.port, **settings) as server:
         yield server
 
 
@@ -121,6 +138,19 @@ def nojs_page(request, browser, live_server) -> Page:
 def any_page(request, browser, live_server) -> Page:
     """Runs a test twice: with JavaScript on and with JavaScript disabled."""
     return _open_page(request, browser, live_server, javascript=request.param == "js")
+
+
+@pytest.fixture(params=["js", "nojs"])
+def any_limited_visitor(request, browser, limited_server, inbox) -> Visitor:
+    """A visitor of ``limited_server``, with JavaScript on and again disabled,
+    from an address of its own: its limits are counted afresh."""
+    javascript = request.param == "js"
+    page = _open_page(request, browser, limited_server, javascript=javascript)
+    page.context.set_extra_http_headers({"X-Forwarded-For": f"198.51.100.{next(_LIMITED_ADDRESSES)}"})
+    return Visitor(page, inbox, javascript=javascript)
+
+
+_LIMITED_ADDRESSES = itertools.count(1)
 
 
 @pytest.fixture

@@ -52,7 +52,7 @@ class LiveServer:
             return log.read()
 
 
-def _server_environment(tmp: Path, smtp_port: int) -> dict[str, str]:
+def _server_environment(tmp: Path, smtp_port: int, overrides: dict[str, str]) -> dict[str, str]:
     env = {key: value for key, value in os.environ.items() if not key.startswith("FLASK_")}
     env.update(
         FLASK_TESTING="true",
@@ -69,6 +69,7 @@ def _server_environment(tmp: Path, smtp_port: int) -> dict[str, str]:
         FLASK_SIRENE_CHECK="false",
         PYTHONUNBUFFERED="1",
     )
+    env.update(overrides)
     return env
 
 
@@ -89,10 +90,10 @@ def _wait_until_up(url: str, process: subprocess.Popen, log_path: Path, timeout:
 
 
 @contextmanager
-def live_server_process(tmp: Path, smtp_port: int) -> Iterator[LiveServer]:
+def live_server_process(tmp: Path, smtp_port: int, **overrides: str) -> Iterator[LiveServer]:
     """``flask init-db`` on a new SQLite file in ``tmp``, then the app served
-    until the block ends."""
-    env = _server_environment(tmp, smtp_port)
+    until the block ends; ``overrides``: settings of its environment."""
+    env = _server_environment(tmp, smtp_port, overrides)
     init = subprocess.run(
         [sys.executable, "-m", "flask", "--app", "app", "init-db"],
         cwd=REPO,
