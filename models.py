@@ -403,6 +403,19 @@ class User(UserMixin, BaseModel):
         the operators' rows as ``is_last_operator`` does."""
         return self.id in User._open_operator_ids()
 
+    def holds_operator_role(self) -> bool:
+        """Whether this account is an operator with an open account now, read
+        again inside the caller's transaction (a console action's): on
+        PostgreSQL its row is held (FOR SHARE) until that transaction ends,
+        so a revocation or a closing under way is waited for and read as it
+        left the row (SQLite's write lock already queues the two)."""
+        query = User.select(User.id).where(
+            (User.id == self.id) & User.is_operator & (User.status == User.ACTIVE)
+        )
+        if db.obj.for_update:
+            query = query.for_update("FOR SHARE")
+        return query.first() is not None
+
     @staticmethod
     def _open_operator_ids() -> list[int]:
         """The operators with an open account, their rows locked in one order

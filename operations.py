@@ -29,6 +29,20 @@ class NotEligible(Exception):
     """The account cannot hold the operator role (it is not active)."""
 
 
+class NoLongerOperator(Exception):
+    """The operator's role was taken, or their account closed or deleted,
+    between the console's gate and the action's transaction: nothing was
+    done, and the console answers as it does to anyone who is not an
+    operator."""
+
+
+def _acting(operator: User) -> None:
+    """First in each console action's transaction: the operator is still one
+    (their row held until it ends, see User.holds_operator_role)."""
+    if not operator.holds_operator_role():
+        raise NoLongerOperator(operator.id)
+
+
 class LastOperator(Exception):
     """The account is the only operator with an open account: the portal
     would be left without one (grant the role to another account first)."""
@@ -215,6 +229,7 @@ def enable(operator: User, user: User) -> bool:
 
 @database.transaction
 def revoke_sessions(operator: User, user: User) -> None:
+    _acting(operator)
     user.sign_out_everywhere()
     audit.record(Event.ADMIN_SESSIONS_REVOKED, operator, target=user.email)
 
@@ -275,6 +290,7 @@ def designate_manager(operator: User, structure: Structure, membership_id: int) 
     open: one closed reads no mail of the portal's). None, nothing changed,
     unless the membership is an active one of this structure;
     AlreadyManager, nothing recorded nor mailed again, if it holds the role."""
+    _acting(operator)
     chosen = Membership.get_or_none((Membership.id == membership_id) & (Membership.structure == structure.id))
     if chosen is not None and chosen.user_id == operator.id:
         raise OwnRequest
@@ -319,6 +335,7 @@ def update_structure(operator: User, structure: Structure, details: dict) -> lis
         return []
     for attempt in database.attempts(keep=(structure,)):
         with attempt:
+            _acting(operator)
             if not structure.update_details(as_read=True, **details):
                 raise structures.ChangedMeanwhile
             audit.record(Event.ADMIN_STRUCTURE_UPDATED, operator, structure=structure.id, fields=changed)
@@ -329,6 +346,7 @@ def update_structure(operator: User, structure: Structure, details: dict) -> lis
 def disable_structure(operator: User, structure: Structure) -> bool:
     """Its gestionnaire principal is told: requests and changes stop. The
     requests waiting for a decision are closed, each requester told."""
+    _acting(operator)
     done = structure.set_status(Structure.DISABLED, only_from=(Structure.ACTIVE, Structure.PENDING))
     if done:
         audit.record(Event.ADMIN_STRUCTURE_DISABLED, operator, structure=structure.id)
@@ -343,6 +361,7 @@ def disable_structure(operator: User, structure: Structure) -> bool:
 def enable_structure(operator: User, structure: Structure) -> bool:
     """Its gestionnaire principal (or its creator) is told: above all one
     told before that the structure was refused."""
+    _acting(operator)
     done = structure.set_status(Structure.ACTIVE, only_from=(Structure.DISABLED,))
     if done:
         audit.record(Event.ADMIN_STRUCTURE_ENABLED, operator, structure=structure.id)
@@ -401,6 +420,7 @@ def retry_mail(operator: User, mail_id: int | None = None) -> int:
     returns how many."""
     for attempt in database.attempts():
         with attempt:
+            _acting(operator)
             count = OutboxMail.retry_now(mail_id)
             if count:
                 audit.record(Event.ADMIN_MAIL_RETRIED, operator, mail=mail_id, count=count)
@@ -449,6 +469,7 @@ def moderate(operator: User, structure: Structure, approve: bool) -> bool:
     """Approve (active) or refuse (disabled) a structure awaiting validation;
     its creator is told either way, and on a refusal the requests waiting
     for it are closed, each requester told. False if it was not awaiting."""
+    _acting(operator)
     status = Structure.ACTIVE if approve else Structure.DISABLED
     if not structure.set_status(status, only_from=(Structure.PENDING,)):
         return False
@@ -466,6 +487,7 @@ def moderate(operator: User, structure: Structure, approve: bool) -> bool:
 def decide_request(operator: User, structure: Structure, membership_id: int, approve: bool) -> bool:
     """An operator decides a request to a structure that has no active
     gestionnaire principal (it would otherwise wait for nobody)."""
+    _acting(operator)
     membership = Membership.get_or_none(
         (Membership.id == membership_id) & (Membership.structure == structure.id)
     )

@@ -8,6 +8,7 @@ from __future__ import annotations
 import html
 import json
 import re
+import threading
 import time
 
 import pytest
@@ -637,3 +638,106 @@ def test_an_operator_s_request_leaves_her_manager_free_to_close(app, operator, s
     response = operator.submit(f"/administration/comptes/{pierre_id}/desactiver")
     assert response.status_code in (200, 204, 303)
     assert query(app, lambda: User.get_by_id(pierre_id).status) != User.ACTIVE
+
+
+# -- an operator whose role goes while an action is served ------------------------------------
+
+
+def _structure_url(app, structure_id: int, action: str) -> tuple[str, dict]:
+    form = {k: v for k, v in STRUCTURE.items() if k not in ("identifier_type", "identifier")}
+    lucie = query(app, lambda: Membership.get(Membership.user == User.by_email(LUCIE_EMAIL).id).id)
+    return {
+        "correct": ("modifier", {**form, "company_name": "Prise de contrôle"}),
+        "disable": ("desactiver", {}),
+        "enable": ("reactiver", {}),
+        "designate": ("gestionnaire", {"member": lucie}),
+    }[action]
+
+
+def _state(app, structure_id: int) -> tuple:
+    def read():
+        structure = Structure.get_by_id(structure_id)
+        retried = OutboxMail.select().where(OutboxMail.retried_at.is_null(False)).count()
+        epochs = [u.session_epoch for u in User.select().order_by(User.id)]
+        return structure.company_name, structure.status, retried, epochs, AuditEvent.select().count()
+
+    return query(app, read)
+
+
+@pytest.mark.parametrize("action", ["correct", "disable", "enable", "designate", "retry", "sessions"])
+def test_attack_an_operator_revoked_as_the_action_is_served_changes_nothing(
+    app, operator, structure_id, monkeypatch, action
+):
+    """The console's gate let Marie in; her role is revoked (another
+    operator, the command) before the action's transaction starts. The
+    action reads the role again there: nothing is changed nor recorded, and
+    the answer is the console's to anyone who is not an operator."""
+    import views.admin
+    import views.admin.structures
+    import views.admin.trail
+
+    grant(app, LUCIE_EMAIL)  # the role may go: she is not the last operator
+    if action == "enable":
+        query(app, lambda: Structure.update(status=Structure.DISABLED).execute())
+    mail_id = failed_mail(app)
+    pierre_id = query(app, lambda: User.by_email(PIERRE["email"]).id)
+    before = _state(app, structure_id)
+
+    def revoked_meanwhile(_original=views.admin.operator):
+        # Another connection (a thread of its own) commits the revocation.
+        done = threading.Thread(
+            target=query,
+            args=(app, lambda: User.update(is_operator=False).where(User.email == EMAIL).execute()),
+        )
+        done.start()
+        done.join()
+        return _original()
+
+    for module in (views.admin, views.admin.structures, views.admin.trail):
+        monkeypatch.setattr(module, "operator", revoked_meanwhile)
+    if action == "retry":
+        response = operator.submit(f"/administration/courriels/{mail_id}/reessayer")
+    elif action == "sessions":
+        response = operator.submit(f"/administration/comptes/{pierre_id}/sessions")
+    else:
+        path, form = _structure_url(app, structure_id, action)
+        response = operator.submit(f"/administration/structures/{structure_id}/{path}", form)
+    assert response.status_code == 404, text_of(response)
+    assert "Page introuvable" in text_of(response)
+    assert _state(app, structure_id) == before and roles(app)[PIERRE["email"]] == Membership.MANAGER
+
+
+def test_an_action_racing_a_revocation_on_postgresql_waits_for_it_and_is_refused(pg_app):
+    """PostgreSQL (READ COMMITTED): the revocation has updated the
+    operator's row but not committed; the action reading the role then would
+    see it and go on. It waits for the revocation instead (the row held FOR
+    SHARE), then reads the role gone."""
+    import operations
+    from models import db
+
+    def setting_up():
+        lucie = user_row(LUCIE_EMAIL, status=User.ACTIVE, is_operator=True)
+        structure = Structure.register(lucie, "siret", "73282932000074", **{
+            k: STRUCTURE[k] for k in ("company_name", "address", "city", "postal_code", "country")
+        })  # fmt: skip
+        return lucie, structure
+
+    lucie, structure = query(pg_app, setting_up)
+    answered = []
+
+    def disable_meanwhile():
+        with pg_app.test_request_context(), db.connection_context():
+            try:
+                answered.append(operations.disable_structure(lucie, structure))
+            except operations.NoLongerOperator:
+                answered.append("no longer operator")
+
+    with pg_app.app_context(), db.connection_context(), db.atomic():
+        User.update(is_operator=False).where(User.id == lucie.id).execute()
+        other = threading.Thread(target=disable_meanwhile)
+        other.start()
+        other.join(0.5)
+        assert answered == []  # held until the revocation commits
+    other.join(10)
+    assert answered == ["no longer operator"]
+    assert query(pg_app, lambda: Structure.get_by_id(structure.id).status) == Structure.ACTIVE

@@ -372,7 +372,7 @@ def test_attack_an_edit_run_again_is_not_taken_for_a_change_made_meanwhile(app, 
         return record(*args, **kwargs)
 
     with app.test_request_context(), db.connection_context():
-        marie = user_row(EMAIL, first_name="Marie", last_name="Curie", status=User.ACTIVE)
+        marie = user_row(EMAIL, first_name="Marie", last_name="Curie", status=User.ACTIVE, is_operator=True)
         structure = Structure.create(
             identifier_type="siret", identifier="73282932000074", company_name="Ateliers Curie",
             address="1 rue", city="Paris", postal_code="75001", country="FR", created_by=marie,

@@ -132,6 +132,7 @@ def test_operators_still_correct_a_disabled_structure(app, client, mailbox):
 
     def correct():
         operator = User.get()
+        operator.set_operator(True)
         return operations.update_structure(operator, Structure.get(), {**DETAILS, "company_name": "Corrigé"})
 
     assert "company_name" in query(app, correct)

@@ -15,6 +15,7 @@ from werkzeug.exceptions import HTTPException
 import database
 import drafts
 import logs
+import operations
 from extensions import login_manager
 from forms import typed_fields, typed_names
 from forms.language import LanguageForm
@@ -199,8 +200,17 @@ def unexpected(error: Exception):
     return render_error(500)
 
 
+def no_longer_operator(_error: operations.NoLongerOperator):
+    """A console action whose operator lost the role (or their account) as
+    it was served: nothing was done, and the answer is the console's to
+    anyone who is not an operator, a 404."""
+    current_app.logger.warning("Console action refused: the operator's role or account ended meanwhile")
+    return render_error(404)
+
+
 def register(app: Flask) -> None:
     app.register_error_handler(RateLimitExceeded, too_many_requests)
+    app.register_error_handler(operations.NoLongerOperator, no_longer_operator)
     for error in DATABASE_UNAVAILABLE:
         app.register_error_handler(error, database_unavailable)
 
