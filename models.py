@@ -1383,6 +1383,26 @@ class Membership(BaseModel):
         return _TO_DECIDE.scalar(user_id=manager.id)
 
     @classmethod
+    def waiting_for_operators(cls, limit: int) -> tuple[list[Membership], int]:
+        """The pending requests that the operators decide, oldest first: to an
+        active structure without a gestionnaire principal whose account is
+        open (Structure.manager). Returns the first ``limit`` and how many
+        there are: an operator granted after they were sent was told of none."""
+        managed = cls.select(cls.structure).where(
+            (cls.role == cls.MANAGER) & (cls.status == cls.ACTIVE) & cls.of_open_account()
+        )
+        waiting = cls.status == cls.PENDING
+        waiting &= (Structure.status == Structure.ACTIVE) & Structure.id.not_in(managed)
+        query = (
+            cls.select(cls, User, Structure)
+            .join(User, on=(cls.user == User.id))
+            .switch(cls)
+            .join(Structure, on=(cls.structure == Structure.id))
+            .where(waiting)
+        )
+        return list(query.order_by(cls.requested_at, cls.id).limit(limit)), query.count()
+
+    @classmethod
     def pending_for(cls, structures: list[Structure]) -> list[Membership]:
         """Pending requests for these structures, oldest first."""
         return list(

@@ -458,6 +458,16 @@ def audit_trail(
 # -- moderation (FLASK_STRUCTURE_MODERATION) -------------------------------------------------------
 
 
+REQUESTS_SHOWN = 100  # requests listed on the console's home; it says how many wait in all
+
+
+def requests_for_operators() -> tuple[list[Membership], int]:
+    """The attachment requests waiting for an operator's decision (their
+    structures have no gestionnaire principal), read at one moment."""
+    with database.snapshot():
+        return Membership.waiting_for_operators(REQUESTS_SHOWN)
+
+
 def pending_structures() -> list[Structure]:
     return list(
         Structure.select().where(Structure.status == Structure.PENDING).order_by(Structure.created_at)

@@ -185,6 +185,8 @@ class Asked:
     membership: Membership
     requested: bool  # a new request; False: one was pending or active already
     to_operators: bool = False  # no gestionnaire principal: the operators decide it
+    # ... and no operator was told: none but the requester, or none at all yet.
+    nobody_told: bool = False
 
 
 @database.transaction
@@ -197,12 +199,12 @@ def request_attachment(user: User, structure: Structure) -> Asked:
     if not structure.held_open():
         raise Closed
     membership, requested = Membership.request(user, structure)
-    manager = None
+    manager, told = None, 0
     if requested:
         audit.record(Event.MEMBERSHIP_REQUESTED, user, structure=structure.id)
         manager = structure.manager()
         if manager is None:
-            _tell_operators(membership, user, structure)
+            told = _tell_operators(membership, user, structure)
         elif membership.claim_manager_notice(_notice_interval()):
             mailer.queue(
                 manager.notification_email,
@@ -224,9 +226,11 @@ def request_attachment(user: User, structure: Structure) -> Asked:
             structure=structure,
             kind=structure.kind,
             to_operators=manager is None,
+            nobody_told=manager is None and not told,
             url=mailer.external_url("space.home"),
         )
-    return Asked(membership, requested, to_operators=requested and manager is None)
+    to_operators = requested and manager is None
+    return Asked(membership, requested, to_operators=to_operators, nobody_told=to_operators and not told)
 
 
 def left_without_manager(structure: Structure) -> None:
@@ -243,13 +247,16 @@ def _notice_interval() -> timedelta:
     return timedelta(minutes=current_app.config["MANAGER_NOTICE_INTERVAL_MINUTES"])
 
 
-def _tell_operators(membership: Membership, requester: User, structure: Structure) -> None:
+def _tell_operators(membership: Membership, requester: User, structure: Structure) -> int:
     """A request to a structure without an active gestionnaire principal goes
     to the operators, who decide it in « Administration »: not to the
     requester, an operator asking to join (a mail about them is not theirs to
-    read, and their own request is for another operator to decide)."""
+    read, and their own request is for another operator to decide). Returns
+    how many were told: none when no other operator has an open account (the
+    console's home lists the request for those granted later)."""
     others = User.is_operator & (User.status == User.ACTIVE) & (User.id != requester.id)
-    for operator in User.select().where(others):
+    operators = list(User.select().where(others))
+    for operator in operators:
         mailer.queue(
             operator.notification_email,
             _l("Demande de rattachement à une structure sans gestionnaire"),
@@ -263,6 +270,7 @@ def _tell_operators(membership: Membership, requester: User, structure: Structur
                 "admin.structure", structure_id=structure.id, _anchor=_operators_anchor(membership)
             ),
         )
+    return len(operators)
 
 
 # The notices of a request link to its row (« Approbations », the structure's

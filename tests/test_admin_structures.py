@@ -626,6 +626,67 @@ def test_attack_an_operator_s_own_request_is_for_another_operator_to_decide(app,
     assert query(app, lambda: Membership.get_by_id(request_id).role) == Membership.USER
 
 
+ASK = {"identifier_type": "siret", "identifier": "73282932000074"}
+ONLY_OPERATOR = "vous êtes le seul opérateur du portail : vous ne pouvez pas décider de votre propre demande"
+NO_OPERATOR = "le portail n'a pas encore d'opérateur pour la traiter : elle attendra qu'il en ait un"
+
+
+def test_the_sole_operator_s_own_request_says_who_can_decide_it(app, operator, mailbox):
+    """No other operator to tell: she is told so, on the page and by mail,
+    rather than that the operators have it; the console's home lists it as
+    hers, for the operator granted next."""
+    structure_id = query(app, orphan)
+    text = follow(operator, operator.submit("/structure/rattachement/demande", ASK))
+    assert ONLY_OPERATOR in html.unescape(text) and "transmise aux opérateurs" not in text
+    [sent] = [m for m in mailbox(EMAIL) if m.subject == "Votre demande de rattachement est envoyée"]
+    assert ONLY_OPERATOR in sent.body_text and "transmise aux opérateurs" not in sent.body_text
+    request_id = query(app, lambda: Membership.get(Membership.status == Membership.PENDING).id)
+    home = html.unescape(shown(operator, "/administration/"))
+    assert f'href="/administration/structures/{structure_id}/#request-{request_id}"' in home
+    assert "Votre propre demande : un autre opérateur la décide." in home
+
+
+def test_with_no_operator_yet_a_request_waits_and_the_first_one_granted_finds_it(app, mailbox):
+    """A portal whose operators are not granted yet: the requester is told
+    the request waits for one; once granted, the console's home lists it."""
+    structure_id = query(app, orphan)
+    pierre = new_client(app, mailbox, PIERRE)
+    text = follow(pierre, pierre.submit("/structure/rattachement/demande", ASK))
+    assert NO_OPERATOR in html.unescape(text)
+    [sent] = [m for m in mails_to(mailbox, PIERRE["contact_email"]) if "est envoyée" in m.subject]
+    assert NO_OPERATOR in sent.body_text
+    grant(app, PIERRE["email"])
+    enrol_totp(pierre)
+    request_id = query(app, lambda: Membership.get(Membership.status == Membership.PENDING).id)
+    home = html.unescape(shown(pierre, "/administration/"))
+    assert "1 demande revient aux opérateurs" in home
+    assert f'href="/administration/structures/{structure_id}/#request-{request_id}"' in home
+
+
+def test_the_console_home_lists_the_requests_that_wait_for_operators(app, operator, structure_id, mailbox):
+    """Only the requests the operators decide: to a structure whose
+    gestionnaire principal is gone (here: his account closed), oldest first;
+    none to a structure that has one."""
+    assert "Aucune demande n'attend de décision des opérateurs." in shown(operator, "/administration/")
+    asker = new_client(app, mailbox, {**PIERRE, "email": "x@exemple.fr", "email_confirm": "x@exemple.fr",
+                                      "first_name": "Xavier", "contact_email": ""})  # fmt: skip
+    assert asker.submit("/structure/rattachement/demande", ASK).status_code in (200, 204, 303)
+    assert "Xavier" not in shown(operator, "/administration/")  # Pierre decides it
+    query(app, lambda: User.update(status=User.DISABLED).where(User.email == PIERRE["email"]).execute())
+    home = html.unescape(shown(operator, "/administration/"))
+    assert "1 demande revient aux opérateurs" in home and "Xavier Durand (x@exemple.fr)" in home
+    assert "Votre propre demande" not in home
+
+
+def test_attack_the_console_s_waiting_requests_are_for_operators_only(app, marie, structure_id):
+    """The list names requesters and their addresses: anyone else gets the
+    console's 404."""
+    query(app, lambda: User.update(status=User.DISABLED).where(User.email == PIERRE["email"]).execute())
+    assert marie.submit("/structure/rattachement/demande", ASK).status_code in (200, 204, 303)
+    response = marie.get("/administration/")
+    assert response.status_code == 404 and EMAIL not in text_of(response)
+
+
 def test_an_operator_s_request_leaves_her_manager_free_to_close(app, operator, structure_id, mailbox):
     """Pierre manages « Ateliers Curie », an operator's request waits for him:
     closing his account sends it to the operators (it was a 500 and rolled

@@ -365,6 +365,26 @@ def _on_the_portal(search: StructureSearchForm, found: structures.Found, status:
     )
 
 
+def _nobody_to_decide(structure: Structure) -> str:
+    """A request to a structure without a gestionnaire principal that no
+    operator was told of: the requester is the only operator (who may not
+    decide it), or the portal has none yet. It waits on the console's home."""
+    if current_user.is_operator:
+        return _(
+            "Votre demande de rattachement à la structure %(name)s est enregistrée. Elle n'a pas de "
+            "gestionnaire principal, et vous êtes le seul opérateur du portail : vous ne pouvez pas décider "
+            "de votre propre demande. Faites accorder le rôle d'opérateur à un autre compte (commande "
+            "« flask --app app operator grant ») : la demande l'attendra dans « Administration ».",
+            name=structure.company_name,
+        )
+    return _(
+        "Votre demande de rattachement à la structure %(name)s est enregistrée. Elle n'a pas de "
+        "gestionnaire principal, et le portail n'a pas encore d'opérateur pour la traiter : elle attendra "
+        "qu'il en ait un. Vous recevrez un courriel dès qu'elle aura été traitée.",
+        name=structure.company_name,
+    )
+
+
 @bp.post("/rattachement/demande")
 @login_required
 @account_limits("ATTACHMENT")
@@ -381,7 +401,9 @@ def request_attachment():
         asked = structures.request_attachment(current_user, structure)
     except structures.Closed:  # disabled since it was read above
         return _closed_to_requests(Structure.get_by_id(structure.id))
-    if asked.requested and asked.to_operators:
+    if asked.nobody_told:
+        flash(str(_nobody_to_decide(structure)), "info")
+    elif asked.requested and asked.to_operators:
         flash(
             _(
                 "Votre demande de rattachement à la structure %(name)s a été transmise aux opérateurs du "

@@ -111,7 +111,14 @@ def home():
     structures = SearchForm(formdata=None)
     # Two searches on one page: the second field needs ids of its own.
     structures.q.id = structures.q.label.field_id = "q-structures"
-    return page("admin/home.html", accounts=SearchForm(formdata=None), structures=structures)
+    waiting, waiting_count = operations.requests_for_operators()
+    return page(
+        "admin/home.html",
+        accounts=SearchForm(formdata=None),
+        structures=structures,
+        waiting=waiting,
+        waiting_count=waiting_count,
+    )
 
 
 def search_page(template: str, search: Callable[..., list], **context):
