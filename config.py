@@ -161,6 +161,10 @@ DEFAULTS = {
     "RATELIMIT_CONTACT_EMAIL_CLIENT": "30 per hour; 100 per day",
     "RATELIMIT_PASSWORD_CHANGE": "10 per 15 minutes",
     "RATELIMIT_PASSWORD_CHANGE_EMAIL": "5 per 15 minutes",
+    # The password typed again by a signed-in person, by account, whatever the
+    # form (its change, before a change of second factors, the account's
+    # deletion) and the client address: one allowance of guesses for a stolen session.
+    "RATELIMIT_PASSWORD_RETYPED": "10 per 15 minutes",
     "RATELIMIT_ADMIN": "60 per minute; 1000 per day",  # each action of « Administration »
     "RATELIMIT_ACCOUNT_DELETE": "5 per 15 minutes",
     "RATELIMIT_DATA_EXPORT": "10 per hour",
@@ -175,7 +179,8 @@ DEFAULTS = {
     "SIRENE_API_FAILURES_BEFORE_PAUSE": 3,
     "SIRENE_API_PAUSE_SECONDS": 60,
     # Structures and attachments, by client address and, "_ACCOUNT", by account.
-    # Structure creations count only when one is created.
+    # Structure creations count only the forms that go on to create one,
+    # counted as they are sent.
     "RATELIMIT_STRUCTURE_CREATE": "10 per day",
     "RATELIMIT_STRUCTURE_CREATE_ACCOUNT": "3 per day",
     "RATELIMIT_ATTACHMENT": "30 per hour",

@@ -264,12 +264,15 @@ def record_export(user: User) -> None:
 def handover_needed(user: User) -> list[Structure]:
     """Structures whose only gestionnaire principal is ``user`` and that have
     other active members (of open accounts: a closed one cannot take the
-    role): the role must be handed over before deleting."""
+    role): the role must be handed over before deleting. Not a structure that
+    is not active: its role cannot be handed over (operators designate one),
+    and it would hold the account back for good."""
     managed = Membership.managed_structures(user)
     return [
         structure
         for structure in managed
-        if Membership.select()
+        if structure.is_open
+        and Membership.select()
         .where(
             (Membership.structure == structure.id)
             & (Membership.status == Membership.ACTIVE)

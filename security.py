@@ -11,7 +11,7 @@ import time
 from collections.abc import Callable
 from functools import cache
 
-from flask import Flask, abort, current_app, request
+from flask import Flask, abort, current_app, g, request
 from flask_limiter.util import get_remote_address
 from flask_login import current_user
 from limits import parse_many
@@ -157,13 +157,14 @@ def limit(
     methods=("POST",),
     key: Callable[[], str | None] | None = None,
     exempt: Callable[[], bool] | None = None,
-    deduct_when: Callable | None = None,
 ):
     """A limit read from ``RATELIMIT_<setting>`` at each request, keyed by the
     client address, or with ``email`` by the e-mail address it returns, or by
     what ``key`` returns (requests without an e-mail or key, or ``exempt``,
-    are not counted by that limit). With ``deduct_when(response)``, only the
-    requests it accepts are counted."""
+    are not counted by that limit). Each request is counted before the view,
+    at once with the test (one atomic hit): requests sent together cannot
+    all pass a count that is only tested first (Flask-Limiter's
+    ``deduct_when``, which counts after the view, would let them)."""
 
     def value() -> str:
         return current_app.config[f"RATELIMIT_{setting}"]
@@ -173,7 +174,7 @@ def limit(
     # Flask answers a HEAD with the GET view, its work included: counted too,
     # in the same count (one count per limit, whatever the method counted).
     methods = [*methods, "HEAD"] if "GET" in methods and "HEAD" not in methods else list(methods)
-    options = {"methods": methods, "per_method": False, "deduct_when": deduct_when}
+    options = {"methods": methods, "per_method": False}
     if key is None and exempt is None:
         return limiter.limit(value, **options)
     return limiter.limit(
@@ -189,22 +190,52 @@ def limits(
     email: Callable[[], str | None] | None = None,
     methods=("POST",),
     exempt: Callable[[], bool] | None = None,
-    deduct_when: Callable | None = None,
+    counted_when: Callable[[], bool] | None = None,
 ):
     """Both limits of an endpoint: ``RATELIMIT_<setting>`` by client address,
     and ``RATELIMIT_<setting>_EMAIL`` by e-mail address when ``email`` is given
-    (not counted when ``exempt`` says so; with ``deduct_when(response)``, only
-    the requests it accepts are counted)."""
+    (not counted when ``exempt`` says so). With ``counted_when()``, neither
+    limit applies to a request it refuses: what decides it is known before
+    the view (see ``limit``), so only what will do the work is counted."""
+    uncounted = (lambda: not counted_when()) if counted_when else None
 
     def decorate(view):
-        view = limit(setting, methods=methods, deduct_when=deduct_when)(view)
+        view = limit(setting, methods=methods, exempt=uncounted)(view)
         if email is not None:
-            view = limit(
-                f"{setting}_EMAIL", email=email, methods=methods, exempt=exempt, deduct_when=deduct_when
-            )(view)
+            either = exempt
+            if uncounted is not None:
+                either = (lambda: uncounted() or exempt()) if exempt else uncounted
+            view = limit(f"{setting}_EMAIL", email=email, methods=methods, exempt=either)(view)
         return view
 
     return decorate
+
+
+RETYPED_SCOPE = "retyped"  # one count for every form of RATELIMIT_PASSWORD_RETYPED
+
+
+def password_retyped(counted_when: Callable[[], bool] | None = None):
+    """``RATELIMIT_PASSWORD_RETYPED``: the password a signed-in person types
+    again (to change it, before a change of second factors, to delete the
+    account), counted by account, every such form together: someone holding a
+    stolen session gets one allowance of guesses, not one per form, whatever
+    the client addresses. Counted before the view (atomic), only when
+    ``counted_when()`` says the password will be checked (by default, when
+    a ``password`` field was typed: an empty one is refused unchecked).
+    Declared above the route's other limits, so hit after them: a request
+    they refuse checks no password and spends none of it."""
+    counted = counted_when or (lambda: bool(request.form.get("password")))
+
+    def uncounted() -> bool:
+        return not account_key() or not counted()
+
+    return limiter.shared_limit(
+        lambda: current_app.config["RATELIMIT_PASSWORD_RETYPED"],
+        scope=RETYPED_SCOPE,
+        key_func=lambda: account_key() or "",
+        exempt_when=uncounted,
+        methods=["POST"],
+    )
 
 
 def account_key() -> str | None:
@@ -212,22 +243,21 @@ def account_key() -> str | None:
     return f"account:{current_user.id}" if current_user.is_authenticated else None
 
 
-def account_limits(setting: str, deduct_when: Callable | None = None):
+def account_limits(setting: str, counted_when: Callable[[], bool] | None = None):
     """``RATELIMIT_<setting>`` by client address and ``RATELIMIT_<setting>_ACCOUNT``
-    by signed-in account, on POST."""
+    by signed-in account, on POST; with ``counted_when()``, neither applies
+    to a request it refuses (as ``limits``: the others are counted at once
+    with their test). The account's is hit first (Flask-Limiter hits a
+    route's limits of one time unit in the order they are declared, inner
+    first): a request it refuses spends none of the address's allowance,
+    which one account retrying past its own must not use up for the office."""
+    uncounted = (lambda: not counted_when()) if counted_when else None
 
     def decorate(view):
-        view = limit(setting, deduct_when=deduct_when)(view)
-        return limit(f"{setting}_ACCOUNT", key=account_key, deduct_when=deduct_when)(view)
+        view = limit(f"{setting}_ACCOUNT", key=account_key, exempt=uncounted)(view)
+        return limit(setting, exempt=uncounted)(view)
 
     return decorate
-
-
-def advanced(response) -> bool:
-    """For ``deduct_when``: the POST succeeded and moves on to the next page
-    (views.advance), not a form shown again, with errors or prefilled."""
-    headers = response.headers
-    return response.status_code == 303 or "HX-Push-Url" in headers or "HX-Location" in headers
 
 
 def mail_allowed(setting: str, email: str | None) -> bool:
@@ -260,11 +290,27 @@ def online_lookup_allowed() -> bool:
     return _counted("online", "SIRENE_LOOKUP", key)
 
 
+ONCE_PER_REQUEST = frozenset({"mail", "kept"})
+
+
 def _counted(kind: str, setting: str, key: str) -> bool:
     """Counts one ``kind`` (a mail, a record kept) for ``key`` against
-    ``RATELIMIT_<setting>``; False once the limit is reached. No key, no count."""
+    ``RATELIMIT_<setting>``; False once the limit is reached. No key, no count.
+    A mail or a record kept is counted once per request: a transaction run
+    again (database.transaction, after PostgreSQL rolled it back) asks again
+    for the same mail, which must not spend the allowance twice, nor be held
+    back by its own first count. Each call to the online source counts."""
     if not current_app.config["RATELIMIT_ENABLED"] or not key:
         return True
+    if kind not in ONCE_PER_REQUEST:
+        return _count(kind, setting, key)
+    answers = g.setdefault("_limits_counted", {})
+    if (kind, setting, key) not in answers:
+        answers[kind, setting, key] = _count(kind, setting, key)
+    return answers[kind, setting, key]
+
+
+def _count(kind: str, setting: str, key: str) -> bool:
     items = parse_many(current_app.config[f"RATELIMIT_{setting}"])
     keys = (kind, setting, key)
     # hit() checks and counts at once (atomic in the store): concurrent

@@ -11,9 +11,17 @@ import pytest
 
 from models import Membership, OutboxMail, Structure, utcnow
 from tests.support.app import clean_environment, make_app, outbox, query
+from tests.support.concurrency import at_once
 from tests.support.responses import text_of
 from tests.support.signup import PERSON
-from tests.support.structures import LUCIE, PIERRE, SIRET_NORMALISED, create_structure, new_client
+from tests.support.structures import (
+    LUCIE,
+    PIERRE,
+    SIRET_NORMALISED,
+    STRUCTURE,
+    create_structure,
+    new_client,
+)
 
 MANAGER_CONTACT = "direction@ateliers-curie.fr"
 
@@ -120,6 +128,77 @@ def test_structure_creation_is_limited_per_client_counting_only_creations(site):
     assert create_structure(second, identifier=siret(2), **at).status_code in (200, 303)
     response = create_structure(second, identifier=siret(3), **at)
     assert response.status_code == 429 and "trop de demandes" in text_of(response)
+
+
+def test_an_account_past_its_own_limit_spends_none_of_its_offices(site):
+    """One account retrying past its own limit is refused by it before the
+    address's limit is counted: a colleague at the same address still
+    creates hers."""
+    portal = site(
+        RATELIMIT_ENABLED=True,
+        RATELIMIT_STRUCTURE_CREATE="3 per day",
+        RATELIMIT_STRUCTURE_CREATE_ACCOUNT="1 per day",
+    )
+    first, second = portal.person(PERSON), portal.person(LUCIE)
+    at = {"headers": {"X-Forwarded-For": "203.0.113.5"}}
+    assert create_structure(first, identifier=siret(1), **at).status_code in (200, 303)
+    for n in (2, 3):
+        assert (
+            create_structure(first, identifier=siret(n), company_name=f"Prise {n}", **at).status_code == 429
+        )
+    assert create_structure(second, identifier=siret(4), company_name="Lucie SARL", **at).status_code in (
+        200,
+        303,
+    )
+
+
+def test_a_structure_already_on_the_portal_is_not_counted_as_a_creation(site):
+    """« Cette structure existe déjà » creates nothing, whichever way it is
+    answered: a person who tries it again, then types her own structure,
+    is not refused for having tried."""
+    portal = site(RATELIMIT_ENABLED=True, RATELIMIT_STRUCTURE_CREATE_ACCOUNT="1 per day")
+    _, requester = portal.manager_and_requester()  # « Ateliers Curie » is on the portal
+    for _ in range(3):
+        answer = create_structure(requester)
+        assert answer.status_code == 422 and "Cette structure existe déjà." in text_of(answer)
+    assert create_structure(requester, identifier=siret(5), company_name="Durand SA").status_code in (
+        200,
+        303,
+    )
+    assert create_structure(requester, identifier=siret(6), company_name="Durand SAS").status_code == 429
+
+
+def both(email: str) -> dict:
+    return {"email": email, "email_confirm": email}
+
+
+def test_attack_structures_created_together_from_one_address(site):
+    """Accounts of one address squatting identifiers all at once: tested
+    first and counted once created, creations sent at the same instant all
+    passed a limit with room for two. Each is now counted at once with its
+    test: two are created, the others refused (429), whatever their timing."""
+    portal = site(RATELIMIT_ENABLED=True, RATELIMIT_STRUCTURE_CREATE="2 per day")
+    squatters = [portal.person({**PERSON, **both(f"prete.nom{n}@exemple.fr")}) for n in range(6)]
+    forms = [
+        {
+            **STRUCTURE,
+            "csrf_token": squatter.csrf_token(),
+            "identifier": siret(n),
+            "company_name": f"Prise {n}",
+        }
+        for n, squatter in enumerate(squatters)
+    ]
+    at = {"X-Forwarded-For": "203.0.113.5"}
+    answers = at_once(
+        [
+            lambda c=c, f=f: c.post("/structure/nouvelle", data=f, headers=at)
+            for c, f in zip(squatters, forms, strict=True)
+        ]
+    )
+    statuses = sorted(answer.status_code for answer in answers)
+    created = 200 if portal.htmx else 303  # « Mon espace », swapped in or as a redirect
+    assert statuses == sorted([created] * 2 + [429] * 4)
+    assert query(portal.app, lambda: Structure.select().count()) == 2
 
 
 def test_attachment_requests_are_limited_per_account_whatever_the_address(site):

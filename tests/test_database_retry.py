@@ -13,6 +13,7 @@ import logging
 import threading
 import time
 
+import psycopg2
 import psycopg2.errors
 import pytest
 from peewee import IntegrityError, OperationalError, ProgrammingError
@@ -187,7 +188,29 @@ def test_the_request_gives_up_with_503_and_keeps_the_page(any_client, marie, mon
 # -- a real deadlock between two requests on PostgreSQL ----------------------------------------
 
 
-def test_a_deadlock_between_two_requests_is_run_again(pg_app, pg_mailbox, monkeypatch, caplog):
+def wait_for_a_lock_wait(database_url: str, seconds: float = 20) -> None:
+    """Until another session of this database waits for a lock (the
+    deletion's DELETE, for the row the cancel holds): read from the server,
+    not guessed with a pause a slow machine could outrun."""
+    connection = psycopg2.connect("postgresql://" + database_url.split("://", 1)[1])
+    connection.autocommit = True
+    try:
+        deadline = time.monotonic() + seconds
+        with connection.cursor() as cursor:
+            while time.monotonic() < deadline:
+                cursor.execute(
+                    "SELECT count(*) FROM pg_stat_activity"
+                    " WHERE datname = current_database() AND wait_event_type = 'Lock'"
+                )
+                if cursor.fetchone()[0]:
+                    return
+                time.sleep(0.01)
+    finally:
+        connection.close()
+    raise AssertionError("the deletion never waited for the cancel's lock")
+
+
+def test_a_deadlock_between_two_requests_is_run_again(pg_app, pg_mailbox, database_url, monkeypatch, caplog):
     """Marie cancels her pending request while an operator deletes her
     account (at her request). The cancel locks her membership's row, then
     records the event about her account (whose key the audit row references:
@@ -216,7 +239,7 @@ def test_a_deadlock_between_two_requests_is_run_again(pg_app, pg_mailbox, monkey
         done = original_cancel(self)
         cancel_locked.set()
         assert deletion_locking.wait(20)
-        time.sleep(0.3)  # the deletion's DELETE is waiting for this row by now
+        wait_for_a_lock_wait(database_url)  # the deletion's DELETE waits for this row
         return done
 
     cancel_answered, forgotten = threading.Event(), []
@@ -389,3 +412,29 @@ def test_attack_an_edit_run_again_is_not_taken_for_a_change_made_meanwhile(app, 
             operations.update_structure(marie, fresh, {"city": "Lyon"})
             assert Structure.get_by_id(structure.id).city == "Lyon"
     assert crossings == [1]
+
+
+def test_a_sign_up_run_again_still_sends_its_one_allowed_mail(tmp_path, monkeypatch, no_pause):
+    """The captcha's transaction counts the activation mail against its
+    address's limit: run again after PostgreSQL rolled it back, it asks for
+    the same mail, which its own first count must not hold back (one mail
+    allowed: none would leave), nor spend twice."""
+    import accounts
+    from tests.support.app import limited_app, outbox
+    from tests.support.signup import ACTIVATION_SUBJECTS, Signup
+
+    app = limited_app(tmp_path, monkeypatch, RATELIMIT_CAPTCHA_EMAIL="1 per minute")
+    real_sign_up, runs = accounts.sign_up, []
+
+    def crossed_once(*args, **kwargs):
+        runs.append(1)
+        if len(runs) == 1:
+            raise crossed()
+        return real_sign_up(*args, **kwargs)
+
+    monkeypatch.setattr(accounts, "sign_up", crossed_once)
+    client = app.test_client()
+    Signup(client, None).create_account()
+    assert len(runs) == 2
+    mails = [mail for mail in outbox(app, EMAIL) if mail.subject in ACTIVATION_SUBJECTS]
+    assert len(mails) == 1

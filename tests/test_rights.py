@@ -313,6 +313,18 @@ def test_deletion_erases_the_person_and_keeps_a_pseudonymous_trail(app, marie, m
     assert query(app, lambda: User.by_email(EMAIL)) is None
 
 
+def test_after_the_deletion_the_page_stays_in_the_accounts_language(app, marie):
+    """An account read in French from a browser asking for English: the
+    page that says the account is gone is French, as its notice is, not an
+    English page around a French notice."""
+    query(app, lambda: User.update(language="fr").where(User.email == EMAIL).execute())
+    english = {"Accept-Language": "en-GB,en;q=0.9"}
+    response = marie.submit("/mon-compte/supprimer", {"password": PASSWORD}, headers=english)
+    assert led_to(marie, response) == "/"
+    page = text_of(marie.get("/", headers=english))
+    assert "Votre compte est supprimé" in page and "Créer un compte" in page  # not « Create an account »
+
+
 PROFILE = {"first_name": "Marie", "last_name": "Curie", "phone": "01 23 45 67 89"}
 
 
@@ -414,6 +426,18 @@ def test_a_sole_manager_with_members_must_hand_over_first(app, marie, mailbox):
     response = marie.submit("/mon-compte/supprimer", {"password": PASSWORD})
     assert response.status_code == 422 and "transmettez d'abord ce rôle" in text_of(response)
     assert query(app, lambda: User.by_email(EMAIL)) is not None
+
+
+def test_a_sole_manager_of_a_disabled_structure_may_leave(app, marie, mailbox):
+    """A disabled structure's role cannot be handed over (operators designate
+    one when they reactivate it): it does not hold the account back."""
+    assert create_structure(marie).status_code in (200, 303)
+    lucie_member(app)
+    query(app, lambda: Structure.update(status=Structure.DISABLED).execute())
+    assert 'type="password"' in shown(marie, "/mon-compte/supprimer")
+    response = marie.submit("/mon-compte/supprimer", {"password": PASSWORD})
+    assert response.status_code < 400
+    assert query(app, lambda: User.by_email(EMAIL)) is None
 
 
 def test_a_sole_manager_whose_only_member_is_a_closed_account_may_leave(app, marie, mailbox):

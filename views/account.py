@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import wraps
+
 from flask import Blueprint, flash, g, redirect, session, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -18,7 +20,7 @@ from forms.account import ChangePasswordForm, ConfirmForm, ProfileForm, SurveyCo
 from models import User
 from rules.email import shown_email
 from rules.passwords import password_checks
-from security import ContactLinks, limit, limits
+from security import ContactLinks, limit, limits, password_retyped
 from views import advance, checked_again_once, draft_saved, full_redirect, page, renders, shown_at, sign_in
 
 bp = Blueprint("account", __name__, url_prefix="/mon-compte")
@@ -119,23 +121,44 @@ def survey_consent():
     return advance(".show")
 
 
-def _current_password_checked(_response) -> bool:
+def _reads_password_form(view):
+    """The password change as sent, read and checked once, before its limits:
+    they ask whether the current password will be checked, and only read the
+    answer (an error raised inside Flask-Limiter's check would be taken for
+    its store failing)."""
+
+    @wraps(view)
+    def read(*args, **kwargs):
+        form = ChangePasswordForm(context=accounts.password_context(_user()))
+        g.password_form, g.password_form_valid = form, form.validate()
+        return view(*args, **kwargs)
+
+    return read
+
+
+def _current_password_to_check() -> bool:
     """For the password change's limits: only a form whose current password
-    was checked (a hash, a guess) is counted, not one refused before (a
+    will be checked (a hash, a guess) is counted, not one refused before (a
     field left empty, a confirmation that differs), which a person may
-    send several times while mending it."""
-    return bool(g.get("current_password_checked"))
+    send several times while mending it. Decided before the view, so that
+    the count is taken at once with its test."""
+    return g.password_form_valid
 
 
+# The allowance shared by every form that checks the password is counted
+# last (Flask-Limiter hits a route's limits in the order they are declared,
+# outermost last, within one time unit): a request another limit refuses
+# checks no password and must not spend it.
 @bp.post("/mot-de-passe")
 @login_required
-@limits("PASSWORD_CHANGE", email=_signed_in_email, deduct_when=_current_password_checked)
+@_reads_password_form
+@password_retyped(counted_when=_current_password_to_check)
+@limits("PASSWORD_CHANGE", email=_signed_in_email, counted_when=_current_password_to_check)
 def password():
     user = _user()
-    form = ChangePasswordForm(context=accounts.password_context(user))
-    if not form.validate():
+    form = g.password_form
+    if not g.password_form_valid:
         return account_step(422, password=form)
-    g.current_password_checked = True
     if not accounts.change_password(user, form.current_password.data, form.password.data):
         form.current_password.errors = [str(CURRENT_MISMATCH)]
         return account_step(422, password=form)

@@ -17,7 +17,7 @@ import rights
 from forms import readable
 from forms.account import DeleteAccountForm, ProfileForm
 from forms.structure import StructureForm
-from security import limit
+from security import limit, password_retyped
 from views import full_redirect, page
 
 bp = Blueprint("rights", __name__, url_prefix="/mon-compte")
@@ -110,6 +110,7 @@ def delete():
 
 @bp.post("/supprimer")
 @login_required
+@password_retyped()  # counted last: see views.account.password
 @limit("ACCOUNT_DELETE")
 def confirm_delete():
     form = DeleteAccountForm()
@@ -129,13 +130,14 @@ def confirm_delete():
                 )
             )
         return _delete_page(form, 422, blocking=refusal.structures)
-    # The person goes on reading in the language the account had.
+    # The person goes on reading in the language the account had, French
+    # included: a browser asking for English must not turn the page that
+    # says so into English around a French notice.
     language = i18n.current()
     done = _("Votre compte est supprimé, ainsi que vos données personnelles.")
     logout_user()
     session.clear()
-    if language != i18n.DEFAULT:
-        i18n.choose(language)
+    i18n.choose(language)
     flash(done, "success")
     home = url_for("main.home")
     # The whole page changes (the header signs out): a full navigation under htmx.

@@ -3,7 +3,9 @@ asking to join it; then the structure's page, its edit and its manager role."""
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from functools import wraps
+
+from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
@@ -23,7 +25,7 @@ from forms.structure import (
 from models import Membership, Structure
 from rules.identifiers import IDENTIFIER_TYPES, SIRET
 from rules.places import country_name
-from security import account_limits, advanced, limit
+from security import account_limits, limit
 from sirene import directory
 from views import (
     ATTACHED,
@@ -61,6 +63,18 @@ NOT_EDITABLE = {
     ),
     Structure.DISABLED: _l(
         "Cette structure est désactivée : ses informations ne peuvent pas être modifiées. "
+        "Contactez l'assistance du portail pour la faire réactiver."
+    ),
+}
+# A hand-over refused, by the structure's state: the role is frozen with the
+# rest while it is not active; operators designate a gestionnaire principal.
+HANDOVER_CLOSED = {
+    Structure.PENDING: _l(
+        "Cette structure est en attente de validation par l'équipe du portail : "
+        "le rôle de gestionnaire principal ne peut pas encore être transféré."
+    ),
+    Structure.DISABLED: _l(
+        "Cette structure est désactivée : le rôle de gestionnaire principal ne peut pas être transféré. "
         "Contactez l'assistance du portail pour la faire réactiver."
     ),
 }
@@ -132,37 +146,83 @@ def structure_step():
 # -- step 6: a new structure -----------------------------------------------------------
 
 
+def _reads_structure_form(view):
+    """Step 6 as sent, read and checked once, before its limits: they ask
+    whether it will create a structure (``_creates``), and only read the
+    answer (an error raised inside Flask-Limiter's check would be taken for
+    its store failing)."""
+
+    @wraps(view)
+    def read(*args, **kwargs):
+        if request.method == "POST":
+            form = StructureForm()
+            form.consult_directory()
+            valid = form.validate()
+            g.structure_form, g.structure_form_valid = form, valid
+            g.structure_creates = valid and not form.needs_prefill() and not _already_there(form)
+        return view(*args, **kwargs)
+
+    return read
+
+
+def _already_there(form: StructureForm) -> bool:
+    """The identifier typed is a structure's already (the offer to join it,
+    or the form sent again once it had created it)."""
+    data = form.structure_data()
+    identifier = data["identifier"]
+    return identifier is not None and Structure.find(data["identifier_type"], identifier) is not None
+
+
+def _creates() -> bool:
+    """For step 6's limits: only a form that goes on to create its structure
+    is counted, not one shown again with its errors, filled from the
+    directory, or answered « Cette structure existe déjà » (a person may
+    mend a form several times). Decided before the view, so that the count
+    is taken at once with its test: creations sent together cannot all pass
+    a limit that has room for one. (Asked on a GET too, which Flask-Limiter
+    tells exempt first, then uncounted for its method.)"""
+    return g.get("structure_creates", False)
+
+
 @bp.route("/nouvelle", methods=["GET", "POST"])
 @login_required
-@account_limits("STRUCTURE_CREATE", deduct_when=advanced)
+@_reads_structure_form
+@account_limits("STRUCTURE_CREATE", counted_when=_creates)
+@limit("DRAFT")  # each form sent keeps a draft, or is filled again: bounded as the autosaves are
 def create():
     """Step 6. With a SIRENE directory, a known SIRET's first « Soumettre »
     brings the form back filled; the second creates the structure."""
+    if request.method == "POST":
+        return _submitted(g.structure_form, g.structure_form_valid)
     kept, saved_at = drafts.load(drafts.STRUCTURE, current_user)
-    linked = None if request.form else _linked_siret()
+    linked = _linked_siret()
     set_aside = None  # a draft for another identifier, named on the page and left as it is
     if linked and kept and not StructureForm.drafted_for(kept, linked):
         set_aside, kept, saved_at = (kept, saved_at), {}, None
     if linked:  # offered by the attachment search: its SIRET, with the draft begun for it (or for none)
         data = {**drafts.fill(kept, _drafted(StructureForm(formdata=None))), "identifier_type": SIRET}
         form = StructureForm(formdata=None, data={**data, "identifier": linked})
-    elif not request.form and kept:  # what was typed last time, as it was typed
+    elif kept:  # what was typed last time, as it was typed
         form = StructureForm(formdata=None, data=drafts.fill(kept, _drafted(StructureForm(formdata=None))))
     else:
         form = StructureForm()
     answer = form.consult_directory()
-    if not form.is_submitted():
-        if answer and answer.entry and (linked or not kept):
-            form.prefill()  # the empty fields; INSEE's other value named under a typed one
-        return page(
-            "structure/create.html",
-            form=form,
-            found=form.sirene,
-            saved_at=saved_at,
-            set_aside=set_aside,
-            set_aside_mark=drafts.mark(set_aside[1]) if set_aside else "",
-        )
-    valid = form.validate()
+    if answer and answer.entry and (linked or not kept):
+        form.prefill()  # the empty fields; INSEE's other value named under a typed one
+    return page(
+        "structure/create.html",
+        form=form,
+        found=form.sirene,
+        saved_at=saved_at,
+        set_aside=set_aside,
+        set_aside_mark=drafts.mark(set_aside[1]) if set_aside else "",
+    )
+
+
+def _submitted(form: StructureForm, valid: bool):
+    """Step 6 sent: the form again (its errors, or filled from the
+    directory, or the offer to join a structure already there), or the
+    structure created and « Mon espace »."""
     if form.needs_prefill():
         # A SIRET already on the portal is said at once, not after the
         # person has checked the directory's data for nothing.
@@ -335,7 +395,9 @@ def search():
     found = structures.find(current_user, form.identifier_type.data, form.identifier.data)
     if found is None:
         form.identifier.errors = [str(NOT_FOUND)]
-        return invalid("structure/search.html", search=form, not_found=True)
+        # « Créer une nouvelle structure » brings a SIRET along, as the directory's offer does.
+        siret = form.identifier.data if form.identifier_type.data == SIRET else None
+        return invalid("structure/search.html", search=form, not_found=url_for(".create", siret=siret))
     target = found.structure or found.sibling  # what the person may ask to join
     offer = None
     if target is not None:
@@ -472,7 +534,7 @@ def _detail_page(
     structure: Structure, membership: Membership, handover: HandoverForm | None = None, status=200
 ):
     members = structure.active_members()
-    if handover is None and membership.role == Membership.MANAGER:
+    if handover is None and membership.role == Membership.MANAGER and structure.is_open:
         handover = HandoverForm(formdata=None, members=members)
     return page(
         "structure/detail.html",
@@ -508,11 +570,12 @@ def _not_the_manager(structure: Structure):
     return turn_away(not_the_manager(structure.company_name), ".detail", structure_id=structure.id)
 
 
-def _not_editable(structure_id: int):
-    """The edit of a structure that is not active, refused: back to its
-    page, which says why (its state, read again: it may just have changed)."""
+def _not_editable(structure_id: int, why: dict = NOT_EDITABLE):
+    """The edit (or hand-over: ``why`` is HANDOVER_CLOSED) of a structure that
+    is not active, refused: back to its page, which says why (its state, read
+    again: it may just have changed)."""
     structure = Structure.get_by_id(structure_id)
-    flash(str(NOT_EDITABLE.get(structure.status, NOT_EDITABLE[Structure.DISABLED])), "error")
+    flash(str(why.get(structure.status, why[Structure.DISABLED])), "error")
     return advance(".detail", structure_id=structure_id)
 
 
@@ -625,6 +688,8 @@ def hand_over(structure_id: int):
     structure, membership = _member_structure(structure_id)
     if membership.role != Membership.MANAGER:
         return _not_the_manager(structure)
+    if not structure.is_open:
+        return _not_editable(structure.id, HANDOVER_CLOSED)
     form = HandoverForm(members=structure.active_members())
     if not form.validate():
         return _detail_page(structure, membership, handover=form, status=422)
@@ -632,6 +697,8 @@ def hand_over(structure_id: int):
         successor = structures.hand_over(structure, current_user, form.member.data)
     except structures.NotManager:  # handed over meanwhile, by a request sent at the same time
         return _not_the_manager(structure)
+    except structures.Closed:  # disabled while the form was being filled in
+        return _not_editable(structure.id, HANDOVER_CLOSED)
     if successor is None:  # the member chosen left the structure meanwhile
         form = HandoverForm(members=structure.active_members())
         form.member.errors = [str(MEMBER_LEFT)]
