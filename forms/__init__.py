@@ -3,8 +3,9 @@ into WTForms validators."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping
 from functools import cache
+from types import MappingProxyType
 
 from flask import flash, g, request
 from flask_babel import gettext as _
@@ -53,11 +54,14 @@ class Form(FlaskForm):
     A page's form shown again after the language switch (without JavaScript,
     ``views.language``) comes back with what was typed in it (``carried``)."""
 
+    # A stricter rule than check_text for some text fields, by name.
+    TEXT_RULES: Mapping[str, Callable[[str], str]] = MappingProxyType({})
+
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         for field in self:
             if isinstance(field, StringField) and not isinstance(field, PasswordField):
-                field.validators = [PlainText(), *field.validators]
+                field.validators = [PlainText(self.TEXT_RULES.get(field.name)), *field.validators]
         carried = g.get("carried")
         if carried and request.method == "GET":
             self._take_back(carried)
@@ -155,6 +159,12 @@ def typed_fields(formdata, own: frozenset[str] = frozenset()) -> dict[str, str]:
         if name not in own and name not in never and len(name) <= 100:
             kept[name] = value  # bounded as a draft's (drafts.carry)
     return kept
+
+
+def anything_typed(fields: dict[str, str]) -> bool:
+    """Whether ``fields`` (``typed_fields``) hold something a person typed or
+    ticked, not only a page's hidden state: else there is nothing to keep."""
+    return any(value.strip() and name in typed_names() for name, value in fields.items())
 
 
 @cache

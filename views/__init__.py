@@ -45,7 +45,7 @@ import i18n
 import sessions
 import signing
 from extensions import csrf
-from forms import typed_fields, typed_names
+from forms import anything_typed, typed_fields
 from security import keeping_allowed
 
 if TYPE_CHECKING:
@@ -240,7 +240,7 @@ def _kept_for_the_account(there: str) -> bool:
     and again without the draft id each answer gives, would write one each)."""
     account = sessions.ended_account()
     fields = typed_fields(request.form) if account is not None else {}
-    if not any(value.strip() and name in typed_names() for name, value in fields.items()):
+    if not anything_typed(fields):
         return False
     if not keeping_allowed("DRAFT", f"account:{account.id}"):
         return False
@@ -266,9 +266,9 @@ def kept_until_verified(account: User) -> str | None:
     if there is None:
         return None
     fields = typed_fields(request.form)
-    if not any(value.strip() and name in typed_names() for name, value in fields.items()):
+    if not anything_typed(fields):
         return there
-    if not _sent_by_this_session() or not keeping_allowed("DRAFT", f"account:{account.id}"):
+    if not sent_by_this_session() or not keeping_allowed("DRAFT", f"account:{account.id}"):
         return there
     for attempt in database.attempts():
         with attempt:
@@ -283,7 +283,7 @@ KEPT_UNTIL_VERIFIED = _l(
 )
 
 
-def _sent_by_this_session() -> bool:
+def sent_by_this_session() -> bool:
     """The request carries this session's CSRF token, as Flask-WTF checks it."""
     try:
         csrf.protect()
@@ -522,9 +522,9 @@ def account_closed(requester_name: str) -> str:
     operator since the request (the page was opened before): it can only be
     refused, by the gestionnaire principal or an operator alike."""
     return _(
-        "Le compte de %(name)s a été fermé depuis sa demande : elle ne peut pas être approuvée, "
+        "Le compte %(of_name)s a été fermé depuis sa demande : elle ne peut pas être approuvée, "
         "seulement refusée.",
-        name=requester_name,
+        of_name=i18n.of_person(requester_name),
     )
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Flask, current_app, g, make_response, redirect, render_template, request
+from flask import Flask, current_app, flash, g, make_response, redirect, render_template, request
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
@@ -17,10 +17,10 @@ import drafts
 import logs
 import operations
 from extensions import login_manager
-from forms import typed_fields, typed_names
+from forms import anything_typed, typed_fields
 from forms.language import LanguageForm
 from security import client_address, keeping_allowed, retry_after_seconds
-from views import MAIN, needs_account, page_to_show, referrer_path, retarget
+from views import MAIN, needs_account, page_to_show, referrer_path, retarget, sent_by_this_session
 
 # The database cannot be reached, refuses connections or was cut off (a
 # restart, a full disk), or the pool had no connection free in time: the
@@ -99,6 +99,11 @@ def too_many_requests(_error: RateLimitExceeded):
         # Only a page asked for (a link followed in place) is replaced.
         notice = render_template("errors/_notice.html", text=text)
         response = retarget(make_response(notice, 429), FLASHES, "innerHTML")
+    elif (there := _limited_form_kept()) is not None:
+        # Without JavaScript, a form sent from one of this site's pages: back
+        # to that page, the notice above its form, what was typed in it again.
+        flash(text, "error")
+        response = redirect(there, 303)
     else:
         response = render_error(429, text)
     if seconds:
@@ -141,18 +146,46 @@ def _stale_form_kept() -> str | None:
     another site's form must not fill the portal's page for the person who
     opens it next. Bounded as a draft."""
     there = page_to_show(referrer_path())
-    own = LanguageForm.OWN if request.endpoint == "language.switch" else frozenset()
-    fields = typed_fields(request.form, own)
     if there is None or needs_account(there):
         return None
-    if not any(value.strip() and name in typed_names() for name, value in fields.items()):
+    return there if _carried_back(there, stale=True) else None
+
+
+def _carried_back(there: str, stale: bool = False) -> bool | None:
+    """What the form sent held, but its secrets, kept for ``there`` in this
+    browser (drafts.carry, as the language switch does; for the account
+    signed in, if any), which that page's form takes back. None when it
+    held nothing typed; False past the drafts' own limit (by client
+    address: nothing kept); True when kept."""
+    own = LanguageForm.OWN if request.endpoint == "language.switch" else frozenset()
+    fields = typed_fields(request.form, own)
+    if not anything_typed(fields):
         return None
-    if not keeping_allowed("DRAFT", ""):  # by client address
-        return None
+    if not keeping_allowed("DRAFT", ""):
+        return False
+    user = current_user.id if current_user.is_authenticated else None
     for attempt in database.attempts():
         with attempt:
-            drafts.carry(there, fields, stale=True)
-    return there
+            drafts.carry(there, fields, user, stale=stale)
+    return True
+
+
+def _limited_form_kept() -> str | None:
+    """A full page's form sent past a limit (JavaScript off) from one of this
+    site's pages (``_sent_from_this_site``): the page it was sent from, to go
+    back to, and what it held, but its secrets, carried back to it
+    (drafts.carry, as the language switch does), which that page's form
+    takes back. For a signed-in person, only a form with this session's own
+    CSRF token: the account signed in now is the one that typed it. None
+    (the 429 page) for a GET, another site's form, a page that would ask to
+    sign in first, or past the drafts' own limit when something is to keep."""
+    if request.method != "POST" or not _sent_from_this_site():
+        return None
+    there = page_to_show(referrer_path())
+    signed_in = current_user.is_authenticated
+    if there is None or (needs_account(there) if not signed_in else not sent_by_this_session()):
+        return None
+    return None if _carried_back(there) is False else there
 
 
 def _sent_from_this_site() -> bool:
