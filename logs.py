@@ -19,8 +19,14 @@ from urllib.parse import quote
 
 REDACTED = "[redacted]"
 # A path segment that looks like a secret token: 20 URL-safe characters or more
-# (activation and reset links carry 43). Words of the portal's URLs are shorter.
-TOKEN_SEGMENT = re.compile(r"(?<=/)[A-Za-z0-9_\-]{20,}(?=/|$)")
+# (activation, reset and contact-address links carry 43, from token_urlsafe(32)),
+# unless it is lowercase words joined by hyphens, as the portal's own long words
+# are (« verification-en-deux-etapes »). A token_urlsafe string is made of
+# lowercase letters and hyphens alone once in 3·10^7 draws at 20 characters, once
+# in 10^16 at 43; a hex string has no digit once in 3·10^8 at 20 (10^17 at 40),
+# a string of digits never.
+# The exemption reads the whole segment, never a prefix of it.
+TOKEN_SEGMENT = re.compile(r"(?<=/)(?![a-z]+(?:-[a-z]+)*(?:/|$))[A-Za-z0-9_\-]{20,}(?=/|$)")
 REQUEST_ID = re.compile(r"^[A-Za-z0-9._\-]{1,64}$")
 # Probes are logged at DEBUG only: they would drown everything else.
 QUIET_PATHS = frozenset({"/livez", "/readyz", "/metrics"})

@@ -13,7 +13,14 @@ import pytest
 
 import logs
 from tests.support import pg_server
-from tests.support.app import Client, HtmxClient, clean_environment, make_app, outbox
+from tests.support.app import (
+    Client,
+    HtmxClient,
+    clean_environment,
+    make_app,
+    outbox,
+    production_app_over_http,
+)
 from tests.support.constants import EMAIL
 from tests.support.operators import grant
 from tests.support.second_factor import enrol_totp
@@ -71,6 +78,14 @@ def any_client(request, app):
     """Runs a test twice: as a full page (JavaScript off) and under htmx."""
     app.test_client_class = HtmxClient if request.param == "htmx" else Client
     return app.test_client()
+
+
+@pytest.fixture
+def json_app(tmp_path, monkeypatch):
+    """A production app over HTTP logging each request as JSON (FLASK_LOG_JSON)."""
+    clean_environment(monkeypatch)
+    monkeypatch.setenv("FLASK_LOG_JSON", "true")
+    return production_app_over_http(tmp_path, LOG_REQUESTS=True)
 
 
 @pytest.fixture
