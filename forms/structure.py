@@ -12,10 +12,19 @@ from flask_babel import lazy_gettext as _l
 from wtforms import BooleanField, HiddenField, SelectChoice, SelectField, StringField
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
+import i18n
 from forms import EmailAddressField, Form, PhoneField
 from forms.render import Catalogue, CatalogueSelectField
 from forms.seen import SeenEdit
-from forms.validators import AddressLine, Email, Identifier, PhoneInCountry, PostalCode, field_error
+from forms.validators import (
+    AddressLine,
+    City,
+    Email,
+    Identifier,
+    PhoneInCountry,
+    PostalCode,
+    field_error,
+)
 from rules import RuleError
 from rules.email import shown_email
 from rules.i18n import language
@@ -30,6 +39,7 @@ from rules.identifiers import (
 )
 from rules.messages import NOT_A_CHOICE, REQUIRED, too_long
 from rules.places import EU_COUNTRIES, country_choices, country_names, is_country
+from rules.text import check_printed_text
 from sirene import directory
 
 NOT_FOUND = _l("Aucune structure n'est enregistrée sur le portail avec cet identifiant. Vérifiez-le.")
@@ -76,11 +86,12 @@ def accepted_countries(code: str) -> frozenset[str] | None:
     return None if len(accepted) == len(every) else frozenset(accepted)
 
 
-@lru_cache(maxsize=32)
-def _country_catalogue(language: str, code: str | None) -> Catalogue:
+@lru_cache(maxsize=64)
+def _country_catalogue(language: str, code: str | None, only: str | None = None) -> Catalogue:
     """« Sélectionner le pays », then the countries that identifier type
-    accepts (every one for None), France first, named in ``language``."""
-    accepted = accepted_countries(code) if code else None
+    accepts (every one for None), France first, named in ``language``; with
+    ``only``, that country alone (the one an identifier names)."""
+    accepted = frozenset({only}) if only else accepted_countries(code) if code else None
     return Catalogue(
         [("", _("Sélectionner le pays"))]
         + [(country, name) for country, name in country_choices() if accepted is None or country in accepted]
@@ -89,11 +100,12 @@ def _country_catalogue(language: str, code: str | None) -> Catalogue:
 
 def _countries(form, field) -> Catalogue:
     """The countries offered to the form's structure: those its identifier
-    type accepts on step 6, all of them elsewhere. A country chosen that the
-    type refuses (typed with another type, sent without JavaScript, or from
-    a draft) stays in the list, selected, its error next to it."""
-    code = form.kind().code if isinstance(form, StructureForm) else None
-    catalogue = _country_catalogue(language(), code)
+    type accepts (``StructureDetails.countries_type``: the type chosen on
+    step 6, the structure's own on its edit). A country chosen that the type
+    refuses (typed with another type, sent without JavaScript, from a draft,
+    or stored before) stays in the list, selected, its error next to it."""
+    code = form.countries_type()
+    catalogue = _country_catalogue(language(), code, form.identifiers_country())
     chosen = field.data
     if code is None or chosen in catalogue.values or not is_country(chosen):
         return catalogue
@@ -157,7 +169,10 @@ class IdentifierFields:
 
 
 class StructureDetails(Form):
-    """Everything but the identifier: raison sociale, contact, postal address."""
+    """Everything but the identifier: raison sociale, contact, postal address.
+    Its texts for others, printed on invoices (``PRINTED``), go through
+    rules.text.check_printed_text, which refuses markup's chevrons, emoji and
+    pictographs too: step 6 and the edit refuse the same."""
 
     company_name = StringField(
         _l("Raison sociale"),
@@ -197,7 +212,7 @@ class StructureDetails(Form):
     )
     city = StringField(
         _l("Ville"),
-        validators=[DataRequired(REQUIRED), AddressLine()],
+        validators=[DataRequired(REQUIRED), City()],
         render_kw={"autocomplete": "address-level2"},
     )
     postal_code = StringField(
@@ -216,6 +231,8 @@ class StructureDetails(Form):
 
     GENERAL = ("company_name", "label", "email", "phone")
     ADDRESS = ("address", "address_2", "address_3", "city", "postal_code", "country")
+    PRINTED = ("company_name", "label", "address", "address_2", "address_3", "city")
+    TEXT_RULES = MappingProxyType(dict.fromkeys(PRINTED, check_printed_text))
 
     # INSEE's value of a field, where the person typed another (StructureForm.prefill).
     directory_differs: Mapping[str, str] = MappingProxyType({})
@@ -237,6 +254,27 @@ class StructureDetails(Form):
 
     def identifier_for_country(self) -> tuple[str, str]:
         raise NotImplementedError
+
+    def countries_type(self) -> str | None:
+        """The identifier type whose countries the « Pays » list offers (None: all)."""
+        raise NotImplementedError
+
+    def identifiers_country(self) -> str | None:
+        """The one country the identifier names, when it names one the list
+        can offer alone (an edit's intra-EU VAT number); None otherwise."""
+        return None
+
+    def flag_refused_country(self, identifier: str = "") -> None:
+        """A country the type refuses (the default France, for a RIDET; a
+        country stored before) stays, selected, and says so next to it,
+        rather than at « Soumettre »."""
+        code, chosen = self.countries_type(), self.country.data
+        if not code or not is_country(chosen):
+            return
+        try:
+            check_identifier_country(code, identifier, chosen)
+        except RuleError as refusal:
+            self.country.errors = [str(refusal)]
 
     def validate_country(self, field) -> None:
         if field.errors:
@@ -296,27 +334,15 @@ class StructureForm(IdentifierFields, StructureDetails):
 
     def follow_type(self) -> None:
         """The type has changed (htmx): a country the new type refuses says so
-        at once (``_flag_refused_country``). A type other than SIRET forgets
+        at once (``flag_refused_country``). A type other than SIRET forgets
         what the directory filled (``directory_forgotten``): the SIRET it came
         from goes, and the name is not locked (only an answer of the
         directory locks it, which no other type asks for)."""
-        self._flag_refused_country()
+        self.flag_refused_country()
         self.directory_forgotten = self.kind().code != SIRET
         if self.directory_forgotten:
             self.sirene_siret.data = ""
             self.sirene = None
-
-    def _flag_refused_country(self) -> None:
-        """A country the type refuses (the default France, for a RIDET) stays,
-        selected, and says so next to it, rather than at « Soumettre »."""
-        code, chosen = self.kind().code, self.country.data
-        accepted = accepted_countries(code)
-        if accepted is None or chosen in accepted or not is_country(chosen):
-            return
-        try:
-            check_identifier_country(code, "", chosen)
-        except RuleError as refusal:
-            self.country.errors = [str(refusal)]
 
     def consult_directory(self) -> directory.Answer | None:
         """What the directory says of the identifier when it is a SIRET of a
@@ -402,6 +428,9 @@ class StructureForm(IdentifierFields, StructureDetails):
             self.company_name.data = entry.company_name[:100]
             self.company_name.render_kw = {**(self.company_name.render_kw or {}), "readonly": True}
 
+    def countries_type(self) -> str:
+        return self.kind().code
+
     def identifier_for_country(self) -> tuple[str, str]:
         if self.identifier_type.errors:
             return "", ""  # already reported on that field
@@ -428,9 +457,48 @@ class StructureEditForm(SeenEdit, StructureDetails):
     def __init__(self, *args, structure, **kwargs):
         self.structure = structure
         super().__init__(*args, record=structure, details=structure.DETAILS, obj=structure, **kwargs)
+        self._flag_stored_country()
+
+    def _flag_stored_country(self) -> None:
+        """The country stored, when its type refuses it (stored before the
+        rule, or by hand) or it is no longer a country of the list: said
+        next to the field as the form is shown, not only at « Soumettre »
+        (whose validation says it again). A country the type refuses stays
+        offered, selected (``_countries``)."""
+        stored = self.structure.country
+        if not stored or self.country.data != stored:
+            return
+        if is_country(stored):
+            self.flag_refused_country(self.structure.identifier or "")
+        else:
+            self.country.errors = [
+                _(
+                    "Le pays enregistré pour la structure (%(code)s) ne figure pas dans la liste : "
+                    "choisissez-en un.",
+                    code=stored,
+                )
+            ]
+
+    def countries_type(self) -> str | None:
+        """The structure's own type: it does not change on an edit."""
+        return self.structure.identifier_type
+
+    def identifiers_country(self) -> str | None:
+        """An intra-EU VAT number names its member state: the edit offers it
+        alone (step 6 offers them all, the number being typed there)."""
+        structure = self.structure
+        if structure.identifier_type != UE or not structure.identifier:
+            return None
+        country = vat_country(structure.identifier)
+        return country if is_country(country) else None
 
     def identifier_for_country(self) -> tuple[str, str]:
         return self.structure.identifier_type, self.structure.identifier
+
+    def _take(self, name: str) -> None:
+        super()._take(name)
+        if name == "country":
+            self.country.choices = _countries  # made again for the country taken
 
     def typed_details(self) -> dict:
         return self.details()
@@ -553,9 +621,9 @@ class HandoverForm(DesignateForm):
             elif listed.account_closed:
                 self.member.errors = [
                     _(
-                        "Le compte de %(name)s a été fermé : il ne peut pas recevoir le rôle. "
+                        "Le compte %(of_name)s a été fermé : il ne peut pas recevoir le rôle. "
                         "Choisissez un autre membre.",
-                        name=listed.user.full_name,
+                        of_name=i18n.of_person(listed.user.full_name),
                     )
                 ]
         return valid

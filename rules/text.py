@@ -150,3 +150,70 @@ def check_single_script(text: str) -> str:
     if len(scripts) > 1 and not any(scripts <= allowed for allowed in _WRITTEN_TOGETHER):
         raise RuleError(name_mixed_scripts(ScriptNames(scripts)))
     return text
+
+
+# -- text printed for others: a structure's names and postal address ---------------------
+# It goes on invoices and to other organisations' systems: letters, digits,
+# spaces, punctuation (& ' ’ - . , / ( ) « » " : ; # @ …) and the currency
+# signs, but no markup's chevrons, no emoji or pictograph. Symbols (Sm, Sk,
+# So) are those of a keyboard (Latin-1: + = | ~ ^ ° © ® ± × ÷…), ™ and №;
+# the others, emoji (So) and their skin tones (Sk), arrows and geometric
+# shapes are refused, and so are enclosing marks (Me: keycaps, circles
+# drawn around a letter) and the enclosed and dingbat numbers and brackets
+# (① ❶ ⒈ ❨), whatever their category. Control characters are check_text's.
+_SYMBOLS = frozenset({"Sm", "Sk", "So"})
+_KEYBOARD_SYMBOLS = frozenset(
+    ch for ch in map(chr, range(0x100)) if unicodedata.category(ch) in _SYMBOLS and ch not in "<>"
+) | {"™", "№"}
+# Emoji whose category is punctuation or a letter: ‼ ⁉ 〰 〽 ℹ.
+_PICTOGRAPHS = frozenset("\u203c\u2049\u3030\u303d\u2139")
+# Enclosed alphanumerics, dingbats, enclosed CJK, their supplements.
+_PICTOGRAPH_BLOCKS = ((0x2460, 0x24FF), (0x2700, 0x27BF), (0x3200, 0x32FF), (0x1F100, 0x1F2FF))
+
+PRINTED_TEXT_ALLOWED = _(
+    "Ce champ n'accepte ni les chevrons (< et >), ni les émojis et pictogrammes : "
+    "utilisez des lettres, des chiffres, des espaces et la ponctuation courante."
+)
+
+
+def refused_in_print(ch: str) -> bool:
+    """A character ``check_printed_text`` refuses besides check_text's."""
+    if ch in "<>" or ch in _PICTOGRAPHS:
+        return True
+    category = unicodedata.category(ch)
+    if category in _SYMBOLS:
+        return ch not in _KEYBOARD_SYMBOLS
+    if category == "Me":
+        return True
+    code = ord(ch)
+    return code >= 0x2460 and any(start <= code <= end for start, end in _PICTOGRAPH_BLOCKS)
+
+
+def first_refused_in_print(value: str) -> str | None:
+    """The first character of ``value`` that ``refused_in_print``, if any."""
+    return next((ch for ch in value if refused_in_print(ch)), None)
+
+
+def printed_text_refused(ch: str):
+    """The message for a character ``refused_in_print`` (« 🍕 »); a mark,
+    which would draw on the quotes around it, by its code point."""
+    shown = f"U+{ord(ch):04X}" if unicodedata.category(ch).startswith("M") else ch
+    return _("Le caractère « %(ch)s » n'est pas accepté. %(allowed)s", ch=shown, allowed=PRINTED_TEXT_ALLOWED)
+
+
+def check_printed_text(value: str) -> str:
+    """A structure's name or address line (text others read and print),
+    NFC-normalised; RuleError for markup's chevrons, an emoji or a pictograph
+    (``refused_in_print``), then for what check_text refuses. The emoji is
+    named first: its sequence often holds an invisible selector or joiner
+    (a heart and U+FE0F, a family joined by U+200D), which alone would be
+    reported as an invisible character."""
+    refused = first_refused_in_print(value) if isinstance(value, str) else None
+    if refused is not None:
+        raise RuleError(printed_text_refused(refused))
+    text = check_text(value)
+    # NFC composes what was typed apart: « = » and U+0338 make « ≠ ».
+    refused = first_refused_in_print(text)
+    if refused is not None:
+        raise RuleError(printed_text_refused(refused))
+    return text
