@@ -18,11 +18,12 @@ from rules.messages import VALUES_DIFFER, too_long
 from rules.names import NAME_TOO_LONG, check_person_name
 from rules.passwords import check_password, check_password_changes
 from rules.phone import normalize_phone
-from rules.places import check_address_line, check_postal_code, is_country
+from rules.places import check_address_line, check_city, check_postal_code, is_country
 from rules.text import check_text
 
 __all__ = [
     "AddressLine",
+    "City",
     "Email",
     "Identifier",
     "PasswordChanges",
@@ -75,13 +76,19 @@ class PlainText:
 
     A text longer than the field's ``Length`` (else than TEXT_MAX) is refused
     before any of its characters is read: each costs a micro-second or two
-    in the checks, and a body of a mebibyte would hold a worker for seconds."""
+    in the checks, and a body of a mebibyte would hold a worker for seconds.
+
+    ``check``: a stricter rule than ``rules.text.check_text`` for the text to
+    go through instead, one that calls it (a form's ``TEXT_RULES``)."""
+
+    def __init__(self, check=None):
+        self.check = check
 
     def __call__(self, form, field) -> None:
         if isinstance(field.data, str) and field.data:
             _refuse_too_long(form, field)
             try:
-                field.data = check_text(field.data)
+                field.data = (self.check or check_text)(field.data)
             except RuleError as error:
                 raise StopValidation(str(error)) from None
 
@@ -150,6 +157,13 @@ class AddressLine(Cleans):
 
     def clean(self, form, value: str) -> str:
         return check_address_line(value)
+
+
+class City(Cleans):
+    """The address's commune, cleaned as a line of it."""
+
+    def clean(self, form, value: str) -> str:
+        return check_city(value)
 
 
 class PostalCode(InCountry):

@@ -101,13 +101,20 @@ ADDRESS_LINE_TOO_LONG = _(
     "Utilisez les compléments d'adresse pour la suite.",
     max=ADDRESS_LINE_MAX,
 )
+# A commune's name longer than the line: the complements are no place for
+# the rest of it, La Poste's abbreviations are (« ST-REMY-… »).
+CITY_TOO_LONG = _(
+    "Ce champ doit contenir au plus %(max)s caractères (norme postale). "
+    "Abrégez le nom comme le fait La Poste, par exemple ST pour SAINT et STE pour SAINTE.",
+    max=ADDRESS_LINE_MAX,
+)
 ADDRESS_LINE_CHARS = _("Ce champ contient un caractère non autorisé.")
 POSTAL_CODE_FRENCH = _("Le code postal doit contenir 5 chiffres, par exemple 75001.")
 POSTAL_CODE_OTHER = _("Le code postal doit contenir au plus 10 lettres, chiffres, espaces ou traits d'union.")
 _POSTAL_OTHER = re.compile(r"[A-Z0-9](?:[A-Z0-9 \-]{0,8}[A-Z0-9])?")
 
 
-def check_address_line(value: str) -> str:
+def check_address_line(value: str, too_long=ADDRESS_LINE_TOO_LONG) -> str:
     """A line of a postal address: white space collapsed, printable
     characters only, at most 38 characters (NF Z10-011)."""
     text = value if isinstance(value, str) else ""
@@ -115,8 +122,26 @@ def check_address_line(value: str) -> str:
     if any(not ch.isprintable() for ch in cleaned):
         raise RuleError(ADDRESS_LINE_CHARS)
     if len(cleaned) > ADDRESS_LINE_MAX:
-        raise RuleError(ADDRESS_LINE_TOO_LONG)
+        raise RuleError(too_long)
     return cleaned
+
+
+def check_city(value: str) -> str:
+    """The address's commune: a line of it, whose message for a name too
+    long says how to shorten it."""
+    return check_address_line(value, CITY_TOO_LONG)
+
+
+_SAINT = re.compile(r"\b(S)(AINT|aint)(E|e)?\b")
+
+
+def postal_city(name: str) -> str:
+    """A commune's name shortened as La Poste does when it is longer than
+    the address line: SAINT becomes ST, SAINTE STE (« Saint-Rémy-… »,
+    « SAINTES » is left whole); unchanged when it fits."""
+    if len(name) <= ADDRESS_LINE_MAX:
+        return name
+    return _SAINT.sub(lambda m: m[1] + m[2][-1] + (m[3] or ""), name)
 
 
 def check_postal_code(value: str, country: str) -> str:

@@ -16,6 +16,7 @@ from functools import lru_cache
 
 from models import SireneImport, db
 from rules import text
+from rules.places import postal_city
 from sirene.schema import ESTABLISHMENTS, LEGAL_UNITS, ND, OVERSEAS, REPETITIONS, STREET_TYPES
 from statements import Prepared, slot
 
@@ -129,7 +130,7 @@ def build(siret: str, e: dict, u: dict, legal_unit_known: bool) -> Establishment
         address_2=_fit(e["complement"]),
         address_3=_fit(e["special_distribution"]),
         postal_code=_fit(postal_code, POSTAL_CODE_LENGTH),
-        city=_fit(city),
+        city=_city(city),
         country=country,
         legal_unit_known=legal_unit_known,
     )
@@ -149,6 +150,14 @@ def _fit(value: str | None, length: int = ADDRESS_LENGTH) -> str | None:
     """Cut to what the structure's field holds: a value of thousands of
     characters (a crafted file) is shown and filled in at its field's size."""
     return value[:length].rstrip() if value else value
+
+
+def _city(value: str | None) -> str | None:
+    """The commune, shortened as La Poste does when it is longer than the
+    address line. One still too long (« ST-REMY-EN-BOUZEMONT-ST-GENEST-ET-
+    ISSON », 39) is filled whole, up to the size of a name: step 6 then says
+    how to shorten it, where a cut would have filled another name, unseen."""
+    return _fit(postal_city(value), NAME_LENGTH) if value else value
 
 
 def street(e: dict) -> str | None:

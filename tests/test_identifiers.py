@@ -10,7 +10,15 @@ from wtforms import Form, StringField
 from forms.validators import AddressLine, Identifier, PhoneInCountry, PostalCode
 from rules import RuleError as ValidationError
 from rules.identifiers import IDENTIFIER_TYPES, check_identifier_country, normalize_identifier
-from rules.places import check_address_line, check_country, check_postal_code, country_choices, country_name
+from rules.places import (
+    check_address_line,
+    check_city,
+    check_country,
+    check_postal_code,
+    country_choices,
+    country_name,
+    postal_city,
+)
 
 
 def error_of(rule, *args) -> str:
@@ -226,6 +234,26 @@ def test_address_lines_are_cleaned(value, expected):
 )
 def test_address_lines_are_at_most_38_characters(value, message):
     assert message in error_of(check_address_line, value)
+
+
+def test_a_city_too_long_is_told_how_la_poste_shortens_it_not_to_use_the_complements():
+    message = error_of(check_city, "Saint-Rémy-en-Bouzemont-Saint-Genest-et-Isson")
+    assert "au plus 38 caractères" in message and "ST pour SAINT et STE pour SAINTE" in message
+    assert "compléments d'adresse" not in message
+    assert check_city(" Saint-Denis ") == "Saint-Denis"
+
+
+@pytest.mark.parametrize(
+    ("name", "shortened"),
+    [
+        ("SAINT-REMY-EN-BOUZEMONT-SAINT-GENEST-ET-ISSON", "ST-REMY-EN-BOUZEMONT-ST-GENEST-ET-ISSON"),
+        ("Sainte-Marie-aux-Chênes-Saint-Privat-la-Mt", "Ste-Marie-aux-Chênes-St-Privat-la-Mt"),
+        ("SAINTES-MARIES-DE-LA-MER-ET-UN-PEU-PLUS-LOIN", "SAINTES-MARIES-DE-LA-MER-ET-UN-PEU-PLUS-LOIN"),
+        ("SAINT-DENIS", "SAINT-DENIS"),  # it fits: left whole
+    ],
+)
+def test_a_commune_longer_than_the_line_is_shortened_as_la_poste_does(name, shortened):
+    assert postal_city(name) == shortened
 
 
 def test_countries_are_french_with_france_first():

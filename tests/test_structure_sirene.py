@@ -798,12 +798,34 @@ def test_insee_values_are_escaped_attack_markup_in_the_directory(any_client, mai
 LONG = "CURIE " * 1000  # thousands of characters, from a crafted or damaged file
 
 
+def test_a_long_commune_is_filled_shortened_never_cut_mid_name(any_client, mailbox, app, tmp_path):
+    """INSEE's longest commune, 45 characters: cut to the line it read
+    « …SAINT-GENEST-E », another name, unseen. It is filled shortened as La
+    Poste does; still one character too long, « Soumettre » says so beside
+    « Ville », with how to shorten it, and nothing typed is lost."""
+    long_city = "SAINT-REMY-EN-BOUZEMONT-SAINT-GENEST-ET-ISSON"
+    site = establishment(
+        SIRET_NORMALISED,
+        **{**HAUSSMANN, "codePostalEtablissement": "51290", "libelleCommuneEtablissement": long_city},
+    )
+    load_directory(app, tmp_path, sites=[site])
+    client = sign_up(any_client, mailbox)
+    response = first_submit(client)
+    assert value_of(response, "city") == "ST-REMY-EN-BOUZEMONT-ST-GENEST-ET-ISSON"
+    data = {**LINKED_STRUCTURE, "city": value_of(response, "city"), "postal_code": "51290"}
+    response = client.submit("/structure/nouvelle", data)
+    assert response.status_code == 422
+    assert "ST pour SAINT et STE pour SAINTE" in error_of(response, "city")
+    assert value_of(response, "city") == "ST-REMY-EN-BOUZEMONT-ST-GENEST-ET-ISSON"
+
+
 def test_attack_thousands_of_characters_are_cut_to_the_fields_sizes(any_client, mailbox, app, tmp_path):
     """A name and a sign of thousands of characters filled step 6 beyond its
     fields (the label then refused at « Soumettre », a field the person had
     not typed) and ran on across the search's page."""
     site = establishment(SIRET_NORMALISED, **HAUSSMANN, enseigne1Etablissement=LONG)
     site["codePostalEtablissement"] = "75009" + "0" * 500
+    site["libelleCommuneEtablissement"] = LONG  # too long for the line: filled whole, up to a name's size
     units = [legal_unit(SIRET_NORMALISED[:9], denominationUniteLegale=LONG)]
     load_directory(app, tmp_path, sites=[site], units=units)
     client = sign_up(any_client, mailbox)
@@ -815,8 +837,13 @@ def test_attack_thousands_of_characters_are_cut_to_the_fields_sizes(any_client, 
     )
     assert LONG[:100].rstrip() in search and LONG[:200] not in search
     response = first_submit(client)
-    filled = {name: value_of(response, name) for name in ("company_name", "label", "postal_code")}
-    assert filled == {"company_name": LONG[:100], "label": LONG[:100], "postal_code": "7500900000"}
+    filled = {name: value_of(response, name) for name in ("company_name", "label", "postal_code", "city")}
+    assert filled == {
+        "company_name": LONG[:100],
+        "label": LONG[:100],
+        "postal_code": "7500900000",
+        "city": LONG[:100].rstrip(),
+    }
     data = {**LINKED_STRUCTURE, "company_name": LONG, "label": filled["label"], "postal_code": "75009"}
     page = follow(client, client.submit("/structure/nouvelle", data))
     assert "Votre compte est désormais actif" in page
