@@ -58,6 +58,23 @@ def choose(language: str) -> None:
     session[SESSION_KEY] = language
 
 
+# French elides « de » before a vowel and before a mute h, which the h of
+# first names almost always is (« d'Hélène », « d'Hugo »); before a y that
+# sounds a vowel (« d'Yves »), not one before a vowel (« de Yann »).
+_VOWELS = frozenset("aeiouàâäéèêëîïôöùûüæœ")
+
+
+def of_person(name: str) -> str:
+    """A person's name as the complement of a noun: « de Bob », « d'Erin » in
+    French; in English the bare name, which its sentence places itself
+    (« the request from Erin »). Messages write ``%(of_name)s`` for it."""
+    if current() != "fr":
+        return name
+    first, second = name[:1].lower(), name[1:2].lower()
+    elided = first in _VOWELS or first == "h" or (first == "y" and second not in _VOWELS)
+    return f"d'{name}" if name and elided else f"de {name}"
+
+
 def _escaped(text: LazyString):
     return escape(str(text))
 

@@ -285,11 +285,13 @@ def _operators_anchor(membership: Membership) -> str:
 
 
 def _withdraw_notices(membership: Membership) -> bool:
-    """The request is closed (cancelled, or closed by the portal's team):
-    its notices to the gestionnaire principal and to the operators that have
-    not gone out yet never will (a notice asking to decide on a request
-    closed already). True if the gestionnaire principal's was withdrawn:
-    they never heard of the request. Call inside the transaction."""
+    """The request is closed (cancelled, or closed by the portal's team), or
+    someone else decides it now (a new gestionnaire principal): its notices
+    to the gestionnaire principal and to the operators that have not gone
+    out yet never will (a notice asking to decide on a request closed
+    already, or to someone who no longer decides). True if the gestionnaire
+    principal's was withdrawn: they never heard of the request. Call inside
+    the transaction."""
     OutboxMail.withdraw(f'#{_operators_anchor(membership)}"')
     if OutboxMail.withdraw(f'#{_manager_anchor(membership)}"'):
         membership.release_manager_notice()
@@ -411,7 +413,11 @@ def hand_over(structure: Structure, manager: User, membership_id: int) -> Member
     """Another active member becomes the gestionnaire principal (and is told);
     the former one stays as utilisateur. None if that member is no longer an
     active utilisateur of it; NotManager if ``manager`` is not (or no longer)
-    its gestionnaire principal. Nothing changes in either case."""
+    its gestionnaire principal; Closed unless the structure is active (an
+    operator who disables it meanwhile wins: its role is frozen with the
+    rest, and operators designate one themselves). Nothing changes then."""
+    if not structure.held_open():
+        raise Closed
     membership = structure.hand_over(manager, membership_id)
     if membership is None:
         if not structure.is_managed_by(manager):
@@ -424,7 +430,14 @@ def hand_over(structure: Structure, manager: User, membership_id: int) -> Member
 
 
 def tell_new_manager(successor: User, structure: Structure, former: User | None) -> None:
-    """Mail the new gestionnaire principal (``former`` None: an operator chose them)."""
+    """Mail the new gestionnaire principal (``former`` None: an operator chose
+    them), with how many requests wait for their decision. Those requests'
+    notices not yet sent, to whoever decided before (the former gestionnaire
+    principal, or the operators), never will: they would ask a decision of
+    someone who no longer makes it. Call inside the transaction."""
+    waiting = Membership.pending_for([structure])
+    for membership in waiting:
+        _withdraw_notices(membership)
     mailer.queue(
         successor.notification_email,
         _l("Vous êtes gestionnaire principal de votre structure"),
@@ -434,7 +447,9 @@ def tell_new_manager(successor: User, structure: Structure, former: User | None)
         user=successor,
         former=former,
         structure=structure,
+        waiting=len(waiting),
         url=mailer.external_url("structure.detail", structure_id=structure.id),
+        approvals_url=mailer.external_url("approvals.index"),
     )
 
 

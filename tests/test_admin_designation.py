@@ -21,7 +21,15 @@ from tests.support.operators import grant
 from tests.support.responses import follow, text_of
 from tests.support.second_factor import enrol_totp
 from tests.support.signup import PERSON
-from tests.support.structures import LUCIE, PIERRE, STRUCTURE, sign_up, structure_with_a_member
+from tests.support.structures import (
+    LUCIE,
+    PIERRE,
+    STRUCTURE,
+    ask_to_join,
+    new_client,
+    sign_up,
+    structure_with_a_member,
+)
 
 LUCIE_EMAIL = LUCIE["email"]
 PIERRE_CONTACT = PIERRE["contact_email"]
@@ -145,6 +153,26 @@ def test_without_a_former_manager_only_the_new_one_is_told(console):
     query(app, lambda: Membership.delete().where(Membership.role == Membership.MANAGER).execute())
     follow(operator, designate(operator, url, lucie_membership(app)))
     assert [m.subject for m in outbox(app) if m.subject in (WITHDRAWN, RECEIVED)] == [RECEIVED]
+
+
+def test_the_requests_waiting_for_the_operators_pass_to_the_manager_they_designate(console):
+    """Without a gestionnaire principal, Jeanne's request went to the
+    operators; once Lucie is designated she decides it: the operators'
+    notices not sent yet are withdrawn, and her mail says one request waits."""
+    app, operator, url = console
+    query(app, lambda: Membership.delete().where(Membership.role == Membership.MANAGER).execute())
+    jeanne = {
+        **PERSON,
+        "email": "jeanne@exemple.fr",
+        "email_confirm": "jeanne@exemple.fr",
+        "first_name": "Jeanne",
+    }
+    assert ask_to_join(new_client(app, lambda r=None: outbox(app, r), jeanne)).status_code in (200, 303)
+    assert [m for m in outbox(app, EMAIL) if "Jeanne" in m.body_text]  # the operator was told
+    follow(operator, designate(operator, url, lucie_membership(app)))
+    assert [m for m in outbox(app, EMAIL) if "Jeanne" in m.body_text] == []
+    [received] = [m for m in outbox(app) if m.subject == RECEIVED]
+    assert "1 demande de rattachement attend votre décision." in received.body_text
 
 
 # -- attacks --------------------------------------------------------------------------------

@@ -167,3 +167,28 @@ def test_a_choice_made_before_signing_in_becomes_the_accounts_and_survives_signi
     assert language_of(app) == "en"
     client.submit("/deconnexion")
     assert html_lang(client.get("/")) == "en"
+
+
+@pytest.mark.parametrize(
+    ("name", "french"),
+    [
+        ("Bob Martin", "de Bob Martin"),
+        ("Erin Roy", "d'Erin Roy"),
+        ("Éric Lefèvre", "d'Éric Lefèvre"),
+        ("Hélène Roy", "d'Hélène Roy"),
+        ("Yves Roy", "d'Yves Roy"),
+        ("Yann Le Goff", "de Yann Le Goff"),
+        ("Œdipe Roi", "d'Œdipe Roi"),
+        ("Zoé Roy", "de Zoé Roy"),
+        ("", "de "),
+    ],
+)
+def test_a_name_after_de_is_elided_in_french_only(app, name, french):
+    from flask_babel import force_locale
+
+    import i18n
+
+    with app.test_request_context("/"):
+        assert i18n.of_person(name) == french
+        with force_locale("en"):
+            assert i18n.of_person(name) == name

@@ -39,7 +39,7 @@ NOT_CODE = {".venv", "node_modules", "tests", "bench", "migrations", "scripts", 
 # What a template reads of a person to name them.
 PERSON_ATTRIBUTES = {"first_name", "last_name", "full_name", "email", "contact_email", "notification_email"}
 # Values the templates compute with (a count, a code): the rest get markers.
-PLAIN_VALUES = {"ttl_minutes": 60, "minutes": 10, "code": "123456"}
+PLAIN_VALUES = {"ttl_minutes": 60, "minutes": 10, "code": "123456", "waiting": 2}
 # The templates naming someone besides their reader, and that person's variable.
 KNOWN_ABOUT = {
     ("attachment_requested", "requester"),

@@ -13,7 +13,7 @@ import pytest
 import structures as structures_module
 from models import Membership, OutboxMail, Structure, User, utcnow
 from tests.support.app import Client, query
-from tests.support.constants import PASSWORD
+from tests.support.constants import EMAIL, PASSWORD
 from tests.support.responses import error_of, follow, is_fragment, shown, text_of
 from tests.support.signup import PERSON
 from tests.support.structures import (
@@ -107,6 +107,19 @@ def test_search_errors_are_shown_next_to_their_field(requester, query_string, me
     assert response.status_code == 422
     field = "identifier_type" if "nope" in query_string else "identifier"
     assert message in error_of(response, field)
+
+
+def test_a_siret_not_on_the_portal_offers_to_create_it_with_that_siret(requester):
+    """« Créer une nouvelle structure » under an unknown SIRET brings it
+    along: step 6 opens with it typed. Another identifier type opens an
+    empty step 6."""
+    response = requester.get("/structure/rattachement?identifier_type=siret&identifier=356+000+000+00048")
+    assert response.status_code == 422
+    link = re.search(r'<a href="([^"]+)">Créer une nouvelle structure</a>', text_of(response)).group(1)
+    assert link == "/structure/nouvelle?siret=35600000000048"
+    assert 'value="35600000000048"' in text_of(requester.get(link))
+    response = requester.get("/structure/rattachement?identifier_type=en_cours&identifier=EC0000000000")
+    assert '<a href="/structure/nouvelle">Créer une nouvelle structure</a>' in text_of(response)
 
 
 def test_a_non_diffusible_structure_hides_its_details_from_non_members(app, manager, any_client, mailbox):
@@ -322,6 +335,18 @@ def test_refusing_tells_the_requester_who_may_ask_again(app, manager_view, mailb
     assert "a refusé votre demande" in mail.body_text
 
 
+def test_a_requester_s_name_after_de_is_elided_before_a_vowel(app, manager_view):
+    """« la demande d'Éric », never « de Éric »: the buttons' names and the
+    refusal's notice alike (i18n.of_person)."""
+    marie, membership_id = manager_view
+    query(app, lambda: User.update(first_name="Éric").where(User.first_name == "Pierre").execute())
+    text = shown(marie, "/approbations/")
+    assert "la demande d'Éric Durand</span>" in text and "de Éric" not in text
+    response = marie.submit(f"/approbations/{membership_id}/refuser")
+    if not marie.htmx:
+        assert "La demande d'Éric Durand est refusée." in follow(marie, response)
+
+
 @pytest.mark.parametrize("status", [Structure.DISABLED, Structure.PENDING])
 def test_a_request_from_a_search_page_opened_before_the_structure_closed_says_why(app, requester, status):
     """The result was open when shown; the structure is disabled (or put back
@@ -450,6 +475,65 @@ def test_the_manager_hands_the_role_to_an_active_member(app, manager_view, mailb
     edit = marie.get(f"/structure/{sid}/modifier")
     only = "Seul le gestionnaire principal de la structure Ateliers Curie peut la modifier."
     assert only in follow(marie, edit)
+
+
+def test_a_hand_over_passes_the_waiting_requests_on_to_the_new_manager(app, manager_view, mailbox):
+    """Lucie's request waits: its notice to Marie, not sent yet, is withdrawn
+    when Marie hands the role to Pierre (it would ask her a decision she no
+    longer makes); Pierre's mail says one request waits for him, with the
+    link to « Approbations »."""
+    marie, membership_id = manager_view
+    marie.submit(f"/approbations/{membership_id}/approuver")
+    request_attachment(new_client(app, mailbox, LUCIE))
+    about_lucie = [m for m in mails_to(mailbox, MANAGER_CONTACT) if "Lucie Martin" in m.body_text]
+    assert len(about_lucie) == 1 and about_lucie[0].sent_at is None
+    sid = structure_id(app)
+    marie.submit(f"/structure/{sid}/gestionnaire", {"member": membership_id, "confirm": "y"})
+    assert [m for m in mails_to(mailbox, MANAGER_CONTACT) if "Lucie Martin" in m.body_text] == []
+    [told] = [
+        m for m in mails_to(mailbox, "pierre.contact@exemple.fr") if "gestionnaire principal" in m.subject
+    ]
+    assert "1 demande de rattachement attend votre décision." in told.body_text
+    assert "Approbations : http://localhost/approbations/" in told.body_text
+    assert 'href="http://localhost/approbations/"' in told.body_html
+    assert "Lucie Martin" in text_of(pierre_signed_in(app))
+
+
+def pierre_signed_in(app):
+    return sign_in(app, PIERRE["email"]).get("/approbations/")
+
+
+@pytest.mark.parametrize("status", [Structure.DISABLED, Structure.PENDING])
+def test_attack_a_structure_that_is_not_active_keeps_its_gestionnaire_principal(app, manager_view, status):
+    """An operator froze the structure (disabled it, or put it back under
+    moderation): its role is frozen with its details. The page offers no
+    hand-over, and one sent from a page opened before is refused, saying why."""
+    marie, membership_id = manager_view
+    marie.submit(f"/approbations/{membership_id}/approuver")
+    sid = structure_id(app)
+    query(app, lambda: Structure.update(status=status).execute())
+    assert "Transférer le rôle" not in shown(marie, f"/structure/{sid}/")
+    response = marie.submit(f"/structure/{sid}/gestionnaire", {"member": membership_id, "confirm": "y"})
+    text = follow(marie, response)
+    assert "le rôle de gestionnaire principal ne peut pas" in text
+    assert [m.role for m in memberships(app)] == [Membership.MANAGER, Membership.USER]
+
+
+def test_attack_a_hand_over_crossing_the_structure_s_disabling_changes_nothing(app, manager_view):
+    """The page was checked while the structure was active; an operator
+    disables it before the hand-over is written: the disabling wins."""
+    marie, membership_id = manager_view
+    marie.submit(f"/approbations/{membership_id}/approuver")
+
+    def crossing():
+        structure = Structure.get()
+        manager = User.get(User.email == EMAIL)
+        Structure.update(status=Structure.DISABLED).execute()  # meanwhile
+        with pytest.raises(structures_module.Closed):
+            structures_module.hand_over(structure, manager, membership_id)
+
+    query(app, crossing)
+    assert [m.role for m in memberships(app)] == [Membership.MANAGER, Membership.USER]
 
 
 def test_the_role_cannot_go_to_a_closed_account_attack_orphaned_structure(app, manager_view):

@@ -6,6 +6,7 @@ from flask import Blueprint, abort, flash, request
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
+import i18n
 import structures
 from models import Membership, Structure
 from views import CLOSED, account_closed, advance, in_place, not_the_manager, page, renders, turn_away
@@ -84,5 +85,5 @@ def _decision_message(requester, structure: Structure, decided: bool, approve: b
             structure=structure.company_name,
         )
     if decided:
-        return _("La demande de %(name)s est refusée.", name=requester.full_name)
+        return _("La demande %(of_name)s est refusée.", of_name=i18n.of_person(requester.full_name))
     return _("Cette demande a déjà été traitée ou annulée.")
