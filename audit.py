@@ -135,8 +135,10 @@ OUTCOME_LABELS = {
 }
 
 
-# How each event reads on the account holder's « Mes données »; the stored
-# code stays the code (the console's filters, the data file, metrics).
+# How each event reads on the account holder's « Mes données » and in the
+# console (an account's events, the journal and its filter, with the code
+# beside the words); the stored code stays the code (the console's filter
+# values, the data file, metrics).
 EVENT_LABELS = {
     Event.ACCOUNT_CREATED: _l("Inscription"),
     Event.SIGNUP_EXISTING: _l("Nouvelle inscription avec l'adresse du compte"),
@@ -187,6 +189,32 @@ LISTENERS: list = []
 # Details naming another account than the one that acted, by its login
 # address: a request's requester, a role's successor, an operator's target.
 ABOUT_KEYS = ("requester", "to", "target")
+
+# How a detail's name reads in the console; a name this version does not
+# know reads as stored. The values stay as recorded (codes, counts, ids).
+DETAIL_LABELS = {
+    "consent": _l("Consentement"),
+    "count": _l("Nombre"),
+    "failures": _l("Échecs consécutifs"),
+    "fields": _l("Champs modifiés"),
+    "kind": _l("Méthode"),
+    "method": _l("Méthode"),
+    "known_device": _l("Appareil connu"),
+    "mail": _l("Courriel n°"),
+    "outcome": _l("Résultat"),
+    "pending_days": _l("Comptes non activés depuis (jours)"),
+    "reason": _l("Motif"),
+    "requester": _l("Demandeur"),
+    "structure": _l("Structure n°"),
+    "target": _l("Compte concerné"),
+    "to": _l("Nouveau gestionnaire principal"),
+    # What the nightly purge deleted (accounts.purge).
+    "accounts": _l("Comptes"),
+    "tokens": _l("Liens"),
+    "captcha_challenges": _l("Captchas"),
+    "drafts": _l("Brouillons"),
+    "audit_events": _l("Événements du journal"),
+}
 
 # Words of a detail's name that say it could hold a secret: refused.
 FORBIDDEN = frozenset({"password", "token", "answer", "secret", "hash", "otp"})

@@ -88,8 +88,9 @@ class AuditFilterForm(Form):
     )
 
     def __init__(self, *args, events=(), **kwargs):
+        """``events``: (code, text shown) pairs; the code is the value sent."""
         super().__init__(*args, **kwargs)
-        self.event.choices = [("", _l("Tous"))] + [(name, name) for name in events]
+        self.event.choices = [("", _l("Tous")), *events]
         # What validate() reads from the text fields.
         self.since_day: datetime | None = None
         self.until_day: datetime | None = None

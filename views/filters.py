@@ -4,6 +4,7 @@ default, English on English pages). The names say what they were first:
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
@@ -71,6 +72,41 @@ def event_label(code: str | None) -> str:
     return _label(EVENT_LABELS, code)
 
 
+def event_details(details: str | None) -> list[tuple[str, str]]:
+    """An audit event's details (stored as JSON) as (name, value) pairs to
+    read (« Nombre », « 10 »: ``audit.DETAIL_LABELS``), not as JSON; an
+    account a detail names (``audit.ABOUT_KEYS``) as ``account_shown`` shows
+    it. Details that are not a JSON object are shown as stored, under no name."""
+    from audit import ABOUT_KEYS, DETAIL_LABELS
+
+    if not details:
+        return []
+    try:
+        loaded = json.loads(details)
+    except ValueError:
+        return [("", details)]
+    if not isinstance(loaded, dict):
+        return [("", details)]
+    pairs = []
+    for name, value in loaded.items():
+        label = _label(DETAIL_LABELS, name)
+        if name in ABOUT_KEYS and isinstance(value, str):
+            pairs.append((label, account_shown(value)))
+        else:
+            pairs.append((label, _detail_value(value)))
+    return pairs
+
+
+def _detail_value(value) -> str:
+    """A detail's value: text as it is, a list as its items separated by
+    commas, anything else as JSON writes it (true, 10, null)."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, list):
+        return ", ".join(_detail_value(item) for item in value)
+    return json.dumps(value, ensure_ascii=False, sort_keys=True)
+
+
 def erased(value):
     """A detail erased with its account (stored as rights.ERASED), in the
     page's language; any other value as it is."""
@@ -103,10 +139,12 @@ def register(app: Flask) -> None:
     app.add_template_filter(duration, "duration")
     app.add_template_filter(account_shown, "account_shown")
     app.add_template_filter(date_fr, "date_fr")
+    app.add_template_filter(i18n.of_person, "of_person")  # « de Bob », « d'Erin »
     app.add_template_filter(phone, "phone")
     app.add_template_filter(shown_email, "email")  # an IDN domain in Unicode (stored in ASCII)
     app.add_template_filter(time_fr, "time_fr")
     app.add_template_filter(long_date, "long_date")
     app.add_template_filter(outcome, "outcome")
     app.add_template_filter(event_label, "event_label")
+    app.add_template_filter(event_details, "event_details")
     app.add_template_filter(erased, "erased")
