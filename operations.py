@@ -458,7 +458,7 @@ def audit_trail(
 # -- moderation (FLASK_STRUCTURE_MODERATION) -------------------------------------------------------
 
 
-REQUESTS_SHOWN = 100  # requests listed on the console's home; it says how many wait in all
+REQUESTS_SHOWN = 100  # requests (and structures) listed as waiting; the page says how many wait in all
 
 
 def requests_for_operators() -> tuple[list[Membership], int]:
@@ -468,10 +468,14 @@ def requests_for_operators() -> tuple[list[Membership], int]:
         return Membership.waiting_for_operators(REQUESTS_SHOWN)
 
 
-def pending_structures() -> list[Structure]:
-    return list(
-        Structure.select().where(Structure.status == Structure.PENDING).order_by(Structure.created_at)
-    )
+def pending_structures() -> tuple[list[Structure], int]:
+    """The structures awaiting an operator's validation, oldest first: the
+    first REQUESTS_SHOWN, and how many there are (moderation may since have
+    been turned off: they wait all the same)."""
+    pending = Structure.select().where(Structure.status == Structure.PENDING)
+    with database.snapshot():
+        shown = list(pending.order_by(Structure.created_at, Structure.id).limit(REQUESTS_SHOWN))
+        return shown, (len(shown) if len(shown) < REQUESTS_SHOWN else pending.count())
 
 
 @database.transaction

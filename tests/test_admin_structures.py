@@ -13,8 +13,9 @@ import time
 
 import pytest
 
+import operations
 from models import AuditEvent, Membership, OutboxMail, Structure, User, utcnow
-from tests.support.app import Client, failed_mail, make_app, outbox, query, user_row
+from tests.support.app import Client, HtmxClient, failed_mail, make_app, outbox, query, user_row
 from tests.support.constants import EMAIL, PASSWORD
 from tests.support.operators import grant
 from tests.support.responses import error_of, follow, shown, text_of
@@ -71,6 +72,19 @@ def test_structure_page_lists_its_members(operator, structure_id):
     text = shown(operator, f"/administration/structures/{structure_id}/")
     assert "<h1>Ateliers Curie</h1>" in text
     assert "Pierre Durand" in text and "Lucie Martin" in text and "Active" in text
+
+
+def test_structure_page_marks_members_whose_account_is_not_active(app, operator, structure_id):
+    """A disabled gestionnaire principal was listed as « Gestionnaire principal »
+    with nothing more, under a page saying the structure has no active one:
+    each member whose account is not active now says so beside their name."""
+    query(app, lambda: User.update(status=User.DISABLED).where(User.email == PIERRE["email"]).execute())
+    text = shown(operator, f"/administration/structures/{structure_id}/")
+    pierre = re.search(r"<tr>(?:(?!</tr>).)*Pierre Durand.*?</tr>", text, re.S).group(0)
+    assert '<span class="hint">(compte : désactivé)</span>' in pierre and "Gestionnaire principal" in pierre
+    lucie = re.search(r"<tr>(?:(?!</tr>).)*Lucie Martin.*?</tr>", text, re.S).group(0)
+    assert "(compte :" not in lucie
+    assert text.count("(compte :") == 1
 
 
 def test_an_unknown_structure_is_404(operator):
@@ -201,6 +215,55 @@ def test_without_moderation_a_new_structure_is_active(app, structure_id):
     assert query(app, lambda: Structure.get().status) == Structure.ACTIVE
 
 
+def test_the_console_s_home_lists_the_structures_awaiting_validation(
+    app, operator, structure_id, monkeypatch
+):
+    """They wait for an operator as the requests do: the home says how many,
+    lists the oldest with a link to each, and says so when none wait while
+    moderation is on. A structure left pending when moderation was turned
+    off waits all the same."""
+    assert "Structures en attente de validation" not in shown(operator, "/administration/")
+    app.config["STRUCTURE_MODERATION"] = True
+    assert "Aucune structure n'attend de validation." in shown(operator, "/administration/")
+    app.config["STRUCTURE_MODERATION"] = False
+    query(app, lambda: Structure.update(status=Structure.PENDING).execute())
+    response = operator.get("/administration/")
+    text = text_of(response)
+    assert "1 structure attend d'être validée ou refusée." in text
+    listed = r"Ateliers Curie</a> – SIRET 73282932000074, créée le \d\d/\d\d/\d{4} à \d\d:\d\d<"
+    assert re.search(listed, text)
+    assert f'href="/administration/structures/{structure_id}/"' in response.get_data(as_text=True)
+
+    def another():
+        row = dict(Structure.get_by_id(structure_id).__data__, identifier="55203253400646")
+        del row["id"]
+        Structure.create(**dict(row, company_name="Forges Curie", created_at=utcnow()))
+
+    query(app, another)
+    monkeypatch.setattr(operations, "REQUESTS_SHOWN", 1)
+    for url in ("/administration/", "/administration/structures"):
+        text = shown(operator, url)
+        assert "Ateliers Curie" in text and "Forges Curie" not in text, url  # the oldest first
+    assert "2 structures attendent d'être validées ou refusées." in shown(operator, "/administration/")
+    assert "Les 1 plus anciennes sur 2 sont listées." in shown(operator, "/administration/structures")
+
+
+def test_attack_markup_in_a_pending_structure_s_name_is_text_on_the_console_s_home(
+    app, operator, structure_id
+):
+    """A name stored with markup (an older version's row, a restored
+    backup): the home's list of structures awaiting validation shows it as text."""
+    query(
+        app,
+        lambda: Structure.update(
+            status=Structure.PENDING, company_name="<img src=x onerror=alert(1)>"
+        ).execute(),
+    )
+    text = shown(operator, "/administration/")
+    assert "<img src=x" not in text
+    assert "&lt;img src=x onerror=alert(1)&gt;</a> – SIRET 73282932000074" in text
+
+
 @pytest.fixture
 def moderated(tmp_path, monkeypatch):
     monkeypatch.setenv("FLASK_STRUCTURE_MODERATION", "true")
@@ -254,16 +317,54 @@ def test_with_moderation_a_structure_waits_for_an_operator(moderated, approve):
 # -- the outbox -----------------------------------------------------------------------------
 
 
+NO_MAIL_SERVER = "Aucun serveur de messagerie n'est configuré (FLASK_MAIL_SERVER)"
+
+
 def test_outbox_lists_failed_and_pending_mail_and_retries(app, operator):
+    """Without a mail server (the tests' app has none) mail only waits in the
+    outbox: the page says so once, and « Réessayer » says it stays there,
+    rather than promising it will be sent in the next seconds."""
     mail_id = failed_mail(app)
     text = shown(operator, "/administration/courriels")
     assert "En échec (1)" in text and "550 Mailbox unavailable" in text
+    assert text.count(NO_MAIL_SERVER) == 1 and 'id="no-mail-server"' in text
     text = follow(operator, operator.submit(f"/administration/courriels/{mail_id}/reessayer"))
-    assert "sera de nouveau envoyé" in text
+    assert f"{NO_MAIL_SERVER} : le courriel reste dans la file et partira quand un serveur le sera." in text
+    assert "sera de nouveau envoyé" not in text
     assert query(app, lambda: OutboxMail.get_by_id(mail_id).next_attempt_at) <= utcnow()
+    count = query(app, lambda: OutboxMail.select().where(OutboxMail.sent_at.is_null()).count())
     text = follow(operator, operator.submit("/administration/courriels/reessayer"))
-    assert "courriel(s) seront de nouveau envoyés" in text
+    assert (
+        f"{NO_MAIL_SERVER} : {count} courriel(s) restent dans la file et partiront quand un serveur le sera."
+        in text
+    )
+    assert "seront de nouveau envoyés" not in text
     assert [e.account for e in events(app, "admin.mail_retried")] == [EMAIL, EMAIL]
+
+
+@pytest.fixture(params=["page", "htmx"])
+def smtp_operator(request, smtp_app):
+    """Marie Curie, an operator of an app with a mail server, on a full-page or an htmx client."""
+    smtp_app.test_client_class = HtmxClient if request.param == "htmx" else Client
+    client = sign_up(smtp_app.test_client(), lambda recipient=None: outbox(smtp_app, recipient))
+    grant(smtp_app, EMAIL)
+    enrol_totp(client)
+    _all_delivered(smtp_app)  # the sign-up's mail out of the way
+    return client
+
+
+def test_outbox_retries_with_a_mail_server_say_the_mail_goes_out(smtp_app, smtp_operator, smtp):
+    text = shown(smtp_operator, "/administration/courriels")
+    assert NO_MAIL_SERVER not in text and 'id="no-mail-server"' not in text
+    mail_id = failed_mail(smtp_app)
+    text = follow(smtp_operator, smtp_operator.submit(f"/administration/courriels/{mail_id}/reessayer"))
+    assert "Le courriel sera de nouveau envoyé dans les prochaines secondes." in text
+    assert NO_MAIL_SERVER not in text
+    _all_delivered(smtp_app)
+    failed_mail(smtp_app)
+    text = follow(smtp_operator, smtp_operator.submit("/administration/courriels/reessayer"))
+    assert "1 courriel(s) seront de nouveau envoyés." in text and NO_MAIL_SERVER not in text
+    _all_delivered(smtp_app)
 
 
 def test_outbox_numbers_each_mail_as_the_logs_name_it(app, operator):

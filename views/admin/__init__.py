@@ -112,12 +112,15 @@ def home():
     # Two searches on one page: the second field needs ids of its own.
     structures.q.id = structures.q.label.field_id = "q-structures"
     waiting, waiting_count = operations.requests_for_operators()
+    pending, pending_count = operations.pending_structures()
     return page(
         "admin/home.html",
         accounts=SearchForm(formdata=None),
         structures=structures,
         waiting=waiting,
         waiting_count=waiting_count,
+        pending_structures=pending,
+        pending_count=pending_count,
     )
 
 

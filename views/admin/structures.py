@@ -23,10 +23,12 @@ OWN_REQUEST = _l(
 
 @bp.get("/structures")
 def structures():
+    pending, pending_count = operations.pending_structures()
     return search_page(
         "admin/structures.html",
         operations.search_structures,
-        pending_structures=operations.pending_structures(),
+        pending_structures=pending,
+        pending_count=pending_count,
     )
 
 
