@@ -32,6 +32,15 @@ class LastFactorRefused(Exception):
     """The policy requires a second factor and this is the account's last."""
 
 
+class TurnsOff(Exception):
+    """Removing this factor, the account's last, turns two-step verification
+    off: not done unless that was confirmed."""
+
+    def __init__(self, factor: SecondFactor):
+        super().__init__(factor.id)
+        self.factor = factor
+
+
 def reauthenticate(user: User, password: str) -> bool:
     """The password asked again before a change of second factors."""
     ok, _ = verify_password(user.password_hash, password or "")
@@ -128,7 +137,8 @@ def add_passkey(user: User, name: str, fields: dict) -> list[str]:
 def _enrolled(user: User, factor: SecondFactor) -> list[str]:
     factor.confirm()
     audit.record(Event.SECOND_FACTOR_ENROLLED, user, kind=factor.kind)
-    _notify(user, _l("« %(name)s » a été ajoutée"), factor=factor)
+    added = _l("la clé d'accès « %(name)s » a été ajoutée") if factor.kind == SecondFactor.PASSKEY else None
+    _notify(user, added or _l("« %(name)s » a été ajoutée"), factor=factor)
     if RecoveryCode.left(user):
         return []
     return _regenerate(user)
@@ -149,20 +159,33 @@ def _regenerate(user: User) -> list[str]:
 
 
 @database.transaction
-def remove(user: User, factor_id: int) -> bool:
+def remove(user: User, factor_id: int, turn_off: bool = False) -> bool:
     """Remove one of the account's factors; False if it has no such factor.
-    Raises LastFactorRefused when the policy needs one and it is the last."""
+    Raises LastFactorRefused when the policy needs one and it is the last;
+    TurnsOff when it is the last and ``turn_off`` (the person's confirmation
+    that two-step verification goes with it) is not given."""
     factor = SecondFactor.get_or_none((SecondFactor.id == factor_id) & (SecondFactor.user == user.id))
     if factor is None:
         return False
     others = SecondFactor.confirmed(user).where(SecondFactor.id != factor.id).exists()
-    if factor.confirmed_at and not others and required_for(user):
-        raise LastFactorRefused
+    if factor.confirmed_at and not others:
+        if required_for(user):
+            raise LastFactorRefused
+        if not turn_off:
+            raise TurnsOff(factor)
     factor.delete_instance()
     if not has_second_factor(user):
         RecoveryCode.revoke_all(user)  # no factor, no recovery codes to fall back on
     audit.record(Event.SECOND_FACTOR_REMOVED, user, kind=factor.kind)
-    _notify(user, _l("« %(name)s » a été retirée"), factor=factor)
+    # A passkey is named as its holder typed it: the mail says what it is.
+    # The last method gone, the mail says the second step has gone with it.
+    if not has_second_factor(user):
+        removed = _l("« %(name)s » a été retirée ; la vérification en deux étapes est désactivée")
+    elif factor.kind == SecondFactor.PASSKEY:
+        removed = _l("la clé d'accès « %(name)s » a été retirée")
+    else:
+        removed = _l("« %(name)s » a été retirée")
+    _notify(user, removed, factor=factor)
     return True
 
 

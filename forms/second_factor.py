@@ -19,6 +19,8 @@ UNAVAILABLE = _l("Cette méthode n'est pas proposée pour votre compte. Choisiss
 CODE_SPENT = _l(
     "Ce code n'est plus valable : il a été saisi trop de fois sans succès. Demandez un nouveau code."
 )
+# A mailed code refused: a new one, not another try, is what an expired code needs.
+WRONG_MAILED_CODE = _l("Ce code est incorrect ou a expiré. Vérifiez-le, ou demandez un nouveau code.")
 TRUST_LABEL = _l("Faire confiance à cet appareil pendant 30 jours")
 METHODS = ("totp", "passkey", "email", "recovery")
 
@@ -109,6 +111,14 @@ class ReauthForm(Form):
 
 class ConfirmForm(Form):
     """A button and its CSRF token."""
+
+
+class RemoveFactorForm(Form):
+    """« Retirer »: its CSRF token and, for the account's last method, the
+    confirmation that two-step verification goes with it (sent by the
+    confirmation's own button, a hidden field)."""
+
+    turn_off = BooleanField()
 
 
 class PasskeyForm(Form):

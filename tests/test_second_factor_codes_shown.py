@@ -209,7 +209,7 @@ def test_attack_codes_revoked_with_the_last_factor_are_no_longer_shown(app, enro
     with app.app_context(), db.connection_context():
         factor = SecondFactor.get()
     reauthenticate(client)
-    client.submit(f"{FACTORS}retirer/{factor.id}")
+    client.submit(f"{FACTORS}retirer/{factor.id}", {"turn_off": "y"})
     with app.app_context(), db.connection_context():
         assert not SecondFactor.select().exists()
     assert codes_shown(client) == []

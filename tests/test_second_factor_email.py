@@ -184,7 +184,10 @@ def test_an_e_mail_code_expires_after_ten_minutes(app, enrolled):
         row = EmailCode.select().order_by(EmailCode.id.desc()).get()
         assert timedelta(minutes=9) < row.expires_at - row.created_at <= timedelta(minutes=10)
         EmailCode.update(expires_at=utcnow() - timedelta(seconds=1)).execute()
-    assert second_step(client, code, method="email").status_code == 422
+    response = second_step(client, code, method="email")
+    assert response.status_code == 422
+    # Trying again cannot help an expired code: the message says to ask for a new one.
+    assert "Vérifiez-le, ou demandez un nouveau code." in error_of(response, "code")
 
 
 def test_e_mail_codes_are_stored_hashed(app, enrolled):

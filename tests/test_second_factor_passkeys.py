@@ -9,7 +9,7 @@ import re
 import pytest
 
 from models import SecondFactor, User, db, utcnow
-from tests.support.app import query
+from tests.support.app import outbox, query
 from tests.support.passkeys import SoftPasskey, passkey_alone_account
 from tests.support.responses import is_fragment, signs_in_first, text_of
 from tests.support.second_factor import (
@@ -83,6 +83,8 @@ def test_a_new_passkey_is_registered_through_the_page(app, signed_in):
     response = _register(signed_in, SoftPasskey())
     assert response.status_code == (200 if signed_in.htmx else 303)
     assert query(app, lambda: SecondFactor.get().name) == "Clé USB"
+    # Its name is the holder's: the mail says it is a passkey (« Code par e-mail » would hide it).
+    assert "la clé d'accès « Clé USB » a été ajoutée" in outbox(app)[-1].body_text
 
 
 def test_attack_a_passkey_registered_twice_is_refused_next_to_the_form(app, signed_in):

@@ -317,7 +317,7 @@ def removed_elsewhere(app, secret: str) -> None:
     reauthenticate(other)
     with app.app_context(), db.connection_context():
         factor_id = SecondFactor.get().id
-    assert other.submit(f"{FACTORS}retirer/{factor_id}").status_code == 303
+    assert other.submit(f"{FACTORS}retirer/{factor_id}", {"turn_off": "y"}).status_code == 303
 
 
 def open_second_step(app, client) -> str:

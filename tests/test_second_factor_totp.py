@@ -329,14 +329,58 @@ def test_removing_the_app_needs_the_password_and_mails(app, enrolled, mailbox):
     client.submit(f"{FACTORS}retirer/{factor_id}")
     assert stored(app, lambda: SecondFactor.select().count()) == 1  # not re-authenticated: nothing removed
     reauthenticate(client)
-    response = client.submit(f"{FACTORS}retirer/{factor_id}")
+    response = client.submit(f"{FACTORS}retirer/{factor_id}", {"turn_off": "y"})
     assert response.status_code == (200 if client.htmx else 303)
     assert stored(app, lambda: SecondFactor.select().count()) == 0
     assert stored(app, lambda: RecoveryCode.select().count()) == 0
-    assert "« Application d'authentification » a été retirée" in mailbox(EMAIL)[-1].body_text
+    said = mailbox(EMAIL)[-1].body_text
+    off = "la vérification en deux étapes est désactivée"  # the last method gone
+    assert f"« Application d'authentification » a été retirée ; {off}" in said
     sign_out(client)
     assert password_step(client).status_code in (204, 303)
     assert client.get("/mon-compte/").status_code == 200
+
+
+def test_removing_the_last_method_asks_first_and_changes_nothing_until_confirmed(app, enrolled, mailbox):
+    """« Retirer » on the account's last method turns two-step verification
+    off: the page says so and asks, and a slip of the finger removes nothing,
+    mails nothing. Its own button (the hidden ``turn_off``) removes it."""
+    client, secret, _ = enrolled
+    password_step(client)
+    second_step(client, code_at(secret, +1))
+    factor_id = stored(app, lambda: SecondFactor.get().id)
+    reauthenticate(client)
+    mails = len(mailbox(EMAIL))
+    response = client.submit(f"{FACTORS}retirer/{factor_id}")
+    assert response.status_code == 200 and is_fragment(response) == client.htmx
+    page = text_of(response)
+    assert "« Application d'authentification » est votre dernière méthode : si vous la retirez" in page
+    asked = page.split("est votre dernière méthode")[1].split("</form>")[0]
+    assert f'action="{FACTORS}retirer/{factor_id}"' in asked
+    assert '<input type="hidden" name="turn_off" value="y">' in asked
+    assert "Retirer et désactiver la vérification en deux étapes" in asked
+    assert f'href="{FACTORS}"' in asked  # « Annuler et garder cette méthode »
+    assert stored(app, lambda: SecondFactor.select().count()) == 1
+    assert len(mailbox(EMAIL)) == mails
+    client.submit(f"{FACTORS}retirer/{factor_id}", {"turn_off": "y"})
+    assert stored(app, lambda: SecondFactor.select().count()) == 0
+
+
+def test_removing_one_of_two_methods_is_not_asked(app, enrolled):
+    client, secret, _ = enrolled
+    password_step(client)
+    second_step(client, code_at(secret, +1))
+    stored(
+        app,
+        lambda: SecondFactor.create(
+            user=User.get(), kind=SecondFactor.EMAIL, name="Code par e-mail", confirmed_at=utcnow()
+        ),
+    )
+    factor_id = stored(app, lambda: SecondFactor.get(SecondFactor.kind == SecondFactor.TOTP).id)
+    reauthenticate(client)
+    response = client.submit(f"{FACTORS}retirer/{factor_id}")
+    assert "La méthode a été retirée." in follow(client, response)
+    assert stored(app, lambda: [f.kind for f in SecondFactor.select()]) == [SecondFactor.EMAIL]
 
 
 def test_removing_another_accounts_factor_does_nothing_idor_attack(app, signup, enrolled):

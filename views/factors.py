@@ -15,9 +15,18 @@ import database
 import drafts
 import factors
 from factors import email_code, manage, passkeys, recovery, shown_codes, totp, verify
-from forms.second_factor import CODE_LABELS, CODE_SPENT, CodeForm, ConfirmForm, PasskeyForm, ReauthForm
+from forms.second_factor import (
+    CODE_LABELS,
+    CODE_SPENT,
+    WRONG_MAILED_CODE,
+    CodeForm,
+    ConfirmForm,
+    PasskeyForm,
+    ReauthForm,
+    RemoveFactorForm,
+)
 from models import SecondFactor, User
-from security import limits
+from security import limits, password_retyped
 from views import advance, full_redirect, kept_until_verified, page, renders
 
 bp = Blueprint("factors", __name__, url_prefix="/mon-compte/verification-en-deux-etapes")
@@ -150,6 +159,7 @@ def show():
 
 @bp.post("/confirmer")
 @login_required
+@password_retyped()  # counted last: see views.account.password
 @limits("SECOND_FACTOR_REAUTH", email=_signed_in_email)
 def reauthenticate():
     form = ReauthForm()
@@ -232,10 +242,11 @@ def email_page():
 def confirm_email():
     form = CodeForm()
     form.code.label.text = CODE_LABELS["email"]
-    return _confirm(form, manage.confirm_email, email_step, _l("Les codes par e-mail sont activés."))
+    done = _l("Les codes par e-mail sont activés.")
+    return _confirm(form, manage.confirm_email, email_step, done, wrong=WRONG_MAILED_CODE)
 
 
-def _confirm(form: CodeForm, confirm, step, done):
+def _confirm(form: CodeForm, confirm, step, done, wrong=WRONG_CODE):
     """An enrolment finished by a right code; the recovery codes shown once."""
     if not _reauthenticated():
         flash(str(REAUTH_AGAIN), "info")
@@ -248,7 +259,7 @@ def _confirm(form: CodeForm, confirm, step, done):
         form.code.errors = [str(CODE_SPENT)]
         return step(422, form=form, spent=True)
     if codes is None:
-        form.code.errors = [str(WRONG_CODE)]
+        form.code.errors = [str(wrong)]
         return step(422, form=form)
     factors.mark_verified()
     flash(str(done), "success")
@@ -326,12 +337,15 @@ def regenerate_codes():
 @bp.post("/retirer/<id:factor_id>")
 @login_required
 def remove(factor_id: int):
-    if not _reauthenticated() or not ConfirmForm().validate():
+    form = RemoveFactorForm()
+    if not _reauthenticated() or not form.validate():
         return advance(".show")
     try:
-        removed = manage.remove(_user(), factor_id)
+        removed = manage.remove(_user(), factor_id, turn_off=form.turn_off.data)
     except manage.LastFactorRefused:
         return factors_step(409, refusal=str(LAST_FACTOR))
+    except manage.TurnsOff as last:  # asked first; its button sends turn_off
+        return factors_step(removing=last.factor)
     if removed:
         flash(_("La méthode a été retirée."), "success")
     return advance(".show")
@@ -398,7 +412,14 @@ def _resumed():
 
 
 @renders("factors.show")
-def factors_step(status: int = 200, reauth: ReauthForm | None = None, refusal: str | None = None):
+def factors_step(
+    status: int = 200,
+    reauth: ReauthForm | None = None,
+    refusal: str | None = None,
+    removing: SecondFactor | None = None,
+):
+    """The methods' page; ``removing``: the account's last method, whose
+    removal (two-step verification off) the page asks to confirm."""
     user = _user()
     return page(
         "factors/show.html",
@@ -413,5 +434,6 @@ def factors_step(status: int = 200, reauth: ReauthForm | None = None, refusal: s
         reauthenticated=_reauthenticated(),
         reauth=reauth or ReauthForm(formdata=None),
         refusal=refusal,
+        removing=removing,
         in_flow=bool(session.get(factors.FLOW_KEY)) and not factors.has_second_factor(user),
     )

@@ -18,7 +18,7 @@ import factors
 from audit import Event, Outcome
 from factors import email_code, passkeys, trust, verify
 from forms.auth import LoginForm
-from forms.second_factor import CODE_SPENT, METHODS, PasskeySignInForm, SecondStepForm
+from forms.second_factor import CODE_SPENT, METHODS, WRONG_MAILED_CODE, PasskeySignInForm, SecondStepForm
 from rules.email import shown_email
 from security import limit, limits
 from views import full_redirect, page, page_to_show, renders, sign_in
@@ -83,7 +83,7 @@ def verify_step():
         form.form_errors.append(str(PASSKEY_FAILED))
         return second_step(422, form=form)
     if not ok:
-        wrong = WRONG_RECOVERY if method == verify.RECOVERY else WRONG
+        wrong = {verify.RECOVERY: WRONG_RECOVERY, verify.EMAIL: WRONG_MAILED_CODE}.get(method, WRONG)
         form.code.errors = [str(CODE_SPENT if spent else wrong)]
         return second_step(422, form=form, spent=spent)
     next_url = verify.pending_next()

@@ -179,13 +179,12 @@ def test_a_mailed_code_dies_after_five_wrong_tries_and_a_new_one_is_asked_beside
     wrong = "000000" if code != "000000" else "111111"
     for _ in range(5):
         visitor.field("Code à 6 chiffres reçu par e-mail").fill(wrong)
-        with page.expect_response(lambda response: response.request.method == "POST"):
-            visitor.button("Valider").click()  # each try answered before the next
+        visitor.send("Valider")  # each try answered before the next
         expect(visitor.error_summary).to_be_visible()
     visitor.expect_errors(SPENT)
     check_page(page, shots, "second-step-code-spent")
     visitor.button("Demander un nouveau code").click()
-    expect(page.get_by_text("Un code vous a été envoyé à")).to_be_visible()
+    expect(visitor.notice("Un code vous a été envoyé à")).to_be_visible()
     visitor.field("Code à 6 chiffres reçu par e-mail").fill(mailed_code(visitor, person, 3))
     visitor.button("Valider").click()
     visitor.expect_signed_in(person)
@@ -205,3 +204,27 @@ def test_without_javascript_no_passkey_button_is_offered(nojs_visitor):
     # (Its <noscript> word is not tested here: Chromium with scripts turned off by
     # the DevTools protocol still parses <noscript> as a scripting browser does.)
     expect(page.get_by_text("Ce navigateur ne permet pas de se connecter par clé d'accès")).to_be_hidden()
+
+
+def test_removing_the_last_method_is_confirmed_first(any_visitor, shots):
+    """« Retirer » on the only method says what it turns off and asks; the
+    confirmation's button removes it, « Annuler et garder cette méthode »
+    keeps it. With JavaScript, in place; without, as pages."""
+    visitor = any_visitor
+    page = visitor.page
+    visitor.sign_up_quickly()
+    enrol_app(visitor)
+    visitor.button("J'ai conservé mes codes").click()
+    visitor.expect_step(TITLE)
+    remove = visitor.button("Retirer : Application d'authentification")
+    remove.click()
+    asked = page.locator("main [role=alert]")
+    expect(asked).to_contain_text("est votre dernière méthode : si vous la retirez")
+    check_page(page, shots, "factors-remove-last")
+    visitor.link("Annuler et garder cette méthode").click()
+    visitor.expect_step(TITLE)
+    expect(asked).to_have_count(0)
+    remove.click()
+    visitor.button("Retirer et désactiver la vérification en deux étapes").click()
+    expect(visitor.notice("La méthode a été retirée.")).to_be_visible()
+    expect(page.locator("main").get_by_text("Aucune méthode n'est activée")).to_be_visible()

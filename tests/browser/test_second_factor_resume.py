@@ -44,6 +44,7 @@ def test_a_console_form_sent_after_the_last_factor_went_comes_back_filled_after_
     elsewhere = page.context.new_page()  # another tab of the same browser
     elsewhere.goto(FACTORS)
     elsewhere.get_by_role("button", name=re.compile("^Retirer")).click()
+    elsewhere.get_by_role("button", name="Retirer et désactiver la vérification en deux étapes").click()
     expect(elsewhere.locator("main")).to_contain_text("La méthode a été retirée.")
     elsewhere.close()
 
