@@ -106,6 +106,7 @@
     var swapped = event.target;
     if (!swapped || !swapped.getAttribute) return;
     var telling = swapped.hasAttribute("data-announce") ? swapped : swapped.querySelector("[data-announce]");
+    clearAnswers(swapped);
     if (telling) {
       announce(telling.getAttribute("data-announce"));
       remember(swapped);
@@ -113,6 +114,19 @@
       announceChanges(swapped);
     }
   });
+
+  // A part that makes what was typed for it pointless (« Nouvelle image »:
+  // the answer typed was the old image's) names those fields in
+  // data-clears; they are emptied, their error with them, as the step
+  // comes back without JavaScript. The focus stays where it was.
+  function clearAnswers(swapped) {
+    (swapped.getAttribute("data-clears") || "").split(" ").forEach(function (id) {
+      var field = id && document.getElementById(id);
+      if (!field) return;
+      field.value = "";
+      forgetError(field);
+    });
+  }
 
   // A status line is a live region: an answer that says again what it
   // already says (the draft's « Brouillon enregistré à 09:30 », saved again
@@ -177,6 +191,10 @@
   document.addEventListener("htmx:afterRequest", function (event) {
     var form = event.detail.elt;
     if (form.tagName !== "FORM") return;
+    // Only the end of the form's own request: a field's live check whose
+    // answer redrew the field is said ended on the closest element left,
+    // the form, while the step may still be on its way.
+    if (event.detail.requestConfig && event.detail.requestConfig.elt !== form) return;
     form.removeAttribute("aria-busy");
     within(form, "[data-sending]").forEach(function (e) { e.removeAttribute("data-sending"); });
   });
@@ -198,11 +216,31 @@
     if (described.length) field.setAttribute("aria-describedby", described.join(" "));
     else field.removeAttribute("aria-describedby");
     spoken["field-" + field.id] = "";
+    forgetSummaryLine(field.id);
+  }
+  // The summary's line about a field, gone with the field's error; the
+  // summary goes with its last line.
+  function forgetSummaryLine(id) {
     var summary = document.querySelector(".error-summary");
-    var line = summary && summary.querySelector("a[href='#" + field.id + "']");
+    var line = summary && summary.querySelector("a[href='#" + id + "']");
     if (line) line.closest("li").remove();
     if (summary && !summary.querySelector("li")) summary.remove();
   }
+  // A box the step requires (« J'accepte les conditions »), refused as it
+  // was unticked: ticked now, it is right, as a live check would find it.
+  document.addEventListener("change", function (event) {
+    var box = event.target;
+    if (box.type !== "checkbox" || !box.checked || box.getAttribute("aria-required") !== "true") return;
+    if (box.getAttribute("aria-invalid") === "true") forgetError(box);
+  });
+  // A live check draws its field again: found right since « Continuer »
+  // refused it, its line leaves the summary, which then lists only what is
+  // still wrong. A field still wrong keeps its line until the next sending.
+  document.addEventListener("htmx:afterSettle", function (event) {
+    var block = event.target;
+    if (!block.id || block.id.indexOf("field-") !== 0 || block.classList.contains("field--error")) return;
+    forgetSummaryLine(block.id.slice("field-".length));
+  });
   document.addEventListener("htmx:afterRequest", function (event) {
     var field = event.detail.elt;
     // Only a field whose answer speaks of it elsewhere (step 6's SIRET, in the

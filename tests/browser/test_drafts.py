@@ -122,7 +122,7 @@ def test_an_autosave_after_the_session_ended_sends_the_whole_page_to_sign_in(sig
     expect(page.locator("h1")).to_have_count(1)
     expect(page.locator("form form")).to_have_count(0)
     signed_in.expect_step(pages.SIGN_IN)
-    expect(page.get_by_text("Connectez-vous pour accéder à cette page.")).to_be_visible()
+    expect(signed_in.notice("Connectez-vous pour accéder à cette page.")).to_be_visible()
     signed_in.field("Adresse e-mail").fill(signed_in.person.email)
     signed_in.field("Mot de passe").fill(signed_in.person.password)
     signed_in.button("Se connecter").click()

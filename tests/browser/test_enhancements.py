@@ -95,6 +95,30 @@ def test_each_step_swaps_in_place_with_focus_and_announcement(visitor):
     visitor.expect_signed_in(person)  # the header changed with the step
 
 
+def test_a_new_captcha_image_comes_with_an_empty_answer(any_visitor):
+    """The answer typed was the old image's: « Nouvelle image » empties it,
+    and the error about it goes, with JavaScript (the widget swapped in
+    place, the focus where it was) as without (the step again)."""
+    visitor = any_visitor
+    visitor.start_signup()
+    visitor.fill_personal_info(new_person())
+    visitor.submit_personal_info()
+    visitor.expect_step(CAPTCHA)
+    visitor.solve_captcha("AAAAAA")  # wrong: its error, a new image
+    answer = visitor.field("Reproduire la suite de caractères")
+    expect(visitor.error_for("Reproduire la suite de caractères")).to_contain_text("ne correspondent pas")
+    visitor.expect_ready()  # the new image read first
+    answer.fill("ZZZZZZ")
+    visitor.button("Nouvelle image").click()
+    expect(answer).to_have_value("")
+    expect(visitor.page.locator(".error-summary, .field--error")).to_have_count(0)
+    if visitor.javascript:
+        visitor.expect_announced("Nouvelle image affichée.")
+        expect_focus(visitor.page, "Nouvelle image", tag="button")
+    visitor.solve_captcha()
+    visitor.expect_step(MAIL_SENT)
+
+
 def test_back_forward_and_reload_show_the_right_step(visitor):
     page = visitor.page
     person = new_person()
@@ -248,6 +272,35 @@ def test_fields_are_checked_when_they_lose_focus(visitor):
     page.keyboard.press("Tab")
     expect(page.locator("#phone-error")).to_be_visible()
     check_axe(page, "inline errors")
+
+
+def test_the_error_summary_lists_only_what_is_still_wrong(visitor):
+    """« Continuer » refused the empty step: each field put right, and
+    checked as the person leaves it (the required box, as it is ticked),
+    takes its error and its line out of the summary; a field still wrong
+    keeps its line, and the summary goes with its last."""
+    page = visitor.page
+    visitor.start_signup()
+    visitor.button("Continuer").click()
+    summary = page.locator(".error-summary")
+    expect(summary.locator("a[href='#email']")).to_have_count(1)
+    expect(summary.locator("a[href='#first_name']")).to_have_count(1)
+    visitor.field("Prénom").fill("Marie")
+    page.keyboard.press("Tab")
+    expect(page.locator("#first_name-error")).to_have_count(0)
+    expect(summary.locator("a[href='#first_name']")).to_have_count(0)
+    visitor.field("Adresse e-mail").fill("marie.curie@")  # still wrong, another way
+    page.keyboard.press("Tab")
+    expect(page.locator("#email-error")).to_contain_text("adresse e-mail")
+    expect(summary.locator("a[href='#email']")).to_have_count(1)
+    person = new_person()
+    visitor.fill_personal_info(person)
+    page.keyboard.press("Tab")
+    expect(page.locator("#terms-error")).to_have_count(0)
+    expect(visitor.field("J'accepte les conditions")).not_to_have_attribute("aria-invalid", "true")
+    expect(summary).to_have_count(0)
+    visitor.submit_personal_info()
+    visitor.expect_step(CAPTCHA)
 
 
 def test_a_changed_address_is_checked_again_against_the_confirmation(visitor):
@@ -495,3 +548,39 @@ def test_the_address_typed_to_sign_in_goes_along_to_the_forgotten_password_and_b
     expect(visitor.field("Mot de passe")).to_have_value("")
     page.reload()  # carried once: a reload shows the page as the server has it
     expect(visitor.field("Adresse e-mail")).to_have_value("")
+
+
+# Set on the home page: the moment step 1 is in #main (a mutation, seen before
+# anything else may run), its « Continuer » is clicked, as a quick hand or a
+# slow machine would; which way the form went is recorded.
+CLICK_AS_IT_SHOWS = """() => {
+  window.stillHere = true;
+  window.sentInPlace = 0;
+  document.addEventListener("htmx:beforeRequest", (e) => {
+    if (e.detail.elt.tagName === "FORM") window.sentInPlace++;
+  });
+  const main = document.getElementById("main");
+  const watch = new MutationObserver(() => {
+    const buttons = [...main.querySelectorAll("form button")];
+    const button = buttons.find((b) => b.textContent.trim() === "Continuer");
+    if (!button) return;
+    watch.disconnect();
+    button.click();
+  });
+  watch.observe(main, {childList: true, subtree: true});
+}"""
+
+
+def test_a_step_swapped_in_is_live_the_moment_it_shows(visitor):
+    """htmx binds what it swaps in only when the swap settles, by default on
+    a timer: a click before that sent the form as a plain POST, a page
+    reload that lost the step's enhancements. The portal settles at once
+    (``defaultSettleDelay`` 0): the step's form is htmx's as soon as it can
+    be clicked."""
+    page = visitor.page
+    page.goto("/")
+    visitor.expect_step(HOME)
+    page.evaluate(CLICK_AS_IT_SHOWS)
+    visitor.link("Créer un compte").click()
+    visitor.expect_errors("Adresse e-mail")  # the empty form, refused in place
+    assert page.evaluate("window.stillHere === true && window.sentInPlace === 1")

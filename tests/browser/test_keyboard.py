@@ -74,6 +74,7 @@ def test_journey_with_the_keyboard_alone(visitor):
     assert page.evaluate("history.length") == entries  # a new image is no step to go Back through
     assert page.url.endswith("/inscription/captcha")
     visitor.expect_announced("Nouvelle image affichée.")
+    visitor.expect_ready()  # the new image read first
     type_into(page, "Reproduire la suite de caractères", CAPTCHA_ANSWER.lower())
     keyboard.press("Enter")  # Enter in the answer validates (not « Nouvelle image »)
 

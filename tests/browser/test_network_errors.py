@@ -207,6 +207,37 @@ def test_a_step_being_sent_is_busy_and_its_button_shows_it(visitor):
     assert page.evaluate(NOTHING_SENDING)
 
 
+def test_a_live_check_answering_while_the_step_is_sent_leaves_it_busy(visitor):
+    """Leaving « Téléphone » for « Continuer » sends its live check, then the
+    step. The check's answer redraws the field and so removes the element
+    that asked; htmx then says « afterRequest » on the closest one left, the
+    form, as if the form's own request had ended. The step still being sent,
+    the form stays busy and its button shows it."""
+    page = visitor.page
+    visitor.start_signup()
+    visitor.fill_personal_info(new_person())
+    checked, during = [], {}
+
+    def slow_check(route):
+        page.wait_for_timeout(300)
+        route.continue_()
+        checked.append(route.request.url)
+
+    def slow_step(route):
+        page.wait_for_timeout(1000)  # the live check answers meanwhile
+        during.update(page.evaluate(SENDING_STATE))
+        route.continue_()
+
+    page.route(re.compile(r"/inscription/champ/phone$"), slow_check)
+    on_post(page, SIGNUP, slow_step)
+    visitor.field("Téléphone").fill("06 12 34 56 78")  # changed: checked as it is left
+    visitor.button("Continuer").click(no_wait_after=True)
+    visitor.expect_step(pages.CAPTCHA)
+    assert checked  # the live check went, and was answered while the step was held
+    assert during["busy"] == "true" and during["sending"] is True
+    assert page.evaluate(NOTHING_SENDING)
+
+
 def test_the_sending_bar_stands_still_when_motion_is_reduced(visitor):
     page = visitor.page
     page.emulate_media(reduced_motion="reduce")

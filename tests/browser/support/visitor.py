@@ -32,6 +32,23 @@ class Visitor:
 
     def expect_step(self, title: str) -> None:
         expect(self.heading).to_have_text(title)
+        self.expect_ready()
+
+    def expect_ready(self) -> None:
+        """With JavaScript, the page is as a person sees it: its scripts have
+        run, and its images have come. A page loaded whole (a link without
+        htmx, a reload) shows its heading before its deferred scripts run: a
+        click then sends a plain POST, and the test would look at a page
+        without JavaScript. (What htmx swaps in is live at once:
+        ``defaultSettleDelay`` 0, test_enhancements.) A captcha answered while
+        its image still loads spends its challenge, and the image's request
+        then finds none (a 404 in the console). Without JavaScript, every
+        page is a navigation, whose load waits for all of it."""
+        if self.javascript:
+            self.page.wait_for_function(
+                "() => document.readyState === 'complete' && !!window.htmx"
+                " && [...document.images].every((image) => image.complete)"
+            )
 
     def expect_path(self, path: str) -> None:
         """The page's address is ``path``, with any query and fragment (a
@@ -81,6 +98,25 @@ class Visitor:
     def expect_same_document(self) -> None:
         assert self.page.evaluate("() => window.__sameDocument === true"), "the page was fully reloaded"
 
+    def send(self, button: str) -> None:
+        """Click the form's ``button`` and wait until its answer is on the
+        page: without JavaScript, its document loaded; with it, the answer
+        received and swapped in (nothing left sending). A page still showing the previous answer's errors
+        would pass a check made sooner, and a swap landing in the middle of
+        the next fill() would take what it typed."""
+        if not self.javascript:  # the new document loaded
+            with self.page.expect_navigation():
+                self.button(button).click()
+            return
+        with self.page.expect_response(lambda answer: answer.request.method == "POST"):
+            self.button(button).click()
+        expect(self.page.locator("[aria-busy], [data-sending]")).to_have_count(0)
+
+    def notice(self, text: str) -> Locator:
+        """A message shown on the page (not its copy in #announcer, which the
+        script fills 50 ms after a swap)."""
+        return self.page.locator(".notice").filter(has_text=text)
+
     def expect_announced(self, text: str | re.Pattern) -> None:
         expect(self.page.locator("#announcer")).to_have_text(text)
 
@@ -106,6 +142,7 @@ class Visitor:
         self.button("Continuer").click()
 
     def solve_captcha(self, answer: str = CAPTCHA_ANSWER) -> None:
+        self.expect_ready()  # the image read first
         self.field("Reproduire la suite de caractères").fill(answer)
         self.button("Valider le Captcha").click()
 
