@@ -127,7 +127,7 @@ def test_a_worker_leaving_ends_the_mail_under_way_and_begins_no_other(tmp_path, 
         sink.stop()
     with app.app_context(), db.connection_context():
         rows = list(OutboxMail.select().order_by(OutboxMail.id))
-    assert waited < 3, f"the worker waited {waited:.1f} s, for the whole pass"
+    assert waited < 4.5, f"the worker waited {waited:.1f} s, for the whole pass"  # a pass: 6 s
     assert [row.sent_at is not None for row in rows] == [True, False, False, False]
     assert all(row.claimed_until is None and row.attempts == 0 for row in rows[1:])
     app.extensions["mail_deliverer"].kick()  # a request answered as the worker leaves
