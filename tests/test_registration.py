@@ -120,6 +120,15 @@ def test_bad_personal_info_is_shown_next_to_its_field(any_client, changes, field
         assert str(changes[field]).replace("'", "&#39;") in response.get_data(as_text=True)
 
 
+def test_a_refused_page_opens_on_its_error_summary_only_when_loaded_whole(any_client):
+    """Without JavaScript the page loads whole and its error summary has the
+    focus (autofocus); swapped in place, app.js moves it, and htmx must not
+    move it to a summary some part of an answer carries."""
+    text = any_client.submit("/inscription/", {**PERSON, "email": ""}).get_data(as_text=True)
+    summary = re.search(r'<div class="error-summary"[^>]*>', text).group(0)
+    assert ("autofocus" in summary) is not any_client.htmx
+
+
 def test_names_in_any_script_and_international_phones_are_kept(app, client):
     client.submit(
         "/inscription/",

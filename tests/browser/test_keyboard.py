@@ -135,3 +135,23 @@ def test_journey_with_the_keyboard_alone(visitor):
     keyboard.press("Enter")
     expect(visitor.heading).to_have_text(company.name)
     expect(visitor.main).to_contain_text("Non diffusible")
+
+
+SUMMARY = re.compile(r"^Le formulaire contient (une erreur|des erreurs)")
+
+
+def test_without_javascript_a_refused_form_opens_on_its_errors(nojs_visitor):
+    """A page loaded whole after a refused form (JavaScript off) starts on
+    its error summary, not at the top of the page: a screen reader reads the
+    errors, and Tab goes from there to the first field to mend."""
+    visitor, page = nojs_visitor, nojs_visitor.page
+    page.goto("/inscription/")
+    with page.expect_navigation():
+        visitor.submit_personal_info()  # empty: 422, the page again with its errors
+    visitor.expect_step(PERSONAL_INFO)
+    expect_focus(page, SUMMARY, tag="div")
+    expect(visitor.error_summary).to_be_in_viewport()
+    page.keyboard.press("Tab")
+    expect_focus(page, re.compile("^Adresse e-mail"), tag="a")
+    page.keyboard.press("Enter")
+    expect_focus(page, "Adresse e-mail", tag="input")
