@@ -186,6 +186,12 @@ def typed_names() -> frozenset[str]:
     return frozenset(typed - hidden)
 
 
+def secret_fields() -> frozenset[str]:
+    """The names of the secret fields of every form (``secret_names`` but
+    the CSRF token): what a person must type again when a form is not kept."""
+    return secret_names() - {"csrf_token"}
+
+
 @cache
 def secret_names() -> frozenset[str]:
     """The names of the secret fields of every form of the portal, and the

@@ -17,7 +17,7 @@ import drafts
 import logs
 import operations
 from extensions import login_manager
-from forms import anything_typed, typed_fields
+from forms import anything_typed, secret_fields, typed_fields
 from forms.language import LanguageForm
 from security import client_address, keeping_allowed, retry_after_seconds
 from views import MAIN, needs_account, page_to_show, referrer_path, retarget, sent_by_this_session
@@ -53,10 +53,12 @@ MESSAGES = {
 }
 
 
-def render_error(status: int, message: str | None = None):
+def render_error(status: int, message: str | None = None, **context):
     title, text = MESSAGES.get(status, MESSAGES[500] if status >= 500 else MESSAGES[400])
     response = make_response(
-        render_template("errors/error.html", title=str(title), text=message or str(text), status=status),
+        render_template(
+            "errors/error.html", title=str(title), text=message or str(text), status=status, **context
+        ),
         status,
     )
     if request.htmx:
@@ -213,7 +215,8 @@ def database_unavailable(error: Exception):
     otherwise log a traceback per request). The page is drawn for an
     anonymous visitor: loading the signed-in account needs the database.
     Under htmx the notice goes into the flash region, so that the form and
-    what was typed stay on the page, ready to be sent again."""
+    what was typed stay on the page, ready to be sent again; without
+    JavaScript, the page offers to send the form again (``_resendable``)."""
     if not isinstance(error, MaxConnectionsExceeded) and not database.unavailable(error):
         return unexpected(error)  # a programming error, not an outage
     kind = type(error).__name__
@@ -223,9 +226,31 @@ def database_unavailable(error: Exception):
         notice = render_template("errors/_notice.html", text=str(MESSAGES[503][1]))
         response = retarget(make_response(notice, 503), FLASHES, "innerHTML")
     else:
-        response = render_error(503)
+        response = render_error(503, resend=_resendable())
     response.headers["Retry-After"] = str(DATABASE_RETRY_AFTER_SECONDS)
     return response
+
+
+def _resendable() -> dict | None:
+    """A form sent without JavaScript from one of this site's pages
+    (``_sent_from_this_site``) while the database was unavailable: what it
+    held, but its secrets, and its own CSRF token (checked again when it
+    comes back), for the 503 page to send again once the database is back.
+    Nothing is stored: the database is what failed, and the browser would
+    lose the form (its pages are ``no-store``: Back fetches them afresh).
+    None for another site's form, or one that held nothing typed."""
+    if request.method != "POST" or not _sent_from_this_site():
+        return None
+    fields = typed_fields(request.form)
+    if not anything_typed(fields):
+        return None
+    secrets = secret_fields()
+    return {
+        "action": request.full_path if request.query_string else request.path,
+        "fields": fields,
+        "token": request.form.get("csrf_token", ""),
+        "secrets_left": any(value for name, value in request.form.items() if name in secrets),
+    }
 
 
 def unexpected(error: Exception):

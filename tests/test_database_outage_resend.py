@@ -1,0 +1,133 @@
+"""A form sent without JavaScript while the database is unavailable: the
+503 page holds what was typed (never a password or a code) and sends it
+again once the database is back. The outage is SQLite's write lock held
+past busy_timeout by another connection (a backup, a SIRENE import)."""
+
+from __future__ import annotations
+
+import contextlib
+import re
+import sqlite3
+from html import unescape
+
+import pytest
+
+import database
+from tests.support.app import Client, HtmxClient, clean_environment, make_app
+from tests.support.responses import text_of
+from tests.support.signup import PERSON
+
+UNAVAILABLE = "Le service est momentanément indisponible"
+RESEND = "Renvoyer le formulaire"
+OWN_PAGE = {"Sec-Fetch-Site": "same-origin"}
+HIDDEN = re.compile(r'<input type="hidden" name="([^"]+)" value="([^"]*)">')
+
+
+@pytest.fixture
+def app(tmp_path, monkeypatch):
+    clean_environment(monkeypatch)
+    monkeypatch.setitem(database.SQLITE_PRAGMAS, "busy_timeout", 200)
+    app = make_app(tmp_path)
+    app.test_client_class = Client
+    return app
+
+
+@contextlib.contextmanager
+def write_lock(app):
+    """Another connection holds SQLite's write lock meanwhile."""
+    holder = sqlite3.connect(app.config["DATABASE_URL"].removeprefix("sqlite:///"), isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")
+    try:
+        yield
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+
+
+def resend_form(response) -> tuple[str, dict[str, str]]:
+    """The 503 page's form: its action and its hidden fields."""
+    html = response.get_data(as_text=True)
+    form = re.search(r'<form method="post" action="([^"]+)" class="resend">(.*?)</form>', html, re.S)
+    assert form, "no form to send again"
+    return unescape(form.group(1)), {unescape(k): unescape(v) for k, v in HIDDEN.findall(form.group(2))}
+
+
+def test_a_step_sent_during_an_outage_is_sent_again_from_the_503_page(app):
+    client = app.test_client()
+    token = client.csrf_token()
+    with write_lock(app):
+        response = client.post("/inscription/", data={"csrf_token": token, **PERSON}, headers=OWN_PAGE)
+    assert response.status_code == 503 and UNAVAILABLE in text_of(response)
+    assert RESEND in text_of(response) and "saisirez de nouveau" not in text_of(response)
+    action, fields = resend_form(response)
+    assert action == "/inscription/"
+    assert fields == {"csrf_token": token, **PERSON}  # the box ticked, the empty field, as sent
+    # The database back, the form sent from the 503 page goes on to the captcha.
+    again = client.post(action, data=fields, headers=OWN_PAGE)
+    assert again.status_code == 303 and again.headers["Location"] == "/inscription/captcha"
+
+
+def test_a_password_sent_during_an_outage_is_never_written_back(app):
+    client = app.test_client()
+    token = client.csrf_token()
+    form = {"csrf_token": token, "email": "marie.curie@exemple.fr", "password": "Un-secret-bien-garde-42"}
+    with write_lock(app):
+        response = client.post("/connexion", data=form, headers=OWN_PAGE)
+    assert response.status_code == 503
+    assert "Un-secret-bien-garde-42" not in response.get_data(as_text=True)
+    assert "Les mots de passe et les codes ne sont pas gardés" in text_of(response)
+    action, fields = resend_form(response)
+    assert action == "/connexion" and fields == {"csrf_token": token, "email": "marie.curie@exemple.fr"}
+    # Sent again, the address comes back with the password asked for.
+    again = client.post(action, data=fields, headers=OWN_PAGE)
+    assert again.status_code == 422 and 'value="marie.curie@exemple.fr"' in again.get_data(as_text=True)
+
+
+def test_attack_another_sites_form_during_an_outage_is_not_written_into_the_page(app):
+    """A page of another site posting to the portal while it is down must
+    not get a portal page holding a form of its choosing."""
+    client = app.test_client()
+    token = client.csrf_token()
+    planted = {**PERSON, "first_name": "Offre-speciale"}
+    for headers in ({"Sec-Fetch-Site": "cross-site"}, {}):
+        with write_lock(app):
+            response = client.post("/inscription/", data={"csrf_token": token, **planted}, headers=headers)
+        assert response.status_code == 503
+        assert RESEND not in text_of(response) and "Offre-speciale" not in response.get_data(as_text=True)
+
+
+def test_attack_markup_typed_before_an_outage_is_text_in_the_503_page(app):
+    client = app.test_client()
+    token = client.csrf_token()
+    markup = '"><script>alert(1)</script>'
+    with write_lock(app):
+        response = client.post(
+            "/inscription/", data={"csrf_token": token, **PERSON, "last_name": markup}, headers=OWN_PAGE
+        )
+    html = response.get_data(as_text=True)
+    assert "<script>alert(1)" not in html
+    assert resend_form(response)[1]["last_name"] == markup
+
+
+def test_an_outage_under_htmx_keeps_the_page_without_a_form_to_send_again(app):
+    """Under htmx the page and what was typed stay where they are: the
+    notice goes into the flash region, with no second form."""
+    app.test_client_class = HtmxClient
+    client = app.test_client()
+    token = client.csrf_token()
+    with write_lock(app):
+        response = client.post("/inscription/", data={"csrf_token": token, **PERSON}, headers=OWN_PAGE)
+    assert response.status_code == 503 and response.headers["HX-Retarget"] == "#flashes"
+    assert RESEND not in text_of(response)
+
+
+def test_the_form_to_send_again_speaks_english(app):
+    client = app.test_client()
+    token = client.csrf_token()
+    headers = {**OWN_PAGE, "Accept-Language": "en"}
+    form = {"csrf_token": token, "email": "marie.curie@exemple.fr", "password": "Un-secret-bien-garde-42"}
+    with write_lock(app):
+        response = client.post("/connexion", data=form, headers=headers)
+    text = text_of(response)
+    assert "Send the form again" in text and "What you typed is kept on this page" in text
+    assert "Passwords and codes are not kept: you will type them again." in text
