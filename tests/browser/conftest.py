@@ -153,6 +153,20 @@ def any_limited_visitor(request, browser, limited_server, inbox) -> Visitor:
 _LIMITED_ADDRESSES = itertools.count(1)
 
 
+@pytest.fixture(scope="session")
+def outage_server(tmp_path_factory, inbox) -> Iterator[LiveServer]:
+    """An app server of its own for the tests that make its database
+    unavailable: its 503s are what they look at, not a failure of theirs."""
+    with live_server_process(tmp_path_factory.mktemp("outage"), inbox.port) as server:
+        yield server
+
+
+@pytest.fixture
+def nojs_outage_visitor(request, browser, outage_server, inbox) -> Visitor:
+    """A visitor of ``outage_server`` with JavaScript disabled."""
+    return Visitor(_open_page(request, browser, outage_server, javascript=False), inbox, javascript=False)
+
+
 @pytest.fixture
 def console_allows(request) -> list:
     """Patterns of console errors this test expects, e.g. the "status of 410"
