@@ -236,6 +236,11 @@ def test_a_deadlock_between_two_requests_is_run_again(pg_app, pg_mailbox, databa
     original_cancel, original_forget = Membership.cancel, rights.forget
 
     def cancel(self):
+        # PostgreSQL rolls back the session whose deadlock check runs first,
+        # deadlock_timeout after it began to wait: the deletion's, waiting
+        # first, unless a loaded machine delays its check past the cancel's.
+        # The cancel's own check put off, the deletion is always the one run again.
+        db.execute_sql("SET LOCAL deadlock_timeout = '60s'")
         done = original_cancel(self)
         cancel_locked.set()
         assert deletion_locking.wait(20)
