@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Flask, current_app, flash, g, make_response, redirect, render_template, request
+from flask import Flask, current_app, flash, g, make_response, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
@@ -12,6 +12,7 @@ from peewee import InterfaceError, OperationalError
 from playhouse.pool import MaxConnectionsExceeded
 from werkzeug.exceptions import HTTPException
 
+import breach
 import database
 import drafts
 import logs
@@ -239,16 +240,23 @@ def _resendable() -> dict | None:
     Nothing is stored: the database is what failed, and the browser would
     lose the form (its pages are ``no-store``: Back fetches them afresh).
     None for another site's form, or one that held nothing typed."""
-    if request.method != "POST" or not _sent_from_this_site():
+    if request.method != "POST" or request.url_rule is None or not _sent_from_this_site():
         return None
     fields = typed_fields(request.form)
     if not anything_typed(fields):
         return None
+    # The address built again from its route (under the app's prefix, if
+    # any), not from the decoded path: « %3F » there would read as a query.
+    action = url_for(request.endpoint, **(request.view_args or {}))
+    if request.query_string:
+        action += "?" + request.query_string.decode("latin-1")
+    token = breach.unmask(request.form.get("csrf_token", ""))
     secrets = secret_fields()
     return {
-        "action": request.full_path if request.query_string else request.path,
+        "action": action,
         "fields": fields,
-        "token": request.form.get("csrf_token", ""),
+        # The same token under a mask of this page's own (breach.py).
+        "token": breach.mask(token) if isinstance(token, str) and token else "",
         "secrets_left": any(value for name, value in request.form.items() if name in secrets),
     }
 
