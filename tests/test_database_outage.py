@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import sqlite3
 import threading
 import time
 
@@ -22,6 +21,7 @@ from models import db
 from tests.support.app import Client, HtmxClient, clean_environment, make_app
 from tests.support.i18n import visible_text
 from tests.support.responses import text_of
+from tests.support.sqlite_lock import write_lock
 
 UNAVAILABLE = "Le service est momentanément indisponible"
 
@@ -160,13 +160,8 @@ def test_a_sqlite_write_lock_held_past_the_busy_timeout_answers_503(tmp_path, mo
     client = app.test_client()
     token = client.csrf_token()
     form = {"csrf_token": token, "email": "marie.curie@exemple.fr", "password": "Pas-le-bon-1234"}
-    holder = sqlite3.connect(tmp_path / "test.db", isolation_level=None)
-    holder.execute("BEGIN IMMEDIATE")
-    try:
+    with write_lock(app.config["DATABASE_URL"]):
         response = client.post("/connexion", data=form)
-    finally:
-        holder.execute("ROLLBACK")
-        holder.close()
     assert response.status_code == 503 and response.headers["Retry-After"].isdigit()
     assert UNAVAILABLE in text_of(response)
     if client.htmx:

@@ -5,9 +5,7 @@ past busy_timeout by another connection (a backup, a SIRENE import)."""
 
 from __future__ import annotations
 
-import contextlib
 import re
-import sqlite3
 from html import unescape
 
 import pytest
@@ -18,11 +16,13 @@ from tests.support.app import Client, HtmxClient, clean_environment, make_app, o
 from tests.support.responses import text_of
 from tests.support.second_factor import VERIFY, code_at, enrol_totp, password_step
 from tests.support.signup import PERSON
+from tests.support.sqlite_lock import write_lock
 from tests.support.structures import STRUCTURE, sign_up
 
 UNAVAILABLE = "Le service est momentanément indisponible"
 RESEND = "Renvoyer le formulaire"
 OWN_PAGE = {"Sec-Fetch-Site": "same-origin"}
+SIGN_IN = {"email": "marie.curie@exemple.fr", "password": "Un-secret-bien-garde-42"}
 HIDDEN = re.compile(r'<input type="hidden" name="([^"]+)" value="([^"]*)">')
 
 
@@ -35,16 +35,12 @@ def app(tmp_path, monkeypatch):
     return app
 
 
-@contextlib.contextmanager
-def write_lock(app):
-    """Another connection holds SQLite's write lock meanwhile."""
-    holder = sqlite3.connect(app.config["DATABASE_URL"].removeprefix("sqlite:///"), isolation_level=None)
-    holder.execute("BEGIN IMMEDIATE")
-    try:
-        yield
-    finally:
-        holder.execute("ROLLBACK")
-        holder.close()
+def sent_during_an_outage(app, client, url: str, form: dict, headers: dict = OWN_PAGE):
+    """``form`` sent to ``url`` with the session's token while another
+    connection holds the database's write lock."""
+    token = client.csrf_token()
+    with write_lock(app.config["DATABASE_URL"]):
+        return client.post(url, data={"csrf_token": token, **form}, headers=headers)
 
 
 def resend_form(response) -> tuple[str, dict[str, str]]:
@@ -57,16 +53,14 @@ def resend_form(response) -> tuple[str, dict[str, str]]:
 
 def test_a_step_sent_during_an_outage_is_sent_again_from_the_503_page(app):
     client = app.test_client()
-    token = client.csrf_token()
-    with write_lock(app):
-        response = client.post("/inscription/", data={"csrf_token": token, **PERSON}, headers=OWN_PAGE)
+    response = sent_during_an_outage(app, client, "/inscription/", PERSON)
     assert response.status_code == 503 and UNAVAILABLE in text_of(response)
     assert RESEND in text_of(response) and "saisirez de nouveau" not in text_of(response)
     action, fields = resend_form(response)
     assert action == "/inscription/"
-    # The session's token under a mask of this page's own (breach.py), never as sent.
+    # The session's token, under a mask of this page's own (breach.py).
     resent_token = fields.pop("csrf_token")
-    assert resent_token != token and breach.unmask(resent_token) == breach.unmask(token)
+    assert breach.unmask(resent_token) == breach.unmask(client.csrf_token())
     assert fields == PERSON  # the box ticked, the empty field, as sent
     fields["csrf_token"] = resent_token
     # The database back, the form sent from the 503 page goes on to the captcha.
@@ -76,44 +70,34 @@ def test_a_step_sent_during_an_outage_is_sent_again_from_the_503_page(app):
 
 def test_a_password_sent_during_an_outage_is_never_written_back(app):
     client = app.test_client()
-    token = client.csrf_token()
-    form = {"csrf_token": token, "email": "marie.curie@exemple.fr", "password": "Un-secret-bien-garde-42"}
-    with write_lock(app):
-        response = client.post("/connexion", data=form, headers=OWN_PAGE)
+    response = sent_during_an_outage(app, client, "/connexion", SIGN_IN)
     assert response.status_code == 503
-    assert "Un-secret-bien-garde-42" not in response.get_data(as_text=True)
+    assert SIGN_IN["password"] not in response.get_data(as_text=True)
     assert "Les mots de passe et les codes ne sont pas gardés" in text_of(response)
     action, fields = resend_form(response)
     assert action == "/connexion" and fields.keys() == {"csrf_token", "email"}
-    assert fields["email"] == "marie.curie@exemple.fr"
+    assert fields["email"] == SIGN_IN["email"]
     # Sent again, the address comes back with the password asked for.
     again = client.post(action, data=fields, headers=OWN_PAGE)
-    assert again.status_code == 422 and 'value="marie.curie@exemple.fr"' in again.get_data(as_text=True)
+    assert again.status_code == 422 and f'value="{SIGN_IN["email"]}"' in again.get_data(as_text=True)
 
 
 def test_attack_another_sites_form_during_an_outage_is_not_written_into_the_page(app):
     """A page of another site posting to the portal while it is down must
     not get a portal page holding a form of its choosing."""
     client = app.test_client()
-    token = client.csrf_token()
     planted = {**PERSON, "first_name": "Offre-speciale"}
     for headers in ({"Sec-Fetch-Site": "cross-site"}, {}):
-        with write_lock(app):
-            response = client.post("/inscription/", data={"csrf_token": token, **planted}, headers=headers)
+        response = sent_during_an_outage(app, client, "/inscription/", planted, headers)
         assert response.status_code == 503
         assert RESEND not in text_of(response) and "Offre-speciale" not in response.get_data(as_text=True)
 
 
 def test_attack_markup_typed_before_an_outage_is_text_in_the_503_page(app):
-    client = app.test_client()
-    token = client.csrf_token()
     markup = '"><script>alert(1)</script>'
-    with write_lock(app):
-        response = client.post(
-            "/inscription/", data={"csrf_token": token, **PERSON, "last_name": markup}, headers=OWN_PAGE
-        )
-    html = response.get_data(as_text=True)
-    assert "<script>alert(1)" not in html
+    form = {**PERSON, "last_name": markup}
+    response = sent_during_an_outage(app, app.test_client(), "/inscription/", form)
+    assert "<script>alert(1)" not in response.get_data(as_text=True)
     assert resend_form(response)[1]["last_name"] == markup
 
 
@@ -121,32 +105,21 @@ def test_an_outage_under_htmx_keeps_the_page_without_a_form_to_send_again(app):
     """Under htmx the page and what was typed stay where they are: the
     notice goes into the flash region, with no second form."""
     app.test_client_class = HtmxClient
-    client = app.test_client()
-    token = client.csrf_token()
-    with write_lock(app):
-        response = client.post("/inscription/", data={"csrf_token": token, **PERSON}, headers=OWN_PAGE)
+    response = sent_during_an_outage(app, app.test_client(), "/inscription/", PERSON)
     assert response.status_code == 503 and response.headers["HX-Retarget"] == "#flashes"
     assert RESEND not in text_of(response)
 
 
 def test_the_form_to_send_again_speaks_english(app):
-    client = app.test_client()
-    token = client.csrf_token()
     headers = {**OWN_PAGE, "Accept-Language": "en"}
-    form = {"csrf_token": token, "email": "marie.curie@exemple.fr", "password": "Un-secret-bien-garde-42"}
-    with write_lock(app):
-        response = client.post("/connexion", data=form, headers=headers)
-    text = text_of(response)
+    text = text_of(sent_during_an_outage(app, app.test_client(), "/connexion", SIGN_IN, headers))
     assert "Send the form again" in text and "What you typed is kept on this page" in text
     assert "Passwords and codes are not kept: you will type them again." in text
 
 
 def test_a_signed_in_persons_step_6_sent_during_an_outage_is_sent_again(app):
     client = sign_up(app.test_client(), lambda recipient=None: outbox(app, recipient))
-    token = client.csrf_token()
-    with write_lock(app):
-        form = {"csrf_token": token, **STRUCTURE}
-        response = client.post("/structure/nouvelle", data=form, headers=OWN_PAGE)
+    response = sent_during_an_outage(app, client, "/structure/nouvelle", STRUCTURE)
     assert response.status_code == 503
     action, fields = resend_form(response)
     assert action == "/structure/nouvelle" and fields["company_name"] == STRUCTURE["company_name"]
@@ -159,10 +132,8 @@ def test_the_code_of_a_second_step_sent_during_an_outage_is_never_written_back(a
     secret, _codes = enrol_totp(client)
     client.submit("/deconnexion")
     assert password_step(client).status_code == 303
-    token, code = client.csrf_token(), code_at(secret)
-    form = {"csrf_token": token, "method": "totp", "code": code, "trust": "y"}
-    with write_lock(app):
-        response = client.post(VERIFY, data=form, headers=OWN_PAGE)
+    code = code_at(secret)
+    response = sent_during_an_outage(app, client, VERIFY, {"method": "totp", "code": code, "trust": "y"})
     assert response.status_code == 503
     _action, fields = resend_form(response)
     assert "code" not in fields and fields["trust"] == "y"
@@ -172,10 +143,6 @@ def test_the_code_of_a_second_step_sent_during_an_outage_is_never_written_back(a
 def test_the_addresss_query_goes_with_the_form_sent_again(app):
     """The action is the route's own address (under the app's prefix, if
     any), with the query the form was sent to."""
-    client = app.test_client()
-    token = client.csrf_token()
-    form = {"csrf_token": token, "email": "marie.curie@exemple.fr", "password": "Pas-le-bon-1234"}
-    with write_lock(app):
-        response = client.post("/connexion?next=%2Fespace%2F", data=form, headers=OWN_PAGE)
+    response = sent_during_an_outage(app, app.test_client(), "/connexion?next=%2Fespace%2F", SIGN_IN)
     assert response.status_code == 503
     assert resend_form(response)[0] == "/connexion?next=%2Fespace%2F"

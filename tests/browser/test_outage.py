@@ -5,30 +5,15 @@ connection, as a backup or a SIRENE import holds it."""
 
 from __future__ import annotations
 
-import contextlib
-import sqlite3
-
 import pytest
 from playwright.sync_api import expect
 
 from tests.browser.support.checks import check_page
 from tests.browser.support.pages import CAPTCHA, PERSONAL_INFO
 from tests.browser.support.people import new_person
+from tests.support.sqlite_lock import write_lock
 
 pytestmark = pytest.mark.browser
-
-
-@contextlib.contextmanager
-def write_lock(server):
-    """Another connection holds the server's SQLite write lock meanwhile."""
-    path = server.env["FLASK_DATABASE_URL"].removeprefix("sqlite:///")
-    holder = sqlite3.connect(path, isolation_level=None)
-    holder.execute("BEGIN IMMEDIATE")
-    try:
-        yield
-    finally:
-        holder.execute("ROLLBACK")
-        holder.close()
 
 
 def test_a_step_sent_during_an_outage_is_sent_again_from_the_503_page(
@@ -40,7 +25,7 @@ def test_a_step_sent_during_an_outage_is_sent_again_from_the_503_page(
     page.goto("/inscription/")
     visitor.expect_step(PERSONAL_INFO)
     visitor.fill_personal_info(person)
-    with write_lock(outage_server):
+    with write_lock(outage_server.env["FLASK_DATABASE_URL"]):
         with page.expect_navigation():
             visitor.submit_personal_info()
         visitor.expect_step("Service indisponible")
