@@ -186,10 +186,12 @@ def typed_names() -> frozenset[str]:
     return frozenset(typed - hidden)
 
 
-def secret_fields() -> frozenset[str]:
-    """The names of the secret fields of every form (``secret_names`` but
-    the CSRF token): what a person must type again when a form is not kept."""
-    return secret_names() - {"csrf_token"}
+def secret_typed(formdata) -> bool:
+    """Whether a form sent held a secret typed in it (a password, a code:
+    ``secret_names`` but the CSRF token), which the person must type again
+    where the form is given back without it."""
+    never = secret_names()
+    return any(value and name in never and name != "csrf_token" for name, value in formdata.items())
 
 
 @cache

@@ -18,7 +18,7 @@ import drafts
 import logs
 import operations
 from extensions import login_manager
-from forms import anything_typed, secret_fields, typed_fields
+from forms import anything_typed, secret_typed, typed_fields
 from forms.language import LanguageForm
 from security import client_address, keeping_allowed, retry_after_seconds
 from views import MAIN, needs_account, page_to_show, referrer_path, retarget, sent_by_this_session
@@ -251,13 +251,11 @@ def _resendable() -> dict | None:
     if request.query_string:
         action += "?" + request.query_string.decode("latin-1")
     token = breach.unmask(request.form.get("csrf_token", ""))
-    secrets = secret_fields()
     return {
         "action": action,
         "fields": fields,
-        # The same token under a mask of this page's own (breach.py).
-        "token": breach.mask(token) if isinstance(token, str) and token else "",
-        "secrets_left": any(value for name, value in request.form.items() if name in secrets),
+        "token": breach.mask(token) if token else "",  # under a mask of this page's own
+        "secrets_left": secret_typed(request.form),
     }
 
 
