@@ -12,6 +12,7 @@ import pytest
 
 import breach
 import database
+from forms import MAX_TYPED
 from tests.support.app import Client, HtmxClient, clean_environment, make_app, outbox
 from tests.support.responses import text_of
 from tests.support.second_factor import VERIFY, code_at, enrol_totp, password_step
@@ -146,3 +147,25 @@ def test_the_addresss_query_goes_with_the_form_sent_again(app):
     response = sent_during_an_outage(app, app.test_client(), "/connexion?next=%2Fespace%2F", SIGN_IN)
     assert response.status_code == 503
     assert resend_form(response)[0] == "/connexion?next=%2Fespace%2F"
+
+
+def test_attack_a_form_of_thousands_of_fields_sent_during_an_outage_is_bounded(app):
+    """A client posting thousands of fields (within the request size limit)
+    gets a page of at most MAX_TYPED fields to send again, not an echo of
+    everything it sent."""
+    flood = {**PERSON, **{f"f{n}": "x" * 50 for n in range(5000)}}
+    response = sent_during_an_outage(app, app.test_client(), "/inscription/", flood)
+    assert response.status_code == 503
+    _action, fields = resend_form(response)
+    assert len(fields) <= MAX_TYPED + 1  # and the CSRF token
+    assert len(response.get_data()) < 60_000
+
+
+def test_a_browser_without_sec_fetch_site_is_told_apart_by_its_origin(app):
+    """Older browsers send no Sec-Fetch-Site: their Origin says whose page
+    sent the form, this site's (offered again) or another's (not)."""
+    client = app.test_client()
+    own = sent_during_an_outage(app, client, "/inscription/", PERSON, {"Origin": "http://localhost"})
+    assert RESEND in text_of(own)
+    other = sent_during_an_outage(app, client, "/inscription/", PERSON, {"Origin": "https://pirate.example"})
+    assert other.status_code == 503 and RESEND not in text_of(other)
