@@ -25,6 +25,7 @@ from forms.validators import (
     PostalCode,
     field_error,
 )
+from models import Structure
 from rules import RuleError
 from rules.email import shown_email
 from rules.i18n import language
@@ -446,6 +447,14 @@ class StructureForm(IdentifierFields, StructureDetails):
             "identifier": None if kind.internal else self.identifier.data,
             **self.details(),
         }
+
+    def names_a_structure(self) -> bool:
+        """Whether the identifier typed is a structure's on the portal already
+        (the offer to join it, or the form sent again once it had created
+        it): sending the form creates nothing."""
+        data = self.structure_data()
+        identifier = data["identifier"]
+        return identifier is not None and Structure.find(data["identifier_type"], identifier) is not None
 
 
 class StructureEditForm(SeenEdit, StructureDetails):

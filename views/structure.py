@@ -159,18 +159,10 @@ def _reads_structure_form(view):
             form.consult_directory()
             valid = form.validate()
             g.structure_form, g.structure_form_valid = form, valid
-            g.structure_creates = valid and not form.needs_prefill() and not _already_there(form)
+            g.structure_creates = valid and not form.needs_prefill() and not form.names_a_structure()
         return view(*args, **kwargs)
 
     return read
-
-
-def _already_there(form: StructureForm) -> bool:
-    """The identifier typed is a structure's already (the offer to join it,
-    or the form sent again once it had created it)."""
-    data = form.structure_data()
-    identifier = data["identifier"]
-    return identifier is not None and Structure.find(data["identifier_type"], identifier) is not None
 
 
 def _creates() -> bool:
