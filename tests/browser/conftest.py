@@ -31,8 +31,10 @@ SCREENSHOTS = REPO / "test-artifacts" / "screenshots"
 expect.set_options(timeout=TIMEOUT_MS)
 
 PROBLEMS = pytest.StashKey[list]()
+TRAFFIC = pytest.StashKey[list]()
 CONSOLE_ALLOWED = pytest.StashKey[list]()
 SERVER_LOG_START = pytest.StashKey[int]()
+ANSI_COLOUR = re.compile(r"\x1b\[[0-9;]*m")  # werkzeug colours its access log
 
 
 # -- mail --------------------------------------------------------------------
@@ -98,8 +100,15 @@ def _open_page(
     locale: str = "fr-FR",
 ) -> Page:
     problems = request.node.stash.setdefault(PROBLEMS, [])
+    traffic = request.node.stash.setdefault(TRAFFIC, [])
     page = open_tab(
-        browser, live_server.url, problems, javascript=javascript, storage_state=storage_state, locale=locale
+        browser,
+        live_server.url,
+        problems,
+        javascript=javascript,
+        storage_state=storage_state,
+        locale=locale,
+        traffic=traffic,
     )
     request.addfinalizer(page.context.close)
     return page
@@ -116,8 +125,9 @@ def localhost_page(request, browser, live_server) -> Page:
     """A tab (JavaScript on) on http://localhost:PORT rather than 127.0.0.1:
     a WebAuthn relying-party id cannot be an IP address."""
     problems = request.node.stash.setdefault(PROBLEMS, [])
+    traffic = request.node.stash.setdefault(TRAFFIC, [])
     url = live_server.url.replace("//127.0.0.1:", "//localhost:")
-    page = open_tab(browser, url, problems, javascript=True)
+    page = open_tab(browser, url, problems, javascript=True, traffic=traffic)
     request.addfinalizer(page.context.close)
     return page
 
@@ -284,8 +294,13 @@ def _server_log_mark(request):
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_call(item):
     """A test that passed still fails on a console error, a CSP violation or
-    a server error (500, traceback) while it ran."""
-    result = yield
+    a server error (500, traceback) while it ran. A test that failed reports
+    what its tabs asked of the server, and the server's log meanwhile."""
+    try:
+        result = yield
+    except BaseException:
+        _report_traffic(item)
+        raise
     allowed = [re.compile(pattern) for pattern in item.stash.get(CONSOLE_ALLOWED, [])]
     problems = [p for p in item.stash.get(PROBLEMS, []) if not any(a.search(p) for a in allowed)]
     if SERVER_LOG_START in item.stash:
@@ -296,6 +311,17 @@ def pytest_runtest_call(item):
     if problems:
         raise AssertionError("Problems in the browser or the server:\n  " + "\n  ".join(problems))
     return result
+
+
+def _report_traffic(item) -> None:
+    """The requests of the test's tabs and the server's log while it ran, as
+    sections of its failure's report (the last of them: what led to it)."""
+    traffic = item.stash.get(TRAFFIC, [])
+    if traffic:
+        item.add_report_section("call", "the tabs' requests", "\n".join(traffic[-60:]))
+    if SERVER_LOG_START in item.stash:
+        log = item.funcargs["live_server"].log_since(item.stash[SERVER_LOG_START])
+        item.add_report_section("call", "the server's log", ANSI_COLOUR.sub("", log)[-6000:])
 
 
 def pytest_terminal_summary(terminalreporter):
