@@ -295,7 +295,8 @@ def _server_log_mark(request):
 def pytest_runtest_call(item):
     """A test that passed still fails on a console error, a CSP violation or
     a server error (500, traceback) while it ran. A test that failed reports
-    what its tabs asked of the server, and the server's log meanwhile."""
+    what its tabs asked of the server, what their consoles said, and the
+    server's log meanwhile."""
     try:
         result = yield
     except BaseException:
@@ -314,8 +315,12 @@ def pytest_runtest_call(item):
 
 
 def _report_traffic(item) -> None:
-    """The requests of the test's tabs and the server's log while it ran, as
-    sections of its failure's report (the last of them: what led to it)."""
+    """The requests of the test's tabs, their console errors and the server's
+    log while it ran, as sections of its failure's report (the last of them:
+    what led to it)."""
+    problems = item.stash.get(PROBLEMS, [])
+    if problems:
+        item.add_report_section("call", "the tabs' console errors", "\n".join(problems[-30:]))
     traffic = item.stash.get(TRAFFIC, [])
     if traffic:
         item.add_report_section("call", "the tabs' requests", "\n".join(traffic[-60:]))
