@@ -7,12 +7,12 @@ from collections.abc import Callable
 
 from flask_babel import lazy_gettext as _l
 from wtforms import BooleanField, PasswordField
-from wtforms.validators import DataRequired, Length
+from wtforms.validators import DataRequired
 
 from forms import Form
 from forms.registration import SURVEY_CONSENT_LABEL, PersonalInfoForm, SurveyConsentLabel
 from forms.seen import SeenEdit
-from forms.validators import PasswordChanges, PasswordRule, SameAs
+from forms.validators import AtMost, PasswordChanges, PasswordRule, SameAs
 from rules.messages import PASSWORDS_DIFFER, REQUIRED
 
 
@@ -130,7 +130,7 @@ class ChangePasswordForm(Form):
 
     current_password = PasswordField(
         _l("Mot de passe actuel"),
-        validators=[DataRequired(REQUIRED), Length(max=1024)],
+        validators=[DataRequired(REQUIRED), AtMost(1024)],
         render_kw={"autocomplete": "current-password"},
     )
     # The fields of NewPasswordForm, declared anew so that they come after
@@ -152,6 +152,6 @@ class DeleteAccountForm(Form):
 
     password = PasswordField(
         _l("Mot de passe"),
-        validators=[DataRequired(REQUIRED), Length(max=1024)],
+        validators=[DataRequired(REQUIRED), AtMost(1024)],
         render_kw={"autocomplete": "current-password"},
     )

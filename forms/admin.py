@@ -6,9 +6,10 @@ from datetime import datetime
 
 from flask_babel import lazy_gettext as _l
 from wtforms import BooleanField, HiddenField, SearchField, SelectField, StringField
-from wtforms.validators import DataRequired, Length, Optional, ValidationError
+from wtforms.validators import DataRequired, Optional, ValidationError
 
 from forms import Form
+from forms.validators import AtMost
 from rights import stored_pseudonym
 from rules.messages import NOT_A_CHOICE
 
@@ -25,9 +26,7 @@ class SearchForm(Form):
     class Meta:
         csrf = False
 
-    q = SearchField(
-        _l("Rechercher"), validators=[Optional(), Length(max=200, message=_l("200 caractères au plus."))]
-    )
+    q = SearchField(_l("Rechercher"), validators=[Optional(), AtMost(200, _l("200 caractères au plus."))])
 
 
 class ActionForm(Form):
@@ -68,10 +67,10 @@ class AuditFilterForm(Form):
     account = StringField(
         _l("Compte (adresse e-mail)"),
         filters=[_stripped, _as_stored],
-        validators=[Optional(), Length(max=320)],
+        validators=[Optional(), AtMost(320)],
     )
     structure = StringField(
-        _l("Structure (numéro interne)"), filters=[_stripped], validators=[Optional(), Length(max=20)]
+        _l("Structure (numéro interne)"), filters=[_stripped], validators=[Optional(), AtMost(20)]
     )
     event = SelectField(
         _l("Événement"),
@@ -81,10 +80,10 @@ class AuditFilterForm(Form):
         validators=[Optional()],
     )
     since = StringField(
-        _l("Depuis le (AAAA-MM-JJ)"), filters=[_stripped], validators=[Optional(), Length(max=10)]
+        _l("Depuis le (AAAA-MM-JJ)"), filters=[_stripped], validators=[Optional(), AtMost(10)]
     )
     until = StringField(
-        _l("Jusqu'au (AAAA-MM-JJ, inclus)"), filters=[_stripped], validators=[Optional(), Length(max=10)]
+        _l("Jusqu'au (AAAA-MM-JJ, inclus)"), filters=[_stripped], validators=[Optional(), AtMost(10)]
     )
 
     def __init__(self, *args, events=(), **kwargs):

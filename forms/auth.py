@@ -4,22 +4,22 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from wtforms import PasswordField
-from wtforms.validators import DataRequired, Length
+from wtforms.validators import DataRequired
 
 from forms import EmailAddressField, Form
-from forms.validators import Email
+from forms.validators import AtMost, Email, EmailAtMost
 from rules.messages import REQUIRED
 
 
 class LoginForm(Form):
     email = EmailAddressField(
         _l("Adresse e-mail"),
-        validators=[DataRequired(REQUIRED), Length(max=254)],
+        validators=[DataRequired(REQUIRED), EmailAtMost()],
         render_kw={"autocomplete": "username", "spellcheck": "false"},
     )
     password = PasswordField(
         _l("Mot de passe"),
-        validators=[DataRequired(REQUIRED), Length(max=1024)],
+        validators=[DataRequired(REQUIRED), AtMost(1024)],
         render_kw={"autocomplete": "current-password"},
     )
 
@@ -30,6 +30,6 @@ class EmailRequestForm(Form):
 
     email = EmailAddressField(
         _l("Adresse e-mail"),
-        validators=[DataRequired(REQUIRED), Length(max=254), Email()],
+        validators=[DataRequired(REQUIRED), EmailAtMost(), Email()],
         render_kw={"autocomplete": "username", "spellcheck": "false"},
     )

@@ -7,10 +7,10 @@ from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 from markupsafe import escape
 from wtforms import BooleanField, HiddenField, StringField
-from wtforms.validators import DataRequired, InputRequired, Length, Optional
+from wtforms.validators import DataRequired, InputRequired, Optional
 
 from forms import EmailAddressField, Form, PhoneField
-from forms.validators import Email, PersonName, Phone, SameAs
+from forms.validators import AtMost, Email, EmailAtMost, PersonName, Phone, SameAs
 from rules.email import lookup_email
 from rules.messages import EMAILS_DIFFER, REQUIRED
 
@@ -60,14 +60,14 @@ class SurveyConsentLabel:
 class PersonalInfoForm(SurveyConsentLabel, Form):
     email = EmailAddressField(
         _l("Adresse e-mail"),
-        validators=[DataRequired(REQUIRED), Length(max=254), Email()],
+        validators=[DataRequired(REQUIRED), EmailAtMost(), Email()],
         render_kw={"autocomplete": "email", "spellcheck": "false"},
     )
     email_confirm = EmailAddressField(
         _l("Confirmez votre adresse e-mail"),
         validators=[
             DataRequired(REQUIRED),
-            Length(max=254),
+            EmailAtMost(),
             SameAs("email", EMAILS_DIFFER, key=lookup_email),
         ],
         render_kw={"autocomplete": "email", "spellcheck": "false"},
@@ -84,12 +84,12 @@ class PersonalInfoForm(SurveyConsentLabel, Form):
     )
     phone = PhoneField(
         _l("Téléphone"),
-        validators=[Optional(), Length(max=40), Phone()],
+        validators=[Optional(), AtMost(40), Phone()],
         render_kw={"autocomplete": "tel"},
     )
     contact_email = EmailAddressField(
         _l("Adresse email de contact"),
-        validators=[Optional(), Length(max=254), Email()],
+        validators=[Optional(), EmailAtMost(), Email()],
         render_kw={"autocomplete": "email", "spellcheck": "false"},
     )
     survey_consent = BooleanField(SURVEY_CONSENT_LABEL)
@@ -121,7 +121,7 @@ class CaptchaForm(Form):
     challenge_id = HiddenField("Challenge Id", validators=[DataRequired()])
     answer = StringField(
         _l("Reproduire la suite de caractères"),
-        validators=[DataRequired(REQUIRED), Length(max=20)],
+        validators=[DataRequired(REQUIRED), AtMost(20)],
         # Not carried over the language switch (static/js/app.js): the page comes back with a new image.
         render_kw={
             "autocomplete": "off",

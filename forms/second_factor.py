@@ -7,9 +7,10 @@ from collections.abc import Sequence
 
 from flask_babel import lazy_gettext as _l
 from wtforms import BooleanField, HiddenField, PasswordField, StringField
-from wtforms.validators import DataRequired, Length, ValidationError
+from wtforms.validators import DataRequired, ValidationError
 
 from forms import Form
+from forms.validators import AtMost
 from rules.codes import CODE_SHAPE, six_digits
 from rules.messages import REQUIRED
 
@@ -47,7 +48,7 @@ class SixDigits:
 def _code_field(label, *checks) -> StringField:
     return StringField(
         label,
-        validators=[DataRequired(REQUIRED), Length(max=64), *checks],
+        validators=[DataRequired(REQUIRED), AtMost(64), *checks],
         # A code is a secret: never carried over the language switch (static/js/app.js).
         render_kw={
             "autocomplete": "one-time-code",
@@ -66,7 +67,7 @@ class SecondStepForm(Form):
     code = _code_field(CODE_LABELS["totp"])
     trust = BooleanField(TRUST_LABEL)
     # A passkey's answer, filled by static/js/passkeys.js.
-    credential = HiddenField(validators=[Length(max=16 * 1024)])
+    credential = HiddenField(validators=[AtMost(16 * 1024)])
 
     def __init__(self, *args, offered: Sequence[str] = METHODS, **kwargs):
         super().__init__(*args, **kwargs)
@@ -104,7 +105,7 @@ class CodeForm(Form):
 class ReauthForm(Form):
     password = PasswordField(
         _l("Mot de passe actuel"),
-        validators=[DataRequired(REQUIRED), Length(max=1024)],
+        validators=[DataRequired(REQUIRED), AtMost(1024)],
         render_kw={"autocomplete": "current-password"},
     )
 
@@ -126,13 +127,13 @@ class PasskeyForm(Form):
 
     name = StringField(
         _l("Nom de la clé d'accès"),
-        validators=[DataRequired(REQUIRED), Length(max=100)],
+        validators=[DataRequired(REQUIRED), AtMost(100)],
         render_kw={"autocomplete": "off"},
     )
-    credential = HiddenField(validators=[Length(max=16 * 1024)])
+    credential = HiddenField(validators=[AtMost(16 * 1024)])
 
 
 class PasskeySignInForm(Form):
     """FLASK_PASSKEY_SIGN_IN: the passkey's answer alone."""
 
-    credential = HiddenField(validators=[DataRequired(REQUIRED), Length(max=16 * 1024)])
+    credential = HiddenField(validators=[DataRequired(REQUIRED), AtMost(16 * 1024)])

@@ -10,7 +10,7 @@ from types import MappingProxyType
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from wtforms import BooleanField, HiddenField, SelectChoice, SelectField, StringField
-from wtforms.validators import DataRequired, Length, Optional, ValidationError
+from wtforms.validators import DataRequired, Optional, ValidationError
 
 import i18n
 from forms import EmailAddressField, Form, PhoneField
@@ -18,8 +18,10 @@ from forms.render import Catalogue, CatalogueSelectField
 from forms.seen import SeenEdit
 from forms.validators import (
     AddressLine,
+    AtMost,
     City,
     Email,
+    EmailAtMost,
     Identifier,
     PhoneInCountry,
     PostalCode,
@@ -38,7 +40,7 @@ from rules.identifiers import (
     same_identifier,
     vat_country,
 )
-from rules.messages import NOT_A_CHOICE, REQUIRED, too_long
+from rules.messages import NOT_A_CHOICE, REQUIRED
 from rules.places import EU_COUNTRIES, country_choices, country_names, is_country
 from rules.text import check_printed_text
 from sirene import directory
@@ -61,10 +63,6 @@ def _type_catalogue(language: str) -> Catalogue:
 
 def _type_choices() -> Catalogue:
     return _type_catalogue(language())
-
-
-def _max(length: int) -> Length:
-    return Length(max=length, message=too_long(length))
 
 
 @cache
@@ -177,23 +175,23 @@ class StructureDetails(Form):
 
     company_name = StringField(
         _l("Raison sociale"),
-        validators=[DataRequired(REQUIRED), _max(100)],
+        validators=[DataRequired(REQUIRED), AtMost(100)],
         filters=[lambda value: " ".join(value.split()) if isinstance(value, str) else value],
         render_kw={"autocomplete": "organization"},
     )
     label = StringField(
         _l("Libellé de la structure"),
-        validators=[Optional(), _max(100)],
+        validators=[Optional(), AtMost(100)],
         filters=[lambda value: " ".join(value.split()) if isinstance(value, str) else value],
     )
     email = EmailAddressField(
         _l("Adresse électronique"),
-        validators=[Optional(), _max(254), Email()],
+        validators=[Optional(), EmailAtMost(), Email()],
         render_kw={"autocomplete": "email", "spellcheck": "false"},
     )
     phone = PhoneField(
         _l("Téléphone"),
-        validators=[Optional(), _max(40), PhoneInCountry("country")],
+        validators=[Optional(), AtMost(40), PhoneInCountry("country")],
         render_kw={"autocomplete": "tel"},
     )
     address = StringField(

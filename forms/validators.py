@@ -11,7 +11,7 @@ from contextlib import contextmanager
 from wtforms.validators import Length, StopValidation, ValidationError
 
 from rules import RuleError
-from rules.email import normalize_email
+from rules.email import EMAIL_MAX, EMAIL_TOO_LONG, normalize_email
 from rules.i18n import _
 from rules.identifiers import IDENTIFIER_TYPES, normalize_identifier
 from rules.messages import VALUES_DIFFER, too_long
@@ -23,8 +23,10 @@ from rules.text import check_text
 
 __all__ = [
     "AddressLine",
+    "AtMost",
     "City",
     "Email",
+    "EmailAtMost",
     "Identifier",
     "PasswordChanges",
     "PasswordRule",
@@ -61,6 +63,24 @@ class Cleans:
         if field.data:
             with field_error():
                 field.data = self.clean(form, field.data)
+
+
+class AtMost(Length):
+    """WTForms' ``Length(max=…)`` saying it as every rule of the portal does,
+    « Ce champ doit contenir au plus 20 caractères. », not WTForms' own « Le
+    champ ne peut pas contenir plus de 20 caractères. »; ``message``: a
+    field's own (an address's, the console's search). The forms use it for
+    every length they bound (tests/test_form_lengths.py)."""
+
+    def __init__(self, max: int, message: object = None):  # noqa: A002 - Length's own name
+        super().__init__(max=max, message=message or too_long(max))
+
+
+class EmailAtMost(AtMost):
+    """An address's bound: « L'adresse e-mail doit contenir au plus 254 caractères. »"""
+
+    def __init__(self):
+        super().__init__(EMAIL_MAX, EMAIL_TOO_LONG)
 
 
 # The longest text a field without a ``Length`` of its own reads (a
