@@ -89,7 +89,7 @@ def test_a_missing_text_file_stops_the_start(tmp_path, monkeypatch):
                 "deleted 7 days after signing up",
                 "The security log: 90 days",
                 "without email address or IP address",
-                "Mail: 14 days after it is sent",
+                "Emails: 14 days after they are sent",
                 "A step not finished yet: 10 days.",
                 "The personal information typed while signing up: 1 hour.",
                 "An open session: 1 day at most",

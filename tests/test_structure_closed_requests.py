@@ -235,8 +235,8 @@ def test_an_english_requester_reads_the_closed_request_in_english(app, mailbox, 
     follow(operator, operator.submit(f"{url}desactiver"), pushed=url)
     speak(anna, "en", "/espace/")
     closed = row(shown(anna, "/espace/"), request_of(app, ANNA["email"]).id)
-    assert re.search(r"Closed by the portal's team on \d{1,2} \w\w\w \d{4} at \d\d:\d\d", closed), closed
-    assert "it has been disabled, or was not validated" in closed
+    assert re.search(r"Closed by the portal team on \d{1,2} \w\w\w \d{4} at \d\d:\d\d", closed), closed
+    assert "it has been disabled, or was not approved" in closed
     assert "Close " not in closed and "équipe" not in closed
 
 
