@@ -138,7 +138,7 @@ def _enrolled(user: User, factor: SecondFactor) -> list[str]:
     factor.confirm()
     audit.record(Event.SECOND_FACTOR_ENROLLED, user, kind=factor.kind)
     added = _l("la clé d'accès « %(name)s » a été ajoutée") if factor.kind == SecondFactor.PASSKEY else None
-    _notify(user, added or _l("« %(name)s » a été ajoutée"), factor=factor)
+    _notify(user, added or _l("la méthode « %(name)s » a été ajoutée"), factor=factor)
     if RecoveryCode.left(user):
         return []
     return _regenerate(user)
@@ -180,11 +180,11 @@ def remove(user: User, factor_id: int, turn_off: bool = False) -> bool:
     # A passkey is named as its holder typed it: the mail says what it is.
     # The last method gone, the mail says the second step has gone with it.
     if not has_second_factor(user):
-        removed = _l("« %(name)s » a été retirée ; la vérification en deux étapes est désactivée")
+        removed = _l("la méthode « %(name)s » a été retirée ; la vérification en deux étapes est désactivée")
     elif factor.kind == SecondFactor.PASSKEY:
         removed = _l("la clé d'accès « %(name)s » a été retirée")
     else:
-        removed = _l("« %(name)s » a été retirée")
+        removed = _l("la méthode « %(name)s » a été retirée")
     _notify(user, removed, factor=factor)
     return True
 

@@ -123,3 +123,17 @@ def test_an_audit_date_that_is_not_one_is_shown_as_written():
     dates = {"30 novembre 2026": date(2026, 11, 30), "1er mars 2025": date(2025, 3, 1)}
     for written in (*dates, "31 février 2026", "novembre 2026", "30 November 2026"):
         assert Audit([], {"date": written}).day == dates.get(written)
+
+
+def test_the_statement_names_the_portal_as_it_is_configured(app, any_client):
+    """An organisation that names its portal (FLASK_PORTAL_NAME) has its
+    statement speak of that portal, in each of its sentences that names it."""
+    app.config["PORTAL_NAME"] = "Portail Factures de Rennes"
+    text = text_of(any_client.get(PATH))
+    assert "Portail Factures de Rennes s'engage à rendre ses services accessibles" in text
+    assert "rattachement à une structure de Portail Factures de Rennes." in text
+    assert "Portail Factures de Rennes est <strong>" in text
+    assert "contacter le responsable de Portail Factures de Rennes pour" in text
+    assert "Portail Structures" not in text.split("<main", 1)[-1]
+    english = text_of(any_client.get(PATH, headers={"Accept-Language": "en"}))
+    assert "Portail Factures de Rennes is committed to making its services accessible" in english

@@ -178,7 +178,7 @@ def test_recovery_codes_and_the_list_in_english(app, english, mailbox):
     assert "Recovery codes left: <strong>10</strong> of 10." in text
     # The notification mail says what changed in her language.
     mail = mailbox(EMAIL)[-1]
-    assert "“Authenticator app” has been added" in mail.body_text
+    assert "the method “Authenticator app” has been added" in mail.body_text
 
 
 def test_codes_by_email_and_passkey_pages_in_english(english):

@@ -86,6 +86,13 @@ def enrolled(app, any_client, signup):
     return any_client
 
 
+def test_the_mail_that_tells_of_the_method_added_agrees_with_its_name(app, enrolled):
+    """« Code par e-mail » is masculine: the change is said of « la méthode »,
+    whatever the method's name (« Code par e-mail » a été ajoutée was wrong)."""
+    changed = [m for m in outbox(app, EMAIL) if "Vos méthodes de connexion ont été modifiées" in m.subject]
+    assert "modifiées : la méthode « Code par e-mail » a été ajoutée." in changed[-1].body_text
+
+
 def test_the_e_mail_method_is_offered_first_and_sends_on_request(app, enrolled):
     client = enrolled
     response = password_step(client)

@@ -335,7 +335,7 @@ def test_removing_the_app_needs_the_password_and_mails(app, enrolled, mailbox):
     assert stored(app, lambda: RecoveryCode.select().count()) == 0
     said = mailbox(EMAIL)[-1].body_text
     off = "la vérification en deux étapes est désactivée"  # the last method gone
-    assert f"« Application d'authentification » a été retirée ; {off}" in said
+    assert f"la méthode « Application d'authentification » a été retirée ; {off}" in said
     sign_out(client)
     assert password_step(client).status_code in (204, 303)
     assert client.get("/mon-compte/").status_code == 200

@@ -425,14 +425,14 @@ def _nobody_to_decide(structure: Structure) -> str:
     decide it), or the portal has none yet. It waits on the console's home."""
     if current_user.is_operator:
         return _(
-            "Votre demande de rattachement à la structure %(name)s est enregistrée. Elle n'a pas de "
+            "Votre demande de rattachement à la structure %(name)s est enregistrée. La structure n'a pas de "
             "gestionnaire principal, et vous êtes le seul opérateur du portail : vous ne pouvez pas décider "
             "de votre propre demande. Faites accorder le rôle d'opérateur à un autre compte (commande "
             "« flask --app app operator grant ») : la demande l'attendra dans « Administration ».",
             name=structure.company_name,
         )
     return _(
-        "Votre demande de rattachement à la structure %(name)s est enregistrée. Elle n'a pas de "
+        "Votre demande de rattachement à la structure %(name)s est enregistrée. La structure n'a pas de "
         "gestionnaire principal, et le portail n'a pas encore d'opérateur pour la traiter : elle attendra "
         "qu'il en ait un. Vous recevrez un courriel dès qu'elle aura été traitée.",
         name=structure.company_name,
@@ -461,8 +461,8 @@ def request_attachment():
         flash(
             _(
                 "Votre demande de rattachement à la structure %(name)s a été transmise aux opérateurs du "
-                "portail : elle n'a pas de gestionnaire principal pour le moment. Vous recevrez un courriel "
-                "dès qu'ils l'auront traitée.",
+                "portail : la structure n'a pas de gestionnaire principal pour le moment. Vous recevrez "
+                "un courriel dès qu'ils l'auront traitée.",
                 name=structure.company_name,
             ),
             "success",
