@@ -131,9 +131,9 @@ def test_the_statement_names_the_portal_as_it_is_configured(app, any_client):
     app.config["PORTAL_NAME"] = "Portail Factures de Rennes"
     text = text_of(any_client.get(PATH))
     assert "Portail Factures de Rennes s'engage à rendre ses services accessibles" in text
-    assert "rattachement à une structure de Portail Factures de Rennes." in text
+    assert "s'applique au site Portail Factures de Rennes :" in text
     assert "Portail Factures de Rennes est <strong>" in text
-    assert "contacter le responsable de Portail Factures de Rennes pour" in text
+    assert "contacter le responsable du site Portail Factures de Rennes pour" in text
     assert "Portail Structures" not in text.split("<main", 1)[-1]
     english = text_of(any_client.get(PATH, headers={"Accept-Language": "en"}))
     assert "Portail Factures de Rennes is committed to making its services accessible" in english
