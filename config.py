@@ -65,7 +65,6 @@ DEFAULTS = {
     # Fetches of one challenge's image and audio (the audio is the same each time).
     "CAPTCHA_IMAGE_FETCHES": 5,
     "CAPTCHA_AUDIO_FETCHES": 5,
-    "MAIL_OUTBOX_DELIVERY_DELAY": 0.0,
     # Reverse proxies in front of the app whose X-Forwarded-* headers are
     # trusted (werkzeug ProxyFix). 0: the client address is the socket's.
     "TRUSTED_PROXIES": 0,
