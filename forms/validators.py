@@ -73,7 +73,7 @@ class AtMost(Length):
     every length they bound (tests/test_form_lengths.py)."""
 
     def __init__(self, max: int, message: object = None):  # noqa: A002 - Length's own name
-        super().__init__(max=max, message=message or too_long(max))
+        super().__init__(max=max, message=too_long(max) if message is None else message)
 
 
 class EmailAtMost(AtMost):
