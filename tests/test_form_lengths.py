@@ -71,6 +71,18 @@ def test_an_address_too_long_is_said_next_to_its_field(any_client, field):
     assert "ne peut pas contenir" not in response.get_data(as_text=True)
 
 
+def test_the_inline_check_of_an_address_too_long_says_the_same(htmx_client):
+    htmx_client.get("/inscription/")
+    token = htmx_client.csrf_token()
+    response = htmx_client.post(
+        "/inscription/champ/email",
+        data={"csrf_token": token, "email": "a" * 250 + "@exemple.fr"},
+        headers={"X-CSRFToken": token},
+    )
+    assert response.status_code == 200
+    assert said(response, "email").endswith(ADDRESS_TOO_LONG)
+
+
 def test_an_address_too_long_in_english(any_client):
     any_client.get("/inscription/", headers={"Accept-Language": "en"})
     response = any_client.submit(
