@@ -300,7 +300,7 @@ def pytest_runtest_call(item):
     try:
         result = yield
     except BaseException:
-        _report_traffic(item)
+        _report_what_happened(item)
         raise
     allowed = [re.compile(pattern) for pattern in item.stash.get(CONSOLE_ALLOWED, [])]
     problems = [p for p in item.stash.get(PROBLEMS, []) if not any(a.search(p) for a in allowed)]
@@ -314,7 +314,7 @@ def pytest_runtest_call(item):
     return result
 
 
-def _report_traffic(item) -> None:
+def _report_what_happened(item) -> None:
     """The requests of the test's tabs, their console errors and the server's
     log while it ran, as sections of its failure's report (the last of them:
     what led to it)."""

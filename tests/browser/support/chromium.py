@@ -60,7 +60,7 @@ def open_tab(
 
 def watch_traffic(context: BrowserContext, traffic: list) -> None:
     """Append a line to ``traffic`` as each request of the context leaves and
-    as it ends, timed from the first: what a failed test's report shows of
+    as it ends, timed from the tab's opening: what a failed test's report shows of
     what the tab asked and when it was answered (a step that never came: was
     it sent, answered, or answered late?). Static files are left out."""
     start = time.monotonic()
