@@ -1,0 +1,330 @@
+"""Every form the portal shows, sent with values no person would type: never
+a 500. The pages are found as a person finds them, by following links (and
+the console's searches) from the home page, from the spaces of a signed-in
+operator who manages a structure, and from each step of the sign-up, the
+password reset and the sign-in's second step; each form found is sent again
+with one field at a time replaced by a hostile value (markup, NUL, invalid
+UTF-8, a lone surrogate, numbers out of range, 5,000 characters, a field
+sent twice or missing), both as a full page and under htmx."""
+
+from __future__ import annotations
+
+import urllib.parse
+from collections import Counter
+from dataclasses import dataclass, field
+from html.parser import HTMLParser
+
+import pytest
+
+from models import Membership, Structure, User, utcnow
+from tests.support.app import query, user_row
+from tests.support.constants import EMAIL
+from tests.support.second_factor import VERIFY, password_step
+from tests.support.signup import PERSON, Signup, link_in
+from tests.support.structures import PIERRE, ask_to_join, create_structure, new_client
+
+SIGNED_IN = [
+    "/",
+    "/plan-du-site",
+    "/espace/",
+    "/mon-compte/",
+    "/structure/",
+    "/approbations/",
+    "/administration/",
+]
+ANONYMOUS = ["/", "/plan-du-site", "/connexion", "/mot-de-passe-oublie/", "/inscription/"]
+# Forms whose plain sending ends the session this crawl runs in: only their
+# token and their password are replaced, which refuses them.
+ENDS_THE_SESSION = ("/deconnexion", "/deconnexion-partout", "/supprimer", "/sessions", "/desactiver")
+PAGES_AT_MOST = 120
+SEARCHED = ("q",)  # the console's searches: « e » finds every account and structure here
+# The query parameters the pages read beside their forms' (a search's own
+# fields are sent with the form), each given to every page found.
+PARAMETERS = ("next", "siret", "methode", "recherche")
+IN_A_QUERY = [
+    "a\x00b",
+    "\u202eevil",
+    "9" * 40,
+    "x" * 5000,
+    "<script>",
+    "//evil.example/",
+    "https://evil.example/",
+    b"\xff\xfe",
+    b"\xed\xa0\x80",
+]
+MISSING = object()
+TWICE = object()
+HOSTILE: list = [
+    "",
+    "   ",
+    "a\x00b",
+    "\u202eevil\u202c",
+    "\ufeff\u200b",
+    "😀" * 3,
+    '<script>alert("x")</script>',
+    "' OR '1'='1' --",
+    "9" * 40,
+    "-1",
+    "1e999",
+    "NaN",
+    "x" * 5000,
+    "a\r\nSet-Cookie: planted=1",
+    "{{ 7*7 }}",
+    "../../etc/passwd",
+    b"\xff\xfe",  # not UTF-8
+    b"\xed\xa0\x80",  # a lone surrogate, as UTF-8 bytes
+    MISSING,
+    TWICE,
+]
+
+
+@dataclass
+class Form:
+    action: str
+    method: str
+    fields: list[tuple[str, str]] = field(default_factory=list)
+
+
+class Page(HTMLParser):
+    """The forms and the links of a page."""
+
+    def __init__(self, url: str):
+        super().__init__(convert_charrefs=True)
+        self.url = url
+        self.forms: list[Form] = []
+        self.links: list[str] = []
+        self._select: str | None = None
+        self._textarea: str | None = None
+        self._live: list[tuple[int, str]] = []  # (form, URL) of an htmx POST made inside a form
+
+    def all_forms(self) -> list[Form]:
+        """The forms, and each htmx POST an element inside one makes (a live
+        check, a draft, a fill), with that form's fields as htmx sends them."""
+        live = [Form(url, "post", list(self.forms[n].fields)) for n, url in self._live]
+        return self.forms + live
+
+    def handle_starttag(self, tag, attrs):
+        a = {k: v or "" for k, v in attrs}
+        if tag != "form" and self.forms and a.get("data-hx-post"):
+            self._live.append((len(self.forms) - 1, urllib.parse.urljoin(self.url, a["data-hx-post"])))
+        if tag == "a" and a.get("href"):
+            self.links.append(urllib.parse.urljoin(self.url, a["href"]))
+        elif tag == "form":
+            action = urllib.parse.urljoin(self.url, a.get("action") or self.url)
+            self.forms.append(Form(action, (a.get("method") or "get").lower()))
+        elif not self.forms:
+            return
+        elif tag == "input" and a.get("name"):
+            if a.get("type") in ("checkbox", "radio") and "checked" not in a:
+                self.forms[-1].fields.append((a["name"], MISSING))
+            else:
+                self.forms[-1].fields.append((a["name"], a.get("value", "")))
+        elif tag == "button" and a.get("name"):
+            self.forms[-1].fields.append((a["name"], a.get("value", "")))
+        elif tag == "select" and a.get("name"):
+            self._select = a["name"]
+            self.forms[-1].fields.append((a["name"], ""))
+        elif tag == "option" and self._select and "selected" in a:
+            name = self._select
+            self.forms[-1].fields = [
+                (n, a.get("value", "") if n == name else v) for n, v in self.forms[-1].fields
+            ]
+        elif tag == "textarea" and a.get("name"):
+            self._textarea = a["name"]
+            self.forms[-1].fields.append((a["name"], ""))
+
+    def handle_endtag(self, tag):
+        if tag == "select":
+            self._select = None
+        elif tag == "textarea":
+            self._textarea = None
+
+    def handle_data(self, data):
+        if self._textarea and self.forms:
+            name = self._textarea
+            self.forms[-1].fields = [(n, data if n == name else v) for n, v in self.forms[-1].fields]
+
+
+def local(url: str) -> str | None:
+    parts = urllib.parse.urlsplit(url)
+    if parts.netloc not in ("", "localhost") or parts.scheme not in ("", "http", "https"):
+        return None
+    return parts.path + (f"?{parts.query}" if parts.query else "")
+
+
+def query_of(form: Form, changes: dict) -> str:
+    fields = [(n, changes.get(n, v)) for n, v in form.fields]
+    return form.action.split("?")[0] + "?" + body(fields)
+
+
+def body(fields: list[tuple[str, object]]) -> str:
+    return urllib.parse.urlencode([(n, v) for n, v in fields if v is not MISSING])
+
+
+def variants(form: Form, token: str):
+    """The form's fields with one replaced by each hostile value."""
+    sent = [(n, token if n == "csrf_token" else v) for n, v in form.fields]
+    names = list(dict.fromkeys(n for n, _ in sent))
+    guarded = any(part in form.action for part in ENDS_THE_SESSION)
+    for name in names:
+        if guarded and name not in ("csrf_token", "password"):
+            continue
+        for value in HOSTILE:
+            if guarded and value is TWICE:
+                continue
+            if value is TWICE:
+                yield name, "twice", [*sent, *[(n, v) for n, v in sent if n == name]]
+            else:
+                yield name, value, [(n, value if n == name else v) for n, v in sent]
+
+
+def crawl(client, seeds: list[str]) -> tuple[list[str], list[Form]]:
+    """The pages reached from ``seeds`` and their forms (one of each kind),
+    read as full pages whatever the client sends its forms as."""
+    htmx, client.htmx = client.htmx, False
+    try:
+        return _crawl(client, seeds)
+    finally:
+        client.htmx = htmx
+
+
+def _crawl(client, seeds: list[str]) -> tuple[list[str], list[Form]]:
+    seen: list[str] = []
+    forms: dict[tuple, Form] = {}
+    queue = list(seeds)
+    while queue and len(seen) < PAGES_AT_MOST:
+        url = queue.pop(0)
+        if url in seen or any(part in url for part in (".png", ".wav", "/metrics")):
+            continue
+        seen.append(url)
+        response = client.get(url)
+        assert response.status_code < 500, (url, response.status_code)
+        if response.status_code != 200 or "html" not in response.content_type:
+            continue
+        page = Page("http://localhost" + url)
+        page.feed(response.get_data(as_text=True))
+        for form in page.all_forms():
+            action = local(form.action)
+            if action is None:
+                continue
+            form.action = action
+            key = (action.split("?")[0], form.method, tuple(sorted({n for n, _ in form.fields})))
+            forms.setdefault(key, form)
+            if form.method == "get":  # a search, as a person makes it: what it finds has links too
+                queue.append(query_of(form, {n: "e" for n, v in form.fields if n in SEARCHED}))
+        queue += [path.split("#")[0] for path in map(local, page.links) if path]
+    return seen, list(forms.values())
+
+
+def send_hostile(client, forms: list[Form], still_there: str) -> Counter:
+    """Each form with each hostile value in each field; the answers' statuses
+    by form. Asserts none is a 500 and that ``still_there`` still answers 200
+    after each form (the crawl has not ended its own session)."""
+    statuses: Counter = Counter()
+    failures = []
+    for form in forms:
+        for name, value, fields in variants(form, client.csrf_token()):
+            if form.method == "get":
+                response = client.get(form.action.split("?")[0] + "?" + body(fields))
+            else:
+                response = client.post(
+                    form.action, data=body(fields), content_type="application/x-www-form-urlencoded"
+                )
+            statuses[response.status_code] += 1
+            if response.status_code >= 500:
+                failures.append((form.action, name, value[:20] if isinstance(value, str) else repr(value)))
+        assert client.get(still_there).status_code == 200, f"{form.action} ended the crawl's session"
+    assert not failures, failures
+    return statuses
+
+
+def get_hostile(client, pages: list[str]) -> Counter:
+    """Each page found with each parameter set to each hostile value: never a 500."""
+    statuses: Counter = Counter()
+    failures = []
+    for path in dict.fromkeys(page.split("?")[0] for page in pages):
+        for name in PARAMETERS:
+            for value in IN_A_QUERY:
+                response = client.get(path + "?" + urllib.parse.urlencode({name: value}))
+                statuses[response.status_code] += 1
+                if response.status_code >= 500:
+                    failures.append((path, name, value[:20]))
+    assert not failures, failures
+    return statuses
+
+
+@pytest.fixture
+def world(operator, app, mailbox):
+    """Marie, an operator, manages « Ateliers Curie »: Pierre asked to join
+    it, Lucie is a member."""
+    assert create_structure(operator).status_code in (200, 303)
+    pierre = new_client(app, mailbox, PIERRE)
+    assert ask_to_join(pierre).status_code in (200, 303)
+
+    def add_lucie():
+        structure = Structure.get()
+        lucie = user_row(
+            "lucie.martin@exemple.fr", first_name="Lucie", last_name="Martin", status=User.ACTIVE
+        )
+        Membership.create(user=lucie, structure=structure, status=Membership.ACTIVE, decided_at=utcnow())
+
+    query(app, add_lucie)
+    return operator
+
+
+def test_attack_hostile_values_in_every_signed_in_form_never_give_a_500(world):
+    pages, forms = crawl(world, SIGNED_IN)
+    reached = {form.action.split("?")[0] for form in forms}
+    assert {
+        "/structure/nouvelle", "/structure/nouvelle/identifiant", "/structure/nouvelle/sirene",
+        "/structure/nouvelle/brouillon", "/mon-compte/informations/brouillon", "/mot-de-passe/regles",
+        "/structure/1/gestionnaire", "/mon-compte/informations",
+        "/approbations/2/approuver", "/administration/structures/1/modifier", "/administration/journal",
+    } <= reached  # fmt: skip
+    assert "/administration/comptes/2/" in pages  # found through the console's search
+    statuses = send_hostile(world, forms, "/espace/")
+    accepted = statuses[303] + statuses[200]  # under htmx, a redirect is an answer of 200
+    assert statuses[422] > 500 and statuses[400] > 200 and accepted > 50, statuses
+    assert get_hostile(world, pages)[200] > 500
+
+
+def test_attack_hostile_values_in_every_anonymous_form_never_give_a_500(any_client):
+    pages, forms = crawl(any_client, ANONYMOUS)
+    reached = {form.action.split("?")[0] for form in forms}
+    assert {
+        "/inscription/", "/inscription/champ/email", "/inscription/brouillon", "/connexion",
+        "/mot-de-passe-oublie/", "/langue",
+    } <= reached, reached  # fmt: skip
+    statuses = send_hostile(any_client, forms, "/")
+    assert statuses[422] > 100 and statuses[400] > 50, statuses
+    assert get_hostile(any_client, pages)[200] > 100
+
+
+def test_attack_hostile_values_in_the_steps_between_never_give_a_500(world, app, mailbox):
+    """The captcha step, the activation link's password, the reset link's
+    password, and the sign-in's second step, each in a browser of its own
+    that has reached it."""
+    newcomer = app.test_client()
+    signup = Signup(newcomer, mailbox)
+    person = {**PERSON, "email": "jean.dupont@exemple.fr", "email_confirm": "jean.dupont@exemple.fr",
+              "contact_email": "jean.dupont@exemple.fr"}  # fmt: skip
+    assert signup.personal_info(**person).status_code in (200, 303)
+    _, forms = crawl(newcomer, ["/inscription/captcha"])
+    captcha = [f for f in forms if f.action.startswith("/inscription/captcha")]
+    assert {f.action for f in captcha} == {"/inscription/captcha", "/inscription/captcha/nouveau"}, forms
+    send_hostile(newcomer, captcha, "/inscription/captcha")
+    assert signup.create_account(**person).status_code in (200, 303)
+    activation = signup.activation_path("jean.dupont@exemple.fr")
+
+    forgetful = app.test_client()
+    forgetful.submit("/mot-de-passe-oublie/", {"email": EMAIL})
+    [reset] = [link_in(m) for m in mailbox(EMAIL) if m.subject == "Réinitialisez votre mot de passe"]
+
+    returning = app.test_client()
+    assert password_step(returning).status_code in (200, 303)
+
+    for client, url in ((newcomer, activation), (forgetful, reset), (returning, VERIFY)):
+        _, forms = crawl(client, [url])
+        assert any(f.action.split("?")[0] == url for f in forms), (url, forms)
+        statuses = send_hostile(client, [f for f in forms if f.action.split("?")[0] == url], url)
+        assert statuses[422] + statuses[429] > 20, (url, statuses)
