@@ -271,6 +271,11 @@ def get_hostile(client, pages: list[str]) -> Counter:
 def world(operator, app, mailbox):
     """Marie, an operator, manages « Ateliers Curie »: Pierre asked to join
     it, Lucie is a member."""
+    return build_world(operator, app, mailbox)[0]
+
+
+def build_world(operator, app, mailbox) -> tuple:
+    """(Marie's client, Pierre's): see ``world``."""
     assert create_structure(operator).status_code in (200, 303)
     pierre = new_client(app, mailbox, PIERRE)
     assert ask_to_join(pierre).status_code in (200, 303)
@@ -283,7 +288,7 @@ def world(operator, app, mailbox):
         Membership.create(user=lucie, structure=structure, status=Membership.ACTIVE, decided_at=utcnow())
 
     query(app, add_lucie)
-    return operator
+    return operator, pierre
 
 
 def test_attack_hostile_values_in_every_signed_in_form_never_give_a_500(world):
