@@ -11,33 +11,17 @@ from __future__ import annotations
 
 import urllib.parse
 from collections import Counter
-from dataclasses import dataclass, field
-from html.parser import HTMLParser
 
 import pytest
 
-from models import Membership, Structure, User, utcnow
-from tests.support.app import query, user_row
 from tests.support.constants import EMAIL
+from tests.support.crawl import ANONYMOUS, MISSING, SIGNED_IN, Form, Page, body, build_world, crawl, local
 from tests.support.second_factor import VERIFY, password_step
 from tests.support.signup import PERSON, Signup, link_in
-from tests.support.structures import PIERRE, ask_to_join, create_structure, new_client
 
-SIGNED_IN = [
-    "/",
-    "/plan-du-site",
-    "/espace/",
-    "/mon-compte/",
-    "/structure/",
-    "/approbations/",
-    "/administration/",
-]
-ANONYMOUS = ["/", "/plan-du-site", "/connexion", "/mot-de-passe-oublie/", "/inscription/"]
 # Forms whose plain sending ends the session this crawl runs in: only their
 # token and their password are replaced, which refuses them.
 ENDS_THE_SESSION = ("/deconnexion", "/deconnexion-partout", "/supprimer", "/sessions", "/desactiver")
-PAGES_AT_MOST = 120
-SEARCHED = ("q",)  # the console's searches: « e » finds every account and structure here
 # The query parameters the pages read beside their forms' (a search's own
 # fields are sent with the form), each given to every page found.
 PARAMETERS = ("next", "siret", "methode", "recherche")
@@ -52,7 +36,6 @@ IN_A_QUERY = [
     b"\xff\xfe",
     b"\xed\xa0\x80",
 ]
-MISSING = object()
 TWICE = object()
 HOSTILE: list = [
     "",
@@ -76,89 +59,6 @@ HOSTILE: list = [
 ]
 
 
-@dataclass
-class Form:
-    action: str
-    method: str
-    fields: list[tuple[str, str]] = field(default_factory=list)
-
-
-class Page(HTMLParser):
-    """The forms and the links of a page."""
-
-    def __init__(self, url: str):
-        super().__init__(convert_charrefs=True)
-        self.url = url
-        self.forms: list[Form] = []
-        self.links: list[str] = []
-        self._select: str | None = None
-        self._textarea: str | None = None
-        self._live: list[tuple[int, str]] = []  # (form, URL) of an htmx POST made inside a form
-
-    def all_forms(self) -> list[Form]:
-        """The forms, and each htmx POST an element inside one makes (a live
-        check, a draft, a fill), with that form's fields as htmx sends them."""
-        live = [Form(url, "post", list(self.forms[n].fields)) for n, url in self._live]
-        return self.forms + live
-
-    def handle_starttag(self, tag, attrs):
-        a = {k: v or "" for k, v in attrs}
-        if tag != "form" and self.forms and a.get("data-hx-post"):
-            self._live.append((len(self.forms) - 1, urllib.parse.urljoin(self.url, a["data-hx-post"])))
-        if tag == "a" and a.get("href"):
-            self.links.append(urllib.parse.urljoin(self.url, a["href"]))
-        elif tag == "form":
-            action = urllib.parse.urljoin(self.url, a.get("action") or self.url)
-            self.forms.append(Form(action, (a.get("method") or "get").lower()))
-        elif not self.forms:
-            return
-        elif tag == "input" and a.get("name"):
-            if a.get("type") in ("checkbox", "radio") and "checked" not in a:
-                self.forms[-1].fields.append((a["name"], MISSING))
-            else:
-                self.forms[-1].fields.append((a["name"], a.get("value", "")))
-        elif tag == "button" and a.get("name"):
-            self.forms[-1].fields.append((a["name"], a.get("value", "")))
-        elif tag == "select" and a.get("name"):
-            self._select = a["name"]
-            self.forms[-1].fields.append((a["name"], ""))
-        elif tag == "option" and self._select and "selected" in a:
-            name = self._select
-            self.forms[-1].fields = [
-                (n, a.get("value", "") if n == name else v) for n, v in self.forms[-1].fields
-            ]
-        elif tag == "textarea" and a.get("name"):
-            self._textarea = a["name"]
-            self.forms[-1].fields.append((a["name"], ""))
-
-    def handle_endtag(self, tag):
-        if tag == "select":
-            self._select = None
-        elif tag == "textarea":
-            self._textarea = None
-
-    def handle_data(self, data):
-        if self._textarea and self.forms:
-            name = self._textarea
-            self.forms[-1].fields = [(n, data if n == name else v) for n, v in self.forms[-1].fields]
-
-
-def local(url: str) -> str | None:
-    parts = urllib.parse.urlsplit(url)
-    if parts.netloc not in ("", "localhost") or parts.scheme not in ("", "http", "https"):
-        return None
-    return parts.path + (f"?{parts.query}" if parts.query else "")
-
-
-def query_of(form: Form, changes: dict) -> str:
-    fields = [(n, changes.get(n, v)) for n, v in form.fields]
-    return form.action.split("?")[0] + "?" + body(fields)
-
-
-def body(fields: list[tuple[str, object]]) -> str:
-    return urllib.parse.urlencode([(n, v) for n, v in fields if v is not MISSING])
-
-
 def variants(form: Form, token: str):
     """The form's fields with one replaced by each hostile value."""
     sent = [(n, token if n == "csrf_token" else v) for n, v in form.fields]
@@ -174,44 +74,6 @@ def variants(form: Form, token: str):
                 yield name, "twice", [*sent, *[(n, v) for n, v in sent if n == name]]
             else:
                 yield name, value, [(n, value if n == name else v) for n, v in sent]
-
-
-def crawl(client, seeds: list[str]) -> tuple[list[str], list[Form]]:
-    """The pages reached from ``seeds`` and their forms (one of each kind),
-    read as full pages whatever the client sends its forms as."""
-    htmx, client.htmx = client.htmx, False
-    try:
-        return _crawl(client, seeds)
-    finally:
-        client.htmx = htmx
-
-
-def _crawl(client, seeds: list[str]) -> tuple[list[str], list[Form]]:
-    seen: list[str] = []
-    forms: dict[tuple, Form] = {}
-    queue = list(seeds)
-    while queue and len(seen) < PAGES_AT_MOST:
-        url = queue.pop(0)
-        if url in seen or any(part in url for part in (".png", ".wav", "/metrics")):
-            continue
-        seen.append(url)
-        response = client.get(url)
-        assert response.status_code < 500, (url, response.status_code)
-        if response.status_code != 200 or "html" not in response.content_type:
-            continue
-        page = Page("http://localhost" + url)
-        page.feed(response.get_data(as_text=True))
-        for form in page.all_forms():
-            action = local(form.action)
-            if action is None:
-                continue
-            form.action = action
-            key = (action.split("?")[0], form.method, tuple(sorted({n for n, _ in form.fields})))
-            forms.setdefault(key, form)
-            if form.method == "get":  # a search, as a person makes it: what it finds has links too
-                queue.append(query_of(form, {n: "e" for n, v in form.fields if n in SEARCHED}))
-        queue += [path.split("#")[0] for path in map(local, page.links) if path]
-    return seen, list(forms.values())
 
 
 def leaves_the_site(response) -> bool:
@@ -272,23 +134,6 @@ def world(operator, app, mailbox):
     """Marie, an operator, manages « Ateliers Curie »: Pierre asked to join
     it, Lucie is a member."""
     return build_world(operator, app, mailbox)[0]
-
-
-def build_world(operator, app, mailbox) -> tuple:
-    """(Marie's client, Pierre's): see ``world``."""
-    assert create_structure(operator).status_code in (200, 303)
-    pierre = new_client(app, mailbox, PIERRE)
-    assert ask_to_join(pierre).status_code in (200, 303)
-
-    def add_lucie():
-        structure = Structure.get()
-        lucie = user_row(
-            "lucie.martin@exemple.fr", first_name="Lucie", last_name="Martin", status=User.ACTIVE
-        )
-        Membership.create(user=lucie, structure=structure, status=Membership.ACTIVE, decided_at=utcnow())
-
-    query(app, add_lucie)
-    return operator, pierre
 
 
 def test_attack_hostile_values_in_every_signed_in_form_never_give_a_500(world):

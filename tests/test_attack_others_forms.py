@@ -5,7 +5,7 @@ reads another person's address on those pages, and none of the forms
 changes anything stored that is not their own (the accounts, the
 structures, the requests, the second factors, the mail), whatever answer
 they get. The pages and forms are found as the operator finds them
-(tests/test_attack_every_form.py's crawl)."""
+(tests.support.crawl)."""
 
 from __future__ import annotations
 
@@ -28,11 +28,11 @@ from models import (
 )
 from tests.support.app import Client, HtmxClient, query
 from tests.support.constants import EMAIL
+from tests.support.crawl import ANONYMOUS, SIGNED_IN, body, build_world, crawl
 from tests.support.operators import grant
 from tests.support.second_factor import enrol_totp
 from tests.support.signup import PERSON
 from tests.support.structures import PIERRE, new_client
-from tests.test_attack_every_form import ANONYMOUS, SIGNED_IN, body, build_world, crawl
 
 JEAN = {
     **PIERRE,
@@ -75,7 +75,7 @@ def snapshot(app, actor: str | None) -> dict:
 @pytest.fixture(params=["page", "htmx"])
 def others(request, app, mailbox):
     """The pages and forms of Marie (an operator who manages « Ateliers
-    Curie », see test_attack_every_form.world), and the people who replay
+    Curie », see tests.support.crawl.build_world), and the people who replay
     them, each on a full-page or an htmx client."""
     app.test_client_class = Client
     marie = new_client(app, mailbox, PERSON)
