@@ -137,7 +137,8 @@ def world(operator, app, mailbox):
 
 
 def test_attack_hostile_values_in_every_signed_in_form_never_give_a_500(world):
-    pages, forms = crawl(world, SIGNED_IN)
+    found = crawl(world, SIGNED_IN)
+    pages, forms = found.visited, found.forms
     reached = {form.action.split("?")[0] for form in forms}
     assert {
         "/structure/nouvelle", "/structure/nouvelle/identifiant", "/structure/nouvelle/sirene",
@@ -153,7 +154,8 @@ def test_attack_hostile_values_in_every_signed_in_form_never_give_a_500(world):
 
 
 def test_attack_hostile_values_in_every_anonymous_form_never_give_a_500(any_client):
-    pages, forms = crawl(any_client, ANONYMOUS)
+    found = crawl(any_client, ANONYMOUS)
+    pages, forms = found.visited, found.forms
     reached = {form.action.split("?")[0] for form in forms}
     assert {
         "/inscription/", "/inscription/champ/email", "/inscription/brouillon", "/connexion",
@@ -173,7 +175,7 @@ def test_attack_hostile_values_in_the_steps_between_never_give_a_500(world, app,
     person = {**PERSON, "email": "jean.dupont@exemple.fr", "email_confirm": "jean.dupont@exemple.fr",
               "contact_email": "jean.dupont@exemple.fr"}  # fmt: skip
     assert signup.personal_info(**person).status_code in (200, 303)
-    _, forms = crawl(newcomer, ["/inscription/captcha"])
+    forms = crawl(newcomer, ["/inscription/captcha"]).forms
     captcha = [f for f in forms if f.action.startswith("/inscription/captcha")]
     assert {f.action for f in captcha} == {"/inscription/captcha", "/inscription/captcha/nouveau"}, forms
     send_hostile(newcomer, captcha, "/inscription/captcha")
@@ -188,7 +190,7 @@ def test_attack_hostile_values_in_the_steps_between_never_give_a_500(world, app,
     assert password_step(returning).status_code in (200, 303)
 
     for client, url in ((newcomer, activation), (forgetful, reset), (returning, VERIFY)):
-        _, forms = crawl(client, [url])
+        forms = crawl(client, [url]).forms
         assert any(f.action.split("?")[0] == url for f in forms), (url, forms)
         statuses = send_hostile(client, [f for f in forms if f.action.split("?")[0] == url], url)
         assert statuses[422] + statuses[429] > 20, (url, statuses)

@@ -82,8 +82,9 @@ def others(request, app, mailbox):
     grant(app, EMAIL)
     enrol_totp(marie)
     marie, pierre = build_world(marie, app, mailbox)
-    pages, forms = crawl(marie, SIGNED_IN)
-    _, requesters = crawl(pierre, ["/espace/"])
+    found = crawl(marie, SIGNED_IN)
+    pages, forms = found.visited, found.forms
+    requesters = crawl(pierre, ["/espace/"]).forms
     forms += [f for f in requesters if f.action.startswith("/espace/demandes/")]  # Pierre's cancel
     htmx = request.param == "htmx"
     app.test_client_class = HtmxClient if htmx else Client
@@ -103,7 +104,7 @@ def others(request, app, mailbox):
 def test_attack_an_operators_pages_show_nobody_else_her_people(others, app, who):
     pages, _, people = others
     client, _ = people[who]
-    public, _ = crawl(client, ANONYMOUS)
+    public = crawl(client, ANONYMOUS).visited
     shown = []
     for url in pages:
         response = client.get(url)

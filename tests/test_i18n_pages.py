@@ -1,16 +1,14 @@
-"""Every page a person can reach, in English: a crawl from the home page and
-the signed-in spaces of an operator who created a structure and has a
-request waiting, each page as a full page and as an htmx partial, with no
-French left (tests.support.i18n)."""
+"""Every page a person can reach, in English: a crawl (tests.support.crawl,
+the console's searches included) from the home page and the signed-in
+spaces of an operator who created a structure and has a request waiting,
+each page as a full page and as an htmx partial, with no French left
+(tests.support.i18n)."""
 
 from __future__ import annotations
 
-import re
-from collections import deque
-
 from rules.places import country_names
-from tests.support.app import Client
 from tests.support.constants import EMAIL
+from tests.support.crawl import crawl
 from tests.support.i18n import french_in, speak
 from tests.support.operators import grant
 from tests.support.responses import text_of
@@ -46,27 +44,11 @@ TYPED = (
     "Ateliers-Curie",
 )
 STARTS = ("/", "/espace/", "/mon-compte/", "/administration/", "/inscription/", "/connexion")
-SKIPPED = re.compile(r"^/(static|assets)/|/telecharger|\.(json|csv|png|wav|svg|ico|css|js)$")
-LINK = re.compile(r'href="(/[^"#]*)"')
-MAX_PAGES = 120
 
 
-def crawl(client: Client) -> dict[str, str]:
-    """The HTML of every page reachable by links from STARTS."""
-    seen, pages, queue = set(STARTS), {}, deque(STARTS)
-    while queue and len(pages) < MAX_PAGES:
-        path = queue.popleft()
-        response = client.get(path)
-        if response.status_code != 200 or response.mimetype != "text/html":
-            continue
-        html = text_of(response)
-        pages[path] = html
-        for link in LINK.findall(html):
-            link = link.replace("&amp;", "&")
-            if link not in seen and not SKIPPED.search(link):
-                seen.add(link)
-                queue.append(link)
-    return pages
+def quotes_read(html: str) -> str:
+    """The page with its quotes as a reader sees them (tests.support.responses.text_of)."""
+    return html.replace("&#39;", "'").replace("&#34;", '"')
 
 
 def test_every_reachable_page_is_english(app, client, mailbox):
@@ -81,7 +63,7 @@ def test_every_reachable_page_is_english(app, client, mailbox):
     new_client(app, mailbox, LUCIE)
     speak(operator, "en")
 
-    pages = crawl(operator)
+    pages = {path: quotes_read(html) for path, html in crawl(operator, STARTS).pages.items()}
     assert len(pages) >= 20, sorted(pages)
     problems = {path: sorted(set(french_in(html, TYPED))) for path, html in pages.items()}
     assert not {path: found for path, found in problems.items() if found}, sorted(pages)

@@ -6,6 +6,7 @@ the values it shows, and each htmx POST an element inside a form makes
 
 from __future__ import annotations
 
+import re
 import urllib.parse
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
@@ -27,6 +28,7 @@ ANONYMOUS = ["/", "/plan-du-site", "/connexion", "/mot-de-passe-oublie/", "/insc
 PAGES_AT_MOST = 120
 SEARCHED = ("q",)  # the console's searches: « e » finds every account and structure here
 MISSING = object()  # a field left out (an unchecked box)
+SKIPPED = re.compile(r"^/(static|assets)/|^/metrics|\.(png|wav|svg|ico|css|js)(\?|$)")
 
 
 @dataclass
@@ -112,9 +114,16 @@ def body(fields: list[tuple[str, object]]) -> str:
     return urllib.parse.urlencode([(n, v) for n, v in fields if v is not MISSING])
 
 
-def crawl(client, seeds: list[str]) -> tuple[list[str], list[Form]]:
-    """The pages reached from ``seeds`` and their forms (one of each kind),
-    read as full pages whatever the client sends its forms as."""
+@dataclass
+class Crawl:
+    visited: list[str]  # every URL asked for, in order
+    pages: dict[str, str]  # the HTML of each that answered with a page
+    forms: list[Form]  # one of each kind (action, method, fields' names)
+
+
+def crawl(client, seeds: list[str] | tuple[str, ...]) -> Crawl:
+    """The pages reached from ``seeds`` and their forms, read as full pages
+    whatever the client sends its forms as."""
     htmx, client.htmx = client.htmx, False
     try:
         return _crawl(client, seeds)
@@ -122,21 +131,22 @@ def crawl(client, seeds: list[str]) -> tuple[list[str], list[Form]]:
         client.htmx = htmx
 
 
-def _crawl(client, seeds: list[str]) -> tuple[list[str], list[Form]]:
-    seen: list[str] = []
+def _crawl(client, seeds) -> Crawl:
+    found = Crawl([], {}, [])
     forms: dict[tuple, Form] = {}
     queue = list(seeds)
-    while queue and len(seen) < PAGES_AT_MOST:
+    while queue and len(found.visited) < PAGES_AT_MOST:
         url = queue.pop(0)
-        if url in seen or any(part in url for part in (".png", ".wav", "/metrics")):
+        if url in found.visited or SKIPPED.search(url):
             continue
-        seen.append(url)
+        found.visited.append(url)
         response = client.get(url)
         assert response.status_code < 500, (url, response.status_code)
-        if response.status_code != 200 or "html" not in response.content_type:
+        if response.status_code != 200 or response.mimetype != "text/html":
             continue
+        found.pages[url] = response.get_data(as_text=True)
         page = Page("http://localhost" + url)
-        page.feed(response.get_data(as_text=True))
+        page.feed(found.pages[url])
         for form in page.all_forms():
             action = local(form.action)
             if action is None:
@@ -147,7 +157,8 @@ def _crawl(client, seeds: list[str]) -> tuple[list[str], list[Form]]:
             if form.method == "get":  # a search, as a person makes it: what it finds has links too
                 queue.append(query_of(form, {n: "e" for n, v in form.fields if n in SEARCHED}))
         queue += [path.split("#")[0] for path in map(local, page.links) if path]
-    return seen, list(forms.values())
+    found.forms = list(forms.values())
+    return found
 
 
 def build_world(operator, app, mailbox) -> tuple:
