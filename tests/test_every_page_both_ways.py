@@ -1,0 +1,59 @@
+"""Every page a person reaches (tests.support.crawl), asked for as a full
+page and as htmx asks for it: the full page is a document, the htmx answer
+its fragment with the same heading, and both say that they vary with
+HX-Request, so that no cache serves one for the other."""
+
+from __future__ import annotations
+
+import re
+
+from tests.support.app import Client
+from tests.support.constants import EMAIL
+from tests.support.crawl import ANONYMOUS, SIGNED_IN, build_world, crawl
+from tests.support.operators import grant
+from tests.support.second_factor import enrol_totp
+from tests.support.signup import PERSON
+from tests.support.structures import new_client
+
+HEADING = re.compile(r"<h1[^>]*>(.*?)</h1>", re.S)
+
+
+def heading(text: str) -> str:
+    found = HEADING.findall(text)
+    assert len(found) == 1, found  # one h1 per page, where focus goes after a swap
+    return re.sub(r"<[^>]+>|\s+", " ", found[0]).strip()
+
+
+def both_ways(client, pages: dict[str, str]) -> list:
+    wrong = []
+    for url, document in pages.items():
+        full = client.get(url)
+        swapped = client.get(url, headers={"HX-Request": "true", "HX-Current-URL": "http://localhost/"})
+        fragment = swapped.get_data(as_text=True)
+        if not document.lstrip().lower().startswith("<!doctype html>"):
+            wrong.append((url, "full page is not a document"))
+        if swapped.status_code != 200 or "<html" in fragment or "<body" in fragment:
+            wrong.append((url, "htmx answer is not a fragment", swapped.status_code))
+        elif heading(fragment) != heading(document):
+            wrong.append((url, "headings differ", heading(fragment), heading(document)))
+        for response in (full, swapped):
+            if "HX-Request" not in response.headers.get("Vary", ""):
+                wrong.append((url, "no Vary: HX-Request", response.headers.get("Vary")))
+    return wrong
+
+
+def test_every_anonymous_page_is_a_document_and_its_htmx_fragment(client):
+    pages = crawl(client, ANONYMOUS).pages
+    assert len(pages) >= 9, sorted(pages)
+    assert not both_ways(client, pages)
+
+
+def test_every_signed_in_page_is_a_document_and_its_htmx_fragment(app, mailbox):
+    app.test_client_class = Client
+    marie = new_client(app, mailbox, PERSON)
+    grant(app, EMAIL)
+    enrol_totp(marie)
+    marie, _ = build_world(marie, app, mailbox)
+    pages = crawl(marie, SIGNED_IN).pages
+    assert len(pages) >= 30, sorted(pages)
+    assert not both_ways(marie, pages)
