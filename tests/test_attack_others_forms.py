@@ -28,10 +28,7 @@ from models import (
 )
 from tests.support.app import Client, HtmxClient, query
 from tests.support.constants import EMAIL
-from tests.support.crawl import ANONYMOUS, SIGNED_IN, body, build_world, crawl
-from tests.support.operators import grant
-from tests.support.second_factor import enrol_totp
-from tests.support.signup import PERSON
+from tests.support.crawl import ANONYMOUS, SIGNED_IN, body, crawl, operator_world
 from tests.support.structures import PIERRE, new_client
 
 JEAN = {
@@ -77,11 +74,7 @@ def others(request, app, mailbox):
     """The pages and forms of Marie (an operator who manages « Ateliers
     Curie », see tests.support.crawl.build_world), and the people who replay
     them, each on a full-page or an htmx client."""
-    app.test_client_class = Client
-    marie = new_client(app, mailbox, PERSON)
-    grant(app, EMAIL)
-    enrol_totp(marie)
-    marie, pierre = build_world(marie, app, mailbox)
+    marie, pierre = operator_world(app, mailbox)
     found = crawl(marie, SIGNED_IN)
     pages, forms = found.visited, found.forms
     requesters = crawl(pierre, ["/espace/"]).forms

@@ -7,13 +7,7 @@ from __future__ import annotations
 
 import re
 
-from tests.support.app import Client
-from tests.support.constants import EMAIL
-from tests.support.crawl import ANONYMOUS, SIGNED_IN, build_world, crawl
-from tests.support.operators import grant
-from tests.support.second_factor import enrol_totp
-from tests.support.signup import PERSON
-from tests.support.structures import new_client
+from tests.support.crawl import ANONYMOUS, SIGNED_IN, crawl, operator_world
 
 HEADING = re.compile(r"<h1[^>]*>(.*?)</h1>", re.S)
 
@@ -49,11 +43,23 @@ def test_every_anonymous_page_is_a_document_and_its_htmx_fragment(client):
 
 
 def test_every_signed_in_page_is_a_document_and_its_htmx_fragment(app, mailbox):
-    app.test_client_class = Client
-    marie = new_client(app, mailbox, PERSON)
-    grant(app, EMAIL)
-    enrol_totp(marie)
-    marie, _ = build_world(marie, app, mailbox)
+    marie, _ = operator_world(app, mailbox)
     pages = crawl(marie, SIGNED_IN).pages
     assert len(pages) >= 30, sorted(pages)
     assert not both_ways(marie, pages)
+
+
+def test_nothing_a_signed_in_person_reaches_is_kept_by_a_cache(app, mailbox):
+    """Pages, the data export, the captcha: whatever a signed-in operator
+    reaches is answered ``no-store`` (a shared computer's cache or a proxy
+    keeps none of it), page and htmx alike."""
+    marie, _ = operator_world(app, mailbox)
+    visited = crawl(marie, SIGNED_IN).visited
+    assert "/mon-compte/donnees.json" in visited
+    kept = []
+    for url in visited:
+        for headers in ({}, {"HX-Request": "true"}):
+            response = marie.get(url, headers=headers)
+            if response.status_code == 200 and "no-store" not in response.headers.get("Cache-Control", ""):
+                kept.append((url, headers, response.headers.get("Cache-Control")))
+    assert not kept

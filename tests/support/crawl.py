@@ -12,7 +12,11 @@ from dataclasses import dataclass, field
 from html.parser import HTMLParser
 
 from models import Membership, Structure, User, utcnow
-from tests.support.app import query, user_row
+from tests.support.app import Client, query, user_row
+from tests.support.constants import EMAIL
+from tests.support.operators import grant
+from tests.support.second_factor import enrol_totp
+from tests.support.signup import PERSON
 from tests.support.structures import PIERRE, ask_to_join, create_structure, new_client
 
 SIGNED_IN = [
@@ -178,3 +182,13 @@ def build_world(operator, app, mailbox) -> tuple:
 
     query(app, add_lucie)
     return operator, pierre
+
+
+def operator_world(app, mailbox) -> tuple:
+    """``build_world`` for a Marie signed up on a full-page client of her
+    own, made an operator with her authenticator app enrolled."""
+    app.test_client_class = Client
+    marie = new_client(app, mailbox, PERSON)
+    grant(app, EMAIL)
+    enrol_totp(marie)
+    return build_world(marie, app, mailbox)
