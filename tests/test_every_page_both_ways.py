@@ -1,7 +1,8 @@
 """Every page a person reaches (tests.support.crawl), asked for as a full
 page and as htmx asks for it: the full page is a document, the htmx answer
 its fragment with the same heading, and both say that they vary with
-HX-Request, so that no cache serves one for the other."""
+HX-Request, so that no cache serves one for the other; and no link leads
+nowhere."""
 
 from __future__ import annotations
 
@@ -36,17 +37,26 @@ def both_ways(client, pages: dict[str, str]) -> list:
     return wrong
 
 
+def broken(client, visited: list[str]) -> list:
+    """The links followed that lead nowhere: anything but a page or a
+    redirect (or a search sent empty, which says what it needs: 422)."""
+    answers = [(url, client.get(url).status_code) for url in visited]
+    return [(url, s) for url, s in answers if s not in (200, 303) and not (s == 422 and "?" in url)]
+
+
 def test_every_anonymous_page_is_a_document_and_its_htmx_fragment(client):
-    pages = crawl(client, ANONYMOUS).pages
-    assert len(pages) >= 9, sorted(pages)
-    assert not both_ways(client, pages)
+    found = crawl(client, ANONYMOUS)
+    assert len(found.pages) >= 9, sorted(found.pages)
+    assert not both_ways(client, found.pages)
+    assert not broken(client, found.visited)
 
 
 def test_every_signed_in_page_is_a_document_and_its_htmx_fragment(app, mailbox):
     marie, _ = operator_world(app, mailbox)
-    pages = crawl(marie, SIGNED_IN).pages
-    assert len(pages) >= 30, sorted(pages)
-    assert not both_ways(marie, pages)
+    found = crawl(marie, SIGNED_IN)
+    assert len(found.pages) >= 30, sorted(found.pages)
+    assert not both_ways(marie, found.pages)
+    assert not broken(marie, found.visited)
 
 
 def test_nothing_a_signed_in_person_reaches_is_kept_by_a_cache(app, mailbox):
