@@ -7,7 +7,8 @@ page of ten fields with a 250-country select that was most of the request.
 Here the same attributes are joined with f-strings around ``escape`` (C),
 and each ``<option>`` is made once per process. Widgets this module does
 not know are rendered by WTForms itself. tests/test_render.py compares both
-renderings on every field of every form.
+renderings on every field of every form. The portal's forms draw every field
+this way (forms.Form.Meta), ``{{ form.csrf_token }}`` in a template as well.
 
 A long select whose list is the same for everybody (the countries, the
 identifier types) takes a ``Catalogue``: its options are joined once, the
@@ -180,7 +181,15 @@ def render(field, **given) -> Markup:
         return _input(field, widget, _attributes(field, given))
     if kind is widgets.Select and not field.has_groups():
         return _select(field, widget, _attributes(field, given))
-    return field(**given)
+    return by_wtforms(field, **given)
+
+
+def by_wtforms(field, **given) -> Markup:
+    """The field as WTForms' own ``Meta.render_field`` draws it, with its
+    widget: what ``render`` must equal, and what it falls back on."""
+    if field.render_kw is not None:
+        given = {**field.render_kw, **given}
+    return field.widget(field, **given)
 
 
 def control(field, hint=None, required=False, validate_url=None, extra=None, *, block=None, oob=False):

@@ -3,6 +3,8 @@ every form: empty, filled, in error, with the attributes the macros add."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from markupsafe import Markup
 from werkzeug.datastructures import MultiDict
@@ -12,7 +14,7 @@ from wtforms.fields.choices import SelectChoice
 from forms.account import ChangePasswordForm, NewPasswordForm, ProfileForm, SurveyConsentForm
 from forms.auth import EmailRequestForm, LoginForm
 from forms.registration import CaptchaForm, PersonalInfoForm
-from forms.render import control, render
+from forms.render import by_wtforms, control, render
 from forms.structure import (
     AttachmentRequestForm,
     SiretForm,
@@ -69,8 +71,9 @@ def test_every_field_renders_as_wtforms_does(request_context, form_class, filled
         form.validate()
     for field in form:
         for extra in EXTRAS:
-            assert render(field, **extra) == field(**extra), (field.name, extra)
+            assert render(field, **extra) == by_wtforms(field, **extra), (field.name, extra)
             assert isinstance(render(field, **extra), Markup)
+            assert field(**extra) == render(field, **extra)  # a template's own call: the same bytes
 
 
 def test_a_select_of_many_choices_and_its_selected_one(request_context):
@@ -79,7 +82,7 @@ def test_a_select_of_many_choices_and_its_selected_one(request_context):
 
     form = Choose(formdata=MultiDict({"member": "2", "country": "DE"}), meta={"csrf": False})
     for name in ("member", "country", "identifier_type"):
-        assert render(form[name]) == form[name]()
+        assert render(form[name]) == by_wtforms(form[name])
     assert '<option selected value="DE">' in render(form.country)
 
 
@@ -94,3 +97,13 @@ def test_the_control_links_hint_and_error_and_inline_validation(request_context)
     plain = control(form.first_name)
     assert "aria-describedby" in plain  # in error too: first_name is required
     assert control(form.phone) == form.phone()
+
+
+def test_the_csrf_token_a_template_draws_is_wtforms_hidden_input(app):
+    """``{{ form.csrf_token }}`` in a template (step 6, the edits) goes through
+    forms.Form.Meta: WTForms' hidden input, with the page's token."""
+    with app.test_request_context():
+        form = StructureForm()
+        drawn, wtforms_drawn = str(form.csrf_token()), str(by_wtforms(form.csrf_token))
+    pattern = r'<input id="csrf_token" name="csrf_token" type="hidden" value="([^"]+)">'
+    assert re.fullmatch(pattern, drawn) and re.fullmatch(pattern, wtforms_drawn), (drawn, wtforms_drawn)
