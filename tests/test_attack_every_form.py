@@ -52,6 +52,7 @@ HOSTILE: list = [
     "x" * 5000,
     "a\r\nSet-Cookie: planted=1",
     "{{ 7*7 }}",
+    "//evil.example/",  # a « next » (the language switch's) off the site
     b"\xff\xfe",  # not UTF-8
     b"\xed\xa0\x80",  # a lone surrogate, as UTF-8 bytes
     MISSING,
@@ -93,8 +94,9 @@ def leaves_the_site(response) -> bool:
 
 def send_hostile(client, forms: list[Form], still_there: str) -> Counter:
     """Each form with each hostile value in each field; the answers' statuses
-    by form. Asserts none is a 500 nor leaves the site, and that ``still_there`` still answers 200
-    after each form (the crawl has not ended its own session)."""
+    by form. Asserts none is a 500 nor leaves the site, and that
+    ``still_there`` still answers 200 after each form (the crawl has not
+    ended its own session)."""
     statuses: Counter = Counter()
     failures = []
     for form in forms:
