@@ -128,9 +128,27 @@ def purge() -> int:
     return UserSession.purge(max_age())
 
 
+# The messages waiting to be shown (Flask's flash) that a session keeps: a
+# message already waiting is not queued again, and only the latest few wait.
+# A request that queues one and is never followed to a page that shows it (a
+# redirect to « Se connecter » not followed, again and again) would otherwise
+# add one to the cookie each time, and each request would read and sign them
+# all again: zlib packs thousands of the same sentence into a cookie of a few
+# kilobytes.
+FLASHES_KEPT = 5
+
+
+def _bounded_flashes(data) -> None:
+    flashes = data.get("_flashes")
+    if flashes and len(flashes) > 1:
+        distinct = list(dict.fromkeys(tuple(flash) for flash in flashes))[-FLASHES_KEPT:]
+        if len(distinct) < len(flashes):
+            data["_flashes"] = distinct
+
+
 class CookieSessions(SecureCookieSessionInterface):
     """Flask's signed-cookie sessions, the same cookie, its serializer built
-    once per set of keys."""
+    once per set of keys, its waiting messages bounded (FLASHES_KEPT)."""
 
     def __init__(self):
         self._serializers: dict[tuple, URLSafeTimedSerializer] = {}
@@ -149,6 +167,10 @@ class CookieSessions(SecureCookieSessionInterface):
             )
             self._serializers = {keys: found}  # the keys of the moment only
         return found
+
+    def save_session(self, app: Flask, session, response) -> None:
+        _bounded_flashes(session)
+        super().save_session(app, session, response)
 
 
 def init_app(app: Flask) -> None:

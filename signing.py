@@ -16,9 +16,10 @@ import hmac
 import secrets
 import zlib
 
+import itsdangerous.serializer
 from flask import current_app, g, session
-from itsdangerous import TimestampSigner, URLSafeTimedSerializer, want_bytes
-from itsdangerous.encoding import base64_encode, int_to_bytes
+from itsdangerous import BadSignature, TimestampSigner, URLSafeTimedSerializer, want_bytes
+from itsdangerous.encoding import base64_decode, base64_encode, int_to_bytes
 from itsdangerous.signer import HMACAlgorithm
 
 _DERIVED_KEYS: dict[tuple, bytes] = {}
@@ -69,6 +70,18 @@ class Signer(TimestampSigner):
 # random hex digits) and a CSRF token (42) never shrink, so their payloads
 # are the stock ones; itsdangerous reads either form.
 COMPRESSED_FROM = 64
+# A signed payload that unpacks to more than this is read as no payload at
+# all (BadSignature: a fresh session, a refused token). A browser keeps a
+# cookie of 4 KB at most; the portal's sessions unpack to well under 1 KB.
+# Payloads of repeated text shrink a thousandfold under zlib: a cookie of a
+# few kilobytes signed by an earlier version, its queue of messages swollen
+# (sessions.FLASHES_KEPT), would otherwise cost every request that sends it
+# the reading of megabytes.
+LARGEST_PAYLOAD = 8192
+
+
+class PayloadTooLarge(BadSignature):
+    """A signed payload that unpacks to more than LARGEST_PAYLOAD bytes."""
 
 
 class Serializer(URLSafeTimedSerializer):
@@ -81,6 +94,25 @@ class Serializer(URLSafeTimedSerializer):
         if signer is None:
             signer = signers[salt] = super().make_signer(salt)
         return signer
+
+    def load_payload(self, payload: bytes, *args, **kwargs):
+        """itsdangerous' load_payload, a compressed payload unpacked no further
+        than LARGEST_PAYLOAD bytes (and once, where itsdangerous' reads it
+        whole)."""
+        if not payload.startswith(b"."):
+            if len(payload) > LARGEST_PAYLOAD * 4 // 3 + 4:
+                raise PayloadTooLarge(f"the payload is more than {LARGEST_PAYLOAD} bytes")
+            return super().load_payload(payload, *args, **kwargs)
+        unpacking = zlib.decompressobj()
+        try:
+            json = unpacking.decompress(base64_decode(payload[1:]), LARGEST_PAYLOAD)
+        except Exception:  # not base64, not zlib: itsdangerous says which
+            return super().load_payload(payload, *args, **kwargs)
+        if unpacking.unconsumed_tail:
+            raise PayloadTooLarge(f"the payload unpacks to more than {LARGEST_PAYLOAD} bytes")
+        if not unpacking.eof:  # cut short: itsdangerous says so
+            return super().load_payload(payload, *args, **kwargs)
+        return itsdangerous.serializer.Serializer.load_payload(self, json, *args, **kwargs)
 
     def dump_payload(self, obj) -> bytes:
         json = want_bytes(self.serializer.dumps(obj, **self.serializer_kwargs))

@@ -8,9 +8,11 @@ import json
 from datetime import timedelta
 
 import pytest
+from flask import flash, session
 
 import breach
 import sessions
+import signing
 from models import User, UserSession, db, utcnow
 from tests.support.app import Client, HtmxClient
 from tests.support.constants import PASSWORD
@@ -208,3 +210,56 @@ def test_signing_out_keeps_the_token_so_other_tabs_are_sent_to_sign_in(browsers)
         "/connexion"
     )
     assert first_name(browser.application) == "Marie"
+
+
+# -- the cookie's size --------------------------------------------------------------------
+
+SIGN_IN_FIRST = "Connectez-vous pour accéder à cette page."
+
+
+def session_data(browser) -> dict:
+    app = browser.application
+    cookie = browser.get_cookie(app.config["SESSION_COOKIE_NAME"])
+    return app.session_interface.get_signing_serializer(app).loads(cookie.value)
+
+
+def test_attack_redirects_never_followed_do_not_swell_the_session(any_client):
+    """Each request for a page behind « Se connecter » queues the message that
+    page shows; a client that never follows the redirect (page or htmx) does
+    not add one to its cookie each time: it would carry thousands, packed
+    small by zlib, read and signed again on every request."""
+    for _ in range(200):
+        sent_to_sign_in(any_client, any_client.get("/espace/"))
+    assert session_data(any_client)["_flashes"] == [("info", SIGN_IN_FIRST)]
+    assert any_client.get("/connexion").get_data(as_text=True).count(SIGN_IN_FIRST) == 1
+
+
+def test_only_the_latest_distinct_messages_wait(app):
+    with app.test_request_context("/"):
+        for number in range(sessions.FLASHES_KEPT + 3):
+            flash(f"message {number}")
+            flash(f"message {number}")
+        response = app.make_response("")
+        app.session_interface.save_session(app, session, response)
+    cookie = response.headers["Set-Cookie"].split(";")[0].partition("=")[2]
+    kept = app.session_interface.get_signing_serializer(app).loads(cookie)["_flashes"]
+    assert kept == [("message", f"message {number}") for number in range(3, sessions.FLASHES_KEPT + 3)]
+
+
+def test_attack_a_cookie_swollen_before_the_bound_is_a_fresh_session(app, client):
+    """A cookie signed with the portal's key whose messages were queued before
+    they were bounded (thousands of one sentence, a few kilobytes once
+    packed): it is read as no session at all, and the page answers as to a
+    new visitor, unpacking no more than signing.LARGEST_PAYLOAD bytes."""
+    serializer = app.session_interface.get_signing_serializer(app)
+    swollen = serializer.dumps({"_flashes": [("info", SIGN_IN_FIRST)] * 10_000})
+    assert len(swollen) < 4096  # a cookie a browser keeps
+    client.set_cookie(app.config["SESSION_COOKIE_NAME"], swollen)
+    for answer in (client.get("/connexion"), client.get("/espace/")):
+        assert answer.status_code in (200, 302)
+        assert SIGN_IN_FIRST not in answer.get_data(as_text=True)
+    assert session_data(client)["_flashes"] == [("info", SIGN_IN_FIRST)]  # the new session's own
+    with pytest.raises(signing.PayloadTooLarge):
+        serializer.loads(swollen)
+    lawful = {"_flashes": [("info", SIGN_IN_FIRST)] * sessions.FLASHES_KEPT, "csrf_token": "ab" * 20}
+    assert serializer.loads(serializer.dumps(lawful)) == lawful
