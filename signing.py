@@ -72,7 +72,9 @@ class Signer(TimestampSigner):
 COMPRESSED_FROM = 64
 # A signed payload that unpacks to more than this is read as no payload at
 # all (BadSignature: a fresh session, a refused token). A browser keeps a
-# cookie of 4 KB at most; the portal's sessions unpack to well under 1 KB.
+# cookie of 4 KB at most; the largest session of the sweeps that repeat
+# every page and form (tests/test_attack_session_swelling.py) unpacks to
+# about 0.9 KB.
 # Payloads of repeated text shrink a thousandfold under zlib: a cookie of a
 # few kilobytes signed by an earlier version, its queue of messages swollen
 # (sessions.FLASHES_KEPT), would otherwise cost every request that sends it
