@@ -110,7 +110,7 @@ class Serializer(URLSafeTimedSerializer):
             json = unpacking.decompress(base64_decode(payload[1:]), LARGEST_PAYLOAD)
         except Exception:  # not base64, not zlib: itsdangerous says which
             return super().load_payload(payload, *args, **kwargs)
-        if unpacking.unconsumed_tail:
+        if unpacking.unconsumed_tail or (len(json) >= LARGEST_PAYLOAD and not unpacking.eof):
             raise PayloadTooLarge(f"the payload unpacks to more than {LARGEST_PAYLOAD} bytes")
         if not unpacking.eof:  # cut short: itsdangerous says so
             return super().load_payload(payload, *args, **kwargs)

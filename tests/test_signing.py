@@ -8,6 +8,7 @@ import pytest
 from flask import g, session
 from flask.sessions import SecureCookieSessionInterface
 from itsdangerous import BadSignature, URLSafeTimedSerializer
+from itsdangerous.encoding import base64_encode
 from wtforms import ValidationError
 
 import breach
@@ -116,3 +117,18 @@ def test_attack_a_tampered_token_is_refused(app):
         for tampered in (f"{other}.{stamp}.{signature}", f"{payload}.{stamp}.{signature[:-2]}AA"):
             with pytest.raises(ValidationError, match="invalid"):
                 STOCK_VALIDATE(tampered)
+
+
+def test_a_payload_is_read_up_to_its_largest_size_and_no_further(app):
+    """A payload of exactly signing.LARGEST_PAYLOAD bytes of JSON reads, one
+    byte more does not, packed by zlib or not."""
+    serializer = app.session_interface.get_signing_serializer(app)
+    at_most = {"note": "x" * (signing.LARGEST_PAYLOAD - len('{"note":""}'))}
+    assert serializer.loads(serializer.dumps(at_most)) == at_most
+    one_more = {"note": at_most["note"] + "x"}
+    assert serializer.dumps(one_more).startswith(".")  # packed
+    with pytest.raises(signing.PayloadTooLarge):
+        serializer.loads(serializer.dumps(one_more))
+    not_packed = base64_encode(b'{"note":"' + b"x" * signing.LARGEST_PAYLOAD + b'"}')
+    with pytest.raises(signing.PayloadTooLarge):
+        serializer.load_payload(not_packed)
