@@ -20,7 +20,7 @@ from forms.account import ChangePasswordForm, ConfirmForm, ProfileForm, SurveyCo
 from models import User
 from rules.email import shown_email
 from rules.passwords import password_checks
-from security import ContactLinks, limit, limits, password_retyped
+from security import ContactLinks, account_limits, limit, limits, password_retyped
 from views import advance, checked_again_once, draft_saved, full_redirect, page, renders, shown_at, sign_in
 
 bp = Blueprint("account", __name__, url_prefix="/mon-compte")
@@ -61,6 +61,7 @@ def show():
 
 @bp.post("/informations")
 @login_required
+@account_limits("ACCOUNT_CHANGE")
 @checked_again_once(accounts.ChangedMeanwhile)
 def profile():
     form = ProfileForm(user=_user())
@@ -106,6 +107,7 @@ def profile_draft():
 
 @bp.post("/enquete")
 @login_required
+@account_limits("ACCOUNT_CHANGE")
 def survey_consent():
     form = SurveyConsentForm()
     if not form.validate():

@@ -26,7 +26,7 @@ from forms.second_factor import (
     RemoveFactorForm,
 )
 from models import SecondFactor, User
-from security import limits, password_retyped
+from security import account_limits, limits, password_retyped
 from views import advance, full_redirect, kept_until_verified, page, renders
 
 bp = Blueprint("factors", __name__, url_prefix="/mon-compte/verification-en-deux-etapes")
@@ -326,6 +326,7 @@ def passkey_step(status: int = 200, form: PasskeyForm | None = None):
 
 @bp.post("/codes-de-secours")
 @login_required
+@account_limits("FACTOR_CHANGE")
 def regenerate_codes():
     if not _reauthenticated() or not ConfirmForm().validate() or not factors.has_second_factor(_user()):
         return advance(".show")
@@ -336,6 +337,7 @@ def regenerate_codes():
 
 @bp.post("/retirer/<id:factor_id>")
 @login_required
+@account_limits("FACTOR_CHANGE")
 def remove(factor_id: int):
     form = RemoveFactorForm()
     if not _reauthenticated() or not form.validate():

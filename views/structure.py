@@ -672,6 +672,7 @@ def _assign(structure: Structure, siret: SiretForm):
 
 @bp.post("/<id:structure_id>/gestionnaire")
 @login_required
+@account_limits("ACCOUNT_CHANGE")
 def hand_over(structure_id: int):
     """The gestionnaire principal hands the role to another active member.
     A form from a page opened before the role left them (another tab, Back)
