@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from flask import current_app
 from flask_babel import force_locale, gettext
@@ -50,6 +50,14 @@ def _time(value) -> str | None:
     return value.isoformat() + "Z" if value else None
 
 
+# The rows of each growing list (the consent's history, the mails, the
+# journal) that « Mes données » shows: the latest, and how many there are in
+# all; the file has every one. Some grow with what anybody does (a failed
+# sign-in with the address is an event of the account): read whole, they
+# made the page's cost grow with them.
+SHOWN_ON_THE_PAGE = 100
+
+
 @dataclass
 class Holdings:
     """The rows the portal holds about an account, each table read once: the
@@ -63,9 +71,25 @@ class Holdings:
     events: list[AuditEvent]
     sessions: list[UserSession]  # signed in, not signed out yet
     mails: list[OutboxMail]  # written for the account, oldest first
+    # With ``latest``: how many of each growing list there are in all, for those cut.
+    totals: dict[str, int] = field(default_factory=dict)
 
 
-def holdings(user: User) -> Holdings:
+def _oldest_first(query, order: tuple, latest: int | None, name: str, totals: dict) -> list:
+    """The rows of ``query`` oldest first (``order``): all, or the ``latest``
+    only, their total in ``totals[name]`` when there are more."""
+    if latest is None:
+        return list(query.order_by(*order))
+    rows = list(query.order_by(*(column.desc() for column in order)).limit(latest))
+    if len(rows) == latest:
+        totals[name] = query.count()
+    return rows[::-1]
+
+
+def holdings(user: User, latest: int | None = None) -> Holdings:
+    """Every row held about ``user``; with ``latest``, that many at most of
+    the consent's history, the mails and the journal (the latest)."""
+    totals: dict[str, int] = {}
     return Holdings(
         memberships=list(
             Membership.select(Membership, Structure)
@@ -76,14 +100,20 @@ def holdings(user: User) -> Holdings:
         factors=SecondFactor.all_of(user),
         codes_left=RecoveryCode.left(user),
         drafts=drafts_of(user),
-        consent_changes=ConsentChange.of(user),
-        events=events_of(user),
+        consent_changes=_oldest_first(
+            ConsentChange.select().where(ConsentChange.user == user.id),
+            (ConsentChange.at, ConsentChange.id),
+            latest,
+            "consent_changes",
+            totals,
+        ),
+        events=_oldest_first(_events_query(user), (AuditEvent.at, AuditEvent.id), latest, "events", totals),
         sessions=list(
             UserSession.select()
             .where(UserSession.user == user.id)
             .order_by(UserSession.created_at, UserSession.id)
         ),
-        mails=list(
+        mails=_oldest_first(
             OutboxMail.select(
                 OutboxMail.recipient,
                 OutboxMail.subject,
@@ -91,10 +121,13 @@ def holdings(user: User) -> Holdings:
                 OutboxMail.created_at,
                 OutboxMail.sent_at,
                 OutboxMail.given_up_at,
-            )
-            .where(OutboxMail.account_id == user.id)
-            .order_by(OutboxMail.created_at, OutboxMail.id)
+            ).where(OutboxMail.account_id == user.id),
+            (OutboxMail.created_at, OutboxMail.id),
+            latest,
+            "mails",
+            totals,
         ),
+        totals=totals,
     )
 
 
@@ -226,13 +259,11 @@ def _own_details(user: User, details: str | None) -> dict:
     }
 
 
-def events_of(user: User) -> list[AuditEvent]:
+def _events_query(user: User):
     """The audit events of the account, and those another account recorded
-    about it (an operator closing it, a manager deciding its request), oldest first."""
-    return list(
-        AuditEvent.select()
-        .where((AuditEvent.user == user.id) | AuditEvent.details.contains(f'"{user.email}"'))
-        .order_by(AuditEvent.at, AuditEvent.id)
+    about it (an operator closing it, a manager deciding its request)."""
+    return AuditEvent.select().where(
+        (AuditEvent.user == user.id) | AuditEvent.details.contains(f'"{user.email}"')
     )
 
 

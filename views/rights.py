@@ -51,9 +51,10 @@ def _draft_rows(draft) -> list[tuple[str, str]]:
 def data():
     """The data as a readable page: the file's rows, read once."""
     user = _user()
-    held = rights.holdings(user)
+    held = rights.holdings(user, latest=rights.SHOWN_ON_THE_PAGE)
     return page(
         "rights/data.html",
+        totals=held.totals,
         data=rights.export(user, held),
         consent_history=held.consent_changes,
         # The page lists them by structure, the file by date.
