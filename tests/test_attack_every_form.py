@@ -15,13 +15,21 @@ from collections import Counter
 import pytest
 
 from tests.support.constants import EMAIL
-from tests.support.crawl import ANONYMOUS, MISSING, SIGNED_IN, Form, Page, body, build_world, crawl, local
+from tests.support.crawl import (
+    ANONYMOUS,
+    ENDS_THE_SESSION,
+    MISSING,
+    SIGNED_IN,
+    Form,
+    Page,
+    body,
+    build_world,
+    crawl,
+    local,
+)
 from tests.support.second_factor import VERIFY, password_step
 from tests.support.signup import PERSON, Signup, link_in
 
-# Forms whose plain sending ends the session this crawl runs in: only their
-# token and their password are replaced, which refuses them.
-ENDS_THE_SESSION = ("/deconnexion", "/deconnexion-partout", "/supprimer", "/sessions", "/desactiver")
 # The query parameters the pages read beside their forms' (a search's own
 # fields are sent with the form), each given to every page found.
 PARAMETERS = ("next", "siret", "methode", "recherche")
@@ -64,6 +72,8 @@ def variants(form: Form, token: str):
     """The form's fields with one replaced by each hostile value."""
     sent = [(n, token if n == "csrf_token" else v) for n, v in form.fields]
     names = list(dict.fromkeys(n for n, _ in sent))
+    # A form that ends the crawl's session: only its token and its password
+    # are replaced, which refuses it.
     guarded = any(part in form.action for part in ENDS_THE_SESSION)
     for name in names:
         if guarded and name not in ("csrf_token", "password"):

@@ -11,11 +11,9 @@ from __future__ import annotations
 import pytest
 from flask.json.tag import TaggedJSONSerializer
 
-from tests.support.crawl import ANONYMOUS, SIGNED_IN, Form, body, crawl, operator_world
+from tests.support.crawl import ANONYMOUS, ENDS_THE_SESSION, SIGNED_IN, Form, body, crawl, operator_world
 
 TIMES = 12
-# Forms whose sending ends the session the sweep runs in.
-ENDS_THE_SESSION = ("/deconnexion", "/deconnexion-partout", "/supprimer", "/sessions", "/desactiver")
 # Room for the one entry a request may add beside the ones already there (a
 # different message than the last, a draft's id): far less than TIMES entries.
 ONE_ENTRY = 200

@@ -32,6 +32,8 @@ ANONYMOUS = ["/", "/plan-du-site", "/connexion", "/mot-de-passe-oublie/", "/insc
 PAGES_AT_MOST = 120
 SEARCHED = ("q",)  # the console's searches: « e » finds every account and structure here
 MISSING = object()  # a field left out (an unchecked box)
+# Forms whose plain sending ends the session a sweep runs in.
+ENDS_THE_SESSION = ("/deconnexion", "/deconnexion-partout", "/supprimer", "/sessions", "/desactiver")
 SKIPPED = re.compile(r"^/(static|assets)/|^/metrics|\.(png|wav|svg|ico|css|js)(\?|$)")
 
 
