@@ -79,6 +79,23 @@ def test_head_requests_neither_record_exports_nor_escape_the_limit_attack_audit_
     assert marie.get("/mon-compte/donnees.json").status_code == 429
 
 
+@pytest.mark.parametrize("htmx", [False, True], ids=["page", "htmx"])
+def test_attack_the_data_page_asked_for_in_a_loop_is_limited_per_account(tmp_path, monkeypatch, htmx):
+    """Each « Mes données » finds the account's events among everybody's:
+    asked for again and again, it would make the portal read the journal of
+    the whole portal each time."""
+    clean_environment(monkeypatch)
+    app = make_app(tmp_path, RATELIMIT_ENABLED=True, RATELIMIT_DATA_PAGE="3 per hour", TRUSTED_PROXIES=1)
+    app.test_client_class = Client
+    marie = sign_up(app.test_client(), lambda recipient=None: outbox(app, recipient))
+    marie.htmx = htmx
+    offices = [{"X-Forwarded-For": f"198.51.100.{n}"} for n in range(4)]
+    assert [marie.get("/mon-compte/donnees", headers=offices[n]).status_code for n in range(3)] == [200] * 3
+    refused = marie.get("/mon-compte/donnees", headers=offices[3])
+    assert refused.status_code == 429 and "Patientez" in text_of(refused)
+    assert marie.get("/mon-compte/").status_code == 200  # the rest of « Mon compte » is not held back
+
+
 def test_the_data_file_holds_the_address_of_a_particulier_not_of_a_company(app, marie):
     """A « Particulier » is the person: its address, e-mail and phone are
     theirs. A company's details are not personal data of its members."""

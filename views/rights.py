@@ -17,7 +17,7 @@ import rights
 from forms import readable
 from forms.account import DeleteAccountForm, ProfileForm
 from forms.structure import StructureForm
-from security import limit, password_retyped
+from security import account_key, limit, password_retyped
 from views import full_redirect, page
 
 bp = Blueprint("rights", __name__, url_prefix="/mon-compte")
@@ -48,6 +48,7 @@ def _draft_rows(draft) -> list[tuple[str, str]]:
 
 @bp.get("/donnees")
 @login_required
+@limit("DATA_PAGE", methods=("GET",), key=account_key)
 def data():
     """The data as a readable page: the file's rows, read once."""
     user = _user()
