@@ -75,21 +75,37 @@ class Holdings:
     totals: dict[str, int] = field(default_factory=dict)
 
 
-def _oldest_first(query, order: tuple, latest: int | None, name: str, totals: dict) -> list:
+def _oldest_first(query, order: tuple, latest: int | None) -> tuple[list, int | None]:
     """The rows of ``query`` oldest first (``order``): all, or the ``latest``
-    only, their total in ``totals[name]`` when there are more."""
+    only; and how many there are in all when there are more than those."""
     if latest is None:
-        return list(query.order_by(*order))
+        return list(query.order_by(*order)), None
     rows = list(query.order_by(*(column.desc() for column in order)).limit(latest))
-    if len(rows) == latest:
-        totals[name] = query.count()
-    return rows[::-1]
+    return rows[::-1], query.count() if len(rows) == latest else None
 
 
 def holdings(user: User, latest: int | None = None) -> Holdings:
     """Every row held about ``user``; with ``latest``, that many at most of
     the consent's history, the mails and the journal (the latest)."""
-    totals: dict[str, int] = {}
+    consent_changes, consent_total = _oldest_first(
+        ConsentChange.select().where(ConsentChange.user == user.id),
+        (ConsentChange.at, ConsentChange.id),
+        latest,
+    )
+    events, events_total = _oldest_first(_events_query(user), (AuditEvent.at, AuditEvent.id), latest)
+    mails, mails_total = _oldest_first(
+        OutboxMail.select(
+            OutboxMail.recipient,
+            OutboxMail.subject,
+            OutboxMail.language,  # the subject's
+            OutboxMail.created_at,
+            OutboxMail.sent_at,
+            OutboxMail.given_up_at,
+        ).where(OutboxMail.account_id == user.id),
+        (OutboxMail.created_at, OutboxMail.id),
+        latest,
+    )
+    totals = {"consent_changes": consent_total, "events": events_total, "mails": mails_total}
     return Holdings(
         memberships=list(
             Membership.select(Membership, Structure)
@@ -100,34 +116,15 @@ def holdings(user: User, latest: int | None = None) -> Holdings:
         factors=SecondFactor.all_of(user),
         codes_left=RecoveryCode.left(user),
         drafts=drafts_of(user),
-        consent_changes=_oldest_first(
-            ConsentChange.select().where(ConsentChange.user == user.id),
-            (ConsentChange.at, ConsentChange.id),
-            latest,
-            "consent_changes",
-            totals,
-        ),
-        events=_oldest_first(_events_query(user), (AuditEvent.at, AuditEvent.id), latest, "events", totals),
+        consent_changes=consent_changes,
+        events=events,
         sessions=list(
             UserSession.select()
             .where(UserSession.user == user.id)
             .order_by(UserSession.created_at, UserSession.id)
         ),
-        mails=_oldest_first(
-            OutboxMail.select(
-                OutboxMail.recipient,
-                OutboxMail.subject,
-                OutboxMail.language,  # the subject's
-                OutboxMail.created_at,
-                OutboxMail.sent_at,
-                OutboxMail.given_up_at,
-            ).where(OutboxMail.account_id == user.id),
-            (OutboxMail.created_at, OutboxMail.id),
-            latest,
-            "mails",
-            totals,
-        ),
-        totals=totals,
+        mails=mails,
+        totals={name: total for name, total in totals.items() if total is not None},
     )
 
 
