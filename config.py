@@ -172,12 +172,12 @@ DEFAULTS = {
     "RATELIMIT_DATA_PAGE": "60 per hour",
     # Changes a signed-in person makes to what the portal keeps of them (« Mon
     # compte »'s details, the survey's consent, the hand-over of a structure),
-    # by account and by client address: each is a row of the account's
-    # history (« Mes données ») and the hand-over a mail.
+    # each form counted on its own, by account and by client address: each is
+    # a row of the account's history (« Mes données ») and the hand-over a mail.
     "RATELIMIT_ACCOUNT_CHANGE": "120 per hour; 600 per day",
     "RATELIMIT_ACCOUNT_CHANGE_ACCOUNT": "30 per hour; 100 per day",
-    # New recovery codes and a second factor removed: each mails the account
-    # (« Vos méthodes de connexion ont été modifiées »).
+    # New recovery codes and a second factor removed, each counted on its own:
+    # each mails the account (« Vos méthodes de connexion ont été modifiées »).
     "RATELIMIT_FACTOR_CHANGE": "60 per hour; 300 per day",
     "RATELIMIT_FACTOR_CHANGE_ACCOUNT": "10 per hour; 30 per day",
     # INSEE's SIRENE directory (`flask sirene import`): refuse at step 6 an

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pytest
 
-from models import AuditEvent, ConsentChange, Membership, OutboxMail, Structure, User, utcnow
+from models import AuditEvent, ConsentChange, Membership, OutboxMail, SecondFactor, Structure, User, utcnow
 from tests.support.app import limited_app, outbox, query
 from tests.support.constants import EMAIL
 from tests.support.responses import text_of
@@ -132,6 +132,21 @@ def test_attack_asking_for_new_recovery_codes_in_a_loop_is_limited_per_account(p
     answer = marie.submit(f"{FACTORS}codes-de-secours", headers=OFFICES[9])
     assert past_the_limit(answer)
     assert count(site.app, OutboxMail) == mails + 3
+
+
+def test_attack_removing_factors_in_a_loop_is_limited_per_account(portal):
+    """A second factor removed mails the account too: past its limit (each
+    form keeps its own count), a removal is refused and nothing goes."""
+    site = portal(RATELIMIT_FACTOR_CHANGE_ACCOUNT="1 per hour")
+    marie = site.person()
+    enrol_totp(marie)
+    factor = query(site.app, lambda: SecondFactor.get(SecondFactor.kind == SecondFactor.TOTP).id)
+    assert not past_the_limit(marie.submit(f"{FACTORS}retirer/{factor + 100}", headers=OFFICES[0]))
+    mails = count(site.app, OutboxMail)
+    answer = marie.submit(f"{FACTORS}retirer/{factor}", {"turn_off": "y"}, headers=OFFICES[9])
+    assert past_the_limit(answer)
+    assert query(site.app, lambda: SecondFactor.get_or_none(SecondFactor.id == factor)) is not None
+    assert count(site.app, OutboxMail) == mails
 
 
 def test_one_accounts_changes_spend_nothing_of_another_accounts(portal):

@@ -5,9 +5,11 @@ survey consent's history."""
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 
 import pytest
 
+import rights
 from models import AuditEvent, ConsentChange, Membership, OutboxMail, Structure, User, utcnow
 from tests.support.app import Client, clean_environment, make_app, outbox, query, user_row
 from tests.support.constants import EMAIL, PASSWORD
@@ -269,10 +271,6 @@ def test_attack_a_long_history_is_shown_in_part_and_the_file_has_it_all(app, mar
     change: the page shows the latest SHOWN_ON_THE_PAGE of each and says how
     many there are, the file has them all. Read whole, 5,000 of them made the
     page cost 383 ms and weigh 1.7 MB."""
-    from datetime import timedelta
-
-    import rights
-
     more = rights.SHOWN_ON_THE_PAGE + 30
     start = utcnow() - timedelta(days=10)
 
