@@ -188,6 +188,7 @@ LISTENERS: list = []
 
 # Details naming another account than the one that acted, by its login
 # address: a request's requester, a role's successor, an operator's target.
+# One at most in an event; ``record`` copies it to ``about_account``.
 ABOUT_KEYS = ("requester", "to", "target")
 
 # How a detail's name reads in the console; a name this version does not
@@ -235,6 +236,8 @@ def record(event: str, user: User | None = None, outcome: str = Outcome.SUCCESS,
         "event": event,
         "outcome": outcome,
         "details": json.dumps(details, ensure_ascii=False, sort_keys=True, default=str) if details else None,
+        "about_account": next((details[key] for key in ABOUT_KEYS if key in details), None),
+        "structure_id": details.get("structure"),
     }
     _INSERT.execute(**fields)
     return AuditEvent(**fields)  # as stored
@@ -253,6 +256,8 @@ _INSERT = Prepared(
                 AuditEvent.event,
                 AuditEvent.outcome,
                 AuditEvent.details,
+                AuditEvent.about_account,
+                AuditEvent.structure_id,
             )
         }
     )

@@ -1729,6 +1729,12 @@ class AuditEvent(BaseModel):
     event = CharField(index=True)
     outcome = CharField()
     details = TextField(null=True)  # JSON
+    # What the event is about, copied from its details for the queries to
+    # find it by an index (``audit.record``): the account another account's
+    # event names (``audit.ABOUT_KEYS``, by login e-mail as ``account``),
+    # and the structure it concerns (its id: the journal outlives it).
+    about_account = CharField(null=True, index=True)
+    structure_id = IntegerField(null=True, index=True)
 
 
 MODELS.append(AuditEvent)

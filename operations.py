@@ -163,12 +163,8 @@ def events_about(user: User, limit: int = 20) -> list[AuditEvent]:
 
 def _about(email: str):
     """Other accounts' events about that account: an operator's action upon
-    it, a request of its decided, a role handed over to it."""
-    found = None
-    for key in audit.ABOUT_KEYS:
-        about = AuditEvent.details.contains(f'"{key}": "{email}"')
-        found = about if found is None else found | about
-    return found
+    it, a request of its decided, a role handed over to it (indexed)."""
+    return AuditEvent.about_account == email
 
 
 # -- accounts ------------------------------------------------------------------------------------
@@ -442,10 +438,7 @@ def audit_trail(
         email = lookup_email(account)
         query = query.where((AuditEvent.account == email) | _about(email))
     if structure is not None:
-        query = query.where(
-            AuditEvent.details.contains(f'"structure": {structure},')
-            | AuditEvent.details.contains(f'"structure": {structure}}}')
-        )
+        query = query.where(AuditEvent.structure_id == structure)
     if event:
         query = query.where(AuditEvent.event == event)
     if since:

@@ -259,9 +259,7 @@ def _own_details(user: User, details: str | None) -> dict:
 def _events_query(user: User):
     """The audit events of the account, and those another account recorded
     about it (an operator closing it, a manager deciding its request)."""
-    return AuditEvent.select().where(
-        (AuditEvent.user == user.id) | AuditEvent.details.contains(f'"{user.email}"')
-    )
+    return AuditEvent.select().where((AuditEvent.user == user.id) | (AuditEvent.about_account == user.email))
 
 
 # Events anybody may cause for an account by typing its address: a sign-in
@@ -434,27 +432,27 @@ def forget(users: list[User]) -> None:
 
 def _rename_in_details(names: dict[str, str]) -> None:
     """Other accounts' events naming these (a request decided, a role handed
-    over, an operator's action) name them by login address: the pseudonym in
-    its place. Only the login: the contact address is typed, not proven, and
-    may be another account's login, whose events are not these ones'."""
-    if not names:
-        return
-    # Details naming nobody hold no « @ »: only the rest is read, once.
-    for event in AuditEvent.select(AuditEvent.id, AuditEvent.details).where(AuditEvent.details.contains("@")):
-        try:
-            details = json.loads(event.details)
-        except ValueError:
-            continue
-        if not isinstance(details, dict):
-            continue
-        renamed = {
-            key: names.get(value, value) if isinstance(value, str) else value
-            for key, value in details.items()
-        }
-        if renamed != details:
-            AuditEvent.update(details=json.dumps(renamed, ensure_ascii=False, sort_keys=True)).where(
-                AuditEvent.id == event.id
-            ).execute()
+    over, an operator's action) name them by login address, in their details
+    and ``about_account``: the pseudonym in its place, found by that
+    column's index. Only the login: the contact address is typed, not
+    proven, and may be another account's login, whose events are not these
+    ones'."""
+    addresses = list(names)
+    for start in range(0, len(addresses), FORGET_BATCH):
+        batch = addresses[start : start + FORGET_BATCH]
+        events = AuditEvent.select(AuditEvent.id, AuditEvent.details, AuditEvent.about_account).where(
+            AuditEvent.about_account.in_(batch)
+        )
+        for event in list(events):  # read whole before the column it is read by changes
+            details = json.loads(event.details) if event.details else {}
+            renamed = {
+                key: names.get(value, value) if isinstance(value, str) else value
+                for key, value in details.items()
+            }
+            AuditEvent.update(
+                about_account=names[event.about_account],
+                details=json.dumps(renamed, ensure_ascii=False, sort_keys=True),
+            ).where(AuditEvent.id == event.id).execute()
 
 
 def _strip(structure: Structure) -> None:

@@ -70,6 +70,7 @@ from migrations import (
     v016_search_folded,
     v017_mail_about,
     v018_mail_given_up,
+    v019_audit_subjects,
 )
 from migrations.frozen import FrozenModel
 from models import db
@@ -96,6 +97,7 @@ STEPS: dict[int, Step] = {
     16: v016_search_folded.upgrade,
     17: v017_mail_about.upgrade,
     18: v018_mail_given_up.upgrade,
+    19: v019_audit_subjects.upgrade,
 }
 SCHEMA_VERSION = max(STEPS)
 

@@ -182,7 +182,7 @@ def test_purging_an_account_never_activated_forgets_its_address_and_its_mail(app
         # An operator's event about the pending account names it.
         AuditEvent.create(
             event="admin.activation_resent", outcome="success", user=other, account=other.email,
-            details=f'{{"target": "{EMAIL}"}}',
+            details=f'{{"target": "{EMAIL}"}}', about_account=EMAIL,
         )  # fmt: skip
     assert [m.sent_at for m in mailbox(EMAIL)] == [None]
 
@@ -192,7 +192,7 @@ def test_purging_an_account_never_activated_forgets_its_address_and_its_mail(app
     with app.app_context(), db.connection_context():
         assert [m.subject for m in OutboxMail.select()] == ["kept"]
         events = list(AuditEvent.select().where(AuditEvent.event != "account.purged"))
-        stored = " ".join(f"{e.account} {e.details} {e.client_address}" for e in events)
+        stored = " ".join(f"{e.account} {e.details} {e.about_account} {e.client_address}" for e in events)
         assert EMAIL not in stored and "127.0.0.1" not in stored
         assert {e.account for e in events} == {"actif@exemple.fr", events[0].account}
         assert events[0].account.startswith("supprimé-")

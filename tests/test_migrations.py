@@ -33,6 +33,7 @@ from migrations import (
     v010_second_factors,
     v013_ids_never_reused,
     v016_search_folded,
+    v019_audit_subjects,
 )
 from models import MODELS, Serial, Structure, User, db
 from tests.support.app import clean_environment
@@ -195,6 +196,10 @@ def _fill_v18() -> None:
     db.execute_sql("UPDATE outbox_mail SET given_up_at = created_at, retried_at = created_at")
 
 
+def _fill_v19() -> None:
+    db.execute_sql("UPDATE audit_event SET about_account = 'pierre@exemple.fr', structure_id = 1")
+
+
 FILLS = [
     _fill_v1,
     _fill_v2,
@@ -214,6 +219,7 @@ FILLS = [
     _fill_v16,
     _fill_v17,
     _fill_v18,
+    _fill_v19,
 ]
 # Every version a database can be at: none, or that of a step.
 VERSIONS = [0, *sorted(migrations.STEPS)]
@@ -678,3 +684,51 @@ def test_step_16_folds_the_names_of_the_rows_already_there(new_url):
         assert len(operations.search_accounts(f"LEFEVRE{count - 1:03d} eric")) == 1
         assert len(operations.search_structures("etudes soeur", limit=1000)) == count
         assert len(operations.search_structures("laetitia", limit=1000)) == count // 2 + 1
+
+
+def test_step_19_copies_what_each_earlier_event_is_about_into_its_indexed_columns(new_url):
+    """Upgraded, each event has the account its details name (requester,
+    successor, target) and the structure they name, past the first batch of
+    rows; an event naming neither, or with details that are not an object,
+    has none. The console and « Mes données » then find them by the columns."""
+    url = new_url()
+    build_at(url, 18)  # Marie, Ateliers Curie (id 1), one sign-in without details
+    count = v019_audit_subjects.BATCH + 7
+    with app_on(url).app_context(), db.connection_context():
+        event = v003_audit_and_sign_in_throttle.AuditEvent
+
+        def record(name, details):
+            return event.create(at=AT, event=name, outcome="ok", details=details).id
+
+        decided = [
+            record("structure.membership_decided", f'{{"requester": "req{n}@exemple.fr", "structure": 1}}')
+            for n in range(count)
+        ]
+        written = {
+            "handed_over": record("structure.role_handed_over", '{"structure": 1, "to": "marie.curie@exemple.fr"}'),  # noqa: E501
+            "target": record("admin.account_disabled", '{"target": "marie.curie@exemple.fr"}'),
+            "structure_only": record("structure.created", '{"structure": 12}'),
+            "neither": record("account.profile_updated", '{"fields": ["phone"]}'),
+            "a_list": record("account.profile_updated", '["structure", 1]'),
+            "not_json": record("account.profile_updated", "{oops"),
+            "a_flag": record("account.profile_updated", '{"structure": true}'),
+        }  # fmt: skip
+    init_db(url)
+    columns = {row["id"]: (row["about_account"], row["structure_id"]) for row in rows_of(url)["audit_event"]}
+    assert [columns[event_id] for event_id in decided] == [(f"req{n}@exemple.fr", 1) for n in range(count)]
+    assert {name: columns[event_id] for name, event_id in written.items()} == {
+        "handed_over": ("marie.curie@exemple.fr", 1),
+        "target": ("marie.curie@exemple.fr", None),
+        "structure_only": (None, 12),
+        "neither": (None, None),
+        "a_list": (None, None),
+        "not_json": (None, None),
+        "a_flag": (None, None),
+    }
+    with app_on(url).app_context(), db.connection_context():
+        marie = User.get(User.email == "marie.curie@exemple.fr")
+        about_marie = {e.id for e in operations.events_about(marie, limit=1000)}
+        assert {written["handed_over"], written["target"]} <= about_marie
+        trail = {e.id for e in operations.audit_trail(structure=1, limit=1000)}
+        assert trail == {*decided, written["handed_over"]}
+        assert {e.id for e in operations.audit_trail(structure=12)} == {written["structure_only"]}

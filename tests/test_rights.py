@@ -280,8 +280,8 @@ def test_attack_a_long_history_is_shown_in_part_and_the_file_has_it_all(app, mar
             at = start + timedelta(minutes=n)
             ConsentChange.create(user=user, consent=n % 2 == 0, at=at)
             AuditEvent.create(
-                at=at, user=None, account=EMAIL, client_address="203.0.113.7", event="auth.sign_in",
-                outcome="failure", details=json.dumps({"email": EMAIL}),
+                at=at, user=user, account=EMAIL, client_address="203.0.113.7", event="auth.sign_in",
+                outcome="failure", details=json.dumps({"reason": "wrong_password", "failures": n}),
             )  # fmt: skip
 
     query(app, pile_up)
@@ -667,6 +667,7 @@ def test_the_data_file_holds_what_others_recorded_about_the_account_not_who_nor_
                 event=name,
                 outcome="success",
                 details=json.dumps({"target": EMAIL}),
+                about_account=EMAIL,  # as audit.record copies it
             )
 
     query(app, record)

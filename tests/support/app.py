@@ -165,15 +165,16 @@ def user_row(email: str = "marie.curie@exemple.fr", **fields) -> User:
     return User.create(email=email, **{**defaults, **fields})
 
 
-def recorded_statements(monkeypatch) -> list[str]:
-    """Every SQL statement the app's database runs from now on, as sent:
-    the list fills as the test goes."""
-    statements: list[str] = []
+def recorded_statements(monkeypatch, params: bool = False) -> list:
+    """Every SQL statement the app's database runs from now on, as sent (with
+    its parameters, as ``(sql, params)``, when ``params``): the list fills as
+    the test goes."""
+    statements: list = []
     original = db.obj.execute_sql
 
-    def execute_sql(sql, params=None, *args, **kwargs):
-        statements.append(sql)
-        return original(sql, params, *args, **kwargs)
+    def execute_sql(sql, values=None, *args, **kwargs):
+        statements.append((sql, tuple(values or ())) if params else sql)
+        return original(sql, values, *args, **kwargs)
 
     monkeypatch.setattr(db.obj, "execute_sql", execute_sql)
     return statements
