@@ -8,6 +8,7 @@ from datetime import timedelta
 import pytest
 
 from models import Token, User, db, utcnow
+from rules import passwords
 from tests.support.app import Client
 from tests.support.concurrency import post_at_once
 from tests.support.constants import PASSWORD
@@ -166,6 +167,29 @@ def test_the_password_checklist_follows_what_is_typed(htmx_client):
     assert text.count("checklist__item--ok") == 3  # length, upper case, lower case
     assert "(2 sur 3)" in text
     assert 'id="password-rules"' in text
+
+
+def test_attack_a_huge_password_is_checked_once_per_distinct_character(htmx_client, monkeypatch):
+    """The live checklist answers anything sent, up to the form's 64 KB: each
+    kind is looked for among the distinct characters (a loop over each one
+    cost 14 ms for 60,000, twenty times a short password's), with the same
+    answer."""
+    tried = []
+
+    def counted(test):
+        def test_counted(ch):
+            tried.append(ch)
+            return test(ch)
+
+        return test_counted
+
+    kinds = [(key, label, counted(test)) for key, label, test in passwords._KINDS]
+    monkeypatch.setattr(passwords, "_KINDS", tuple(kinds))
+    response = htmx_client.submit("/mot-de-passe/regles", {"password": "a" * 60_000 + "B1!"})
+    text = response.get_data(as_text=True)
+    assert text.count("checklist__item--ok") == 6  # length, three kinds of four, and the four
+    assert "(3 sur 3)" in text
+    assert len(tried) <= len(kinds) * 4
 
 
 def test_the_password_field_asks_for_the_live_checklist(client, link):
