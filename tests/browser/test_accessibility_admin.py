@@ -62,11 +62,7 @@ def test_console_pages_actions_and_error_states(
     check_page(page, shots, "administration structure erreurs")
 
     # A sign-up to a mailbox that does not exist: its activation mail is given up.
-    nobody = open_visitor(javascript=False)
-    nobody.start_signup()
-    nobody.fill_personal_info(new_person(UNKNOWN_LOCAL_PART))
-    nobody.submit_personal_info()
-    nobody.solve_captcha()
+    open_visitor(javascript=False).create_account(new_person(UNKNOWN_LOCAL_PART))
     for _ in range(100):  # delivered (refused) within seconds, after the sign-up's commit
         page.goto("/administration/courriels")
         if page.locator("h2", has_text=re.compile(r"Abandonnés \([1-9]")).count():

@@ -43,12 +43,15 @@ class Visitor:
         ``defaultSettleDelay`` 0, test_enhancements.) A captcha answered while
         its image still loads spends its challenge, and the image's request
         then finds none (a 404 in the console). Without JavaScript, every
-        page is a navigation, whose load waits for all of it."""
+        page is a navigation, whose « load » waits for its images: a field
+        can be filled as soon as the page is parsed, before then."""
         if self.javascript:
             self.page.wait_for_function(
                 "() => document.readyState === 'complete' && !!window.htmx"
                 " && [...document.images].every((image) => image.complete)"
             )
+        else:
+            self.page.wait_for_load_state("load")
 
     def expect_path(self, path: str) -> None:
         """The page's address is ``path``, with any query and fragment (a
@@ -142,8 +145,10 @@ class Visitor:
         self.button("Continuer").click()
 
     def solve_captcha(self, answer: str = CAPTCHA_ANSWER) -> None:
-        self.expect_ready()  # the image read first
-        self.field("Reproduire la suite de caractères").fill(answer)
+        field = self.field("Reproduire la suite de caractères")
+        field.wait_for(state="attached")  # the captcha's page, not the one before it
+        self.expect_ready()  # then its image read
+        field.fill(answer)
         self.button("Valider le Captcha").click()
 
     def create_account(self, person: Person | None = None) -> Person:
