@@ -167,8 +167,8 @@ DEFAULTS = {
     "RATELIMIT_ADMIN": "60 per minute; 1000 per day",  # each action of « Administration »
     "RATELIMIT_ACCOUNT_DELETE": "5 per 15 minutes",
     "RATELIMIT_DATA_EXPORT": "10 per hour",
-    # « Mes données », by account: it reads the account's journal, found among
-    # everybody's events.
+    # « Mes données », by account: it reads the account's whole history (the
+    # latest of each list and how many there are in all).
     "RATELIMIT_DATA_PAGE": "60 per hour",
     # Changes a signed-in person makes to what the portal keeps of them (« Mon
     # compte »'s details, the survey's consent, the hand-over of a structure),
