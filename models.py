@@ -472,6 +472,12 @@ _ACTIVATE = Prepared(
 )
 
 
+# The few operators, found without reading every account: each console
+# action reads them again (User.acts_as_operator), as does a request the
+# operators decide (structures._tell_operators).
+User.add_index(User.index(User.id, where=User.is_operator, name="user_operators"))
+
+
 class UserSession(BaseModel):
     """A signed-in session, listed server-side: the session cookie carries
     its key, and signing out deletes the row, so a copy of the cookie made

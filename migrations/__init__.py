@@ -71,6 +71,7 @@ from migrations import (
     v017_mail_about,
     v018_mail_given_up,
     v019_audit_subjects,
+    v020_operators_index,
 )
 from migrations.frozen import FrozenModel
 from models import db
@@ -98,6 +99,7 @@ STEPS: dict[int, Step] = {
     17: v017_mail_about.upgrade,
     18: v018_mail_given_up.upgrade,
     19: v019_audit_subjects.upgrade,
+    20: v020_operators_index.upgrade,
 }
 SCHEMA_VERSION = max(STEPS)
 

@@ -200,6 +200,10 @@ def _fill_v19() -> None:
     db.execute_sql("UPDATE audit_event SET about_account = 'pierre@exemple.fr', structure_id = 1")
 
 
+def _fill_v20() -> None:
+    """Step 20 adds an index: the rows before it are the ones kept."""
+
+
 FILLS = [
     _fill_v1,
     _fill_v2,
@@ -220,6 +224,7 @@ FILLS = [
     _fill_v17,
     _fill_v18,
     _fill_v19,
+    _fill_v20,
 ]
 # Every version a database can be at: none, or that of a step.
 VERSIONS = [0, *sorted(migrations.STEPS)]
