@@ -16,6 +16,7 @@ import rights
 from audit import Event, Outcome
 from models import AuditEvent, User, db
 from tests.support.app import clean_environment, make_app, recorded_statements, user_row
+from tests.support.plans import whole_reads
 
 MARIE, PIERRE = "marie.curie@exemple.fr", "pierre.durand@exemple.fr"
 
@@ -35,16 +36,7 @@ def journal(tmp_path, monkeypatch):
 
 
 def full_reads_of_the_journal(statements) -> list[str]:
-    """The statements on ``audit_event`` whose plan reads the table whole
-    (SQLite's « SCAN », with or without walking an index)."""
-    found = []
-    for sql, params in statements:
-        if '"audit_event"' not in sql or not sql.startswith(("SELECT", "UPDATE", "DELETE")):
-            continue
-        plan = [row[-1] for row in db.execute_sql(f"EXPLAIN QUERY PLAN {sql}", params)]
-        if any(step.startswith("SCAN") for step in plan):
-            found.append(f"{sql}\n  {plan}")
-    return found
+    return whole_reads(statements, frozenset({"audit_event"}))
 
 
 def test_an_event_keeps_what_it_is_about_in_columns_of_its_own(journal):

@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import re
 
+from flask import has_request_context
 from flask.testing import FlaskClient
 
 import migrations
@@ -165,15 +166,17 @@ def user_row(email: str = "marie.curie@exemple.fr", **fields) -> User:
     return User.create(email=email, **{**defaults, **fields})
 
 
-def recorded_statements(monkeypatch, params: bool = False) -> list:
+def recorded_statements(monkeypatch, params: bool = False, requests_only: bool = False) -> list:
     """Every SQL statement the app's database runs from now on, as sent (with
-    its parameters, as ``(sql, params)``, when ``params``): the list fills as
-    the test goes."""
+    its parameters, as ``(sql, params)``, when ``params``; those a request
+    runs only, not the test's own reads, when ``requests_only``): the list
+    fills as the test goes."""
     statements: list = []
     original = db.obj.execute_sql
 
     def execute_sql(sql, values=None, *args, **kwargs):
-        statements.append((sql, tuple(values or ())) if params else sql)
+        if not requests_only or has_request_context():
+            statements.append((sql, tuple(values or ())) if params else sql)
         return original(sql, values, *args, **kwargs)
 
     monkeypatch.setattr(db.obj, "execute_sql", execute_sql)
