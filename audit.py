@@ -236,8 +236,8 @@ def record(event: str, user: User | None = None, outcome: str = Outcome.SUCCESS,
         "event": event,
         "outcome": outcome,
         "details": json.dumps(details, ensure_ascii=False, sort_keys=True, default=str) if details else None,
-        "about_account": next((details[key] for key in ABOUT_KEYS if key in details), None),
-        "structure_id": details.get("structure"),
+        "about_account": next((v for v in map(details.get, ABOUT_KEYS) if isinstance(v, str)), None),
+        "structure_id": _structure_id(details.get("structure")),
     }
     _INSERT.execute(**fields)
     return AuditEvent(**fields)  # as stored
@@ -262,6 +262,11 @@ _INSERT = Prepared(
         }
     )
 )
+
+
+def _structure_id(value) -> int | None:
+    """A structure's number as recorded (``structure=structure.id``); as step 19 reads older events."""
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
 def _client_address() -> str | None:
