@@ -70,8 +70,8 @@ def body_limit(mimetype: str) -> int | None:
     and htmx send) MAX_FORM_MEMORY_SIZE too. Werkzeug holds a multipart
     form's fields to that size as it reads them, one by one, but reads and
     decodes an URL-encoded body whole: each « %C3%A9 » of a megabyte of them
-    is decoded in Python (60 ms of CPU, for what a form of the portal sends
-    in a few kilobytes)."""
+    is decoded in Python (130 ms of CPU on « Se connecter », for what a form
+    of the portal sends in a few kilobytes)."""
     limit = current_app.config["MAX_CONTENT_LENGTH"]
     if mimetype == "application/x-www-form-urlencoded":
         form = current_app.config["MAX_FORM_MEMORY_SIZE"]
