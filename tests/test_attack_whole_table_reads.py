@@ -3,8 +3,8 @@ from the home page to « Mon espace », an operator's every page and form
 (her console, a request to decide, her drafts), a visitor's pages, page and
 htmx. A read of every row costs what the table holds, on each request; it
 was how « Mes données » and the console found the journal's events about an
-account (190-200 ms among 200,000 events) and each console action its
-operators (17 ms among 200,000 accounts). The plans are SQLite's, on the
+account (90-200 ms among 200,000 events) and each console action its
+operators (17-27 ms among 200,000 accounts). The plans are SQLite's, on the
 tests' database; tests.support.plans says which whole reads are allowed
 and why."""
 
