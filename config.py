@@ -68,9 +68,9 @@ DEFAULTS = {
     # Reverse proxies in front of the app whose X-Forwarded-* headers are
     # trusted (werkzeug ProxyFix). 0: the client address is the socket's.
     "TRUSTED_PROXIES": 0,
-    # Request bodies: the whole body, one form field (and a whole form sent
-    # URL-encoded, which is decoded at once: security.body_limit), the number
-    # of fields. The portal's largest form is a few kilobytes; a larger body
+    # Request bodies: the whole body, a whole form (security.body_limit: also
+    # each multipart field, as Werkzeug reads it), the number of multipart
+    # fields. The portal's largest form is a few kilobytes; a larger body
     # gets 413.
     "MAX_CONTENT_LENGTH": 1024 * 1024,
     "MAX_FORM_MEMORY_SIZE": 64 * 1024,

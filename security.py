@@ -65,15 +65,21 @@ def _refuse_oversized_body() -> None:
     environ.pop("HTTP_TRANSFER_ENCODING", None)  # else the length is not read
 
 
+# What browsers and htmx send a form as. The portal takes no file: no form
+# of it comes near MAX_FORM_MEMORY_SIZE (64 KB; a passkey's answer, the
+# largest field, is held to 16 KB of JSON).
+FORM_TYPES = frozenset({"application/x-www-form-urlencoded", "multipart/form-data"})
+
+
 def body_limit(mimetype: str) -> int | None:
-    """MAX_CONTENT_LENGTH, and for a form sent URL-encoded (what browsers
-    and htmx send) MAX_FORM_MEMORY_SIZE too. Werkzeug holds a multipart
-    form's fields to that size as it reads them, one by one, but reads and
-    decodes an URL-encoded body whole: each « %C3%A9 » of a megabyte of them
-    is decoded in Python (130 ms of CPU on « Se connecter », for what a form
-    of the portal sends in a few kilobytes)."""
+    """MAX_CONTENT_LENGTH, and for a form MAX_FORM_MEMORY_SIZE too, as a
+    whole. Werkzeug holds each multipart field to that size, not the form,
+    and reads and decodes an URL-encoded body whole: each « %C3%A9 » of a
+    megabyte of them is decoded in Python (130 ms of CPU on « Se connecter »,
+    and 6-10 ms for a megabyte of multipart fields, for what a form of the
+    portal sends in a few kilobytes)."""
     limit = current_app.config["MAX_CONTENT_LENGTH"]
-    if mimetype == "application/x-www-form-urlencoded":
+    if mimetype in FORM_TYPES:
         form = current_app.config["MAX_FORM_MEMORY_SIZE"]
         if form is not None:
             limit = form if limit is None else min(limit, form)
