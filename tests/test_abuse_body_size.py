@@ -28,15 +28,18 @@ def parsed(monkeypatch):
 
 
 def assert_413_page(client, response):
+    """Without JavaScript, the error page. A form sent in place keeps its
+    page and what was typed in it: the notice goes above the page, as a
+    limit's does."""
     assert response.status_code == 413
     text = response.get_data(as_text=True)
-    assert "Envoi trop volumineux" in text
     assert "Traceback" not in text and "Request Entity" not in text
     if client.htmx:
-        assert "<html" not in text
-        assert response.headers["HX-Retarget"] == "#main"
+        assert "<html" not in text and "<main" not in text
+        assert "trop volumineuses : raccourcissez votre saisie puis réessayez." in text
+        assert (response.headers["HX-Retarget"], response.headers["HX-Reswap"]) == ("#flashes", "innerHTML")
     else:
-        assert "<html" in text
+        assert "Envoi trop volumineux" in text and "<html" in text
 
 
 def post_chunked(client, body: bytes):

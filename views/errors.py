@@ -10,7 +10,7 @@ from flask_limiter import RateLimitExceeded
 from flask_login import current_user
 from peewee import InterfaceError, OperationalError
 from playhouse.pool import MaxConnectionsExceeded
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 import breach
 import database
@@ -112,6 +112,18 @@ def too_many_requests(_error: RateLimitExceeded):
     if seconds:
         response.headers["Retry-After"] = str(seconds)
     return response
+
+
+def too_large(_error):
+    """413. A form sent in place (htmx) keeps its page and what was typed: the
+    notice goes above the page, as a limit's does. Without JavaScript the
+    body was never read, so nothing of it can be offered again: the error
+    page, and the browser's Back finds the form as it was."""
+    if request.htmx and request.method != "GET":
+        text = _("Les données envoyées sont trop volumineuses : raccourcissez votre saisie puis réessayez.")
+        notice = render_template("errors/_notice.html", text=text)
+        return retarget(make_response(notice, 413), FLASHES, "innerHTML")
+    return render_error(413)
 
 
 def csrf_error(_error):
@@ -274,6 +286,7 @@ def no_longer_operator(_error: operations.NoLongerOperator):
 
 def register(app: Flask) -> None:
     app.register_error_handler(RateLimitExceeded, too_many_requests)
+    app.register_error_handler(RequestEntityTooLarge, too_large)
     app.register_error_handler(operations.NoLongerOperator, no_longer_operator)
     for error in DATABASE_UNAVAILABLE:
         app.register_error_handler(error, database_unavailable)
