@@ -320,7 +320,7 @@ class User(UserMixin, BaseModel):
     def record_sign_in(self) -> None:
         """A session starts for the account: its last sign-in is now."""
         self.last_signed_in_at = utcnow()
-        User.update(last_signed_in_at=self.last_signed_in_at).where(User.id == self.id).execute()
+        _RECORD_SIGN_IN.execute(id=self.id, now=self.last_signed_in_at)
 
     def set_password_hash(self, password_hash: str) -> None:
         """Store a rehashed password (same password, stronger parameters)."""
@@ -531,6 +531,12 @@ _SESSION_OPEN = Prepared(
             UserSession.user: slot("user_id"),
             UserSession.created_at: slot("now", UserSession.created_at),
         }
+    )
+)
+# Each sign-in and activation.
+_RECORD_SIGN_IN = Prepared(
+    lambda: User.update({User.last_signed_in_at: slot("now", User.last_signed_in_at)}).where(
+        User.id == slot("id")
     )
 )
 # Every signed-in request runs it (sessions.load_user).
@@ -920,7 +926,7 @@ class Structure(BaseModel):
     @classmethod
     def created_since(cls, creator: User, since: datetime) -> int:
         """How many structures ``creator`` created since then."""
-        return cls.select().where((cls.created_by == creator.id) & (cls.created_at > since)).count()
+        return _STRUCTURES_CREATED_SINCE.scalar(creator_id=creator.id, since=since)
 
     updated_at = DateTimeField(default=utcnow)
     # ACTIVE; PENDING while moderation awaits an operator; DISABLED by an operator.
@@ -1008,7 +1014,7 @@ class Structure(BaseModel):
 
     @classmethod
     def find(cls, identifier_type: str, identifier: str) -> Structure | None:
-        return cls.get_or_none((cls.identifier_type == identifier_type) & (cls.identifier == identifier))
+        return _STRUCTURE_FIND.first(identifier_type=identifier_type, identifier=identifier)
 
     @classmethod
     def of_siren(cls, siret_type: str, siren: str) -> list[Structure]:
@@ -1195,6 +1201,26 @@ class Structure(BaseModel):
                 transaction.rollback()
                 return None
         return Membership.get_by_id(membership_id)
+
+
+# Step 6's structure created: the account's allowance (structures.create).
+_STRUCTURES_CREATED_SINCE = Prepared(
+    lambda: Structure.select(fn.COUNT(Structure.id)).where(
+        (Structure.created_by == slot("creator_id"))
+        & (Structure.created_at > slot("since", Structure.created_at))
+    )
+)
+# Step 6's every « Soumettre », its live SIRET check, the attachment search.
+_STRUCTURE_FIND = Prepared(
+    lambda: (
+        Structure.select()
+        .where(
+            (Structure.identifier_type == slot("identifier_type"))
+            & (Structure.identifier == slot("identifier"))
+        )
+        .limit(1)
+    )
+)
 
 
 class Membership(BaseModel):
@@ -1781,8 +1807,18 @@ class SireneImport(BaseModel):
 
     @classmethod
     def latest(cls, kind: str) -> SireneImport | None:
-        return cls.select().where(cls.kind == kind).order_by(cls.finished_at.desc(), cls.id.desc()).first()
+        return _SIRENE_LATEST.first(kind=kind)
 
+
+# Step 6 shows the directory's date on each page and live check (sirene.lookup.last_load).
+_SIRENE_LATEST = Prepared(
+    lambda: (
+        SireneImport.select()
+        .where(SireneImport.kind == slot("kind"))
+        .order_by(SireneImport.finished_at.desc(), SireneImport.id.desc())
+        .limit(1)
+    )
+)
 
 MODELS.extend([SireneEstablishment, SireneLegalUnit, SireneImport])
 

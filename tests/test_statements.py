@@ -202,3 +202,50 @@ def test_an_insert_that_leaves_a_timestamp_to_its_default_is_refused(app):
     with pytest.raises(TypeError, match="created_at"):
         query(app, lambda: forgetful.execute(**values))
     assert query(app, lambda: Token.select().count()) == 0
+
+
+def test_the_sign_ups_prepared_lookups_read_what_they_read_before(any_app):
+    """The queries step 6 and a sign-in run, prepared (models.py): a
+    structure by its type and identifier, the structures an account created
+    since a moment, the directory's latest load, a sign-in recorded."""
+    from models import SireneImport, Structure
+
+    def check():
+        marie, lucie = user_row(), user_row("lucie.martin@exemple.fr", first_name="Lucie")
+        now = utcnow()
+
+        def structure(identifier: str, creator: User, created_at, identifier_type: str = "siret"):
+            return Structure.create(
+                identifier_type=identifier_type, identifier=identifier, company_name="Curie", address="1 rue",
+                city="Paris", postal_code="75001",
+                country="FR", created_by=creator, created_at=created_at,
+            )  # fmt: skip
+
+        old = structure("73282932000074", marie, now - timedelta(days=2))
+        recent = structure("73282932000009", marie, now - timedelta(hours=1))
+        structure("73282932000017", lucie, now - timedelta(minutes=5))
+        structure("73282932000074", lucie, now, identifier_type="tva")
+        assert Structure.find("siret", "73282932000074").id == old.id
+        assert Structure.find("siret", "73282932000009").id == recent.id
+        assert Structure.find("rna", "73282932000074") is None
+        assert Structure.find("siret", "73282932000025") is None
+        assert Structure.created_since(marie, now - timedelta(days=1)) == 1
+        assert Structure.created_since(marie, now - timedelta(days=3)) == 2
+        assert Structure.created_since(lucie, now - timedelta(days=1)) == 2
+        assert Structure.created_since(lucie, now + timedelta(seconds=1)) == 0
+
+        assert SireneImport.latest("establishments") is None
+        finished = now - timedelta(days=1)
+        load = {"files": "[]", "rows": 1, "started_at": finished - timedelta(minutes=1)}
+        SireneImport.create(kind="establishments", finished_at=finished - timedelta(days=30), **load)
+        first_today = SireneImport.create(kind="establishments", finished_at=finished, **load)
+        SireneImport.create(kind="legal_units", finished_at=now, **load)
+        assert SireneImport.latest("establishments").id == first_today.id
+        second_today = SireneImport.create(kind="establishments", finished_at=finished, **load)
+        assert SireneImport.latest("establishments").id == second_today.id  # a tie: the last written
+
+        marie.record_sign_in()
+        stored = User.get_by_id(marie.id).last_signed_in_at
+        assert stored == marie.last_signed_in_at and User.get_by_id(lucie.id).last_signed_in_at is None
+
+    query(any_app, check)
