@@ -41,7 +41,7 @@ from rules.identifiers import (
     vat_country,
 )
 from rules.messages import NOT_A_CHOICE, REQUIRED
-from rules.places import EU_COUNTRIES, country_choices, country_names, is_country
+from rules.places import country_choices, country_names, is_country
 from rules.text import check_printed_text
 from sirene import directory
 
@@ -68,12 +68,9 @@ def _type_choices() -> Catalogue:
 @cache
 def accepted_countries(code: str) -> frozenset[str] | None:
     """The countries a structure with that identifier type may be in
-    (check_identifier_country), None for any. An intra-EU VAT number names
-    its country, a member state's other than France's."""
-    if code == UE:
-        from stdnum.eu import vat
-
-        return frozenset(vat_country(prefix.upper()) for prefix in vat.MEMBER_STATES) & EU_COUNTRIES - {"FR"}
+    (check_identifier_country, before any identifier is typed), None for
+    any. An intra-EU VAT number names its country, a member state's other
+    than France's."""
     every = country_names("fr")
     accepted = []
     for country in every:

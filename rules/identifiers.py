@@ -103,6 +103,9 @@ INTERNAL_DIGITS = 10
 # Where INSEE registers companies (SIRET): France, its overseas départements,
 # and the collectivities that are in the SIRENE register.
 SIRET_COUNTRIES = frozenset({"FR", "GP", "MQ", "GF", "RE", "YT", "PM", "BL", "MF"})
+# Where an intra-EU VAT number can place a structure « UE hors France »: not
+# France and its outermost regions (SIRET), nor Åland (Finland's numbers).
+UE_COUNTRIES = EU_COUNTRIES - SIRET_COUNTRIES - {"AX"}
 IDENTIFIER_MAX_INPUT = 40
 IDENTIFIER_TYPE_UNKNOWN = _("Choisissez un type d'identifiant dans la liste.")
 SIRET_LENGTH = _("Le SIRET doit contenir 14 chiffres.")
@@ -248,6 +251,19 @@ def check_identifier_country(code: str, identifier: str, country: str) -> None:
             _(
                 "Une structure identifiée par un SIRET doit être située en France "
                 "ou dans un département ou une collectivité d'outre-mer."
+            )
+        )
+    if code == UE and not identifier and country not in UE_COUNTRIES:
+        # No VAT number yet to name the country, but these it never names.
+        raise RuleError(
+            _(
+                "Une structure « UE hors France » doit être située dans un pays de l'Union européenne "
+                "autre que la France. Pour la France, choisissez le type « SIRET »."
+            )
+            if country in SIRET_COUNTRIES
+            else _(
+                "Une structure « UE hors France » doit être située dans un pays de l'Union européenne "
+                "autre que la France."
             )
         )
     if code == UE and identifier and country != vat_country(identifier):

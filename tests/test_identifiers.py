@@ -124,6 +124,7 @@ def test_the_seven_types_of_chorus_pro_in_order():
         ("siret", "73282932000074", "YT"),
         ("ue", "DE136695976", "DE"),
         ("ue", "EL094259216", "GR"),
+        ("ue", "", "BE"),
         ("hors_ue", "AB12345", "CH"),
         ("hors_ue", "AB12345", "US"),
         ("ridet", "1234567001", "NC"),
@@ -143,6 +144,11 @@ def test_country_rules_accept(kind, identifier, country):
         ("siret", "73282932000074", "NC", "en France"),
         ("ue", "DE136695976", "AT", "choisissez le pays correspondant (Allemagne)"),
         ("ue", "EL094259216", "FR", "(Grèce)"),
+        # No VAT number yet: any member state but France may be right, no other country.
+        ("ue", "", "FR", "autre que la France. Pour la France, choisissez le type « SIRET »."),
+        ("ue", "", "RE", "Pour la France, choisissez le type « SIRET »."),
+        ("ue", "", "CH", "doit être située dans un pays de l'Union européenne autre que la France."),
+        ("ue", "", "AX", "autre que la France."),
         # The type that fits: « UE hors France » for Germany (SIRET takes France alone), SIRET for France.
         (
             "hors_ue",

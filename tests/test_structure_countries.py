@@ -58,7 +58,7 @@ def change_type(client, kind: str, **typed):
 # -- the lists ---------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("code", [code for code in IDENTIFIER_TYPES if code != UE])
+@pytest.mark.parametrize("code", list(IDENTIFIER_TYPES))
 def test_each_type_offers_exactly_the_countries_its_rule_accepts(code):
     accepted = accepted_countries(code)
     for country in country_names("fr"):
@@ -241,6 +241,7 @@ def test_changing_the_type_swaps_the_country_field_out_of_band(htmx_marie, kind,
         ("ridet", "Nouvelle-Calédonie"),
         ("tahiti", "Polynésie française"),
         ("hors_ue", "hors de l'Union européenne"),
+        ("ue", "autre que la France. Pour la France, choisissez le type « SIRET »."),
     ],
 )
 def test_a_country_the_new_type_refuses_says_so_at_once_and_stays(htmx_marie, kind, message):
@@ -256,11 +257,15 @@ def test_a_country_the_new_type_refuses_says_so_at_once_and_stays(htmx_marie, ki
     assert "country-error" not in accepted
 
 
-def test_a_vat_number_not_typed_yet_names_no_country(htmx_marie):
-    """« UE hors France » and France: which country is right is the VAT
-    number's to say; with none typed, no error yet (« Soumettre » says it)."""
-    html = text_of(change_type(htmx_marie, "ue", country="FR"))
-    assert "country-error" not in html and selected(html) == ["FR"]
+def test_a_vat_number_not_typed_yet_leaves_any_member_state_but_france(htmx_marie):
+    """« UE hors France »: which member state is right is the VAT number's to
+    say; with none typed, a member state other than France is no error yet,
+    and a country outside the Union is one at once."""
+    html = text_of(change_type(htmx_marie, "ue", country="BE"))
+    assert "country-error" not in html and selected(html) == ["BE"]
+    html = text_of(change_type(htmx_marie, "ue", country="US"))
+    error = re.search(r'<p class="error-message" id="country-error">(.*?)</p>', html, re.S).group(1)
+    assert "autre que la France." in error and "SIRET" not in error and selected(html) == ["US"]
 
 
 def test_changing_the_type_to_one_of_any_country_swaps_in_the_whole_list(htmx_marie):
