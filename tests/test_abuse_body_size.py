@@ -40,6 +40,21 @@ def assert_413_page(client, response):
         assert (response.headers["HX-Retarget"], response.headers["HX-Reswap"]) == ("#flashes", "innerHTML")
     else:
         assert "Envoi trop volumineux" in text and "<html" in text
+        assert "Revenez en arrière, raccourcissez votre saisie puis réessayez." in text
+
+
+def test_without_javascript_the_413_page_links_back_to_the_form_of_this_site_only(client):
+    """The body was never read: what was typed is the browser's to give back
+    (Back), and the page links to the form's page, never elsewhere."""
+    body = f"csrf_token={client.csrf_token()}&password=".encode() + b"x" * (2 * MIB)
+    sent = {"data": body, "content_type": "application/x-www-form-urlencoded"}
+    response = client.post("/connexion", headers={"Referer": "http://localhost/connexion"}, **sent)
+    assert response.status_code == 413
+    assert '<a href="/connexion">Revenir au formulaire</a>' in response.get_data(as_text=True)
+    for elsewhere in ("https://evil.example/connexion", "//evil.example/", None):
+        headers = {"Referer": elsewhere} if elsewhere else {}
+        response = client.post("/connexion", headers=headers, **sent)
+        assert response.status_code == 413 and "Revenir au formulaire" not in response.get_data(as_text=True)
 
 
 def post_chunked(client, body: bytes):

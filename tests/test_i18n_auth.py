@@ -129,6 +129,7 @@ def test_a_body_too_large(en):
         assert "The data sent is too large: shorten what you typed, then try again." in english(response)
     else:
         assert "Submission too large" in english(response)
+        assert "The data sent is too large. Go back, shorten what you typed, then try again." in english(response)
 
 
 @pytest.mark.parametrize("client_class", [Client, HtmxClient])

@@ -38,7 +38,13 @@ MESSAGES = {
     404: (_l("Page introuvable"), _l("La page demandée n'existe pas ou n'existe plus.")),
     405: (_l("Action impossible"), _l("Cette action n'est pas possible sur cette page.")),
     410: (_l("Page expirée"), _l("Cette page n'est plus disponible.")),
-    413: (_l("Envoi trop volumineux"), _l("Les données envoyées sont trop volumineuses.")),
+    413: (
+        _l("Envoi trop volumineux"),
+        _l(
+            "Les données envoyées sont trop volumineuses. Revenez en arrière, raccourcissez votre saisie "
+            "puis réessayez."
+        ),
+    ),
     429: (
         _l("Trop de tentatives"),
         _l("Vous avez fait trop de demandes en peu de temps. Patientez quelques minutes puis réessayez."),
@@ -118,12 +124,13 @@ def too_large(_error):
     """413. A form sent in place (htmx) keeps its page and what was typed: the
     notice goes above the page, as a limit's does. Without JavaScript the
     body was never read, so nothing of it can be offered again: the error
-    page, and the browser's Back finds the form as it was."""
+    page, and the browser's Back finds the form as it was; the page links
+    back to the form's page too (a link only: never sent again from here)."""
     if request.htmx and request.method != "GET":
         text = _("Les données envoyées sont trop volumineuses : raccourcissez votre saisie puis réessayez.")
         notice = render_template("errors/_notice.html", text=text)
         return retarget(make_response(notice, 413), FLASHES, "innerHTML")
-    return render_error(413)
+    return render_error(413, back=referrer_path())
 
 
 def csrf_error(_error):

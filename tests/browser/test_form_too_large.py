@@ -33,6 +33,9 @@ def test_a_paste_past_the_form_size_keeps_the_page_or_tells_why(any_visitor, con
         assert page.evaluate("() => !document.querySelector('[aria-busy], [data-sending]')")
     else:
         visitor.expect_step("Envoi trop volumineux")
-        expect(visitor.main).to_contain_text("Les données envoyées sont trop volumineuses.")
+        expect(visitor.main).to_contain_text(
+            "Les données envoyées sont trop volumineuses. Revenez en arrière, raccourcissez votre saisie"
+        )
+        expect(visitor.main.get_by_role("link", name="Revenir au formulaire")).to_be_visible()
         page.go_back()
         visitor.expect_step(pages.SET_PASSWORD)
