@@ -84,6 +84,11 @@ def typed(form, names: Iterable[str] | None = None) -> dict:
     return kept
 
 
+def holds_anything(data: dict) -> bool:
+    """Whether ``typed`` found something typed (a text) or ticked (a box)."""
+    return any(value is True or (isinstance(value, str) and value.strip()) for value in data.values())
+
+
 def fill(kept: dict, names: Iterable[str]) -> dict:
     """The draft's values for these fields only (to build a form from): a
     text, bounded, or a box's state; anything else a row may hold (written

@@ -51,6 +51,22 @@ def test_a_failed_submit_keeps_what_was_typed_for_a_later_visit(app, any_client)
     assert any_client.get("/inscription/captcha").status_code in (200, 303)
 
 
+def test_a_step_sent_with_nothing_typed_says_no_draft_was_saved_and_keeps_none(app, any_client):
+    """An empty step 1 sent (its errors shown) was said « Brouillon enregistré »
+    with nothing in it; fields emptied after a draft drop that draft."""
+    empty = dict.fromkeys([*HALF, "phone", "email_confirm", "contact_email"], " ")
+    response = any_client.submit("/inscription/", empty)
+    assert response.status_code == 422 and "Brouillon enregistré" not in response.get_data(as_text=True)
+    assert drafts_in(app) == []
+    response = any_client.submit("/inscription/", {**empty, "last_name": "Curie"})
+    assert SAVED.search(response.get_data(as_text=True)) and len(drafts_in(app)) == 1
+    response = any_client.submit("/inscription/", empty)
+    assert "Brouillon enregistré" not in response.get_data(as_text=True) and drafts_in(app) == []
+    assert 'value="Curie"' not in any_client.get("/inscription/").get_data(as_text=True)
+    saved = any_client.submit("/inscription/brouillon", {"terms": "y"})  # a box ticked is something
+    assert saved.status_code in (200, 303) and len(drafts_in(app)) == 1
+
+
 def test_a_new_visit_shows_no_draft_status(client):
     page = client.get("/inscription/").get_data(as_text=True)
     assert "Brouillon enregistré" not in page

@@ -54,8 +54,13 @@ def _told_sent(email: str):
 
 def _keep_typed(form: PersonalInfoForm, validated: dict | None = None):
     """Keep what was typed in step 2 (and, once valid, the validated data);
-    returns when it was saved."""
-    return drafts.save(drafts.SIGNUP, {**drafts.typed(form, PersonalInfoForm.DRAFTED), VALIDATED: validated})
+    returns when it was saved. A step sent with nothing typed (every field
+    emptied) keeps no draft, and no « Brouillon enregistré » is said of it."""
+    typed = drafts.typed(form, PersonalInfoForm.DRAFTED)
+    if validated is None and not drafts.holds_anything(typed):
+        drafts.delete(drafts.SIGNUP)
+        return None
+    return drafts.save(drafts.SIGNUP, {**typed, VALIDATED: validated})
 
 
 @bp.route("/", methods=["GET", "POST"])
