@@ -196,3 +196,14 @@ def test_pending_requests_come_first_then_the_latest_decisions(app, manager, req
     text = shown(requester, "/espace/")
     rows = re.findall(r'<tr id="request-(\d+)">', text)
     assert rows == [str(ids["Babel Conseil"]), str(ids["Curie et Filles"]), str(ids["Ateliers Curie"])]
+
+
+def test_the_approvals_button_is_filled_only_when_a_request_waits_for_a_decision(
+    app, manager, any_client, mailbox
+):
+    approvals = re.compile(r'<a class="([^"]+)" href="/approbations/">Approbations</a>')
+    assert approvals.search(shown(manager, "/espace/")).group(1) == "button button--secondary"
+    ask(sign_up(any_client, mailbox, PIERRE))
+    text = shown(manager, "/espace/")
+    assert approvals.search(text).group(1) == "button"
+    assert "Une demande de rattachement en attente de votre décision." in text
