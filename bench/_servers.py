@@ -22,6 +22,15 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+def process_environment(tree: Path, settings: dict | None = None) -> dict:
+    """The environment of a process the benchmark starts on ``tree``: this
+    one's without its FLASK_* settings, then ``settings``. A setting of the
+    caller's (FLASK_TESTING above all: the tests' cheapest password hashing)
+    would otherwise change what is measured."""
+    kept = {key: value for key, value in os.environ.items() if not key.startswith("FLASK_")}
+    return {**kept, **(settings or {}), "PYTHONPATH": str(tree)}
+
+
 @dataclass
 class Gunicorn:
     """``gunicorn APP`` with ``workers`` sync workers on a free local port."""
@@ -47,7 +56,7 @@ class Gunicorn:
             # lose their CPU from the count and reset their memory.
             "--max-requests", "0",
         ]  # fmt: skip
-        env = {**os.environ, **self.env, "PYTHONPATH": str(self.cwd)}
+        env = process_environment(self.cwd, self.env)
         output = self.log.open("ab") if self.log else subprocess.DEVNULL
         self.process = subprocess.Popen(command, cwd=self.cwd, env=env, stdout=output, stderr=output)
         deadline = time.monotonic() + 60

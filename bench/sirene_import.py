@@ -10,6 +10,7 @@ SQLite, < 200 MB, lookup p99 < 2 ms.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import random
 import re
@@ -19,6 +20,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from unittest import mock
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -63,18 +65,18 @@ def run_import(paths: list[Path], database_url: str, lookups: list[str] | None =
     clock, cpu = time.monotonic(), _children_cpu()
     process = _flask("sirene", "import", *map(str, paths), database_url=database_url)
     peak, latencies = 0.0, []
-    finder = _finder(database_url) if lookups else None
     rng = random.Random(1)
-    while process.poll() is None:
-        peak = max(peak, _peak_rss_mb(process.pid) or 0.0)
-        if finder:
-            for _ in range(50):
-                start = time.perf_counter()
-                finder(rng.choice(lookups))
-                latencies.append(time.perf_counter() - start)
-                time.sleep(0.002)
-        else:
-            time.sleep(0.05)
+    with _finder(database_url) if lookups else contextlib.nullcontext() as finder:
+        while process.poll() is None:
+            peak = max(peak, _peak_rss_mb(process.pid) or 0.0)
+            if finder:
+                for _ in range(50):
+                    start = time.perf_counter()
+                    finder(rng.choice(lookups))
+                    latencies.append(time.perf_counter() - start)
+                    time.sleep(0.002)
+            else:
+                time.sleep(0.05)
     output = process.stdout.read()
     if process.returncode:
         raise SystemExit(f"import failed:\n{output}")
@@ -92,17 +94,21 @@ def _children_cpu() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
+@contextlib.contextmanager
 def _finder(database_url: str):
-    os.environ.update(_environment(database_url))
+    """``lookup.find`` on an app of its own, made with the settings the
+    importer gets; the process's environment is left as it was, and the app
+    goes with its context: bench.web runs after in this process, and its
+    servers start from that environment (a FLASK_TESTING left in it made
+    them hash passwords with the tests' cheapest profile)."""
     from app import create_app
     from models import db
     from sirene import lookup
 
-    app = create_app()
-    context = app.app_context()
-    context.push()
-    db.connect(reuse_if_open=True)
-    return lookup.find
+    with mock.patch.dict(os.environ, _environment(database_url), clear=True):
+        app = create_app()
+    with app.app_context(), db.connection_context():
+        yield lookup.find
 
 
 def _percentile(values: list[float], fraction: float) -> float:

@@ -38,7 +38,7 @@ from pathlib import Path
 
 from bench import _wrk
 from bench._journey import Browser, JourneyError, journey
-from bench._servers import Gunicorn
+from bench._servers import Gunicorn, process_environment
 
 ROOT = Path(__file__).resolve().parent.parent
 SECRET = "bench-secret-key-0123456789abcdef"
@@ -81,7 +81,7 @@ class Target:
         self.server.env = port_env
         subprocess.run(
             [sys.executable, "-m", "flask", "--app", "app", "init-db"],
-            cwd=self.tree, env={**os.environ, **port_env, "PYTHONPATH": str(self.tree)},
+            cwd=self.tree, env=process_environment(self.tree, port_env),
             check=True, capture_output=True,
         )  # fmt: skip
         self.server.start()
@@ -251,7 +251,7 @@ def first_visit(target: Target) -> dict:
 def inline_validation(target: Target, rounds: int) -> dict:
     done = subprocess.run(
         [sys.executable, str(ROOT / "bench" / "_inline.py"), str(rounds)],
-        cwd=target.tree, env={**os.environ, "PYTHONPATH": str(target.tree)},
+        cwd=target.tree, env=process_environment(target.tree),
         capture_output=True, text=True,
     )  # fmt: skip
     if done.returncode:

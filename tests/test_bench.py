@@ -3,6 +3,7 @@ figures are judged by ``make bench``, never here)."""
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -10,10 +11,24 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 
 
+# Settings of the caller's that must not reach what is measured: the tests'
+# mode (its cheapest password hashing, its fixed captcha answer) and another
+# database. ``make bench`` once left FLASK_TESTING behind (bench.sirene_import
+# runs first in its process), and the web benchmark's servers hashed with it.
+CALLERS_SETTINGS = {
+    "FLASK_TESTING": "true",
+    "FLASK_CAPTCHA_FIXED_ANSWER": "ZZZZZ",
+    "FLASK_DATABASE_URL": "sqlite:////nonexistent/portail.db",
+}
+
+
 def test_web_benchmark_runs_on_a_tiny_setting():
+    """With the caller's FLASK_* settings in its environment: none of them
+    reaches the servers or the inline measure (the captcha's fixed answer
+    would fail every journey, the database every inline check)."""
     done = subprocess.run(
         [sys.executable, "-m", "bench.web", "--tiny"],
-        cwd=ROOT, capture_output=True, text=True, timeout=600,
+        cwd=ROOT, capture_output=True, text=True, timeout=600, env={**os.environ, **CALLERS_SETTINGS},
     )  # fmt: skip
     assert done.returncode == 0, done.stderr[-3000:]
     out = done.stdout
@@ -27,3 +42,18 @@ def test_bench_runner_finds_the_web_benchmark():
     from bench.__main__ import benchmarks
 
     assert "web" in benchmarks()
+
+
+def test_the_sirene_benchmark_leaves_the_environment_and_no_app_behind(tmp_path):
+    """bench.web runs after it in ``make bench``'s process: what its lookups'
+    app was made with must not stay in the environment the servers start from."""
+    from flask import has_app_context
+
+    from bench.sirene_import import _finder
+
+    before = dict(os.environ)
+    with _finder(f"sqlite:///{tmp_path}/sirene.db") as find:
+        assert callable(find) and has_app_context()
+        assert os.environ == before
+    assert dict(os.environ) == before and "FLASK_TESTING" not in os.environ
+    assert not has_app_context()
