@@ -138,6 +138,16 @@ def test_home_page(operator):
     assert 'aria-current="page"' in text
 
 
+def test_the_headers_administration_link_is_marked_current_on_every_console_page_only(operator, pierre):
+    current = '<a href="/administration/" aria-current="page">Administration</a>'
+    for path in ("/administration/", "/administration/comptes?q=pierre", "/administration/journal"):
+        text = shown(operator, path)
+        if not operator.htmx or "account-nav" in text:  # under htmx, the nav comes out of band
+            assert current in text, path
+    assert current not in shown(operator, "/espace/")
+    assert '<a href="/administration/">Administration</a>' in shown(operator, "/mon-compte/")
+
+
 def test_console_pages_are_wider_than_the_flows_for_their_tables(operator, client):
     """At 46rem, the outbox's six columns broke addresses and subjects in
     every cell; the console's pages take 64rem, the flow's keep their measure."""

@@ -472,6 +472,8 @@ def test_audit_trail_bad_filters_are_shown_next_to_the_fields(operator):
     text = text_of(response)
     assert "Date attendue au format AAAA-MM-JJ" in text and "Numéro interne attendu" in text
     assert 'value="hier"' in text
+    # No search ran: no « 0 événement » and no empty list, as if the filter had found nothing.
+    assert "événement" not in text.split("</form>", 1)[1] and "Aucun événement" not in text
 
 
 def test_audit_trail_period_ending_before_it_starts_is_an_error_next_to_its_end(operator):
