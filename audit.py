@@ -197,6 +197,8 @@ DETAIL_LABELS = {
     "consent": _l("Consentement"),
     "count": _l("Nombre"),
     "failures": _l("Échecs consécutifs"),
+    "left": _l("Codes de secours restants"),
+    "spent": _l("Code épuisé"),
     "fields": _l("Champs modifiés"),
     "kind": _l("Méthode"),
     "method": _l("Méthode"),
@@ -216,6 +218,31 @@ DETAIL_LABELS = {
     "drafts": _l("Brouillons"),
     "audit_events": _l("Événements du journal"),
 }
+
+# Details whose value is a code, as words (« Motif : mot de passe incorrect »);
+# a code this version does not know is shown as it is.
+_METHODS = {
+    "totp": _l("Application d'authentification"),
+    "email": _l("Code par e-mail"),
+    "passkey": _l("Clé d'accès"),
+    "recovery": _l("Code de secours"),
+    "trusted_device": _l("Appareil de confiance"),
+}
+DETAIL_VALUE_LABELS = {
+    "reason": {
+        "wrong_password": _l("mot de passe incorrect"),
+        "password": _l("mot de passe incorrect"),
+        "unknown_account": _l("aucun compte à cette adresse"),
+        "account_pending": _l("compte non activé"),
+        "account_disabled": _l("compte désactivé"),
+        "last_operator": _l("dernier opérateur du portail"),
+        "handover": _l("rôle de gestionnaire principal à transmettre d'abord"),
+    },
+    "method": _METHODS,
+    "kind": _METHODS,
+}
+# A detail that is true or false (« Consentement : oui »).
+YES, NO = _l("oui"), _l("non")
 
 # Words of a detail's name that say it could hold a secret: refused.
 FORBIDDEN = frozenset({"password", "token", "answer", "secret", "hash", "otp"})

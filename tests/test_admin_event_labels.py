@@ -63,7 +63,9 @@ def test_the_journal_names_events_in_words_with_their_code(operator):
     cell = f'data-label="Événement">Nouveaux codes de secours<br><small><code>{CODES}</code></small></td>'
     assert cell in row(text, CODES)
     assert 'data-label="Détails">Nombre : 10</td>' in row(text, CODES)
-    assert 'data-label="Détails">Méthode : totp</td>' in row(text, Event.SECOND_FACTOR_ENROLLED)
+    assert 'data-label="Détails">Méthode : Application d\'authentification</td>' in row(
+        text, Event.SECOND_FACTOR_ENROLLED
+    )
     assert 'data-label="Détails">–</td>' in row(text, "account.activated")  # none: as an empty account
     assert ">Inscription<br><small><code>account.created</code></small>" in table(text)
     assert "{" not in table(text)  # no JSON left
@@ -100,8 +102,8 @@ def test_details_read_as_name_and_value_lines(app, operator):
     record(app, Event.SIGN_IN, audit.Outcome.FAILURE, reason="wrong_password", known_device=True)
     text = shown(operator, JOURNAL)
     assert 'data-label="Détails">Champs modifiés : first_name, phone</td>' in row(text, Event.PROFILE_UPDATED)
-    assert 'data-label="Détails">Consentement : false</td>' in row(text, Event.SURVEY_CONSENT_CHANGED)
-    assert "Appareil connu : true<br>Motif : wrong_password</td>" in row(text, Event.SIGN_IN)
+    assert 'data-label="Détails">Consentement : non</td>' in row(text, Event.SURVEY_CONSENT_CHANGED)
+    assert "Appareil connu : oui<br>Motif : mot de passe incorrect</td>" in row(text, Event.SIGN_IN)
 
 
 def test_an_event_without_words_is_shown_by_its_code(app, operator):
@@ -176,3 +178,30 @@ def test_attack_markup_in_details_and_codes_is_escaped(app, operator):
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in text
     assert "&lt;b&gt; : &lt;i&gt;x&lt;/i&gt;" in text
     assert "<code>&lt;img src=x onerror=alert(2)&gt;</code>" in text
+
+
+def test_codes_and_yes_or_no_in_details_read_as_words_in_the_pages_language(app):
+    """« Motif : wrong_password », « Consentement : false » were the stored
+    codes; a code this version does not know is still shown as it is."""
+    details = (
+        '{"reason": "wrong_password", "method": "recovery", "consent": true,'
+        ' "known_device": false, "kind": "a-new-kind", "left": 9}'
+    )
+    with app.test_request_context():
+        assert event_details(details) == [
+            ("Motif", "mot de passe incorrect"),
+            ("Méthode", "Code de secours"),
+            ("Consentement", "oui"),
+            ("Appareil connu", "non"),
+            ("Méthode", "a-new-kind"),
+            ("Codes de secours restants", "9"),
+        ]
+    with app.test_request_context(headers={"Accept-Language": "en"}):
+        pairs = event_details(details)
+    assert pairs[:4] == [
+        ("Reason", "wrong password"),
+        ("Method", "Recovery code"),
+        ("Consent", "yes"),
+        ("Known device", "no"),
+    ]
+    assert pairs[5] == ("Recovery codes left", "9")

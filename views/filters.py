@@ -77,7 +77,7 @@ def event_details(details: str | None) -> list[tuple[str, str]]:
     read (« Nombre », « 10 »: ``audit.DETAIL_LABELS``), not as JSON; an
     account a detail names (``audit.ABOUT_KEYS``) as ``account_shown`` shows
     it. Details that are not a JSON object are shown as stored, under no name."""
-    from audit import ABOUT_KEYS, DETAIL_LABELS
+    from audit import ABOUT_KEYS, DETAIL_LABELS, DETAIL_VALUE_LABELS
 
     if not details:
         return []
@@ -92,16 +92,23 @@ def event_details(details: str | None) -> list[tuple[str, str]]:
         label = _label(DETAIL_LABELS, name)
         if name in ABOUT_KEYS and isinstance(value, str):
             pairs.append((label, account_shown(value)))
+        elif isinstance(value, str) and value in DETAIL_VALUE_LABELS.get(name, {}):
+            pairs.append((label, str(DETAIL_VALUE_LABELS[name][value])))
         else:
             pairs.append((label, _detail_value(value)))
     return pairs
 
 
 def _detail_value(value) -> str:
-    """A detail's value: text as it is, a list as its items separated by
-    commas, anything else as JSON writes it (true, 10, null)."""
+    """A detail's value: text as it is, true or false as « oui » or « non »,
+    a list as its items separated by commas, anything else as JSON writes it
+    (10, null)."""
+    from audit import NO, YES
+
     if isinstance(value, str):
         return value
+    if isinstance(value, bool):
+        return str(YES if value else NO)
     if isinstance(value, list):
         return ", ".join(_detail_value(item) for item in value)
     return json.dumps(value, ensure_ascii=False, sort_keys=True)
