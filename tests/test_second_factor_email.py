@@ -44,6 +44,11 @@ def last_code(app) -> str:
         return code_in(mail.body_text)
 
 
+def codes_mailed(app) -> int:
+    with app.app_context(), db.connection_context():
+        return OutboxMail.select().where(OutboxMail.subject == "Votre code de connexion").count()
+
+
 def enrol_email(client, app) -> None:
     reauthenticate(client)
     response = client.submit(f"{FACTORS}e-mail")
@@ -74,6 +79,25 @@ def test_codes_by_e_mail_reach_a_real_smtp_server(smtp_app, smtp):
     sign_in_code = code_in(messages[-1].get_body(("plain",)).get_content())
     assert second_step(client, sign_in_code, method="email").status_code == 303
     assert client.get("/mon-compte/").status_code == 200
+
+
+def test_a_wrong_code_at_enrolment_offers_the_new_code_its_message_speaks_of(app, any_client, signup):
+    """« Vérifiez-le, ou demandez un nouveau code »: the button was shown only
+    once the code had had all its tries."""
+    signup.create_account()
+    signup.activate()
+    password_step(any_client)
+    reauthenticate(any_client)
+    any_client.submit(f"{FACTORS}e-mail")
+    asking = f'formaction="{FACTORS}e-mail"'
+    assert asking not in text_of(any_client.get(f"{FACTORS}e-mail"))
+    response = any_client.submit(f"{FACTORS}e-mail/valider", {"code": "000000"})
+    assert response.status_code == 422 and "demandez un nouveau code" in error_of(response, "code")
+    assert asking in text_of(response) and "Demander un nouveau code" in text_of(response)
+    any_client.submit(f"{FACTORS}e-mail")
+    assert codes_mailed(app) == 2  # a new code, which enrols
+    response = any_client.submit(f"{FACTORS}e-mail/valider", {"code": last_code(app)})
+    assert "Vos codes de secours" in codes_page(any_client, response)
 
 
 @pytest.fixture
