@@ -157,6 +157,11 @@ def test_console_pages_are_wider_than_the_flows_for_their_tables(operator, clien
     assert '<main id="main" class="container"' in text_of(client.get("/"))
 
 
+def test_approvals_take_the_consoles_width_for_their_four_columns_and_two_buttons(manager):
+    """At 46rem, « Approbations » broke names, addresses and dates and stacked its buttons."""
+    assert '<main id="main" class="container container--wide"' in shown(manager, "/approbations/")
+
+
 def test_accounts_search_by_email_name_and_structure(operator, pierre):
     for query_text in ("pierre.durand", "Durand", "pierre durand", "Ateliers Curie", "73282932000074"):
         text = shown(operator, f"/administration/comptes?q={query_text}")

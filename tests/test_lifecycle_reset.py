@@ -53,6 +53,7 @@ def test_a_request_mails_a_link_and_answers_si_un_compte_existe(any_client, acco
     response = ask_reset(any_client, "Marie.Curie@Exemple.fr")
     text = follow(any_client, response, pushed="/mot-de-passe-oublie/envoye")
     assert "Si un compte existe" in text
+    assert '<a href="/connexion">Retour à la connexion</a>' in text  # the way back once the mail is read
     [link] = reset_links(mailbox)
     assert link.startswith("/mot-de-passe-oublie/")
 
