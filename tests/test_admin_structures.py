@@ -291,6 +291,9 @@ def test_with_moderation_a_structure_waits_for_an_operator(moderated, approve):
     grant(app, EMAIL)
     enrol_totp(operator)
     assert "En attente de validation" in shown(operator, "/administration/structures")
+    # A search's results come right under its form, before the structures awaiting a decision.
+    searched = shown(operator, "/administration/structures?q=Ateliers")
+    assert searched.index("1 structure trouvée") < searched.index("En attente de validation")
     structure_id = query(app, lambda: Structure.get().id)
     url = f"/administration/structures/{structure_id}/"
     text = follow(operator, operator.submit(f"{url}{'valider' if approve else 'refuser'}"))
