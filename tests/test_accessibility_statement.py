@@ -137,3 +137,15 @@ def test_the_statement_names_the_portal_as_it_is_configured(app, any_client):
     assert "Portail Structures" not in text.split("<main", 1)[-1]
     english = text_of(any_client.get(PATH, headers={"Accept-Language": "en"}))
     assert "Portail Factures de Rennes is committed to making its services accessible" in english
+
+
+def test_in_english_the_pages_checked_are_named_in_english_where_the_catalogue_names_them(client):
+    """The audit names them in French; a page's title the catalogue translates
+    reads in English, the others stay French, marked so."""
+    speak(client, "en", PATH)
+    text = text_of(client.get(PATH))
+    assert "<li>Home (/)</li>" in text and "<li>Create a new structure (/structure/nouvelle)</li>" in text
+    assert '<span lang="fr">Choix de la structure (/structure/)</span>' in text
+    speak(client, "fr", PATH)
+    french = text_of(client.get(PATH))
+    assert "Accueil (/)" in french and "Home (/)" not in french
