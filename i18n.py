@@ -75,6 +75,12 @@ def of_person(name: str) -> str:
     return f"d'{name}" if name and elided else f"de {name}"
 
 
+def catalogued(text: str) -> bool:
+    """Whether the catalogue of the page translates ``text``, even as itself
+    (« Captcha »): a text of French data shown as French otherwise."""
+    return text in getattr(translations(), "_catalog", {})
+
+
 def _escaped(text: LazyString):
     return escape(str(text))
 
@@ -178,4 +184,6 @@ def init_app(app: Flask) -> None:
     # Flask-Login's flash, in the language of the page it is shown on.
     login_manager.login_message = lazy_gettext("Connectez-vous pour accéder à cette page.")
     login_manager.localize_callback = str
-    app.jinja_env.globals.update(current_language=current, LANGUAGE_NAMES=NAMES, LANGUAGES=LANGUAGES)
+    app.jinja_env.globals.update(
+        current_language=current, LANGUAGE_NAMES=NAMES, LANGUAGES=LANGUAGES, catalogued=catalogued
+    )

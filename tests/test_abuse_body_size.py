@@ -51,7 +51,14 @@ def test_without_javascript_the_413_page_links_back_to_the_form_of_this_site_onl
     response = client.post("/connexion", headers={"Referer": "http://localhost/connexion"}, **sent)
     assert response.status_code == 413
     assert '<a href="/connexion">Revenir au formulaire</a>' in response.get_data(as_text=True)
-    for elsewhere in ("https://evil.example/connexion", "//evil.example/", None):
+    for elsewhere in (
+        "https://evil.example/connexion",
+        "//evil.example/",
+        "http://localhost//evil.example/phish",  # this site's host, then a path read as another site
+        "http://localhost/\\evil.example/phish",
+        "http://localhost/inscription/champ/email",  # this site's, but a POST's address: no page
+        None,
+    ):
         headers = {"Referer": elsewhere} if elsewhere else {}
         response = client.post("/connexion", headers=headers, **sent)
         assert response.status_code == 413 and "Revenir au formulaire" not in response.get_data(as_text=True)

@@ -144,7 +144,10 @@ def test_in_english_the_pages_checked_are_named_in_english_where_the_catalogue_n
     reads in English, the others stay French, marked so."""
     speak(client, "en", PATH)
     text = text_of(client.get(PATH))
-    assert "<li>Home (/)</li>" in text and "<li>Create a new structure (/structure/nouvelle)</li>" in text
+    # The name in English; its address, French words, marked as such.
+    assert '<li>Home (<span lang="fr">/</span>)</li>' in text
+    assert '<li>Create a new structure (<span lang="fr">/structure/nouvelle</span>)</li>' in text
+    assert '<li>Captcha (<span lang="fr">/inscription/captcha</span>)</li>' in text  # not marked French
     assert '<span lang="fr">Choix de la structure (/structure/)</span>' in text
     speak(client, "fr", PATH)
     french = text_of(client.get(PATH))

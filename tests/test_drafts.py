@@ -96,6 +96,17 @@ def test_completing_the_sign_up_keeps_nothing_typed_but_the_address_mailed(app, 
     assert "Curie" not in signup.client.get("/inscription/").get_data(as_text=True)
 
 
+def test_an_empty_step_sent_after_the_sign_up_keeps_the_address_mailed(app, signup):
+    """The language switch on step 1 saves its draft first: with nothing
+    typed, the mark of the sign-up finished stays (the captcha's address then
+    shows the mail-sent page, not an empty step 1)."""
+    signup.create_account()
+    signup.client.submit("/inscription/brouillon", {})
+    assert draft_of(app, signup.client) == {"sent": "marie.curie@exemple.fr"}
+    response = signup.client.get("/inscription/captcha")
+    assert response.status_code == 303 and response.headers["Location"].endswith("/inscription/envoye")
+
+
 def test_the_address_mailed_is_kept_as_long_as_its_link_then_goes_with_the_activation(app, signup):
     signup.create_account()
     [draft] = drafts_in(app)

@@ -94,6 +94,9 @@ def test_a_wrong_code_at_enrolment_offers_the_new_code_its_message_speaks_of(app
     response = any_client.submit(f"{FACTORS}e-mail/valider", {"code": "000000"})
     assert response.status_code == 422 and "demandez un nouveau code" in error_of(response, "code")
     assert asking in text_of(response) and "Demander un nouveau code" in text_of(response)
+    # Enter in the code still activates: the form's first submit button is « Activer ».
+    form = text_of(response).split('id="code"')[0].rsplit("<form", 1)[1]
+    assert re.search(r'<button type="submit" hidden>Activer</button>', form)
     any_client.submit(f"{FACTORS}e-mail")
     assert codes_mailed(app) == 2  # a new code, which enrols
     response = any_client.submit(f"{FACTORS}e-mail/valider", {"code": last_code(app)})
@@ -318,6 +321,9 @@ def test_attack_guessing_a_mailed_code_ends_after_five_wrong_tries(app, enrolled
     assert response.status_code == 422 and is_fragment(response) == client.htmx
     assert SPENT in error_of(response, "code")
     assert NEW_CODE in text_of(response)
+    # Enter in the field still sends « Valider »: it is the form's first submit button.
+    form = text_of(response).split('id="code"')[0].rsplit("<form", 1)[1]
+    assert '<button type="submit" hidden>Valider</button>' in form
     response = second_step(client, code, method="email")  # the right one, too late
     assert response.status_code == 422 and SPENT in error_of(response, "code")
     assert client.get("/mon-compte/").status_code != 200

@@ -130,7 +130,7 @@ def too_large(_error):
         text = _("Les données envoyées sont trop volumineuses : raccourcissez votre saisie puis réessayez.")
         notice = render_template("errors/_notice.html", text=text)
         return retarget(make_response(notice, 413), FLASHES, "innerHTML")
-    return render_error(413, back=referrer_path())
+    return render_error(413, back=page_to_show(referrer_path()))
 
 
 def csrf_error(_error):

@@ -58,7 +58,8 @@ def _keep_typed(form: PersonalInfoForm, validated: dict | None = None):
     emptied) keeps no draft, and no « Brouillon enregistré » is said of it."""
     typed = drafts.typed(form, PersonalInfoForm.DRAFTED)
     if validated is None and not drafts.holds_anything(typed):
-        drafts.delete(drafts.SIGNUP)
+        if drafts.signup_sent() is None:  # the mark of a sign-up finished stays (the mail-sent page)
+            drafts.delete(drafts.SIGNUP)
         return None
     return drafts.save(drafts.SIGNUP, {**typed, VALIDATED: validated})
 
