@@ -128,8 +128,9 @@ def test_a_body_too_large(en):
     if en.htmx:  # the page and what was typed stay, the notice above them
         assert "The data sent is too large: shorten what you typed, then try again." in english(response)
     else:
-        assert "Submission too large" in english(response)
-        assert "The data sent is too large. Go back, shorten what you typed, then try again." in english(response)
+        text = english(response)
+        assert "Submission too large" in text
+        assert "The data sent is too large. Go back, shorten what you typed, then try again." in text
 
 
 @pytest.mark.parametrize("client_class", [Client, HtmxClient])
