@@ -489,6 +489,14 @@ def test_a_sole_manager_with_members_must_hand_over_first(app, marie, mailbox):
     assert query(app, lambda: User.by_email(EMAIL)) is not None
 
 
+def test_the_data_page_says_a_structure_is_not_active_beside_an_accepted_membership(app, marie):
+    """« Statut : Acceptée » alone read as if the structure were open."""
+    assert create_structure(marie).status_code in (200, 303)
+    assert "Ateliers Curie (en attente" not in shown(marie, "/mon-compte/donnees")
+    query(app, lambda: Structure.update(status=Structure.PENDING).execute())
+    assert "Ateliers Curie (en attente de validation)</td>" in shown(marie, "/mon-compte/donnees")
+
+
 def test_a_sole_manager_of_a_disabled_structure_may_leave(app, marie, mailbox):
     """A disabled structure's role cannot be handed over (operators designate
     one when they reactivate it): it does not hold the account back."""
