@@ -105,6 +105,41 @@ def test_a_failed_profile_submit_is_kept_and_a_saved_one_deletes_the_draft(app, 
     assert 'value="Maria"' in page and "Brouillon enregistré" not in page
 
 
+DISCARD = "/mon-compte/informations/brouillon/abandonner"
+
+
+def test_a_profile_filled_from_its_draft_says_so_and_the_draft_can_be_abandoned(app, marie):
+    """The form showed unsaved edits (a phone « 12 ») as if they were stored,
+    with no way back to what is: now a notice says so, with « Abandonner le
+    brouillon »."""
+    assert "profile-draft" not in body(marie.get("/mon-compte/"))
+    marie.submit(PROFILE_DRAFT, {"first_name": "Marie Salomea", "last_name": "Curie", "phone": "12"})
+    page = body(marie.get("/mon-compte/"))
+    assert 'id="profile-draft"' in page and "ces modifications ne sont pas encore enregistrées" in page
+    assert f'action="{DISCARD}"' in page and 'value="Marie Salomea"' in page
+    response = marie.submit(DISCARD)
+    assert response.status_code == (200 if marie.htmx else 303)
+    assert drafts_in(app) == []
+    page = body(marie.get("/mon-compte/")) if not marie.htmx else body(response)
+    assert "Le brouillon est abandonné" in page
+    assert 'value="Marie"' in page and "Marie Salomea" not in page and 'id="profile-draft"' not in page
+
+
+def test_a_failed_profile_submit_shows_its_errors_not_the_drafts_notice(marie):
+    response = marie.submit("/mon-compte/informations", {"first_name": "Marie<", "last_name": "Curie"})
+    assert response.status_code == 422 and 'id="profile-draft"' not in body(response)
+
+
+def test_abandoning_a_draft_takes_the_accounts_own_only_attack_other_account(app, client, mailbox):
+    marie = sign_up(client, mailbox)
+    marie.submit(PROFILE_DRAFT, {"first_name": "Salomea", "last_name": "Curie"})
+    pierre = new_client(app, mailbox, PIERRE)
+    pierre.submit(DISCARD)
+    assert len(drafts_in(app)) == 1 and 'value="Salomea"' in body(marie.get("/mon-compte/"))
+    assert app.test_client().submit(DISCARD).status_code in (302, 303)  # signed out: to sign in
+    assert len(drafts_in(app)) == 1
+
+
 def test_a_profile_draft_is_seen_by_its_account_only_attack_other_account(app, client, mailbox):
     marie = sign_up(client, mailbox)
     marie.submit(PROFILE_DRAFT, {"first_name": "Salomea", "last_name": "Curie"})

@@ -105,6 +105,17 @@ def profile_draft():
     return draft_saved(_keep_profile(ProfileForm(user=_user())), ".show")
 
 
+@bp.post("/informations/brouillon/abandonner")
+@login_required
+@limit("DRAFT")
+def discard_profile_draft():
+    """« Abandonner le brouillon »: edits typed earlier and not saved are
+    forgotten, and the page shows the information as stored."""
+    drafts.delete(drafts.ACCOUNT, _user())
+    flash(_("Le brouillon est abandonné : vos informations enregistrées sont affichées."), "info")
+    return advance(".show")
+
+
 @bp.post("/enquete")
 @login_required
 @account_limits("ACCOUNT_CHANGE")
@@ -248,7 +259,8 @@ def account_step(status: int = 200, profile=None, consent=None, password=None):
     shown_at(url_for("account.show"))  # also after a form's POST refused, at its own address
     user = _user()
     kept, saved_at = drafts.load(drafts.ACCOUNT, user)
-    if profile is None and kept:  # edits typed earlier and not yet saved, and what they were typed over
+    from_draft = profile is None and bool(kept)  # said above the form, with a way back to what is stored
+    if from_draft:  # edits typed earlier and not yet saved, and what they were typed over
         stored = {name: getattr(user, name) for name in ProfileForm.FIELDS}
         drafted = drafts.fill(kept, ProfileForm.DRAFTED)
         profile = ProfileForm(formdata=None, data={**stored, **drafted}, user=user)
@@ -264,5 +276,6 @@ def account_step(status: int = 200, profile=None, consent=None, password=None):
         password=password,
         checks=password_checks(""),
         saved_at=saved_at,
+        from_draft=from_draft,
         has_second_factor=factors.has_second_factor(user),
     )
