@@ -15,6 +15,7 @@ from datetime import datetime
 from flask import has_request_context
 from flask_babel import lazy_gettext as _l
 
+from factors import SHOWN_LABELS
 from models import AuditEvent, User, utcnow
 from rules.email import lookup_email
 from security import client_address
@@ -222,9 +223,7 @@ DETAIL_LABELS = {
 # Details whose value is a code, as words (« Motif : mot de passe incorrect »);
 # a code this version does not know is shown as it is.
 _METHODS = {
-    "totp": _l("Application d'authentification"),
-    "email": _l("Code par e-mail"),
-    "passkey": _l("Clé d'accès"),
+    **SHOWN_LABELS,  # the second factors' names, as their pages show them
     "recovery": _l("Code de secours"),
     "trusted_device": _l("Appareil de confiance"),
 }

@@ -268,6 +268,16 @@ def test_a_vat_number_not_typed_yet_leaves_any_member_state_but_france(htmx_mari
     assert "autre que la France." in error and "SIRET" not in error and selected(html) == ["US"]
 
 
+def test_without_javascript_france_for_ue_hors_france_is_said_next_to_the_country_at_submit(client, mailbox):
+    """The full page's side of the rule the type switch applies at once: with
+    no VAT number typed yet, France is still refused, next to « Pays »."""
+    sign_up(client, mailbox)
+    response = client.submit("/structure/nouvelle", {**STRUCTURE, "identifier_type": "ue", "identifier": ""})
+    assert response.status_code == 422
+    assert "Pour la France, choisissez le type « SIRET »." in error_of(response, "country")
+    assert selected(text_of(response)) == ["FR"]
+
+
 def test_changing_the_type_to_one_of_any_country_swaps_in_the_whole_list(htmx_marie):
     html = text_of(change_type(htmx_marie, PARTICULIER, country="RE"))
     assert len(offered(html)) == EVERY and selected(html) == ["RE"]
