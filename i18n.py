@@ -77,7 +77,8 @@ def of_person(name: str) -> str:
 
 def catalogued(text: str) -> bool:
     """Whether the catalogue of the page translates ``text``, even as itself
-    (« Captcha »): a text of French data shown as French otherwise."""
+    (« Captcha »): a text of French data shown as French otherwise. Never on
+    a French page: French has no catalogue, its texts are the msgids."""
     return text in getattr(translations(), "_catalog", {})
 
 
