@@ -1,6 +1,7 @@
 """In one process, on the app of the current directory's tree: the server
 time of each inline validation (test client), and whether a static file's
-request reaches the database. Prints JSON. Standalone (no bench import), so
+request reaches the database. Prints JSON. It imports nothing from bench/,
+only the tree's own modules (tests.support's INSEE file helpers included), so
 that it runs on an older tree too: ``python bench/_inline.py ROUNDS``.
 
 The inline validations: step 1's fields, the password's checklist, and step
