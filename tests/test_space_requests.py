@@ -204,6 +204,8 @@ def test_the_approvals_button_is_filled_only_when_a_request_waits_for_a_decision
     approvals = re.compile(r'<a class="([^"]+)" href="/approbations/">Approbations</a>')
     assert approvals.search(shown(manager, "/espace/")).group(1) == "button button--secondary"
     ask(sign_up(any_client, mailbox, PIERRE))
-    text = shown(manager, "/espace/")
-    assert approvals.search(text).group(1) == "button"
-    assert "Une demande de rattachement en attente de votre décision." in text
+    for htmx in (False, True):  # the page, and the step swapped in place
+        manager.htmx = htmx
+        text = shown(manager, "/espace/")
+        assert approvals.search(text).group(1) == "button"
+        assert "Une demande de rattachement en attente de votre décision." in text
