@@ -10,11 +10,12 @@ from collections import deque
 import pytest
 
 import uniform_time
+from forms.registration import PersonalInfoForm
 from models import CaptchaChallenge, Token, User, db
 from tests.support.app import Client, HtmxClient, outbox, query
 from tests.support.concurrency import post_at_once
 from tests.support.constants import CAPTCHA_ANSWER, EMAIL
-from tests.support.responses import follow, is_fragment, text_of
+from tests.support.responses import error_of, follow, is_fragment, text_of
 from tests.support.signup import PERSON, challenge_on, pending_signup
 
 
@@ -153,6 +154,34 @@ def test_inline_validation_renders_one_field_with_the_submit_rules(htmx_client):
     assert "field-first_name" not in text
     ok = htmx_client.submit("/inscription/champ/email_confirm", PERSON).get_data(as_text=True)
     assert "error-message" not in ok
+
+
+WRONG_PEOPLE = [
+    {
+        "email": "marie@",
+        "email_confirm": "marie@",
+        "first_name": "",
+        "last_name": "Curie 2",
+        "phone": "12",
+        "contact_email": "contact@",
+    },
+    {**PERSON, "email": "", "email_confirm": "autre@exemple.fr", "phone": "+33 1 23"},
+    {**PERSON, "email": "x" * 300 + "@exemple.fr", "first_name": "<b>", "contact_email": "a b@exemple.fr"},
+    PERSON,
+]
+
+
+@pytest.mark.parametrize("person", WRONG_PEOPLE)
+def test_each_inline_answer_is_the_error_soumettre_gives_that_field(client, htmx_client, person):
+    """A live check runs its field's rules alone, whatever the fields before
+    it hold: what it says is what « Continuer » says next to that field."""
+    submitted = client.submit("/inscription/", person)
+    for name in PersonalInfoForm.INLINE:
+        answer = htmx_client.submit(f"/inscription/champ/{name}", person)
+        assert answer.status_code == 200
+        expected = error_of(submitted, name) if f'id="{name}-error"' in text_of(submitted) else None
+        shown = error_of(answer, name) if f'id="{name}-error"' in text_of(answer) else None
+        assert shown == expected, name
 
 
 def test_a_changed_address_asks_the_page_to_check_the_confirmation_again(htmx_client):

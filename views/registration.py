@@ -102,15 +102,13 @@ def validate_field(name: str):
     # CSRFProtect checked the request's token before any view ran; this form
     # is never shown whole, so it signs no token of its own for the page.
     form = PersonalInfoForm(meta={"csrf": False})
-    # Only what this field's answer depends on: the fields up to it, in the
-    # form's order, as form.validate() would run them (a check reads the
-    # fields before it, e.g. « Confirmez » the address, never those after).
-    for field in form:
-        inline = getattr(type(form), f"validate_{field.name}", None)
-        field.validate(form, (inline,) if inline else ())
-        if field.name == name:
-            break
-    response = current_app.make_response(render_template("registration/_field.html", field=form[name]))
+    # This field's rules alone: a rule that reads another field (« Confirmez »
+    # the address) reads what was typed there, never that field's verdict,
+    # and no rule of this step changes what it checks.
+    field = form[name]
+    inline = getattr(type(form), f"validate_{name}", None)
+    field.validate(form, (inline,) if inline else ())
+    response = current_app.make_response(render_template("registration/_field.html", field=field))
     if name == "email" and form.email_confirm.data:
         # « Confirmez » depends on the address: the page checks it again,
         # with what it holds by then (see app.js, portail:recheck).
