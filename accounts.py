@@ -16,6 +16,7 @@ import audit
 import database
 import mailer
 import rights
+import statements
 from audit import Event, Outcome
 from models import (
     AuditEvent,
@@ -49,9 +50,9 @@ def sign_up(data: dict, language: str = "fr") -> bool:
     try:
         for attempt in database.attempts():
             with attempt:
-                user = User.create(terms_accepted_at=utcnow(), language=language, **data)
+                user = statements.create(User, terms_accepted_at=utcnow(), language=language, **data)
                 if user.survey_consent:
-                    ConsentChange.create(user=user, consent=True)
+                    statements.create(ConsentChange, user=user, consent=True)
                 send_activation(user)
                 audit.record(Event.ACCOUNT_CREATED, user)
         return False

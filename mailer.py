@@ -25,6 +25,7 @@ from flask_babel import force_locale
 
 import config
 import i18n
+import statements
 from mail_message import PortalMessage, TimedConnection, load_dkim_key, sender_domain
 from models import OutboxMail, User, db
 
@@ -114,7 +115,8 @@ def queue(
     with force_locale(language):
         subject = str(subject)
         body_text, body_html = render(template, **context)
-    item = OutboxMail.create(
+    item = statements.create(
+        OutboxMail,
         recipient=recipient,
         subject=subject,
         language=language,

@@ -37,7 +37,7 @@ from peewee import (
 from folding import fold, folded
 from rules.email import lookup_email
 from rules.identifiers import ASSIGNED_TYPES, IDENTIFIER_TYPES, IdentifierType, new_assigned_identifier
-from statements import Prepared, slot
+from statements import Prepared, create, slot
 
 db = DatabaseProxy()
 
@@ -988,7 +988,8 @@ class Structure(BaseModel):
             try:
                 with db.atomic():
                     now = utcnow()
-                    structure = cls.create(
+                    structure = create(
+                        cls,
                         identifier_type=identifier_type,
                         identifier=identifier,
                         created_by=creator,
@@ -997,7 +998,8 @@ class Structure(BaseModel):
                         status=status,
                         **{name: details.get(name) for name in cls.DETAILS if name in details},
                     )
-                    Membership.create(
+                    create(
+                        Membership,
                         user=creator,
                         structure=structure,
                         role=Membership.MANAGER,

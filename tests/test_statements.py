@@ -8,7 +8,8 @@ from datetime import timedelta
 
 import pytest
 
-from models import Draft, Token, User, db, sha256, utcnow
+import statements
+from models import ConsentChange, Draft, Membership, OutboxMail, Structure, Token, User, db, sha256, utcnow
 from statements import Prepared, slot
 from tests.support.app import clean_environment, make_app, query, user_row
 
@@ -249,3 +250,148 @@ def test_the_sign_ups_prepared_lookups_read_what_they_read_before(any_app):
         assert stored == marie.last_signed_in_at and User.get_by_id(lucie.id).last_signed_in_at is None
 
     query(any_app, check)
+
+
+def made_by_peewee(model, **values):
+    return model.create(**values)
+
+
+def made_prepared(model, **values):
+    return statements.create(model, **values)
+
+
+def test_create_writes_the_row_and_gives_the_instance_model_create_gives(any_app):
+    """statements.create (the sign-up's INSERTs: the account, its mail, the
+    structure and its membership) stores what Model.create stores, defaults
+    and foreign keys included, and gives back a saved instance numbered by
+    the database, on SQLite and PostgreSQL."""
+    own = {"id", "email", "identifier", "recipient", "user", "structure", "created_by", "decided_by", "account_id"}
+
+    def stored(instance) -> dict:
+        model = type(instance)
+        row = model.select().where(model._meta.primary_key == instance.id).dicts().get()
+        # What each sign-up has of its own (its number, address, links), and the
+        # times the defaults took as the instance was made.
+        return {name: value for name, value in row.items() if name not in own and not name.endswith("_at")}
+
+    def held(instance) -> dict:
+        return {
+            name: value
+            for name, value in instance.__data__.items()
+            if name not in own and not name.endswith("_at")
+        }
+
+    def sign_up(make, n: int) -> list:
+        now = utcnow()
+        user = make(
+            User,
+            email=f"p{n}@exemple.fr",
+            first_name="Marie",
+            last_name="Curie",
+            contact_email="marie@exemple.fr",
+            terms_accepted_at=now,
+            language="en",
+        )
+        mail = make(
+            OutboxMail,
+            recipient=user.email,
+            subject="Activez",
+            language="fr",
+            body_text="texte",
+            body_html=None,
+            account_id=user.id,
+            about_id=None,
+        )
+        structure = make(
+            Structure,
+            identifier_type="siret",
+            identifier=str(n) * 14,
+            company_name="Ateliers",
+            address="12 rue de la Paix",
+            city="Paris",
+            postal_code="75002",
+            country="FR",
+            created_by=user,
+            created_at=now,
+            updated_at=now,
+            status="active",
+        )
+        membership = make(
+            Membership,
+            user=user,
+            structure=structure,
+            role=Membership.MANAGER,
+            status=Membership.ACTIVE,
+            requested_at=now,
+            decided_at=now,
+            decided_by=user,
+        )
+        return [user, mail, structure, membership]
+
+    def run():
+        before = sign_up(made_by_peewee, 1)
+        after = sign_up(made_prepared, 2)
+        for theirs, ours in zip(before, after, strict=True):
+            assert isinstance(ours.id, int) and ours.id != theirs.id
+            assert not ours.is_dirty()
+            assert stored(ours) == stored(theirs)
+            assert held(ours) == held(theirs)  # the instance holds what Peewee's would
+        user, mail, structure, membership = after
+        assert mail.account_id == user.id and structure.created_by_id == user.id
+        assert (membership.user_id, membership.structure_id) == (user.id, structure.id)
+        assert User.get_by_id(user.id).status == User.PENDING and user.session_epoch == 0  # the defaults
+
+    query(any_app, run)
+
+
+def test_create_builds_each_insert_once_per_set_of_columns(app, monkeypatch):
+    built = []
+    monkeypatch.setattr(statements, "_CREATES", {})
+    real_build = Prepared._statement
+
+    def counted(self):
+        if not self._built:
+            built.append(self)
+        return real_build(self)
+
+    monkeypatch.setattr(Prepared, "_statement", counted)
+
+    def run():
+        for n in range(3):
+            user_row(email=f"p{n}@exemple.fr")
+            made_prepared(ConsentChange, user=User.get(User.email == f"p{n}@exemple.fr"), consent=True)
+            made_prepared(ConsentChange, user=User.get(User.email == f"p{n}@exemple.fr"), consent=False)
+        made_prepared(
+            User,
+            email="q@exemple.fr",
+            first_name="Q",
+            last_name="Q",
+            contact_email="q@exemple.fr",
+            terms_accepted_at=utcnow(),
+            phone="+33123456789",
+        )
+        return ConsentChange.select().count()
+
+    assert query(app, run) == 6
+    assert len(built) == 2  # one INSERT for the consents, one for the account
+
+
+def test_create_binds_its_values_attack_sql_injection(any_app):
+    """What a person typed (a name, a company's name) reaches the INSERT as
+    a bound value: quotes and SQL are stored as text."""
+    hostile = ['x\'); DELETE FROM "user"; --', "Robert'); DROP TABLE structure;--", "' || (SELECT 1) || '"]
+
+    def run():
+        for n, text in enumerate(hostile):
+            user = made_prepared(
+                User,
+                email=f"h{n}@exemple.fr",
+                first_name=text,
+                last_name=text,
+                contact_email="x@exemple.fr",
+                terms_accepted_at=utcnow(),
+            )
+            assert User.get_by_id(user.id).first_name == text
+        return User.select().count(), Structure.select().count()
+
+    assert query(any_app, run) == (3, 0)
