@@ -37,6 +37,7 @@ class Browser:
     base: str
     htmx: bool = False
     compressed: bool = False
+    counted: bool = False  # its requests' CPU is kept by kind (bench/_request_cpu.py)
     received: list[tuple[str, int]] = field(default_factory=list)
 
     def __post_init__(self):
@@ -53,6 +54,8 @@ class Browser:
             data = urllib.parse.urlencode({"csrf_token": self.csrf, **form}).encode()
         if self.htmx:
             headers["HX-Request"] = "true"
+        if self.counted:
+            headers["X-Bench-Counted"] = "1"
         request = urllib.request.Request(self.base + path, data=data, headers=headers)
         try:
             with self.opener.open(request, timeout=60) as response:

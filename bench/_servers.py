@@ -41,6 +41,7 @@ class Gunicorn:
     workers: int = 2
     port: int = field(default_factory=free_port)
     log: Path | None = None  # the server's output (mail printed to the console, errors)
+    config: Path | None = None  # gunicorn's -c (by default, gunicorn.conf.py of the folder it starts in)
     process: subprocess.Popen | None = None
 
     @property
@@ -56,6 +57,8 @@ class Gunicorn:
             # lose their CPU from the count and reset their memory.
             "--max-requests", "0",
         ]  # fmt: skip
+        if self.config is not None:
+            command += ["--config", str(self.config)]
         env = process_environment(self.cwd, self.env)
         output = self.log.open("ab") if self.log else subprocess.DEVNULL
         self.process = subprocess.Popen(command, cwd=self.cwd, env=env, stdout=output, stderr=output)

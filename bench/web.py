@@ -72,12 +72,18 @@ class Target:
             "FLASK_SESSION_COOKIE_NAME": "session",
         }
 
+    @property
+    def request_cpu_dir(self) -> Path:
+        return Path(self.database).parent / f"requests-{self.name}"
+
     def start(self, folder: Path, workers: int) -> None:
         self.database = str(folder / f"{self.name}.db")
-        port_env = {**self.env()}
+        self.request_cpu_dir.mkdir()
+        port_env = {**self.env(), "BENCH_REQUEST_CPU_DIR": str(self.request_cpu_dir)}
         self.server = Gunicorn(
-            "app:create_app()", cwd=self.tree, workers=workers, log=folder / f"{self.name}.log"
-        )
+            "app:create_app()", cwd=self.tree, workers=workers, log=folder / f"{self.name}.log",
+            config=ROOT / "bench" / "_request_cpu.py",
+        )  # fmt: skip
         port_env["FLASK_EXTERNAL_BASE_URL"] = self.server.url
         self.server.env = port_env
         subprocess.run(
@@ -216,7 +222,8 @@ def journeys(target: Target, count: int, clients: int) -> dict:
         with lock:
             number = next(counter)
         try:
-            journey(Browser(target.server.url), number, SECRET, target.database, tag=f"-{target.name}")
+            browser = Browser(target.server.url, counted=True)
+            journey(browser, number, SECRET, target.database, tag=f"-{target.name}")
         except (JourneyError, OSError) as error:
             errors.append(str(error))
         if number == count // 2:
@@ -329,8 +336,46 @@ def main(argv: list[str] | None = None) -> int:
         finally:
             for server in [hello, floor] + [t.server for t in targets if t.server]:
                 server.stop()
+        for target in targets:
+            target.results["requests"] = request_cpu(target.request_cpu_dir, args.journeys)
     hash_ms = statistics.median([hash_ms, argon2_hash_ms(3 if args.tiny else 20)])
     return report(rows, targets, hash_ms, args)
+
+
+def request_cpu(folder: Path, journeys: int) -> dict[str, tuple[float, float]]:
+    """By kind of request of the journeys: (median CPU ms, CPU ms per journey),
+    as the workers wrote them when they left (bench/_request_cpu.py)."""
+    spent: dict[str, list[float]] = {}
+    for path in folder.glob("*.json"):
+        for kind, times in json.loads(path.read_text()).items():
+            spent.setdefault(kind, []).extend(times)
+    return {kind: (statistics.median(times), sum(times) / journeys) for kind, times in spent.items()}
+
+
+def report_requests(targets: list[Target]) -> None:
+    """Where a journey's CPU goes, request by request, beside the workers' whole CPU."""
+    names = [t.name for t in targets]
+    after = targets[-1].results["requests"]
+    if not after:
+        return
+    print("\nA journey's requests: each one's CPU in its worker (median), and per journey")
+    print("| request | " + " | ".join(f"{n} median ms | {n} per journey ms" for n in names) + " |")
+    print("|---|" + "---:|---:|" * len(names))
+    kinds = sorted(after, key=lambda kind: -after[kind][1])
+    kinds += sorted(set().union(*(t.results["requests"] for t in targets)) - set(after))
+    for kind in kinds:
+        cells = []
+        for target in targets:
+            median, per_journey = target.results["requests"].get(kind, (None, None))
+            cells.append("– | –" if median is None else f"{median:.2f} | {per_journey:.2f}")
+        print(f"| `{kind}` | " + " | ".join(cells) + " |")
+    sums = [sum(per for _, per in t.results["requests"].values()) for t in targets]
+    print("| all the requests | " + " | ".join(f" | {total:.1f}" for total in sums) + " |")
+    print(
+        "| the workers outside them | "
+        + " | ".join(f" | {t.results['cpu_ms'] - total:.1f}" for t, total in zip(targets, sums, strict=True))
+        + " |"
+    )
 
 
 def loaded_hash(results: dict) -> str:
@@ -393,6 +438,7 @@ def report(rows: list[dict], targets: list[Target], hash_ms: float, args) -> int
     ]
     for label, cell in result_rows:
         print(f"| {label} | " + " | ".join(cell(t.results) for t in targets) + " |")
+    report_requests(targets)
     r = targets[-1].results
     for target in targets:
         if target.results["errors"]:
