@@ -35,9 +35,9 @@ node_modules/.installed: package.json package-lock.json
 #   the servers       throwaway PostgreSQL, redis-server, nginx -t, systemd-analyze verify
 #   wrk               the web benchmark's load (the suite runs it on a tiny setting)
 SPEECH_PACKAGES := /usr/bin/espeak-ng:espeak-ng /usr/bin/sox:sox
-BENCH_PACKAGES := /usr/bin/wrk:wrk
+BENCH_PACKAGES := /usr/bin/wrk:wrk /usr/bin/pg_dump:postgresql
 TEST_PACKAGES := /usr/bin/chromium:chromium /usr/bin/java:default-jre-headless /usr/bin/openssl:openssl \
-  $(SPEECH_PACKAGES) /usr/bin/pg_dump:postgresql /usr/bin/redis-server:redis-server \
+  $(SPEECH_PACKAGES) /usr/bin/redis-server:redis-server \
   /usr/sbin/nginx:nginx-light /usr/bin/systemd-analyze:systemd $(BENCH_PACKAGES)
 
 define debian_packages

@@ -13,6 +13,7 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
+from contextlib import closing
 from dataclasses import dataclass, field
 
 from stdnum import luhn
@@ -83,14 +84,24 @@ def captcha_answer(secret_key: str, challenge_id: str) -> str:
     return "".join(ALPHABET[byte % len(ALPHABET)] for byte in digest[:LENGTH])
 
 
+def _last_mail_to(database: str, email: str) -> tuple | None:
+    """The text of the newest mail to ``email`` in the outbox of the database
+    at ``database`` (a ``sqlite:///`` or ``postgresql://`` URL)."""
+    query = "SELECT body_text FROM outbox_mail WHERE recipient = {} ORDER BY id DESC LIMIT 1"
+    if database.startswith("sqlite:///"):
+        with closing(sqlite3.connect(database.removeprefix("sqlite:///"), timeout=30)) as connection:
+            return connection.execute(query.format("?"), (email,)).fetchone()
+    import psycopg2
+
+    with closing(psycopg2.connect(database)) as connection, connection.cursor() as cursor:
+        cursor.execute(query.format("%s"), (email,))
+        return cursor.fetchone()
+
+
 def activation_path(database: str, email: str) -> str:
     """The activation link the outbox holds for ``email`` (no mail server)."""
     for _ in range(100):
-        with sqlite3.connect(database, timeout=30) as connection:
-            row = connection.execute(
-                "SELECT body_text FROM outbox_mail WHERE recipient = ? ORDER BY id DESC LIMIT 1",
-                (email,),
-            ).fetchone()
+        row = _last_mail_to(database, email)
         if row:
             return urllib.parse.urlsplit(LINK.search(row[0]).group(0)).path
         time.sleep(0.05)

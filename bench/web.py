@@ -1,7 +1,8 @@
 """The portal under gunicorn against Flask's hello-world, in one run.
 
-    python -m bench.web [--baseline REF] [--journeys N] [--clients C] [--seconds S] [--tiny]
-    make bench BENCH_BASELINE=main BENCH_JOURNEYS=1000 BENCH_SECONDS=5
+    python -m bench.web [--baseline REF] [--journeys N] [--clients C] [--seconds S]
+                        [--database sqlite|postgresql] [--tiny]
+    make bench BENCH_BASELINE=main BENCH_JOURNEYS=1000 BENCH_SECONDS=5 BENCH_DATABASE=postgresql
 
 Pages and inline validations: requests per second with wrk (-t2 -c20), each
 against the hello-world measured just before it (goal P1: ratio >= 0.5), and
@@ -16,6 +17,7 @@ server CPU per request, p95 (P3: <= 3 ms). First visit: bytes on the wire of
 the home page and its assets, each htmx swap of a journey, asked for with the
 headers Chromium sends (gzip accepted, Sec-Fetch-Site), assets' caching (P4).
 Worker RSS after the journeys, and its growth over the second half (P5).
+With --database postgresql (BENCH_DATABASE), the servers run on PostgreSQL.
 With --baseline, the same measures on the tree of REF (git archive) in the
 same run, for before/after ratios. Exits 1 when a goal is missed (by the
 current tree; the baseline is shown, never judged)."""
@@ -23,6 +25,7 @@ current tree; the baseline is shown, never judged)."""
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import re
@@ -33,6 +36,7 @@ import tempfile
 import threading
 import time
 import urllib.request
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -59,27 +63,25 @@ GOALS = {
 class Target:
     name: str
     tree: Path
-    database: str = ""
+    database: str = ""  # its database's URL
+    requests_dir: Path | None = None  # what bench/_request_cpu.py writes
     server: Gunicorn | None = None
     results: dict = field(default_factory=dict)
 
     def env(self) -> dict:
         return {
             "FLASK_SECRET_KEY": SECRET,
-            "FLASK_DATABASE_URL": f"sqlite:///{self.database}",
+            "FLASK_DATABASE_URL": self.database,
             "FLASK_RATELIMIT_ENABLED": "false",  # one client address sends everything
             "FLASK_SESSION_COOKIE_SECURE": "false",  # plain HTTP on 127.0.0.1
             "FLASK_SESSION_COOKIE_NAME": "session",
         }
 
-    @property
-    def request_cpu_dir(self) -> Path:
-        return Path(self.database).parent / f"requests-{self.name}"
-
-    def start(self, folder: Path, workers: int) -> None:
-        self.database = str(folder / f"{self.name}.db")
-        self.request_cpu_dir.mkdir()
-        port_env = {**self.env(), "BENCH_REQUEST_CPU_DIR": str(self.request_cpu_dir)}
+    def start(self, folder: Path, workers: int, database: str) -> None:
+        self.database = database
+        self.requests_dir = folder / f"requests-{self.name}"
+        self.requests_dir.mkdir()
+        port_env = {**self.env(), "BENCH_REQUEST_CPU_DIR": str(self.requests_dir)}
         self.server = Gunicorn(
             "app:create_app()", cwd=self.tree, workers=workers, log=folder / f"{self.name}.log",
             config=ROOT / "bench" / "_request_cpu.py",
@@ -142,6 +144,29 @@ class LoadedHashes(threading.Thread):
         self.stopped.set()
         self.join()
         return statistics.median(self.times) if self.times else None
+
+
+DATABASES = {
+    "sqlite": "a SQLite file each",
+    "postgresql": "PostgreSQL on 127.0.0.1 (inline validation: SQLite, in one process)",
+}
+
+
+@contextlib.contextmanager
+def databases(kind: str) -> Iterator[Callable[[Path, str], str]]:
+    """What gives each server its own new database: a SQLite file in the run's
+    folder, or a database on a PostgreSQL server started for the run from
+    Debian's packages (tests/support/pg_server.py, as the tests start theirs)."""
+    if kind == "sqlite":
+        yield lambda folder, name: f"sqlite:///{folder / name}.db"
+        return
+    from tests.support.pg_server import PostgresServer
+
+    server = PostgresServer().start()
+    try:
+        yield lambda _folder, name: server.url(server.create_database(prefix=f"bench_{name}"))
+    finally:
+        server.stop()
 
 
 SIGNED_IN = {"/structure/nouvelle"}  # pages measured with a signed-in session
@@ -306,6 +331,10 @@ def parse(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--seconds", type=float, default=float(os.environ.get("BENCH_SECONDS", 5)))
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--tiny", action="store_true", help="a quick run that checks the benchmark works")
+    parser.add_argument(
+        "--database", choices=DATABASES, default=os.environ.get("BENCH_DATABASE") or "sqlite",
+        help="the servers' database: a SQLite file each, or a database each on one PostgreSQL server",
+    )  # fmt: skip
     args = parser.parse_args(argv)
     if args.tiny:
         args.journeys, args.clients, args.seconds = 4, 2, 1
@@ -316,7 +345,7 @@ def parse(argv: list[str]) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     args = parse(sys.argv[1:] if argv is None else argv)
     hash_ms = argon2_hash_ms(3 if args.tiny else 20)
-    with tempfile.TemporaryDirectory(prefix="bench-web-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="bench-web-") as tmp, databases(args.database) as new_database:
         folder = Path(tmp)
         targets = [Target("after", ROOT)]
         if args.baseline:
@@ -327,7 +356,7 @@ def main(argv: list[str] | None = None) -> int:
             hello.start()
             floor.start()
             for target in targets:
-                target.start(folder, args.workers)
+                target.start(folder, args.workers, new_database(folder, target.name))
             rows = pages(targets, hello, floor, args.seconds, args.tiny)
             for target in targets:
                 target.results.update(journeys(target, args.journeys, args.clients))
@@ -337,7 +366,7 @@ def main(argv: list[str] | None = None) -> int:
             for server in [hello, floor] + [t.server for t in targets if t.server]:
                 server.stop()
         for target in targets:
-            target.results["requests"] = request_cpu(target.request_cpu_dir, args.journeys)
+            target.results["requests"] = request_cpu(target.requests_dir, args.journeys)
     hash_ms = statistics.median([hash_ms, argon2_hash_ms(3 if args.tiny else 20)])
     return report(rows, targets, hash_ms, args)
 
@@ -390,7 +419,10 @@ def loaded_hash(results: dict) -> str:
 def report(rows: list[dict], targets: list[Target], hash_ms: float, args) -> int:
     names = [t.name for t in targets]
     date = time.strftime("%Y-%m-%d")
-    print(f"\nwrk -t2 -c20 -d{args.seconds:g}s, gunicorn {args.workers} sync workers, {date}")
+    print(
+        f"\nwrk -t2 -c20 -d{args.seconds:g}s, gunicorn {args.workers} sync workers, "
+        f"{DATABASES[args.database]}, {date}"
+    )
     print(
         "| request | hello req/s (CPU ms) | floor req/s (CPU ms) | floor ratio | "
         + " | ".join(f"{n} req/s (CPU ms) | {n} ratio | {n} CPU / floor's" for n in names)

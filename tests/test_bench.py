@@ -42,6 +42,22 @@ def test_web_benchmark_runs_on_a_tiny_setting():
         assert f"\n{goal} " in out
 
 
+def test_web_benchmark_runs_on_postgresql_on_a_tiny_setting():
+    """BENCH_DATABASE=postgresql: the servers each get a database on a
+    PostgreSQL server the benchmark starts, and the journeys read their
+    activation links from its outbox."""
+    done = subprocess.run(
+        [sys.executable, "-m", "bench.web", "--tiny"],
+        cwd=ROOT, capture_output=True, text=True, timeout=600,
+        env={**os.environ, **CALLERS_SETTINGS, "BENCH_DATABASE": "postgresql"},
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-3000:]
+    out = done.stdout
+    assert "gunicorn 2 sync workers, PostgreSQL on 127.0.0.1" in out, out
+    assert "| journeys (errors) | 4 (0) |" in out, out
+    assert "| `POST /structure/nouvelle` | " in out, out
+
+
 def test_bench_runner_finds_the_web_benchmark():
     from bench.__main__ import benchmarks
 
