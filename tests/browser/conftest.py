@@ -90,6 +90,14 @@ def browser() -> Iterator[Browser]:
         chromium.close()
 
 
+def close_tab(page: Page) -> None:
+    """The tab's context closed. A route handler still running (a test's
+    slowed answer, a live check sent as the test ended) stops quietly: its
+    error would otherwise be raised in the next test of this worker."""
+    page.unroute_all(behavior="ignoreErrors")
+    page.context.close()
+
+
 def _open_page(
     request,
     browser: Browser,
@@ -110,7 +118,7 @@ def _open_page(
         locale=locale,
         traffic=traffic,
     )
-    request.addfinalizer(page.context.close)
+    request.addfinalizer(lambda: close_tab(page))
     return page
 
 
@@ -128,7 +136,7 @@ def localhost_page(request, browser, live_server) -> Page:
     traffic = request.node.stash.setdefault(TRAFFIC, [])
     url = live_server.url.replace("//127.0.0.1:", "//localhost:")
     page = open_tab(browser, url, problems, javascript=True, traffic=traffic)
-    request.addfinalizer(page.context.close)
+    request.addfinalizer(lambda: close_tab(page))
     return page
 
 
