@@ -67,6 +67,23 @@ class Form(FlaskForm):
         if carried and request.method == "GET":
             self._take_back(carried)
 
+    def validate_one(self, name: str) -> Field:
+        """One field checked as ``validate()`` checks it, for its live check:
+        after the fields its rules compare it with (« Confirmez » and the
+        address, ``other_field_name``), whose own rules first make their data
+        what is compared (NFC, an address's ASCII domain); their errors are
+        not this field's. No other field is checked. The field is returned."""
+        field = self[name]
+        for other in dict.fromkeys(getattr(rule, "other_field_name", None) for rule in field.validators):
+            if other is not None and other in self:
+                self._validate_alone(self[other])
+        self._validate_alone(field)
+        return field
+
+    def _validate_alone(self, field: Field) -> None:
+        inline = getattr(type(self), f"validate_{field.name}", None)
+        field.validate(self, (inline,) if inline else ())
+
     def _take_back(self, carried: dict[str, str]) -> None:
         """The values this form held when the switch was sent from it, as
         typed (a box unticked is one not sent); never into a form read from

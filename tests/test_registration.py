@@ -167,14 +167,19 @@ WRONG_PEOPLE = [
     },
     {**PERSON, "email": "", "email_confirm": "autre@exemple.fr", "phone": "+33 1 23"},
     {**PERSON, "email": "x" * 300 + "@exemple.fr", "first_name": "<b>", "contact_email": "a b@exemple.fr"},
+    # Typed with combining accents: « Confirmez » compares with the address as
+    # the address's own rules leave it (NFC), as « Continuer » does.
+    {**PERSON, "email": "e\u0301ric@exemple.fr", "email_confirm": "éric@exemple.fr"},
+    {**PERSON, "email": "jose\u0301@bu\u0308cher.de", "email_confirm": "josé@bücher.de"},
     PERSON,
 ]
 
 
 @pytest.mark.parametrize("person", WRONG_PEOPLE)
 def test_each_inline_answer_is_the_error_soumettre_gives_that_field(client, htmx_client, person):
-    """A live check runs its field's rules alone, whatever the fields before
-    it hold: what it says is what « Continuer » says next to that field."""
+    """A live check runs its field's rules (after those of the field they
+    compare it with: « Confirmez » and the address), whatever the other
+    fields hold: what it says is what « Continuer » says next to that field."""
     submitted = client.submit("/inscription/", person)
     for name in PersonalInfoForm.INLINE:
         answer = htmx_client.submit(f"/inscription/champ/{name}", person)

@@ -102,12 +102,7 @@ def validate_field(name: str):
     # CSRFProtect checked the request's token before any view ran; this form
     # is never shown whole, so it signs no token of its own for the page.
     form = PersonalInfoForm(meta={"csrf": False})
-    # This field's rules alone: a rule that reads another field (« Confirmez »
-    # the address) reads what was typed there, never that field's verdict,
-    # and no rule of this step changes what it checks.
-    field = form[name]
-    inline = getattr(type(form), f"validate_{name}", None)
-    field.validate(form, (inline,) if inline else ())
+    field = form.validate_one(name)
     response = current_app.make_response(render_template("registration/_field.html", field=field))
     if name == "email" and form.email_confirm.data:
         # « Confirmez » depends on the address: the page checks it again,
