@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from peewee import Field, Insert, Model, Query, Value
+from peewee import Field, Insert, Model, Node, Query, Value
 
 
 class Slot:
@@ -134,12 +134,16 @@ def create(model: type[Model], **values) -> Model:
     included, taken now) and the row written with the columns Peewee's
     ``save`` would write, then given its new primary key: the instance and
     the row are those ``create`` gives. Only for a model numbered by the
-    database, given saved rows for its foreign keys."""
+    database. A row given its number, or a value that is SQL (an expression
+    Peewee writes into the statement), is written by Peewee's ``save``."""
     instance = model(**values)
     if not model._meta.auto_increment:
         raise TypeError(f"{model.__name__} is not numbered by the database: use {model.__name__}.create")
     data = dict(instance.__data__)
-    data.pop(model._meta.primary_key.name, None)
+    key = model._meta.primary_key.name
+    if data.pop(key, None) is not None or any(isinstance(value, Node) for value in data.values()):
+        instance.save(force_insert=True)
+        return instance
     instance._populate_unsaved_relations(data)  # as ``save`` does
     columns = tuple(data)
     prepared = _CREATES.get((model, columns))

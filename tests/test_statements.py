@@ -7,6 +7,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from peewee import SQL
 
 import statements
 from models import ConsentChange, Draft, Membership, OutboxMail, Structure, Token, User, db, sha256, utcnow
@@ -396,3 +397,53 @@ def test_create_binds_its_values_attack_sql_injection(any_app):
         return User.select().count(), Structure.select().count()
 
     assert query(any_app, run) == (3, 0)
+
+
+def test_create_keeps_a_given_number_and_sql_values_as_peewee_does(any_app):
+    """A row given its number keeps it, and a value that is SQL is written as
+    SQL: statements.create hands both to Peewee's own save."""
+
+    def run():
+        user = made_prepared(
+            User,
+            id=5000,
+            email="n@exemple.fr",
+            first_name="N",
+            last_name="N",
+            contact_email="n@exemple.fr",
+            terms_accepted_at=utcnow(),
+        )
+        again = made_prepared(
+            User,
+            email="m@exemple.fr",
+            first_name="M",
+            last_name="M",
+            contact_email="m@exemple.fr",
+            terms_accepted_at=SQL("CURRENT_TIMESTAMP"),
+        )
+        return user.id, User.get_by_id(5000).email, User.get_by_id(again.id).terms_accepted_at is not None
+
+    assert query(any_app, run) == (5000, "n@exemple.fr", True)
+
+
+def test_create_past_its_bound_still_creates(app, monkeypatch):
+    """Past CREATES_KEPT sets of columns, a create is Peewee's save: the rows
+    are written all the same, and no INSERT is kept for them."""
+    monkeypatch.setattr(statements, "_CREATES", {})
+    monkeypatch.setattr(statements, "CREATES_KEPT", 1)
+
+    def run():
+        first = user_row(email="a@exemple.fr")
+        made_prepared(ConsentChange, user=first, consent=True)  # kept: the first set of columns
+        made_prepared(
+            User,
+            email="b@exemple.fr",
+            first_name="B",
+            last_name="B",
+            contact_email="b@exemple.fr",
+            terms_accepted_at=utcnow(),
+        )  # past the bound
+        return ConsentChange.select().count(), User.select().where(User.email == "b@exemple.fr").count()
+
+    assert query(app, run) == (1, 1)
+    assert len(statements._CREATES) == 1
