@@ -216,21 +216,27 @@ def test_a_live_check_answering_while_the_step_is_sent_leaves_it_busy(visitor):
     page = visitor.page
     visitor.start_signup()
     visitor.fill_personal_info(new_person())
-    during = {}
+    during, marked = {}, []
     phone = visitor.field("Téléphone")
-    phone.evaluate("input => input.setAttribute('data-asked', '')")
-    redrawn = "() => !document.querySelector('input[data-asked]')"
+    unmarked = "() => !document.querySelector('input[data-asked]')"
 
     def slow_check(route):
         page.wait_for_timeout(300)
+        # The field as it is when this check goes on: its answer redraws it
+        # (an earlier check, sent as the terms box was ticked, may have already).
+        phone.evaluate("input => input.setAttribute('data-asked', '')")
+        marked.append(True)
         route.continue_()
+
+    def redrawn() -> bool:
+        return bool(marked) and page.evaluate(unmarked)
 
     def slow_step(route):
         for _ in range(100):  # the live check answers meanwhile (5 s at most)
-            if page.evaluate(redrawn):
+            if redrawn():
                 break
             page.wait_for_timeout(50)
-        during.update(page.evaluate(SENDING_STATE), redrawn=page.evaluate(redrawn))
+        during.update(page.evaluate(SENDING_STATE), redrawn=redrawn())
         route.continue_()
 
     page.route(re.compile(r"/inscription/champ/phone$"), slow_check)
