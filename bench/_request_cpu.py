@@ -4,8 +4,9 @@ baseline tree runs with its own), plus the CPU each request of a journey
 costs its worker.
 
 A journey's requests carry ``X-Bench-Counted`` (bench._journey.Browser);
-each one's CPU (the worker's thread, from gunicorn's ``pre_request`` to its
-``post_request``: reading the request, the app, writing the answer) is kept
+each one's CPU (the worker's thread, from gunicorn's ``pre_request``, its
+headers read, to its ``post_request``: the body, the app, writing the
+answer) is kept
 by kind of request, and each worker writes what it kept to
 ``BENCH_REQUEST_CPU_DIR`` as it leaves. What a worker spends outside its
 requests (accepting connections, its mail thread, its heartbeat) is the
@@ -43,6 +44,9 @@ def _kind(method: str, path: str) -> str:
 
 
 def pre_request(worker, req):
+    own = _tree.get("pre_request")
+    if own is not None:
+        own(worker, req)
     req.bench_started = time.thread_time()
 
 
@@ -50,6 +54,9 @@ def post_request(worker, req, environ, resp):
     started = getattr(req, "bench_started", None)
     if started is not None and environ.get("HTTP_X_BENCH_COUNTED"):
         _spent[_kind(req.method, req.path)].append((time.thread_time() - started) * 1000)
+    own = _tree.get("post_request")
+    if own is not None:
+        own(worker, req, environ, resp)
 
 
 def worker_exit(server, worker):

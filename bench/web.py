@@ -367,6 +367,7 @@ def main(argv: list[str] | None = None) -> int:
                 server.stop()
         for target in targets:
             target.results["requests"] = request_cpu(target.requests_dir, args.journeys)
+            target.results["requests_from"] = len(list(target.requests_dir.glob("*.json")))
     hash_ms = statistics.median([hash_ms, argon2_hash_ms(3 if args.tiny else 20)])
     return report(rows, targets, hash_ms, args)
 
@@ -381,13 +382,17 @@ def request_cpu(folder: Path, journeys: int) -> dict[str, tuple[float, float]]:
     return {kind: (statistics.median(times), sum(times) / journeys) for kind, times in spent.items()}
 
 
-def report_requests(targets: list[Target]) -> None:
+def report_requests(targets: list[Target], args) -> None:
     """Where a journey's CPU goes, request by request, beside the workers' whole CPU."""
     names = [t.name for t in targets]
     after = targets[-1].results["requests"]
     if not after:
         return
     print("\nA journey's requests: each one's CPU in its worker (median), and per journey")
+    for target in targets:
+        if target.results["requests_from"] != args.workers:
+            # A worker that did not leave gracefully wrote nothing: its requests are missing.
+            print(f"{target.name}: from {target.results['requests_from']} of {args.workers} workers only")
     print("| request | " + " | ".join(f"{n} median ms | {n} per journey ms" for n in names) + " |")
     print("|---|" + "---:|---:|" * len(names))
     kinds = sorted(after, key=lambda kind: -after[kind][1])
@@ -470,7 +475,7 @@ def report(rows: list[dict], targets: list[Target], hash_ms: float, args) -> int
     ]
     for label, cell in result_rows:
         print(f"| {label} | " + " | ".join(cell(t.results) for t in targets) + " |")
-    report_requests(targets)
+    report_requests(targets, args)
     r = targets[-1].results
     for target in targets:
         if target.results["errors"]:
