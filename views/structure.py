@@ -94,6 +94,14 @@ def request_status(membership: Membership) -> str:
     return STATUSES[membership.status]
 
 
+def structure_state(structure: Structure) -> str:
+    """What follows a structure's name where it is listed: its state when it
+    is not active (« (en attente de validation) »), else nothing."""
+    if structure.status == Structure.ACTIVE:
+        return ""
+    return f" ({str(STRUCTURE_STATUSES[structure.status]).lower()})"
+
+
 @bp.app_context_processor
 def _structure_helpers() -> dict:
     return {
@@ -103,6 +111,7 @@ def _structure_helpers() -> dict:
         "status_labels": STATUSES,
         "request_status": request_status,
         "structure_status_labels": STRUCTURE_STATUSES,
+        "structure_state": structure_state,
         "sirene_hint": _sirene_hint,
         "in_sign_up": _in_sign_up,
     }
