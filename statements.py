@@ -140,21 +140,25 @@ def create(model: type[Model], **values) -> Model:
     if not model._meta.auto_increment:
         raise TypeError(f"{model.__name__} is not numbered by the database: use {model.__name__}.create")
     data = dict(instance.__data__)
-    key = model._meta.primary_key.name
-    if data.pop(key, None) is not None or any(isinstance(value, Node) for value in data.values()):
+    numbered = data.pop(model._meta.primary_key.name, None) is not None
+    prepared = None
+    if not numbered and not any(isinstance(value, Node) for value in data.values()):
+        instance._populate_unsaved_relations(data)  # as ``save`` does
+        prepared = _insert_of(model, tuple(sorted(data)))
+    if prepared is None:
         instance.save(force_insert=True)
         return instance
-    instance._populate_unsaved_relations(data)  # as ``save`` does
-    columns = tuple(data)
+    instance._pk = prepared.insert(**data)
+    instance._dirty.clear()
+    return instance
+
+
+def _insert_of(model: type[Model], columns: tuple[str, ...]) -> Prepared | None:
+    """The INSERT of these columns of ``model``, kept; None past the bound."""
     prepared = _CREATES.get((model, columns))
-    if prepared is None:
-        if len(_CREATES) >= CREATES_KEPT:
-            instance.save(force_insert=True)
-            return instance
+    if prepared is None and len(_CREATES) < CREATES_KEPT:
         fields = model._meta.fields
         prepared = _CREATES[model, columns] = Prepared(
             lambda: model.insert({fields[name]: slot(name, fields[name]) for name in columns})
         )
-    instance._pk = prepared.insert(**data)
-    instance._dirty.clear()
-    return instance
+    return prepared

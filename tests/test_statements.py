@@ -12,7 +12,7 @@ from peewee import SQL
 import statements
 from models import ConsentChange, Draft, Membership, OutboxMail, Structure, Token, User, db, sha256, utcnow
 from statements import Prepared, slot
-from tests.support.app import clean_environment, make_app, query, user_row
+from tests.support.app import clean_environment, make_app, query, user_fields, user_row
 
 PEEK = Prepared(
     lambda: (
@@ -285,15 +285,7 @@ def test_create_writes_the_row_and_gives_the_instance_model_create_gives(any_app
 
     def sign_up(make, n: int) -> list:
         now = utcnow()
-        user = make(
-            User,
-            email=f"p{n}@exemple.fr",
-            first_name="Marie",
-            last_name="Curie",
-            contact_email="marie@exemple.fr",
-            terms_accepted_at=now,
-            language="en",
-        )
+        user = make(User, **user_fields(f"p{n}@exemple.fr", contact_email="marie@exemple.fr", language="en"))
         mail = make(
             OutboxMail,
             recipient=user.email,
@@ -362,20 +354,13 @@ def test_create_builds_each_insert_once_per_set_of_columns(app, monkeypatch):
         for n in range(3):
             user_row(email=f"p{n}@exemple.fr")
             made_prepared(ConsentChange, user=User.get(User.email == f"p{n}@exemple.fr"), consent=True)
-            made_prepared(ConsentChange, user=User.get(User.email == f"p{n}@exemple.fr"), consent=False)
-        made_prepared(
-            User,
-            email="q@exemple.fr",
-            first_name="Q",
-            last_name="Q",
-            contact_email="q@exemple.fr",
-            terms_accepted_at=utcnow(),
-            phone="+33123456789",
-        )
+            made_prepared(ConsentChange, consent=False, user=User.get(User.email == f"p{n}@exemple.fr"))
+        made_prepared(User, **user_fields("q@exemple.fr", phone="+33123456789"))
         return ConsentChange.select().count()
 
     assert query(app, run) == 6
-    assert len(built) == 2  # one INSERT for the consents, one for the account
+    # One INSERT for the consents, whatever the order of their values; one for the account.
+    assert len(built) == 2
 
 
 def test_create_binds_its_values_attack_sql_injection(any_app):
@@ -385,14 +370,7 @@ def test_create_binds_its_values_attack_sql_injection(any_app):
 
     def run():
         for n, text in enumerate(hostile):
-            user = made_prepared(
-                User,
-                email=f"h{n}@exemple.fr",
-                first_name=text,
-                last_name=text,
-                contact_email="x@exemple.fr",
-                terms_accepted_at=utcnow(),
-            )
+            user = made_prepared(User, **user_fields(f"h{n}@exemple.fr", first_name=text, last_name=text))
             assert User.get_by_id(user.id).first_name == text
         return User.select().count(), Structure.select().count()
 
@@ -404,23 +382,8 @@ def test_create_keeps_a_given_number_and_sql_values_as_peewee_does(any_app):
     SQL: statements.create hands both to Peewee's own save."""
 
     def run():
-        user = made_prepared(
-            User,
-            id=5000,
-            email="n@exemple.fr",
-            first_name="N",
-            last_name="N",
-            contact_email="n@exemple.fr",
-            terms_accepted_at=utcnow(),
-        )
-        again = made_prepared(
-            User,
-            email="m@exemple.fr",
-            first_name="M",
-            last_name="M",
-            contact_email="m@exemple.fr",
-            terms_accepted_at=SQL("CURRENT_TIMESTAMP"),
-        )
+        user = made_prepared(User, **user_fields("n@exemple.fr", id=5000))
+        again = made_prepared(User, **user_fields("m@exemple.fr", terms_accepted_at=SQL("CURRENT_TIMESTAMP")))
         return user.id, User.get_by_id(5000).email, User.get_by_id(again.id).terms_accepted_at is not None
 
     assert query(any_app, run) == (5000, "n@exemple.fr", True)
@@ -435,14 +398,7 @@ def test_create_past_its_bound_still_creates(app, monkeypatch):
     def run():
         first = user_row(email="a@exemple.fr")
         made_prepared(ConsentChange, user=first, consent=True)  # kept: the first set of columns
-        made_prepared(
-            User,
-            email="b@exemple.fr",
-            first_name="B",
-            last_name="B",
-            contact_email="b@exemple.fr",
-            terms_accepted_at=utcnow(),
-        )  # past the bound
+        made_prepared(User, **user_fields("b@exemple.fr"))  # past the bound
         return ConsentChange.select().count(), User.select().where(User.email == "b@exemple.fr").count()
 
     assert query(app, run) == (1, 1)

@@ -154,16 +154,22 @@ def failed_mail(
     return query(app, fail_one)
 
 
-def user_row(email: str = "marie.curie@exemple.fr", **fields) -> User:
-    """An account written straight to the database (inside an app context),
-    for tests about storage rather than the sign-up flow."""
+def user_fields(email: str = "marie.curie@exemple.fr", **fields) -> dict:
+    """What an account needs (names, contact address, terms accepted now),
+    with ``fields`` over it."""
     defaults = {
         "first_name": "Marie",
         "last_name": "Curie",
         "contact_email": email,
         "terms_accepted_at": utcnow(),
     }
-    return User.create(email=email, **{**defaults, **fields})
+    return {"email": email, **defaults, **fields}
+
+
+def user_row(email: str = "marie.curie@exemple.fr", **fields) -> User:
+    """An account written straight to the database (inside an app context),
+    for tests about storage rather than the sign-up flow."""
+    return User.create(**user_fields(email, **fields))
 
 
 def recorded_statements(monkeypatch, params: bool = False, requests_only: bool = False) -> list:
