@@ -497,6 +497,15 @@ def test_the_data_page_says_a_structure_is_not_active_beside_an_accepted_members
     assert "Ateliers Curie (en attente de validation)</td>" in shown(marie, "/mon-compte/donnees")
 
 
+def test_mon_espace_says_a_structure_is_not_active_beside_its_name(app, marie):
+    """The same state as « Mes données » gives (views.structure.structure_state)."""
+    assert create_structure(marie).status_code in (200, 303)
+    assert "Ateliers Curie</a> (" not in shown(marie, "/espace/")
+    for status, said in ((Structure.PENDING, "en attente de validation"), (Structure.DISABLED, "désactivée")):
+        query(app, lambda status=status: Structure.update(status=status).execute())
+        assert f"Ateliers Curie</a> ({said})</td>" in shown(marie, "/espace/")
+
+
 def test_a_sole_manager_of_a_disabled_structure_may_leave(app, marie, mailbox):
     """A disabled structure's role cannot be handed over (operators designate
     one when they reactivate it): it does not hold the account back."""
