@@ -257,10 +257,6 @@ def made_by_peewee(model, **values):
     return model.create(**values)
 
 
-def made_prepared(model, **values):
-    return statements.create(model, **values)
-
-
 def test_create_writes_the_row_and_gives_the_instance_model_create_gives(any_app):
     """statements.create (the sign-up's INSERTs: the account, its mail, the
     structure and its membership) stores what Model.create stores, defaults
@@ -324,7 +320,7 @@ def test_create_writes_the_row_and_gives_the_instance_model_create_gives(any_app
 
     def run():
         before = sign_up(made_by_peewee, 1)
-        after = sign_up(made_prepared, 2)
+        after = sign_up(statements.create, 2)
         for theirs, ours in zip(before, after, strict=True):
             assert isinstance(ours.id, int) and ours.id != theirs.id
             assert not ours.is_dirty()
@@ -353,9 +349,9 @@ def test_create_builds_each_insert_once_per_set_of_columns(app, monkeypatch):
     def run():
         for n in range(3):
             user_row(email=f"p{n}@exemple.fr")
-            made_prepared(ConsentChange, user=User.get(User.email == f"p{n}@exemple.fr"), consent=True)
-            made_prepared(ConsentChange, consent=False, user=User.get(User.email == f"p{n}@exemple.fr"))
-        made_prepared(User, **user_fields("q@exemple.fr", phone="+33123456789"))
+            statements.create(ConsentChange, user=User.get(User.email == f"p{n}@exemple.fr"), consent=True)
+            statements.create(ConsentChange, consent=False, user=User.get(User.email == f"p{n}@exemple.fr"))
+        statements.create(User, **user_fields("q@exemple.fr", phone="+33123456789"))
         return ConsentChange.select().count()
 
     assert query(app, run) == 6
@@ -370,7 +366,7 @@ def test_create_binds_its_values_attack_sql_injection(any_app):
 
     def run():
         for n, text in enumerate(hostile):
-            user = made_prepared(User, **user_fields(f"h{n}@exemple.fr", first_name=text, last_name=text))
+            user = statements.create(User, **user_fields(f"h{n}@exemple.fr", first_name=text, last_name=text))
             assert User.get_by_id(user.id).first_name == text
         return User.select().count(), Structure.select().count()
 
@@ -382,8 +378,9 @@ def test_create_keeps_a_given_number_and_sql_values_as_peewee_does(any_app):
     SQL: statements.create hands both to Peewee's own save."""
 
     def run():
-        user = made_prepared(User, **user_fields("n@exemple.fr", id=5000))
-        again = made_prepared(User, **user_fields("m@exemple.fr", terms_accepted_at=SQL("CURRENT_TIMESTAMP")))
+        user = statements.create(User, **user_fields("n@exemple.fr", id=5000))
+        now_in_sql = SQL("CURRENT_TIMESTAMP")
+        again = statements.create(User, **user_fields("m@exemple.fr", terms_accepted_at=now_in_sql))
         return user.id, User.get_by_id(5000).email, User.get_by_id(again.id).terms_accepted_at is not None
 
     assert query(any_app, run) == (5000, "n@exemple.fr", True)
@@ -397,8 +394,8 @@ def test_create_past_its_bound_still_creates(app, monkeypatch):
 
     def run():
         first = user_row(email="a@exemple.fr")
-        made_prepared(ConsentChange, user=first, consent=True)  # kept: the first set of columns
-        made_prepared(User, **user_fields("b@exemple.fr"))  # past the bound
+        statements.create(ConsentChange, user=first, consent=True)  # kept: the first set of columns
+        statements.create(User, **user_fields("b@exemple.fr"))  # past the bound
         return ConsentChange.select().count(), User.select().where(User.email == "b@exemple.fr").count()
 
     assert query(app, run) == (1, 1)
