@@ -302,6 +302,22 @@ class StructureForm(IdentifierFields, StructureDetails):
         self.directory_forgotten = False  # see follow_type
         self.directory_differs: dict[str, str] = {}  # see prefill
 
+    def untouched(self) -> bool:
+        """The form as anybody first sees it: nothing typed, carried back,
+        taken from a draft or the directory, no error; every field at its
+        default (an empty value, a box unticked, are the same as none)."""
+        csrf = self.meta.csrf_field_name
+        return (
+            self.sirene is None
+            and not self.form_errors
+            and not self.directory_differs
+            and all(
+                not field.raw_data and not field.errors and (field.data or None) == (field.default or None)
+                for field in self
+                if field.name != csrf
+            )
+        )
+
     def _filled_before(self) -> dict[str, str]:
         """What the last fill (another SIRET's, ``sirene_siret``) put in the
         fields: those values are the directory's, not the person's."""

@@ -33,6 +33,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from flask_wtf.csrf import CSRFError
+from markupsafe import Markup
 from werkzeug.exceptions import HTTPException
 from werkzeug.routing import IntegerConverter, RequestRedirect
 from werkzeug.urls import iri_to_uri
@@ -353,6 +354,29 @@ def _render_with_stand_in(template: str, context: Callable[[], dict]) -> str:
         g.pop(name, None)
         if own is not None:
             setattr(g, name, own)
+
+
+def shared_part(template: str, depends_on: tuple, **context) -> Markup:
+    """A part of a page that is the same for everybody in one state (a form
+    nothing has touched yet), rendered once per language, root of the site,
+    and ``depends_on`` (what else the part reads). It must hold no token:
+    one that reached it (masked, or raw) keeps it from being kept."""
+    if current_app.jinja_env.auto_reload:
+        return _rendered_part(template, context)
+    parts = current_app.extensions.setdefault("shared_parts", {})
+    key = (template, i18n.current(), request.script_root, *depends_on)
+    html = parts.get(key)
+    if html is None:
+        html = _rendered_part(template, context)
+        if breach.MASKED in html or breach.raw_token_payload() in html:
+            return html
+        if len(parts) < SHARED_PAGES_KEPT:
+            parts[key] = html
+    return html
+
+
+def _rendered_part(template: str, context: dict) -> Markup:
+    return Markup(render_template(template, **context))  # noqa: S704 - Jinja's output, escaped as rendered
 
 
 def in_place(template: str, status: int = 200, **context) -> Response:

@@ -38,6 +38,7 @@ from views import (
     not_the_manager,
     page,
     renders,
+    shared_part,
     shown_at,
     told,
     turn_away,
@@ -214,10 +215,19 @@ def create():
         "structure/create.html",
         form=form,
         found=form.sirene,
+        blank_fields=_blank_fields(form),
         saved_at=saved_at,
         set_aside=set_aside,
         set_aside_mark=drafts.mark(set_aside[1]) if set_aside else "",
     )
+
+
+def _blank_fields(form: StructureForm):
+    """Step 6's fields as everybody first sees them (the form untouched),
+    rendered once; else None, and the page renders its own."""
+    if not form.untouched():
+        return None
+    return shared_part("structure/_fieldsets.html", (directory.notice(),), form=form, found=None)
 
 
 def _submitted(form: StructureForm, valid: bool):

@@ -1,0 +1,215 @@
+"""Step 6's fields as everybody first sees them are rendered once (issue 11,
+P1: the page of 40 fields cost 4.8 times the floor). What is kept must be
+the page a fresh render gives, and never carry one person's typing, draft,
+directory answer or language to another. Attacks are named after what they try."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from werkzeug.datastructures import MultiDict
+
+from forms.structure import StructureForm
+from tests.support.app import Client, HtmxClient
+from tests.support.responses import text_of
+from tests.support.structures import PIERRE, SIRET_NORMALISED, STRUCTURE, sign_up
+from tests.test_language_carry import switch_from, value_of
+from tests.test_structure_sirene import load_directory
+
+STEP_6 = "/structure/nouvelle"
+FIELDS = "structure/_fieldsets.html"
+MARIE = {
+    **PIERRE,
+    "email": "marie@exemple.fr",
+    "email_confirm": "marie@exemple.fr",
+    "first_name": "Marie",
+    "contact_email": "",
+}
+NO_DIRECTORY = (
+    "Le répertoire SIRENE de l'INSEE n'est pas chargé sur ce portail : "
+    "saisissez vous-même la raison sociale et l'adresse."
+)
+
+
+def person(app, mailbox, who: dict = PIERRE, htmx: bool = False, language: str = "fr") -> Client:
+    app.test_client_class = HtmxClient if htmx else Client
+    client = sign_up(app.test_client(), mailbox, who)
+    if language != "fr":
+        mode, client.htmx = client.htmx, False
+        assert client.submit("/langue", {"lang": language, "next": "/"}).status_code == 303
+        client.htmx = mode
+    return client
+
+
+def kept_parts(app) -> dict:
+    return app.extensions.get("shared_parts", {})
+
+
+def without_tokens(html: str) -> str:
+    """A page with its masked CSRF tokens (fresh on each answer) set aside."""
+    return re.sub(r"m~[\w-]+", "TOKEN", html)
+
+
+def rendered_afresh(app, client: Client) -> str:
+    """The page as the template renders it whole (nothing kept is used)."""
+    app.jinja_env.auto_reload = True
+    try:
+        return text_of(client.get(STEP_6))
+    finally:
+        app.jinja_env.auto_reload = False
+
+
+@pytest.mark.parametrize("htmx", [False, True], ids=["page", "htmx"])
+@pytest.mark.parametrize("language", ["fr", "en"])
+def test_step_6_from_the_kept_fields_is_the_page_rendered_afresh(app, mailbox, htmx, language):
+    client = person(app, mailbox, htmx=htmx, language=language)
+    afresh = rendered_afresh(app, client)
+    assert not kept_parts(app)
+    first, again = (text_of(client.get(STEP_6)) for _ in range(2))
+    assert len(kept_parts(app)) == 1
+    assert without_tokens(first) == without_tokens(again) == without_tokens(afresh)
+    assert ("Raison sociale" in first) is (language == "fr")
+    assert ("Company name" in first) is (language == "en")
+    assert ("<!doctype html>" in first) is not htmx
+
+
+def test_step_6s_untouched_fields_are_rendered_once_for_everybody(app, mailbox):
+    pierre, marie = person(app, mailbox), person(app, mailbox, MARIE)
+    pierre_page, marie_page = (client.get(STEP_6).get_data(as_text=True) for client in (pierre, marie))
+    assert list(kept_parts(app)) == [(FIELDS, "fr", "", kept_notice(pierre_page))]
+    assert without_tokens(pierre_page) != without_tokens(marie_page)  # each one's name in the header
+    fields = kept_parts(app)[list(kept_parts(app))[0]]
+    assert fields in pierre_page and fields in marie_page
+
+
+def kept_notice(page: str) -> str:
+    """The directory's notice the page shows (none loaded here)."""
+    assert NO_DIRECTORY.replace("'", "&#39;") in page
+    return NO_DIRECTORY
+
+
+def test_each_page_carries_its_own_token_around_the_kept_fields_attack_token_leak(app, mailbox):
+    pierre, marie = person(app, mailbox), person(app, mailbox, MARIE)
+    pierre.get(STEP_6)
+    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', text_of(marie.get(STEP_6))).group(1)
+    assert marie.post(STEP_6, data={**STRUCTURE, "csrf_token": token}).status_code == 303
+    assert pierre.post(STEP_6, data={**STRUCTURE, "csrf_token": token}).status_code == 400
+
+
+def test_attack_one_persons_draft_never_reaches_anothers_blank_step_6(app, mailbox):
+    """Pierre's draft is his: Marie's blank page does not show it, and the
+    fields kept for blank pages never replace his draft on his own page."""
+    marie = person(app, mailbox, MARIE)
+    text_of(marie.get(STEP_6))  # the blank fields, kept
+    pierre = person(app, mailbox)
+    drafted = {**STRUCTURE, "company_name": "Brouillon de Pierre", "city": "Quimper"}
+    assert pierre.submit(f"{STEP_6}/brouillon", drafted).status_code in (200, 303)
+    his = text_of(pierre.get(STEP_6))
+    assert "Brouillon de Pierre" in his and "Quimper" in his
+    hers = text_of(marie.get(STEP_6))
+    assert "Brouillon de Pierre" not in hers and "Quimper" not in hers
+    assert all("Brouillon" not in part and "Quimper" not in part for part in kept_parts(app).values())
+
+
+def test_attack_a_step_sent_with_errors_never_shows_its_values_to_the_next_person(app, mailbox):
+    pierre = person(app, mailbox)
+    sent = pierre.submit(STEP_6, {**STRUCTURE, "company_name": "Envoyé par Pierre", "postal_code": "x"})
+    assert sent.status_code == 422 and "Envoyé par Pierre" in text_of(sent)
+    marie = person(app, mailbox, MARIE)
+    assert "Envoyé par Pierre" not in text_of(marie.get(STEP_6))
+
+
+def test_attack_fields_carried_by_the_language_switch_stay_with_their_person(app, mailbox):
+    pierre = person(app, mailbox)
+    switch_from(pierre, STEP_6, {**STRUCTURE, "label": "Atelier de Pierre"})
+    assert value_of(text_of(pierre.get(STEP_6)), "label") == "Atelier de Pierre"
+    marie = person(app, mailbox, MARIE, language="en")
+    page = text_of(marie.get(STEP_6))
+    assert value_of(page, "label") == "" and "Atelier de Pierre" not in page
+
+
+def test_the_directory_loaded_later_is_not_hidden_by_the_fields_kept_before(app, mailbox, tmp_path):
+    """The kept fields depend on the directory's notice: once it is loaded,
+    the blank page no longer says it is missing, and a SIRET it knows is
+    filled in as before."""
+    pierre = person(app, mailbox)
+    assert "n'est pas chargé sur ce portail" in text_of(pierre.get(STEP_6))
+    load_directory(app, tmp_path)
+    page = text_of(pierre.get(STEP_6))
+    assert "n'est pas chargé sur ce portail" not in page
+    assert without_tokens(page) == without_tokens(rendered_afresh(app, pierre))
+    sent = {"identifier_type": "siret", "identifier": SIRET_NORMALISED, "country": "FR"}
+    filled = pierre.submit(STEP_6, sent)
+    assert "CURIE ET FILLES" in text_of(filled)
+
+
+# -- the form's own test ------------------------------------------------------------
+
+
+def form_sent(app, sent: dict | None, **kwargs) -> bool:
+    """Whether the form made from what was sent (POST), or on a GET with ``kwargs``, is untouched."""
+    method = "POST" if sent is not None else "GET"
+    with app.test_request_context(STEP_6, method=method, data=sent or {}):
+        return StructureForm(meta={"csrf": False}, **kwargs).untouched()
+
+
+def test_a_form_is_untouched_only_as_everybody_first_sees_it(app):
+    assert form_sent(app, None)
+    assert form_sent(app, None, formdata=None, data={"identifier": "", "non_diffusible": False})
+    assert not form_sent(app, None, formdata=None, data={"company_name": "Ateliers Curie"})
+    assert not form_sent(app, None, formdata=None, data={"country": "BE"})
+    assert not form_sent(app, None, formdata=None, data={"non_diffusible": True})
+    assert not form_sent(app, {"identifier_type": "siret", "country": "FR"})  # sent, even with the defaults
+    assert not form_sent(app, None, formdata=MultiDict({"city": ""}))
+
+
+def test_a_form_with_an_error_or_a_directory_answer_is_not_untouched(app):
+    with app.test_request_context(STEP_6):
+        form = StructureForm(meta={"csrf": False})
+        form.form_errors.append("Trop de structures créées.")
+        assert not form.untouched()
+        form = StructureForm(meta={"csrf": False})
+        form.identifier.errors = ["Le SIRET est invalide."]
+        assert not form.untouched()
+        form = StructureForm(meta={"csrf": False})
+        form.directory_differs = {"city": "PARIS"}
+        assert not form.untouched()
+
+
+def test_attack_the_kept_fields_never_show_one_language_to_another(app, mailbox):
+    french, english = person(app, mailbox), person(app, mailbox, MARIE, language="en")
+    for _ in range(2):
+        assert "Raison sociale" in text_of(french.get(STEP_6))
+        page = text_of(english.get(STEP_6))
+        assert "Company name" in page and "Raison sociale" not in page
+    assert {key[1] for key in kept_parts(app)} == {"fr", "en"}
+
+
+def test_the_kept_fields_follow_the_application_root(app, mailbox):
+    """One app answering under two roots (a proxy's prefix): each page's
+    live checks post to its own."""
+    pierre = person(app, mailbox)
+    assert 'data-hx-post="/structure/nouvelle/identifiant"' in text_of(pierre.get(STEP_6))
+    page = text_of(pierre.get(STEP_6, base_url="http://localhost/portail/"))
+    assert 'data-hx-post="/portail/structure/nouvelle/identifiant"' in page
+    assert 'data-hx-post="/structure/' not in page
+
+
+def test_a_part_holding_the_visitors_token_is_never_kept_attack_token_leak(app, mailbox, monkeypatch):
+    """However a token reached the part (masked, or raw), it is answered to
+    its visitor only, never kept for the next one."""
+    import breach
+    import views
+
+    render = views.render_template
+
+    def leaking(template, **context):
+        html = render(template, **context)
+        return html + f"<!-- {breach.raw_token_payload()} -->" if template == FIELDS else html
+
+    monkeypatch.setattr(views, "render_template", leaking)
+    pierre, marie = person(app, mailbox), person(app, mailbox, MARIE)
+    leaks = [text_of(client.get(STEP_6)).split("<!-- ")[-1].split(" -->")[0] for client in (pierre, marie)]
+    assert not kept_parts(app)
+    assert leaks[0] != leaks[1]  # each visitor's own
