@@ -8,8 +8,10 @@ from __future__ import annotations
 import re
 
 import pytest
+from flask import template_rendered
 from werkzeug.datastructures import MultiDict
 
+import views.structure
 from forms.structure import StructureForm
 from tests.support.app import Client, HtmxClient
 from tests.support.responses import text_of
@@ -51,22 +53,35 @@ def without_tokens(html: str) -> str:
     return re.sub(r"m~[\w-]+", "TOKEN", html)
 
 
-def rendered_afresh(app, client: Client) -> str:
-    """The page as the template renders it whole (nothing kept is used)."""
-    app.jinja_env.auto_reload = True
-    try:
+def rendered_afresh(client: Client, monkeypatch) -> str:
+    """The page as the template renders it whole, its fields included by
+    create.html itself (nothing kept is used, nothing is kept)."""
+    with monkeypatch.context() as patch:
+        patch.setattr(views.structure, "_blank_fields", lambda form: None)
         return text_of(client.get(STEP_6))
-    finally:
-        app.jinja_env.auto_reload = False
+
+
+def fields_rendered(app, visits) -> int:
+    """How many times the fields were rendered on their own (to be kept) over ``visits``."""
+    seen = []
+
+    def record(sender, template, context, **extra):
+        seen.append(template.name)
+
+    with template_rendered.connected_to(record, app):
+        visits()
+    return seen.count(FIELDS)
 
 
 @pytest.mark.parametrize("htmx", [False, True], ids=["page", "htmx"])
 @pytest.mark.parametrize("language", ["fr", "en"])
-def test_step_6_from_the_kept_fields_is_the_page_rendered_afresh(app, mailbox, htmx, language):
+def test_step_6_from_the_kept_fields_is_the_page_rendered_afresh(app, mailbox, monkeypatch, htmx, language):
     client = person(app, mailbox, htmx=htmx, language=language)
-    afresh = rendered_afresh(app, client)
+    afresh = rendered_afresh(client, monkeypatch)
     assert not kept_parts(app)
-    first, again = (text_of(client.get(STEP_6)) for _ in range(2))
+    first = text_of(client.get(STEP_6))
+    assert fields_rendered(app, lambda: client.get(STEP_6)) == 0
+    again = text_of(client.get(STEP_6))
     assert len(kept_parts(app)) == 1
     assert without_tokens(first) == without_tokens(again) == without_tokens(afresh)
     assert ("Raison sociale" in first) is (language == "fr")
@@ -76,7 +91,14 @@ def test_step_6_from_the_kept_fields_is_the_page_rendered_afresh(app, mailbox, h
 
 def test_step_6s_untouched_fields_are_rendered_once_for_everybody(app, mailbox):
     pierre, marie = person(app, mailbox), person(app, mailbox, MARIE)
-    pierre_page, marie_page = (client.get(STEP_6).get_data(as_text=True) for client in (pierre, marie))
+    pages = []
+    assert (
+        fields_rendered(
+            app, lambda: pages.extend(c.get(STEP_6).get_data(as_text=True) for c in (pierre, marie))
+        )
+        == 1
+    )
+    pierre_page, marie_page = pages
     assert list(kept_parts(app)) == [(FIELDS, "fr", "", kept_notice(pierre_page))]
     assert without_tokens(pierre_page) != without_tokens(marie_page)  # each one's name in the header
     fields = kept_parts(app)[list(kept_parts(app))[0]]
@@ -90,6 +112,9 @@ def kept_notice(page: str) -> str:
 
 
 def test_each_page_carries_its_own_token_around_the_kept_fields_attack_token_leak(app, mailbox):
+    """The token is in the page around the kept fields, never in them: each
+    person's step 6 sends with their own token only (a guard, the fields
+    kept first by someone else)."""
     pierre, marie = person(app, mailbox), person(app, mailbox, MARIE)
     pierre.get(STEP_6)
     token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', text_of(marie.get(STEP_6))).group(1)
@@ -113,11 +138,41 @@ def test_attack_one_persons_draft_never_reaches_anothers_blank_step_6(app, mailb
 
 
 def test_attack_a_step_sent_with_errors_never_shows_its_values_to_the_next_person(app, mailbox):
+    """What Pierre sent with an error is his draft: his step 6 shows it
+    again, never the blank fields kept for Marie; hers never shows it."""
+    marie = person(app, mailbox, MARIE)
+    marie.get(STEP_6)  # the blank fields, kept
     pierre = person(app, mailbox)
     sent = pierre.submit(STEP_6, {**STRUCTURE, "company_name": "Envoyé par Pierre", "postal_code": "x"})
     assert sent.status_code == 422 and "Envoyé par Pierre" in text_of(sent)
-    marie = person(app, mailbox, MARIE)
+    assert value_of(text_of(pierre.get(STEP_6)), "company_name") == "Envoyé par Pierre"
     assert "Envoyé par Pierre" not in text_of(marie.get(STEP_6))
+
+
+def test_the_searchs_link_with_a_siret_fills_it_in_and_keeps_nothing(app, mailbox):
+    """« Créer cette structure » from the attachment search: its SIRET is in
+    the identifier field, for that page only; the blank fields kept stay blank."""
+    marie = person(app, mailbox, MARIE)
+    blank = text_of(marie.get(STEP_6))
+    pierre = person(app, mailbox)
+    linked = text_of(pierre.get(STEP_6, query_string={"siret": SIRET_NORMALISED}))
+    assert value_of(linked, "identifier").replace(" ", "") == SIRET_NORMALISED
+    assert len(kept_parts(app)) == 1
+    assert without_tokens(text_of(marie.get(STEP_6))) == without_tokens(blank)
+    assert value_of(blank, "identifier") == ""
+
+
+def test_another_identifier_type_is_never_served_the_kept_siret_fields(app, mailbox):
+    """A draft begun for a RIDET shows its own type and countries, never the
+    SIRET fields kept for a blank form."""
+    marie = person(app, mailbox, MARIE)
+    marie.get(STEP_6)
+    pierre = person(app, mailbox)
+    drafted = {**STRUCTURE, "identifier_type": "ridet", "identifier": "", "country": "NC"}
+    assert pierre.submit(f"{STEP_6}/brouillon", drafted).status_code in (200, 303)
+    page = text_of(pierre.get(STEP_6))
+    assert '<option selected value="ridet">' in page and '<option selected value="NC">' in page
+    assert len(kept_parts(app)) == 1
 
 
 def test_attack_fields_carried_by_the_language_switch_stay_with_their_person(app, mailbox):
@@ -129,7 +184,9 @@ def test_attack_fields_carried_by_the_language_switch_stay_with_their_person(app
     assert value_of(page, "label") == "" and "Atelier de Pierre" not in page
 
 
-def test_the_directory_loaded_later_is_not_hidden_by_the_fields_kept_before(app, mailbox, tmp_path):
+def test_the_directory_loaded_later_is_not_hidden_by_the_fields_kept_before(
+    app, mailbox, tmp_path, monkeypatch
+):
     """The kept fields depend on the directory's notice: once it is loaded,
     the blank page no longer says it is missing, and a SIRET it knows is
     filled in as before."""
@@ -138,7 +195,7 @@ def test_the_directory_loaded_later_is_not_hidden_by_the_fields_kept_before(app,
     load_directory(app, tmp_path)
     page = text_of(pierre.get(STEP_6))
     assert "n'est pas chargé sur ce portail" not in page
-    assert without_tokens(page) == without_tokens(rendered_afresh(app, pierre))
+    assert without_tokens(page) == without_tokens(rendered_afresh(pierre, monkeypatch))
     sent = {"identifier_type": "siret", "identifier": SIRET_NORMALISED, "country": "FR"}
     filled = pierre.submit(STEP_6, sent)
     assert "CURIE ET FILLES" in text_of(filled)
