@@ -270,3 +270,15 @@ def test_a_part_holding_the_visitors_token_is_never_kept_attack_token_leak(app, 
     leaks = [text_of(client.get(STEP_6)).split("<!-- ")[-1].split(" -->")[0] for client in (pierre, marie)]
     assert not kept_parts(app)
     assert leaks[0] != leaks[1]  # each visitor's own
+
+
+def test_the_kept_fields_say_the_notice_they_are_kept_under(app, mailbox, monkeypatch):
+    """A directory whose state changes while the page is made (an import
+    ending): the fields kept under one notice never show another."""
+    from sirene import directory
+
+    said = iter(["", "Le répertoire vient de changer."])
+    monkeypatch.setattr(directory, "notice", lambda: next(said, "Le répertoire vient de changer."))
+    person(app, mailbox).get(STEP_6)
+    ((key, fields),) = kept_parts(app).items()
+    assert key[-1] == "" and "vient de changer" not in fields

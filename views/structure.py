@@ -227,7 +227,8 @@ def _blank_fields(form: StructureForm):
     rendered once; else None, and the page renders its own."""
     if not form.untouched():
         return None
-    return shared_part("structure/_fieldsets.html", (directory.notice(),), form=form, found=None)
+    note = directory.notice()  # read once: the key and the fields kept under it say the same
+    return shared_part("structure/_fieldsets.html", (note,), form=form, found=None, sirene_note=note)
 
 
 def _submitted(form: StructureForm, valid: bool):
