@@ -51,6 +51,19 @@ def test_half_typed_step_two_is_refilled_after_a_reload_and_in_a_new_tab(visitor
     tab.close()
 
 
+def test_the_autosaves_line_never_moves_the_buttons_under_the_pointer(visitor):
+    """« Brouillon enregistré » appears half a second after a change, as the
+    person goes for « Continuer »: the buttons stay where they were (a click
+    aimed before it appeared must land on the button, not beside it)."""
+    visitor.start_signup()
+    button = visitor.button("Continuer")
+    before = button.bounding_box()
+    visitor.field("Prénom").fill("Irène")
+    visitor.field("Prénom").blur()
+    expect(visitor.page.locator("#draft-status")).to_have_text(SAVED)
+    assert button.bounding_box() == before
+
+
 def test_half_typed_step_two_is_refilled_after_back_and_forward(visitor):
     person = new_person(first_name="Ève")
     type_half_of_step_two(visitor, person)
