@@ -318,17 +318,23 @@ def shared_page(template: str, context: Callable[[], dict]) -> Response:
     key = _shared_key(template)
     if key is None:
         return page(template, **context())
-    pages = current_app.extensions.setdefault("shared_pages", {})
-    html = pages.get(key)
-    if html is None:
-        html = _render_with_stand_in(template, context)
-        if breach.MASKED in html or breach.raw_token_payload() in html:
-            # The visitor's own token (masked, or raw by any other path) reached
-            # the page around the stand-in: never shared.
-            return make_response(breach.fill(html, TOKEN_STAND_IN))
-        if len(pages) < SHARED_PAGES_KEPT:
-            pages[key] = html
+    html = _rendered_once("shared_pages", key, lambda: _render_with_stand_in(template, context))
     return make_response(breach.fill(html, TOKEN_STAND_IN))
+
+
+def _rendered_once(kept: str, key: tuple, render: Callable[[], str]) -> str:
+    """``render()``, kept under ``key`` in the app's ``kept`` store (at most
+    SHARED_PAGES_KEPT of them) and given again from there. What holds the
+    visitor's own token (masked, or raw by any path) is answered, never kept."""
+    store = current_app.extensions.setdefault(kept, {})
+    html = store.get(key)
+    if html is None:
+        html = render()
+        if breach.MASKED in html or breach.raw_token_payload() in html:
+            return html
+        if len(store) < SHARED_PAGES_KEPT:
+            store[key] = html
+    return html
 
 
 def _shared_key(template: str) -> tuple | None:
@@ -363,16 +369,8 @@ def shared_part(template: str, depends_on: tuple, **context) -> Markup:
     one that reached it (masked, or raw) keeps it from being kept."""
     if current_app.jinja_env.auto_reload:
         return _rendered_part(template, context)
-    parts = current_app.extensions.setdefault("shared_parts", {})
     key = (template, i18n.current(), request.script_root, *depends_on)
-    html = parts.get(key)
-    if html is None:
-        html = _rendered_part(template, context)
-        if breach.MASKED in html or breach.raw_token_payload() in html:
-            return html
-        if len(parts) < SHARED_PAGES_KEPT:
-            parts[key] = html
-    return html
+    return _rendered_once("shared_parts", key, lambda: _rendered_part(template, context))
 
 
 def _rendered_part(template: str, context: dict) -> Markup:
