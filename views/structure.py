@@ -125,7 +125,11 @@ def _in_sign_up() -> bool:
 
 
 def _sirene_hint() -> str:
-    return directory.notice()
+    """The directory's notice, read once per request: step 6's kept fields
+    (``_blank_fields``) are kept under the notice their text says."""
+    if "sirene_notice" not in g:
+        g.sirene_notice = directory.notice()
+    return g.sirene_notice
 
 
 # -- step 5: the choice ---------------------------------------------------------------
@@ -227,8 +231,7 @@ def _blank_fields(form: StructureForm):
     rendered once; else None, and the page renders its own."""
     if not form.untouched():
         return None
-    note = directory.notice()  # read once: the key and the fields kept under it say the same
-    return shared_part("structure/_fieldsets.html", (note,), form=form, found=None, sirene_note=note)
+    return shared_part("structure/_fieldsets.html", (_sirene_hint(),), form=form, found=None)
 
 
 def _submitted(form: StructureForm, valid: bool):
