@@ -11,14 +11,23 @@ costs a system call per random number."""
 from __future__ import annotations
 
 import random
+from functools import lru_cache
 
 from captcha.image import ImageCaptcha
 from PIL.Image import Image, Resampling, Transform
 from PIL.Image import new as create_image
-from PIL.ImageDraw import Draw, ImageDraw
+from PIL.ImageDraw import Draw
 from PIL.ImageFilter import SMOOTH
 
 Color = tuple[int, ...]
+
+
+@lru_cache(maxsize=1024)
+def _extent(font, c: str) -> tuple[int, int]:
+    """The right and bottom of ``c``'s box drawn at (1, 1) in ``font``, as the
+    package measures each character: the same for every drawing."""
+    _, _, right, bottom = Draw(create_image("RGB", (1, 1))).multiline_textbbox((1, 1), c, font=font)
+    return int(right), int(bottom)
 
 
 def _color(rng: random.Random, start: int, end: int, opacity: int | None = None) -> Color:
@@ -39,20 +48,23 @@ class SeededCaptcha(ImageCaptcha):
         return image.filter(SMOOTH)
 
     def _characters(self, chars: str, color: Color, background: Color, rng: random.Random) -> Image:
-        image = create_image("RGB", (self._width, self._height), background)
-        draw = Draw(image)
-        images: list[Image] = []
+        # A space between two characters is its width only: the package drew
+        # it, rotated and warped it like a letter, and pasted nothing.
+        images: list[Image | int] = []
         for c in chars:
             if rng.random() > self.word_space_probability:
-                images.append(self._character(" ", draw, color, rng))
-            images.append(self._character(c, draw, color, rng))
-        text_width = sum(im.size[0] for im in images)
+                images.append(_extent(rng.choice(self.truefonts), " ")[0])
+            images.append(self._character(c, color, rng))
+        text_width = sum(im if isinstance(im, int) else im.size[0] for im in images)
         width = max(text_width, self._width)
-        image = image.resize((width, self._height))
+        image = create_image("RGB", (width, self._height), background)
         average = int(text_width / len(chars))
         rand = int(self.word_offset_dx * average)
         offset = int(average * 0.1)
         for im in images:
+            if isinstance(im, int):
+                offset = offset + im - rng.randint(0, rand)
+                continue
             w, h = im.size
             mask = im.convert("L").point(self.lookup_table)
             image.paste(im, (offset, int((self._height - h) / 2)), mask)
@@ -61,9 +73,9 @@ class SeededCaptcha(ImageCaptcha):
             image = image.resize((self._width, self._height))
         return image
 
-    def _character(self, c: str, draw: ImageDraw, color: Color, rng: random.Random) -> Image:
+    def _character(self, c: str, color: Color, rng: random.Random) -> Image:
         font = rng.choice(self.truefonts)
-        _, _, w, h = draw.multiline_textbbox((1, 1), c, font=font)
+        w, h = _extent(font, c)
         dx1 = rng.randint(*self.character_offset_dx)
         dy1 = rng.randint(*self.character_offset_dy)
         im = create_image("RGBA", (int(w) + dx1, int(h) + dy1))
