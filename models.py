@@ -1811,11 +1811,28 @@ class SireneImport(BaseModel):
     def latest(cls, kind: str) -> SireneImport | None:
         return _SIRENE_LATEST.first(kind=kind)
 
+    @classmethod
+    def latest_finish(cls, kind: str) -> datetime | None:
+        """When the latest import of ``kind`` finished, None if none did: the
+        one column step 6's look-ups date their answers with, without the
+        row's list of files to decode."""
+        raw = _SIRENE_LATEST_FINISH.scalar(kind=kind)
+        return None if raw is None else cls.finished_at.python_value(raw)
+
 
 # Step 6 shows the directory's date on each page and live check (sirene.lookup.last_load).
 _SIRENE_LATEST = Prepared(
     lambda: (
         SireneImport.select()
+        .where(SireneImport.kind == slot("kind"))
+        .order_by(SireneImport.finished_at.desc(), SireneImport.id.desc())
+        .limit(1)
+    )
+)
+
+_SIRENE_LATEST_FINISH = Prepared(
+    lambda: (
+        SireneImport.select(SireneImport.finished_at)
         .where(SireneImport.kind == slot("kind"))
         .order_by(SireneImport.finished_at.desc(), SireneImport.id.desc())
         .limit(1)

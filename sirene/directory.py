@@ -81,16 +81,16 @@ def is_available() -> bool:
 
 def consult(siret: str) -> Answer:
     """What the directory knows of that SIRET (14 digits)."""
-    load = lookup.last_load("establishments")
-    if load is not None:
+    loaded_at = lookup.loaded_at("establishments")
+    if loaded_at is not None:
         entry = lookup.find(siret)
         if entry is not None:
-            return Answer(entry=entry, available=True, checked_at=load.finished_at, source="local")
+            return Answer(entry=entry, available=True, checked_at=loaded_at, source="local")
     if current_app.config.get("SIRENE_API_URL"):
         from sirene import api
 
-        return api.consult(siret, local_loaded=load is not None, allowed=_share_of_the_source)
-    return Answer(entry=None, available=load is not None, checked_at=load.finished_at if load else None)
+        return api.consult(siret, local_loaded=loaded_at is not None, allowed=_share_of_the_source)
+    return Answer(entry=None, available=loaded_at is not None, checked_at=loaded_at)
 
 
 def _share_of_the_source() -> bool:
@@ -110,10 +110,10 @@ def _share_of_the_source() -> bool:
 def local_check(siret: str) -> Answer | None:
     """The local copy only (pages that list structures must not wait on the
     network): None when no directory is loaded."""
-    load = lookup.last_load("establishments")
-    if load is None:
+    loaded_at = lookup.loaded_at("establishments")
+    if loaded_at is None:
         return None
-    return Answer(entry=lookup.find(siret), available=True, checked_at=load.finished_at, source="local")
+    return Answer(entry=lookup.find(siret), available=True, checked_at=loaded_at, source="local")
 
 
 def closed(sirets: list[str]) -> set[str]:

@@ -215,6 +215,11 @@ def last_load(kind: str) -> Load | None:
     )
 
 
+def loaded_at(kind: str) -> datetime | None:
+    """When the latest import of ``kind`` finished, None when there is none."""
+    return SireneImport.latest_finish(kind)
+
+
 def is_loaded() -> bool:
     """Whether establishments were imported: the checks apply only then."""
     return _ANY_IMPORT.scalar(kind=ESTABLISHMENTS.name) is not None

@@ -10,6 +10,7 @@ import subprocess
 import sys
 import threading
 import time
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -111,6 +112,9 @@ def test_import_killed_half_way_leaves_the_old_data(app, tmp_path):
     with app.app_context(), db.connection_context():
         assert db.table_exists(load.staging_table(lookup.ESTABLISHMENTS))
         assert lookup.last_load("establishments").rows == 1
+        # What step 6 dates its answers with: the same instant, read alone.
+        assert lookup.loaded_at("establishments") == lookup.last_load("establishments").finished_at
+        assert isinstance(lookup.loaded_at("establishments"), datetime)
     result = app.test_cli_runner().invoke(args=["sirene", "status"])
     assert "interrupted import" in result.output
     # The next import starts afresh and completes.
@@ -145,6 +149,7 @@ def test_postgres_copy_loads_switches_and_reloads(pg_app, tmp_path, monkeypatch)
             steps.append(rows)
 
     with pg_app.app_context(), db.connection_context():
+        assert lookup.loaded_at("establishments") is None
         results = load.import_files([sites, units], Count())
     assert [result.rows for result in results] == [12, 1]
     assert steps and steps[-1] == 1
@@ -154,6 +159,8 @@ def test_postgres_copy_loads_switches_and_reloads(pg_app, tmp_path, monkeypatch)
     with pg_app.app_context(), db.connection_context():
         load.import_files([write(tmp_path / "e2.csv", ESTABLISHMENT_HEADER, numbered(2))])
         assert lookup.last_load("establishments").rows == 2
+        assert lookup.loaded_at("establishments") == lookup.last_load("establishments").finished_at
+        assert isinstance(lookup.loaded_at("establishments"), datetime)
     assert find(pg_app, OLD) is None
 
 
