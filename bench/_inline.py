@@ -58,15 +58,44 @@ def _token(response) -> str:
     return CSRF.search(response.get_data(as_text=True)).group(1)
 
 
+class ServerTime:
+    """The app's own CPU for each request: from the WSGI call to the last
+    byte of its answer, as bench/_request_cpu.py times each request of the
+    sign-ups in its worker. The test client's work around it (encoding the
+    form, keeping the cookies, reading the answer) is no server's."""
+
+    def __init__(self, app) -> None:
+        self.inner = app.wsgi_app
+        self.last_ms = 0.0
+        app.wsgi_app = self
+
+    def __call__(self, environ, start_response):
+        start = time.process_time()
+        answer = self.inner(environ, start_response)
+        try:
+            body = b"".join(answer)
+        finally:
+            if hasattr(answer, "close"):
+                answer.close()
+        self.last_ms = (time.process_time() - start) * 1000
+        return [body]
+
+
 def _timed(client, rounds: int, url: str, form: dict) -> dict:
-    """p50 and p95 of the CPU of ``rounds`` inline requests (htmx) to ``url``."""
-    times = []
+    """p50 and p95 of the server's CPU for ``rounds`` inline requests (htmx)
+    to ``url``; ``client_p95``: with the test client's own work."""
+    server, times, with_client = client.application.extensions["bench_server_time"], [], []
     for _ in range(rounds):
         start = time.process_time()
         response = client.post(url, data=form, headers={"HX-Request": "true"})
-        times.append((time.process_time() - start) * 1000)
+        with_client.append((time.process_time() - start) * 1000)
+        times.append(server.last_ms)
         assert response.status_code == 200, (url, response.status_code, response.get_data(as_text=True)[:300])
-    return {"p50": percentile(times, 0.5), "p95": percentile(times, 0.95)}
+    return {
+        "p50": percentile(times, 0.5),
+        "p95": percentile(times, 0.95),
+        "client_p95": percentile(with_client, 0.95),
+    }
 
 
 def _signed_up(app, client, folder: str) -> str:
@@ -111,6 +140,7 @@ def measure(rounds: int) -> dict:
     })  # fmt: skip
     with app.app_context(), db.connection_context():
         migrations.migrate()
+    app.extensions["bench_server_time"] = ServerTime(app)
     client = app.test_client()
     home = client.get("/").get_data(as_text=True)
     token = _token(client.get("/inscription/"))

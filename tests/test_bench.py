@@ -4,6 +4,7 @@ figures are judged by ``make bench``, never here)."""
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -38,6 +39,12 @@ def test_web_benchmark_runs_on_a_tiny_setting():
     # Each request of the journeys, measured in its worker (bench/_request_cpu.py).
     assert "| `POST /activation/…` | " in out and "| `POST /structure/nouvelle` | " in out, out
     assert "| the workers outside them | " in out, out
+    # Inline checks: the app's own time, the test client's work around it beside it.
+    inline = re.findall(
+        r"\| inline `(\w+)` p50 / p95 \(with the test client\) \| ([\d.]+) / ([\d.]+) ms \(([\d.]+)\) \|", out
+    )
+    assert {name for name, *_ in inline} >= {"email", "password", "siret"}, out
+    assert all(0 < float(p50) <= float(p95) <= float(client) for _, p50, p95, client in inline), inline
     for goal in ("P1", "P2", "P3", "P4", "P5"):
         assert f"\n{goal} " in out
 
