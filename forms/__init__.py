@@ -67,6 +67,15 @@ class Form(FlaskForm):
         if carried and request.method == "GET":
             self._take_back(carried)
 
+    @classmethod
+    def checking(cls, name: str) -> type[Form]:
+        """This form with only what the live check of field ``name`` reads
+        (``validate_one``): the field, the fields its rules compare it with,
+        and those whose rules compare with it (« Confirmez » is checked again
+        when the address changes). Binding the other fields and reading the
+        request into them cost about what checking the field does."""
+        return _checking(cls, name)
+
     def validate_one(self, name: str) -> Field:
         """One field checked as ``validate()`` checks it, for its live check:
         after the fields its rules compare it with (« Confirmez » and the
@@ -147,6 +156,21 @@ def carriable(field: Field) -> bool:
     if isinstance(field, FileField) or secret(field):
         return False
     return not (isinstance(field, (BooleanField, RadioField)) and field.flags.required)
+
+
+@cache
+def _checking(cls: type[Form], name: str) -> type[Form]:
+    """``Form.checking``: a subclass in which every other field is None, which
+    WTForms reads as no field. Made once per form and field."""
+    whole = cls(formdata=None, meta={"csrf": False})
+
+    def compared(field: Field) -> set[str]:
+        return {getattr(rule, "other_field_name", None) for rule in field.validators} - {None}
+
+    kept = {name, *compared(whole[name]), *(field.name for field in whole if name in compared(field))}
+    dropped = {field.name: None for field in whole if field.name not in kept}
+    names = {"__module__": cls.__module__, "__qualname__": cls.__qualname__}
+    return type(cls.__name__, (cls,), {**names, **dropped})
 
 
 def secret(field: Field | UnboundField) -> bool:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from types import MappingProxyType
+
 from flask import current_app
 from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
@@ -54,7 +56,8 @@ class SurveyConsentLabel:
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.survey_consent.label.text = survey_consent_label()
+        if "survey_consent" in self:  # not in a live check's form (Form.checking)
+            self.survey_consent.label.text = survey_consent_label()
 
 
 class PersonalInfoForm(SurveyConsentLabel, Form):
@@ -98,6 +101,17 @@ class PersonalInfoForm(SurveyConsentLabel, Form):
         validators=[InputRequired(_l("Vous devez accepter les conditions pour créer un compte."))],
     )
 
+    # Each field's hint under its label, on the step and in its live check's answer.
+    HINTS = MappingProxyType({
+        "email": _l("Format attendu : nom@exemple.fr"),
+        "phone": _l(
+            "Facultatif. Format attendu : 01 23 45 67 89, ou +32 2 511 22 33 pour un numéro hors de France"
+        ),
+        "contact_email": _l(
+            "Facultatif. Adresse sur laquelle vous recevrez les notifications du portail. "
+            "Par défaut, votre adresse e-mail."
+        ),
+    })  # fmt: skip
     # Fields validated one by one when they lose focus.
     INLINE = ("email", "email_confirm", "first_name", "last_name", "phone", "contact_email")
     # Fields kept in the step's draft as they are typed (all of them: no secret here).

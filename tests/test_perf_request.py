@@ -12,11 +12,15 @@ from flask.sessions import SecureCookieSessionInterface
 from flask_babel import force_locale, gettext
 from flask_wtf.csrf import generate_csrf, validate_csrf
 from itsdangerous import URLSafeTimedSerializer
+from markupsafe import escape
 
 import breach
+import forms
 import views
+from forms.registration import PersonalInfoForm
 from tests.support.app import CSRF_IN_PAGE, Client, HtmxClient
 from tests.support.structures import sign_up
+from views.registration import registration_field
 
 SHARED = ["/", "/connexion", "/mot-de-passe-oublie/", "/inscription/"]
 ENGLISH = {"Accept-Language": "en"}
@@ -237,3 +241,81 @@ def test_the_inline_check_of_a_confirmation_reads_the_address_before_it(client):
     typed["email_confirm"] = "pierre@exemple.fr"
     other = client.post("/inscription/champ/email_confirm", data=typed).get_data(as_text=True)
     assert "field--error" in other
+
+
+# -- a live check builds only the fields it reads (Form.checking) ----------------------
+
+LIVE_TYPED = [
+    {},
+    {
+        "email": "Marie.Curie@Exemple.fr", "email_confirm": "marie.curie@exemple.fr", "first_name": "Marie",
+        "last_name": "Curie", "phone": "01 23 45 67 89", "contact_email": "contact@exemple.fr",
+    },
+    {
+        "email": "pas-une-adresse", "email_confirm": "pierre@exemple.fr", "first_name": "M\u200barie",
+        "last_name": "Иван Ivan", "phone": "12", "contact_email": "x@", "terms": "y",
+    },
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("typed", LIVE_TYPED)
+@pytest.mark.parametrize("name", PersonalInfoForm.INLINE)
+def test_a_live_check_answers_as_the_whole_forms_check_of_the_field(app, name, typed):
+    client = new_client(app, htmx=True)
+    sent = {"csrf_token": token_in(client.get("/inscription/")), **typed}
+    answer = client.post(f"/inscription/champ/{name}", data=sent)
+    assert answer.status_code == 200
+    with app.test_request_context(f"/inscription/champ/{name}", method="POST", data=sent):
+        whole = PersonalInfoForm(meta={"csrf": False})
+        expected = str(registration_field(whole.validate_one(name)))
+        recheck = name == "email" and bool(whole.email_confirm.data)
+    assert answer.get_data(as_text=True) == expected
+    assert ("HX-Trigger" in answer.headers) is recheck
+
+
+def test_a_live_check_builds_the_field_and_those_compared_with_it_only(app):
+    with app.test_request_context("/inscription/champ/email", method="POST"):
+        fields = {
+            name: {field.name for field in PersonalInfoForm.checking(name)(meta={"csrf": False})}
+            for name in ("email", "email_confirm", "phone")
+        }
+    assert fields == {
+        "email": {"email", "email_confirm"},
+        "email_confirm": {"email", "email_confirm"},
+        "phone": {"phone"},
+    }
+    assert PersonalInfoForm.checking("phone") is PersonalInfoForm.checking("phone")
+    assert issubclass(PersonalInfoForm.checking("phone"), PersonalInfoForm)
+
+
+def test_the_step_shows_each_fields_hint_and_live_check(client):
+    page = client.get("/inscription/").get_data(as_text=True)
+    for name in PersonalInfoForm.INLINE:
+        assert f'data-hx-post="/inscription/champ/{name}"' in page
+    for hint in PersonalInfoForm.HINTS.values():
+        assert str(escape(hint)) in page
+
+
+def test_attack_field_names_sent_to_the_live_check_make_no_new_form(app):
+    client = new_client(app, htmx=True)
+    sent = {"csrf_token": token_in(client.get("/inscription/"))}
+    client.post("/inscription/champ/phone", data=sent)
+    made = forms._checking.cache_info().currsize
+    for name in ("terms", "survey_consent", "csrf_token", "__class__", "x" * 200, "validate"):
+        assert client.post(f"/inscription/champ/{name}", data=sent).status_code == 404
+    assert forms._checking.cache_info().currsize == made
+
+
+def test_attack_fields_a_live_check_does_not_read_change_nothing_of_its_answer(app):
+    client = new_client(app, htmx=True)
+    token = token_in(client.get("/inscription/"))
+    plain = client.post("/inscription/champ/phone", data={"csrf_token": token, "phone": "01 23 45 67 89"})
+    noisy = {
+        "csrf_token": token,
+        "phone": "01 23 45 67 89",
+        "terms": "\x01",
+        "email": "<script>",
+        "first_name": "x" * 5000,
+    }
+    answer = client.post("/inscription/champ/phone", data=noisy)
+    assert answer.status_code == 200 and answer.get_data() == plain.get_data()

@@ -7,6 +7,7 @@ import time
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
+from markupsafe import Markup
 
 import accounts
 import challenges
@@ -17,6 +18,7 @@ import mailer
 import uniform_time
 from forms.auth import EmailRequestForm
 from forms.registration import CaptchaForm, PersonalInfoForm
+from forms.render import control as field_control
 from security import limit, mail_allowed
 from views import advance, draft_saved, invalid, page, renders, replace_url, shared_page
 
@@ -101,14 +103,23 @@ def validate_field(name: str):
         abort(404)
     # CSRFProtect checked the request's token before any view ran; this form
     # is never shown whole, so it signs no token of its own for the page.
-    form = PersonalInfoForm(meta={"csrf": False})
+    form = PersonalInfoForm.checking(name)(meta={"csrf": False})
     field = form.validate_one(name)
-    response = current_app.make_response(render_template("registration/_field.html", field=field))
+    response = current_app.make_response(registration_field(field))
     if name == "email" and form.email_confirm.data:
         # « Confirmez » depends on the address: the page checks it again,
         # with what it holds by then (see app.js, portail:recheck).
         response.headers["HX-Trigger"] = json.dumps({RECHECK: form.email_confirm.id})
     return response
+
+
+@bp.app_template_global()
+def registration_field(field) -> Markup:
+    """One field of step 2, with its hint, checked live when it changes: on
+    the step's page, and as the answer of its live check."""
+    url = url_for("registration.validate_field", name=field.name)
+    hint = PersonalInfoForm.HINTS.get(field.name)
+    return field_control(field, hint, field.flags.required, url, block="field")
 
 
 @bp.route("/captcha", methods=["GET", "POST"])
