@@ -158,6 +158,9 @@ def carriable(field: Field) -> bool:
     return not (isinstance(field, (BooleanField, RadioField)) and field.flags.required)
 
 
+READ_FIELDS = ("other_field_name", "country_field", "type_field")  # forms.validators' names
+
+
 @cache
 def _checking(cls: type[Form], name: str) -> type[Form]:
     """``Form.checking``: a subclass in which every other field is None, which
@@ -165,7 +168,10 @@ def _checking(cls: type[Form], name: str) -> type[Form]:
     whole = cls(formdata=None, meta={"csrf": False})
 
     def compared(field: Field) -> set[str]:
-        return {getattr(rule, "other_field_name", None) for rule in field.validators} - {None}
+        # The fields a rule reads by name: « Confirmez »'s address (other_field_name),
+        # the country a phone or postal code is read in, an identifier's type.
+        named = (getattr(rule, key, None) for rule in field.validators for key in READ_FIELDS)
+        return {other for other in named if isinstance(other, str) and other in whole}
 
     kept = {name, *compared(whole[name]), *(field.name for field in whole if name in compared(field))}
     dropped = {field.name: None for field in whole if field.name not in kept}

@@ -13,11 +13,13 @@ from flask_babel import force_locale, gettext
 from flask_wtf.csrf import generate_csrf, validate_csrf
 from itsdangerous import URLSafeTimedSerializer
 from markupsafe import escape
+from wtforms import StringField
 
 import breach
 import forms
 import views
 from forms.registration import PersonalInfoForm
+from forms.validators import PostalCode
 from tests.support.app import CSRF_IN_PAGE, Client, HtmxClient
 from tests.support.structures import sign_up
 from views.registration import registration_field
@@ -319,3 +321,37 @@ def test_attack_fields_a_live_check_does_not_read_change_nothing_of_its_answer(a
     }
     answer = client.post("/inscription/champ/phone", data=noisy)
     assert answer.status_code == 200 and answer.get_data() == plain.get_data()
+
+
+def test_the_live_check_validates_a_form_of_the_fields_it_reads_only(client, monkeypatch):
+    validated = []
+    original = forms.Form.validate_one
+
+    def recording(self, name):
+        validated.append(set(self._fields))
+        return original(self, name)
+
+    monkeypatch.setattr(forms.Form, "validate_one", recording)
+    token = token_in(client.get("/inscription/"))
+    client.post("/inscription/champ/phone", data={"csrf_token": token, "phone": "01 23 45 67 89"})
+    client.post(
+        "/inscription/champ/email_confirm", data={"csrf_token": token, "email_confirm": "a@exemple.fr"}
+    )
+    assert validated == [{"phone"}, {"email", "email_confirm"}]
+
+
+class PostalForm(forms.Form):
+    """A form whose postal code is read in the country of another field."""
+
+    country = StringField("Pays")
+    postal_code = StringField("Code postal", validators=[PostalCode()])
+    city = StringField("Ville")
+
+
+def test_a_partial_form_keeps_the_fields_its_rules_read_by_name(app):
+    with app.test_request_context(
+        "/", method="POST", data={"country": "BE", "postal_code": "1000", "city": "x"}
+    ):
+        partial = PostalForm.checking("postal_code")(meta={"csrf": False})
+        assert {field.name for field in partial} == {"postal_code", "country"}
+        assert not partial.validate_one("postal_code").errors  # a Belgian code, read in Belgium
