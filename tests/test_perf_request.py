@@ -10,6 +10,7 @@ import pytest
 from flask import render_template_string, session, url_for
 from flask.sessions import SecureCookieSessionInterface
 from flask_babel import force_locale, gettext
+from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import generate_csrf, validate_csrf
 from itsdangerous import URLSafeTimedSerializer
 from markupsafe import escape
@@ -341,11 +342,13 @@ def test_the_live_check_validates_a_form_of_the_fields_it_reads_only(client, mon
 
 
 class PostalForm(forms.Form):
-    """A form whose postal code is read in the country of another field."""
+    """A form whose postal code is read in the country of another field. Its
+    names and labels are step 6's, as the portal's lists of fields read them
+    from every form (forms.field_labels)."""
 
-    country = StringField("Pays")
-    postal_code = StringField("Code postal", validators=[PostalCode()])
-    city = StringField("Ville")
+    country = StringField(_l("Pays"))
+    postal_code = StringField(_l("Code postal"), validators=[PostalCode()])
+    city = StringField(_l("Ville"))
 
 
 def test_a_partial_form_keeps_the_fields_its_rules_read_by_name(app):
