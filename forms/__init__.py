@@ -70,10 +70,11 @@ class Form(FlaskForm):
     @classmethod
     def checking(cls, name: str) -> type[Form]:
         """This form with only what the live check of field ``name`` reads
-        (``validate_one``): the field, the fields its rules compare it with,
-        and those whose rules compare with it (« Confirmez » is checked again
-        when the address changes). Binding the other fields and reading the
-        request into them cost about what checking the field does."""
+        (``validate_one``): the field, the fields its rules read (the address
+        « Confirmez » repeats, a country, an identifier's type: READ_FIELDS),
+        and those whose rules read it (« Confirmez » is checked again when the
+        address changes). Binding the other fields and reading the request
+        into them cost about what checking the field does."""
         return _checking(cls, name)
 
     def validate_one(self, name: str) -> Field:
