@@ -291,12 +291,20 @@ def test_a_live_check_builds_the_field_and_those_compared_with_it_only(app):
     assert issubclass(PersonalInfoForm.checking("phone"), PersonalInfoForm)
 
 
-def test_the_step_shows_each_fields_hint_and_live_check(client):
-    page = client.get("/inscription/").get_data(as_text=True)
-    for name in PersonalInfoForm.INLINE:
-        assert f'data-hx-post="/inscription/champ/{name}"' in page
-    for hint in PersonalInfoForm.HINTS.values():
-        assert str(escape(hint)) in page
+@pytest.mark.parametrize("htmx", [False, True])
+def test_the_step_shows_each_fields_hint_and_live_check(app, htmx):
+    client = new_client(app, htmx=htmx)
+    shown = client.get("/inscription/")
+    sent = client.post("/inscription/", data={"csrf_token": token_in(shown), "email": "pas-une-adresse"})
+    assert sent.status_code == 422
+    for response in (shown, sent):
+        page = response.get_data(as_text=True)
+        assert ("<html" in page) is not htmx  # the page, or under htmx the step alone
+        for name in PersonalInfoForm.INLINE:
+            assert f'data-hx-post="/inscription/champ/{name}"' in page
+        for hint in PersonalInfoForm.HINTS.values():
+            assert str(escape(hint)) in page
+    assert '<div class="field field--error" id="field-email">' in sent.get_data(as_text=True)
 
 
 def test_attack_field_names_sent_to_the_live_check_make_no_new_form(app):
