@@ -216,8 +216,9 @@ def test_a_live_check_answering_while_the_step_is_sent_leaves_it_busy(visitor):
     page = visitor.page
     visitor.start_signup()
     visitor.fill_personal_info(new_person())
-    # Ticking the terms box left « Téléphone »: that check is answered first,
-    # or htmx would drop the one the test holds (one request per element).
+    # Ticking the terms box left « Téléphone »: that check is answered first.
+    # Still on its way, htmx would queue the next one behind it, and by then
+    # the step is being sent: a queued check is not sent then (app.js).
     page.wait_for_function("() => !document.querySelector('.htmx-request')")
     during, marked = {}, []
     phone = visitor.field("Téléphone")
