@@ -455,6 +455,20 @@
   // structure » for another SIRET): saving would replace that draft with the
   // form the person has only looked at; what they typed is carried instead.
   var switching = false;
+  // Once the switch leaves for the other language, this page is about to be
+  // replaced: nothing more is sent from it. An autosave still waiting out its
+  // delay (the field just left to reach the switch) would otherwise go while
+  // the switch is on its way, and save the form over the draft this page set
+  // aside. A person still here afterwards (the browser's Back to this page,
+  // or the switch stopped) and typing again gets their checks and saves back.
+  var leaving = false;
+  document.addEventListener("htmx:beforeRequest", function (event) {
+    if (leaving) event.preventDefault();
+  });
+  ["input", "change"].forEach(function (type) {
+    document.addEventListener(type, function () { leaving = false; }, true);
+  });
+  window.addEventListener("pageshow", function () { leaving = switching = false; });
   // Without JavaScript a page's form may own the switch's buttons, to send
   // what it holds (templates/layouts/_language_switch.html); here they are
   // the switch's again, and the fields are carried as above; the form's own
@@ -473,11 +487,17 @@
     form.elements.next.value = window.location.pathname + window.location.search;
     carryTyped();
     var status = document.getElementById("draft-status");
-    if (!status || !window.htmx || document.getElementById("draft-set-aside")) return;
+    if (!status || !window.htmx || document.getElementById("draft-set-aside")) {
+      leaving = true;
+      return;
+    }
     event.preventDefault();
     switching = true;
     var submitter = event.submitter;
-    var proceed = function () { form.requestSubmit(submitter); };
+    var proceed = function () {
+      leaving = true;
+      form.requestSubmit(submitter);
+    };
     window.htmx.ajax("POST", status.getAttribute("data-hx-post"), {
       source: status, target: status, swap: "innerHTML"
     }).then(proceed, proceed);

@@ -233,6 +233,58 @@ def test_the_language_switch_keeps_the_draft_the_search_link_set_aside(visitor):
     expect(visitor.field("Company name")).to_have_value(drafted.name)
 
 
+def test_a_slow_language_switch_sends_no_autosave_over_the_draft_set_aside(visitor):
+    """Leaving « Raison sociale » for « English » starts its autosave's delay
+    (500 ms). A switch slower than that (a slow network) once let the
+    autosave go while it was on its way, saving the link's form over the
+    draft the page had set aside: the English page no longer named it, and
+    the draft was lost. Nothing is sent from a page the switch is leaving."""
+    visitor.sign_up_quickly()
+    drafted, linked = draft_then_link(visitor)
+    page = visitor.page
+    expect(page.locator("#draft-set-aside")).to_contain_text(drafted.siret)
+    saves = []
+    page.on("request", lambda request: saves.append(request.url) if "/brouillon" in request.url else None)
+
+    def slow_switch(route):
+        page.wait_for_timeout(900)  # the autosave's delay runs out meanwhile
+        route.continue_()
+
+    page.route(re.compile(r"/langue"), slow_switch)
+    visitor.field("Raison sociale").fill(linked.name)
+    page.get_by_role("button", name="English").click()
+    expect(page.locator("html")).to_have_attribute("lang", "en")
+    assert saves == []
+    expect(page.locator("#draft-set-aside")).to_contain_text(drafted.siret)
+    expect(visitor.field("Company name")).to_have_value(linked.name)
+    page.locator("#draft-set-aside").get_by_role("link").click()
+    expect(visitor.identifier).to_have_value(drafted.siret)
+    expect(visitor.field("Company name")).to_have_value(drafted.name)
+
+
+def test_a_language_switch_that_did_not_leave_leaves_the_page_saving(visitor):
+    """The switch sent, but the page not left (the browser's Stop; here its
+    navigation cancelled): the person is still on the page, and what they
+    type next is checked and saved as before."""
+    visitor.sign_up_quickly()
+    visitor.page.goto(pages.STRUCTURE_FORM_PATH)
+    page = visitor.page
+    company = new_company("Ateliers Perrin")
+    page.evaluate("() => window.addEventListener('submit', event => event.preventDefault())")
+    page.get_by_role("button", name="English").click()
+    expect(page.locator("#draft-status")).to_have_text(SAVED)  # the switch's own save, then no navigation
+    saves = []
+    page.on("request", lambda request: saves.append(request.url) if "/brouillon" in request.url else None)
+    visitor.field("Raison sociale").fill(company.name)
+    page.keyboard.press("Tab")
+    for _ in range(100):  # the autosave's delay (500 ms), then its answer
+        if saves:
+            break
+        page.wait_for_timeout(50)
+    assert len(saves) == 1
+    expect(page.locator("html")).to_have_attribute("lang", "fr")
+
+
 def test_back_to_the_captcha_once_passed_shows_the_mail_sent_page(any_visitor):
     """Back from « Vérifiez votre messagerie »: the captcha step, asked for
     again, answers with the mail-sent page (an empty step 2 saying
