@@ -318,7 +318,7 @@ def test_a_changed_address_is_checked_again_against_the_confirmation(visitor):
     email.fill("marie.sklodowska@exemple.fr")
     page.keyboard.press("Tab")  # into « Confirmez », and typing there at once
     page.keyboard.type("x")
-    page.wait_for_load_state("networkidle")
+    visitor.expect_answered()  # the address's check answered while in « Confirmez »
     expect(confirm).to_have_value("x")  # Tab selected the old text; what was typed replaced it, and stays
     assert focused(page)["name"] == "Confirmez votre adresse e-mail"
     page.keyboard.press("Tab")  # leaving it: checked
@@ -330,7 +330,7 @@ def test_a_changed_address_is_checked_again_against_the_confirmation(visitor):
     visitor.field("Prénom").focus()
     email.fill("marie.sklodowska@exemple.fr")
     page.keyboard.press("Tab")  # into « Confirmez », out again without a change: checked all the same
-    page.wait_for_load_state("networkidle")
+    visitor.expect_answered()
     page.keyboard.press("Tab")
     expect(page.locator("#email_confirm-error")).to_contain_text("ne sont pas identiques")
     expect(confirm).to_have_value("marie.curie@exemple.fr")

@@ -10,6 +10,8 @@ import re
 import pytest
 from playwright.sync_api import expect
 
+from tests.browser.support.visitor import ANSWERED
+
 pytestmark = pytest.mark.browser
 
 # Every text the announcer takes from now on (it is emptied, then filled).
@@ -31,7 +33,7 @@ IN_A_LIVE_REGION = "e => Boolean(e.closest('[aria-live], [role=status], [role=al
 
 
 def said(page) -> list[str]:
-    page.wait_for_load_state("networkidle")
+    page.wait_for_function(ANSWERED)
     page.wait_for_timeout(200)  # the announcer is filled 50 ms after being emptied
     return page.evaluate("() => window.__said")
 
@@ -117,7 +119,7 @@ def test_an_autosave_that_says_the_same_is_not_read_out_again(visitor):
     with page.expect_response(re.compile(r"/inscription/brouillon$")):
         visitor.field("Nom").fill("Curie")
         page.keyboard.press("Tab")
-    page.wait_for_load_state("networkidle")
+    visitor.expect_answered()  # its answer in place, or not swapped
     changes = page.evaluate("() => window.__statusChanges")
     if status.text_content() == before:  # saved again within the same minute
         assert changes == 0

@@ -219,7 +219,7 @@ def test_a_live_check_answering_while_the_step_is_sent_leaves_it_busy(visitor):
     # Ticking the terms box left « Téléphone »: that check is answered first.
     # Still on its way, htmx would queue the next one behind it, and by then
     # the step is being sent: a queued check is not sent then (app.js).
-    page.wait_for_function("() => !document.querySelector('.htmx-request')")
+    visitor.expect_answered()
     during, marked = {}, []
     phone = visitor.field("Téléphone")
     unmarked = "() => !document.querySelector('input[data-asked]')"

@@ -13,6 +13,9 @@ from tests.browser.support.mail import Inbox
 from tests.browser.support.people import Company, Person, new_person
 from tests.support.constants import CAPTCHA_ANSWER
 
+# No htmx request of the page still on its way (Visitor.expect_answered).
+ANSWERED = "() => !document.querySelector('.htmx-request')"
+
 
 class Visitor:
     """One person in one browser tab. With ``javascript`` the steps swap in
@@ -52,6 +55,13 @@ class Visitor:
             )
         else:
             self.page.wait_for_load_state("load")
+
+    def expect_answered(self) -> None:
+        """Every htmx request of the page answered, and its answer in place:
+        htmx marks what sent one ``.htmx-request`` until then. (Playwright's
+        « networkidle » is no such wait: once the page has loaded, it returns
+        at once, a request still on its way.)"""
+        self.page.wait_for_function(ANSWERED)
 
     def expect_path(self, path: str) -> None:
         """The page's address is ``path``, with any query and fragment (a
