@@ -688,7 +688,9 @@ def test_saving_the_link_s_form_says_the_set_aside_draft_is_replaced(marie, app)
     if marie.htmx:
         text = text_of(response)
         assert text.startswith("Brouillon enregistré à")
-        assert '<div class="notice notice--info" id="draft-set-aside" data-hx-swap-oob="true">' in text
+        # Marked replaced: the language switch saves the draft again (app.js).
+        assert '<div class="notice notice--info" id="draft-set-aside" data-replaced' in text
+        assert 'data-replaced data-hx-swap-oob="true">' in text
         assert "remplace désormais le brouillon que vous aviez enregistré" in text
     else:
         assert response.status_code == 303

@@ -179,6 +179,10 @@
   // Meanwhile the form is aria-busy and its button shows it (app.css).
   document.addEventListener("htmx:beforeRequest", function (event) {
     var elt = event.detail.elt, sent = event.detail.requestConfig.triggeringEvent;
+    if (leaving) {  // the page is being left (see the language switch): before any mark of sending
+      event.preventDefault();
+      return;
+    }
     if (elt.tagName === "FORM") {
       elt.setAttribute("data-sending", "");
       elt.setAttribute("aria-busy", "true");
@@ -454,18 +458,25 @@
   // page has set a draft aside (step 6 from the search's « Créer cette
   // structure » for another SIRET): saving would replace that draft with the
   // form the person has only looked at; what they typed is carried instead.
+  // Once what they typed has replaced it (its notice says so: data-replaced),
+  // the switch saves the draft first again.
   var switching = false;
   // Once the switch leaves for the other language, this page is about to be
   // replaced: nothing more is sent from it. An autosave still waiting out its
   // delay (the field just left to reach the switch) would otherwise go while
   // the switch is on its way, and save the form over the draft this page set
   // aside. A person still here afterwards (the browser's Back to this page,
-  // or the switch stopped) and typing again gets their checks and saves back.
+  // or the switch stopped) who types or clicks again gets their checks,
+  // saves and steps back.
   var leaving = false;
-  document.addEventListener("htmx:beforeRequest", function (event) {
-    if (leaving) event.preventDefault();
+  // « Reprendre ce brouillon » leaves for the draft set aside: the same
+  // (opened in another tab, it leaves nothing).
+  document.addEventListener("click", function (event) {
+    var link = event.target.closest ? event.target.closest("#draft-set-aside a[href]") : null;
+    var elsewhere = event.button !== 0 || event.ctrlKey || event.metaKey || event.shiftKey || event.altKey;
+    if (link && !elsewhere && !event.defaultPrevented) leaving = true;
   });
-  ["input", "change"].forEach(function (type) {
+  ["input", "change", "click"].forEach(function (type) {
     document.addEventListener(type, function () { leaving = false; }, true);
   });
   window.addEventListener("pageshow", function () { leaving = switching = false; });
@@ -487,7 +498,7 @@
     form.elements.next.value = window.location.pathname + window.location.search;
     carryTyped();
     var status = document.getElementById("draft-status");
-    if (!status || !window.htmx || document.getElementById("draft-set-aside")) {
+    if (!status || !window.htmx || document.querySelector("#draft-set-aside:not([data-replaced])")) {
       leaving = true;
       return;
     }

@@ -285,6 +285,65 @@ def test_a_language_switch_that_did_not_leave_leaves_the_page_saving(visitor):
     expect(page.locator("html")).to_have_attribute("lang", "fr")
 
 
+def test_a_step_sent_after_a_language_switch_that_did_not_leave_is_sent(visitor):
+    """The same page, « Soumettre » clicked with nothing typed since: the step
+    is sent (its errors show), and the form is not left busy."""
+    visitor.sign_up_quickly()
+    visitor.page.goto(pages.STRUCTURE_FORM_PATH)
+    page = visitor.page
+    page.evaluate("() => window.addEventListener('submit', event => event.preventDefault())")
+    page.get_by_role("button", name="English").click()
+    expect(page.locator("#draft-status")).to_have_text(SAVED)
+    visitor.button("Soumettre").click()
+    expect(visitor.error_summary).to_be_visible()
+    expect(page.locator("main form[aria-busy]")).to_have_count(0)
+
+
+def test_back_to_the_draft_set_aside_sends_no_autosave_over_it(visitor):
+    """« Reprendre ce brouillon » clicked straight from a field typed in: the
+    field's autosave (500 ms after leaving it) would go while a slow page is
+    on its way and save the link's form over the draft asked for. It is not
+    sent: the draft comes back, and stays the draft."""
+    visitor.sign_up_quickly()
+    drafted, linked = draft_then_link(visitor)
+    page = visitor.page
+    saves = []
+    page.on("request", lambda request: saves.append(request.url) if "/brouillon" in request.url else None)
+
+    def slow_page(route):
+        page.wait_for_timeout(900)  # the autosave's delay runs out meanwhile
+        route.continue_()
+
+    page.route(re.compile(r"/structure/nouvelle$"), slow_page)
+    visitor.field("Raison sociale").fill(linked.name)
+    page.locator("#draft-set-aside").get_by_role("link").click()
+    expect(visitor.identifier).to_have_value(drafted.siret)
+    expect(visitor.field("Raison sociale")).to_have_value(drafted.name)
+    assert saves == []
+    page.unroute(re.compile(r"/structure/nouvelle$"))
+    page.reload()
+    expect(visitor.identifier).to_have_value(drafted.siret)
+    expect(visitor.field("Raison sociale")).to_have_value(drafted.name)
+
+
+def test_once_the_draft_set_aside_is_replaced_the_switch_saves_the_draft_first(visitor):
+    """What was typed on the link's form has replaced the draft set aside (the
+    notice says so): from then on the switch saves the draft first again, so
+    the last field typed is in it, not only carried to the next page."""
+    visitor.sign_up_quickly()
+    drafted, linked = draft_then_link(visitor)
+    page = visitor.page
+    visitor.field("Raison sociale").fill(linked.name)
+    page.keyboard.press("Tab")
+    expect(page.locator("#draft-set-aside")).to_contain_text("remplace désormais")
+    page.locator("#label").fill("Atelier du port")
+    page.get_by_role("button", name="English").click()  # no pause: saved by the switch
+    expect(page.locator("html")).to_have_attribute("lang", "en")
+    page.goto(pages.STRUCTURE_FORM_PATH)  # the draft alone (nothing carried)
+    expect(page.locator("#label")).to_have_value("Atelier du port")
+    expect(visitor.identifier).to_have_value(linked.siret)
+
+
 def test_back_to_the_captcha_once_passed_shows_the_mail_sent_page(any_visitor):
     """Back from « Vérifiez votre messagerie »: the captcha step, asked for
     again, answers with the mail-sent page (an empty step 2 saying
