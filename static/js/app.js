@@ -172,6 +172,63 @@
     }
   });
 
+  // An answer to a field's own request (step 6's directory filling the form
+  // as the SIRET is typed, the identifier's block as its type changes) draws
+  // other fields of the form again, with the values they held when it left.
+  // What the person has typed in them since (a slow directory, the next
+  // field begun at once) is kept: it goes into the field drawn, unless the
+  // answer locks that field (readonly: the directory's raison sociale).
+  var TYPED_INPUTS = /^(text|email|tel|url|search|number)$/;
+  var answered = null;  // what the request being swapped sent, when a field sent it
+  var caretAtEnd = null;  // the id of the field in which the person is typing, when htmx cannot tell where
+  function keepTyped(target, drawnRoot) {
+    if (!answered || !target || !drawnRoot || !drawnRoot.querySelectorAll) return;
+    Array.prototype.forEach.call(drawnRoot.querySelectorAll("input[name], textarea[name], select[name]"), function (drawn) {
+      if (drawn.readOnly || drawn.disabled || !answered.has(drawn.name)) return;
+      if (drawn.tagName === "INPUT" && !TYPED_INPUTS.test(drawn.type)) return;
+      var live = drawn.id ? document.getElementById(drawn.id) : null;
+      if (!live || live.name !== drawn.name || !target.contains(live)) return;
+      if (live.value === answered.get(drawn.name)) return;  // unchanged since it left
+      // htmx gives the focus back, and the caret where a field tells it (not
+      // an e-mail field, which tells none: there it goes after what was typed).
+      if (live === document.activeElement && live.selectionStart === null) caretAtEnd = live.id;
+      // Written as the answer's own markup would have it: a swap may draw it from its text.
+      if (drawn.tagName === "TEXTAREA") {
+        drawn.textContent = live.value;
+      } else if (drawn.tagName === "SELECT") {
+        var options = Array.prototype.slice.call(drawn.options);
+        if (!options.some(function (option) { return option.value === live.value; })) return;  // not offered now
+        options.forEach(function (option) { option.toggleAttribute("selected", option.value === live.value); });
+      } else {
+        drawn.setAttribute("value", live.value);
+      }
+    });
+  }
+  document.addEventListener("htmx:beforeSwap", function (event) {
+    var config = event.detail.requestConfig;
+    answered = config && config.formData && config.elt && config.elt.tagName !== "FORM" ? config.formData : null;
+    var target = event.detail.target;
+    if (!answered || !event.detail.shouldSwap || typeof event.detail.serverResponse !== "string") return;
+    if (!target || !target.classList || target.classList.contains("field")) return;  // a field's own check: above
+    var drawn = document.createElement("template");
+    drawn.innerHTML = event.detail.serverResponse;
+    var before = drawn.innerHTML;
+    keepTyped(target, drawn.content);
+    if (drawn.innerHTML !== before) event.detail.serverResponse = drawn.innerHTML;
+  });
+  document.addEventListener("htmx:oobBeforeSwap", function (event) {
+    keepTyped(event.detail.target, event.detail.fragment);
+  });
+  document.addEventListener("htmx:afterSwap", function () {
+    var focused = document.activeElement;
+    if (caretAtEnd && focused && focused.id === caretAtEnd) {
+      var typed = focused.value;
+      focused.value = "";
+      focused.value = typed;  // the caret after it
+    }
+    answered = caretAtEnd = null;
+  });
+
   // Once a form is sent, the live checks of its fields wait for nothing: one
   // that would leave meanwhile (a check's delay running out after « Soumettre »)
   // would answer for a page about to be replaced, and with the token signing

@@ -6,6 +6,7 @@ database with the real command, while the server runs."""
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 
@@ -40,6 +41,7 @@ def directory(live_server, tmp_path_factory) -> dict[str, str]:
         "and back": new_siret(),
         "changed": new_siret(),
         "after a refusal": new_siret(),
+        "typed meanwhile": new_siret(),
     }
     sites = [establishment(siret, **HAUSSMANN) for siret in sirets.values()]
     units = [legal_unit(siret[:9], denominationUniteLegale=NAME) for siret in sirets.values()]
@@ -119,6 +121,40 @@ def test_another_type_after_the_directory_filled_the_form_unlocks_the_name(visit
     visitor.button("Soumettre").click()
     expect(page.locator("main")).to_contain_text(CREATED)
     expect(page.locator("main")).to_contain_text("Curie International")
+
+
+def test_what_is_typed_while_the_directory_answers_is_kept(visitor, directory):
+    """The directory's answer draws the general and address fields again, with
+    what they held when the SIRET's look-up left. A slow answer, and the
+    person already typing in the next field: what they typed stays (and the
+    caret with it); the fields they did not touch are filled, the name locked."""
+    visitor.sign_up_quickly()
+    page = visitor.page
+    page.goto(STRUCTURE_FORM_PATH)
+    looked_up = []
+
+    def slow_directory(route):
+        looked_up.append(route.request.post_data)
+        page.wait_for_timeout(800)  # the person types on meanwhile
+        route.continue_()
+
+    page.route(re.compile(r"/structure/nouvelle/sirene$"), slow_directory)
+    identifier = visitor.field("Identifiant Siret")
+    identifier.click()
+    identifier.press_sequentially(directory["typed meanwhile"], delay=20)
+    email = visitor.field("Adresse électronique")
+    email.click()
+    email.press_sequentially("contact@curie.fr", delay=40)
+    expect(page.locator("#sirene-status")).to_contain_text("Établissement trouvé")
+    # The look-up left before the address was whole.
+    assert len(looked_up) == 1 and "contact%40curie.fr" not in looked_up[0]
+    expect(visitor.field("Raison sociale")).to_have_value(NAME)
+    expect(visitor.field("Raison sociale")).not_to_be_editable()
+    expect(visitor.field("Adresse")).to_have_value("12 Boulevard HAUSSMANN")
+    expect(email).to_have_value("contact@curie.fr")
+    assert page.evaluate("() => document.activeElement.id") == "email"
+    page.keyboard.type("x")
+    expect(email).to_have_value("contact@curie.frx")
 
 
 def filled_by_typing(visitor, siret: str):
