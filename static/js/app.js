@@ -229,6 +229,54 @@
     answered = caretAtEnd = null;
   });
 
+  // A form sent from a page of several (« Mon compte »: the survey's choice,
+  // the contact address's link sent again) brings the page back as stored:
+  // what the person had changed in the other forms and not yet saved (a
+  // draft's autosave waits 500 ms after a field is left) would be lost. It
+  // is put back into the page drawn, and saved where that form keeps a
+  // draft. Not into the form sent, whose answer says what became of it, nor
+  // into the one it throws away (data-discards: « Abandonner le brouillon »),
+  // which sends nothing meanwhile.
+  var kept = [];  // the forms whose fields were put back by the last swap
+  function typedElsewhere(sent) {
+    var found = [];
+    within(document.getElementById("main") || document.body, "form[id]").forEach(function (form) {
+      if (form === sent || form.id === sent.getAttribute("data-discards")) return;
+      Array.prototype.forEach.call(form.elements, function (field) {
+        var typed = field.tagName === "TEXTAREA" || (field.tagName === "INPUT" && TYPED_INPUTS.test(field.type));
+        if (typed && carried(field) && field.value !== field.defaultValue) found.push([form.id, field.name, field.value]);
+      });
+    });
+    return found;
+  }
+  document.addEventListener("htmx:beforeSwap", function (event) {
+    var config = event.detail.requestConfig, sent = config && config.elt;
+    kept = [];
+    if (!sent || sent.tagName !== "FORM" || !event.detail.shouldSwap || typeof event.detail.serverResponse !== "string") return;
+    var typed = typedElsewhere(sent);
+    if (!typed.length) return;
+    var drawn = document.createElement("template");
+    drawn.innerHTML = event.detail.serverResponse;
+    typed.forEach(function (entry) {
+      var form = drawn.content.querySelector("form#" + CSS.escape(entry[0]));
+      var field = form ? form.querySelector("[name='" + CSS.escape(entry[1]) + "']") : null;
+      if (!field || field.readOnly || field.disabled) return;
+      if (field.tagName === "TEXTAREA") field.textContent = entry[2];
+      else field.setAttribute("value", entry[2]);
+      if (kept.indexOf(entry[0]) === -1) kept.push(entry[0]);
+    });
+    if (kept.length) event.detail.serverResponse = drawn.innerHTML;
+  });
+  document.addEventListener("htmx:afterSettle", function () {
+    var forms = kept;
+    kept = [];
+    forms.forEach(function (id) {
+      var form = document.getElementById(id);
+      var status = form && window.htmx ? form.querySelector("#draft-status") : null;
+      if (status) window.htmx.trigger(form, "change");  // its autosave (« change from:closest form »)
+    });
+  });
+
   // Once a form is sent, the live checks of its fields wait for nothing: one
   // that would leave meanwhile (a check's delay running out after « Soumettre »)
   // would answer for a page about to be replaced, and with the token signing
@@ -247,7 +295,9 @@
       return;
     }
     var form = elt.closest ? elt.closest("form") : null;
-    if (form && form.hasAttribute("data-sending")) event.preventDefault();
+    if (!form) return;
+    var discarded = form.id && document.querySelector("form[data-sending][data-discards='" + CSS.escape(form.id) + "']");
+    if (form.hasAttribute("data-sending") || discarded) event.preventDefault();
   });
   document.addEventListener("htmx:afterRequest", function (event) {
     var form = event.detail.elt;

@@ -142,6 +142,53 @@ def test_an_autosave_after_the_session_ended_sends_the_whole_page_to_sign_in(sig
     expect(page).to_have_url(re.compile(r"/mon-compte/$"))
 
 
+def test_another_form_of_mon_compte_sent_keeps_the_profile_typed_and_not_saved_yet(signed_in):
+    """« Prénom » changed, then « Enregistrer mon choix » at once: the page
+    comes back as stored, before the profile's autosave (500 ms after the
+    field is left) has gone. What was typed is still in the field, and saved
+    as the draft."""
+    page = signed_in.page
+    page.goto(pages.ACCOUNT_PATH)
+    signed_in.field("Prénom").fill("Jeanne")
+    signed_in.button("Enregistrer mon choix").click()
+    expect(signed_in.notice("Votre consentement est retiré")).to_be_visible()
+    expect(signed_in.field("Prénom")).to_have_value("Jeanne")
+    expect(page.locator("#draft-status")).to_have_text(SAVED)
+    page.reload()
+    expect(signed_in.field("Prénom")).to_have_value("Jeanne")
+    expect(page.locator("#profile-draft")).to_be_visible()
+
+
+def test_the_profile_draft_thrown_away_stays_away_when_its_answer_is_slow(signed_in):
+    """« Abandonner le brouillon » straight from a field changed: the field's
+    autosave would go while a slow answer is on its way and bring the draft
+    back. It is not sent, nor put back into the page drawn."""
+    page = signed_in.page
+    page.goto(pages.ACCOUNT_PATH)
+    stored = signed_in.field("Prénom").input_value()
+    signed_in.field("Prénom").fill("Jeanne")
+    signed_in.button("Enregistrer le brouillon").click()
+    expect(page.locator("#draft-status")).to_have_text(SAVED)
+    page.reload()
+    expect(page.locator("#profile-draft")).to_be_visible()
+    saves = []
+    page.on("request", lambda request: saves.append(request.url) if "brouillon" in request.url else None)
+
+    def slow_discard(route):
+        page.wait_for_timeout(900)  # the autosave's delay runs out meanwhile
+        route.continue_()
+
+    page.route(re.compile(r"/abandonner"), slow_discard)
+    signed_in.field("Prénom").fill("Josette")
+    page.get_by_role("button", name="Abandonner le brouillon").click()
+    expect(page.locator("#profile-draft")).to_have_count(0)
+    expect(signed_in.field("Prénom")).to_have_value(stored)
+    assert [url for url in saves if "abandonner" not in url] == []
+    page.reload()
+    expect(page.locator("#profile-draft")).to_have_count(0)
+    expect(signed_in.field("Prénom")).to_have_value(stored)
+
+
 def test_the_search_link_takes_up_the_draft_for_its_siret_and_keeps_it_over_the_switch(visitor):
     """« Créer cette structure » (the attachment search's link) for the SIRET
     the step-6 draft was begun for: what was typed comes back, and stays
