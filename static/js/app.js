@@ -528,14 +528,37 @@
     } catch (error) { return; }
     if (!main || !kept || !Array.isArray(kept.fields)) return;
     if (kept.page !== window.location.pathname + window.location.search) return;
+    var changed = [];
     kept.fields.forEach(function (entry) {
       if (!Array.isArray(entry)) return;
       var name = entry[0], type = entry[1], value = entry[2], own = entry[3];
       fieldsOfForms(main).forEach(function (field) {
         // The page decides what may be carried, not what the tab holds.
-        if (field.name === name && field.type === type && carried(field)) putBack(field, type, value, own);
+        if (field.name === name && field.type === type && carried(field)) {
+          putBack(field, type, value, own);
+          if (field.form && field.value !== field.defaultValue && changed.indexOf(field.form) === -1) changed.push(field.form);
+        }
       });
     });
+    saveTakenBack(changed);
+  }
+  // What the switch carried and the page's draft does not hold yet (the
+  // switch's own save queued behind an autosave still on its way, which the
+  // page then left) is saved as the draft once htmx has read the page: the
+  // draft is what « Mon compte » and step 6 come back to. Not over a draft
+  // the page sets aside, which what was typed only replaces once saved there.
+  function saveTakenBack(forms) {
+    if (!forms.length || !window.htmx || document.querySelector("#draft-set-aside:not([data-replaced])")) return;
+    var save = function () {
+      forms.forEach(function (form) {
+        if (form.querySelector("#draft-status")) window.htmx.trigger(form, "change");  // « change from:closest form »
+      });
+    };
+    if (document.readyState === "loading") {
+      document.addEventListener("DOMContentLoaded", function () { window.setTimeout(save, 0); });
+    } else {
+      window.setTimeout(save, 0);
+    }
   }
   putTypedBack();
 
@@ -612,9 +635,14 @@
     event.preventDefault();
     switching = true;
     var submitter = event.submitter;
+    // In a task of its own: an autosave already on its way queues this save
+    // behind it and htmx answers at once, while the switch's submit event is
+    // still being dispatched, when the browser ignores another submission.
     var proceed = function () {
-      leaving = true;
-      form.requestSubmit(submitter);
+      window.setTimeout(function () {
+        leaving = true;
+        form.requestSubmit(submitter);
+      }, 0);
     };
     window.htmx.ajax("POST", status.getAttribute("data-hx-post"), {
       source: status, target: status, swap: "innerHTML"

@@ -189,6 +189,40 @@ def test_the_profile_draft_thrown_away_stays_away_when_its_answer_is_slow(signed
     expect(signed_in.field("Prénom")).to_have_value(stored)
 
 
+def test_the_switch_sent_while_an_autosave_is_on_its_way_saves_what_it_carried(visitor):
+    """« Raison sociale » saved by its autosave, still on its way when « Ville »
+    is typed and « English » clicked: the switch's own save, queued behind it,
+    never went (the page was left). What the switch carried is saved on the
+    English page, so the draft holds it."""
+    visitor.sign_up_quickly()
+    company = new_company("Ateliers Joliot")
+    page = visitor.page
+    page.goto(pages.STRUCTURE_FORM_PATH)
+    held = []
+    page.route(re.compile(r"/brouillon$"), lambda route: route.continue_() if held else held.append(route))
+    visitor.field("Raison sociale").fill(company.name)
+    page.keyboard.press("Tab")  # its autosave, 500 ms later, held on its way
+    for _ in range(100):
+        if held:
+            break
+        page.wait_for_timeout(50)
+    visitor.field("Ville").fill(company.city)
+    saved = []
+    page.on("requestfinished", lambda request: "brouillon" in request.url and saved.append(request.url))
+    page.get_by_role("button", name="English").click(no_wait_after=True)
+    held[0].continue_()
+    expect(page.locator("html")).to_have_attribute("lang", "en")
+    expect(visitor.field("City")).to_have_value(company.city)
+    for _ in range(100):  # saved on the English page (500 ms after it is read)
+        if len(saved) == 2:
+            break
+        page.wait_for_timeout(50)
+    assert len(saved) == 2  # the autosave held, then the English page's
+    page.goto(pages.STRUCTURE_FORM_PATH)  # the draft alone (nothing carried)
+    expect(visitor.field("City")).to_have_value(company.city)
+    expect(visitor.field("Company name")).to_have_value(company.name)
+
+
 def test_the_search_link_takes_up_the_draft_for_its_siret_and_keeps_it_over_the_switch(visitor):
     """« Créer cette structure » (the attachment search's link) for the SIRET
     the step-6 draft was begun for: what was typed comes back, and stays
