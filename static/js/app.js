@@ -610,6 +610,55 @@
     document.addEventListener(type, function () { leaving = false; }, true);
   });
   window.addEventListener("pageshow", function () { leaving = switching = false; });
+  // A link leaving a page whose draft's autosave still waits out its delay
+  // (a field just left for « Mon compte », the footer, the portal's name)
+  // saves the draft first, as the switch does, then is followed: the draft
+  // is what that page comes back to. Not a link opened elsewhere (a new tab,
+  // a download, another site), one within the page, nor « Reprendre ce
+  // brouillon », which leaves for the draft set aside. Clicked again while
+  // the save is on its way, the link is followed at once.
+  var unsaved = false;  // typed in the draft's form since its last save left
+  ["input", "change"].forEach(function (type) {
+    document.addEventListener(type, function (event) {
+      var form = event.target.form || event.target;
+      if (form.querySelector && form.querySelector("#draft-status")) unsaved = true;
+    }, true);
+  });
+  document.addEventListener("htmx:beforeSend", function (event) {
+    if (event.detail.target && event.detail.target.id === "draft-status") unsaved = false;
+  });
+  document.addEventListener("click", function (event) {
+    var link = event.target.closest ? event.target.closest("a[href]") : null;
+    var status = document.getElementById("draft-status");
+    if (!link || !status || !unsaved || !window.htmx || switching || event.defaultPrevented) return;
+    var elsewhere = event.button !== 0 || event.ctrlKey || event.metaKey || event.shiftKey || event.altKey ||
+      (link.target && link.target !== "_self") || link.hasAttribute("download") ||
+      link.origin !== window.location.origin || link.closest("#draft-set-aside");
+    var inPage = link.pathname === window.location.pathname && link.search === window.location.search && link.hash;
+    if (elsewhere || inPage) return;
+    event.preventDefault();
+    switching = true;
+    var follow = function () {
+      window.setTimeout(function () {
+        leaving = true;
+        window.location.assign(link.href);
+      }, 0);
+    };
+    afterSaving(status).then(function () {
+      return window.htmx.ajax("POST", status.getAttribute("data-hx-post"), {
+        source: status, target: status, swap: "innerHTML"
+      });
+    }).then(follow, follow);
+  });
+  // Once the autosave on its way (and any queued behind it) has answered:
+  // htmx would queue this save behind it and answer at once, and the page
+  // would be left before it went.
+  function afterSaving(status) {
+    if (!status.classList.contains("htmx-request")) return Promise.resolve();
+    return new Promise(function (answered) {
+      status.addEventListener("htmx:afterRequest", function () { window.setTimeout(answered, 0); }, {once: true});
+    }).then(function () { return afterSaving(status); });
+  }
   // Without JavaScript a page's form may own the switch's buttons, to send
   // what it holds (templates/layouts/_language_switch.html); here they are
   // the switch's again, and the fields are carried as above; the form's own

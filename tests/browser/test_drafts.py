@@ -440,3 +440,99 @@ def test_back_to_the_captcha_once_passed_shows_the_mail_sent_page(any_visitor):
     check_axe(visitor.page, "courriel envoyé après retour")
     visitor.page.go_back()
     visitor.expect_step(pages.PERSONAL_INFO)
+
+
+def leave_step_two(visitor):
+    visitor.start_signup()
+    visitor.field("Prénom").fill("Irène")
+    return "/inscription/", "Prénom", "Irène", visitor.page.locator("header .site-name")
+
+
+def leave_step_six(visitor):
+    visitor.sign_up_quickly()
+    visitor.page.goto(pages.STRUCTURE_FORM_PATH)
+    visitor.field("Raison sociale").fill("Ateliers Joliot")
+    visitor.field("Ville").fill("Rennes")
+    return pages.STRUCTURE_FORM_PATH, "Ville", "Rennes", visitor.nav_link(pages.ACCOUNT)
+
+
+def leave_mon_compte(visitor):
+    visitor.sign_up_quickly()
+    visitor.page.goto(pages.ACCOUNT_PATH)
+    visitor.field("Prénom").fill("Jeanne")
+    return pages.ACCOUNT_PATH, "Prénom", "Jeanne", visitor.page.get_by_role("link", name="Plan du site")
+
+
+@pytest.mark.parametrize("leave", [leave_step_two, leave_step_six, leave_mon_compte])
+def test_a_link_followed_before_the_autosave_went_saves_the_draft_first(visitor, leave):
+    """A field typed in, then a link of the header or the footer at once: the
+    autosave still waited out its delay (2 s after typing, 500 ms after the
+    field is left) when the page was left, and the field was missing from
+    the draft the page came back to. The draft is saved first."""
+    path, label, typed, link = leave(visitor)
+    page = visitor.page
+    link.click()
+    expect(page).not_to_have_url(re.compile(re.escape(path) + "$"))
+    visitor.expect_ready()
+    page.goto(path)
+    expect(visitor.field(label)).to_have_value(typed)
+    expect(page.locator("#draft-status")).to_have_text(SAVED)
+
+
+def test_a_link_followed_while_an_autosave_is_on_its_way_saves_what_was_typed_since(visitor):
+    """« Raison sociale » left: its autosave is on its way (a slow network)
+    when « Ville » is typed and « Mon compte » clicked. The link's save waits
+    for it (htmx would queue it and answer at once, and the page be left
+    before it went), then goes, then the link is followed."""
+    visitor.sign_up_quickly()
+    page = visitor.page
+    page.goto(pages.STRUCTURE_FORM_PATH)
+    held = []
+
+    def slow_first_save(route):
+        if not held:
+            held.append(route.request.url)
+            page.wait_for_timeout(900)
+        route.continue_()
+
+    page.route(re.compile(r"/nouvelle/brouillon$"), slow_first_save)
+    visitor.field("Raison sociale").fill("Ateliers Joliot")
+    page.keyboard.press("Tab")
+    expect(page.locator("#draft-status")).to_have_class(re.compile(r"\bhtmx-request\b"))
+    visitor.field("Ville").fill("Rennes")
+    visitor.nav_link(pages.ACCOUNT).click()
+    expect(page).to_have_url(re.compile(re.escape(pages.ACCOUNT_PATH) + "$"))
+    page.unroute(re.compile(r"/nouvelle/brouillon$"))
+    page.goto(pages.STRUCTURE_FORM_PATH)
+    expect(visitor.field("Raison sociale")).to_have_value("Ateliers Joliot")
+    expect(visitor.field("Ville")).to_have_value("Rennes")
+
+
+def test_a_link_is_followed_when_the_draft_cannot_be_saved(visitor, console_allows):
+    """The network fails as the link saves the draft: the link is followed
+    all the same, never left waiting."""
+    console_allows += [r"net::ERR_", r"htmx:(afterRequest|sendError)"]
+    visitor.start_signup()
+    page = visitor.page
+    page.route(re.compile(r"/inscription/brouillon$"), lambda route: route.abort())
+    visitor.field("Prénom").fill("Irène")
+    page.get_by_role("link", name="Plan du site").click()
+    expect(page).to_have_url(re.compile(r"/plan-du-site$"))
+
+
+def test_a_link_opened_in_a_new_tab_leaves_the_page_and_its_autosave_as_they_were(visitor):
+    """Ctrl+click opens « Plan du site » in a new tab: this page stays, sends
+    no save of its own for the link, and its autosave goes as it would."""
+    visitor.sign_up_quickly()
+    page = visitor.page
+    page.goto(pages.STRUCTURE_FORM_PATH)
+    saves = []
+    page.on("request", lambda request: saves.append(request.url) if "/brouillon" in request.url else None)
+    visitor.field("Raison sociale").fill("Ateliers Joliot")
+    with page.context.expect_page() as opened:
+        page.get_by_role("link", name="Plan du site").click(modifiers=["Control"])
+    opened.value.close()
+    expect(page).to_have_url(re.compile(r"/structure/nouvelle$"))
+    assert saves == []  # 2 s after typing, not at the click
+    expect(page.locator("#draft-status")).to_have_text(SAVED)
+    assert len(saves) == 1
