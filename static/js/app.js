@@ -611,12 +611,13 @@
   });
   window.addEventListener("pageshow", function () { leaving = switching = false; });
   // A link leaving a page whose draft's autosave still waits out its delay
-  // (a field just left for « Mon compte », the footer, the portal's name)
-  // saves the draft first, as the switch does, then is followed: the draft
-  // is what that page comes back to. Not a link opened elsewhere (a new tab,
-  // a download, another site), one within the page, nor « Reprendre ce
-  // brouillon », which leaves for the draft set aside. Clicked again while
-  // the save is on its way, the link is followed at once.
+  // (a field just left for « Mon compte », the footer, the portal's name),
+  // or a form sent without htmx (« Se déconnecter »), saves the draft first,
+  // as the switch does, then goes on: the draft is what that page comes back
+  // to. Not a link opened elsewhere (a new tab, a download, another site),
+  // one within the page, nor « Reprendre ce brouillon », which leaves for
+  // the draft set aside. Clicked again while the save is on its way, it goes
+  // at once.
   var unsaved = false;  // typed in the draft's form since its last save left
   ["input", "change"].forEach(function (type) {
     document.addEventListener(type, function (event) {
@@ -627,28 +628,37 @@
   document.addEventListener("htmx:beforeSend", function (event) {
     if (event.detail.target && event.detail.target.id === "draft-status") unsaved = false;
   });
-  document.addEventListener("click", function (event) {
-    var link = event.target.closest ? event.target.closest("a[href]") : null;
+  function saveDraftThen(event, go) {
     var status = document.getElementById("draft-status");
-    if (!link || !status || !unsaved || !window.htmx || switching || event.defaultPrevented) return;
-    var elsewhere = event.button !== 0 || event.ctrlKey || event.metaKey || event.shiftKey || event.altKey ||
-      (link.target && link.target !== "_self") || link.hasAttribute("download") ||
-      link.origin !== window.location.origin || link.closest("#draft-set-aside");
-    var inPage = link.pathname === window.location.pathname && link.search === window.location.search && link.hash;
-    if (elsewhere || inPage) return;
+    if (!status || !unsaved || !window.htmx || switching) return;
     event.preventDefault();
     switching = true;
-    var follow = function () {
+    var proceed = function () {
       window.setTimeout(function () {
         leaving = true;
-        window.location.assign(link.href);
+        go();
       }, 0);
     };
     afterSaving(status).then(function () {
       return window.htmx.ajax("POST", status.getAttribute("data-hx-post"), {
         source: status, target: status, swap: "innerHTML"
       });
-    }).then(follow, follow);
+    }).then(proceed, proceed);
+  }
+  document.addEventListener("click", function (event) {
+    var link = event.target.closest ? event.target.closest("a[href]") : null;
+    if (!link || event.defaultPrevented) return;
+    var elsewhere = event.button !== 0 || event.ctrlKey || event.metaKey || event.shiftKey || event.altKey ||
+      (link.target && link.target !== "_self") || link.hasAttribute("download") ||
+      link.origin !== window.location.origin || link.closest("#draft-set-aside");
+    var inPage = link.pathname === window.location.pathname && link.search === window.location.search && link.hash;
+    if (!elsewhere && !inPage) saveDraftThen(event, function () { window.location.assign(link.href); });
+  });
+  document.addEventListener("submit", function (event) {
+    var form = event.target, submitter = event.submitter;
+    var own = form.hasAttribute("data-hx-post") || form.hasAttribute("data-language-switch");
+    if (own || event.defaultPrevented || (form.target && form.target !== "_self")) return;
+    saveDraftThen(event, function () { form.requestSubmit(submitter); });
   });
   // Once the autosave on its way (and any queued behind it) has answered:
   // htmx would queue this save behind it and answer at once, and the page

@@ -536,3 +536,20 @@ def test_a_link_opened_in_a_new_tab_leaves_the_page_and_its_autosave_as_they_wer
     assert saves == []  # 2 s after typing, not at the click
     expect(page.locator("#draft-status")).to_have_text(SAVED)
     assert len(saves) == 1
+
+
+def test_signing_out_before_the_autosave_went_saves_the_draft_first(visitor):
+    """« Ville » typed, then « Se déconnecter » at once (a form sent without
+    htmx): the draft is saved before signing out, and step 6 comes back
+    with it once signed in again."""
+    person = visitor.sign_up_quickly()
+    page = visitor.page
+    page.goto(pages.STRUCTURE_FORM_PATH)
+    visitor.field("Raison sociale").fill("Ateliers Joliot")
+    visitor.field("Ville").fill("Rennes")
+    visitor.sign_out()
+    visitor.sign_in(person)
+    visitor.expect_signed_in(person)
+    page.goto(pages.STRUCTURE_FORM_PATH)
+    expect(visitor.field("Raison sociale")).to_have_value("Ateliers Joliot")
+    expect(visitor.field("Ville")).to_have_value("Rennes")
