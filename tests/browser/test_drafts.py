@@ -19,6 +19,27 @@ pytestmark = pytest.mark.browser
 SAVED = re.compile(r"^Brouillon enregistré à \d\d:\d\d$")
 
 
+def draft_saves(page) -> list[str]:
+    """The addresses of the draft saves (and discards) the page sends from now on."""
+    saves = []
+    page.on("request", lambda request: saves.append(request.url) if "/brouillon" in request.url else None)
+    return saves
+
+
+def held(page, address: str, first_only: bool = False) -> None:
+    """Requests to ``address`` (a regular expression) answered 900 ms late, as
+    on a slow network: an autosave's delay (500 ms) runs out meanwhile."""
+    seen = []
+
+    def hold(route):
+        if not (first_only and seen):
+            seen.append(route.request.url)
+            page.wait_for_timeout(900)
+        route.continue_()
+
+    page.route(re.compile(address), hold)
+
+
 def type_half_of_step_two(visitor, person) -> None:
     visitor.start_signup()
     visitor.field("Adresse e-mail").fill(person.email)
@@ -171,14 +192,8 @@ def test_the_profile_draft_thrown_away_stays_away_when_its_answer_is_slow(signed
     expect(page.locator("#draft-status")).to_have_text(SAVED)
     page.reload()
     expect(page.locator("#profile-draft")).to_be_visible()
-    saves = []
-    page.on("request", lambda request: saves.append(request.url) if "brouillon" in request.url else None)
-
-    def slow_discard(route):
-        page.wait_for_timeout(900)  # the autosave's delay runs out meanwhile
-        route.continue_()
-
-    page.route(re.compile(r"/abandonner"), slow_discard)
+    saves = draft_saves(page)
+    held(page, r"/abandonner")
     signed_in.field("Prénom").fill("Josette")
     page.get_by_role("button", name="Abandonner le brouillon").click()
     expect(page.locator("#profile-draft")).to_have_count(0)
@@ -198,19 +213,19 @@ def test_the_switch_sent_while_an_autosave_is_on_its_way_saves_what_it_carried(v
     company = new_company("Ateliers Joliot")
     page = visitor.page
     page.goto(pages.STRUCTURE_FORM_PATH)
-    held = []
-    page.route(re.compile(r"/brouillon$"), lambda route: route.continue_() if held else held.append(route))
+    stuck = []
+    page.route(re.compile(r"/brouillon$"), lambda route: route.continue_() if stuck else stuck.append(route))
     visitor.field("Raison sociale").fill(company.name)
     page.keyboard.press("Tab")  # its autosave, 500 ms later, held on its way
     for _ in range(100):
-        if held:
+        if stuck:
             break
         page.wait_for_timeout(50)
     visitor.field("Ville").fill(company.city)
     saved = []
     page.on("requestfinished", lambda request: "brouillon" in request.url and saved.append(request.url))
     page.get_by_role("button", name="English").click(no_wait_after=True)
-    held[0].continue_()
+    stuck[0].continue_()
     expect(page.locator("html")).to_have_attribute("lang", "en")
     expect(visitor.field("City")).to_have_value(company.city)
     for _ in range(100):  # saved on the English page (500 ms after it is read)
@@ -295,44 +310,26 @@ def test_once_the_search_link_s_form_is_autosaved_the_notice_says_the_draft_is_r
     expect(page.locator("#draft-set-aside").get_by_role("link")).to_have_count(0)
 
 
-def test_the_language_switch_keeps_the_draft_the_search_link_set_aside(visitor):
+@pytest.mark.parametrize("network", ["fast", "slow"])
+def test_the_language_switch_keeps_the_draft_the_search_link_set_aside(visitor, network):
     """On the link's form for another SIRET, the switch does not save that
     form over the draft the page says it leaves: the page comes back in
     English with the same notice, what was typed carried, and « Go back to
-    that draft » brings the draft back."""
-    visitor.sign_up_quickly()
-    drafted, linked = draft_then_link(visitor)
-    page = visitor.page
-    expect(page.locator("#draft-set-aside")).to_contain_text(drafted.siret)
-    visitor.field("Raison sociale").fill(linked.name)  # no pause: no autosave before the switch
-    page.get_by_role("button", name="English").click()
-    expect(page.locator("html")).to_have_attribute("lang", "en")
-    expect(page.locator("#draft-set-aside")).to_contain_text(drafted.siret)
-    expect(visitor.field("Company name")).to_have_value(linked.name)
-    page.locator("#draft-set-aside").get_by_role("link").click()
-    expect(visitor.identifier).to_have_value(drafted.siret)
-    expect(visitor.field("Company name")).to_have_value(drafted.name)
+    that draft » brings the draft back.
 
-
-def test_a_slow_language_switch_sends_no_autosave_over_the_draft_set_aside(visitor):
-    """Leaving « Raison sociale » for « English » starts its autosave's delay
+    Leaving « Raison sociale » for « English » starts its autosave's delay
     (500 ms). A switch slower than that (a slow network) once let the
     autosave go while it was on its way, saving the link's form over the
-    draft the page had set aside: the English page no longer named it, and
-    the draft was lost. Nothing is sent from a page the switch is leaving."""
+    draft: the English page no longer named it, and the draft was lost.
+    Nothing is sent from a page the switch is leaving."""
     visitor.sign_up_quickly()
     drafted, linked = draft_then_link(visitor)
     page = visitor.page
     expect(page.locator("#draft-set-aside")).to_contain_text(drafted.siret)
-    saves = []
-    page.on("request", lambda request: saves.append(request.url) if "/brouillon" in request.url else None)
-
-    def slow_switch(route):
-        page.wait_for_timeout(900)  # the autosave's delay runs out meanwhile
-        route.continue_()
-
-    page.route(re.compile(r"/langue"), slow_switch)
-    visitor.field("Raison sociale").fill(linked.name)
+    saves = draft_saves(page)
+    if network == "slow":
+        held(page, r"/langue")
+    visitor.field("Raison sociale").fill(linked.name)  # no pause: no autosave before the switch
     page.get_by_role("button", name="English").click()
     expect(page.locator("html")).to_have_attribute("lang", "en")
     assert saves == []
@@ -354,8 +351,7 @@ def test_a_language_switch_that_did_not_leave_leaves_the_page_saving(visitor):
     page.evaluate("() => window.addEventListener('submit', event => event.preventDefault())")
     page.get_by_role("button", name="English").click()
     expect(page.locator("#draft-status")).to_have_text(SAVED)  # the switch's own save, then no navigation
-    saves = []
-    page.on("request", lambda request: saves.append(request.url) if "/brouillon" in request.url else None)
+    saves = draft_saves(page)
     visitor.field("Raison sociale").fill(company.name)
     page.keyboard.press("Tab")
     for _ in range(100):  # the autosave's delay (500 ms), then its answer
@@ -388,14 +384,8 @@ def test_back_to_the_draft_set_aside_sends_no_autosave_over_it(visitor):
     visitor.sign_up_quickly()
     drafted, linked = draft_then_link(visitor)
     page = visitor.page
-    saves = []
-    page.on("request", lambda request: saves.append(request.url) if "/brouillon" in request.url else None)
-
-    def slow_page(route):
-        page.wait_for_timeout(900)  # the autosave's delay runs out meanwhile
-        route.continue_()
-
-    page.route(re.compile(r"/structure/nouvelle$"), slow_page)
+    saves = draft_saves(page)
+    held(page, r"/structure/nouvelle$")
     visitor.field("Raison sociale").fill(linked.name)
     page.locator("#draft-set-aside").get_by_role("link").click()
     expect(visitor.identifier).to_have_value(drafted.siret)
@@ -487,15 +477,7 @@ def test_a_link_followed_while_an_autosave_is_on_its_way_saves_what_was_typed_si
     visitor.sign_up_quickly()
     page = visitor.page
     page.goto(pages.STRUCTURE_FORM_PATH)
-    held = []
-
-    def slow_first_save(route):
-        if not held:
-            held.append(route.request.url)
-            page.wait_for_timeout(900)
-        route.continue_()
-
-    page.route(re.compile(r"/nouvelle/brouillon$"), slow_first_save)
+    held(page, r"/nouvelle/brouillon$", first_only=True)
     visitor.field("Raison sociale").fill("Ateliers Joliot")
     page.keyboard.press("Tab")
     expect(page.locator("#draft-status")).to_have_class(re.compile(r"\bhtmx-request\b"))
@@ -526,8 +508,7 @@ def test_a_link_opened_in_a_new_tab_leaves_the_page_and_its_autosave_as_they_wer
     visitor.sign_up_quickly()
     page = visitor.page
     page.goto(pages.STRUCTURE_FORM_PATH)
-    saves = []
-    page.on("request", lambda request: saves.append(request.url) if "/brouillon" in request.url else None)
+    saves = draft_saves(page)
     visitor.field("Raison sociale").fill("Ateliers Joliot")
     with page.context.expect_page() as opened:
         page.get_by_role("link", name="Plan du site").click(modifiers=["Control"])
