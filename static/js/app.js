@@ -618,19 +618,24 @@
   // one within the page, nor « Reprendre ce brouillon », which leaves for
   // the draft set aside. Clicked again while the save is on its way, it goes
   // at once.
-  var unsaved = false;  // typed in the draft's form since its last save left
+  // The status line of the draft's form typed in since its last save left;
+  // a form drawn again (its step sent, which keeps what it held) has a new one.
+  var unsaved = null;
   ["input", "change"].forEach(function (type) {
     document.addEventListener(type, function (event) {
       var form = event.target.form || event.target;
-      if (form.querySelector && form.querySelector("#draft-status")) unsaved = true;
+      if (form.querySelector) unsaved = form.querySelector("#draft-status") || unsaved;
     }, true);
   });
   document.addEventListener("htmx:beforeSend", function (event) {
-    if (event.detail.target && event.detail.target.id === "draft-status") unsaved = false;
+    if (event.detail.target && event.detail.target.id === "draft-status") unsaved = null;
   });
+  function unsavedDraft() {
+    return unsaved && unsaved.isConnected ? unsaved : null;
+  }
   function saveDraftThen(event, go) {
-    var status = document.getElementById("draft-status");
-    if (!status || !unsaved || !window.htmx || switching) return;
+    var status = unsavedDraft();
+    if (!status || !window.htmx || switching) return;
     event.preventDefault();
     switching = true;
     var proceed = function () {
@@ -659,6 +664,37 @@
     var own = form.hasAttribute("data-hx-post") || form.hasAttribute("data-language-switch");
     if (own || event.defaultPrevented || (form.target && form.target !== "_self")) return;
     saveDraftThen(event, function () { form.requestSubmit(submitter); });
+  });
+  // Left otherwise within the autosave's delay (the browser's Back or
+  // Forward, a reload, an address typed, the tab closed) or hidden (a
+  // phone's next app, which may close it unseen), the page sends what was
+  // typed since the last save at once, in a request the browser finishes
+  // even once the page is gone. Not while the form itself is on its way (its
+  // step keeps what it holds) or thrown away (« Abandonner le brouillon »),
+  // nor when the page leaves as above (the switch, « Reprendre ce brouillon »).
+  function saveAsThePageGoes() {
+    var status = unsavedDraft(), form = status && status.closest("form");
+    if (!form || leaving || switching || !window.fetch) return;
+    var discarded = form.id && document.querySelector("form[data-sending][data-discards='" + CSS.escape(form.id) + "']");
+    if (form.hasAttribute("data-sending") || discarded) return;
+    unsaved = null;
+    window.fetch(status.getAttribute("data-hx-post"), {
+      method: "POST", body: new URLSearchParams(new FormData(form)), keepalive: true, credentials: "same-origin",
+      headers: {"HX-Request": "true", "HX-Target": "draft-status", "HX-Current-URL": window.location.href}
+    }).then(function (response) {
+      return response.ok ? response.text() : null;
+    }).then(function (answer) {  // a page only hidden, or kept for Back: its line says so
+      if (answer !== null && status.isConnected && window.htmx) window.htmx.swap(status, answer, {swapStyle: "innerHTML"});
+    }).catch(function () {  // gone offline: a link, or hiding the page again, tries again
+      unsaved = unsaved || status;
+    });
+  }
+  window.addEventListener("pagehide", saveAsThePageGoes);
+  // Back and Forward between pages htmx drew stay in this document: htmx
+  // draws the other page in place of this one once this event is handled.
+  window.addEventListener("popstate", saveAsThePageGoes);
+  document.addEventListener("visibilitychange", function () {
+    if (document.visibilityState === "hidden") saveAsThePageGoes();
   });
   // Once the autosave on its way (and any queued behind it) has answered:
   // htmx would queue this save behind it and answer at once, and the page

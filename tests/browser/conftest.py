@@ -94,7 +94,8 @@ def close_tab(page: Page) -> None:
     """The tab's context closed. A route handler still running (a test's
     slowed answer, a live check sent as the test ended) stops quietly: its
     error would otherwise be raised in the next test of this worker."""
-    page.unroute_all(behavior="ignoreErrors")
+    if not page.is_closed():  # a test may close it itself (the tab closed by the person)
+        page.unroute_all(behavior="ignoreErrors")
     page.context.close()
 
 

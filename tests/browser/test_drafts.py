@@ -1,7 +1,9 @@
 """Drafts in Chromium: what was typed in step 2 or step 6 comes back after a
 reload, back/forward, a new tab, a failed submit without JavaScript, and
 (step 6) signing out and in again, and from the attachment search's
-« Créer cette structure » for the draft's SIRET."""
+« Créer cette structure » for the draft's SIRET; what was typed just before
+the page is left (a link, « Se déconnecter », the language switch, the
+browser's Back, an address typed, the tab closed or hidden) is in it too."""
 
 from __future__ import annotations
 
@@ -13,6 +15,7 @@ from playwright.sync_api import expect
 from tests.browser.support import pages
 from tests.browser.support.checks import check_axe
 from tests.browser.support.people import new_company, new_person
+from tests.browser.support.visitor import Visitor
 
 pytestmark = pytest.mark.browser
 
@@ -38,6 +41,31 @@ def held(page, address: str, first_only: bool = False) -> None:
         route.continue_()
 
     page.route(re.compile(address), hold)
+
+
+def hide(page) -> None:
+    """The page hidden as a phone's browser hides it for the next app (which
+    may then close it unseen): headless Chromium's pages never hide."""
+    page.evaluate("""() => {
+        Object.defineProperty(document, "visibilityState", {value: "hidden", configurable: true});
+        document.dispatchEvent(new Event("visibilitychange"));
+    }""")
+
+
+def another_tab(visitor) -> Visitor:
+    """A second tab of the same browser (its cookies), opened beforehand."""
+    return Visitor(visitor.page.context.new_page(), visitor.inbox)
+
+
+def expect_draft_holds(other: Visitor, path: str, label: str, typed: str) -> None:
+    """The save a page sent as it went may still be on its way when the other
+    tab opens ``path``: it opens it again until the field shows ``typed``."""
+    for _ in range(20):
+        other.page.goto(path)
+        if other.field(label).input_value() == typed:
+            break
+        other.page.wait_for_timeout(250)
+    expect(other.field(label)).to_have_value(typed)
 
 
 def type_half_of_step_two(visitor, person) -> None:
@@ -196,6 +224,7 @@ def test_the_profile_draft_thrown_away_stays_away_when_its_answer_is_slow(signed
     held(page, r"/abandonner")
     signed_in.field("Prénom").fill("Josette")
     page.get_by_role("button", name="Abandonner le brouillon").click()
+    hide(page)  # meanwhile, as a phone's next app hides it: nothing is saved on the way out either
     expect(page.locator("#profile-draft")).to_have_count(0)
     expect(signed_in.field("Prénom")).to_have_value(stored)
     assert [url for url in saves if "abandonner" not in url] == []
@@ -534,3 +563,97 @@ def test_signing_out_before_the_autosave_went_saves_the_draft_first(visitor):
     page.goto(pages.STRUCTURE_FORM_PATH)
     expect(visitor.field("Raison sociale")).to_have_value("Ateliers Joliot")
     expect(visitor.field("Ville")).to_have_value("Rennes")
+
+
+def back(page) -> None:
+    page.go_back()
+
+
+def address_typed(page) -> None:
+    page.goto("/plan-du-site")
+
+
+def tab_closed(page) -> None:
+    with page.expect_event("close"):
+        page.close(run_before_unload=True)  # as a person closes it: the page's own handlers run
+
+
+@pytest.mark.parametrize("way_out", [back, address_typed, tab_closed])
+@pytest.mark.parametrize("leave", [leave_step_two, leave_step_six, leave_mon_compte])
+def test_a_page_the_browser_leaves_before_the_autosave_went_keeps_what_was_typed(visitor, leave, way_out):
+    """A field typed in, the cursor still in it, then the browser's Back, an
+    address typed or the tab closed at once: the autosave (2 s after typing)
+    had not gone. The page sends what was typed as it goes (after the page,
+    where Playwright no longer reports its requests), and another tab finds
+    it in the draft."""
+    path, label, typed, _link = leave(visitor)
+    other = another_tab(visitor)
+    way_out(visitor.page)
+    expect_draft_holds(other, path, label, typed)
+    expect(other.page.locator("#draft-status")).to_have_text(SAVED)
+
+
+def test_a_page_hidden_before_the_autosave_went_saves_the_draft_and_says_so(visitor):
+    visitor.sign_up_quickly()
+    page = visitor.page
+    page.goto(pages.STRUCTURE_FORM_PATH)
+    saves = draft_saves(page)
+    visitor.field("Ville").fill("Rennes")
+    hide(page)
+    # At once, not as the autosave would 2 s after typing; the page, shown again, says so
+    expect(page.locator("#draft-status")).to_have_text(SAVED, timeout=1500)
+    assert len(saves) == 1
+    expect_draft_holds(another_tab(visitor), pages.STRUCTURE_FORM_PATH, "Ville", "Rennes")
+
+
+def test_a_page_hidden_with_nothing_typed_since_its_last_save_sends_nothing(visitor):
+    visitor.sign_up_quickly()
+    page = visitor.page
+    page.goto(pages.STRUCTURE_FORM_PATH)
+    visitor.field("Ville").fill("Rennes")
+    visitor.button("Enregistrer le brouillon").click()
+    expect(page.locator("#draft-status")).to_have_text(SAVED)
+    saves = draft_saves(page)
+    hide(page)
+    page.wait_for_timeout(300)  # what the page would send goes at once
+    assert saves == []
+
+
+def test_attack_closing_the_search_link_s_page_leaves_the_draft_it_set_aside(visitor):
+    """The search's « Créer cette structure » for another SIRET, only looked
+    at, then closed: nothing was typed there, so nothing is saved over the
+    draft it set aside (a save on the way out would replace it with the
+    link's form)."""
+    visitor.sign_up_quickly()
+    drafted, _linked = draft_then_link(visitor)
+    page = visitor.page
+    saves = draft_saves(page)
+    other = another_tab(visitor)
+    visitor.identifier.focus()
+    hide(page)
+    page.wait_for_timeout(300)  # what the page would send goes at once
+    assert saves == []
+    tab_closed(page)
+    other.page.goto(pages.STRUCTURE_FORM_PATH)
+    expect(other.identifier).to_have_value(drafted.siret)
+    expect(other.field("Raison sociale")).to_have_value(drafted.name)
+
+
+def test_a_step_sent_then_its_page_hidden_sends_no_draft_after_it(visitor):
+    """« Continuer » clicked, then the page hidden while the step is on its
+    way: the step keeps what it holds; no save of the draft follows it (it
+    would take back the step's « sent » mark)."""
+    person = new_person()
+    visitor.start_signup()
+    page = visitor.page
+    visitor.fill_personal_info(person)
+    expect(page.locator("#draft-status")).to_have_text(SAVED)
+    visitor.field("Nom").press("End")
+    visitor.field("Nom").type("e")  # typed since the last save
+    saves = draft_saves(page)
+    held(page, r"/inscription/$")
+    visitor.button("Continuer").click()
+    expect(page.locator("main form[aria-busy]")).to_have_count(1)
+    hide(page)
+    visitor.expect_step(pages.CAPTCHA)
+    assert saves == []
