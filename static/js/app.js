@@ -681,8 +681,8 @@
     window.fetch(status.getAttribute("data-hx-post"), {
       method: "POST", body: new URLSearchParams(new FormData(form)), keepalive: true, credentials: "same-origin",
       headers: {"HX-Request": "true", "HX-Target": "draft-status", "HX-Current-URL": window.location.href}
-    }).then(function (response) {
-      return response.ok ? response.text() : null;
+    }).then(function (response) {  // 204 (the session ended: HX-Redirect), nothing to draw
+      return response.status === 200 ? response.text() : null;
     }).then(function (answer) {  // a page only hidden, or kept for Back: its line says so
       if (answer !== null && status.isConnected && window.htmx) window.htmx.swap(status, answer, {swapStyle: "innerHTML"});
     }).catch(function () {  // gone offline: a link, or hiding the page again, tries again

@@ -191,6 +191,28 @@ def test_an_autosave_after_the_session_ended_sends_the_whole_page_to_sign_in(sig
     expect(page).to_have_url(re.compile(r"/mon-compte/$"))
 
 
+def test_a_page_hidden_after_the_session_ended_keeps_its_line_and_then_goes_to_sign_in(signed_in):
+    """The session ends elsewhere; « Prénom » is typed and the page hidden:
+    the save sent as it hides is answered « sign in » (204, HX-Redirect),
+    which leaves the draft's line as it was (never emptied); the autosave
+    then takes the whole page to « Se connecter », as above."""
+    page = signed_in.page
+    page.goto("/mon-compte/")
+    signed_in.field("Prénom").fill("Jeanne")
+    signed_in.button("Enregistrer le brouillon").click()
+    status = page.locator("#draft-status")
+    expect(status).to_have_text(SAVED)
+    token = page.locator("input[name='csrf_token']").first.input_value()
+    assert page.request.post("/mon-compte/deconnexion-partout", form={"csrf_token": token}).ok
+    signed_in.field("Prénom").fill("Josette")
+    with page.expect_response(re.compile(r"/informations/brouillon$")) as answered:
+        hide(page)
+    assert answered.value.status == 204
+    page.wait_for_timeout(100)  # the answer read
+    expect(status).to_have_text(SAVED)
+    expect(page).to_have_url(re.compile(r"/connexion\?next=/mon-compte/$"))
+
+
 def test_another_form_of_mon_compte_sent_keeps_the_profile_typed_and_not_saved_yet(signed_in):
     """« Prénom » changed, then « Enregistrer mon choix » at once: the page
     comes back as stored, before the profile's autosave (500 ms after the
