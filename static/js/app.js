@@ -554,10 +554,13 @@
         if (form.querySelector("#draft-status")) window.htmx.trigger(form, "change");  // « change from:closest form »
       });
     };
-    if (document.readyState === "loading") {
-      document.addEventListener("DOMContentLoaded", function () { window.setTimeout(save, 0); });
-    } else {
+    // htmx reads the page once it is parsed (DOMContentLoaded, after this
+    // deferred script): before, the form's « change » finds no autosave
+    // listening, and the save is lost. (« interactive » is not that moment.)
+    if (document.readyState === "complete") {
       window.setTimeout(save, 0);
+    } else {
+      document.addEventListener("DOMContentLoaded", function () { window.setTimeout(save, 0); });
     }
   }
   putTypedBack();
