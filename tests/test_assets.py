@@ -8,7 +8,7 @@ import re
 
 from models import db
 
-ASSET = re.compile(r'(?:href|src)="(/static/[^"]+)"')
+ASSET = re.compile(r'(?:href|src|data-passkeys)="(/static/[^"]+)"')  # data-passkeys: fetched by app.js
 IMMUTABLE = "public, max-age=31536000, immutable"
 
 
@@ -109,6 +109,16 @@ def test_only_a_request_that_queries_opens_a_connection(app, client, monkeypatch
     client.submit("/connexion", {"email": "personne@exemple.fr", "password": "Mauvais-Mot-42"})
     assert reached
     assert db.is_closed()  # handed back to the pool at the end of the request
+
+
+def test_a_first_visit_fetches_the_passkeys_script_only_where_a_page_shows_a_passkey(client):
+    """The home page names passkeys.js for app.js to fetch once a passkey
+    form is drawn (data-passkeys), never as a script of its own: a first
+    visit does not download it."""
+    home = client.get("/").get_data(as_text=True)
+    scripts = [url.rsplit("/", 1)[1] for url in re.findall(r'<script src="([^"]+)"', home)]
+    assert [re.sub(r"\.[0-9a-f]{12}\.", ".", name) for name in scripts] == ["htmx.min.js", "app.js"]
+    assert re.search(r'<body [^>]*data-passkeys="/static/js/passkeys\.[0-9a-f]{12}\.js"', home)
 
 
 def test_our_scripts_and_styles_are_served_without_their_comments(client):

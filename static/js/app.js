@@ -565,6 +565,22 @@
   }
   putTypedBack();
 
+  // The passkeys' script (data-passkeys) is fetched once a page draws what it
+  // shows (its forms, or the notice of a browser without WebAuthn), which it
+  // reveals: three pages of the account, where most visits never go.
+  var PASSKEY_PARTS = "form[data-passkey-register], form[data-passkey-sign-in], [data-passkey-unsupported]";
+  function loadPasskeys(root) {
+    var src = document.body.getAttribute("data-passkeys");
+    if (!src || !root || !root.querySelector) return;
+    if (!(root.matches && root.matches(PASSKEY_PARTS)) && !root.querySelector(PASSKEY_PARTS)) return;
+    document.body.removeAttribute("data-passkeys");
+    var script = document.createElement("script");
+    script.src = src;
+    document.head.appendChild(script);
+  }
+  loadPasskeys(document);
+  document.addEventListener("htmx:load", function (event) { loadPasskeys(event.detail.elt); });
+
   // A link from one form to another about the same account (« Mot de passe
   // oublié ? » from « Se connecter », and back) takes along the fields it
   // names in data-carries, carried as over the language switch: for that

@@ -10,6 +10,7 @@ import pyotp
 import pytest
 from playwright.sync_api import expect
 
+from tests.browser.support import pages
 from tests.browser.support.checks import check_page
 from tests.browser.support.chromium import add_virtual_authenticator
 from tests.browser.support.factors import enrol_app
@@ -104,6 +105,34 @@ def passkey_visitor(localhost_page, inbox) -> Visitor:
     visitor = Visitor(localhost_page, inbox, javascript=True)
     visitor.passkeys = add_virtual_authenticator(localhost_page)
     return visitor
+
+
+def test_the_passkeys_script_comes_with_the_first_page_showing_a_passkey(passkey_visitor):
+    """A page without a passkey fetches no passkeys script (a first visit's
+    bytes). « Se connecter » fetches it and shows the button it reveals; so
+    does « Ajouter une clé d'accès », drawn in place (htmx) in a page that
+    had none."""
+    visitor = passkey_visitor
+    page = visitor.page
+    fetched = []
+    page.on("request", lambda request: "/passkeys." in request.url and fetched.append(request.url))
+    page.goto("/")
+    visitor.expect_step(pages.HOME)
+    assert fetched == []
+    page.locator("main").get_by_role("link", name="Se connecter").click()
+    visitor.expect_step(pages.SIGN_IN)
+    expect(page.get_by_role("button", name="Se connecter avec une clé d'accès")).to_be_visible()
+    assert len(fetched) == 1
+
+    visitor.sign_up_quickly()
+    fetched.clear()
+    page.goto(FACTORS_PATH)
+    visitor.expect_step(TITLE)
+    assert fetched == []
+    visitor.link("Ajouter une clé d'accès").click()
+    visitor.expect_step("Ajouter une clé d'accès")
+    expect(visitor.button("Créer la clé d'accès")).to_be_visible()
+    assert len(fetched) == 1
 
 
 def test_registering_a_passkey_and_signing_in_with_it(passkey_visitor, shots):
