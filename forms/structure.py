@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from functools import cache, lru_cache
 from types import MappingProxyType
 
+from flask import g
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from wtforms import BooleanField, HiddenField, SelectChoice, SelectField, StringField
@@ -302,6 +303,19 @@ class StructureForm(IdentifierFields, StructureDetails):
         self.directory_forgotten = False  # see follow_type
         self.directory_differs: dict[str, str] = {}  # see prefill
 
+    @classmethod
+    def fresh(cls) -> StructureForm | FreshStructureForm:
+        """Step 6 for a GET that brings no draft and no SIRET: its fields can
+        hold nothing but their defaults, unless the language switch carried
+        some back (``Form._take_back``). Then only its token is built
+        (``FreshStructureForm``): the fields are the page's part drawn once
+        for everybody (views.structure._blank_fields), and binding them
+        cost a tenth of the page."""
+        return cls() if g.get("carried") else FreshStructureForm()
+
+    def whole(self) -> StructureForm:
+        return self
+
     def untouched(self) -> bool:
         """The form as anybody first sees it: nothing typed, carried back,
         taken from a draft or the directory, no error; every field at its
@@ -466,6 +480,24 @@ class StructureForm(IdentifierFields, StructureDetails):
         data = self.structure_data()
         identifier = data["identifier"]
         return identifier is not None and Structure.find(data["identifier_type"], identifier) is not None
+
+
+class FreshStructureForm(Form):
+    """Step 6 untouched, reduced to its token: what the page draws around the
+    fields everybody shares (``StructureForm.fresh``). To the view it reads
+    as the untouched StructureForm would: no directory's answer, no error."""
+
+    sirene = None
+
+    def consult_directory(self) -> None:
+        return None
+
+    def untouched(self) -> bool:
+        return True
+
+    def whole(self) -> StructureForm:
+        """The untouched form with its fields, to draw them the first time."""
+        return StructureForm(formdata=None)
 
 
 class StructureEditForm(SeenEdit, StructureDetails):

@@ -58,6 +58,7 @@ def rendered_afresh(client: Client, monkeypatch) -> str:
     create.html itself (nothing kept is used, nothing is kept)."""
     with monkeypatch.context() as patch:
         patch.setattr(views.structure, "_blank_fields", lambda form: None)
+        patch.setattr(StructureForm, "fresh", classmethod(lambda cls: cls()))
         return text_of(client.get(STEP_6))
 
 
@@ -103,6 +104,36 @@ def test_step_6s_untouched_fields_are_rendered_once_for_everybody(app, mailbox):
     assert NO_DIRECTORY.replace("'", "&#39;") in pierre_page
     assert without_tokens(pierre_page) != without_tokens(marie_page)  # each one's name in the header
     assert fields in pierre_page and fields in marie_page
+
+
+def whole_forms_built(visits) -> int:
+    """How many StructureForm (with their fields) ``visits`` built."""
+    built = []
+    real = StructureForm.__init__
+
+    def counted(self, *args, **kwargs):
+        built.append(self)
+        real(self, *args, **kwargs)
+
+    StructureForm.__init__ = counted
+    try:
+        visits()
+    finally:
+        StructureForm.__init__ = real
+    return len(built)
+
+
+@pytest.mark.parametrize("htmx", [False, True], ids=["page", "htmx"])
+def test_a_blank_step_6_binds_its_fields_only_to_draw_them_the_first_time(app, mailbox, htmx):
+    """Nothing can be in the fields of a step 6 with no draft, no link and
+    nothing carried: once they are kept, the page builds only its token."""
+    client = person(app, mailbox, htmx=htmx)
+    assert whole_forms_built(lambda: client.get(STEP_6)) == 1  # to draw the fields kept
+    pages = []
+    assert whole_forms_built(lambda: pages.append(text_of(client.get(STEP_6)))) == 0
+    assert 'name="csrf_token" type="hidden" value="m~' in pages[0] and 'name="company_name"' in pages[0]
+    sent = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', pages[0]).group(1)
+    assert client.post(STEP_6, data={**STRUCTURE, "csrf_token": sent}).status_code in (200, 303)
 
 
 def test_each_page_carries_its_own_token_around_the_kept_fields_attack_token_leak(app, mailbox):

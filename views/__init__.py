@@ -362,19 +362,20 @@ def _render_with_stand_in(template: str, context: Callable[[], dict]) -> str:
             setattr(g, name, own)
 
 
-def shared_part(template: str, depends_on: tuple, **context) -> Markup:
+def shared_part(template: str, depends_on: tuple, context: Callable[[], dict]) -> Markup:
     """A part of a page that is the same for everybody in one state (a form
     nothing has touched yet), rendered once per language, root of the site,
-    and ``depends_on`` (what else the part reads). It must hold no token:
-    one that reached it (masked, or raw) keeps it from being kept."""
+    and ``depends_on`` (what else the part reads); ``context`` is asked for
+    only then. It must hold no token: one that reached it (masked, or raw)
+    keeps it from being kept."""
     if current_app.jinja_env.auto_reload:
         return _rendered_part(template, context)
     key = (template, i18n.current(), request.script_root, *depends_on)
     return _rendered_once("shared_parts", key, lambda: _rendered_part(template, context))
 
 
-def _rendered_part(template: str, context: dict) -> Markup:
-    return Markup(render_template(template, **context))  # noqa: S704 - Jinja's output, escaped as rendered
+def _rendered_part(template: str, context: Callable[[], dict]) -> Markup:
+    return Markup(render_template(template, **context()))  # noqa: S704 - Jinja's output, escaped as rendered
 
 
 def in_place(template: str, status: int = 200, **context) -> Response:

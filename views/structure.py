@@ -16,6 +16,7 @@ from forms.structure import (
     MEMBER_LEFT,
     NOT_FOUND,
     AttachmentRequestForm,
+    FreshStructureForm,
     HandoverForm,
     SiretForm,
     StructureEditForm,
@@ -211,7 +212,7 @@ def create():
     elif kept:  # what was typed last time, as it was typed
         form = StructureForm(formdata=None, data=drafts.fill(kept, _drafted(StructureForm(formdata=None))))
     else:
-        form = StructureForm()
+        form = StructureForm.fresh()
     answer = form.consult_directory()
     if answer and answer.entry and (linked or not kept):
         form.prefill()  # the empty fields; INSEE's other value named under a typed one
@@ -226,12 +227,14 @@ def create():
     )
 
 
-def _blank_fields(form: StructureForm):
+def _blank_fields(form: StructureForm | FreshStructureForm):
     """Step 6's fields as everybody first sees them (the form untouched),
-    rendered once; else None, and the page renders its own."""
+    rendered once, from a whole form; else None, and the page renders its own."""
     if not form.untouched():
         return None
-    return shared_part("structure/_fieldsets.html", (_sirene_hint(),), form=form, found=None)
+    return shared_part(
+        "structure/_fieldsets.html", (_sirene_hint(),), lambda: {"form": form.whole(), "found": None}
+    )
 
 
 def _submitted(form: StructureForm, valid: bool):
