@@ -42,6 +42,7 @@ from views import (
     filters,
     here,
     language,
+    layout_part,
     legal,
     main,
     recovery,
@@ -169,6 +170,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     # The form macros render a field's control with forms.render (WTForms' output, faster).
     app.jinja_env.globals["field_control"] = field_control
     app.jinja_env.globals["here"] = here
+    app.jinja_env.globals["layout_part"] = layout_part
 
     _cache_plain_urls(app)
 

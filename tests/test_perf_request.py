@@ -26,6 +26,7 @@ from tests.support.structures import sign_up
 from views.registration import registration_field
 
 SHARED = ["/", "/connexion", "/mot-de-passe-oublie/", "/inscription/"]
+LAYOUT_PARTS = {"layouts/_head.html", "layouts/_footer.html"}
 ENGLISH = {"Accept-Language": "en"}
 
 
@@ -47,12 +48,14 @@ def new_client(app, htmx: bool = False) -> Client:
     return app.test_client()
 
 
-def renders_of(app, monkeypatch) -> list[str]:
+def renders_of(app, monkeypatch, layout_parts: bool = False) -> list[str]:
+    """The pages rendered from then on; or the layout's parts alone."""
     seen: list[str] = []
     original = views.render_template
 
     def counting(template, **context):
-        seen.append(template)
+        if (template in LAYOUT_PARTS) is layout_parts:
+            seen.append(template)
         return original(template, **context)
 
     monkeypatch.setattr(views, "render_template", counting)
@@ -66,6 +69,55 @@ def test_a_shared_page_is_rendered_once_for_every_anonymous_visitor(app, monkeyp
     assert first.status_code == second.status_code == 200
     assert len(seen) == 1
     assert views.TOKEN_STAND_IN not in first.get_data(as_text=True) + second.get_data(as_text=True)
+
+
+def test_the_layouts_head_and_footer_are_drawn_once_per_language_for_every_page(app, mailbox, monkeypatch):
+    """Every page's head (after its title) and footer read nothing but the
+    language and the settings: drawn once per language, whoever asks, signed
+    in or not, and never one language's for the other."""
+    seen = renders_of(app, monkeypatch, layout_parts=True)
+    pierre = sign_up(new_client(app), mailbox)
+    french, english = new_client(app), new_client(app)
+    pages = []
+    for _ in range(2):
+        for client, path, headers in (
+            (pierre, "/structure/nouvelle", {}),
+            (pierre, "/mon-compte/", {}),
+            (french, "/plan-du-site", {}),
+            (english, "/plan-du-site", ENGLISH),
+            (english, "/connexion?x=1", ENGLISH),
+        ):
+            answer = client.get(path, headers=headers)
+            assert answer.status_code == 200
+            pages.append((headers, answer.get_data(as_text=True)))
+    assert sorted(seen) == sorted([*LAYOUT_PARTS, *LAYOUT_PARTS])  # each one, in French and in English
+    for headers, html in pages:
+        english_page = bool(headers)
+        assert ("Plan du site</a>" in html) is not english_page and ("Site map</a>" in html) is english_page
+        assert re.search(r'<link rel="stylesheet" href="/static/css/app\.[0-9a-f]+\.css">', html)
+        assert html.index("<title>") < html.index('rel="stylesheet"') < html.index("</head>")
+        assert (
+            html.index('<footer class="site-footer">')
+            < html.index('class="site-footer__links"')
+            < html.index("</footer>")
+        )
+
+
+def test_the_layout_parts_follow_the_application_root(app):
+    """Kept per root the portal is mounted at: its links under one root are
+    never served under another, whichever was drawn first."""
+
+    def head_and_footer(root: str) -> tuple[str, str]:
+        html = (
+            new_client(app).get("/plan-du-site", base_url=f"http://localhost{root}/").get_data(as_text=True)
+        )
+        return html.split("</title>")[1].split("</head>")[0], html.split('<footer class="site-footer">')[1]
+
+    for _ in range(2):
+        _, footer = head_and_footer("/portail")
+        assert 'href="/portail/plan-du-site"' in footer
+        _, footer = head_and_footer("")
+        assert 'href="/plan-du-site"' in footer and "/portail/" not in footer
 
 
 @pytest.mark.parametrize("path", SHARED)

@@ -45,7 +45,9 @@ def person(app, mailbox, who: dict = PIERRE, htmx: bool = False, language: str =
 
 
 def kept_parts(app) -> dict:
-    return app.extensions.get("shared_parts", {})
+    """The parts of step 6 kept (the layout's own, the same on every page, left out)."""
+    kept = app.extensions.get("shared_parts", {})
+    return {key: part for key, part in kept.items() if not key[0].startswith("layouts/")}
 
 
 def without_tokens(html: str) -> str:

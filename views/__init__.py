@@ -374,6 +374,13 @@ def shared_part(template: str, depends_on: tuple, context: Callable[[], dict]) -
     return _rendered_once("shared_parts", key, lambda: _rendered_part(template, context))
 
 
+def layout_part(name: str) -> Markup:
+    """A part of every page's layout that reads nothing but the language, the
+    application's settings and its root (the head after the title, the
+    footer): ``layouts/<name>``, drawn once (``shared_part``)."""
+    return shared_part(f"layouts/{name}", (), dict)
+
+
 def _rendered_part(template: str, context: Callable[[], dict]) -> Markup:
     return Markup(render_template(template, **context()))  # noqa: S704 - Jinja's output, escaped as rendered
 
