@@ -12,11 +12,12 @@ to a bounded length; passwords and captcha answers are never among them.
 from __future__ import annotations
 
 import json
+import re
 import secrets
 from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
 
-from flask import current_app, session
+from flask import current_app, request, session
 
 from models import Draft, User, sha256
 
@@ -37,11 +38,16 @@ RESUME = "resume"
 # the activation mail went to, for as long as its link lives (``signup_sent``).
 SIGNUP_SENT = "sent"
 
+# The page and number of a save (``page_order``): an id of 8 to 32 letters and
+# digits, a number of 1 to 9 digits (a page saving every second for 30 years).
+ORDER = "draft_order"
+_PAGE_ORDER = re.compile(r"([A-Za-z0-9]{8,32})\.([0-9]{1,9})")
+
 MAX_VALUE = 300  # characters kept per field: more than any field accepts
 # What an edit form showed (forms/seen.py), kept whole: cut, it would read
 # as made up. « Mon compte »'s takes 1,500 characters at most.
 LONGER = {"seen": 4096}
-NEVER_KEPT = frozenset({"password", "password_confirm", "current_password", "answer", "csrf_token"})
+NEVER_KEPT = frozenset({"password", "password_confirm", "current_password", "answer", "csrf_token", ORDER})
 
 
 def _ttl(kind: str) -> timedelta:
@@ -108,10 +114,23 @@ def _bounded(name: str, value):
 
 
 def save(kind: str, data: dict, user: User | None = None) -> datetime:
-    """Keep ``data`` as the draft of step ``kind``; returns when (UTC)."""
+    """Keep ``data`` as the draft of step ``kind``; returns when (UTC). A
+    page's save sent before another of the same page never replaces it
+    (``page_order``)."""
     data = {name: value for name, value in data.items() if name not in NEVER_KEPT}
     key = _key(kind, user, create=True)
-    return Draft.keep(key, json.dumps(data), _ttl(kind), user=user).saved_at
+    return Draft.keep(key, json.dumps(data), _ttl(kind), user=user, order=page_order()).saved_at
+
+
+def page_order() -> tuple[str, int] | None:
+    """Which page sent this save, and its number among that page's saves:
+    ``ORDER`` (« <page>.<number> »), which app.js adds to every request of a
+    form that keeps a draft (the autosave, « Enregistrer le brouillon », the
+    step sent, the save as the page goes). None when there is none, or not
+    as app.js writes it: the save is then kept whatever came before, as it is
+    without JavaScript."""
+    found = _PAGE_ORDER.fullmatch(request.form.get(ORDER, "")) if request else None
+    return (found.group(1), int(found.group(2))) if found else None
 
 
 def load(kind: str, user: User | None = None) -> tuple[dict, datetime | None]:

@@ -13,6 +13,7 @@ from datetime import UTC, datetime, timedelta
 
 from flask_login import UserMixin
 from peewee import (
+    EXCLUDED,
     SQL,
     AutoField,
     BigIntegerField,
@@ -1854,16 +1855,34 @@ class Draft(BaseModel):
     data = TextField(default="{}")
     saved_at = DateTimeField(default=utcnow)
     expires_at = DateTimeField(index=True)
+    # Which page's save the draft holds (an id each page drawn picks) and its
+    # number among that page's saves; none for a save sent without JavaScript.
+    page = CharField(max_length=32, null=True)
+    page_save = IntegerField(null=True)
 
     @classmethod
     def live(cls, key: str) -> Draft | None:
         return _DRAFT_LIVE.first(key=key, now=utcnow())
 
     @classmethod
-    def keep(cls, key: str, data: str, ttl: timedelta, user: User | None = None) -> Draft:
-        """Save (or replace) the draft at ``key``; its life starts again."""
+    def keep(
+        cls,
+        key: str,
+        data: str,
+        ttl: timedelta,
+        user: User | None = None,
+        order: tuple[str, int] | None = None,
+    ) -> Draft:
+        """Save (or replace) the draft at ``key``; its life starts again. A
+        save of a page (``order``: the page's id, the save's number) never
+        replaces a later save of the same page: it left first, and reached
+        the server last (a worker slower than another). Decided by the
+        database, in the write itself."""
         now = utcnow()
-        _DRAFT_KEEP.execute(key=key, data=data, now=now, expires_at=now + ttl, user=user)
+        page, number = order if order is not None else (None, None)
+        _DRAFT_KEEP.execute(
+            key=key, data=data, now=now, expires_at=now + ttl, user=user, page=page, page_save=number
+        )
         return cls(key=key, data=data, saved_at=now, expires_at=now + ttl, user=user)  # as stored
 
     @classmethod
@@ -1874,6 +1893,8 @@ class Draft(BaseModel):
             cls.saved_at: slot("now", cls.saved_at),
             cls.expires_at: slot("expires_at", cls.expires_at),
             cls.user: slot("user", cls.user),
+            cls.page: slot("page"),
+            cls.page_save: slot("page_save"),
         }
 
     @classmethod
@@ -1895,7 +1916,15 @@ _DRAFT_LIVE = Prepared(
 )
 _DRAFT_KEEP = Prepared(
     lambda: Draft.insert({Draft.key: slot("key"), **Draft._kept()}).on_conflict(
-        conflict_target=[Draft.key], update=Draft._kept()
+        conflict_target=[Draft.key],
+        update=Draft._kept(),
+        # Not over a later save of the same page (Draft.keep).
+        where=(
+            Draft.page.is_null()
+            | EXCLUDED.page.is_null()
+            | (Draft.page != EXCLUDED.page)
+            | (Draft.page_save < EXCLUDED.page_save)
+        ),
     )
 )
 _DRAFT_DROP = Prepared(lambda: Draft.delete().where(Draft.key == slot("key")))

@@ -72,6 +72,7 @@ from migrations import (
     v018_mail_given_up,
     v019_audit_subjects,
     v020_operators_index,
+    v021_draft_page_saves,
 )
 from migrations.frozen import FrozenModel
 from models import db
@@ -100,6 +101,7 @@ STEPS: dict[int, Step] = {
     18: v018_mail_given_up.upgrade,
     19: v019_audit_subjects.upgrade,
     20: v020_operators_index.upgrade,
+    21: v021_draft_page_saves.upgrade,
 }
 SCHEMA_VERSION = max(STEPS)
 

@@ -204,6 +204,14 @@ def _fill_v20() -> None:
     """Step 20 adds an index: the rows before it are the ones kept."""
 
 
+def _fill_v21() -> None:
+    marks = ", ".join([db.param] * 6)
+    db.execute_sql(
+        f"INSERT INTO draft (key, data, saved_at, expires_at, page, page_save) VALUES ({marks})",  # noqa: S608
+        ("u:1:account", '{"city": "Lyon"}', AT, AT, "pageid01", 3),
+    )
+
+
 FILLS = [
     _fill_v1,
     _fill_v2,
@@ -225,6 +233,7 @@ FILLS = [
     _fill_v18,
     _fill_v19,
     _fill_v20,
+    _fill_v21,
 ]
 # Every version a database can be at: none, or that of a step.
 VERSIONS = [0, *sorted(migrations.STEPS)]

@@ -652,6 +652,26 @@
   function unsavedDraft() {
     return unsaved && unsaved.isConnected ? unsaved : null;
   }
+  // Each save of a draft from this page is numbered (« draft_order »:
+  // the page's own id, then the number): the server never lets a save
+  // replace a later one of the same page, which left after it and was
+  // answered before it (drafts.page_order). The autosave, « Enregistrer le
+  // brouillon », the step sent (it keeps what it holds) and the save sent
+  // as the page goes are saves; a field's live check is not.
+  var pageId = Array.from(window.crypto.getRandomValues(new Uint8Array(9)), function (byte) {
+    return "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"[byte % 62];
+  }).join(""), saves = 0;
+  function nextOrder() {
+    saves += 1;
+    return pageId + "." + saves;
+  }
+  document.addEventListener("htmx:configRequest", function (event) {
+    var form = event.detail.elt.closest("form"), status = form && form.querySelector("#draft-status");
+    var path = event.detail.path;
+    if (status && (path === status.getAttribute("data-hx-post") || path === form.getAttribute("data-hx-post"))) {
+      event.detail.parameters.set("draft_order", nextOrder());
+    }
+  });
   function saveDraftThen(event, go) {
     var status = unsavedDraft();
     if (!status || !window.htmx || switching) return;
@@ -697,8 +717,10 @@
     var discarded = form.id && document.querySelector("form[data-sending][data-discards='" + CSS.escape(form.id) + "']");
     if (form.hasAttribute("data-sending") || discarded) return;
     unsaved = null;
+    var fields = new URLSearchParams(new FormData(form));
+    fields.set("draft_order", nextOrder());
     window.fetch(status.getAttribute("data-hx-post"), {
-      method: "POST", body: new URLSearchParams(new FormData(form)), keepalive: true, credentials: "same-origin",
+      method: "POST", body: fields, keepalive: true, credentials: "same-origin",
       headers: {"HX-Request": "true", "HX-Target": "draft-status", "HX-Current-URL": window.location.href}
     }).then(function (response) {  // 204 (the session ended: HX-Redirect), nothing to draw
       return response.status === 200 ? response.text() : null;

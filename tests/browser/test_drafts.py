@@ -686,3 +686,67 @@ def test_a_step_sent_then_its_page_hidden_sends_no_draft_after_it(visitor):
     hide(page)
     visitor.expect_step(pages.CAPTCHA)
     assert saves == []
+
+
+# -- saves answered out of order ----------------------------------------------------------
+
+
+def draft_orders(page) -> list[tuple[str, str]]:
+    """(address, « draft_order ») of each request the page sends from now on
+    (none for a request without one)."""
+    sent = []
+
+    def record(request):
+        if request.method == "POST":
+            order = parse_qs(request.post_data or "").get("draft_order", [""])[0]
+            sent.append((request.url.split("/", 3)[3], order))
+
+    page.on("request", record)
+    return sent
+
+
+def test_each_save_of_a_page_is_numbered_after_the_one_before(visitor):
+    """The autosave, « Enregistrer le brouillon », the save sent as the page
+    hides and the step sent each carry the page's id and the next number; a
+    field's live check carries none."""
+    visitor.sign_up_quickly()
+    page = visitor.page
+    page.goto(pages.STRUCTURE_FORM_PATH)
+    sent = draft_orders(page)
+    visitor.field("Ville").fill("Rennes")
+    visitor.field("Code postal").focus()
+    expect(page.locator("#draft-status")).to_have_text(SAVED)
+    visitor.field("Code postal").fill("35000")
+    visitor.button("Enregistrer le brouillon").click()
+    page.wait_for_function("() => !document.querySelector('#draft-status.htmx-request')")
+    visitor.field("Ville").fill("Rennes 2e")
+    hide(page)
+    page.wait_for_timeout(300)
+    visitor.button("Soumettre").click()
+    expect(page.locator(".error-summary")).to_be_visible()
+    saves = [(path, order) for path, order in sent if order]
+    assert [path for path, _ in saves][-1] == "structure/nouvelle" and len(saves) >= 4
+    pages_ids = {order.split(".")[0] for _, order in saves}
+    assert len(pages_ids) == 1 and re.fullmatch(r"[A-Za-z0-9]{9}", pages_ids.pop())
+    numbers = [int(order.split(".")[1]) for _, order in saves]
+    assert numbers == list(range(1, len(numbers) + 1))
+    assert all(not order for path, order in sent if "/champ/" in path or "identifiant" in path)
+
+
+def test_an_autosave_answered_after_the_save_sent_as_the_page_hid_never_replaces_it(visitor):
+    """A slow network: the autosave of « Rennes » is on its way when « Rennes
+    2e » is typed and the page hidden; the save sent then is answered first,
+    the autosave after it. The draft keeps « Rennes 2e »."""
+    visitor.sign_up_quickly()
+    page = visitor.page
+    page.goto(pages.STRUCTURE_FORM_PATH)
+    held(page, r"/structure/nouvelle/brouillon$", first_only=True)
+    visitor.field("Ville").fill("Rennes")
+    with page.expect_request(re.compile(r"/brouillon$")):
+        visitor.field("Code postal").focus()  # the autosave goes 500 ms after the field is left
+    visitor.field("Ville").fill("Rennes 2e")
+    with page.expect_response(lambda answer: "Rennes&" in (answer.request.post_data or "")):
+        hide(page)  # the save sent as the page hides goes at once, and is answered first
+    other = another_tab(visitor)
+    other.page.goto(pages.STRUCTURE_FORM_PATH)  # before the next autosave (2 s after typing)
+    expect(other.field("Ville")).to_have_value("Rennes 2e")
