@@ -189,7 +189,8 @@ def test_an_autosave_after_the_session_ended_sends_the_whole_page_to_sign_in(sig
     signed_in.field("Adresse e-mail").fill(signed_in.person.email)
     signed_in.field("Mot de passe").fill(signed_in.person.password)
     signed_in.button("Se connecter").click()
-    expect(page).to_have_url(re.compile(r"/mon-compte/$"))
+    signed_in.expect_path(pages.ACCOUNT_PATH)  # the page itself, not « ?next=/mon-compte/ »
+    signed_in.expect_step(pages.ACCOUNT)
 
 
 def test_a_page_hidden_after_the_session_ended_keeps_its_line_and_then_goes_to_sign_in(signed_in):

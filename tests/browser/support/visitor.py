@@ -65,8 +65,11 @@ class Visitor:
 
     def expect_path(self, path: str) -> None:
         """The page's address is ``path``, with any query and fragment (a
-        mail's link names the row it is about: « /approbations/#approval-3 »)."""
-        expect(self.page).to_have_url(re.compile(re.escape(path) + r"(\?[^#]*)?(#.*)?$"))
+        mail's link names the row it is about: « /approbations/#approval-3 »).
+        The path follows the origin: « /connexion?next=/mon-compte/ » is not
+        at « /mon-compte/ »."""
+        at = r"^[a-z]+://[^/?#]+" + re.escape(path) + r"(\?[^#]*)?(#.*)?$"
+        expect(self.page).to_have_url(re.compile(at))
 
     def field(self, label: str) -> Locator:
         """The field with that label (the label may end with the required mark « * »)."""
