@@ -145,3 +145,26 @@ def test_in_development_the_browser_gets_the_files_as_written():
     folder, manifest = assets.build(minify=False)
     for name in ("js/app.js", "css/app.css"):
         assert (Path(folder) / manifest[name]).read_bytes() == (assets.STATIC / name).read_bytes()
+
+
+ASSET_ANYWHERE = re.compile(r'(?:href|src|data-passkeys)="([^"]*/static/[^"]+)"')
+
+
+def test_under_a_root_the_pages_ask_for_their_assets_under_it(app):
+    """Mounted at « /portail » (SCRIPT_NAME, as gunicorn sets it behind a
+    proxy that sends only that path to the portal), a page's styles, scripts
+    and icon are asked for under « /portail » and served there; reached
+    directly at the same time, the same pages ask for them at « /static/ ».
+    The pages every visitor sees alike and the layout's parts are drawn once:
+    once per root, never one root's for the other."""
+    client = app.test_client()
+    for root in ("/portail", "", "/portail"):
+        for path in ("/", "/connexion", "/plan-du-site"):
+            html = client.get(path, base_url=f"http://localhost{root}/").get_data(as_text=True)
+            urls = ASSET_ANYWHERE.findall(html)
+            assert len(urls) == 5, (root, path, urls)
+            assert all(url.startswith(f"{root}/static/") for url in urls), (root, path, urls)
+            for url in urls:
+                response = client.get(url.removeprefix(root), base_url=f"http://localhost{root}/")
+                assert response.status_code == 200, url
+                response.close()

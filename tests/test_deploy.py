@@ -312,3 +312,49 @@ def test_while_the_app_restarts_nginx_answers_the_portals_own_503(behind_nginx):
         text = body.decode()
         assert "Service momentanément indisponible" in text and "Bad Gateway" not in text
         assert '<html lang="fr">' in text
+
+
+def test_under_a_path_of_the_site_every_address_of_the_portal_is_under_it(tmp_path):
+    """gunicorn mounting the portal at « /portail » (its SCRIPT_NAME, README
+    « Production »): the pages, their links, forms and assets, and the
+    redirects all name « /portail/… », and the assets are served there."""
+    env = production_environment(tmp_path, SCRIPT_NAME="/portail")
+    flask_command(env, "init-db")
+    app = Gunicorn(env, workers=1, log=tmp_path / "gunicorn.log").start()
+    no_redirects = urllib.request.build_opener(NoRedirect)
+    try:
+        for path in ("/portail/", "/portail/inscription/", "/portail/connexion", "/portail/plan-du-site"):
+            with urllib.request.urlopen(app.base + path, timeout=30) as response:  # noqa: S310
+                html = response.read().decode()
+            addresses = re.findall(r'(?:href|src|action|data-hx-post|data-passkeys)="(/[^"]*)"', html)
+            assert len(addresses) > 5, path
+            assert all(address.startswith("/portail/") for address in addresses), (path, addresses)
+            for asset in (address for address in addresses if "/static/" in address):
+                with urllib.request.urlopen(app.base + asset, timeout=30) as response:  # noqa: S310
+                    assert response.status == 200 and "immutable" in response.headers["Cache-Control"]
+        try:
+            no_redirects.open(app.base + "/portail/mon-compte/", timeout=30)
+            raise AssertionError("« Mon compte » answered someone not signed in")
+        except urllib.error.HTTPError as redirect:
+            assert redirect.code in (302, 303)
+            assert redirect.headers["Location"].startswith("/portail/connexion?next=")
+            redirect.close()
+    finally:
+        app.stop()
+
+
+def test_under_a_path_of_the_site_the_mails_links_name_it_once(app):
+    """FLASK_EXTERNAL_BASE_URL stays the site's origin: a mail's link sent
+    from a request under « /portail » is the origin and that root, once."""
+    import mailer
+
+    app.config["EXTERNAL_BASE_URL"] = "https://portail.example.fr"
+    with app.test_request_context("/inscription/", base_url="http://localhost/portail/"):
+        assert mailer.external_url("auth.login") == "https://portail.example.fr/portail/connexion"
+    with app.test_request_context("/inscription/"):
+        assert mailer.external_url("auth.login") == "https://portail.example.fr/connexion"
+
+
+class NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args, **kwargs):
+        return None

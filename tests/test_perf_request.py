@@ -418,3 +418,20 @@ def test_a_partial_form_keeps_the_fields_its_rules_read_by_name(app):
         partial = PostalForm.checking("postal_code")(meta={"csrf": False})
         assert {field.name for field in partial} == {"postal_code", "country"}
         assert not partial.validate_one("postal_code").errors  # a Belgian code, read in Belgium
+
+
+@pytest.mark.parametrize("htmx", [False, True], ids=["page", "htmx"])
+@pytest.mark.parametrize("path", SHARED)
+def test_a_shared_page_follows_the_application_root(app, path, htmx):
+    """Reached under « /portail » and at the site's root alike (a proxy's
+    path and the intranet's direct address), a page drawn once for every
+    visitor is drawn once per root: its links, its form's address and its
+    assets never send a visitor to the other root's."""
+    for _ in range(2):
+        for root in ("/portail", ""):
+            html = new_client(app, htmx).get(path, base_url=f"http://localhost{root}/").get_data(as_text=True)
+            addresses = re.findall(r'(?:href|src|action|hx-post|data-hx-post)="(/[^"]*)"', html)
+            assert addresses, html[:500]
+            for address in addresses:
+                assert address.startswith(f"{root}/"), address
+                assert root or not address.startswith("/portail/"), address

@@ -305,7 +305,8 @@ def page(template: str, status: int = 200, **context) -> Response:
 # layout (page or htmx fragment) and path, with a stand-in for the token,
 # which each answer replaces with the visitor's own. Anything else that
 # could tell visitors apart (an account, a flash, a query, the language, the
-# htmx headers) either is in the key or keeps the page from being shared.
+# htmx headers, the root the portal is reached under) either is in the key
+# or keeps the page from being shared.
 TOKEN_STAND_IN = "csrf" + secrets.token_hex(20)  # per process, never a visitor's token
 SHARED_PAGES_KEPT = 64
 
@@ -344,7 +345,8 @@ def _shared_key(template: str) -> tuple | None:
     if "_flashes" in session or current_user.is_authenticated or g.get("carried"):
         return None  # the page holds this visitor's message, account, or fields carried back
     htmx = request.htmx
-    return (template, i18n.current(), bool(htmx), bool(htmx and htmx.boosted), request.path)
+    boosted = bool(htmx and htmx.boosted)
+    return (template, i18n.current(), bool(htmx), boosted, request.script_root, request.path)
 
 
 def _render_with_stand_in(template: str, context: Callable[[], dict]) -> str:

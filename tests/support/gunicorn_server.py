@@ -101,7 +101,8 @@ class Gunicorn:
 
     def _answers(self) -> bool:
         try:
-            with urllib.request.urlopen(self.base + "/livez", timeout=2) as response:  # noqa: S310
+            root = self.env.get("SCRIPT_NAME", "")  # the root gunicorn mounts the app at
+            with urllib.request.urlopen(self.base + root + "/livez", timeout=2) as response:  # noqa: S310
                 return response.status == 200
         except OSError:
             return False
