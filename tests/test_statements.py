@@ -136,6 +136,85 @@ def test_the_sql_is_built_once_per_kind_of_database(app, monkeypatch):
     assert len(builds) == 1
 
 
+def what_peewee_reads(rows) -> list:
+    """Each row's values, and those of the model joined to it (or None)."""
+    return [
+        (dict(row.__data__), dict(row.link.__data__) if getattr(row, "link", None) is not None else None)
+        for row in rows
+    ]
+
+
+def test_the_rows_are_mapped_once_per_statement_and_read_as_peewee_reads_them(any_app, monkeypatch):
+    """Peewee works out which column goes to which field and model once per
+    statement (statements.py): first with no row at all, then with rows, a
+    model joined or missing (LEFT OUTER: NULLs), the rows are those Peewee
+    reads itself, each time."""
+    from peewee import JOIN, ModelCursorWrapper
+
+    def orm(user_id):
+        return (
+            User.select(User, Token)
+            .join(Token, JOIN.LEFT_OUTER, on=(Token.user == User.id), attr="link")
+            .where(User.id == user_id)
+        )
+
+    outer = Prepared(
+        lambda: (
+            User.select(User, Token)
+            .join(Token, JOIN.LEFT_OUTER, on=(Token.user == User.id), attr="link")
+            .where(User.id == slot("id"))
+        )
+    )
+    worked_out = []
+    initialize = ModelCursorWrapper.initialize
+    monkeypatch.setattr(
+        ModelCursorWrapper, "initialize", lambda wrapper: worked_out.append(1) or initialize(wrapper)
+    )
+
+    def check():
+        assert outer.rows(id=10**6) == [] and len(worked_out) == 1
+        with_link = a_link_here()
+        without = user_row("lucie.martin@exemple.fr", first_name="Lucie").id
+        for _ in range(3):
+            for user_id in (with_link, without, 10**6):
+                expected = what_peewee_reads(orm(user_id))
+                before = len(worked_out)
+                assert what_peewee_reads(outer.rows(id=user_id)) == expected
+                assert len(worked_out) == before  # the prepared one: never again
+        assert what_peewee_reads(outer.rows(id=with_link))[0][1]["token_hash"] == sha256("lien")
+        assert what_peewee_reads(outer.rows(id=without)) == [(what_peewee_reads(orm(without))[0][0], None)]
+
+    def a_link_here() -> int:
+        user = user_row()
+        Token.create(
+            user=user,
+            purpose=Token.ACTIVATION,
+            token_hash=sha256("lien"),
+            expires_at=utcnow() + timedelta(hours=1),
+        )
+        return user.id
+
+    query(any_app, check)
+
+
+def test_a_mapping_is_never_given_to_another_kind_of_database(tmp_path, monkeypatch, request):
+    """SQLite then PostgreSQL then SQLite in one process: each kind's query
+    reads its rows with the mapping worked out on its own."""
+    peek = Prepared(PEEK.build)
+    now = utcnow()
+
+    def user_of_link(app):
+        a_link(app)
+        token = query(app, lambda: peek.first(hash=sha256("lien"), purpose=Token.ACTIVATION, now=now))
+        return token.user.email
+
+    clean_environment(monkeypatch)
+    assert user_of_link(make_app(tmp_path / "first")) == "marie.curie@exemple.fr"
+    assert user_of_link(request.getfixturevalue("pg_app")) == "marie.curie@exemple.fr"
+    assert user_of_link(make_app(tmp_path / "again")) == "marie.curie@exemple.fr"
+    assert sorted(peek._mappings) == sorted(id(built[0]) for built in peek._built.values())
+
+
 def test_a_missing_value_is_an_error_not_a_null(app):
     def run():
         with pytest.raises(KeyError, match="purpose"):
