@@ -26,8 +26,7 @@ from pathlib import Path
 
 import rcssmin
 import rjsmin
-from flask import Flask
-from flask.globals import _cv_request
+from flask import Flask, has_request_context, request
 from whitenoise import WhiteNoise
 from whitenoise.compress import Compressor
 
@@ -113,8 +112,7 @@ def init_app(app: Flask) -> None:
     def asset_url(name: str) -> str:
         """Under the root the application is mounted at (SCRIPT_NAME, e.g.
         gunicorn's): the proxy sends only that root's requests to it."""
-        context = _cv_request.get(None)
-        root = context.request.script_root if context is not None else ""
+        root = request.script_root if has_request_context() else ""
         return f"{root}/static/{manifest[name]}"
 
     app.jinja_env.globals["asset_url"] = asset_url
