@@ -47,6 +47,7 @@ import sessions
 import signing
 from extensions import csrf
 from forms import anything_typed, typed_fields
+from rules.passwords import password_checks
 from security import keeping_allowed
 
 if TYPE_CHECKING:
@@ -374,6 +375,21 @@ def shared_part(template: str, depends_on: tuple, context: Callable[[], dict]) -
         return _rendered_part(template, context)
     key = (template, i18n.current(), request.script_root, *depends_on)
     return _rendered_once("shared_parts", key, lambda: _rendered_part(template, context))
+
+
+def blank_password_fields(form) -> Markup | None:
+    """A new password's fields with the rule's checklist
+    (``_password/fields.html``) as they first show, nothing typed and no
+    error, rendered once per kind of form (``shared_part``); else None, and
+    the page includes its own. A password field never shows what it holds:
+    the part reads nothing of the person's but what is typed there."""
+    fields = (form.password, form.password_confirm)
+    if any(field.data or field.errors for field in fields):
+        return None
+    depends_on = (type(form).__name__, *(field.id for field in fields))
+    return shared_part(
+        "_password/fields.html", depends_on, lambda: {"form": form, "checks": password_checks("")}
+    )
 
 
 def layout_part(name: str) -> Markup:

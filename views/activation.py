@@ -13,7 +13,7 @@ import factors
 from forms.account import ActivationForm
 from rules.passwords import password_checks
 from security import ContactLinks, limit
-from views import JUST_ACTIVATED, advance, invalid, page, sign_in, tell_next_page
+from views import JUST_ACTIVATED, advance, blank_password_fields, invalid, page, sign_in, tell_next_page
 
 bp = Blueprint("activation", __name__)
 
@@ -38,7 +38,7 @@ def set_password(token: str):
     form = ActivationForm(obj=user, login_email=user.email)
     context = {"form": form, "user": user, "checks": password_checks("")}
     if not form.is_submitted():
-        return page("activation/set_password.html", **context)
+        return page("activation/set_password.html", **context, password_fields=blank_password_fields(form))
     if not form.validate():
         return invalid("activation/set_password.html", **context)
     links = ContactLinks()

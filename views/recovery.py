@@ -14,7 +14,7 @@ from forms.account import NewPasswordForm
 from forms.auth import EmailRequestForm
 from rules.passwords import password_checks
 from security import limit, mail_allowed
-from views import advance, invalid, page, renders, shared_page, sign_in
+from views import advance, blank_password_fields, invalid, page, renders, shared_page, sign_in
 
 bp = Blueprint("recovery", __name__, url_prefix="/mot-de-passe-oublie")
 
@@ -66,7 +66,7 @@ def reset(token: str):
     )
     context = {"form": form, "user": user, "checks": password_checks("")}
     if not form.is_submitted():
-        return page("recovery/reset.html", **context)
+        return page("recovery/reset.html", **context, password_fields=blank_password_fields(form))
     if not form.validate():
         return invalid("recovery/reset.html", **context)
     user = accounts.reset_password(token, form.password.data)

@@ -1,0 +1,148 @@
+"""A new password's fields and the rule's checklist, as everybody first sees
+them on step 4 (activation) and on a reset link, are rendered once (issue 11,
+P2: they were a quarter of the activation page's CPU). What is kept must be
+the part a fresh render gives, and never carry one person's typing, error or
+language to another. Attacks are named after what they try."""
+
+from __future__ import annotations
+
+import pytest
+from flask import template_rendered
+
+import views.activation
+import views.recovery
+from tests.support.app import Client, HtmxClient
+from tests.support.constants import EMAIL
+from tests.support.responses import text_of
+from tests.support.signup import PERSON, Signup
+from tests.test_lifecycle_reset import ask_reset, reset_links
+from tests.test_perf_step6 import without_tokens
+
+FIELDS = "_password/fields.html"
+PIERRE = {
+    **PERSON,
+    "email": "pierre.durand@exemple.fr",
+    "email_confirm": "pierre.durand@exemple.fr",
+    "first_name": "Pierre",
+    "last_name": "Durand",
+}
+
+
+def kept_fields(app) -> dict:
+    return {key: part for key, part in app.extensions.get("shared_parts", {}).items() if key[0] == FIELDS}
+
+
+def fields_rendered(app, visits) -> int:
+    """How many times ``visits`` rendered the password's fields on their own
+    or inside a page."""
+    seen = []
+
+    def record(sender, template, context, **extra):
+        seen.append(template.name)
+
+    with template_rendered.connected_to(record, app):
+        visits()
+    return seen.count(FIELDS)
+
+
+def browser(app, htmx: bool = False, language: str = "fr") -> Client:
+    app.test_client_class = HtmxClient if htmx else Client
+    client = app.test_client()
+    if language != "fr":
+        mode, client.htmx = client.htmx, False
+        assert client.submit("/langue", {"lang": language, "next": "/"}).status_code == 303
+        client.htmx = mode
+    return client
+
+
+def activation_link(client: Client, mailbox, person: dict = PERSON) -> str:
+    """An account signed up on ``client``, waiting for its password: its link."""
+    mode, client.htmx = client.htmx, False
+    signup = Signup(client, mailbox)
+    signup.create_account(**person)
+    client.htmx = mode
+    return signup.activation_path(person["email"].lower())
+
+
+def afresh(client: Client, path: str, monkeypatch) -> str:
+    """The page as its template renders it whole (nothing kept is used)."""
+    with monkeypatch.context() as patch:
+        patch.setattr(views.activation, "blank_password_fields", lambda form: None)
+        patch.setattr(views.recovery, "blank_password_fields", lambda form: None)
+        return text_of(client.get(path))
+
+
+@pytest.mark.parametrize("htmx", [False, True], ids=["page", "htmx"])
+@pytest.mark.parametrize("language", ["fr", "en"])
+def test_step_4_from_the_kept_fields_is_the_page_rendered_afresh(app, mailbox, monkeypatch, htmx, language):
+    client = browser(app, htmx, language)
+    link = activation_link(client, mailbox)
+    whole = afresh(client, link, monkeypatch)
+    assert not kept_fields(app)
+    first = text_of(client.get(link))
+    assert fields_rendered(app, lambda: client.get(link)) == 0
+    again = text_of(client.get(link))
+    assert len(kept_fields(app)) == 1
+    assert without_tokens(first) == without_tokens(again) == without_tokens(whole)
+    assert ("Nouveau mot de passe" in first) is (language == "fr")
+    assert ("<!doctype html>" in first) is not htmx
+    assert "12 caractères" in first or "12 characters" in first  # the rule's checklist is there
+
+
+@pytest.mark.parametrize("htmx", [False, True], ids=["page", "htmx"])
+def test_a_reset_link_from_the_kept_fields_is_the_page_rendered_afresh(app, account, mailbox, monkeypatch, htmx):
+    client = browser(app, htmx)
+    ask_reset(client)
+    [link] = reset_links(mailbox)
+    whole = afresh(client, link, monkeypatch)
+    first = text_of(client.get(link))
+    assert fields_rendered(app, lambda: client.get(link)) == 0
+    assert without_tokens(first) == without_tokens(text_of(client.get(link))) == without_tokens(whole)
+    ((key, _part),) = kept_fields(app).items()
+    assert key == (FIELDS, "fr", "", "NewPasswordForm", "password", "password_confirm")
+
+
+def test_the_fields_are_rendered_once_for_everybody_and_hold_nobody(app, mailbox):
+    marie, pierre = browser(app), browser(app)
+    marie_link, pierre_link = activation_link(marie, mailbox), activation_link(pierre, mailbox, PIERRE)
+    pages = []
+
+    def visits():
+        pages.append(text_of(marie.get(marie_link)))
+        pages.append(text_of(pierre.get(pierre_link)))
+
+    assert fields_rendered(app, visits) == 1
+    ((key, part),) = kept_fields(app).items()
+    assert key == (FIELDS, "fr", "", "ActivationForm", "password", "password_confirm")
+    assert part in pages[0] and part in pages[1]
+    assert EMAIL in pages[0] and PIERRE["email"] in pages[1]  # each one's account named on the page
+    for own in (EMAIL, PIERRE["email"], "Marie", "Pierre", "Curie", "Durand"):
+        assert own not in part
+
+
+def test_attack_a_password_refused_with_its_errors_is_never_kept_for_others(app, mailbox):
+    """A weak password sent (its page answers with the checklist and the
+    errors) leaves the part everybody is shown as blank as it was."""
+    marie, pierre = browser(app), browser(app)
+    marie_link, pierre_link = activation_link(marie, mailbox), activation_link(pierre, mailbox, PIERRE)
+    refused = marie.submit(marie_link, {"password": "motdepasse", "password_confirm": "autre"})
+    assert refused.status_code == 422
+    refused_page = text_of(refused)
+    assert 'aria-invalid="true"' in refused_page
+    assert not kept_fields(app)  # the page with errors rendered its own
+    pierre_page = text_of(pierre.get(pierre_link))
+    ((_key, part),) = kept_fields(app).items()
+    assert part in pierre_page
+    assert 'aria-invalid="true"' not in pierre_page and "Erreur" not in pierre_page
+    assert part not in refused_page
+
+
+def test_attack_the_fields_of_another_language_are_never_shown(app, mailbox):
+    """Each language has its own part: an English page never shows the
+    French one kept first, nor the other way round."""
+    french, english = browser(app), browser(app, language="en")
+    french_link, english_link = activation_link(french, mailbox), activation_link(english, mailbox, PIERRE)
+    french_page, english_page = text_of(french.get(french_link)), text_of(english.get(english_link))
+    assert len(kept_fields(app)) == 2
+    assert "Confirmation du nouveau mot de passe" in french_page
+    assert "Confirmation du nouveau mot de passe" not in english_page
