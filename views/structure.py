@@ -9,6 +9,7 @@ from flask import Blueprint, abort, flash, g, redirect, render_template, request
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
+from markupsafe import Markup
 
 import drafts
 import structures
@@ -151,10 +152,18 @@ def structure_step():
     pending, ended = structures.requests_in_view(current_user)
     return page(
         "structure/choose.html",
-        search=StructureSearchForm(formdata=None),
+        search_form=_blank_search(),
         pending=pending,
         refused=[m for m in ended if m.status == Membership.REFUSED or m.closed_by_portal],
         just_activated=told(JUST_ACTIVATED),
+    )
+
+
+def _blank_search() -> Markup:
+    """The attachment search as everybody first sees it, nothing typed:
+    drawn once per language (``shared_part``; a GET form, with no token)."""
+    return shared_part(
+        "structure/_search_form.html", (), lambda: {"form": StructureSearchForm(formdata=None)}
     )
 
 
@@ -406,7 +415,9 @@ def identifier_field():
 def search():
     """Find a structure by identifier type and identifier (a GET form)."""
     if not request.args:
-        return page("structure/search.html", search=StructureSearchForm(formdata=None))
+        return page(
+            "structure/search.html", search=StructureSearchForm(formdata=None), search_form=_blank_search()
+        )
     form = StructureSearchForm(formdata=request.args)
     if not form.validate():
         return invalid("structure/search.html", search=form)
