@@ -135,8 +135,8 @@ def captcha():
         flash(_("Complétez d'abord vos informations personnelles."), "info")
         return redirect(url_for(".personal_info"), 303)
     form = CaptchaForm()
-    if not form.is_submitted():
-        return _captcha_step(email=data["email"])
+    if not form.is_submitted():  # a GET: the form as it first shows, already built
+        return _captcha_step(form, email=data["email"])
     if not form.validate():
         return _captcha_step(form, status=422, email=data["email"])
     # The challenge's one attempt, the account and its mail, and the mark that
