@@ -68,12 +68,24 @@ def refused(ch: str) -> bool:
     return ch in _INVISIBLE or unicodedata.category(ch) in _REFUSED_CATEGORIES
 
 
+# Characters that are neither refused nor marks: a text made of them only
+# (what nearly everybody types in French or English) needs no look at each
+# character. Latin letters with their accents, digits, punctuation, symbols.
+_PLAIN = frozenset(
+    ch
+    for ch in map(chr, range(0x20, 0x250))
+    if unicodedata.category(ch) not in _REFUSED_CATEGORIES | _MARKS and ch not in _INVISIBLE
+)
+
+
 def check_text(value: str) -> str:
     """The text NFC-normalised; RuleError if it holds an invisible or control
     character, a combining mark on no letter (first, or after a space: it
     draws on nothing, and a name of marks alone looks empty), or more than
     MAX_COMBINING_MARKS combining marks in a row."""
     text = unicodedata.normalize("NFC", value if isinstance(value, str) else "")
+    if _PLAIN.issuperset(text):
+        return text
     marks = 0
     previous = " "
     for ch in text:

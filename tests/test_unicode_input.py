@@ -68,6 +68,38 @@ def test_ordinary_text_is_kept_in_nfc():
         assert check_text(value) == unicodedata.normalize("NFC", value)
 
 
+def _checked_char_by_char(value: str) -> str | None:
+    """check_text's verdict on each character of ``value`` read one by one
+    (its slow path, which the plain texts skip): the text, or None if refused."""
+    try:
+        return check_text(value + "\ue000")  # never plain: forces the look at each character
+    except RuleError as error:
+        if "U+E000" in str(error):
+            return unicodedata.normalize("NFC", value)  # only the private-use character added was refused
+        return None
+
+
+def test_a_plain_text_is_judged_as_each_of_its_characters_would_be():
+    """The texts nearly everybody types skip the look at each character:
+    every character from U+0000 to U+24FF, alone or between letters, gets the same verdict either way."""
+    for code in range(0x2500):
+        ch = chr(code)
+        for value in (ch, "a" + ch, "a" + ch + "b"):
+            try:
+                fast = check_text(value)
+            except RuleError:
+                fast = None
+            assert fast == _checked_char_by_char(value), f"U+{code:04X} in {value!r}"
+
+
+@pytest.mark.parametrize(
+    "value", ["Société\u00ad Curie", "Marie\u200b", "Curie\u202e", "e\u0301\u0302\u0303\u0304\u0305"]
+)
+def test_attack_an_invisible_or_a_mark_among_plain_letters_is_still_refused(value):
+    with pytest.raises(RuleError):
+        check_text(value)
+
+
 def test_a_pile_of_combining_marks_is_refused_zalgo_attack():
     assert check_text("e" + "\u0301" * MAX_COMBINING_MARKS)
     with pytest.raises(RuleError, match=MARKS):
