@@ -8,7 +8,6 @@ Attacks are named after what they try."""
 from __future__ import annotations
 
 import pytest
-from flask import template_rendered
 
 import views
 import views.activation
@@ -20,7 +19,7 @@ from tests.support.responses import text_of
 from tests.support.signup import PERSON, Signup
 from tests.support.structures import new_client
 from tests.test_lifecycle_reset import ask_reset, reset_links
-from tests.test_perf_step6 import without_tokens
+from tests.test_perf_step6 import fields_rendered, without_tokens
 
 FIELDS = "_password/fields.html"
 LUCIE = {
@@ -40,19 +39,6 @@ PIERRE = {
 
 def kept_fields(app) -> dict:
     return {key: part for key, part in app.extensions.get("shared_parts", {}).items() if key[0] == FIELDS}
-
-
-def fields_rendered(app, visits) -> int:
-    """How many times ``visits`` rendered the password's fields on their own
-    or inside a page."""
-    seen = []
-
-    def record(sender, template, context, **extra):
-        seen.append(template.name)
-
-    with template_rendered.connected_to(record, app):
-        visits()
-    return seen.count(FIELDS)
 
 
 def browser(app, htmx: bool = False, language: str = "fr") -> Client:
@@ -90,7 +76,7 @@ def test_step_4_from_the_kept_fields_is_the_page_rendered_afresh(app, mailbox, m
     whole = afresh(client, link, monkeypatch)
     assert not kept_fields(app)
     first = text_of(client.get(link))
-    assert fields_rendered(app, lambda: client.get(link)) == 0
+    assert fields_rendered(app, lambda: client.get(link), FIELDS) == 0
     again = text_of(client.get(link))
     assert len(kept_fields(app)) == 1
     assert without_tokens(first) == without_tokens(again) == without_tokens(whole)
@@ -108,7 +94,7 @@ def test_a_reset_link_from_the_kept_fields_is_the_page_rendered_afresh(
     [link] = reset_links(mailbox)
     whole = afresh(client, link, monkeypatch)
     first = text_of(client.get(link))
-    assert fields_rendered(app, lambda: client.get(link)) == 0
+    assert fields_rendered(app, lambda: client.get(link), FIELDS) == 0
     assert without_tokens(first) == without_tokens(text_of(client.get(link))) == without_tokens(whole)
     ((key, _part),) = kept_fields(app).items()
     assert key == (FIELDS, "fr", "", "NewPasswordForm", "password", "password_confirm")
@@ -123,7 +109,7 @@ def test_the_fields_are_rendered_once_for_everybody_and_hold_nobody(app, mailbox
         pages.append(marie.get(marie_link).get_data(as_text=True))
         pages.append(pierre.get(pierre_link).get_data(as_text=True))
 
-    assert fields_rendered(app, visits) == 1
+    assert fields_rendered(app, visits, FIELDS) == 1
     ((key, part),) = kept_fields(app).items()
     assert key == (FIELDS, "fr", "", "ActivationForm", "password", "password_confirm")
     assert part in pages[0] and part in pages[1]

@@ -64,8 +64,9 @@ def rendered_afresh(client: Client, monkeypatch) -> str:
         return text_of(client.get(STEP_6))
 
 
-def fields_rendered(app, visits) -> int:
-    """How many times the fields were rendered on their own (to be kept) over ``visits``."""
+def fields_rendered(app, visits, template: str = FIELDS) -> int:
+    """How many times the fields (``template``) were rendered on their own
+    (to be kept) or inside a page, over ``visits``."""
     seen = []
 
     def record(sender, template, context, **extra):
@@ -73,7 +74,7 @@ def fields_rendered(app, visits) -> int:
 
     with template_rendered.connected_to(record, app):
         visits()
-    return seen.count(FIELDS)
+    return seen.count(template)
 
 
 @pytest.mark.parametrize("htmx", [False, True], ids=["page", "htmx"])
