@@ -6,7 +6,14 @@ filter), with its randomness taken from ``rng`` instead of ``secrets``: the
 caller seeds it from the challenge (HMAC with the secret key), so every
 worker draws the same picture of a challenge, however often it is fetched —
 never a second drawing of the same answer to compare — and drawing no longer
-costs a system call per random number."""
+costs a system call per random number.
+
+The package draws one ink on one background: each pixel of its RGB picture
+is the background with some share of the ink. That share is what is drawn
+here, in one channel (a third of the pixels to rotate, warp and smooth),
+then coloured once through a palette of LEVELS blends of the two colours:
+the picture the package would draw, in the few colours the PNG holds
+anyway, without looking for them (no quantization)."""
 
 from __future__ import annotations
 
@@ -15,11 +22,16 @@ from functools import lru_cache
 
 from captcha.image import ImageCaptcha
 from PIL.Image import Image, Resampling, Transform
+from PIL.Image import frombytes as image_from_bytes
 from PIL.Image import new as create_image
 from PIL.ImageDraw import Draw
 from PIL.ImageFilter import SMOOTH
 
 Color = tuple[int, ...]
+
+LEVELS = 32  # the picture's colours: the background, the ink, and the blends between them
+_TO_LEVEL = [round(share * (LEVELS - 1) / 255) for share in range(256)]
+_TOUCHED = [0] + [255] * 255  # a pixel the glyph touches at all takes the ink, as in the package
 
 
 @lru_cache(maxsize=1024)
@@ -35,52 +47,89 @@ def _color(rng: random.Random, start: int, end: int, opacity: int | None = None)
     return rgb if opacity is None else (*rgb, opacity)
 
 
+def _luma(color: Color) -> int:
+    """The ink's grey level, as Pillow converts RGB to « L » (ITU-R 601-2)."""
+    red, green, blue = color[:3]
+    return (red * 19595 + green * 38470 + blue * 7471 + 0x8000) >> 16
+
+
+def _coloured(ink: Image, background: Color, color: Color, strength: int) -> Image:
+    """The share of ink of each pixel (« L », 0 to 255) as a palette picture
+    of LEVELS colours, each the one the package's RGB drawing gives that
+    share. It pastes a character's pixels through a mask of ``strength``
+    times the glyph's coverage, and the pixels themselves, resampled with
+    the transparent black around them, darkened by that coverage too: a
+    share ``m`` of a character is the background times (1 - m) plus the ink
+    times m²/strength. Beyond ``strength``, only the noise (drawn in the
+    ink itself) and its smoothing: from the characters' darkest to the ink."""
+    levels = ink.point(_TO_LEVEL)
+    picture = image_from_bytes("P", ink.size, levels.tobytes())
+    full = strength / 255
+    palette = []
+    for level in range(LEVELS):
+        share = level / (LEVELS - 1)
+        for back, front in zip(background, color[:3], strict=True):
+            if share <= full:
+                value = back * (1 - share) + front * share * share / full
+            else:
+                darkest = back * (1 - full) + front * full
+                value = darkest + (front - darkest) * (share - full) / (1 - full)
+            palette.append(round(value))
+    picture.putpalette(palette)
+    return picture
+
+
 class SeededCaptcha(ImageCaptcha):
-    """ImageCaptcha whose every random choice comes from one generator."""
+    """ImageCaptcha whose every random choice comes from one generator, drawn
+    as the share of ink of each pixel (see above)."""
 
     def generate_image(self, chars: str, rng: random.Random | None = None) -> Image:
         rng = rng or random.SystemRandom()
         background = _color(rng, 238, 255)
         color = _color(rng, 10, 200, rng.randint(220, 255))
-        image = self._characters(chars, color, background, rng)
-        self._noise_dots(image, color, rng)
-        self._noise_curve(image, color, rng)
-        return image.filter(SMOOTH)
+        # The package pastes each character through its ink's grey level
+        # (times 1.97, its lookup table): a dark ink shows fainter.
+        strength = min(255, self.lookup_table[_luma(color)])
+        ink = self._characters(chars, strength, rng)
+        self._noise_dots(ink, 255, rng)
+        self._noise_curve(ink, 255, rng)
+        return _coloured(ink.filter(SMOOTH), background, color, strength)
 
-    def _characters(self, chars: str, color: Color, background: Color, rng: random.Random) -> Image:
+    def _characters(self, chars: str, strength: int, rng: random.Random) -> Image:
         # A space between two characters is its width only: the package drew
         # it, rotated and warped it like a letter, and pasted nothing.
         images: list[Image | int] = []
         for c in chars:
             if rng.random() > self.word_space_probability:
                 images.append(_extent(rng.choice(self.truefonts), " ")[0])
-            images.append(self._character(c, color, rng))
+            images.append(self._character(c, rng))
         text_width = sum(im if isinstance(im, int) else im.size[0] for im in images)
         width = max(text_width, self._width)
-        image = create_image("RGB", (width, self._height), background)
+        ink = create_image("L", (width, self._height))
         average = int(text_width / len(chars))
         rand = int(self.word_offset_dx * average)
         offset = int(average * 0.1)
+        share = [value * strength // 255 for value in range(256)]
         for im in images:
             if isinstance(im, int):
                 offset = offset + im - rng.randint(0, rand)
                 continue
             w, h = im.size
-            mask = im.convert("L").point(self.lookup_table)
-            image.paste(im, (offset, int((self._height - h) / 2)), mask)
+            ink.paste(255, (offset, int((self._height - h) / 2)), im.point(share))
             offset = offset + w - rng.randint(0, rand)
         if width > self._width:
-            image = image.resize((self._width, self._height))
-        return image
+            ink = ink.resize((self._width, self._height))
+        return ink
 
-    def _character(self, c: str, color: Color, rng: random.Random) -> Image:
+    def _character(self, c: str, rng: random.Random) -> Image:
+        """The glyph's shape (« L »: 255 where the ink is), rotated and warped."""
         font = rng.choice(self.truefonts)
         w, h = _extent(font, c)
         dx1 = rng.randint(*self.character_offset_dx)
         dy1 = rng.randint(*self.character_offset_dy)
-        im = create_image("RGBA", (int(w) + dx1, int(h) + dy1))
-        Draw(im).text((dx1, dy1), c, font=font, fill=color)
-        im = im.crop(im.getbbox())
+        im = create_image("L", (int(w) + dx1, int(h) + dy1))
+        Draw(im).text((dx1, dy1), c, font=font, fill=255)
+        im = im.crop(im.getbbox()).point(_TOUCHED)
         im = im.rotate(rng.uniform(*self.character_rotate), Resampling.BILINEAR, expand=True)
         # The warp, as the package computes it.
         low_x, high_x = self.character_warp_dx
@@ -98,7 +147,9 @@ class SeededCaptcha(ImageCaptcha):
         return im.transform((int(w), int(h)), Transform.QUAD, data)
 
     @staticmethod
-    def _noise_dots(image: Image, color: Color, rng: random.Random, width: int = 3, number: int = 30) -> None:
+    def _noise_dots(
+        image: Image, color: Color | int, rng: random.Random, width: int = 3, number: int = 30
+    ) -> None:
         draw = Draw(image)
         w, h = image.size
         for _ in range(number):
@@ -106,7 +157,7 @@ class SeededCaptcha(ImageCaptcha):
             draw.line(((x1, y1), (x1 - 1, y1 - 1)), fill=color, width=width)
 
     @staticmethod
-    def _noise_curve(image: Image, color: Color, rng: random.Random) -> None:
+    def _noise_curve(image: Image, color: Color | int, rng: random.Random) -> None:
         w, h = image.size
         x1 = rng.randint(0, int(w / 5))
         x2 = rng.randint(0, w - int(w / 5)) + int(w / 5)
