@@ -16,6 +16,12 @@ from forms.validators import AtMost, PasswordChanges, PasswordRule, SameAs
 from rules.messages import PASSWORDS_DIFFER, REQUIRED
 
 
+def new_password_untouched(form) -> bool:
+    """A form's new password (``password`` and ``password_confirm``) as
+    anybody first sees it: nothing typed, no error."""
+    return not any(field.data or field.errors for field in (form.password, form.password_confirm))
+
+
 class NewPasswordForm(Form):
     """« Mise à jour du mot de passe ». ``context`` lists the words the
     password may not contain (the user's names and e-mail); ``is_current``,

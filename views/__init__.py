@@ -47,6 +47,7 @@ import sessions
 import signing
 from extensions import csrf
 from forms import anything_typed, typed_fields
+from forms.account import new_password_untouched
 from rules.passwords import password_checks
 from security import keeping_allowed
 
@@ -383,10 +384,9 @@ def blank_password_fields(form) -> Markup | None:
     error, rendered once per kind of form (``shared_part``); else None, and
     the page includes its own. A password field never shows what it holds:
     the part reads nothing of the person's but what is typed there."""
-    fields = (form.password, form.password_confirm)
-    if any(field.data or field.errors for field in fields):
+    if not new_password_untouched(form):
         return None
-    depends_on = (type(form).__name__, *(field.id for field in fields))
+    depends_on = (type(form).__name__, form.password.id, form.password_confirm.id)
     return shared_part(
         "_password/fields.html", depends_on, lambda: {"form": form, "checks": password_checks("")}
     )
