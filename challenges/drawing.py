@@ -48,9 +48,8 @@ def _color(rng: random.Random, start: int, end: int, opacity: int | None = None)
 
 
 def _luma(color: Color) -> int:
-    """The ink's grey level, as Pillow converts RGB to « L » (ITU-R 601-2)."""
-    red, green, blue = color[:3]
-    return (red * 19595 + green * 38470 + blue * 7471 + 0x8000) >> 16
+    """The ink's grey level, as the package's ``convert("L")`` reads it."""
+    return create_image("RGB", (1, 1), color[:3]).convert("L").getpixel((0, 0))
 
 
 def _coloured(ink: Image, background: Color, color: Color, strength: int) -> Image:
