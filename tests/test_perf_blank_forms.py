@@ -19,7 +19,7 @@ from tests.support.responses import text_of
 from tests.support.signup import PERSON, Signup
 from tests.support.structures import new_client
 from tests.test_lifecycle_reset import ask_reset, reset_links
-from tests.test_perf_step6 import fields_rendered, without_tokens
+from tests.test_perf_step6 import fields_rendered, speaking, without_tokens
 
 FIELDS = "_password/fields.html"
 LUCIE = {
@@ -43,12 +43,7 @@ def kept_fields(app) -> dict:
 
 def browser(app, htmx: bool = False, language: str = "fr") -> Client:
     app.test_client_class = HtmxClient if htmx else Client
-    client = app.test_client()
-    if language != "fr":
-        mode, client.htmx = client.htmx, False
-        assert client.submit("/langue", {"lang": language, "next": "/"}).status_code == 303
-        client.htmx = mode
-    return client
+    return speaking(app.test_client(), language)
 
 
 def activation_link(client: Client, mailbox, person: dict = PERSON) -> str:
@@ -172,11 +167,7 @@ def search_afresh(client: Client, path: str, monkeypatch) -> str:
 def test_the_blank_search_from_the_kept_part_is_the_page_rendered_afresh(
     app, mailbox, monkeypatch, path, htmx, language
 ):
-    client = new_client(app, mailbox, PIERRE, htmx=htmx)
-    if language != "fr":
-        mode, client.htmx = client.htmx, False
-        assert client.submit("/langue", {"lang": language, "next": "/"}).status_code == 303
-        client.htmx = mode
+    client = speaking(new_client(app, mailbox, PIERRE, htmx=htmx), language)
     client.get(STEP_5)  # the notice that the account is created, shown once
     whole = search_afresh(client, path, monkeypatch)
     first = text_of(client.get(path))

@@ -34,14 +34,19 @@ NO_DIRECTORY = (
 )
 
 
-def person(app, mailbox, who: dict = PIERRE, htmx: bool = False, language: str = "fr") -> Client:
-    app.test_client_class = HtmxClient if htmx else Client
-    client = sign_up(app.test_client(), mailbox, who)
+def speaking(client: Client, language: str) -> Client:
+    """``client`` with ``language`` chosen (the switch sent as a form, its
+    htmx mode kept for what follows)."""
     if language != "fr":
         mode, client.htmx = client.htmx, False
         assert client.submit("/langue", {"lang": language, "next": "/"}).status_code == 303
         client.htmx = mode
     return client
+
+
+def person(app, mailbox, who: dict = PIERRE, htmx: bool = False, language: str = "fr") -> Client:
+    app.test_client_class = HtmxClient if htmx else Client
+    return speaking(sign_up(app.test_client(), mailbox, who), language)
 
 
 def kept_parts(app) -> dict:
