@@ -9,8 +9,9 @@ against the hello-world measured just before it (goal P1: ratio >= 0.5), and
 against the floor (bench/_floor.py: the least any page of the portal does,
 with stock libraries), measured just before it too: the workers' CPU per
 request over the floor's says what is the portal's own work.
-Sign-ups: N complete journeys (steps 1-6, JavaScript off) from C clients;
-the workers' CPU per journey against one argon2id hash at the production
+Sign-ups: N complete journeys (steps 1-6, JavaScript off) from C clients,
+in rounds where « before » and « after » take turns (``schedule``); the
+workers' CPU per journey against one argon2id hash at the production
 parameters measured in this process alone (P2: <= 2 hashes), and that hash
 measured again during the journeys, under their load. Inline validation:
 the app's own CPU per request (in one process, the test client's work left
@@ -121,16 +122,17 @@ def argon2_hash_ms(rounds: int) -> float:
 
 
 class LoadedHashes(threading.Thread):
-    """The same hash, measured now and then while the journeys run: what it
+    """The same hash, measured now and then while journeys run: what it
     costs under their load (the machine's cores shared with the workers and
     the clients), beside what it costs alone. A hash every ``pause`` seconds
-    adds about a twelfth of one core to that load."""
+    adds about a twelfth of one core to that load. Each measure is added to
+    ``times`` (one list per target, over all its rounds)."""
 
-    def __init__(self, pause: float = 0.25) -> None:
+    def __init__(self, times: list[float], pause: float = 0.25) -> None:
         super().__init__(daemon=True)
         self.pause = pause
         self.stopped = threading.Event()
-        self.times: list[float] = []
+        self.times = times
 
     def run(self) -> None:
         from passwords import _hasher_for
@@ -141,10 +143,13 @@ class LoadedHashes(threading.Thread):
             hasher.hash(f"Velo-Rouge-Matin-{len(self.times)}")
             self.times.append((time.thread_time() - start) * 1000)
 
-    def median_ms(self) -> float | None:
+    def __enter__(self) -> LoadedHashes:
+        self.start()
+        return self
+
+    def __exit__(self, *_exc) -> None:
         self.stopped.set()
         self.join()
-        return statistics.median(self.times) if self.times else None
 
 
 DATABASES = {
@@ -238,44 +243,71 @@ def pages(targets: list[Target], hello: Gunicorn, floor: Gunicorn, seconds: floa
     return rows
 
 
-def journeys(target: Target, count: int, clients: int) -> dict:
-    errors: list[str] = []
+def schedule(names: list[str], count: int, clients: int) -> list[tuple[int, str, range]]:
+    """The journeys' rounds, as (round, target, journey numbers): each
+    target's ``count`` journeys cut into an even number of rounds (about one
+    journey per client in each, at most ten), the targets taking turns in
+    ABBA order (A B, B A, A B, ...). The machine drifts over a run (another
+    tenant, its clock, its caches): in turns, that drift weighs on
+    « before » and « after » alike, where the second target's journeys,
+    run after all of the first's, measured the drift as much as the code."""
+    rounds = max(1, min(10, count // max(clients, 1)))
+    rounds -= rounds % 2 if rounds > 1 else 0
+    bounds = [1 + count * n // rounds for n in range(rounds + 1)]
+    order = []
+    for n in range(rounds):
+        turn = names if n % 2 == 0 else names[::-1]
+        order += [(n, name, range(bounds[n], bounds[n + 1])) for name in turn]
+    return order
 
-    def one(number: int) -> None:
-        try:
-            browser = Browser(target.server.url, counted=True)
-            journey(browser, number, SECRET, target.database, tag=f"-{target.name}")
-        except (JourneyError, OSError) as error:
-            errors.append(str(error))
 
-    def run(numbers: range) -> None:
-        with ThreadPoolExecutor(clients) as pool:
+def journeys(targets: list[Target], count: int, clients: int) -> None:
+    """``count`` sign-ups on each target, in turns (``schedule``); each
+    target's results: its workers' CPU per journey (read from /proc before
+    and after each of its rounds), the hash under its journeys' load, its
+    workers' memory halfway (no request under way) and at the end."""
+    by_name = {t.name: t for t in targets}
+    errors: dict[str, list[str]] = {t.name: [] for t in targets}
+    spent = {t.name: {"wall": 0.0, "cpu": 0.0} for t in targets}
+    hashes: dict[str, list[float]] = {t.name: [] for t in targets}
+    rss_half: dict[str, list[float]] = {}
+    plan = schedule(list(by_name), count, clients)
+    rounds = plan[-1][0] + 1
+    halfway = rounds // 2 if rounds > 1 else None  # one round: its growth is not measured
+    for number, name, numbers in plan:
+        target = by_name[name]
+        if number == halfway and name not in rss_half:
+            # Read between rounds, with no request under way, as at the end:
+            # read during the journeys, it could hold a hash's 19 MiB block,
+            # mapped for that hash only.
+            for each in targets:
+                rss_half[each.name] = each.server.rss_mb()
+
+        def one(journey_number: int, target: Target = target) -> None:
+            try:
+                browser = Browser(target.server.url, counted=True)
+                journey(browser, journey_number, SECRET, target.database, tag=f"-{target.name}")
+            except (JourneyError, OSError) as error:
+                errors[target.name].append(str(error))
+
+        cpu = target.server.cpu_seconds()
+        start = time.monotonic()
+        with LoadedHashes(hashes[name]), ThreadPoolExecutor(clients) as pool:
             list(pool.map(one, numbers))
-
-    cpu = target.server.cpu_seconds()
-    start = time.monotonic()
-    loaded = LoadedHashes()
-    loaded.start()
-    # The workers' memory halfway is read between two halves, with no request
-    # under way, as it is at the end: read during the journeys, it could hold
-    # a hash's 19 MiB block, mapped for that hash only.
-    run(range(1, count // 2 + 1))
-    rss_half = target.server.rss_mb()
-    run(range(count // 2 + 1, count + 1))
-    wall = time.monotonic() - start
-    cpu = target.server.cpu_seconds() - cpu
-    loaded_hash_ms = loaded.median_ms()
-    rss = target.server.rss_mb()
-    return {
-        "journeys": count,
-        "errors": len(errors),
-        "first_error": errors[0] if errors else "",
-        "per_second": count / wall,
-        "cpu_ms": cpu * 1000 / count,
-        "loaded_hash_ms": loaded_hash_ms,
-        "rss_mb": max(rss),
-        "rss_growth_mb": max(rss) - max(rss_half or rss),
-    }
+        spent[name]["wall"] += time.monotonic() - start
+        spent[name]["cpu"] += target.server.cpu_seconds() - cpu
+    for target in targets:
+        rss = target.server.rss_mb()
+        target.results.update({
+            "journeys": count,
+            "errors": len(errors[target.name]),
+            "first_error": errors[target.name][0] if errors[target.name] else "",
+            "per_second": count / spent[target.name]["wall"],
+            "cpu_ms": spent[target.name]["cpu"] * 1000 / count,
+            "loaded_hash_ms": statistics.median(hashes[target.name]) if hashes[target.name] else None,
+            "rss_mb": max(rss),
+            "rss_growth_mb": max(rss) - max(rss_half.get(target.name) or rss),
+        })  # fmt: skip
 
 
 def wire(url: str, site: str = "same-origin") -> tuple[int, dict]:
@@ -360,8 +392,8 @@ def main(argv: list[str] | None = None) -> int:
             for target in targets:
                 target.start(folder, args.workers, new_database(folder, target.name))
             rows = pages(targets, hello, floor, args.seconds, args.tiny)
+            journeys(targets, args.journeys, args.clients)
             for target in targets:
-                target.results.update(journeys(target, args.journeys, args.clients))
                 target.results.update(first_visit(target))
                 target.results.update(inline_validation(target, 20 if args.tiny else 300))
         finally:

@@ -84,3 +84,29 @@ def test_the_sirene_benchmark_leaves_the_environment_and_no_app_behind(tmp_path)
         assert os.environ == before
     assert dict(os.environ) == before and "FLASK_TESTING" not in os.environ
     assert not has_app_context()
+
+
+def test_before_and_after_take_turns_in_the_journeys():
+    """The machine drifts over a run: run one after the other, the second
+    target's journeys would measure that drift as well as the code. In
+    turns (A B, B A, ...), each target runs every journey exactly once, and
+    as many of its rounds go first as go second."""
+    from bench.web import schedule
+
+    plan = schedule(["before", "after"], 200, 20)
+    assert [name for _, name, _ in plan[:6]] == ["before", "after", "after", "before", "before", "after"]
+    assert len(plan) == 20
+    for name in ("before", "after"):
+        numbers = [n for _, who, turn in plan for n in turn if who == name]
+        assert sorted(numbers) == list(range(1, 201))
+        firsts = sum(1 for index in range(0, len(plan), 2) if plan[index][1] == name)
+        assert firsts == 5
+    # The tiny run: two rounds, so that the workers' memory is read halfway.
+    assert schedule(["before", "after"], 4, 2) == [
+        (0, "before", range(1, 3)), (0, "after", range(1, 3)),
+        (1, "after", range(3, 5)), (1, "before", range(3, 5)),
+    ]  # fmt: skip
+    # An odd number of rounds would give one target a turn more in first place.
+    assert {round_ for round_, _, _ in schedule(["before", "after"], 60, 20)} == {0, 1}
+    # One target, fewer journeys than clients: one round of them all.
+    assert schedule(["after"], 4, 20) == [(0, "after", range(1, 5))]
