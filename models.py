@@ -1412,6 +1412,13 @@ class Membership(BaseModel):
         return _MANAGED.rows(user_id=user.id)
 
     @classmethod
+    def managed_among(cls, active: list[Membership]) -> list[Structure]:
+        """What ``managed_structures`` reads, taken from the account's active
+        memberships already read with their structures (``of_user``), in
+        their order (by name): « Mon espace » reads both, one query less."""
+        return [membership.structure for membership in active if membership.role == cls.MANAGER]
+
+    @classmethod
     def to_decide(cls, manager: User) -> int:
         """How many requests wait for ``manager``'s decision (in the structures
         they manage): « Mon espace » counts them, ``pending_for`` lists them."""

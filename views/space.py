@@ -25,7 +25,7 @@ def home():
 @renders("space.home")
 def space_page(status: int = 200):
     memberships = Membership.of_user(current_user, Membership.ACTIVE)
-    managed = Membership.managed_structures(current_user)
+    managed = Membership.managed_among(memberships)
     pending, ended = structures.requests_in_view(current_user)
     return page(
         "space/home.html",
