@@ -276,7 +276,7 @@ def journeys(targets: list[Target], count: int, clients: int) -> None:
     halfway = rounds // 2 if rounds > 1 else None  # one round: its growth is not measured
     for number, name, numbers in plan:
         target = by_name[name]
-        if number == halfway and name not in rss_half:
+        if number == halfway and not rss_half:
             # Read between rounds, with no request under way, as at the end:
             # read during the journeys, it could hold a hash's 19 MiB block,
             # mapped for that hash only.
