@@ -42,6 +42,20 @@ def _extent(font, c: str) -> tuple[int, int]:
     return int(right), int(bottom)
 
 
+@lru_cache(maxsize=1024)
+def _glyph(font, c: str) -> Image:
+    """``c``'s shape in ``font`` (« L »: 255 wherever the glyph touches a
+    pixel at all, as the package's mask takes it), cropped to its box. The
+    package draws each character at a random offset in a canvas grown by
+    that offset, then crops it to its box: the same shape wherever it was
+    drawn, so drawn once per font and character (a third of a character's
+    cost). Never changed in place: each drawing rotates and warps a copy."""
+    w, h = _extent(font, c)
+    im = create_image("L", (w, h))
+    Draw(im).text((0, 0), c, font=font, fill=255)
+    return im.crop(im.getbbox()).point(_TOUCHED)
+
+
 def _color(rng: random.Random, start: int, end: int, opacity: int | None = None) -> Color:
     rgb = tuple(rng.randint(start, end) for _ in range(3))
     return rgb if opacity is None else (*rgb, opacity)
@@ -124,12 +138,12 @@ class SeededCaptcha(ImageCaptcha):
         """The glyph's shape (« L »: 255 where the ink is), rotated and warped."""
         font = rng.choice(self.truefonts)
         w, h = _extent(font, c)
-        dx1 = rng.randint(*self.character_offset_dx)
-        dy1 = rng.randint(*self.character_offset_dy)
-        im = create_image("L", (int(w) + dx1, int(h) + dy1))
-        Draw(im).text((dx1, dy1), c, font=font, fill=255)
-        im = im.crop(im.getbbox()).point(_TOUCHED)
-        im = im.rotate(rng.uniform(*self.character_rotate), Resampling.BILINEAR, expand=True)
+        # The package's offset in its canvas, drawn from the generator as it
+        # draws it (the rest of the picture takes the same numbers), moves
+        # nothing once the glyph is cropped (_glyph).
+        rng.randint(*self.character_offset_dx)
+        rng.randint(*self.character_offset_dy)
+        im = _glyph(font, c).rotate(rng.uniform(*self.character_rotate), Resampling.BILINEAR, expand=True)
         # The warp, as the package computes it.
         low_x, high_x = self.character_warp_dx
         low_y, high_y = self.character_warp_dy

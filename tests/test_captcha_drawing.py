@@ -93,3 +93,43 @@ def test_the_picture_holds_as_much_ink_as_the_packages_own_drawing(monkeypatch):
     # One picture to the next, the random shapes make them differ (0.5 to
     # 1.5 times); forty pictures of each make the same ink, within 10 %.
     assert 0.9 < sum(ours) / sum(theirs) < 1.1
+
+
+class _DrawnAtItsOffset(drawing.SeededCaptcha):
+    """Each character drawn as the package draws it: at a random offset in a
+    canvas grown by that offset, cropped to its box, rotated and warped."""
+
+    def _character(self, c, rng):
+        font = rng.choice(self.truefonts)
+        w, h = drawing._extent(font, c)
+        dx1 = rng.randint(*self.character_offset_dx)
+        dy1 = rng.randint(*self.character_offset_dy)
+        im = drawing.create_image("L", (w + dx1, h + dy1))
+        drawing.Draw(im).text((dx1, dy1), c, font=font, fill=255)
+        im = im.crop(im.getbbox()).point(drawing._TOUCHED)
+        im = im.rotate(rng.uniform(*self.character_rotate), Image.Resampling.BILINEAR, expand=True)
+        low_x, high_x = self.character_warp_dx
+        low_y, high_y = self.character_warp_dy
+        dx2 = w * rng.random() * (high_x - low_x) + low_x
+        dy2 = h * rng.random() * (high_y - low_y) + low_y
+        x1, y1 = int(rng.uniform(-dx2, dx2)), int(rng.uniform(-dy2, dy2))
+        x2, y2 = int(rng.uniform(-dx2, dx2)), int(rng.uniform(-dy2, dy2))
+        w2, h2 = int(w + abs(x1) + abs(x2)), int(h + abs(y1) + abs(y2))
+        data = (x1, y1, -x1, h2 - y2, w2 + x2, h2 + y2, w2 - x2, -y1)
+        return im.resize((w2, h2)).transform((int(w), int(h)), Image.Transform.QUAD, data)
+
+
+def test_each_character_is_drawn_once_and_the_picture_is_the_same():
+    """A character's shape is drawn once per font and character
+    (drawing._glyph): wherever the package would have drawn it in its
+    canvas, the cropped shape is the same, so every picture is the one
+    drawn at the package's offsets, pixel for pixel."""
+    package_like = _DrawnAtItsOffset(width=300, height=90, font_sizes=(48, 52, 56))
+    for seed in range(30):
+        chars = "".join(random.Random(seed).choice(challenges.ALPHABET) for _ in range(challenges.LENGTH))  # noqa: S311
+        drawn = challenges._image.generate_image(chars, rng=random.Random(seed))  # noqa: S311
+        expected = package_like.generate_image(chars, rng=random.Random(seed))  # noqa: S311
+        assert drawn.tobytes() == expected.tobytes(), seed
+    shapes = drawing._glyph.cache_info()
+    assert shapes.currsize <= len(challenges._image.truefonts) * len(challenges.ALPHABET)
+    assert shapes.hits > shapes.misses
