@@ -36,6 +36,9 @@ def test_web_benchmark_runs_on_a_tiny_setting():
     assert "| `/` |" in out and "| `POST /inscription/champ/email` |" in out
     assert "| journeys (errors) | 4 (0) |" in out, out
     assert "| the hash under the journeys' load | " in out, out
+    # P2's yardstick: hashes measured alone between the sign-ups' rounds, in the same minutes.
+    yardstick = r"argon2id hash \(production parameters, alone between the rounds\): \d+\.\d ms CPU"
+    assert re.search(yardstick, out), out
     # Each request of the journeys, measured in its worker (bench/_request_cpu.py).
     assert "| `POST /activation/…` | " in out and "| `POST /structure/nouvelle` | " in out, out
     assert "| the workers outside them | " in out, out
