@@ -12,6 +12,17 @@ def text_of(response) -> str:
     return response.get_data(as_text=True).replace("&#39;", "'").replace("&#34;", '"')
 
 
+# A page's CSRF tokens, masked afresh for each answer (breach.MASKED, then
+# URL-safe base64): random, a few hundred characters a page.
+TOKENS = re.compile(r"m~[\w-]+")
+
+
+def untokened(text: str) -> str:
+    """A page's text without its CSRF tokens, for checking that a short word
+    is not there: « Lyon » or « xn-- » turns up in a random token now and then."""
+    return TOKENS.sub("", text)
+
+
 def is_fragment(response) -> bool:
     return "<html" not in response.get_data(as_text=True)
 
