@@ -17,7 +17,7 @@ from models import Draft, User
 from tests.support.app import query
 from tests.support.constants import EMAIL
 from tests.support.i18n import speak
-from tests.support.responses import follow, text_of, untokened
+from tests.support.responses import follow, text_of, without_tokens
 from tests.support.seen import commit_while_checked, hint_of, made, read, seen_in, value_of
 from tests.support.signup import link_in
 from tests.support.structures import PIERRE, new_client
@@ -172,7 +172,7 @@ def test_an_internationalised_contact_email_stored_meanwhile_is_named_as_the_fie
     response = marie.submit(PROFILE_URL, {**PROFILE, "seen": earlier, "contact_email": "autre@exemple.fr"})
     text = text_of(response)
     assert hint_of(text, "contact_email").startswith("Enregistré entre-temps : contact@ateliers-été.fr.")
-    assert "xn--" not in untokened(text)
+    assert "xn--" not in without_tokens(text)
 
 
 # -- the draft ---------------------------------------------------------------------------

@@ -9,7 +9,7 @@ import pytest
 from forms.registration import SURVEY_CONSENT_LABEL
 from tests.support.app import Client, clean_environment, make_app, operator_texts, outbox
 from tests.support.i18n import speak
-from tests.support.responses import shown, text_of, untokened
+from tests.support.responses import shown, text_of, without_tokens
 from tests.support.structures import sign_up
 
 CONSENT = (
@@ -46,7 +46,7 @@ def test_the_operator_s_texts_from_settings(operated):
     client = operated.test_client()
     page = text_of(client.get("/inscription/"))
     assert "– Portail Exemple</title>" in page and "Portail Structures" not in page
-    assert CONSENT in page and "AIFE" not in untokened(page)
+    assert CONSENT in page and "AIFE" not in without_tokens(page)
     assert "opéré par Exemple SA" in page and 'href="mailto:aide@exemple.fr"' in page
     terms = text_of(client.get("/conditions"))
     assert "<strong>texte</strong>" in terms and "doit le remplacer" not in terms

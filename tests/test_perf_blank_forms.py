@@ -15,11 +15,11 @@ import views.recovery
 import views.structure
 from tests.support.app import Client, HtmxClient
 from tests.support.constants import EMAIL
-from tests.support.responses import text_of
+from tests.support.responses import text_of, without_tokens
 from tests.support.signup import PERSON, Signup
 from tests.support.structures import new_client
 from tests.test_lifecycle_reset import ask_reset, reset_links
-from tests.test_perf_step6 import fields_rendered, speaking, without_tokens
+from tests.test_perf_step6 import fields_rendered, speaking
 
 FIELDS = "_password/fields.html"
 LUCIE = {

@@ -14,7 +14,7 @@ from werkzeug.datastructures import MultiDict
 import views.structure
 from forms.structure import StructureForm
 from tests.support.app import Client, HtmxClient
-from tests.support.responses import text_of
+from tests.support.responses import text_of, without_tokens
 from tests.support.structures import PIERRE, SIRET_NORMALISED, STRUCTURE, sign_up
 from tests.test_language_carry import switch_from, value_of
 from tests.test_structure_sirene import load_directory
@@ -53,11 +53,6 @@ def kept_parts(app) -> dict:
     """The parts of step 6 kept (the layout's own, the same on every page, left out)."""
     kept = app.extensions.get("shared_parts", {})
     return {key: part for key, part in kept.items() if not key[0].startswith("layouts/")}
-
-
-def without_tokens(html: str) -> str:
-    """A page with its masked CSRF tokens (fresh on each answer) set aside."""
-    return re.sub(r"m~[\w-]+", "TOKEN", html)
 
 
 def rendered_afresh(client: Client, monkeypatch) -> str:

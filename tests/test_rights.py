@@ -13,7 +13,7 @@ import rights
 from models import AuditEvent, ConsentChange, Membership, OutboxMail, Structure, User, utcnow
 from tests.support.app import Client, clean_environment, make_app, outbox, query, user_row
 from tests.support.constants import EMAIL, PASSWORD
-from tests.support.responses import led_to, sent_to_sign_in, shown, signs_in_first, text_of, untokened
+from tests.support.responses import led_to, sent_to_sign_in, shown, signs_in_first, text_of, without_tokens
 from tests.support.signup import PERSON
 from tests.support.structures import (
     LUCIE,
@@ -136,7 +136,7 @@ def test_the_data_page_shows_what_the_file_holds_of_each_structure(marie):
     assert "France" in text and details["country"] == "FR"
     assert person["identifiant"] in text
     # A company's details are not hers (read without the page's random tokens).
-    assert "1 avenue de la Société" not in untokened(text) and "Lyon" not in untokened(text)
+    assert "1 avenue de la Société" not in without_tokens(text) and "Lyon" not in without_tokens(text)
     assert all(membership["decide_le"] for membership in held)  # both created: decided at once
     assert "Décidée le" in text
 

@@ -14,7 +14,7 @@ import structures as structures_module
 from models import Membership, OutboxMail, Structure, User, utcnow
 from tests.support.app import Client, query
 from tests.support.constants import EMAIL, PASSWORD
-from tests.support.responses import error_of, follow, is_fragment, shown, text_of, untokened
+from tests.support.responses import error_of, follow, is_fragment, shown, text_of, without_tokens
 from tests.support.signup import PERSON
 from tests.support.structures import (
     LUCIE,
@@ -758,4 +758,4 @@ def test_the_member_list_shows_an_internationalised_domain_in_unicode(app, manag
     move_to_idn_domain(app, "pierre.durand@exemple.fr")
     page = shown(marie, f"/structure/{structure_id(app)}/")
     assert f'<option value="{membership_id}">Pierre Durand (pierre.durand@exemple-été.fr)</option>' in page
-    assert "xn--" not in untokened(page)
+    assert "xn--" not in without_tokens(page)

@@ -16,7 +16,7 @@ import pytest
 from models import Structure
 from tests.support.app import query
 from tests.support.i18n import speak
-from tests.support.responses import follow, text_of, untokened
+from tests.support.responses import follow, text_of, without_tokens
 from tests.support.seen import commit_while_checked, hint_of, made, read, seen_in, value_of
 from tests.support.structures import STRUCTURE, create_structure, sign_up
 
@@ -231,7 +231,7 @@ def test_an_internationalised_address_stored_meanwhile_is_named_as_the_field_sho
     assert hint_of(text, "email").startswith(
         "Enregistré entre-temps : accueil@ateliers-été.fr. Votre saisie est conservée."
     )
-    assert "xn--" not in untokened(text)
+    assert "xn--" not in without_tokens(text)
 
 
 @pytest.fixture

@@ -14,7 +14,7 @@ from forms.structure import HandoverForm
 from models import Membership, Structure, User
 from tests.support.app import Client, query
 from tests.support.constants import PASSWORD
-from tests.support.responses import error_of, text_of, untokened
+from tests.support.responses import error_of, text_of, without_tokens
 from tests.support.signup import PERSON
 from tests.support.structures import (
     LUCIE,
@@ -262,7 +262,7 @@ def test_attack_a_stranger_can_neither_hand_over_nor_decide_and_learns_nothing(a
         text = text_of(response)
         assert response.status_code == 404 and "Accès refusé" not in text
         assert "Ateliers Curie" not in text and "gestionnaire principal" not in text
-        assert "Pierre" not in text and "Paul" not in untokened(text)
+        assert "Pierre" not in text and "Paul" not in without_tokens(text)
         if zoe.htmx:
             assert response.headers["HX-Retarget"] == "#main"  # shown, not swallowed
     assert team.roles() == {"Marie": Membership.MANAGER, "Pierre": Membership.USER, "Lucie": Membership.USER}
