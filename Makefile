@@ -29,13 +29,14 @@ node_modules/.installed: package.json package-lock.json
 # Debian packages, as "command:package" pairs, installed when the command is
 # missing: as root with apt-get, otherwise the one command to run is printed.
 # Never a downloaded browser or server: only Debian's packages.
-#   chromium          the browser tests (Playwright drives /usr/bin/chromium)
+#   chromium          the browser tests, and the benchmark's sign-ups with JavaScript
+#                     on (Playwright drives /usr/bin/chromium)
 #   java, openssl     the W3C Nu checker (vnu.jar from npm vnu-jar); the DKIM test key
 #   espeak-ng, sox    the audio captcha's voice banks
 #   the servers       throwaway PostgreSQL, redis-server, nginx -t, systemd-analyze verify
 #   wrk               the web benchmark's load (the suite runs it on a tiny setting)
 SPEECH_PACKAGES := /usr/bin/espeak-ng:espeak-ng /usr/bin/sox:sox
-BENCH_PACKAGES := /usr/bin/wrk:wrk /usr/bin/pg_dump:postgresql
+BENCH_PACKAGES := /usr/bin/wrk:wrk /usr/bin/pg_dump:postgresql /usr/bin/chromium:chromium
 TEST_PACKAGES := /usr/bin/chromium:chromium /usr/bin/java:default-jre-headless /usr/bin/openssl:openssl \
   $(SPEECH_PACKAGES) /usr/bin/redis-server:redis-server \
   /usr/sbin/nginx:nginx-light /usr/bin/systemd-analyze:systemd $(BENCH_PACKAGES)

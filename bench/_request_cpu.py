@@ -3,12 +3,13 @@
 baseline tree runs with its own), plus the CPU each request of a journey
 costs its worker.
 
-A journey's requests carry ``X-Bench-Counted`` (bench._journey.Browser);
-each one's CPU (the worker's thread, from gunicorn's ``pre_request``, its
-headers read, to its ``post_request``: the body, the app, writing the
-answer) is kept
-by kind of request, and each worker writes what it kept to
-``BENCH_REQUEST_CPU_DIR`` as it leaves. What a worker spends outside its
+A journey's requests carry ``X-Bench-Counted`` (« 1 » from bench._journey's
+Browser, JavaScript off; « js » from bench._browser, in Chromium). Each
+one's CPU (the worker's thread, from gunicorn's ``pre_request``, its headers
+read, to its ``post_request``: the body, the app, writing the answer) is
+kept by that header's value (its lane), then by kind of request, and each
+worker writes what it kept to ``BENCH_REQUEST_CPU_DIR`` as it leaves.
+What a worker spends outside its
 requests (accepting connections, its mail thread, its heartbeat) is the
 difference with its CPU read from /proc."""
 
@@ -32,7 +33,7 @@ _KINDS = (
     (re.compile(r"^/activation/[^/]+$"), "/activation/…"),
     (re.compile(r"^/captcha/[^/]+$"), "/captcha/…"),
 )
-_spent: dict[str, list[float]] = collections.defaultdict(list)
+_spent: dict[str, dict[str, list[float]]] = collections.defaultdict(lambda: collections.defaultdict(list))
 
 
 def _kind(method: str, path: str) -> str:
@@ -52,8 +53,9 @@ def pre_request(worker, req):
 
 def post_request(worker, req, environ, resp):
     started = getattr(req, "bench_started", None)
-    if started is not None and environ.get("HTTP_X_BENCH_COUNTED"):
-        _spent[_kind(req.method, req.path)].append((time.thread_time() - started) * 1000)
+    lane = environ.get("HTTP_X_BENCH_COUNTED")
+    if started is not None and lane:
+        _spent[lane][_kind(req.method, req.path)].append((time.thread_time() - started) * 1000)
     own = _tree.get("post_request")
     if own is not None:
         own(worker, req, environ, resp)

@@ -42,6 +42,23 @@ def test_web_benchmark_runs_on_a_tiny_setting():
     # Each request of the journeys, measured in its worker (bench/_request_cpu.py).
     assert "| `POST /activation/…` | " in out and "| `POST /structure/nouvelle` | " in out, out
     assert "| the workers outside them | " in out, out
+    # Sign-ups with JavaScript on, in Chromium: the page's own scripts sent
+    # each field's live check and autosave, which no JavaScript-off journey makes.
+    assert "| journeys with JavaScript on, in Chromium (errors) | 2 (0) |" in out, out
+    assert re.search(r"\| server CPU per journey, JavaScript on \| \d+ ms = \d+\.\d hashes \|", out), out
+    assert "| the hash under the browsers' load | " in out, out
+    js = out.split("A journey's requests, JavaScript on (in Chromium)")[1]
+    for kind in (
+        "POST /inscription/champ/email",
+        "POST /inscription/brouillon",
+        "POST /structure/nouvelle/sirene",
+    ):
+        assert re.search(rf"\| `{re.escape(kind)}` \| \d+\.\d \| ", js), js
+    off, on = map(
+        float,
+        re.search(r"\| requests per journey, JavaScript off / on \| ([\d.]+) / ([\d.]+) \|", out).groups(),
+    )
+    assert off == 13.0 and on > off, out
     # Inline checks: the app's own time, the test client's work around it beside it.
     inline = re.findall(
         r"\| inline `(\w+)` p50 / p95 \(with the test client\) \| ([\d.]+) / ([\d.]+) ms \(([\d.]+)\) \|", out
@@ -66,6 +83,7 @@ def test_web_benchmark_runs_on_postgresql_on_a_tiny_setting():
     assert "gunicorn 2 sync workers, PostgreSQL on 127.0.0.1" in out, out
     assert "| journeys (errors) | 4 (0) |" in out, out
     assert "| `POST /structure/nouvelle` | " in out, out
+    assert "| journeys with JavaScript on, in Chromium (errors) | 2 (0) |" in out, out
 
 
 def test_bench_runner_finds_the_web_benchmark():
