@@ -27,7 +27,7 @@ ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
 PASSWORD = "Velo-Rouge-Matin-2048"
 PAUSE_S = 0.6  # between two fields: past the autosave's 500 ms
 TIMEOUT_MS = 30_000
-LANE = "js"  # the requests' mark (X-Bench-Counted), and their journeys' number offset
+LANE = "js"  # the requests' mark (X-Bench-Counted), beside bench._journey.LANE
 NUMBERS = 10**5  # the JavaScript-off journeys' numbers stay below: a SIRET each
 READY = (
     "() => document.readyState === 'complete' && !!window.htmx"

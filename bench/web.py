@@ -49,7 +49,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from bench import _browser, _wrk
-from bench._journey import Browser, JourneyError, journey
+from bench._journey import LANE, Browser, JourneyError, journey
 from bench._servers import Gunicorn, process_environment
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -454,7 +454,7 @@ def main(argv: list[str] | None = None) -> int:
             for server in [hello, floor] + [t.server for t in targets if t.server]:
                 server.stop()
         for target in targets:
-            target.results["requests"] = request_cpu(target.requests_dir, "1", args.journeys)
+            target.results["requests"] = request_cpu(target.requests_dir, LANE, args.journeys)
             target.results["js_requests"] = request_cpu(
                 target.requests_dir, _browser.LANE, args.browser_journeys
             )
